@@ -1,0 +1,67 @@
+using ChatOpsPull.Web;
+
+namespace ChatOpsPull.Cli;
+
+/// <summary>
+/// One executable, several verbs. <c>serve</c> (the default) runs the web host; the others are terminal tools.
+/// </summary>
+public static class CliApp
+{
+    private static readonly CliVerb[] Verbs =
+    [
+        new("serve", "Run the bot: web host, Slack/Teams endpoints, watcher and job server (default).", ServeAsync),
+        new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
+    ];
+
+    public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        var io = new CliIo(stdin, stdout, stderr);
+        if (args.Length == 0 || args[0].StartsWith('-') && args[0] is not "-h" and not "--help")
+        {
+            return await ServeAsync(args, io).ConfigureAwait(false);
+        }
+
+        var name = args[0];
+        if (name is "-h" or "--help")
+        {
+            return Help(stdout);
+        }
+
+        var verb = Array.Find(Verbs, v => string.Equals(v.Name, name, StringComparison.Ordinal));
+        if (verb is null)
+        {
+            await stderr.WriteLineAsync($"chatopspull: unknown command '{name}'. Run 'chatopspull help' to see the commands.").ConfigureAwait(false);
+            return 2;
+        }
+
+        return await verb.RunAsync(args[1..], io).ConfigureAwait(false);
+    }
+
+    private static int Help(TextWriter stdout)
+    {
+        stdout.WriteLine("chatopspull — diagnoses Kubernetes image-pull failures and offers approved fixes in Slack and Teams.");
+        stdout.WriteLine();
+        stdout.WriteLine("usage: chatopspull [command] [options]");
+        stdout.WriteLine();
+        foreach (var verb in Verbs)
+        {
+            stdout.WriteLine($"  {verb.Name,-10} {verb.Summary}");
+        }
+
+        stdout.WriteLine();
+        stdout.WriteLine("Configuration comes from appsettings.json, CHATOPSPULL__* environment variables and --Section:Key=value options.");
+        return 0;
+    }
+
+    private static async Task<int> ServeAsync(string[] args, CliIo io)
+    {
+        var app = BotHost.Build(args);
+        await app.RunAsync().ConfigureAwait(false);
+        return 0;
+    }
+}
+
+/// <summary>Standard streams for a verb, so tests can drive verbs in process.</summary>
+public sealed record CliIo(TextReader In, TextWriter Out, TextWriter Error);
+
+public sealed record CliVerb(string Name, string Summary, Func<string[], CliIo, Task<int>> RunAsync);

@@ -1,0 +1,15 @@
+namespace ChatOpsPull.Configuration;
+
+public static class CoreServices
+{
+    /// <summary>Options and services every capability needs.</summary>
+    public static IServiceCollection AddBotCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<BotOptions>()
+            .Bind(configuration.GetSection(BotOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+        return services;
+    }
+}
