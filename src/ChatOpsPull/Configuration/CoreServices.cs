@@ -1,3 +1,5 @@
+using ChatOpsPull.Chat.Routing;
+
 namespace ChatOpsPull.Configuration;
 
 public static class CoreServices
@@ -10,6 +12,8 @@ public static class CoreServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
+        services.AddOptions<ChatRoutingOptions>().Bind(configuration.GetSection(ChatRoutingOptions.Section));
+        services.AddSingleton<ChatRouter>();
         return services;
     }
 }

@@ -1,3 +1,5 @@
+using ChatOpsPull.Storage;
+
 namespace ChatOpsPull.Web;
 
 /// <summary>Builds the web host: every capability registers its services and maps its endpoints here.</summary>
@@ -8,6 +10,7 @@ public static class BotHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
         builder.Services.AddBotCore(builder.Configuration);
+        builder.Services.AddStorage(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();
