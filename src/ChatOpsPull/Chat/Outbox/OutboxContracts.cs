@@ -1,0 +1,48 @@
+namespace ChatOpsPull.Chat.Outbox;
+
+/// <summary>
+/// One pending send to a chat platform, persisted before it is attempted so a restart loses nothing.
+/// </summary>
+/// <param name="Operation">Platform-specific verb ("chat.postMessage", "chat.update", "response_url", "activity.send", "activity.update" …).</param>
+/// <param name="Payload">JSON the delivery understands; never holds a token (tokens are added at send time).</param>
+/// <param name="DedupeKey">When set, a second enqueue with the same key while the first is pending is dropped (e.g. card updates coalesce).</param>
+public sealed record OutboxMessage(
+    long Id,
+    ChatPlatform Platform,
+    string Channel,
+    string Operation,
+    string Payload,
+    string? DedupeKey,
+    int Attempts,
+    DateTimeOffset NotBefore);
+
+public enum DeliveryOutcome
+{
+    /// <summary>Sent; remove it.</summary>
+    Delivered,
+
+    /// <summary>Throttled (429) or transient (5xx, timeout): try again after <see cref="DeliveryResult.RetryAfter"/> or backoff.</summary>
+    Retry,
+
+    /// <summary>The platform refused it for good (channel_not_found, invalid_blocks …): record the error where a person sees it.</summary>
+    Failed,
+}
+
+public sealed record DeliveryResult(DeliveryOutcome Outcome, TimeSpan? RetryAfter = null, string? Error = null)
+{
+    public static DeliveryResult Delivered { get; } = new(DeliveryOutcome.Delivered);
+}
+
+/// <summary>The paced, persistent queue every outbound chat call goes through (about one message per second per channel).</summary>
+public interface IChatOutbox
+{
+    Task<long> EnqueueAsync(ChatPlatform platform, string channel, string operation, string payload, string? dedupeKey, CancellationToken cancellationToken);
+}
+
+/// <summary>Sends one outbox message to its platform. One implementation per platform; it must not throw for HTTP errors.</summary>
+public interface IOutboxDelivery
+{
+    ChatPlatform Platform { get; }
+
+    Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken);
+}
