@@ -1,0 +1,239 @@
+using System.Globalization;
+using ChatOpsPull.Core.Approvals;
+using ChatOpsPull.Core.Diagnoses;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+
+namespace ChatOpsPull.Chat.Cards;
+
+/// <summary>Everything an incident card shows, gathered by the caller.</summary>
+/// <param name="RolledUp">Incidents rolled up under this one (same image and cause, other workloads).</param>
+public sealed record IncidentCardInput(
+    Incident Incident,
+    IReadOnlyList<ApprovalRequest> Approvals,
+    IReadOnlyList<RemediationRun> Runs,
+    IReadOnlyList<Incident> RolledUp,
+    DateTimeOffset Now);
+
+/// <summary>
+/// Builds the one card an incident has in every channel: header facts, cause and summary, evidence, pods,
+/// raw message, approvals and runs, and the buttons that fit its state. Channel-neutral; renderers enforce platform limits.
+/// </summary>
+public static class IncidentCardBuilder
+{
+    public const int MaxPodsListed = 10;
+    public const int MaxRawMessageChars = 1500;
+    public const int MaxRemediationButtons = 3;
+
+    public static Card Build(IncidentCardInput input)
+    {
+        var incident = input.Incident;
+        var diagnosis = incident.Diagnosis;
+        var cause = diagnosis?.Cause ?? incident.Key.Cause;
+        var subject = incident.Workload?.ToString() ?? incident.Key.Subject;
+        var title = $"{StateIcon(incident.State)} {cause.Describe()}: {incident.Key.Namespace}/{subject}";
+
+        var facts = new List<CardFact>
+        {
+            new("Cluster", incident.Key.Cluster),
+            new("Namespace", incident.Key.Namespace),
+            new("Workload", subject),
+            new("Image", incident.Image.Length > 0 ? incident.Image : "(unknown)"),
+            new("Cause", diagnosis is null ? $"{cause.ToSnakeCase()} (from the message; diagnosing…)" : $"{cause.ToSnakeCase()} ({diagnosis.ConfidenceLabel} confidence)"),
+            new("State", StateText(incident, input.Now)),
+            new("Pods", PodsText(incident)),
+            new("Opened", Time(incident.OpenedAt)),
+        };
+
+        var sections = new List<CardSection>
+        {
+            CardSection.Markdown(null, diagnosis?.Summary ?? "Diagnosing: checking the registry, pull secrets and network…"),
+        };
+
+        if (diagnosis is { Evidence.Count: > 0 })
+        {
+            sections.Add(CardSection.List("Evidence", diagnosis.Evidence.Select(EvidenceLine).ToArray()));
+        }
+
+        var pods = incident.Pods.OrderBy(p => p.ResolvedAt is not null).ThenBy(p => p.Pod, StringComparer.Ordinal).ToArray();
+        sections.Add(CardSection.List(
+            "Affected pods",
+            pods.Take(MaxPodsListed).Select(PodLine).ToArray(),
+            Math.Max(0, pods.Length - MaxPodsListed)));
+
+        var raw = diagnosis?.RawMessage is { Length: > 0 } r ? r : pods.Select(p => p.Message).FirstOrDefault(m => m.Length > 0);
+        if (!string.IsNullOrEmpty(raw))
+        {
+            sections.Add(CardSection.Code("Runtime message", Truncate(raw, MaxRawMessageChars)));
+        }
+
+        if (input.RolledUp.Count > 0)
+        {
+            sections.Add(CardSection.List(
+                "Same image and cause elsewhere",
+                input.RolledUp.Take(MaxPodsListed).Select(i => new CardLine($"{i.Key.Namespace}/{i.Workload?.ToString() ?? i.Key.Subject} · {i.ActivePodCount} pod(s)", LineMark.Failed)).ToArray(),
+                Math.Max(0, input.RolledUp.Count - MaxPodsListed)));
+        }
+
+        var requestLines = input.Approvals.Select(a => ApprovalLine(a, input.Now)).ToList();
+        requestLines.AddRange(input.Runs.Select(RunLine));
+        if (requestLines.Count > 0)
+        {
+            sections.Add(CardSection.List("Remediation", requestLines));
+        }
+
+        var tone = incident.State switch
+        {
+            IncidentState.Resolved => CardTone.Good,
+            IncidentState.Remediating => CardTone.Warning,
+            IncidentState.Open or IncidentState.Diagnosed or IncidentState.AwaitingApproval or IncidentState.Failed => CardTone.Bad,
+            _ => throw new ArgumentOutOfRangeException(nameof(input), incident.State, "unknown incident state"),
+        };
+
+        var fallback = $"{cause.Describe()} in {incident.Key.Cluster}/{incident.Key.Namespace}/{subject} ({incident.ActivePodCount} pod(s)): {diagnosis?.Summary ?? "diagnosing"}";
+        return new Card($"incident:{incident.Id}", title, tone, fallback, facts, sections, Actions(input))
+        {
+            Footer = $"{incident.Id} · updated {Time(input.Now)} · network checks run from the bot's own network",
+        };
+    }
+
+    private static List<CardAction> Actions(IncidentCardInput input)
+    {
+        var incident = input.Incident;
+        var actions = new List<CardAction>();
+        if (incident.IsClosed)
+        {
+            return actions;
+        }
+
+        var pending = input.Approvals.Where(a => a.Status == ApprovalStatus.Pending && !a.IsExpiredAt(input.Now)).ToArray();
+        foreach (var request in pending)
+        {
+            actions.Add(new CardAction(
+                $"Approve: {request.Plan.Title}",
+                new CardActionPayload(CardVerb.Approve, request.Id),
+                ActionStyle.Primary,
+                request.Plan.Risk == RemediationRisk.Low ? null : Confirm(request.Plan)));
+            actions.Add(new CardAction("Deny", new CardActionPayload(CardVerb.Deny, request.Id), ActionStyle.Danger));
+        }
+
+        var busy = input.Runs.Any(r => !r.IsFinished) || incident.State == IncidentState.Remediating;
+        if (!busy && incident.Diagnosis is { } diagnosis)
+        {
+            var requested = pending.Select(p => p.Plan.Key).ToHashSet(StringComparer.Ordinal);
+            foreach (var plan in diagnosis.Remediations.Where(p => !requested.Contains(p.Key)).Take(MaxRemediationButtons))
+            {
+                actions.Add(new CardAction(
+                    plan.Title,
+                    new CardActionPayload(CardVerb.Request, incident.Id, plan.Key),
+                    actions.Count == 0 ? ActionStyle.Primary : ActionStyle.Default,
+                    plan.Risk == RemediationRisk.High ? Confirm(plan) : null));
+            }
+        }
+
+        actions.Add(new CardAction("Re-diagnose", new CardActionPayload(CardVerb.Rediagnose, incident.Id)));
+        actions.Add(new CardAction("Snooze 1h", new CardActionPayload(CardVerb.Snooze, incident.Id, "1h")));
+        if (incident.Image.Length > 0)
+        {
+            actions.Add(new CardAction(
+                "Mute image",
+                new CardActionPayload(CardVerb.MuteImage, incident.Id),
+                ActionStyle.Default,
+                new CardConfirm("Mute this image?", $"No cards for {incident.Image} until someone unmutes it. Failures are still recorded.", "Mute", "Cancel")));
+        }
+
+        return actions;
+    }
+
+    private static CardConfirm Confirm(RemediationPlan plan) =>
+        new($"{plan.Title}?", $"{plan.Description} Namespace {plan.Namespace}, {plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}.");
+
+    private static CardLine EvidenceLine(Evidence evidence)
+    {
+        var timing = evidence.Duration is { } d ? string.Create(CultureInfo.InvariantCulture, $" ({d.TotalMilliseconds:0} ms)") : string.Empty;
+        var mark = evidence.Outcome switch
+        {
+            EvidenceOutcome.Passed => LineMark.Passed,
+            EvidenceOutcome.Failed => LineMark.Failed,
+            EvidenceOutcome.Info => LineMark.Info,
+            EvidenceOutcome.Skipped => LineMark.Skipped,
+            _ => throw new ArgumentOutOfRangeException(nameof(evidence), evidence.Outcome, "unknown evidence outcome"),
+        };
+        return new CardLine($"*{evidence.Check}*: {evidence.Detail}{timing}", mark);
+    }
+
+    private static CardLine PodLine(AffectedPod pod) => pod.ResolvedAt is null
+        ? new CardLine($"`{pod.Pod}` · {pod.Container} · {pod.Reason}", LineMark.Failed)
+        : new CardLine($"`{pod.Pod}` · {pod.Container} · recovered {Time(pod.ResolvedAt.Value)}", LineMark.Passed);
+
+    private static CardLine ApprovalLine(ApprovalRequest request, DateTimeOffset now)
+    {
+        var votes = string.Join(", ", request.Votes.Select(v => (v.Approve ? "approved by " : "denied by ") + v.By.Name));
+        var status = request.Status switch
+        {
+            ApprovalStatus.Pending when request.IsExpiredAt(now) => ("expired", LineMark.Skipped),
+            ApprovalStatus.Pending => ($"waiting for approval ({request.ApprovalCount}/{request.Required}, expires {Time(request.ExpiresAt)})", LineMark.Info),
+            ApprovalStatus.Approved => ("approved", LineMark.Passed),
+            ApprovalStatus.Denied => ("denied", LineMark.Failed),
+            ApprovalStatus.Expired => ("expired", LineMark.Skipped),
+            _ => throw new ArgumentOutOfRangeException(nameof(request), request.Status, "unknown approval status"),
+        };
+        var who = votes.Length > 0 ? $" — {votes}" : string.Empty;
+        return new CardLine($"*{request.Plan.Title}* asked by {request.RequestedBy.Name}: {status.Item1}{who}", status.Item2);
+    }
+
+    private static CardLine RunLine(RemediationRun run)
+    {
+        var (text, mark) = run.Status switch
+        {
+            RunStatus.Queued => ("queued", LineMark.Info),
+            RunStatus.Running => ("running", LineMark.Info),
+            RunStatus.VerifyingRollout => ("applied; waiting for pods to become Ready", LineMark.Info),
+            RunStatus.Succeeded => ("done: pods are Ready", LineMark.Passed),
+            RunStatus.RolloutTimedOut => ("applied, but pods were not Ready by the deadline", LineMark.Failed),
+            RunStatus.Failed => ("failed", LineMark.Failed),
+            _ => throw new ArgumentOutOfRangeException(nameof(run), run.Status, "unknown run status"),
+        };
+        var detail = run.Detail.Length > 0 ? $" — {run.Detail}" : string.Empty;
+        return new CardLine($"*{run.Plan.Title}*: {text}{detail}", mark);
+    }
+
+    private static string StateIcon(IncidentState state) => state switch
+    {
+        IncidentState.Open or IncidentState.Diagnosed => "🔴",
+        IncidentState.AwaitingApproval => "🟠",
+        IncidentState.Remediating => "🟡",
+        IncidentState.Resolved => "🟢",
+        IncidentState.Failed => "⛔",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "unknown incident state"),
+    };
+
+    private static string StateText(Incident incident, DateTimeOffset now)
+    {
+        var text = incident.State switch
+        {
+            IncidentState.Open => "open",
+            IncidentState.Diagnosed => "diagnosed",
+            IncidentState.AwaitingApproval => "awaiting approval",
+            IncidentState.Remediating => "remediating",
+            IncidentState.Resolved => incident.ResolvedAt is { } at ? $"resolved {Time(at)}" : "resolved",
+            IncidentState.Failed => "remediation failed",
+            _ => throw new ArgumentOutOfRangeException(nameof(incident), incident.State, "unknown incident state"),
+        };
+        return incident.SnoozedUntil is { } until && until > now ? $"{text} (snoozed until {Time(until)})" : text;
+    }
+
+    private static string PodsText(Incident incident)
+    {
+        var active = incident.ActivePodCount;
+        return active == incident.Pods.Count
+            ? $"{active} failing"
+            : $"{active} failing, {incident.Pods.Count - active} recovered";
+    }
+
+    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+
+    private static string Truncate(string text, int max) =>
+        text.Length <= max ? text : string.Concat(text.AsSpan(0, max), $"… (cut at {max} of {text.Length} characters)");
+}

@@ -1,0 +1,106 @@
+using ChatOpsPull.Chat.Cards;
+using ChatOpsPull.Core.Approvals;
+using ChatOpsPull.Core.Diagnoses;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+
+namespace ChatOpsPull.Tests.Chat;
+
+public sealed class IncidentCardBuilderTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    private static readonly RemediationPlan SetTag = new(
+        RemediationKind.SetImageTag, "shop", "Deployment", "api", "Set tag to 1.4.2", "Sets the api container's image to registry.example.com/shop/api:1.4.2.", RemediationRisk.Medium,
+        new Dictionary<string, string> { ["container"] = "api", ["image"] = "registry.example.com/shop/api:1.4.2" });
+
+    private static readonly RemediationPlan Rollback = new(
+        RemediationKind.RollBack, "shop", "Deployment", "api", "Roll back to revision 6", "Returns deployment/api to revision 6.", RemediationRisk.High, new Dictionary<string, string> { ["revision"] = "6" });
+
+    private static Incident Incident(int pods, IncidentState state = IncidentState.Diagnosed, Diagnosis? diagnosis = null) => new(
+        "inc-4f2a9c",
+        new IncidentKey("prod-eu", "shop", "deployment/api", PullCause.ImageNotFound),
+        "registry.example.com/shop/api:1.4.3",
+        state,
+        Now.AddMinutes(-5),
+        Now,
+        Enumerable.Range(0, pods).Select(i => new AffectedPod($"api-7d9c-{i:00000}", "api", "ImagePullBackOff", "Back-off pulling image", Now.AddMinutes(-5), Now)).ToArray(),
+        3)
+    {
+        Workload = new WorkloadRef("Deployment", "api"),
+        Diagnosis = diagnosis,
+    };
+
+    private static Diagnosis NotFound() => new(
+        PullCause.ImageNotFound,
+        0.97,
+        "Tag 1.4.3 does not exist in registry.example.com/shop/api; 1.4.2 is the nearest existing tag.",
+        [new Evidence("registry manifest", EvidenceOutcome.Failed, "MANIFEST_UNKNOWN for 1.4.3", TimeSpan.FromMilliseconds(12))],
+        "failed to resolve reference \"registry.example.com/shop/api:1.4.3\": not found",
+        [SetTag, Rollback]);
+
+    [Fact]
+    public void Diagnosed_incident_shows_cause_evidence_pods_and_fix_buttons()
+    {
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(Incident(3, diagnosis: NotFound()), [], [], [], Now));
+
+        Assert.Equal("incident:inc-4f2a9c", card.Key);
+        Assert.Contains("Image or tag not found", card.Title, StringComparison.Ordinal);
+        Assert.Contains(card.Facts, f => f.Label == "Cause" && f.Value == "image_not_found (high confidence)");
+        Assert.Contains(card.Sections, s => s.Heading == "Evidence" && s.Lines.Single().Mark == LineMark.Failed && s.Lines[0].Text.Contains("12 ms", StringComparison.Ordinal));
+        Assert.Contains(card.Sections, s => s.Style == SectionStyle.Code && s.Text.Contains("not found", StringComparison.Ordinal));
+
+        var request = card.Actions[0];
+        Assert.Equal(CardVerb.Request, request.Payload.Verb);
+        Assert.Equal(SetTag.Key, request.Payload.Argument);
+        Assert.Null(request.Confirm);
+        Assert.NotNull(card.Actions.Single(a => a.Label == "Roll back to revision 6").Confirm);
+        Assert.Contains(card.Actions, a => a.Payload.Verb == CardVerb.Snooze && a.Payload.Argument == "1h");
+        Assert.All(card.Actions, a => Assert.True(CardActionPayload.TryParse(a.Payload.ToString(), out _)));
+    }
+
+    [Fact]
+    public void Many_pods_are_listed_up_to_ten_and_the_rest_counted()
+    {
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(Incident(47), [], [], [], Now));
+        var pods = card.Sections.Single(s => s.Heading == "Affected pods");
+        Assert.Equal(10, pods.Lines.Count);
+        Assert.Equal(37, pods.HiddenCount);
+        Assert.Contains(card.Facts, f => f.Label == "Pods" && f.Value == "47 failing");
+    }
+
+    [Fact]
+    public void Pending_request_turns_its_button_into_approve_and_deny()
+    {
+        var request = new ApprovalRequest("apr-7c1d2e", "inc-4f2a9c", SetTag, new Actor("slack", "U1", "mallory", []), Now, Now.AddHours(1), ApprovalStatus.Pending, 2, [], 0);
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(Incident(1, IncidentState.AwaitingApproval, NotFound()), [request], [], [], Now));
+
+        Assert.Contains(card.Actions, a => a.Payload == new CardActionPayload(CardVerb.Approve, "apr-7c1d2e") && a.Confirm is not null);
+        Assert.Contains(card.Actions, a => a.Payload == new CardActionPayload(CardVerb.Deny, "apr-7c1d2e"));
+        Assert.DoesNotContain(card.Actions, a => a.Payload.Argument == SetTag.Key);
+        Assert.Contains(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Text.Contains("0/2", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Resolved_incident_has_no_buttons_and_says_so()
+    {
+        var incident = Incident(2, IncidentState.Resolved, NotFound()) with { ResolvedAt = Now };
+        var run = new RemediationRun("apr-7c1d2e", incident.Id, SetTag, RunStatus.Succeeded, "2/2 pods Ready in 41 s", Now.AddMinutes(-2), Now);
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(incident, [], [run], [], Now));
+
+        Assert.Empty(card.Actions);
+        Assert.Equal(CardTone.Good, card.Tone);
+        Assert.Contains(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Mark == LineMark.Passed && l.Text.Contains("pods are Ready", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Very_long_runtime_message_is_cut_and_says_where()
+    {
+        var incident = Incident(1) with { Pods = [new AffectedPod("p", "c", "ErrImagePull", new string('x', 5000), Now, Now)] };
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(incident, [], [], [], Now));
+        var code = card.Sections.Single(s => s.Style == SectionStyle.Code);
+        Assert.True(code.Text.Length < 1600);
+        Assert.EndsWith("(cut at 1500 of 5000 characters)", code.Text, StringComparison.Ordinal);
+    }
+}
