@@ -1,0 +1,267 @@
+using System.Globalization;
+using ChatOpsPull.Core.Classification;
+using MessageClassification = ChatOpsPull.Core.Classification.Classification;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Remediation;
+
+namespace ChatOpsPull.Core.Diagnoses;
+
+/// <summary>
+/// Weighs the facts into one diagnosis: live evidence (registry, secrets, node) wins over the runtime message,
+/// and the remediations that fit the cause are offered best first. Pure; the evidence list comes from the gatherer.
+/// </summary>
+public static class DiagnosisPlanner
+{
+    public static Diagnosis Plan(DiagnosisFacts facts, IReadOnlyList<Evidence> evidence, DateTimeOffset now)
+    {
+        var message = MessageClassifier.Classify(facts.RawMessage, facts.Reason);
+        var (cause, confidence, summary) = Decide(facts, message, now);
+        var remediations = Remediations(facts, cause);
+        return new Diagnosis(cause, confidence, summary, evidence, facts.RawMessage, remediations) { DiagnosedAt = now };
+    }
+
+    private static (PullCause Cause, double Confidence, string Summary) Decide(DiagnosisFacts facts, MessageClassification message, DateTimeOffset now)
+    {
+        if (facts.Image is null || facts.Reason == "InvalidImageName")
+        {
+            return (PullCause.InvalidName, 0.99, $"The image reference `{facts.ImageText}` is invalid: {facts.ImageError ?? message.Summary} Fix the image in the pod template.");
+        }
+
+        if (facts.Reason == "ErrImageNeverPull")
+        {
+            return (PullCause.NeverPull, 0.99, $"imagePullPolicy is Never and `{facts.Image.FamiliarString}` is not on node {facts.NodeName ?? "(unknown)"}. Pre-load the image or set imagePullPolicy to IfNotPresent.");
+        }
+
+        if (facts.NodeDiskPressure == true || message.Cause == PullCause.NodeStorage)
+        {
+            var both = facts.NodeDiskPressure == true && message.Cause == PullCause.NodeStorage;
+            return (PullCause.NodeStorage, both ? 0.97 : 0.85, $"Node {facts.NodeName ?? "(unknown)"} is out of disk space{(facts.NodeDiskPressure == true ? " (DiskPressure)" : string.Empty)}; kubelet cannot store the image. Free space on the node or move the pods.");
+        }
+
+        if (facts.Registry is not { } registry)
+        {
+            return (message.Cause, Math.Min(message.Confidence, 0.6), message.Summary + " (The registry could not be checked; this is from the message alone.)");
+        }
+
+        var host = facts.Image.Domain;
+        var image = facts.Image.FamiliarString;
+        switch (registry.Cause)
+        {
+            case null:
+                if (message.Cause is PullCause.Network or PullCause.Tls)
+                {
+                    return (message.Cause, 0.6, $"The bot reaches {host} and can pull `{image}`, but the node could not: check the node's DNS, proxy and firewall (or its CA trust). Retry once fixed.");
+                }
+
+                if (message.Cause == PullCause.PlatformMismatch && facts.NodePlatform is { } platform)
+                {
+                    return (PullCause.PlatformMismatch, 0.7, $"`{image}` exists, but node {facts.NodeName} ({platform}) reported no matching platform. Available: {string.Join(", ", registry.AvailablePlatforms)}.");
+                }
+
+                return (message.Cause is PullCause.Unknown ? PullCause.BackoffOnly : message.Cause, 0.55,
+                    $"The registry serves `{image}` to the pod's credentials right now, so the failure was transient or is already fixed. Retry the pull.");
+            case PullCause.ImageNotFound:
+                return (PullCause.ImageNotFound, 0.97, NotFoundSummary(facts, registry));
+            case PullCause.AuthFailed:
+                return (PullCause.AuthFailed, 0.95, AuthSummary(facts, registry, now));
+            case PullCause.AccessDenied:
+                return (PullCause.AccessDenied, 0.7, $"{host} denied access to `{image}`: the repository is private and these credentials lack access, or it does not exist. {SecretHint(facts)}");
+            case PullCause.Network:
+                return (PullCause.Network, 0.85, $"{registry.Summary} (from the bot's network). If the node's view differs, check its DNS/proxy/firewall.");
+            case PullCause.Tls:
+                return (PullCause.Tls, 0.9, $"{registry.Summary}. Add the registry's CA to the nodes' trust (containerd hosts.toml) or fix its certificate.");
+            case PullCause.RateLimited:
+                return (PullCause.RateLimited, 0.95, $"{registry.Summary}. Pull with authenticated credentials (higher limits) or use a mirror/cache.");
+            case PullCause.PlatformMismatch:
+                return (PullCause.PlatformMismatch, 0.95, $"`{image}` has no variant for {facts.NodePlatform ?? "the node's platform"}; it has {string.Join(", ", registry.AvailablePlatforms)}. Build for that platform or pin the pods to matching nodes.");
+            case PullCause.RegistryError:
+                return (PullCause.RegistryError, 0.8, $"{registry.Summary}. The registry is failing; retry when it recovers.");
+            case PullCause.Unknown or PullCause.BackoffOnly or PullCause.InvalidName or PullCause.NeverPull or PullCause.NodeStorage:
+                return (message.Cause, message.Confidence, message.Summary);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(facts), registry.Cause, "unknown cause");
+        }
+    }
+
+    private static string NotFoundSummary(DiagnosisFacts facts, RegistryFacts registry)
+    {
+        var image = facts.Image!;
+        if (registry.SuggestedTags.Count == 0)
+        {
+            return $"`{image.FamiliarString}` does not exist in {image.Domain}: {registry.Summary}.";
+        }
+
+        return $"Tag `{image.Tag ?? image.ManifestReference}` does not exist in {image.Domain}/{image.Path}; nearest existing tag{(registry.SuggestedTags.Count > 1 ? "s" : string.Empty)}: {string.Join(", ", registry.SuggestedTags.Take(3))}.";
+    }
+
+    private static string AuthSummary(DiagnosisFacts facts, RegistryFacts registry, DateTimeOffset now)
+    {
+        var secrets = facts.Secrets;
+        var host = facts.Image!.Domain;
+        if (secrets.MatchingSecret is { } matching)
+        {
+            if (registry.CredentialExpiry is { } expiry && expiry <= now)
+            {
+                return $"The credentials in secret `{matching}` for {host} expired {Ago(now - expiry)} ago. Refresh them.";
+            }
+
+            return $"{host} rejected the credentials in secret `{matching}` (wrong password, revoked or expired token). Refresh them.";
+        }
+
+        if (secrets.Missing.Count > 0)
+        {
+            return $"Pull secret `{secrets.Missing[0]}` is referenced but does not exist in namespace {facts.Namespace}, so the pull is anonymous and {host} refuses it.";
+        }
+
+        if (secrets.UnattachedMatchingSecrets.Count > 0)
+        {
+            return $"Secret `{secrets.UnattachedMatchingSecrets[0]}` has credentials for {host} but is not attached to the pod or its ServiceAccount `{facts.ServiceAccount ?? "default"}`.";
+        }
+
+        if (!secrets.Readable)
+        {
+            return $"{host} requires credentials and the bot may not read secrets in {facts.Namespace} to check the pod's. {registry.Summary}.";
+        }
+
+        return secrets.Referenced.Count == 0
+            ? $"{host} requires credentials and the pod has no pull secret (none on the pod or ServiceAccount `{facts.ServiceAccount ?? "default"}`)."
+            : $"None of the pod's pull secrets ({string.Join(", ", secrets.Referenced)}) has an entry for {host}, so the pull is anonymous and refused.";
+    }
+
+    private static string SecretHint(DiagnosisFacts facts) => facts.Secrets.MatchingSecret is { } s
+        ? $"The pull used secret `{s}`."
+        : "The pull was anonymous (no matching pull secret).";
+
+    private static List<RemediationPlan> Remediations(DiagnosisFacts facts, PullCause cause)
+    {
+        var plans = new List<RemediationPlan>();
+        var workload = facts.Workload;
+        switch (cause)
+        {
+            case PullCause.ImageNotFound:
+                foreach (var tag in facts.Registry?.SuggestedTags.Take(2) ?? [])
+                {
+                    AddSetTag(plans, facts, tag);
+                }
+
+                AddRollback(plans, facts);
+                break;
+            case PullCause.AuthFailed or PullCause.AccessDenied:
+                var secrets = facts.Secrets;
+                if (secrets.MatchingSecret is null && secrets.UnattachedMatchingSecrets.Count > 0)
+                {
+                    var secret = secrets.UnattachedMatchingSecrets[0];
+                    Add(plans, facts, RemediationKind.AttachPullSecretToServiceAccount, $"Attach {secret} to SA {facts.ServiceAccount ?? "default"}",
+                        $"Adds `{secret}` to the imagePullSecrets of ServiceAccount {facts.ServiceAccount ?? "default"}, then deletes the stuck pods so they pull again.",
+                        RemediationRisk.Medium, ("secret", secret), ("serviceAccount", facts.ServiceAccount ?? "default"));
+                    if (workload is not null && IsPodTemplateOwner(workload.Kind))
+                    {
+                        Add(plans, facts, RemediationKind.AttachPullSecretToWorkload, $"Attach {secret} to {workload.Kind.ToLowerInvariant()}/{workload.Name}",
+                            $"Adds `{secret}` to the pod template's imagePullSecrets (this rolls the pods).", RemediationRisk.Medium, ("secret", secret));
+                    }
+                }
+
+                if (facts.CredentialSourceAvailable && facts.Image is { } image)
+                {
+                    var name = secrets.MatchingSecret ?? (secrets.Missing.Count > 0 ? secrets.Missing[0] : PullSecretName(image.Domain));
+                    var attach = secrets.MatchingSecret is null && !secrets.Missing.Contains(name) ? facts.ServiceAccount ?? "default" : string.Empty;
+                    Add(plans, facts, RemediationKind.RefreshCredentials, $"Refresh pull secret {name}",
+                        $"Writes `{name}` (kubernetes.io/dockerconfigjson) for {image.Domain} from the configured credential source, checked against the registry before and after{(attach.Length > 0 ? $", and attaches it to ServiceAccount {attach}" : string.Empty)}.",
+                        RemediationRisk.Medium, ("registry", image.Domain), ("secret", name), ("serviceAccount", attach));
+                }
+
+                AddRollback(plans, facts);
+                break;
+            case PullCause.RateLimited:
+                if (facts.CredentialSourceAvailable && facts.Image is { } limited)
+                {
+                    var name = facts.Secrets.MatchingSecret ?? PullSecretName(limited.Domain);
+                    Add(plans, facts, RemediationKind.RefreshCredentials, $"Use credentials for {limited.Domain}",
+                        $"Writes `{name}` from the configured credential source so pulls are authenticated (higher rate limits).",
+                        RemediationRisk.Medium, ("registry", limited.Domain), ("secret", name), ("serviceAccount", facts.Secrets.MatchingSecret is null ? facts.ServiceAccount ?? "default" : string.Empty));
+                }
+
+                AddRetry(plans, facts);
+                break;
+            case PullCause.BackoffOnly or PullCause.Network or PullCause.Tls or PullCause.RegistryError or PullCause.NodeStorage:
+                AddRetry(plans, facts);
+                break;
+            case PullCause.InvalidName or PullCause.NeverPull or PullCause.PlatformMismatch:
+                AddRollback(plans, facts);
+                break;
+            case PullCause.Unknown:
+                AddRetry(plans, facts);
+                AddRollback(plans, facts);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(cause), cause, "unknown cause");
+        }
+
+        return plans;
+    }
+
+    private static void AddSetTag(List<RemediationPlan> plans, DiagnosisFacts facts, string tag)
+    {
+        if (facts.Image is not { } image || facts.Workload is not { } workload || !IsPodTemplateOwner(workload.Kind))
+        {
+            return;
+        }
+
+        var target = image with { Tag = tag, Digest = null, TagImplied = false };
+        Add(plans, facts, RemediationKind.SetImageTag, $"Set tag to {tag}",
+            $"Sets container `{facts.Container}` of {workload.Kind.ToLowerInvariant()}/{workload.Name} to `{target.FamiliarString}`, which the registry confirmed exists.",
+            RemediationRisk.Medium, ("container", facts.Container), ("image", target.ToString()));
+    }
+
+    private static void AddRollback(List<RemediationPlan> plans, DiagnosisFacts facts)
+    {
+        if (facts.Workload is { Kind: "Deployment" } && facts.PreviousRevision is { } previous && previous.Image != facts.ImageText)
+        {
+            Add(plans, facts, RemediationKind.RollBack, $"Roll back to revision {previous.Revision}",
+                $"Returns the Deployment to revision {previous.Revision} (image `{previous.Image}`), like `kubectl rollout undo`.",
+                RemediationRisk.High, ("revision", previous.Revision.ToString(CultureInfo.InvariantCulture)));
+        }
+    }
+
+    private static void AddRetry(List<RemediationPlan> plans, DiagnosisFacts facts)
+    {
+        if (facts.Workload is null)
+        {
+            return;
+        }
+
+        Add(plans, facts, RemediationKind.DeleteBackoffPods, "Retry the pull now",
+            "Deletes only the pods stuck in image-pull back-off so they are recreated and pull at once.", RemediationRisk.Low);
+        if (IsPodTemplateOwner(facts.Workload.Kind))
+        {
+            Add(plans, facts, RemediationKind.RestartWorkload, $"Restart {facts.Workload.Kind.ToLowerInvariant()}/{facts.Workload.Name}",
+                "Sets the pod template's kubectl.kubernetes.io/restartedAt annotation, rolling every pod.", RemediationRisk.Medium);
+        }
+    }
+
+    private static void Add(List<RemediationPlan> plans, DiagnosisFacts facts, RemediationKind kind, string title, string description, RemediationRisk risk, params (string Key, string Value)[] parameters)
+    {
+        var workload = facts.Workload ?? new WorkloadRef("Pod", string.Empty);
+        var plan = new RemediationPlan(kind, facts.Namespace, workload.Kind, workload.Name, Shorten(title, 70), description, risk,
+            parameters.Where(p => p.Value.Length > 0).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
+        if (!plans.Exists(p => p.Key == plan.Key))
+        {
+            plans.Add(plan);
+        }
+    }
+
+    private static bool IsPodTemplateOwner(string kind) => kind is "Deployment" or "StatefulSet" or "DaemonSet" or "CronJob";
+
+    /// <summary>A secret name for a registry host: "pull-ghcr-io".</summary>
+    public static string PullSecretName(string host)
+    {
+        var chars = host.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
+        return Shorten("pull-" + new string(chars).Trim('-'), 63).TrimEnd('-', '…');
+    }
+
+    private static string Ago(TimeSpan span) => span.TotalDays >= 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalDays:0} day(s)")
+        : span.TotalHours >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalHours:0} h") : string.Create(CultureInfo.InvariantCulture, $"{Math.Max(1, span.TotalMinutes):0} min");
+
+    private static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
+}
