@@ -1,3 +1,4 @@
+using ChatOpsPull.Observability;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -11,9 +12,11 @@ public static class BotHost
         builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
         builder.Services.AddBotCore(builder.Configuration);
         builder.Services.AddStorage(builder.Configuration);
+        builder.Services.AddObservability();
 
         var app = builder.Build();
         app.MapHealth();
+        app.MapObservability();
         return app;
     }
 }

@@ -1,0 +1,61 @@
+using System.Diagnostics.Metrics;
+using ChatOpsPull.Core.Failures;
+
+namespace ChatOpsPull.Observability;
+
+/// <summary>
+/// The bot's own metrics (System.Diagnostics.Metrics, meter "ChatOpsPull"), exported in Prometheus format at /metrics.
+/// Labels are closed sets (cause, platform, outcome, state) so cardinality stays bounded; never a name or a secret.
+/// </summary>
+public sealed class BotMetrics
+{
+    public const string MeterName = "ChatOpsPull";
+
+    private readonly Counter<long> _failuresSeen;
+    private readonly Counter<long> _incidents;
+    private readonly Counter<long> _diagnoses;
+    private readonly Counter<long> _chatSends;
+    private readonly Counter<long> _chatThrottled;
+    private readonly Counter<long> _jobs;
+    private readonly Histogram<double> _approvalLatency;
+    private readonly Counter<long> _rejectedRequests;
+
+    public BotMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _failuresSeen = meter.CreateCounter<long>("chatopspull_pull_failures_seen", description: "Pull failures reported by a source (watch, alertmanager, webhook).");
+        _incidents = meter.CreateCounter<long>("chatopspull_incidents", description: "Incident lifecycle events (opened, resolved, reopened).");
+        _diagnoses = meter.CreateCounter<long>("chatopspull_diagnoses", description: "Diagnoses made, by cause.");
+        _chatSends = meter.CreateCounter<long>("chatopspull_chat_sends", description: "Chat platform calls, by platform and outcome.");
+        _chatThrottled = meter.CreateCounter<long>("chatopspull_chat_throttled", description: "HTTP 429 answers from chat platforms.");
+        _jobs = meter.CreateCounter<long>("chatopspull_jobs", description: "Remediation and diagnosis jobs, by kind and state.");
+        _approvalLatency = meter.CreateHistogram<double>("chatopspull_approval_latency_seconds", unit: "s", description: "From approval request to decision.");
+        _rejectedRequests = meter.CreateCounter<long>("chatopspull_rejected_requests", description: "Inbound requests refused, by endpoint and reason.");
+    }
+
+    public void FailureSeen(FailureSource source) =>
+        _failuresSeen.Add(1, new KeyValuePair<string, object?>("source", source.ToString().ToLowerInvariant()));
+
+    /// <param name="event">"opened", "resolved", "reopened", "rolled_up".</param>
+    public void Incident(string @event) => _incidents.Add(1, new KeyValuePair<string, object?>("event", @event));
+
+    public void Diagnosed(PullCause cause) => _diagnoses.Add(1, new KeyValuePair<string, object?>("cause", cause.ToSnakeCase()));
+
+    /// <param name="outcome">"delivered", "retry", "failed".</param>
+    public void ChatSend(string platform, string outcome) =>
+        _chatSends.Add(1, new KeyValuePair<string, object?>("platform", platform), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void ChatThrottled(string platform) => _chatThrottled.Add(1, new KeyValuePair<string, object?>("platform", platform));
+
+    /// <param name="kind">"diagnose", "remediate", "digest".</param>
+    /// <param name="state">"started", "succeeded", "failed", "retried".</param>
+    public void Job(string kind, string state) =>
+        _jobs.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("state", state));
+
+    public void ApprovalDecided(TimeSpan sinceRequest) => _approvalLatency.Record(sinceRequest.TotalSeconds);
+
+    /// <param name="endpoint">"slack", "teams", "alertmanager", "webhook", "web".</param>
+    /// <param name="reason">"signature", "stale", "token", "malformed", "too_large", "forbidden" …</param>
+    public void Rejected(string endpoint, string reason) =>
+        _rejectedRequests.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("reason", reason));
+}
