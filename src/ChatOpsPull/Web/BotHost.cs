@@ -1,3 +1,4 @@
+using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -11,9 +12,11 @@ public static class BotHost
         builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
         builder.Services.AddBotCore(builder.Configuration);
         builder.Services.AddStorage(builder.Configuration);
+        builder.Services.AddTeams(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();
+        app.MapTeams();
         return app;
     }
 }
