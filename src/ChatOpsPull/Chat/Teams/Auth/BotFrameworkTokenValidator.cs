@@ -40,6 +40,10 @@ public sealed partial class BotFrameworkTokenValidator
     public const string HttpClientName = "teams-openid";
 
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan ForcedRefreshInterval = TimeSpan.FromMinutes(1);
+
+    private readonly object _refreshGate = new();
+    private readonly Dictionary<object, DateTimeOffset> _lastForcedRefresh = [];
 
     private readonly TeamsOptions _options;
     private readonly TimeProvider _time;
@@ -58,7 +62,7 @@ public sealed partial class BotFrameworkTokenValidator
         _channelKeys = new ConfigurationManager<BotFrameworkSigningKeys>(_options.OpenIdMetadataUrl, new BotFrameworkSigningKeysRetriever(), documents)
         {
             AutomaticRefreshInterval = TimeSpan.FromHours(12),
-            RefreshInterval = TimeSpan.FromMinutes(1),
+            RefreshInterval = ForcedRefreshInterval,
         };
         _emulatorIssuers = new HashSet<string>(StringComparer.Ordinal);
         if (_options.AcceptEmulatorTokens)
@@ -66,7 +70,7 @@ public sealed partial class BotFrameworkTokenValidator
             _emulatorKeys = new ConfigurationManager<BotFrameworkSigningKeys>(_options.EmulatorOpenIdMetadataUrl, new BotFrameworkSigningKeysRetriever(), documents)
             {
                 AutomaticRefreshInterval = TimeSpan.FromHours(12),
-                RefreshInterval = TimeSpan.FromMinutes(1),
+                RefreshInterval = ForcedRefreshInterval,
             };
             foreach (var tenant in new[] { TeamsOptions.BotFrameworkTenantId, _options.TenantId })
             {
@@ -118,9 +122,7 @@ public sealed partial class BotFrameworkTokenValidator
             keys = await manager.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
             if (!keys.Keys.ContainsKey(jwt.Kid))
             {
-                // Keys roll over: one refresh for an unknown kid (rate-limited by RefreshInterval), then decide.
-                manager.RequestRefresh();
-                keys = await manager.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+                keys = await RefreshOnceAsync(manager, keys, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (InvalidOperationException e)
@@ -177,6 +179,38 @@ public sealed partial class BotFrameworkTokenValidator
         }
 
         return TokenCheck.Valid;
+    }
+
+    /// <summary>
+    /// Keys roll over: a token signed by an unknown kid makes the manager fetch the keys again, at most once per
+    /// <see cref="ForcedRefreshInterval"/> (so random kids cannot make the bot hammer the metadata endpoint).
+    /// <see cref="ConfigurationManager{T}.RequestRefresh"/> refreshes in the background, so wait briefly for it.
+    /// </summary>
+    private async Task<BotFrameworkSigningKeys> RefreshOnceAsync(ConfigurationManager<BotFrameworkSigningKeys> manager, BotFrameworkSigningKeys current, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_refreshGate)
+        {
+            if (_lastForcedRefresh.TryGetValue(manager, out var last) && now - last < ForcedRefreshInterval)
+            {
+                return current;
+            }
+
+            _lastForcedRefresh[manager] = now;
+        }
+
+        manager.RequestRefresh();
+        var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(5);
+        while (true)
+        {
+            var keys = await manager.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+            if (!ReferenceEquals(keys, current) || _time.GetUtcNow() >= deadline)
+            {
+                return keys;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(25), _time, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Not expired and already valid, with 5 minutes of clock skew, on the injected clock.</summary>
