@@ -8,9 +8,16 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ChatOpsPull.Tests.Teams;
 
 [Collection(TeamsTestGroup.Name)]
-public sealed class TeamsAuthenticationTests(StandInFixture fixture)
+public sealed class TeamsAuthenticationTests
 {
-    private readonly BotConnectorStandIn _standIn = fixture.StandIn;
+    private readonly BotConnectorStandIn _standIn;
+
+    public TeamsAuthenticationTests(StandInFixture fixture)
+    {
+        _standIn = fixture.StandIn;
+        _standIn.EnforceRateLimits = false;
+        _standIn.ClearCalls();
+    }
 
     public static TheoryData<string> BadTokens() =>
     [
