@@ -3,10 +3,11 @@ using System.Text.RegularExpressions;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Teams.Cards;
 using ChatOpsPull.Tests.Teams.FakeConnector;
+using Xunit.Abstractions;
 
 namespace ChatOpsPull.Tests.Teams;
 
-public sealed partial class AdaptiveCardRendererTests
+public sealed partial class AdaptiveCardRendererTests(ITestOutputHelper output)
 {
     public static IEnumerable<object[]> Kinds() => SampleCards.AllKinds();
 
@@ -24,6 +25,7 @@ public sealed partial class AdaptiveCardRendererTests
             Assert.True(AdaptiveCardRenderer.Utf16Bytes(json) <= AdaptiveCardRenderer.MaxCardUtf16Bytes, $"{kind} is {AdaptiveCardRenderer.Utf16Bytes(json)} bytes");
             Assert.Contains(card.Title, CardJson.Texts(json), StringComparison.Ordinal);
             Assert.Equal(card.FallbackText, json["fallbackText"]!.GetValue<string>());
+            output.WriteLine($"{kind} (approver actions: {view.ShowApproverActions}, refresh: {view.RefreshUserIds is not null}): {AdaptiveCardRenderer.Utf16Bytes(json)} UTF-16 bytes, {System.Text.Encoding.UTF8.GetByteCount(AdaptiveCardRenderer.Serialize(json))} UTF-8 bytes");
         }
     }
 

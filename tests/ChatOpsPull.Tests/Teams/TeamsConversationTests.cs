@@ -103,6 +103,27 @@ public sealed class TeamsConversationTests
     }
 
     [Fact]
+    public async Task Personal_chat_gets_the_card_sent_and_updated_in_place()
+    {
+        _standIn.AddConversation(TeamsTestHost.PersonalChat);
+        await using var host = new TeamsTestHost(_standIn);
+        var message = TeamsActivities.ChannelMessage(_standIn.ServiceUrl, TeamsTestHost.GeneralChannel, "help");
+        message["conversation"] = new JsonObject { ["conversationType"] = "personal", ["tenantId"] = BotConnectorStandIn.TenantId, ["id"] = TeamsTestHost.PersonalChat };
+        message.Remove("channelData");
+        message["text"] = "help";
+        await host.SendAsync(message);
+        _standIn.ClearCalls();
+        var surface = host.Services.GetRequiredService<IChatSurface>();
+
+        await surface.PublishAsync(TeamsTestHost.PersonalChat, SampleCards.Incident(pods: 1), CancellationToken.None);
+        await surface.PublishAsync(TeamsTestHost.PersonalChat, SampleCards.Incident(pods: 2), CancellationToken.None);
+
+        var calls = _standIn.Calls;
+        Assert.Equal([("POST", TeamsTestHost.PersonalChat), ("PUT", TeamsTestHost.PersonalChat)], calls.Select(c => (c.Method, c.ConversationId)));
+        Assert.Equal(calls[1].ActivityId, calls[1].Body!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Command_message_is_answered_in_its_thread_with_the_mention_stripped()
     {
         await using var host = new TeamsTestHost(_standIn);

@@ -146,14 +146,18 @@ public sealed partial class TeamsActivityProcessor(
         string text;
         string? card = null;
         string? summary = null;
+        var user = UserOf(activity, requireAad: false);
         if (commands is null)
         {
             text = "Commands are not available on this bot yet (no command handler is registered).";
         }
+        else if (user is null)
+        {
+            text = "Teams did not say who sent this, so the bot did nothing.";
+        }
         else
         {
-            var user = UserOf(activity, requireAad: false);
-            var reply = await commands.HandleAsync(new ChatCommandRequest(user!, CommandText(activity.Text), channelId), cancellationToken).ConfigureAwait(false);
+            var reply = await commands.HandleAsync(new ChatCommandRequest(user, CommandText(activity.Text), channelId), cancellationToken).ConfigureAwait(false);
             text = reply.Text;
             if (reply.Card is not null)
             {
@@ -201,7 +205,8 @@ public sealed partial class TeamsActivityProcessor(
         var payloadText = data.ValueKind == JsonValueKind.Object && data.TryGetProperty("payload", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
         if (!CardActionPayload.TryParse(payloadText, out var payload) || CardActionPayload.VerbName(payload.Verb) != verb)
         {
-            LogBadClick(logger, verb);
+            var shown = verb.Length <= 40 ? verb : verb[..40];
+            LogBadClick(logger, shown);
             return InvokeError(400, "This button's data is not one the bot issued; nothing was done.");
         }
 

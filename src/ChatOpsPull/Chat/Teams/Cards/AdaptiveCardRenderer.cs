@@ -48,6 +48,9 @@ public static partial class AdaptiveCardRenderer
 
     private const int MaxLineChars = 1000;
 
+    /// <summary>No list shows more than this many lines (a card is read, not scrolled); the rest is counted.</summary>
+    private const int MaxLinesPerSection = 100;
+
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
 
     public static bool IsApproverOnly(CardVerb verb) => verb is CardVerb.Approve or CardVerb.Deny;
@@ -299,7 +302,7 @@ public static partial class AdaptiveCardRenderer
         };
     }
 
-    /// <summary>Cuts very long single lines before sizing starts (a 100 KB runtime message helps nobody).</summary>
+    /// <summary>Cuts very long lines and lists before sizing starts (a 100 KB runtime message or 5,000 pods help nobody).</summary>
     private static Card Clip(Card card) => card with
     {
         Title = Cut(card.Title, 300),
@@ -307,7 +310,8 @@ public static partial class AdaptiveCardRenderer
         Sections = card.Sections.Select(s => s with
         {
             Text = s.Style == SectionStyle.Code ? CutCode(s.Text, 6000) : Cut(s.Text, 6000),
-            Lines = s.Lines.Select(l => l with { Text = Cut(l.Text, MaxLineChars) }).ToList(),
+            Lines = s.Lines.Take(MaxLinesPerSection).Select(l => l with { Text = Cut(l.Text, MaxLineChars) }).ToList(),
+            HiddenCount = s.HiddenCount + Math.Max(0, s.Lines.Count - MaxLinesPerSection),
         }).ToList(),
     };
 
