@@ -1,3 +1,4 @@
+using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Storage;
 
@@ -13,10 +14,12 @@ public static class BotHost
         builder.Services.AddBotCore(builder.Configuration);
         builder.Services.AddStorage(builder.Configuration);
         builder.Services.AddObservability();
+        builder.Services.AddTeams(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();
         app.MapObservability();
+        app.MapTeams();
         return app;
     }
 }

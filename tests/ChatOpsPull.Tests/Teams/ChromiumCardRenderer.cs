@@ -1,0 +1,104 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ChatOpsPull.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+
+namespace ChatOpsPull.Tests.Teams;
+
+/// <summary>
+/// Debian's Chromium (headless, driven by Playwright, never a downloaded browser) showing tests/card-render/index.html,
+/// which loads the real <c>adaptivecards</c> npm renderer. The page is served by a tiny Kestrel static server on loopback.
+/// </summary>
+public sealed class ChromiumCardRenderer : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private WebApplication? _server;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public IPage Page { get; private set; } = null!;
+
+    public string? Screenshots { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        var root = FindCardRenderDirectory();
+        var port = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        _server = builder.Build();
+        _server.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(root), ServeUnknownFileTypes = false });
+        await _server.StartAsync();
+
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        Page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 800, Height = 1200 } });
+        await Page.GotoAsync($"http://127.0.0.1:{port}/index.html");
+        await Page.WaitForFunctionAsync("() => typeof window.AdaptiveCards !== 'undefined' && typeof window.renderCard === 'function'");
+        Screenshots = Directory.CreateTempSubdirectory("chatopspull-cards-").FullName;
+    }
+
+    /// <summary>Renders a card; returns what the renderer itself complained about while parsing and validating.</summary>
+    public async Task<IReadOnlyList<string>> RenderAsync(JsonNode card)
+    {
+        await Page.EvaluateAsync("() => { window.executed = []; }");
+        var result = await Page.EvaluateAsync<JsonElement>("json => window.renderCard(json)", card.ToJsonString());
+        return result.GetProperty("findings").EnumerateArray().Select(f => f.GetString()!).ToList();
+    }
+
+    public async Task<IReadOnlyList<JsonElement>> ExecutedAsync()
+    {
+        var executed = await Page.EvaluateAsync<JsonElement>("() => window.executed");
+        return executed.EnumerateArray().ToList();
+    }
+
+    public ILocator Card => Page.Locator("#card");
+
+    public ILocator Button(string title) => Card.GetByRole(AriaRole.Button, new LocatorGetByRoleOptions { Name = title, Exact = true });
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_server is not null)
+        {
+            await _server.StopAsync();
+            await _server.DisposeAsync();
+        }
+    }
+
+    private static string FindCardRenderDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "card-render");
+            if (File.Exists(Path.Combine(candidate, "index.html")))
+            {
+                if (!File.Exists(Path.Combine(candidate, "node_modules", "adaptivecards", "dist", "adaptivecards.min.js")))
+                {
+                    throw new InvalidOperationException($"The adaptivecards renderer is not installed: run `npm ci` in {candidate} (.ci/install-deps does).");
+                }
+
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("tests/card-render not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,186 @@
+using System.Text.Json;
+using ChatOpsPull.Chat;
+using ChatOpsPull.Chat.Outbox;
+using ChatOpsPull.Chat.Teams;
+using ChatOpsPull.Chat.Teams.Auth;
+using ChatOpsPull.Tests.Teams.FakeConnector;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ChatOpsPull.Tests.Teams;
+
+/// <summary>The outbox delivery against the stand-in's error answers, called directly as the outbox would.</summary>
+[Collection(TeamsTestGroup.Name)]
+public sealed class TeamsDeliveryTests
+{
+    private readonly BotConnectorStandIn _standIn;
+
+    public TeamsDeliveryTests(StandInFixture fixture)
+    {
+        _standIn = fixture.StandIn;
+        _standIn.AddConversation(TeamsTestHost.GeneralChannel);
+        _standIn.EnforceRateLimits = false;
+        _standIn.ClearCalls();
+    }
+
+    [Fact]
+    public async Task Throttled_send_is_retried_after_the_given_Retry_After()
+    {
+        await using var host = await JoinedHostAsync();
+        _standIn.FailNext(429, TimeSpan.FromSeconds(7));
+
+        var result = await DeliverTextAsync(host, "hello");
+
+        Assert.Equal(DeliveryOutcome.Retry, result.Outcome);
+        Assert.Equal(TimeSpan.FromSeconds(7), result.RetryAfter);
+        Assert.Contains("TooManyRequests", result.Error, StringComparison.Ordinal);
+        Assert.Equal(DeliveryOutcome.Delivered, (await DeliverTextAsync(host, "hello")).Outcome);
+    }
+
+    [Theory]
+    [InlineData(500)]
+    [InlineData(502)]
+    [InlineData(503)]
+    [InlineData(504)]
+    [InlineData(412)]
+    public async Task Server_errors_are_retried(int status)
+    {
+        await using var host = await JoinedHostAsync();
+        _standIn.FailNext(status);
+
+        var result = await DeliverTextAsync(host, "hello");
+
+        Assert.Equal(DeliveryOutcome.Retry, result.Outcome);
+        Assert.Null(result.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Rate_limit_of_the_thread_is_met_with_429_and_Retry()
+    {
+        await using var host = await JoinedHostAsync();
+        _standIn.EnforceRateLimits = true;
+
+        var results = new List<DeliveryResult>();
+        for (var i = 0; i < 10; i++)
+        {
+            results.Add(await DeliverTextAsync(host, $"message {i}"));
+        }
+
+        Assert.Equal(7, results.Count(r => r.Outcome == DeliveryOutcome.Delivered));
+        Assert.All(results.Skip(7), r => Assert.Equal((DeliveryOutcome.Retry, TimeSpan.FromSeconds(1)), (r.Outcome, r.RetryAfter)));
+    }
+
+    [Fact]
+    public async Task Card_Teams_refuses_fails_for_good_with_the_error_body()
+    {
+        await using var host = await JoinedHostAsync();
+        var store = host.Services.GetRequiredService<TeamsConversationStore>();
+        const string tooNew = """{"type":"AdaptiveCard","version":"1.6","body":[{"type":"TextBlock","text":"hi"}]}""";
+        await store.SaveCardAsync(TeamsTestHost.GeneralChannel, "incident:inc-0a0b0c", tooNew, tooNew, [], "hi", CancellationToken.None);
+
+        var result = await DeliverAsync(host, TeamsMessages.CardPost, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, "incident:inc-0a0b0c"));
+
+        Assert.Equal(DeliveryOutcome.Failed, result.Outcome);
+        Assert.Contains("HTTP 400", result.Error, StringComparison.Ordinal);
+        Assert.Contains("is not one Teams renders (1.0", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Message_over_the_Teams_size_limit_fails_with_MessageSizeTooBig()
+    {
+        await using var host = await JoinedHostAsync();
+        var store = host.Services.GetRequiredService<TeamsConversationStore>();
+        var huge = $$"""{"type":"AdaptiveCard","version":"1.5","body":[{"type":"TextBlock","text":"{{new string('x', 20_000)}}"}]}""";
+        await store.SaveCardAsync(TeamsTestHost.GeneralChannel, "incident:inc-b16b16", huge, huge, [], "big", CancellationToken.None);
+
+        var result = await DeliverAsync(host, TeamsMessages.CardPost, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, "incident:inc-b16b16"));
+
+        Assert.Equal(DeliveryOutcome.Failed, result.Outcome);
+        Assert.Contains("HTTP 413", result.Error, StringComparison.Ordinal);
+        Assert.Contains("MessageSizeTooBig", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Conversation_the_bot_never_joined_fails_without_any_call()
+    {
+        await using var host = new TeamsTestHost(_standIn);
+
+        var result = await DeliverTextAsync(host, "hello", "19:never-joined@thread.tacv2");
+
+        Assert.Equal(DeliveryOutcome.Failed, result.Outcome);
+        Assert.Contains("no conversation reference for 19:never-joined@thread.tacv2", result.Error, StringComparison.Ordinal);
+        Assert.Empty(_standIn.Calls);
+    }
+
+    [Fact]
+    public async Task Service_url_outside_the_trust_list_is_never_called()
+    {
+        await using var host = new TeamsTestHost(_standIn);
+        var store = host.Services.GetRequiredService<TeamsConversationStore>();
+        await store.SaveReferenceAsync(new TeamsConversationReference("19:planted@thread.tacv2", "https://attacker.example/amer/", null, null, null, null, null, "channel", BotConnectorStandIn.BotId, null), CancellationToken.None);
+        var tokensBefore = _standIn.TokenRequests;
+
+        var result = await DeliverTextAsync(host, "hello", "19:planted@thread.tacv2");
+
+        Assert.Equal(DeliveryOutcome.Failed, result.Outcome);
+        Assert.Contains("not on Teams:AllowedServiceUrlHosts", result.Error, StringComparison.Ordinal);
+        Assert.Equal(tokensBefore, _standIn.TokenRequests);
+    }
+
+    [Fact]
+    public async Task Rejected_credentials_fail_without_the_secret_in_the_error()
+    {
+        await using var host = await JoinedHostAsync(new Dictionary<string, string?> { ["Teams:MicrosoftAppPassword"] = "wrong-secret-value" });
+
+        var result = await DeliverTextAsync(host, "hello");
+
+        Assert.Equal(DeliveryOutcome.Failed, result.Outcome);
+        Assert.Contains("invalid_client", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-secret-value", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("AADSTS", result.Error, StringComparison.Ordinal);
+        Assert.Empty(_standIn.Calls);
+    }
+
+    [Fact]
+    public async Task Bot_token_is_reused_until_five_minutes_before_it_expires()
+    {
+        await using var host = new TeamsTestHost(_standIn);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var source = new BotTokenSource(
+            host.Services.GetRequiredService<IHttpClientFactory>(),
+            host.Services.GetRequiredService<IOptions<TeamsOptions>>(),
+            time,
+            NullLogger<BotTokenSource>.Instance);
+        var before = _standIn.TokenRequests;
+
+        var first = await source.GetAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromMinutes(54));
+        var cached = await source.GetAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromMinutes(2));
+        var renewed = await source.GetAsync(CancellationToken.None);
+
+        Assert.Equal(first.Token, cached.Token);
+        Assert.NotEqual(first.Token, renewed.Token);
+        Assert.Equal(before + 2, _standIn.TokenRequests);
+    }
+
+    private async Task<TeamsTestHost> JoinedHostAsync(IDictionary<string, string?>? settings = null)
+    {
+        var host = new TeamsTestHost(_standIn, settings: settings);
+        using var response = await host.SendAsync(TeamsActivities.BotAddedToTeam(_standIn.ServiceUrl));
+        response.EnsureSuccessStatusCode();
+        return host;
+    }
+
+    private static Task<DeliveryResult> DeliverTextAsync(TeamsTestHost host, string text, string conversation = TeamsTestHost.GeneralChannel) =>
+        DeliverAsync(host, TeamsMessages.Send, new TeamsOutboxPayload(conversation, Text: text));
+
+    private static async Task<DeliveryResult> DeliverAsync(TeamsTestHost host, string operation, TeamsOutboxPayload payload)
+    {
+        var delivery = host.Services.GetServices<IOutboxDelivery>().Single(d => d.Platform == ChatPlatform.Teams);
+        var message = new OutboxMessage(1, ChatPlatform.Teams, payload.ConversationId, operation, JsonSerializer.Serialize(payload), null, 0, DateTimeOffset.UtcNow);
+        return await delivery.DeliverAsync(message, CancellationToken.None);
+    }
+}
