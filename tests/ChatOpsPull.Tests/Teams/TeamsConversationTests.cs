@@ -258,9 +258,9 @@ public sealed class TeamsConversationTests
     [Fact]
     public void Mentions_and_markup_are_stripped_from_commands()
     {
-        Assert.Equal("diagnose shop/api-7d9c", Chat.Teams.Activities.TeamsActivityProcessor.CommandText("<at>pullbot</at>&nbsp;diagnose  shop/api-7d9c\n"));
-        Assert.Equal("snooze inc-4f2a9c 1h", Chat.Teams.Activities.TeamsActivityProcessor.CommandText("<p><at>Pull Bot</at> snooze inc-4f2a9c 1h</p>"));
-        Assert.Equal(string.Empty, Chat.Teams.Activities.TeamsActivityProcessor.CommandText("<at>pullbot</at>"));
+        Assert.Equal("diagnose shop/api-7d9c", ChatOpsPull.Chat.Teams.Activities.TeamsActivityProcessor.CommandText("<at>pullbot</at>&nbsp;diagnose  shop/api-7d9c\n"));
+        Assert.Equal("snooze inc-4f2a9c 1h", ChatOpsPull.Chat.Teams.Activities.TeamsActivityProcessor.CommandText("<p><at>Pull Bot</at> snooze inc-4f2a9c 1h</p>"));
+        Assert.Equal(string.Empty, ChatOpsPull.Chat.Teams.Activities.TeamsActivityProcessor.CommandText("<at>pullbot</at>"));
     }
 
     private static string ThreadActivityId(TeamsTestHost host)
