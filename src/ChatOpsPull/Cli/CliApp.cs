@@ -12,6 +12,7 @@ public static class CliApp
         new("serve", "Run the bot: web host, Slack/Teams endpoints, watcher and job server (default).", ServeAsync),
         new("help", "Show this help, or a command's usage: help <command>.", HelpAsync),
         ClassifyVerb.Verb,
+        HealthCheckVerb.Verb,
     ];
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
