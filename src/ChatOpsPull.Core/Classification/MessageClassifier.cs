@@ -8,19 +8,19 @@ public sealed record Classification(PullCause Cause, double Confidence, string S
 
 /// <summary>
 /// From a kubelet/runtime message (container status or Warning event) to a cause, for containerd, CRI-O and
-/// Docker wordings. The message is lower-cased once and searched with ordinal (vectorized) phrase look-ups, in an
-/// order where the most telling evidence wins:
+/// Docker wordings. The message is lower-cased once and scanned once for every known phrase (a vectorized
+/// multi-string search); the rules below then only test bits, in an order where the most telling evidence wins:
 /// <list type="number">
 /// <item>kubelet's own verdicts (pull policy Never, unparsable name) and runtime refusals outside the cause set;</item>
 /// <item>rate limits, a full disk, a missing platform, and the node's own image store — all of which also say
 /// "not found" or "failed to copy" and must not be read as a missing image;</item>
-/// <item>answers the registry gave: "manifest unknown" (it only says so after authorization), rejected or missing
+/// <item>answers the registry gave: "manifest unknown" (it only says so after authorization), missing or rejected
 /// credentials, then "denied"/403/insufficient_scope (private or missing — the registry will not tell);</item>
 /// <item>transport failures: TLS, then network (a "TLS handshake timeout" is network);</item>
 /// <item>generic 401s, registry-side faults (5xx, broken downloads, missing blobs), and last a bare "not found".</item>
 /// </list>
-/// Kubelet 1.32+ appends the last pull error to "Back-off pulling image": the appended part is classified, and a
-/// bare back-off is <see cref="PullCause.BackoffOnly"/>. Confidence stays at or below 0.9: a message is never proof.
+/// Kubelet 1.32+ appends the last pull error to "Back-off pulling image": the appended part decides, and a bare
+/// back-off is <see cref="PullCause.BackoffOnly"/>. Confidence stays at or below 0.9: a message is never proof.
 /// </summary>
 public static class MessageClassifier
 {
@@ -73,133 +73,120 @@ public static class MessageClassifier
     private static Classification Decide(Message m, string? reason)
     {
         // 1. Kubelet's own verdicts.
-        if (reason == "ErrImageNeverPull" || m.Has("is not present with pull policy of never"))
+        if (reason == "ErrImageNeverPull" || m.Has(P.NeverPull))
         {
             return new(PullCause.NeverPull, 0.9, $"{Capital(m.ImageOr("The image"))} is not on this node and imagePullPolicy is Never: load it onto the node or set imagePullPolicy: IfNotPresent.");
         }
 
-        if (reason == "InvalidImageName" || m.HasAny("invalid reference format", "failed to apply default image tag", "couldn't parse image name", "couldn't parse image reference"))
+        if (reason == "InvalidImageName" || m.Has(P.InvalidName))
         {
             return InvalidName(m);
         }
 
         // Runtime refusals that are none of the pull causes; the summary still says what to do.
-        if (m.HasAny("manifest.v1+prettyjws", "schema 1 image", "schema1 image"))
+        if (m.Has(P.SchemaOne))
         {
             return new(PullCause.Unknown, 0.6, $"{Capital(m.ImageOr("The image"))} is in the old Docker schema 1 format, which this runtime no longer pulls: rebuild and push it with a current builder, or use a newer tag.");
         }
 
-        if (reason == "SignatureValidationFailed" || m.HasAny("signature validation failed", "source image rejected", "signature was required", "signature verification failed"))
+        if (reason == "SignatureValidationFailed" || m.Has(P.Signature))
         {
             return new(PullCause.Unknown, 0.6, $"The node's image signature policy rejected {m.ImageOr("the image")}: sign the image or fix the policy (policy.json / ClusterImagePolicy).");
         }
 
-        if (m.HasAny("short-name", "unqualified image", "unqualified-search registries"))
+        if (m.Has(P.ShortName))
         {
             return new(PullCause.Unknown, 0.5, $"The node's runtime (CRI-O) cannot resolve the short name {m.ImageOr("of the image")}: use a fully qualified name such as docker.io/library/nginx, or configure unqualified-search-registries.");
         }
 
         // 2. Causes whose messages also contain "not found", "failed to copy" or an HTTP URL.
-        if (m.Has("pull qps exceeded"))
+        if (m.Has(P.PullQps))
         {
             return new(PullCause.RateLimited, 0.9, "Kubelet's own pull rate limit on this node was hit (registryPullQPS), not the registry's: it retries by itself; raise registryPullQPS/registryBurst if it keeps happening.");
         }
 
-        if (m.HasAny("toomanyrequests", "too many requests", "rate limit", "rate exceeded", "status 429", "status code 429", "status: 429", "error (429)"))
+        if (m.Has(P.RateLimited))
         {
-            var host = m.Host();
-            var advice = host is "docker.io" or "registry-1.docker.io" or "index.docker.io" or "auth.docker.io"
+            var advice = m.Host is "docker.io" or "registry-1.docker.io"
                 ? "pull with Docker Hub credentials (anonymous pulls are counted per node IP), use a mirror, or wait for the window to reset"
                 : "authenticate the pulls, use a pull-through cache, or wait for the limit to reset";
-            return new(PullCause.RateLimited, 0.9, $"{Capital(HostOr(host, "The registry"))} is rate-limiting pulls (429 Too Many Requests): {advice}.");
+            return new(PullCause.RateLimited, 0.9, $"{Capital(m.HostOr("The registry"))} is rate-limiting pulls (429 Too Many Requests): {advice}.");
         }
 
-        if (m.HasAny("no space left on device", "disk quota exceeded", "not enough space on the disk"))
+        if (m.Has(P.DiskFull))
         {
             return new(PullCause.NodeStorage, 0.9, $"The node ran out of disk space while pulling {m.ImageOr("the image")}: free space (image garbage collection, a larger disk) or let the pod run on another node.");
         }
 
-        if (m.HasAny("no match for platform", "no matching manifest for", "does not match the specified platform", "no image found in manifest list for architecture", "cannot be used on this platform"))
+        if (m.Has(P.Platform))
         {
-            var platform = m.WantedPlatform();
-            var wanted = platform is null ? string.Empty : $" ({platform})";
+            var wanted = m.WantedPlatform() is { } platform ? $" ({platform})" : string.Empty;
             return new(PullCause.PlatformMismatch, 0.9, $"{Capital(m.ImageOr("The image"))} has no variant for this node's OS/architecture{wanted}: publish a multi-arch image or schedule the pod on matching nodes (kubernetes.io/arch).");
         }
 
-        if (m.HasAny("failed to prepare extraction snapshot", "failed to get reader from content store", "failed to register layer", "error processing tar file", "failed to extract layer")
-            || (m.Has("content digest") && m.Has("not found"))
-            || (m.Has("parent snapshot") && m.Has("does not exist")))
+        if (m.Has(P.LocalStore) || (m.Has(P.ContentDigest) && m.Has(P.NotFound)) || (m.Has(P.ParentSnapshot) && m.Has(P.DoesNotExist)))
         {
             return new(PullCause.NodeStorage, 0.6, $"The node's image store failed while unpacking {m.ImageOr("the image")} (a snapshot or content blob is missing or unwritable); the registry is not at fault: remove the partial image on the node (crictl rmi) or let the pod run on another node.");
         }
 
         // 3. What the registry answered.
-        if (m.HasAny("manifest unknown", "name unknown", "manifest_unknown", "name_unknown", "repository name not known to registry")
-            || (m.Has("manifest for ") && m.Has(" not found")))
+        if (m.Has(P.ManifestUnknown) || (m.Has(P.ManifestFor) && m.Has(P.SpaceNotFound)))
         {
-            return new(PullCause.ImageNotFound, 0.85, $"{Capital(HostOr(m.Host(), "The registry"))} says {m.ImageOr("the image")} does not exist: check the repository and tag spelling, or push the image.");
+            return new(PullCause.ImageNotFound, 0.85, $"{Capital(m.HostOr("The registry"))} says {m.ImageOr("the image")} does not exist: check the repository and tag spelling, or push the image.");
         }
 
-        if (m.HasAny("no basic auth credentials", "unauthenticated", "authentication is required but no credentials"))
+        if (m.Has(P.NoCredentials))
         {
-            var host = HostOr(m.Host(), "the registry");
+            var host = m.HostOr("the registry");
             return new(PullCause.AuthFailed, 0.85, $"{Capital(host)} wants credentials and the node sent none: attach an imagePullSecret for {host} to the pod or its ServiceAccount (or fix the node's credential provider).");
         }
 
-        if (m.HasAny("token has expired", "token is expired", "expired token"))
+        if (m.Has(P.ExpiredToken))
         {
-            var host = HostOr(m.Host(), "the registry");
-            return new(PullCause.AuthFailed, 0.85, $"The registry token for {host} has expired: refresh the pull secret or the node's credential helper.");
+            return new(PullCause.AuthFailed, 0.85, $"The registry token for {m.HostOr("the registry")} has expired: refresh the pull secret or the node's credential helper.");
         }
 
-        var forbidden = m.HasAny("403 forbidden", "403 (forbidden)", "status code 403", "error (403)", ": forbidden")
-            || m.EndsWithWord(": denied");
-        if (!forbidden && m.HasAny("failed to fetch oauth token", "incorrect username or password", "invalid username/password", "invalid username or password", "authentication failed"))
+        var forbidden = m.Has(P.Forbidden) || m.EndsWithWord(": denied");
+        if (!forbidden && m.Has(P.CredentialsRejected))
         {
-            var host = HostOr(m.Host(), "the registry");
+            var host = m.HostOr("the registry");
             return new(PullCause.AuthFailed, 0.85, $"{Capital(host)} rejected the pull credentials: the pull secret for {host} is wrong or expired, refresh it.");
         }
 
-        if (forbidden || m.HasAny("pull access denied", "insufficient_scope", "may require authorization", "may require 'docker login'", "requested access to the resource is denied", "unauthorized to access repository", "access to the requested resource is not authorized", "(or it may not exist)", "denied: "))
+        if (forbidden || m.Has(P.Denied))
         {
-            var host = HostOr(m.Host(), "the registry");
-            return new(PullCause.AccessDenied, 0.75, $"{Capital(host)} denied access to {m.ImageOr("the repository")}: it is private and needs a pull secret with pull rights, or it does not exist (the registry will not say which).");
+            return new(PullCause.AccessDenied, 0.75, $"{Capital(m.HostOr("the registry"))} denied access to {m.ImageOr("the repository")}: it is private and needs a pull secret with pull rights, or it does not exist (the registry will not say which).");
         }
 
         // 4. Transport.
-        if (!m.Has("tls handshake timeout")
-            && m.HasAny("x509:", "certificate signed by unknown authority", "certificate has expired", "certificate is valid for", "certificate is not valid for", "server gave http response to https client", "tls: ", "first record does not look like a tls handshake", "legacy common name"))
+        if (!m.Has(P.TlsHandshakeTimeout) && m.Has(P.Tls))
         {
             return Tls(m);
         }
 
-        if (reason == "RegistryUnavailable"
-            || m.HasAny("no such host", "i/o timeout", "connection refused", "connection reset", "connection timed out", "network is unreachable", "no route to host", "tls handshake timeout", "client.timeout exceeded", "context deadline exceeded", "request canceled while waiting for connection", "server misbehaving", "temporary failure in name resolution", "proxyconnect", "dial tcp", "because the registry is unavailable", "broken pipe")
-            || (m.EndsWithEof() && !m.Has("unexpected eof")))
+        if (reason == "RegistryUnavailable" || m.Has(P.Network) || (m.EndsWithWord(": eof") && !m.Has(P.UnexpectedEof)))
         {
             return Network(m);
         }
 
         // 5. Generic authorization failures, then registry-side faults, then a bare "not found".
-        if (m.HasAny("401 unauthorized", "status code 401", "status: 401", "error (401)", "unauthorized", "authentication required", "failed to fetch anonymous token", "failed to authorize"))
+        if (m.Has(P.Unauthorized))
         {
-            var host = HostOr(m.Host(), "the registry");
-            var anonymous = m.Has("failed to fetch anonymous token");
-            return anonymous
+            var host = m.HostOr("the registry");
+            return m.Has(P.AnonymousToken)
                 ? new(PullCause.AuthFailed, 0.75, $"{Capital(host)} refused an anonymous pull: it wants credentials and none matched, so attach an imagePullSecret for {host} (or grant the node's identity pull rights).")
                 : new(PullCause.AuthFailed, 0.7, $"{Capital(host)} answered 401 Unauthorized: the pull secret for {host} is missing, wrong or expired.");
         }
 
         if (RegistryFault(m) is { } fault)
         {
-            return new(PullCause.RegistryError, 0.7, $"{Capital(HostOr(m.Host(), "The registry"))} failed while serving {m.ImageOr("the image")}: {fault}; usually on the registry side (check its status page, or a proxy/mirror in between), then retry.");
+            return new(PullCause.RegistryError, 0.7, $"{Capital(m.HostOr("The registry"))} failed while serving {m.ImageOr("the image")}: {fault}; usually on the registry side (check its status page, or a proxy/mirror in between), then retry.");
         }
 
-        if (m.HasAny("not found", "notfound", "does not exist"))
+        if (m.Has(P.AnyNotFound))
         {
-            var host = m.Host();
-            var note = host == "ghcr.io" ? " (GHCR also answers this for private packages pulled without credentials)" : string.Empty;
-            return new(PullCause.ImageNotFound, 0.7, $"{Capital(HostOr(host, "The registry"))} does not have {m.ImageOr("the image")}{note}: check the repository and tag spelling, or push the image.");
+            var note = m.Host == "ghcr.io" ? " (GHCR also answers this for private packages pulled without credentials)" : string.Empty;
+            return new(PullCause.ImageNotFound, 0.7, $"{Capital(m.HostOr("The registry"))} does not have {m.ImageOr("the image")}{note}: check the repository and tag spelling, or push the image.");
         }
 
         if (m.IsBareBackOff())
@@ -207,15 +194,14 @@ public static class MessageClassifier
             return new(PullCause.BackoffOnly, 0.4, $"Kubelet is backing off before pulling {m.ImageOr("the image")} again; the reason is in the previous Failed event (ErrImagePull).");
         }
 
-        return reason == "InvalidImageName" || reason == "ErrImageNeverPull"
+        return reason is "InvalidImageName" or "ErrImageNeverPull"
             ? FromReasonOnly(reason)
             : new(PullCause.Unknown, 0.2, $"The pull of {m.ImageOr("the image")} failed for a reason the message does not make clear: read the raw runtime message below.");
     }
 
     private static Classification InvalidName(Message m)
     {
-        var image = m.Image();
-        if (image is not null && !Images.ImageReference.TryParse(image, out _, out var why))
+        if (m.Image is { } image && !Images.ImageReference.TryParse(image, out _, out var why))
         {
             const string prefix = "invalid reference format: ";
             why = why.StartsWith(prefix, StringComparison.Ordinal) ? why[prefix.Length..] : why;
@@ -227,14 +213,14 @@ public static class MessageClassifier
 
     private static Classification Tls(Message m)
     {
-        var host = m.Host() ?? m.WordAfter("wanted to match ") ?? "the registry";
-        var detail = m.Has("server gave http response to https client") || m.Has("first record does not look like a tls handshake")
+        var host = m.Host ?? m.WordAfter("wanted to match ") ?? "the registry";
+        var detail = m.Has(P.PlainHttp)
             ? $"{host} speaks plain HTTP but the runtime uses HTTPS: serve HTTPS, or configure {host} as a plain-http registry on the nodes"
-            : m.Has("unknown authority")
+            : m.Has(P.UnknownAuthority)
                 ? $"its certificate is signed by a CA the nodes do not trust: add that CA for {host} on the nodes (containerd: /etc/containerd/certs.d/{host}/ca.crt, Docker: /etc/docker/certs.d/{host}/ca.crt)"
-                : m.Has("certificate has expired") || m.Has("not yet valid")
+                : m.Has(P.CertificateExpired)
                     ? "its certificate has expired or is not yet valid: renew it, or check the node's clock"
-                    : m.Has("certificate is valid for") || m.Has("certificate is not valid for") || m.Has("legacy common name")
+                    : m.Has(P.CertificateName)
                         ? $"its certificate does not name {host}: reissue it with {host} in the subject alternative names"
                         : "the TLS handshake failed: check the certificate chain and any TLS-intercepting proxy";
         return new(PullCause.Tls, 0.85, $"TLS to {host} failed: {detail}.");
@@ -242,130 +228,136 @@ public static class MessageClassifier
 
     private static Classification Network(Message m)
     {
-        var host = HostOr(m.Host(), "the registry");
-        string detail;
-        if (m.Has("proxyconnect"))
-        {
-            detail = "the connection through the HTTP proxy failed (check HTTP(S)_PROXY and NO_PROXY of the node's runtime)";
-        }
-        else if (m.HasAny("no such host", "server misbehaving", "temporary failure in name resolution", "lookup "))
-        {
-            detail = m.Has("i/o timeout") ? $"the DNS lookup of {host} timed out" : $"the DNS lookup of {host} failed";
-        }
-        else if (m.Has("connection refused"))
-        {
-            detail = $"{host} refused the connection";
-        }
-        else if (m.HasAny("no route to host", "network is unreachable"))
-        {
-            detail = $"there is no route to {host}";
-        }
-        else if (m.Has("tls handshake timeout"))
-        {
-            detail = $"the TLS handshake with {host} timed out";
-        }
-        else if (m.HasAny("connection reset", "broken pipe") || m.EndsWithEof())
-        {
-            detail = $"the connection to {host} was cut off";
-        }
-        else if (m.Has("because the registry is unavailable"))
-        {
-            detail = "the runtime reported the registry as unavailable";
-        }
-        else
-        {
-            detail = $"the connection to {host} timed out";
-        }
-
+        var host = m.HostOr("the registry");
+        var detail =
+            m.Has(P.Proxy) ? "the connection through the HTTP proxy failed (check HTTP(S)_PROXY and NO_PROXY of the node's runtime)"
+            : m.Has(P.Dns) ? (m.Has(P.IoTimeout) ? $"the DNS lookup of {host} timed out" : $"the DNS lookup of {host} failed")
+            : m.Has(P.Refused) ? $"{host} refused the connection"
+            : m.Has(P.NoRoute) ? $"there is no route to {host}"
+            : m.Has(P.TlsHandshakeTimeout) ? $"the TLS handshake with {host} timed out"
+            : m.Has(P.ConnectionCut) || m.EndsWithWord(": eof") ? $"the connection to {host} was cut off"
+            : m.Has(P.RegistryUnavailable) ? "the runtime reported the registry as unavailable"
+            : $"the connection to {host} timed out";
         return new(PullCause.Network, 0.8, $"The node could not reach {host}: {detail}; check DNS, egress firewall and proxy settings on the nodes.");
     }
 
-    private static string? RegistryFault(Message m)
-    {
-        if (m.HasAny("500 internal server error", "internal server error", "http code: 500"))
-        {
-            return "it answered 500 Internal Server Error";
-        }
-
-        if (m.HasAny("502 bad gateway", "bad gateway"))
-        {
-            return "it answered 502 Bad Gateway";
-        }
-
-        if (m.HasAny("503 service", "service unavailable", "service temporarily unavailable"))
-        {
-            return "it answered 503 Service Unavailable";
-        }
-
-        if (m.HasAny("504 gateway", "gateway timeout", "gateway time-out"))
-        {
-            return "it answered 504 Gateway Timeout";
-        }
-
-        if (m.HasAny("unexpected commit digest", "failed size validation", "unexpected commit size", "digest mismatch", "failed precondition"))
-        {
-            return "a downloaded layer did not match its digest (a corrupt blob, cache or proxy)";
-        }
-
-        if (m.Has("unexpected eof"))
-        {
-            return "the download broke off (unexpected EOF)";
-        }
-
-        if (m.HasAny("blob unknown", "unknown blob", "blob_unknown")
-            || (m.Has("not found") && m.HasAny("content at http", "from remote", "httpreadseeker: failed open")))
-        {
-            return "it is missing content the tag refers to (re-push the image)";
-        }
-
-        return null;
-    }
-
-    private static string HostOr(string? host, string fallback) => host ?? fallback;
+    private static string? RegistryFault(Message m) =>
+        m.Has(P.Status500) ? "it answered 500 Internal Server Error"
+        : m.Has(P.Status502) ? "it answered 502 Bad Gateway"
+        : m.Has(P.Status503) ? "it answered 503 Service Unavailable"
+        : m.Has(P.Status504) ? "it answered 504 Gateway Timeout"
+        : m.Has(P.CorruptBlob) ? "a downloaded layer did not match its digest (a corrupt blob, cache or proxy)"
+        : m.Has(P.UnexpectedEof) ? "the download broke off (unexpected EOF)"
+        : m.Has(P.BlobUnknown) || (m.Has(P.NotFound) && m.Has(P.RemoteContent)) ? "it is missing content the tag refers to (re-push the image)"
+        : null;
 
     private static string Capital(string text) =>
         text.Length > 0 && char.IsAsciiLetterLower(text[0]) && !text.Contains('.', StringComparison.Ordinal) && !text.Contains(':', StringComparison.Ordinal)
             ? char.ToUpperInvariant(text[0]) + text[1..]
             : text;
 
-    /// <summary>The message twice: as written (for quoting) and lower-cased (for searching), same length.</summary>
-    private readonly ref struct Message(ReadOnlySpan<char> original, ReadOnlySpan<char> lower)
+    /// <summary>
+    /// The phrases the rules look for, lower-case, each a bit in a mask. Rules test masks; a message is
+    /// scanned once for all phrases. The table must be built before the scanner: fields initialize in order.
+    /// </summary>
+    private static class P
     {
-        private readonly ReadOnlySpan<char> original = original;
-        private readonly ReadOnlySpan<char> lower = lower;
+        private static readonly PhraseTable Table = new();
 
-        public bool Has(string phrase) => lower.IndexOf(phrase, StringComparison.Ordinal) >= 0;
+        public static readonly PhraseMask NeverPull = Table.Any("is not present with pull policy of never");
+        public static readonly PhraseMask InvalidName = Table.Any("invalid reference format", "failed to apply default image tag", "couldn't parse image name", "couldn't parse image reference");
+        public static readonly PhraseMask SchemaOne = Table.Any("manifest.v1+prettyjws", "schema 1 image", "schema1 image");
+        public static readonly PhraseMask Signature = Table.Any("signature validation failed", "source image rejected", "signature was required", "signature verification failed");
+        public static readonly PhraseMask ShortName = Table.Any("short-name", "unqualified image", "unqualified-search registries");
+        public static readonly PhraseMask PullQps = Table.Any("pull qps exceeded");
+        public static readonly PhraseMask RateLimited = Table.Any("toomanyrequests", "too many requests", "rate limit", "rate exceeded", "status 429", "status code 429", "status: 429", "error (429)");
+        public static readonly PhraseMask DiskFull = Table.Any("no space left on device", "disk quota exceeded", "not enough space on the disk");
+        public static readonly PhraseMask Platform = Table.Any("no match for platform", "no matching manifest for", "does not match the specified platform", "no image found in manifest list for architecture", "cannot be used on this platform");
+        public static readonly PhraseMask LocalStore = Table.Any("failed to prepare extraction snapshot", "failed to get reader from content store", "failed to register layer", "error processing tar file", "failed to extract layer");
+        public static readonly PhraseMask ContentDigest = Table.Any("content digest");
+        public static readonly PhraseMask NotFound = Table.Any("not found");
+        public static readonly PhraseMask SpaceNotFound = Table.Any(" not found");
+        public static readonly PhraseMask ParentSnapshot = Table.Any("parent snapshot");
+        public static readonly PhraseMask DoesNotExist = Table.Any("does not exist");
+        public static readonly PhraseMask ManifestUnknown = Table.Any("manifest unknown", "name unknown", "manifest_unknown", "name_unknown", "repository name not known to registry");
+        public static readonly PhraseMask ManifestFor = Table.Any("manifest for ");
+        public static readonly PhraseMask NoCredentials = Table.Any("no basic auth credentials", "unauthenticated", "authentication is required but no credentials");
+        public static readonly PhraseMask ExpiredToken = Table.Any("token has expired", "token is expired", "expired token");
+        public static readonly PhraseMask Forbidden = Table.Any("403 forbidden", "403 (forbidden)", "status code 403", "error (403)", ": forbidden");
+        public static readonly PhraseMask CredentialsRejected = Table.Any("failed to fetch oauth token", "incorrect username or password", "invalid username/password", "invalid username or password", "authentication failed");
+        public static readonly PhraseMask Denied = Table.Any("pull access denied", "insufficient_scope", "may require authorization", "may require 'docker login'", "requested access to the resource is denied", "unauthorized to access repository", "access to the requested resource is not authorized", "(or it may not exist)", "denied: ");
+        public static readonly PhraseMask TlsHandshakeTimeout = Table.Any("tls handshake timeout");
+        public static readonly PhraseMask PlainHttp = Table.Any("server gave http response to https client", "first record does not look like a tls handshake");
+        public static readonly PhraseMask UnknownAuthority = Table.Any("unknown authority");
+        public static readonly PhraseMask CertificateExpired = Table.Any("certificate has expired", "not yet valid");
+        public static readonly PhraseMask CertificateName = Table.Any("certificate is valid for", "certificate is not valid for", "legacy common name");
+        public static readonly PhraseMask Tls = PlainHttp | UnknownAuthority | CertificateExpired | CertificateName | Table.Any("x509:", "tls: ");
+        public static readonly PhraseMask Proxy = Table.Any("proxyconnect");
+        public static readonly PhraseMask Dns = Table.Any("no such host", "server misbehaving", "temporary failure in name resolution", "lookup ");
+        public static readonly PhraseMask IoTimeout = Table.Any("i/o timeout");
+        public static readonly PhraseMask Refused = Table.Any("connection refused");
+        public static readonly PhraseMask NoRoute = Table.Any("no route to host", "network is unreachable");
+        public static readonly PhraseMask ConnectionCut = Table.Any("connection reset", "broken pipe");
+        public static readonly PhraseMask RegistryUnavailable = Table.Any("because the registry is unavailable");
+        public static readonly PhraseMask Network = Proxy | IoTimeout | Refused | NoRoute | TlsHandshakeTimeout | ConnectionCut | RegistryUnavailable
+            | Table.Any("no such host", "server misbehaving", "temporary failure in name resolution", "connection timed out", "client.timeout exceeded", "context deadline exceeded", "request canceled while waiting for connection", "dial tcp");
+        public static readonly PhraseMask UnexpectedEof = Table.Any("unexpected eof");
+        public static readonly PhraseMask AnonymousToken = Table.Any("failed to fetch anonymous token");
+        public static readonly PhraseMask Unauthorized = AnonymousToken | Table.Any("401 unauthorized", "status code 401", "status: 401", "error (401)", "unauthorized", "authentication required", "failed to authorize");
+        public static readonly PhraseMask Status500 = Table.Any("internal server error", "http code: 500");
+        public static readonly PhraseMask Status502 = Table.Any("bad gateway");
+        public static readonly PhraseMask Status503 = Table.Any("503 service", "service unavailable", "service temporarily unavailable");
+        public static readonly PhraseMask Status504 = Table.Any("504 gateway", "gateway timeout", "gateway time-out");
+        public static readonly PhraseMask CorruptBlob = Table.Any("unexpected commit digest", "failed size validation", "unexpected commit size", "digest mismatch", "failed precondition");
+        public static readonly PhraseMask BlobUnknown = Table.Any("blob unknown", "unknown blob", "blob_unknown");
+        public static readonly PhraseMask RemoteContent = Table.Any("content at http", "from remote", "httpreadseeker: failed open");
+        public static readonly PhraseMask AnyNotFound = NotFound | DoesNotExist | Table.Any("notfound");
 
-        public bool HasAny(params ReadOnlySpan<string> phrases)
+        public static readonly PhraseScanner Scanner = Table.Build();
+    }
+
+    /// <summary>The message twice: as written (for quoting) and lower-cased (for searching), and what was found in it.</summary>
+    private readonly ref struct Message
+    {
+        private readonly ReadOnlySpan<char> original;
+        private readonly ReadOnlySpan<char> lower;
+        private readonly PhraseMask found;
+
+        public Message(ReadOnlySpan<char> original, ReadOnlySpan<char> lower)
         {
-            foreach (var phrase in phrases)
-            {
-                if (lower.IndexOf(phrase, StringComparison.Ordinal) >= 0)
-                {
-                    return true;
-                }
-            }
-
-            return false;
+            this.original = original;
+            this.lower = lower;
+            found = P.Scanner.Scan(lower);
+            Image = FindImage(original, lower);
+            Host = FindHost(original, lower, Image);
         }
 
-        /// <summary>Go's net/http ends a cut connection with ": EOF" (also before a closing quote or bracket).</summary>
-        public bool EndsWithEof() => EndsWithWord(": eof");
+        /// <summary>The image named in the message, as written, or null.</summary>
+        public string? Image { get; }
+
+        /// <summary>The registry host: from the image when one is named, else from a URL or a DNS lookup in the message.</summary>
+        public string? Host { get; }
+
+        public bool Has(PhraseMask phrases) => found.Intersects(phrases);
+
+        public string ImageOr(string fallback) => Image ?? fallback;
+
+        public string HostOr(string fallback) => Host ?? fallback;
 
         /// <summary>The phrase as a whole last word: at the end, or followed by something that is not a letter or digit.</summary>
         public bool EndsWithWord(string phrase)
         {
-            var at = lower.IndexOf(phrase, StringComparison.Ordinal);
-            while (at >= 0)
+            var from = 0;
+            int at;
+            while ((at = lower[from..].IndexOf(phrase, StringComparison.Ordinal)) >= 0)
             {
-                var end = at + phrase.Length;
+                var end = from + at + phrase.Length;
                 if (end == lower.Length || !char.IsAsciiLetterOrDigit(lower[end]))
                 {
                     return true;
                 }
 
-                var next = lower[end..].IndexOf(phrase, StringComparison.Ordinal);
-                at = next < 0 ? -1 : end + next;
+                from = end;
             }
 
             return false;
@@ -389,13 +381,14 @@ public static class MessageClassifier
         /// <summary>"Back-off pulling image "x"" with nothing after it (or only kubelet's "Error: ImagePullBackOff").</summary>
         public bool IsBareBackOff()
         {
-            var at = lower.IndexOf("back-off pulling image", StringComparison.Ordinal);
+            const string backOff = "back-off pulling image";
+            var at = lower.IndexOf(backOff, StringComparison.Ordinal);
             if (at < 0)
             {
                 return lower.SequenceEqual("error: imagepullbackoff") || lower.SequenceEqual("imagepullbackoff");
             }
 
-            var rest = lower[(at + "back-off pulling image".Length)..].TrimStart();
+            var rest = lower[(at + backOff.Length)..].TrimStart();
             if (!rest.IsEmpty && rest[0] == '"')
             {
                 var close = rest[1..].IndexOf('"');
@@ -405,27 +398,48 @@ public static class MessageClassifier
             return rest.Trim().IsEmpty;
         }
 
-        /// <summary>The image named in the message, as written, or null.</summary>
-        public string? Image()
+        /// <summary>"linux/arm64" from "no matching manifest for linux/arm64 in …" or "architecture amd64, …, OS linux".</summary>
+        public string? WantedPlatform()
         {
-            if (Quoted("image \"") is { } quoted && quoted.Length > 0)
+            foreach (var anchor in (ReadOnlySpan<string>)["no matching manifest for ", "wanted "])
+            {
+                if (Word(original, lower, anchor, " ,") is { } platform && platform.Contains('/', StringComparison.Ordinal))
+                {
+                    return platform;
+                }
+            }
+
+            var arch = lower.IndexOf("for architecture ", StringComparison.Ordinal);
+            var os = lower.IndexOf(", os ", StringComparison.Ordinal);
+            if (arch < 0 || os <= arch)
+            {
+                return null;
+            }
+
+            var a = original[(arch + "for architecture ".Length)..];
+            a = a[..Math.Max(0, a.IndexOf(','))];
+            var o = original[(os + ", os ".Length)..];
+            var oEnd = o.IndexOfAny(" \",");
+            o = oEnd < 0 ? o : o[..oEnd];
+            return a.IsEmpty || o.IsEmpty ? null : string.Concat(o, "/", a);
+        }
+
+        private static string? FindImage(ReadOnlySpan<char> original, ReadOnlySpan<char> lower)
+        {
+            if (Word(original, lower, "image \"", "\"") is { Length: > 0 } quoted)
             {
                 return quoted;
             }
 
-            if (Quoted("reference \"") is { } reference && reference.Length > 0)
+            if (Word(original, lower, "reference \"", "\"") is { Length: > 0 } reference)
             {
                 return reference;
             }
 
             // CRI-O / containers-image: "docker://quay.io/org/app:tag: reading manifest …".
-            var docker = lower.IndexOf("docker://", StringComparison.Ordinal);
-            if (docker >= 0)
+            if (Word(original, lower, "docker://", " \",") is { Length: > 0 } source)
             {
-                var start = docker + "docker://".Length;
-                var end = original[start..].IndexOfAny(' ', '"', ',');
-                var span = end < 0 ? original[start..] : original[start..(start + end)];
-                return span.TrimEnd(':').ToString();
+                return source.TrimEnd(':');
             }
 
             // containers-image: "reading manifest 1.13 in docker.io/library/nginx: …".
@@ -451,42 +465,21 @@ public static class MessageClassifier
             var manifestFor = lower.IndexOf("manifest for ", StringComparison.Ordinal);
             if (manifestFor >= 0 && !lower[..manifestFor].EndsWith("matching ", StringComparison.Ordinal))
             {
-                var start = manifestFor + "manifest for ".Length;
-                var end = original[start..].IndexOf(' ');
-                return end <= 0 ? null : original[start..(start + end)].ToString();
+                var rest = original[(manifestFor + "manifest for ".Length)..];
+                var end = rest.IndexOf(' ');
+                return end <= 0 ? null : rest[..end].ToString();
             }
 
             return null;
         }
 
-        public string ImageOr(string fallback) => Image() is { } image ? image : fallback;
-
-        private string? Quoted(string anchor, char close = '"')
-        {
-            var at = lower.IndexOf(anchor, StringComparison.Ordinal);
-            if (at < 0)
-            {
-                return null;
-            }
-
-            var start = at + anchor.Length;
-            var end = original[start..].IndexOf(close);
-            return end < 0 ? original[start..].ToString() : original[start..(start + end)].ToString();
-        }
-
-        /// <summary>Links to documentation inside registry messages are not the registry.</summary>
-        private static bool IsDocumentationHost(ReadOnlySpan<char> host) =>
-            host.SequenceEqual("www.docker.com") || host.SequenceEqual("docs.docker.com") || host.SequenceEqual("aka.ms")
-            || host.SequenceEqual("cloud.google.com") || host.SequenceEqual("docs.aws.amazon.com") || host.SequenceEqual("learn.microsoft.com");
-
-        /// <summary>The registry host: from the image when one is named, else from a URL or a DNS lookup in the message.</summary>
-        public string? Host()
+        private static string? FindHost(ReadOnlySpan<char> original, ReadOnlySpan<char> lower, string? image)
         {
             // CRI-O names the source it actually contacted ("docker://quay.io/…") after resolving short names.
-            var source = lower.IndexOf("docker://", StringComparison.Ordinal) >= 0 ? Quoted("docker://", ' ') : null;
-            if ((source ?? Image()) is { } image && Images.ImageReference.TryParse(image.TrimEnd(':'), out var reference, out _))
+            var source = Word(original, lower, "docker://", " \",")?.TrimEnd(':') ?? image;
+            if (source is not null)
             {
-                return reference.Domain;
+                return RegistryHost(source);
             }
 
             foreach (var scheme in (ReadOnlySpan<string>)["https://", "http://"])
@@ -511,53 +504,51 @@ public static class MessageClassifier
 
             foreach (var anchor in (ReadOnlySpan<string>)["lookup ", "pinging container registry ", "pinging docker registry "])
             {
-                var at = lower.IndexOf(anchor, StringComparison.Ordinal);
-                if (at >= 0)
+                if (Word(original, lower, anchor, " :\"") is { } host && host.Contains('.', StringComparison.Ordinal))
                 {
-                    var start = at + anchor.Length;
-                    var end = original[start..].IndexOfAny(' ', ':', '"');
-                    var host = end < 0 ? original[start..] : original[start..(start + end)];
-                    if (host.Contains('.') && !host.SequenceEqual("returned"))
-                    {
-                        return host.ToString();
-                    }
+                    return host;
                 }
             }
 
             return null;
         }
 
-        /// <summary>"linux/arm64" from "no matching manifest for linux/arm64 in …" or "architecture amd64, …, OS linux".</summary>
-        public string? WantedPlatform()
+        /// <summary>The registry of an image as the runtimes pick it (splitDockerDomain), without validating the rest.</summary>
+        private static string RegistryHost(string image)
         {
-            foreach (var anchor in (ReadOnlySpan<string>)["no matching manifest for ", "wanted "])
+            var slash = image.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0)
             {
-                var at = lower.IndexOf(anchor, StringComparison.Ordinal);
-                if (at >= 0)
-                {
-                    var start = at + anchor.Length;
-                    var end = original[start..].IndexOfAny(' ', ',');
-                    var platform = end < 0 ? original[start..] : original[start..(start + end)];
-                    if (platform.Contains('/'))
-                    {
-                        return platform.ToString();
-                    }
-                }
+                return Images.ImageReference.DockerHubDomain;
             }
 
-            var arch = lower.IndexOf("for architecture ", StringComparison.Ordinal);
-            var os = lower.IndexOf(", os ", StringComparison.Ordinal);
-            if (arch >= 0 && os > arch)
+            var first = image.AsSpan(0, slash);
+            var isHost = first.SequenceEqual("localhost") || first.ContainsAny('.', ':') || first.IndexOfAnyInRange('A', 'Z') >= 0;
+            if (!isHost || first.SequenceEqual("index.docker.io") || first.SequenceEqual("registry-1.docker.io") || first.SequenceEqual("registry.hub.docker.com"))
             {
-                var a = original[(arch + "for architecture ".Length)..];
-                a = a[..Math.Max(0, a.IndexOf(','))];
-                var o = original[(os + ", os ".Length)..];
-                var oEnd = o.IndexOfAny(' ', '"', ',');
-                o = oEnd < 0 ? o : o[..oEnd];
-                return a.IsEmpty || o.IsEmpty ? null : string.Concat(o, "/", a);
+                return Images.ImageReference.DockerHubDomain;
             }
 
-            return null;
+            return first.ToString();
         }
+
+        /// <summary>The text after an anchor, up to one of the stop characters (or the end).</summary>
+        private static string? Word(ReadOnlySpan<char> original, ReadOnlySpan<char> lower, string anchor, string stops)
+        {
+            var at = lower.IndexOf(anchor, StringComparison.Ordinal);
+            if (at < 0)
+            {
+                return null;
+            }
+
+            var rest = original[(at + anchor.Length)..];
+            var end = rest.IndexOfAny(stops);
+            return (end < 0 ? rest : rest[..end]).ToString();
+        }
+
+        /// <summary>Links to documentation inside registry messages are not the registry.</summary>
+        private static bool IsDocumentationHost(ReadOnlySpan<char> host) =>
+            host.SequenceEqual("www.docker.com") || host.SequenceEqual("docs.docker.com") || host.SequenceEqual("aka.ms")
+            || host.SequenceEqual("cloud.google.com") || host.SequenceEqual("docs.aws.amazon.com") || host.SequenceEqual("learn.microsoft.com");
     }
 }
