@@ -10,7 +10,9 @@ public static class CliApp
     private static readonly CliVerb[] Verbs =
     [
         new("serve", "Run the bot: web host, Slack/Teams endpoints, watcher and job server (default).", ServeAsync),
-        new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
+        new("help", "Show this help, or a command's usage: help <command>.", HelpAsync),
+        ClassifyVerb.Verb,
+        HealthCheckVerb.Verb,
     ];
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
@@ -53,8 +55,38 @@ public static class CliApp
         return 0;
     }
 
+    private static async Task<int> HelpAsync(string[] args, CliIo io)
+    {
+        if (args.Length == 0)
+        {
+            return Help(io.Out);
+        }
+
+        var verb = Array.Find(Verbs, v => string.Equals(v.Name, args[0], StringComparison.Ordinal));
+        if (verb is null || args.Length > 1)
+        {
+            var what = verb is null ? $"unknown command '{args[0]}'" : $"unexpected argument '{args[1]}'";
+            await io.Error.WriteLineAsync($"chatopspull help: {what}. Run 'chatopspull help' to see the commands.").ConfigureAwait(false);
+            return 2;
+        }
+
+        await io.Out.WriteLineAsync(verb.Usage ?? $"usage: chatopspull {verb.Name}\n\n{verb.Summary}").ConfigureAwait(false);
+        return 0;
+    }
+
     private static async Task<int> ServeAsync(string[] args, CliIo io)
     {
+        if (args is ["-h" or "--help", ..])
+        {
+            return Help(io.Out);
+        }
+
+        if (ConfigurationArguments.Problem(args) is { } problem)
+        {
+            await io.Error.WriteLineAsync($"chatopspull serve: {problem}. Options are configuration values: --Section:Key=value (see 'chatopspull help').").ConfigureAwait(false);
+            return 2;
+        }
+
         var app = BotHost.Build(args);
         await app.RunAsync().ConfigureAwait(false);
         return 0;
@@ -64,4 +96,4 @@ public static class CliApp
 /// <summary>Standard streams for a verb, so tests can drive verbs in process.</summary>
 public sealed record CliIo(TextReader In, TextWriter Out, TextWriter Error);
 
-public sealed record CliVerb(string Name, string Summary, Func<string[], CliIo, Task<int>> RunAsync);
+public sealed record CliVerb(string Name, string Summary, Func<string[], CliIo, Task<int>> RunAsync, string? Usage = null);
