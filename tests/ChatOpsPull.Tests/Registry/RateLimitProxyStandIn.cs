@@ -1,0 +1,109 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ChatOpsPull.Tests.Registry;
+
+/// <summary>
+/// Docker Hub's pull rate limit in front of the real registry: every manifest response carries
+/// <c>ratelimit-limit: 100;w=21600</c>, <c>ratelimit-remaining: N;w=21600</c> and <c>docker-ratelimit-source</c>; a GET of
+/// a manifest uses one pull (HEAD does not, as on Docker Hub); with none left the answer is 429 with Docker Hub's
+/// TOOMANYREQUESTS body. Everything else is passed to the registry unchanged.
+/// </summary>
+public sealed class RateLimitProxyStandIn : IAsyncDisposable
+{
+    public const int Limit = 100;
+    private const string TooManyRequestsBody =
+        """{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limits"}]}""";
+
+    private readonly WebApplication _app;
+    private readonly HttpClient _upstream;
+    private int _remaining = Limit;
+
+    private RateLimitProxyStandIn(WebApplication app, HttpClient upstream, int port)
+    {
+        _app = app;
+        _upstream = upstream;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public int Remaining
+    {
+        get => Volatile.Read(ref _remaining);
+        set => Volatile.Write(ref _remaining, value);
+    }
+
+    public static async Task<RateLimitProxyStandIn> StartAsync(int port, Uri upstream)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var proxy = new RateLimitProxyStandIn(app, new HttpClient { BaseAddress = upstream }, port);
+        app.Run(proxy.ForwardAsync);
+        await app.StartAsync().ConfigureAwait(false);
+        return proxy;
+    }
+
+    private async Task ForwardAsync(HttpContext context)
+    {
+        var isManifest = context.Request.Path.Value?.Contains("/manifests/", StringComparison.Ordinal) == true;
+        if (isManifest && HttpMethods.IsGet(context.Request.Method))
+        {
+            var left = Interlocked.Decrement(ref _remaining);
+            if (left < 0)
+            {
+                Interlocked.Exchange(ref _remaining, 0);
+                AddHeaders(context.Response, 0);
+                context.Response.StatusCode = 429;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(TooManyRequestsBody).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), context.Request.Path + context.Request.QueryString);
+        foreach (var (name, values) in context.Request.Headers)
+        {
+            if (name is not "Host" and not "Content-Length")
+            {
+                request.Headers.TryAddWithoutValidation(name, values.ToArray());
+            }
+        }
+
+        using var response = await _upstream.SendAsync(request, context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (name is not "Transfer-Encoding")
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+        }
+
+        if (isManifest)
+        {
+            AddHeaders(context.Response, Math.Max(Remaining, 0));
+        }
+
+        await response.Content.CopyToAsync(context.Response.Body).ConfigureAwait(false);
+    }
+
+    private static void AddHeaders(HttpResponse response, int remaining)
+    {
+        response.Headers["ratelimit-limit"] = $"{Limit};w=21600";
+        response.Headers["ratelimit-remaining"] = $"{remaining};w=21600";
+        response.Headers["docker-ratelimit-source"] = "127.0.0.1";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _upstream.Dispose();
+    }
+}
