@@ -125,4 +125,236 @@ public sealed class RegistryCheckTests(RegistryFixture registry, ITestOutputHelp
         Assert.Equal(PullCause.ImageNotFound, result.Cause);
         Assert.Equal("1.4.2", result.SuggestedTags[0].Tag);
     }
+
+    [Fact]
+    public async Task Tls_registry_with_its_ca_configured_is_pullable()
+    {
+        var result = await CheckAsync($"{registry.Tls}/team/app:1.5.0");
+
+        Assert.True(result.Pullable, result.Summary);
+        Assert.Contains(result.Evidence, e => e.Check == "TLS 127.0.0.1" && e.Outcome == EvidenceOutcome.Passed && e.Detail.Contains("issued by ChatOpsPull Test CA", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Tls_registry_signed_by_an_unknown_ca_is_a_tls_failure_named_plainly()
+    {
+        var result = await CheckAsync($"{registry.Tls}/team/app:1.5.0", configure: o => o.Hosts.RemoveAll(h => h.Host == registry.Tls));
+
+        Assert.Equal(PullCause.Tls, result.Cause);
+        Assert.Contains("certificate signed by unknown authority", result.Summary, StringComparison.Ordinal);
+        Assert.Contains("ChatOpsPull Test CA", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tls_certificate_for_another_name_says_which_names_it_is_for()
+    {
+        var image = $"localhost:{registry.TlsPort}/team/app:1.5.0";
+
+        var result = await CheckAsync(image, configure: o => o.Hosts.Add(new RegistryHostOptions { Host = $"localhost:{registry.TlsPort}", CaFiles = [registry.CaFile] }));
+
+        Assert.Equal(PullCause.Tls, result.Cause);
+        Assert.Contains("certificate is valid for 127.0.0.1, not localhost", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Https_client_against_a_plain_http_registry_is_told_it_got_an_http_response()
+    {
+        var result = await CheckAsync($"{registry.Anonymous}/team/app:1.4.2", configure: o => o.Hosts.RemoveAll(h => h.Host == registry.Anonymous));
+
+        Assert.Equal(PullCause.Tls, result.Cause);
+        Assert.Contains("server gave HTTP response to HTTPS client", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plain_http_client_against_a_tls_registry_is_told_the_port_speaks_https()
+    {
+        var result = await CheckAsync($"{registry.Tls}/team/app:1.5.0", configure: o =>
+        {
+            o.Hosts.RemoveAll(h => h.Host == registry.Tls);
+            o.Hosts.Add(new RegistryHostOptions { Host = registry.Tls, PlainHttp = true });
+        });
+
+        Assert.Equal(PullCause.Tls, result.Cause);
+        Assert.Contains("client sent an HTTP request to an HTTPS server", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Nothing_listening_is_a_network_failure_with_connection_refused()
+    {
+        var port = Infrastructure.FreePort.Next();
+
+        var result = await CheckAsync($"127.0.0.1:{port}/team/app:1.0");
+
+        Assert.Equal(PullCause.Network, result.Cause);
+        Assert.Contains("connection refused", result.Summary, StringComparison.Ordinal);
+        Assert.Contains(result.Evidence, e => e.Check == $"TCP 127.0.0.1:{port}" && e.Outcome == EvidenceOutcome.Failed);
+    }
+
+    [Fact]
+    public async Task Unresolvable_host_is_a_network_failure_with_no_such_host()
+    {
+        var result = await CheckAsync("registry.chatopspull.invalid/team/app:1.0");
+
+        Assert.Equal(PullCause.Network, result.Cause);
+        Assert.Contains("does not resolve", result.Summary, StringComparison.Ordinal);
+        Assert.Contains(result.Evidence, e => e.Check == "DNS registry.chatopspull.invalid" && e.Outcome == EvidenceOutcome.Failed);
+    }
+
+    [Fact]
+    public async Task Index_with_the_nodes_platform_is_pullable_and_lists_platforms()
+    {
+        var result = await CheckAsync($"{registry.Anonymous}/team/multi:1.0", platform: "linux/arm64");
+
+        Assert.True(result.Pullable, result.Summary);
+        Assert.Equal(ManifestMediaTypes.OciIndex, result.MediaType);
+        Assert.Equal(["linux/amd64", "linux/arm64"], result.Platforms.Select(p => p.ToString()));
+    }
+
+    [Fact]
+    public async Task Index_without_the_nodes_platform_is_a_platform_mismatch()
+    {
+        var result = await CheckAsync($"{registry.Anonymous}/team/multi:1.0", platform: "linux/s390x");
+
+        Assert.Equal(PullCause.PlatformMismatch, result.Cause);
+        Assert.Contains("has no linux/s390x image (it offers linux/amd64, linux/arm64)", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Single_platform_image_is_judged_by_its_config()
+    {
+        var mismatch = await CheckAsync($"{registry.Anonymous}/team/app:1.4.2", platform: "linux/arm64");
+        var match = await CheckAsync($"{registry.Anonymous}/team/app:1.4.2", platform: "linux/amd64");
+
+        Assert.Equal(PullCause.PlatformMismatch, mismatch.Cause);
+        Assert.Equal(["linux/amd64"], mismatch.Platforms.Select(p => p.ToString()));
+        Assert.True(match.Pullable, match.Summary);
+    }
+
+    [Fact]
+    public async Task Docker_hub_rate_limit_headers_are_reported_as_headroom()
+    {
+        registry.RateLimitProxy.Remaining = 77;
+
+        var result = await CheckAsync($"{registry.RateLimited}/team/app:1.4.2", platform: "linux/amd64");
+
+        Assert.True(result.Pullable, result.Summary);
+        Assert.Equal(new RateLimitHeadroom(100, 76, TimeSpan.FromHours(6), "127.0.0.1"), result.RateLimit);
+        Assert.Contains(result.Evidence, e => e.Check == "rate limit" && e.Detail == "76 of 100 pulls left per 6h (counted for 127.0.0.1)");
+    }
+
+    [Fact]
+    public async Task Too_many_requests_is_rate_limited_with_what_is_left()
+    {
+        registry.RateLimitProxy.Remaining = 0;
+
+        var result = await CheckAsync($"{registry.RateLimited}/team/app:1.4.2", platform: "linux/amd64");
+
+        Assert.Equal(PullCause.RateLimited, result.Cause);
+        Assert.Contains("TOOMANYREQUESTS", result.Summary, StringComparison.Ordinal);
+        Assert.Contains("0 of 100 pulls left per 6h", result.Summary, StringComparison.Ordinal);
+        Assert.Equal(0, result.RateLimit?.Remaining);
+    }
+
+    [Fact]
+    public async Task Bearer_anonymous_pull_of_a_public_repository_gets_a_token_and_pulls()
+    {
+        var result = await CheckAsync($"{registry.Token}/public/tool:1.0");
+
+        Assert.True(result.Pullable, result.Summary);
+        Assert.Contains(result.Evidence, e => e.Check == "token service" && e.Outcome == EvidenceOutcome.Passed && e.Detail.Contains("anonymously", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bearer_anonymous_pull_of_a_private_repository_is_access_denied()
+    {
+        var result = await CheckAsync($"{registry.Token}/private/app:1.0");
+
+        Assert.Equal(PullCause.AccessDenied, result.Cause);
+        Assert.Contains("private and needs a pull secret, or it does not exist", result.Summary, StringComparison.Ordinal);
+        Assert.Contains(result.Evidence, e => e.Detail.Contains("insufficient_scope", StringComparison.Ordinal) || e.Detail.Contains("UNAUTHORIZED", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bearer_with_the_right_password_pulls_the_private_repository()
+    {
+        var result = await CheckAsync($"{registry.Token}/private/app:1.0", Alice);
+
+        Assert.True(result.Pullable, result.Summary);
+        Assert.Contains(result.Evidence, e => e.Check == "token service" && e.Detail.Contains("as alice", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bearer_with_a_wrong_password_is_auth_failed()
+    {
+        var wrong = RegistryCredentials.FromUsernamePassword(TokenServerStandIn.User, "nope", "test");
+
+        var result = await CheckAsync($"{registry.Token}/private/app:1.0", wrong);
+
+        Assert.Equal(PullCause.AuthFailed, result.Cause);
+        Assert.Contains("incorrect username or password", result.Evidence.Single(e => e.Check == "token service").Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bearer_with_wrong_credentials_for_a_public_image_says_the_secret_breaks_the_pull()
+    {
+        var wrong = RegistryCredentials.FromUsernamePassword(TokenServerStandIn.User, "nope", "test");
+
+        var result = await CheckAsync($"{registry.Token}/public/tool:1.0", wrong);
+
+        Assert.Equal(PullCause.AuthFailed, result.Cause);
+        Assert.Contains("the image is public", result.Summary, StringComparison.Ordinal);
+        Assert.Contains(result.Evidence, e => e.Check == "anonymous pull" && e.Detail.StartsWith("the manifest is readable", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bearer_credentials_without_rights_on_the_repository_are_access_denied()
+    {
+        var result = await CheckAsync($"{registry.Token}/other/app:1.0", Alice);
+
+        Assert.Equal(PullCause.AccessDenied, result.Cause);
+        Assert.Contains("belongs to another account or does not exist", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bearer_with_credentials_tells_a_missing_repository_from_a_private_one()
+    {
+        var anonymous = await CheckAsync($"{registry.Token}/private/missing:1.0");
+        var withCredentials = await CheckAsync($"{registry.Token}/private/missing:1.0", Alice);
+
+        Assert.Equal(PullCause.AccessDenied, anonymous.Cause);
+        Assert.Equal(PullCause.ImageNotFound, withCredentials.Cause);
+        Assert.False(withCredentials.RepositoryExists);
+    }
+
+    [Fact]
+    public async Task Bearer_identity_token_is_used_as_a_refresh_token()
+    {
+        var before = registry.TokenServer.Requests;
+        var credentials = RegistryCredentials.FromIdentityToken(TokenServerStandIn.IdentityToken, source: "test");
+
+        var result = await CheckAsync($"{registry.Token}/private/app:1.0", credentials);
+
+        Assert.True(result.Pullable, result.Summary);
+        Assert.Equal(before + 1, registry.TokenServer.Requests);
+    }
+
+    [Fact]
+    public async Task Expired_jwt_password_is_reported_with_how_long_ago()
+    {
+        var expired = FakeJwt(DateTimeOffset.UtcNow.AddHours(-2).AddMinutes(-1));
+        var credentials = RegistryCredentials.FromUsernamePassword(TokenServerStandIn.User, expired, "test");
+
+        var result = await CheckAsync($"{registry.Token}/private/app:1.0", credentials);
+
+        Assert.Equal(PullCause.AuthFailed, result.Cause);
+        Assert.Contains("JWT expired 2h", result.Summary, StringComparison.Ordinal);
+        Assert.True(result.CredentialLifetime?.IsExpired(DateTimeOffset.UtcNow));
+        Assert.Contains(result.Evidence, e => e.Check == "credential expiry" && e.Outcome == EvidenceOutcome.Failed);
+    }
+
+    private static string FakeJwt(DateTimeOffset expiry)
+    {
+        static string B64(string json) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return B64("""{"alg":"RS256","typ":"JWT"}""") + "." + B64($$"""{"sub":"alice","exp":{{expiry.ToUnixTimeSeconds()}}}""") + ".c2lnbmF0dXJl";
+    }
 }
