@@ -233,9 +233,9 @@ public sealed class RegistryCheckTests(RegistryFixture registry, ITestOutputHelp
     [Fact]
     public async Task Docker_hub_rate_limit_headers_are_reported_as_headroom()
     {
-        registry.RateLimitProxy.Remaining = 77;
+        registry.DockerHubProxy.Remaining = 77;
 
-        var result = await CheckAsync($"{registry.RateLimited}/team/app:1.4.2", platform: "linux/amd64");
+        var result = await CheckAsync($"{registry.DockerHub}/team/app:1.4.2", platform: "linux/amd64");
 
         Assert.True(result.Pullable, result.Summary);
         Assert.Equal(new RateLimitHeadroom(100, 76, TimeSpan.FromHours(6), "127.0.0.1"), result.RateLimit);
@@ -245,9 +245,9 @@ public sealed class RegistryCheckTests(RegistryFixture registry, ITestOutputHelp
     [Fact]
     public async Task Too_many_requests_is_rate_limited_with_what_is_left()
     {
-        registry.RateLimitProxy.Remaining = 0;
+        registry.DockerHubProxy.Remaining = 0;
 
-        var result = await CheckAsync($"{registry.RateLimited}/team/app:1.4.2", platform: "linux/amd64");
+        var result = await CheckAsync($"{registry.DockerHub}/team/app:1.4.2", platform: "linux/amd64");
 
         Assert.Equal(PullCause.RateLimited, result.Cause);
         Assert.Contains("TOOMANYREQUESTS", result.Summary, StringComparison.Ordinal);

@@ -19,7 +19,7 @@ public sealed class RegistryFixtureGroup : ICollectionFixture<RegistryFixture>
 /// <summary>
 /// Debian's docker-registry (CNCF Distribution 2.8) four times on free loopback ports, all serving one storage directory:
 /// anonymous over plain HTTP, htpasswd (bcrypt) Basic auth, TLS with a certificate from a CA made here, and Bearer token
-/// auth against <see cref="TokenServerStandIn"/>; plus <see cref="RateLimitProxyStandIn"/> in front of the anonymous one.
+/// auth against <see cref="TokenServerStandIn"/>; plus <see cref="DockerHubProxyStandIn"/> in front of the anonymous one.
 /// Hand-built OCI images are pushed with skopeo. Everything is stopped by PID at the end.
 /// </summary>
 public sealed partial class RegistryFixture : IAsyncLifetime
@@ -42,7 +42,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
 
     public TokenServerStandIn TokenServer { get; private set; } = null!;
 
-    public RateLimitProxyStandIn RateLimitProxy { get; private set; } = null!;
+    public DockerHubProxyStandIn DockerHubProxy { get; private set; } = null!;
 
     /// <summary>The CA that signed the TLS registry's certificate (valid for IP 127.0.0.1 only).</summary>
     public string CaFile => Path.Combine(WorkDir, "ca.pem");
@@ -55,7 +55,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
 
     public string Token => $"127.0.0.1:{TokenPort}";
 
-    public string RateLimited => $"127.0.0.1:{RateLimitProxy.Port}";
+    public string DockerHub => $"127.0.0.1:{DockerHubProxy.Port}";
 
     public async Task InitializeAsync()
     {
@@ -116,13 +116,18 @@ public sealed partial class RegistryFixture : IAsyncLifetime
                 rootcertbundle: {rootBundle}
             """);
 
-        RateLimitProxy = await RateLimitProxyStandIn.StartAsync(FreePort.Next(), new Uri($"http://{Anonymous}/"));
+        DockerHubProxy = await DockerHubProxyStandIn.StartAsync(FreePort.Next(), new Uri($"http://{Anonymous}/"));
     }
 
     /// <summary>A checker wired as the bot wires it; the four loopback registries' transport configured, then <paramref name="configure"/>.</summary>
-    public ServiceProvider Services(Action<RegistryOptions>? configure = null)
+    public ServiceProvider Services(Action<RegistryOptions>? configure = null, TimeProvider? time = null)
     {
         var services = new ServiceCollection();
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
         services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
         services.AddRegistry(new ConfigurationBuilder().Build());
         services.Configure<RegistryOptions>(o =>
@@ -131,7 +136,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
             o.Hosts.Add(new RegistryHostOptions { Host = Anonymous, PlainHttp = true });
             o.Hosts.Add(new RegistryHostOptions { Host = Basic, PlainHttp = true });
             o.Hosts.Add(new RegistryHostOptions { Host = Token, PlainHttp = true });
-            o.Hosts.Add(new RegistryHostOptions { Host = RateLimited, PlainHttp = true });
+            o.Hosts.Add(new RegistryHostOptions { Host = DockerHub, PlainHttp = true });
             o.Hosts.Add(new RegistryHostOptions { Host = Tls, CaFiles = [CaFile] });
             configure?.Invoke(o);
         });
@@ -141,9 +146,26 @@ public sealed partial class RegistryFixture : IAsyncLifetime
     /// <summary>Requests the anonymous registry has logged (its access log: "GET /v2/… HTTP/1.1" 200 …).</summary>
     public int AnonymousRequestCount => AccessLogLine().Count(AnonymousRegistry.Output);
 
+    /// <summary>The access log lines after the first <paramref name="skip"/>, once the log has stopped growing.</summary>
+    public async Task<IReadOnlyList<string>> AnonymousRequestsSinceAsync(int skip)
+    {
+        var last = -1;
+        while (true)
+        {
+            await Task.Delay(250);
+            var count = AnonymousRequestCount;
+            if (count == last)
+            {
+                return AccessLogLine().Matches(AnonymousRegistry.Output).Skip(skip).Select(m => m.Value).ToList();
+            }
+
+            last = count;
+        }
+    }
+
     public async Task DisposeAsync()
     {
-        await RateLimitProxy.DisposeAsync();
+        await DockerHubProxy.DisposeAsync();
         await TokenServer.DisposeAsync();
         foreach (var process in _processes)
         {

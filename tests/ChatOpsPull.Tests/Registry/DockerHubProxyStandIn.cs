@@ -7,12 +7,15 @@ using Microsoft.Extensions.Logging;
 namespace ChatOpsPull.Tests.Registry;
 
 /// <summary>
-/// Docker Hub's pull rate limit in front of the real registry: every manifest response carries
+/// Two Docker Hub behaviours in front of the real registry (Distribution 2.8 has neither).
+/// Tag list pagination as the distribution spec has it: <c>?n=</c> and <c>&amp;last=</c>, tags in lexical order, and
+/// <c>Link: &lt;/v2/NAME/tags/list?n=N&amp;last=TAG&gt;; rel="next"</c> while more remain.
+/// The pull rate limit: every manifest response carries
 /// <c>ratelimit-limit: 100;w=21600</c>, <c>ratelimit-remaining: N;w=21600</c> and <c>docker-ratelimit-source</c>; a GET of
 /// a manifest uses one pull (HEAD does not, as on Docker Hub); with none left the answer is 429 with Docker Hub's
 /// TOOMANYREQUESTS body. Everything else is passed to the registry unchanged.
 /// </summary>
-public sealed class RateLimitProxyStandIn : IAsyncDisposable
+public sealed class DockerHubProxyStandIn : IAsyncDisposable
 {
     public const int Limit = 100;
     private const string TooManyRequestsBody =
@@ -22,7 +25,7 @@ public sealed class RateLimitProxyStandIn : IAsyncDisposable
     private readonly HttpClient _upstream;
     private int _remaining = Limit;
 
-    private RateLimitProxyStandIn(WebApplication app, HttpClient upstream, int port)
+    private DockerHubProxyStandIn(WebApplication app, HttpClient upstream, int port)
     {
         _app = app;
         _upstream = upstream;
@@ -37,13 +40,13 @@ public sealed class RateLimitProxyStandIn : IAsyncDisposable
         set => Volatile.Write(ref _remaining, value);
     }
 
-    public static async Task<RateLimitProxyStandIn> StartAsync(int port, Uri upstream)
+    public static async Task<DockerHubProxyStandIn> StartAsync(int port, Uri upstream)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var proxy = new RateLimitProxyStandIn(app, new HttpClient { BaseAddress = upstream }, port);
+        var proxy = new DockerHubProxyStandIn(app, new HttpClient { BaseAddress = upstream }, port);
         app.Run(proxy.ForwardAsync);
         await app.StartAsync().ConfigureAwait(false);
         return proxy;
@@ -66,7 +69,8 @@ public sealed class RateLimitProxyStandIn : IAsyncDisposable
             }
         }
 
-        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), context.Request.Path + context.Request.QueryString);
+        var isTags = context.Request.Path.Value?.EndsWith("/tags/list", StringComparison.Ordinal) == true && context.Request.Query.ContainsKey("n");
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), isTags ? context.Request.Path.Value : context.Request.Path + context.Request.QueryString);
         foreach (var (name, values) in context.Request.Headers)
         {
             if (name is not "Host" and not "Content-Length")
@@ -90,7 +94,32 @@ public sealed class RateLimitProxyStandIn : IAsyncDisposable
             AddHeaders(context.Response, Math.Max(Remaining, 0));
         }
 
+        if (isTags && response.IsSuccessStatusCode)
+        {
+            await PageAsync(context, await response.Content.ReadAsStringAsync().ConfigureAwait(false)).ConfigureAwait(false);
+            return;
+        }
+
         await response.Content.CopyToAsync(context.Response.Body).ConfigureAwait(false);
+    }
+
+    private static async Task PageAsync(HttpContext context, string fullList)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(fullList);
+        var name = doc.RootElement.GetProperty("name").GetString();
+        var all = doc.RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).Order(StringComparer.Ordinal).ToList();
+        var n = int.Parse(context.Request.Query["n"].ToString(), System.Globalization.CultureInfo.InvariantCulture);
+        var last = context.Request.Query["last"].ToString();
+        var rest = all.Where(t => last.Length == 0 || string.CompareOrdinal(t, last) > 0).ToList();
+        var page = rest.Take(n).ToList();
+        if (rest.Count > page.Count)
+        {
+            context.Response.Headers["Link"] = $"</v2/{name}/tags/list?n={n}&last={Uri.EscapeDataString(page[^1])}>; rel=\"next\"";
+        }
+
+        context.Response.Headers.ContentLength = null;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsJsonAsync(new { name, tags = page }).ConfigureAwait(false);
     }
 
     private static void AddHeaders(HttpResponse response, int remaining)
