@@ -357,4 +357,50 @@ public sealed class RegistryCheckTests(RegistryFixture registry, ITestOutputHelp
         static string B64(string json) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         return B64("""{"alg":"RS256","typ":"JWT"}""") + "." + B64($$"""{"sub":"alice","exp":{{expiry.ToUnixTimeSeconds()}}}""") + ".c2lnbmF0dXJl";
     }
+
+    [Fact]
+    public async Task Pull_secrets_are_tried_in_kubelets_order_until_one_pulls()
+    {
+        await using var services = registry.Services();
+        var checker = services.GetRequiredService<RegistryChecker>();
+        var image = ImageReference.Parse($"{registry.Basic}/private/app:1.0");
+        var stale = DockerConfigSecret("a-stale", $"{registry.Basic}/private", RegistryFixture.BasicUser, "old-password");
+        var current = DockerConfigSecret("b-current", registry.Basic, RegistryFixture.BasicUser, RegistryFixture.BasicPassword);
+        var unrelated = DockerConfigSecret("c-ghcr", "ghcr.io", "someone", "whatever");
+
+        var result = await checker.CheckWithPullSecretsAsync(image, [unrelated, current, stale], null, CancellationToken.None);
+
+        Assert.True(result.Pullable, result.Outcome.Summary);
+        Assert.Equal(2, result.Attempts.Count);
+        Assert.Equal(PullCause.AuthFailed, result.Attempts[0].Cause);
+        Assert.Contains("secret shop/a-stale", result.Attempts[0].Credentials, StringComparison.Ordinal);
+        Assert.Contains("secret shop/b-current", result.Outcome.Credentials, StringComparison.Ordinal);
+        Assert.Contains(result.AllEvidence, e => e.Check == "pull secret shop/c-ghcr" && e.Outcome == EvidenceOutcome.Failed);
+    }
+
+    [Fact]
+    public async Task No_matching_pull_secret_checks_anonymously_and_says_why()
+    {
+        await using var services = registry.Services();
+        var checker = services.GetRequiredService<RegistryChecker>();
+        var unrelated = DockerConfigSecret("ghcr", "ghcr.io", "someone", "whatever");
+
+        var result = await checker.CheckWithPullSecretsAsync(ImageReference.Parse($"{registry.Basic}/private/app:1.0"), [unrelated], null, CancellationToken.None);
+
+        Assert.Equal(PullCause.AuthFailed, result.Outcome.Cause);
+        Assert.Equal("anonymous", Assert.Single(result.Attempts).Credentials);
+        Assert.StartsWith($"secret shop/ghcr has auths for ghcr.io but the image is on {registry.Basic}", result.Resolution.Summary, StringComparison.Ordinal);
+    }
+
+    private static k8s.Models.V1Secret DockerConfigSecret(string name, string key, string user, string password)
+    {
+        var auth = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":" + password));
+        var json = System.Text.Json.JsonSerializer.Serialize(new { auths = new Dictionary<string, object> { [key] = new { auth } } });
+        return new k8s.Models.V1Secret
+        {
+            Metadata = new k8s.Models.V1ObjectMeta { Name = name, NamespaceProperty = "shop" },
+            Type = PullSecretResolver.DockerConfigJsonType,
+            Data = new Dictionary<string, byte[]> { [PullSecretResolver.DockerConfigJsonKey] = System.Text.Encoding.UTF8.GetBytes(json) },
+        };
+    }
 }
