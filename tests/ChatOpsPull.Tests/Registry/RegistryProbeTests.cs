@@ -119,9 +119,9 @@ public sealed class RegistryProbeTests
                 }
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            // listener stopped
+            // listener stopped (InvalidOperationException: Accept after Stop)
         }
         finally
         {
