@@ -24,6 +24,8 @@ public static class CheckVerb
         "Check an image against its registry: check IMAGE [--secret-file dockerconfig.json] [--platform linux/arm64].",
         RunAsync);
 
+    private const int MaxSecretBytes = 1024 * 1024;
+
     private const string Usage = "usage: chatopspull check IMAGE [--secret-file dockerconfig.json] [--platform os/arch[/variant]] [--Registry:Key=value …]";
 
     public static async Task<int> RunAsync(string[] args, CliIo io)
@@ -91,6 +93,11 @@ public static class CheckVerb
         {
             try
             {
+                if (new FileInfo(secretFile).Length > MaxSecretBytes)
+                {
+                    return await UsageErrorAsync(io, $"--secret-file {secretFile} is larger than a Kubernetes secret can be (1 MiB)").ConfigureAwait(false);
+                }
+
                 secret = ReadSecretFile(secretFile);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

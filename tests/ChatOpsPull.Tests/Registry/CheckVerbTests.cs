@@ -69,6 +69,24 @@ public sealed class CheckVerbTests(RegistryFixture registry)
     }
 
     [Fact]
+    public async Task Secret_file_larger_than_a_kubernetes_secret_is_a_usage_error()
+    {
+        var file = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(file, new byte[(1024 * 1024) + 1]);
+        try
+        {
+            var (exit, _, error) = await RunAsync("nginx", "--secret-file", file);
+
+            Assert.Equal(2, exit);
+            Assert.Contains("larger than a Kubernetes secret can be", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Registry_requiring_login_without_a_secret_exits_1()
     {
         var (exit, output, _) = await RunAsync([$"{registry.Basic}/private/app:1.0", .. PlainHttp(registry.Basic)]);

@@ -392,6 +392,26 @@ public sealed class RegistryCheckTests(RegistryFixture registry, ITestOutputHelp
         Assert.StartsWith($"secret shop/ghcr has auths for ghcr.io but the image is on {registry.Basic}", result.Resolution.Summary, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_pull_secret_kubelet_cannot_read_fails_the_pull_before_the_registry_is_asked()
+    {
+        await using var services = registry.Services();
+        var checker = services.GetRequiredService<RegistryChecker>();
+        var broken = new k8s.Models.V1Secret
+        {
+            Metadata = new k8s.Models.V1ObjectMeta { Name = "broken", NamespaceProperty = "shop" },
+            Type = PullSecretResolver.DockerConfigJsonType,
+            Data = new Dictionary<string, byte[]> { [PullSecretResolver.DockerConfigJsonKey] = "{\"auths\":"u8.ToArray() },
+        };
+        var before = registry.AnonymousRequestCount;
+
+        var result = await checker.CheckWithPullSecretsAsync(ImageReference.Parse($"{registry.Anonymous}/team/app:1.4.2"), [broken], null, CancellationToken.None);
+
+        Assert.Equal(PullCause.AuthFailed, result.Outcome.Cause);
+        Assert.Contains("kubelet cannot read secret shop/broken", result.Outcome.Summary, StringComparison.Ordinal);
+        Assert.Equal(before, (await registry.AnonymousRequestsSinceAsync(0)).Count);
+    }
+
     private static k8s.Models.V1Secret DockerConfigSecret(string name, string key, string user, string password)
     {
         var auth = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":" + password));
