@@ -221,7 +221,7 @@ public sealed partial class RegistryChecker
             _evidence.Add(new Evidence(
                 "registry API /v2/",
                 ping.Answer.Code == 200 ? EvidenceOutcome.Passed : EvidenceOutcome.Info,
-                ping.Answer.Code == 200 ? "200: open to anonymous pulls" : $"401: wants {string.Join(" or ", ping.Answer.Challenges.Select(c => c.ToString()))}",
+                ping.Answer.Code == 200 ? "200: the API root asks for no authentication" : $"401: wants {string.Join(" or ", ping.Answer.Challenges.Select(c => c.ToString()))}",
                 ping.Answer.Duration));
 
             var authorization = await AuthorizeAsync(ping, credentials, cancellationToken).ConfigureAwait(false);
@@ -231,6 +231,20 @@ public sealed partial class RegistryChecker
             }
 
             var manifest = await ManifestAsync(authorization, cancellationToken).ConfigureAwait(false);
+            if (manifest.Answer.Code == 401 && authorization.Outcome == AuthorizationOutcome.NotNeeded && manifest.Answer.Challenges.Count > 0)
+            {
+                // /v2/ was open but the repository is not: answer the manifest's own challenge, as containerd does.
+                ping = new RegistryPing(manifest.Answer, ping.ApiVersion, string.Empty);
+                _evidence.Add(new Evidence($"manifest {image.Path}", EvidenceOutcome.Info, $"401: wants {string.Join(" or ", manifest.Answer.Challenges.Select(c => c.ToString()))}", manifest.Answer.Duration));
+                authorization = await AuthorizeAsync(ping, credentials, cancellationToken).ConfigureAwait(false);
+                if (!authorization.CanProceed)
+                {
+                    return await AuthorizationFailedAsync(ping, authorization, cancellationToken).ConfigureAwait(false);
+                }
+
+                manifest = await ManifestAsync(authorization, cancellationToken).ConfigureAwait(false);
+            }
+
             if (manifest.Answer.Code == 401 && authorization.FromCache)
             {
                 // A cached token the registry no longer takes: fetch a fresh one once.

@@ -23,13 +23,15 @@ public sealed class DockerHubProxyStandIn : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly HttpClient _upstream;
+    private readonly bool _openPing;
     private int _remaining = Limit;
 
-    private DockerHubProxyStandIn(WebApplication app, HttpClient upstream, int port)
+    private DockerHubProxyStandIn(WebApplication app, HttpClient upstream, int port, bool openPing)
     {
         _app = app;
         _upstream = upstream;
         Port = port;
+        _openPing = openPing;
     }
 
     public int Port { get; }
@@ -40,13 +42,14 @@ public sealed class DockerHubProxyStandIn : IAsyncDisposable
         set => Volatile.Write(ref _remaining, value);
     }
 
-    public static async Task<DockerHubProxyStandIn> StartAsync(int port, Uri upstream)
+    /// <param name="openPing">Answer GET /v2/ with 200 itself, as registries do whose API root is open while repositories are not.</param>
+    public static async Task<DockerHubProxyStandIn> StartAsync(int port, Uri upstream, bool openPing = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var proxy = new DockerHubProxyStandIn(app, new HttpClient { BaseAddress = upstream }, port);
+        var proxy = new DockerHubProxyStandIn(app, new HttpClient { BaseAddress = upstream }, port, openPing);
         app.Run(proxy.ForwardAsync);
         await app.StartAsync().ConfigureAwait(false);
         return proxy;
@@ -54,6 +57,14 @@ public sealed class DockerHubProxyStandIn : IAsyncDisposable
 
     private async Task ForwardAsync(HttpContext context)
     {
+        if (_openPing && context.Request.Path.Value == "/v2/")
+        {
+            context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{}").ConfigureAwait(false);
+            return;
+        }
+
         var isManifest = context.Request.Path.Value?.Contains("/manifests/", StringComparison.Ordinal) == true;
         if (isManifest && HttpMethods.IsGet(context.Request.Method))
         {

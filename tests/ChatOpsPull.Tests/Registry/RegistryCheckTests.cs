@@ -339,6 +339,17 @@ public sealed class RegistryCheckTests(RegistryFixture registry, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Open_api_root_with_a_private_repository_answers_the_manifests_challenge()
+    {
+        var anonymous = await CheckAsync($"{registry.OpenRoot}/private/app:1.0");
+        var withCredentials = await CheckAsync($"{registry.OpenRoot}/private/app:1.0", Alice);
+
+        Assert.Equal(PullCause.AccessDenied, anonymous.Cause);
+        Assert.True(withCredentials.Pullable, withCredentials.Summary);
+        Assert.Contains(withCredentials.Evidence, e => e.Check == "token service" && e.Detail.Contains("as alice", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Expired_jwt_password_is_reported_with_how_long_ago()
     {
         var expired = FakeJwt(DateTimeOffset.UtcNow.AddHours(-2).AddMinutes(-1));

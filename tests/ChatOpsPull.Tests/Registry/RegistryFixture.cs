@@ -55,6 +55,11 @@ public sealed partial class RegistryFixture : IAsyncLifetime
 
     public string Token => $"127.0.0.1:{TokenPort}";
 
+    /// <summary>The token registry behind an API root that answers 200: the challenge comes with the manifest.</summary>
+    public DockerHubProxyStandIn OpenRootProxy { get; private set; } = null!;
+
+    public string OpenRoot => $"127.0.0.1:{OpenRootProxy.Port}";
+
     public string DockerHub => $"127.0.0.1:{DockerHubProxy.Port}";
 
     public async Task InitializeAsync()
@@ -117,6 +122,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
             """);
 
         DockerHubProxy = await DockerHubProxyStandIn.StartAsync(FreePort.Next(), new Uri($"http://{Anonymous}/"));
+        OpenRootProxy = await DockerHubProxyStandIn.StartAsync(FreePort.Next(), new Uri($"http://{Token}/"), openPing: true);
     }
 
     /// <summary>A checker wired as the bot wires it; the four loopback registries' transport configured, then <paramref name="configure"/>.</summary>
@@ -137,6 +143,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
             o.Hosts.Add(new RegistryHostOptions { Host = Basic, PlainHttp = true });
             o.Hosts.Add(new RegistryHostOptions { Host = Token, PlainHttp = true });
             o.Hosts.Add(new RegistryHostOptions { Host = DockerHub, PlainHttp = true });
+            o.Hosts.Add(new RegistryHostOptions { Host = OpenRoot, PlainHttp = true });
             o.Hosts.Add(new RegistryHostOptions { Host = Tls, CaFiles = [CaFile] });
             configure?.Invoke(o);
         });
@@ -166,6 +173,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await DockerHubProxy.DisposeAsync();
+        await OpenRootProxy.DisposeAsync();
         await TokenServer.DisposeAsync();
         foreach (var process in _processes)
         {
