@@ -13,6 +13,7 @@ public static class CliApp
         new("help", "Show this help, or a command's usage: help <command>.", HelpAsync),
         ClassifyVerb.Verb,
         HealthCheckVerb.Verb,
+        CheckVerb.Verb,
     ];
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)

@@ -1,5 +1,6 @@
 using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Observability;
+using ChatOpsPull.Registry;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -15,6 +16,7 @@ public static class BotHost
         builder.Services.AddStorage(builder.Configuration);
         builder.Services.AddObservability();
         builder.Services.AddTeams(builder.Configuration);
+        builder.Services.AddRegistry(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();

@@ -1,0 +1,551 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ChatOpsPull.Core.Images;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Registry;
+
+/// <summary>
+/// An OCI distribution API client (github.com/opencontainers/distribution-spec; Docker token auth spec): the /v2/ ping,
+/// Basic and Bearer authorization from <c>WWW-Authenticate</c> challenges (anonymous or with credentials; identity tokens
+/// as OAuth2 refresh tokens; tokens cached per scope until expiry), manifests by HEAD or GET with the Docker and OCI
+/// media types, tag listing with <c>n=</c> and <c>Link</c> pagination, blobs. Statuses and error codes come back as
+/// <see cref="RegistryAnswer"/>s, not exceptions; only transport failures (DNS, connect, TLS, timeout) throw.
+/// </summary>
+public sealed class RegistryClient
+{
+    private const int MaxManifestBytes = 4 * 1024 * 1024;
+    private const int MaxTagPageBytes = 8 * 1024 * 1024;
+    private const int MaxSmallBodyBytes = 256 * 1024;
+    private readonly HttpClient _http;
+    private readonly RegistryOptions _options;
+    private readonly RegistryTokenCache _tokens;
+    private readonly TimeProvider _time;
+
+    public RegistryClient(HttpClient http, IOptions<RegistryOptions> options, RegistryTokenCache tokens, TimeProvider time)
+    {
+        _http = http;
+        _options = options.Value;
+        _tokens = tokens;
+        _time = time;
+    }
+
+    /// <summary><c>GET /v2/</c>: whether this is a registry and how it wants to be authenticated.</summary>
+    public async Task<RegistryPing> PingAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        using var request = NewRequest(HttpMethod.Get, endpoint.Resolve("v2/"), endpoint, null);
+        var exchange = await SendAsync(request, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
+        return new RegistryPing(exchange.Answer, exchange.ApiVersion, Snippet(exchange.Body));
+    }
+
+    /// <summary>
+    /// Gets what to send for pulling <paramref name="repository"/>: nothing (the registry is open), Basic credentials,
+    /// a registry token, or a bearer token from the challenge's realm for scope <c>repository:NAME:pull</c>.
+    /// </summary>
+    public async Task<RegistryAuthorization> AuthorizeAsync(
+        RegistryEndpoint endpoint,
+        RegistryPing ping,
+        string repository,
+        RegistryCredentials? credentials,
+        CancellationToken cancellationToken)
+    {
+        if (ping.Answer.Code != 401)
+        {
+            return new RegistryAuthorization(AuthorizationOutcome.NotNeeded, "none", "the registry answers /v2/ without authentication", null);
+        }
+
+        var bearer = ping.Answer.Challenges.FirstOrDefault(c => c.IsBearer);
+        if (bearer is not null)
+        {
+            if (credentials?.RegistryToken is { } registryToken)
+            {
+                return new RegistryAuthorization(AuthorizationOutcome.Sent, "Bearer", "registry token from the credentials, sent as the bearer token", null) { HeaderValue = "Bearer " + registryToken };
+            }
+
+            return await FetchTokenAsync(endpoint, bearer, $"repository:{repository}:pull", credentials, cancellationToken).ConfigureAwait(false);
+        }
+
+        var basic = ping.Answer.Challenges.FirstOrDefault(c => c.IsBasic);
+        if (basic is not null)
+        {
+            if (credentials is { HasBasic: true })
+            {
+                var value = Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.Username + ":" + credentials.Password));
+                return new RegistryAuthorization(AuthorizationOutcome.Sent, "Basic", $"Basic credentials for user {credentials.Username} (realm {basic.Realm ?? "?"})", null) { HeaderValue = "Basic " + value };
+            }
+
+            return new RegistryAuthorization(
+                AuthorizationOutcome.MissingCredentials,
+                "Basic",
+                credentials is null
+                    ? $"the registry requires Basic credentials (realm {basic.Realm ?? "?"}) and none were given"
+                    : $"the registry requires Basic credentials (realm {basic.Realm ?? "?"}) and the {credentials.Kind} given has no username/password",
+                null);
+        }
+
+        var scheme = ping.Answer.Challenges.Count > 0 ? ping.Answer.Challenges[0].Scheme : null;
+        return new RegistryAuthorization(
+            AuthorizationOutcome.Failed,
+            scheme ?? "none",
+            scheme is null ? "the registry answered 401 without a WWW-Authenticate challenge" : $"the registry asks for {scheme} authentication, which registries do not use for pulls",
+            null);
+    }
+
+    /// <summary>Forgets a cached bearer token (after the registry refused it) so the next authorization fetches a new one.</summary>
+    public void Forget(RegistryAuthorization authorization)
+    {
+        if (authorization.CacheKey is not null)
+        {
+            _tokens.Remove(authorization.CacheKey);
+        }
+    }
+
+    public Task<ManifestResponse> GetManifestAsync(RegistryEndpoint endpoint, string repository, string reference, RegistryAuthorization authorization, CancellationToken cancellationToken) =>
+        ManifestAsync(HttpMethod.Get, endpoint, repository, reference, authorization, cancellationToken);
+
+    /// <summary>HEAD: digest and media type without the body (Docker Hub does not count HEAD against the pull limit).</summary>
+    public Task<ManifestResponse> HeadManifestAsync(RegistryEndpoint endpoint, string repository, string reference, RegistryAuthorization authorization, CancellationToken cancellationToken) =>
+        ManifestAsync(HttpMethod.Head, endpoint, repository, reference, authorization, cancellationToken);
+
+    /// <summary>Lists tags page by page (<c>n=</c> page size, following <c>Link: &lt;…&gt;; rel="next"</c>) up to the configured maximum.</summary>
+    public async Task<TagListResponse> ListTagsAsync(RegistryEndpoint endpoint, string repository, RegistryAuthorization authorization, CancellationToken cancellationToken)
+    {
+        var uri = endpoint.Resolve($"v2/{repository}/tags/list?n={_options.TagPageSize.ToString(CultureInfo.InvariantCulture)}");
+        var tags = new List<string>();
+        var pages = 0;
+        var duration = TimeSpan.Zero;
+        while (true)
+        {
+            using var request = NewRequest(HttpMethod.Get, uri, endpoint, authorization);
+            var exchange = await SendAsync(request, MaxTagPageBytes, cancellationToken).ConfigureAwait(false);
+            pages++;
+            duration += exchange.Answer.Duration;
+            if (exchange.Answer.Code != 200)
+            {
+                return new TagListResponse(exchange.Answer with { Duration = duration }, tags, pages, Truncated: pages > 1);
+            }
+
+            tags.AddRange(ReadTags(exchange.Body));
+            var next = NextLink(exchange.Link, uri);
+            if (next is null || tags.Count >= _options.MaxTagsListed)
+            {
+                return new TagListResponse(exchange.Answer with { Duration = duration }, tags, pages, Truncated: next is not null);
+            }
+
+            uri = next;
+        }
+    }
+
+    /// <summary>GET of a small blob (an image config), following the registry's redirect to its storage.</summary>
+    public async Task<(RegistryAnswer Answer, byte[] Body)> GetBlobAsync(RegistryEndpoint endpoint, string repository, string digest, RegistryAuthorization authorization, int maxBytes, CancellationToken cancellationToken)
+    {
+        using var request = NewRequest(HttpMethod.Get, endpoint.Resolve($"v2/{repository}/blobs/{digest}"), endpoint, authorization);
+        var exchange = await SendAsync(request, maxBytes, cancellationToken).ConfigureAwait(false);
+        return (exchange.Answer, exchange.Body);
+    }
+
+    private async Task<ManifestResponse> ManifestAsync(HttpMethod method, RegistryEndpoint endpoint, string repository, string reference, RegistryAuthorization authorization, CancellationToken cancellationToken)
+    {
+        using var request = NewRequest(method, endpoint.Resolve($"v2/{repository}/manifests/{reference}"), endpoint, authorization);
+        foreach (var mediaType in ManifestMediaTypes.Accepted)
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
+        }
+
+        var exchange = await SendAsync(request, MaxManifestBytes, cancellationToken).ConfigureAwait(false);
+        if (exchange.Answer.Code != 200)
+        {
+            return new ManifestResponse(exchange.Answer, null, null, null, null);
+        }
+
+        var content = method == HttpMethod.Get ? ManifestContent.Parse(exchange.Body) : null;
+        var digest = exchange.ContentDigest
+                     ?? (method == HttpMethod.Get ? "sha256:" + Convert.ToHexStringLower(SHA256.HashData(exchange.Body)) : null);
+        var mediaType2 = exchange.ContentType ?? content?.MediaType;
+        return new ManifestResponse(exchange.Answer, digest, mediaType2, exchange.ContentLength ?? exchange.Body.Length, content);
+    }
+
+    private async Task<RegistryAuthorization> FetchTokenAsync(RegistryEndpoint endpoint, AuthChallenge challenge, string scope, RegistryCredentials? credentials, CancellationToken cancellationToken)
+    {
+        if (challenge.Realm is not { } realm || !Uri.TryCreate(realm, UriKind.Absolute, out var realmUri) || realmUri.Scheme is not ("https" or "http"))
+        {
+            return new RegistryAuthorization(AuthorizationOutcome.Failed, "Bearer", $"the Bearer challenge has no usable realm ({challenge})", null);
+        }
+
+        var key = RegistryTokenCache.Key(realm, challenge.Service, scope, credentials);
+        if (_tokens.TryGet(key, out var cached, out var cachedExpiry))
+        {
+            return new RegistryAuthorization(AuthorizationOutcome.TokenIssued, "Bearer", $"cached token for {scope} from {realmUri.Authority}, expires in {CredentialLifetime.Span(cachedExpiry - _time.GetUtcNow())}", null)
+            {
+                HeaderValue = "Bearer " + cached,
+                FromCache = true,
+                CacheKey = key,
+                ExpiresAt = cachedExpiry,
+            };
+        }
+
+        Exchange exchange;
+        var how = credentials is null ? "anonymously" : $"as {credentials.Username ?? credentials.Kind}";
+        if (credentials?.IdentityToken is { } refreshToken)
+        {
+            // OAuth2 refresh-token grant (POST); registries without it answer 404/405/400/401 and get the GET form, as containerd does.
+            using (var post = NewRequest(HttpMethod.Post, realmUri, endpoint, null))
+            {
+                var form = new List<KeyValuePair<string, string>>
+                {
+                    new("grant_type", "refresh_token"),
+                    new("refresh_token", refreshToken),
+                    new("client_id", "chatopspull"),
+                    new("scope", scope),
+                };
+                if (challenge.Service is not null)
+                {
+                    form.Add(new("service", challenge.Service));
+                }
+
+                post.Content = new FormUrlEncodedContent(form);
+                exchange = await SendAsync(post, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (exchange.Answer.Code is 400 or 401 or 404 or 405 && credentials.Username is not null)
+            {
+                exchange = await GetTokenAsync(endpoint, realmUri, challenge.Service, scope, credentials.Username, refreshToken, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            exchange = await GetTokenAsync(endpoint, realmUri, challenge.Service, scope, credentials is { HasBasic: true } ? credentials.Username : null, credentials?.Password, cancellationToken).ConfigureAwait(false);
+        }
+
+        var answer = exchange.Answer;
+        switch (answer.Code)
+        {
+            case 200 when TryReadToken(exchange.Body, out var token, out var expiresIn, out var issuedAt):
+                var expiresAt = (issuedAt ?? _time.GetUtcNow()) + expiresIn;
+                _tokens.Put(key, token, expiresAt);
+                return new RegistryAuthorization(AuthorizationOutcome.TokenIssued, "Bearer", $"token for {scope} issued {how} by {realmUri.Authority}, valid {CredentialLifetime.Span(expiresIn)}", answer)
+                {
+                    HeaderValue = "Bearer " + token,
+                    CacheKey = key,
+                    ExpiresAt = expiresAt,
+                };
+            case 200:
+                return new RegistryAuthorization(AuthorizationOutcome.Failed, "Bearer", $"the token service {realmUri.Authority} answered 200 without a token", answer);
+            case 401:
+                return new RegistryAuthorization(
+                    credentials is null ? AuthorizationOutcome.MissingCredentials : AuthorizationOutcome.Rejected,
+                    "Bearer",
+                    credentials is null
+                        ? $"the token service {realmUri.Authority} requires credentials for {scope}: {answer.Describe()}"
+                        : $"the token service {realmUri.Authority} rejected the credentials ({how}): {answer.Describe()}",
+                    answer);
+            case 403:
+                return new RegistryAuthorization(AuthorizationOutcome.Denied, "Bearer", $"the token service {realmUri.Authority} denied {scope} {how}: {answer.Describe()}", answer);
+            case 429:
+                return new RegistryAuthorization(AuthorizationOutcome.RateLimited, "Bearer", $"the token service {realmUri.Authority} is rate limiting: {answer.Describe()}", answer);
+            default:
+                return new RegistryAuthorization(AuthorizationOutcome.Failed, "Bearer", $"the token service {realmUri.Authority} answered {answer.Describe()}", answer);
+        }
+    }
+
+    private async Task<Exchange> GetTokenAsync(RegistryEndpoint endpoint, Uri realm, string? service, string scope, string? username, string? password, CancellationToken cancellationToken)
+    {
+        var query = new StringBuilder(realm.Query.TrimStart('?'));
+        void Add(string name, string value) => query.Append(query.Length == 0 ? string.Empty : "&").Append(name).Append('=').Append(Uri.EscapeDataString(value));
+        if (service is not null)
+        {
+            Add("service", service);
+        }
+
+        Add("scope", scope);
+        if (username is not null)
+        {
+            Add("account", username);
+        }
+
+        var uri = new UriBuilder(realm) { Query = query.ToString() }.Uri;
+        using var request = NewRequest(HttpMethod.Get, uri, endpoint, null);
+        if (username is not null && password is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(username + ":" + password)));
+        }
+
+        return await SendAsync(request, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool TryReadToken(byte[] body, [NotNullWhen(true)] out string? token, out TimeSpan expiresIn, out DateTimeOffset? issuedAt)
+    {
+        token = null;
+        expiresIn = TimeSpan.FromSeconds(60);
+        issuedAt = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            foreach (var name in new[] { "token", "access_token" })
+            {
+                if (root.TryGetProperty(name, out var t) && t.ValueKind == JsonValueKind.String && t.GetString() is { Length: > 0 } value)
+                {
+                    token = value;
+                    break;
+                }
+            }
+
+            if (root.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var seconds) && seconds > 0)
+            {
+                // The spec: a token never has less than 60 s to live; older clients assume 60 s.
+                expiresIn = TimeSpan.FromSeconds(Math.Max(seconds, 60));
+            }
+
+            if (root.TryGetProperty("issued_at", out var i) && i.ValueKind == JsonValueKind.String
+                && DateTimeOffset.TryParse(i.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            {
+                issuedAt = at;
+            }
+
+            return token is not null;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static List<string> ReadTags(byte[] body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array)
+            {
+                return tags.EnumerateArray().Where(t => t.ValueKind == JsonValueKind.String).Select(t => t.GetString()!).ToList();
+            }
+        }
+        catch (JsonException)
+        {
+            // an unreadable page lists nothing
+        }
+
+        return [];
+    }
+
+    /// <summary>RFC 8288 <c>Link: &lt;/v2/app/tags/list?last=b&amp;n=2&gt;; rel="next"</c>, resolved against the current page.</summary>
+    internal static Uri? NextLink(string? link, Uri current)
+    {
+        if (link is null)
+        {
+            return null;
+        }
+
+        foreach (var part in link.Split(','))
+        {
+            var open = part.IndexOf('<', StringComparison.Ordinal);
+            var close = part.IndexOf('>', StringComparison.Ordinal);
+            if (open < 0 || close < open || !part[close..].Contains("rel=\"next\"", StringComparison.OrdinalIgnoreCase) && !part[close..].Contains("rel=next", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            return Uri.TryCreate(current, part[(open + 1)..close], out var next) ? next : null;
+        }
+
+        return null;
+    }
+
+    private static HttpRequestMessage NewRequest(HttpMethod method, Uri uri, RegistryEndpoint endpoint, RegistryAuthorization? authorization)
+    {
+        var request = new HttpRequestMessage(method, uri);
+        request.Options.Set(RegistryHttpHandler.DomainKey, endpoint.Domain);
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("chatopspull", "1.0"));
+        if (authorization?.HeaderValue is { } header)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", header);
+        }
+
+        return request;
+    }
+
+    private async Task<Exchange> SendAsync(HttpRequestMessage request, int maxBody, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var body = await ReadLimitedAsync(response.Content, maxBody, cancellationToken).ConfigureAwait(false);
+        var elapsed = _time.GetElapsedTime(started);
+        var challenges = response.Headers.TryGetValues("WWW-Authenticate", out var values) ? AuthChallenge.Parse(values) : [];
+        TimeSpan? retryAfter = response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - _time.GetUtcNow(),
+            _ => null,
+        };
+        var answer = new RegistryAnswer(
+            response.StatusCode,
+            response.ReasonPhrase ?? response.StatusCode.ToString(),
+            response.IsSuccessStatusCode ? [] : RegistryError.Parse(body),
+            challenges,
+            RateLimitHeadroom.FromHeaders(response),
+            retryAfter,
+            elapsed);
+        return new Exchange(
+            answer,
+            body,
+            response.Content.Headers.ContentType?.MediaType,
+            response.Headers.TryGetValues("Docker-Content-Digest", out var digests) ? digests.FirstOrDefault() : null,
+            response.Content.Headers.ContentLength,
+            response.Headers.TryGetValues("Docker-Distribution-API-Version", out var versions) ? versions.FirstOrDefault() : null,
+            response.Headers.TryGetValues("Link", out var links) ? string.Join(",", links) : null);
+    }
+
+    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
+    {
+        var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    throw new HttpRequestException($"the registry sent more than {maxBytes / 1024} KiB where a small JSON document was expected");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
+    }
+
+    private static string Snippet(byte[] body)
+    {
+        var text = Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 300)).ReplaceLineEndings(" ").Trim();
+        return text.Length < 200 ? text : text[..200] + "…";
+    }
+
+    private sealed record Exchange(RegistryAnswer Answer, byte[] Body, string? ContentType, string? ContentDigest, long? ContentLength, string? ApiVersion, string? Link);
+}
+
+/// <summary>The /v2/ answer. <see cref="ApiVersion"/> is "registry/2.0" from a Docker/OCI registry.</summary>
+public sealed record RegistryPing(RegistryAnswer Answer, string? ApiVersion, string BodySnippet)
+{
+    /// <summary>It looks like a registry: 200 or 401 on /v2/, or the Docker-Distribution-API-Version header.</summary>
+    public bool IsRegistry => Answer.Code is 200 or 401 || ApiVersion is not null;
+}
+
+public enum AuthorizationOutcome
+{
+    /// <summary>The registry is open; nothing is sent.</summary>
+    NotNeeded,
+
+    /// <summary>Basic credentials or a registry token are sent; the registry's answer decides.</summary>
+    Sent,
+
+    /// <summary>The token service issued a bearer token (its scope may still be empty: the registry decides).</summary>
+    TokenIssued,
+
+    /// <summary>Credentials are required and none (or none usable) were given.</summary>
+    MissingCredentials,
+
+    /// <summary>The token service rejected the credentials (401).</summary>
+    Rejected,
+
+    /// <summary>The token service refused the scope (403).</summary>
+    Denied,
+
+    /// <summary>The token service answered 429.</summary>
+    RateLimited,
+
+    /// <summary>Anything else: no realm, unsupported scheme, 5xx.</summary>
+    Failed,
+}
+
+/// <summary>What will be sent to the registry for a pull. The header value is never shown; <see cref="ToString"/> is safe.</summary>
+public sealed record RegistryAuthorization(AuthorizationOutcome Outcome, string Scheme, string Detail, RegistryAnswer? TokenAnswer)
+{
+    internal string? HeaderValue { get; init; }
+
+    internal string? CacheKey { get; init; }
+
+    public bool FromCache { get; init; }
+
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    public bool CanProceed => Outcome is AuthorizationOutcome.NotNeeded or AuthorizationOutcome.Sent or AuthorizationOutcome.TokenIssued;
+
+    public override string ToString() => $"{Scheme}: {Outcome} ({Detail})";
+}
+
+/// <param name="Digest">Docker-Content-Digest, or the sha256 of the body when the registry omitted it.</param>
+/// <param name="Content">Parsed body (GET only).</param>
+public sealed record ManifestResponse(RegistryAnswer Answer, string? Digest, string? MediaType, long? Size, ManifestContent? Content);
+
+/// <param name="Truncated">More tags exist than were listed (pagination stopped at the configured maximum, or a later page failed).</param>
+public sealed record TagListResponse(RegistryAnswer Answer, IReadOnlyList<string> Tags, int Pages, bool Truncated);
+
+/// <summary>One entry of an image index / manifest list.</summary>
+public sealed record IndexEntry(string Digest, string? MediaType, Platform? Platform);
+
+/// <summary>The parts of a manifest body a check needs: an index's platforms, or a manifest's config blob.</summary>
+public sealed record ManifestContent(string? MediaType, IReadOnlyList<IndexEntry> Entries, string? ConfigDigest)
+{
+    public bool IsIndex => Entries.Count > 0 || ManifestMediaTypes.IsIndex(MediaType);
+
+    public static ManifestContent? Parse(byte[] body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var mediaType = root.TryGetProperty("mediaType", out var mt) && mt.ValueKind == JsonValueKind.String ? mt.GetString() : null;
+            var entries = new List<IndexEntry>();
+            if (root.TryGetProperty("manifests", out var manifests) && manifests.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var m in manifests.EnumerateArray().Where(m => m.ValueKind == JsonValueKind.Object))
+                {
+                    Platform? platform = null;
+                    if (m.TryGetProperty("platform", out var p) && p.ValueKind == JsonValueKind.Object
+                        && p.TryGetProperty("os", out var os) && os.ValueKind == JsonValueKind.String
+                        && p.TryGetProperty("architecture", out var arch) && arch.ValueKind == JsonValueKind.String)
+                    {
+                        var variant = p.TryGetProperty("variant", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                        platform = new Platform(os.GetString()!, arch.GetString()!, variant);
+                    }
+
+                    entries.Add(new IndexEntry(
+                        m.TryGetProperty("digest", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : string.Empty,
+                        m.TryGetProperty("mediaType", out var emt) && emt.ValueKind == JsonValueKind.String ? emt.GetString() : null,
+                        platform));
+                }
+            }
+
+            string? config = null;
+            if (root.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object && c.TryGetProperty("digest", out var cd) && cd.ValueKind == JsonValueKind.String)
+            {
+                config = cd.GetString();
+            }
+
+            return new ManifestContent(mediaType, entries, config);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

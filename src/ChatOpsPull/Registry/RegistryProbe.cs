@@ -1,0 +1,310 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using ChatOpsPull.Core.Diagnoses;
+using ChatOpsPull.Core.Failures;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Registry;
+
+/// <summary>What the network probe found: evidence per step and, when a step failed, the cause it establishes.</summary>
+/// <param name="UsesProxy">HTTP requests to this registry go through a proxy, so a failed direct probe is not conclusive.</param>
+public sealed record ProbeReport(IReadOnlyList<Evidence> Evidence, PullCause? Cause, string? Summary, bool UsesProxy);
+
+/// <summary>
+/// Probes the way to a registry from the bot: DNS resolution, TCP connect and the TLS handshake, each timed and bounded
+/// by <see cref="RegistryOptions.ConnectTimeout"/>, with failures named the way Go names them ("no such host",
+/// "connection refused", "certificate signed by unknown authority", "server gave HTTP response to HTTPS client").
+/// The probe sends no HTTP request, so the registry sees only a connection.
+/// </summary>
+public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions> options, TimeProvider time)
+{
+    private readonly TimeSpan _timeout = options.Value.ConnectTimeout;
+
+    public async Task<ProbeReport> ProbeAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var evidence = new List<Evidence>();
+        var proxy = ProxyFor(endpoint);
+        if (proxy is not null)
+        {
+            evidence.Add(new Evidence("proxy", EvidenceOutcome.Info, $"HTTP requests to {endpoint.Authority} go through the proxy {proxy.Authority}; DNS, TCP and TLS below are probed directly from the bot"));
+        }
+
+        ProbeReport Fail(PullCause cause, string summary) => new(evidence, proxy is null ? cause : null, summary, proxy is not null);
+
+        // DNS
+        IPAddress[] addresses;
+        var started = time.GetTimestamp();
+        if (IPAddress.TryParse(endpoint.Host, out var literal))
+        {
+            addresses = [literal];
+            evidence.Add(new Evidence($"DNS {endpoint.Host}", EvidenceOutcome.Passed, "IP address, no lookup needed", TimeSpan.Zero));
+        }
+        else
+        {
+            try
+            {
+                using var timeout = Deadline(cancellationToken);
+                addresses = await Dns.GetHostAddressesAsync(endpoint.Host, timeout.Token).ConfigureAwait(false);
+                evidence.Add(new Evidence($"DNS {endpoint.Host}", EvidenceOutcome.Passed, "resolves to " + string.Join(", ", addresses.Take(4).Select(a => a.ToString())), time.GetElapsedTime(started)));
+            }
+            catch (SocketException e)
+            {
+                var why = e.SocketErrorCode switch
+                {
+                    SocketError.HostNotFound => "no such host",
+                    SocketError.NoData => "no address records (no such host)",
+                    SocketError.TryAgain => "temporary failure in name resolution (the DNS server did not answer)",
+                    _ => e.Message,
+                };
+                evidence.Add(new Evidence($"DNS {endpoint.Host}", EvidenceOutcome.Failed, $"lookup {endpoint.Host}: {why}", time.GetElapsedTime(started)));
+                return Fail(PullCause.Network, $"the registry host {endpoint.Host} does not resolve ({why})");
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                evidence.Add(new Evidence($"DNS {endpoint.Host}", EvidenceOutcome.Failed, $"no answer within {Seconds(_timeout)}", time.GetElapsedTime(started)));
+                return Fail(PullCause.Network, $"DNS lookup of {endpoint.Host} timed out");
+            }
+        }
+
+        // TCP
+        Socket? socket = null;
+        var failures = new List<string>();
+        foreach (var address in addresses.Take(4))
+        {
+            started = time.GetTimestamp();
+            var candidate = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                using var timeout = Deadline(cancellationToken);
+                await candidate.ConnectAsync(new IPEndPoint(address, endpoint.Port), timeout.Token).ConfigureAwait(false);
+                evidence.Add(new Evidence($"TCP {Format(address, endpoint.Port)}", EvidenceOutcome.Passed, "connected", time.GetElapsedTime(started)));
+                socket = candidate;
+                break;
+            }
+            catch (SocketException e)
+            {
+                candidate.Dispose();
+                var why = e.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => $"connection refused (nothing listens on port {endpoint.Port})",
+                    SocketError.NetworkUnreachable => "network is unreachable",
+                    SocketError.HostUnreachable => "no route to host",
+                    SocketError.TimedOut => "connection timed out",
+                    _ => e.Message,
+                };
+                failures.Add(why);
+                evidence.Add(new Evidence($"TCP {Format(address, endpoint.Port)}", EvidenceOutcome.Failed, why, time.GetElapsedTime(started)));
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                candidate.Dispose();
+                var why = $"no answer within {Seconds(_timeout)} (filtered by a firewall, or the host is down)";
+                failures.Add(why);
+                evidence.Add(new Evidence($"TCP {Format(address, endpoint.Port)}", EvidenceOutcome.Failed, why, time.GetElapsedTime(started)));
+            }
+        }
+
+        if (socket is null)
+        {
+            return Fail(PullCause.Network, $"cannot connect to {endpoint.Authority}: {failures.FirstOrDefault() ?? "no address"}");
+        }
+
+        using (socket)
+        {
+            if (endpoint.PlainHttp)
+            {
+                evidence.Add(new Evidence("TLS", EvidenceOutcome.Info, $"not used: {endpoint.Domain} is configured as a plain-HTTP registry"));
+                return new ProbeReport(evidence, null, null, proxy is not null);
+            }
+
+            started = time.GetTimestamp();
+            var recording = new FirstBytesStream(new NetworkStream(socket, ownsSocket: false));
+            await using var ssl = new SslStream(recording, leaveInnerStreamOpen: false);
+            TlsVerdict? verdict = null;
+            try
+            {
+                using var timeout = Deadline(cancellationToken);
+                await ssl.AuthenticateAsClientAsync(
+                    new SslClientAuthenticationOptions
+                    {
+                        TargetHost = endpoint.Host,
+                        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+                        {
+                            verdict = trust.Evaluate(endpoint.Domain, endpoint.Host, certificate, chain, errors);
+                            return verdict.Trusted;
+                        },
+                    },
+                    timeout.Token).ConfigureAwait(false);
+                evidence.Add(new Evidence($"TLS {endpoint.Host}", EvidenceOutcome.Passed, $"{Protocol(ssl.SslProtocol)}, {verdict?.Detail ?? "certificate accepted"}", time.GetElapsedTime(started)));
+                return new ProbeReport(evidence, null, null, proxy is not null);
+            }
+            catch (Exception e) when (e is AuthenticationException or IOException)
+            {
+                string detail;
+                if (verdict is { Trusted: false })
+                {
+                    detail = verdict.Detail;
+                }
+                else if (recording.LooksLikeHttp)
+                {
+                    detail = $"server gave HTTP response to HTTPS client: {endpoint.Authority} speaks plain HTTP (set Registry:Hosts PlainHttp for {endpoint.Domain} if that is intended, as containerd's hosts.toml needs too)";
+                }
+                else
+                {
+                    detail = $"TLS handshake failed: {e.Message}";
+                }
+
+                evidence.Add(new Evidence($"TLS {endpoint.Host}", EvidenceOutcome.Failed, detail, time.GetElapsedTime(started)));
+                return Fail(PullCause.Tls, detail);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                var detail = $"no TLS answer within {Seconds(_timeout)}";
+                evidence.Add(new Evidence($"TLS {endpoint.Host}", EvidenceOutcome.Failed, detail, time.GetElapsedTime(started)));
+                return Fail(PullCause.Network, detail);
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a registry configured as plain HTTP whose answer was not a registry's: whether the port speaks TLS instead
+    /// (Go's servers answer plain HTTP there with "Client sent an HTTP request to an HTTPS server").
+    /// </summary>
+    public async Task<Evidence?> DetectTlsOnPlainPortAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        try
+        {
+            using var timeout = Deadline(cancellationToken);
+            using var client = new TcpClient();
+            await client.ConnectAsync(endpoint.Host, endpoint.Port, timeout.Token).ConfigureAwait(false);
+#pragma warning disable CA5359 // only asks whether the port speaks TLS at all; nothing is sent over this connection
+            await using var ssl = new SslStream(client.GetStream(), false, (_, _, _, _) => true);
+#pragma warning restore CA5359
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = endpoint.Host }, timeout.Token).ConfigureAwait(false);
+            return new Evidence(
+                $"TLS {endpoint.Host}",
+                EvidenceOutcome.Failed,
+                $"client sent an HTTP request to an HTTPS server: {endpoint.Authority} speaks HTTPS ({Protocol(ssl.SslProtocol)}) but {endpoint.Domain} is configured as plain HTTP",
+                time.GetElapsedTime(started));
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private StepDeadline Deadline(CancellationToken cancellationToken) => new(_timeout, time, cancellationToken);
+
+    private static Uri? ProxyFor(RegistryEndpoint endpoint)
+    {
+        var proxy = HttpClient.DefaultProxy;
+        return proxy.IsBypassed(endpoint.BaseUri) ? null : proxy.GetProxy(endpoint.BaseUri) is { } p && p != endpoint.BaseUri ? p : null;
+    }
+
+    private static string Format(IPAddress address, int port) =>
+        address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}";
+
+    private static string Seconds(TimeSpan span) => $"{span.TotalSeconds:0.#} s";
+
+    private static string Protocol(SslProtocols protocol) => protocol switch
+    {
+        SslProtocols.Tls13 => "TLS 1.3",
+        SslProtocols.Tls12 => "TLS 1.2",
+        _ => protocol.ToString(),
+    };
+
+    /// <summary>Keeps the first bytes the server sends, so a plain-HTTP answer to a TLS hello can be recognized.</summary>
+    private sealed class FirstBytesStream(Stream inner) : Stream
+    {
+        private readonly byte[] _first = new byte[8];
+        private int _count;
+
+        public bool LooksLikeHttp => _count >= 5 && Encoding.ASCII.GetString(_first, 0, 5) == "HTTP/";
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            Record(buffer.Span[..read]);
+            return read;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var read = inner.Read(buffer, offset, count);
+            Record(buffer.AsSpan(offset, read));
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private void Record(ReadOnlySpan<byte> data)
+        {
+            var take = Math.Min(data.Length, _first.Length - _count);
+            if (take > 0)
+            {
+                data[..take].CopyTo(_first.AsSpan(_count));
+                _count += take;
+            }
+        }
+    }
+
+    /// <summary>The caller's token plus this step's timeout (on the injected clock).</summary>
+    private sealed class StepDeadline : IDisposable
+    {
+        private readonly CancellationTokenSource _timeout;
+        private readonly CancellationTokenSource _linked;
+
+        public StepDeadline(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+        {
+            _timeout = new CancellationTokenSource(timeout, time);
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _timeout.Token);
+        }
+
+        public CancellationToken Token => _linked.Token;
+
+        public void Dispose()
+        {
+            _linked.Dispose();
+            _timeout.Dispose();
+        }
+    }
+}
