@@ -1,3 +1,4 @@
+using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -11,6 +12,7 @@ public static class BotHost
         builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
         builder.Services.AddBotCore(builder.Configuration);
         builder.Services.AddStorage(builder.Configuration);
+        builder.Services.AddKubernetes(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();
