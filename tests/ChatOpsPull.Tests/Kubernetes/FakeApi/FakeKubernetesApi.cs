@@ -143,7 +143,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         var existing = Store.Get(type, ns, name);
         if (existing is null)
         {
-            var created = Store.Create(type, ns, obj);
+            var created = Store.Create(type, ns, obj, keepIdentity: true);
             if (type.HasStatus && obj["status"] is not null)
             {
                 var withStatus = (JsonObject)created.DeepClone();

@@ -179,7 +179,7 @@ public sealed partial class ObjectStore
     }
 
     /// <summary>Creates; fills uid, creationTimestamp, resourceVersion, generation. Dry run stores nothing.</summary>
-    public JsonObject Create(ResourceType type, string? ns, JsonObject body, bool dryRun = false)
+    public JsonObject Create(ResourceType type, string? ns, JsonObject body, bool dryRun = false, bool keepIdentity = false)
     {
         var obj = (JsonObject)body.DeepClone();
         var metadata = obj["metadata"] as JsonObject ?? new JsonObject();
@@ -222,11 +222,19 @@ public sealed partial class ObjectStore
                 throw ApiStatus.AlreadyExists(type, name);
             }
 
-            metadata["uid"] = Guid.NewGuid().ToString();
-            metadata["creationTimestamp"] = Timestamp(_time.GetUtcNow());
+            if (!keepIdentity || metadata["uid"] is null)
+            {
+                metadata["uid"] = Guid.NewGuid().ToString();
+            }
+
+            if (!keepIdentity || metadata["creationTimestamp"] is null)
+            {
+                metadata["creationTimestamp"] = Timestamp(_time.GetUtcNow());
+            }
+
             metadata.Remove("resourceVersion");
             metadata.Remove("deletionTimestamp");
-            if (type.HasGeneration)
+            if (type.HasGeneration && (!keepIdentity || metadata["generation"] is null))
             {
                 metadata["generation"] = 1;
             }
