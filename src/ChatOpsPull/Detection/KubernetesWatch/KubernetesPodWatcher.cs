@@ -251,9 +251,8 @@ public sealed partial class KubernetesPodWatcher
             {
                 _status.PodEventSeen();
                 await writer.WriteAsync(new PodInput(type, pod), token).ConfigureAwait(false);
-                _status.PodResourceVersion = pod.Metadata?.ResourceVersion;
             },
-            p => p.Metadata?.ResourceVersion,
+            p => _status.PodResourceVersion = p.Metadata?.ResourceVersion,
             cancellationToken);
 
     private Task<WatchEnd> WatchEventsAsync(string? ns, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>

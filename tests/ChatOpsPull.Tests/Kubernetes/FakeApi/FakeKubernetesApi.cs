@@ -411,19 +411,20 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
-        context.Response.Headers["Transfer-Encoding"] = "chunked";
         await context.Response.StartAsync().ConfigureAwait(false);
         using var ends = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, subscription.Dropped.Token);
         ends.CancelAfter(timeout);
         try
         {
-            await foreach (var line in subscription.Lines.Reader.ReadAllAsync(ends.Token).ConfigureAwait(false))
+            var reader = subscription.Lines.Reader;
+            while (await reader.WaitToReadAsync(ends.Token).ConfigureAwait(false))
             {
-                await context.Response.WriteAsync(line + "\n", ends.Token).ConfigureAwait(false);
-                if (subscription.Lines.Reader.Count == 0)
+                while (reader.TryRead(out var line))
                 {
-                    await context.Response.Body.FlushAsync(ends.Token).ConfigureAwait(false);
+                    await context.Response.WriteAsync(line + "\n", ends.Token).ConfigureAwait(false);
                 }
+
+                await context.Response.Body.FlushAsync(ends.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
