@@ -287,6 +287,7 @@ public sealed partial class KubernetesPodWatcher
         using var resync = new CancellationTokenSource(untilResync, _time);
         using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, resync.Token);
         var gone = false;
+        var received = 0;
         Exception? broken = null;
 
         void OnError(Exception e)
@@ -323,7 +324,14 @@ public sealed partial class KubernetesPodWatcher
                 }
 
                 cursor.ResourceVersion = versionOf(item) ?? cursor.ResourceVersion;
+                received++;
             }
+        }
+        catch (JsonException) when (received == 0 && !cancellationToken.IsCancellationRequested)
+        {
+            // KubernetesClient reads the first line before it returns the stream; a watch the server ends (timeoutSeconds)
+            // before any event or bookmark leaves it nothing to parse. That is a clean end, not an error.
+            return WatchEnd.ServerClosed;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
