@@ -148,8 +148,8 @@ public sealed class DeploymentController
             return;
         }
 
-        var generation = record.Current["metadata"]?["generation"]?.GetValue<long>() ?? 1;
-        var observed = record.Current["status"]?["observedGeneration"]?.GetValue<long>() ?? 0;
+        var generation = ObjectStore.Number(record.Current["metadata"]?["generation"]) ?? 1;
+        var observed = ObjectStore.Number(record.Current["status"]?["observedGeneration"]) ?? 0;
         if (observed >= generation)
         {
             return;
@@ -172,7 +172,7 @@ public sealed class DeploymentController
         var name = ObjectStore.Name(deployment);
         var uid = deployment["metadata"]!["uid"]!.GetValue<string>();
         var template = (JsonObject)(deployment["spec"]?["template"]?.DeepClone() ?? new JsonObject());
-        var replicas = deployment["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var replicas = (int?)ObjectStore.Number(deployment["spec"]?["replicas"]) ?? 1;
         var hash = TemplateHash(template);
         var owned = _store.List(ReplicaSets, ns)
             .Where(rs => rs["metadata"]?["ownerReferences"] is JsonArray refs && refs.Any(r => r?["uid"]?.GetValue<string>() == uid))
@@ -228,7 +228,7 @@ public sealed class DeploymentController
 
         foreach (var old in owned.Where(rs => ObjectStore.Name(rs) != ObjectStore.Name(current)))
         {
-            if ((old["spec"]?["replicas"]?.GetValue<int>() ?? 0) != 0)
+            if (((int?)ObjectStore.Number(old["spec"]?["replicas"]) ?? 0) != 0)
             {
                 var scaled = (JsonObject)old.DeepClone();
                 scaled["spec"]!["replicas"] = 0;
@@ -337,7 +337,7 @@ public sealed class DeploymentController
         {
             ["availableReplicas"] = ready,
             ["fullyLabeledReplicas"] = pods.Count,
-            ["observedGeneration"] = rs["metadata"]?["generation"]?.GetValue<long>() ?? 1,
+            ["observedGeneration"] = ObjectStore.Number(rs["metadata"]?["generation"]) ?? 1,
             ["readyReplicas"] = ready,
             ["replicas"] = pods.Count,
         };
@@ -360,7 +360,7 @@ public sealed class DeploymentController
         var all = owned.SelectMany(rs => OwnedPods(ns, rs["metadata"]!["uid"]!.GetValue<string>())).ToList();
         var current = owned.FirstOrDefault(rs => rs["metadata"]?["annotations"]?[RevisionAnnotation]?.GetValue<string>() == revision);
         var updatedPods = current is null ? [] : OwnedPods(ns, current["metadata"]!["uid"]!.GetValue<string>());
-        var desired = deployment["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var desired = (int?)ObjectStore.Number(deployment["spec"]?["replicas"]) ?? 1;
         var ready = all.Count(IsReady);
         var updatedReady = updatedPods.Count(IsReady);
         var at = ObjectStore.Timestamp(_time.GetUtcNow());
@@ -389,7 +389,7 @@ public sealed class DeploymentController
                     ["status"] = "True",
                     ["type"] = "Progressing",
                 }),
-            ["observedGeneration"] = deployment["metadata"]?["generation"]?.GetValue<long>() ?? 1,
+            ["observedGeneration"] = ObjectStore.Number(deployment["metadata"]?["generation"]) ?? 1,
             ["readyReplicas"] = ready,
             ["replicas"] = all.Count,
             ["unavailableReplicas"] = Math.Max(0, desired - ready),

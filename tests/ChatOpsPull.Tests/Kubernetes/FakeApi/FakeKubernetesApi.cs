@@ -291,6 +291,13 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                 await WriteJsonAsync(context, e.Code, e.ToStatus()).ConfigureAwait(false);
             }
         }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or NullReferenceException or JsonException)
+        {
+            if (!context.Response.HasStarted)
+            {
+                await WriteJsonAsync(context, HttpStatusCode.InternalServerError, ApiStatus.Failure(HttpStatusCode.InternalServerError, "InternalError", $"Internal error occurred: {e.GetType().Name}: {e.Message}")).ConfigureAwait(false);
+            }
+        }
     }
 
     private void Authorize(HttpContext context, Route route, string verb)
@@ -334,7 +341,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        await using var writer = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Encoder = ObjectStore.Wire.Encoder });
         writer.WriteStartObject();
         writer.WriteString("kind", route.Type.ListKind);
         writer.WriteString("apiVersion", route.Type.ApiVersion);
@@ -405,7 +412,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         {
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(ObjectStore.Line("ERROR", e.ToStatus().ToJsonString()) + "\n").ConfigureAwait(false);
+            await context.Response.WriteAsync(ObjectStore.Line("ERROR", e.ToStatus().ToJsonString(ObjectStore.Wire)) + "\n").ConfigureAwait(false);
             return;
         }
 
@@ -462,7 +469,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     {
         context.Response.StatusCode = (int)code;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(body.ToJsonString()).ConfigureAwait(false);
+        await context.Response.WriteAsync(body.ToJsonString(ObjectStore.Wire)).ConfigureAwait(false);
     }
 
     /// <summary>/api/v1/namespaces/{ns}/pods/{name}/status and friends.</summary>

@@ -13,7 +13,7 @@ public sealed record WatchRecord(long ResourceVersion, string Type, ResourceType
 {
     private string? _json;
 
-    public string ObjectJson => _json ??= Current.ToJsonString();
+    public string ObjectJson => _json ??= Current.ToJsonString(ObjectStore.Wire);
 }
 
 /// <summary>An open watch: the lines still to write, and how to end it.</summary>
@@ -299,7 +299,7 @@ public sealed partial class ObjectStore
 
                 if (type.HasGeneration)
                 {
-                    var generation = existing["metadata"]?["generation"]?.GetValue<long>() ?? 1;
+                    var generation = ObjectStore.Number(existing["metadata"]?["generation"]) ?? 1;
                     metadata["generation"] = SpecChanged(existing, updated) ? generation + 1 : generation;
                 }
 
@@ -401,7 +401,7 @@ public sealed partial class ObjectStore
             {
                 foreach (var obj in _objects[type].Values.Where(subscription.Matches))
                 {
-                    subscription.Lines.Writer.TryWrite(Line("ADDED", obj.ToJsonString()));
+                    subscription.Lines.Writer.TryWrite(Line("ADDED", obj.ToJsonString(Wire)));
                 }
             }
             else
@@ -451,7 +451,7 @@ public sealed partial class ObjectStore
                     ["apiVersion"] = watcher.Type.ApiVersion,
                     ["metadata"] = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture), ["creationTimestamp"] = null },
                 };
-                watcher.Lines.Writer.TryWrite(Line("BOOKMARK", bookmark.ToJsonString()));
+                watcher.Lines.Writer.TryWrite(Line("BOOKMARK", bookmark.ToJsonString(Wire)));
             }
         }
     }
@@ -494,6 +494,17 @@ public sealed partial class ObjectStore
             action();
         }
     }
+
+    /// <summary>A number however it was stored (parsed JSON, int or long).</summary>
+    public static long? Number(JsonNode? node) => node is JsonValue value
+        ? value.TryGetValue<long>(out var l) ? l
+        : value.TryGetValue<int>(out var i) ? i
+        : value.TryGetValue<double>(out var d) ? (long)d
+        : null
+        : null;
+
+    /// <summary>Serializes the way the real server does (no \u0022 escapes).</summary>
+    public static readonly JsonSerializerOptions Wire = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string Namespace(JsonObject obj) => obj["metadata"]?["namespace"]?.GetValue<string>() ?? string.Empty;
 
@@ -684,9 +695,9 @@ public sealed partial class ObjectStore
             }
         }
 
-        if (type.Kind == "Lease" && obj["spec"]?["leaseDurationSeconds"] is JsonValue duration && duration.GetValue<int>() <= 0)
+        if (type.Kind == "Lease" && obj["spec"]?["leaseDurationSeconds"] is JsonValue duration && ObjectStore.Number(duration) <= 0)
         {
-            causes.Add(("spec.leaseDurationSeconds", "FieldValueInvalid", $"Invalid value: {duration.GetValue<int>()}: must be greater than 0"));
+            causes.Add(("spec.leaseDurationSeconds", "FieldValueInvalid", $"Invalid value: {ObjectStore.Number(duration)}: must be greater than 0"));
         }
 
         if (causes.Count > 0)
