@@ -42,24 +42,27 @@ public sealed class KubernetesConnection : IDisposable
     public static KubernetesConnection From(KubernetesClientConfiguration configuration, ConnectionSource source, string description) =>
         new(new k8s.Kubernetes(configuration), source, description, configuration.Namespace);
 
-    public static KubernetesConnection Resolve(KubernetesOptions options)
+    public static KubernetesConnection Resolve(KubernetesOptions options) =>
+        Resolve(options, KubernetesClientConfiguration.IsInCluster(), DefaultKubeconfigPath());
+
+    /// <summary>The resolution order, with the environment's answers passed in (tests pass their own).</summary>
+    public static KubernetesConnection Resolve(KubernetesOptions options, bool inCluster, string? defaultKubeconfig)
     {
         if (!string.IsNullOrWhiteSpace(options.KubeconfigPath))
         {
             return FromKubeconfig(KubernetesOptions.ExpandHome(options.KubeconfigPath), options.Context);
         }
 
-        if (KubernetesClientConfiguration.IsInCluster())
+        if (inCluster)
         {
             var config = KubernetesClientConfiguration.InClusterConfig();
             var ns = File.Exists(InClusterNamespaceFile) ? File.ReadAllText(InClusterNamespaceFile).Trim() : null;
             return new KubernetesConnection(new k8s.Kubernetes(config), ConnectionSource.InCluster, "Connected with the in-cluster service account.", ns);
         }
 
-        var path = DefaultKubeconfigPath();
-        if (path is not null)
+        if (defaultKubeconfig is not null)
         {
-            return FromKubeconfig(path, options.Context);
+            return FromKubeconfig(defaultKubeconfig, options.Context);
         }
 
         return new KubernetesConnection(
