@@ -360,4 +360,33 @@ public sealed class FakeApiTests
         Assert.Equal(2, sets.Count);
         Assert.Equal("registry.example.com/shop/web:1.4.2", sets.Single(rs => rs.Metadata.Annotations["deployment.kubernetes.io/revision"] == "3").Spec.Template.Spec.Containers[0].Image);
     }
+
+    [Fact]
+    public async Task Delete_returns_the_pod_or_a_success_status_and_cascades_to_dependents()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.Seed(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = "shop" } });
+        var client = api.CreateClient();
+        var body = KubernetesJson.Deserialize<V1Deployment>(KubeFixtures.Load("deployment-web.json").ToJsonString());
+        body.Metadata = new V1ObjectMeta { Name = "web" };
+        body.Status = null;
+        body.Spec.Replicas = 2;
+        await client.AppsV1.CreateNamespacedDeploymentAsync(body, "shop");
+        var pods = await client.CoreV1.ListNamespacedPodAsync("shop");
+        Assert.Equal(2, pods.Items.Count);
+
+        var deletedPod = await client.CoreV1.DeleteNamespacedPodAsync(pods.Items[0].Metadata.Name, "shop");
+        var replaced = await client.CoreV1.ListNamespacedPodAsync("shop");
+        var status = await client.AppsV1.DeleteNamespacedDeploymentAsync("web", "shop");
+        var again = await Assert.ThrowsAsync<HttpOperationException>(() => client.AppsV1.DeleteNamespacedDeploymentAsync("web", "shop"));
+
+        Assert.Equal(pods.Items[0].Metadata.Uid, deletedPod.Metadata.Uid);
+        Assert.NotNull(deletedPod.Metadata.DeletionTimestamp);
+        Assert.Equal(2, replaced.Items.Count);
+        Assert.DoesNotContain(replaced.Items, p => p.Metadata.Uid == deletedPod.Metadata.Uid);
+        Assert.Equal(("Success", "web", "deployments"), (status.Status, status.Details.Name, status.Details.Kind));
+        Assert.Equal(HttpStatusCode.NotFound, again.Response.StatusCode);
+        Assert.Empty((await client.AppsV1.ListNamespacedReplicaSetAsync("shop")).Items);
+        Assert.Empty((await client.CoreV1.ListNamespacedPodAsync("shop")).Items);
+    }
 }

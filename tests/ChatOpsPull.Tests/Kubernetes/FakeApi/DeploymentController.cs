@@ -9,7 +9,8 @@ namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
 /// generation gets a ReplicaSet per pod template ("{name}-{pod-template-hash}", ownerReferences, the
 /// deployment.kubernetes.io/revision annotation, bumped again when an old template comes back on rollback), the new
 /// ReplicaSet is scaled to spec.replicas and the old ones to 0, pods are created and deleted to match, and the
-/// Deployment gets its revision annotation and status.observedGeneration. Pods stay Pending until a test marks them
+/// Deployment gets its revision annotation and status.observedGeneration. A deleted pod of a ReplicaSet is replaced
+/// (so "delete the pods stuck in back-off" works as on a cluster). Pods stay Pending until a test marks them
 /// Ready (<see cref="MarkPodsReady"/>) or failing; statuses follow.
 /// </summary>
 public sealed class DeploymentController
@@ -143,6 +144,12 @@ public sealed class DeploymentController
 
     private void OnWritten(WatchRecord record)
     {
+        if (Enabled && !_reconciling && record.Resource == Pods && record.Type == "DELETED")
+        {
+            ReplacePod(record.Current);
+            return;
+        }
+
         if (!Enabled || _reconciling || record.Resource != Deployments || record.Type == "DELETED")
         {
             return;
@@ -159,6 +166,29 @@ public sealed class DeploymentController
         try
         {
             Reconcile(record.Current);
+        }
+        finally
+        {
+            _reconciling = false;
+        }
+    }
+
+    /// <summary>The replicaset controller: a deleted pod of a ReplicaSet that still wants it is replaced by a new one.</summary>
+    private void ReplacePod(JsonObject deleted)
+    {
+        var owner = (deleted["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>()
+            .FirstOrDefault(r => r["kind"]?.GetValue<string>() == "ReplicaSet" && r["controller"]?.GetValue<bool>() == true);
+        var rs = owner is null ? null : _store.Get(ReplicaSets, ObjectStore.Namespace(deleted), owner["name"]!.GetValue<string>());
+        if (rs is null || rs["metadata"]?["uid"]?.GetValue<string>() != owner!["uid"]?.GetValue<string>())
+        {
+            return;
+        }
+
+        _reconciling = true;
+        try
+        {
+            SyncPods(rs, (int?)ObjectStore.Number(rs["spec"]?["replicas"]) ?? 1);
+            WriteReplicaSetStatus(_store.Get(ReplicaSets, ObjectStore.Namespace(rs), ObjectStore.Name(rs))!);
         }
         finally
         {
