@@ -6,6 +6,7 @@ using k8s;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Tests.Kubernetes;
@@ -60,6 +61,41 @@ public sealed class KubernetesHostTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         await WatcherRun.EventuallyAsync(() => logs.Any(l => l.Contains("so the Kubernetes watcher is off.", StringComparison.Ordinal)), "the watcher-off sentence");
         Assert.Contains(logs, l => l.StartsWith("The Kubernetes configuration could not be used (", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_host_watches_the_kubeconfig_cluster_as_lease_holder_and_delivers_to_the_registered_sink()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        KubeFixtures.SeedWebWorkload(api);
+        api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-host1"));
+        foreach (var e in KubeFixtures.LoadList("events-pulled.json"))
+        {
+            api.Seed(e);
+        }
+
+        var kubeconfig = api.WriteKubeconfig(Path.Combine(_directory, "kube"), contextNamespace: "shop");
+        var sink = new RecordingSink();
+        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("Bot:DataDirectory", Path.Combine(_directory, "data"));
+            b.UseSetting("Bot:Cluster", "prod-eu");
+            b.UseSetting("Kubernetes:KubeconfigPath", kubeconfig);
+            b.UseSetting("Kubernetes:Namespaces:0", "shop");
+            b.ConfigureServices(s => s.AddSingleton<ChatOpsPull.Incidents.IPullFailureSink>(sink));
+        });
+        using var client = factory.CreateClient();
+
+        await WatcherRun.EventuallyAsync(() => sink.Reports.Count == 1, "the host's watcher reports the failing pod");
+        var report = sink.Reports[0];
+        Assert.Equal(("prod-eu", "shop", "web-6b9f7c5d8-host1", "deployment/web"), (report.Cluster, report.Namespace, report.Pod, report.Workload!.ToString()));
+        var lease = api.Store.Get(ResourceType.Of("leases"), "shop", "chatopspull-watcher");
+        Assert.NotNull(lease);
+        Assert.StartsWith(Environment.MachineName.ToLowerInvariant() + "-", lease!["spec"]!["holderIdentity"]!.GetValue<string>(), StringComparison.Ordinal);
+        var store = factory.Services.GetRequiredService<ChatOpsPull.Detection.KubernetesWatch.PullEventStore>();
+        IReadOnlyList<ChatOpsPull.Detection.KubernetesWatch.PullEventRecord> rows = [];
+        await WatcherRun.EventuallyAsync(() => (rows = store.ListAsync("prod-eu", DateTimeOffset.MinValue, CancellationToken.None).GetAwaiter().GetResult()).Count == 2, "two pulls stored");
+        Assert.Contains(rows, r => r.Image == "ghcr.io/example/api:2.7.0" && r.SizeBytes == 48213567);
     }
 
     [Theory]
