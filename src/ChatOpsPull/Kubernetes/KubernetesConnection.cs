@@ -39,9 +39,6 @@ public sealed class KubernetesConnection : IDisposable
     /// <summary>No connection; <paramref name="sentence"/> says why.</summary>
     public static KubernetesConnection None(string sentence) => new(null, ConnectionSource.None, sentence, null);
 
-    public static KubernetesConnection From(KubernetesClientConfiguration configuration, ConnectionSource source, string description) =>
-        new(new k8s.Kubernetes(configuration), source, description, configuration.Namespace);
-
     public static KubernetesConnection Resolve(KubernetesOptions options) =>
         Resolve(options, KubernetesClientConfiguration.IsInCluster(), DefaultKubeconfigPath());
 

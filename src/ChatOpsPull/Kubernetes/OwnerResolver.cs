@@ -70,13 +70,6 @@ public sealed class OwnerResolver
         return new OwnerChain(owners, note);
     }
 
-    /// <summary>The WorkloadRef a bare look at the pod gives without API calls (its direct controller), for cheap paths.</summary>
-    public static WorkloadRef DirectOwner(V1Pod pod)
-    {
-        var owner = Controller(pod.Metadata.OwnerReferences);
-        return owner is null ? new WorkloadRef("Pod", pod.Metadata.Name) : new WorkloadRef(owner.Kind, owner.Name);
-    }
-
     private async Task<V1OwnerReference?> OwnerOfAsync(V1OwnerReference child, string ns, CancellationToken cancellationToken)
     {
         var key = child.Uid ?? $"{ns}/{child.Kind}/{child.Name}";

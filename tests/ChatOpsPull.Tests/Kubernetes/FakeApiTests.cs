@@ -87,6 +87,36 @@ public sealed class FakeApiTests
     }
 
     [Fact]
+    public async Task The_watch_history_is_bounded_so_a_watch_from_before_it_gets_410()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.Store.HistoryLimit = 5;
+        var start = api.Store.ResourceVersion;
+        for (var i = 0; i < 3; i++)
+        {
+            api.Seed(KubeFixtures.WebPod($"p{i}"));
+        }
+
+        var recent = (api.Store.ResourceVersion - 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var http = new HttpClient { BaseAddress = api.BaseAddress };
+        var tooOld = JsonNode.Parse((await http.GetStringAsync(new Uri($"/api/v1/pods?watch=1&resourceVersion={start}", UriKind.Relative))).Trim())!;
+        Assert.Equal(("ERROR", 410), (tooOld["type"]!.GetValue<string>(), tooOld["object"]!["code"]!.GetValue<int>()));
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var replayed = new List<string>();
+        await foreach (var (type, pod) in api.CreateClient().CoreV1.WatchListPodForAllNamespacesAsync(resourceVersion: recent, cancellationToken: cts.Token))
+        {
+            replayed.Add($"{type} {pod.Metadata.Name}");
+            if (replayed.Count == 2)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(["Added p2", "Modified p2"], replayed);
+    }
+
+    [Fact]
     public async Task Bookmarks_carry_the_current_resource_version_to_watches_that_ask()
     {
         await using var api = await FakeKubernetesApi.StartAsync();
