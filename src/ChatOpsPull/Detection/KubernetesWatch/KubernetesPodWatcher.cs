@@ -66,6 +66,27 @@ public sealed partial class KubernetesPodWatcher
         Resync,
     }
 
+    /// <summary>Watches until cancelled; an unexpected failure restarts the watcher (fresh tracker, full list) after a pause.</summary>
+    public async Task RunUntilStoppedAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogRestarting(_logger, e.GetType().Name, e.Message);
+                await Task.Delay(_options.ReconnectMaxDelay, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Watches until cancelled (the end of a leadership term or shutdown).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -77,28 +98,31 @@ public sealed partial class KubernetesPodWatcher
         });
         string?[] scopes = _options.Namespaces.Count == 0 ? [null] : [.. _options.Namespaces.Distinct(StringComparer.Ordinal)];
         LogWatching(_logger, _cluster, scopes[0] is null ? "all namespaces" : string.Join(", ", scopes));
-        var consumer = ConsumeAsync(tracker, inputs.Reader, cancellationToken);
-        var producers = scopes.SelectMany(ns => new[]
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var consumer = ConsumeAsync(tracker, inputs.Reader, run.Token);
+        var producers = Task.WhenAll(scopes.SelectMany(ns => new[]
         {
-            RunLoopAsync(ns, "pods", ListPodsAsync, WatchPodsAsync, inputs.Writer, cancellationToken),
-            RunLoopAsync(ns, "events", ListEventsAsync, WatchEventsAsync, inputs.Writer, cancellationToken),
-        }).ToArray();
-        try
+            RunLoopAsync(ns, "pods", ListPodsAsync, WatchPodsAsync, inputs.Writer, run.Token),
+            RunLoopAsync(ns, "events", ListEventsAsync, WatchEventsAsync, inputs.Writer, run.Token),
+        }));
+
+        // The producers end only when cancelled; the consumer only early when it fails. Either way, stop both.
+        await Task.WhenAny(producers, consumer).ConfigureAwait(false);
+        await run.CancelAsync().ConfigureAwait(false);
+        inputs.Writer.TryComplete();
+        await Task.WhenAll(producers, consumer).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        if (consumer.IsFaulted)
         {
-            await Task.WhenAll(producers).ConfigureAwait(false);
+            await consumer.ConfigureAwait(false);
         }
-        finally
+
+        if (producers.IsFaulted)
         {
-            inputs.Writer.TryComplete();
-            try
-            {
-                await consumer.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // stopping
-            }
+            await producers.ConfigureAwait(false);
         }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        throw new InvalidOperationException("the watch loops ended without being stopped");
     }
 
     private async Task RunLoopAsync(
@@ -470,8 +494,15 @@ public sealed partial class KubernetesPodWatcher
                         throw new InvalidOperationException($"unknown change {change.GetType().Name}");
                 }
             }
-            catch (Exception e) when (attempt < 5 && e is not OperationCanceledException && e is not InvalidOperationException)
+            catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
+                if (attempt >= 5)
+                {
+                    // Keep watching: one change that cannot be delivered must not stop every later one.
+                    LogSinkGaveUp(_logger, attempt, e.GetType().Name, e.Message);
+                    return;
+                }
+
                 LogSinkRetry(_logger, attempt, e.GetType().Name, e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _time, cancellationToken).ConfigureAwait(false);
             }
@@ -492,6 +523,9 @@ public sealed partial class KubernetesPodWatcher
         HttpOperationException h => ApiError.From(h).Message,
         _ => $"{e.GetType().Name}: {e.Message}",
     };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The Kubernetes watcher failed ({Kind}: {Message}); it starts again with a full list.")]
+    private static partial void LogRestarting(ILogger logger, string kind, string message);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Watching pods and pod events of cluster {Cluster} in {Scope}.")]
     private static partial void LogWatching(ILogger logger, string cluster, string scope);
@@ -516,6 +550,9 @@ public sealed partial class KubernetesPodWatcher
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering a pull failure failed (attempt {Attempt}, {Kind}: {Message}); retrying.")]
     private static partial void LogSinkRetry(ILogger logger, int attempt, string kind, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivering a pull failure failed {Attempt} times ({Kind}: {Message}); this change is dropped, the watcher goes on.")]
+    private static partial void LogSinkGaveUp(ILogger logger, int attempt, string kind, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A Pulled event of {Namespace}/{Pod} could not be stored: {Message}")]
     private static partial void LogPullEventNotStored(ILogger logger, string @namespace, string pod, string message);

@@ -61,7 +61,7 @@ public sealed partial class KubernetesWatchService : BackgroundService
 
         if (!_options.Lease.Enabled)
         {
-            await watcher.RunAsync(stoppingToken).ConfigureAwait(false);
+            await watcher.RunUntilStoppedAsync(stoppingToken).ConfigureAwait(false);
             return;
         }
 
@@ -71,7 +71,7 @@ public sealed partial class KubernetesWatchService : BackgroundService
             string.IsNullOrEmpty(_options.Lease.Namespace) ? _connection.OwnNamespace ?? "default" : _options.Lease.Namespace,
             WatcherLeadership.NewIdentity(),
             _services.GetRequiredService<ILogger<WatcherLeadership>>());
-        await Leadership.RunWhileLeadingAsync(watcher.RunAsync, stoppingToken).ConfigureAwait(false);
+        await Leadership.RunWhileLeadingAsync(watcher.RunUntilStoppedAsync, stoppingToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Sentence}")]
