@@ -250,4 +250,45 @@ public sealed class KubernetesWatcherTests
         Assert.Equal(("docker.io", 62500L, (long?)null), (nginx.RegistryHost, nginx.DurationMs, nginx.SizeBytes));
         Assert.Equal(DateTimeOffset.Parse("2026-11-25T19:41:10Z", System.Globalization.CultureInfo.InvariantCulture), nginx.ObservedAt);
     }
+
+    [Fact]
+    public async Task A_sink_that_fails_for_a_while_gets_the_failure_again_and_later_ones_still_flow()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        KubeFixtures.SeedWebWorkload(api);
+        api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-flak1"));
+        var sink = new FlakySink(failures: 2);
+        var status = new ChatOpsPull.Detection.KubernetesWatch.KubernetesWatchStatus();
+        var watcher = new ChatOpsPull.Detection.KubernetesWatch.KubernetesPodWatcher(
+            api.CreateClient(), WatcherRun.FastOptions(), sink, null, "test-cluster", TimeProvider.System, status,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ChatOpsPull.Detection.KubernetesWatch.KubernetesPodWatcher>.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = Task.Run(() => watcher.RunAsync(stop.Token));
+
+        await WatcherRun.EventuallyAsync(() => sink.Inner.Reports.Count == 1, "the first failure delivered after two refusals");
+        api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-flak2"));
+        await WatcherRun.EventuallyAsync(() => sink.Inner.Reports.Count == 2, "the next failure delivered");
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        Assert.Equal(4, sink.Attempts);
+        Assert.Equal(["web-6b9f7c5d8-flak1", "web-6b9f7c5d8-flak2"], sink.Inner.Reports.Select(r => r.Pod));
+    }
+
+    private sealed class FlakySink(int failures) : IPullFailureSink
+    {
+        private int _attempts;
+
+        public RecordingSink Inner { get; } = new();
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public Task ReportAsync(PullFailure failure, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _attempts) <= failures
+                ? throw new IOException("the incident store is briefly unavailable")
+                : Inner.ReportAsync(failure, cancellationToken);
+
+        public Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken) =>
+            Inner.ResolveAsync(cluster, @namespace, pod, container, resolution, cancellationToken);
+    }
 }
