@@ -110,8 +110,11 @@ public sealed class KubernetesHostTests : IDisposable
             b.UseSetting(key, value);
         });
 
-        var error = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateClient());
-        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        var thrown = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var error = thrown as OptionsValidationException
+            ?? (thrown as AggregateException)?.Flatten().InnerExceptions.OfType<OptionsValidationException>().FirstOrDefault();
+        Assert.True(error is not null, $"expected an options validation failure, got {thrown}");
+        Assert.Contains(expected, error!.Message, StringComparison.Ordinal);
     }
 
     public void Dispose()
