@@ -1,4 +1,17 @@
 using BenchmarkDotNet.Running;
+using ChatOpsPull.Bench;
 
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- --filter '*'
-BenchmarkSwitcher.FromAssembly(typeof(ChatOpsPull.Bench.ImageReferenceBenchmarks).Assembly).Run(args);
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000]
+return args.FirstOrDefault() switch
+{
+    KubernetesWatchMemory.Mode => await KubernetesWatchMemory.RunAsync(args[1..]),
+    KubernetesWatchMemory.ChildMode => await KubernetesWatchMemory.RunChildAsync(args[1..]),
+    _ => Run(args),
+};
+
+static int Run(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(ImageReferenceBenchmarks).Assembly).Run(args);
+    return 0;
+}

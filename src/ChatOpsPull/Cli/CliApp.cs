@@ -14,6 +14,8 @@ public static class CliApp
         ClassifyVerb.Verb,
         HealthCheckVerb.Verb,
         CheckVerb.Verb,
+        DiagnoseVerb.Verb,
+        new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
     ];
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)

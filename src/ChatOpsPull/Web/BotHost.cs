@@ -1,6 +1,7 @@
 using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Registry;
+using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -17,6 +18,7 @@ public static class BotHost
         builder.Services.AddObservability();
         builder.Services.AddTeams(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
+        builder.Services.AddKubernetes(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();

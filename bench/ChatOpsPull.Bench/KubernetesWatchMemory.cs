@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Detection.KubernetesWatch;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatOpsPull.Bench;
+
+/// <summary>
+/// Memory of the Kubernetes watcher with many pods:
+/// <c>dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000]</c>.
+/// This process runs the fake API server with realistic pods (5 % of them failing to pull, with Warning and Pulled
+/// events); the watcher runs alone in a child process, whose working set is what is reported: after the first list,
+/// and after a storm (every pod modified, all watch streams dropped twice, 410 relist).
+/// </summary>
+public static class KubernetesWatchMemory
+{
+    public const string Mode = "kubernetes-watch-memory";
+    public const string ChildMode = "kubernetes-watcher-child";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var pods = args.SkipWhile(a => a != "--pods").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(10_000);
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.BookmarkInterval = TimeSpan.FromSeconds(5);
+        var template = (JsonObject)JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", "pod-web-errimagepull.json")))!;
+        var failed = ((JsonArray)JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", "events-web-pull-failure.json")))!["items"]!)[1]!.AsObject();
+        var pulled = ((JsonArray)JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", "events-pulled.json")))!["items"]!)[0]!.AsObject();
+        var failing = 0;
+        for (var i = 0; i < pods; i++)
+        {
+            var pod = (JsonObject)template.DeepClone();
+            var ns = $"team-{i % 100:000}";
+            var name = $"app-{i / 100 % 50:00}-6b9f7c5d8-{i:00000}";
+            pod["metadata"]!["name"] = name;
+            pod["metadata"]!["namespace"] = ns;
+            pod["metadata"]!["uid"] = Guid.NewGuid().ToString();
+            if (i % 20 == 0)
+            {
+                failing++;
+                var warning = (JsonObject)failed.DeepClone();
+                Retarget(warning, pod);
+                api.Seed(pod);
+                api.Seed(warning);
+            }
+            else
+            {
+                pod["status"] = DeploymentController.ReadyStatus(pod, DateTimeOffset.UtcNow);
+                var pull = (JsonObject)pulled.DeepClone();
+                Retarget(pull, pod);
+                api.Seed(pod);
+                if (i % 10 == 1)
+                {
+                    api.Seed(pull);
+                }
+            }
+        }
+
+        Console.WriteLine($"fake API on {api.BaseAddress}: {pods} pods in 100 namespaces, {failing} failing to pull; objects at resourceVersion {api.Store.ResourceVersion}");
+        var start = new ProcessStartInfo(Environment.ProcessPath!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+        {
+            // Started as "dotnet ChatOpsPull.Bench.dll": the child needs the assembly path too.
+            start.ArgumentList.Add(typeof(KubernetesWatchMemory).Assembly.Location);
+        }
+
+        foreach (var argument in new[] { ChildMode, api.BaseAddress.ToString(), pods.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var child = Process.Start(start)!;
+
+        string? line;
+        while ((line = await child.StandardOutput.ReadLineAsync()) is not null)
+        {
+            Console.WriteLine("watcher: " + line);
+            if (line.StartsWith("synced", StringComparison.Ordinal))
+            {
+                var type = ResourceType.Of("pods");
+                var storm = Stopwatch.StartNew();
+                var all = api.Store.List(type);
+                for (var i = 0; i < all.Count; i++)
+                {
+                    var pod = (JsonObject)all[i].DeepClone();
+                    pod["metadata"]!["labels"]!["storm"] = "1";
+                    ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
+                    api.Store.Replace(type, ObjectStore.Namespace(pod), ObjectStore.Name(pod), pod);
+                    if (i == all.Count / 3)
+                    {
+                        api.DropWatches();
+                    }
+                    else if (i == 2 * all.Count / 3)
+                    {
+                        api.DropWatches();
+                        api.Store.Compact();
+                    }
+                }
+
+                Console.WriteLine($"storm: {all.Count} pods modified, watches dropped twice, history compacted once, in {storm.ElapsedMilliseconds} ms");
+                await child.StandardInput.WriteLineAsync("storm-done");
+                await child.StandardInput.FlushAsync();
+            }
+        }
+
+        await child.WaitForExitAsync();
+        return child.ExitCode;
+    }
+
+    public static async Task<int> RunChildAsync(string[] args)
+    {
+        var server = args[0];
+        var expected = int.Parse(args[1], CultureInfo.InvariantCulture);
+        var sink = new CountingSink();
+        var status = new KubernetesWatchStatus();
+        using var client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = server, AccessToken = FakeKubernetesApi.BotToken });
+        var watcher = new KubernetesPodWatcher(
+            client,
+            new KubernetesOptions { ListPageSize = 500, ReconnectMinDelay = TimeSpan.FromMilliseconds(200) },
+            sink,
+            null,
+            "bench",
+            TimeProvider.System,
+            status,
+            NullLogger<KubernetesPodWatcher>.Instance);
+        using var stop = new CancellationTokenSource();
+        var baseline = Environment.WorkingSet;
+        var started = Stopwatch.StartNew();
+        var running = Task.Run(() => watcher.RunAsync(stop.Token));
+        while (status.PodsListed < expected || status.TrackedPods < expected / 20)
+        {
+            await Task.Delay(50);
+        }
+
+        var synced = started.ElapsedMilliseconds;
+        await SettleAsync(status);
+        Console.WriteLine($"synced in {synced} ms: listed {status.PodsListed} pods, tracking {status.TrackedPods} failing, {sink.Reports} reports; {Describe(baseline)}");
+
+        await Console.In.ReadLineAsync();
+        await SettleAsync(status);
+        Console.WriteLine($"after storm: {status.PodWatchEvents} pod watch events, {status.GoneRelists} relists after 410, {status.Reconnects} reconnects, {sink.Reports} reports, {sink.Resolutions} resolutions; {Describe(baseline)}");
+        await stop.CancelAsync();
+        try
+        {
+            await running;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return 0;
+    }
+
+    private static string Describe(long baseline)
+    {
+        using var self = Process.GetCurrentProcess();
+        var now = self.WorkingSet64;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        self.Refresh();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"working set {now / 1048576.0:0.0} MB (after a full GC {self.WorkingSet64 / 1048576.0:0.0} MB, peak {self.PeakWorkingSet64 / 1048576.0:0.0} MB, at start {baseline / 1048576.0:0.0} MB), managed heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MB");
+    }
+
+    private static async Task SettleAsync(KubernetesWatchStatus status)
+    {
+        var last = -1L;
+        var quiet = 0;
+        while (quiet < 20)
+        {
+            await Task.Delay(100);
+            var now = status.InputsProcessed;
+            quiet = now == last ? quiet + 1 : 0;
+            last = now;
+        }
+    }
+
+    private static void Retarget(JsonObject item, JsonObject pod)
+    {
+        var name = pod["metadata"]!["name"]!.GetValue<string>();
+        item["metadata"]!["name"] = name + "." + Guid.NewGuid().ToString("N")[..16];
+        item["metadata"]!["namespace"] = pod["metadata"]!["namespace"]!.DeepClone();
+        item["metadata"]!["uid"] = Guid.NewGuid().ToString();
+        item["involvedObject"]!["name"] = name;
+        item["involvedObject"]!["namespace"] = pod["metadata"]!["namespace"]!.DeepClone();
+        item["involvedObject"]!["uid"] = pod["metadata"]!["uid"]!.DeepClone();
+    }
+
+    private sealed class CountingSink : IPullFailureSink
+    {
+        private int _reports;
+        private int _resolutions;
+
+        public int Reports => Volatile.Read(ref _reports);
+
+        public int Resolutions => Volatile.Read(ref _resolutions);
+
+        public Task ReportAsync(PullFailure failure, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _reports);
+            return Task.CompletedTask;
+        }
+
+        public Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _resolutions);
+            return Task.CompletedTask;
+        }
+    }
+}

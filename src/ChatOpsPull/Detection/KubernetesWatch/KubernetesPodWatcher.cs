@@ -1,0 +1,574 @@
+using System.Net;
+using System.Text.Json;
+using System.Threading.Channels;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Kubernetes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace ChatOpsPull.Detection.KubernetesWatch;
+
+/// <summary>
+/// List+watch of pods and pod events in all or the configured namespaces. Pods whose containers wait on a pull reason
+/// become <see cref="PullFailure"/>s; Warning events add the runtime message; Ready, running or deleted pods resolve;
+/// Normal Pulled events are stored for the digest. Watches resume from the last resourceVersion seen (bookmarks
+/// included), reconnect with backoff after a dropped stream, relist after 410 Gone and every resync period.
+/// One consumer feeds a <see cref="PullFailureTracker"/>, so reports keep their order and nothing is reported twice.
+/// </summary>
+public sealed partial class KubernetesPodWatcher
+{
+    public const string PodEventSelector = "involvedObject.kind=Pod";
+    private readonly IKubernetes _client;
+    private readonly KubernetesOptions _options;
+    private readonly IPullFailureSink _sink;
+    private readonly PullEventStore? _pullEvents;
+    private readonly OwnerResolver _owners;
+    private readonly string _cluster;
+    private readonly TimeProvider _time;
+    private readonly KubernetesWatchStatus _status;
+    private readonly ILogger _logger;
+
+    public KubernetesPodWatcher(
+        IKubernetes client,
+        KubernetesOptions options,
+        IPullFailureSink sink,
+        PullEventStore? pullEvents,
+        string cluster,
+        TimeProvider time,
+        KubernetesWatchStatus status,
+        ILogger<KubernetesPodWatcher> logger)
+    {
+        _client = client;
+        _options = options;
+        _sink = sink;
+        _pullEvents = pullEvents;
+        _owners = new OwnerResolver(client);
+        _cluster = cluster;
+        _time = time;
+        _status = status;
+        _logger = logger;
+    }
+
+    private enum WatchEnd
+    {
+        /// <summary>The server ended the stream (timeoutSeconds): watch again from the same resourceVersion.</summary>
+        ServerClosed,
+
+        /// <summary>The stream broke: back off, then watch again from the same resourceVersion.</summary>
+        Dropped,
+
+        /// <summary>410 Gone: the resourceVersion is too old; list again.</summary>
+        Gone,
+
+        /// <summary>The resync period is over: list again.</summary>
+        Resync,
+    }
+
+    /// <summary>Watches until cancelled; an unexpected failure restarts the watcher (fresh tracker, full list) after a pause.</summary>
+    public async Task RunUntilStoppedAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogRestarting(_logger, e.GetType().Name, e.Message);
+                await Task.Delay(_options.ReconnectMaxDelay, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Watches until cancelled (the end of a leadership term or shutdown).</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var tracker = new PullFailureTracker();
+        var inputs = Channel.CreateBounded<WatchInput>(new BoundedChannelOptions(1024)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        string?[] scopes = _options.Namespaces.Count == 0 ? [null] : [.. _options.Namespaces.Distinct(StringComparer.Ordinal)];
+        LogWatching(_logger, _cluster, scopes[0] is null ? "all namespaces" : string.Join(", ", scopes));
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var consumer = ConsumeAsync(tracker, inputs.Reader, run.Token);
+        var producers = Task.WhenAll(scopes.SelectMany(ns => new[]
+        {
+            RunLoopAsync(ns, "pods", ListPodsAsync, WatchPodsAsync, inputs.Writer, run.Token),
+            RunLoopAsync(ns, "events", ListEventsAsync, WatchEventsAsync, inputs.Writer, run.Token),
+        }));
+
+        // The producers end only when cancelled; the consumer only early when it fails. Either way, stop both.
+        await Task.WhenAny(producers, consumer).ConfigureAwait(false);
+        await run.CancelAsync().ConfigureAwait(false);
+        inputs.Writer.TryComplete();
+        await Task.WhenAll(producers, consumer).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        if (consumer.IsFaulted)
+        {
+            await consumer.ConfigureAwait(false);
+        }
+
+        if (producers.IsFaulted)
+        {
+            await producers.ConfigureAwait(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        throw new InvalidOperationException("the watch loops ended without being stopped");
+    }
+
+    private async Task RunLoopAsync(
+        string? ns,
+        string what,
+        Func<string?, ChannelWriter<WatchInput>, CancellationToken, Task<string>> list,
+        Func<string?, Cursor, ChannelWriter<WatchInput>, CancellationToken, Task<WatchEnd>> watch,
+        ChannelWriter<WatchInput> writer,
+        CancellationToken cancellationToken)
+    {
+        var cursor = new Cursor();
+        var delay = _options.ReconnectMinDelay;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (cursor.ResourceVersion is null)
+                {
+                    cursor.ResourceVersion = await list(ns, writer, cancellationToken).ConfigureAwait(false);
+                    cursor.ResyncAt = _time.GetUtcNow() + _options.ResyncPeriod;
+                    LogListed(_logger, what, ns ?? "all namespaces", cursor.ResourceVersion);
+                }
+
+                var end = await watch(ns, cursor, writer, cancellationToken).ConfigureAwait(false);
+                switch (end)
+                {
+                    case WatchEnd.ServerClosed:
+                        delay = _options.ReconnectMinDelay;
+                        break;
+                    case WatchEnd.Gone:
+                        _status.Gone();
+                        LogGone(_logger, what, ns ?? "all namespaces", cursor.ResourceVersion ?? "?");
+                        cursor.ResourceVersion = null;
+                        break;
+                    case WatchEnd.Resync:
+                        cursor.ResourceVersion = null;
+                        break;
+                    case WatchEnd.Dropped:
+                        _status.Reconnected();
+                        await Task.Delay(Jitter(delay), _time, cancellationToken).ConfigureAwait(false);
+                        delay = Next(delay);
+                        break;
+                    default:
+                        throw new InvalidOperationException($"unknown watch end {end}");
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone)
+            {
+                _status.Gone();
+                cursor.ResourceVersion = null;
+            }
+            catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException or JsonException or KubernetesException or TimeoutException)
+            {
+                LogRetrying(_logger, what, ns ?? "all namespaces", Describe(e), delay);
+                _status.Reconnected();
+                await Task.Delay(Jitter(delay), _time, cancellationToken).ConfigureAwait(false);
+                delay = Next(delay);
+            }
+        }
+    }
+
+    private async Task<string> ListPodsAsync(string? ns, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken)
+    {
+        var uids = new HashSet<string>(StringComparer.Ordinal);
+        string? listVersion = null;
+        string? next = null;
+        do
+        {
+            V1PodList page;
+            try
+            {
+                page = ns is null
+                    ? await _client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, limit: _options.ListPageSize, cancellationToken: cancellationToken).ConfigureAwait(false)
+                    : await _client.CoreV1.ListNamespacedPodAsync(ns, continueParameter: next, limit: _options.ListPageSize, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
+            {
+                // The continue token expired: start the list again.
+                uids.Clear();
+                listVersion = null;
+                next = null;
+                continue;
+            }
+
+            listVersion ??= page.Metadata?.ResourceVersion;
+            foreach (var pod in page.Items ?? [])
+            {
+                if (pod.Metadata?.Uid is { } uid)
+                {
+                    uids.Add(uid);
+                }
+
+                await writer.WriteAsync(new PodInput(WatchEventType.Added, pod), cancellationToken).ConfigureAwait(false);
+            }
+
+            next = page.Metadata?.ContinueProperty;
+        }
+        while (!string.IsNullOrEmpty(next));
+
+        await writer.WriteAsync(new RelistInput(ns, uids), cancellationToken).ConfigureAwait(false);
+        _status.PodListCompleted(uids.Count);
+        _status.PodResourceVersion = listVersion;
+        return listVersion ?? throw new KubernetesException("the pod list had no resourceVersion");
+    }
+
+    private async Task<string> ListEventsAsync(string? ns, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken)
+    {
+        string? listVersion = null;
+        string? next = null;
+        do
+        {
+            Corev1EventList page;
+            try
+            {
+                page = ns is null
+                    ? await _client.CoreV1.ListEventForAllNamespacesAsync(continueParameter: next, fieldSelector: PodEventSelector, limit: _options.ListPageSize, cancellationToken: cancellationToken).ConfigureAwait(false)
+                    : await _client.CoreV1.ListNamespacedEventAsync(ns, continueParameter: next, fieldSelector: PodEventSelector, limit: _options.ListPageSize, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
+            {
+                listVersion = null;
+                next = null;
+                continue;
+            }
+
+            listVersion ??= page.Metadata?.ResourceVersion;
+            foreach (var item in page.Items ?? [])
+            {
+                await writer.WriteAsync(new EventInput(item), cancellationToken).ConfigureAwait(false);
+            }
+
+            next = page.Metadata?.ContinueProperty;
+        }
+        while (!string.IsNullOrEmpty(next));
+
+        return listVersion ?? throw new KubernetesException("the event list had no resourceVersion");
+    }
+
+    private Task<WatchEnd> WatchPodsAsync(string? ns, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>
+        WatchAsync<V1Pod>(
+            cursor,
+            (onError, token) => ns is null
+                ? _client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: cursor.ResourceVersion, timeoutSeconds: WatchTimeoutSeconds(), onError: onError, cancellationToken: token)
+                : _client.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, resourceVersion: cursor.ResourceVersion, timeoutSeconds: WatchTimeoutSeconds(), onError: onError, cancellationToken: token),
+            async (type, pod, token) =>
+            {
+                _status.PodEventSeen();
+                await writer.WriteAsync(new PodInput(type, pod), token).ConfigureAwait(false);
+            },
+            p => _status.PodResourceVersion = p.Metadata?.ResourceVersion,
+            cancellationToken);
+
+    private Task<WatchEnd> WatchEventsAsync(string? ns, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>
+        WatchAsync<Corev1Event>(
+            cursor,
+            (onError, token) => ns is null
+                ? _client.CoreV1.WatchListEventForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: PodEventSelector, resourceVersion: cursor.ResourceVersion, timeoutSeconds: WatchTimeoutSeconds(), onError: onError, cancellationToken: token)
+                : _client.CoreV1.WatchListNamespacedEventAsync(ns, allowWatchBookmarks: true, fieldSelector: PodEventSelector, resourceVersion: cursor.ResourceVersion, timeoutSeconds: WatchTimeoutSeconds(), onError: onError, cancellationToken: token),
+            async (type, item, token) =>
+            {
+                if (type != WatchEventType.Deleted)
+                {
+                    await writer.WriteAsync(new EventInput(item), token).ConfigureAwait(false);
+                }
+            },
+            e => e.Metadata?.ResourceVersion,
+            cancellationToken);
+
+    private async Task<WatchEnd> WatchAsync<T>(
+        Cursor cursor,
+        Func<Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> open,
+        Func<WatchEventType, T, CancellationToken, Task> deliver,
+        Func<T, string?> versionOf,
+        CancellationToken cancellationToken)
+    {
+        var untilResync = cursor.ResyncAt - _time.GetUtcNow();
+        if (untilResync <= TimeSpan.Zero)
+        {
+            return WatchEnd.Resync;
+        }
+
+        using var resync = new CancellationTokenSource(untilResync, _time);
+        using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, resync.Token);
+        var gone = false;
+        var received = 0;
+        Exception? broken = null;
+
+        void OnError(Exception e)
+        {
+            // The library reports ERROR events (a Status) and unreadable lines here and reads on; both end this stream.
+            if (e is KubernetesException { Status.Code: (int)HttpStatusCode.Gone })
+            {
+                gone = true;
+            }
+            else
+            {
+                broken ??= e;
+            }
+
+            watch.Cancel();
+        }
+
+        try
+        {
+            await foreach (var (type, item) in open(OnError, watch.Token).WithCancellation(watch.Token).ConfigureAwait(false))
+            {
+                switch (type)
+                {
+                    case WatchEventType.Bookmark:
+                        _status.BookmarkSeen();
+                        break;
+                    case WatchEventType.Added or WatchEventType.Modified or WatchEventType.Deleted:
+                        await deliver(type, item, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case WatchEventType.Error:
+                        continue;
+                    default:
+                        throw new InvalidOperationException($"unknown watch event type {type}");
+                }
+
+                cursor.ResourceVersion = versionOf(item) ?? cursor.ResourceVersion;
+                received++;
+            }
+        }
+        catch (JsonException) when (received == 0 && !cancellationToken.IsCancellationRequested)
+        {
+            // KubernetesClient reads the first line before it returns the stream; a watch the server ends (timeoutSeconds)
+            // before any event or bookmark leaves it nothing to parse. That is a clean end, not an error.
+            return WatchEnd.ServerClosed;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // ended by OnError or by the resync timer
+        }
+        catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone)
+        {
+            return WatchEnd.Gone;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            LogDropped(_logger, typeof(T).Name, Describe(e));
+            return WatchEnd.Dropped;
+        }
+
+        if (gone)
+        {
+            return WatchEnd.Gone;
+        }
+
+        if (broken is not null)
+        {
+            LogDropped(_logger, typeof(T).Name, Describe(broken));
+            return WatchEnd.Dropped;
+        }
+
+        return resync.IsCancellationRequested ? WatchEnd.Resync : WatchEnd.ServerClosed;
+    }
+
+    private async Task ConsumeAsync(PullFailureTracker tracker, ChannelReader<WatchInput> reader, CancellationToken cancellationToken)
+    {
+        await foreach (var input in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            IReadOnlyList<TrackerChange> changes;
+            switch (input)
+            {
+                case PodInput { Type: WatchEventType.Deleted } deleted:
+                    changes = tracker.PodDeleted(deleted.Pod);
+                    break;
+                case PodInput seen:
+                    changes = tracker.ObservePod(seen.Pod);
+                    break;
+                case RelistInput relist:
+                    changes = tracker.RelistCompleted(relist.Namespace, relist.Uids);
+                    break;
+                case EventInput e:
+                    _status.EventSeen();
+                    changes = await ObserveEventAsync(tracker, e.Event, cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown watch input {input.GetType().Name}");
+            }
+
+            foreach (var change in changes)
+            {
+                await DeliverAsync(change, cancellationToken).ConfigureAwait(false);
+            }
+
+            _status.TrackedPods = tracker.TrackedPodCount;
+            _status.InputProcessed();
+        }
+    }
+
+    private async Task<IReadOnlyList<TrackerChange>> ObserveEventAsync(PullFailureTracker tracker, Corev1Event item, CancellationToken cancellationToken)
+    {
+        if (item.InvolvedObject?.Kind != "Pod")
+        {
+            return [];
+        }
+
+        if (item.Type == "Warning" && PodPullState.IsPullWarning(item.Reason, item.Message))
+        {
+            return tracker.ObserveWarning(item);
+        }
+
+        if (item.Type == "Normal" && item.Reason == "Pulled" && _pullEvents is not null && PulledMessage.TryParse(item.Message, out var pulled))
+        {
+            var record = new PullEventRecord(
+                _cluster,
+                item.InvolvedObject.NamespaceProperty ?? item.Metadata?.NamespaceProperty ?? string.Empty,
+                item.InvolvedObject.Name ?? string.Empty,
+                item.Source?.Host ?? item.ReportingInstance,
+                pulled.Image,
+                PullEventStore.RegistryHostOf(pulled.Image),
+                pulled.Duration is { } d ? (long)Math.Round(d.TotalMilliseconds) : null,
+                pulled.SizeBytes,
+                new DateTimeOffset(DateTime.SpecifyKind(item.Series?.LastObservedTime ?? item.LastTimestamp ?? item.EventTime ?? item.FirstTimestamp ?? _time.GetUtcNow().UtcDateTime, DateTimeKind.Utc)),
+                $"{item.Metadata?.Uid ?? item.Metadata?.Name}/{item.Series?.Count ?? item.Count ?? 1}");
+            try
+            {
+                await _pullEvents.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+            {
+                LogPullEventNotStored(_logger, record.Namespace, record.Pod, e.Message);
+            }
+        }
+
+        return [];
+    }
+
+    private async Task DeliverAsync(TrackerChange change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                switch (change)
+                {
+                    case FailureChange failure:
+                        var chain = await _owners.ResolveAsync(failure.Pod.Namespace, failure.Pod.Name, failure.Pod.Owners, cancellationToken).ConfigureAwait(false);
+                        var report = new PullFailure(
+                            FailureSource.KubernetesWatch,
+                            _cluster,
+                            failure.Pod.Namespace,
+                            failure.Pod.Name,
+                            failure.State.Container,
+                            failure.State.Kind,
+                            failure.State.Image,
+                            failure.State.Reason,
+                            failure.Message,
+                            _time.GetUtcNow())
+                        {
+                            Workload = chain.Workload,
+                            NodeName = failure.Pod.NodeName,
+                            PullPolicy = failure.State.PullPolicy,
+                        };
+                        LogReporting(_logger, report.Namespace, report.Pod, report.Container, report.Reason);
+                        await _sink.ReportAsync(report, cancellationToken).ConfigureAwait(false);
+                        return;
+                    case ResolvedChange resolved:
+                        LogResolving(_logger, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container ?? "*", resolved.Resolution);
+                        await _sink.ResolveAsync(_cluster, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container, resolved.Resolution, cancellationToken).ConfigureAwait(false);
+                        return;
+                    default:
+                        throw new InvalidOperationException($"unknown change {change.GetType().Name}");
+                }
+            }
+            catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                if (attempt >= 5)
+                {
+                    // Keep watching: one change that cannot be delivered must not stop every later one.
+                    LogSinkGaveUp(_logger, attempt, e.GetType().Name, e.Message);
+                    return;
+                }
+
+                LogSinkRetry(_logger, attempt, e.GetType().Name, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private int WatchTimeoutSeconds() =>
+        Math.Max(1, (int)(_options.WatchTimeout.TotalSeconds * (1 + (Random.Shared.NextDouble() * 0.2))));
+
+    private TimeSpan Next(TimeSpan delay) =>
+        TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+
+    private static TimeSpan Jitter(TimeSpan delay) =>
+        TimeSpan.FromTicks((long)(delay.Ticks * (0.8 + (Random.Shared.NextDouble() * 0.4))));
+
+    private static string Describe(Exception e) => e switch
+    {
+        HttpOperationException h => ApiError.From(h).Message,
+        _ => $"{e.GetType().Name}: {e.Message}",
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The Kubernetes watcher failed ({Kind}: {Message}); it starts again with a full list.")]
+    private static partial void LogRestarting(ILogger logger, string kind, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Watching pods and pod events of cluster {Cluster} in {Scope}.")]
+    private static partial void LogWatching(ILogger logger, string cluster, string scope);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Listed {What} in {Scope} at resourceVersion {ResourceVersion}.")]
+    private static partial void LogListed(ILogger logger, string what, string scope, string? resourceVersion);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The {What} watch in {Scope} is too old (410 Gone at resourceVersion {ResourceVersion}); listing again.")]
+    private static partial void LogGone(ILogger logger, string what, string scope, string resourceVersion);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The {What} watch stream dropped ({Reason}); reconnecting from the last resourceVersion.")]
+    private static partial void LogDropped(ILogger logger, string what, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not list or watch {What} in {Scope} ({Reason}); trying again in about {Delay}.")]
+    private static partial void LogRetrying(ILogger logger, string what, string scope, string reason, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pull failure: {Namespace}/{Pod} container {Container}: {Reason}.")]
+    private static partial void LogReporting(ILogger logger, string @namespace, string pod, string container, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pull failure resolved: {Namespace}/{Pod} container {Container}: {Resolution}.")]
+    private static partial void LogResolving(ILogger logger, string @namespace, string pod, string container, PodResolution resolution);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering a pull failure failed (attempt {Attempt}, {Kind}: {Message}); retrying.")]
+    private static partial void LogSinkRetry(ILogger logger, int attempt, string kind, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivering a pull failure failed {Attempt} times ({Kind}: {Message}); this change is dropped, the watcher goes on.")]
+    private static partial void LogSinkGaveUp(ILogger logger, int attempt, string kind, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A Pulled event of {Namespace}/{Pod} could not be stored: {Message}")]
+    private static partial void LogPullEventNotStored(ILogger logger, string @namespace, string pod, string message);
+
+    private sealed class Cursor
+    {
+        public string? ResourceVersion { get; set; }
+
+        public DateTimeOffset ResyncAt { get; set; }
+    }
+
+    private abstract record WatchInput;
+
+    private sealed record PodInput(WatchEventType Type, V1Pod Pod) : WatchInput;
+
+    private sealed record EventInput(Corev1Event Event) : WatchInput;
+
+    private sealed record RelistInput(string? Namespace, IReadOnlySet<string> Uids) : WatchInput;
+}

@@ -1,0 +1,75 @@
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace ChatOpsPull.Kubernetes;
+
+/// <summary>What a node says about itself that matters for pulls: platform and disk.</summary>
+/// <param name="Os">The kubernetes.io/os label, else nodeInfo.operatingSystem.</param>
+/// <param name="Arch">The kubernetes.io/arch label, else nodeInfo.architecture.</param>
+/// <param name="DiskPressure">The DiskPressure condition's status ("True", "False", "Unknown"), or null when absent.</param>
+public sealed record NodeFacts(
+    string Name,
+    string? Os,
+    string? Arch,
+    string? ContainerRuntime,
+    string? KubeletVersion,
+    string? DiskPressure,
+    string? DiskPressureMessage)
+{
+    public bool UnderDiskPressure => string.Equals(DiskPressure, "True", StringComparison.Ordinal);
+
+    /// <summary>"linux/amd64", the platform string an image index is matched against.</summary>
+    public string? Platform => Os is null || Arch is null ? null : $"{Os}/{Arch}";
+}
+
+/// <summary>A node lookup: facts, or why there are none.</summary>
+public sealed record NodeReport(string? NodeName, NodeFacts? Facts, string? Note);
+
+/// <summary>Reads the node a pod was scheduled to.</summary>
+public sealed class NodeInspector
+{
+    private readonly IKubernetes _client;
+
+    public NodeInspector(IKubernetes client)
+    {
+        _client = client;
+    }
+
+    public async Task<NodeReport> InspectAsync(string? nodeName, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(nodeName))
+        {
+            return new NodeReport(null, null, "the pod is not scheduled to a node yet");
+        }
+
+        try
+        {
+            var node = await _client.CoreV1.ReadNodeAsync(nodeName, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new NodeReport(nodeName, Facts(node), null);
+        }
+        catch (HttpOperationException e)
+        {
+            var error = ApiError.From(e);
+            var note = error.IsForbidden
+                ? "the bot may not read nodes: grant get on nodes (cluster scope)"
+                : error.IsNotFound ? $"node {nodeName} no longer exists" : error.Message;
+            return new NodeReport(nodeName, null, note);
+        }
+    }
+
+    public static NodeFacts Facts(V1Node node)
+    {
+        var labels = node.Metadata.Labels ?? new Dictionary<string, string>();
+        var info = node.Status?.NodeInfo;
+        var disk = node.Status?.Conditions?.FirstOrDefault(c => c.Type == "DiskPressure");
+        return new NodeFacts(
+            node.Metadata.Name,
+            labels.TryGetValue("kubernetes.io/os", out var os) ? os : info?.OperatingSystem,
+            labels.TryGetValue("kubernetes.io/arch", out var arch) ? arch : info?.Architecture,
+            info?.ContainerRuntimeVersion,
+            info?.KubeletVersion,
+            disk?.Status,
+            disk?.Message);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using ChatOpsPull.Core.Failures;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace ChatOpsPull.Kubernetes;
+
+/// <summary>The pod's controllers from nearest to top: [ReplicaSet/web-5d9c7, Deployment/web].</summary>
+/// <param name="Note">Why the walk stopped early (no access, owner gone), or null.</param>
+public sealed record OwnerChain(IReadOnlyList<WorkloadRef> Owners, string? Note)
+{
+    /// <summary>The top of the chain; the pod itself for a bare pod.</summary>
+    public WorkloadRef Workload => Owners[^1];
+
+    public override string ToString() => string.Join(" → ", Owners);
+}
+
+/// <summary>
+/// Walks controller ownerReferences: Pod → ReplicaSet → Deployment, Pod → Job → CronJob, Pod → StatefulSet / DaemonSet;
+/// a bare pod is its own workload. Owners of ReplicaSets and Jobs are read from the API and cached by uid.
+/// </summary>
+public sealed class OwnerResolver
+{
+    private const int CacheLimit = 4096;
+    private readonly IKubernetes _client;
+    private readonly ConcurrentDictionary<string, V1OwnerReference?> _ownerOf = new(StringComparer.Ordinal);
+
+    public OwnerResolver(IKubernetes client)
+    {
+        _client = client;
+    }
+
+    public Task<OwnerChain> ResolveAsync(V1Pod pod, CancellationToken cancellationToken) =>
+        ResolveAsync(pod.Metadata.NamespaceProperty, pod.Metadata.Name, pod.Metadata.OwnerReferences, cancellationToken);
+
+    public async Task<OwnerChain> ResolveAsync(string ns, string podName, IEnumerable<V1OwnerReference>? ownerReferences, CancellationToken cancellationToken)
+    {
+        var owners = new List<WorkloadRef>();
+        var owner = Controller(ownerReferences);
+        if (owner is null)
+        {
+            return new OwnerChain([new WorkloadRef("Pod", podName)], null);
+        }
+
+        string? note = null;
+        for (var depth = 0; owner is not null && depth < 4; depth++)
+        {
+            owners.Add(new WorkloadRef(owner.Kind, owner.Name));
+            if (owner.Kind is not ("ReplicaSet" or "Job"))
+            {
+                break;
+            }
+
+            var child = owner;
+            try
+            {
+                owner = await OwnerOfAsync(child, ns, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e)
+            {
+                var error = ApiError.From(e);
+                note = error.IsForbidden
+                    ? $"the bot may not read {Plural(child.Kind)} in namespace {ns}: grant get on {Plural(child.Kind)}"
+                    : error.IsNotFound ? $"{child.Kind.ToLowerInvariant()}/{child.Name} no longer exists" : error.Message;
+                break;
+            }
+        }
+
+        return new OwnerChain(owners, note);
+    }
+
+    private async Task<V1OwnerReference?> OwnerOfAsync(V1OwnerReference child, string ns, CancellationToken cancellationToken)
+    {
+        var key = child.Uid ?? $"{ns}/{child.Kind}/{child.Name}";
+        if (_ownerOf.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        V1ObjectMeta metadata = child.Kind switch
+        {
+            "ReplicaSet" => (await _client.AppsV1.ReadNamespacedReplicaSetAsync(child.Name, ns, cancellationToken: cancellationToken).ConfigureAwait(false)).Metadata,
+            "Job" => (await _client.BatchV1.ReadNamespacedJobAsync(child.Name, ns, cancellationToken: cancellationToken).ConfigureAwait(false)).Metadata,
+            _ => throw new ArgumentOutOfRangeException(nameof(child), child.Kind, "only ReplicaSet and Job owners are read"),
+        };
+        var owner = Controller(metadata.OwnerReferences);
+        if (_ownerOf.Count >= CacheLimit)
+        {
+            _ownerOf.Clear();
+        }
+
+        _ownerOf[key] = owner;
+        return owner;
+    }
+
+    private static V1OwnerReference? Controller(IEnumerable<V1OwnerReference>? references) =>
+        references?.FirstOrDefault(o => o.Controller == true);
+
+    private static string Plural(string kind) => kind switch
+    {
+        "ReplicaSet" => "replicasets",
+        "Job" => "jobs",
+        _ => kind.ToLowerInvariant() + "s",
+    };
+}

@@ -1,0 +1,142 @@
+using ChatOpsPull.Core.Diagnoses;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace ChatOpsPull.Kubernetes;
+
+/// <summary>Everything the cluster says about a failing pod, as data and as <see cref="Evidence"/>.</summary>
+public sealed record PodInspection(
+    string Namespace,
+    string Pod,
+    OwnerChain Owners,
+    PullSecretReport PullSecrets,
+    NodeReport Node,
+    IReadOnlyList<Evidence> Evidence)
+{
+    /// <summary>The pod object as read, for callers that need more (container specs, pull policy).</summary>
+    public V1Pod? PodObject { get; init; }
+}
+
+/// <summary>The pod could not be read at all.</summary>
+public sealed record PodInspectionFailure(string Namespace, string Pod, string Reason)
+{
+    public Evidence ToEvidence() => new("pod", EvidenceOutcome.Skipped, Reason);
+}
+
+/// <summary>Inspects a pod: owner chain, effective pull secrets (and the secret objects), node platform and disk pressure.</summary>
+public sealed class PodInspector
+{
+    private readonly IKubernetes _client;
+    private readonly OwnerResolver _owners;
+    private readonly PullSecretInspector _secrets;
+    private readonly NodeInspector _nodes;
+    private readonly TimeProvider _time;
+
+    public PodInspector(IKubernetes client, OwnerResolver owners, PullSecretInspector secrets, NodeInspector nodes, TimeProvider time)
+    {
+        _client = client;
+        _owners = owners;
+        _secrets = secrets;
+        _nodes = nodes;
+        _time = time;
+    }
+
+    /// <summary>Reads the pod, then inspects it; a pod that cannot be read gives a failure saying why.</summary>
+    public async Task<(PodInspection? Inspection, PodInspectionFailure? Failure)> InspectAsync(string @namespace, string pod, CancellationToken cancellationToken)
+    {
+        V1Pod podObject;
+        try
+        {
+            podObject = await _client.CoreV1.ReadNamespacedPodAsync(pod, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            var error = ApiError.From(e);
+            var reason = error.IsForbidden
+                ? $"the bot may not read pods in namespace {@namespace}: grant get on pods"
+                : error.IsNotFound ? $"pod {@namespace}/{pod} does not exist (any more)" : error.Message;
+            return (null, new PodInspectionFailure(@namespace, pod, reason));
+        }
+
+        return (await InspectAsync(podObject, cancellationToken).ConfigureAwait(false), null);
+    }
+
+    public async Task<PodInspection> InspectAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        var evidence = new List<Evidence>();
+
+        var started = _time.GetTimestamp();
+        var owners = await _owners.ResolveAsync(pod, cancellationToken).ConfigureAwait(false);
+        evidence.Add(OwnerEvidence(owners, _time.GetElapsedTime(started)));
+
+        started = _time.GetTimestamp();
+        var secrets = await _secrets.InspectAsync(pod, cancellationToken).ConfigureAwait(false);
+        evidence.AddRange(SecretEvidence(secrets, _time.GetElapsedTime(started)));
+
+        started = _time.GetTimestamp();
+        var node = await _nodes.InspectAsync(pod.Spec?.NodeName, cancellationToken).ConfigureAwait(false);
+        evidence.AddRange(NodeEvidence(node, _time.GetElapsedTime(started)));
+
+        return new PodInspection(pod.Metadata.NamespaceProperty, pod.Metadata.Name, owners, secrets, node, evidence) { PodObject = pod };
+    }
+
+    public static Evidence OwnerEvidence(OwnerChain owners, TimeSpan? took = null) =>
+        new("owner chain", owners.Note is null ? EvidenceOutcome.Info : EvidenceOutcome.Skipped,
+            owners.Note is null ? $"pod belongs to {owners}" : $"pod belongs to {owners} ({owners.Note})", took);
+
+    public static IEnumerable<Evidence> SecretEvidence(PullSecretReport report, TimeSpan? took = null)
+    {
+        if (report.ServiceAccountNote is not null)
+        {
+            yield return new Evidence($"serviceaccount {report.ServiceAccount}", EvidenceOutcome.Skipped, report.ServiceAccountNote, took);
+        }
+
+        if (report.Secrets.Count == 0)
+        {
+            yield return new Evidence("pull secrets", EvidenceOutcome.Info,
+                $"neither the pod nor serviceaccount {report.ServiceAccount} names an imagePullSecret: pulls are anonymous", took);
+            yield break;
+        }
+
+        foreach (var check in report.Secrets)
+        {
+            var where = check.Origin switch
+            {
+                PullSecretOrigin.Pod => "named by the pod",
+                PullSecretOrigin.ServiceAccount => $"named by serviceaccount {report.ServiceAccount} but not in the pod's spec, so kubelet does not use it (it is copied only into new pods that name no secret)",
+                PullSecretOrigin.PodAndServiceAccount => $"named by the pod and serviceaccount {report.ServiceAccount}",
+                _ => throw new ArgumentOutOfRangeException(nameof(report), check.Origin, "unknown origin"),
+            };
+            var (outcome, detail) = check.Lookup switch
+            {
+                SecretLookup.Found when check.Problem is null => (check.UsedByKubelet ? EvidenceOutcome.Passed : EvidenceOutcome.Info, $"exists, type {check.Type}; {where}"),
+                SecretLookup.Found => (EvidenceOutcome.Failed, $"{check.Problem}; {where}"),
+                SecretLookup.Missing => (EvidenceOutcome.Failed, $"{check.Problem}; {where}"),
+                SecretLookup.Forbidden => (EvidenceOutcome.Skipped, check.Problem!),
+                SecretLookup.Failed => (EvidenceOutcome.Skipped, $"could not read it: {check.Problem}"),
+                _ => throw new ArgumentOutOfRangeException(nameof(report), check.Lookup, "unknown lookup"),
+            };
+            yield return new Evidence($"pull secret {check.Name}", outcome, detail, took);
+        }
+    }
+
+    public static IEnumerable<Evidence> NodeEvidence(NodeReport report, TimeSpan? took = null)
+    {
+        if (report.Facts is null)
+        {
+            yield return new Evidence(report.NodeName is null ? "node" : $"node {report.NodeName}", EvidenceOutcome.Skipped, report.Note ?? "not read", took);
+            yield break;
+        }
+
+        var facts = report.Facts;
+        yield return new Evidence($"node {facts.Name} platform", EvidenceOutcome.Info,
+            $"{facts.Platform ?? "unknown platform"}{(facts.ContainerRuntime is null ? string.Empty : ", runtime " + facts.ContainerRuntime)}{(facts.KubeletVersion is null ? string.Empty : ", kubelet " + facts.KubeletVersion)}", took);
+        yield return facts.DiskPressure switch
+        {
+            null => new Evidence($"node {facts.Name} disk", EvidenceOutcome.Info, "the node reports no DiskPressure condition"),
+            "True" => new Evidence($"node {facts.Name} disk", EvidenceOutcome.Failed, $"DiskPressure is True: {facts.DiskPressureMessage}"),
+            _ => new Evidence($"node {facts.Name} disk", EvidenceOutcome.Passed, $"DiskPressure is {facts.DiskPressure}"),
+        };
+    }
+}

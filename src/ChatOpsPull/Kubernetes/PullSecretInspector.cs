@@ -1,0 +1,144 @@
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace ChatOpsPull.Kubernetes;
+
+/// <summary>Where a pull secret name came from.</summary>
+public enum PullSecretOrigin
+{
+    /// <summary>Only in the pod's spec.imagePullSecrets.</summary>
+    Pod,
+
+    /// <summary>Only in the ServiceAccount's imagePullSecrets (not copied into this pod).</summary>
+    ServiceAccount,
+
+    /// <summary>In both.</summary>
+    PodAndServiceAccount,
+}
+
+/// <summary>What reading one secret returned.</summary>
+public enum SecretLookup
+{
+    Found,
+    Missing,
+    Forbidden,
+    Failed,
+}
+
+/// <summary>
+/// One pull secret the pod refers to, directly or through its ServiceAccount. <see cref="Secret"/> is the object itself
+/// (for PullSecretResolver); it is never printed: <see cref="ToString"/> leaves it out.
+/// </summary>
+/// <param name="UsedByKubelet">True when the name is in the pod's spec.imagePullSecrets: kubelet uses only those.
+/// The ServiceAccount's list is copied into a pod at admission, and only when the pod names none itself.</param>
+/// <param name="Problem">Why kubelet cannot use it, in a sentence; null when usable.</param>
+public sealed record PullSecretCheck(
+    string Name,
+    PullSecretOrigin Origin,
+    bool UsedByKubelet,
+    SecretLookup Lookup,
+    string? Type,
+    string? Problem)
+{
+    public V1Secret? Secret { get; init; }
+
+    public bool Usable => Lookup == SecretLookup.Found && Problem is null;
+
+    public override string ToString() => $"{Name} ({Origin}, {Lookup}{(Type is null ? string.Empty : ", " + Type)}{(Problem is null ? string.Empty : ": " + Problem)})";
+}
+
+/// <summary>The pod's effective pull secrets and how the ServiceAccount lookup went.</summary>
+/// <param name="ServiceAccountNote">Why the ServiceAccount could not be read, or null.</param>
+public sealed record PullSecretReport(string Namespace, string ServiceAccount, IReadOnlyList<PullSecretCheck> Secrets, string? ServiceAccountNote)
+{
+    /// <summary>The secrets kubelet will try, found and of a usable type: what PullSecretResolver should get.</summary>
+    public IReadOnlyList<V1Secret> UsableSecrets => Secrets.Where(s => s.UsedByKubelet && s.Usable && s.Secret is not null).Select(s => s.Secret!).ToArray();
+}
+
+/// <summary>
+/// Resolves the pod's pull secrets as kubelet sees them (spec.imagePullSecrets, which admission fills from the
+/// ServiceAccount), reads each secret, and checks its type and key. Secret data is never logged or printed.
+/// </summary>
+public sealed class PullSecretInspector
+{
+    public const string DockerConfigJsonType = "kubernetes.io/dockerconfigjson";
+    public const string DockerCfgType = "kubernetes.io/dockercfg";
+    private readonly IKubernetes _client;
+
+    public PullSecretInspector(IKubernetes client)
+    {
+        _client = client;
+    }
+
+    public async Task<PullSecretReport> InspectAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        var ns = pod.Metadata.NamespaceProperty;
+        var serviceAccount = string.IsNullOrEmpty(pod.Spec.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
+        var fromPod = (pod.Spec.ImagePullSecrets ?? []).Select(r => r.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal).ToList();
+
+        string? saNote = null;
+        var fromServiceAccount = new List<string>();
+        try
+        {
+            var sa = await _client.CoreV1.ReadNamespacedServiceAccountAsync(serviceAccount, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+            fromServiceAccount.AddRange((sa.ImagePullSecrets ?? []).Select(r => r.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal));
+        }
+        catch (HttpOperationException e)
+        {
+            var error = ApiError.From(e);
+            saNote = error.IsForbidden
+                ? $"the bot may not read serviceaccounts in namespace {ns}: grant get on serviceaccounts"
+                : error.IsNotFound ? $"serviceaccount {serviceAccount} does not exist in namespace {ns}" : error.Message;
+        }
+
+        var names = fromPod.Concat(fromServiceAccount.Where(n => !fromPod.Contains(n))).ToList();
+        var checks = new List<PullSecretCheck>(names.Count);
+        foreach (var name in names)
+        {
+            var origin = (fromPod.Contains(name), fromServiceAccount.Contains(name)) switch
+            {
+                (true, true) => PullSecretOrigin.PodAndServiceAccount,
+                (true, false) => PullSecretOrigin.Pod,
+                _ => PullSecretOrigin.ServiceAccount,
+            };
+            checks.Add(await CheckAsync(ns, name, origin, fromPod.Contains(name), cancellationToken).ConfigureAwait(false));
+        }
+
+        return new PullSecretReport(ns, serviceAccount, checks, saNote);
+    }
+
+    private async Task<PullSecretCheck> CheckAsync(string ns, string name, PullSecretOrigin origin, bool usedByKubelet, CancellationToken cancellationToken)
+    {
+        V1Secret secret;
+        try
+        {
+            secret = await _client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            var error = ApiError.From(e);
+            return error switch
+            {
+                { IsForbidden: true } => new PullSecretCheck(name, origin, usedByKubelet, SecretLookup.Forbidden, null,
+                    $"the bot may not read secrets in namespace {ns}: grant get on secrets"),
+                { IsNotFound: true } => new PullSecretCheck(name, origin, usedByKubelet, SecretLookup.Missing, null,
+                    $"secret {name} does not exist in namespace {ns}"),
+                _ => new PullSecretCheck(name, origin, usedByKubelet, SecretLookup.Failed, null, error.Message),
+            };
+        }
+
+        var type = secret.Type ?? "Opaque";
+        string? problem = type switch
+        {
+            DockerConfigJsonType when !HasKey(secret, ".dockerconfigjson") => $"secret {name} has type {type} but no .dockerconfigjson key",
+            DockerCfgType when !HasKey(secret, ".dockercfg") => $"secret {name} has type {type} but no .dockercfg key",
+            DockerConfigJsonType or DockerCfgType => null,
+            _ => $"secret {name} has type {type}; kubelet only uses {DockerConfigJsonType} (or {DockerCfgType}) secrets for pulls",
+        };
+        return new PullSecretCheck(name, origin, usedByKubelet, SecretLookup.Found, type, problem) { Secret = secret };
+    }
+
+    private static bool HasKey(V1Secret secret, string key) =>
+        secret.Data?.TryGetValue(key, out var bytes) == true && bytes is { Length: > 0 };
+}

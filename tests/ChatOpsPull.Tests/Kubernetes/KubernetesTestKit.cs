@@ -1,0 +1,218 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using ChatOpsPull.Configuration;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Detection.KubernetesWatch;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Tests.Kubernetes;
+
+/// <summary>Fixture objects from tests/fixtures/kubernetes and small builders around them.</summary>
+public static class KubeFixtures
+{
+    public static JsonObject Load(string file) =>
+        (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", file)))!;
+
+    public static IEnumerable<JsonObject> LoadList(string file) =>
+        ((JsonArray)Load(file)["items"]!).Select(i => (JsonObject)i!.DeepClone());
+
+    /// <summary>The failing web pod from the fixture, renamed, with a fresh uid.</summary>
+    public static JsonObject WebPod(string name, string? uid = null)
+    {
+        var pod = Load("pod-web-errimagepull.json");
+        pod["metadata"]!["name"] = name;
+        pod["metadata"]!["uid"] = uid ?? Guid.NewGuid().ToString();
+        ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
+        return pod;
+    }
+
+    /// <summary>The fixture's Failed event (runtime message) re-pointed at a pod.</summary>
+    public static JsonObject FailedEventFor(JsonObject pod, string? message = null, DateTimeOffset? at = null)
+    {
+        var failed = LoadList("events-web-pull-failure.json").First(e => e["reason"]!.GetValue<string>() == "Failed" && e["message"]!.GetValue<string>().StartsWith("Failed to pull", StringComparison.Ordinal));
+        return Retarget(failed, pod, message, at);
+    }
+
+    public static JsonObject Retarget(JsonObject item, JsonObject pod, string? message = null, DateTimeOffset? at = null)
+    {
+        var name = pod["metadata"]!["name"]!.GetValue<string>();
+        item["metadata"]!["name"] = $"{name}.{Guid.NewGuid():N}"[..Math.Min(name.Length + 17, 253)];
+        item["metadata"]!["uid"] = Guid.NewGuid().ToString();
+        ((JsonObject)item["metadata"]!).Remove("resourceVersion");
+        item["metadata"]!["namespace"] = pod["metadata"]!["namespace"]!.GetValue<string>();
+        item["involvedObject"]!["name"] = name;
+        item["involvedObject"]!["namespace"] = pod["metadata"]!["namespace"]!.GetValue<string>();
+        item["involvedObject"]!["uid"] = pod["metadata"]!["uid"]!.GetValue<string>();
+        if (message is not null)
+        {
+            item["message"] = message;
+        }
+
+        if (at is not null)
+        {
+            item["lastTimestamp"] = ObjectStore.Timestamp(at.Value);
+        }
+
+        return item;
+    }
+
+    /// <summary>Seeds the web Deployment, its ReplicaSet, the node and the pull secret objects.</summary>
+    public static void SeedWebWorkload(FakeKubernetesApi api)
+    {
+        api.Seed(Load("node-worker-1.json"));
+        api.Seed(Load("deployment-web.json"));
+        api.Seed(Load("replicaset-web.json"));
+    }
+}
+
+/// <summary>A sink that remembers every call, for asserting "nothing lost, nothing doubled".</summary>
+public sealed class RecordingSink : IPullFailureSink
+{
+    private readonly ConcurrentQueue<PullFailure> _reports = new();
+    private readonly ConcurrentQueue<(string Namespace, string Pod, string? Container, PodResolution Resolution)> _resolutions = new();
+
+    public IReadOnlyList<PullFailure> Reports => _reports.ToArray();
+
+    public IReadOnlyList<(string Namespace, string Pod, string? Container, PodResolution Resolution)> Resolutions => _resolutions.ToArray();
+
+    public Task ReportAsync(PullFailure failure, CancellationToken cancellationToken)
+    {
+        _reports.Enqueue(failure);
+        return Task.CompletedTask;
+    }
+
+    public Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken)
+    {
+        _resolutions.Enqueue((@namespace, pod, container, resolution));
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The real watcher against a fake API server, with a SQLite database for Pulled events.</summary>
+public sealed class WatcherRun : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly string _directory;
+
+    private WatcherRun(FakeKubernetesApi api, KubernetesPodWatcher watcher, RecordingSink sink, KubernetesWatchStatus status, PullEventStore store, BotDatabase database, string directory)
+    {
+        Api = api;
+        Sink = sink;
+        Status = status;
+        PullEvents = store;
+        Database = database;
+        _directory = directory;
+        Running = Task.Run(() => watcher.RunAsync(_stop.Token));
+    }
+
+    public FakeKubernetesApi Api { get; }
+
+    public RecordingSink Sink { get; }
+
+    public KubernetesWatchStatus Status { get; }
+
+    public PullEventStore PullEvents { get; }
+
+    public BotDatabase Database { get; }
+
+    public Task Running { get; }
+
+    public static KubernetesOptions FastOptions(params string[] namespaces) => new()
+    {
+        Namespaces = [.. namespaces],
+        ResyncPeriod = TimeSpan.FromMinutes(10),
+        WatchTimeout = TimeSpan.FromMinutes(5),
+        ReconnectMinDelay = TimeSpan.FromMilliseconds(50),
+        ReconnectMaxDelay = TimeSpan.FromMilliseconds(400),
+        ListPageSize = 50,
+    };
+
+    public static async Task<WatcherRun> StartAsync(FakeKubernetesApi api, KubernetesOptions? options = null)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "chatopspull-k8s-" + Guid.NewGuid().ToString("N"));
+        var database = new BotDatabase(
+            Options.Create(new StorageOptions()),
+            Options.Create(new BotOptions { DataDirectory = directory }),
+            [new SchemaMigrationSet([PullEventStore.Migration])]);
+        await database.MigrateAsync();
+        var store = new PullEventStore(database);
+        var sink = new RecordingSink();
+        var status = new KubernetesWatchStatus();
+        var watcher = new KubernetesPodWatcher(
+            api.CreateClient(),
+            options ?? FastOptions(),
+            sink,
+            store,
+            "test-cluster",
+            TimeProvider.System,
+            status,
+            NullLogger<KubernetesPodWatcher>.Instance);
+        return new WatcherRun(api, watcher, sink, status, store, database, directory);
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds; fails the test with <paramref name="what"/> when it does not in time.</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"timed out waiting for: {what}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Waits until the watcher has processed everything the server has (no input in flight for a moment).</summary>
+    public async Task SettleAsync()
+    {
+        var last = -1L;
+        var stableSince = DateTime.UtcNow;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            var now = Status.InputsProcessed;
+            if (now != last)
+            {
+                last = now;
+                stableSince = DateTime.UtcNow;
+            }
+            else if (DateTime.UtcNow - stableSince > TimeSpan.FromMilliseconds(400))
+            {
+                return;
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await Running;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+        await Database.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_directory, true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatOpsPull.Tests.Kubernetes;
+
+public sealed class LeaderElectionTests
+{
+    private static readonly LeaseOptions Fast = new()
+    {
+        Name = "chatopspull-watcher",
+        LeaseDuration = TimeSpan.FromSeconds(2),
+        RenewDeadline = TimeSpan.FromSeconds(1),
+        RetryPeriod = TimeSpan.FromMilliseconds(200),
+    };
+
+    private sealed class Replica : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+
+        public Replica(FakeKubernetesApi api, string user)
+        {
+            var token = user + "-token";
+            api.AddUser(token, user);
+            Leadership = new WatcherLeadership(api.CreateClient(token), Fast, "chatopspull", WatcherLeadership.NewIdentity(), NullLogger<WatcherLeadership>.Instance);
+            Running = Task.Run(() => Leadership.RunWhileLeadingAsync(WorkAsync, _stop.Token));
+        }
+
+        public WatcherLeadership Leadership { get; }
+
+        public Task Running { get; }
+
+        /// <summary>True while the "watcher" of this replica runs.</summary>
+        public volatile bool Watching;
+
+        public int Terms;
+
+        public async Task StopAsync()
+        {
+            await _stop.CancelAsync();
+            await Running;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                await StopAsync();
+            }
+
+            _stop.Dispose();
+        }
+
+        private async Task WorkAsync(CancellationToken term)
+        {
+            Interlocked.Increment(ref Terms);
+            Watching = true;
+            try
+            {
+                await Task.Delay(Timeout.Infinite, term);
+            }
+            finally
+            {
+                Watching = false;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Of_two_replicas_one_watches_and_leadership_moves_when_the_leader_stops_renewing()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.Seed(new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "chatopspull" } });
+        await using var a = new Replica(api, "system:serviceaccount:chatopspull:replica-a");
+        await WatcherRun.EventuallyAsync(() => a.Watching, "replica a leads");
+        await using var b = new Replica(api, "system:serviceaccount:chatopspull:replica-b");
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.True(a.Watching);
+        Assert.False(b.Watching);
+        Assert.Equal(a.Leadership.Identity, Lease(api)["spec"]!["holderIdentity"]!.GetValue<string>());
+        Assert.Equal(a.Leadership.Identity, b.Leadership.ObservedLeader);
+
+        // The leader can no longer renew (its updates are refused): it must stop watching, and b must take over.
+        api.Deny("update", "leases", user: "system:serviceaccount:chatopspull:replica-a");
+        await WatcherRun.EventuallyAsync(() => !a.Watching, "replica a stops watching", TimeSpan.FromSeconds(10));
+        await WatcherRun.EventuallyAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(10));
+
+        var lease = Lease(api);
+        Assert.Equal(b.Leadership.Identity, lease["spec"]!["holderIdentity"]!.GetValue<string>());
+        Assert.Equal(1, lease["spec"]!["leaseTransitions"]!.GetValue<int>());
+        Assert.Equal(2, lease["spec"]!["leaseDurationSeconds"]!.GetValue<int>());
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(a.Watching && b.Watching);
+    }
+
+    [Fact]
+    public async Task A_leader_that_stops_releases_the_lease_and_the_other_replica_takes_it_at_once()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.Seed(new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "chatopspull" } });
+        await using var a = new Replica(api, "system:serviceaccount:default:replica-a");
+        await WatcherRun.EventuallyAsync(() => a.Watching, "replica a leads");
+        await using var b = new Replica(api, "system:serviceaccount:default:replica-b");
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+
+        await a.StopAsync();
+        Assert.False(a.Watching);
+        var released = DateTime.UtcNow;
+        await WatcherRun.EventuallyAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(5));
+
+        Assert.True(DateTime.UtcNow - released < TimeSpan.FromSeconds(2), "took over before the 2 s lease would have expired");
+        Assert.Equal(b.Leadership.Identity, Lease(api, "chatopspull")["spec"]!["holderIdentity"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Identity_is_the_pod_or_host_name_with_a_random_suffix()
+    {
+        var one = WatcherLeadership.NewIdentity();
+        var two = WatcherLeadership.NewIdentity();
+        Assert.NotEqual(one, two);
+        var name = Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName.ToLowerInvariant();
+        Assert.StartsWith(name + "-", one, StringComparison.Ordinal);
+        Assert.Matches("-[0-9a-f]{6}$", one);
+    }
+
+    private static System.Text.Json.Nodes.JsonObject Lease(FakeKubernetesApi api, string ns = "chatopspull") =>
+        api.Store.Get(ResourceType.Of("leases"), ns, "chatopspull-watcher") ?? throw new InvalidOperationException("no lease");
+}
