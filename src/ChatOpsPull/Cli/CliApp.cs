@@ -10,6 +10,7 @@ public static class CliApp
     private static readonly CliVerb[] Verbs =
     [
         new("serve", "Run the bot: web host, Slack/Teams endpoints, watcher and job server (default).", ServeAsync),
+        new("hash-password", LocalUsersCli.Summary, LocalUsersCli.HashPasswordAsync),
         new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
     ];
 

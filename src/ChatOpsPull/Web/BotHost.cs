@@ -1,3 +1,5 @@
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Jobs;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -11,9 +13,14 @@ public static class BotHost
         builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
         builder.Services.AddBotCore(builder.Configuration);
         builder.Services.AddStorage(builder.Configuration);
+        builder.Services.AddLocalLogin(builder.Configuration);
+        builder.Services.AddJobs(builder.Configuration);
+        builder.Services.AddIncidents(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();
+        app.UseLocalLogin();
+        app.MapJobsDashboard();
         return app;
     }
 }
