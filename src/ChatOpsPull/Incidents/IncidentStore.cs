@@ -336,7 +336,11 @@ public sealed class IncidentStore(BotDatabase database)
         foreach (var chunk in rows.Select(r => r.id).Chunk(500))
         {
             var podRows = await connection.QueryAsync<PodRow>(
-                "SELECT * FROM incident_pods WHERE incident_id IN @ids ORDER BY first_seen, pod, container", new { ids = chunk }, transaction).ConfigureAwait(false);
+                connection is Npgsql.NpgsqlConnection
+                    ? "SELECT * FROM incident_pods WHERE incident_id = ANY(@ids) ORDER BY first_seen, pod, container"
+                    : "SELECT * FROM incident_pods WHERE incident_id IN @ids ORDER BY first_seen, pod, container",
+                new { ids = chunk },
+                transaction).ConfigureAwait(false);
             foreach (var p in podRows)
             {
                 if (!pods.TryGetValue(p.incident_id, out var list))

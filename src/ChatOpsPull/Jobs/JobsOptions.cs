@@ -7,6 +7,9 @@ public sealed class JobsOptions
 {
     public const string Section = "Jobs";
 
+    /// <summary>Run a job server in this replica (false: this replica only enqueues and shows the dashboard).</summary>
+    public bool RunServer { get; set; } = true;
+
     /// <summary>Jobs run at once per replica (diagnoses wait on the network, so a few more than cores is fine).</summary>
     [Range(1, 100, ErrorMessage = "Jobs:WorkerCount must be between 1 and 100.")]
     public int WorkerCount { get; set; } = 4;

@@ -33,14 +33,17 @@ public static class JobsServices
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());
-        services.AddHangfireServer((provider, server) =>
+        if (configuration.GetSection(JobsOptions.Section).GetValue(nameof(JobsOptions.RunServer), true))
         {
-            var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
-            server.WorkerCount = jobs.WorkerCount;
-            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
-            server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
-            server.ShutdownTimeout = TimeSpan.FromSeconds(10);
-        });
+            services.AddHangfireServer((provider, server) =>
+            {
+                var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
+                server.WorkerCount = jobs.WorkerCount;
+                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
+                server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
+                server.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            });
+        }
 
         services.AddTransient<DiagnoseIncidentJob>();
         return services;
