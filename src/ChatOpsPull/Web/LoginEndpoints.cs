@@ -72,7 +72,7 @@ public static partial class LoginEndpoints
         var user = options.CurrentValue.Users.Find(u => string.Equals(u.Name, name, StringComparison.OrdinalIgnoreCase));
 
         // Always run PBKDF2, even for unknown names, so timing does not tell which names exist.
-        var valid = PasswordHash.Verify(password, user?.PasswordHash ?? DummyHash.Value) && user is not null;
+        var valid = PasswordHash.Verify(password, user?.PasswordHash ?? DummyHash.For(options.CurrentValue.Users)) && user is not null;
         if (!valid)
         {
             var delay = throttle.Failed(name, address);
@@ -136,9 +136,24 @@ public static partial class LoginEndpoints
         return Results.Content(body, "text/html; charset=utf-8", statusCode: status);
     }
 
+    /// <summary>A hash nobody knows the password of, as costly as the configured users' hashes.</summary>
     private static class DummyHash
     {
-        public static readonly string Value = PasswordHash.Hash(Guid.NewGuid().ToString(), PasswordHash.DefaultIterations);
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> ByIterations = new();
+
+        public static string For(List<LocalUser> users)
+        {
+            var iterations = users.Count == 0 ? PasswordHash.MinimumIterations : users.Max(u => IterationsOf(u.PasswordHash));
+            return ByIterations.GetOrAdd(iterations, n => PasswordHash.Hash(Guid.NewGuid().ToString(), n));
+        }
+
+        private static int IterationsOf(string hash)
+        {
+            var parts = hash.Split('$');
+            return parts.Length == 4 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                ? Math.Clamp(n, PasswordHash.MinimumIterations, 10_000_000)
+                : PasswordHash.DefaultIterations;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Failed sign-in for {User} from {Address}")]
