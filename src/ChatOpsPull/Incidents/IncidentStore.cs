@@ -131,6 +131,16 @@ public sealed class IncidentStore(BotDatabase database)
         }
     }
 
+    /// <summary>Open incidents whose latest diagnosis request is not applied and that have not changed since <paramref name="olderThan"/>.</summary>
+    public async Task<IReadOnlyList<(string Id, int RequestVersion)>> ListPendingDiagnosesAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Id, long Requested)>(
+            "SELECT id, diagnosis_requested FROM incidents WHERE open_key IS NOT NULL AND diagnosis_requested > diagnosis_applied AND updated_at < @olderThan ORDER BY updated_at LIMIT 500",
+            new { olderThan = BotDatabase.ToDb(olderThan) }).ConfigureAwait(false);
+        return rows.Select(r => (r.Id, (int)r.Requested)).ToList();
+    }
+
     // ---- used inside the engine's transactions ----
 
     internal static async Task<Incident?> GetAsync(DbConnection connection, DbTransaction? transaction, string id)

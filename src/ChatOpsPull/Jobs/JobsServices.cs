@@ -46,6 +46,8 @@ public static class JobsServices
         }
 
         services.AddTransient<DiagnoseIncidentJob>();
+        services.AddTransient<DiagnosisSweepJob>();
+        services.AddHostedService<RecurringJobsRegistration>();
         return services;
     }
 

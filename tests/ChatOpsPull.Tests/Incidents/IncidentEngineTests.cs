@@ -389,4 +389,33 @@ public sealed class IncidentEngineTests
         Assert.Null(await rig.Store.UpdateAsync(id, _ => null));
         Assert.Null(await rig.Store.UpdateAsync("inc-00000000", i => i));
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task The_sweep_re_enqueues_a_diagnosis_that_was_asked_for_but_never_applied(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        await rig.Engine.ReportAsync(Failures.Pod("api-1"), default);
+        var id = Assert.Single(await rig.Store.ListOpenAsync()).Id;
+        Assert.Single(rig.Scheduler.Requests); // "lost": the recording scheduler never runs it
+
+        async Task SweepAsync()
+        {
+            using var scope = rig.Host.Services.CreateScope();
+            await scope.ServiceProvider.GetRequiredService<ChatOpsPull.Jobs.DiagnosisSweepJob>().RunAsync(default);
+        }
+
+        await SweepAsync(); // too young: may still be queued
+        Assert.Single(rig.Scheduler.Requests);
+
+        rig.Time.Advance(TimeSpan.FromMinutes(11));
+        await SweepAsync();
+        Assert.Equal([(id, 1), (id, 1)], rig.Scheduler.Requests);
+
+        var diagnosis = new Core.Diagnoses.Diagnosis(PullCause.ImageNotFound, 0.7, "not found", [], "x", []);
+        Assert.Equal(IncidentUpdateOutcome.Changed, (await rig.Engine.ApplyDiagnosisAsync(id, 1, diagnosis)).Outcome);
+        rig.Time.Advance(TimeSpan.FromMinutes(11));
+        await SweepAsync();
+        Assert.Equal(2, rig.Scheduler.Requests.Count);
+    }
 }
