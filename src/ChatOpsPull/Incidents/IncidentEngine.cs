@@ -199,6 +199,22 @@ public sealed partial class IncidentEngine(
         return mute;
     }
 
+    /// <summary>
+    /// The "mute image" button: mutes the incident's image name without tag or digest (every tag of that repository) in the
+    /// incident's cluster. Returns null when the incident does not exist.
+    /// </summary>
+    public async Task<IncidentMute?> MuteImageOfAsync(string incidentId, DateTimeOffset? until, AuditActor actor, CancellationToken cancellationToken = default)
+    {
+        var incident = await store.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
+        if (incident is null)
+        {
+            return null;
+        }
+
+        var pattern = Core.Images.ImageReference.TryParse(incident.Image, out var reference, out _) ? reference.Name : incident.Image;
+        return await MuteAsync(MuteScope.Image, incident.Key.Cluster, pattern, until, actor, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<bool> UnmuteAsync(string muteId, AuditActor actor, CancellationToken cancellationToken = default)
     {
         var removed = await Database.InTransactionAsync(

@@ -418,4 +418,23 @@ public sealed class IncidentEngineTests
         await SweepAsync();
         Assert.Equal(2, rig.Scheduler.Requests.Count);
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Muting_an_incidents_image_silences_every_tag_of_it_in_that_cluster_only(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        var user = new AuditActor("slack", "U1", "dave");
+        await rig.Engine.ReportAsync(Failures.Pod("api-1"), default);
+        var id = Assert.Single(await rig.Store.ListOpenAsync()).Id;
+        var mute = await rig.Engine.MuteImageOfAsync(id, null, user);
+        Assert.Equal(("prod", "registry.example.com/shop/api", MuteScope.Image), (mute!.Cluster, mute.Pattern, mute.Scope));
+        Assert.Null(await rig.Engine.MuteImageOfAsync("inc-00000000", null, user));
+
+        var told = rig.Notifier.Calls.Count;
+        await rig.Engine.ReportAsync(Failures.Pod("old-1", workload: "old", image: "registry.example.com/shop/api:1.0.0"), default);
+        Assert.Equal(told, rig.Notifier.Calls.Count);
+        await rig.Engine.ReportAsync(Failures.Pod("web-1", workload: "web", image: "registry.example.com/shop/web:1.0.0"), default);
+        Assert.Equal(told + 1, rig.Notifier.Calls.Count);
+    }
 }
