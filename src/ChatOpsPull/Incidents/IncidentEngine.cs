@@ -46,7 +46,10 @@ public sealed partial class IncidentEngine(
     private const int MaxAttempts = 10;
     private static readonly TimeSpan MuteCacheLifetime = TimeSpan.FromSeconds(5);
 
+    // Two separate lock sets: a subject lock may be held while a storm lock is taken (never the other way round),
+    // and striping must never map a storm onto the subject stripe its caller already holds.
     private readonly KeyedLock _locks = new();
+    private readonly KeyedLock _stormLocks = new();
     private (DateTimeOffset LoadedAt, IReadOnlyList<IncidentMute> Mutes)? _muteCache;
 
     private BotDatabase Database => store.Database;
@@ -237,7 +240,11 @@ public sealed partial class IncidentEngine(
     public async Task<bool> IsSilencedAsync(Incident incident, CancellationToken cancellationToken = default) =>
         IncidentSilence.IsSilenced(incident, await MutesAsync(cancellationToken).ConfigureAwait(false), time.GetUtcNow());
 
-    public void Dispose() => _locks.Dispose();
+    public void Dispose()
+    {
+        _locks.Dispose();
+        _stormLocks.Dispose();
+    }
 
     // ---- reports ----
 
@@ -387,7 +394,7 @@ public sealed partial class IncidentEngine(
         var stormKey = IncidentRollup.StormKey(incident.Key.Cluster, incident.Image, incident.Key.Cause);
         var lockName = "storm:" + stormKey;
         var current = options.CurrentValue;
-        using (await _locks.AcquireAsync(lockName, cancellationToken).ConfigureAwait(false))
+        using (await _stormLocks.AcquireAsync(lockName, cancellationToken).ConfigureAwait(false))
         {
             var (parent, children) = await RetryAsync(
                 () => Database.InTransactionAsync(

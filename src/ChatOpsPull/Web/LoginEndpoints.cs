@@ -133,6 +133,8 @@ public static partial class LoginEndpoints
             </body></html>
             """;
         context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        context.Response.Headers.XFrameOptions = "DENY";
         return Results.Content(body, "text/html; charset=utf-8", statusCode: status);
     }
 
