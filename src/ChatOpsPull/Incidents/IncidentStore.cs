@@ -115,6 +115,12 @@ public sealed class IncidentStore(BotDatabase database)
             {
                 return await database.InTransactionAsync(async (connection, transaction) =>
                 {
+                    if (database.Provider == DatabaseProvider.Postgres)
+                    {
+                        // Writers through this method queue on the row instead of racing (SQLite's immediate transaction already does).
+                        await connection.ExecuteAsync("SELECT id FROM incidents WHERE id = @id FOR UPDATE", new { id }, transaction).ConfigureAwait(false);
+                    }
+
                     var current = await GetAsync(connection, transaction, id).ConfigureAwait(false);
                     if (current is null || change(current) is not { } changed)
                     {

@@ -110,6 +110,12 @@ public sealed class IncidentEngineTests
         var open = await rig.Store.ListOpenAsync("prod", "shop");
         Assert.Equal([PullCause.ImageNotFound, PullCause.AuthFailed], open.Select(i => i.Key.Cause).Order());
         Assert.Equal(2, rig.Notifier.Calls.Count(c => c.Change == IncidentChange.Opened));
+        Assert.Empty(await rig.Store.ListOpenAsync("staging"));
+        Assert.Empty(await rig.Store.ListOpenAsync("prod", "web"));
+        Assert.Equal(2, (await rig.Store.ListOpenedAsync(Failures.Start, Failures.Start.AddSeconds(1))).Count);
+        Assert.Empty(await rig.Store.ListOpenedAsync(Failures.Start.AddSeconds(1), Failures.Start.AddHours(1)));
+        var counts = await rig.Store.CountAsync(Failures.Start.AddHours(-1), Failures.Start.AddHours(1), "prod");
+        Assert.Equal(2, counts.ByState[IncidentState.Open]);
     }
 
     [Theory]
