@@ -50,6 +50,7 @@ public sealed partial class IncidentEngine(
     // and striping must never map a storm onto the subject stripe its caller already holds.
     private readonly KeyedLock _locks = new();
     private readonly KeyedLock _stormLocks = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Mailbox> _mailboxes = new(StringComparer.Ordinal);
     private (DateTimeOffset LoadedAt, IReadOnlyList<IncidentMute> Mutes)? _muteCache;
 
     private BotDatabase Database => store.Database;
@@ -59,6 +60,7 @@ public sealed partial class IncidentEngine(
         var cause = MessageClassifier.Classify(failure.Message, failure.Reason).Cause;
         var subject = IncidentGrouping.SubjectOf(failure);
         var lockName = SubjectLock(failure.Cluster, failure.Namespace, subject);
+        IReadOnlyList<Mailbox> told;
         using (await _locks.AcquireAsync(lockName, cancellationToken).ConfigureAwait(false))
         {
             var effects = await RetryAsync(
@@ -70,8 +72,10 @@ public sealed partial class IncidentEngine(
                     },
                     cancellationToken),
                 cancellationToken).ConfigureAwait(false);
-            await RunAsync(effects, cancellationToken).ConfigureAwait(false);
+            told = await RunAsync(effects, cancellationToken).ConfigureAwait(false);
         }
+
+        await DeliverAsync(told, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken)
@@ -80,6 +84,7 @@ public sealed partial class IncidentEngine(
         foreach (var (id, subject) in hits)
         {
             var lockName = SubjectLock(cluster, @namespace, subject);
+            IReadOnlyList<Mailbox> told;
             using (await _locks.AcquireAsync(lockName, cancellationToken).ConfigureAwait(false))
             {
                 var effects = await RetryAsync(
@@ -91,8 +96,10 @@ public sealed partial class IncidentEngine(
                         },
                         cancellationToken),
                     cancellationToken).ConfigureAwait(false);
-                await RunAsync(effects, cancellationToken).ConfigureAwait(false);
+                told = await RunAsync(effects, cancellationToken).ConfigureAwait(false);
             }
+
+            await DeliverAsync(told, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -445,7 +452,8 @@ public sealed partial class IncidentEngine(
 
     // ---- effects after commit ----
 
-    private async Task RunAsync(Effects effects, CancellationToken cancellationToken)
+    /// <summary>After commit, still under the subject lock: storms, diagnosis jobs, and the notices posted in commit order.</summary>
+    private async Task<IReadOnlyList<Mailbox>> RunAsync(Effects effects, CancellationToken cancellationToken)
     {
         foreach (var incident in effects.StormChecks)
         {
@@ -466,43 +474,138 @@ public sealed partial class IncidentEngine(
             }
         }
 
-        if (effects.Notifications.Count == 0)
+        var boxes = new List<Mailbox>();
+        foreach (var notice in effects.Notifications)
         {
+            var rolledUp = !notice.Direct && effects.RolledUp.Contains(notice.Incident.Id) && notice.Incident.RollupOf is null;
+            var box = _mailboxes.GetOrAdd(notice.Incident.Id, _ => new Mailbox(notice.Incident.Id));
+            lock (box)
+            {
+                box.Pending.Enqueue(notice with { Reload = rolledUp });
+            }
+
+            if (!boxes.Contains(box))
+            {
+                boxes.Add(box);
+            }
+        }
+
+        return boxes;
+    }
+
+    /// <summary>
+    /// Tells the notifiers what was posted, in order, one runner per incident at a time. Runs outside the subject lock,
+    /// so while a slow notifier is busy further reports are stored and their "pods changed" news piles up; consecutive
+    /// ones are then told once, with the latest incident (a 1,000-pod storm is not 1,000 card updates).
+    /// </summary>
+    private async Task DeliverAsync(IReadOnlyList<Mailbox> boxes, CancellationToken cancellationToken)
+    {
+        foreach (var box in boxes)
+        {
+            lock (box)
+            {
+                if (box.Running)
+                {
+                    continue; // the current runner will tell these too
+                }
+
+                box.Running = true;
+            }
+
+            try
+            {
+                while (true)
+                {
+                    List<Notice> batch;
+                    lock (box)
+                    {
+                        if (box.Pending.Count == 0)
+                        {
+                            box.Running = false;
+                            _mailboxes.TryRemove(new KeyValuePair<string, Mailbox>(box.IncidentId, box));
+                            break;
+                        }
+
+                        batch = [.. box.Pending];
+                        box.Pending.Clear();
+                    }
+
+                    var mutes = await MutesAsync(cancellationToken).ConfigureAwait(false);
+                    foreach (var notice in Collapse(batch))
+                    {
+                        await PublishAsync(notice, mutes, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch
+            {
+                lock (box)
+                {
+                    box.Running = false;
+                }
+
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Consecutive "pods changed" notices become one, carrying the newest incident.</summary>
+    private static List<Notice> Collapse(List<Notice> batch)
+    {
+        var result = new List<Notice>(batch.Count);
+        foreach (var notice in batch)
+        {
+            if (result.Count > 0 && notice.Change == IncidentChange.PodsChanged && !notice.Direct
+                && result[^1] is { Change: IncidentChange.PodsChanged, Direct: false } previous)
+            {
+                var merged = previous.Merged + notice.Merged;
+                var newest = notice.Incident.Version >= previous.Incident.Version ? notice : previous;
+                result[^1] = newest with
+                {
+                    Merged = merged,
+                    Detail = $"{merged} changes; latest: {notice.Detail}",
+                    Reload = previous.Reload || notice.Reload,
+                };
+            }
+            else
+            {
+                result.Add(notice);
+            }
+        }
+
+        return result;
+    }
+
+    private async Task PublishAsync(Notice notice, IReadOnlyList<IncidentMute> mutes, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var incident = notice.Incident;
+        if (notice.Reload)
+        {
+            incident = await store.GetAsync(incident.Id, cancellationToken).ConfigureAwait(false) ?? incident;
+        }
+
+        if (IncidentSilence.MatchingMute(incident, mutes, now) is not null
+            || (!notice.EvenIfSnoozed && IncidentSilence.IsSnoozed(incident, now)))
+        {
+            LogSilenced(logger, incident.Id, notice.Change);
             return;
         }
 
-        var mutes = await MutesAsync(cancellationToken).ConfigureAwait(false);
-        var now = time.GetUtcNow();
-        foreach (var (notice, index) in effects.Notifications.Select((n, i) => (n, i)))
+        if (!notice.Direct && incident.RollupOf is { } parentId
+            && await store.GetAsync(parentId, cancellationToken).ConfigureAwait(false) is { IsClosed: false } parent)
         {
-            var incident = notice.Incident;
-            if (!notice.Direct && effects.RolledUp.Contains(incident.Id) && incident.RollupOf is null)
+            // One card per storm: the parent's card carries the news.
+            if (!IncidentSilence.IsSilenced(parent, mutes, now))
             {
-                incident = await store.GetAsync(incident.Id, cancellationToken).ConfigureAwait(false) ?? incident;
+                var detail = $"{incident.Key.Namespace}/{incident.Key.Subject}: {notice.Detail ?? notice.Change.ToString()}";
+                await notifications.PublishAsync(parent, IncidentChange.PodsChanged, detail, cancellationToken).ConfigureAwait(false);
             }
 
-            if (IncidentSilence.MatchingMute(incident, mutes, now) is not null
-                || (!notice.EvenIfSnoozed && IncidentSilence.IsSnoozed(incident, now)))
-            {
-                LogSilenced(logger, incident.Id, notice.Change);
-                continue;
-            }
-
-            if (!notice.Direct && incident.RollupOf is { } parentId
-                && await store.GetAsync(parentId, cancellationToken).ConfigureAwait(false) is { IsClosed: false } parent)
-            {
-                // One card per storm: the parent's card carries the news.
-                if (!IncidentSilence.IsSilenced(parent, mutes, now))
-                {
-                    var detail = $"{incident.Key.Namespace}/{incident.Key.Subject}: {notice.Detail ?? notice.Change.ToString()}";
-                    await notifications.PublishAsync(parent, IncidentChange.PodsChanged, detail, cancellationToken).ConfigureAwait(false);
-                }
-
-                continue;
-            }
-
-            await notifications.PublishAsync(incident, notice.Change, notice.Detail, cancellationToken).ConfigureAwait(false);
+            return;
         }
+
+        await notifications.PublishAsync(incident, notice.Change, notice.Detail, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<IncidentUpdate> ChangeAsync(
@@ -517,10 +620,11 @@ public sealed partial class IncidentEngine(
         }
 
         var lockName = SubjectLock(first.Key.Cluster, first.Key.Namespace, first.Key.Subject);
+        IReadOnlyList<Mailbox> told = [];
+        IncidentUpdate result;
         using (await _locks.AcquireAsync(lockName, cancellationToken).ConfigureAwait(false))
         {
             Effects? effects = null;
-            IncidentUpdate result;
             try
             {
                 result = await RetryAsync(
@@ -545,11 +649,12 @@ public sealed partial class IncidentEngine(
 
             if (result.Outcome == IncidentUpdateOutcome.Changed && effects is not null)
             {
-                await RunAsync(effects, cancellationToken).ConfigureAwait(false);
+                told = await RunAsync(effects, cancellationToken).ConfigureAwait(false);
             }
-
-            return result;
         }
+
+        await DeliverAsync(told, cancellationToken).ConfigureAwait(false);
+        return result;
     }
 
     private async Task<T> RetryAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken, bool retryUniqueViolations = true)
@@ -604,7 +709,7 @@ public sealed partial class IncidentEngine(
     /// <summary>What to do once the transaction committed.</summary>
     private sealed class Effects
     {
-        public List<(Incident Incident, IncidentChange Change, string? Detail, bool EvenIfSnoozed, bool Direct)> Notifications { get; } = [];
+        public List<Notice> Notifications { get; } = [];
 
         public List<(string IncidentId, int Version)> Diagnoses { get; } = [];
 
@@ -613,13 +718,31 @@ public sealed partial class IncidentEngine(
         public HashSet<string> RolledUp { get; } = new(StringComparer.Ordinal);
 
         public void Notify(Incident incident, IncidentChange change, string? detail, bool evenIfSnoozed = false) =>
-            Notifications.Add((incident, change, detail, evenIfSnoozed, false));
+            Notifications.Add(new Notice(incident, change, detail, evenIfSnoozed, Direct: false));
 
         public void NotifyDirect(Incident incident, IncidentChange change, string? detail) =>
-            Notifications.Add((incident, change, detail, false, true));
+            Notifications.Add(new Notice(incident, change, detail, EvenIfSnoozed: false, Direct: true));
 
         public void Diagnose(string incidentId, int version) => Diagnoses.Add((incidentId, version));
 
         public void CheckStorm(Incident incident) => StormChecks.Add(incident);
+    }
+
+    /// <summary>One piece of news for the notifiers. <see cref="Direct"/> skips the storm routing; <see cref="Reload"/> re-reads the incident first.</summary>
+    private sealed record Notice(Incident Incident, IncidentChange Change, string? Detail, bool EvenIfSnoozed, bool Direct)
+    {
+        public bool Reload { get; init; }
+
+        public int Merged { get; init; } = 1;
+    }
+
+    /// <summary>The notices of one incident not yet told, and whether a runner is telling them.</summary>
+    private sealed class Mailbox(string incidentId)
+    {
+        public string IncidentId { get; } = incidentId;
+
+        public Queue<Notice> Pending { get; } = new();
+
+        public bool Running { get; set; }
     }
 }

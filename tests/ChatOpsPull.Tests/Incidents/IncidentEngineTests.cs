@@ -443,4 +443,22 @@ public sealed class IncidentEngineTests
         await rig.Engine.ReportAsync(Failures.Pod("web-1", workload: "web", image: "registry.example.com/shop/web:1.0.0"), default);
         Assert.Equal(told + 1, rig.Notifier.Calls.Count);
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_slow_notifier_hears_a_storm_as_a_few_updates_ending_with_every_pod(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        rig.Notifier.Delay = TimeSpan.FromMilliseconds(150);
+        await Parallel.ForEachAsync(Enumerable.Range(0, 60), new ParallelOptions { MaxDegreeOfParallelism = 12 }, async (i, ct) =>
+            await rig.Engine.ReportAsync(Failures.Pod($"api-{i}"), ct));
+
+        var calls = rig.Notifier.Calls;
+        Assert.Equal(IncidentChange.Opened, calls[0].Change);
+        Assert.All(calls.Skip(1), c => Assert.Equal(IncidentChange.PodsChanged, c.Change));
+        Assert.True(calls.Count < 60, $"{calls.Count} notifications for 60 pods: nothing was coalesced");
+        Assert.Equal(60, calls[^1].Incident.ActivePodCount);
+        Assert.True(calls.Select(c => c.Incident.Version).SequenceEqual(calls.Select(c => c.Incident.Version).Order()), "told out of order");
+        Assert.Equal(60, Assert.Single(await rig.Store.ListOpenAsync()).ActivePodCount);
+    }
 }

@@ -14,6 +14,9 @@ public sealed class RecordingNotifier : IIncidentNotifier
 
     public bool Throw { get; set; }
 
+    /// <summary>How long each call takes (a slow chat platform).</summary>
+    public TimeSpan Delay { get; set; }
+
     public IReadOnlyList<(Incident Incident, IncidentChange Change, string? Detail)> Calls => _calls.ToList();
 
     public IReadOnlyList<IncidentChange> ChangesFor(string incidentId) =>
@@ -22,7 +25,7 @@ public sealed class RecordingNotifier : IIncidentNotifier
     public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
         _calls.Enqueue((incident, change, detail));
-        return Throw ? throw new InvalidOperationException("chat is down") : Task.CompletedTask;
+        return Throw ? throw new InvalidOperationException("chat is down") : Task.Delay(Delay, cancellationToken);
     }
 }
 
