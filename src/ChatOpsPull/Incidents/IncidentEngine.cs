@@ -51,7 +51,7 @@ public sealed partial class IncidentEngine(
     private readonly KeyedLock _locks = new();
     private readonly KeyedLock _stormLocks = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Mailbox> _mailboxes = new(StringComparer.Ordinal);
-    private (DateTimeOffset LoadedAt, IReadOnlyList<IncidentMute> Mutes)? _muteCache;
+    private volatile MuteSnapshot? _muteCache;
 
     private BotDatabase Database => store.Database;
 
@@ -682,13 +682,13 @@ public sealed partial class IncidentEngine(
     private async Task<IReadOnlyList<IncidentMute>> MutesAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (_muteCache is { } cache && now - cache.LoadedAt < MuteCacheLifetime)
+        if (_muteCache is { } cache && now - cache.LoadedAt < MuteCacheLifetime && now >= cache.LoadedAt)
         {
             return cache.Mutes;
         }
 
         var mutes = await store.ListMutesAsync(now, cancellationToken).ConfigureAwait(false);
-        _muteCache = (now, mutes);
+        _muteCache = new MuteSnapshot(now, mutes);
         return mutes;
     }
 
@@ -745,4 +745,6 @@ public sealed partial class IncidentEngine(
 
         public bool Running { get; set; }
     }
+
+    private sealed record MuteSnapshot(DateTimeOffset LoadedAt, IReadOnlyList<IncidentMute> Mutes);
 }
