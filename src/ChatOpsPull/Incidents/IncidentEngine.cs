@@ -260,8 +260,10 @@ public sealed partial class IncidentEngine(
         var effects = new Effects();
         var now = time.GetUtcNow();
         var quiet = options.CurrentValue.QuietWindow;
-        var open = await IncidentStore.OpenForSubjectAsync(connection, transaction, failure.Cluster, failure.Namespace, subject).ConfigureAwait(false);
-        var closed = await IncidentStore.ClosedForSubjectAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, now - quiet).ConfigureAwait(false);
+        // Incidents come with this pod's entry only (a storm must not read every pod per report); notices about them
+        // re-read the whole incident when they are told (once per batch, see DeliverAsync).
+        var open = await IncidentStore.OpenForSubjectAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, failure.Pod, failure.Container).ConfigureAwait(false);
+        var closed = await IncidentStore.ClosedForSubjectAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, now - quiet, failure.Pod, failure.Container).ConfigureAwait(false);
         var podLine = $"{failure.Pod}/{failure.Container}: {failure.Reason}";
 
         switch (IncidentGrouping.Decide(failure, cause, open, closed, now, quiet))
@@ -303,14 +305,14 @@ public sealed partial class IncidentEngine(
                     var line = $"cause is now {up.ToSnakeCase()} (was {j.Incident.Key.Cause.ToSnakeCase()}) — {podLine}";
                     await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, saved.Id, saved.Version, null).ConfigureAwait(false);
                     await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentCauseChanged, saved.Id, Detail: line)).ConfigureAwait(false);
-                    effects.Notify(saved, IncidentChange.PodsChanged, line);
+                    effects.Notify(saved, IncidentChange.PodsChanged, line, partial: true);
                     effects.Diagnose(saved.Id, saved.Version);
                     effects.CheckStorm(saved);
                 }
                 else if (change is PodChange.Joined or PodChange.Updated
                     || (change == PodChange.Rejoined && !RejoinedInsideQuietWindow(j.Incident, failure, quiet)))
                 {
-                    effects.Notify(saved, IncidentChange.PodsChanged, change == PodChange.Updated ? podLine + " (new message)" : podLine + " joined");
+                    effects.Notify(saved, IncidentChange.PodsChanged, change == PodChange.Updated ? podLine + " (new message)" : podLine + " joined", partial: true);
                 }
 
                 return effects;
@@ -328,7 +330,7 @@ public sealed partial class IncidentEngine(
                 if (lastTold is null || now - lastTold.Value > quiet)
                 {
                     await IncidentStore.SetReopenNotifiedAtAsync(connection, transaction, saved.Id, now).ConfigureAwait(false);
-                    effects.Notify(saved, IncidentChange.Reopened, line);
+                    effects.Notify(saved, IncidentChange.Reopened, line, partial: true);
                 }
                 else
                 {
@@ -481,7 +483,7 @@ public sealed partial class IncidentEngine(
             var box = _mailboxes.GetOrAdd(notice.Incident.Id, _ => new Mailbox(notice.Incident.Id));
             lock (box)
             {
-                box.Pending.Enqueue(notice with { Reload = rolledUp });
+                box.Pending.Enqueue(notice with { Reload = notice.Reload || rolledUp });
             }
 
             if (!boxes.Contains(box))
@@ -717,8 +719,9 @@ public sealed partial class IncidentEngine(
 
         public HashSet<string> RolledUp { get; } = new(StringComparer.Ordinal);
 
-        public void Notify(Incident incident, IncidentChange change, string? detail, bool evenIfSnoozed = false) =>
-            Notifications.Add(new Notice(incident, change, detail, evenIfSnoozed, Direct: false));
+        /// <param name="partial">The incident holds only some of its pods: re-read it before telling anyone.</param>
+        public void Notify(Incident incident, IncidentChange change, string? detail, bool evenIfSnoozed = false, bool partial = false) =>
+            Notifications.Add(new Notice(incident, change, detail, evenIfSnoozed, Direct: false) { Reload = partial });
 
         public void NotifyDirect(Incident incident, IncidentChange change, string? detail) =>
             Notifications.Add(new Notice(incident, change, detail, EvenIfSnoozed: false, Direct: true));

@@ -156,22 +156,27 @@ public sealed class IncidentStore(BotDatabase database)
         return found.Count > 0 ? found[0] : null;
     }
 
-    internal static async Task<IReadOnlyList<Incident>> OpenForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject)
+    /// <summary>
+    /// Open incidents of a subject, each with only the given pod's entry (or none): enough to group a report without
+    /// reading every pod of a large incident. Saving such a partial incident writes only the pods that differ.
+    /// </summary>
+    internal static async Task<IReadOnlyList<Incident>> OpenForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, string pod, string container)
     {
         var rows = await connection.QueryAsync<IncidentRow>(
             "SELECT * FROM incidents WHERE cluster = @cluster AND namespace = @namespace AND subject = @subject AND open_key IS NOT NULL",
             new { cluster, @namespace, subject },
             transaction).ConfigureAwait(false);
-        return await WithPodsAsync(connection, transaction, rows.ToList()).ConfigureAwait(false);
+        return await WithPodsAsync(connection, transaction, rows.ToList(), (pod, container)).ConfigureAwait(false);
     }
 
-    internal static async Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since)
+    /// <summary>Closed incidents of a subject resolved since <paramref name="since"/>, with only the given pod's entry.</summary>
+    internal static async Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, string pod, string container)
     {
         var rows = await connection.QueryAsync<IncidentRow>(
             "SELECT * FROM incidents WHERE cluster = @cluster AND namespace = @namespace AND subject = @subject AND open_key IS NULL AND resolved_at >= @since ORDER BY resolved_at DESC LIMIT 5",
             new { cluster, @namespace, subject, since = BotDatabase.ToDb(since) },
             transaction).ConfigureAwait(false);
-        return await WithPodsAsync(connection, transaction, rows.ToList()).ConfigureAwait(false);
+        return await WithPodsAsync(connection, transaction, rows.ToList(), (pod, container)).ConfigureAwait(false);
     }
 
     internal static async Task<IReadOnlyList<Incident>> OpenInStormAsync(DbConnection connection, DbTransaction transaction, string stormKey)
@@ -341,7 +346,7 @@ public sealed class IncidentStore(BotDatabase database)
         return await WithPodsAsync(connection, null, rows).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<Incident>> WithPodsAsync(DbConnection connection, DbTransaction? transaction, List<IncidentRow> rows)
+    private static async Task<IReadOnlyList<Incident>> WithPodsAsync(DbConnection connection, DbTransaction? transaction, List<IncidentRow> rows, (string Pod, string Container)? only = null)
     {
         if (rows.Count == 0)
         {
@@ -352,10 +357,10 @@ public sealed class IncidentStore(BotDatabase database)
         foreach (var chunk in rows.Select(r => r.id).Chunk(500))
         {
             var podRows = await connection.QueryAsync<PodRow>(
-                connection is Npgsql.NpgsqlConnection
-                    ? "SELECT * FROM incident_pods WHERE incident_id = ANY(@ids) ORDER BY first_seen, pod, container"
-                    : "SELECT * FROM incident_pods WHERE incident_id IN @ids ORDER BY first_seen, pod, container",
-                new { ids = chunk },
+                (connection is Npgsql.NpgsqlConnection ? "SELECT * FROM incident_pods WHERE incident_id = ANY(@ids)" : "SELECT * FROM incident_pods WHERE incident_id IN @ids")
+                + (only is null ? string.Empty : " AND pod = @pod AND container = @container")
+                + " ORDER BY first_seen, pod, container",
+                new { ids = chunk, pod = only?.Pod, container = only?.Container },
                 transaction).ConfigureAwait(false);
             foreach (var p in podRows)
             {
