@@ -313,7 +313,7 @@ public sealed class IncidentEngineTests
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task A_notifier_that_throws_neither_loses_the_change_nor_stops_the_others(DatabaseProvider provider)
     {
-        var storage = await Engines.StorageAsync(provider, _postgres);
+        using var storage = await Engines.StorageAsync(provider, _postgres);
         var broken = new RecordingNotifier { Throw = true };
         var working = new RecordingNotifier();
         await using var host = new BotTestHost(storage, null, services =>
@@ -329,7 +329,6 @@ public sealed class IncidentEngineTests
         Assert.Equal(2, Assert.Single(await host.Services.GetRequiredService<IncidentStore>().ListOpenAsync()).ActivePodCount);
         Assert.Equal(2, broken.Calls.Count);
         Assert.Equal([IncidentChange.Opened, IncidentChange.PodsChanged], working.Calls.Select(c => c.Change));
-        storage.Dispose();
     }
 
     [Theory]
@@ -353,8 +352,8 @@ public sealed class IncidentEngineTests
     [Fact]
     public async Task Two_replicas_on_one_postgres_reporting_the_same_failures_make_one_incident()
     {
-        var storage = await TestStorage.PostgresAsync(_postgres);
-        var replica = storage.Replica();
+        using var storage = await TestStorage.PostgresAsync(_postgres);
+        using var replica = storage.Replica();
         var schedulerA = new RecordingScheduler();
         var schedulerB = new RecordingScheduler();
         await using var a = new BotTestHost(storage, null, s => { s.RemoveAll<IDiagnosisScheduler>(); s.AddSingleton<IDiagnosisScheduler>(schedulerA); });
@@ -371,9 +370,7 @@ public sealed class IncidentEngineTests
         var incident = Assert.Single(open);
         Assert.Equal(40, incident.ActivePodCount);
         Assert.Single(schedulerA.Requests.Concat(schedulerB.Requests));
-        Assert.Single((await a.Services.GetRequiredService<AuditLog>().ForIncidentAsync(incident.Id)), l => l.Action == AuditActions.IncidentOpened);
-        storage.Dispose();
-        replica.Dispose();
+        Assert.Single(await a.Services.GetRequiredService<AuditLog>().ForIncidentAsync(incident.Id), l => l.Action == AuditActions.IncidentOpened);
     }
 
     [Theory]

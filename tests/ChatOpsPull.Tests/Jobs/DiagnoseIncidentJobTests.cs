@@ -162,7 +162,8 @@ public sealed class DiagnoseIncidentJobTests
             Assert.Empty(enqueueOnly.Services.GetRequiredService<TimedDiagnoser>().Started);
         }
 
-        await using var next = Host(storage.Replica());
+        using var replica = storage.Replica();
+        await using var next = Host(replica);
         var diagnosed = await DiagnosedAsync(next.Services.GetRequiredService<IncidentStore>(), id);
         Assert.Equal(IncidentState.Diagnosed, diagnosed.State);
     }
