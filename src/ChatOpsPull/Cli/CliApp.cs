@@ -15,6 +15,7 @@ public static class CliApp
         HealthCheckVerb.Verb,
         CheckVerb.Verb,
         DiagnoseVerb.Verb,
+        new("hash-password", LocalUsersCli.Summary, LocalUsersCli.HashPasswordAsync),
         new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
     ];
 

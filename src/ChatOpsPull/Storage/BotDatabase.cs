@@ -1,4 +1,6 @@
+using System.Data;
 using System.Data.Common;
+using System.Globalization;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -12,6 +14,9 @@ namespace ChatOpsPull.Storage;
 /// </summary>
 public sealed class BotDatabase : IAsyncDisposable
 {
+    /// <summary>Session-level advisory lock key every replica takes while migrating ("chatopspull" in spirit).</summary>
+    private const long MigrationLockKey = 684201337;
+
     private readonly string _connectionString;
     private readonly NpgsqlDataSource? _postgres;
     private readonly IReadOnlyList<SchemaMigration> _migrations;
@@ -21,18 +26,28 @@ public sealed class BotDatabase : IAsyncDisposable
         var options = storage.Value;
         Provider = options.Provider;
         _migrations = migrations.SelectMany(m => m.Migrations).OrderBy(m => m.Id, StringComparer.Ordinal).ToArray();
+        var duplicate = _migrations.GroupBy(m => m.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new InvalidOperationException(
+                $"Two schema migrations are registered with the id \"{duplicate.Key}\"; each capability must use its own id prefix.");
+        }
+
         if (Provider == DatabaseProvider.Postgres)
         {
             _connectionString = options.ConnectionString!;
             _postgres = NpgsqlDataSource.Create(_connectionString);
+            Location = DescribePostgres(_connectionString);
         }
         else
         {
             var directory = Path.GetFullPath(bot.Value.DataDirectory);
             Directory.CreateDirectory(directory);
+            var file = Path.Combine(directory, options.SqliteFile);
+            Location = file;
             _connectionString = new SqliteConnectionStringBuilder
             {
-                DataSource = Path.Combine(directory, options.SqliteFile),
+                DataSource = file,
                 Mode = SqliteOpenMode.ReadWriteCreate,
                 Cache = SqliteCacheMode.Private,
                 Pooling = true,
@@ -42,6 +57,9 @@ public sealed class BotDatabase : IAsyncDisposable
     }
 
     public DatabaseProvider Provider { get; }
+
+    /// <summary>The SQLite file, or host/port/database of the PostgreSQL server (never the password).</summary>
+    public string Location { get; }
 
     /// <summary>Opens a connection. SQLite connections wait up to 5 s on a locked database instead of failing.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
@@ -53,7 +71,7 @@ public sealed class BotDatabase : IAsyncDisposable
 
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;").ConfigureAwait(false);
+        await connection.ExecuteAsync("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").ConfigureAwait(false);
         return connection;
     }
 
@@ -61,8 +79,65 @@ public sealed class BotDatabase : IAsyncDisposable
     public string Sql(string sqlite, string postgres) => Provider == DatabaseProvider.Postgres ? postgres : sqlite;
 
     /// <summary>
+    /// Runs <paramref name="work"/> in one transaction and commits it. On SQLite the transaction takes the write lock
+    /// at once (BEGIN IMMEDIATE), so a read-then-write inside it cannot be overtaken by another writer.
+    /// </summary>
+    public async Task<T> InTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(connection, cancellationToken).ConfigureAwait(false);
+        var result = await work(connection, transaction).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Takes a transaction-scoped lock named by <paramref name="name"/>, so replicas sharing PostgreSQL serialize
+    /// on it until the transaction ends. On SQLite the immediate transaction already holds the only write lock.
+    /// </summary>
+    public async Task LockAsync(DbConnection connection, DbTransaction transaction, string name)
+    {
+        if (Provider == DatabaseProvider.Postgres)
+        {
+            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = LockKey(name) }, transaction).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A stable 64-bit key for a lock name (FNV-1a over UTF-16), the same in every replica.</summary>
+    public static long LockKey(string name)
+    {
+        unchecked
+        {
+            var hash = 14695981039346656037UL;
+            foreach (var ch in name)
+            {
+                hash = (hash ^ ch) * 1099511628211UL;
+            }
+
+            return (long)hash;
+        }
+    }
+
+    /// <summary>True when the insert/update broke a unique or primary key constraint (on either engine).</summary>
+    public static bool IsUniqueViolation(Exception exception) => exception switch
+    {
+        PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation,
+        SqliteException sqlite => sqlite.SqliteErrorCode == 19 && sqlite.SqliteExtendedErrorCode is 2067 or 1555,
+        _ => false,
+    };
+
+    /// <summary>Times are stored as Unix milliseconds (BIGINT/INTEGER) in both engines: sortable, exact, portable.</summary>
+    public static long ToDb(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    public static long? ToDb(DateTimeOffset? value) => value?.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset FromDb(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
+
+    public static DateTimeOffset? FromDb(long? value) => value is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
+
+    /// <summary>
     /// Applies migrations not yet applied, each in its own transaction. Several replicas starting at once on
-    /// PostgreSQL serialize on an advisory lock; SQLite serializes on its write lock.
+    /// PostgreSQL serialize on an advisory lock; on SQLite each migration re-checks under the write lock.
     /// </summary>
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
@@ -73,7 +148,7 @@ public sealed class BotDatabase : IAsyncDisposable
         }
         else
         {
-            await connection.ExecuteAsync("SELECT pg_advisory_lock(684201337)").ConfigureAwait(false);
+            await connection.ExecuteAsync("SELECT pg_advisory_lock(@key)", new { key = MigrationLockKey }).ConfigureAwait(false);
         }
 
         try
@@ -84,11 +159,26 @@ public sealed class BotDatabase : IAsyncDisposable
                 .ToHashSet(StringComparer.Ordinal);
             foreach (var migration in _migrations.Where(m => !applied.Contains(m.Id)))
             {
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await connection.ExecuteAsync(Sql(migration.Sqlite, migration.Postgres), transaction: transaction).ConfigureAwait(false);
+                await using var transaction = await BeginAsync(connection, cancellationToken).ConfigureAwait(false);
+                var already = await connection.ExecuteScalarAsync<long>(
+                    "SELECT COUNT(*) FROM schema_migrations WHERE id = @id", new { id = migration.Id }, transaction).ConfigureAwait(false);
+                if (already > 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await connection.ExecuteAsync(Sql(migration.Sqlite, migration.Postgres), transaction: transaction).ConfigureAwait(false);
+                }
+                catch (DbException e)
+                {
+                    throw new InvalidOperationException($"Schema migration \"{migration.Id}\" failed on {Provider}: {e.Message}", e);
+                }
+
                 await connection.ExecuteAsync(
                     "INSERT INTO schema_migrations (id, applied_at) VALUES (@id, @at)",
-                    new { id = migration.Id, at = DateTimeOffset.UtcNow.ToString("O") },
+                    new { id = migration.Id, at = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture) },
                     transaction).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -97,9 +187,17 @@ public sealed class BotDatabase : IAsyncDisposable
         {
             if (Provider == DatabaseProvider.Postgres)
             {
-                await connection.ExecuteAsync("SELECT pg_advisory_unlock(684201337)").ConfigureAwait(false);
+                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = MigrationLockKey }).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The ids of the migrations applied to this database, in order.</summary>
+    public async Task<IReadOnlyList<string>> AppliedMigrationsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var ids = await connection.QueryAsync<string>("SELECT id FROM schema_migrations ORDER BY id").ConfigureAwait(false);
+        return ids.ToList();
     }
 
     public async ValueTask DisposeAsync()
@@ -108,5 +206,16 @@ public sealed class BotDatabase : IAsyncDisposable
         {
             await _postgres.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private static async Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        connection is SqliteConnection sqlite
+            ? sqlite.BeginTransaction(IsolationLevel.Serializable, deferred: false)
+            : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+
+    private static string DescribePostgres(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        return $"postgres://{builder.Host}:{builder.Port}/{builder.Database}";
     }
 }

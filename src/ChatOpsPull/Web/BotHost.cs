@@ -2,6 +2,8 @@ using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Registry;
 using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Jobs;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -24,6 +26,12 @@ public static class BotHost
         app.MapHealth();
         app.MapObservability();
         app.MapTeams();
+        builder.Services.AddLocalLogin(builder.Configuration);
+        builder.Services.AddJobs(builder.Configuration);
+        builder.Services.AddIncidents(builder.Configuration);
+
+        app.UseLocalLogin();
+        app.MapJobsDashboard();
         return app;
     }
 }

@@ -1,0 +1,30 @@
+using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Jobs;
+using ChatOpsPull.Storage;
+
+namespace ChatOpsPull.Incidents;
+
+public static class IncidentServices
+{
+    /// <summary>
+    /// The incident engine (also registered as <see cref="IPullFailureSink"/>), its store and audit log, the diagnosis job
+    /// scheduler and the default <see cref="IIncidentDiagnoser"/> (<see cref="MessageOnlyDiagnoser"/>; replace the registration
+    /// to use another). Notifiers register themselves as <see cref="IIncidentNotifier"/>.
+    /// </summary>
+    public static IServiceCollection AddIncidents(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IncidentOptions>()
+            .Bind(configuration.GetSection(IncidentOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSchemaMigrations(IncidentSchema.Incidents, IncidentSchema.Audit);
+        services.AddSingleton<IncidentStore>();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<IncidentNotifications>();
+        services.AddSingleton<IncidentEngine>();
+        services.AddSingleton<IPullFailureSink>(provider => provider.GetRequiredService<IncidentEngine>());
+        services.AddSingleton<IDiagnosisScheduler, HangfireDiagnosisScheduler>();
+        services.AddSingleton<IIncidentDiagnoser, MessageOnlyDiagnoser>();
+        return services;
+    }
+}

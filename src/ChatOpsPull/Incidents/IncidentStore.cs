@@ -1,0 +1,468 @@
+using System.Data.Common;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Storage;
+using Dapper;
+
+namespace ChatOpsPull.Incidents;
+
+/// <summary>Counts for status replies and the digest.</summary>
+/// <param name="Open">Open now (any state but Resolved/Failed).</param>
+/// <param name="Opened">Opened inside the period.</param>
+/// <param name="Resolved">Resolved inside the period.</param>
+/// <param name="ByState">Open now, per state.</param>
+public sealed record IncidentCounts(int Open, int Opened, int Resolved, IReadOnlyDictionary<IncidentState, int> ByState);
+
+/// <summary>Where the latest diagnosis request of an incident stands (incident versions, 0 = none).</summary>
+public sealed record DiagnosisTicket(int Requested, int Applied)
+{
+    public bool IsPending => Requested > Applied;
+}
+
+/// <summary>Another writer changed the incident between read and write; the caller reloads and tries again.</summary>
+public sealed class IncidentConcurrencyException(string id)
+    : Exception($"Incident {id} was changed by someone else at the same time; reload and try again.");
+
+/// <summary>
+/// Incidents and their pods in the bot's database (SQLite or PostgreSQL). Every write checks <see cref="Incident.Version"/>
+/// (optimistic concurrency); an open incident's key is unique (a unique index on <c>open_key</c>), so two replicas can
+/// never open two incidents for one key.
+/// </summary>
+public sealed class IncidentStore(BotDatabase database)
+{
+    private const int MaxAttempts = 8;
+
+    public BotDatabase Database => database;
+
+    public async Task<Incident?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetAsync(connection, null, id).ConfigureAwait(false);
+    }
+
+    /// <summary>Open incidents (not Resolved/Failed), newest first, optionally for one cluster and/or namespace.</summary>
+    public Task<IReadOnlyList<Incident>> ListOpenAsync(string? cluster = null, string? @namespace = null, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            "SELECT * FROM incidents WHERE open_key IS NOT NULL AND (@cluster IS NULL OR cluster = @cluster) AND (@namespace IS NULL OR namespace = @namespace) ORDER BY opened_at DESC, id",
+            new { cluster, @namespace },
+            cancellationToken);
+
+    /// <summary>The open incident with this key, if any.</summary>
+    public async Task<Incident?> FindOpenAsync(IncidentKey key, CancellationToken cancellationToken = default)
+    {
+        var found = await QueryAsync("SELECT * FROM incidents WHERE open_key = @key", new { key = key.ToString() }, cancellationToken).ConfigureAwait(false);
+        return found.Count > 0 ? found[0] : null;
+    }
+
+    /// <summary>Incidents resolved or failed inside [from, to), newest first (the digest reads these).</summary>
+    public Task<IReadOnlyList<Incident>> ListClosedAsync(DateTimeOffset from, DateTimeOffset to, string? cluster = null, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            "SELECT * FROM incidents WHERE open_key IS NULL AND resolved_at >= @from AND resolved_at < @to AND (@cluster IS NULL OR cluster = @cluster) ORDER BY resolved_at DESC, id",
+            new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), cluster },
+            cancellationToken);
+
+    /// <summary>Incidents opened inside [from, to), whatever their state now, newest first.</summary>
+    public Task<IReadOnlyList<Incident>> ListOpenedAsync(DateTimeOffset from, DateTimeOffset to, string? cluster = null, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            "SELECT * FROM incidents WHERE opened_at >= @from AND opened_at < @to AND (@cluster IS NULL OR cluster = @cluster) ORDER BY opened_at DESC, id",
+            new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), cluster },
+            cancellationToken);
+
+    /// <summary>Incidents rolled up under <paramref name="parentId"/>.</summary>
+    public Task<IReadOnlyList<Incident>> ListRolledUpAsync(string parentId, CancellationToken cancellationToken = default) =>
+        QueryAsync("SELECT * FROM incidents WHERE rollup_of = @parentId ORDER BY opened_at, id", new { parentId }, cancellationToken);
+
+    public async Task<IncidentCounts> CountAsync(DateTimeOffset from, DateTimeOffset to, string? cluster = null, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var states = await connection.QueryAsync<(string State, long Count)>(
+            "SELECT state, COUNT(*) FROM incidents WHERE open_key IS NOT NULL AND (@cluster IS NULL OR cluster = @cluster) GROUP BY state",
+            new { cluster }).ConfigureAwait(false);
+        var byState = new Dictionary<IncidentState, int>();
+        foreach (var (name, count) in states)
+        {
+            if (IncidentTransitions.TryParse(name, out var state))
+            {
+                byState[state] = (int)count;
+            }
+        }
+
+        var window = new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), cluster };
+        var opened = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM incidents WHERE opened_at >= @from AND opened_at < @to AND (@cluster IS NULL OR cluster = @cluster)", window).ConfigureAwait(false);
+        var resolved = await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM incidents WHERE state = 'resolved' AND resolved_at >= @from AND resolved_at < @to AND (@cluster IS NULL OR cluster = @cluster)", window).ConfigureAwait(false);
+        return new IncidentCounts(byState.Values.Sum(), (int)opened, (int)resolved, byState);
+    }
+
+    public async Task<DiagnosisTicket?> GetDiagnosisTicketAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetDiagnosisTicketAsync(connection, null, id).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the incident, applies <paramref name="change"/> and writes it back if its version is still the one read;
+    /// on a lost update it reads again and re-applies (up to 8 times). <paramref name="change"/> returns null for
+    /// "nothing to change" and must be a pure function of the incident it is given. Returns the stored incident, or null
+    /// when it does not exist or nothing changed. Does not notify or audit: use <see cref="IncidentEngine"/> for that.
+    /// </summary>
+    public async Task<Incident?> UpdateAsync(string id, Func<Incident, Incident?> change, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await database.InTransactionAsync(async (connection, transaction) =>
+                {
+                    if (database.Provider == DatabaseProvider.Postgres)
+                    {
+                        // Writers through this method queue on the row instead of racing (SQLite's immediate transaction already does).
+                        await connection.ExecuteAsync("SELECT id FROM incidents WHERE id = @id FOR UPDATE", new { id }, transaction).ConfigureAwait(false);
+                    }
+
+                    var current = await GetAsync(connection, transaction, id).ConfigureAwait(false);
+                    if (current is null || change(current) is not { } changed)
+                    {
+                        return null;
+                    }
+
+                    return await SaveAsync(connection, transaction, current, changed).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IncidentConcurrencyException) when (attempt < MaxAttempts)
+            {
+                await Task.Delay(Random.Shared.Next(5, 20 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Open incidents whose latest diagnosis request is not applied and that have not changed since <paramref name="olderThan"/>.</summary>
+    public async Task<IReadOnlyList<(string Id, int RequestVersion)>> ListPendingDiagnosesAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Id, long Requested)>(
+            "SELECT id, diagnosis_requested FROM incidents WHERE open_key IS NOT NULL AND diagnosis_requested > diagnosis_applied AND updated_at < @olderThan ORDER BY updated_at LIMIT 500",
+            new { olderThan = BotDatabase.ToDb(olderThan) }).ConfigureAwait(false);
+        return rows.Select(r => (r.Id, (int)r.Requested)).ToList();
+    }
+
+    // ---- used inside the engine's transactions ----
+
+    internal static async Task<Incident?> GetAsync(DbConnection connection, DbTransaction? transaction, string id)
+    {
+        var rows = await connection.QueryAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }, transaction).ConfigureAwait(false);
+        var found = await WithPodsAsync(connection, transaction, rows.ToList()).ConfigureAwait(false);
+        return found.Count > 0 ? found[0] : null;
+    }
+
+    /// <summary>
+    /// Open incidents of a subject, each with only the given pod's entry (or none): enough to group a report without
+    /// reading every pod of a large incident. Saving such a partial incident writes only the pods that differ.
+    /// </summary>
+    internal static async Task<IReadOnlyList<Incident>> OpenForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, string pod, string container)
+    {
+        var rows = await connection.QueryAsync<IncidentRow>(
+            "SELECT * FROM incidents WHERE cluster = @cluster AND namespace = @namespace AND subject = @subject AND open_key IS NOT NULL",
+            new { cluster, @namespace, subject },
+            transaction).ConfigureAwait(false);
+        return await WithPodsAsync(connection, transaction, rows.ToList(), (pod, container)).ConfigureAwait(false);
+    }
+
+    /// <summary>Closed incidents of a subject resolved since <paramref name="since"/>, with only the given pod's entry.</summary>
+    internal static async Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, string pod, string container)
+    {
+        var rows = await connection.QueryAsync<IncidentRow>(
+            "SELECT * FROM incidents WHERE cluster = @cluster AND namespace = @namespace AND subject = @subject AND open_key IS NULL AND resolved_at >= @since ORDER BY resolved_at DESC LIMIT 5",
+            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since) },
+            transaction).ConfigureAwait(false);
+        return await WithPodsAsync(connection, transaction, rows.ToList(), (pod, container)).ConfigureAwait(false);
+    }
+
+    internal static async Task<IReadOnlyList<Incident>> OpenInStormAsync(DbConnection connection, DbTransaction transaction, string stormKey)
+    {
+        var rows = await connection.QueryAsync<IncidentRow>(
+            "SELECT * FROM incidents WHERE storm_key = @stormKey AND open_key IS NOT NULL",
+            new { stormKey },
+            transaction).ConfigureAwait(false);
+        return rows.Select(r => r.ToIncident([])).ToList();
+    }
+
+    /// <summary>Ids of open incidents in which this pod (container) is still failing.</summary>
+    internal async Task<IReadOnlyList<(string Id, string Subject)>> OpenWithPodAsync(string cluster, string @namespace, string pod, string? container, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string, string)>(
+            """
+            SELECT DISTINCT i.id, i.subject FROM incident_pods p JOIN incidents i ON i.id = p.incident_id
+            WHERE p.pod = @pod AND (@container IS NULL OR p.container = @container) AND p.resolved_at IS NULL
+              AND i.cluster = @cluster AND i.namespace = @namespace AND i.open_key IS NOT NULL
+            """,
+            new { cluster, @namespace, pod, container }).ConfigureAwait(false);
+        return rows.ToList();
+    }
+
+    internal static async Task<DiagnosisTicket?> GetDiagnosisTicketAsync(DbConnection connection, DbTransaction? transaction, string id)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<(long Requested, long Applied)?>(
+            "SELECT diagnosis_requested, diagnosis_applied FROM incidents WHERE id = @id", new { id }, transaction).ConfigureAwait(false);
+        return row is { } r ? new DiagnosisTicket((int)r.Requested, (int)r.Applied) : null;
+    }
+
+    internal static Task SetDiagnosisTicketAsync(DbConnection connection, DbTransaction transaction, string id, int requested, int? applied) =>
+        connection.ExecuteAsync(
+            "UPDATE incidents SET diagnosis_requested = @requested, diagnosis_applied = COALESCE(@applied, diagnosis_applied) WHERE id = @id",
+            new { id, requested, applied },
+            transaction);
+
+    internal static async Task<DateTimeOffset?> GetReopenNotifiedAtAsync(DbConnection connection, DbTransaction transaction, string id) =>
+        BotDatabase.FromDb(await connection.ExecuteScalarAsync<long?>(
+            "SELECT reopen_notified_at FROM incidents WHERE id = @id", new { id }, transaction).ConfigureAwait(false));
+
+    internal static Task SetReopenNotifiedAtAsync(DbConnection connection, DbTransaction transaction, string id, DateTimeOffset at) =>
+        connection.ExecuteAsync("UPDATE incidents SET reopen_notified_at = @at WHERE id = @id", new { id, at = BotDatabase.ToDb(at) }, transaction);
+
+    /// <summary>Inserts a new incident; a unique violation means another writer opened the same key first.</summary>
+    internal static async Task<Incident> InsertAsync(DbConnection connection, DbTransaction transaction, Incident incident)
+    {
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO incidents (id, cluster, namespace, subject, cause, open_key, storm_key, image, state, workload_kind, workload_name,
+                opened_at, updated_at, resolved_at, snoozed_until, rollup_of, diagnosis, version)
+            VALUES (@id, @cluster, @namespace, @subject, @cause, @open_key, @storm_key, @image, @state, @workload_kind, @workload_name,
+                @opened_at, @updated_at, @resolved_at, @snoozed_until, @rollup_of, @diagnosis, @version)
+            """,
+            IncidentRow.From(incident),
+            transaction).ConfigureAwait(false);
+        foreach (var pod in incident.Pods)
+        {
+            await UpsertPodAsync(connection, transaction, incident.Id, pod).ConfigureAwait(false);
+        }
+
+        return incident;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="changed"/> over <paramref name="current"/> (as read in this transaction) with version + 1,
+    /// only if the stored version is still <paramref name="current"/>'s. Only pods that differ are written.
+    /// </summary>
+    internal static async Task<Incident> SaveAsync(DbConnection connection, DbTransaction transaction, Incident current, Incident changed)
+    {
+        var next = changed with { Version = current.Version + 1 };
+        var row = IncidentRow.From(next);
+        row.expected = current.Version;
+        var updated = await connection.ExecuteAsync(
+            """
+            UPDATE incidents SET cluster = @cluster, namespace = @namespace, subject = @subject, cause = @cause, open_key = @open_key,
+                storm_key = @storm_key, image = @image, state = @state, workload_kind = @workload_kind, workload_name = @workload_name,
+                opened_at = @opened_at, updated_at = @updated_at, resolved_at = @resolved_at, snoozed_until = @snoozed_until,
+                rollup_of = @rollup_of, diagnosis = @diagnosis, version = @version
+            WHERE id = @id AND version = @expected
+            """,
+            row,
+            transaction).ConfigureAwait(false);
+        if (updated != 1)
+        {
+            throw new IncidentConcurrencyException(current.Id);
+        }
+
+        var before = current.Pods.ToDictionary(p => (p.Pod, p.Container));
+        foreach (var pod in next.Pods)
+        {
+            if (!before.TryGetValue((pod.Pod, pod.Container), out var old) || old != pod)
+            {
+                await UpsertPodAsync(connection, transaction, next.Id, pod).ConfigureAwait(false);
+            }
+        }
+
+        return next;
+    }
+
+    private static Task<int> UpsertPodAsync(DbConnection connection, DbTransaction transaction, string incidentId, AffectedPod pod) =>
+        connection.ExecuteAsync(
+            """
+            INSERT INTO incident_pods (incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name)
+            VALUES (@incidentId, @pod, @container, @reason, @message, @firstSeen, @lastSeen, @resolvedAt, @nodeName)
+            ON CONFLICT (incident_id, pod, container) DO UPDATE SET reason = excluded.reason, message = excluded.message,
+                first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, node_name = excluded.node_name
+            """,
+            new
+            {
+                incidentId,
+                pod = pod.Pod,
+                container = pod.Container,
+                reason = pod.Reason,
+                message = pod.Message,
+                firstSeen = BotDatabase.ToDb(pod.FirstSeen),
+                lastSeen = BotDatabase.ToDb(pod.LastSeen),
+                resolvedAt = BotDatabase.ToDb(pod.ResolvedAt),
+                nodeName = pod.NodeName,
+            },
+            transaction);
+
+    // ---- mutes ----
+
+    internal static async Task AddMuteAsync(DbConnection connection, DbTransaction? transaction, IncidentMute mute) =>
+        await connection.ExecuteAsync(
+            "INSERT INTO incident_mutes (id, scope, cluster, pattern, until_at, created_by, created_at) VALUES (@id, @scope, @cluster, @pattern, @until, @createdBy, @createdAt)",
+            new
+            {
+                id = mute.Id,
+                scope = mute.Scope == MuteScope.Image ? "image" : "namespace",
+                cluster = mute.Cluster,
+                pattern = mute.Pattern,
+                until = BotDatabase.ToDb(mute.Until),
+                createdBy = mute.CreatedBy,
+                createdAt = BotDatabase.ToDb(mute.CreatedAt),
+            },
+            transaction).ConfigureAwait(false);
+
+    internal static async Task<bool> RemoveMuteAsync(DbConnection connection, DbTransaction transaction, string id, DateTimeOffset at) =>
+        await connection.ExecuteAsync(
+            "UPDATE incident_mutes SET removed_at = @at WHERE id = @id AND removed_at IS NULL", new { id, at = BotDatabase.ToDb(at) }, transaction).ConfigureAwait(false) == 1;
+
+    /// <summary>Mutes not removed and not expired at <paramref name="now"/>.</summary>
+    public async Task<IReadOnlyList<IncidentMute>> ListMutesAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Id, string Scope, string Cluster, string Pattern, long? Until, string CreatedBy, long CreatedAt)>(
+            "SELECT id, scope, cluster, pattern, until_at, created_by, created_at FROM incident_mutes WHERE removed_at IS NULL AND (until_at IS NULL OR until_at > @now) ORDER BY created_at",
+            new { now = BotDatabase.ToDb(now) }).ConfigureAwait(false);
+        return rows.Select(r => new IncidentMute(
+                r.Id,
+                r.Scope == "image" ? MuteScope.Image : MuteScope.Namespace,
+                r.Cluster,
+                r.Pattern,
+                BotDatabase.FromDb(r.Until),
+                r.CreatedBy,
+                BotDatabase.FromDb(r.CreatedAt)))
+            .ToList();
+    }
+
+    private async Task<IReadOnlyList<Incident>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = (await connection.QueryAsync<IncidentRow>(sql, parameters).ConfigureAwait(false)).ToList();
+        return await WithPodsAsync(connection, null, rows).ConfigureAwait(false);
+    }
+
+    private static async Task<IReadOnlyList<Incident>> WithPodsAsync(DbConnection connection, DbTransaction? transaction, List<IncidentRow> rows, (string Pod, string Container)? only = null)
+    {
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        var pods = new Dictionary<string, List<AffectedPod>>(StringComparer.Ordinal);
+        foreach (var chunk in rows.Select(r => r.id).Chunk(500))
+        {
+            var podRows = await connection.QueryAsync<PodRow>(
+                (connection is Npgsql.NpgsqlConnection ? "SELECT * FROM incident_pods WHERE incident_id = ANY(@ids)" : "SELECT * FROM incident_pods WHERE incident_id IN @ids")
+                + (only is null ? string.Empty : " AND pod = @pod AND container = @container")
+                + " ORDER BY first_seen, pod, container",
+                new { ids = chunk, pod = only?.Pod, container = only?.Container },
+                transaction).ConfigureAwait(false);
+            foreach (var p in podRows)
+            {
+                if (!pods.TryGetValue(p.incident_id, out var list))
+                {
+                    pods[p.incident_id] = list = [];
+                }
+
+                list.Add(p.ToPod());
+            }
+        }
+
+        return rows.Select(r => r.ToIncident(pods.TryGetValue(r.id, out var list) ? list : [])).ToList();
+    }
+
+#pragma warning disable IDE1006, CA1812 // column names as Dapper maps them
+    private sealed class IncidentRow
+    {
+        public string id { get; set; } = "";
+        public string cluster { get; set; } = "";
+        public string @namespace { get; set; } = "";
+        public string subject { get; set; } = "";
+        public string cause { get; set; } = "";
+        public string? open_key { get; set; }
+        public string storm_key { get; set; } = "";
+        public string image { get; set; } = "";
+        public string state { get; set; } = "";
+        public string? workload_kind { get; set; }
+        public string? workload_name { get; set; }
+        public long opened_at { get; set; }
+        public long updated_at { get; set; }
+        public long? resolved_at { get; set; }
+        public long? snoozed_until { get; set; }
+        public string? rollup_of { get; set; }
+        public string? diagnosis { get; set; }
+        public long version { get; set; }
+
+        /// <summary>The version the writer read (optimistic concurrency); not a column.</summary>
+        public long expected { get; set; }
+
+        public static IncidentRow From(Incident incident) => new()
+        {
+            id = incident.Id,
+            cluster = incident.Key.Cluster,
+            @namespace = incident.Key.Namespace,
+            subject = incident.Key.Subject,
+            cause = incident.Key.Cause.ToSnakeCase(),
+            open_key = incident.IsClosed ? null : incident.Key.ToString(),
+            storm_key = IncidentRollup.StormKey(incident.Key.Cluster, incident.Image, incident.Key.Cause),
+            image = incident.Image,
+            state = incident.State.ToSnakeCase(),
+            workload_kind = incident.Workload?.Kind,
+            workload_name = incident.Workload?.Name,
+            opened_at = BotDatabase.ToDb(incident.OpenedAt),
+            updated_at = BotDatabase.ToDb(incident.UpdatedAt),
+            resolved_at = BotDatabase.ToDb(incident.ResolvedAt),
+            snoozed_until = BotDatabase.ToDb(incident.SnoozedUntil),
+            rollup_of = incident.RollupOf,
+            diagnosis = incident.Diagnosis is null ? null : IncidentJson.Serialize(incident.Diagnosis),
+            version = incident.Version,
+        };
+
+        public Incident ToIncident(IReadOnlyList<AffectedPod> pods)
+        {
+            var parsedCause = PullCauseNames.TryParse(cause, out var c) ? c : PullCause.Unknown;
+            var parsedState = IncidentTransitions.TryParse(state, out var st) ? st : IncidentState.Open;
+            return new Incident(
+                id,
+                new IncidentKey(cluster, @namespace, subject, parsedCause),
+                image,
+                parsedState,
+                BotDatabase.FromDb(opened_at),
+                BotDatabase.FromDb(updated_at),
+                pods,
+                (int)version)
+            {
+                Workload = workload_kind is null || workload_name is null ? null : new WorkloadRef(workload_kind, workload_name),
+                Diagnosis = IncidentJson.Deserialize(diagnosis),
+                ResolvedAt = BotDatabase.FromDb(resolved_at),
+                SnoozedUntil = BotDatabase.FromDb(snoozed_until),
+                RollupOf = rollup_of,
+            };
+        }
+    }
+
+    private sealed class PodRow
+    {
+        public string incident_id { get; set; } = "";
+        public string pod { get; set; } = "";
+        public string container { get; set; } = "";
+        public string reason { get; set; } = "";
+        public string message { get; set; } = "";
+        public long first_seen { get; set; }
+        public long last_seen { get; set; }
+        public long? resolved_at { get; set; }
+        public string? node_name { get; set; }
+
+        public AffectedPod ToPod() => new(pod, container, reason, message, BotDatabase.FromDb(first_seen), BotDatabase.FromDb(last_seen))
+        {
+            ResolvedAt = BotDatabase.FromDb(resolved_at),
+            NodeName = node_name,
+        };
+    }
+#pragma warning restore IDE1006, CA1812
+}

@@ -1,0 +1,50 @@
+using System.ComponentModel;
+using ChatOpsPull.Incidents;
+using Hangfire;
+
+namespace ChatOpsPull.Jobs;
+
+/// <summary>
+/// Every five minutes: re-enqueues diagnoses that were asked for but never applied (the process stopped between storing
+/// the incident and enqueueing its job, or the job ran out of retries). The diagnose job is idempotent, so a duplicate
+/// enqueue costs one skipped run, never a second result.
+/// </summary>
+public sealed partial class DiagnosisSweepJob(IncidentStore store, IDiagnosisScheduler scheduler, TimeProvider time, ILogger<DiagnosisSweepJob> logger)
+{
+    public const string RecurringId = "diagnosis-sweep";
+
+    /// <summary>A request younger than this may still be queued or running.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
+
+    [DisplayName("Re-enqueue forgotten diagnoses")]
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var pending = await store.ListPendingDiagnosesAsync(time.GetUtcNow() - Grace, cancellationToken).ConfigureAwait(false);
+        foreach (var (id, version) in pending)
+        {
+            await scheduler.EnqueueAsync(id, version, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (pending.Count > 0)
+        {
+            LogRequeued(logger, pending.Count);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Re-enqueued {Count} diagnoses that were asked for but never applied")]
+    private static partial void LogRequeued(ILogger logger, int count);
+}
+
+/// <summary>Registers the recurring jobs of this capability when the host starts.</summary>
+internal sealed class RecurringJobsRegistration(IRecurringJobManager recurring) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        recurring.AddOrUpdate<DiagnosisSweepJob>(DiagnosisSweepJob.RecurringId, job => job.RunAsync(CancellationToken.None), "*/5 * * * *");
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,96 @@
+using ChatOpsPull.Storage;
+using ChatOpsPull.Web;
+using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Hangfire.Storage.SQLite;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Jobs;
+
+/// <summary>
+/// Hangfire in the host: the job storage follows Storage:Provider (SQLite file under Bot:DataDirectory, or the shared
+/// PostgreSQL database in schema "hangfire"), a job server with Jobs:WorkerCount workers, and the dashboard at /hangfire
+/// behind the local login. Storage, activator and clients are this host's own services (nothing global), so several
+/// hosts can run in one process (tests) and several replicas can share one PostgreSQL database.
+/// </summary>
+public static class JobsServices
+{
+    public const string DashboardPath = "/hangfire";
+
+    public static IServiceCollection AddJobs(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<JobsOptions>()
+            .Bind(configuration.GetSection(JobsOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        // Registered before AddHangfire, whose TryAdd would otherwise fall back to the static JobStorage.Current.
+        services.AddSingleton<JobStorage>(CreateStorage);
+        services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
+        services.AddHangfire((_, config) => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
+        if (configuration.GetSection(JobsOptions.Section).GetValue(nameof(JobsOptions.RunServer), true))
+        {
+            services.AddHangfireServer((provider, server) =>
+            {
+                var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
+                server.WorkerCount = jobs.WorkerCount;
+                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
+                server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
+                server.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            });
+        }
+
+        services.AddTransient<DiagnoseIncidentJob>();
+        services.AddTransient<DiagnosisSweepJob>();
+        services.AddHostedService<RecurringJobsRegistration>();
+        return services;
+    }
+
+    /// <summary>The dashboard at /hangfire, for signed-in local users (or loopback when none are configured).</summary>
+    public static IEndpointRouteBuilder MapJobsDashboard(this IEndpointRouteBuilder app)
+    {
+        app.MapHangfireDashboardWithAuthorizationPolicy(
+            LocalLoginServices.Policy,
+            DashboardPath,
+            new DashboardOptions
+            {
+                AppPath = "/",
+                DashboardTitle = "ChatOpsPull jobs",
+                DisplayStorageConnectionString = false,
+            });
+        return app;
+    }
+
+    private static JobStorage CreateStorage(IServiceProvider provider)
+    {
+        var storage = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+        var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
+        if (storage.Provider == DatabaseProvider.Postgres)
+        {
+            var options = new PostgreSqlStorageOptions
+            {
+                SchemaName = jobs.PostgresSchema,
+                PrepareSchemaIfNecessary = true,
+                QueuePollInterval = jobs.PostgresPollInterval,
+                EnableLongPolling = jobs.PostgresNotify,
+                InvisibilityTimeout = TimeSpan.FromMinutes(30),
+                UseSlidingInvisibilityTimeout = true,
+                DistributedLockTimeout = TimeSpan.FromMinutes(1),
+            };
+            return new PostgreSqlStorage(new NpgsqlConnectionFactory(storage.ConnectionString!, options), options);
+        }
+
+        var directory = Path.GetFullPath(provider.GetRequiredService<IOptions<BotOptions>>().Value.DataDirectory);
+        Directory.CreateDirectory(directory);
+        return new SQLiteStorage(Path.Combine(directory, jobs.SqliteFile), new SQLiteStorageOptions
+        {
+            QueuePollInterval = jobs.SqlitePollInterval,
+            InvisibilityTimeout = TimeSpan.FromMinutes(30),
+        });
+    }
+}

@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Storage;
+
+namespace ChatOpsPull.Tests.Incidents;
+
+/// <summary>Records what notifiers were told; can be told to throw.</summary>
+public sealed class RecordingNotifier : IIncidentNotifier
+{
+    private readonly ConcurrentQueue<(Incident Incident, IncidentChange Change, string? Detail)> _calls = new();
+
+    public bool Throw { get; set; }
+
+    /// <summary>How long each call takes (a slow chat platform).</summary>
+    public TimeSpan Delay { get; set; }
+
+    public IReadOnlyList<(Incident Incident, IncidentChange Change, string? Detail)> Calls => _calls.ToList();
+
+    public IReadOnlyList<IncidentChange> ChangesFor(string incidentId) =>
+        _calls.Where(c => c.Incident.Id == incidentId).Select(c => c.Change).ToList();
+
+    public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    {
+        _calls.Enqueue((incident, change, detail));
+        return Throw ? throw new InvalidOperationException("chat is down") : Task.Delay(Delay, cancellationToken);
+    }
+}
+
+/// <summary>Records diagnosis requests instead of enqueueing jobs (grouping tests that must not race a diagnosis).</summary>
+public sealed class RecordingScheduler : IDiagnosisScheduler
+{
+    private readonly ConcurrentQueue<(string IncidentId, int Version)> _requests = new();
+
+    public IReadOnlyList<(string IncidentId, int Version)> Requests => _requests.ToList();
+
+    public Task EnqueueAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
+    {
+        _requests.Enqueue((incidentId, requestVersion));
+        return Task.CompletedTask;
+    }
+}
+
+public static class Failures
+{
+    public static readonly DateTimeOffset Start = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    public static PullFailure Pod(
+        string pod,
+        string message = "rpc error: code = NotFound desc = failed to pull and unpack image \"registry.example.com/shop/api:1.4.3\": not found",
+        string workload = "api",
+        string reason = "ErrImagePull",
+        string image = "registry.example.com/shop/api:1.4.3",
+        string @namespace = "shop",
+        string container = "app",
+        DateTimeOffset? at = null) =>
+        new(FailureSource.KubernetesWatch, "prod", @namespace, pod, container, ContainerKind.Regular, image, reason, message, at ?? Start)
+        {
+            Workload = workload.Length == 0 ? null : new WorkloadRef("Deployment", workload),
+        };
+
+    public static PullFailure Backoff(string pod, string workload = "api", DateTimeOffset? at = null) =>
+        Pod(pod, "Back-off pulling image \"registry.example.com/shop/api:1.4.3\"", workload, "ImagePullBackOff", at: at);
+
+    public static PullFailure Unauthorized(string pod, string workload = "api") =>
+        Pod(pod, "failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized", workload);
+}
+
+/// <summary>Both engines for theories: [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))].</summary>
+public static class Engines
+{
+    public static TheoryData<DatabaseProvider> Both => new() { DatabaseProvider.Sqlite, DatabaseProvider.Postgres };
+
+    public static async Task<TestStorage> StorageAsync(DatabaseProvider provider, PostgresFixture postgres) =>
+        provider == DatabaseProvider.Sqlite ? TestStorage.Sqlite() : await TestStorage.PostgresAsync(postgres);
+
+    /// <summary>Waits (polling, bounded) until <paramref name="condition"/> holds; fails with <paramref name="what"/>.</summary>
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var value = await probe();
+            if (condition(value))
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out waiting for {what}; last value: {value}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatOpsPull.Tests.Storage;
+
+/// <summary>
+/// The real host (Program → BotHost) on a given storage, with extra settings and service overrides.
+/// <code>
+/// await using var host = new BotTestHost(storage, new() { ["Jobs:WorkerCount"] = "2" }, s => s.AddSingleton&lt;IIncidentNotifier, RecordingNotifier&gt;());
+/// var client = host.CreateClient();
+/// var store = host.Services.GetRequiredService&lt;IncidentStore&gt;();
+/// </code>
+/// Services are built on first use of <see cref="WebApplicationFactory{TEntryPoint}.Services"/> or a client; hosted services
+/// (migrations, Hangfire server) start then.
+/// </summary>
+public sealed class BotTestHost : WebApplicationFactory<Program>
+{
+    private readonly TestStorage _storage;
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
+
+    public BotTestHost(TestStorage storage, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        _storage = storage;
+        _settings = settings ?? [];
+        _services = services;
+    }
+
+    public TestStorage Storage => _storage;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        var all = new Dictionary<string, string?>(_storage.Settings);
+        all["Jobs:WorkerCount"] = "2";
+        foreach (var (key, value) in _settings)
+        {
+            all[key] = value;
+        }
+
+        foreach (var (key, value) in all)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(all));
+        if (_services is not null)
+        {
+            builder.ConfigureServices(_services);
+        }
+    }
+}

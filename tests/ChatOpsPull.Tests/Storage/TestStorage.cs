@@ -1,0 +1,45 @@
+using ChatOpsPull.Storage;
+
+namespace ChatOpsPull.Tests.Storage;
+
+/// <summary>Where a test host keeps its state: a fresh SQLite data directory, or a PostgreSQL database.</summary>
+/// <param name="DataDirectory">Always a fresh temp directory (Hangfire's SQLite file and other files go there).</param>
+public sealed record TestStorage(DatabaseProvider Provider, string DataDirectory, string? ConnectionString) : IDisposable
+{
+    public static TestStorage Sqlite() => new(DatabaseProvider.Sqlite, NewTempDirectory(), null);
+
+    /// <summary>Another host on the same SQLite files (a restart).</summary>
+    public static TestStorage SqliteIn(string dataDirectory) => new(DatabaseProvider.Sqlite, dataDirectory, null);
+
+    public static async Task<TestStorage> PostgresAsync(PostgresFixture postgres) =>
+        new(DatabaseProvider.Postgres, NewTempDirectory(), await postgres.CreateDatabaseAsync());
+
+    /// <summary>A second replica on the same PostgreSQL database, with its own data directory.</summary>
+    public TestStorage Replica() => this with { DataDirectory = Provider == DatabaseProvider.Sqlite ? DataDirectory : NewTempDirectory() };
+
+    /// <summary>Configuration keys for a host using this storage.</summary>
+    public IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Bot:DataDirectory"] = DataDirectory,
+        ["Storage:Provider"] = Provider.ToString(),
+        ["Storage:ConnectionString"] = ConnectionString,
+    };
+
+    public override string ToString() => Provider.ToString();
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static string NewTempDirectory() => Directory.CreateTempSubdirectory("chatopspull-test-").FullName;
+}
