@@ -1,3 +1,4 @@
+using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -5,15 +6,20 @@ namespace ChatOpsPull.Web;
 /// <summary>Builds the web host: every capability registers its services and maps its endpoints here.</summary>
 public static class BotHost
 {
-    public static WebApplication Build(string[] args)
+    /// <param name="configure">Runs after every capability registered itself and before the host is built, so tests and the
+    /// load driver can replace a service (e.g. a recording <c>IPullFailureSink</c>) in a host that listens on real TCP.</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
         builder.Services.AddBotCore(builder.Configuration);
         builder.Services.AddStorage(builder.Configuration);
+        builder.Services.AddAlertWebhooks(builder.Configuration);
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapHealth();
+        app.MapAlerts();
         return app;
     }
 }
