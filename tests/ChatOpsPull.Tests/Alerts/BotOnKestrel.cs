@@ -65,15 +65,33 @@ public sealed class BotOnKestrel : IAsyncDisposable
             builder.Services.AddSingleton<IPullFailureSink>(sink);
             builder.Services.AddSingleton<IStartupFilter>(new CallRecorder(calls));
         });
-        await app.StartAsync();
-        return new BotOnKestrel(app, dataDirectory, port, sink, calls);
+        var bot = new BotOnKestrel(app, dataDirectory, port, sink, calls);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await bot.DisposeAsync();
+            throw;
+        }
+
+        return bot;
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
+        try
+        {
+            await _app.StopAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            // never started
+        }
+
         await _app.DisposeAsync();
         try
         {
