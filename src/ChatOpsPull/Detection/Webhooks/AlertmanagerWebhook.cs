@@ -114,10 +114,10 @@ internal static class AlertWebhookDelivery
 {
     public static async Task<IResult> DeliverAsync(HttpContext context, AlertEndpoint endpoint, PullAlertBatch batch, SeenAlerts? seen, WebhookReceiver receiver, ILogger logger)
     {
-        var sink = context.RequestServices.GetRequiredService<IPullFailureSink>();
         WebhookReceipt receipt;
         try
         {
+            var sink = context.RequestServices.GetRequiredService<IPullFailureSink>();
             receipt = await AlertDelivery.DeliverAsync(batch, sink, seen, receiver.Counts, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -43,7 +43,7 @@ public static class JsonProblems
     public static string Quote(string value)
     {
         var shown = value.Length > 64 ? value[..64] + "…" : value;
-        return JsonSerializer.Serialize(shown, WebhookResponseJsonContext.Default.String);
+        return JsonSerializer.Serialize(shown, WebhookResponseJsonContext.Readable.String);
     }
 
     private static string Between(string text, char quote)

@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace ChatOpsPull.Detection.Webhooks;
@@ -25,7 +27,15 @@ public sealed record WebhookReceipt(int Alerts, int Reported, int Resolved, int 
 [JsonSerializable(typeof(WebhookProblem))]
 [JsonSerializable(typeof(WebhookReceipt))]
 [JsonSerializable(typeof(string))]
-public sealed partial class WebhookResponseJsonContext : JsonSerializerContext;
+public sealed partial class WebhookResponseJsonContext : JsonSerializerContext
+{
+    /// <summary>Quotes and apostrophes in messages stay readable (these bodies are JSON, never embedded in HTML).</summary>
+    public static WebhookResponseJsonContext Readable { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
 
 /// <summary>The results the webhook endpoints answer with.</summary>
 public static class WebhookResults
@@ -33,7 +43,7 @@ public static class WebhookResults
     public const string ProblemContentType = "application/problem+json";
 
     public static IResult Accepted(WebhookReceipt receipt) =>
-        TypedResults.Json(receipt, WebhookResponseJsonContext.Default.WebhookReceipt, "application/json", StatusCodes.Status200OK);
+        TypedResults.Json(receipt, WebhookResponseJsonContext.Readable.WebhookReceipt, "application/json", StatusCodes.Status200OK);
 
     public static IResult Problem(int status, string detail, IReadOnlyList<PayloadError>? errors = null)
     {
@@ -47,6 +57,6 @@ public static class WebhookResults
             _ => "The request was not accepted",
         };
         var problem = new WebhookProblem("about:blank", title, status, detail, errors);
-        return TypedResults.Json(problem, WebhookResponseJsonContext.Default.WebhookProblem, ProblemContentType, status);
+        return TypedResults.Json(problem, WebhookResponseJsonContext.Readable.WebhookProblem, ProblemContentType, status);
     }
 }
