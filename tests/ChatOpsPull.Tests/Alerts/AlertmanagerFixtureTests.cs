@@ -2,13 +2,18 @@ using System.Net;
 
 namespace ChatOpsPull.Tests.Alerts;
 
-/// <summary>A bot whose Alertmanager webhook takes a bearer token; nothing else shares it.</summary>
+/// <summary>A bot whose webhooks take a bearer token (the generic one a signature as well); nothing else shares it.</summary>
 public sealed class TokenBot : IAsyncLifetime
 {
     public BotOnKestrel Bot { get; private set; } = null!;
 
     public async Task InitializeAsync() =>
-        Bot = await BotOnKestrel.StartAsync(new Dictionary<string, string> { ["Alerts:Alertmanager:BearerToken"] = AlertmanagerFixture.BearerToken });
+        Bot = await BotOnKestrel.StartAsync(new Dictionary<string, string>
+        {
+            ["Alerts:Alertmanager:BearerToken"] = AlertmanagerFixture.BearerToken,
+            ["Alerts:Generic:BearerToken"] = AlertmanagerFixture.BearerToken,
+            ["Alerts:Generic:HmacSecret"] = AlertmanagerFixture.HmacSecret,
+        });
 
     public async Task DisposeAsync() => await Bot.DisposeAsync();
 }
