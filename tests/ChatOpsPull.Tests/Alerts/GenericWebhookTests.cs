@@ -221,6 +221,25 @@ public sealed class GenericWebhookTests
         Assert.Empty(Sink.Reports("generic-oversize"));
     }
 
+    [Fact]
+    public async Task Signature_made_with_openssl_as_the_readme_shows_is_accepted()
+    {
+        var body = SingleFiring("generic-openssl");
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var output = await Infrastructure.ExternalProcess.RunAsync("/bin/sh",
+            ["-c", "printf '%s.%s' \"$TS\" \"$BODY\" | openssl dgst -sha256 -hmac \"$SECRET\" -hex | sed 's/^.* //'"],
+            environment: new Dictionary<string, string> { ["TS"] = timestamp, ["BODY"] = body, ["SECRET"] = AlertmanagerFixture.HmacSecret });
+        using var client = _fixture.Bot.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "alerts") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add(WebhookAuthentication.TimestampHeader, timestamp);
+        request.Headers.Add(WebhookAuthentication.SignatureHeader, "sha256=" + output.Trim());
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(Sink.Reports("generic-openssl"));
+    }
+
     private static string SingleFiring(string ns) =>
         $$"""{"status":"firing","namespace":"{{ns}}","pod":"web-0","container":"web","reason":"ImagePullBackOff"}""";
 }
