@@ -61,9 +61,10 @@ public static class LoadCommand
         var workers = Enumerable.Range(0, settings.Connections).Select(connection => Task.Run(async () =>
         {
             var mine = latencies[connection] = new List<long>(64 * 1024);
+            var payloads = new AlertmanagerPayloads(connection, settings.AlertsPerRequest);
             while (true)
             {
-                var body = AlertmanagerPayloads.Next(connection, settings.AlertsPerRequest);
+                var body = payloads.Next();
                 using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 request.Headers.Authorization = authorization;
@@ -121,7 +122,7 @@ public static class LoadCommand
 
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
-        var bodyBytes = AlertmanagerPayloads.Next(0, settings.AlertsPerRequest).Length;
+        var bodyBytes = new AlertmanagerPayloads(0, settings.AlertsPerRequest).Length;
         return new LoadResult(all, errors, accepted, totalAccepted, errorKinds, settings.DurationSeconds, bodyBytes, cpu);
     }
 
@@ -162,7 +163,7 @@ public static class LoadCommand
             output.WriteLine($"  {count} × {kind}");
         }
 
-        var ok = result.Errors == 0;
+        var ok = result.Errors == 0 && result.TotalAccepted > 0;
         if (bot is not null)
         {
             var expected = result.TotalAccepted * settings.AlertsPerRequest;

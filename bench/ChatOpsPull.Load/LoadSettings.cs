@@ -23,7 +23,7 @@ public sealed record LoadSettings(
           --url URL           a running bot (e.g. http://127.0.0.1:8080); omit to start one in process
           --token TOKEN       its Alerts:Alertmanager:BearerToken (only with --url)
           --duration SECONDS  measured time (default 20)
-          --warmup SECONDS    unmeasured time first (default 3)
+          --warmup SECONDS    unmeasured time first, for the JIT to reach its optimised code (default 10)
           --connections N     concurrent connections, one request in flight each (default 32)
           --alerts N          alerts per request (default 10)
         """;
@@ -38,7 +38,7 @@ public sealed record LoadSettings(
 
         Uri? url = null;
         string? token = null;
-        int duration = 20, warmup = 3, connections = 32, alerts = 10;
+        int duration = 20, warmup = 10, connections = 32, alerts = 10;
         for (var i = 1; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
