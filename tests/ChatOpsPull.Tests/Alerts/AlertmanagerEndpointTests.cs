@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Incidents;
 using static ChatOpsPull.Tests.Alerts.WebhookCalls;
 
@@ -51,9 +52,11 @@ public sealed class AlertmanagerEndpointTests
             request.Headers.TryAddWithoutValidation("Authorization", $"Bearer {token}");
         }
 
+        var refusedBefore = _fixture.Bot.Counts.Alertmanager.Rejected(RejectionReason.Unauthorized);
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(refusedBefore + 1, _fixture.Bot.Counts.Alertmanager.Rejected(RejectionReason.Unauthorized));
         Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
         var problem = await ProblemAsync(response);
         Assert.Equal(401, problem.GetProperty("status").GetInt32());
