@@ -17,7 +17,7 @@ internal static class AlertWebhookDelivery
         {
             AlertWebhookLog.DeliveryFailed(logger, endpoint, e);
             context.Response.Headers.RetryAfter = "5";
-            return receiver.Refuse(context, RejectionReason.DeliveryFailed, StatusCodes.Status503ServiceUnavailable, "The incident engine did not take the alerts; retry later (alerts already taken are not taken twice).");
+            return receiver.Refuse(context, RejectionReason.DeliveryFailed, StatusCodes.Status503ServiceUnavailable, "The incident engine did not take the alerts; retry later; alerts already taken are safe to send again.");
         }
 
         receiver.Counts.CountAccepted(receipt);
