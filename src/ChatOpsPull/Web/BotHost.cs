@@ -4,6 +4,7 @@ using ChatOpsPull.Registry;
 using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Jobs;
+using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -11,7 +12,9 @@ namespace ChatOpsPull.Web;
 /// <summary>Builds the web host: every capability registers its services and maps its endpoints here.</summary>
 public static class BotHost
 {
-    public static WebApplication Build(string[] args)
+    /// <param name="configure">Runs after every capability registered itself and before the host is built, so tests and the
+    /// load driver can replace a service (e.g. a recording <c>IPullFailureSink</c>) in a host that listens on real TCP.</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
@@ -21,7 +24,9 @@ public static class BotHost
         builder.Services.AddTeams(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
+        builder.Services.AddAlertWebhooks(builder.Configuration);
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapHealth();
         app.MapObservability();
@@ -32,6 +37,7 @@ public static class BotHost
 
         app.UseLocalLogin();
         app.MapJobsDashboard();
+        app.MapAlerts();
         return app;
     }
 }

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace ChatOpsPull.Load;
+
+/// <summary>Runs the load and prints the figures; exits non-zero on errors or on alerts the sink did not see.</summary>
+public static class LoadCommand
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var settings = LoadSettings.Parse(args, error);
+        if (settings is null)
+        {
+            return 2;
+        }
+
+        InProcessBot? bot = null;
+        if (settings.Url is null)
+        {
+            bot = await InProcessBot.StartAsync().ConfigureAwait(false);
+            output.WriteLine($"bot started in process at {bot.Url} (counting sink)");
+        }
+
+        try
+        {
+            var url = new Uri(settings.Url ?? bot!.Url, "alerts/alertmanager");
+            var token = settings.Token ?? bot?.Token;
+            var result = await DriveAsync(url, token, settings).ConfigureAwait(false);
+            return Report(result, settings, bot, output);
+        }
+        finally
+        {
+            if (bot is not null)
+            {
+                await bot.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private sealed record LoadResult(long[] Latencies, long Errors, long Accepted, long TotalAccepted, Dictionary<string, long> ErrorKinds, double MeasuredSeconds, int BodyBytes, TimeSpan ProcessCpu);
+
+    private static async Task<LoadResult> DriveAsync(Uri url, string? token, LoadSettings settings)
+    {
+        using var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = settings.Connections,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            UseCookies = false,
+        };
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        var authorization = token is null ? null : new AuthenticationHeaderValue("Bearer", token);
+        var errorKinds = new Dictionary<string, long>(StringComparer.Ordinal);
+        long errors = 0, accepted = 0, totalAccepted = 0;
+        var latencies = new List<long>[settings.Connections];
+
+        var start = Stopwatch.GetTimestamp();
+        var measureFrom = start + (settings.WarmupSeconds * Stopwatch.Frequency);
+        var stopAt = measureFrom + (settings.DurationSeconds * Stopwatch.Frequency);
+        var workers = Enumerable.Range(0, settings.Connections).Select(connection => Task.Run(async () =>
+        {
+            var mine = latencies[connection] = new List<long>(64 * 1024);
+            var payloads = new AlertmanagerPayloads(connection, settings.AlertsPerRequest);
+            while (true)
+            {
+                var body = payloads.Next();
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                request.Headers.Authorization = authorization;
+                var sent = Stopwatch.GetTimestamp();
+                if (sent >= stopAt)
+                {
+                    return;
+                }
+
+                string? failure = null;
+                try
+                {
+                    using var response = await client.SendAsync(request).ConfigureAwait(false);
+                    await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref totalAccepted);
+                    }
+                    else
+                    {
+                        failure = $"HTTP {(int)response.StatusCode}";
+                    }
+                }
+                catch (HttpRequestException e)
+                {
+                    failure = e.GetType().Name + ": " + e.Message;
+                }
+                catch (TaskCanceledException)
+                {
+                    failure = "timeout";
+                }
+
+                var done = Stopwatch.GetTimestamp();
+                if (sent >= measureFrom && done <= stopAt)
+                {
+                    if (failure is null)
+                    {
+                        mine.Add(done - sent);
+                        Interlocked.Increment(ref accepted);
+                    }
+                }
+
+                if (failure is not null)
+                {
+                    Interlocked.Increment(ref errors);
+                    lock (errorKinds)
+                    {
+                        errorKinds[failure] = errorKinds.GetValueOrDefault(failure) + 1;
+                    }
+                }
+            }
+        })).ToArray();
+        var cpu = await MeasureCpuAsync(measureFrom, stopAt).ConfigureAwait(false);
+        await Task.WhenAll(workers).ConfigureAwait(false);
+
+        var all = latencies.SelectMany(l => l).ToArray();
+        Array.Sort(all);
+        var bodyBytes = new AlertmanagerPayloads(0, settings.AlertsPerRequest).Length;
+        return new LoadResult(all, errors, accepted, totalAccepted, errorKinds, settings.DurationSeconds, bodyBytes, cpu);
+    }
+
+    /// <summary>CPU time this process used in the measured window (client, and the bot when it runs in process).</summary>
+    private static async Task<TimeSpan> MeasureCpuAsync(long from, long to)
+    {
+        using var process = Process.GetCurrentProcess();
+        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), from)).ConfigureAwait(false);
+        process.Refresh();
+        var before = process.TotalProcessorTime;
+        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), to)).ConfigureAwait(false);
+        process.Refresh();
+        return process.TotalProcessorTime - before;
+    }
+
+    private static int Report(LoadResult result, LoadSettings settings, InProcessBot? bot, TextWriter output)
+    {
+        var perSecond = result.Accepted / result.MeasuredSeconds;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"alertmanager: {settings.Connections} connections, {settings.DurationSeconds} s measured after {settings.WarmupSeconds} s warm-up, {settings.AlertsPerRequest} alerts per request ({result.BodyBytes / 1024.0:F1} KiB)"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"requests/s: {perSecond:F0}   alerts/s: {perSecond * settings.AlertsPerRequest:F0}   ({result.Accepted} requests measured)"));
+        if (result.Latencies.Length > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"latency ms: p50 {Milliseconds(Percentile(result.Latencies, 0.50)):F2}   p90 {Milliseconds(Percentile(result.Latencies, 0.90)):F2}   p99 {Milliseconds(Percentile(result.Latencies, 0.99)):F2}   max {Milliseconds(result.Latencies[^1]):F2}"));
+        }
+
+        if (result.Accepted > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"cpu: {result.ProcessCpu.TotalMilliseconds / result.Accepted:F3} ms per request in this process{(bot is null ? " (client only)" : " (client and bot together)")}, {result.ProcessCpu.TotalSeconds / result.MeasuredSeconds:F2} cores busy of {Environment.ProcessorCount}"));
+        }
+
+        output.WriteLine($"errors: {result.Errors}");
+        foreach (var (kind, count) in result.ErrorKinds.OrderByDescending(k => k.Value))
+        {
+            output.WriteLine($"  {count} × {kind}");
+        }
+
+        var ok = result.Errors == 0 && result.TotalAccepted > 0;
+        if (bot is not null)
+        {
+            var expected = result.TotalAccepted * settings.AlertsPerRequest;
+            var seen = bot.Sink.Reported;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"sink: {seen} alerts reported for {result.TotalAccepted} accepted requests × {settings.AlertsPerRequest} = {expected} expected (warm-up included): {(seen == expected ? "nothing dropped" : $"{expected - seen} DROPPED")}"));
+            ok &= seen == expected;
+        }
+
+        return ok ? 0 : 1;
+    }
+
+    private static long Percentile(long[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+
+namespace ChatOpsPull.Load;
+
+/// <summary>What to run: parsed from the command line.</summary>
+public sealed record LoadSettings(
+    string Mode,
+    Uri? Url,
+    string? Token,
+    int DurationSeconds,
+    int WarmupSeconds,
+    int Connections,
+    int AlertsPerRequest)
+{
+    public const string Usage = """
+        usage: ChatOpsPull.Load alertmanager [options]
+
+        Posts Alertmanager webhook messages (version 4, kube-prometheus KubeContainerWaiting alerts, each with a fresh
+        fingerprint) to POST /alerts/alertmanager over N concurrent connections, and reports requests/s, latency and errors.
+        Without --url it starts the bot in this process, on a free loopback port with a counting sink, and checks that
+        the sink saw every alert of every accepted request.
+
+          --url URL           a running bot (e.g. http://127.0.0.1:8080); omit to start one in process
+          --token TOKEN       its Alerts:Alertmanager:BearerToken (only with --url)
+          --duration SECONDS  measured time (default 20)
+          --warmup SECONDS    unmeasured time first, for the JIT to reach its optimised code (default 10)
+          --connections N     concurrent connections, one request in flight each (default 32)
+          --alerts N          alerts per request (default 10)
+        """;
+
+    public static LoadSettings? Parse(string[] args, TextWriter error)
+    {
+        if (args.Length == 0 || args[0] != "alertmanager")
+        {
+            error.WriteLine(Usage);
+            return null;
+        }
+
+        Uri? url = null;
+        string? token = null;
+        int duration = 20, warmup = 10, connections = 32, alerts = 10;
+        for (var i = 1; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            var ok = args[i] switch
+            {
+                "--url" => Uri.TryCreate(value, UriKind.Absolute, out url),
+                "--token" => (token = value) is not null,
+                "--duration" => TryPositive(value, out duration),
+                "--warmup" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out warmup),
+                "--connections" => TryPositive(value, out connections),
+                "--alerts" => TryPositive(value, out alerts),
+                _ => false,
+            };
+            if (!ok)
+            {
+                error.WriteLine($"ChatOpsPull.Load: '{args[i]} {value}' is not understood.");
+                error.WriteLine(Usage);
+                return null;
+            }
+
+            i++;
+        }
+
+        if (token is not null && url is null)
+        {
+            error.WriteLine("ChatOpsPull.Load: --token goes with --url; the in-process bot makes its own.");
+            return null;
+        }
+
+        return new LoadSettings(args[0], url, token, duration, warmup, connections, alerts);
+    }
+
+    private static bool TryPositive(string? value, out int number) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out number) && number > 0;
+}
