@@ -22,7 +22,7 @@ public static class DiagnoseVerb
     public sealed record Arguments(string? Namespace, bool AllNamespaces, string? Kubeconfig, string? Context);
 
     /// <summary>One diagnosed container, ready to print.</summary>
-    public sealed record Result(PullFailure Failure, Diagnosis Diagnosis);
+    public sealed record Result(PullFailure Failure, Core.Diagnoses.Diagnosis Diagnosis);
 
     public static async Task<int> RunAsync(string[] args, CliIo io)
     {

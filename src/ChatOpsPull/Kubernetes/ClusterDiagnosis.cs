@@ -17,7 +17,7 @@ public sealed record FailingContainer(PullFailure Failure, V1Pod Pod);
 /// </summary>
 public interface IPullFailureDiagnoser
 {
-    Task<Diagnosis> DiagnoseAsync(PullFailure failure, PodInspection? inspection, CancellationToken cancellationToken);
+    Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(PullFailure failure, PodInspection? inspection, CancellationToken cancellationToken);
 }
 
 /// <summary>The message classification plus the cluster evidence (owners, pull secrets, node). No registry calls.</summary>
@@ -30,7 +30,7 @@ public sealed class InspectionDiagnoser : IPullFailureDiagnoser
         _time = time;
     }
 
-    public Task<Diagnosis> DiagnoseAsync(PullFailure failure, PodInspection? inspection, CancellationToken cancellationToken)
+    public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(PullFailure failure, PodInspection? inspection, CancellationToken cancellationToken)
     {
         var classification = MessageClassifier.Classify(failure.Message, failure.Reason);
         var evidence = new List<Evidence>
@@ -43,7 +43,7 @@ public sealed class InspectionDiagnoser : IPullFailureDiagnoser
             evidence.AddRange(inspection.Evidence);
         }
 
-        var diagnosis = new Diagnosis(classification.Cause, classification.Confidence, classification.Summary, evidence, failure.Message, [])
+        var diagnosis = new Core.Diagnoses.Diagnosis(classification.Cause, classification.Confidence, classification.Summary, evidence, failure.Message, [])
         {
             DiagnosedAt = _time.GetUtcNow(),
         };

@@ -18,7 +18,7 @@ public sealed class IncidentCardBuilderTests
     private static readonly RemediationPlan Rollback = new(
         RemediationKind.RollBack, "shop", "Deployment", "api", "Roll back to revision 6", "Returns deployment/api to revision 6.", RemediationRisk.High, new Dictionary<string, string> { ["revision"] = "6" });
 
-    private static Incident Incident(int pods, IncidentState state = IncidentState.Diagnosed, Diagnosis? diagnosis = null) => new(
+    private static Incident Incident(int pods, IncidentState state = IncidentState.Diagnosed, Core.Diagnoses.Diagnosis? diagnosis = null) => new(
         "inc-4f2a9c",
         new IncidentKey("prod-eu", "shop", "deployment/api", PullCause.ImageNotFound),
         "registry.example.com/shop/api:1.4.3",
@@ -32,7 +32,7 @@ public sealed class IncidentCardBuilderTests
         Diagnosis = diagnosis,
     };
 
-    private static Diagnosis NotFound() => new(
+    private static Core.Diagnoses.Diagnosis NotFound() => new(
         PullCause.ImageNotFound,
         0.97,
         "Tag 1.4.3 does not exist in registry.example.com/shop/api; 1.4.2 is the nearest existing tag.",
