@@ -1,3 +1,5 @@
+using ChatOpsPull.Chat.Outbox;
+using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -11,9 +13,12 @@ public static class BotHost
         builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
         builder.Services.AddBotCore(builder.Configuration);
         builder.Services.AddStorage(builder.Configuration);
+        builder.Services.AddChatOutbox();
+        builder.Services.AddSlack(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();
+        app.MapSlack();
         return app;
     }
 }
