@@ -155,7 +155,10 @@ public static class BlockKitRenderer
                 return SlackText.Prefix(rendered, room);
             }
 
-            keep = Math.Max(0, Math.Min(prefix.Length, keep) - (rendered.Length - room) - 1);
+            // Escaping makes rendered text longer than its source: shrink in proportion, and always by at least one.
+            var body = Math.Max(rendered.Length - note.Length, 1);
+            var proportional = (int)((long)prefix.Length * Math.Max(room - note.Length, 0) / body);
+            keep = Math.Max(0, Math.Min(prefix.Length - 1, proportional));
         }
     }
 
