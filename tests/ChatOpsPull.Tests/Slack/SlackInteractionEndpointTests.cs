@@ -81,7 +81,7 @@ public sealed class SlackInteractionEndpointTests : IAsyncLifetime
     {
         var surface = _host.Get<SlackSurface>();
         await surface.PublishAsync("CBR2V3XEX", SampleCards.Incident("incident:inc-4f2a9c"), CancellationToken.None);
-        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage" && c.Status == 200), TimeSpan.FromSeconds(15), "the card");
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage" && c.Ok), TimeSpan.FromSeconds(15), "the card");
         var posted = _fake.CallsTo("chat.postMessage").Single();
         _actions.Answer = r => new ChatReply("Approved; the fix is queued.")
         {
@@ -94,9 +94,9 @@ public sealed class SlackInteractionEndpointTests : IAsyncLifetime
         using var response = await _host.PostInteractionAsync(click.ToJsonString());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.update" && c.Status == 200), TimeSpan.FromSeconds(15), "the card update");
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.update" && c.Ok), TimeSpan.FromSeconds(15), "the card update");
         Assert.Equal("incident:inc-4f2a9c", Assert.Single(_actions.Requests).CardKey);
-        var update = _fake.CallsTo("chat.update").Single(c => c.Status == 200);
+        var update = _fake.CallsTo("chat.update").Single(c => c.Ok);
         Assert.Equal(posted.Ts, update.Ts);
         Assert.Single(_fake.CallsTo("chat.postMessage"));
         var message = Assert.Single(_fake.Messages);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ChatOpsPull.Storage;
 using Dapper;
 
@@ -10,15 +11,22 @@ public sealed record OutboxFailure(long Id, ChatPlatform Platform, string Channe
 public sealed record OutboxCounts(int Pending, int Sending, int Delivered, int Failed, int Superseded);
 
 /// <summary>One row as stored, for status pages and tests.</summary>
-public sealed record OutboxRow(long Id, ChatPlatform Platform, string Channel, string Operation, string Payload, string? DedupeKey, int Attempts, OutboxState State, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+/// <param name="SentBy">The replica that delivered it or gave it up.</param>
+public sealed record OutboxRow(long Id, ChatPlatform Platform, string Channel, string Operation, string Payload, string? DedupeKey, int Attempts, OutboxState State, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? SentBy);
 
 /// <summary>
 /// The persistent outbound queue. <see cref="EnqueueAsync"/> stores the message and wakes the dispatcher; the
 /// <see cref="OutboxDispatcher"/> sends it when its channel's turn comes. A message with a dedupe key that is already
 /// pending replaces that pending message's operation and payload (one send, the newest content: card updates coalesce).
 /// </summary>
-public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimeProvider time) : IChatOutbox
+public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimeProvider time) : IChatOutbox, IDisposable
 {
+    /// <summary>Lanes known to exist, so most enqueues are one INSERT.</summary>
+    private readonly ConcurrentDictionary<(string Platform, string Channel), bool> _knownLanes = new();
+
+    /// <summary>SQLite has one writer at a time; queueing here beats its busy-wait sleeps when many enqueue at once.</summary>
+    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+
     public async Task<long> EnqueueAsync(ChatPlatform platform, string channel, string operation, string payload, string? dedupeKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
@@ -34,30 +42,55 @@ public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimePr
             dedupe_key = string.IsNullOrEmpty(dedupeKey) ? null : dedupeKey,
             now,
         };
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(
-            "INSERT INTO chat_outbox_lanes (platform, channel, next_at) VALUES (@platform, @channel, 0) ON CONFLICT (platform, channel) DO NOTHING",
-            row).ConfigureAwait(false);
-        var id = row.dedupe_key is null
-            ? await connection.ExecuteScalarAsync<long>(
-                """
-                INSERT INTO chat_outbox (platform, channel, operation, payload, dedupe_key, attempts, not_before, created_at, updated_at, state)
-                VALUES (@platform, @channel, @operation, @payload, NULL, 0, @now, @now, @now, 'pending')
-                RETURNING id
-                """,
-                row).ConfigureAwait(false)
-            : await connection.ExecuteScalarAsync<long>(
-                """
-                INSERT INTO chat_outbox (platform, channel, operation, payload, dedupe_key, attempts, not_before, created_at, updated_at, state)
-                VALUES (@platform, @channel, @operation, @payload, @dedupe_key, 0, @now, @now, @now, 'pending')
-                ON CONFLICT (dedupe_key) WHERE state = 'pending'
-                DO UPDATE SET operation = excluded.operation, payload = excluded.payload, updated_at = excluded.updated_at
-                RETURNING id
-                """,
-                row).ConfigureAwait(false);
+        var serialize = database.Provider == DatabaseProvider.Sqlite;
+        if (serialize)
+        {
+            await _sqliteWriter.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        long id;
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (!_knownLanes.ContainsKey((row.platform, channel)))
+            {
+                await connection.ExecuteAsync(
+                    "INSERT INTO chat_outbox_lanes (platform, channel, next_at) VALUES (@platform, @channel, 0) ON CONFLICT (platform, channel) DO NOTHING",
+                    row).ConfigureAwait(false);
+                _knownLanes.TryAdd((row.platform, channel), true);
+            }
+
+            id = row.dedupe_key is null
+                ? await connection.ExecuteScalarAsync<long>(
+                    """
+                    INSERT INTO chat_outbox (platform, channel, operation, payload, dedupe_key, attempts, not_before, created_at, updated_at, state)
+                    VALUES (@platform, @channel, @operation, @payload, NULL, 0, @now, @now, @now, 'pending')
+                    RETURNING id
+                    """,
+                    row).ConfigureAwait(false)
+                : await connection.ExecuteScalarAsync<long>(
+                    """
+                    INSERT INTO chat_outbox (platform, channel, operation, payload, dedupe_key, attempts, not_before, created_at, updated_at, state)
+                    VALUES (@platform, @channel, @operation, @payload, @dedupe_key, 0, @now, @now, @now, 'pending')
+                    ON CONFLICT (dedupe_key) WHERE state = 'pending'
+                    DO UPDATE SET operation = excluded.operation, payload = excluded.payload, updated_at = excluded.updated_at
+                    RETURNING id
+                    """,
+                    row).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (serialize)
+            {
+                _sqliteWriter.Release();
+            }
+        }
+
         signal.Notify();
         return id;
     }
+
+    public void Dispose() => _sqliteWriter.Dispose();
 
     /// <summary>The most recent permanent failures, newest first: what the web page shows so a person sees them.</summary>
     public async Task<IReadOnlyList<OutboxFailure>> RecentFailuresAsync(int limit, CancellationToken cancellationToken)
@@ -87,7 +120,7 @@ public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimePr
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<RawRow>(
-            "SELECT id, platform, channel, operation, payload, dedupe_key, attempts, state, last_error, created_at, updated_at FROM chat_outbox WHERE id = @id",
+            "SELECT id, platform, channel, operation, payload, dedupe_key, attempts, state, last_error, created_at, updated_at, sent_by FROM chat_outbox WHERE id = @id",
             new { id }).ConfigureAwait(false);
         return row is null ? null : ToRow(row);
     }
@@ -96,7 +129,7 @@ public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimePr
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<RawRow>(
-            "SELECT id, platform, channel, operation, payload, dedupe_key, attempts, state, last_error, created_at, updated_at FROM chat_outbox WHERE platform = @platform AND channel = @channel ORDER BY id",
+            "SELECT id, platform, channel, operation, payload, dedupe_key, attempts, state, last_error, created_at, updated_at, sent_by FROM chat_outbox WHERE platform = @platform AND channel = @channel ORDER BY id",
             new { platform = OutboxStateNames.PlatformName(platform), channel }).ConfigureAwait(false);
         return rows.Select(ToRow).ToList();
     }
@@ -104,7 +137,7 @@ public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimePr
     private static OutboxRow ToRow(RawRow r) => new(
         r.id, OutboxStateNames.ParsePlatform(r.platform), r.channel, r.operation, r.payload, r.dedupe_key, (int)r.attempts,
         OutboxStateNames.Parse(r.state), r.last_error,
-        DateTimeOffset.FromUnixTimeMilliseconds(r.created_at), DateTimeOffset.FromUnixTimeMilliseconds(r.updated_at));
+        DateTimeOffset.FromUnixTimeMilliseconds(r.created_at), DateTimeOffset.FromUnixTimeMilliseconds(r.updated_at), r.sent_by);
 
 #pragma warning disable IDE1006, CA1812 // Dapper maps columns by name; instantiated by Dapper
     private sealed class RawRow
@@ -130,6 +163,8 @@ public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimePr
         public long created_at { get; set; }
 
         public long updated_at { get; set; }
+
+        public string? sent_by { get; set; }
     }
 #pragma warning restore IDE1006, CA1812
 }

@@ -168,6 +168,8 @@ public sealed partial class OutboxDispatcher : BackgroundService
                 return;
             }
 
+            // Pace from the moment the platform is called, not from the claim: database latency must not shorten the gap.
+            var sendStart = Now();
             DeliveryResult result;
             try
             {
@@ -187,7 +189,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
                 result = new DeliveryResult(DeliveryOutcome.Retry, null, "delivery error: " + ex.GetType().Name);
             }
 
-            nextAt = await RecordAsync(message, result, options, start).ConfigureAwait(false);
+            nextAt = await RecordAsync(message, result, options, sendStart).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // keep the dispatcher alive; the lane lease expires and another round retries
         catch (Exception ex)
@@ -221,12 +223,12 @@ public sealed partial class OutboxDispatcher : BackgroundService
         switch (result.Outcome)
         {
             case DeliveryOutcome.Delivered:
-                await _queue.MarkDeliveredAsync(message.Id, now, CancellationToken.None).ConfigureAwait(false);
+                await _queue.MarkDeliveredAsync(message.Id, ReplicaId, now, CancellationToken.None).ConfigureAwait(false);
                 return paced;
 
             case DeliveryOutcome.Failed:
                 LogFailed(_log, message.Id, OutboxStateNames.PlatformName(message.Platform), message.Operation, message.Channel, result.Error ?? "unknown error");
-                await _queue.MarkFailedAsync(message.Id, result.Error ?? "unknown error", now, CancellationToken.None).ConfigureAwait(false);
+                await _queue.MarkFailedAsync(message.Id, ReplicaId, result.Error ?? "unknown error", now, CancellationToken.None).ConfigureAwait(false);
                 return paced;
 
             case DeliveryOutcome.Retry when result.RetryAfter is { } retryAfter:
@@ -241,7 +243,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
                 {
                     var error = $"gave up after {message.Attempts} attempts: {result.Error ?? "transient error"}";
                     LogFailed(_log, message.Id, OutboxStateNames.PlatformName(message.Platform), message.Operation, message.Channel, error);
-                    await _queue.MarkFailedAsync(message.Id, error, now, CancellationToken.None).ConfigureAwait(false);
+                    await _queue.MarkFailedAsync(message.Id, ReplicaId, error, now, CancellationToken.None).ConfigureAwait(false);
                     return paced;
                 }
 

@@ -105,20 +105,20 @@ internal sealed class OutboxQueue(BotDatabase database)
                 row.dedupe_key, (int)row.attempts, DateTimeOffset.FromUnixTimeMilliseconds(row.not_before));
     }
 
-    public async Task MarkDeliveredAsync(long id, long now, CancellationToken cancellationToken)
+    public async Task MarkDeliveredAsync(long id, string owner, long now, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
-            "UPDATE chat_outbox SET state = 'delivered', last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = @now WHERE id = @id",
-            new { id, now }).ConfigureAwait(false);
+            "UPDATE chat_outbox SET state = 'delivered', last_error = NULL, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
+            new { id, owner, now }).ConfigureAwait(false);
     }
 
-    public async Task MarkFailedAsync(long id, string error, long now, CancellationToken cancellationToken)
+    public async Task MarkFailedAsync(long id, string owner, string error, long now, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
-            "UPDATE chat_outbox SET state = 'failed', last_error = @error, lease_owner = NULL, lease_until = NULL, updated_at = @now WHERE id = @id",
-            new { id, error = Shorten(error), now }).ConfigureAwait(false);
+            "UPDATE chat_outbox SET state = 'failed', last_error = @error, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
+            new { id, owner, error = Shorten(error), now }).ConfigureAwait(false);
     }
 
     /// <summary>Back to 'pending' for another try at <paramref name="notBefore"/> (or 'superseded' when a newer version waits).</summary>

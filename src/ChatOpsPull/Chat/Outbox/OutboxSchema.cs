@@ -26,7 +26,8 @@ internal static class OutboxSchema
             updated_at INTEGER NOT NULL,
             state TEXT NOT NULL,
             lease_owner TEXT NULL,
-            lease_until INTEGER NULL
+            lease_until INTEGER NULL,
+            sent_by TEXT NULL
         );
         CREATE INDEX ix_chat_outbox_lane ON chat_outbox (platform, channel, state, id);
         CREATE INDEX ix_chat_outbox_state ON chat_outbox (state, updated_at);
@@ -55,7 +56,8 @@ internal static class OutboxSchema
             updated_at BIGINT NOT NULL,
             state TEXT NOT NULL,
             lease_owner TEXT NULL,
-            lease_until BIGINT NULL
+            lease_until BIGINT NULL,
+            sent_by TEXT NULL
         );
         CREATE INDEX ix_chat_outbox_lane ON chat_outbox (platform, channel, state, id);
         CREATE INDEX ix_chat_outbox_state ON chat_outbox (state, updated_at);

@@ -77,7 +77,7 @@ public sealed partial class SlackApiClient(HttpClient http, IOptionsMonitor<Slac
         !string.IsNullOrEmpty(responseUrl)
         && Uri.TryCreate(responseUrl, UriKind.Absolute, out var uri)
         && uri.Scheme is "https" or "http"
-        && options.CurrentValue.ResponseUrlPrefixes.Exists(p => responseUrl.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+        && options.CurrentValue.EffectiveResponseUrlPrefixes.Any(p => responseUrl.StartsWith(p, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Posts a message to a response_url (no token: the URL is the credential).</summary>
     public async Task<SlackApiResult> PostToResponseUrlAsync(string responseUrl, JsonObject body, CancellationToken cancellationToken)

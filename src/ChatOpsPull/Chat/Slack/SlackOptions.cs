@@ -25,8 +25,13 @@ public sealed class SlackOptions : IValidatableObject
     /// <summary>Web API base URL. Tests point it at a local fake.</summary>
     public Uri ApiBaseUrl { get; set; } = new("https://slack.com/api/");
 
-    /// <summary>response_url values are only followed when they start with one of these (Slack's own host by default).</summary>
-    public List<string> ResponseUrlPrefixes { get; set; } = ["https://hooks.slack.com/"];
+    /// <summary>
+    /// response_url values are only followed when they start with one of these. Empty means Slack's own
+    /// "https://hooks.slack.com/"; setting the list replaces that default.
+    /// </summary>
+    public List<string> ResponseUrlPrefixes { get; set; } = [];
+
+    public IReadOnlyList<string> EffectiveResponseUrlPrefixes => ResponseUrlPrefixes.Count > 0 ? ResponseUrlPrefixes : ["https://hooks.slack.com/"];
 
     /// <summary>The slash command this bot owns.</summary>
     public string CommandName { get; set; } = "/pullbot";
@@ -86,7 +91,7 @@ public sealed class SlackOptions : IValidatableObject
             yield return new ValidationResult("Slack:RequestTimeout must be between 0 and 2 minutes.", [nameof(RequestTimeout)]);
         }
 
-        if (ResponseUrlPrefixes.Count == 0 || ResponseUrlPrefixes.Exists(p => !Uri.TryCreate(p, UriKind.Absolute, out _)))
+        if (ResponseUrlPrefixes.Exists(p => !Uri.TryCreate(p, UriKind.Absolute, out _)))
         {
             yield return new ValidationResult("Slack:ResponseUrlPrefixes must list absolute URL prefixes, such as https://hooks.slack.com/.", [nameof(ResponseUrlPrefixes)]);
         }

@@ -29,7 +29,7 @@ public sealed partial class SlackOutboxDelivery(
             SlackOperations.Card => await SendCardAsync(message.Channel, payload, cancellationToken).ConfigureAwait(false),
             SlackOperations.ThreadReply => await SendThreadReplyAsync(message.Channel, payload, cancellationToken).ConfigureAwait(false),
             SlackOperations.PostMessage or SlackOperations.Update or SlackOperations.PostEphemeral =>
-                (await api.CallAsync(message.Operation, payload.Body, cancellationToken).ConfigureAwait(false)).ToDelivery(),
+                (await api.CallAsync(message.Operation, WithChannel(payload.Body, message.Channel), cancellationToken).ConfigureAwait(false)).ToDelivery(),
             SlackOperations.ResponseUrl when payload.ResponseUrl is { } url =>
                 (await api.PostToResponseUrlAsync(url, payload.Body, cancellationToken).ConfigureAwait(false)).ToDelivery(),
             _ => new DeliveryResult(DeliveryOutcome.Failed, null, $"unknown Slack operation '{message.Operation}'"),
@@ -41,6 +41,14 @@ public sealed partial class SlackOutboxDelivery(
         }
 
         return result;
+    }
+
+    /// <summary>The row's channel is where the message goes (a DM row's channel is the user id).</summary>
+    private static JsonObject WithChannel(JsonObject body, string channel)
+    {
+        var copy = (JsonObject)body.DeepClone();
+        copy["channel"] = channel;
+        return copy;
     }
 
     private async Task<DeliveryResult> SendCardAsync(string channel, SlackOutboxPayload payload, CancellationToken cancellationToken)

@@ -12,7 +12,11 @@ using Microsoft.Extensions.Logging;
 namespace ChatOpsPull.Tests.Slack.FakeSlack;
 
 /// <summary>One call the fake received, and what it answered.</summary>
-public sealed record FakeSlackCall(DateTimeOffset At, string Method, string? Channel, JsonObject Body, int Status, string? Error, string? Ts);
+public sealed record FakeSlackCall(DateTimeOffset At, string Method, string? Channel, JsonObject Body, int Status, string? Error, string? Ts)
+{
+    /// <summary>Slack accepted it (HTTP 200 and no error: Slack answers most errors with 200 and ok:false).</summary>
+    public bool Ok => Status == 200 && Error is null;
+}
 
 /// <summary>A message as the fake channel holds it (after posts and updates).</summary>
 public sealed record FakeSlackMessage(string Channel, string Ts, JsonObject Content, int Updates);
@@ -105,6 +109,9 @@ public sealed class FakeSlackServer : IAsyncDisposable
 
     /// <summary>A response_url for an interaction payload, pointing at this fake.</summary>
     public string NewResponseUrl() => $"{ResponseUrlPrefix}T0FAKE/{Interlocked.Increment(ref _responseUrls)}/{Guid.NewGuid():N}";
+
+    /// <summary>Someone deletes a message in Slack: chat.update of it answers message_not_found from now on.</summary>
+    public bool DeleteMessage(string channel, string ts) => _messages.TryRemove(channel + "/" + ts, out _);
 
     public IReadOnlyList<FakeSlackCall> CallsTo(string method) => Calls.Where(c => c.Method == method).ToList();
 
