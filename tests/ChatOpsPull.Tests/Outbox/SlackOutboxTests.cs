@@ -86,7 +86,7 @@ public sealed class SlackOutboxTests : IAsyncLifetime
     [Fact]
     public async Task Server_errors_are_retried_with_growing_backoff_then_delivered()
     {
-        var host = Start();
+        var host = Start(new() { ["Outbox:BaseBackoff"] = "00:00:00.500", ["Outbox:MaxBackoff"] = "00:00:05" });
         _fake.FailNext(2, status: 503);
 
         await host.Get<SlackSurface>().PublishAsync("C0FLAKY01", Card("incident:inc-b0000001", "Flaky"), CancellationToken.None);
@@ -96,7 +96,8 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         Assert.Equal([503, 503, 200], attempts.Select(c => c.Status));
         var first = attempts[1].At - attempts[0].At;
         var second = attempts[2].At - attempts[1].At;
-        Assert.True(first >= TimeSpan.FromMilliseconds(75), $"first retry after {first.TotalMilliseconds:F0} ms");
+        Assert.True(first >= TimeSpan.FromMilliseconds(400), $"first retry after {first.TotalMilliseconds:F0} ms");
+        Assert.True(second >= TimeSpan.FromMilliseconds(800), $"second retry after {second.TotalMilliseconds:F0} ms");
         Assert.True(second > first, $"backoff did not grow: {first.TotalMilliseconds:F0} then {second.TotalMilliseconds:F0} ms");
         var row = Assert.Single(await host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0FLAKY01", CancellationToken.None));
         Assert.Equal(OutboxState.Delivered, row.State);
