@@ -13,6 +13,9 @@ internal sealed record OutboxLane(ChatPlatform Platform, string Channel);
 /// </summary>
 internal sealed class OutboxQueue(BotDatabase database)
 {
+    /// <summary>Dapper sends a list as an array to PostgreSQL (= ANY) and expands it for SQLite (IN (…)).</summary>
+    private string PlatformIn => database.Sql("l.platform IN @platforms", "l.platform = ANY(@platforms)");
+
     /// <summary>
     /// Puts rows left in 'sending' back to 'pending': all of them when this is the only replica that can exist (SQLite,
     /// at start), otherwise those whose lease ran out (their replica died). A row whose newer version is already
@@ -43,9 +46,9 @@ internal sealed class OutboxQueue(BotDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var lanes = await connection.QueryAsync<(string Platform, string Channel)>(
-            """
+            $"""
             SELECT l.platform, l.channel FROM chat_outbox_lanes l
-            WHERE l.platform IN @platforms AND l.next_at <= @now AND (l.lease_owner IS NULL OR l.lease_until < @now)
+            WHERE {PlatformIn} AND l.next_at <= @now AND (l.lease_owner IS NULL OR l.lease_until < @now)
               AND EXISTS (SELECT 1 FROM chat_outbox o WHERE o.platform = l.platform AND o.channel = l.channel AND o.state = 'pending')
             ORDER BY l.next_at
             LIMIT @limit
@@ -59,9 +62,9 @@ internal sealed class OutboxQueue(BotDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<long?>(
-            """
+            $"""
             SELECT MIN(l.next_at) FROM chat_outbox_lanes l
-            WHERE l.platform IN @platforms AND (l.lease_owner IS NULL OR l.lease_until < @now)
+            WHERE {PlatformIn} AND (l.lease_owner IS NULL OR l.lease_until < @now)
               AND EXISTS (SELECT 1 FROM chat_outbox o WHERE o.platform = l.platform AND o.channel = l.channel AND o.state = 'pending')
             """,
             new { platforms, now }).ConfigureAwait(false);
