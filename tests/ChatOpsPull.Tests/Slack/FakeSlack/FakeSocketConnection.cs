@@ -98,12 +98,11 @@ public sealed class FakeSocketConnection(WebSocket socket) : IAsyncDisposable
                 await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "test over", timeout.Token);
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
-            // already gone
+            // already gone; the server disposes the socket when its request ends
         }
 
-        socket.Dispose();
         _sendLock.Dispose();
     }
 }
