@@ -19,13 +19,10 @@ public sealed record OutboxRow(long Id, ChatPlatform Platform, string Channel, s
 /// <see cref="OutboxDispatcher"/> sends it when its channel's turn comes. A message with a dedupe key that is already
 /// pending replaces that pending message's operation and payload (one send, the newest content: card updates coalesce).
 /// </summary>
-public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimeProvider time) : IChatOutbox, IDisposable
+public sealed class ChatOutbox(BotDatabase database, SqliteWriteGate gate, OutboxSignal signal, TimeProvider time) : IChatOutbox
 {
     /// <summary>Lanes known to exist, so most enqueues are one INSERT.</summary>
     private readonly ConcurrentDictionary<(string Platform, string Channel), bool> _knownLanes = new();
-
-    /// <summary>SQLite has one writer at a time; queueing here beats its busy-wait sleeps when many enqueue at once.</summary>
-    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
 
     public async Task<long> EnqueueAsync(ChatPlatform platform, string channel, string operation, string payload, string? dedupeKey, CancellationToken cancellationToken)
     {
@@ -42,14 +39,8 @@ public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimePr
             dedupe_key = string.IsNullOrEmpty(dedupeKey) ? null : dedupeKey,
             now,
         };
-        var serialize = database.Provider == DatabaseProvider.Sqlite;
-        if (serialize)
-        {
-            await _sqliteWriter.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
         long id;
-        try
+        using (await gate.EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
             if (!_knownLanes.ContainsKey((row.platform, channel)))
@@ -78,19 +69,10 @@ public sealed class ChatOutbox(BotDatabase database, OutboxSignal signal, TimePr
                     """,
                     row).ConfigureAwait(false);
         }
-        finally
-        {
-            if (serialize)
-            {
-                _sqliteWriter.Release();
-            }
-        }
 
         signal.Notify();
         return id;
     }
-
-    public void Dispose() => _sqliteWriter.Dispose();
 
     /// <summary>The most recent permanent failures, newest first: what the web page shows so a person sees them.</summary>
     public async Task<IReadOnlyList<OutboxFailure>> RecentFailuresAsync(int limit, CancellationToken cancellationToken)

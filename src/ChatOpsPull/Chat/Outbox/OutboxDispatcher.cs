@@ -21,6 +21,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
 
     public OutboxDispatcher(
         BotDatabase database,
+        SqliteWriteGate gate,
         IEnumerable<IOutboxDelivery> deliveries,
         OutboxSignal signal,
         IOptionsMonitor<OutboxOptions> options,
@@ -28,7 +29,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
         ILogger<OutboxDispatcher> log)
     {
         _database = database;
-        _queue = new OutboxQueue(database);
+        _queue = new OutboxQueue(database, gate);
         _deliveries = deliveries.GroupBy(d => d.Platform).ToDictionary(g => g.Key, g => g.Last());
         _signal = signal;
         _options = options;

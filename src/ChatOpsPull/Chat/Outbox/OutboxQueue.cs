@@ -11,7 +11,7 @@ internal sealed record OutboxLane(ChatPlatform Platform, string Channel);
 /// The dispatcher's statements. Every claim is one UPDATE guarded by its WHERE clause, so with several replicas on
 /// PostgreSQL exactly one of them wins a lane or a row (row locks re-check the condition); SQLite serializes writers.
 /// </summary>
-internal sealed class OutboxQueue(BotDatabase database)
+internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
 {
     /// <summary>Dapper sends a list as an array to PostgreSQL (= ANY) and expands it for SQLite (IN (…)).</summary>
     private string PlatformIn => database.Sql("l.platform IN @platforms", "l.platform = ANY(@platforms)");
@@ -24,6 +24,7 @@ internal sealed class OutboxQueue(BotDatabase database)
     public async Task<int> RecoverAsync(bool everything, long now, CancellationToken cancellationToken)
     {
         var condition = everything ? "state = 'sending'" : "state = 'sending' AND lease_until < @now";
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.ExecuteAsync(
             $"""
@@ -72,6 +73,7 @@ internal sealed class OutboxQueue(BotDatabase database)
 
     public async Task<bool> TryLeaseLaneAsync(OutboxLane lane, string owner, long now, long until, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.ExecuteAsync(
             """
@@ -84,6 +86,7 @@ internal sealed class OutboxQueue(BotDatabase database)
 
     public async Task ReleaseLaneAsync(OutboxLane lane, string owner, long nextAt, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
             "UPDATE chat_outbox_lanes SET lease_owner = NULL, lease_until = NULL, next_at = @nextAt WHERE platform = @platform AND channel = @channel AND lease_owner = @owner",
@@ -93,6 +96,7 @@ internal sealed class OutboxQueue(BotDatabase database)
     /// <summary>Marks the lane's oldest pending row as being sent by <paramref name="owner"/> and returns it (attempts counted).</summary>
     public async Task<OutboxMessage?> ClaimNextAsync(OutboxLane lane, string owner, long now, long until, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<ClaimedRow>(
             """
@@ -110,6 +114,7 @@ internal sealed class OutboxQueue(BotDatabase database)
 
     public async Task MarkDeliveredAsync(long id, string owner, long now, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
             "UPDATE chat_outbox SET state = 'delivered', last_error = NULL, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
@@ -118,6 +123,7 @@ internal sealed class OutboxQueue(BotDatabase database)
 
     public async Task MarkFailedAsync(long id, string owner, string error, long now, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
             "UPDATE chat_outbox SET state = 'failed', last_error = @error, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
@@ -128,6 +134,7 @@ internal sealed class OutboxQueue(BotDatabase database)
     /// <param name="uncount">Takes back the attempt (rate limits and shutdown are not failures).</param>
     public async Task RescheduleAsync(long id, long notBefore, string? error, bool uncount, long now, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var args = new { id, notBefore, error = error is null ? null : Shorten(error), uncount = uncount ? 1 : 0, now };
         try
@@ -155,6 +162,7 @@ internal sealed class OutboxQueue(BotDatabase database)
     /// <summary>Deletes delivered and superseded rows last touched before <paramref name="before"/>.</summary>
     public async Task<int> PurgeAsync(long before, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteAsync(
             "DELETE FROM chat_outbox WHERE state IN ('delivered', 'superseded') AND updated_at < @before",

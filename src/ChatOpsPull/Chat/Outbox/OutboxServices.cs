@@ -16,6 +16,7 @@ public static class OutboxServices
             .ValidateOnStart();
         services.AddSchemaMigrations(OutboxSchema.Outbox);
         services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<ChatOutbox>();
         services.AddSingleton<IChatOutbox>(sp => sp.GetRequiredService<ChatOutbox>());
         services.AddHostedService<OutboxDispatcher>();

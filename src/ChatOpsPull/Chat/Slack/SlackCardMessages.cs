@@ -1,10 +1,11 @@
+using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Storage;
 using Dapper;
 
 namespace ChatOpsPull.Chat.Slack;
 
 /// <summary>Card key → posted message (channel, ts), so a card is posted once and updated in place afterwards.</summary>
-public sealed class SlackCardMessages(BotDatabase database, TimeProvider time)
+public sealed class SlackCardMessages(BotDatabase database, SqliteWriteGate gate, TimeProvider time)
 {
     public async Task<string?> FindTsAsync(string channel, string cardKey, CancellationToken cancellationToken)
     {
@@ -26,6 +27,7 @@ public sealed class SlackCardMessages(BotDatabase database, TimeProvider time)
     public async Task RecordAsync(string channel, string cardKey, string ts, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
             """
@@ -37,6 +39,7 @@ public sealed class SlackCardMessages(BotDatabase database, TimeProvider time)
 
     public async Task TouchAsync(string channel, string cardKey, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
             "UPDATE slack_card_messages SET updated_at = @now WHERE channel = @channel AND card_key = @cardKey",
@@ -46,6 +49,7 @@ public sealed class SlackCardMessages(BotDatabase database, TimeProvider time)
     /// <summary>The message is gone (deleted in Slack): the next publish posts a new one.</summary>
     public async Task ForgetAsync(string channel, string cardKey, CancellationToken cancellationToken)
     {
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
             "DELETE FROM slack_card_messages WHERE channel = @channel AND card_key = @cardKey",

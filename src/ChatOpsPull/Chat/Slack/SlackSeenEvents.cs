@@ -1,3 +1,4 @@
+using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Storage;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -8,7 +9,7 @@ namespace ChatOpsPull.Chat.Slack;
 /// Remembers event ids (Events API) and envelope ids (Socket Mode) so a retry or redelivery is never processed twice,
 /// across restarts and replicas. Ids expire after <see cref="SlackOptions.SeenEventRetention"/>.
 /// </summary>
-public sealed class SlackSeenEvents(BotDatabase database, IOptionsMonitor<SlackOptions> options, TimeProvider time)
+public sealed class SlackSeenEvents(BotDatabase database, SqliteWriteGate gate, IOptionsMonitor<SlackOptions> options, TimeProvider time)
 {
     private long _lastPurge;
 
@@ -18,6 +19,7 @@ public sealed class SlackSeenEvents(BotDatabase database, IOptionsMonitor<SlackO
         ArgumentException.ThrowIfNullOrEmpty(id);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var expires = now + (long)options.CurrentValue.SeenEventRetention.TotalMilliseconds;
+        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var previous = Interlocked.Read(ref _lastPurge);
         if (now - previous > 60_000 && Interlocked.CompareExchange(ref _lastPurge, now, previous) == previous)
