@@ -95,9 +95,10 @@ public sealed partial class OutboxDispatcher : BackgroundService
                         }
 
                         var leaseUntil = now + (long)options.LeaseDuration.TotalMilliseconds;
-                        if (await _queue.TryLeaseLaneAsync(lane, ReplicaId, now, leaseUntil, stoppingToken).ConfigureAwait(false))
+                        var (leased, message) = await _queue.LeaseAndClaimAsync(lane, ReplicaId, now, leaseUntil, stoppingToken).ConfigureAwait(false);
+                        if (leased && message is not null)
                         {
-                            running.Add(SendNextAsync(lane, _deliveries[lane.Platform], sendCancellation.Token));
+                            running.Add(SendAsync(lane, _deliveries[lane.Platform], message, sendCancellation.Token));
                             started++;
                         }
                     }
@@ -156,19 +157,14 @@ public sealed partial class OutboxDispatcher : BackgroundService
         }
     }
 
-    private async Task SendNextAsync(OutboxLane lane, IOutboxDelivery delivery, CancellationToken sendToken)
+    /// <summary>Sends one claimed message and hands its lane back with the time the lane may send next.</summary>
+    private async Task SendAsync(OutboxLane lane, IOutboxDelivery delivery, OutboxMessage message, CancellationToken sendToken)
     {
         var options = _options.CurrentValue;
-        var start = Now();
-        var nextAt = start;
+        var nextAt = Now();
+        var released = false;
         try
         {
-            var message = await _queue.ClaimNextAsync(lane, ReplicaId, start, start + (long)options.LeaseDuration.TotalMilliseconds, CancellationToken.None).ConfigureAwait(false);
-            if (message is null)
-            {
-                return;
-            }
-
             // Pace from the moment the platform is called, not from the claim: database latency must not shorten the gap.
             var sendStart = Now();
             DeliveryResult result;
@@ -190,9 +186,9 @@ public sealed partial class OutboxDispatcher : BackgroundService
                 result = new DeliveryResult(DeliveryOutcome.Retry, null, "delivery error: " + ex.GetType().Name);
             }
 
-            nextAt = await RecordAsync(message, result, options, sendStart).ConfigureAwait(false);
+            (nextAt, released) = await RecordAsync(lane, message, result, options, sendStart).ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // keep the dispatcher alive; the lane lease expires and another round retries
+#pragma warning disable CA1031 // keep the dispatcher alive; the leases expire and another round retries
         catch (Exception ex)
 #pragma warning restore CA1031
         {
@@ -201,51 +197,57 @@ public sealed partial class OutboxDispatcher : BackgroundService
         }
         finally
         {
-            try
+            if (!released)
             {
-                await _queue.ReleaseLaneAsync(lane, ReplicaId, nextAt, CancellationToken.None).ConfigureAwait(false);
-            }
+                try
+                {
+                    await _queue.ReleaseLaneAsync(lane, ReplicaId, nextAt, CancellationToken.None).ConfigureAwait(false);
+                }
 #pragma warning disable CA1031 // the lease expires by itself
-            catch (Exception ex)
+                catch (Exception ex)
 #pragma warning restore CA1031
-            {
-                LogLoopError(_log, ex);
+                {
+                    LogLoopError(_log, ex);
+                }
             }
 
             _signal.Notify();
         }
     }
 
-    /// <returns>When the lane may send next.</returns>
-    private async Task<long> RecordAsync(OutboxMessage message, DeliveryResult result, OutboxOptions options, long start)
+    /// <returns>When the lane may send next, and whether the lane was already handed back with the outcome.</returns>
+    private async Task<(long NextAt, bool Released)> RecordAsync(OutboxLane lane, OutboxMessage message, DeliveryResult result, OutboxOptions options, long sendStart)
     {
         var now = Now();
-        var paced = start + (long)options.MessageInterval.TotalMilliseconds;
+        var paced = sendStart + (long)options.MessageInterval.TotalMilliseconds;
         switch (result.Outcome)
         {
             case DeliveryOutcome.Delivered:
-                await _queue.MarkDeliveredAsync(message.Id, ReplicaId, now, CancellationToken.None).ConfigureAwait(false);
-                return paced;
+                await _queue.FinishAsync(lane, message.Id, delivered: true, null, ReplicaId, paced, now, CancellationToken.None).ConfigureAwait(false);
+                return (paced, true);
 
             case DeliveryOutcome.Failed:
-                LogFailed(_log, message.Id, OutboxStateNames.PlatformName(message.Platform), message.Operation, message.Channel, result.Error ?? "unknown error");
-                await _queue.MarkFailedAsync(message.Id, ReplicaId, result.Error ?? "unknown error", now, CancellationToken.None).ConfigureAwait(false);
-                return paced;
+                {
+                    var error = result.Error ?? "unknown error";
+                    LogFailed(_log, message.Id, OutboxStateNames.PlatformName(message.Platform), message.Operation, message.Channel, error);
+                    await _queue.FinishAsync(lane, message.Id, delivered: false, error, ReplicaId, paced, now, CancellationToken.None).ConfigureAwait(false);
+                    return (paced, true);
+                }
 
             case DeliveryOutcome.Retry when result.RetryAfter is { } retryAfter:
                 {
                     var wait = (long)Math.Max(retryAfter.TotalMilliseconds, 0);
                     LogThrottled(_log, message.Id, message.Channel, wait);
                     await _queue.RescheduleAsync(message.Id, now + wait, result.Error ?? "rate limited", uncount: true, now, CancellationToken.None).ConfigureAwait(false);
-                    return Math.Max(now + wait, paced);
+                    return (Math.Max(now + wait, paced), false);
                 }
 
             case DeliveryOutcome.Retry when message.Attempts >= options.MaxAttempts:
                 {
                     var error = $"gave up after {message.Attempts} attempts: {result.Error ?? "transient error"}";
                     LogFailed(_log, message.Id, OutboxStateNames.PlatformName(message.Platform), message.Operation, message.Channel, error);
-                    await _queue.MarkFailedAsync(message.Id, ReplicaId, error, now, CancellationToken.None).ConfigureAwait(false);
-                    return paced;
+                    await _queue.FinishAsync(lane, message.Id, delivered: false, error, ReplicaId, paced, now, CancellationToken.None).ConfigureAwait(false);
+                    return (paced, true);
                 }
 
             case DeliveryOutcome.Retry:
@@ -254,7 +256,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
                     var delay = (long)OutboxBackoff.Delay(message.Attempts, options.BaseBackoff, options.MaxBackoff, jitter).TotalMilliseconds;
                     LogRetrying(_log, message.Id, message.Operation, message.Attempts, delay, result.Error ?? "transient error");
                     await _queue.RescheduleAsync(message.Id, now + delay, result.Error, uncount: false, now, CancellationToken.None).ConfigureAwait(false);
-                    return Math.Max(now + delay, paced);
+                    return (Math.Max(now + delay, paced), false);
                 }
 
             default:

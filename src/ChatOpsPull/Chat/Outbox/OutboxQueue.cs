@@ -71,19 +71,6 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
             new { platforms, now }).ConfigureAwait(false);
     }
 
-    public async Task<bool> TryLeaseLaneAsync(OutboxLane lane, string owner, long now, long until, CancellationToken cancellationToken)
-    {
-        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.ExecuteAsync(
-            """
-            UPDATE chat_outbox_lanes SET lease_owner = @owner, lease_until = @until
-            WHERE platform = @platform AND channel = @channel AND next_at <= @now AND (lease_owner IS NULL OR lease_until < @now)
-            """,
-            new { owner, until, now, platform = OutboxStateNames.PlatformName(lane.Platform), channel = lane.Channel }).ConfigureAwait(false);
-        return rows == 1;
-    }
-
     public async Task ReleaseLaneAsync(OutboxLane lane, string owner, long nextAt, CancellationToken cancellationToken)
     {
         using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
@@ -93,41 +80,55 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
             new { nextAt, owner, platform = OutboxStateNames.PlatformName(lane.Platform), channel = lane.Channel }).ConfigureAwait(false);
     }
 
-    /// <summary>Marks the lane's oldest pending row as being sent by <paramref name="owner"/> and returns it (attempts counted).</summary>
-    public async Task<OutboxMessage?> ClaimNextAsync(OutboxLane lane, string owner, long now, long until, CancellationToken cancellationToken)
+    /// <summary>
+    /// Leases the lane and claims its oldest pending row in one transaction (one commit). Leased is false when another
+    /// replica has the lane or it is not due; a leased lane without pending rows is released again at once.
+    /// </summary>
+    public async Task<(bool Leased, OutboxMessage? Message)> LeaseAndClaimAsync(OutboxLane lane, string owner, long now, long until, CancellationToken cancellationToken)
     {
+        var args = new { owner, until, now, platform = OutboxStateNames.PlatformName(lane.Platform), channel = lane.Channel };
         using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var row = await connection.QuerySingleOrDefaultAsync<ClaimedRow>(
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var leased = await connection.ExecuteAsync(
             """
-            UPDATE chat_outbox SET state = 'sending', attempts = attempts + 1, lease_owner = @owner, lease_until = @until, updated_at = @now
-            WHERE id = (SELECT id FROM chat_outbox WHERE platform = @platform AND channel = @channel AND state = 'pending' ORDER BY id LIMIT 1)
-              AND state = 'pending'
-            RETURNING id, platform, channel, operation, payload, dedupe_key, attempts, not_before
+            UPDATE chat_outbox_lanes SET lease_owner = @owner, lease_until = @until
+            WHERE platform = @platform AND channel = @channel AND next_at <= @now AND (lease_owner IS NULL OR lease_until < @now)
             """,
-            new { owner, until, now, platform = OutboxStateNames.PlatformName(lane.Platform), channel = lane.Channel }).ConfigureAwait(false);
-        return row is null
-            ? null
-            : new OutboxMessage(row.id, OutboxStateNames.ParsePlatform(row.platform), row.channel, row.operation, row.payload,
-                row.dedupe_key, (int)row.attempts, DateTimeOffset.FromUnixTimeMilliseconds(row.not_before));
+            args, transaction).ConfigureAwait(false) == 1;
+        if (!leased)
+        {
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return (false, null);
+        }
+
+        var row = await connection.QuerySingleOrDefaultAsync<ClaimedRow>(ClaimSql, args, transaction).ConfigureAwait(false);
+        if (row is null)
+        {
+            await connection.ExecuteAsync(
+                "UPDATE chat_outbox_lanes SET lease_owner = NULL, lease_until = NULL WHERE platform = @platform AND channel = @channel AND lease_owner = @owner",
+                args, transaction).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return (true, row is null ? null : ToMessage(row));
     }
 
-    public async Task MarkDeliveredAsync(long id, string owner, long now, CancellationToken cancellationToken)
+    /// <summary>Records a final outcome ('delivered' or 'failed') and hands the lane back, in one transaction.</summary>
+    public async Task FinishAsync(OutboxLane lane, long id, bool delivered, string? error, string owner, long nextAt, long now, CancellationToken cancellationToken)
     {
         using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
-            "UPDATE chat_outbox SET state = 'delivered', last_error = NULL, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
-            new { id, owner, now }).ConfigureAwait(false);
-    }
-
-    public async Task MarkFailedAsync(long id, string owner, string error, long now, CancellationToken cancellationToken)
-    {
-        using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            "UPDATE chat_outbox SET state = @state, last_error = @error, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
+            new { id, state = delivered ? OutboxStateNames.Delivered : OutboxStateNames.Failed, error = error is null ? null : Shorten(error), owner, now },
+            transaction).ConfigureAwait(false);
         await connection.ExecuteAsync(
-            "UPDATE chat_outbox SET state = 'failed', last_error = @error, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
-            new { id, owner, error = Shorten(error), now }).ConfigureAwait(false);
+            "UPDATE chat_outbox_lanes SET lease_owner = NULL, lease_until = NULL, next_at = @nextAt WHERE platform = @platform AND channel = @channel AND lease_owner = @owner",
+            new { nextAt, owner, platform = OutboxStateNames.PlatformName(lane.Platform), channel = lane.Channel },
+            transaction).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Back to 'pending' for another try at <paramref name="notBefore"/> (or 'superseded' when a newer version waits).</summary>
@@ -168,6 +169,18 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
             "DELETE FROM chat_outbox WHERE state IN ('delivered', 'superseded') AND updated_at < @before",
             new { before }).ConfigureAwait(false);
     }
+
+    private const string ClaimSql =
+        """
+        UPDATE chat_outbox SET state = 'sending', attempts = attempts + 1, lease_owner = @owner, lease_until = @until, updated_at = @now
+        WHERE id = (SELECT id FROM chat_outbox WHERE platform = @platform AND channel = @channel AND state = 'pending' ORDER BY id LIMIT 1)
+          AND state = 'pending'
+        RETURNING id, platform, channel, operation, payload, dedupe_key, attempts, not_before
+        """;
+
+    private static OutboxMessage ToMessage(ClaimedRow row) =>
+        new(row.id, OutboxStateNames.ParsePlatform(row.platform), row.channel, row.operation, row.payload,
+            row.dedupe_key, (int)row.attempts, DateTimeOffset.FromUnixTimeMilliseconds(row.not_before));
 
     private static string Shorten(string error) => error.Length <= 1000 ? error : error[..1000];
 
