@@ -4,6 +4,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- --filter '*'                      (BenchmarkDotNet)
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- job-latency sqlite                 (console drivers: see Drivers)
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- slack-load --help
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -17,6 +18,11 @@ if (args.Length > 0 && args[0] == KubernetesWatchMemory.ChildMode)
 if (Drivers.TryRun(args, out var driver))
 {
     return await driver;
+}
+
+if (args.Length > 0 && args[0] == "slack-load")
+{
+    return await SlackLoadDriver.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(ImageReferenceBenchmarks).Assembly).Run(args);

@@ -5,6 +5,8 @@ using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Jobs;
 using ChatOpsPull.Detection.Webhooks;
+using ChatOpsPull.Chat.Outbox;
+using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -25,19 +27,21 @@ public static class BotHost
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
         builder.Services.AddAlertWebhooks(builder.Configuration);
-
-        configure?.Invoke(builder);
-        var app = builder.Build();
-        app.MapHealth();
-        app.MapObservability();
-        app.MapTeams();
+        builder.Services.AddChatOutbox();
+        builder.Services.AddSlack(builder.Configuration);
         builder.Services.AddLocalLogin(builder.Configuration);
         builder.Services.AddJobs(builder.Configuration);
         builder.Services.AddIncidents(builder.Configuration);
 
+        configure?.Invoke(builder);
+        var app = builder.Build();
         app.UseLocalLogin();
+        app.MapHealth();
+        app.MapObservability();
+        app.MapTeams();
         app.MapJobsDashboard();
         app.MapAlerts();
+        app.MapSlack();
         return app;
     }
 }

@@ -5,7 +5,8 @@ namespace ChatOpsPull.Chat.Outbox;
 /// </summary>
 /// <param name="Operation">Platform-specific verb ("chat.postMessage", "chat.update", "response_url", "activity.send", "activity.update" …).</param>
 /// <param name="Payload">JSON the delivery understands; never holds a token (tokens are added at send time).</param>
-/// <param name="DedupeKey">When set, a second enqueue with the same key while the first is pending is dropped (e.g. card updates coalesce).</param>
+/// <param name="DedupeKey">When set, a second enqueue with the same key while the first is still pending does not add a send: it replaces the pending message's operation and payload, so one send carries the newest content (card updates coalesce).</param>
+/// <param name="Attempts">Tries so far, counting the one under way (rate-limit answers are not counted).</param>
 public sealed record OutboxMessage(
     long Id,
     ChatPlatform Platform,

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using ChatOpsPull.Chat.Cards;
+using ChatOpsPull.Chat.Outbox;
+using ChatOpsPull.Chat.Slack.BlockKit;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Chat.Slack;
+
+/// <summary>
+/// Cards in Slack: posted the first time a card key appears in a channel, chat.update'd in place afterwards (the
+/// decision is made when the outbox sends, from the recorded ts). Pending updates of one card coalesce into one send.
+/// </summary>
+public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<SlackOptions> options, ILogger<SlackSurface> log) : IChatSurface
+{
+    public ChatPlatform Platform => ChatPlatform.Slack;
+
+    public async Task PublishAsync(string channelId, Card card, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channelId);
+        ArgumentNullException.ThrowIfNull(card);
+        if (!options.CurrentValue.IsConfigured)
+        {
+            LogNotConfigured(log, card.Key, channelId);
+            return;
+        }
+
+        var content = BlockKitRenderer.Render(card);
+        var payload = new SlackOutboxPayload(content.ToJson(), CardKey: card.Key);
+        await outbox.EnqueueAsync(ChatPlatform.Slack, channelId, SlackOperations.Card, payload.Serialize(), CardDedupeKey(channelId, card.Key), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ReplyInThreadAsync(string channelId, string cardKey, string text, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channelId);
+        ArgumentException.ThrowIfNullOrEmpty(cardKey);
+        if (!options.CurrentValue.IsConfigured)
+        {
+            LogNotConfigured(log, cardKey, channelId);
+            return;
+        }
+
+        var body = new JsonObject { ["text"] = SlackText.Cut(SlackText.Mrkdwn(text), BlockKitLimits.SectionText) };
+        var payload = new SlackOutboxPayload(body, CardKey: cardKey);
+        await outbox.EnqueueAsync(ChatPlatform.Slack, channelId, SlackOperations.ThreadReply, payload.Serialize(), null, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static string CardDedupeKey(string channelId, string cardKey) => $"slack.card:{channelId}:{cardKey}";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack is not configured; card {CardKey} for {Channel} is not sent.")]
+    private static partial void LogNotConfigured(ILogger logger, string cardKey, string channel);
+}

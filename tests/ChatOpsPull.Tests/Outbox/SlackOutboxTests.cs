@@ -1,0 +1,281 @@
+using System.Text.Json.Nodes;
+using ChatOpsPull.Chat;
+using ChatOpsPull.Chat.Cards;
+using ChatOpsPull.Chat.Outbox;
+using ChatOpsPull.Chat.Slack;
+using ChatOpsPull.Tests.Slack;
+using ChatOpsPull.Tests.Slack.FakeSlack;
+
+namespace ChatOpsPull.Tests.Outbox;
+
+/// <summary>The outbox with its Slack delivery, against the fake Slack's rate limits and errors.</summary>
+public sealed class SlackOutboxTests : IAsyncLifetime
+{
+    private FakeSlackServer _fake = null!;
+    private readonly List<SlackTestHost> _hosts = [];
+
+    public async Task InitializeAsync() => _fake = await FakeSlackServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _hosts)
+        {
+            await host.DisposeAsync();
+            SlackTestHost.DeleteDirectory(host.DataDirectory);
+        }
+
+        await _fake.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Hundred_cards_to_one_channel_within_a_second_are_all_delivered_paced_and_none_lost()
+    {
+        _fake.RatePerSecond = 20;
+        _fake.Burst = 2;
+        var host = Start(new() { ["Outbox:MessageInterval"] = "00:00:00.050" });
+        var surface = host.Get<SlackSurface>();
+
+        // All at once, as a storm arrives (each enqueue is one SQLite commit: on a loaded machine that takes a few ms).
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => surface.PublishAsync("C0STORM01", Card($"incident:inc-storm{i:D3}", $"Storm card {i}"), CancellationToken.None)));
+
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) >= 100, TimeSpan.FromSeconds(60), "100 posted cards");
+        await Task.Delay(300);
+
+        var calls = _fake.CallsTo("chat.postMessage").Where(c => c.Channel == "C0STORM01").OrderBy(c => c.At).ToList();
+        var posted = calls.Where(c => c.Ok).Select(c => Title(c.Body)).ToList();
+        Assert.Equal(100, posted.Count);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"Storm card {i}").Order(), posted.Order());
+
+        // Paced: sends start one interval apart (arrival times jitter on a loaded machine, so the bound on any two is
+        // looser; sends not paced at all would arrive within a few ms), on average at least the interval, and every
+        // 429 waited out before the next try.
+        var gaps = calls.Zip(calls.Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds).ToList();
+        Assert.True(gaps.Min() >= 20, $"closest two sends were {gaps.Min():F0} ms apart");
+        Assert.True(gaps.Average() >= 48, $"sends were on average {gaps.Average():F0} ms apart");
+        for (var i = 0; i < calls.Count - 1; i++)
+        {
+            if (calls[i].Status == 429)
+            {
+                Assert.True(calls[i + 1].At - calls[i].At >= TimeSpan.FromSeconds(0.95), $"send after a 429 came {(calls[i + 1].At - calls[i].At).TotalMilliseconds:F0} ms later");
+            }
+        }
+
+        var counts = await host.Get<ChatOutbox>().CountsAsync(CancellationToken.None);
+        Assert.Equal(new OutboxCounts(0, 0, 100, 0, 0), counts);
+    }
+
+    [Fact]
+    public async Task Retry_after_is_honoured_for_the_whole_channel_and_other_channels_go_on()
+    {
+        var host = Start();
+        var surface = host.Get<SlackSurface>();
+        _fake.RateLimitNext("C0LIMITED", retryAfterSeconds: 2);
+
+        await surface.PublishAsync("C0LIMITED", Card("incident:inc-a0000001", "First"), CancellationToken.None);
+        await surface.PublishAsync("C0LIMITED", Card("incident:inc-a0000002", "Second"), CancellationToken.None);
+        await surface.PublishAsync("C0FREE001", Card("incident:inc-a0000003", "Elsewhere"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 3, TimeSpan.FromSeconds(20), "three posted cards");
+
+        var limited = _fake.CallsTo("chat.postMessage").Where(c => c.Channel == "C0LIMITED").OrderBy(c => c.At).ToList();
+        Assert.Equal([429, 200, 200], limited.Select(c => c.Status));
+        Assert.Equal(["First", "First", "Second"], limited.Select(c => Title(c.Body)));
+        Assert.True(limited[1].At - limited[0].At >= TimeSpan.FromSeconds(1.95), $"retried after {(limited[1].At - limited[0].At).TotalMilliseconds:F0} ms");
+        var elsewhere = _fake.CallsTo("chat.postMessage").Single(c => c.Channel == "C0FREE001");
+        Assert.True(elsewhere.At - limited[0].At < TimeSpan.FromSeconds(1), "another channel waited for the rate-limited one");
+        var rows = await host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0LIMITED", CancellationToken.None);
+        Assert.All(rows, r => Assert.Equal(1, r.Attempts));
+    }
+
+    [Fact]
+    public async Task Server_errors_are_retried_with_growing_backoff_then_delivered()
+    {
+        var host = Start(new() { ["Outbox:BaseBackoff"] = "00:00:00.500", ["Outbox:MaxBackoff"] = "00:00:05" });
+        _fake.FailNext(2, status: 503);
+
+        await host.Get<SlackSurface>().PublishAsync("C0FLAKY01", Card("incident:inc-b0000001", "Flaky"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage" && c.Ok), TimeSpan.FromSeconds(20), "the card");
+
+        var attempts = _fake.CallsTo("chat.postMessage").OrderBy(c => c.At).ToList();
+        Assert.Equal([503, 503, 200], attempts.Select(c => c.Status));
+        var first = attempts[1].At - attempts[0].At;
+        var second = attempts[2].At - attempts[1].At;
+        Assert.True(first >= TimeSpan.FromMilliseconds(400), $"first retry after {first.TotalMilliseconds:F0} ms");
+        Assert.True(second >= TimeSpan.FromMilliseconds(800), $"second retry after {second.TotalMilliseconds:F0} ms");
+        Assert.True(second > first, $"backoff did not grow: {first.TotalMilliseconds:F0} then {second.TotalMilliseconds:F0} ms");
+        var row = Assert.Single(await host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0FLAKY01", CancellationToken.None));
+        Assert.Equal(OutboxState.Delivered, row.State);
+        Assert.Equal(3, row.Attempts);
+    }
+
+    [Fact]
+    public async Task Persistent_server_errors_give_up_after_the_last_attempt_and_say_so()
+    {
+        var host = Start(new() { ["Outbox:MaxAttempts"] = "3" });
+        _fake.FailNext(1000, status: 500);
+
+        await host.Get<SlackSurface>().PublishAsync("C0DOWN001", Card("incident:inc-c0000001", "Down"), CancellationToken.None);
+        await WaitForRowAsync(host, "C0DOWN001", r => r.State == OutboxState.Failed);
+
+        Assert.Equal(3, _fake.CallsTo("chat.postMessage").Count);
+        var failure = Assert.Single(await host.Get<ChatOutbox>().RecentFailuresAsync(10, CancellationToken.None));
+        Assert.Equal("gave up after 3 attempts: http_500", failure.LastError);
+        Assert.Equal("C0DOWN001", failure.Channel);
+    }
+
+    [Fact]
+    public async Task Permanent_error_is_recorded_at_once_and_the_person_who_asked_is_told()
+    {
+        var host = Start();
+        _fake.MissingChannels["C0GONE001"] = true;
+        var command = new SlackSlashCommand("/pullbot", "status", "U2CERLKJA", "roadrunner", "C0GONE001", "T1", ResponseUrl: null, TriggerId: null);
+
+        await host.Get<SlackReplies>().ReplyToCommandAsync(command, new ChatReply("All quiet."), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage" && c.Channel == "U2CERLKJA"), TimeSpan.FromSeconds(20), "the DM about the failure");
+
+        var failed = _fake.CallsTo("chat.postEphemeral").Single();
+        Assert.Equal("channel_not_found", failed.Error);
+        var failure = Assert.Single(await host.Get<ChatOutbox>().RecentFailuresAsync(10, CancellationToken.None));
+        Assert.Equal("channel_not_found", failure.LastError);
+        Assert.Equal(1, failure.Attempts);
+        var dm = _fake.CallsTo("chat.postMessage").Single(c => c.Channel == "U2CERLKJA");
+        Assert.Contains("channel_not_found", dm.Body["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("<#C0GONE001>", dm.Body["text"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Wrong_bot_token_is_a_permanent_error_and_the_token_is_not_recorded()
+    {
+        var host = Start(new() { ["Slack:BotToken"] = "xoxb-revoked-0000" });
+
+        await host.Get<SlackSurface>().PublishAsync("C0AUTH001", Card("incident:inc-d0000001", "Auth"), CancellationToken.None);
+        await WaitForRowAsync(host, "C0AUTH001", r => r.State == OutboxState.Failed);
+
+        var row = Assert.Single(await host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0AUTH001", CancellationToken.None));
+        Assert.Equal("invalid_auth", row.LastError);
+        Assert.DoesNotContain("xoxb", row.Payload, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Card_is_posted_once_and_then_updated_in_place()
+    {
+        var host = Start();
+        var surface = host.Get<SlackSurface>();
+
+        await surface.PublishAsync("C0CARDS01", Card("incident:inc-e0000001", "Opened"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage" && c.Ok), TimeSpan.FromSeconds(20), "the card");
+        await surface.PublishAsync("C0CARDS01", Card("incident:inc-e0000001", "Diagnosed"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.update") == 1, TimeSpan.FromSeconds(20), "the first update");
+        await surface.PublishAsync("C0CARDS01", Card("incident:inc-e0000001", "Resolved"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.update") == 2, TimeSpan.FromSeconds(20), "the second update");
+
+        var post = Assert.Single(_fake.CallsTo("chat.postMessage"));
+        Assert.All(_fake.CallsTo("chat.update"), u => Assert.Equal(post.Ts, u.Ts));
+        var message = Assert.Single(_fake.Messages);
+        Assert.Equal(post.Ts, message.Ts);
+        Assert.Equal("🟠 Resolved", message.Content["blocks"]![0]!["text"]!["text"]!.GetValue<string>());
+        Assert.Equal(post.Ts, await host.Get<SlackCardMessages>().FindTsAsync("C0CARDS01", "incident:inc-e0000001", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Pending_updates_of_one_card_coalesce_into_one_send_of_the_newest()
+    {
+        var host = Start(new() { ["Outbox:MessageInterval"] = "00:00:01.500" });
+        var surface = host.Get<SlackSurface>();
+        await surface.PublishAsync("C0BUSY001", Card("incident:inc-f0000001", "Version 0"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage"), TimeSpan.FromSeconds(20), "the card");
+
+        for (var version = 1; version <= 10; version++)
+        {
+            await surface.PublishAsync("C0BUSY001", Card("incident:inc-f0000001", $"Version {version}"), CancellationToken.None);
+        }
+
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.update"), TimeSpan.FromSeconds(20), "the update");
+        await Task.Delay(2000);
+
+        var update = Assert.Single(_fake.CallsTo("chat.update"));
+        Assert.Equal("Version 10", Title(update.Body));
+        var rows = await host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0BUSY001", CancellationToken.None);
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Equal(OutboxState.Delivered, r.State));
+    }
+
+    [Fact]
+    public async Task Thread_reply_goes_under_the_cards_message()
+    {
+        var host = Start();
+        var surface = host.Get<SlackSurface>();
+
+        await surface.PublishAsync("C0THREAD1", Card("incident:inc-90000001", "Card"), CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0THREAD1", "incident:inc-90000001", "3 more pods joined: *api-7d9c-x*", CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 2, TimeSpan.FromSeconds(20), "card and reply");
+
+        var posts = _fake.CallsTo("chat.postMessage").OrderBy(c => c.At).ToList();
+        Assert.Null(posts[0].Body["thread_ts"]);
+        Assert.Equal(posts[0].Ts, posts[1].Body["thread_ts"]!.GetValue<string>());
+        Assert.Equal("3 more pods joined: *api-7d9c-x*", posts[1].Body["text"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Card_whose_message_was_deleted_is_posted_again_and_followed_from_then_on()
+    {
+        var host = Start();
+        var surface = host.Get<SlackSurface>();
+        await surface.PublishAsync("C0DELETE1", Card("incident:inc-80000001", "One"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage"), TimeSpan.FromSeconds(20), "the card");
+        var first = _fake.CallsTo("chat.postMessage").Single();
+        Assert.True(_fake.DeleteMessage("C0DELETE1", first.Ts!));
+
+        await surface.PublishAsync("C0DELETE1", Card("incident:inc-80000001", "Two"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage") == 2, TimeSpan.FromSeconds(20), "the card again");
+        await surface.PublishAsync("C0DELETE1", Card("incident:inc-80000001", "Three"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.update" && c.Ok), TimeSpan.FromSeconds(20), "the update");
+
+        var second = _fake.CallsTo("chat.postMessage").OrderBy(c => c.At).Last();
+        Assert.Equal("message_not_found", _fake.CallsTo("chat.update")[0].Error);
+        Assert.Equal(second.Ts, _fake.CallsTo("chat.update").Single(c => c.Ok).Ts);
+        Assert.Equal("🟠 Three", Assert.Single(_fake.Messages).Content["blocks"]![0]!["text"]!["text"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Invalid_blocks_answer_is_a_permanent_failure_with_slacks_error()
+    {
+        var host = Start();
+        var body = new JsonObject { ["text"] = "x", ["blocks"] = new JsonArray(new JsonObject { ["type"] = "header", ["text"] = new JsonObject { ["type"] = "mrkdwn", ["text"] = "not plain" } }) };
+
+        await host.Get<IChatOutbox>().EnqueueAsync(ChatPlatform.Slack, "C0BLOCKS1", SlackOperations.PostMessage,
+            new SlackOutboxPayload(body).Serialize(), null, CancellationToken.None);
+        await WaitForRowAsync(host, "C0BLOCKS1", r => r.State == OutboxState.Failed);
+
+        Assert.Equal("invalid_blocks", Assert.Single(await host.Get<ChatOutbox>().RecentFailuresAsync(5, CancellationToken.None)).LastError);
+    }
+
+    private SlackTestHost Start(Dictionary<string, string?>? settings = null, string? dataDirectory = null)
+    {
+        var host = SlackTestHost.Start(_fake, settings, dataDirectory: dataDirectory);
+        _hosts.Add(host);
+        return host;
+    }
+
+    internal static async Task<OutboxRow> WaitForRowAsync(SlackTestHost host, string channel, Func<OutboxRow, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            var rows = await host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, channel, CancellationToken.None);
+            if (rows.Where(condition).FirstOrDefault() is { } row)
+            {
+                return row;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"no outbox row in {channel} reached the expected state");
+    }
+
+    internal static Card Card(string key, string title) =>
+        new(key, title, CardTone.Warning, title, [new CardFact("Namespace", "shop")], [CardSection.Markdown(null, "body")], []);
+
+    internal static string Title(JsonObject body) =>
+        body["blocks"]![0]!["text"]!["text"]!.GetValue<string>().Replace("🟠 ", string.Empty, StringComparison.Ordinal);
+}

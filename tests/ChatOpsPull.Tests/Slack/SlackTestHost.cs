@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using ChatOpsPull.Chat;
+using ChatOpsPull.Tests.Slack.FakeSlack;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatOpsPull.Tests.Slack;
+
+/// <summary>The real bot host (WebApplicationFactory) talking to a <see cref="FakeSlackServer"/>, with its own data directory.</summary>
+public sealed class SlackTestHost : IAsyncDisposable
+{
+    public const string SigningSecret = "e3b0c44298fc1c149afbf4c8996fb924";
+
+    private readonly WebApplicationFactory<Program> _factory;
+
+    private SlackTestHost(WebApplicationFactory<Program> factory, string dataDirectory, HttpClient client)
+    {
+        _factory = factory;
+        DataDirectory = dataDirectory;
+        Client = client;
+    }
+
+    public string DataDirectory { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _factory.Services;
+
+    public T Get<T>()
+        where T : notnull => _factory.Services.GetRequiredService<T>();
+
+    /// <param name="settings">Extra or overriding settings ("Outbox:MessageInterval" …); a null value removes a default.</param>
+    public static SlackTestHost Start(
+        FakeSlackServer? fake,
+        IDictionary<string, string?>? settings = null,
+        IChatCommandHandler? commands = null,
+        IChatActionHandler? actions = null,
+        string? dataDirectory = null)
+    {
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "chatopspull-slack-" + Guid.NewGuid().ToString("N"));
+        var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Bot:DataDirectory"] = dataDirectory,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            ["Outbox:MessageInterval"] = "00:00:00.050",
+            ["Outbox:PollInterval"] = "00:00:00.200",
+            ["Outbox:BaseBackoff"] = "00:00:00.100",
+            ["Outbox:MaxBackoff"] = "00:00:01",
+            ["Slack:InlineReplyBudget"] = "00:00:00.200",
+        };
+        if (fake is not null)
+        {
+            all["Slack:SigningSecret"] = SigningSecret;
+            all["Slack:BotToken"] = FakeSlackServer.BotToken;
+            all["Slack:ApiBaseUrl"] = fake.ApiUrl.ToString();
+            all["Slack:ResponseUrlPrefixes:0"] = fake.ResponseUrlPrefix;
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            foreach (var (key, value) in all.Where(p => p.Value is not null))
+            {
+                builder.UseSetting(key, value);
+            }
+
+            builder.ConfigureTestServices(services =>
+            {
+                if (commands is not null)
+                {
+                    services.AddSingleton(commands);
+                }
+
+                if (actions is not null)
+                {
+                    services.AddSingleton(actions);
+                }
+            });
+        });
+        var client = factory.CreateClient();
+        return new SlackTestHost(factory, dataDirectory, client);
+    }
+
+    /// <summary>Posts like Slack does: signed with <see cref="SigningSecret"/> (an independent HMAC, not the bot's code).</summary>
+    public async Task<HttpResponseMessage> PostSignedAsync(
+        string path,
+        string body,
+        string contentType,
+        long? timestamp = null,
+        string? signatureOverride = null,
+        IDictionary<string, string>? headers = null)
+    {
+        var ts = (timestamp ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds()).ToString(CultureInfo.InvariantCulture);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative))
+        {
+            Content = new StringContent(body, Encoding.UTF8),
+        };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        request.Headers.Add("X-Slack-Request-Timestamp", ts);
+        request.Headers.Add("X-Slack-Signature", signatureOverride ?? Sign(SigningSecret, ts, body));
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.Add(name, value);
+        }
+
+        return await Client.SendAsync(request);
+    }
+
+    public Task<HttpResponseMessage> PostCommandAsync(string form) =>
+        PostSignedAsync("/slack/commands", form, "application/x-www-form-urlencoded");
+
+    public Task<HttpResponseMessage> PostInteractionAsync(string payloadJson) =>
+        PostSignedAsync("/slack/interactions", "payload=" + Uri.EscapeDataString(payloadJson), "application/x-www-form-urlencoded");
+
+    public Task<HttpResponseMessage> PostEventAsync(string json, IDictionary<string, string>? headers = null) =>
+        PostSignedAsync("/slack/events", json, "application/json", headers: headers);
+
+    public static string Sign(string secret, string timestamp, string body)
+    {
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"v0:{timestamp}:{body}"));
+        return "v0=" + Convert.ToHexStringLower(mac);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    /// <summary>Removes the data directory (call after <see cref="DisposeAsync"/> when no other host uses it).</summary>
+    public static void DeleteDirectory(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // SQLite may still hold the file for a moment; the temp directory is cleaned by the OS
+        }
+    }
+}
+
+/// <summary>Answers every command with a fixed reply and records what it was asked.</summary>
+public sealed class RecordingCommandHandler : IChatCommandHandler
+{
+    public ConcurrentQueue<ChatCommandRequest> Requests { get; } = new();
+
+    public TimeSpan Delay { get; set; }
+
+    public Func<ChatCommandRequest, ChatReply> Answer { get; set; } = r => new ChatReply($"All quiet. You asked: {r.Text}");
+
+    public async Task<ChatReply> HandleAsync(ChatCommandRequest request, CancellationToken cancellationToken)
+    {
+        Requests.Enqueue(request);
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay, cancellationToken);
+        }
+
+        return Answer(request);
+    }
+}
+
+/// <summary>Answers every click with a fixed reply and records what it was asked.</summary>
+public sealed class RecordingActionHandler : IChatActionHandler
+{
+    public ConcurrentQueue<ChatActionRequest> Requests { get; } = new();
+
+    public Func<ChatActionRequest, ChatReply> Answer { get; set; } = r => new ChatReply($"Noted: {r.Payload}");
+
+    public Task<ChatReply> HandleAsync(ChatActionRequest request, CancellationToken cancellationToken)
+    {
+        Requests.Enqueue(request);
+        return Task.FromResult(Answer(request));
+    }
+}
