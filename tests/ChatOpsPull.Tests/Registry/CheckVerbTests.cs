@@ -101,7 +101,7 @@ public sealed class CheckVerbTests(RegistryFixture registry)
         var (exit, output, _) = await RunAsync("Registry.Example.com/Team/App:1");
 
         Assert.Equal(1, exit);
-        Assert.Contains("invalid_name: invalid reference format: repository name must be lowercase", output, StringComparison.Ordinal);
+        Assert.Contains("invalid_name: invalid reference format: repository name (Team/App) must be lowercase", output, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -81,7 +81,7 @@ public sealed class AdaptiveCardChromiumTests(StandInFixture fixture, ChromiumCa
         standIn.EnforceRateLimits = false;
         await using var host = new TeamsTestHost(standIn);
         await host.SendAsync(TeamsActivities.BotAddedToTeam(standIn.ServiceUrl));
-        await host.Services.GetRequiredService<IChatSurface>().PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(), CancellationToken.None);
+        await host.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams).PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(), CancellationToken.None);
         var thread = $"{TeamsTestHost.GeneralChannel};messageid=1";
 
         // What the approver's Teams shows: the refresh answer (with the buttons), rendered by the real renderer.

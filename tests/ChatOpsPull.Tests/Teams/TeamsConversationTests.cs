@@ -35,7 +35,7 @@ public sealed class TeamsConversationTests
         }
 
         await using var second = new TeamsTestHost(_standIn, dataDirectory);
-        var surface = second.Services.GetRequiredService<IChatSurface>();
+        var surface = second.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams);
         await surface.PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Resolved(), CancellationToken.None);
 
         var create = Assert.Single(_standIn.Calls);
@@ -51,7 +51,7 @@ public sealed class TeamsConversationTests
     {
         await using var host = new TeamsTestHost(_standIn);
         await host.SendAsync(TeamsActivities.BotAddedToTeam(_standIn.ServiceUrl));
-        var surface = host.Services.GetRequiredService<IChatSurface>();
+        var surface = host.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams);
 
         await surface.PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(pods: 3), CancellationToken.None);
         await surface.PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(pods: 7), CancellationToken.None);
@@ -76,7 +76,7 @@ public sealed class TeamsConversationTests
         await host.SendAsync(TeamsActivities.BotAddedToTeam(_standIn.ServiceUrl));
         using var created = await host.SendAsync(TeamsActivities.ChannelCreated(_standIn.ServiceUrl, TeamsTestHost.OpsChannel, "ops-alerts"));
 
-        await host.Services.GetRequiredService<IChatSurface>().PublishAsync(TeamsTestHost.OpsChannel, SampleCards.Digest(), CancellationToken.None);
+        await host.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams).PublishAsync(TeamsTestHost.OpsChannel, SampleCards.Digest(), CancellationToken.None);
 
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
         var post = Assert.Single(_standIn.Calls);
@@ -94,7 +94,7 @@ public sealed class TeamsConversationTests
         removed["channelData"]!["eventType"] = "teamMemberRemoved";
         await host.SendAsync(removed);
 
-        await host.Services.GetRequiredService<IChatSurface>().PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Resolved(), CancellationToken.None);
+        await host.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams).PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Resolved(), CancellationToken.None);
 
         Assert.Empty(_standIn.Calls);
         var (_, result) = Assert.Single(host.Outbox.Deliveries);
@@ -113,7 +113,7 @@ public sealed class TeamsConversationTests
         message["text"] = "help";
         await host.SendAsync(message);
         _standIn.ClearCalls();
-        var surface = host.Services.GetRequiredService<IChatSurface>();
+        var surface = host.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams);
 
         await surface.PublishAsync(TeamsTestHost.PersonalChat, SampleCards.Incident(pods: 1), CancellationToken.None);
         await surface.PublishAsync(TeamsTestHost.PersonalChat, SampleCards.Incident(pods: 2), CancellationToken.None);
@@ -156,7 +156,7 @@ public sealed class TeamsConversationTests
     {
         await using var host = new TeamsTestHost(_standIn);
         await host.SendAsync(TeamsActivities.BotAddedToTeam(_standIn.ServiceUrl));
-        await host.Services.GetRequiredService<IChatSurface>().PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(), CancellationToken.None);
+        await host.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams).PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(), CancellationToken.None);
         var activityId = ThreadActivityId(host);
         var thread = $"{TeamsTestHost.GeneralChannel};messageid={activityId}";
 
@@ -218,7 +218,7 @@ public sealed class TeamsConversationTests
     {
         await using var host = new TeamsTestHost(_standIn);
         await host.SendAsync(TeamsActivities.BotAddedToTeam(_standIn.ServiceUrl));
-        await host.Services.GetRequiredService<IChatSurface>().PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(), CancellationToken.None);
+        await host.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams).PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(), CancellationToken.None);
         var posted = CardJson.CardOf(_standIn.Calls[0].Body!["activity"]);
         var thread = $"{TeamsTestHost.GeneralChannel};messageid={ThreadActivityId(host)}";
         var refresh = new JsonObject { ["cardKey"] = SampleCards.IncidentKey };

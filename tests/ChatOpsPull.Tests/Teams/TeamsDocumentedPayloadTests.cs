@@ -29,7 +29,7 @@ public sealed class TeamsDocumentedPayloadTests
         await using var host = new TeamsTestHost(_standIn);
 
         using var response = await host.SendAsync(Fixture("bot-added-to-team.json"));
-        await host.Services.GetRequiredService<IChatSurface>().PublishAsync(DocumentedTeam, SampleCards.Resolved(), CancellationToken.None);
+        await host.Services.GetServices<IChatSurface>().Single(s => s.Platform == ChatPlatform.Teams).PublishAsync(DocumentedTeam, SampleCards.Resolved(), CancellationToken.None);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var reference = await host.Services.GetRequiredService<TeamsConversationStore>().FindReferenceAsync(DocumentedTeam, CancellationToken.None);

@@ -1,0 +1,235 @@
+using ChatOpsPull.Core.Diagnoses;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Images;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Observability;
+using ChatOpsPull.Registry;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace ChatOpsPull.Diagnosis;
+
+/// <summary>
+/// Gathers the evidence behind a diagnosis — the pod as the cluster has it (owners, effective pull secrets, node),
+/// the registry's answer with the pod's own credentials in kubelet's order, unattached secrets that would fit, and the
+/// Deployment's previous revision — and lets <see cref="DiagnosisPlanner"/> weigh it. Works without a cluster connection
+/// (alert-only installs): then only the registry is asked, anonymously.
+/// </summary>
+public sealed partial class EvidenceDiagnoser(
+    KubernetesConnection connection,
+    IServiceProvider services,
+    RegistryChecker registry,
+    PullSecretResolver resolver,
+    ICredentialSourceCatalog credentialSources,
+    BotMetrics metrics,
+    TimeProvider time,
+    ILogger<EvidenceDiagnoser> logger) : IIncidentDiagnoser, IPullFailureDiagnoser
+{
+    public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken)
+    {
+        var pod = Representative(incident);
+        PodInspection? inspection = null;
+        var evidence = new List<Evidence>();
+        if (pod is not null && connection.Client is not null)
+        {
+            var (found, failure) = await services.GetRequiredService<PodInspector>()
+                .InspectAsync(incident.Key.Namespace, pod.Pod, cancellationToken).ConfigureAwait(false);
+            inspection = found;
+            if (failure is not null)
+            {
+                evidence.Add(failure.ToEvidence());
+            }
+        }
+
+        var request = new Request(
+            incident.Key.Cluster,
+            incident.Key.Namespace,
+            ImageOf(inspection, pod?.Container) ?? incident.Image,
+            pod?.Reason ?? string.Empty,
+            pod?.Message ?? string.Empty,
+            pod?.Container ?? string.Empty,
+            inspection?.Owners.Workload ?? incident.Workload,
+            pod?.NodeName);
+        return await DiagnoseAsync(request, inspection, evidence, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(PullFailure failure, PodInspection? inspection, CancellationToken cancellationToken)
+    {
+        var request = new Request(
+            failure.Cluster,
+            failure.Namespace,
+            failure.Image,
+            failure.Reason,
+            failure.Message,
+            failure.Container,
+            inspection?.Owners.Workload ?? failure.Workload,
+            failure.NodeName);
+        return DiagnoseAsync(request, inspection, [], cancellationToken);
+    }
+
+    private async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Request request, PodInspection? inspection, List<Evidence> evidence, CancellationToken cancellationToken)
+    {
+        evidence.Insert(0, new Evidence("runtime message", EvidenceOutcome.Info, $"{(request.Reason.Length > 0 ? request.Reason + ": " : string.Empty)}{(request.Message.Length == 0 ? "(no message yet)" : request.Message)}"));
+        _ = ImageReference.TryParse(request.Image, out var image, out var imageError);
+        if (image is null)
+        {
+            evidence.Add(new Evidence("image reference", EvidenceOutcome.Failed, $"`{request.Image}`: {imageError}"));
+        }
+
+        if (inspection is not null)
+        {
+            evidence.Add(PodInspector.OwnerEvidence(inspection.Owners));
+            evidence.AddRange(PodInspector.NodeEvidence(inspection.Node));
+        }
+        else if (connection.Client is null)
+        {
+            evidence.Add(new Evidence("cluster", EvidenceOutcome.Skipped, "no Kubernetes connection: pull secrets, owners and node were not checked"));
+        }
+
+        var nodePlatform = Platform.TryParse(inspection?.Node.Facts?.Platform, out var platform, out _) ? platform : null;
+        RegistryFacts? registryFacts = null;
+        PullSecretResolution? resolution = null;
+        if (image is not null && request.Reason is not "InvalidImageName" and not "ErrImageNeverPull")
+        {
+            if (inspection is not null)
+            {
+                var check = await registry.CheckWithPullSecretsAsync(image, inspection.PullSecrets.UsableSecrets, nodePlatform, cancellationToken).ConfigureAwait(false);
+                resolution = check.Resolution;
+                evidence.AddRange(SecretLookupEvidence(inspection.PullSecrets));
+                evidence.AddRange(check.AllEvidence);
+                registryFacts = Facts(check.Outcome);
+            }
+            else
+            {
+                var check = await registry.CheckAsync(image, null, nodePlatform, cancellationToken).ConfigureAwait(false);
+                evidence.Add(new Evidence("pull secrets", EvidenceOutcome.Skipped, "the pod could not be read, so the registry was asked anonymously"));
+                evidence.AddRange(check.Evidence);
+                registryFacts = Facts(check);
+            }
+        }
+
+        var secrets = inspection is null
+            ? PullSecretFacts.Unknown
+            : await SecretFactsAsync(inspection, image, resolution, evidence, cancellationToken).ConfigureAwait(false);
+
+        (int, string)? previous = null;
+        if (request.Workload is { Kind: "Deployment" } deployment && connection.Client is { } client && request.Container.Length > 0)
+        {
+            previous = await new RolloutHistory(client).PreviousAsync(request.Namespace, deployment.Name, request.Container, cancellationToken).ConfigureAwait(false);
+        }
+
+        var facts = new DiagnosisFacts(
+            request.Cluster,
+            request.Namespace,
+            request.Image,
+            image,
+            imageError,
+            request.Reason,
+            request.Message,
+            request.Workload,
+            request.Container,
+            inspection?.PullSecrets.ServiceAccount,
+            inspection?.Node.NodeName ?? request.NodeName,
+            inspection?.Node.Facts?.UnderDiskPressure,
+            inspection?.Node.Facts?.Platform,
+            secrets,
+            registryFacts,
+            image is not null && credentialSources.HasSourceFor(image.Domain),
+            previous);
+        var diagnosis = DiagnosisPlanner.Plan(facts, evidence, time.GetUtcNow());
+        metrics.Diagnosed(diagnosis.Cause);
+        LogDiagnosed(logger, request.Namespace, request.Subject, diagnosis.Cause, diagnosis.Confidence);
+        return diagnosis;
+    }
+
+    private static RegistryFacts Facts(RegistryCheck check) => new(
+        check.Cause,
+        check.Summary,
+        check.SuggestedTags.Select(s => s.Tag).ToArray(),
+        check.CredentialLifetime?.ExpiresAt,
+        check.Platforms.Select(p => p.ToString()).ToArray());
+
+    /// <summary>Secrets the pod refers to but kubelet cannot use (missing, forbidden, wrong type), as evidence.</summary>
+    private static IEnumerable<Evidence> SecretLookupEvidence(PullSecretReport report) =>
+        report.Secrets
+            .Where(s => !s.Usable)
+            .Select(s => new Evidence($"secret {s.Name}", s.Lookup == SecretLookup.Forbidden ? EvidenceOutcome.Skipped : EvidenceOutcome.Failed, s.Problem ?? s.Lookup.ToString()));
+
+    private async Task<PullSecretFacts> SecretFactsAsync(PodInspection inspection, ImageReference? image, PullSecretResolution? resolution, List<Evidence> evidence, CancellationToken cancellationToken)
+    {
+        var report = inspection.PullSecrets;
+        var used = report.Secrets.Where(s => s.UsedByKubelet).ToArray();
+        var matching = resolution?.Matches.Count > 0 ? Name(resolution.Matches[0].SecretName) : null;
+        var readable = !report.Secrets.Any(s => s.Lookup == SecretLookup.Forbidden);
+        var unattached = new List<string>();
+        if (image is not null && matching is null && connection.Client is { } client)
+        {
+            try
+            {
+                var candidates = await client.CoreV1.ListNamespacedSecretAsync(
+                    inspection.Namespace,
+                    fieldSelector: "type=" + PullSecretResolver.DockerConfigJsonType,
+                    cancellationToken: cancellationToken).ConfigureAwait(false);
+                var referenced = report.Secrets.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+                foreach (var secret in (candidates.Items ?? []).Where(s => !referenced.Contains(s.Metadata.Name)))
+                {
+                    if (resolver.Resolve(image, [secret]).Matches.Count > 0)
+                    {
+                        unattached.Add(secret.Metadata.Name);
+                    }
+                }
+
+                if (unattached.Count > 0)
+                {
+                    evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Info, $"{string.Join(", ", unattached)} in {inspection.Namespace} {(unattached.Count == 1 ? "has" : "have")} credentials for {image.Domain} but the pod does not use {(unattached.Count == 1 ? "it" : "them")}"));
+                }
+            }
+            catch (HttpOperationException e) when (ApiError.From(e).IsForbidden)
+            {
+                evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Skipped, $"the bot may not list secrets in {inspection.Namespace}, so secrets the pod could use were not looked for"));
+            }
+        }
+
+        return new PullSecretFacts(
+            used.Select(s => s.Name).ToArray(),
+            used.Where(s => s.Lookup == SecretLookup.Missing).Select(s => s.Name).ToArray(),
+            matching,
+            unattached,
+            readable);
+    }
+
+    /// <summary>The pod whose message says the most: specific errors beat back-off lines; active pods beat recovered ones.</summary>
+    private static AffectedPod? Representative(Incident incident) =>
+        incident.Pods
+            .OrderBy(p => p.ResolvedAt is not null)
+            .ThenByDescending(p => IncidentGrouping.Specificity(Core.Classification.MessageClassifier.Classify(p.Message, p.Reason).Cause))
+            .ThenByDescending(p => p.LastSeen)
+            .FirstOrDefault();
+
+    private static string? ImageOf(PodInspection? inspection, string? container)
+    {
+        var spec = inspection?.PodObject?.Spec;
+        if (spec is null || container is null)
+        {
+            return null;
+        }
+
+        return spec.Containers?.FirstOrDefault(c => c.Name == container)?.Image
+            ?? spec.InitContainers?.FirstOrDefault(c => c.Name == container)?.Image
+            ?? spec.EphemeralContainers?.FirstOrDefault(c => c.Name == container)?.Image;
+    }
+
+    /// <summary>"namespace/name" → "name".</summary>
+    private static string Name(string secretName) => secretName[(secretName.IndexOf('/', StringComparison.Ordinal) + 1)..];
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Diagnosed {Namespace}/{Subject}: {Cause} ({Confidence:0.00})")]
+    private static partial void LogDiagnosed(ILogger logger, string @namespace, string subject, PullCause cause, double confidence);
+
+    private sealed record Request(string Cluster, string Namespace, string Image, string Reason, string Message, string Container, WorkloadRef? Workload, string? NodeName)
+    {
+        public string Subject => Workload?.ToString() ?? Image;
+    }
+}
