@@ -32,10 +32,15 @@ public static class DiagnosisPlanner
             return (PullCause.NeverPull, 0.99, $"imagePullPolicy is Never and `{facts.Image.FamiliarString}` is not on node {facts.NodeName ?? "(unknown)"}. Pre-load the image or set imagePullPolicy to IfNotPresent.");
         }
 
-        if (facts.NodeDiskPressure == true || message.Cause == PullCause.NodeStorage)
+        if (message.Cause == PullCause.NodeStorage)
         {
-            var both = facts.NodeDiskPressure == true && message.Cause == PullCause.NodeStorage;
-            return (PullCause.NodeStorage, both ? 0.97 : 0.85, $"Node {facts.NodeName ?? "(unknown)"} is out of disk space{(facts.NodeDiskPressure == true ? " (DiskPressure)" : string.Empty)}; kubelet cannot store the image. Free space on the node or move the pods.");
+            return (PullCause.NodeStorage, facts.NodeDiskPressure == true ? 0.97 : 0.85, NodeStorageSummary(facts));
+        }
+
+        // A node under DiskPressure explains a failure only when the registry has nothing against the image itself.
+        if (facts.NodeDiskPressure == true && facts.Registry is null or { Cause: null })
+        {
+            return (PullCause.NodeStorage, 0.8, NodeStorageSummary(facts));
         }
 
         if (facts.Registry is not { } registry)
@@ -58,7 +63,9 @@ public static class DiagnosisPlanner
                     return (PullCause.PlatformMismatch, 0.7, $"`{image}` exists, but node {facts.NodeName} ({platform}) reported no matching platform. Available: {string.Join(", ", registry.AvailablePlatforms)}.");
                 }
 
-                return (message.Cause is PullCause.Unknown ? PullCause.BackoffOnly : message.Cause, 0.55,
+                // The message's cause no longer holds; only transient causes are worth keeping as the label.
+                var transient = message.Cause is PullCause.RateLimited or PullCause.RegistryError ? message.Cause : PullCause.BackoffOnly;
+                return (transient, 0.55,
                     $"The registry serves `{image}` to the pod's credentials right now, so the failure was transient or is already fixed. Retry the pull.");
             case PullCause.ImageNotFound:
                 return (PullCause.ImageNotFound, 0.97, NotFoundSummary(facts, registry));
@@ -82,6 +89,9 @@ public static class DiagnosisPlanner
                 throw new ArgumentOutOfRangeException(nameof(facts), registry.Cause, "unknown cause");
         }
     }
+
+    private static string NodeStorageSummary(DiagnosisFacts facts) =>
+        $"Node {facts.NodeName ?? "(unknown)"} is out of disk space{(facts.NodeDiskPressure == true ? " (DiskPressure)" : string.Empty)}; kubelet cannot store the image. Free space on the node or move the pods.";
 
     private static string NotFoundSummary(DiagnosisFacts facts, RegistryFacts registry)
     {

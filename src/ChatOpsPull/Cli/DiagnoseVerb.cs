@@ -1,3 +1,6 @@
+using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Observability;
+using ChatOpsPull.Registry;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Kubernetes;
@@ -76,19 +79,28 @@ public static class DiagnoseVerb
         }
     }
 
-    /// <summary>The services the verb uses; the diagnosis service replaces <see cref="IPullFailureDiagnoser"/> here.</summary>
+    /// <summary>
+    /// The services the verb uses: cluster inspection plus the evidence diagnoser, which asks the registry with each
+    /// pod's own pull secrets. Registry settings come from CHATOPSPULL__Registry__* environment variables.
+    /// </summary>
     public static ServiceProvider BuildServices(KubernetesConnection connection)
     {
         var client = connection.Client ?? throw new InvalidOperationException(connection.Description);
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables("CHATOPSPULL__").Build();
         var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddSingleton<BotMetrics>();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(connection);
         services.AddSingleton(client);
         services.AddSingleton<OwnerResolver>();
         services.AddSingleton<PullSecretInspector>();
         services.AddSingleton<NodeInspector>();
         services.AddSingleton<PodInspector>();
         services.AddSingleton<FailingPodFinder>();
-        services.AddSingleton<IPullFailureDiagnoser, InspectionDiagnoser>();
+        services.AddRegistry(configuration);
+        services.AddDiagnosis();
         return services.BuildServiceProvider();
     }
 

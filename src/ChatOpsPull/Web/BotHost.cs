@@ -5,6 +5,7 @@ using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Jobs;
 using ChatOpsPull.Detection.Webhooks;
+using ChatOpsPull.Diagnosis;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Storage;
@@ -32,6 +33,7 @@ public static class BotHost
         builder.Services.AddLocalLogin(builder.Configuration);
         builder.Services.AddJobs(builder.Configuration);
         builder.Services.AddIncidents(builder.Configuration);
+        builder.Services.AddDiagnosis();
 
         configure?.Invoke(builder);
         var app = builder.Build();

@@ -102,12 +102,33 @@ public sealed class DiagnosisPlannerTests
     }
 
     [Fact]
+    public void Disk_pressure_does_not_hide_a_missing_tag()
+    {
+        var d = DiagnosisPlanner.Plan(Facts(diskPressure: true, registry: Registry(PullCause.ImageNotFound, tags: ["1.4.2"])), [], Now);
+        Assert.Equal(PullCause.ImageNotFound, d.Cause);
+    }
+
+    [Fact]
+    public void Disk_pressure_explains_a_failure_the_registry_does_not()
+    {
+        var d = DiagnosisPlanner.Plan(Facts(diskPressure: true, registry: Registry(null)), [], Now);
+        Assert.Equal(PullCause.NodeStorage, d.Cause);
+    }
+
+    [Fact]
     public void Pullable_image_means_retry_with_modest_confidence()
     {
         var d = DiagnosisPlanner.Plan(Facts(registry: Registry(null)), [], Now);
         Assert.Equal(PullCause.BackoffOnly, d.Cause);
         Assert.True(d.Confidence < 0.6);
         Assert.Equal(RemediationKind.DeleteBackoffPods, d.Remediations[0].Kind);
+    }
+
+    [Fact]
+    public void A_not_found_message_for_an_image_the_registry_now_serves_is_not_called_missing()
+    {
+        var d = DiagnosisPlanner.Plan(Facts(message: "failed to resolve reference \"ghcr.io/acme/api:1.4.3\": not found", registry: Registry(null)), [], Now);
+        Assert.Equal(PullCause.BackoffOnly, d.Cause);
     }
 
     [Fact]

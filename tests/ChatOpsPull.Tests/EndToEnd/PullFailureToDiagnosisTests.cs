@@ -1,0 +1,134 @@
+using System.Text.Json.Nodes;
+using ChatOpsPull.Core.Diagnoses;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Tests.Kubernetes;
+using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Tests.Registry;
+using ChatOpsPull.Tests.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatOpsPull.Tests.EndToEnd;
+
+/// <summary>
+/// The whole detection path on real parts: a pod on the fake API server that cannot pull from a real registry becomes
+/// an incident, the diagnose job runs through real Hangfire, and the diagnosis rests on the registry's answer.
+/// </summary>
+[Collection(RegistryFixtureGroup.Name)]
+public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("cop-e2e-").FullName;
+
+    [Fact]
+    public async Task Rollout_with_a_missing_tag_becomes_one_incident_diagnosed_from_the_registry_with_confirmed_tags()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        var image = $"{registry.Anonymous}/team/app:1.4.3";
+        SeedWorkload(api, image, pods: 10);
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage, Settings(api));
+        var store = host.Services.GetRequiredService<IncidentStore>();
+
+        Incident? incident = null;
+        await WatcherRun.EventuallyAsync(
+            () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed, Pods.Count: 10 },
+            "one diagnosed incident with all ten pods",
+            TimeSpan.FromSeconds(60));
+
+        var diagnosis = incident!.Diagnosis!;
+        Assert.Equal(PullCause.ImageNotFound, diagnosis.Cause);
+        Assert.True(diagnosis.Confidence > 0.9, $"confidence {diagnosis.Confidence}");
+        Assert.Contains("`1.4.3` does not exist", diagnosis.Summary, StringComparison.Ordinal);
+        Assert.True(
+            diagnosis.Evidence.Any(e => e.Outcome == EvidenceOutcome.Failed && e.Check == "manifest team/app:1.4.3" && e.Detail.Contains("MANIFEST_UNKNOWN", StringComparison.Ordinal)),
+            string.Join("\n", diagnosis.Evidence));
+        Assert.Contains(diagnosis.Evidence, e => e.Check.StartsWith("secret regcred", StringComparison.Ordinal));
+        var setTag = diagnosis.Remediations.First(r => r.Kind == RemediationKind.SetImageTag);
+        Assert.Equal($"{registry.Anonymous}/team/app:1.4.2", setTag.Parameters["image"]);
+        Assert.Equal(("Deployment", "web", "web"), (setTag.WorkloadKind, setTag.WorkloadName, setTag.Parameters["container"]));
+    }
+
+    [Fact]
+    public async Task A_pod_whose_multi_platform_image_now_exists_is_diagnosed_as_retryable_not_missing()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        SeedWorkload(api, $"{registry.Anonymous}/team/multi:1.0", pods: 1, diskPressure: false);
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage, Settings(api));
+        var store = host.Services.GetRequiredService<IncidentStore>();
+
+        Incident? incident = null;
+        await WatcherRun.EventuallyAsync(
+            () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
+            "a diagnosed incident",
+            TimeSpan.FromSeconds(60));
+
+        var diagnosis = incident!.Diagnosis!;
+        Assert.True(diagnosis.Cause != PullCause.ImageNotFound, diagnosis.Summary + "\n" + string.Join("\n", diagnosis.Evidence));
+        Assert.Contains("serves", diagnosis.Summary, StringComparison.Ordinal);
+        Assert.Equal(RemediationKind.DeleteBackoffPods, diagnosis.Remediations[0].Kind);
+    }
+
+    [Fact]
+    public async Task An_amd64_only_image_on_an_arm64_node_is_a_platform_mismatch()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.2", pods: 1, diskPressure: false);
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage, Settings(api));
+        var store = host.Services.GetRequiredService<IncidentStore>();
+
+        Incident? incident = null;
+        await WatcherRun.EventuallyAsync(
+            () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
+            "a diagnosed incident",
+            TimeSpan.FromSeconds(60));
+
+        Assert.Equal(PullCause.PlatformMismatch, incident!.Diagnosis!.Cause);
+        Assert.Contains("linux/arm64", incident.Diagnosis.Summary, StringComparison.Ordinal);
+    }
+
+    private Dictionary<string, string?> Settings(FakeKubernetesApi api) => new()
+    {
+        ["Bot:Cluster"] = "prod-eu",
+        ["Kubernetes:KubeconfigPath"] = api.WriteKubeconfig(Path.Combine(_directory, "kube"), contextNamespace: "shop"),
+        ["Kubernetes:Namespaces:0"] = "shop",
+        ["Registry:Hosts:0:Host"] = registry.Anonymous,
+        ["Registry:Hosts:0:PlainHttp"] = "true",
+    };
+
+    /// <summary>The fixture's web Deployment, ReplicaSet and failing pods, pointed at <paramref name="image"/>.</summary>
+    private static void SeedWorkload(FakeKubernetesApi api, string image, int pods, bool diskPressure = true)
+    {
+        api.Seed(diskPressure ? KubeFixtures.Load("node-worker-1.json") : WithoutDiskPressure(KubeFixtures.Load("node-worker-1.json")));
+        api.Seed(WithImage(KubeFixtures.Load("deployment-web.json"), image));
+        api.Seed(WithImage(KubeFixtures.Load("replicaset-web.json"), image));
+        for (var i = 0; i < pods; i++)
+        {
+            var pod = WithImage(KubeFixtures.WebPod($"web-6b9f7c5d8-e2e{i:00}"), image);
+            api.Seed(pod);
+            api.Seed(KubeFixtures.FailedEventFor(pod, $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"));
+        }
+    }
+
+    /// <summary>The fixture node (which reports DiskPressure) with the condition cleared.</summary>
+    private static JsonObject WithoutDiskPressure(JsonObject node)
+    {
+        foreach (var condition in node["status"]!["conditions"]!.AsArray())
+        {
+            if (condition!["type"]!.GetValue<string>() == "DiskPressure")
+            {
+                condition["status"] = "False";
+            }
+        }
+
+        return node;
+    }
+
+    private static JsonObject WithImage(JsonObject obj, string image) =>
+        (JsonObject)JsonNode.Parse(obj.ToJsonString().Replace("registry.example.com/shop/web:1.4.3-typo", image, StringComparison.Ordinal))!;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
