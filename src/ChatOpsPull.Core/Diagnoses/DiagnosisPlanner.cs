@@ -50,6 +50,14 @@ public static class DiagnosisPlanner
 
         var host = facts.Image.Domain;
         var image = facts.Image.FamiliarString;
+
+        // The node reached the registry (its message is the registry's answer) but the bot could not: the bot's own
+        // network is the odd one out, so the node's message is the better evidence.
+        if (registry.Cause is PullCause.Network or PullCause.Tls && ReachedRegistry(message.Cause))
+        {
+            return (message.Cause, Math.Min(message.Confidence, 0.7), $"{message.Summary} (The bot could not reach {host} itself — {registry.Summary} — so this rests on the node's message.)");
+        }
+
         switch (registry.Cause)
         {
             case null:
@@ -89,6 +97,10 @@ public static class DiagnosisPlanner
                 throw new ArgumentOutOfRangeException(nameof(facts), registry.Cause, "unknown cause");
         }
     }
+
+    /// <summary>Causes a node can only report after talking to the registry.</summary>
+    private static bool ReachedRegistry(PullCause cause) =>
+        cause is PullCause.ImageNotFound or PullCause.AuthFailed or PullCause.AccessDenied or PullCause.RateLimited or PullCause.PlatformMismatch;
 
     private static string NodeStorageSummary(DiagnosisFacts facts) =>
         $"Node {facts.NodeName ?? "(unknown)"} is out of disk space{(facts.NodeDiskPressure == true ? " (DiskPressure)" : string.Empty)}; kubelet cannot store the image. Free space on the node or move the pods.";

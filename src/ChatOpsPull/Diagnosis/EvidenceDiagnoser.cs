@@ -156,7 +156,7 @@ public sealed partial class EvidenceDiagnoser(
     private static IEnumerable<Evidence> SecretLookupEvidence(PullSecretReport report) =>
         report.Secrets
             .Where(s => !s.Usable)
-            .Select(s => new Evidence($"secret {s.Name}", s.Lookup == SecretLookup.Forbidden ? EvidenceOutcome.Skipped : EvidenceOutcome.Failed, s.Problem ?? s.Lookup.ToString()));
+            .Select(s => new Evidence($"pull secret {s.Name}", s.Lookup == SecretLookup.Forbidden ? EvidenceOutcome.Skipped : EvidenceOutcome.Failed, s.Problem ?? s.Lookup.ToString()));
 
     private async Task<PullSecretFacts> SecretFactsAsync(PodInspection inspection, ImageReference? image, PullSecretResolution? resolution, List<Evidence> evidence, CancellationToken cancellationToken)
     {

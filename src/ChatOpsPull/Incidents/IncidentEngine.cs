@@ -51,31 +51,96 @@ public sealed partial class IncidentEngine(
     private readonly KeyedLock _locks = new();
     private readonly KeyedLock _stormLocks = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Mailbox> _mailboxes = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ReportBatch> _reportBatches = new(StringComparer.Ordinal);
     private volatile MuteSnapshot? _muteCache;
 
     private BotDatabase Database => store.Database;
 
+    /// <summary>
+    /// Reports of one subject that arrive while another is being stored are stored together in the next transaction
+    /// (group commit): a storm of a thousand pods of one workload costs a few transactions, not a thousand.
+    /// </summary>
     public async Task ReportAsync(PullFailure failure, CancellationToken cancellationToken)
     {
         var cause = MessageClassifier.Classify(failure.Message, failure.Reason).Cause;
         var subject = IncidentGrouping.SubjectOf(failure);
         var lockName = SubjectLock(failure.Cluster, failure.Namespace, subject);
-        IReadOnlyList<Mailbox> told;
-        using (await _locks.AcquireAsync(lockName, cancellationToken).ConfigureAwait(false))
+        var report = new PendingReport(failure, cause, subject);
+        var batch = _reportBatches.GetOrAdd(lockName, _ => new ReportBatch());
+        bool drain;
+        lock (batch)
         {
-            var effects = await RetryAsync(
-                () => Database.InTransactionAsync(
-                    async (connection, transaction) =>
-                    {
-                        await Database.LockAsync(connection, transaction, lockName).ConfigureAwait(false);
-                        return await ApplyReportAsync(connection, transaction, failure, cause, subject).ConfigureAwait(false);
-                    },
-                    cancellationToken),
-                cancellationToken).ConfigureAwait(false);
-            told = await RunAsync(effects, cancellationToken).ConfigureAwait(false);
+            batch.Pending.Add(report);
+            drain = !batch.Draining;
+            batch.Draining = true;
         }
 
-        await DeliverAsync(told, cancellationToken).ConfigureAwait(false);
+        if (drain)
+        {
+            // The batch is shared with other callers: one caller giving up must not fail the others' reports.
+            await DrainAsync(lockName, batch).ConfigureAwait(false);
+        }
+
+        await report.Stored.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DrainAsync(string lockName, ReportBatch batch)
+    {
+        while (true)
+        {
+            List<PendingReport> reports;
+            lock (batch)
+            {
+                if (batch.Pending.Count == 0)
+                {
+                    batch.Draining = false;
+                    _reportBatches.TryRemove(new KeyValuePair<string, ReportBatch>(lockName, batch));
+                    return;
+                }
+
+                reports = [.. batch.Pending];
+                batch.Pending.Clear();
+            }
+
+            try
+            {
+                IReadOnlyList<Mailbox> told;
+                using (await _locks.AcquireAsync(lockName, CancellationToken.None).ConfigureAwait(false))
+                {
+                    var effects = await RetryAsync(
+                        () => Database.InTransactionAsync(
+                            async (connection, transaction) =>
+                            {
+                                await Database.LockAsync(connection, transaction, lockName).ConfigureAwait(false);
+                                var all = new Effects();
+                                foreach (var report in reports)
+                                {
+                                    all.Add(await ApplyReportAsync(connection, transaction, report.Failure, report.Cause, report.Subject).ConfigureAwait(false));
+                                }
+
+                                return all;
+                            },
+                            CancellationToken.None),
+                        CancellationToken.None).ConfigureAwait(false);
+                    told = await RunAsync(effects, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                await DeliverAsync(told, CancellationToken.None).ConfigureAwait(false);
+                foreach (var report in reports)
+                {
+                    report.Stored.TrySetResult();
+                }
+            }
+#pragma warning disable CA1031 // handed to every caller of the batch, who retries
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                foreach (var report in reports)
+                {
+                    report.Stored.TrySetException(e);
+                }
+            }
+        }
     }
 
     public async Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken)
@@ -729,6 +794,34 @@ public sealed partial class IncidentEngine(
         public void Diagnose(string incidentId, int version) => Diagnoses.Add((incidentId, version));
 
         public void CheckStorm(Incident incident) => StormChecks.Add(incident);
+
+        /// <summary>Takes over another report's effects (group commit); a storm check is kept once per incident, the latest.</summary>
+        public void Add(Effects other)
+        {
+            Notifications.AddRange(other.Notifications);
+            Diagnoses.AddRange(other.Diagnoses);
+            foreach (var incident in other.StormChecks)
+            {
+                StormChecks.RemoveAll(i => i.Id == incident.Id);
+                StormChecks.Add(incident);
+            }
+
+            RolledUp.UnionWith(other.RolledUp);
+        }
+    }
+
+    /// <summary>A report waiting for the next group commit of its subject.</summary>
+    private sealed record PendingReport(PullFailure Failure, PullCause Cause, string Subject)
+    {
+        public TaskCompletionSource Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Reports of one subject not yet stored, and whether a caller is storing them.</summary>
+    private sealed class ReportBatch
+    {
+        public List<PendingReport> Pending { get; } = [];
+
+        public bool Draining { get; set; }
     }
 
     /// <summary>One piece of news for the notifiers. <see cref="Direct"/> skips the storm routing; <see cref="Reload"/> re-reads the incident first.</summary>

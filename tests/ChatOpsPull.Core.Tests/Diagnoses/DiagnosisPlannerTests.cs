@@ -132,6 +132,15 @@ public sealed class DiagnosisPlannerTests
     }
 
     [Fact]
+    public void When_only_the_bot_cannot_reach_the_registry_the_nodes_message_wins()
+    {
+        var d = DiagnosisPlanner.Plan(Facts(message: "failed to resolve reference \"ghcr.io/acme/api:1.4.3\": ghcr.io/acme/api:1.4.3: not found", registry: Registry(PullCause.Network, "DNS lookup of ghcr.io failed")), [], Now);
+        Assert.Equal(PullCause.ImageNotFound, d.Cause);
+        Assert.True(d.Confidence <= 0.7);
+        Assert.Contains("could not reach ghcr.io itself", d.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Without_registry_evidence_confidence_stays_low()
     {
         var d = DiagnosisPlanner.Plan(Facts(message: "manifest unknown"), [], Now);

@@ -44,7 +44,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         Assert.True(
             diagnosis.Evidence.Any(e => e.Outcome == EvidenceOutcome.Failed && e.Check == "manifest team/app:1.4.3" && e.Detail.Contains("MANIFEST_UNKNOWN", StringComparison.Ordinal)),
             string.Join("\n", diagnosis.Evidence));
-        Assert.Contains(diagnosis.Evidence, e => e.Check.StartsWith("secret regcred", StringComparison.Ordinal));
+        Assert.Contains(diagnosis.Evidence, e => e.Check.StartsWith("pull secret regcred", StringComparison.Ordinal));
         var setTag = diagnosis.Remediations.First(r => r.Kind == RemediationKind.SetImageTag);
         Assert.Equal($"{registry.Anonymous}/team/app:1.4.2", setTag.Parameters["image"]);
         Assert.Equal(("Deployment", "web", "web"), (setTag.WorkloadKind, setTag.WorkloadName, setTag.Parameters["container"]));

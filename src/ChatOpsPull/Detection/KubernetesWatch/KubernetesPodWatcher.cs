@@ -87,6 +87,9 @@ public sealed partial class KubernetesPodWatcher
         }
     }
 
+    /// <summary>How many pods' changes are delivered to the sink at once (each pod's changes stay in order).</summary>
+    private const int DeliveryLaneCount = 16;
+
     /// <summary>Watches until cancelled (the end of a leadership term or shutdown).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -387,6 +390,19 @@ public sealed partial class KubernetesPodWatcher
 
     private async Task ConsumeAsync(PullFailureTracker tracker, ChannelReader<WatchInput> reader, CancellationToken cancellationToken)
     {
+        var lanes = new DeliveryLanes(DeliveryLaneCount, DeliverAsync, cancellationToken);
+        try
+        {
+            await ConsumeAsync(tracker, reader, lanes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await lanes.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ConsumeAsync(PullFailureTracker tracker, ChannelReader<WatchInput> reader, DeliveryLanes lanes, CancellationToken cancellationToken)
+    {
         await foreach (var input in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             IReadOnlyList<TrackerChange> changes;
@@ -411,7 +427,7 @@ public sealed partial class KubernetesPodWatcher
 
             foreach (var change in changes)
             {
-                await DeliverAsync(change, cancellationToken).ConfigureAwait(false);
+                await lanes.WriteAsync(change, cancellationToken).ConfigureAwait(false);
             }
 
             _status.TrackedPods = tracker.TrackedPodCount;
