@@ -37,9 +37,14 @@ public sealed partial class DiagnosisSweepJob(IncidentStore store, IDiagnosisSch
     private static partial void LogRequeued(ILogger logger, int count);
 }
 
-/// <summary>Registers the recurring jobs of this capability when the host starts.</summary>
-internal sealed class RecurringJobsRegistration(IRecurringJobManager recurring) : IHostedService
+/// <summary>
+/// Registers the recurring jobs of this capability when the host starts. Takes Hangfire's configuration first so this
+/// host's settings (log provider, serializer) are applied before the recurring job manager is built.
+/// </summary>
+internal sealed class RecurringJobsRegistration(IGlobalConfiguration configured, IRecurringJobManager recurring) : IHostedService
 {
+    private readonly IGlobalConfiguration _configured = configured;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         recurring.AddOrUpdate<DiagnosisSweepJob>(DiagnosisSweepJob.RecurringId, job => job.RunAsync(CancellationToken.None), "*/5 * * * *");

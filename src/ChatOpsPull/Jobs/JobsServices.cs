@@ -29,7 +29,8 @@ public static class JobsServices
         // Registered before AddHangfire, whose TryAdd would otherwise fall back to the static JobStorage.Current.
         services.AddSingleton<JobStorage>(CreateStorage);
         services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
-        services.AddHangfire((_, config) => config
+        services.AddHangfire((provider, config) => config
+            .UseLogProvider(new HostLogProvider(provider.GetRequiredService<ILoggerFactory>()))
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings());
