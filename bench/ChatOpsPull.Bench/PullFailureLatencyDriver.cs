@@ -1,0 +1,237 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Detection.KubernetesWatch;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Tests.Infrastructure;
+using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Tests.Registry;
+using ChatOpsPull.Web;
+
+namespace ChatOpsPull.Bench;
+
+/// <summary>
+/// From a pod status change on the API server to its incident diagnosed, on real parts:
+/// <c>dotnet run -c Release --project bench/ChatOpsPull.Bench -- pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200]</c>.
+/// Debian's docker-registry on loopback serves team/app:1.4.0 and 1.4.2; the fake Kubernetes API server holds
+/// <c>workloads</c> Deployments (one per namespace, each pointing at a tag that does not exist) with Ready pods; the
+/// whole bot (BotHost: watcher, incident engine, Hangfire on SQLite, registry checks) watches it. The driver then turns
+/// pods into ErrImagePull at <c>rate</c> per second (status change plus the kubelet's Failed event, as kubelet writes
+/// them) and times each pod from its status change to the moment an incident that holds it is Diagnosed (an
+/// <see cref="IIncidentNotifier"/> in the host records the moment, so no polling error).
+/// </summary>
+public static class PullFailureLatencyDriver
+{
+    public const string Mode = "pull-failure-latency";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var pods = Option(args, "--pods", 1000);
+        var workloads = Option(args, "--workloads", 20);
+        var rate = Option(args, "--rate", 200);
+        var work = Directory.CreateTempSubdirectory("chatopspull-latency-").FullName;
+        try
+        {
+            await using var registry = await StartRegistryAsync(work);
+            await using var api = await FakeKubernetesApi.StartAsync();
+            var names = Seed(api, registry.Host, pods, workloads);
+
+            var diagnosed = new DiagnosedPods();
+            var app = BotHost.Build(
+                [
+                    "--Urls=http://127.0.0.1:0",
+                    "--Bot:DataDirectory=" + Path.Combine(work, "data"),
+                    "--Bot:Cluster=bench",
+                    "--Kubernetes:KubeconfigPath=" + api.WriteKubeconfig(Path.Combine(work, "kube")),
+                    "--Registry:Hosts:0:Host=" + registry.Host,
+                    "--Registry:Hosts:0:PlainHttp=true",
+                    "--Logging:LogLevel:Default=Warning",
+                ],
+                b => b.Services.AddSingleton<IIncidentNotifier>(diagnosed));
+            await app.StartAsync();
+            var status = app.Services.GetRequiredService<KubernetesWatchStatus>();
+            var synced = Stopwatch.StartNew();
+            while (status.PodsListed < pods && synced.Elapsed < TimeSpan.FromMinutes(1))
+            {
+                await Task.Delay(100);
+            }
+
+            Console.WriteLine($"watcher listed {status.PodsListed} pods in {workloads} namespaces; turning {pods} pods into ErrImagePull at {rate}/s");
+            var changedAt = new ConcurrentDictionary<string, long>();
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < names.Count; i++)
+            {
+                var (ns, pod, image) = names[i];
+                var message = $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found";
+                changedAt[pod] = Stopwatch.GetTimestamp();
+                api.SetContainerWaiting(ns, pod, "web", "ErrImagePull", message);
+                api.Seed(FailedEvent(ns, pod, message));
+                var due = TimeSpan.FromSeconds((i + 1) / (double)rate);
+                if (due > clock.Elapsed)
+                {
+                    await Task.Delay(due - clock.Elapsed);
+                }
+            }
+
+            var deadline = Stopwatch.StartNew();
+            while (diagnosed.Count < pods && deadline.Elapsed < TimeSpan.FromMinutes(3))
+            {
+                await Task.Delay(100);
+            }
+
+            var samples = changedAt
+                .Select(p => diagnosed.At(p.Key) is { } at ? Stopwatch.GetElapsedTime(p.Value, at).TotalMilliseconds : (double?)null)
+                .OfType<double>()
+                .Order()
+                .ToArray();
+            await app.StopAsync();
+            await app.DisposeAsync();
+            if (samples.Length == 0)
+            {
+                Console.WriteLine("no pod reached a diagnosed incident");
+                return 1;
+            }
+
+            double At(double q) => samples[Math.Min(samples.Length - 1, (int)Math.Floor(q * samples.Length))];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"pull-failure-latency: {samples.Length}/{pods} pods diagnosed over {workloads} workloads; status change → incident diagnosed: min={samples[0]:0} ms p50={At(0.5):0} ms p90={At(0.9):0} ms p99={At(0.99):0} ms max={samples[^1]:0} ms"));
+            return samples.Length == pods ? 0 : 1;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>One Deployment per namespace (bench-00…), each on a missing tag, with Ready pods; returns the pods.</summary>
+    private static List<(string Namespace, string Pod, string Image)> Seed(FakeKubernetesApi api, string registry, int pods, int workloads)
+    {
+        var node = Load("node-worker-1.json");
+        foreach (var condition in node["status"]!["conditions"]!.AsArray())
+        {
+            if (condition!["type"]!.GetValue<string>() == "DiskPressure")
+            {
+                condition["status"] = "False";
+            }
+        }
+
+        api.Seed(node);
+        var result = new List<(string, string, string)>();
+        for (var w = 0; w < workloads; w++)
+        {
+            var ns = $"bench-{w:00}";
+            var image = $"{registry}/team/app:2.{w}.0";
+            string Localize(string file) => Text(file).Replace("\"namespace\":\"shop\"", $"\"namespace\":\"{ns}\"", StringComparison.Ordinal)
+                .Replace("registry.example.com/shop/web:1.4.3-typo", image, StringComparison.Ordinal);
+            api.Seed((JsonObject)JsonNode.Parse(Localize("deployment-web.json"))!);
+            api.Seed((JsonObject)JsonNode.Parse(Localize("replicaset-web.json"))!);
+            for (var i = w; i < pods; i += workloads)
+            {
+                var pod = (JsonObject)JsonNode.Parse(Localize("pod-web-errimagepull.json"))!;
+                var name = $"web-6b9f7c5d8-{i:00000}";
+                pod["metadata"]!["name"] = name;
+                pod["metadata"]!["uid"] = Guid.NewGuid().ToString();
+                ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
+                pod["status"] = DeploymentController.ReadyStatus(pod, DateTimeOffset.UtcNow);
+                api.Seed(pod);
+                result.Add((ns, name, image));
+            }
+        }
+
+        return result.OrderBy(p => int.Parse(p.Item2[^5..], CultureInfo.InvariantCulture)).ToList();
+    }
+
+    private static JsonObject FailedEvent(string ns, string pod, string message)
+    {
+        var failed = ((JsonArray)Load("events-web-pull-failure.json")["items"]!)
+            .OfType<JsonObject>()
+            .First(e => e["reason"]!.GetValue<string>() == "Failed" && e["message"]!.GetValue<string>().StartsWith("Failed to pull", StringComparison.Ordinal));
+        failed["metadata"]!["name"] = $"{pod}.{Guid.NewGuid():N}";
+        failed["metadata"]!["uid"] = Guid.NewGuid().ToString();
+        failed["metadata"]!["namespace"] = ns;
+        ((JsonObject)failed["metadata"]!).Remove("resourceVersion");
+        failed["involvedObject"]!["name"] = pod;
+        failed["involvedObject"]!["namespace"] = ns;
+        failed["message"] = message;
+        failed["lastTimestamp"] = ObjectStore.Timestamp(DateTimeOffset.UtcNow);
+        return failed;
+    }
+
+    private static string Text(string file) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", file)))!.ToJsonString();
+
+    private static JsonObject Load(string file) => (JsonObject)JsonNode.Parse(Text(file))!;
+
+    private static int Option(string[] args, string name, int fallback) =>
+        args.SkipWhile(a => a != name).Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(fallback);
+
+    /// <summary>Debian's docker-registry on a free loopback port with team/app:1.4.0 and 1.4.2 pushed by skopeo.</summary>
+    private static async Task<LoopbackRegistry> StartRegistryAsync(string work)
+    {
+        var port = FreePort.Next();
+        var config = Path.Combine(work, "registry.yml");
+        await File.WriteAllTextAsync(config, $"""
+            version: 0.1
+            log:
+              level: warn
+            storage:
+              filesystem:
+                rootdirectory: {Path.Combine(work, "storage")}
+            http:
+              addr: 127.0.0.1:{port}
+              secret: chatopspull-bench-secret
+            """);
+        var process = ExternalProcess.Start("/usr/bin/docker-registry", ["serve", config], work);
+        await process.WaitForPortAsync(port);
+        var layout = new OciImageLayout(Path.Combine(work, "layout"));
+        foreach (var tag in new[] { "1.4.0", "1.4.2" })
+        {
+            layout.AddImage(tag, content: "team/app");
+            await ExternalProcess.RunAsync(
+                "skopeo",
+                ["copy", "--insecure-policy", "--dest-tls-verify=false", $"oci:{layout.Root}:{tag}", $"docker://127.0.0.1:{port}/team/app:{tag}"],
+                work,
+                TimeSpan.FromMinutes(2),
+                new Dictionary<string, string> { ["HOME"] = work, ["TMPDIR"] = work });
+        }
+
+        return new LoopbackRegistry(process, $"127.0.0.1:{port}");
+    }
+
+    private sealed record LoopbackRegistry(ExternalProcess Process, string Host) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Process.DisposeAsync();
+    }
+
+    /// <summary>Remembers when each pod was first seen in an incident that is diagnosed (or further along).</summary>
+    private sealed class DiagnosedPods : IIncidentNotifier
+    {
+        private readonly ConcurrentDictionary<string, long> _at = new();
+
+        public int Count => _at.Count;
+
+        public long? At(string pod) => _at.TryGetValue(pod, out var at) ? at : null;
+
+        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+        {
+            if (incident.Diagnosis is not null)
+            {
+                var now = Stopwatch.GetTimestamp();
+                foreach (var pod in incident.Pods)
+                {
+                    _at.TryAdd(pod.Pod, now);
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
