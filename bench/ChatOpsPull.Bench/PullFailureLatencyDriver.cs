@@ -9,6 +9,7 @@ using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Tests.Kubernetes.FakeApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Web;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatOpsPull.Bench;
 
@@ -81,11 +82,13 @@ public static class PullFailureLatencyDriver
                 await Task.Delay(100);
             }
 
-            var samples = changedAt
-                .Select(p => diagnosed.At(p.Key) is { } at ? Stopwatch.GetElapsedTime(p.Value, at).TotalMilliseconds : (double?)null)
+            double[] Samples(Func<string, long?> reached) => changedAt
+                .Select(p => reached(p.Key) is { } at ? Stopwatch.GetElapsedTime(p.Value, at).TotalMilliseconds : (double?)null)
                 .OfType<double>()
                 .Order()
                 .ToArray();
+            var opened = Samples(diagnosed.OpenedAt);
+            var samples = Samples(diagnosed.At);
             await app.StopAsync();
             await app.DisposeAsync();
             if (samples.Length == 0)
@@ -94,9 +97,9 @@ public static class PullFailureLatencyDriver
                 return 1;
             }
 
-            double At(double q) => samples[Math.Min(samples.Length - 1, (int)Math.Floor(q * samples.Length))];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"pull-failure-latency: {samples.Length}/{pods} pods diagnosed over {workloads} workloads; status change → incident diagnosed: min={samples[0]:0} ms p50={At(0.5):0} ms p90={At(0.9):0} ms p99={At(0.99):0} ms max={samples[^1]:0} ms"));
+            Console.WriteLine($"pull-failure-latency: {samples.Length}/{pods} pods diagnosed over {workloads} workloads (rate {rate}/s)");
+            Report("  status change → pod in an incident ", opened);
+            Report("  status change → incident diagnosed", samples);
             return samples.Length == pods ? 0 : 1;
         }
         finally
@@ -165,6 +168,13 @@ public static class PullFailureLatencyDriver
         return failed;
     }
 
+    private static void Report(string what, double[] sorted)
+    {
+        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(q * sorted.Length))];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{what}: n={sorted.Length} min={sorted[0]:0} ms p50={At(0.5):0} ms p90={At(0.9):0} ms p99={At(0.99):0} ms max={sorted[^1]:0} ms"));
+    }
+
     private static string Text(string file) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", file)))!.ToJsonString();
 
@@ -215,17 +225,21 @@ public static class PullFailureLatencyDriver
     private sealed class DiagnosedPods : IIncidentNotifier
     {
         private readonly ConcurrentDictionary<string, long> _at = new();
+        private readonly ConcurrentDictionary<string, long> _openedAt = new();
 
         public int Count => _at.Count;
 
         public long? At(string pod) => _at.TryGetValue(pod, out var at) ? at : null;
 
+        public long? OpenedAt(string pod) => _openedAt.TryGetValue(pod, out var at) ? at : null;
+
         public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
         {
-            if (incident.Diagnosis is not null)
+            var now = Stopwatch.GetTimestamp();
+            foreach (var pod in incident.Pods)
             {
-                var now = Stopwatch.GetTimestamp();
-                foreach (var pod in incident.Pods)
+                _openedAt.TryAdd(pod.Pod, now);
+                if (incident.Diagnosis is not null)
                 {
                     _at.TryAdd(pod.Pod, now);
                 }
