@@ -7,6 +7,7 @@ using ChatOpsPull.Jobs;
 using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack;
+using ChatOpsPull.Digest;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -32,6 +33,7 @@ public static class BotHost
         builder.Services.AddLocalLogin(builder.Configuration);
         builder.Services.AddJobs(builder.Configuration);
         builder.Services.AddIncidents(builder.Configuration);
+        builder.Services.AddDigest(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -42,6 +44,7 @@ public static class BotHost
         app.MapJobsDashboard();
         app.MapAlerts();
         app.MapSlack();
+        app.MapDigest();
         return app;
     }
 }
