@@ -115,9 +115,20 @@ public sealed class DigestDataReader(BotDatabase database)
     private static string? ExactOrNull(string glob) =>
         glob.Contains('*', StringComparison.Ordinal) || glob.Contains('?', StringComparison.Ordinal) ? null : glob;
 
-#pragma warning disable CA1812 // instantiated by Dapper
-    private sealed record IncidentRow(string Id, string Cluster, string Namespace, string Subject, string Image, string Cause, string State, long OpenedAt, long? ResolvedAt, long Pods)
+#pragma warning disable CA1812, IDE1006 // instantiated by Dapper
+    private sealed class IncidentRow
     {
+        public string Id { get; set; } = "";
+        public string Cluster { get; set; } = "";
+        public string Namespace { get; set; } = "";
+        public string Subject { get; set; } = "";
+        public string Image { get; set; } = "";
+        public string Cause { get; set; } = "";
+        public string State { get; set; } = "";
+        public long OpenedAt { get; set; }
+        public long? ResolvedAt { get; set; }
+        public long Pods { get; set; }
+
         public IncidentFacts ToFacts() => new(
             Id,
             Cluster,
@@ -130,5 +141,5 @@ public sealed class DigestDataReader(BotDatabase database)
             BotDatabase.FromDb(ResolvedAt),
             (int)Pods);
     }
-#pragma warning restore CA1812
+#pragma warning restore CA1812, IDE1006
 }

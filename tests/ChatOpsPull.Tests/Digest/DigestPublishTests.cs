@@ -140,13 +140,13 @@ public sealed class DigestPublishTests
     }
 
     [Fact]
-    public async Task Teams_digest_carries_the_chart_inside_the_card_within_the_size_limit()
+    public async Task Teams_digest_shows_the_chart_inline_when_it_fits_and_by_URL_from_the_bot_otherwise()
     {
         using var storage = TestStorage.Sqlite();
         var surface = new RecordingSurface(ChatPlatform.Teams);
         await using var host = DigestHosts.Start(
             storage,
-            DigestHosts.Merge(DigestHosts.Schedule(0, "Teams", "19:ops@thread.tacv2")),
+            DigestHosts.Merge(DigestHosts.Schedule(0, "Teams", "19:ops@thread.tacv2"), new() { ["Digest:PublicBaseUrl"] = "https://pullbot.example.com/" }),
             DigestHosts.WithoutCluster(more: s =>
             {
                 s.RemoveAll<IChatSurface>();
@@ -159,15 +159,30 @@ public sealed class DigestPublishTests
         var (channel, card) = Assert.Single(surface.Published);
         Assert.Equal("19:ops@thread.tacv2", channel);
         var url = card.Image!.Url!;
-        Assert.StartsWith("data:image/png;base64,", url, StringComparison.Ordinal);
-        var png = Convert.FromBase64String(url["data:image/png;base64,".Length..]);
-        Assert.Equal((DigestChart.TeamsWidth, DigestChart.TeamsHeight), Png.Size(png));
         var rendered = AdaptiveCardRenderer.Render(card, CardView.Everyone);
         Assert.True(AdaptiveCardRenderer.Utf16Bytes(rendered) <= AdaptiveCardRenderer.MaxCardUtf16Bytes);
         var image = rendered["body"]!.AsArray().Single(e => e!["type"]!.GetValue<string>() == "Image")!;
         Assert.Equal(url, image["url"]!.GetValue<string>());
         Assert.StartsWith("Line chart of image pull time", image["altText"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("Incidents", rendered.ToJsonString(), StringComparison.Ordinal);
+
+        byte[] png;
+        if (url.StartsWith("data:", StringComparison.Ordinal))
+        {
+            Assert.StartsWith("data:image/png;base64,", url, StringComparison.Ordinal);
+            png = Convert.FromBase64String(url["data:image/png;base64,".Length..]);
+        }
+        else
+        {
+            Assert.StartsWith("https://pullbot.example.com/digest/charts/", url, StringComparison.Ordinal);
+            var served = await host.CreateClient().GetAsync(new Uri(new Uri(url).AbsolutePath, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            png = await served.Content.ReadAsByteArrayAsync();
+            var inline = card with { Image = card.Image with { Url = "data:image/png;base64," + Convert.ToBase64String(png) } };
+            Assert.True(AdaptiveCardRenderer.Utf16Bytes(AdaptiveCardRenderer.Render(inline with { Image = null }, CardView.Everyone)) + (inline.Image!.Url!.Length * 2) > AdaptiveCardRenderer.MaxCardUtf16Bytes - 512, "the chart was sent by URL although it would have fit inline");
+        }
+
+        Assert.Equal((DigestChart.TeamsWidth, DigestChart.TeamsHeight), Png.Size(png));
     }
 
     [Fact]
