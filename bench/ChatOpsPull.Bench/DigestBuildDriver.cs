@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ChatOpsPull.Chat.Slack.BlockKit;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Digest;
@@ -14,9 +15,10 @@ using Microsoft.Extensions.Options;
 namespace ChatOpsPull.Bench;
 
 /// <summary>
-/// <c>digest-build [--incidents 10000] [--pulls 100000] [--runs 5]</c>: seeds a fresh SQLite database with a week of
+/// <c>digest-build [--incidents 10000] [--pulls 100000] [--runs 5] [--out DIR]</c>: seeds a fresh SQLite database with a week of
 /// incidents (3 pods each, 30% still open) and Pulled events over 5 registries and 300 images, then times building the
-/// digest (database reads + insights), the card, and the chart PNG, separately and together.
+/// digest (database reads + insights), the card, and the chart PNG, separately and together. With --out, writes the
+/// Slack rendering (digest-slack.json) and the chart (digest-chart.png) there.
 /// </summary>
 public static class DigestBuildDriver
 {
@@ -75,6 +77,18 @@ public static class DigestBuildDriver
             Console.WriteLine($"  report + card (no chart)          {Median(build),8:0}  {build.Max(),5:0}");
             Console.WriteLine($"  chart PNG ({DigestChart.SlackWidth}x{DigestChart.SlackHeight}, {pngBytes / 1024} KiB)        {Median(chart),8:0}  {chart.Max(),5:0}");
             Console.WriteLine($"  total with chart                  {Median(total),8:0}  {total.Max(),5:0}");
+            var outIndex = Array.IndexOf(args, "--out");
+            if (outIndex >= 0 && outIndex + 1 < args.Length)
+            {
+                var directory = Directory.CreateDirectory(args[outIndex + 1]).FullName;
+                var card = DigestCardBuilder.Build(report, 5);
+                var slack = BlockKitRenderer.Render(card with { Footer = card.Footer + " · chart in the thread" }).ToJson();
+                await File.WriteAllTextAsync(Path.Combine(directory, "digest-slack.json"), slack.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+                await File.WriteAllBytesAsync(Path.Combine(directory, "digest-chart.png"), DigestChart.RenderPng(report, DigestChart.SlackWidth, DigestChart.SlackHeight)!);
+                await File.WriteAllBytesAsync(Path.Combine(directory, "digest-chart-teams.png"), DigestChart.RenderPng(report, DigestChart.TeamsWidth, DigestChart.TeamsHeight)!);
+                Console.WriteLine($"wrote {directory}/digest-slack.json, digest-chart.png, digest-chart-teams.png");
+            }
+
             await app.StopAsync();
             await app.DisposeAsync();
             return 0;

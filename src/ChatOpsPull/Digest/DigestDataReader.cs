@@ -80,11 +80,13 @@ public sealed class DigestDataReader(BotDatabase database)
     public async Task<IReadOnlyList<AuditActionCount>> ActionsAsync(DateTimeOffset from, DateTimeOffset to, string clusterGlob, string namespaceGlob, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // Dapper expands a list into (@p1, @p2…) for SQLite; Npgsql takes the array as one parameter.
+        var notLifecycle = database.Sql("a.action NOT IN @lifecycle", "NOT (a.action = ANY(@lifecycle))");
         var rows = await connection.QueryAsync<(string Action, string Outcome, string? Cluster, string? Namespace, long Count)>(new CommandDefinition(
-            """
+            $"""
             SELECT a.action, a.outcome, i.cluster, i.namespace, COUNT(*)
             FROM audit_log a LEFT JOIN incidents i ON i.id = a.incident_id
-            WHERE a.at >= @from AND a.at < @to AND a.action NOT IN @lifecycle
+            WHERE a.at >= @from AND a.at < @to AND {notLifecycle}
             GROUP BY a.action, a.outcome, i.cluster, i.namespace
             """,
             new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), lifecycle = LifecycleActions },

@@ -127,8 +127,8 @@ public sealed class DigestRuns(BotDatabase database)
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE digest_runs SET chart_file = NULL WHERE chart_file IN @files",
-            new { files },
+            database.Sql("UPDATE digest_runs SET chart_file = NULL WHERE chart_file IN @files", "UPDATE digest_runs SET chart_file = NULL WHERE chart_file = ANY(@files)"),
+            new { files = files.ToArray() },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 

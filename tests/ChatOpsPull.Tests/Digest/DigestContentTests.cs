@@ -6,7 +6,10 @@ using ChatOpsPull.Digest;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Slack.FakeSlack;
 using ChatOpsPull.Tests.Storage;
+using ChatOpsPull.Chat;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Tests.Digest;
@@ -19,7 +22,7 @@ public abstract class DigestContentTests
 
     protected abstract Task<TestStorage> StorageAsync();
 
-    private static async Task<(BotTestHost Host, DigestSchedule Schedule)> SeededAsync(TestStorage storage, string ns = "*")
+    private static async Task<(BotTestHost Host, DigestSchedule Schedule)> SeededAsync(TestStorage storage, string ns = "*", Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var approvals = new ListedApprovals();
         approvals.Requests.Add(ListedApprovals.Pending("apr-wait", "inc-d1", "shop", To.AddHours(-20), To.AddHours(4)));
@@ -27,8 +30,12 @@ public abstract class DigestContentTests
         approvals.Requests.Add(ListedApprovals.Pending("apr-expired", "inc-d1", "shop", To.AddDays(-3), To.AddDays(-2)));
         var host = DigestHosts.Start(
             storage,
-            DigestHosts.Merge(DigestHosts.Schedule(0, "Slack", "C0DIGEST", ns: ns)),
-            DigestHosts.WithoutCluster(approvals, s => s.AddSingleton<TimeProvider>(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(To))));
+            DigestHosts.Merge(DigestHosts.Schedule(0, "Slack", "C0DIGEST", ns: ns), settings ?? []),
+            DigestHosts.WithoutCluster(approvals, s =>
+            {
+                s.AddSingleton<TimeProvider>(new FakeTimeProvider(To));
+                services?.Invoke(s);
+            }));
         await new DigestSeed(To).WriteAsync(host.Services.GetRequiredService<BotDatabase>());
         var schedule = host.Services.GetRequiredService<IOptionsMonitor<DigestOptions>>().CurrentValue.Schedules[0];
         return (host, schedule);
@@ -126,6 +133,33 @@ public abstract class DigestContentTests
         Assert.Empty(card.Sections);
         Assert.Empty(card.Facts);
         Assert.Null(DigestChart.RenderPng(report, 900, 420));
+    }
+
+    [Fact]
+    public async Task Charts_older_than_the_retention_are_deleted_and_forgotten()
+    {
+        using var storage = await StorageAsync();
+        var time = new FakeTimeProvider(To);
+        var surface = new RecordingSurface(ChatPlatform.Slack);
+        var (host, schedule) = await SeededAsync(storage, settings: new() { ["Digest:ChartRetention"] = "01:00:00" }, services: s =>
+        {
+            s.AddSingleton<TimeProvider>(time);
+            s.RemoveAll<IChatSurface>();
+            s.AddSingleton<IChatSurface>(surface);
+        });
+        await using var _ = host;
+        var publisher = host.Services.GetRequiredService<DigestPublisher>();
+
+        var first = await publisher.PublishAsync(schedule, To, CancellationToken.None);
+        Assert.True(File.Exists(first.ChartFile));
+        time.Advance(TimeSpan.FromHours(2));
+        var second = await publisher.PublishAsync(schedule, To.AddHours(2), CancellationToken.None);
+
+        Assert.False(File.Exists(first.ChartFile));
+        Assert.True(File.Exists(second.ChartFile));
+        var runs = await host.Services.GetRequiredService<DigestRuns>().ListAsync(schedule.Id, CancellationToken.None);
+        Assert.Equal([Path.GetFileName(second.ChartFile), null], runs.Select(r => r.ChartFile));
+        Assert.Equal(2, surface.Published.Count);
     }
 
     [Fact]
