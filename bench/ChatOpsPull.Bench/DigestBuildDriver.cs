@@ -9,6 +9,7 @@ using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Web;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -57,9 +58,13 @@ public static class DigestBuildDriver
             var build = new List<double>();
             var chart = new List<double>();
             var total = new List<double>();
+            var cpu = new List<double>();
             var pngBytes = 0;
+            using var self = Process.GetCurrentProcess();
             for (var i = 0; i < runs; i++)
             {
+                self.Refresh();
+                var cpuBefore = self.TotalProcessorTime;
                 var watch = Stopwatch.StartNew();
                 report = await builder.BuildAsync(schedule, to, CancellationToken.None);
                 var card = DigestCardBuilder.Build(report, 5);
@@ -70,13 +75,28 @@ public static class DigestBuildDriver
                 build.Add(built);
                 chart.Add(all - built);
                 total.Add(all);
+                self.Refresh();
+                cpu.Add((self.TotalProcessorTime - cpuBefore).TotalMilliseconds);
                 GC.KeepAlive(card);
             }
 
+            var reader = app.Services.GetRequiredService<DigestDataReader>();
+            var parts = Stopwatch.StartNew();
+            var facts = await reader.IncidentsAsync(to.AddDays(-7), to, "prod-eu", "*", CancellationToken.None);
+            var incidentsMs = parts.Elapsed.TotalMilliseconds;
+            var samples = await reader.PullsAsync(to.AddDays(-7), to, "prod-eu", "*", CancellationToken.None);
+            var pullsMs = parts.Elapsed.TotalMilliseconds - incidentsMs;
+            _ = Core.Digest.PullTimeInsights.Compute(samples, to.AddDays(-7), to, new Core.Digest.PullInsightOptions());
+            var computeMs = parts.Elapsed.TotalMilliseconds - incidentsMs - pullsMs;
+            _ = Core.Digest.IncidentInsights.Summarize(facts, to.AddDays(-7), to);
+            var summarizeMs = parts.Elapsed.TotalMilliseconds - incidentsMs - pullsMs - computeMs;
+            Console.WriteLine($"one run in parts (ms): read incidents {incidentsMs:0}, read pull events {pullsMs:0}, pull insights {computeMs:0}, incident insights {summarizeMs:0}");
             Console.WriteLine($"{runs} runs after one warm-up (ms)          median    max");
             Console.WriteLine($"  report + card (no chart)          {Median(build),8:0}  {build.Max(),5:0}");
             Console.WriteLine($"  chart PNG ({DigestChart.SlackWidth}x{DigestChart.SlackHeight}, {pngBytes / 1024} KiB)        {Median(chart),8:0}  {chart.Max(),5:0}");
             Console.WriteLine($"  total with chart                  {Median(total),8:0}  {total.Max(),5:0}");
+            Console.WriteLine($"  CPU time of the process per run   {Median(cpu),8:0}  {cpu.Max(),5:0}   (all threads; wall time above waits for a core on a busy machine)");
+            Console.WriteLine($"load average while measuring: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores");
             var outIndex = Array.IndexOf(args, "--out");
             if (outIndex >= 0 && outIndex + 1 < args.Length)
             {

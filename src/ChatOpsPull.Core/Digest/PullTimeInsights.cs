@@ -64,9 +64,8 @@ public static class PullTimeInsights
             .Select(g => Group(g.Key, g.ToList()))
             .OrderByDescending(g => g.Pulls).ThenBy(g => g.Key, StringComparer.Ordinal)
             .ToList();
-        var images = inPeriod.GroupBy(s => s.Image, StringComparer.Ordinal)
-            .Select(g => Group(g.Key, g.ToList()))
-            .ToList();
+        var byImage = inPeriod.GroupBy(s => s.Image, StringComparer.Ordinal).Select(g => (g.Key, Samples: g.ToList())).ToList();
+        var images = byImage.Select(g => Group(g.Key, g.Samples)).ToList();
         var slowest = images.Where(g => g.P95Ms is not null)
             .OrderByDescending(g => g.P95Ms).ThenByDescending(g => g.Pulls).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Take(options.Top)
@@ -88,12 +87,13 @@ public static class PullTimeInsights
             .OrderBy(b => b.Registry, StringComparer.Ordinal).ThenBy(b => b.Start)
             .ToList();
 
-        var hints = inPeriod.GroupBy(s => s.Image, StringComparer.Ordinal)
+        var hints = byImage
+            .Where(g => g.Samples.Count > options.CachingMinPulls)
             .Select(g =>
             {
-                var pulls = g.Count();
-                var size = g.Max(s => s.SizeBytes) ?? 0;
-                var nodes = g.Where(s => s.Node is not null).Select(s => s.Node).Distinct(StringComparer.Ordinal).Count();
+                var pulls = g.Samples.Count;
+                var size = g.Samples.Max(s => s.SizeBytes) ?? 0;
+                var nodes = g.Samples.Where(s => s.Node is not null).Select(s => s.Node).Distinct(StringComparer.Ordinal).Count();
                 return new CachingHint(g.Key, pulls, nodes, size, size * pulls);
             })
             .Where(h => h.Pulls > options.CachingMinPulls && h.SizeBytes > options.CachingMinBytes)
