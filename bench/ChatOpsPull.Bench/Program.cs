@@ -6,6 +6,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- job-latency sqlite                 (console drivers: see Drivers)
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- slack-load --help
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200]
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- digest-build [--incidents 10000] [--pulls 100000] [--runs 5]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -24,6 +25,11 @@ if (args.Length > 0 && args[0] == PullFailureLatencyDriver.Mode)
 if (Drivers.TryRun(args, out var driver))
 {
     return await driver;
+}
+
+if (args.Length > 0 && args[0] == DigestBuildDriver.Mode)
+{
+    return await DigestBuildDriver.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "slack-load")

@@ -8,6 +8,7 @@ using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Diagnosis;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack;
+using ChatOpsPull.Digest;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -34,6 +35,7 @@ public static class BotHost
         builder.Services.AddJobs(builder.Configuration);
         builder.Services.AddIncidents(builder.Configuration);
         builder.Services.AddDiagnosis();
+        builder.Services.AddDigest(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -44,6 +46,7 @@ public static class BotHost
         app.MapJobsDashboard();
         app.MapAlerts();
         app.MapSlack();
+        app.MapDigest();
         return app;
     }
 }

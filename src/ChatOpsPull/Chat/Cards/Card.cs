@@ -66,7 +66,14 @@ public sealed record CardConfirm(string Title, string Text, string ConfirmLabel 
 public sealed record CardAction(string Label, CardActionPayload Payload, ActionStyle Style = ActionStyle.Default, CardConfirm? Confirm = null);
 
 /// <summary>An image shown with the card (digest charts). The file lives under the data directory.</summary>
-public sealed record CardImage(string Title, string FilePath, string AltText);
+public sealed record CardImage(string Title, string FilePath, string AltText)
+{
+    /// <summary>
+    /// Where a client can load the image, for platforms that show images by URL (Teams Adaptive Cards): an https URL or
+    /// a <c>data:image/png;base64,…</c> URI. Null: the platform attaches the file itself (Slack upload) or does not show it.
+    /// </summary>
+    public string? Url { get; init; }
+}
 
 /// <summary>
 /// The channel-neutral card: Slack renders it as Block Kit, Teams as an Adaptive Card 1.5, the web page as HTML.

@@ -12,6 +12,7 @@ public sealed partial class SlackOutboxDelivery(
     SlackApiClient api,
     SlackCardMessages cards,
     IChatOutbox outbox,
+    SlackFileUpload files,
     ILogger<SlackOutboxDelivery> log) : IOutboxDelivery
 {
     public ChatPlatform Platform => ChatPlatform.Slack;
@@ -30,6 +31,7 @@ public sealed partial class SlackOutboxDelivery(
             SlackOperations.ThreadReply => await SendThreadReplyAsync(message.Channel, payload, cancellationToken).ConfigureAwait(false),
             SlackOperations.PostMessage or SlackOperations.Update or SlackOperations.PostEphemeral =>
                 (await api.CallAsync(message.Operation, WithChannel(payload.Body, message.Channel), cancellationToken).ConfigureAwait(false)).ToDelivery(),
+            SlackFileUpload.Operation => await files.DeliverAsync(message.Channel, payload, cancellationToken).ConfigureAwait(false),
             SlackOperations.ResponseUrl when payload.ResponseUrl is { } url =>
                 (await api.PostToResponseUrlAsync(url, payload.Body, cancellationToken).ConfigureAwait(false)).ToDelivery(),
             _ => new DeliveryResult(DeliveryOutcome.Failed, null, $"unknown Slack operation '{message.Operation}'"),

@@ -25,6 +25,7 @@ public static class SlackServices
                 http.DefaultRequestHeaders.UserAgent.ParseAdd("ChatOpsPull/1.0");
             })
             .RemoveAllLoggers();
+        services.AddHttpClient<SlackFileUpload>((sp, http) => http.Timeout = TimeSpan.FromSeconds(60)).RemoveAllLoggers();
         services.AddSingleton<SlackCardMessages>();
         services.AddSingleton<SlackSeenEvents>();
         services.AddSingleton<SlackUserGroups>();

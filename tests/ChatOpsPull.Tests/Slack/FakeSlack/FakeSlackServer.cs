@@ -28,7 +28,7 @@ public sealed record FakeSlackMessage(string Channel, string Ts, JsonObject Cont
 /// bucket: Slack's ~1 message per second with short bursts) answered with HTTP 429 + Retry-After, injectable 5xx,
 /// response_url endpoints, and a Socket Mode WebSocket. Every call is recorded.
 /// </summary>
-public sealed class FakeSlackServer : IAsyncDisposable
+public sealed partial class FakeSlackServer : IAsyncDisposable
 {
     public const string BotToken = "xoxb-1111-2222-fake";
     public const string AppToken = "xapp-1-A0FAKE-3333-fake";
@@ -93,6 +93,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
         app.MapPost("/api/{method}", server.ApiAsync);
         app.MapPost("/hooks/{**rest}", server.ResponseUrlAsync);
         app.Map("/link", server.SocketAsync);
+        app.MapPost("/upload/{fileId}", server.UploadAsync);
         await app.StartAsync();
         return server;
     }
@@ -199,6 +200,9 @@ public sealed class FakeSlackServer : IAsyncDisposable
         {
             case "chat.postMessage" or "chat.update" or "chat.postEphemeral":
                 await MessageMethodAsync(context, method, channel, body);
+                return;
+            case "files.getUploadURLExternal" or "files.completeUploadExternal":
+                await FilesMethodAsync(context, method, body);
                 return;
             case "usergroups.list":
                 var groups = new JsonArray(UserGroups.Select(g => (JsonNode)new JsonObject

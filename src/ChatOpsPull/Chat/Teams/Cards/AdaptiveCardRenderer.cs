@@ -131,6 +131,19 @@ public static partial class AdaptiveCardRenderer
             body.Add(RenderSection(section));
         }
 
+        if (card.Image is { Url: { Length: > 0 } imageUrl } image)
+        {
+            body.Add(new JsonObject
+            {
+                ["type"] = "Image",
+                ["url"] = imageUrl,
+                ["altText"] = image.AltText,
+                ["size"] = "Stretch",
+                ["spacing"] = "Medium",
+                ["separator"] = true,
+            });
+        }
+
         var visible = card.Actions.Where(a => view.ShowApproverActions || !IsApproverOnly(a.Payload.Verb)).ToList();
         var hiddenForViewer = card.Actions.Count - visible.Count;
         if (hiddenForViewer > 0)
@@ -352,6 +365,11 @@ public static partial class AdaptiveCardRenderer
         if (card.Footer is not null)
         {
             return card with { Footer = null };
+        }
+
+        if (card.Image is not null)
+        {
+            return card with { Image = null };
         }
 
         return null;
