@@ -1,3 +1,4 @@
+using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Registry;
@@ -7,6 +8,7 @@ using ChatOpsPull.Jobs;
 using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack;
+using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -32,6 +34,8 @@ public static class BotHost
         builder.Services.AddLocalLogin(builder.Configuration);
         builder.Services.AddJobs(builder.Configuration);
         builder.Services.AddIncidents(builder.Configuration);
+        builder.Services.AddRemediation(builder.Configuration);
+        builder.Services.AddApprovals(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();
