@@ -33,12 +33,12 @@ public sealed class ApprovalActors(IOptionsMonitor<ApprovalOptions> options, ISe
             groups.UnionWith(await slack.GroupsOfAsync(user.Id, cancellationToken).ConfigureAwait(false));
         }
 
-        foreach (var (group, members) in current.GroupMembers)
+        var prefix = platform + ":";
+        foreach (var group in current.GroupMembers)
         {
-            var prefix = platform + ":";
-            if (group.StartsWith(prefix, StringComparison.Ordinal) && members.Contains(user.Id, StringComparer.Ordinal))
+            if (group.Group.StartsWith(prefix, StringComparison.Ordinal) && group.Members.Contains(user.Id, StringComparer.Ordinal))
             {
-                groups.Add(group[prefix.Length..]);
+                groups.Add(group.Group[prefix.Length..]);
             }
         }
 

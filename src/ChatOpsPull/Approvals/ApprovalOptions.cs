@@ -29,10 +29,10 @@ public sealed partial class ApprovalOptions : IValidatableObject
     public List<string> AutoRun { get; set; } = [];
 
     /// <summary>
-    /// Members of groups for platforms that do not tell the bot (Teams, the web page): "teams:oncall" → AAD object ids,
-    /// "web:oncall" → local user names. Slack user groups come from Slack itself.
+    /// Members of groups for platforms that do not tell the bot (Teams, the web page): group "teams:oncall" with AAD
+    /// object ids, "web:oncall" with local user names. Slack user groups come from Slack itself.
     /// </summary>
-    public Dictionary<string, List<string>> GroupMembers { get; set; } = new(StringComparer.Ordinal);
+    public List<ApprovalGroupOptions> GroupMembers { get; set; } = [];
 
     public ApprovalPolicy ToPolicy() => new(
         Rules.Select(r => r.ToRule()).ToList(),
@@ -86,18 +86,19 @@ public sealed partial class ApprovalOptions : IValidatableObject
             }
         }
 
-        foreach (var (group, members) in GroupMembers)
+        for (var i = 0; i < GroupMembers.Count; i++)
         {
-            if (!PrincipalRegex().IsMatch(group))
+            var group = GroupMembers[i];
+            if (!PrincipalRegex().IsMatch(group.Group) || group.Group.StartsWith("slack:", StringComparison.Ordinal))
             {
                 yield return new ValidationResult(
-                    $"Approvals:GroupMembers has the group \"{group}\"; write it as platform:group, e.g. \"teams:oncall\" or \"web:oncall\".",
+                    $"Approvals:GroupMembers:{i}:Group is \"{group.Group}\"; write it as platform:group for Teams or the web page, e.g. \"teams:oncall\" or \"web:oncall\" (Slack groups come from Slack).",
                     [nameof(GroupMembers)]);
             }
 
-            if (members.Any(string.IsNullOrWhiteSpace))
+            if (group.Members.Count == 0 || group.Members.Any(string.IsNullOrWhiteSpace))
             {
-                yield return new ValidationResult($"Approvals:GroupMembers:{group} has an empty member; list user ids of that platform.", [nameof(GroupMembers)]);
+                yield return new ValidationResult($"Approvals:GroupMembers:{i}:Members must list the user ids of {group.Group} (no empty entries).", [nameof(GroupMembers)]);
             }
         }
     }
@@ -105,6 +106,16 @@ public sealed partial class ApprovalOptions : IValidatableObject
     /// <summary>"slack:U012AB3CD", "teams:&lt;aad object id&gt;", "web:alice".</summary>
     [GeneratedRegex(@"^(slack|teams|web):[^\s:][^\s]*$", RegexOptions.CultureInvariant)]
     internal static partial Regex PrincipalRegex();
+}
+
+/// <summary>Who is in a Teams or web group (Approvals:GroupMembers:N).</summary>
+public sealed class ApprovalGroupOptions
+{
+    /// <summary>"teams:oncall", "web:oncall".</summary>
+    public string Group { get; set; } = string.Empty;
+
+    /// <summary>AAD object ids (Teams) or local user names (web).</summary>
+    public List<string> Members { get; set; } = [];
 }
 
 /// <summary>One approval rule (Approvals:Rules:N).</summary>
