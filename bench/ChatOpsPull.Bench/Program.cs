@@ -5,6 +5,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- job-latency sqlite                 (console drivers: see Drivers)
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- slack-load --help
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- remediation sqlite|postgres [--clicks 60] [--jobs 200]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -13,6 +14,11 @@ if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.ChildMode)
 {
     return await KubernetesWatchMemory.RunChildAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == RemediationDriver.Mode)
+{
+    return await RemediationDriver.RunAsync(args[1..]);
 }
 
 if (Drivers.TryRun(args, out var driver))
