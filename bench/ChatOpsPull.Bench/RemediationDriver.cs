@@ -58,11 +58,11 @@ public static class RemediationDriver
                 builder.Services.AddSingleton<IIncidentNotifier>(probe);
             });
             await app.StartAsync();
-            var kubelet = Task.Run(() => KubeletAsync(api, stopKubelet.Token));
             var handler = app.Services.GetRequiredService<IChatActionHandler>();
 
             Console.WriteLine($"{storage}: preparing {clicks + jobs} failing deployments, incidents and pending requests (not measured)…");
             var requests = await PrepareAsync(app.Services, api, handler, clicks + jobs);
+            var kubelet = Task.Run(() => KubeletAsync(api, stopKubelet.Token));
             await Task.Delay(2000); // workers settle into their idle wait
 
             var latencies = new List<double>();
