@@ -143,6 +143,26 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
         Assert.Equal(CardTone.Good, view!.Tone);
     }
 
+    [Fact]
+    public async Task In_teams_only_the_policys_teams_approvers_are_shown_approve_and_deny()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var bed = await RemediationBed.StartAsync(storage, registry, new()
+        {
+            ["Approvals:Rules:0:ApproverGroups:1"] = "teams:oncall",
+            ["Approvals:GroupMembers:1:Group"] = "teams:oncall",
+            ["Approvals:GroupMembers:1:Members:0"] = "8a0c3d11-0000-4000-8000-0000000000aa",
+        });
+        var image = $"{registry.Anonymous}/team/app:1.4.3";
+        bed.SeedFailingDeployment("api", image);
+        var incident = await bed.OpenIncidentAsync("api", image, Facts.TagMissing(["1.4.2"]));
+        var card = await bed.Get<ChatOpsPull.Chat.IncidentCardPublisher>().BuildAsync(incident, CancellationToken.None);
+        var approvers = bed.Get<ChatOpsPull.Chat.Teams.ITeamsCardApprovers>();
+
+        Assert.Equal([People.Carol.Id, "8a0c3d11-0000-4000-8000-0000000000aa"], await approvers.ApproversForAsync("19:shop@thread.tacv2", card, CancellationToken.None));
+        Assert.Null(await approvers.ApproversForAsync("19:shop@thread.tacv2", card with { Key = "digest:shop:2026-11-25" }, CancellationToken.None));
+    }
+
     [Theory]
     [InlineData("Approvals:Rules:0:Approvers:0", "U012AB3CD", "Approvals:Rules:0 names \"U012AB3CD\"; write approvers as platform:id")]
     [InlineData("Approvals:AutoRun:0", "set_tag", "Approvals:AutoRun may only name low-risk kinds (delete_backoff_pods, restart); \"set_tag\" changes what runs")]
