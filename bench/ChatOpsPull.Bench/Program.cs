@@ -7,6 +7,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- slack-load --help
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- digest-build [--incidents 10000] [--pulls 100000] [--runs 5]
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- remediation sqlite|postgres [--clicks 60] [--jobs 200]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -20,6 +21,11 @@ if (args.Length > 0 && args[0] == KubernetesWatchMemory.ChildMode)
 if (args.Length > 0 && args[0] == PullFailureLatencyDriver.Mode)
 {
     return await PullFailureLatencyDriver.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == RemediationDriver.Mode)
+{
+    return await RemediationDriver.RunAsync(args[1..]);
 }
 
 if (Drivers.TryRun(args, out var driver))

@@ -51,6 +51,15 @@ public sealed record ApprovalRequest(
 {
     public int ApprovalCount => Votes.Count(v => v.Approve);
 
+    /// <summary>
+    /// What the server-side dry run said the plan would change, as short human lines
+    /// ("spec.template.spec.containers[api].image: …:1.4.3 → …:1.4.2"), or null when no dry run was made.
+    /// </summary>
+    public string? DryRun { get; init; }
+
+    /// <summary>The cluster the plan acts on (the incident's); empty for requests stored before it was recorded.</summary>
+    public string Cluster { get; init; } = string.Empty;
+
     public bool IsExpiredAt(DateTimeOffset now) => Status == ApprovalStatus.Pending && now >= ExpiresAt;
 }
 

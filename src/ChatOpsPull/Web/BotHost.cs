@@ -1,3 +1,4 @@
+using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Registry;
@@ -9,6 +10,7 @@ using ChatOpsPull.Diagnosis;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Digest;
+using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Web;
@@ -36,6 +38,8 @@ public static class BotHost
         builder.Services.AddIncidents(builder.Configuration);
         builder.Services.AddDiagnosis();
         builder.Services.AddDigest(builder.Configuration);
+        builder.Services.AddRemediation(builder.Configuration);
+        builder.Services.AddApprovals(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();

@@ -180,7 +180,8 @@ public static class IncidentCardBuilder
             _ => throw new ArgumentOutOfRangeException(nameof(request), request.Status, "unknown approval status"),
         };
         var who = votes.Length > 0 ? $" — {votes}" : string.Empty;
-        return new CardLine($"*{request.Plan.Title}* asked by {request.RequestedBy.Name}: {status.Item1}{who}", status.Item2);
+        var dryRun = request.Status == ApprovalStatus.Pending && !string.IsNullOrEmpty(request.DryRun) ? $"\nDry run: {request.DryRun}" : string.Empty;
+        return new CardLine($"*{request.Plan.Title}* asked by {request.RequestedBy.Name}: {status.Item1}{who}{dryRun}", status.Item2);
     }
 
     private static CardLine RunLine(RemediationRun run)

@@ -59,6 +59,20 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Requests served, as "VERB /path?query" (for assertions about what a client asked).</summary>
     public IReadOnlyCollection<string> Requests => _requests;
 
+    /// <summary>
+    /// Fault injection: runs before each authorized request is served. Throw an <see cref="ApiStatusException"/> to answer
+    /// with it (a 503 the way the real server writes it), or write to <see cref="Store"/> first (another writer got there
+    /// first: a request carrying the old resourceVersion then meets the real 409).
+    /// </summary>
+    public Func<FakeRequest, Task>? BeforeServing { get; set; }
+
+    /// <summary>
+    /// Fault injection: runs after a write (create/update/patch/delete, not dry runs) was stored and before its answer is
+    /// written. Await to hold the answer back: the server acted and the client has not heard (a connection lost, a
+    /// process stopped mid-call).
+    /// </summary>
+    public Func<FakeRequest, Task>? AfterWriting { get; set; }
+
     public static async Task<FakeKubernetesApi> StartAsync(TimeProvider? time = null)
     {
         time ??= TimeProvider.System;
@@ -242,6 +256,12 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                 _ => throw ApiStatus.MethodNotAllowed(),
             };
             Authorize(context, route, verb);
+            var served = new FakeRequest(verb, route.Subresource is null ? route.Type.Plural : $"{route.Type.Plural}/{route.Subresource}", route.Namespace, route.Name, dryRun == "All");
+            if (BeforeServing is { } before)
+            {
+                await before(served).ConfigureAwait(false);
+            }
+
             switch (verb)
             {
                 case "watch":
@@ -261,21 +281,35 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                     }
 
                     var created = Store.Create(route.Type, route.Namespace, await ReadObjectAsync(request).ConfigureAwait(false), dryRun == "All");
+                    await AfterWriteAsync(served).ConfigureAwait(false);
                     await WriteJsonAsync(context, HttpStatusCode.Created, created).ConfigureAwait(false);
                     return;
                 case "update":
                     var replaced = Store.Replace(route.Type, route.Namespace, route.Name!, await ReadObjectAsync(request).ConfigureAwait(false), route.Subresource, dryRun == "All");
+                    await AfterWriteAsync(served).ConfigureAwait(false);
                     await WriteJsonAsync(context, HttpStatusCode.OK, replaced).ConfigureAwait(false);
                     return;
                 case "patch":
                     var patched = await PatchAsync(request, route, dryRun == "All").ConfigureAwait(false);
+                    await AfterWriteAsync(served).ConfigureAwait(false);
                     await WriteJsonAsync(context, HttpStatusCode.OK, patched).ConfigureAwait(false);
                     return;
                 case "delete":
                     var options = request.ContentLength > 0 ? await ReadObjectAsync(request).ConfigureAwait(false) : null;
                     var policy = query["propagationPolicy"].ToString() is { Length: > 0 } p ? p : options?["propagationPolicy"]?.GetValue<string>();
                     var precondition = options?["preconditions"]?["resourceVersion"]?.GetValue<string>();
+                    var uidPrecondition = options?["preconditions"]?["uid"]?.GetValue<string>();
+                    if (uidPrecondition is not null && Store.Get(route.Type, route.Namespace, route.Name!)?["metadata"]?["uid"]?.GetValue<string>() is { } actualUid && actualUid != uidPrecondition)
+                    {
+                        throw new ApiStatusException(
+                            HttpStatusCode.Conflict,
+                            "Conflict",
+                            $"Operation cannot be fulfilled on {route.Type.QualifiedName} \"{route.Name}\": Precondition failed: UID in precondition: {uidPrecondition}, UID in object meta: {actualUid}",
+                            ApiStatus.Details(route.Type, route.Name));
+                    }
+
                     var deleted = Store.Delete(route.Type, route.Namespace, route.Name!, precondition, dryRun == "All", policy == "Orphan");
+                    await AfterWriteAsync(served).ConfigureAwait(false);
                     await WriteJsonAsync(context, HttpStatusCode.OK, route.Type.ReturnsDeletedObject
                         ? deleted
                         : ApiStatus.Success(route.Type, route.Name!, deleted["metadata"]?["uid"]?.GetValue<string>())).ConfigureAwait(false);
@@ -299,6 +333,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             }
         }
     }
+
+    private Task AfterWriteAsync(FakeRequest request) =>
+        AfterWriting is { } after && !request.DryRun ? after(request) : Task.CompletedTask;
 
     private void Authorize(HttpContext context, Route route, string verb)
     {
@@ -519,3 +556,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A request the fake serves, as fault injection sees it.</summary>
+/// <param name="Resource">"deployments", "pods", "pods/status".</param>
+public sealed record FakeRequest(string Verb, string Resource, string? Namespace, string? Name, bool DryRun);

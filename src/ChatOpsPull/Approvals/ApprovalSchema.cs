@@ -1,0 +1,121 @@
+using ChatOpsPull.Storage;
+
+namespace ChatOpsPull.Approvals;
+
+/// <summary>
+/// Approval requests (votes inline as JSON; <c>version</c> for optimistic concurrency; <c>pending_key</c> unique so an
+/// incident has at most one pending request per plan), remediation runs (one per approved request, with a lease so one
+/// worker acts at a time) and their steps (what each step meant to do and whether it is done). Times are Unix milliseconds.
+/// </summary>
+public static class ApprovalSchema
+{
+    public static readonly SchemaMigration Approvals = new(
+        "0501-approvals",
+        """
+        CREATE TABLE approval_requests (
+            id TEXT PRIMARY KEY,
+            incident_id TEXT NULL,
+            cluster TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            plan_key TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            required INTEGER NOT NULL,
+            votes TEXT NOT NULL,
+            dry_run TEXT NULL,
+            decided_at INTEGER NULL,
+            pending_key TEXT NULL,
+            version INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX ux_approval_requests_pending ON approval_requests (pending_key);
+        CREATE INDEX ix_approval_requests_incident ON approval_requests (incident_id, requested_at);
+        CREATE INDEX ix_approval_requests_status ON approval_requests (status, expires_at);
+        CREATE INDEX ix_approval_requests_requested ON approval_requests (requested_at);
+        """,
+        """
+        CREATE TABLE approval_requests (
+            id TEXT PRIMARY KEY,
+            incident_id TEXT NULL,
+            cluster TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            plan_key TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            required INTEGER NOT NULL,
+            votes TEXT NOT NULL,
+            dry_run TEXT NULL,
+            decided_at BIGINT NULL,
+            pending_key TEXT NULL,
+            version INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX ux_approval_requests_pending ON approval_requests (pending_key);
+        CREATE INDEX ix_approval_requests_incident ON approval_requests (incident_id, requested_at);
+        CREATE INDEX ix_approval_requests_status ON approval_requests (status, expires_at);
+        CREATE INDEX ix_approval_requests_requested ON approval_requests (requested_at);
+        """);
+
+    public static readonly SchemaMigration Runs = new(
+        "0502-remediation-runs",
+        """
+        CREATE TABLE remediation_runs (
+            approval_id TEXT PRIMARY KEY,
+            incident_id TEXT NULL,
+            cluster TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            image TEXT NULL,
+            status TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            queued_at INTEGER NOT NULL,
+            started_at INTEGER NULL,
+            applied_at INTEGER NULL,
+            finished_at INTEGER NULL,
+            lease_owner TEXT NULL,
+            lease_until INTEGER NULL,
+            attempts INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ix_remediation_runs_incident ON remediation_runs (incident_id, queued_at);
+        CREATE INDEX ix_remediation_runs_status ON remediation_runs (status, lease_until);
+        CREATE TABLE remediation_steps (
+            approval_id TEXT NOT NULL REFERENCES remediation_runs (approval_id) ON DELETE CASCADE,
+            step TEXT NOT NULL,
+            intent TEXT NULL,
+            result TEXT NULL,
+            done_at INTEGER NULL,
+            PRIMARY KEY (approval_id, step)
+        );
+        """,
+        """
+        CREATE TABLE remediation_runs (
+            approval_id TEXT PRIMARY KEY,
+            incident_id TEXT NULL,
+            cluster TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            image TEXT NULL,
+            status TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            queued_at BIGINT NOT NULL,
+            started_at BIGINT NULL,
+            applied_at BIGINT NULL,
+            finished_at BIGINT NULL,
+            lease_owner TEXT NULL,
+            lease_until BIGINT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ix_remediation_runs_incident ON remediation_runs (incident_id, queued_at);
+        CREATE INDEX ix_remediation_runs_status ON remediation_runs (status, lease_until);
+        CREATE TABLE remediation_steps (
+            approval_id TEXT NOT NULL REFERENCES remediation_runs (approval_id) ON DELETE CASCADE,
+            step TEXT NOT NULL,
+            intent TEXT NULL,
+            result TEXT NULL,
+            done_at BIGINT NULL,
+            PRIMARY KEY (approval_id, step)
+        );
+        """);
+}

@@ -1,0 +1,474 @@
+using System.Data.Common;
+using ChatOpsPull.Chat;
+using ChatOpsPull.Chat.Cards;
+using ChatOpsPull.Core.Approvals;
+using ChatOpsPull.Core.Diagnoses;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Remediation;
+using ChatOpsPull.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Approvals;
+
+/// <summary>
+/// Requests, votes and expiry of remediation approvals. The policy (<see cref="ApprovalPolicy"/>) decides every click on
+/// the server from the request as stored; the decision is written with a compare-and-set on the request's version, and
+/// a writer that lost (another replica, a double click) reads again and decides again — so a second approval of an
+/// approved request is "already approved", never a second job. An approval writes the run row in the same transaction,
+/// then enqueues the job. Every request, vote, denial, expiry and refusal is in the audit log; the incident moves
+/// (AwaitingApproval, Remediating, back to Diagnosed) through the incident engine and its card is told.
+/// </summary>
+public sealed partial class ApprovalService(
+    ApprovalStore store,
+    RemediationRunStore runs,
+    IncidentStore incidents,
+    IncidentEngine engine,
+    IncidentNotifications notifications,
+    AuditLog audit,
+    RemediationActions actions,
+    IRemediationScheduler scheduler,
+    ApprovalActors actors,
+    IncidentCardPublisher cards,
+    IOptionsMonitor<ApprovalOptions> options,
+    IOptions<BotOptions> bot,
+    TimeProvider time,
+    ILogger<ApprovalService> logger) : IRemediationRequests, IApprovalQueries
+{
+    private const int MaxRaces = 10;
+
+    private string OwnCluster => bot.Value.Cluster;
+
+    // ---- asking ----
+
+    public async Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
+    {
+        var actor = await actors.ResolveAsync(user, cancellationToken).ConfigureAwait(false);
+        Incident? incident = null;
+        if (!string.IsNullOrEmpty(incidentId))
+        {
+            incident = await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
+            if (incident is null)
+            {
+                return await RefuseAsync(actor, incidentId, null, $"There is no incident {incidentId}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+            }
+
+            cluster = incident.Key.Cluster;
+        }
+
+        var result = await RequestAsync(actor, incident, cluster, plan, cancellationToken).ConfigureAwait(false);
+        var card = await CardAsync(incident?.Id, result.Request, cancellationToken).ConfigureAwait(false);
+        if (incident is null && card is not null)
+        {
+            // A stand-alone request has no incident card in the channel: a new one is shown there with its buttons.
+            return new ChatReply(result.Message, Ephemeral: result.Outcome == ApprovalOutcome.Refused) { Card = card };
+        }
+
+        return new ChatReply(result.Message) { UpdatedCard = card };
+    }
+
+    /// <summary>What asking led to, with the request as it now stands (the existing one when it was already asked).</summary>
+    public sealed record RequestResult(ApprovalOutcome Outcome, string Message, ApprovalRequest? Request);
+
+    /// <summary>
+    /// Asks to run <paramref name="plan"/> for <paramref name="incident"/> (or stand-alone when null) as <paramref name="actor"/>:
+    /// checks the cluster and the incident, returns the pending request when there already is one, decides with the
+    /// policy (or runs at once when Approvals:AutoRun allows it and the registry confirms the image is pullable), makes
+    /// the server-side dry run, and stores the request (and its run when it is approved at once).
+    /// </summary>
+    public async Task<RequestResult> RequestAsync(Actor actor, Incident? incident, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
+    {
+        var incidentId = incident?.Id;
+        if (!string.Equals(cluster, OwnCluster, StringComparison.Ordinal))
+        {
+            return await RefusedAsync(actor, incidentId, null, $"This is about cluster {cluster}, and this bot acts on cluster {OwnCluster}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (incident is { IsClosed: true })
+        {
+            return await RefusedAsync(actor, incidentId, null, $"Incident {incident.Id} is {IncidentTransitions.Describe(incident.State)}; there is nothing to fix. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (await store.FindPendingAsync(incidentId, cluster, plan, cancellationToken).ConfigureAwait(false) is { } pending)
+        {
+            return Existing(pending);
+        }
+
+        var now = time.GetUtcNow();
+        var current = options.CurrentValue;
+        var policy = current.ToPolicy();
+        var id = NewId();
+        ApprovalDecision decision;
+        if (policy.MayAutoRun(plan.Kind) && RegistryConfirmsPullable(incident?.Diagnosis))
+        {
+            var approved = new ApprovalRequest(id, incidentId ?? string.Empty, plan, actor, now, now + policy.RequestLifetime, ApprovalStatus.Approved, 0, [], 1);
+            decision = new ApprovalDecision(
+                ApprovalOutcome.Approved,
+                $"\"{plan.Title}\" runs without approval: Approvals:AutoRun allows {RemediationPlan.KindName(plan.Kind)} and the registry confirms `{incident!.Image}` can be pulled now.",
+                approved);
+        }
+        else
+        {
+            decision = policy.Request(id, incidentId ?? string.Empty, cluster, plan, actor, now);
+            if (decision.Request is null || decision.Outcome == ApprovalOutcome.Refused)
+            {
+                return await RefusedAsync(actor, incidentId, null, decision.Message, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var dryRun = await actions.DryRunAsync(plan, incident?.Image, cancellationToken).ConfigureAwait(false);
+        if (!dryRun.Possible)
+        {
+            return await RefusedAsync(actor, incidentId, null, $"The dry run shows \"{plan.Title}\" cannot work: {dryRun.Text}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+        }
+
+        var request = decision.Request! with { DryRun = dryRun.Text, Cluster = cluster };
+        var auditActor = ApprovalActors.ToAudit(actor);
+        try
+        {
+            await store.Database.InTransactionAsync(
+                async (connection, transaction) =>
+                {
+                    await ApprovalStore.InsertAsync(connection, transaction, request).ConfigureAwait(false);
+                    await audit.AppendAsync(connection, transaction, new AuditRecord(
+                        auditActor, ApprovalAuditActions.Requested, incidentId, id, $"{plan.Title} ({plan.Key}); dry run: {dryRun.Text}")).ConfigureAwait(false);
+                    if (request.Votes.Count > 0)
+                    {
+                        await audit.AppendAsync(connection, transaction, new AuditRecord(auditActor, ApprovalAuditActions.Voted, incidentId, id, "approved (own request, self-approval allowed)")).ConfigureAwait(false);
+                    }
+
+                    if (request.Status == ApprovalStatus.Approved)
+                    {
+                        await ApproveAsync(connection, transaction, request, incident, request.Votes.Count > 0 ? "self-approved" : "by Approvals:AutoRun", now).ConfigureAwait(false);
+                    }
+
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException e) when (BotDatabase.IsUniqueViolation(e))
+        {
+            // Another replica (or a double click) asked for the same plan a moment earlier: that request stands.
+            if (await store.FindPendingAsync(incidentId, cluster, plan, cancellationToken).ConfigureAwait(false) is { } winner)
+            {
+                return Existing(winner);
+            }
+
+            throw;
+        }
+
+        var outcome = request.Status == ApprovalStatus.Approved ? ApprovalOutcome.Approved : decision.Outcome;
+        LogRequested(logger, id, plan.Key, outcome);
+        await AfterAsync(request, outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
+        return new RequestResult(outcome, $"{decision.Message}\nDry run: {dryRun.Text}", request);
+    }
+
+    /// <summary>Runs an auto-runnable plan of a freshly diagnosed incident, at most once per incident and plan.</summary>
+    public async Task<RequestResult?> AutoRunAsync(Incident incident, RemediationPlan plan, CancellationToken cancellationToken)
+    {
+        if (!options.CurrentValue.ToPolicy().MayAutoRun(plan.Kind) || !RegistryConfirmsPullable(incident.Diagnosis)
+            || await store.CountForPlanAsync(incident.Id, plan.Key, cancellationToken).ConfigureAwait(false) > 0)
+        {
+            return null;
+        }
+
+        return await RequestAsync(Actor.System, incident, incident.Key.Cluster, plan, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// True when the diagnosis' registry evidence says the image can be pulled now: a manifest check passed (the registry
+    /// served the image to the pod's credentials).
+    /// </summary>
+    public static bool RegistryConfirmsPullable(Core.Diagnoses.Diagnosis? diagnosis) =>
+        diagnosis is not null
+        && diagnosis.Evidence.Any(e => e.Check.StartsWith("manifest ", StringComparison.Ordinal) && e.Outcome == EvidenceOutcome.Passed);
+
+    // ---- deciding ----
+
+    /// <summary>An Approve or Deny click. The policy decides from the request as stored; a lost race re-reads and decides again.</summary>
+    public async Task<ChatReply> DecideAsync(ChatUser user, string approvalId, bool approve, CancellationToken cancellationToken)
+    {
+        var actor = await actors.ResolveAsync(user, cancellationToken).ConfigureAwait(false);
+        var auditActor = ApprovalActors.ToAudit(actor);
+        for (var race = 1; ; race++)
+        {
+            var request = await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
+            if (request is null)
+            {
+                return await RefuseAsync(actor, null, approvalId, $"There is no approval request {approvalId}; the card may come from another bot. Nothing changed.", cancellationToken).ConfigureAwait(false);
+            }
+
+            var incidentId = string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId;
+            if (!string.Equals(request.Cluster, OwnCluster, StringComparison.Ordinal))
+            {
+                return await RefuseAsync(actor, incidentId, approvalId, $"This request is for cluster {request.Cluster}, and this bot acts on cluster {OwnCluster}. Nothing changed.", cancellationToken).ConfigureAwait(false);
+            }
+
+            var incident = incidentId is null ? null : await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
+            if (request.Status == ApprovalStatus.Pending && incident is { IsClosed: true })
+            {
+                return await RefuseAsync(actor, incidentId, approvalId, $"Incident {incident.Id} is {IncidentTransitions.Describe(incident.State)}, so this request no longer applies. Nothing changed.", cancellationToken).ConfigureAwait(false);
+            }
+
+            var now = time.GetUtcNow();
+            var policy = options.CurrentValue.ToPolicy();
+            if (ApprovalPolicy.Expire(request, now) is { } expired)
+            {
+                if (!await TryExpireAsync(request, expired, cancellationToken).ConfigureAwait(false) && race < MaxRaces)
+                {
+                    continue;
+                }
+
+                var why = policy.Decide(expired, request.Cluster, actor, approve, now).Message;
+                return await RefuseAsync(actor, incidentId, approvalId, why, cancellationToken).ConfigureAwait(false);
+            }
+
+            var decision = policy.Decide(request, request.Cluster, actor, approve, now);
+            if (!decision.Changed)
+            {
+                return await RefuseAsync(actor, incidentId, approvalId, decision.Message, cancellationToken).ConfigureAwait(false);
+            }
+
+            var updated = decision.Request!;
+            var won = await store.Database.InTransactionAsync(
+                async (connection, transaction) =>
+                {
+                    if (!await ApprovalStore.TryUpdateAsync(connection, transaction, request.Version, updated).ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+
+                    var (action, detail) = decision.Outcome switch
+                    {
+                        ApprovalOutcome.Denied => (ApprovalAuditActions.Denied, $"{updated.Plan.Title}: denied"),
+                        ApprovalOutcome.VoteRecorded => (ApprovalAuditActions.Voted, $"{updated.Plan.Title}: approved ({updated.ApprovalCount}/{updated.Required})"),
+                        ApprovalOutcome.Approved => (ApprovalAuditActions.Voted, $"{updated.Plan.Title}: approved ({updated.ApprovalCount}/{updated.Required})"),
+                        ApprovalOutcome.Requested or ApprovalOutcome.Refused => throw new InvalidOperationException("not a decision that changes a request"),
+                        _ => throw new ArgumentOutOfRangeException(nameof(approve), decision.Outcome, "unknown outcome"),
+                    };
+                    await audit.AppendAsync(connection, transaction, new AuditRecord(auditActor, action, incidentId, approvalId, detail)).ConfigureAwait(false);
+                    if (decision.Outcome == ApprovalOutcome.Approved)
+                    {
+                        await ApproveAsync(connection, transaction, updated, incident, $"{updated.ApprovalCount} approval(s)", now).ConfigureAwait(false);
+                    }
+
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (!won)
+            {
+                if (race < MaxRaces)
+                {
+                    LogLostRace(logger, approvalId, race);
+                    continue;
+                }
+
+                return new ChatReply("Too many people decided this request at the same moment; look at the card and try again if it still waits.");
+            }
+
+            LogDecided(logger, approvalId, decision.Outcome, actor);
+            await AfterAsync(updated, decision.Outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
+            var text = decision.Outcome == ApprovalOutcome.Approved && !string.IsNullOrEmpty(updated.DryRun)
+                ? $"{decision.Message}\nIt will change: {updated.DryRun}"
+                : decision.Message;
+            return new ChatReply(text) { UpdatedCard = await CardAsync(incidentId, updated, cancellationToken).ConfigureAwait(false) };
+        }
+    }
+
+    /// <summary>Marks every pending request whose time is up as expired (the sweep; reads do it too). Returns how many.</summary>
+    public async Task<int> ExpireDueAsync(CancellationToken cancellationToken)
+    {
+        var due = await store.ListExpiredPendingAsync(time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var count = 0;
+        foreach (var request in due)
+        {
+            if (ApprovalPolicy.Expire(request, time.GetUtcNow()) is { } expired && await TryExpireAsync(request, expired, cancellationToken).ConfigureAwait(false))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    // ---- queries ----
+
+    public async Task<IReadOnlyList<ApprovalRequest>> ListPendingAsync(string? @namespace, CancellationToken cancellationToken)
+    {
+        await ExpireDueAsync(cancellationToken).ConfigureAwait(false);
+        return await store.ListPendingAsync(@namespace, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<IReadOnlyList<ApprovalRequest>> ListForIncidentAsync(string incidentId, CancellationToken cancellationToken) =>
+        store.ListForIncidentAsync(incidentId, cancellationToken);
+
+    public Task<IReadOnlyList<RemediationRun>> ListRunsForIncidentAsync(string incidentId, CancellationToken cancellationToken) =>
+        runs.ListForIncidentsAsync([incidentId], cancellationToken);
+
+    public Task<IReadOnlyList<ApprovalRequest>> ListRequestedAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        store.ListRequestedAsync(from, to, cancellationToken);
+
+    /// <summary>The card a reply should carry: the incident's card, or the stand-alone request's own.</summary>
+    public async Task<Card?> CardAsync(string? incidentId, ApprovalRequest? request, CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrEmpty(incidentId))
+        {
+            return await cards.BuildAsync(incidentId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (request is null)
+        {
+            return null;
+        }
+
+        var run = await runs.GetAsync(request.Id, cancellationToken).ConfigureAwait(false);
+        return StandaloneApprovalCard.Build(request, run?.Run, time.GetUtcNow());
+    }
+
+    // ---- inside ----
+
+    /// <summary>Inside the approving transaction: the run row (queued) and the "approved" line.</summary>
+    private async Task ApproveAsync(DbConnection connection, DbTransaction transaction, ApprovalRequest request, Incident? incident, string how, DateTimeOffset now)
+    {
+        var run = new RemediationRun(request.Id, request.IncidentId, request.Plan, RunStatus.Queued, string.Empty, now, null);
+        await RemediationRunStore.InsertQueuedAsync(connection, transaction, run, request.Cluster, incident?.Image).ConfigureAwait(false);
+        await audit.AppendAsync(connection, transaction, new AuditRecord(
+            AuditActor.Bot, ApprovalAuditActions.Approved, string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId, request.Id, $"{request.Plan.Title}: approved ({how}); job queued")).ConfigureAwait(false);
+    }
+
+    private async Task<bool> TryExpireAsync(ApprovalRequest request, ApprovalRequest expired, CancellationToken cancellationToken)
+    {
+        var incidentId = string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId;
+        var won = await store.Database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                if (!await ApprovalStore.TryUpdateAsync(connection, transaction, request.Version, expired).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                await audit.AppendAsync(connection, transaction, new AuditRecord(
+                    AuditActor.Bot, ApprovalAuditActions.Expired, incidentId, request.Id, $"{request.Plan.Title}: nobody decided before {request.ExpiresAt:u}")).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (won)
+        {
+            LogExpired(logger, request.Id);
+            await AfterAsync(expired, ApprovalOutcome.Refused, Actor.System, $"The request to run \"{request.Plan.Title}\" expired.", cancellationToken).ConfigureAwait(false);
+        }
+
+        return won;
+    }
+
+    /// <summary>After a decision is stored: enqueue the job, move the incident, update its card.</summary>
+    private async Task AfterAsync(ApprovalRequest request, ApprovalOutcome outcome, Actor actor, string line, CancellationToken cancellationToken)
+    {
+        if (request.Status == ApprovalStatus.Approved)
+        {
+            scheduler.Enqueue(request.Id);
+        }
+
+        if (string.IsNullOrEmpty(request.IncidentId))
+        {
+            return;
+        }
+
+        var auditActor = ApprovalActors.ToAudit(actor);
+        switch (request.Status)
+        {
+            case ApprovalStatus.Pending when outcome == ApprovalOutcome.Requested:
+                await MoveAsync(request.IncidentId, IncidentState.AwaitingApproval, auditActor, IncidentChange.ApprovalRequested, line, cancellationToken).ConfigureAwait(false);
+                break;
+            case ApprovalStatus.Pending:
+                await TellAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                break;
+            case ApprovalStatus.Approved:
+                await MoveAsync(request.IncidentId, IncidentState.Remediating, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                break;
+            case ApprovalStatus.Denied or ApprovalStatus.Expired:
+                var stillPending = (await store.ListForIncidentAsync(request.IncidentId, cancellationToken).ConfigureAwait(false)).Any(r => r.Status == ApprovalStatus.Pending);
+                if (stillPending)
+                {
+                    await TellAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await MoveAsync(request.IncidentId, IncidentState.Diagnosed, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                }
+
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(request), request.Status, "unknown approval status");
+        }
+    }
+
+    /// <summary>Moves the incident when the move is legal from where it is; otherwise (already there, closed) only updates its card.</summary>
+    private async Task MoveAsync(string incidentId, IncidentState to, AuditActor actor, IncidentChange change, string line, CancellationToken cancellationToken)
+    {
+        var incident = await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
+        if (incident is null)
+        {
+            return;
+        }
+
+        if (incident.State != to && IncidentTransitions.IsAllowed(incident.State, to))
+        {
+            var moved = await engine.TransitionAsync(incidentId, to, actor, change, line, cancellationToken).ConfigureAwait(false);
+            if (moved.Outcome == IncidentUpdateOutcome.Changed)
+            {
+                return;
+            }
+        }
+
+        await TellAsync(incidentId, change, line, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task TellAsync(string incidentId, IncidentChange change, string line, CancellationToken cancellationToken)
+    {
+        if (await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false) is { } incident
+            && !await engine.IsSilencedAsync(incident, cancellationToken).ConfigureAwait(false))
+        {
+            await notifications.PublishAsync(incident, change, line, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static RequestResult Existing(ApprovalRequest pending)
+    {
+        var waiting = pending.Required - pending.ApprovalCount;
+        return new RequestResult(
+            ApprovalOutcome.Refused,
+            $"{pending.RequestedBy.Name} already asked to run \"{pending.Plan.Title}\" at {pending.RequestedAt:HH:mm} UTC; it waits for {waiting} more approval{(waiting == 1 ? string.Empty : "s")} until {pending.ExpiresAt:HH:mm} UTC. Nothing new was requested.",
+            pending);
+    }
+
+    private async Task<RequestResult> RefusedAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
+    {
+        await audit.AppendAsync(new AuditRecord(ApprovalActors.ToAudit(actor), ApprovalAuditActions.Refused, incidentId, approvalId, message, AuditOutcome.Refused), cancellationToken).ConfigureAwait(false);
+        return new RequestResult(ApprovalOutcome.Refused, message, null);
+    }
+
+    private async Task<ChatReply> RefuseAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
+    {
+        await RefusedAsync(actor, incidentId, approvalId, message, cancellationToken).ConfigureAwait(false);
+        var request = approvalId is null ? null : await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
+        var incident = incidentId ?? (string.IsNullOrEmpty(request?.IncidentId) ? null : request.IncidentId);
+        var card = await CardAsync(incident, request, cancellationToken).ConfigureAwait(false);
+        return new ChatReply(message) { UpdatedCard = card };
+    }
+
+    private static string NewId() => "apr-" + IncidentIds.RandomChars(8);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId} requested for {PlanKey}: {Outcome}")]
+    private static partial void LogRequested(ILogger logger, string approvalId, string planKey, ApprovalOutcome outcome);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId}: {Outcome} by {Actor}")]
+    private static partial void LogDecided(ILogger logger, string approvalId, ApprovalOutcome outcome, Actor actor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId} expired")]
+    private static partial void LogExpired(ILogger logger, string approvalId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Approval {ApprovalId}: another writer decided first (race {Race}); reading again")]
+    private static partial void LogLostRace(ILogger logger, string approvalId, int race);
+}

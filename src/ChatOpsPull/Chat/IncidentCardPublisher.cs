@@ -1,0 +1,119 @@
+using ChatOpsPull.Approvals;
+using ChatOpsPull.Chat.Cards;
+using ChatOpsPull.Chat.Routing;
+using ChatOpsPull.Core.Approvals;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Remediation;
+
+namespace ChatOpsPull.Chat;
+
+/// <summary>
+/// Keeps every incident's card current in its channels: on each change it gathers the incident, its approval requests,
+/// runs and rolled-up incidents, builds the card (<see cref="IncidentCardBuilder"/>), routes it by cluster and namespace
+/// (<see cref="ChatRouter"/>) and publishes it on each destination's surface (posted once, updated in place after), plus
+/// a thread reply with the change's detail line. A rolled-up incident updates its parent's card instead of its own.
+/// Idempotent: publishing the same state twice updates the same message to the same card.
+/// </summary>
+public sealed partial class IncidentCardPublisher(
+    IncidentStore incidents,
+    ApprovalStore approvals,
+    RemediationRunStore runs,
+    ChatRouter router,
+    IEnumerable<IChatSurface> surfaces,
+    TimeProvider time,
+    ILogger<IncidentCardPublisher> logger) : IIncidentNotifier
+{
+    /// <summary>The most recent requests and runs a card lists (older ones stay in the audit log).</summary>
+    public const int MaxListed = 6;
+
+    private readonly IChatSurface[] _surfaces = surfaces.ToArray();
+
+    public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    {
+        var target = incident;
+        var line = detail;
+        if (incident.RollupOf is { } parentId
+            && await incidents.GetAsync(parentId, cancellationToken).ConfigureAwait(false) is { IsClosed: false } parent)
+        {
+            target = parent;
+            line = detail is null ? null : $"{incident.Key.Namespace}/{incident.Workload?.ToString() ?? incident.Key.Subject}: {detail}";
+        }
+
+        var destinations = router.Route(target.Key.Cluster, target.Key.Namespace);
+        if (destinations.Count == 0)
+        {
+            LogNoRoute(logger, target.Id, target.Key.Cluster, target.Key.Namespace);
+            return;
+        }
+
+        var card = await BuildAsync(target, cancellationToken).ConfigureAwait(false);
+        foreach (var destination in destinations)
+        {
+            var surface = Array.Find(_surfaces, s => s.Platform == destination.Platform);
+            if (surface is null)
+            {
+                continue;
+            }
+
+            await surface.PublishAsync(destination.Channel, card, cancellationToken).ConfigureAwait(false);
+            if (!string.IsNullOrWhiteSpace(line) && change != IncidentChange.Opened)
+            {
+                await surface.ReplyInThreadAsync(destination.Channel, card.Key, line, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The card of an incident as it stands now, or null when there is no such incident.</summary>
+    public async Task<Card?> BuildAsync(string incidentId, CancellationToken cancellationToken)
+    {
+        var incident = await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
+        return incident is null ? null : await BuildAsync(incident, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<Card> BuildAsync(Incident incident, CancellationToken cancellationToken)
+    {
+        var rolledUp = await incidents.ListRolledUpAsync(incident.Id, cancellationToken).ConfigureAwait(false);
+        var ids = new List<string> { incident.Id };
+        ids.AddRange(rolledUp.Select(i => i.Id));
+        var requests = new List<ApprovalRequest>();
+        foreach (var id in ids)
+        {
+            requests.AddRange(await approvals.ListForIncidentAsync(id, cancellationToken).ConfigureAwait(false));
+        }
+
+        var shownRuns = (await runs.ListForIncidentsAsync(ids, cancellationToken).ConfigureAwait(false)).TakeLast(MaxListed).ToList();
+        var runIds = shownRuns.Select(r => r.ApprovalId).ToHashSet(StringComparer.Ordinal);
+
+        // A request that became a run is shown by its run line (with who approved it); pending ones always show.
+        var shownRequests = requests
+            .OrderBy(r => r.RequestedAt)
+            .Where(r => r.Status == ApprovalStatus.Pending || !runIds.Contains(r.Id))
+            .TakeLast(MaxListed)
+            .ToList();
+        var now = time.GetUtcNow();
+        return IncidentCardBuilder.Build(new IncidentCardInput(
+            incident,
+            shownRequests,
+            shownRuns.Select(r => WithApprovers(r, requests)).ToList(),
+            rolledUp.Where(i => !i.IsClosed).ToList(),
+            now));
+    }
+
+    private static RemediationRun WithApprovers(RemediationRun run, List<ApprovalRequest> requests)
+    {
+        var request = requests.Find(r => r.Id == run.ApprovalId);
+        if (request is null)
+        {
+            return run;
+        }
+
+        var approvers = request.Votes.Where(v => v.Approve).Select(v => v.By.Name).ToList();
+        var who = approvers.Count > 0 ? $"approved by {string.Join(", ", approvers)}" : request.RequestedBy.Platform == "system" ? "ran by policy" : "ran without votes by policy";
+        return run with { Detail = run.Detail.Length > 0 ? $"{who}; {run.Detail}" : who };
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No chat route for incident {IncidentId} ({Cluster}/{Namespace}); its card is only on the web page")]
+    private static partial void LogNoRoute(ILogger logger, string incidentId, string cluster, string @namespace);
+}

@@ -1,0 +1,140 @@
+using System.ComponentModel;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Remediation.Actions;
+using Hangfire;
+using k8s.Autorest;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Remediation;
+
+/// <summary>
+/// Runs one approved remediation (keyed by its approval id) on a Hangfire worker: claims the run's lease (one worker at
+/// a time, across replicas), marks it started once, applies the action step by step (each step recorded, and checking
+/// the cluster before it writes, so a retry, a second replica or a restart mid-job acts once), then follows the rollout
+/// until the pods are Ready or the deadline passes, and records Succeeded / RolloutTimedOut / Failed with a detail line.
+/// Every start and result is in the audit log; the incident moves on (Resolved, back to Diagnosed, or Failed) and its
+/// card is told.
+/// </summary>
+public sealed partial class RemediationJob(
+    RemediationRunStore runs,
+    RemediationActions actions,
+    RolloutWatcher rollout,
+    RunNews news,
+    IOptionsMonitor<RemediationOptions> options,
+    TimeProvider time,
+    ILogger<RemediationJob> logger)
+{
+    [DisplayName("Remediate {0}")]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
+    public async Task RunAsync(string approvalId, CancellationToken cancellationToken)
+    {
+        var record = await runs.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
+        if (record is null || record.Run.IsFinished)
+        {
+            LogNothingToDo(logger, approvalId);
+            return;
+        }
+
+        var settings = options.CurrentValue;
+        var owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+        if (!await runs.TryClaimAsync(approvalId, owner, time.GetUtcNow(), settings.LeaseDuration, cancellationToken).ConfigureAwait(false))
+        {
+            LogHeldElsewhere(logger, approvalId);
+            return;
+        }
+
+        var finished = false;
+        try
+        {
+            if (record.Run.Status == RunStatus.Queued)
+            {
+                await news.StartedAsync(record, owner, cancellationToken).ConfigureAwait(false);
+            }
+
+            var plan = record.Run.Plan;
+            string applied;
+            DateTimeOffset appliedAt;
+            if (record.AppliedAt is { } already)
+            {
+                (applied, appliedAt) = (record.Run.Detail, already);
+            }
+            else
+            {
+                try
+                {
+                    applied = await actions.ApplyAsync(plan, record.Image, new StepLog(runs, approvalId, time), cancellationToken).ConfigureAwait(false);
+                }
+                catch (RemediationRefusedException e)
+                {
+                    finished = await news.FinishedAsync(record, owner, RunStatus.Failed, e.Message, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (HttpOperationException e)
+                {
+                    finished = await news.FinishedAsync(record, owner, RunStatus.Failed, "the API server refused the change: " + ApiError.From(e).Message, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                appliedAt = time.GetUtcNow();
+                await runs.MarkAppliedAsync(approvalId, owner, applied, appliedAt, cancellationToken).ConfigureAwait(false);
+                await news.AppliedAsync(record, applied, cancellationToken).ConfigureAwait(false);
+            }
+
+            var lastRenewal = time.GetUtcNow();
+            var (status, detail) = await FollowAsync(plan, appliedAt, async ct =>
+            {
+                var now = time.GetUtcNow();
+                if (now - lastRenewal < settings.LeaseDuration / 3)
+                {
+                    return true;
+                }
+
+                lastRenewal = now;
+                return await runs.RenewAsync(approvalId, owner, now + settings.LeaseDuration, ct).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+            finished = await news.FinishedAsync(record, owner, status, $"{applied}; {detail}", cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!finished)
+            {
+                // Stopped early (shutdown, lost lease, unexpected error): let the next attempt or replica take the run at once.
+                await runs.ReleaseAsync(approvalId, owner, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<(RunStatus Status, string Detail)> FollowAsync(RemediationPlan plan, DateTimeOffset appliedAt, Func<CancellationToken, Task<bool>> keepAlive, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await rollout.WaitAsync(plan, appliedAt, keepAlive, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RemediationRefusedException e)
+        {
+            return (RunStatus.Failed, "the change was applied, but the rollout could not be followed: " + e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Remediation {ApprovalId} has no run to do (finished, or never approved); skipped")]
+    private static partial void LogNothingToDo(ILogger logger, string approvalId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Remediation {ApprovalId} is held by another worker; this attempt leaves it to that one (the sweep takes it over if that worker dies)")]
+    private static partial void LogHeldElsewhere(ILogger logger, string approvalId);
+}
+
+/// <summary>Enqueues remediation jobs.</summary>
+public interface IRemediationScheduler
+{
+    void Enqueue(string approvalId);
+}
+
+/// <summary>Enqueues <see cref="RemediationJob"/> on Hangfire.</summary>
+public sealed class HangfireRemediationScheduler(IBackgroundJobClient jobs) : IRemediationScheduler
+{
+    public void Enqueue(string approvalId) =>
+        jobs.Enqueue<RemediationJob>(job => job.RunAsync(approvalId, CancellationToken.None));
+}

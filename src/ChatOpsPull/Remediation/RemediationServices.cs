@@ -1,0 +1,40 @@
+using ChatOpsPull.Remediation.Actions;
+
+namespace ChatOpsPull.Remediation;
+
+public static class RemediationServices
+{
+    /// <summary>
+    /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with retries
+    /// and RBAC explanations, the seven actions, the rollout watcher, the Hangfire job and its scheduler, and the
+    /// recurring sweep (approval expiry, stalled runs).
+    /// </summary>
+    public static IServiceCollection AddRemediation(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RemediationOptions>()
+            .Bind(configuration.GetSection(RemediationOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<RemediationRunStore>();
+        services.AddSingleton<KubernetesCalls>();
+        services.AddSingleton<ClusterAccess>();
+        services.AddSingleton<RolloutWatcher>();
+        services.AddSingleton<RunNews>();
+        services.AddSingleton<StuckPods>();
+        services.AddSingleton<WorkloadPullCheck>();
+        services.AddSingleton<ServiceAccountSecrets>();
+        services.AddSingleton<RefreshCredentialsAction>();
+        services.AddSingleton<AttachPullSecretToServiceAccountAction>();
+        services.AddSingleton<AttachPullSecretToWorkloadAction>();
+        services.AddSingleton<RestartWorkloadAction>();
+        services.AddSingleton<DeleteBackoffPodsAction>();
+        services.AddSingleton<SetImageTagAction>();
+        services.AddSingleton<RollBackAction>();
+        services.AddSingleton<RemediationActions>();
+        services.AddSingleton<IRemediationScheduler, HangfireRemediationScheduler>();
+        services.AddTransient<RemediationJob>();
+        services.AddTransient<RemediationSweepJob>();
+        services.AddHostedService<RemediationSweepRegistration>();
+        return services;
+    }
+}

@@ -1,0 +1,139 @@
+using ChatOpsPull.Approvals;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Incidents;
+
+namespace ChatOpsPull.Remediation;
+
+/// <summary>
+/// What a run's progress means for everyone else: the audit log (job started / applied / finished, written in the same
+/// transaction as the run's own row where it decides something), the incident's state (a fix that worked resolves it,
+/// one that timed out sends it back to Diagnosed, one that failed marks it Failed) and its card.
+/// </summary>
+public sealed partial class RunNews(
+    RemediationRunStore runs,
+    AuditLog audit,
+    IncidentStore incidents,
+    IncidentEngine engine,
+    IncidentNotifications notifications,
+    TimeProvider time,
+    ILogger<RunNews> logger)
+{
+    /// <summary>Queued → Running and the "job started" line, once per run (the worker that wins writes it).</summary>
+    public async Task StartedAsync(RunRecord record, string owner, CancellationToken cancellationToken)
+    {
+        var run = record.Run;
+        var started = await runs.Database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                if (!await RemediationRunStore.MarkStartedAsync(connection, transaction, run.ApprovalId, owner, time.GetUtcNow()).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                await audit.AppendAsync(connection, transaction, new AuditRecord(
+                    AuditActor.Bot, ApprovalAuditActions.JobStarted, IncidentOrNull(run), run.ApprovalId, $"{run.Plan.Title} ({RemediationPlan.KindName(run.Plan.Kind)} on {Target(run.Plan)})")).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (started)
+        {
+            LogStarted(logger, run.ApprovalId, run.Plan.Key);
+            await TellAsync(run, IncidentChange.RemediationStarted, $"Running \"{run.Plan.Title}\"…", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task AppliedAsync(RunRecord record, string detail, CancellationToken cancellationToken)
+    {
+        var run = record.Run;
+        await audit.AppendAsync(new AuditRecord(AuditActor.Bot, ApprovalAuditActions.JobApplied, IncidentOrNull(run), run.ApprovalId, detail), cancellationToken).ConfigureAwait(false);
+        await TellAsync(run, IncidentChange.RemediationStarted, $"\"{run.Plan.Title}\": {detail}; waiting for the pods to become Ready", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Records the result once; returns false when another worker already finished the run (or took it over).</summary>
+    public async Task<bool> FinishedAsync(RunRecord record, string owner, RunStatus status, string detail, CancellationToken cancellationToken)
+    {
+        var run = record.Run;
+        var outcome = status == RunStatus.Succeeded ? AuditOutcome.Done : AuditOutcome.Failed;
+        var won = await runs.Database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                if (!await RemediationRunStore.FinishAsync(connection, transaction, run.ApprovalId, owner, status, detail, time.GetUtcNow()).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                await audit.AppendAsync(connection, transaction, new AuditRecord(
+                    AuditActor.Bot, ApprovalAuditActions.JobFinished, IncidentOrNull(run), run.ApprovalId, $"{RemediationRunStore.StatusName(status)}: {detail}", outcome)).ConfigureAwait(false);
+                return true;
+            },
+            CancellationToken.None).ConfigureAwait(false);
+        if (!won)
+        {
+            return false;
+        }
+
+        LogFinished(logger, run.ApprovalId, status);
+        var line = $"\"{run.Plan.Title}\" {Verdict(status)}: {detail}";
+        if (IncidentOrNull(run) is not { } incidentId)
+        {
+            return true;
+        }
+
+        var to = status switch
+        {
+            RunStatus.Succeeded => IncidentState.Resolved,
+            RunStatus.RolloutTimedOut => IncidentState.Diagnosed,
+            RunStatus.Failed => IncidentState.Failed,
+            RunStatus.Queued or RunStatus.Running or RunStatus.VerifyingRollout => throw new ArgumentOutOfRangeException(nameof(status), status, "not a result"),
+            _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a run status"),
+        };
+        var incident = await incidents.GetAsync(incidentId, CancellationToken.None).ConfigureAwait(false);
+        if (incident is not null && incident.State != to && IncidentTransitions.IsAllowed(incident.State, to))
+        {
+            var moved = await engine.TransitionAsync(incidentId, to, AuditActor.Bot, IncidentChange.RemediationFinished, line, CancellationToken.None).ConfigureAwait(false);
+            if (moved.Outcome == IncidentUpdateOutcome.Changed)
+            {
+                return true;
+            }
+        }
+
+        await TellAsync(run, IncidentChange.RemediationFinished, line, CancellationToken.None).ConfigureAwait(false);
+        return true;
+    }
+
+    public static string Verdict(RunStatus status) => status switch
+    {
+        RunStatus.Succeeded => "worked",
+        RunStatus.RolloutTimedOut => "was applied, but the pods were not Ready by the deadline",
+        RunStatus.Failed => "failed",
+        RunStatus.Queued => "is queued",
+        RunStatus.Running => "is running",
+        RunStatus.VerifyingRollout => "is waiting for the pods",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a run status"),
+    };
+
+    /// <summary>Tells the incident's notifiers (the card), unless the incident is snoozed or muted.</summary>
+    private async Task TellAsync(RemediationRun run, IncidentChange change, string detail, CancellationToken cancellationToken)
+    {
+        if (IncidentOrNull(run) is not { } id || await incidents.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } incident)
+        {
+            return;
+        }
+
+        if (!await engine.IsSilencedAsync(incident, cancellationToken).ConfigureAwait(false))
+        {
+            await notifications.PublishAsync(incident, change, detail, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string? IncidentOrNull(RemediationRun run) => string.IsNullOrEmpty(run.IncidentId) ? null : run.IncidentId;
+
+    private static string Target(RemediationPlan plan) => $"{plan.Namespace}/{plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Remediation {ApprovalId} started ({PlanKey})")]
+    private static partial void LogStarted(ILogger logger, string approvalId, string planKey);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Remediation {ApprovalId} finished: {Status}")]
+    private static partial void LogFinished(ILogger logger, string approvalId, RunStatus status);
+}
