@@ -233,7 +233,7 @@ public sealed class DigestPublishTests
         var settings = DigestHosts.Merge(
             DigestHosts.Schedule(0, "Slack", "C0DIGEST", period: "24h"),
             new() { ["Kubernetes:KubeconfigPath"] = api.WriteKubeconfig(Path.Combine(storage.DataDirectory, "kube")), ["Digest:MaxRegistryChecks"] = "0" });
-        await using var host = DigestHosts.Start(storage, settings, s => s.AddSingleton<Approvals.IApprovalQueries>(new ListedApprovals()));
+        await using var host = DigestHosts.Start(storage, settings, s => s.AddSingleton<ChatOpsPull.Approvals.IApprovalQueries>(new ListedApprovals()));
         var schedule = host.Services.GetRequiredService<IOptionsMonitor<DigestOptions>>().CurrentValue.Schedules[0];
 
         var report = await host.Services.GetRequiredService<DigestBuilder>().BuildAsync(schedule, DateTimeOffset.UtcNow, CancellationToken.None);
