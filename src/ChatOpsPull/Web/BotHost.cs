@@ -8,6 +8,7 @@ using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Storage;
+using ChatOpsPull.Chat.Commands;
 
 namespace ChatOpsPull.Web;
 
@@ -32,6 +33,7 @@ public static class BotHost
         builder.Services.AddLocalLogin(builder.Configuration);
         builder.Services.AddJobs(builder.Configuration);
         builder.Services.AddIncidents(builder.Configuration);
+        builder.Services.AddChatCommands(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();
