@@ -34,6 +34,7 @@ public static class BotHost
         builder.Services.AddJobs(builder.Configuration);
         builder.Services.AddIncidents(builder.Configuration);
         builder.Services.AddChatCommands(builder.Configuration);
+        builder.Services.AddWebPage(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -44,6 +45,7 @@ public static class BotHost
         app.MapJobsDashboard();
         app.MapAlerts();
         app.MapSlack();
+        app.MapWebPage();
         return app;
     }
 }
