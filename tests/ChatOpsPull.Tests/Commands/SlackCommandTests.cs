@@ -131,7 +131,7 @@ public sealed class SlackCommandTests : IAsyncLifetime
         var answer = await AskAsync(text);
 
         Assert.Equal("ephemeral", answer["response_type"]!.GetValue<string>());
-        var reply = answer["text"]!.GetValue<string>();
+        var reply = WebUtility.HtmlDecode(answer["text"]!.GetValue<string>()); // Slack's mrkdwn escapes < > &
         Assert.Contains(expected, reply, StringComparison.Ordinal);
         Assert.Contains("`check <image>`", reply, StringComparison.Ordinal);
         Assert.Empty(_approvals.Asked);
