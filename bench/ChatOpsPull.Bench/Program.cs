@@ -5,6 +5,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- job-latency sqlite                 (console drivers: see Drivers)
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- slack-load --help
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- web-page-load [--incidents 50] [--requests 2000] [--concurrency 8] [--path /web/cards]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -18,6 +19,11 @@ if (args.Length > 0 && args[0] == KubernetesWatchMemory.ChildMode)
 if (Drivers.TryRun(args, out var driver))
 {
     return await driver;
+}
+
+if (args.Length > 0 && args[0] == WebPageLoadDriver.Mode)
+{
+    return await WebPageLoadDriver.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "slack-load")
