@@ -35,6 +35,13 @@ public sealed class DiagnoseCommandTests : IAsyncLifetime
             ["Kubernetes:KubeconfigPath"] = _api.WriteKubeconfig(_directory, contextNamespace: "shop"),
             ["Kubernetes:WatchEnabled"] = "false",
         });
+
+        // Warm the running bot (first-request JIT of the signed-command path) so the 3-second check below measures the
+        // acknowledgement of a running bot, not the cold start of the test host on a shared machine.
+        var before = _slack.CallsTo("response_url").Count;
+        using var warmUp = await _host.PostCommandAsync(SlackCommandEndpointTests.Form("help", _slack.NewResponseUrl()));
+        Assert.Equal(HttpStatusCode.OK, warmUp.StatusCode);
+        await _slack.WaitUntilAsync(calls => calls.Count(c => c.Method == "response_url") > before, TimeSpan.FromSeconds(30), "the warm-up help");
     }
 
     public async Task DisposeAsync()

@@ -48,6 +48,7 @@ public sealed class WebPageBrowserTests : IAsyncLifetime
         await _app.StartAsync();
 
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        Assertions.SetDefaultExpectTimeout(20_000);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -76,6 +77,9 @@ public sealed class WebPageBrowserTests : IAsyncLifetime
     private async Task<IPage> SignedInAsync(string user)
     {
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1100, Height = 1400 } });
+        // The machine running these tests is shared and often oversubscribed: allow slow steps rather than flaky ones.
+        context.SetDefaultTimeout(60_000);
+        context.SetDefaultNavigationTimeout(60_000);
         var page = await context.NewPageAsync();
         await page.GotoAsync(_baseUrl + "/");
         Assert.Contains("/login", page.Url, StringComparison.Ordinal);
@@ -162,7 +166,7 @@ public sealed class WebPageBrowserTests : IAsyncLifetime
 
         var incident = await CommandTestKit.ReportAsync(_app.Services, "billing", "invoicer", "invoicer-5d4c-abcde");
 
-        await Assertions.Expect(page.Locator($"article[data-card-key='incident:{incident.Id}']")).ToContainTextAsync("billing/deployment/invoicer", new LocatorAssertionsToContainTextOptions { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator($"article[data-card-key='incident:{incident.Id}']")).ToContainTextAsync("billing/deployment/invoicer", new LocatorAssertionsToContainTextOptions { Timeout = 30_000 });
         Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"));
         await Assertions.Expect(page.Locator("#refresh-status")).ToContainTextAsync("Updated");
     }
