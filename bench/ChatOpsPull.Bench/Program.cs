@@ -8,6 +8,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- digest-build [--incidents 10000] [--pulls 100000] [--runs 5]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- remediation sqlite|postgres [--clicks 60] [--jobs 200]
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- web-page-load [--incidents 50] [--requests 2000] [--concurrency 8] [--path /web/cards]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -36,6 +37,11 @@ if (Drivers.TryRun(args, out var driver))
 if (args.Length > 0 && args[0] == DigestBuildDriver.Mode)
 {
     return await DigestBuildDriver.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == WebPageLoadDriver.Mode)
+{
+    return await WebPageLoadDriver.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "slack-load")

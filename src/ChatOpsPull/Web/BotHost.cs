@@ -12,6 +12,7 @@ using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Digest;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
+using ChatOpsPull.Chat.Commands;
 
 namespace ChatOpsPull.Web;
 
@@ -40,6 +41,8 @@ public static class BotHost
         builder.Services.AddDigest(builder.Configuration);
         builder.Services.AddRemediation(builder.Configuration);
         builder.Services.AddApprovals(builder.Configuration);
+        builder.Services.AddChatCommands(builder.Configuration);
+        builder.Services.AddWebPage(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -51,6 +54,7 @@ public static class BotHost
         app.MapAlerts();
         app.MapSlack();
         app.MapDigest();
+        app.MapWebPage();
         return app;
     }
 }

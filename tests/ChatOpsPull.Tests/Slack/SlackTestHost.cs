@@ -36,12 +36,14 @@ public sealed class SlackTestHost : IAsyncDisposable
         where T : notnull => _factory.Services.GetRequiredService<T>();
 
     /// <param name="settings">Extra or overriding settings ("Outbox:MessageInterval" …); a null value removes a default.</param>
+    /// <param name="services">Further test services, registered last (e.g. an approval service for the real command handler).</param>
     public static SlackTestHost Start(
         FakeSlackServer? fake,
         IDictionary<string, string?>? settings = null,
         IChatCommandHandler? commands = null,
         IChatActionHandler? actions = null,
-        string? dataDirectory = null)
+        string? dataDirectory = null,
+        Action<IServiceCollection>? services = null)
     {
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "chatopspull-slack-" + Guid.NewGuid().ToString("N"));
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
@@ -75,17 +77,19 @@ public sealed class SlackTestHost : IAsyncDisposable
                 builder.UseSetting(key, value);
             }
 
-            builder.ConfigureTestServices(services =>
+            builder.ConfigureTestServices(collection =>
             {
                 if (commands is not null)
                 {
-                    services.AddSingleton(commands);
+                    collection.AddSingleton(commands);
                 }
 
                 if (actions is not null)
                 {
-                    services.AddSingleton(actions);
+                    collection.AddSingleton(actions);
                 }
+
+                services?.Invoke(collection);
             });
         });
         var client = factory.CreateClient();

@@ -90,10 +90,13 @@ public sealed class TeamsTestHost : WebApplicationFactory<Program>
 
     private readonly BotConnectorStandIn _standIn;
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public TeamsTestHost(BotConnectorStandIn standIn, string? dataDirectory = null, IDictionary<string, string?>? settings = null)
+    /// <param name="services">Further test services, registered after the recording handlers (so they can replace them).</param>
+    public TeamsTestHost(BotConnectorStandIn standIn, string? dataDirectory = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         _standIn = standIn;
+        _services = services;
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("chatopspull-teams-").FullName;
         _settings = new Dictionary<string, string?>
         {
@@ -141,6 +144,7 @@ public sealed class TeamsTestHost : WebApplicationFactory<Program>
             services.AddSingleton<IChatOutbox, ImmediateOutbox>();
             services.AddSingleton<IChatCommandHandler>(Commands);
             services.AddSingleton<IChatActionHandler>(Actions);
+            _services?.Invoke(services);
         });
     }
 }

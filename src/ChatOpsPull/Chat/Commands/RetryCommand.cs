@@ -1,0 +1,116 @@
+using ChatOpsPull.Approvals;
+using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Kubernetes;
+using k8s;
+using k8s.Autorest;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Chat.Commands;
+
+/// <summary>
+/// <c>retry &lt;namespace&gt;/[kind/]&lt;workload&gt;</c>: asks, through the approval service and its policy, to restart the
+/// workload (a <see cref="RemediationKind.RestartWorkload"/> plan). The request belongs to the newest open incident of that
+/// workload in the bot's cluster when there is one (so it shows on that incident's card); otherwise it stands alone.
+/// The card carrying Approve/Deny is published in the channel the command came from (updated in place afterwards);
+/// what the approval service tells the requester is the reply.
+/// </summary>
+public sealed class RetryCommand(
+    IncidentStore incidents,
+    KubernetesConnection connection,
+    IEnumerable<IChatSurface> surfaces,
+    IServiceProvider services,
+    IOptionsMonitor<BotOptions> bot)
+{
+    public const string NoApprovals = "Approvals are not set up on this bot, so `retry` cannot ask for a restart. Nothing was changed.";
+
+    private static readonly string[] RestartableKinds = ["Deployment", "StatefulSet", "DaemonSet", "CronJob"];
+
+    public async Task<ChatReply> AnswerAsync(ChatCommandRequest request, ChatCommand.Retry retry, CancellationToken cancellationToken)
+    {
+        var target = $"{retry.Namespace}/{retry.WorkloadKind.ToLowerInvariant()}/{retry.WorkloadName}";
+        if (!RestartableKinds.Contains(retry.WorkloadKind, StringComparer.Ordinal))
+        {
+            return new ChatReply($"`retry` restarts a workload that rolls its pods: deployment, statefulset, daemonset or cronjob. A {retry.WorkloadKind.ToLowerInvariant()} cannot be restarted that way; delete its failing pods instead. Nothing was changed.");
+        }
+
+        var requests = services.GetService<IRemediationRequests>();
+        if (requests is null)
+        {
+            return new ChatReply(NoApprovals);
+        }
+
+        if (await ExistsAsync(retry, cancellationToken).ConfigureAwait(false) is false)
+        {
+            return new ChatReply($"There is no {retry.WorkloadKind.ToLowerInvariant()} `{retry.WorkloadName}` in namespace {retry.Namespace}. Nothing was changed.");
+        }
+
+        var cluster = bot.CurrentValue.Cluster;
+        var incident = (await incidents.ListOpenAsync(cluster, retry.Namespace, cancellationToken).ConfigureAwait(false))
+            .Where(i => i.Workload is { } w
+                        && string.Equals(w.Kind, retry.WorkloadKind, StringComparison.OrdinalIgnoreCase)
+                        && string.Equals(w.Name, retry.WorkloadName, StringComparison.Ordinal))
+            .OrderBy(i => i.RollupOf is null ? 0 : 1)
+            .FirstOrDefault();
+
+        var plan = Plan(retry);
+        var reply = await requests.RequestAsync(request.User, incident?.Id, cluster, plan, cancellationToken).ConfigureAwait(false);
+        var card = reply.Card ?? reply.UpdatedCard;
+        if (card is null)
+        {
+            // Refused, or nothing new: only the requester needs to know.
+            return reply;
+        }
+
+        var surface = surfaces.FirstOrDefault(s => s.Platform == request.User.Platform);
+        if (surface is null)
+        {
+            return new ChatReply(reply.Text, Ephemeral: false) { Card = card };
+        }
+
+        await surface.PublishAsync(request.ChannelId, card, cancellationToken).ConfigureAwait(false);
+        var about = incident is null ? $"a request for {target} on its own (no open incident)" : $"incident `{incident.Id}`";
+        return new ChatReply($"{reply.Text}\nThe request is on the card for {about} in this channel; approvers decide there.", reply.Ephemeral);
+    }
+
+    public static RemediationPlan Plan(ChatCommand.Retry retry) => new(
+        RemediationKind.RestartWorkload,
+        retry.Namespace,
+        retry.WorkloadKind,
+        retry.WorkloadName,
+        $"Restart {retry.WorkloadKind.ToLowerInvariant()}/{retry.WorkloadName}",
+        "Sets the pod template's kubectl.kubernetes.io/restartedAt annotation, rolling every pod.",
+        RemediationRisk.Medium,
+        new Dictionary<string, string>(StringComparer.Ordinal));
+
+    /// <summary>False when the cluster says the workload does not exist; null when there is no cluster or it could not tell.</summary>
+    private async Task<bool?> ExistsAsync(ChatCommand.Retry retry, CancellationToken cancellationToken)
+    {
+        if (connection.Client is not { } client)
+        {
+            return null;
+        }
+
+        try
+        {
+            _ = retry.WorkloadKind switch
+            {
+                "Deployment" => (object)await client.AppsV1.ReadNamespacedDeploymentAsync(retry.WorkloadName, retry.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+                "StatefulSet" => await client.AppsV1.ReadNamespacedStatefulSetAsync(retry.WorkloadName, retry.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+                "DaemonSet" => await client.AppsV1.ReadNamespacedDaemonSetAsync(retry.WorkloadName, retry.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+                "CronJob" => await client.BatchV1.ReadNamespacedCronJobAsync(retry.WorkloadName, retry.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+                _ => null,
+            };
+            return true;
+        }
+        catch (HttpOperationException e) when (ApiError.From(e).IsNotFound)
+        {
+            return false;
+        }
+        catch (HttpOperationException)
+        {
+            // No permission to read it, or the API failed: the approval and the job find out; the request may stand.
+            return null;
+        }
+    }
+}
