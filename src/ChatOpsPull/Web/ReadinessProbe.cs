@@ -90,7 +90,7 @@ public sealed class ReadinessProbe(
                 connection.GetAllItemsFromSet("recurring-jobs");
             },
             cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return (true, "Hangfire's job storage answers.");
+        return (true, "The Hangfire job storage answers.");
     }
 
     private static async Task<ReadinessCheck> TimedAsync(string name, Func<CancellationToken, Task<(bool Ready, string Detail)>> check)
@@ -121,7 +121,7 @@ public sealed class ReadinessProbe(
         {
             "database" => "The database does not answer",
             "migrations" => "The schema migrations cannot be read",
-            _ => "Hangfire's job storage does not answer",
+            _ => "The Hangfire job storage does not answer",
         };
         var inner = e is AggregateException { InnerException: { } first } ? first : e;
         var message = inner is DbException or InvalidOperationException or IOException or TimeoutException or System.Net.Sockets.SocketException
