@@ -26,7 +26,7 @@ public sealed class FakeApiManifestTests : IDisposable
     {
         await using var api = await FakeKubernetesApi.StartAsync();
         var client = api.CreateClient();
-        var objects = await RenderedManifests.ObjectsAsync(kustomization);
+        var objects = (await RenderedManifests.ObjectsAsync(kustomization)).Concat(RenderedManifests.Templates()).ToList();
         var applied = new List<string>();
 
         foreach (var rendered in objects)
@@ -54,6 +54,7 @@ public sealed class FakeApiManifestTests : IDisposable
 
         Assert.Contains("Deployment/chatopspull", applied);
         Assert.Contains("ServiceAccount/chatopspull", applied);
+        Assert.Contains("Secret/chatopspull-secrets", applied);
         var replicaSets = api.Store.List(ResourceType.Of("replicasets"), "chatopspull");
         var template = Assert.Single(replicaSets)["spec"]!["template"]!["spec"]!;
         Assert.Equal("chatopspull", template["serviceAccountName"]!.GetValue<string>());

@@ -56,16 +56,28 @@ public sealed class ManifestContentTests
     [Theory]
     [InlineData("manifests")]
     [InlineData("manifests/overlays/postgres")]
-    public async Task Secret_templates_hold_no_values(string kustomization)
+    public async Task Applying_a_kustomization_never_overwrites_a_secret(string kustomization)
     {
-        var secrets = (await RenderedManifests.ObjectsAsync(kustomization)).Where(o => o.Kind == "Secret").ToList();
+        Assert.DoesNotContain(await RenderedManifests.ObjectsAsync(kustomization), o => o.Kind == "Secret");
+    }
 
-        Assert.NotEmpty(secrets);
-        Assert.All(secrets, s =>
+    [Fact]
+    public void Secret_templates_hold_no_values_and_name_what_the_deployments_read()
+    {
+        var templates = RenderedManifests.Templates();
+
+        Assert.Equal(["chatopspull-postgres", "chatopspull-secrets"], templates.Select(t => t.Name).Order());
+        Assert.All(templates, s =>
         {
+            Assert.Equal("Secret", s.Kind);
+            Assert.Equal("chatopspull", s.Json["metadata"]!["namespace"]!.GetValue<string>());
             Assert.Null(s.Json["data"]);
             Assert.All(s.Json["stringData"]!.AsObject(), pair => Assert.Equal(string.Empty, pair.Value!.GetValue<string>()));
         });
+        Assert.All(
+            templates.Single(t => t.Name == "chatopspull-secrets").Json["stringData"]!.AsObject(),
+            pair => Assert.StartsWith("CHATOPSPULL__", pair.Key, StringComparison.Ordinal));
+        Assert.True(templates.Single(t => t.Name == "chatopspull-postgres").Json["stringData"]!.AsObject().ContainsKey("connection-string"));
     }
 
     [Fact]

@@ -25,6 +25,18 @@ public sealed class ManifestValidationTests
     }
 
     [Fact]
+    public async Task The_secret_templates_pass_the_kubernetes_schema_and_have_no_unknown_fields()
+    {
+        var yaml = string.Join("\n---\n", Directory.GetFiles(RenderedManifests.Path("manifests/templates"), "*.yaml").Select(File.ReadAllText));
+
+        var (exit, lines) = await SchemaCheckAsync(yaml);
+
+        Assert.True(exit == 0, string.Join('\n', lines));
+        Assert.Equal(2, lines.Count);
+        Assert.All(RenderedManifests.Templates(), t => Assert.Empty(RenderedManifests.UnknownFields(t)));
+    }
+
+    [Fact]
     public async Task The_schema_check_rejects_a_wrong_type_and_an_unknown_kind()
     {
         const string broken = """

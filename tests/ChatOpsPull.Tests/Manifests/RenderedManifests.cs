@@ -41,6 +41,10 @@ public static class RenderedManifests
 
     public static async Task<IReadOnlyList<RenderedObject>> ObjectsAsync(string kustomization) => Parse(await RenderAsync(kustomization));
 
+    /// <summary>The Secret templates in manifests/templates (applied by hand, never by a kustomization).</summary>
+    public static IReadOnlyList<RenderedObject> Templates() =>
+        Directory.GetFiles(Path("manifests/templates"), "*.yaml").Order(StringComparer.Ordinal).SelectMany(f => Parse(File.ReadAllText(f))).ToList();
+
     public static IReadOnlyList<RenderedObject> Parse(string yaml)
     {
         var deserializer = new DeserializerBuilder().Build();
