@@ -5,6 +5,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- job-latency sqlite                 (console drivers: see Drivers)
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- slack-load --help
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- probe-load [--requests 5000] [--concurrency 16]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -18,6 +19,11 @@ if (args.Length > 0 && args[0] == KubernetesWatchMemory.ChildMode)
 if (Drivers.TryRun(args, out var driver))
 {
     return await driver;
+}
+
+if (args.Length > 0 && args[0] == ProbeLoadDriver.Mode)
+{
+    return await ProbeLoadDriver.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "slack-load")

@@ -49,6 +49,44 @@ public sealed class HostileRequestTests(HostileFixture fixture)
     }
 
     [Fact]
+    public async Task A_signed_command_for_another_slash_command_gets_help_not_silence()
+    {
+        var form = HostileCases.Utf8($"team_id=T0HOSTILE&channel_id=C0HOSTILE&user_id=U0MALLORY&command=%2Fdeploy&text=status&response_url={Uri.EscapeDataString(fixture.Slack.NewResponseUrl())}");
+        var before = await fixture.StateAsync();
+
+        var (status, body) = await SendRawAsync(() => HostileCases.Slack("/slack/commands", form, "application/x-www-form-urlencoded"));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("I only answer", body, StringComparison.Ordinal); // the JSON encoder writes the backticks as \u0060
+        Assert.Equal(before, await fixture.StateAsync());
+    }
+
+    [Fact]
+    public async Task A_signed_command_whose_name_holds_a_nul_is_refused_as_malformed()
+    {
+        var form = HostileCases.Utf8($"team_id=T0HOSTILE&channel_id=C0HOSTILE&user_id=U0MALLORY&command=%2Fpullbot%00&text=status&response_url={Uri.EscapeDataString(fixture.Slack.NewResponseUrl())}");
+        var before = await fixture.StateAsync();
+
+        var (status, body) = await SendRawAsync(() => HostileCases.Slack("/slack/commands", form, "application/x-www-form-urlencoded"));
+
+        Assert.True(status == HttpStatusCode.BadRequest, $"expected 400, got {status}: {body}");
+        Assert.StartsWith("Malformed Slack request:", body, StringComparison.Ordinal);
+        Assert.Equal(before, await fixture.StateAsync());
+    }
+
+    [Fact]
+    public async Task A_signed_command_with_bidi_and_zero_width_characters_is_answered()
+    {
+        var form = HostileCases.Command("\u202Esutats\u200B \u2066diagnose\u2069 ../../etc/passwd");
+
+        var (status, body) = await SendRawAsync(() => HostileCases.Slack("/slack/commands", form, "application/x-www-form-urlencoded"));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.NotEmpty(body);
+        Assert.DoesNotContain("/etc/passwd:", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_bounded_flood_of_forged_requests_is_refused_and_the_bot_stays_healthy()
     {
         const int requests = 600;
