@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Configuration;
@@ -35,7 +36,11 @@ public static class StartupProblems
         return sentences.Count == 0 ? null : sentences.Distinct(StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Builds and runs the host; a configuration problem is written to <paramref name="error"/> and ends with exit code 3.</summary>
+    /// <summary>
+    /// Builds and runs the host; a configuration problem is written to <paramref name="error"/> and ends with exit code 3.
+    /// When the bot is not the process's program (a test host runs its entry point in process, as WebApplicationFactory
+    /// does), the exception is left to the caller, which expects start to throw.
+    /// </summary>
     public static async Task<int> RunAsync(Func<WebApplication> build, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(build);
@@ -46,7 +51,7 @@ public static class StartupProblems
             await app.RunAsync().ConfigureAwait(false);
             return 0;
         }
-        catch (Exception e) when (Describe(e) is { } sentences)
+        catch (Exception e) when (RunsAsTheProgram && Describe(e) is { } sentences)
         {
             await error.WriteLineAsync("chatopspull: the configuration is not valid, so the bot did not start:").ConfigureAwait(false);
             foreach (var sentence in sentences)
@@ -58,6 +63,8 @@ public static class StartupProblems
             return InvalidConfigurationExitCode;
         }
     }
+
+    private static bool RunsAsTheProgram => Assembly.GetEntryAssembly() == typeof(StartupProblems).Assembly;
 
     private static IEnumerable<Exception> Flatten(Exception exception) => exception switch
     {
