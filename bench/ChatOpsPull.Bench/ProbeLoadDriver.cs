@@ -27,7 +27,7 @@ public static class ProbeLoadDriver
         [
             $"--Urls=http://127.0.0.1:{port}",
             $"--Bot:DataDirectory={data}",
-            "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:Default=Error", // refusals log a warning each; the figures measure the endpoints, not the terminal
             "--Alerts:Generic:BearerToken=probe-load-bearer-token-0123456789",
             "--Slack:SigningSecret=probe-load-signing-secret",
             "--Slack:BotToken=xoxb-probe-load",
