@@ -9,6 +9,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- digest-build [--incidents 10000] [--pulls 100000] [--runs 5]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- remediation sqlite|postgres [--clicks 60] [--jobs 200]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- web-page-load [--incidents 50] [--requests 2000] [--concurrency 8] [--path /web/cards]
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- probe-load [--requests 5000] [--concurrency 16]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -42,6 +43,11 @@ if (args.Length > 0 && args[0] == DigestBuildDriver.Mode)
 if (args.Length > 0 && args[0] == WebPageLoadDriver.Mode)
 {
     return await WebPageLoadDriver.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == ProbeLoadDriver.Mode)
+{
+    return await ProbeLoadDriver.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "slack-load")

@@ -1,3 +1,4 @@
+using ChatOpsPull.Configuration;
 using ChatOpsPull.Web;
 
 namespace ChatOpsPull.Cli;
@@ -91,9 +92,7 @@ public static class CliApp
             return 2;
         }
 
-        var app = BotHost.Build(args);
-        await app.RunAsync().ConfigureAwait(false);
-        return 0;
+        return await StartupProblems.RunAsync(() => BotHost.Build(args), io.Error).ConfigureAwait(false);
     }
 }
 

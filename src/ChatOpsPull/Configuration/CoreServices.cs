@@ -1,4 +1,5 @@
 using ChatOpsPull.Chat.Routing;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Configuration;
 
@@ -12,7 +13,8 @@ public static class CoreServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
-        services.AddOptions<ChatRoutingOptions>().Bind(configuration.GetSection(ChatRoutingOptions.Section));
+        services.AddOptions<ChatRoutingOptions>().Bind(configuration.GetSection(ChatRoutingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ChatRoutingOptions>, ChatRoutingValidation>();
         services.AddSingleton<ChatRouter>();
         return services;
     }

@@ -3,6 +3,7 @@ using ChatOpsPull.Core.Classification;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Observability;
 using ChatOpsPull.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -41,6 +42,7 @@ public sealed partial class IncidentEngine(
     IDiagnosisScheduler diagnosisScheduler,
     IOptionsMonitor<IncidentOptions> options,
     TimeProvider time,
+    BotMetrics metrics,
     ILogger<IncidentEngine> logger) : IPullFailureSink, IDisposable
 {
     private const int MaxAttempts = 10;
@@ -62,6 +64,7 @@ public sealed partial class IncidentEngine(
     /// </summary>
     public async Task ReportAsync(PullFailure failure, CancellationToken cancellationToken)
     {
+        metrics.FailureSeen(failure.Source);
         var cause = MessageClassifier.Classify(failure.Message, failure.Reason).Cause;
         var subject = IncidentGrouping.SubjectOf(failure);
         var lockName = SubjectLock(failure.Cluster, failure.Namespace, subject);
@@ -184,6 +187,7 @@ public sealed partial class IncidentEngine(
             }
 
             var closing = to is IncidentState.Resolved or IncidentState.Failed;
+            effects.Count(to == IncidentState.Resolved ? "resolved" : null);
             var changed = incident with
             {
                 State = to,
@@ -253,6 +257,7 @@ public sealed partial class IncidentEngine(
             var line = $"{stamped.Cause.ToSnakeCase()} ({stamped.ConfidenceLabel} confidence): {stamped.Summary}";
             await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentDiagnosed, id, Detail: line)).ConfigureAwait(false);
             effects.Notify(saved, IncidentChange.Diagnosed, stamped.Summary);
+            effects.DiagnosedAs = stamped.Cause;
             return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
         },
         cancellationToken);
@@ -341,6 +346,7 @@ public sealed partial class IncidentEngine(
                 await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, incident.Id, incident.Version, null).ConfigureAwait(false);
                 await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentOpened, incident.Id, Detail: $"{o.Key} — {podLine}")).ConfigureAwait(false);
                 effects.Notify(incident, IncidentChange.Opened, podLine);
+                effects.Count("opened");
                 effects.Diagnose(incident.Id, incident.Version);
                 effects.CheckStorm(incident);
                 return effects;
@@ -391,6 +397,7 @@ public sealed partial class IncidentEngine(
                 var saved = await IncidentStore.SaveAsync(connection, transaction, r.Incident, changed).ConfigureAwait(false);
                 var line = $"failing again {(now - r.Incident.ResolvedAt!.Value).TotalMinutes:0.#} min after it was resolved — {podLine}";
                 await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentReopened, saved.Id, Detail: line)).ConfigureAwait(false);
+                effects.Count("reopened");
                 var lastTold = await IncidentStore.GetReopenNotifiedAtAsync(connection, transaction, saved.Id).ConfigureAwait(false);
                 if (lastTold is null || now - lastTold.Value > quiet)
                 {
@@ -451,6 +458,7 @@ public sealed partial class IncidentEngine(
             var line = $"no pod is failing any more (last: {pod} {how})";
             await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentResolved, id, Detail: line)).ConfigureAwait(false);
             effects.Notify(saved, IncidentChange.Resolved, line);
+            effects.Count("resolved");
         }
         else
         {
@@ -502,6 +510,7 @@ public sealed partial class IncidentEngine(
             foreach (var childId in children)
             {
                 effects.RolledUp.Add(childId);
+                metrics.Incident("rolled_up");
                 if (childId != incident.Id && await store.GetAsync(childId, cancellationToken).ConfigureAwait(false) is { } child)
                 {
                     // The child had its own card before the storm was recognised: tell it where it went.
@@ -522,6 +531,7 @@ public sealed partial class IncidentEngine(
     /// <summary>After commit, still under the subject lock: storms, diagnosis jobs, and the notices posted in commit order.</summary>
     private async Task<IReadOnlyList<Mailbox>> RunAsync(Effects effects, CancellationToken cancellationToken)
     {
+        effects.Record(metrics);
         foreach (var incident in effects.StormChecks)
         {
             await RollUpAsync(incident, effects, cancellationToken).ConfigureAwait(false);
@@ -783,6 +793,28 @@ public sealed partial class IncidentEngine(
         public List<Incident> StormChecks { get; } = [];
 
         public HashSet<string> RolledUp { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Lifecycle events for the metrics ("opened", "reopened", "resolved"), counted once the transaction committed.</summary>
+        public List<string> Events { get; } = [];
+
+        public PullCause? DiagnosedAs { get; set; }
+
+        public void Count(string? incidentEvent)
+        {
+            if (incidentEvent is not null)
+            {
+                Events.Add(incidentEvent);
+            }
+        }
+
+        public void Record(BotMetrics metrics)
+        {
+            Events.ForEach(metrics.Incident);
+            if (DiagnosedAs is { } cause)
+            {
+                metrics.Diagnosed(cause);
+            }
+        }
 
         /// <param name="partial">The incident holds only some of its pods: re-read it before telling anyone.</param>
         public void Notify(Incident incident, IncidentChange change, string? detail, bool evenIfSnoozed = false, bool partial = false) =>

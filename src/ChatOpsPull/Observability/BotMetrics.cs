@@ -6,6 +6,8 @@ namespace ChatOpsPull.Observability;
 /// <summary>
 /// The bot's own metrics (System.Diagnostics.Metrics, meter "ChatOpsPull"), exported in Prometheus format at /metrics.
 /// Labels are closed sets (cause, platform, outcome, state) so cardinality stays bounded; never a name or a secret.
+/// prometheus-net names each series after the meter and the instrument: "pull_failures_seen" is exported as
+/// <c>chatopspull_pull_failures_seen</c>.
 /// </summary>
 public sealed class BotMetrics
 {
@@ -23,14 +25,14 @@ public sealed class BotMetrics
     public BotMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _failuresSeen = meter.CreateCounter<long>("chatopspull_pull_failures_seen", description: "Pull failures reported by a source (watch, alertmanager, webhook).");
-        _incidents = meter.CreateCounter<long>("chatopspull_incidents", description: "Incident lifecycle events (opened, resolved, reopened).");
-        _diagnoses = meter.CreateCounter<long>("chatopspull_diagnoses", description: "Diagnoses made, by cause.");
-        _chatSends = meter.CreateCounter<long>("chatopspull_chat_sends", description: "Chat platform calls, by platform and outcome.");
-        _chatThrottled = meter.CreateCounter<long>("chatopspull_chat_throttled", description: "HTTP 429 answers from chat platforms.");
-        _jobs = meter.CreateCounter<long>("chatopspull_jobs", description: "Remediation and diagnosis jobs, by kind and state.");
-        _approvalLatency = meter.CreateHistogram<double>("chatopspull_approval_latency_seconds", unit: "s", description: "From approval request to decision.");
-        _rejectedRequests = meter.CreateCounter<long>("chatopspull_rejected_requests", description: "Inbound requests refused, by endpoint and reason.");
+        _failuresSeen = meter.CreateCounter<long>("pull_failures_seen", description: "Pull failures reported by a source (watch, alertmanager, webhook).");
+        _incidents = meter.CreateCounter<long>("incidents", description: "Incident lifecycle events (opened, resolved, reopened).");
+        _diagnoses = meter.CreateCounter<long>("diagnoses", description: "Diagnoses made, by cause.");
+        _chatSends = meter.CreateCounter<long>("chat_sends", description: "Chat platform calls, by platform and outcome.");
+        _chatThrottled = meter.CreateCounter<long>("chat_throttled", description: "HTTP 429 answers from chat platforms.");
+        _jobs = meter.CreateCounter<long>("jobs", description: "Remediation and diagnosis jobs, by kind and state.");
+        _approvalLatency = meter.CreateHistogram<double>("approval_latency_seconds", unit: "s", description: "From approval request to decision.");
+        _rejectedRequests = meter.CreateCounter<long>("rejected_requests", description: "Inbound requests refused, by endpoint and reason.");
     }
 
     public void FailureSeen(FailureSource source) =>

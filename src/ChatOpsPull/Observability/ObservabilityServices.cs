@@ -1,16 +1,34 @@
+using Hangfire;
+using Hangfire.Common;
 using Prometheus;
 
 namespace ChatOpsPull.Observability;
 
 public static class ObservabilityServices
 {
+    /// <summary>
+    /// The bot's meter (<see cref="BotMetrics"/>), the job-state counter and the rejected-request counter.
+    /// Must run before <c>AddJobs</c>: the job filter provider registered here is the one Hangfire's client and server take.
+    /// </summary>
     public static IServiceCollection AddObservability(this IServiceCollection services)
     {
         services.AddMetrics();
         services.AddSingleton<BotMetrics>();
         services.AddHostedService<StartMeterAdapter>();
+        services.AddSingleton<JobStateMetrics>();
+        // Hangfire's own providers (attribute filters such as AutomaticRetry, global filters) plus this host's job counter.
+        // Per host, not global: several hosts in one process (tests) each count their own jobs.
+        services.AddSingleton<IJobFilterProvider>(provider =>
+        {
+            var own = new JobFilterCollection { provider.GetRequiredService<JobStateMetrics>() };
+            return new JobFilterProviderCollection(JobFilterProviders.Providers, own);
+        });
         return services;
     }
+
+    /// <summary>Counts refused requests; goes first in the pipeline so refusals by authentication are counted too.</summary>
+    public static IApplicationBuilder UseRejectedRequestMetrics(this IApplicationBuilder app) =>
+        app.UseMiddleware<RejectedRequestMetrics>();
 
     /// <summary>
     /// <c>/metrics</c> in Prometheus text format: the bot's meter plus .NET runtime and HTTP metrics

@@ -28,6 +28,7 @@ public static class BotHost
         builder.Services.AddBotCore(builder.Configuration);
         builder.Services.AddStorage(builder.Configuration);
         builder.Services.AddObservability();
+        builder.Services.AddHealth();
         builder.Services.AddTeams(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
@@ -46,6 +47,7 @@ public static class BotHost
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.UseRejectedRequestMetrics();
         app.UseLocalLogin();
         app.MapHealth();
         app.MapObservability();

@@ -159,14 +159,15 @@ public sealed class SlackCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Digest_without_a_publisher_says_it_is_not_set_up()
+    public async Task Digest_in_a_channel_without_a_schedule_says_so_and_posts_nothing()
     {
         Start();
 
         var answer = await AskAsync("digest");
 
-        Assert.Equal(ChatCommandHandler.NoDigest, answer["text"]!.GetValue<string>());
+        Assert.StartsWith("This channel has no digest schedule", answer["text"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Empty(_digest.Published);
+        Assert.Empty(_fake.CallsTo("chat.postMessage"));
     }
 
     [Fact]
@@ -205,14 +206,15 @@ public sealed class SlackCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Retry_of_a_job_or_without_approvals_set_up_changes_nothing()
+    public async Task Retry_of_a_job_or_where_no_approval_rule_covers_the_namespace_changes_nothing()
     {
+        // The bot's own approval service, with no Approvals:Rules configured.
         Start(approvals: false);
 
-        var noApprovals = await AskAsync("retry shop/web");
+        var noRule = await AskAsync("retry shop/web");
         var job = await AskAsync("retry shop/job/nightly");
 
-        Assert.Equal(RetryCommand.NoApprovals, noApprovals["text"]!.GetValue<string>());
+        Assert.StartsWith("No approval rule covers namespace shop", noRule["text"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("A job cannot be restarted that way", job["text"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Empty(_fake.CallsTo("chat.postMessage"));
     }

@@ -80,6 +80,22 @@ public sealed class ExternalProcess : IAsyncDisposable
         return process.Output;
     }
 
+    /// <summary>Waits for the process to end by itself and returns its exit code; throws with its output after <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{_process.StartInfo.FileName} did not exit within {timeout.TotalSeconds} s:\n{Output}");
+        }
+
+        return _process.ExitCode;
+    }
+
     /// <summary>Waits until something accepts TCP connections on the port, or the process dies.</summary>
     public async Task WaitForPortAsync(int port, TimeSpan? timeout = null)
     {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ChatOpsPull.Observability;
 using ChatOpsPull.Storage;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
     private readonly OutboxSignal _signal;
     private readonly IOptionsMonitor<OutboxOptions> _options;
     private readonly TimeProvider _time;
+    private readonly BotMetrics _metrics;
     private readonly ILogger<OutboxDispatcher> _log;
 
     public OutboxDispatcher(
@@ -26,6 +28,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
         OutboxSignal signal,
         IOptionsMonitor<OutboxOptions> options,
         TimeProvider time,
+        BotMetrics metrics,
         ILogger<OutboxDispatcher> log)
     {
         _database = database;
@@ -34,6 +37,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
         _signal = signal;
         _options = options;
         _time = time;
+        _metrics = metrics;
         _log = log;
     }
 
@@ -220,14 +224,17 @@ public sealed partial class OutboxDispatcher : BackgroundService
     {
         var now = Now();
         var paced = sendStart + (long)options.MessageInterval.TotalMilliseconds;
+        var platform = OutboxStateNames.PlatformName(message.Platform);
         switch (result.Outcome)
         {
             case DeliveryOutcome.Delivered:
+                _metrics.ChatSend(platform, "delivered");
                 await _queue.FinishAsync(lane, message.Id, delivered: true, null, ReplicaId, paced, now, CancellationToken.None).ConfigureAwait(false);
                 return (paced, true);
 
             case DeliveryOutcome.Failed:
                 {
+                    _metrics.ChatSend(platform, "failed");
                     var error = result.Error ?? "unknown error";
                     LogFailed(_log, message.Id, OutboxStateNames.PlatformName(message.Platform), message.Operation, message.Channel, error);
                     await _queue.FinishAsync(lane, message.Id, delivered: false, error, ReplicaId, paced, now, CancellationToken.None).ConfigureAwait(false);
@@ -236,6 +243,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
 
             case DeliveryOutcome.Retry when result.RetryAfter is { } retryAfter:
                 {
+                    _metrics.ChatSend(platform, "retry");
                     var wait = (long)Math.Max(retryAfter.TotalMilliseconds, 0);
                     LogThrottled(_log, message.Id, message.Channel, wait);
                     await _queue.RescheduleAsync(message.Id, now + wait, result.Error ?? "rate limited", uncount: true, now, CancellationToken.None).ConfigureAwait(false);
@@ -244,6 +252,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
 
             case DeliveryOutcome.Retry when message.Attempts >= options.MaxAttempts:
                 {
+                    _metrics.ChatSend(platform, "failed");
                     var error = $"gave up after {message.Attempts} attempts: {result.Error ?? "transient error"}";
                     LogFailed(_log, message.Id, OutboxStateNames.PlatformName(message.Platform), message.Operation, message.Channel, error);
                     await _queue.FinishAsync(lane, message.Id, delivered: false, error, ReplicaId, paced, now, CancellationToken.None).ConfigureAwait(false);
@@ -252,6 +261,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
 
             case DeliveryOutcome.Retry:
                 {
+                    _metrics.ChatSend(platform, "retry");
                     var jitter = RandomNumberGenerator.GetInt32(0, 1_000_000) / 1_000_000d;
                     var delay = (long)OutboxBackoff.Delay(message.Attempts, options.BaseBackoff, options.MaxBackoff, jitter).TotalMilliseconds;
                     LogRetrying(_log, message.Id, message.Operation, message.Attempts, delay, result.Error ?? "transient error");

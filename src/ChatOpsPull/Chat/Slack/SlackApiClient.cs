@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using ChatOpsPull.Chat.Outbox;
+using ChatOpsPull.Observability;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Chat.Slack;
@@ -47,7 +48,7 @@ public sealed record SlackApiResult(SlackCallOutcome Outcome, int StatusCode, st
 /// URLs are capabilities too and are not logged either. No automatic retries here: the outbox decides when to try again
 /// (a blind retry of chat.postMessage would post twice).
 /// </summary>
-public sealed partial class SlackApiClient(HttpClient http, IOptionsMonitor<SlackOptions> options, ILogger<SlackApiClient> log)
+public sealed partial class SlackApiClient(HttpClient http, IOptionsMonitor<SlackOptions> options, BotMetrics metrics, ILogger<SlackApiClient> log)
 {
     private const int MaxResponseBytes = 1 << 20;
 
@@ -150,6 +151,7 @@ public sealed partial class SlackApiClient(HttpClient http, IOptionsMonitor<Slac
             {
                 var retryAfter = RetryAfter(response) ?? TimeSpan.FromSeconds(1);
                 LogRateLimited(log, method, (long)retryAfter.TotalMilliseconds);
+                metrics.ChatThrottled("slack");
                 return new SlackApiResult(SlackCallOutcome.RateLimited, status, "ratelimited", retryAfter, null);
             }
 
@@ -189,6 +191,7 @@ public sealed partial class SlackApiClient(HttpClient http, IOptionsMonitor<Slac
             {
                 var retryAfter = RetryAfter(response) ?? TimeSpan.FromSeconds(1);
                 LogRateLimited(log, method, (long)retryAfter.TotalMilliseconds);
+                metrics.ChatThrottled("slack");
                 return new SlackApiResult(SlackCallOutcome.RateLimited, status, slackError, retryAfter, body);
             }
 

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Teams.Auth;
+using ChatOpsPull.Observability;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Chat.Teams;
@@ -23,7 +24,7 @@ public sealed record ConnectorResponse(int Status, JsonNode? Body, bool Transien
 /// Calls go only to a serviceUrl on <see cref="TeamsOptions.AllowedServiceUrlHosts"/> (https, or http on loopback
 /// for the local stand-in). No retries here: the outbox owns retries and pacing, so a POST is never sent twice blindly.
 /// </summary>
-public sealed partial class TeamsConnectorClient(HttpClient http, BotTokenSource tokens, IOptions<TeamsOptions> options, TimeProvider time, ILogger<TeamsConnectorClient> logger)
+public sealed partial class TeamsConnectorClient(HttpClient http, BotTokenSource tokens, IOptions<TeamsOptions> options, TimeProvider time, BotMetrics metrics, ILogger<TeamsConnectorClient> logger)
 {
     private const int MaxErrorChars = 600;
 
@@ -99,6 +100,11 @@ public sealed partial class TeamsConnectorClient(HttpClient http, BotTokenSource
                 }
 
                 var transient = status is 429 or 412 or >= 500;
+                if (status == 429)
+                {
+                    metrics.ChatThrottled("teams");
+                }
+
                 return new ConnectorResponse(status, null, transient, RetryAfter(response), $"HTTP {status}: {Shorten(text)}");
             }
         }

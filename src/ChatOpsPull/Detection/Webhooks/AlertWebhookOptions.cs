@@ -33,7 +33,6 @@ public abstract class WebhookAuthOptions : IValidatableObject
     public bool AllowAnonymous { get; set; }
 
     /// <summary>How far <c>X-ChatOpsPull-Timestamp</c> may be from the bot's clock, either way.</summary>
-    [Range(1, 3600, ErrorMessage = "SignatureToleranceSeconds of an alert webhook must be between 1 and 3600.")]
     public int SignatureToleranceSeconds { get; set; } = 300;
 
     /// <summary>The configuration section, for messages ("Alerts:Alertmanager").</summary>
@@ -49,6 +48,11 @@ public abstract class WebhookAuthOptions : IValidatableObject
             yield return new ValidationResult(
                 $"{SectionName}:BearerToken must be at least {MinimumSecretLength} characters without spaces (e.g. the output of `openssl rand -hex 32`).",
                 [nameof(BearerToken)]);
+        }
+
+        if (SignatureToleranceSeconds is < 1 or > 3600)
+        {
+            yield return new ValidationResult($"{SectionName}:SignatureToleranceSeconds must be between 1 and 3600.", [nameof(SignatureToleranceSeconds)]);
         }
 
         if (HmacSecret is { Length: > 0 } secret && secret.Length < MinimumSecretLength)
