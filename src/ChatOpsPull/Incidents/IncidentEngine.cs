@@ -839,6 +839,8 @@ public sealed partial class IncidentEngine(
             }
 
             RolledUp.UnionWith(other.RolledUp);
+            Events.AddRange(other.Events);
+            DiagnosedAs ??= other.DiagnosedAs;
         }
     }
 

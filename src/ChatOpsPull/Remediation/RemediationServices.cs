@@ -1,4 +1,6 @@
+using ChatOpsPull.Diagnosis;
 using ChatOpsPull.Remediation.Actions;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ChatOpsPull.Remediation;
 
@@ -7,7 +9,7 @@ public static class RemediationServices
     /// <summary>
     /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with retries
     /// and RBAC explanations, the seven actions, the rollout watcher, the Hangfire job and its scheduler, and the
-    /// recurring sweep (approval expiry, stalled runs).
+    /// recurring sweep (approval expiry, stalled runs); the diagnosis learns which registries have a credential source.
     /// </summary>
     public static IServiceCollection AddRemediation(this IServiceCollection services, IConfiguration configuration)
     {
@@ -15,6 +17,7 @@ public static class RemediationServices
             .Bind(configuration.GetSection(RemediationOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.Replace(ServiceDescriptor.Singleton<ICredentialSourceCatalog, ConfiguredCredentialSources>());
         services.AddSingleton<RemediationRunStore>();
         services.AddSingleton<KubernetesCalls>();
         services.AddSingleton<ClusterAccess>();

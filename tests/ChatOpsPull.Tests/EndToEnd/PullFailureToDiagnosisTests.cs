@@ -90,6 +90,51 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         Assert.Contains("linux/arm64", incident.Diagnosis.Summary, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Refresh_credentials_is_offered_for_a_failed_login_only_where_a_credential_source_is_configured(bool sourceConfigured)
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        var image = $"{registry.Basic}/private/app:1.0";
+        var message = $"Failed to pull image \"{image}\": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to http://{registry.Basic}/v2/: 401 Unauthorized";
+        SeedWorkload(api, image, pods: 1, diskPressure: false, message: message);
+        api.SetContainerWaiting("shop", "web-6b9f7c5d8-e2e00", "web", "ErrImagePull", message);
+        var settings = Settings(api);
+        settings["Registry:Hosts:1:Host"] = registry.Basic;
+        settings["Registry:Hosts:1:PlainHttp"] = "true";
+        if (sourceConfigured)
+        {
+            settings["Remediation:CredentialSources:0:Registry"] = registry.Basic;
+            settings["Remediation:CredentialSources:0:Secret"] = "registry-creds";
+            settings["Remediation:CredentialSources:0:Namespace"] = "chatopspull";
+        }
+
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage, settings);
+        var store = host.Services.GetRequiredService<IncidentStore>();
+
+        Incident? incident = null;
+        await WatcherRun.EventuallyAsync(
+            () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
+            "a diagnosed incident",
+            TimeSpan.FromSeconds(60));
+
+        var diagnosis = incident!.Diagnosis!;
+        Assert.True(diagnosis.Cause is PullCause.AuthFailed or PullCause.AccessDenied, diagnosis.Cause + ": " + diagnosis.Summary);
+        var refresh = diagnosis.Remediations.SingleOrDefault(r => r.Kind == RemediationKind.RefreshCredentials);
+        if (sourceConfigured)
+        {
+            Assert.NotNull(refresh);
+            Assert.Equal(registry.Basic, refresh.Parameters["registry"]);
+            Assert.Equal("regcred", refresh.Parameters["secret"]);
+        }
+        else
+        {
+            Assert.Null(refresh);
+        }
+    }
+
     private Dictionary<string, string?> Settings(FakeKubernetesApi api) => new()
     {
         ["Bot:Cluster"] = "prod-eu",
@@ -100,7 +145,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
     };
 
     /// <summary>The fixture's web Deployment, ReplicaSet and failing pods, pointed at <paramref name="image"/>.</summary>
-    private static void SeedWorkload(FakeKubernetesApi api, string image, int pods, bool diskPressure = true)
+    private static void SeedWorkload(FakeKubernetesApi api, string image, int pods, bool diskPressure = true, string? message = null)
     {
         api.Seed(diskPressure ? KubeFixtures.Load("node-worker-1.json") : WithoutDiskPressure(KubeFixtures.Load("node-worker-1.json")));
         api.Seed(WithImage(KubeFixtures.Load("deployment-web.json"), image));
@@ -109,7 +154,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         {
             var pod = WithImage(KubeFixtures.WebPod($"web-6b9f7c5d8-e2e{i:00}"), image);
             api.Seed(pod);
-            api.Seed(KubeFixtures.FailedEventFor(pod, $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"));
+            api.Seed(KubeFixtures.FailedEventFor(pod, message ?? $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"));
         }
     }
 

@@ -132,6 +132,8 @@ public sealed class SlackOutboxTests : IAsyncLifetime
 
         await host.Get<SlackReplies>().ReplyToCommandAsync(command, new ChatReply("All quiet."), CancellationToken.None);
         await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage" && c.Channel == "U2CERLKJA"), TimeSpan.FromSeconds(20), "the DM about the failure");
+        // The DM goes out on its own lane, so it may land before the failed send's row is written.
+        await WaitForRowAsync(host, "C0GONE001", r => r.State == OutboxState.Failed);
 
         var failed = _fake.CallsTo("chat.postEphemeral").Single();
         Assert.Equal("channel_not_found", failed.Error);
