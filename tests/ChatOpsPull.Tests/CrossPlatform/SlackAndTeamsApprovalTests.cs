@@ -47,7 +47,7 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
 
         // Alice clicks the fix on the Slack card.
         var slackCard = world.SlackCard(incidentId);
-        var request = ButtonValues(slackCard.Content).Single(v => v.StartsWith($"request|{incidentId}|set_tag", StringComparison.Ordinal));
+        var request = ButtonValues(slackCard.Content).Single(v => v.StartsWith($"request|{incidentId}|SetImageTag:", StringComparison.Ordinal));
         var asked = await world.ClickInSlackAsync(People.Alice, request, slackCard.Ts);
         Assert.Contains("asked to run", asked, StringComparison.Ordinal);
         var approvalId = await world.Bed.PendingIdAsync(incidentId, RemediationKind.SetImageTag);
@@ -81,7 +81,7 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
         // Erin clicks the fix on the Teams card (everyone's view has it).
         var teamsCard = CardJson.CardOf(world.LastTeamsCard(cardKey));
         var request = ExecuteData(teamsCard, "request");
-        Assert.StartsWith($"request|{incidentId}|set_tag", request["payload"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.StartsWith($"request|{incidentId}|SetImageTag:", request["payload"]!.GetValue<string>(), StringComparison.Ordinal);
         var asked = await world.InvokeCardAsync(ErinInTeams, "request", request);
         Assert.Equal(TeamsActivityProcessor.CardResponseType, asked["type"]!.GetValue<string>());
         Assert.Contains("asked by erin: waiting for approval", CardJson.Texts(asked["value"]), StringComparison.Ordinal);
@@ -214,7 +214,7 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
         /// <summary>The last card activity the stand-in accepted for the key (the post, or the latest update in place).</summary>
         public JsonNode? LastTeamsCard(string cardKey) =>
             Teams.Calls.LastOrDefault(c => c.Status is 200 or 201 && (c.Method == "PUT" || c.Path.EndsWith("/v3/conversations", StringComparison.Ordinal))
-                                           && (c.Body?["activity"] ?? c.Body)?.ToJsonString().Contains(cardKey, StringComparison.Ordinal) == true) is { } call
+                                           && (c.Body?["activity"] ?? c.Body)?.ToJsonString().Contains(IncidentIdOf(cardKey), StringComparison.Ordinal) == true) is { } call
                 ? call.Body?["activity"] ?? call.Body
                 : null;
 
@@ -339,6 +339,9 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
             await Slack.DisposeAsync();
             _storage.Dispose();
         }
+
+        /// <summary>A closed incident's card has no buttons (whose data name the card key); its footer names the incident.</summary>
+        private static string IncidentIdOf(string cardKey) => cardKey["incident:".Length..];
 
         /// <summary>The fake records a response_url call under its path.</summary>
         private static bool IsFor(FakeSlackCall call, string responseUrl) => call.Channel is { Length: > 0 } path && responseUrl.EndsWith(path, StringComparison.Ordinal);
