@@ -65,7 +65,7 @@ public sealed partial class ApprovalService(
             return new ChatReply(result.Message, Ephemeral: result.Outcome == ApprovalOutcome.Refused) { Card = card };
         }
 
-        return new ChatReply(result.Message) { UpdatedCard = card };
+        return new ChatReply(result.Message) { UpdatedCard = card, ChangedNothing = result.Outcome == ApprovalOutcome.Refused };
     }
 
     /// <summary>What asking led to, with the request as it now stands (the existing one when it was already asked).</summary>
@@ -455,7 +455,7 @@ public sealed partial class ApprovalService(
         var request = approvalId is null ? null : await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
         var incident = incidentId ?? (string.IsNullOrEmpty(request?.IncidentId) ? null : request.IncidentId);
         var card = await CardAsync(incident, request, cancellationToken).ConfigureAwait(false);
-        return new ChatReply(message) { UpdatedCard = card };
+        return new ChatReply(message) { UpdatedCard = card, ChangedNothing = true };
     }
 
     private static string NewId() => "apr-" + IncidentIds.RandomChars(8);

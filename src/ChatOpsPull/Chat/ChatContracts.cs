@@ -31,6 +31,12 @@ public sealed record ChatReply(string Text, bool Ephemeral = true)
     public Card? Card { get; init; }
 
     public Card? UpdatedCard { get; init; }
+
+    /// <summary>
+    /// The action was refused or changed nothing (e.g. "already approved"): <see cref="Text"/> is the answer the person
+    /// must see. <see cref="UpdatedCard"/>, when set, only refreshes a stale card.
+    /// </summary>
+    public bool ChangedNothing { get; init; }
 }
 
 /// <summary>Handles the channel-neutral commands (status, diagnose, check, retry, snooze, digest, help).</summary>

@@ -230,6 +230,12 @@ public sealed partial class TeamsActivityProcessor(
         {
             // Everyone's copy is updated in place (through the outbox); the clicker sees their own view at once.
             await surface.PublishAsync(channelId, reply.UpdatedCard, cancellationToken).ConfigureAwait(false);
+            if (reply.ChangedNothing)
+            {
+                // An invoke answers with a card or a message, not both: a refused click needs its reason in words.
+                return InvokeMessage(reply.Text);
+            }
+
             var stored = await store.FindCardAsync(channelId, reply.UpdatedCard.Key, cancellationToken).ConfigureAwait(false);
             return InvokeCard(ViewFor(stored!, user.Id));
         }
