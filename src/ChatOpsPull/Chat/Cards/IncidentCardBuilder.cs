@@ -32,7 +32,8 @@ public static class IncidentCardBuilder
         var diagnosis = incident.Diagnosis;
         var cause = diagnosis?.Cause ?? incident.Key.Cause;
         var subject = incident.Workload?.ToString() ?? incident.Key.Subject;
-        var title = $"{StateIcon(incident.State)} {cause.Describe()}: {incident.Key.Namespace}/{subject}";
+        // No state icon here: each renderer marks the heading from the card's tone.
+        var title = $"{cause.Describe()}: {incident.Key.Namespace}/{subject}";
 
         var facts = new List<CardFact>
         {
@@ -199,16 +200,6 @@ public static class IncidentCardBuilder
         var detail = run.Detail.Length > 0 ? $" — {run.Detail}" : string.Empty;
         return new CardLine($"*{run.Plan.Title}*: {text}{detail}", mark);
     }
-
-    private static string StateIcon(IncidentState state) => state switch
-    {
-        IncidentState.Open or IncidentState.Diagnosed => "🔴",
-        IncidentState.AwaitingApproval => "🟠",
-        IncidentState.Remediating => "🟡",
-        IncidentState.Resolved => "🟢",
-        IncidentState.Failed => "⛔",
-        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "unknown incident state"),
-    };
 
     private static string StateText(Incident incident, DateTimeOffset now)
     {
