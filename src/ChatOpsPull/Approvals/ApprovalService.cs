@@ -6,6 +6,7 @@ using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Observability;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using Microsoft.Extensions.Options;
@@ -34,6 +35,7 @@ public sealed partial class ApprovalService(
     IOptionsMonitor<ApprovalOptions> options,
     IOptions<BotOptions> bot,
     TimeProvider time,
+    BotMetrics metrics,
     ILogger<ApprovalService> logger) : IRemediationRequests, IApprovalQueries
 {
     private const int MaxRaces = 10;
@@ -268,6 +270,11 @@ public sealed partial class ApprovalService(
             }
 
             LogDecided(logger, approvalId, decision.Outcome, actor);
+            if (decision.Outcome is ApprovalOutcome.Approved or ApprovalOutcome.Denied)
+            {
+                metrics.ApprovalDecided(now - updated.RequestedAt);
+            }
+
             await AfterAsync(updated, decision.Outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
             var text = decision.Outcome == ApprovalOutcome.Approved && !string.IsNullOrEmpty(updated.DryRun)
                 ? $"{decision.Message}\nIt will change: {updated.DryRun}"

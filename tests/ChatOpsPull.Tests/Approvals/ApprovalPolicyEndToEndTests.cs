@@ -7,6 +7,7 @@ using ChatOpsPull.Incidents;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
+using ChatOpsPull.Tests.Observability;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Remediation;
 using ChatOpsPull.Tests.Storage;
@@ -52,6 +53,8 @@ public sealed class ApprovalPolicyEndToEndTests(PostgresFixture postgres, Regist
         Assert.Equal("You have already voted on this request. Nothing changed.", again.Text);
         Assert.Empty(await bed.Get<RemediationRunStore>().ListForIncidentsAsync([incident.Id]));
 
+        using var client = bed.Host.CreateClient();
+        var beforeDecision = await PrometheusScrape.TakeAsync(client);
         var second = await bed.ClickAsync(People.Dave, CardVerb.Approve, id); // a web user, approver through the group web:oncall
         Assert.StartsWith("dave approved \"Set tag to 1.4.2\". Running it now.", second.Text, StringComparison.Ordinal);
         Assert.Contains($"It will change: spec.template.spec.containers[app].image: {image} →", second.Text, StringComparison.Ordinal);
@@ -64,6 +67,10 @@ public sealed class ApprovalPolicyEndToEndTests(PostgresFixture postgres, Regist
         var decided = (await store.GetAsync(id))!;
         Assert.Equal(ApprovalStatus.Approved, decided.Status);
         Assert.Equal(["bob", "dave"], decided.Votes.Select(v => v.By.Name));
+        var afterDecision = await PrometheusScrape.TakeAsync(client);
+        Assert.True(
+            afterDecision.Value("chatopspull_approval_latency_seconds_count") > beforeDecision.Value("chatopspull_approval_latency_seconds_count"),
+            "the decision is counted in the approval latency histogram:\n" + afterDecision);
         Assert.Single(await bed.Get<RemediationRunStore>().ListForIncidentsAsync([incident.Id]));
         var audit = await bed.Get<AuditLog>().ForApprovalAsync(id);
         Assert.Equal(4, audit.Count(a => a.Action == ApprovalAuditActions.Refused && a.Outcome == AuditOutcome.Refused));
