@@ -98,6 +98,36 @@ public sealed class FakeApiManifestTests : IDisposable
         Assert.Empty(calls.Where(c => !rbac.Allows(c)).Select(c => c.ToString()));
     }
 
+    /// <summary>
+    /// Every typed Kubernetes call in the bot's source (<c>CoreV1.ReadNamespacedSecretAsync</c>, <c>BatchV1.PatchNamespacedCronJobAsync</c>, …),
+    /// remediation and digest included, mapped to the verb and resource RBAC checks, is granted by the rendered roles.
+    /// The namespace-scoped Role (leases) counts for the bot's own namespace only, so lease calls are checked there.
+    /// </summary>
+    [Fact]
+    public async Task Every_kubernetes_method_the_source_calls_is_granted_by_the_rendered_rbac()
+    {
+        var rbac = Rbac.From(await RenderedManifests.ObjectsAsync("manifests"));
+        var method = new System.Text.RegularExpressions.Regex(@"\b(CoreV1|AppsV1|BatchV1|CoordinationV1)\.(Read|List|WatchList|Patch|Create|Replace|Delete)(Namespaced)?([A-Za-z]+?)(ForAllNamespaces)?Async\b");
+        var calls = Directory.EnumerateFiles(RenderedManifests.Path("src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .SelectMany(f => method.Matches(File.ReadAllText(f)))
+            .Select(m =>
+            {
+                var group = m.Groups[1].Value switch { "CoreV1" => string.Empty, "AppsV1" => "apps", "BatchV1" => "batch", _ => "coordination.k8s.io" };
+                var verb = m.Groups[2].Value switch { "Read" => "get", "List" => "list", "WatchList" => "watch", "Replace" => "update", var v => v.ToLowerInvariant() };
+                var kind = m.Groups[4].Value.ToLowerInvariant();
+                var resource = kind.EndsWith('s') ? kind + "es" : kind + "s";
+                return new ApiCall(verb, group, resource, resource == "leases" ? "chatopspull" : "shop");
+            })
+            .Distinct()
+            .ToList();
+
+        Assert.Contains(calls, c => c is { Verb: "patch", Resource: "cronjobs" });
+        Assert.Contains(calls, c => c is { Verb: "delete", Resource: "pods" });
+        Assert.Contains(calls, c => c is { Verb: "update", Resource: "secrets" });
+        Assert.Empty(calls.Where(c => !rbac.Allows(c)).Select(c => c.ToString()));
+    }
+
     public void Dispose()
     {
         try
