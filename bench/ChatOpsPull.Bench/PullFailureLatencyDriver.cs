@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Detection.KubernetesWatch;
+using ChatOpsPull.Diagnosis;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Tests.Kubernetes.FakeApi;
@@ -15,7 +16,7 @@ namespace ChatOpsPull.Bench;
 
 /// <summary>
 /// From a pod status change on the API server to its incident diagnosed, on real parts:
-/// <c>dotnet run -c Release --project bench/ChatOpsPull.Bench -- pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200]</c>.
+/// <c>dotnet run -c Release --project bench/ChatOpsPull.Bench -- pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--Section:Key=value …]</c>.
 /// Debian's docker-registry on loopback serves team/app:1.4.0 and 1.4.2; the fake Kubernetes API server holds
 /// <c>workloads</c> Deployments (one per namespace, each pointing at a tag that does not exist) with Ready pods; the
 /// whole bot (BotHost: watcher, incident engine, Hangfire on SQLite, registry checks) watches it. The driver then turns
@@ -32,6 +33,7 @@ public static class PullFailureLatencyDriver
         var pods = Option(args, "--pods", 1000);
         var workloads = Option(args, "--workloads", 20);
         var rate = Option(args, "--rate", 200);
+        var workers = Option(args, "--workers", 0);
         var work = Directory.CreateTempSubdirectory("chatopspull-latency-").FullName;
         try
         {
@@ -49,8 +51,14 @@ public static class PullFailureLatencyDriver
                     "--Registry:Hosts:0:Host=" + registry.Host,
                     "--Registry:Hosts:0:PlainHttp=true",
                     "--Logging:LogLevel:Default=Warning",
+                    .. workers > 0 ? new[] { "--Jobs:WorkerCount=" + workers.ToString(CultureInfo.InvariantCulture) } : [],
+                    .. args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains(':', StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal)),
                 ],
-                b => b.Services.AddSingleton<IIncidentNotifier>(diagnosed));
+                b =>
+                {
+                    b.Services.AddSingleton<IIncidentNotifier>(diagnosed);
+                    b.Services.AddSingleton<IIncidentDiagnoser>(sp => new TimedDiagnoser(sp.GetRequiredService<EvidenceDiagnoser>(), diagnosed));
+                });
             await app.StartAsync();
             var status = app.Services.GetRequiredService<KubernetesWatchStatus>();
             var synced = Stopwatch.StartNew();
@@ -100,6 +108,7 @@ public static class PullFailureLatencyDriver
             Console.WriteLine($"pull-failure-latency: {samples.Length}/{pods} pods diagnosed over {workloads} workloads (rate {rate}/s)");
             Report("  status change → pod in an incident ", opened);
             Report("  status change → incident diagnosed", samples);
+            Report("  diagnosis itself (per incident)   ", diagnosed.DiagnosisTimes());
             return samples.Length == pods ? 0 : 1;
         }
         finally
@@ -221,6 +230,18 @@ public static class PullFailureLatencyDriver
         public ValueTask DisposeAsync() => Process.DisposeAsync();
     }
 
+    /// <summary>The bot's diagnoser, timed: how much of the wait is the diagnosis itself (registry and cluster reads).</summary>
+    private sealed class TimedDiagnoser(EvidenceDiagnoser inner, DiagnosedPods record) : IIncidentDiagnoser
+    {
+        public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var diagnosis = await inner.DiagnoseAsync(incident, cancellationToken).ConfigureAwait(false);
+            record.Diagnoses.Enqueue(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return diagnosis;
+        }
+    }
+
     /// <summary>Remembers when each pod was first seen in an incident that is diagnosed (or further along).</summary>
     private sealed class DiagnosedPods : IIncidentNotifier
     {
@@ -232,6 +253,10 @@ public static class PullFailureLatencyDriver
         public long? At(string pod) => _at.TryGetValue(pod, out var at) ? at : null;
 
         public long? OpenedAt(string pod) => _openedAt.TryGetValue(pod, out var at) ? at : null;
+
+        public ConcurrentQueue<double> Diagnoses { get; } = new();
+
+        public double[] DiagnosisTimes() => Diagnoses.Order().ToArray();
 
         public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
         {
