@@ -118,6 +118,10 @@ public sealed class AuditLog(BotDatabase database, TimeProvider time)
     public Task<IReadOnlyList<AuditEntry>> RecentAsync(int count, CancellationToken cancellationToken = default) =>
         QueryAsync("SELECT * FROM audit_log ORDER BY id DESC LIMIT @count", new { count = Math.Clamp(count, 1, 10_000) }, cancellationToken);
 
+    /// <summary>The latest <paramref name="count"/> lines older than line <paramref name="before"/>, newest first.</summary>
+    public Task<IReadOnlyList<AuditEntry>> OlderThanAsync(long before, int count, CancellationToken cancellationToken = default) =>
+        QueryAsync("SELECT * FROM audit_log WHERE id < @before ORDER BY id DESC LIMIT @count", new { before, count = Math.Clamp(count, 1, 10_000) }, cancellationToken);
+
     private async Task<IReadOnlyList<AuditEntry>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
