@@ -57,15 +57,9 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         SeedWorkload(api, $"{registry.Anonymous}/team/multi:1.0", pods: 1, diskPressure: false);
         using var storage = TestStorage.Sqlite();
         await using var host = new BotTestHost(storage, Settings(api));
-        var store = host.Services.GetRequiredService<IncidentStore>();
+        var incident = await DiagnosedIncidentAsync(host);
 
-        Incident? incident = null;
-        await WatcherRun.EventuallyAsync(
-            () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
-            "a diagnosed incident",
-            TimeSpan.FromSeconds(60));
-
-        var diagnosis = incident!.Diagnosis!;
+        var diagnosis = incident.Diagnosis!;
         Assert.True(diagnosis.Cause != PullCause.ImageNotFound, diagnosis.Summary + "\n" + string.Join("\n", diagnosis.Evidence));
         Assert.Contains("serves", diagnosis.Summary, StringComparison.Ordinal);
         Assert.Equal(RemediationKind.DeleteBackoffPods, diagnosis.Remediations[0].Kind);
@@ -78,15 +72,9 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.2", pods: 1, diskPressure: false);
         using var storage = TestStorage.Sqlite();
         await using var host = new BotTestHost(storage, Settings(api));
-        var store = host.Services.GetRequiredService<IncidentStore>();
+        var incident = await DiagnosedIncidentAsync(host);
 
-        Incident? incident = null;
-        await WatcherRun.EventuallyAsync(
-            () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
-            "a diagnosed incident",
-            TimeSpan.FromSeconds(60));
-
-        Assert.Equal(PullCause.PlatformMismatch, incident!.Diagnosis!.Cause);
+        Assert.Equal(PullCause.PlatformMismatch, incident.Diagnosis!.Cause);
         Assert.Contains("linux/arm64", incident.Diagnosis.Summary, StringComparison.Ordinal);
     }
 
@@ -112,15 +100,9 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
 
         using var storage = TestStorage.Sqlite();
         await using var host = new BotTestHost(storage, settings);
-        var store = host.Services.GetRequiredService<IncidentStore>();
+        var incident = await DiagnosedIncidentAsync(host);
 
-        Incident? incident = null;
-        await WatcherRun.EventuallyAsync(
-            () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
-            "a diagnosed incident",
-            TimeSpan.FromSeconds(60));
-
-        var diagnosis = incident!.Diagnosis!;
+        var diagnosis = incident.Diagnosis!;
         Assert.True(diagnosis.Cause is PullCause.AuthFailed or PullCause.AccessDenied, diagnosis.Cause + ": " + diagnosis.Summary);
         var refresh = diagnosis.Remediations.SingleOrDefault(r => r.Kind == RemediationKind.RefreshCredentials);
         if (sourceConfigured)
@@ -133,6 +115,18 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         {
             Assert.Null(refresh);
         }
+    }
+
+    /// <summary>The one open incident in prod-eu/shop, once it is diagnosed.</summary>
+    private static async Task<Incident> DiagnosedIncidentAsync(BotTestHost host)
+    {
+        var store = host.Services.GetRequiredService<IncidentStore>();
+        Incident? incident = null;
+        await WatcherRun.EventuallyAsync(
+            () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
+            "a diagnosed incident",
+            TimeSpan.FromSeconds(60));
+        return incident!;
     }
 
     private Dictionary<string, string?> Settings(FakeKubernetesApi api) => new()
