@@ -150,7 +150,8 @@ public static class IncidentCardBuilder
     private static CardConfirm Confirm(RemediationPlan plan) =>
         new($"{plan.Title}?", $"{plan.Description} Namespace {plan.Namespace}, {plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}.");
 
-    private static CardLine EvidenceLine(Evidence evidence)
+    /// <summary>One evidence line as every card shows it (incident, diagnose and check cards): check, detail, timing, mark.</summary>
+    internal static CardLine EvidenceLine(Evidence evidence)
     {
         var timing = evidence.Duration is { } d ? string.Create(CultureInfo.InvariantCulture, $" ({d.TotalMilliseconds:0} ms)") : string.Empty;
         var mark = evidence.Outcome switch

@@ -80,7 +80,7 @@ public sealed partial class CheckCommand(RegistryChecker checker, IOptionsMonito
             sections.Add(CardSection.Markdown(null, credentialNote));
         }
 
-        sections.Add(CardSection.List("Evidence", check.Evidence.Select(DiagnosisCard.EvidenceLine).ToArray()));
+        sections.Add(CardSection.List("Evidence", check.Evidence.Select(IncidentCardBuilder.EvidenceLine).ToArray()));
         if (check.SuggestedTags.Count > 0)
         {
             sections.Add(CardSection.List("Tags that exist", check.SuggestedTags.Select(t => new CardLine($"`{t.Tag}` — {t.Explanation}", LineMark.Info)).ToArray()));

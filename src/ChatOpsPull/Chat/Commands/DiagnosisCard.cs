@@ -37,7 +37,7 @@ public static class DiagnosisCard
         var sections = new List<CardSection> { CardSection.Markdown(null, diagnosis.Summary) };
         if (diagnosis.Evidence.Count > 0)
         {
-            sections.Add(CardSection.List("Evidence", diagnosis.Evidence.Select(EvidenceLine).ToArray()));
+            sections.Add(CardSection.List("Evidence", diagnosis.Evidence.Select(IncidentCardBuilder.EvidenceLine).ToArray()));
         }
 
         if (diagnosis.Remediations.Count > 0)
@@ -65,19 +65,5 @@ public static class DiagnosisCard
         {
             Footer = $"Diagnosed {now.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)} · network checks run from the bot's own network",
         };
-    }
-
-    internal static CardLine EvidenceLine(Evidence evidence)
-    {
-        var timing = evidence.Duration is { } d ? string.Create(CultureInfo.InvariantCulture, $" ({d.TotalMilliseconds:0} ms)") : string.Empty;
-        var mark = evidence.Outcome switch
-        {
-            EvidenceOutcome.Passed => LineMark.Passed,
-            EvidenceOutcome.Failed => LineMark.Failed,
-            EvidenceOutcome.Info => LineMark.Info,
-            EvidenceOutcome.Skipped => LineMark.Skipped,
-            _ => throw new ArgumentOutOfRangeException(nameof(evidence), evidence.Outcome, "unknown evidence outcome"),
-        };
-        return new CardLine($"*{evidence.Check}*: {evidence.Detail}{timing}", mark);
     }
 }
