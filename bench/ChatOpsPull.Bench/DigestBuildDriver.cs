@@ -12,6 +12,8 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Chat.Digest;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Bench;
 

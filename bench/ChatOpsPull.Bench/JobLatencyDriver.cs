@@ -8,6 +8,7 @@ using Hangfire;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Microsoft.Extensions.DependencyInjection;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Bench;
 

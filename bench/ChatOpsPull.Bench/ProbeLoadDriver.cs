@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using ChatOpsPull.Web;
 using Microsoft.AspNetCore.Builder;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Bench;
 

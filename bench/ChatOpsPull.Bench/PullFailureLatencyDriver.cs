@@ -4,13 +4,14 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Detection.KubernetesWatch;
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Tests.Kubernetes.FakeApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Web;
 using Microsoft.Extensions.DependencyInjection;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Bench;
 

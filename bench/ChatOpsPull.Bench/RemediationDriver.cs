@@ -9,12 +9,13 @@ using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Kubernetes.FakeApi;
 using ChatOpsPull.Web;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Bench;
 

@@ -6,6 +6,7 @@ using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Bench;
 

@@ -7,6 +7,7 @@ using ChatOpsPull.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Load;
 

@@ -1,4 +1,5 @@
 using ChatOpsPull.Cli;
+using ChatOpsPull.Hosting;
 
 return await CliApp.RunAsync(args, Console.In, Console.Out, Console.Error).ConfigureAwait(false);
 

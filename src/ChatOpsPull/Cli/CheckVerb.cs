@@ -7,6 +7,7 @@ using ChatOpsPull.Core.Images;
 using ChatOpsPull.Registry;
 using k8s.Models;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Cli;
 

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using ChatOpsPull.Core.Classification;
 using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Cli;
 

@@ -1,4 +1,4 @@
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Registry;
 using ChatOpsPull.Core.Diagnoses;
@@ -6,6 +6,7 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Kubernetes;
 using k8s.Autorest;
 using k8s.Exceptions;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Cli;
 

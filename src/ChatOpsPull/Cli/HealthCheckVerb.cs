@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Cli;
 

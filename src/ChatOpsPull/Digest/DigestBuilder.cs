@@ -3,6 +3,7 @@ using ChatOpsPull.Configuration;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Digest;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Digest;
 

@@ -1,4 +1,5 @@
 using ChatOpsPull.Storage;
+using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Digest;
 

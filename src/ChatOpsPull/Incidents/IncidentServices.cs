@@ -1,4 +1,4 @@
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Jobs;
 using ChatOpsPull.Storage;
 

@@ -6,6 +6,7 @@ using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Diagnosing;
 
 namespace ChatOpsPull.Jobs;
 

@@ -1,4 +1,4 @@
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Remediation;

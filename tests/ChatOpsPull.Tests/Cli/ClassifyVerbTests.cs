@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using ChatOpsPull.Cli;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Tests.Cli;
 

@@ -1,4 +1,5 @@
 using ChatOpsPull.Cli;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Tests.Cli;
 

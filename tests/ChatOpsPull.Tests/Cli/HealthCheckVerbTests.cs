@@ -1,6 +1,7 @@
 using System.Net;
 using ChatOpsPull.Cli;
 using ChatOpsPull.Tests.Infrastructure;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Tests.Cli;
 

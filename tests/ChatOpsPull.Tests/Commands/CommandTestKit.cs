@@ -5,6 +5,7 @@ using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Digest;
 using ChatOpsPull.Incidents;
 using Microsoft.Extensions.DependencyInjection;
+using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Tests.Commands;
 

@@ -10,6 +10,7 @@ using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Tests.Slack;
 using ChatOpsPull.Tests.Slack.FakeSlack;
 using Microsoft.Extensions.DependencyInjection;
+using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Tests.Commands;
 

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Tests.Digest;
 

@@ -5,6 +5,7 @@ using ChatOpsPull.Tests.Storage;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Tests.Digest;
 

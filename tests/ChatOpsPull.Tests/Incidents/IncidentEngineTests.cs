@@ -6,6 +6,7 @@ using ChatOpsPull.Tests.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
+using ChatOpsPull.Diagnosing;
 
 namespace ChatOpsPull.Tests.Incidents;
 
@@ -405,7 +406,7 @@ public sealed class IncidentEngineTests
         async Task SweepAsync()
         {
             using var scope = rig.Host.Services.CreateScope();
-            await scope.ServiceProvider.GetRequiredService<ChatOpsPull.Jobs.DiagnosisSweepJob>().RunAsync(default);
+            await scope.ServiceProvider.GetRequiredService<ChatOpsPull.Diagnosing.DiagnosisSweepJob>().RunAsync(default);
         }
 
         await SweepAsync(); // too young: may still be queued

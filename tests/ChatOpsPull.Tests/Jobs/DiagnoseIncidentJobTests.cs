@@ -3,7 +3,7 @@ using System.Diagnostics;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Jobs;
 using ChatOpsPull.Storage;

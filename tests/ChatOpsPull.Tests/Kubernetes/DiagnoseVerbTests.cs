@@ -1,5 +1,6 @@
 using ChatOpsPull.Cli;
 using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Tests.Kubernetes;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using ChatOpsPull.Cli;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Tests.Registry;
 

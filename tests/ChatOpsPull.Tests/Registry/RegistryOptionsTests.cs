@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Tests.Registry;
 
@@ -106,7 +107,7 @@ public sealed class RegistryOptionsTests
     [Fact]
     public async Task The_bot_host_registers_the_registry_checker()
     {
-        await using var app = ChatOpsPull.Web.BotHost.Build(["--Bot:DataDirectory=" + Path.Combine(Path.GetTempPath(), "chatopspull-" + Guid.NewGuid().ToString("N"))]);
+        await using var app = ChatOpsPull.Hosting.BotHost.Build(["--Bot:DataDirectory=" + Path.Combine(Path.GetTempPath(), "chatopspull-" + Guid.NewGuid().ToString("N"))]);
 
         Assert.NotNull(app.Services.GetService<RegistryChecker>());
     }

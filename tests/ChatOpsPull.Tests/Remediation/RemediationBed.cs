@@ -8,7 +8,7 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Images;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Tests.Incidents;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using ChatOpsPull.Digest;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Chat.Commands;
 

@@ -1,5 +1,6 @@
 using ChatOpsPull.Kubernetes;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using ChatOpsPull.Diagnosing;
 
 namespace ChatOpsPull.Chat.Commands;
 

@@ -2,8 +2,9 @@ using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Incidents;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Approvals;
 
-namespace ChatOpsPull.Approvals;
+namespace ChatOpsPull.Chat.Teams;
 
 /// <summary>
 /// Who sees Approve/Deny on a card in Teams, from the approval policy: the Teams approvers (and members of Teams

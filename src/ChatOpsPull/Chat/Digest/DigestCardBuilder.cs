@@ -2,8 +2,9 @@ using System.Globalization;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Digest;
 using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Digest;
 
-namespace ChatOpsPull.Digest;
+namespace ChatOpsPull.Chat.Digest;
 
 /// <summary>
 /// Turns a <see cref="DigestReport"/> into the channel-neutral card. Each section is there only when it has something

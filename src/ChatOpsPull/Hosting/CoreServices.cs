@@ -1,7 +1,7 @@
 using ChatOpsPull.Chat.Routing;
 using Microsoft.Extensions.Options;
 
-namespace ChatOpsPull.Configuration;
+namespace ChatOpsPull.Hosting;
 
 public static class CoreServices
 {

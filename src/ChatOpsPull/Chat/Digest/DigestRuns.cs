@@ -2,7 +2,7 @@ using ChatOpsPull.Chat;
 using ChatOpsPull.Storage;
 using Dapper;
 
-namespace ChatOpsPull.Digest;
+namespace ChatOpsPull.Chat.Digest;
 
 /// <summary>One digest posted to one channel.</summary>
 /// <param name="ChartFile">The chart's file name under the chart directory, or null.</param>

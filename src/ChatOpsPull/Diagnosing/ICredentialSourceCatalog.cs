@@ -1,4 +1,4 @@
-namespace ChatOpsPull.Diagnosis;
+namespace ChatOpsPull.Diagnosing;
 
 /// <summary>Whether the operator configured a credential source for a registry host (so "refresh credentials" can be offered).</summary>
 public interface ICredentialSourceCatalog

@@ -3,8 +3,9 @@ using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Chat.Teams.Cards;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Digest;
 
-namespace ChatOpsPull.Digest;
+namespace ChatOpsPull.Chat.Digest;
 
 /// <summary>What publishing one digest did.</summary>
 /// <param name="ChartFile">Full path of the chart PNG attached, or null.</param>

@@ -1,4 +1,4 @@
-namespace ChatOpsPull.Digest;
+namespace ChatOpsPull.Chat.Digest;
 
 /// <summary>
 /// <c>GET /digest/charts/{name}.png</c>: serves a digest chart to Teams clients when it was too large to ride inside the

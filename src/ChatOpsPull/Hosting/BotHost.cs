@@ -6,15 +6,17 @@ using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Jobs;
 using ChatOpsPull.Detection.Webhooks;
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Digest;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Chat.Commands;
+using ChatOpsPull.Chat.Digest;
+using ChatOpsPull.Web;
 
-namespace ChatOpsPull.Web;
+namespace ChatOpsPull.Hosting;
 
 /// <summary>Builds the web host: every capability registers its services and maps its endpoints here.</summary>
 public static class BotHost

@@ -3,7 +3,7 @@ using Hangfire;
 using Hangfire.Storage;
 using Microsoft.Extensions.Options;
 
-namespace ChatOpsPull.Digest;
+namespace ChatOpsPull.Chat.Digest;
 
 /// <summary>
 /// The scheduled digest of one channel, run by Hangfire at the schedule's cron occurrences in its time zone. The

@@ -2,7 +2,7 @@ using System.ComponentModel;
 using ChatOpsPull.Incidents;
 using Hangfire;
 
-namespace ChatOpsPull.Jobs;
+namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// Every five minutes: re-enqueues diagnoses that were asked for but never applied (the process stopped between storing

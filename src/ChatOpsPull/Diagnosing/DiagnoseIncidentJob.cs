@@ -1,9 +1,9 @@
 using System.ComponentModel;
-using ChatOpsPull.Diagnosis;
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
 using Hangfire;
 
-namespace ChatOpsPull.Jobs;
+namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// Diagnoses one incident for one request (incident id + the version it had when the diagnosis was asked for) and stores

@@ -10,7 +10,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
-namespace ChatOpsPull.Diagnosis;
+namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// Gathers the evidence behind a diagnosis — the pod as the cluster has it (owners, effective pull secrets, node),

@@ -4,8 +4,9 @@ using ChatOpsPull.Configuration;
 using ChatOpsPull.Core.Digest;
 using Microsoft.Extensions.Options;
 using ScottPlot;
+using ChatOpsPull.Digest;
 
-namespace ChatOpsPull.Digest;
+namespace ChatOpsPull.Chat.Digest;
 
 /// <summary>
 /// The digest's chart: pull time per registry over the period (p50 solid, p95 dashed, one point per hour or day), drawn

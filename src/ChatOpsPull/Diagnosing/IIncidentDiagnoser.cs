@@ -1,6 +1,6 @@
 using ChatOpsPull.Core.Incidents;
 
-namespace ChatOpsPull.Diagnosis;
+namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// Builds the diagnosis of an incident: cause, confidence, summary, evidence and remediations.

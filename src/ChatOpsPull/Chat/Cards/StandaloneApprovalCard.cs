@@ -3,7 +3,7 @@ using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Remediation;
 
-namespace ChatOpsPull.Approvals;
+namespace ChatOpsPull.Chat.Cards;
 
 /// <summary>
 /// The card of a request that belongs to no incident (<c>retry shop/api</c> with nothing failing): what was asked, the

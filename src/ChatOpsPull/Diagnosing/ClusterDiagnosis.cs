@@ -4,8 +4,9 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.KubernetesWatch;
 using k8s;
 using k8s.Models;
+using ChatOpsPull.Kubernetes;
 
-namespace ChatOpsPull.Kubernetes;
+namespace ChatOpsPull.Diagnosing;
 
 /// <summary>One failing container found in the cluster, with the pod object it came from.</summary>
 public sealed record FailingContainer(PullFailure Failure, V1Pod Pod);

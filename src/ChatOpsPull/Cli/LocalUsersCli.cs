@@ -1,7 +1,9 @@
 using System.Globalization;
 using ChatOpsPull.Cli;
+using ChatOpsPull.Hosting;
+using ChatOpsPull.Web;
 
-namespace ChatOpsPull.Web;
+namespace ChatOpsPull.Cli;
 
 /// <summary><c>chatopspull hash-password [--iterations N]</c>: reads a password from standard input, prints its hash for Web:Users.</summary>
 public static class LocalUsersCli

@@ -2,7 +2,7 @@ using ChatOpsPull.Chat;
 using ChatOpsPull.Chat.Routing;
 using Microsoft.Extensions.Options;
 
-namespace ChatOpsPull.Configuration;
+namespace ChatOpsPull.Chat.Routing;
 
 /// <summary>Section "Routing" checked at start: every route names a channel on a chat platform and non-empty patterns.</summary>
 public sealed class ChatRoutingValidation : IValidateOptions<ChatRoutingOptions>

@@ -1,7 +1,7 @@
 using System.Reflection;
 using Microsoft.Extensions.Options;
 
-namespace ChatOpsPull.Configuration;
+namespace ChatOpsPull.Hosting;
 
 /// <summary>
 /// Turns a configuration the bot cannot start with into sentences for the operator: every failed validation, and values

@@ -1,6 +1,6 @@
 using ChatOpsPull.Chat;
 
-namespace ChatOpsPull.Digest;
+namespace ChatOpsPull.Chat.Digest;
 
 /// <summary>Posts a channel's digest now (the <c>digest</c> command); the scheduled digest uses the same path.</summary>
 public interface IDigestPublisher

@@ -1,7 +1,8 @@
 using ChatOpsPull.Configuration;
 using ChatOpsPull.Web;
+using ChatOpsPull.Cli;
 
-namespace ChatOpsPull.Cli;
+namespace ChatOpsPull.Hosting;
 
 /// <summary>
 /// One executable, several verbs. <c>serve</c> (the default) runs the web host; the others are terminal tools.
@@ -95,8 +96,3 @@ public static class CliApp
         return await StartupProblems.RunAsync(() => BotHost.Build(args), io.Error).ConfigureAwait(false);
     }
 }
-
-/// <summary>Standard streams for a verb, so tests can drive verbs in process.</summary>
-public sealed record CliIo(TextReader In, TextWriter Out, TextWriter Error);
-
-public sealed record CliVerb(string Name, string Summary, Func<string[], CliIo, Task<int>> RunAsync, string? Usage = null);

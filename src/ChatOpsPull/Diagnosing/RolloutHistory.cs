@@ -3,7 +3,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
-namespace ChatOpsPull.Diagnosis;
+namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// A Deployment's revision history as <c>kubectl rollout history</c> sees it: its ReplicaSets and their

@@ -3,7 +3,7 @@ using ChatOpsPull.Chat;
 using ChatOpsPull.Core.Digest;
 using Cronos;
 
-namespace ChatOpsPull.Digest;
+namespace ChatOpsPull.Chat.Digest;
 
 /// <summary>
 /// Section "Digest": one schedule per channel, and the thresholds of the insights. Validated at start: a bad cron

@@ -1,7 +1,7 @@
 using ChatOpsPull.Kubernetes;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace ChatOpsPull.Diagnosis;
+namespace ChatOpsPull.Diagnosing;
 
 public static class DiagnosisServices
 {

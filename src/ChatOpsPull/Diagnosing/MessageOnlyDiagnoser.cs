@@ -2,7 +2,7 @@ using ChatOpsPull.Core.Classification;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Incidents;
 
-namespace ChatOpsPull.Diagnosis;
+namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// The diagnosis the runtime message alone supports: the classifier's cause, confidence and summary, one line of
