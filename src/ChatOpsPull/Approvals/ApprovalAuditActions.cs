@@ -1,6 +1,6 @@
 namespace ChatOpsPull.Approvals;
 
-/// <summary>The audit log actions of approvals and remediation jobs (beside the incident engine's <see cref="Incidents.AuditActions"/>).</summary>
+/// <summary>The audit log actions of approvals (beside <see cref="Remediation.RemediationAuditActions"/> and the incident engine's <see cref="Incidents.AuditActions"/>).</summary>
 public static class ApprovalAuditActions
 {
     public const string Requested = "approval.requested";
@@ -11,8 +11,4 @@ public static class ApprovalAuditActions
 
     /// <summary>A click or request that the policy (or a closed incident, a wrong cluster, an impossible dry run) refused.</summary>
     public const string Refused = "approval.refused";
-
-    public const string JobStarted = "job.started";
-    public const string JobApplied = "job.applied";
-    public const string JobFinished = "job.finished";
 }

@@ -1,6 +1,4 @@
 using System.Data.Common;
-using ChatOpsPull.Chat;
-using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Incidents;
@@ -26,17 +24,14 @@ public sealed partial class ApprovalService(
     RemediationRunStore runs,
     IncidentStore incidents,
     IncidentEngine engine,
-    IncidentNotifications notifications,
     AuditLog audit,
     RemediationActions actions,
     IRemediationScheduler scheduler,
-    ApprovalActors actors,
-    IncidentCardPublisher cards,
     IOptionsMonitor<ApprovalOptions> options,
     IOptions<BotOptions> bot,
     TimeProvider time,
     BotMetrics metrics,
-    ILogger<ApprovalService> logger) : IRemediationRequests, IApprovalQueries
+    ILogger<ApprovalService> logger) : IApprovalQueries
 {
     private const int MaxRaces = 10;
 
@@ -44,34 +39,38 @@ public sealed partial class ApprovalService(
 
     // ---- asking ----
 
-    public async Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks to run <paramref name="plan"/> for the incident <paramref name="incidentId"/> (or stand-alone when null) as
+    /// <paramref name="actor"/>; an unknown incident is refused. For an incident, its own cluster is the one that counts.
+    /// </summary>
+    public async Task<RequestResult> RequestAsync(Actor actor, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
     {
-        var actor = await actors.ResolveAsync(user, cancellationToken).ConfigureAwait(false);
         Incident? incident = null;
         if (!string.IsNullOrEmpty(incidentId))
         {
             incident = await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
             if (incident is null)
             {
-                return await RefuseAsync(actor, incidentId, null, $"There is no incident {incidentId}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+                return await RefusedAsync(actor, incidentId, null, $"There is no incident {incidentId}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
             }
 
             cluster = incident.Key.Cluster;
         }
 
-        var result = await RequestAsync(actor, incident, cluster, plan, cancellationToken).ConfigureAwait(false);
-        var card = await CardAsync(incident?.Id, result.Request, cancellationToken).ConfigureAwait(false);
-        if (incident is null && card is not null)
-        {
-            // A stand-alone request has no incident card in the channel: a new one is shown there with its buttons.
-            return new ChatReply(result.Message, Ephemeral: result.Outcome == ApprovalOutcome.Refused) { Card = card };
-        }
-
-        return new ChatReply(result.Message) { UpdatedCard = card, ChangedNothing = result.Outcome == ApprovalOutcome.Refused };
+        return await RequestAsync(actor, incident, cluster, plan, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>What asking led to, with the request as it now stands (the existing one when it was already asked).</summary>
     public sealed record RequestResult(ApprovalOutcome Outcome, string Message, ApprovalRequest? Request);
+
+    /// <summary>
+    /// What a click on Approve or Deny led to: the message for the person who clicked, the request as it now stands
+    /// (when there is one) and the incident it belongs to (when it has one). <see cref="ChangedNothing"/> when refused.
+    /// </summary>
+    public sealed record DecisionResult(ApprovalOutcome Outcome, string Message, ApprovalRequest? Request, string? IncidentId)
+    {
+        public bool ChangedNothing => Outcome == ApprovalOutcome.Refused;
+    }
 
     /// <summary>
     /// Asks to run <paramref name="plan"/> for <paramref name="incident"/> (or stand-alone when null) as <paramref name="actor"/>:
@@ -126,7 +125,7 @@ public sealed partial class ApprovalService(
         }
 
         var request = decision.Request! with { DryRun = dryRun.Text, Cluster = cluster };
-        var auditActor = ApprovalActors.ToAudit(actor);
+        var auditActor = actor.ToAuditActor();
         try
         {
             await store.Database.InTransactionAsync(
@@ -189,10 +188,9 @@ public sealed partial class ApprovalService(
     // ---- deciding ----
 
     /// <summary>An Approve or Deny click. The policy decides from the request as stored; a lost race re-reads and decides again.</summary>
-    public async Task<ChatReply> DecideAsync(ChatUser user, string approvalId, bool approve, CancellationToken cancellationToken)
+    public async Task<DecisionResult> DecideAsync(Actor actor, string approvalId, bool approve, CancellationToken cancellationToken)
     {
-        var actor = await actors.ResolveAsync(user, cancellationToken).ConfigureAwait(false);
-        var auditActor = ApprovalActors.ToAudit(actor);
+        var auditActor = actor.ToAuditActor();
         for (var race = 1; ; race++)
         {
             var request = await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
@@ -266,7 +264,7 @@ public sealed partial class ApprovalService(
                     continue;
                 }
 
-                return new ChatReply("Too many people decided this request at the same moment; look at the card and try again if it still waits.");
+                return new DecisionResult(ApprovalOutcome.Refused, "Too many people decided this request at the same moment; look at the card and try again if it still waits.", request, incidentId);
             }
 
             LogDecided(logger, approvalId, decision.Outcome, actor);
@@ -279,7 +277,7 @@ public sealed partial class ApprovalService(
             var text = decision.Outcome == ApprovalOutcome.Approved && !string.IsNullOrEmpty(updated.DryRun)
                 ? $"{decision.Message}\nIt will change: {updated.DryRun}"
                 : decision.Message;
-            return new ChatReply(text) { UpdatedCard = await CardAsync(incidentId, updated, cancellationToken).ConfigureAwait(false) };
+            return new DecisionResult(decision.Outcome, text, updated, incidentId);
         }
     }
 
@@ -315,23 +313,6 @@ public sealed partial class ApprovalService(
 
     public Task<IReadOnlyList<ApprovalRequest>> ListRequestedAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
         store.ListRequestedAsync(from, to, cancellationToken);
-
-    /// <summary>The card a reply should carry: the incident's card, or the stand-alone request's own.</summary>
-    public async Task<Card?> CardAsync(string? incidentId, ApprovalRequest? request, CancellationToken cancellationToken)
-    {
-        if (!string.IsNullOrEmpty(incidentId))
-        {
-            return await cards.BuildAsync(incidentId, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (request is null)
-        {
-            return null;
-        }
-
-        var run = await runs.GetAsync(request.Id, cancellationToken).ConfigureAwait(false);
-        return StandaloneApprovalCard.Build(request, run?.Run, time.GetUtcNow());
-    }
 
     // ---- inside ----
 
@@ -382,27 +363,27 @@ public sealed partial class ApprovalService(
             return;
         }
 
-        var auditActor = ApprovalActors.ToAudit(actor);
+        var auditActor = actor.ToAuditActor();
         switch (request.Status)
         {
             case ApprovalStatus.Pending when outcome == ApprovalOutcome.Requested:
-                await MoveAsync(request.IncidentId, IncidentState.AwaitingApproval, auditActor, IncidentChange.ApprovalRequested, line, cancellationToken).ConfigureAwait(false);
+                await MoveIncidentAsync(request.IncidentId, IncidentState.AwaitingApproval, auditActor, IncidentChange.ApprovalRequested, line, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalStatus.Pending:
-                await TellAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                await engine.AnnounceAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalStatus.Approved:
-                await MoveAsync(request.IncidentId, IncidentState.Remediating, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                await MoveIncidentAsync(request.IncidentId, IncidentState.Remediating, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalStatus.Denied or ApprovalStatus.Expired:
                 var stillPending = (await store.ListForIncidentAsync(request.IncidentId, cancellationToken).ConfigureAwait(false)).Any(r => r.Status == ApprovalStatus.Pending);
                 if (stillPending)
                 {
-                    await TellAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                    await engine.AnnounceAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    await MoveAsync(request.IncidentId, IncidentState.Diagnosed, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                    await MoveIncidentAsync(request.IncidentId, IncidentState.Diagnosed, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
                 }
 
                 break;
@@ -412,7 +393,7 @@ public sealed partial class ApprovalService(
     }
 
     /// <summary>Moves the incident when the move is legal from where it is; otherwise (already there, closed) only updates its card.</summary>
-    private async Task MoveAsync(string incidentId, IncidentState to, AuditActor actor, IncidentChange change, string line, CancellationToken cancellationToken)
+    private async Task MoveIncidentAsync(string incidentId, IncidentState to, AuditActor actor, IncidentChange change, string line, CancellationToken cancellationToken)
     {
         var incident = await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
         if (incident is null)
@@ -429,16 +410,7 @@ public sealed partial class ApprovalService(
             }
         }
 
-        await TellAsync(incidentId, change, line, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task TellAsync(string incidentId, IncidentChange change, string line, CancellationToken cancellationToken)
-    {
-        if (await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false) is { } incident
-            && !await engine.IsSilencedAsync(incident, cancellationToken).ConfigureAwait(false))
-        {
-            await notifications.PublishAsync(incident, change, line, cancellationToken).ConfigureAwait(false);
-        }
+        await engine.AnnounceAsync(incidentId, change, line, cancellationToken).ConfigureAwait(false);
     }
 
     private static RequestResult Existing(ApprovalRequest pending)
@@ -452,17 +424,16 @@ public sealed partial class ApprovalService(
 
     private async Task<RequestResult> RefusedAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
     {
-        await audit.AppendAsync(new AuditRecord(ApprovalActors.ToAudit(actor), ApprovalAuditActions.Refused, incidentId, approvalId, message, AuditOutcome.Refused), cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(new AuditRecord(actor.ToAuditActor(), ApprovalAuditActions.Refused, incidentId, approvalId, message, AuditOutcome.Refused), cancellationToken).ConfigureAwait(false);
         return new RequestResult(ApprovalOutcome.Refused, message, null);
     }
 
-    private async Task<ChatReply> RefuseAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
+    private async Task<DecisionResult> RefuseAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
     {
         await RefusedAsync(actor, incidentId, approvalId, message, cancellationToken).ConfigureAwait(false);
         var request = approvalId is null ? null : await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
         var incident = incidentId ?? (string.IsNullOrEmpty(request?.IncidentId) ? null : request.IncidentId);
-        var card = await CardAsync(incident, request, cancellationToken).ConfigureAwait(false);
-        return new ChatReply(message) { UpdatedCard = card, ChangedNothing = true };
+        return new DecisionResult(ApprovalOutcome.Refused, message, request, incident);
     }
 
     private static string NewId() => "apr-" + IncidentIds.RandomChars(8);

@@ -5,6 +5,7 @@ using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Storage;
 using Dapper;
+using ChatOpsPull.Remediation;
 
 namespace ChatOpsPull.Approvals;
 
@@ -17,10 +18,7 @@ public sealed class ApprovalStore(BotDatabase database)
 {
     public BotDatabase Database => database;
 
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
+    private static JsonSerializerOptions Json => RemediationJson.Options;
 
     public async Task<ApprovalRequest?> GetAsync(string id, CancellationToken cancellationToken = default)
     {

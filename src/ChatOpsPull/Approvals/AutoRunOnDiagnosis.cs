@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
+using Hangfire;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Approvals;
@@ -7,24 +9,38 @@ namespace ChatOpsPull.Approvals;
 /// <summary>
 /// Runs the low-risk fixes named in Approvals:AutoRun without waiting for anyone — when a diagnosis arrives whose
 /// registry evidence confirms the image can be pulled now (e.g. delete the pods stuck in back-off once the tag exists).
-/// At most once per incident and plan; every such run is in the audit log as requested by ChatOpsPull.
+/// The notifier only enqueues <see cref="AutoRunJob"/>: the request, its dry run and the job it approves run on the job
+/// queue, not inside the card delivery of the incident engine.
 /// </summary>
-public sealed partial class AutoRunOnDiagnosis(IServiceProvider services, IOptionsMonitor<ApprovalOptions> options, ILogger<AutoRunOnDiagnosis> logger) : IIncidentNotifier
+public sealed class AutoRunOnDiagnosis(IBackgroundJobClient jobs, IOptionsMonitor<ApprovalOptions> options) : IIncidentNotifier
 {
-    public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
-        if (change != IncidentChange.Diagnosed || options.CurrentValue.AutoRun.Count == 0 || incident.Diagnosis is not { } diagnosis || incident.IsClosed)
+        if (change == IncidentChange.Diagnosed && options.CurrentValue.AutoRun.Count > 0 && !incident.IsClosed
+            && ApprovalService.RegistryConfirmsPullable(incident.Diagnosis))
+        {
+            jobs.Enqueue<AutoRunJob>(job => job.RunAsync(incident.Id, CancellationToken.None));
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Asks for every auto-runnable plan of the incident's current diagnosis as ChatOpsPull (at most once per incident and
+/// plan; each is in the audit log as requested by ChatOpsPull). Idempotent, so a retried or duplicated job asks nothing twice.
+/// </summary>
+public sealed partial class AutoRunJob(IncidentStore incidents, ApprovalService approvals, ILogger<AutoRunJob> logger)
+{
+    [DisplayName("Auto-run fixes for {0}")]
+    [AutomaticRetry(Attempts = 3)]
+    public async Task RunAsync(string incidentId, CancellationToken cancellationToken)
+    {
+        if (await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false) is not { IsClosed: false, Diagnosis: { } diagnosis } incident)
         {
             return;
         }
 
-        if (!ApprovalService.RegistryConfirmsPullable(diagnosis))
-        {
-            return;
-        }
-
-        // Resolved here, not injected: the approval service reaches the incident engine, which holds the notifiers.
-        var approvals = services.GetRequiredService<ApprovalService>();
         foreach (var plan in diagnosis.Remediations)
         {
             var result = await approvals.AutoRunAsync(incident, plan, cancellationToken).ConfigureAwait(false);

@@ -2,13 +2,6 @@ using ChatOpsPull.Chat.Cards;
 
 namespace ChatOpsPull.Chat;
 
-public enum ChatPlatform
-{
-    Slack,
-    Teams,
-    Web,
-}
-
 /// <summary>Who clicked or typed, as the platform vouched for it (verified signature / token / login).</summary>
 /// <param name="Id">Slack user id ("U012AB3CD"), Teams AAD object id, or local web user name.</param>
 /// <param name="Groups">Slack user-group ids / Teams groups the user is in, where known.</param>

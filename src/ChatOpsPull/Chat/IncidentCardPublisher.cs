@@ -13,7 +13,8 @@ namespace ChatOpsPull.Chat;
 /// Keeps every incident's card current in its channels: on each change it gathers the incident, its approval requests,
 /// runs and rolled-up incidents, builds the card (<see cref="IncidentCardBuilder"/>), routes it by cluster and namespace
 /// (<see cref="ChatRouter"/>) and publishes it on each destination's surface (posted once, updated in place after), plus
-/// a thread reply with the change's detail line. A rolled-up incident updates its parent's card instead of its own.
+/// a thread reply with the change's detail line. Which card a rolled-up incident's news goes to is decided by the
+/// incident engine, before this is told.
 /// Idempotent: publishing the same state twice updates the same message to the same card.
 /// </summary>
 public sealed partial class IncidentCardPublisher(
@@ -32,15 +33,9 @@ public sealed partial class IncidentCardPublisher(
 
     public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
+        // Storm routing (a rolled-up incident's news on its parent's card) is the incident engine's: this is told the card to change.
         var target = incident;
         var line = detail;
-        if (incident.RollupOf is { } parentId
-            && await incidents.GetAsync(parentId, cancellationToken).ConfigureAwait(false) is { IsClosed: false } parent)
-        {
-            target = parent;
-            line = detail is null ? null : $"{incident.Key.Namespace}/{incident.Workload?.ToString() ?? incident.Key.Subject}: {detail}";
-        }
-
         var destinations = router.Route(target.Key.Cluster, target.Key.Namespace);
         if (destinations.Count == 0)
         {

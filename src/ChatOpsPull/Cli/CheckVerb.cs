@@ -7,7 +7,6 @@ using ChatOpsPull.Core.Images;
 using ChatOpsPull.Registry;
 using k8s.Models;
 using Microsoft.Extensions.Options;
-using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Cli;
 

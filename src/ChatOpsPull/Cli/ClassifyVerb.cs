@@ -4,7 +4,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using ChatOpsPull.Core.Classification;
 using ChatOpsPull.Core.Failures;
-using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Cli;
 

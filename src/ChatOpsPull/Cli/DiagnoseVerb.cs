@@ -6,7 +6,6 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Kubernetes;
 using k8s.Autorest;
 using k8s.Exceptions;
-using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Cli;
 

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Cli;
 

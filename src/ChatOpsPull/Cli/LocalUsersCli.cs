@@ -1,6 +1,4 @@
 using System.Globalization;
-using ChatOpsPull.Cli;
-using ChatOpsPull.Hosting;
 using ChatOpsPull.Web;
 
 namespace ChatOpsPull.Cli;

@@ -19,4 +19,17 @@ public static class DiagnosisServices
         services.AddSingleton<IPullFailureDiagnoser>(sp => sp.GetRequiredService<EvidenceDiagnoser>());
         return services;
     }
+
+    /// <summary>
+    /// Diagnosis on the job queue: the <see cref="Incidents.IDiagnosisScheduler"/> the incident engine asks (Hangfire),
+    /// the diagnose job, and the recurring sweep that re-asks for diagnoses that were lost. Needs AddJobs.
+    /// </summary>
+    public static IServiceCollection AddDiagnosisJobs(this IServiceCollection services)
+    {
+        services.AddSingleton<Incidents.IDiagnosisScheduler, HangfireDiagnosisScheduler>();
+        services.AddTransient<DiagnoseIncidentJob>();
+        services.AddTransient<DiagnosisSweepJob>();
+        services.AddHostedService<RecurringJobsRegistration>();
+        return services;
+    }
 }

@@ -8,7 +8,6 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Options;
-using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Digest;
 

@@ -3,7 +3,6 @@ using ChatOpsPull.Configuration;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Digest;
 using Microsoft.Extensions.Options;
-using ChatOpsPull.Chat.Digest;
 
 namespace ChatOpsPull.Digest;
 

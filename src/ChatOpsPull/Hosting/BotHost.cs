@@ -1,3 +1,5 @@
+using ChatOpsPull.Chat.Actions;
+using ChatOpsPull.Detection.KubernetesWatch;
 using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat.Teams;
 using ChatOpsPull.Observability;
@@ -34,6 +36,7 @@ public static class BotHost
         builder.Services.AddTeams(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
+        builder.Services.AddKubernetesWatch();
         builder.Services.AddAlertWebhooks(builder.Configuration);
         builder.Services.AddChatOutbox();
         builder.Services.AddSlack(builder.Configuration);
@@ -41,9 +44,12 @@ public static class BotHost
         builder.Services.AddJobs(builder.Configuration);
         builder.Services.AddIncidents(builder.Configuration);
         builder.Services.AddDiagnosis();
+        builder.Services.AddDiagnosisJobs();
         builder.Services.AddDigest(builder.Configuration);
+        builder.Services.AddDigestCards();
         builder.Services.AddRemediation(builder.Configuration);
         builder.Services.AddApprovals(builder.Configuration);
+        builder.Services.AddChatActions();
         builder.Services.AddChatCommands(builder.Configuration);
         builder.Services.AddWebPage(builder.Configuration);
 

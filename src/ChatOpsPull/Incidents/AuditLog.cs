@@ -1,5 +1,4 @@
 using System.Data.Common;
-using ChatOpsPull.Chat;
 using ChatOpsPull.Storage;
 using Dapper;
 
@@ -11,13 +10,6 @@ public sealed record AuditActor(string Platform, string Id, string Name)
 {
     public static AuditActor Bot { get; } = new("bot", "chatopspull", "ChatOpsPull");
 
-    public static AuditActor From(ChatUser user) => new(user.Platform switch
-    {
-        ChatPlatform.Slack => "slack",
-        ChatPlatform.Teams => "teams",
-        ChatPlatform.Web => "web",
-        _ => "unknown",
-    }, user.Id, user.DisplayName);
 
     public override string ToString() => $"{Name} ({Platform}:{Id})";
 }

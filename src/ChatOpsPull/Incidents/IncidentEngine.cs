@@ -313,6 +313,27 @@ public sealed partial class IncidentEngine(
         return removed;
     }
 
+    /// <summary>
+    /// News about an incident from outside the engine (approval requests and decisions, remediation runs). It is told
+    /// like the engine's own news: through the incident's mailbox, in order with the rest, not while the incident is
+    /// snoozed or muted, and on the storm's card when the incident is rolled up under another.
+    /// </summary>
+    public async Task AnnounceAsync(string incidentId, IncidentChange change, string? detail, CancellationToken cancellationToken = default)
+    {
+        if (await store.GetAsync(incidentId, cancellationToken).ConfigureAwait(false) is not { } incident)
+        {
+            return;
+        }
+
+        var box = _mailboxes.GetOrAdd(incident.Id, _ => new Mailbox(incident.Id));
+        lock (box)
+        {
+            box.Pending.Enqueue(new Notice(incident, change, detail, EvenIfSnoozed: false, Direct: false));
+        }
+
+        await DeliverAsync([box], cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>True when notifiers are not told about this incident now (snoozed, or a mute matches).</summary>
     public async Task<bool> IsSilencedAsync(Incident incident, CancellationToken cancellationToken = default) =>
         IncidentSilence.IsSilenced(incident, await MutesAsync(cancellationToken).ConfigureAwait(false), time.GetUtcNow());
@@ -675,7 +696,7 @@ public sealed partial class IncidentEngine(
             // One card per storm: the parent's card carries the news.
             if (!IncidentSilence.IsSilenced(parent, mutes, now))
             {
-                var detail = $"{incident.Key.Namespace}/{incident.Key.Subject}: {notice.Detail ?? notice.Change.ToString()}";
+                var detail = $"{incident.Key.Namespace}/{incident.Workload?.ToString() ?? incident.Key.Subject}: {notice.Detail ?? notice.Change.ToString()}";
                 await notifications.PublishAsync(parent, IncidentChange.PodsChanged, detail, cancellationToken).ConfigureAwait(false);
             }
 

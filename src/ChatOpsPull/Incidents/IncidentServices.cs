@@ -1,5 +1,3 @@
-using ChatOpsPull.Diagnosing;
-using ChatOpsPull.Jobs;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Incidents;
@@ -7,9 +5,9 @@ namespace ChatOpsPull.Incidents;
 public static class IncidentServices
 {
     /// <summary>
-    /// The incident engine (also registered as <see cref="IPullFailureSink"/>), its store and audit log, the diagnosis job
-    /// scheduler and the default <see cref="IIncidentDiagnoser"/> (<see cref="MessageOnlyDiagnoser"/>; replace the registration
-    /// to use another). Notifiers register themselves as <see cref="IIncidentNotifier"/>.
+    /// The incident engine (also registered as <see cref="IPullFailureSink"/>), its store and audit log. Diagnosis
+    /// registers the <see cref="IDiagnosisScheduler"/> the engine asks for diagnoses; notifiers register themselves as
+    /// <see cref="IIncidentNotifier"/>.
     /// </summary>
     public static IServiceCollection AddIncidents(this IServiceCollection services, IConfiguration configuration)
     {
@@ -23,8 +21,6 @@ public static class IncidentServices
         services.AddSingleton<IncidentNotifications>();
         services.AddSingleton<IncidentEngine>();
         services.AddSingleton<IPullFailureSink>(provider => provider.GetRequiredService<IncidentEngine>());
-        services.AddSingleton<IDiagnosisScheduler, HangfireDiagnosisScheduler>();
-        services.AddSingleton<IIncidentDiagnoser, MessageOnlyDiagnoser>();
         return services;
     }
 }

@@ -1,12 +1,10 @@
 using ChatOpsPull.Storage;
-using ChatOpsPull.Web;
 using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Options;
-using ChatOpsPull.Diagnosing;
 
 namespace ChatOpsPull.Jobs;
 
@@ -47,25 +45,7 @@ public static class JobsServices
             });
         }
 
-        services.AddTransient<DiagnoseIncidentJob>();
-        services.AddTransient<DiagnosisSweepJob>();
-        services.AddHostedService<RecurringJobsRegistration>();
         return services;
-    }
-
-    /// <summary>The dashboard at /hangfire, for signed-in local users (or loopback when none are configured).</summary>
-    public static IEndpointRouteBuilder MapJobsDashboard(this IEndpointRouteBuilder app)
-    {
-        app.MapHangfireDashboardWithAuthorizationPolicy(
-            LocalLoginServices.Policy,
-            DashboardPath,
-            new DashboardOptions
-            {
-                AppPath = "/",
-                DashboardTitle = "ChatOpsPull jobs",
-                DisplayStorageConnectionString = false,
-            });
-        return app;
     }
 
     private static JobStorage CreateStorage(IServiceProvider provider)

@@ -1,4 +1,3 @@
-using ChatOpsPull.Detection.KubernetesWatch;
 using ChatOpsPull.Storage;
 using k8s.Exceptions;
 using Microsoft.Extensions.Options;
@@ -27,10 +26,6 @@ public static class KubernetesServices
             sp.GetRequiredService<PullSecretInspector>(),
             sp.GetRequiredService<NodeInspector>(),
             sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<KubernetesWatchStatus>();
-        services.AddSingleton<PullEventStore>();
-        services.AddSchemaMigrations(PullEventStore.Migration);
-        services.AddHostedService<KubernetesWatchService>();
         return services;
     }
 

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Text.Json;
-using ChatOpsPull.Approvals;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Storage;
 using Dapper;
@@ -48,7 +47,7 @@ public sealed class RemediationRunStore(BotDatabase database)
             approvalId = run.ApprovalId,
             incidentId = string.IsNullOrEmpty(run.IncidentId) ? null : run.IncidentId,
             cluster,
-            plan = JsonSerializer.Serialize(run.Plan, ApprovalStore.Json),
+            plan = JsonSerializer.Serialize(run.Plan, RemediationJson.Options),
             image,
             detail = run.Detail,
             queuedAt = BotDatabase.ToDb(run.QueuedAt),
@@ -237,7 +236,7 @@ public sealed class RemediationRunStore(BotDatabase database)
             new RemediationRun(
                 approval_id,
                 incident_id ?? string.Empty,
-                JsonSerializer.Deserialize<RemediationPlan>(plan, ApprovalStore.Json)!,
+                JsonSerializer.Deserialize<RemediationPlan>(plan, RemediationJson.Options)!,
                 ParseStatus(status),
                 detail,
                 BotDatabase.FromDb(queued_at),

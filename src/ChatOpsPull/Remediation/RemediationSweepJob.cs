@@ -1,16 +1,13 @@
 using System.ComponentModel;
-using ChatOpsPull.Approvals;
 using Hangfire;
 
 namespace ChatOpsPull.Remediation;
 
 /// <summary>
-/// Every minute: expires approval requests whose time is up (clicks and reads expire them too), and enqueues again any
-/// approved run nobody is working on — its job was lost between the approval and the enqueue, or its worker died and
+/// Every minute: enqueues again any approved run nobody is working on — its job was lost between the approval and the enqueue, or its worker died and
 /// its lease ran out. The job is idempotent on the approval id, so a duplicate costs one skipped attempt.
 /// </summary>
 public sealed partial class RemediationSweepJob(
-    ApprovalService approvals,
     RemediationRunStore runs,
     IRemediationScheduler scheduler,
     TimeProvider time,
@@ -21,12 +18,11 @@ public sealed partial class RemediationSweepJob(
     /// <summary>A run younger than this may still be on its way to a worker.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
 
-    [DisplayName("Expire approvals, resume stalled remediations")]
+    [DisplayName("Resume stalled remediations")]
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var expired = await approvals.ExpireDueAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         var stalled = await runs.ListStalledAsync(now, now - Grace, cancellationToken).ConfigureAwait(false);
         foreach (var approvalId in stalled)
@@ -34,14 +30,14 @@ public sealed partial class RemediationSweepJob(
             scheduler.Enqueue(approvalId);
         }
 
-        if (expired > 0 || stalled.Count > 0)
+        if (stalled.Count > 0)
         {
-            LogSwept(logger, expired, stalled.Count);
+            LogSwept(logger, stalled.Count);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep: {Expired} approval request(s) expired, {Stalled} stalled remediation(s) enqueued again")]
-    private static partial void LogSwept(ILogger logger, int expired, int stalled);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep: {Stalled} stalled remediation(s) enqueued again")]
+    private static partial void LogSwept(ILogger logger, int stalled);
 }
 
 /// <summary>Registers the sweep as a recurring job when the host starts.</summary>

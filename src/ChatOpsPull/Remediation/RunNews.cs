@@ -1,4 +1,3 @@
-using ChatOpsPull.Approvals;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
@@ -15,7 +14,6 @@ public sealed partial class RunNews(
     AuditLog audit,
     IncidentStore incidents,
     IncidentEngine engine,
-    IncidentNotifications notifications,
     TimeProvider time,
     ILogger<RunNews> logger)
 {
@@ -32,7 +30,7 @@ public sealed partial class RunNews(
                 }
 
                 await audit.AppendAsync(connection, transaction, new AuditRecord(
-                    AuditActor.Bot, ApprovalAuditActions.JobStarted, IncidentOrNull(run), run.ApprovalId, $"{run.Plan.Title} ({RemediationPlan.KindName(run.Plan.Kind)} on {Target(run.Plan)})")).ConfigureAwait(false);
+                    AuditActor.Bot, RemediationAuditActions.JobStarted, IncidentOrNull(run), run.ApprovalId, $"{run.Plan.Title} ({RemediationPlan.KindName(run.Plan.Kind)} on {Target(run.Plan)})")).ConfigureAwait(false);
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
@@ -46,7 +44,7 @@ public sealed partial class RunNews(
     public async Task AppliedAsync(RunRecord record, string detail, CancellationToken cancellationToken)
     {
         var run = record.Run;
-        await audit.AppendAsync(new AuditRecord(AuditActor.Bot, ApprovalAuditActions.JobApplied, IncidentOrNull(run), run.ApprovalId, detail), cancellationToken).ConfigureAwait(false);
+        await audit.AppendAsync(new AuditRecord(AuditActor.Bot, RemediationAuditActions.JobApplied, IncidentOrNull(run), run.ApprovalId, detail), cancellationToken).ConfigureAwait(false);
         await TellAsync(run, IncidentChange.RemediationStarted, $"\"{run.Plan.Title}\": {detail}; waiting for the pods to become Ready", cancellationToken).ConfigureAwait(false);
     }
 
@@ -64,7 +62,7 @@ public sealed partial class RunNews(
                 }
 
                 await audit.AppendAsync(connection, transaction, new AuditRecord(
-                    AuditActor.Bot, ApprovalAuditActions.JobFinished, IncidentOrNull(run), run.ApprovalId, $"{RemediationRunStore.StatusName(status)}: {detail}", outcome)).ConfigureAwait(false);
+                    AuditActor.Bot, RemediationAuditActions.JobFinished, IncidentOrNull(run), run.ApprovalId, $"{RemediationRunStore.StatusName(status)}: {detail}", outcome)).ConfigureAwait(false);
                 return true;
             },
             CancellationToken.None).ConfigureAwait(false);
@@ -113,17 +111,12 @@ public sealed partial class RunNews(
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a run status"),
     };
 
-    /// <summary>Tells the incident's notifiers (the card), unless the incident is snoozed or muted.</summary>
+    /// <summary>Tells the incident's card, through the incident engine (in order with its other news; not when snoozed or muted).</summary>
     private async Task TellAsync(RemediationRun run, IncidentChange change, string detail, CancellationToken cancellationToken)
     {
-        if (IncidentOrNull(run) is not { } id || await incidents.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } incident)
+        if (IncidentOrNull(run) is { } id)
         {
-            return;
-        }
-
-        if (!await engine.IsSilencedAsync(incident, cancellationToken).ConfigureAwait(false))
-        {
-            await notifications.PublishAsync(incident, change, detail, cancellationToken).ConfigureAwait(false);
+            await engine.AnnounceAsync(id, change, detail, cancellationToken).ConfigureAwait(false);
         }
     }
 

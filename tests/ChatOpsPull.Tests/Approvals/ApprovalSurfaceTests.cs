@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using ChatOpsPull.Approvals;
+using ChatOpsPull.Chat.Actions;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Incidents;
@@ -139,7 +140,7 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
         var run = await bed.WaitForRunAsync(approve.Payload.Target);
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Empty(await bed.Get<IApprovalQueries>().ListPendingAsync("shop", CancellationToken.None));
-        var view = await bed.Get<ApprovalService>().CardAsync(null, await bed.Get<ApprovalStore>().GetAsync(approve.Payload.Target), CancellationToken.None);
+        var view = await bed.Get<ChatApprovals>().CardAsync(null, await bed.Get<ApprovalStore>().GetAsync(approve.Payload.Target), CancellationToken.None);
         Assert.Equal(CardTone.Good, view!.Tone);
     }
 

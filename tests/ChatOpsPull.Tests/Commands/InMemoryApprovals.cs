@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat;
+using ChatOpsPull.Chat.Actions;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Remediation;

@@ -191,8 +191,8 @@ public sealed class RemediationFaultTests(PostgresFixture postgres, RegistryFixt
         Assert.Equal(1, EffectivePatches(api, "api"));
         Assert.Equal(generation + 1, RemediationBed.Generation(api.Store.Get(ResourceType.Of("deployments"), "shop", "api")!));
         var audit = await restarted.Get<AuditLog>().ForApprovalAsync(approvalId);
-        Assert.Single(audit, a => a.Action == ApprovalAuditActions.JobStarted);
-        Assert.Single(audit, a => a.Action == ApprovalAuditActions.JobFinished);
+        Assert.Single(audit, a => a.Action == RemediationAuditActions.JobStarted);
+        Assert.Single(audit, a => a.Action == RemediationAuditActions.JobFinished);
     }
 
     [Fact]
@@ -227,7 +227,7 @@ public sealed class RemediationFaultTests(PostgresFixture postgres, RegistryFixt
         Assert.Equal(1, EffectivePatches(first.Api, "api"));
         var audit = await first.Get<AuditLog>().ForApprovalAsync(approvalId);
         Assert.Single(audit, a => a.Action == ApprovalAuditActions.Approved);
-        Assert.Single(audit, a => a.Action == ApprovalAuditActions.JobStarted);
+        Assert.Single(audit, a => a.Action == RemediationAuditActions.JobStarted);
         Assert.Single(audit, a => a.Action == ApprovalAuditActions.Voted);
     }
 

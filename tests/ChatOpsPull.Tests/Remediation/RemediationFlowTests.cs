@@ -4,6 +4,7 @@ using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
 using ChatOpsPull.Tests.Kubernetes.FakeApi;
@@ -63,9 +64,9 @@ public sealed class RemediationFlowTests(PostgresFixture postgres, RegistryFixtu
                 (ApprovalAuditActions.Requested, "alice"),
                 (ApprovalAuditActions.Voted, "bob"),
                 (ApprovalAuditActions.Approved, "ChatOpsPull"),
-                (ApprovalAuditActions.JobStarted, "ChatOpsPull"),
-                (ApprovalAuditActions.JobApplied, "ChatOpsPull"),
-                (ApprovalAuditActions.JobFinished, "ChatOpsPull"),
+                (RemediationAuditActions.JobStarted, "ChatOpsPull"),
+                (RemediationAuditActions.JobApplied, "ChatOpsPull"),
+                (RemediationAuditActions.JobFinished, "ChatOpsPull"),
             ],
             actions);
     }
@@ -246,7 +247,7 @@ public sealed class RemediationFlowTests(PostgresFixture postgres, RegistryFixtu
         var after = await Engines.EventuallyAsync(async () => (await bed.Get<IncidentStore>().GetAsync(incident.Id))!, i => i.State == IncidentState.Diagnosed, "the incident back to Diagnosed");
         var card = await bed.Get<ChatOpsPull.Chat.IncidentCardPublisher>().BuildAsync(after, CancellationToken.None);
         Assert.Contains(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Text.Contains("applied, but pods were not Ready by the deadline", StringComparison.Ordinal));
-        Assert.Single(await bed.Get<AuditLog>().ForApprovalAsync(approvalId), a => a.Action == ApprovalAuditActions.JobFinished && a.Outcome == AuditOutcome.Failed);
+        Assert.Single(await bed.Get<AuditLog>().ForApprovalAsync(approvalId), a => a.Action == RemediationAuditActions.JobFinished && a.Outcome == AuditOutcome.Failed);
     }
 
     public static string Backoff(string image) => $"Back-off pulling image \"{image}\"";

@@ -16,7 +16,7 @@ namespace ChatOpsPull.Chat.Actions;
 /// updated card when it changed. Unknown ids, ids of another cluster and closed incidents get a clear answer and change nothing.
 /// </summary>
 public sealed partial class CardActionHandler(
-    ApprovalService approvals,
+    ChatApprovals approvals,
     IncidentStore incidents,
     IncidentEngine engine,
     IncidentCardPublisher cards,
@@ -98,7 +98,7 @@ public sealed partial class CardActionHandler(
 
     private async Task<ChatReply> RediagnoseAsync(ChatActionRequest request, Incident incident, CancellationToken cancellationToken)
     {
-        var result = await engine.RequestDiagnosisAsync(incident.Id, AuditActor.From(request.User), cancellationToken).ConfigureAwait(false);
+        var result = await engine.RequestDiagnosisAsync(incident.Id, request.User.ToAuditActor(), cancellationToken).ConfigureAwait(false);
         var text = result.Outcome == IncidentUpdateOutcome.Changed
             ? $"Diagnosing {incident.Id} again: the registry, pull secrets and network are checked now; the card updates when it is done."
             : $"{incident.Id} could not be diagnosed again: {result.Message}";
@@ -113,7 +113,7 @@ public sealed partial class CardActionHandler(
         }
 
         var until = time.GetUtcNow() + duration;
-        var result = await engine.SnoozeAsync(incident.Id, until, AuditActor.From(request.User), cancellationToken).ConfigureAwait(false);
+        var result = await engine.SnoozeAsync(incident.Id, until, request.User.ToAuditActor(), cancellationToken).ConfigureAwait(false);
         var text = result.Outcome is IncidentUpdateOutcome.Changed or IncidentUpdateOutcome.Unchanged
             ? $"Snoozed {incident.Id} until {until.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC: no updates in the channel until then (it is still recorded)."
             : $"{incident.Id} could not be snoozed: {result.Message}";
@@ -127,11 +127,11 @@ public sealed partial class CardActionHandler(
         if (!policy.IsApprover(incident.Key.Cluster, incident.Key.Namespace, actor))
         {
             var why = $"Only approvers for namespace {incident.Key.Namespace} may mute an image. Nothing changed.";
-            await audit.AppendAsync(new AuditRecord(ApprovalActors.ToAudit(actor), ApprovalAuditActions.Refused, incident.Id, null, "mute image: " + why, AuditOutcome.Refused), cancellationToken).ConfigureAwait(false);
+            await audit.AppendAsync(new AuditRecord(actor.ToAuditActor(), ApprovalAuditActions.Refused, incident.Id, null, "mute image: " + why, AuditOutcome.Refused), cancellationToken).ConfigureAwait(false);
             return new ChatReply(why);
         }
 
-        var mute = await engine.MuteImageOfAsync(incident.Id, null, AuditActor.From(request.User), cancellationToken).ConfigureAwait(false);
+        var mute = await engine.MuteImageOfAsync(incident.Id, null, request.User.ToAuditActor(), cancellationToken).ConfigureAwait(false);
         return mute is null
             ? new ChatReply($"There is no incident {incident.Id} any more. Nothing changed.")
             : new ChatReply($"Muted {mute.Pattern} in cluster {mute.Cluster} ({mute.Id}): no cards for it until someone removes the mute. Failures are still recorded.");

@@ -59,7 +59,7 @@ public sealed partial class ChatCommandHandler(
         }
 
         var until = time.GetUtcNow() + snooze.Duration;
-        var update = await engine.SnoozeAsync(incident.Id, until, AuditActor.From(user), cancellationToken).ConfigureAwait(false);
+        var update = await engine.SnoozeAsync(incident.Id, until, user.ToAuditActor(), cancellationToken).ConfigureAwait(false);
         return update.Outcome switch
         {
             IncidentUpdateOutcome.Changed => new ChatReply(

@@ -5,6 +5,7 @@ using ChatOpsPull.Kubernetes;
 using k8s;
 using k8s.Autorest;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Chat.Actions;
 
 namespace ChatOpsPull.Chat.Commands;
 

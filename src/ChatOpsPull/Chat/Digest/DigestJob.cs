@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Hangfire;
 using Hangfire.Storage;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Digest;
 
 namespace ChatOpsPull.Chat.Digest;
 

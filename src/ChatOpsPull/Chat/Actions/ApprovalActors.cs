@@ -1,10 +1,9 @@
-using ChatOpsPull.Chat;
+using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Core.Approvals;
-using ChatOpsPull.Incidents;
 using Microsoft.Extensions.Options;
 
-namespace ChatOpsPull.Approvals;
+namespace ChatOpsPull.Chat.Actions;
 
 /// <summary>
 /// Turns the person a platform vouched for into the policy's <see cref="Actor"/>, with their groups: Slack user groups
@@ -44,8 +43,6 @@ public sealed class ApprovalActors(IOptionsMonitor<ApprovalOptions> options, ISe
 
         return new Actor(platform, user.Id, string.IsNullOrWhiteSpace(user.DisplayName) ? user.Id : user.DisplayName, groups.Order(StringComparer.Ordinal).ToList());
     }
-
-    public static AuditActor ToAudit(Actor actor) => new(actor.Platform == "system" ? "bot" : actor.Platform, actor.Id, actor.Name);
 
     private static bool NamesSlackGroups(ApprovalOptions options) =>
         options.Rules.Any(r => r.ApproverGroups.Any(g => g.StartsWith("slack:", StringComparison.Ordinal)));

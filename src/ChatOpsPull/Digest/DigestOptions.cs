@@ -1,9 +1,9 @@
 using System.ComponentModel.DataAnnotations;
-using ChatOpsPull.Chat;
+using ChatOpsPull.Configuration;
 using ChatOpsPull.Core.Digest;
 using Cronos;
 
-namespace ChatOpsPull.Chat.Digest;
+namespace ChatOpsPull.Digest;
 
 /// <summary>
 /// Section "Digest": one schedule per channel, and the thresholds of the insights. Validated at start: a bad cron
