@@ -17,6 +17,7 @@ public static class CliApp
         HealthCheckVerb.Verb,
         CheckVerb.Verb,
         DiagnoseVerb.Verb,
+        TeamsPackageVerb.Verb,
         new("hash-password", LocalUsersCli.Summary, LocalUsersCli.HashPasswordAsync),
         new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
     ];
@@ -53,7 +54,7 @@ public static class CliApp
         stdout.WriteLine();
         foreach (var verb in Verbs)
         {
-            stdout.WriteLine($"  {verb.Name,-10} {verb.Summary}");
+            stdout.WriteLine($"  {verb.Name,-14} {verb.Summary}");
         }
 
         stdout.WriteLine();
