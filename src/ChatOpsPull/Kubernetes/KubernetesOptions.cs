@@ -34,6 +34,13 @@ public sealed class KubernetesOptions : IValidatableObject
 
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Tries to hand one pod change (a pull failure or its resolution) to the incident engine before the watcher drops it and goes on.</summary>
+    [Range(1, 20, ErrorMessage = "Kubernetes:DeliveryAttempts must be between 1 and 20.")]
+    public int DeliveryAttempts { get; set; } = 5;
+
+    /// <summary>Wait before the first retry of a delivery; the n-th retry waits n times this.</summary>
+    public TimeSpan DeliveryRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
     public LeaseOptions Lease { get; set; } = new();
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -70,6 +77,11 @@ public sealed class KubernetesOptions : IValidatableObject
             yield return new ValidationResult(
                 "Kubernetes:ReconnectMinDelay must be positive and no larger than Kubernetes:ReconnectMaxDelay.",
                 [nameof(ReconnectMinDelay), nameof(ReconnectMaxDelay)]);
+        }
+
+        if (DeliveryRetryDelay < TimeSpan.Zero || DeliveryRetryDelay > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult("Kubernetes:DeliveryRetryDelay must be between 00:00:00 and 00:01:00 (e.g. \"00:00:00.200\").", [nameof(DeliveryRetryDelay)]);
         }
 
         foreach (var result in Lease.Validate())

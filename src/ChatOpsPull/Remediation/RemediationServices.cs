@@ -1,14 +1,16 @@
 using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Remediation.Actions;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Polly;
 
 namespace ChatOpsPull.Remediation;
 
 public static class RemediationServices
 {
     /// <summary>
-    /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with retries
-    /// and RBAC explanations, the seven actions, the rollout watcher, the Hangfire job and its scheduler, and the
+    /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with their retry pipeline
+    /// (<see cref="KubernetesCallRetry"/>) and RBAC explanations, the seven actions, the rollout watcher, the Hangfire job and its scheduler, and the
     /// recurring sweep (approval expiry, stalled runs); the diagnosis learns which registries have a credential source.
     /// </summary>
     public static IServiceCollection AddRemediation(this IServiceCollection services, IConfiguration configuration)
@@ -19,6 +21,15 @@ public static class RemediationServices
             .ValidateOnStart();
         services.Replace(ServiceDescriptor.Singleton<ICredentialSourceCatalog, ConfiguredCredentialSources>());
         services.AddSingleton<RemediationRunStore>();
+        services.AddResiliencePipeline(KubernetesCallRetry.PipelineName, (builder, context) =>
+        {
+            context.EnableReloads<RemediationOptions>();
+            KubernetesCallRetry.Configure(
+                builder,
+                context.ServiceProvider.GetRequiredService<IOptionsMonitor<RemediationOptions>>().CurrentValue,
+                context.ServiceProvider.GetRequiredService<TimeProvider>(),
+                context.ServiceProvider.GetRequiredService<ILogger<KubernetesCalls>>());
+        });
         services.AddSingleton<KubernetesCalls>();
         services.AddSingleton<ClusterAccess>();
         services.AddSingleton<RolloutWatcher>();
