@@ -1,6 +1,7 @@
 using System.Net;
 using ChatOpsPull.Kubernetes;
 using k8s.Autorest;
+using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 
@@ -21,6 +22,22 @@ namespace ChatOpsPull.Remediation;
 public static partial class KubernetesCallRetry
 {
     public const string PipelineName = "kubernetes-calls";
+
+    /// <summary>Registers the pipeline (rebuilt when Remediation options change) and <see cref="KubernetesCalls"/>.</summary>
+    public static IServiceCollection AddKubernetesCalls(this IServiceCollection services)
+    {
+        services.AddResiliencePipeline(PipelineName, (builder, context) =>
+        {
+            context.EnableReloads<RemediationOptions>();
+            Configure(
+                builder,
+                context.ServiceProvider.GetRequiredService<IOptionsMonitor<RemediationOptions>>().CurrentValue,
+                context.ServiceProvider.GetRequiredService<TimeProvider>(),
+                context.ServiceProvider.GetRequiredService<ILogger<KubernetesCalls>>());
+        });
+        services.AddSingleton<KubernetesCalls>();
+        return services;
+    }
 
     /// <summary>What went wrong in words for the card, when <paramref name="exception"/> is worth another try; else null.</summary>
     public static string? RetryableProblem(Exception? exception, CancellationToken cancellationToken) => exception switch

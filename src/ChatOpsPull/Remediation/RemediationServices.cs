@@ -1,8 +1,6 @@
 using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Remediation.Actions;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
-using Polly;
 
 namespace ChatOpsPull.Remediation;
 
@@ -21,16 +19,7 @@ public static class RemediationServices
             .ValidateOnStart();
         services.Replace(ServiceDescriptor.Singleton<ICredentialSourceCatalog, ConfiguredCredentialSources>());
         services.AddSingleton<RemediationRunStore>();
-        services.AddResiliencePipeline(KubernetesCallRetry.PipelineName, (builder, context) =>
-        {
-            context.EnableReloads<RemediationOptions>();
-            KubernetesCallRetry.Configure(
-                builder,
-                context.ServiceProvider.GetRequiredService<IOptionsMonitor<RemediationOptions>>().CurrentValue,
-                context.ServiceProvider.GetRequiredService<TimeProvider>(),
-                context.ServiceProvider.GetRequiredService<ILogger<KubernetesCalls>>());
-        });
-        services.AddSingleton<KubernetesCalls>();
+        services.AddKubernetesCalls();
         services.AddSingleton<ClusterAccess>();
         services.AddSingleton<RolloutWatcher>();
         services.AddSingleton<RunNews>();
