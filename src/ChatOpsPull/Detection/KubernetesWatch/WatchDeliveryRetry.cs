@@ -19,6 +19,11 @@ public static partial class WatchDeliveryRetry
     public static ResiliencePipelineBuilder Configure(ResiliencePipelineBuilder builder, KubernetesOptions options, TimeProvider time, ILogger logger)
     {
         builder.TimeProvider = time;
+        if (options.DeliveryAttempts <= 1)
+        {
+            return builder;
+        }
+
         return builder.AddRetry(new RetryStrategyOptions
         {
             Name = "delivery",
