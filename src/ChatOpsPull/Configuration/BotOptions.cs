@@ -15,4 +15,14 @@ public sealed class BotOptions
     /// <summary>Where the embedded SQLite database and other files live. Created on first run.</summary>
     [Required(ErrorMessage = "Bot:DataDirectory must be set to a writable directory.")]
     public string DataDirectory { get; set; } = "data";
+
+    /// <summary>
+    /// The install profile the manifests gave the bot: Remediate (fixes as buttons, run as approved jobs) or Observe (the
+    /// bot changes nothing; cards show each fix as kubectl commands). Set by manifests/profiles/*.
+    /// </summary>
+    [EnumDataType(typeof(InstallProfile), ErrorMessage = "Bot:Profile must be Observe or Remediate (the install profile the manifests grant; see docs/install-profiles.md).")]
+    public InstallProfile Profile { get; set; } = InstallProfile.Remediate;
+
+    /// <summary>True when the bot may change the cluster (the remediate profiles).</summary>
+    public bool Remediates => Profile == InstallProfile.Remediate;
 }
