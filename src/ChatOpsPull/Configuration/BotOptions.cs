@@ -18,4 +18,14 @@ public sealed class BotOptions
     /// (where appsettings.json is), never from the current directory. After start it holds the resolved, absolute path.
     /// </summary>
     public string DataDirectory { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The install profile the manifests gave the bot: Remediate (fixes as buttons, run as approved jobs) or Observe (the
+    /// bot changes nothing; cards show each fix as kubectl commands). Set by manifests/profiles/*.
+    /// </summary>
+    [EnumDataType(typeof(InstallProfile), ErrorMessage = "Bot:Profile must be Observe or Remediate (the install profile the manifests grant; see docs/install-profiles.md).")]
+    public InstallProfile Profile { get; set; } = InstallProfile.Remediate;
+
+    /// <summary>True when the bot may change the cluster (the remediate profiles).</summary>
+    public bool Remediates => Profile == InstallProfile.Remediate;
 }

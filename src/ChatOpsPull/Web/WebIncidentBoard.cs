@@ -13,7 +13,7 @@ namespace ChatOpsPull.Web;
 /// and Teams get, with its approvals and runs, and approval requests that belong to no open incident (a <c>retry</c>
 /// asked for on its own) as small cards with Approve/Deny.
 /// </summary>
-public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider services, IOptionsMonitor<WebPageOptions> options, TimeProvider time)
+public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider services, FixOffer fixes, IOptionsMonitor<WebPageOptions> options, TimeProvider time)
 {
     public async Task<IReadOnlyList<Card>> CardsAsync(CancellationToken cancellationToken)
     {
@@ -33,7 +33,7 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
             }
 
             var rolledUp = open.Where(i => i.RollupOf == incident.Id).ToList();
-            cards.Add(IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now)));
+            cards.Add(IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now, fixes.CommandsFor(incident))));
             shown.Add(incident.Id);
         }
 

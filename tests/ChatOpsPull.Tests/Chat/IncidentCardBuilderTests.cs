@@ -76,6 +76,27 @@ public sealed class IncidentCardBuilderTests
     }
 
     [Fact]
+    public void When_the_bot_only_observes_each_fix_is_its_commands_and_no_button_asks_approves_or_denies()
+    {
+        var pending = new ApprovalRequest("apr-7c1d2e", "inc-4f2a9c", SetTag, new Actor("slack", "U1", "mallory", []), Now, Now.AddHours(1), ApprovalStatus.Pending, 1, [], 0);
+        var commands = new Dictionary<string, IReadOnlyList<string>>
+        {
+            [SetTag.Key] = ["kubectl -n shop set image deployment/api api=registry.example.com/shop/api:1.4.2"],
+            [Rollback.Key] = ["kubectl -n shop rollout undo deployment/api --to-revision=6"],
+        };
+
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(Incident(2, IncidentState.AwaitingApproval, NotFound()), [pending], [], [], Now, commands));
+
+        var fixes = card.Sections.Where(s => s.Heading?.StartsWith("Fix by hand: ", StringComparison.Ordinal) == true).ToList();
+        Assert.Equal(["Fix by hand: Set tag to 1.4.2", "Fix by hand: Roll back to revision 6"], fixes.Select(s => s.Heading));
+        Assert.All(fixes, s => Assert.Equal(SectionStyle.Code, s.Style));
+        Assert.Equal("kubectl -n shop rollout undo deployment/api --to-revision=6", fixes[1].Text);
+        Assert.Contains(card.Sections, s => s.Text == FixOffer.ObserveSentence);
+        Assert.DoesNotContain(card.Actions, a => a.Payload.Verb is CardVerb.Request or CardVerb.Approve or CardVerb.Deny);
+        Assert.Contains(card.Actions, a => a.Payload.Verb == CardVerb.Rediagnose);
+    }
+
+    [Fact]
     public void Many_pods_are_listed_up_to_ten_and_the_rest_counted()
     {
         var card = IncidentCardBuilder.Build(new IncidentCardInput(Incident(47), [], [], [], Now));

@@ -60,6 +60,20 @@ public sealed class AdaptiveCardChromiumTests(StandInFixture fixture, ChromiumCa
     }
 
     [Fact]
+    public async Task An_observe_card_shows_each_fix_as_commands_and_no_fix_button()
+    {
+        var card = SampleCards.Observed();
+
+        Assert.Empty(await chromium.RenderAsync(AdaptiveCardRenderer.Render(card, CardView.Everyone)));
+
+        var text = await chromium.Card.InnerTextAsync();
+        Assert.Contains("kubectl -n shop set image deployment/api api=registry.example.com/shop/api:1.4.2", text, StringComparison.Ordinal);
+        Assert.Contains("kubectl -n shop rollout undo deployment/api --to-revision=6", text, StringComparison.Ordinal);
+        Assert.False(await chromium.Button("Set tag to 1.4.2").IsVisibleAsync());
+        Assert.True(await chromium.Button("Snooze 1h").IsVisibleAsync());
+    }
+
+    [Fact]
     public async Task Clicking_a_button_raises_Action_Execute_with_the_verb_and_payload()
     {
         await chromium.RenderAsync(AdaptiveCardRenderer.Render(SampleCards.Incident(), CardView.Everyone));
