@@ -1,6 +1,7 @@
 using ChatOpsPull.Configuration;
 using ChatOpsPull.Web;
 using ChatOpsPull.Cli;
+using ChatOpsPull.Cli.Demo;
 
 namespace ChatOpsPull.Hosting;
 
@@ -18,6 +19,7 @@ public static class CliApp
         CheckVerb.Verb,
         DiagnoseVerb.Verb,
         TeamsPackageVerb.Verb,
+        DemoVerb.Verb,
         new("hash-password", LocalUsersCli.Summary, LocalUsersCli.HashPasswordAsync),
         new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
     ];
