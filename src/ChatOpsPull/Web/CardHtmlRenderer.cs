@@ -118,7 +118,14 @@ public static class CardHtmlRenderer
                 }
             }
 
-            var next = text.IndexOfAny(['`', '*'], i + 1);
+            if (c == '\n')
+            {
+                html.Append("<br>");
+                i++;
+                continue;
+            }
+
+            var next = text.IndexOfAny(['`', '*', '\n'], i + 1);
             var stop = next < 0 ? text.Length : next;
             html.Append(Text(text[i..stop]));
             i = stop;
