@@ -163,12 +163,5 @@ public sealed class TeamsPackageTests(ITestOutputHelper output) : IDisposable
         return copy.ToArray();
     }
 
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        using var stdin = new StringReader(string.Empty);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, stdin, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 }

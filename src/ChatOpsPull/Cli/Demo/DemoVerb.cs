@@ -2,7 +2,6 @@ using System.Net;
 using ChatOpsPull.Kubernetes;
 using k8s;
 using k8s.Autorest;
-using k8s.Exceptions;
 
 namespace ChatOpsPull.Cli.Demo;
 
@@ -41,23 +40,14 @@ public static class DemoVerb
             return 0;
         }
 
-        var path = arguments.Kubeconfig ?? KubernetesConnection.DefaultKubeconfigPath();
-        if (path is null || !File.Exists(path))
+        var connection = await CliKubeconfig.ConnectAsync(
+            "demo",
+            arguments.Kubeconfig,
+            arguments.Context,
+            io,
+            "no cluster: no kubeconfig was found ($KUBECONFIG or ~/.kube/config). Start a local cluster (kind create cluster, minikube start, k3d cluster create) or pass --kubeconfig PATH. Without a cluster, try the bot with Alertmanager instead (see the README).").ConfigureAwait(false);
+        if (connection is null)
         {
-            await io.Error.WriteLineAsync(path is null
-                ? "chatopspull demo: no cluster: no kubeconfig was found ($KUBECONFIG or ~/.kube/config). Start a local cluster (kind create cluster, minikube start, k3d cluster create) or pass --kubeconfig PATH. Without a cluster, try the bot with Alertmanager instead (see the README)."
-                : $"chatopspull demo: the kubeconfig {path} does not exist.").ConfigureAwait(false);
-            return 2;
-        }
-
-        KubernetesConnection connection;
-        try
-        {
-            connection = KubernetesConnection.FromKubeconfig(path, arguments.Context);
-        }
-        catch (KubeConfigException e)
-        {
-            await io.Error.WriteLineAsync($"chatopspull demo: the kubeconfig cannot be used: {e.Message}").ConfigureAwait(false);
             return 2;
         }
 
