@@ -55,6 +55,7 @@ public static class BotHost
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        HostDefaults.LogDataDirectory(app);
         app.UseRejectedRequestMetrics();
         app.UseLocalLogin();
         app.MapHealth();

@@ -1,5 +1,6 @@
 using ChatOpsPull.Configuration;
 using Microsoft.Extensions.Configuration.CommandLine;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Hosting;
 
@@ -8,7 +9,7 @@ namespace ChatOpsPull.Hosting;
 /// directory, a service manager, the container): settings next to the executable, the standard ASP.NET Core ways to
 /// choose where it listens, and one default address when none of them is used.
 /// </summary>
-public static class HostDefaults
+public static partial class HostDefaults
 {
     /// <summary>Where the bot listens when nothing says otherwise: this machine only, port 8080.</summary>
     public const string DefaultUrl = "http://127.0.0.1:8080";
@@ -57,4 +58,19 @@ public static class HostDefaults
             builder.WebHost.UseUrls(DefaultUrl);
         }
     }
+
+    /// <summary>Says once the host has started where its data is (the content root, where settings come from, is logged by ASP.NET Core).</summary>
+    public static void LogDataDirectory(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var storage = app.Services.GetRequiredService<IOptions<Storage.StorageOptions>>().Value;
+            var data = app.Services.GetRequiredService<IOptions<BotOptions>>().Value.DataDirectory;
+            LogData(app.Logger, data, storage.Provider);
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Data directory: {DataDirectory} (database: {Provider}).")]
+    private static partial void LogData(ILogger logger, string dataDirectory, Storage.DatabaseProvider provider);
 }

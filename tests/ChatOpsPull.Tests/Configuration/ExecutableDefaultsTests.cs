@@ -190,6 +190,7 @@ public sealed class ExecutableDefaultsTests : IDisposable
 
     private static void AssertDatabaseIn(string directory, ExternalProcess bot)
     {
+        Assert.Contains($"Data directory: {directory} (database: Sqlite)", bot.Output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(directory, "chatopspull.db")), $"the bot database is not in {directory}\n{bot.Output}");
         Assert.True(File.Exists(Path.Combine(directory, "hangfire.db")), $"Hangfire's queue is not in {directory}\n{bot.Output}");
     }
