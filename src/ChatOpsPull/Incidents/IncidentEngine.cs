@@ -5,7 +5,6 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Storage;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Incidents;
@@ -774,8 +773,7 @@ public sealed partial class IncidentEngine(
     private static bool IsRetryable(Exception e, bool uniqueViolations) =>
         e is IncidentConcurrencyException
         || (uniqueViolations && BotDatabase.IsUniqueViolation(e))
-        || e is SqliteException { SqliteErrorCode: 5 or 6 } // busy / locked
-        || e is Npgsql.PostgresException { SqlState: "40001" or "40P01" }; // serialization failure / deadlock
+        || BotDatabase.IsTransient(e); // SQLite busy / locked; PostgreSQL serialization failure / deadlock
 
     private async Task<IReadOnlyList<IncidentMute>> MutesAsync(CancellationToken cancellationToken)
     {
