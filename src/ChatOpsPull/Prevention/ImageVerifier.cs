@@ -114,7 +114,7 @@ public sealed class ImageVerifier(RegistryChecker checker, PullSecretResolver re
         if (!ImageReference.TryParse(container.Image, out var image, out var error))
         {
             return new ImageVerdict(container, ImageVerdictKind.WillFail, PullCause.InvalidName,
-                $"image \"{container.Image}\" is not a valid reference ({error})", "fix the image name",
+                $"image \"{AdmissionWarnings.ShortImage(container.Image)}\" is not a valid reference ({error})", "fix the image name",
                 [], [new Evidence("image reference", EvidenceOutcome.Failed, error)]);
         }
 
@@ -129,11 +129,13 @@ public sealed class ImageVerifier(RegistryChecker checker, PullSecretResolver re
 
         var platforms = template.Platforms.Count == 0 ? [null] : template.Platforms.Cast<Platform?>().ToList();
         KubeletPullCheck? check = null;
+        Platform? failedOn = null;
         foreach (var platform in platforms)
         {
             check = await checker.CheckWithPullSecretsAsync(image, secrets.Secrets, platform, cancellationToken).ConfigureAwait(false);
             if (!check.Pullable)
             {
+                failedOn = platform;
                 break;
             }
         }
@@ -158,25 +160,25 @@ public sealed class ImageVerifier(RegistryChecker checker, PullSecretResolver re
         var (summary, fix) = cause switch
         {
             PullCause.ImageNotFound when outcome.RepositoryExists == false =>
-                ($"repository {image.Path} does not exist in {image.Domain}", "push the image there or fix its name"),
+                ($"repository {AdmissionWarnings.ShortImage(image.Path)} does not exist in {image.Domain}", "push the image there or fix its name"),
             PullCause.ImageNotFound => (
                 $"image {shown} does not exist in {image.Domain}" + (suggested.Count > 0 ? $"; nearest tag {suggested[0]}" : string.Empty),
                 suggested.Count > 0 ? $"set the tag to {suggested[0]}" : "push the tag or pick one the registry has"),
-            PullCause.AuthFailed => (
-                $"{image.Domain} refuses the credentials in {Secret(resolution)} for {shown}" + Expiry(check),
-                $"refresh pull secret {(resolution.Matches.Count > 0 ? resolution.Matches[0].SecretName : "(none)")}"),
-            PullCause.AccessDenied when resolution.Matches.Count == 0 && secrets.Missing.Count > 0 => (
+            PullCause.AuthFailed or PullCause.AccessDenied when resolution.Matches.Count == 0 && secrets.Missing.Count > 0 => (
                 $"{image.Domain} refuses {shown} without credentials, and pull secret {secrets.Missing[0]} does not exist in {@namespace}",
                 $"create pull secret {secrets.Missing[0]} in {@namespace}"),
-            PullCause.AccessDenied when resolution.Matches.Count == 0 => (
+            PullCause.AuthFailed or PullCause.AccessDenied when resolution.Matches.Count == 0 => (
                 $"{image.Domain} refuses {shown} without credentials and no pull secret of the pod is for {image.Domain}",
                 $"add a pull secret for {image.Domain} to the pod or its ServiceAccount {template.ServiceAccount}"),
+            PullCause.AuthFailed => (
+                $"{image.Domain} refuses the credentials in {Secret(resolution)} for {shown}" + Expiry(check),
+                $"refresh pull secret {resolution.Matches[0].SecretName}"),
             PullCause.AccessDenied => (
                 $"{image.Domain} denies {Secret(resolution)} access to {shown} (private, or no such repository)",
                 "grant that user access, or use a secret that has it"),
             PullCause.PlatformMismatch => (
-                $"image {shown} has no variant for {string.Join(", ", template.Platforms)} (it has {Platforms(outcome)})",
-                $"build it for {string.Join(", ", template.Platforms)} or change the node selector"),
+                $"image {shown} has no variant for {failedOn} (it has {Platforms(outcome)})",
+                $"build it for {failedOn} or change the node selector"),
             _ => (string.Empty, null),
         };
         if (summary.Length == 0)
