@@ -77,7 +77,7 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
             new($"Approve: {plan.Title}", new CardActionPayload(CardVerb.Approve, request.Id), ActionStyle.Primary, confirm),
             new("Deny", new CardActionPayload(CardVerb.Deny, request.Id), ActionStyle.Danger),
         };
-        var title = $"🟠 Waiting for approval: {plan.Title}";
+        var title = $"Waiting for approval: {plan.Title}";
         return new Card($"approval:{request.Id}", title, CardTone.Warning, $"{title} in {plan.Namespace}, asked by {request.RequestedBy.Name}", facts, [CardSection.Markdown(null, plan.Description)], actions)
         {
             Footer = $"{request.Id} · no open incident · as of {now.UtcDateTime.ToString("HH:mm 'UTC'", CultureInfo.InvariantCulture)}",

@@ -30,8 +30,9 @@ public sealed class StartupTests
                 "/readyz to answer 200",
                 TimeSpan.FromSeconds(60));
 
-            Assert.True(File.Exists(Path.Combine(home, "data", "chatopspull.db")), "the bot database is created in ./data\n" + bot.Output);
-            Assert.True(File.Exists(Path.Combine(home, "data", "hangfire.db")), "Hangfire's queue is created in ./data\n" + bot.Output);
+            var data = Path.Combine(home, ".local", "share", "chatopspull");
+            Assert.True(File.Exists(Path.Combine(data, "chatopspull.db")), "the bot database is created in the user's data directory\n" + bot.Output);
+            Assert.True(File.Exists(Path.Combine(data, "hangfire.db")), "Hangfire's queue is created in the user's data directory\n" + bot.Output);
         }
         finally
         {
