@@ -11,12 +11,13 @@ namespace ChatOpsPull.Tests.Storage;
 
 /// <summary>
 /// The bot's schema migrations make one schema whether they start from an empty database or from one made by main before
-/// the migrations were consolidated (tests/fixtures/schema/main-aaa7cfb: main's exact DDL), and an upgrade keeps every row.
+/// the migrations were consolidated (tests/fixtures/schema/main-dee687b: main's exact DDL), and an upgrade keeps every row
+/// and numbers new ones after them.
 /// </summary>
 [Collection(UsesPostgres.Name)]
 public sealed partial class SchemaUpgradeTests(PostgresFixture postgres)
 {
-    private const string MainBuild = "main-aaa7cfb";
+    private const string MainBuild = "main-dee687b";
 
     /// <summary>Unix milliseconds past 2^32, so a column too narrow for them would show.</summary>
     private const long At = 1_767_225_600_123;
@@ -46,6 +47,13 @@ public sealed partial class SchemaUpgradeTests(PostgresFixture postgres)
         var nextAudit = await connection.ExecuteScalarAsync<long>(
             "INSERT INTO audit_log (at, actor_platform, actor_id, actor_name, action, outcome) VALUES (@At, 'web', 'u', 'U', 'later', 'ok') RETURNING id", new { At });
         Assert.True(nextAudit > lastAudit, $"audit line {nextAudit} after {lastAudit}");
+        var lastPull = await connection.ExecuteScalarAsync<long>("SELECT MAX(id) FROM pull_events");
+        var nextPull = await connection.ExecuteScalarAsync<long>(
+            """
+            INSERT INTO pull_events (cluster, namespace, pod, image, observed_at, event_key)
+            VALUES ('prod', 'shop', 'api-later', 'registry.example/shop/api:1.2', '2026-01-02T00:00:00.0000000+00:00', 'uid-later') RETURNING id
+            """);
+        Assert.True(nextPull > lastPull, $"pull event {nextPull} after {lastPull}");
     }
 
     [Theory]
@@ -81,7 +89,7 @@ public sealed partial class SchemaUpgradeTests(PostgresFixture postgres)
         var directory = Path.Combine(AppContext.BaseDirectory, "fixtures", "schema", MainBuild);
         var suffix = storage.Provider == DatabaseProvider.Postgres ? ".postgres.sql" : ".sqlite.sql";
         var files = Directory.GetFiles(directory, "*" + suffix).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(10, files.Count);
+        Assert.Equal(11, files.Count);
         await using var connection = await OpenAsync(storage);
         if (storage.Provider == DatabaseProvider.Sqlite)
         {
@@ -135,6 +143,8 @@ public sealed partial class SchemaUpgradeTests(PostgresFixture postgres)
             INSERT INTO teams_users (aad_object_id, user_id, name, updated_at) VALUES ('aad-1', '29:user', 'Grace', '2026-01-01T00:00:00.0000000+00:00');
             INSERT INTO pull_events (cluster, namespace, pod, node, image, registry_host, duration_ms, size_bytes, observed_at, event_key)
             VALUES ('prod', 'shop', 'api-7d9c-abcde', 'node-1', 'registry.example/shop/api:1.1', 'registry.example', 1234, 5368709120, '2026-01-01T00:00:00.0000000+00:00', 'uid-1');
+            INSERT INTO pull_events (cluster, namespace, pod, node, image, registry_host, duration_ms, size_bytes, observed_at, event_key)
+            VALUES ('prod', 'shop', 'api-7d9c-fghij', NULL, 'registry.example/shop/api:1.1', 'registry.example', NULL, NULL, '2026-01-01T00:00:01.0000000+00:00', 'uid-2');
             INSERT INTO approval_requests (id, incident_id, cluster, namespace, plan_key, plan, requested_by, requested_at, expires_at, status, required, votes, dry_run, decided_at, pending_key, version)
             VALUES ('apr-1', 'inc-1', 'prod', 'shop', 'set-image', '{"kind":"SetImage"}', 'slack:U1', @At, @At, 'approved', 1, '[{"by":"slack:U2"}]', 'ok', @At, NULL, 2);
             INSERT INTO remediation_runs (approval_id, incident_id, cluster, plan, image, status, detail, queued_at, started_at, applied_at, finished_at, lease_owner, lease_until, attempts)
@@ -142,6 +152,8 @@ public sealed partial class SchemaUpgradeTests(PostgresFixture postgres)
             INSERT INTO remediation_steps (approval_id, step, intent, result, done_at) VALUES ('apr-1', 'patch', '{"image":"1.1"}', 'patched', @At);
             INSERT INTO digest_runs (platform, channel, card_key, schedule_id, period_from, period_to, chart_file, chart_sent, empty, posted_at)
             VALUES ('slack', 'C1', 'digest:daily:2026-01-01', 'daily', @At, @At, 'chart-1.png', 1, 0, @At);
+            INSERT INTO prevention_findings (id, finding_key, source, kind, cluster, namespace, workload_kind, workload_name, container, image, summary, detail, state, first_seen, last_seen, resolved_at, seen)
+            VALUES ('find-1', 'prod/shop/deployment/api/api/missing-tag', 'sweep', 'MissingTag', 'prod', 'shop', 'Deployment', 'api', 'api', 'registry.example/shop/api:9', 'tag 9 is missing', '{}', 'open', @At, @At, NULL, 3);
             """,
             new { At });
     }
