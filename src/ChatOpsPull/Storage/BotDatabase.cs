@@ -107,18 +107,6 @@ public sealed class BotDatabase : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// True when the insert/update broke a unique or primary key constraint, on either engine (each dialect knows only its
-    /// own exceptions): <see cref="ISqlDialect.IsUniqueViolation"/> for code that has no <see cref="BotDatabase"/> at hand.
-    /// </summary>
-    public static bool IsUniqueViolation(Exception exception) => SqlDialects.All.Any(d => d.IsUniqueViolation(exception));
-
-    /// <summary>
-    /// True when either engine asks for the transaction to be tried again (SQLite busy or locked; PostgreSQL serialization
-    /// failure or deadlock): <see cref="ISqlDialect.IsTransient"/> for code that has no <see cref="BotDatabase"/> at hand.
-    /// </summary>
-    public static bool IsTransient(Exception exception) => SqlDialects.All.Any(d => d.IsTransient(exception));
-
     /// <summary>Times are stored as Unix milliseconds (BIGINT/INTEGER) in both engines: sortable, exact, portable.</summary>
     public static long ToDb(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
 

@@ -44,6 +44,13 @@ public interface ISqlDialect
     string IdentityByDefault(string table, string column);
 
     /// <summary>
+    /// The statements that turn a serial column (PostgreSQL <c>BIGSERIAL</c>: a sequence named <c>table_column_seq</c> as its
+    /// default) into what <c>{identity}</c> makes, numbering on after the rows the table has; empty on SQLite, where both
+    /// are <c>AUTOINCREMENT</c>.
+    /// </summary>
+    string IdentityFromSerial(string table, string column);
+
+    /// <summary>
     /// The condition "<paramref name="expression"/> is one of the list in <paramref name="parameter"/>" (Dapper expands a
     /// list into <c>IN (@p1, @p2…)</c> on SQLite; Npgsql passes it as one array, compared with <c>= ANY</c>).
     /// </summary>

@@ -41,6 +41,8 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string IdentityByDefault(string table, string column) => string.Empty;
 
+    public string IdentityFromSerial(string table, string column) => string.Empty;
+
     public string In(string expression, string parameter) => $"{expression} IN {parameter}";
 
     public string NotIn(string expression, string parameter) => $"{expression} NOT IN {parameter}";

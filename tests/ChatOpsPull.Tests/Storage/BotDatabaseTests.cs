@@ -92,7 +92,7 @@ public sealed class BotDatabaseTests
             await c.ExecuteAsync("INSERT INTO widgets (id, name, at) VALUES (2, 'b', 0)", transaction: t);
             return await c.ExecuteAsync("INSERT INTO widgets (id, name, at) VALUES (3, 'a', 0)", transaction: t);
         }));
-        Assert.True(BotDatabase.IsUniqueViolation(error), error.ToString());
+        Assert.True(database.Dialect.IsUniqueViolation(error), error.ToString());
         await using var check = await database.OpenAsync();
         Assert.Equal(1L, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM widgets"));
     }
