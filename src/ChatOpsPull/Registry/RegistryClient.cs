@@ -313,8 +313,12 @@ public sealed partial class RegistryClient
     }
 
     /// <summary>"auth.docker.io", or "the registry itself (host:port)" when the realm is on the registry's own host and port.</summary>
-    private static string RealmName(Uri realm, RegistryEndpoint endpoint) =>
-        RegistryText.Line(endpoint.IsSelf(realm) ? realm.Authority : realm.IdnHost.Contains(':', StringComparison.Ordinal) ? $"[{realm.IdnHost}]:{realm.Port}" : realm.IsDefaultPort ? realm.IdnHost : $"{realm.IdnHost}:{realm.Port}", 120);
+    private static string RealmName(Uri realm, RegistryEndpoint endpoint)
+    {
+        var host = realm.IdnHost.Trim('[', ']');
+        host = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
+        return RegistryText.Line(realm.IsDefaultPort && !endpoint.IsSelf(realm) ? host : $"{host}:{realm.Port}", 120);
+    }
 
     private static string BasicRealm(AuthChallenge basic) => basic.Realm is { } realm ? RegistryText.Line(realm, 80) : "?";
 

@@ -126,12 +126,24 @@ public sealed partial class RegistryFixture : IAsyncLifetime
     }
 
     /// <summary>A checker wired as the bot wires it; the four loopback registries' transport configured, then <paramref name="configure"/>.</summary>
-    public ServiceProvider Services(Action<RegistryOptions>? configure = null, TimeProvider? time = null)
+    /// <param name="network">The network the checks see (<see cref="TestNetwork"/>); the real one when null.</param>
+    /// <param name="apiServer">The cluster API server the checks must not reach; the process environment's when null.</param>
+    public ServiceProvider Services(Action<RegistryOptions>? configure = null, TimeProvider? time = null, RegistryNetwork? network = null, ClusterApiServer? apiServer = null)
     {
         var services = new ServiceCollection();
         if (time is not null)
         {
             services.AddSingleton(time);
+        }
+
+        if (network is not null)
+        {
+            services.AddSingleton(network);
+        }
+
+        if (apiServer is not null)
+        {
+            services.AddSingleton(apiServer);
         }
 
         services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
