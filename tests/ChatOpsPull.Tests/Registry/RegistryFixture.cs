@@ -162,6 +162,25 @@ public sealed partial class RegistryFixture : IAsyncLifetime
         return services.BuildServiceProvider();
     }
 
+    /// <summary>
+    /// One more htpasswd registry on the shared storage (so it serves every pushed image) that accepts only
+    /// <paramref name="user"/> with <paramref name="password"/>; stopped with the fixture. Returns "127.0.0.1:port".
+    /// </summary>
+    public async Task<string> StartBasicRegistryAsync(string user, string password)
+    {
+        var name = "basic-" + Guid.NewGuid().ToString("N")[..8];
+        var htpasswd = await ExternalProcess.RunAsync("htpasswd", ["-Bbn", user, password]);
+        var file = Path.Combine(WorkDir, name + ".htpasswd");
+        await File.WriteAllTextAsync(file, htpasswd.Trim() + "\n");
+        var port = FreePort.Next();
+        await StartRegistryAsync(name, port, Path.Combine(WorkDir, "storage"), tls: null, auth: $"""
+              htpasswd:
+                realm: {name}
+                path: {file}
+            """);
+        return $"127.0.0.1:{port}";
+    }
+
     /// <summary>Requests the anonymous registry has logged (its access log: "GET /v2/… HTTP/1.1" 200 …).</summary>
     public int AnonymousRequestCount => AccessLogLine().Count(AnonymousRegistry.Output);
 
