@@ -153,7 +153,7 @@ public static class PullFailureLatencyDriver
                 pod["metadata"]!["name"] = name;
                 pod["metadata"]!["uid"] = Guid.NewGuid().ToString();
                 ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
-                pod["status"] = DeploymentController.ReadyStatus(pod, DateTimeOffset.UtcNow);
+                pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
                 api.Seed(pod);
                 result.Add((ns, name, image));
             }
