@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -43,12 +45,13 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private readonly Timer _bookmarkTimer;
     private readonly RbacAuthorizer _rbac;
 
-    private FakeKubernetesApi(WebApplication app, ObjectStore store, WorkloadControllers controllers, int port)
+    private FakeKubernetesApi(WebApplication app, ObjectStore store, WorkloadControllers controllers, int port, X509Certificate2? certificate)
     {
         _app = app;
         Store = store;
         Controllers = controllers;
-        BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        Certificate = certificate;
+        BaseAddress = new Uri($"{(certificate is null ? "http" : "https")}://127.0.0.1:{port}");
         _users[BotToken] = UserInfo.ServiceAccount("chatopspull", "chatopspull");
         _users[AdminToken] = UserInfo.User(AdminUser, "system:masters");
         _bookmarkTimer = new Timer(_ => Store.SendBookmarks());
@@ -56,6 +59,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The self-signed serving certificate (its own CA) when the server speaks HTTPS, as a real API server does.</summary>
+    public X509Certificate2? Certificate { get; }
 
     public ObjectStore Store { get; }
 
@@ -96,10 +102,15 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     /// </summary>
     public Func<FakeRequest, Task>? AfterWriting { get; set; }
 
-    public static async Task<FakeKubernetesApi> StartAsync(TimeProvider? time = null)
+    /// <summary>
+    /// Starts the server on a free loopback port: plain HTTP, or with <paramref name="https"/> TLS with a self-signed
+    /// certificate for 127.0.0.1 (kubectl sends bearer tokens only over TLS).
+    /// </summary>
+    public static async Task<FakeKubernetesApi> StartAsync(TimeProvider? time = null, bool https = false)
     {
         time ??= TimeProvider.System;
         var port = FreePort.Next();
+        var certificate = https ? SelfSignedCertificate() : null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
 
@@ -108,7 +119,13 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         builder.WebHost.UseSockets(o => o.Backlog = 4096);
         builder.WebHost.UseKestrel(o =>
         {
-            o.Listen(IPAddress.Loopback, port);
+            o.Listen(IPAddress.Loopback, port, listen =>
+            {
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
             o.Limits.MaxRequestBodySize = 3 * 1024 * 1024;
             o.Limits.MinResponseDataRate = null;
             o.Limits.MinRequestBodyDataRate = null;
@@ -118,7 +135,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         var app = builder.Build();
         var store = new ObjectStore(time);
         var controllers = new WorkloadControllers(store, time);
-        var api = new FakeKubernetesApi(app, store, controllers, port);
+        var api = new FakeKubernetesApi(app, store, controllers, port, certificate);
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
         {
             store.Create(ResourceType.Of("namespaces"), null, new JsonObject
@@ -132,6 +149,22 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         app.Run(api.HandleAsync);
         await app.StartAsync().ConfigureAwait(false);
         return api;
+    }
+
+    private static X509Certificate2 SelfSignedCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=kube-apiserver", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName("localhost");
+        names.AddDnsName("kubernetes.default.svc");
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyCertSign, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
     }
 
     /// <summary>A bearer token that authenticates as <paramref name="user"/> (service account users get their groups).</summary>
@@ -166,6 +199,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         Host = BaseAddress.ToString(),
         AccessToken = token,
         Namespace = "default",
+        SslCaCerts = Certificate is null ? null : new X509Certificate2Collection(X509CertificateLoader.LoadCertificate(Certificate.RawData)),
     };
 
     public IKubernetes CreateClient(string token = BotToken) => new k8s.Kubernetes(ClientConfiguration(token));
@@ -176,13 +210,14 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, "kubeconfig");
         var nsLine = contextNamespace is null ? string.Empty : $"\n    namespace: {contextNamespace}";
+        var caLine = Certificate is null ? string.Empty : $"\n    certificate-authority-data: {Convert.ToBase64String(Encoding.ASCII.GetBytes(Certificate.ExportCertificatePem()))}";
         File.WriteAllText(path, $$"""
             apiVersion: v1
             kind: Config
             clusters:
             - name: fake
               cluster:
-                server: {{BaseAddress}}
+                server: {{BaseAddress}}{{caLine}}
             users:
             - name: bot
               user:
@@ -249,6 +284,16 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             Controllers.Notice(type, stored, before);
         });
         return stored;
+    }
+
+    /// <summary>
+    /// Creates an object the way a client does through the API (defaulted, recorded in managedFields under
+    /// <paramref name="manager"/>, controllers react), without an HTTP round trip.
+    /// </summary>
+    public JsonObject Create(JsonObject obj, string manager = "kubectl-create")
+    {
+        var (type, ns, _) = Identify(obj);
+        return Store.Create(type, ns, obj, manager: manager);
     }
 
     /// <summary>Sets one container of a pod waiting with a reason and message (what kubelet writes after a failed pull).</summary>
@@ -1020,8 +1065,17 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
-    private static async Task<JsonObject> ReadObjectAsync(HttpRequest request) =>
-        await ReadNodeAsync(request).ConfigureAwait(false) as JsonObject ?? throw ApiStatus.BadRequest("the request body must be a JSON object");
+    private static async Task<JsonObject> ReadObjectAsync(HttpRequest request)
+    {
+        if (request.ContentType?.StartsWith(ProtobufBodies.ContentType, StringComparison.Ordinal) == true)
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer).ConfigureAwait(false);
+            return ProtobufBodies.Decode(buffer.ToArray());
+        }
+
+        return await ReadNodeAsync(request).ConfigureAwait(false) as JsonObject ?? throw ApiStatus.BadRequest("the request body must be a JSON object");
+    }
 
     private static async Task<JsonNode?> ReadNodeAsync(HttpRequest request)
     {

@@ -56,7 +56,7 @@ public static class ManagedFields
         var changed = afterSet.Where(p => before is null || !beforeSet.Contains(p) || !JsonNode.DeepEquals(ValueAt(before, p), ValueAt(after, p))).ToHashSet();
         if (changed.Count == 0 && before is not null)
         {
-            Write(after, entries, afterSet, before);
+            Write(after, entries, AllFields(after), before);
             return;
         }
 
@@ -74,14 +74,14 @@ public static class ManagedFields
 
         mine.Fields.UnionWith(changed);
         mine.Time = now;
-        Write(after, entries, afterSet, null);
+        Write(after, entries, AllFields(after), null);
     }
 
     /// <summary>Records a server-side apply that created <paramref name="obj"/> from <paramref name="config"/>.</summary>
     public static void RecordApply(JsonObject obj, JsonObject config, string manager, string? subresource, string apiVersion, DateTimeOffset now)
     {
         var entries = new List<Entry> { new(manager, "Apply", apiVersion, subresource, FieldSet(config, subresource), now) };
-        Write(obj, entries, FieldSet(obj, subresource), null);
+        Write(obj, entries, AllFields(obj), null);
     }
 
     /// <summary>
@@ -131,7 +131,7 @@ public static class ManagedFields
         }
 
         entries.Add(new Entry(manager, "Apply", apiVersion, subresource, applied, now));
-        Write(merged, entries, FieldSet(merged, subresource), null);
+        Write(merged, entries, AllFields(merged), null);
         return merged;
     }
 
@@ -168,6 +168,14 @@ public static class ManagedFields
         }
 
         return set;
+    }
+
+    /// <summary>Every path the object sets, its status included (what managed fields may point at).</summary>
+    private static HashSet<FieldPath> AllFields(JsonObject obj)
+    {
+        var all = FieldSet(obj);
+        all.UnionWith(FieldSet(obj, "status"));
+        return all;
     }
 
     /// <summary>FieldsV1 JSON of a set ("f:spec": {"f:replicas": {}} …).</summary>

@@ -771,11 +771,11 @@ public sealed partial class ObjectStore
         var uid = Uid(existing);
         if (orphan)
         {
-            OrphanDependentsLocked(uid);
+            OrphanDependentsLocked(uid, ns);
         }
         else
         {
-            DeleteDependentsLocked(uid);
+            DeleteDependentsLocked(uid, ns);
         }
 
         if (type.Kind == "Namespace")
@@ -895,28 +895,29 @@ public sealed partial class ObjectStore
         }
     }
 
-    private void DeleteDependentsLocked(string uid)
+    /// <summary>The garbage collector: owner references point into the owner's namespace (or anywhere, for a cluster-scoped owner).</summary>
+    private void DeleteDependentsLocked(string uid, string? ns)
     {
         foreach (var type in _types)
         {
-            var dependents = Objects(type).Values.Where(o => IsOwnedBy(o, uid)).ToArray();
+            var dependents = Objects(type).Values.Where(o => IsOwnedBy(o, uid) && (ns is null || Namespace(o) == ns)).ToArray();
             foreach (var dependent in dependents)
             {
                 Objects(type).Remove(Key(type, type.Namespaced ? Namespace(dependent) : null, Name(dependent)));
                 var deleted = (JsonObject)dependent.DeepClone();
                 deleted["metadata"]!["deletionTimestamp"] ??= Timestamp(_time.GetUtcNow());
                 Record(type, "DELETED", deleted, dependent);
-                DeleteDependentsLocked(Uid(dependent));
+                DeleteDependentsLocked(Uid(dependent), type.Namespaced ? Namespace(dependent) : null);
             }
         }
     }
 
     /// <summary>The garbage collector's orphaning: dependents lose their reference to the deleted owner.</summary>
-    private void OrphanDependentsLocked(string uid)
+    private void OrphanDependentsLocked(string uid, string? ns)
     {
         foreach (var type in _types)
         {
-            foreach (var dependent in Objects(type).Values.Where(o => IsOwnedBy(o, uid)).ToArray())
+            foreach (var dependent in Objects(type).Values.Where(o => IsOwnedBy(o, uid) && (ns is null || Namespace(o) == ns)).ToArray())
             {
                 var orphaned = (JsonObject)dependent.DeepClone();
                 var refs = new JsonArray(((JsonArray)orphaned["metadata"]!["ownerReferences"]!).Where(r => r?["uid"]?.GetValue<string>() != uid).Select(r => r?.DeepClone()).ToArray());

@@ -45,7 +45,15 @@ public static partial class ObjectValidation
     public static void Validate(ResourceType type, string name, JsonObject obj)
     {
         var causes = new List<(string, string, string)>();
-        if (!Rfc1123Subdomain().IsMatch(name) || name.Length > 253)
+        if (type.Group == "rbac.authorization.k8s.io")
+        {
+            // ValidateRBACName is path.ValidatePathSegmentName: anything but "." and "..", "/" and "%".
+            if (name is "." or ".." || name.Contains('/', StringComparison.Ordinal) || name.Contains('%', StringComparison.Ordinal))
+            {
+                causes.Add(("metadata.name", "FieldValueInvalid", $"Invalid value: \"{name}\": may not contain '/'"));
+            }
+        }
+        else if (!Rfc1123Subdomain().IsMatch(name) || name.Length > 253)
         {
             causes.Add(("metadata.name", "FieldValueInvalid",
                 $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"));

@@ -1465,7 +1465,7 @@ public sealed class WorkloadControllers
         return new JsonObject
         {
             ["conditions"] = new JsonArray(
-                Condition("PodReadyToStartContainers", "False", at),
+                Condition("PodReadyToStartContainers", "True", at),
                 Condition("Initialized", "True", at),
                 Condition("Ready", "False", at, "ContainersNotReady", unready),
                 Condition("ContainersReady", "False", at, "ContainersNotReady", unready),
