@@ -86,15 +86,11 @@ public static class KubeFixtures
         return ((JsonArray)JsonNode.Parse(text)!["items"]!).Select(i => (JsonObject)i!.DeepClone()).ToList();
     }
 
-    /// <summary>Seeds every object of a workload-shape fixture (see <see cref="Shape"/>) and returns them.</summary>
+    /// <summary>Seeds every object of a workload-shape fixture (see <see cref="Shape"/>) at once and returns them.</summary>
     public static IReadOnlyList<JsonObject> SeedShape(FakeKubernetesApi api, string file, string? @namespace = null)
     {
         var objects = Shape(file, @namespace);
-        foreach (var obj in objects)
-        {
-            api.Seed(obj);
-        }
-
+        api.SeedAll(objects);
         return objects;
     }
 

@@ -287,6 +287,34 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     }
 
     /// <summary>
+    /// Seeds several objects as one restore: the controllers look only once all are stored (so a StatefulSet seeded
+    /// before its pods does not make the pods itself), then react to each as if they saw it written.
+    /// </summary>
+    public IReadOnlyList<JsonObject> SeedAll(IEnumerable<JsonObject> objects)
+    {
+        var stored = new List<(ResourceType Type, string? Namespace, string Name)>();
+        Store.WithLock(() =>
+        {
+            Controllers.Quietly(() =>
+            {
+                foreach (var obj in objects)
+                {
+                    Seed(obj);
+                    stored.Add(Identify(obj));
+                }
+            });
+            foreach (var (type, ns, name) in stored)
+            {
+                if (Store.Get(type, ns, name) is { } current)
+                {
+                    Controllers.Notice(type, current, null);
+                }
+            }
+        });
+        return stored.Select(s => Store.Get(s.Type, s.Namespace, s.Name)).OfType<JsonObject>().ToList();
+    }
+
+    /// <summary>
     /// Creates an object the way a client does through the API (defaulted, recorded in managedFields under
     /// <paramref name="manager"/>, controllers react), without an HTTP round trip.
     /// </summary>
