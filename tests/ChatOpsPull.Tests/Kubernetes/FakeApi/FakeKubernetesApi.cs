@@ -915,12 +915,12 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         Func<JsonObject, JsonObject> apply = contentType switch
         {
             "application/merge-patch+json" => current => Patches.MergePatch(current, body) as JsonObject ?? throw ApiStatus.BadRequest("the patch must be a JSON object"),
-            "application/strategic-merge-patch+json" when route.Type.Custom => throw ApiStatus.UnsupportedPatch(contentType),
+            "application/strategic-merge-patch+json" when route.Type.Custom => throw ApiStatus.UnsupportedPatch(route.Type),
             "application/strategic-merge-patch+json" => current => Patches.StrategicMergePatch(current, body) as JsonObject ?? throw ApiStatus.BadRequest("the patch must be a JSON object"),
             "application/json-patch+json" => current => body is JsonArray operations
                 ? Patches.JsonPatch(current, operations) as JsonObject ?? throw ApiStatus.BadRequest("the patched document is not an object")
                 : throw ApiStatus.BadRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch"),
-            _ => throw ApiStatus.UnsupportedPatch(contentType),
+            _ => throw ApiStatus.UnsupportedPatch(route.Type),
         };
         if (route.Subresource == "scale")
         {
