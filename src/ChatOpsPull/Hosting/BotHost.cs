@@ -27,9 +27,9 @@ public static class BotHost
     /// load driver can replace a service (e.g. a recording <c>IPullFailureSink</c>) in a host that listens on real TCP.</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
-        builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
-        builder.Services.AddBotCore(builder.Configuration);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = HostDefaults.ContentRoot(args) });
+        HostDefaults.Apply(builder);
+        builder.Services.AddBotCore(builder.Configuration, builder.Environment.ContentRootPath);
         builder.Services.AddStorage(builder.Configuration);
         builder.Services.AddObservability();
         builder.Services.AddHealth();
@@ -55,6 +55,7 @@ public static class BotHost
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        HostDefaults.LogDataDirectory(app);
         app.UseRejectedRequestMetrics();
         app.UseLocalLogin();
         app.MapHealth();

@@ -13,7 +13,7 @@ namespace ChatOpsPull.Web;
 /// and Teams get, with its approvals and runs, and approval requests that belong to no open incident (a <c>retry</c>
 /// asked for on its own) as small cards with Approve/Deny.
 /// </summary>
-public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider services, IOptionsMonitor<WebPageOptions> options, TimeProvider time)
+public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider services, FixOffer fixes, IOptionsMonitor<WebPageOptions> options, TimeProvider time)
 {
     public async Task<IReadOnlyList<Card>> CardsAsync(CancellationToken cancellationToken)
     {
@@ -33,7 +33,7 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
             }
 
             var rolledUp = open.Where(i => i.RollupOf == incident.Id).ToList();
-            cards.Add(IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now)));
+            cards.Add(IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now, fixes.CommandsFor(incident))));
             shown.Add(incident.Id);
         }
 
@@ -71,7 +71,7 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
             new($"Approve: {plan.Title}", new CardActionPayload(CardVerb.Approve, request.Id), ActionStyle.Primary, confirm),
             new("Deny", new CardActionPayload(CardVerb.Deny, request.Id), ActionStyle.Danger),
         };
-        var title = $"🟠 Waiting for approval: {plan.Title}";
+        var title = $"Waiting for approval: {plan.Title}";
         return new Card($"approval:{request.Id}", title, CardTone.Warning, $"{title} in {plan.Namespace}, asked by {request.RequestedBy.Name}", facts, [CardSection.Markdown(null, plan.Description)], actions)
         {
             Footer = $"{request.Id} · no open incident · as of {now.UtcDateTime.ToString("HH:mm 'UTC'", CultureInfo.InvariantCulture)}",
