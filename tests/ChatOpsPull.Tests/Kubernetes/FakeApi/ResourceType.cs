@@ -168,6 +168,10 @@ public sealed record ResourceType(
         {
             SingularName = "customresourcedefinition", ShortNames = ["crd", "crds"], Categories = ["api-extensions"],
         },
+        new("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false, true, false, false, None)
+        {
+            SingularName = "validatingwebhookconfiguration", Categories = ["api-extensions"],
+        },
     ];
 
     /// <summary>The built-in resource at group/version/plural (custom resources: <see cref="ObjectStore.FindType"/>).</summary>

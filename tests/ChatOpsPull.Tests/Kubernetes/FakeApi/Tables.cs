@@ -237,6 +237,9 @@ public static class Tables
             case "Lease":
                 return ([NameColumn, new("Holder", "string", string.Empty, "The holder of the lease."), AgeColumn],
                     l => [Name(l), l["spec"]?["holderIdentity"]?.GetValue<string>() ?? string.Empty, Age(l)]);
+            case "ValidatingWebhookConfiguration":
+                return ([NameColumn, new("Webhooks", "integer", string.Empty, "Webhooks indicates the number of webhooks in the configuration"), AgeColumn],
+                    c => [Name(c), (c["webhooks"] as JsonArray)?.Count ?? 0, Age(c)]);
             case "RoleBinding" or "ClusterRoleBinding":
                 return (
                 [
