@@ -233,7 +233,12 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         return path;
     }
 
-    /// <summary>Stores an object as given (namespace created when missing), bypassing RBAC, admission and defaulting.</summary>
+    /// <summary>
+    /// Stores an object as if a client had created it (namespace created when missing), bypassing RBAC and validation.
+    /// It is defaulted as every object the real API server serves is (defaults apply on each write and again when an
+    /// object is decoded from etcd), so an object seeded in short form reads, and compares in an update's oldObject, as
+    /// it would in a cluster. Defaulting a defaulted object (a fixture) changes nothing.
+    /// </summary>
     public JsonObject Seed(JsonObject obj)
     {
         var (type, ns, name) = Identify(obj);
@@ -263,12 +268,15 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                         body.Remove("status");
                     }
 
+                    ApiDefaults.Apply(type, body);
+
                     stored = Store.Create(type, ns, body, keepIdentity: true);
                 }
                 else
                 {
                     var replaced = (JsonObject)obj.DeepClone();
                     ((JsonObject)replaced["metadata"]!).Remove("resourceVersion");
+                    ApiDefaults.Apply(type, replaced);
                     stored = Store.Replace(type, ns, name, replaced);
                 }
 
