@@ -6,7 +6,8 @@ namespace ChatOpsPull.Tests.Kubernetes.Kubectl;
 
 /// <summary>
 /// One API stand-in shared by the kubectl conformance tests, checked by a client the project did not write: the
-/// machine's kubectl (/usr/bin/kubectl; the gcloud dispatcher picks the kubectl that matches the server's 1.33). The
+/// kubectl on PATH (the machine image's gcloud dispatcher picks the kubectl that matches the server's 1.33; where there is
+/// none or an older one, .ci/install-deps puts kubectl 1.33 in /usr/local/bin). The
 /// stand-in authorizes with RBAC; kubectl talks as a cluster administrator (system:masters) through a kubeconfig in a
 /// temp directory, with its discovery cache and HOME there too, never the user's. Each test works in its own namespace.
 /// </summary>
@@ -19,7 +20,7 @@ public sealed class KubectlStandIn : IAsyncLifetime
 
     public string Kubeconfig { get; private set; } = null!;
 
-    public static string Executable => File.Exists("/usr/bin/kubectl") ? "/usr/bin/kubectl" : "kubectl";
+    public static string Executable => "kubectl";
 
     public async Task InitializeAsync()
     {
