@@ -25,7 +25,8 @@ namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
 /// defaulting, Status errors as the real server writes them, authentication by bearer token, impersonation, RBAC
 /// (<see cref="UseRbac"/>) answering SelfSubjectAccessReview/RulesReview, custom resources from CRDs, and controllers
 /// for Deployments, ReplicaSets, StatefulSets, DaemonSets and Jobs.
-/// Objects live in <see cref="Store"/>; tests seed them with <see cref="Seed"/> (like restoring etcd: no RBAC, no controller).
+/// Objects live in <see cref="Store"/>; tests seed them with <see cref="Seed"/> or <see cref="SeedAll"/> (no RBAC, defaulted as
+/// the server serves every stored object; the controllers carry on from the state seeded).
 /// </summary>
 public sealed class FakeKubernetesApi : IAsyncDisposable
 {
