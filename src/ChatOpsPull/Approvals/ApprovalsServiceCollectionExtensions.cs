@@ -3,12 +3,13 @@ using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Approvals;
 
-public static class ApprovalServices
+public static class ApprovalsServiceCollectionExtensions
 {
     /// <summary>
-    /// Approvals: options (section "Approvals", validated at start), the request store and schema, the approval service
+    /// Approvals: options (section "Approvals", validated at start), the decision retry pipeline
+    /// (<see cref="ApprovalRetryPipelines"/>), the request store and schema, the approval service
     /// (also <see cref="IApprovalQueries"/>), the auto-run notifier (<see cref="IIncidentNotifier"/>) and its job, and the
-    /// recurring expiry job. Needs <see cref="Remediation.RemediationServices.AddRemediation"/>.
+    /// recurring expiry job. Needs <see cref="Remediation.RemediationServiceCollectionExtensions.AddRemediation"/>.
     /// </summary>
     public static IServiceCollection AddApprovals(this IServiceCollection services, IConfiguration configuration)
     {
@@ -16,6 +17,7 @@ public static class ApprovalServices
             .Bind(configuration.GetSection(ApprovalOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddApprovalRetryPipelines();
         services.AddSchemaMigrations(ApprovalSchema.Approvals, ApprovalSchema.Runs);
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<ApprovalService>();
