@@ -28,6 +28,9 @@ namespace ChatOpsPull.Core.Images;
 /// is refused because it reads as an image ID. The path (after the registry) may be at most 255 characters.
 /// One addition to the library: Docker Hub's API hosts "registry-1.docker.io" and "registry.hub.docker.com" also
 /// normalize to "docker.io", with the path kept as written (no "library/"), since that is the path the runtime asks for.
+/// The library itself keeps those hosts, and so does kubelet when it looks up credentials: <see cref="WrittenDomain"/>
+/// remembers the host as written and <see cref="KubeletName"/> is the name kubelet's keyring sees.
+/// Docker Hub's host names come from <see cref="DockerHub"/>.
 /// </remarks>
 /// <param name="Domain">Registry host with optional port, normalized ("docker.io" for Docker Hub).</param>
 /// <param name="Path">Repository path ("library/nginx").</param>
@@ -35,21 +38,33 @@ namespace ChatOpsPull.Core.Images;
 /// <param name="Digest">"algorithm:hex" or null.</param>
 public sealed record ImageReference(string Domain, string Path, string? Tag, string? Digest)
 {
-    public const string DockerHubDomain = "docker.io";
+    public const string DockerHubDomain = DockerHub.Domain;
 
     /// <summary>The longest repository path (the part after the registry) the grammar accepts.</summary>
     public const int NameTotalLengthMax = 255;
 
     public const int TagLengthMax = 128;
 
-    private const string LegacyDockerHubDomain = "index.docker.io";
     private const string OfficialRepositoryPrefix = "library/";
 
     /// <summary>True when <see cref="Tag"/> was not written in the input and "latest" was assumed.</summary>
     public bool TagImplied { get; init; }
 
+    /// <summary>
+    /// The registry host as the reference wrote it, when the parser kept it but the bot normalized it to
+    /// <see cref="Domain"/>: one of Docker Hub's API hosts (<see cref="DockerHub.IsApiHost"/>). Null otherwise.
+    /// </summary>
+    public string? WrittenDomain { get; init; }
+
     /// <summary>Registry host plus repository path: "docker.io/library/nginx".</summary>
     public string Name => Domain + "/" + Path;
+
+    /// <summary>
+    /// The name kubelet looks credentials up with: distribution/reference's <c>ParseNormalizedNamed(image).Name()</c>,
+    /// which rewrites only "index.docker.io" and keeps Docker Hub's API hosts as written ("registry-1.docker.io/nginx").
+    /// Equal to <see cref="Name"/> for every other image.
+    /// </summary>
+    public string KubeletName => (WrittenDomain ?? Domain) + "/" + Path;
 
     /// <summary>
     /// True for Docker Hub. Short names, "index.docker.io", and Docker Hub's API hosts "registry-1.docker.io" and
@@ -58,7 +73,7 @@ public sealed record ImageReference(string Domain, string Path, string? Tag, str
     public bool IsDockerHub => Domain == DockerHubDomain;
 
     /// <summary>The host an HTTP client must talk to (Docker Hub's API lives at registry-1.docker.io).</summary>
-    public string ApiHost => IsDockerHub ? "registry-1.docker.io" : Domain;
+    public string ApiHost => IsDockerHub ? DockerHub.RegistryApiHost : Domain;
 
     /// <summary>Tag or digest as the registry's manifest endpoint wants it (digest wins when both are given).</summary>
     public string ManifestReference => Digest ?? Tag ?? "latest";
@@ -94,7 +109,7 @@ public sealed record ImageReference(string Domain, string Path, string? Tag, str
         [NotNullWhen(false)] out string? error)
     {
         result = null;
-        error = Validate(reference, out var domain, out var path, out var tag, out var digest);
+        error = Validate(reference, out var domain, out var path, out var tag, out var digest, out var writtenDomain);
         if (error is not null)
         {
             error = "invalid reference format: " + error;
@@ -102,14 +117,14 @@ public sealed record ImageReference(string Domain, string Path, string? Tag, str
         }
 
         var implied = tag is null && digest is null;
-        result = new ImageReference(domain!, path!, implied ? "latest" : tag, digest) { TagImplied = implied };
+        result = new ImageReference(domain!, path!, implied ? "latest" : tag, digest) { TagImplied = implied, WrittenDomain = writtenDomain };
         return true;
     }
 
     /// <summary>Returns null when valid, else the reason (without the common prefix).</summary>
-    private static string? Validate(string? reference, out string? domain, out string? path, out string? tag, out string? digest)
+    private static string? Validate(string? reference, out string? domain, out string? path, out string? tag, out string? digest, out string? writtenDomain)
     {
-        domain = path = tag = digest = null;
+        domain = path = tag = digest = writtenDomain = null;
         if (string.IsNullOrEmpty(reference))
         {
             return "the image reference is empty";
@@ -143,16 +158,17 @@ public sealed record ImageReference(string Domain, string Path, string? Tag, str
             if (first.SequenceEqual("localhost") || first.ContainsAny('.', ':') || HasUpper(first))
             {
                 remainder = s[(slash + 1)..];
-                if (first.SequenceEqual(LegacyDockerHubDomain))
+                if (first.SequenceEqual(DockerHub.LegacyDomain))
                 {
                     domainSpan = DockerHubDomain;
                     prefixLibrary = remainder.IndexOf('/') < 0;
                 }
-                else if (first.SequenceEqual("registry-1.docker.io") || first.SequenceEqual("registry.hub.docker.com"))
+                else if (DockerHub.IsApiHost(first))
                 {
                     // Docker Hub's API hosts: the same registry, but the runtimes do not add "library/" for them
-                    // (they ask that host for "/v2/nginx/…"), so the path stays as written.
+                    // (they ask that host for "/v2/nginx/…"), so the path stays as written; kubelet keeps the host too.
                     domainSpan = DockerHubDomain;
+                    writtenDomain = first.SequenceEqual(DockerHub.RegistryApiHost) ? DockerHub.RegistryApiHost : DockerHub.HubApiHost;
                 }
                 else
                 {

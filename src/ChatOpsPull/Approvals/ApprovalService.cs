@@ -35,6 +35,10 @@ public sealed partial class ApprovalService(
     BotMetrics metrics,
     ILogger<ApprovalService> logger) : IApprovalQueries
 {
+    /// <summary>What a request or an approval gets when the bot only observes (Bot:Profile=Observe).</summary>
+    public const string ObserveOnly =
+        "This bot only observes (install profile Observe): it changes nothing in the cluster, so it runs no fix. The card shows the commands to run yourself.";
+
     private string OwnCluster => bot.Value.Cluster;
 
     // ---- asking ----
@@ -81,6 +85,11 @@ public sealed partial class ApprovalService(
     public async Task<RequestResult> RequestAsync(Actor actor, Incident? incident, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
     {
         var incidentId = incident?.Id;
+        if (!bot.Value.Remediates)
+        {
+            return await RefuseRequestAsync(actor, incidentId, null, $"{ObserveOnly} Nothing was requested.", cancellationToken).ConfigureAwait(false);
+        }
+
         if (!string.Equals(cluster, OwnCluster, StringComparison.Ordinal))
         {
             return await RefuseRequestAsync(actor, incidentId, null, $"This is about cluster {cluster}, and this bot acts on cluster {OwnCluster}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
@@ -218,6 +227,11 @@ public sealed partial class ApprovalService(
         if (!string.Equals(request.Cluster, OwnCluster, StringComparison.Ordinal))
         {
             return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, $"This request is for cluster {request.Cluster}, and this bot acts on cluster {OwnCluster}. Nothing changed.", cancellationToken).ConfigureAwait(false));
+        }
+
+        if (approve && !bot.Value.Remediates)
+        {
+            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, $"{ObserveOnly} Nothing changed.", cancellationToken).ConfigureAwait(false));
         }
 
         var incident = incidentId is null ? null : await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);

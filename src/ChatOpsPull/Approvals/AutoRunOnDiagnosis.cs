@@ -12,11 +12,12 @@ namespace ChatOpsPull.Approvals;
 /// The notifier only enqueues <see cref="AutoRunJob"/>: the request, its dry run and the job it approves run on the job
 /// queue, not inside the card delivery of the incident engine.
 /// </summary>
-public sealed class AutoRunOnDiagnosis(IBackgroundJobClient jobs, IOptionsMonitor<ApprovalOptions> options) : IIncidentNotifier
+public sealed class AutoRunOnDiagnosis(IBackgroundJobClient jobs, IOptionsMonitor<ApprovalOptions> options, IOptions<BotOptions> bot) : IIncidentNotifier
 {
     public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
-        if (change == IncidentChange.Diagnosed && options.CurrentValue.AutoRun.Count > 0 && !incident.IsClosed
+        // Observe: nothing runs, so nothing is enqueued (the approval service would refuse the request anyway).
+        if (change == IncidentChange.Diagnosed && bot.Value.Remediates && options.CurrentValue.AutoRun.Count > 0 && !incident.IsClosed
             && ApprovalService.RegistryConfirmsPullable(incident.Diagnosis))
         {
             jobs.Enqueue<AutoRunJob>(job => job.RunAsync(incident.Id, CancellationToken.None));

@@ -23,6 +23,7 @@ public sealed partial class IncidentCardPublisher(
     RemediationRunStore runs,
     ChatRouter router,
     IEnumerable<IChatSurface> surfaces,
+    FixOffer fixes,
     TimeProvider time,
     ILogger<IncidentCardPublisher> logger) : IIncidentNotifier
 {
@@ -93,7 +94,8 @@ public sealed partial class IncidentCardPublisher(
             shownRequests,
             shownRuns.Select(r => WithApprovers(r, requests)).ToList(),
             rolledUp.Where(i => !i.IsClosed).ToList(),
-            now));
+            now,
+            fixes.CommandsFor(incident)));
     }
 
     private static RemediationRun WithApprovers(RemediationRun run, List<ApprovalRequest> requests)

@@ -9,6 +9,7 @@ using ChatOpsPull.Registry;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Diagnosing;
 
@@ -24,6 +25,7 @@ public sealed partial class EvidenceDiagnoser(
     RegistryChecker registry,
     PullSecretResolver resolver,
     ICredentialSourceCatalog credentialSources,
+    IOptionsMonitor<KubernetesOptions> kubernetes,
     BotMetrics metrics,
     TimeProvider time,
     ILogger<EvidenceDiagnoser> logger) : IIncidentDiagnoser, IPullFailureDiagnoser
@@ -167,29 +169,35 @@ public sealed partial class EvidenceDiagnoser(
         var unattached = new List<string>();
         if (image is not null && matching is null && connection.Client is { } client)
         {
-            try
+            var referenced = report.Secrets.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+            var candidates = UnattachedCandidates(image).Where(n => !referenced.Contains(n)).ToList();
+            var forbidden = false;
+            foreach (var name in candidates)
             {
-                var candidates = await client.CoreV1.ListNamespacedSecretAsync(
-                    inspection.Namespace,
-                    fieldSelector: "type=" + PullSecretResolver.DockerConfigJsonType,
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
-                var referenced = report.Secrets.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-                foreach (var secret in (candidates.Items ?? []).Where(s => !referenced.Contains(s.Metadata.Name)))
+                try
                 {
+                    var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, inspection.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
                     if (resolver.Resolve(image, [secret]).Matches.Count > 0)
                     {
-                        unattached.Add(secret.Metadata.Name);
+                        unattached.Add(name);
                     }
                 }
-
-                if (unattached.Count > 0)
+                catch (HttpOperationException e) when (ApiError.From(e).IsNotFound)
                 {
-                    evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Info, $"{string.Join(", ", unattached)} in {inspection.Namespace} {(unattached.Count == 1 ? "has" : "have")} credentials for {image.Domain} but the pod does not use {(unattached.Count == 1 ? "it" : "them")}"));
+                }
+                catch (HttpOperationException e) when (ApiError.From(e).IsForbidden)
+                {
+                    forbidden = true;
                 }
             }
-            catch (HttpOperationException e) when (ApiError.From(e).IsForbidden)
+
+            if (unattached.Count > 0)
             {
-                evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Skipped, $"the bot may not list secrets in {inspection.Namespace}, so secrets the pod could use were not looked for"));
+                evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Info, $"{string.Join(", ", unattached)} in {inspection.Namespace} {(unattached.Count == 1 ? "has" : "have")} credentials for {image.Domain} but the pod does not use {(unattached.Count == 1 ? "it" : "them")}"));
+            }
+            else if (forbidden)
+            {
+                evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Skipped, $"the bot may not read secrets in {inspection.Namespace}, so {string.Join(", ", candidates)} could not be looked at"));
             }
         }
 
@@ -200,6 +208,13 @@ public sealed partial class EvidenceDiagnoser(
             unattached,
             readable);
     }
+
+    /// <summary>
+    /// The secrets that might hold credentials for the image's registry although the pod does not use them, read by name
+    /// (the bot never lists Secrets): the one the bot writes for that registry ("pull-ghcr-io"), then Kubernetes:PullSecretNames.
+    /// </summary>
+    private IEnumerable<string> UnattachedCandidates(ImageReference image) =>
+        new[] { DiagnosisPlanner.PullSecretName(image.Domain) }.Concat(kubernetes.CurrentValue.PullSecretNames).Distinct(StringComparer.Ordinal);
 
     /// <summary>The pod whose message says the most: specific errors beat back-off lines; active pods beat recovered ones.</summary>
     private static AffectedPod? Representative(Incident incident) =>

@@ -26,7 +26,7 @@ public static class StartupProblems
                     sentences.AddRange(validation.Failures.SelectMany(SplitFailure));
                     break;
                 case InvalidOperationException conversion when conversion.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
-                    sentences.Add(conversion.Message.TrimEnd('.') + ": set it to a value of that type.");
+                    sentences.Add(conversion.Message.TrimEnd('.') + ": " + ExpectedValue(conversion.Message));
                     break;
                 default:
                     return null;
@@ -62,6 +62,18 @@ public static class StartupProblems
             await error.WriteLineAsync("Settings come from appsettings.json, CHATOPSPULL__Section__Key environment variables and --Section:Key=value options (see the README).").ConfigureAwait(false);
             return InvalidConfigurationExitCode;
         }
+    }
+
+    /// <summary>"set it to one of Remediate, Observe." for the bot's own enums; otherwise "set it to a value of that type.".</summary>
+    private static string ExpectedValue(string message)
+    {
+        const string marker = "to type '";
+        var at = message.IndexOf(marker, StringComparison.Ordinal);
+        var end = at < 0 ? -1 : message.IndexOf('\'', at + marker.Length);
+        var type = end < 0 ? null : typeof(StartupProblems).Assembly.GetType(message[(at + marker.Length)..end]);
+        return type is { IsEnum: true }
+            ? $"set it to one of {string.Join(", ", Enum.GetNames(type))}."
+            : "set it to a value of that type.";
     }
 
     private static bool RunsAsTheProgram => Assembly.GetEntryAssembly() == typeof(StartupProblems).Assembly;

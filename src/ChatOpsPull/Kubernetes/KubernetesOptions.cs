@@ -19,6 +19,13 @@ public sealed class KubernetesOptions : IValidatableObject
     /// <summary>Namespaces to watch; empty watches all namespaces.</summary>
     public List<string> Namespaces { get; set; } = [];
 
+    /// <summary>
+    /// Names of pull secrets the diagnosis also looks for in a failing pod's namespace when none of the pod's own secrets
+    /// has credentials for its registry (e.g. "regcred"), besides the name the bot itself writes ("pull-ghcr-io"). The
+    /// bot never lists Secrets: it reads them by name only, so a secret with another name is not found.
+    /// </summary>
+    public List<string> PullSecretNames { get; set; } = [];
+
     /// <summary>How often the watcher relists everything to reconcile what a watch may have missed.</summary>
     public TimeSpan ResyncPeriod { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -33,6 +40,13 @@ public sealed class KubernetesOptions : IValidatableObject
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tries to hand one pod change (a pull failure or its resolution) to the incident engine before the watcher drops it and goes on.</summary>
+    [Range(1, 20, ErrorMessage = "Kubernetes:DeliveryAttempts must be between 1 and 20.")]
+    public int DeliveryAttempts { get; set; } = 5;
+
+    /// <summary>Wait before the first retry of a delivery; the n-th retry waits n times this.</summary>
+    public TimeSpan DeliveryRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public LeaseOptions Lease { get; set; } = new();
 
@@ -55,6 +69,16 @@ public sealed class KubernetesOptions : IValidatableObject
             }
         }
 
+        foreach (var name in PullSecretNames)
+        {
+            if (!IsDnsSubdomain(name))
+            {
+                yield return new ValidationResult(
+                    $"Kubernetes:PullSecretNames contains \"{name}\", which is not a Secret name (lowercase letters, digits, '-' and '.', at most 253).",
+                    [nameof(PullSecretNames)]);
+            }
+        }
+
         if (ResyncPeriod < TimeSpan.FromSeconds(10))
         {
             yield return new ValidationResult("Kubernetes:ResyncPeriod must be at least 10 seconds (e.g. \"00:10:00\").", [nameof(ResyncPeriod)]);
@@ -70,6 +94,11 @@ public sealed class KubernetesOptions : IValidatableObject
             yield return new ValidationResult(
                 "Kubernetes:ReconnectMinDelay must be positive and no larger than Kubernetes:ReconnectMaxDelay.",
                 [nameof(ReconnectMinDelay), nameof(ReconnectMaxDelay)]);
+        }
+
+        if (DeliveryRetryDelay < TimeSpan.Zero || DeliveryRetryDelay > TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult("Kubernetes:DeliveryRetryDelay must be between 00:00:00 and 00:01:00 (e.g. \"00:00:00.200\").", [nameof(DeliveryRetryDelay)]);
         }
 
         foreach (var result in Lease.Validate())
@@ -88,6 +117,12 @@ public sealed class KubernetesOptions : IValidatableObject
         && value[0] != '-'
         && value[^1] != '-'
         && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+
+    /// <summary>A DNS-1123 subdomain, as object names such as Secrets' are: dot-separated labels, at most 253 characters.</summary>
+    internal static bool IsDnsSubdomain(string value) =>
+        value.Length is > 0 and <= 253
+        && value.Split('.').All(label => label.Length > 0 && char.IsAsciiLetterOrDigit(label[0]) && char.IsAsciiLetterOrDigit(label[^1])
+            && label.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'));
 }
 
 /// <summary>Section "Kubernetes:Lease": only the replica holding this coordination.k8s.io/v1 Lease runs the watcher.</summary>

@@ -1,17 +1,26 @@
+using ChatOpsPull.Core.Images;
+
 namespace ChatOpsPull.Registry;
 
 /// <summary>
-/// The matching rules of kubelet's credential keyring (kubernetes pkg/credentialprovider/keyring.go), reproduced:
+/// The matching rules of kubelet's credential keyring (kubernetes/kubernetes pkg/credentialprovider/keyring.go), reproduced:
 /// an <c>auths</c> key loses its scheme and a leading /v1/ or /v2/; keys are sorted in reverse so longer paths come first;
 /// a key matches an image when the ports are equal, the host has as many dot-separated labels and each label matches
 /// as a glob (<c>*.azurecr.io</c>), and the key's path is a string prefix of the image's path. When nothing matches and the
-/// image is on Docker Hub, the key "index.docker.io" (from "https://index.docker.io/v1/") is used.
+/// image is on Docker Hub by the shape of its name, the key "index.docker.io" (from "https://index.docker.io/v1/") is used.
+/// The image name matched is the one kubelet looks up (<see cref="ImageReference.KubeletName"/>), never the bot's
+/// normalized one: "registry-1.docker.io/nginx" stays as written, so Docker Hub keys do not match it.
 /// </summary>
 internal static class DockerKeyring
 {
-    public const string DefaultRegistryHost = "index.docker.io";
+    /// <summary>keyring.go <c>defaultRegistryHost</c>: the key "https://index.docker.io/v1/" becomes after <c>Add</c>.</summary>
+    public const string DefaultRegistryHost = DockerHub.LegacyDomain;
 
-    /// <summary>What kubelet's <c>BasicDockerKeyring.Add</c> turns an auths key into; null when Go's url.Parse would reject it.</summary>
+    /// <summary>
+    /// What kubelet's <c>BasicDockerKeyring.Add</c> (keyring.go) turns an auths key into: "https://" added when no scheme
+    /// is given, Go's <c>url.Parse</c>, a leading "/v1/" or "/v2/" of the path dropped, key = host (+ path unless it is
+    /// empty or "/"). Null when url.Parse would reject it (kubelet logs "Entry … in dockercfg invalid" and skips it).
+    /// </summary>
     public static string? KeyringKey(string authsKey)
     {
         var value = authsKey.StartsWith("https://", StringComparison.Ordinal) || authsKey.StartsWith("http://", StringComparison.Ordinal)
@@ -31,7 +40,13 @@ internal static class DockerKeyring
         return path.Length > 0 && path != "/" ? parsed.Host + path : parsed.Host;
     }
 
-    /// <summary>kubelet's <c>URLsMatchStr(glob, target)</c>; <paramref name="whyNot"/> says why not in plain words.</summary>
+    /// <summary>
+    /// kubelet's <c>URLsMatchStr(glob, target)</c> → <c>URLsMatch</c> (keyring.go): both parsed with
+    /// <c>ParseSchemelessURL</c>, split by <c>SplitURL</c> (net.SplitHostPort, then labels on '.'); ports equal, label counts
+    /// equal, the glob's path a string prefix of the target's, each label matched with filepath.Match.
+    /// <paramref name="lookupName"/> is what kubelet passes to <c>Lookup</c>: <see cref="ImageReference.KubeletName"/>.
+    /// <paramref name="whyNot"/> says why not in plain words.
+    /// </summary>
     public static bool Matches(string keyringKey, string lookupName, out string whyNot)
     {
         if (ParseUrl("https://" + keyringKey) is not { } glob || ParseUrl("https://" + lookupName) is not { } target)
@@ -73,7 +88,12 @@ internal static class DockerKeyring
         return true;
     }
 
-    /// <summary>kubelet's <c>isDefaultRegistryMatch</c>: the image is on Docker Hub by the shape of its name.</summary>
+    /// <summary>
+    /// kubelet's <c>isDefaultRegistryMatch</c> (keyring.go), used by <c>BasicDockerKeyring.Lookup</c> only when no key
+    /// matched: an empty first component never; a single component always; a first component "docker.io" or
+    /// "index.docker.io"; otherwise a first component with neither '.' nor ':'. Docker Hub's API hosts are not in the list:
+    /// "registry-1.docker.io/nginx" gets no Docker Hub credentials.
+    /// </summary>
     public static bool IsDefaultRegistryMatch(string lookupName)
     {
         var slash = lookupName.IndexOf('/', StringComparison.Ordinal);
@@ -83,7 +103,7 @@ internal static class DockerKeyring
             return false;
         }
 
-        if (slash < 0 || first is "docker.io" or "index.docker.io")
+        if (slash < 0 || first is DockerHub.Domain or DockerHub.LegacyDomain)
         {
             return true;
         }
@@ -144,6 +164,14 @@ internal static class DockerKeyring
         }
 
         return (host, path);
+    }
+
+    /// <summary>True when the key names Docker Hub the way its default entries do ("docker.io", "index.docker.io", with or without a path).</summary>
+    public static bool IsDockerHubKey(string keyringKey)
+    {
+        var slash = keyringKey.IndexOf('/', StringComparison.Ordinal);
+        var host = slash < 0 ? keyringKey : keyringKey[..slash];
+        return host is DockerHub.Domain or DockerHub.LegacyDomain;
     }
 
     /// <summary>Go's path/filepath.Match for one host label ('*', '?', '[…]' classes, '\' escapes); null for a malformed pattern.</summary>

@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Images;
 using k8s.Models;
@@ -9,11 +7,13 @@ namespace ChatOpsPull.Registry;
 /// <summary>
 /// Which credentials kubelet would use to pull an image, from the pod's effective pull secrets (the pod's
 /// <c>imagePullSecrets</c>, or its ServiceAccount's when the pod has none), with the reasons when none fit.
-/// Reproduces kubelet (pkg/credentialprovider/secrets, keyring.go, config.go): only secrets of type
-/// <c>kubernetes.io/dockerconfigjson</c> (key <c>.dockerconfigjson</c>) and <c>kubernetes.io/dockercfg</c> (key
-/// <c>.dockercfg</c>, no "auths" wrapper) are read; entries give username/password or base64 <c>auth</c>
-/// (<c>identitytoken</c> and <c>registrytoken</c> are not passed on by kubelet); every matching entry is tried in
-/// order; a secret whose JSON kubelet cannot read fails every pull of the pod.
+/// Reproduces kubelet (kubernetes/kubernetes pkg/credentialprovider): secrets/secrets.go
+/// <c>secretsToTrackedDockerConfigs</c> reads only secrets of type <c>kubernetes.io/dockerconfigjson</c> (key
+/// <c>.dockerconfigjson</c>) and <c>kubernetes.io/dockercfg</c> (key <c>.dockercfg</c>, no "auths" wrapper), all into one
+/// keyring; config.go reads entries (<see cref="DockerConfigReader"/>: username/password or base64 <c>auth</c>;
+/// <c>identitytoken</c> and <c>registrytoken</c> are not read at all); keyring.go <c>BasicDockerKeyring.Add</c>/<c>Lookup</c>
+/// match keys (<see cref="DockerKeyring"/>) against the name kubelet looks up (<see cref="ImageReference.KubeletName"/>);
+/// every matching entry is tried in order; a secret whose JSON kubelet cannot read fails every pull of the pod.
 /// Node-level credentials (kubelet's config.json, credential provider plugins) are not visible from here.
 /// </summary>
 public sealed class PullSecretResolver
@@ -25,7 +25,9 @@ public sealed class PullSecretResolver
 
     public PullSecretResolution Resolve(ImageReference image, IReadOnlyList<V1Secret> secrets)
     {
-        var lookupName = image.Name;
+        // The name kubelet passes to keyring.Lookup: the repository of distribution/reference ParseNormalizedNamed
+        // (pkg/util/parsers ParseImageName, "repoToPull"), with Docker Hub's API hosts kept as written.
+        var lookupName = image.KubeletName;
         var findings = new List<PullSecretFinding>();
         var entries = new List<KeyringEntry>();
         foreach (var secret in secrets)
@@ -49,7 +51,7 @@ public sealed class PullSecretResolver
                 continue;
             }
 
-            if (!TryReadDockerConfig(bytes, legacy, out var config, out var error))
+            if (!DockerConfigReader.TryRead(bytes, legacy, out var config, out var error))
             {
                 // secretsToTrackedDockerConfigs returns the error: kubelet builds no keyring and the pull fails.
                 findings.Add(new PullSecretFinding(name, PullSecretFindingKind.Unreadable, error));
@@ -75,8 +77,8 @@ public sealed class PullSecretResolver
             }
         }
 
-        // BasicDockerKeyring: one index of distinct keys over all secrets, reverse-sorted; for each matching key, its
-        // credentials in the order the secrets were added.
+        // keyring.go BasicDockerKeyring.Add: one index of distinct keys over all secrets, reverse-sorted; Lookup: for
+        // each matching key, its credentials in the order the secrets were added; then the default-registry fallback.
         var index = entries.Select(e => e.Key).Distinct(StringComparer.Ordinal).OrderDescending(StringComparer.Ordinal).ToList();
         var matches = new List<PullSecretMatch>();
         var misses = new List<string>();
@@ -101,13 +103,27 @@ public sealed class PullSecretResolver
         foreach (var group in entries.GroupBy(e => e.Secret))
         {
             var used = matches.Where(m => m.SecretName == group.Key).ToList();
+            var keys = string.Join(", ", group.Select(e => e.AuthsKey).Distinct().Take(5));
             findings.Add(used.Count > 0
                 ? new PullSecretFinding(group.Key, PullSecretFindingKind.Matched, $"secret {group.Key}: {string.Join(", ", used.Select(m => $"\"{m.AuthsKey}\" ({m.MatchedBy})"))} match {image.Domain}")
-                : new PullSecretFinding(group.Key, PullSecretFindingKind.NoMatch, $"secret {group.Key} has auths for {string.Join(", ", group.Select(e => e.AuthsKey).Distinct().Take(5))} but the image is on {image.Domain}"));
+                : image.WrittenDomain is { } written && group.Any(e => DockerKeyring.IsDockerHubKey(e.Key))
+                    ? new PullSecretFinding(group.Key, PullSecretFindingKind.NoMatch, WrittenApiHostMiss(group.Key, keys, written, lookupName))
+                    : new PullSecretFinding(group.Key, PullSecretFindingKind.NoMatch, $"secret {group.Key} has auths for {keys} but the image is on {image.Domain}"));
         }
 
         return new PullSecretResolution(image, lookupName, matches, findings, null) { Misses = misses };
     }
+
+    /// <summary>
+    /// The image names Docker Hub by an API host ("registry-1.docker.io/nginx"): kubelet keeps that host, so Docker Hub
+    /// keys neither match it (keyring.go URLsMatch: "docker.io" has two labels, "index.docker.io" another first label)
+    /// nor reach it through the default-registry fallback (isDefaultRegistryMatch lists docker.io and index.docker.io only).
+    /// </summary>
+    private static string WrittenApiHostMiss(string secret, string keys, string written, string lookupName) =>
+        $"secret {secret} has auths for {keys}, but kubelet sends no credentials for this image: it looks them up under "
+        + $"\"{lookupName}\", with Docker Hub's API host {written} as written, and Docker Hub keys (docker.io, index.docker.io) "
+        + $"match only images written as docker.io/…, index.docker.io/… or without a registry; write the image as "
+        + $"{DockerHub.Domain}/… or add an auths entry for {written}";
 
     private static string WhyIgnored(string type, IDictionary<string, byte[]> data)
     {
@@ -129,206 +145,6 @@ public sealed class PullSecretResolver
         var name = secret.Metadata?.Name ?? "(unnamed)";
         return string.IsNullOrEmpty(ns) ? name : ns + "/" + name;
     }
-
-    /// <summary>
-    /// Reads a docker config the way Go's encoding/json reads it into kubelet's types: field names match without
-    /// regard to case, a later duplicate wins, a wrong JSON type or a bad base64 <c>auth</c> is an error for the whole secret.
-    /// </summary>
-    internal static bool TryReadDockerConfig(byte[] bytes, bool legacy, out List<(string Key, DockerConfigEntry Entry)> config, out string error)
-    {
-        config = [];
-        error = string.Empty;
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 64 });
-        }
-        catch (JsonException e)
-        {
-            error = $"its JSON does not parse ({FirstSentence(e.Message)})";
-            return false;
-        }
-
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind == JsonValueKind.Null)
-            {
-                return true;
-            }
-
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                error = $"its JSON is {Article(root.ValueKind)}, not an object";
-                return false;
-            }
-
-            var auths = root;
-            if (!legacy)
-            {
-                JsonElement? found = null;
-                foreach (var property in root.EnumerateObject())
-                {
-                    if (string.Equals(property.Name, "auths", StringComparison.OrdinalIgnoreCase))
-                    {
-                        found = property.Value;
-                    }
-                }
-
-                if (found is not { } a || a.ValueKind == JsonValueKind.Null)
-                {
-                    return true;
-                }
-
-                if (a.ValueKind != JsonValueKind.Object)
-                {
-                    error = $"its \"auths\" is {Article(a.ValueKind)}, not an object";
-                    return false;
-                }
-
-                auths = a;
-            }
-
-            var byKey = new Dictionary<string, DockerConfigEntry>(StringComparer.Ordinal);
-            var order = new List<string>();
-            foreach (var property in auths.EnumerateObject())
-            {
-                if (!TryReadEntry(property.Name, property.Value, out var entry, out error))
-                {
-                    return false;
-                }
-
-                if (byKey.TryAdd(property.Name, entry))
-                {
-                    order.Add(property.Name);
-                }
-                else
-                {
-                    byKey[property.Name] = entry;
-                }
-            }
-
-            config = order.Select(k => (k, byKey[k])).ToList();
-            return true;
-        }
-    }
-
-    private static bool TryReadEntry(string key, JsonElement value, out DockerConfigEntry entry, out string error)
-    {
-        entry = new DockerConfigEntry(null, null, null, null, null, null);
-        error = string.Empty;
-        if (value.ValueKind == JsonValueKind.Null)
-        {
-            return true;
-        }
-
-        if (value.ValueKind != JsonValueKind.Object)
-        {
-            error = $"the entry for \"{key}\" is {Article(value.ValueKind)}, not an object";
-            return false;
-        }
-
-        string? username = null, password = null, email = null, auth = null, identityToken = null, registryToken = null;
-        foreach (var property in value.EnumerateObject())
-        {
-            var field = property.Name.ToLowerInvariant();
-            if (field is not ("username" or "password" or "email" or "auth" or "identitytoken" or "registrytoken"))
-            {
-                continue;
-            }
-
-            if (property.Value.ValueKind is not JsonValueKind.String and not JsonValueKind.Null)
-            {
-                error = $"\"{property.Name}\" of the entry for \"{key}\" is {Article(property.Value.ValueKind)}, not a string";
-                return false;
-            }
-
-            var text = property.Value.ValueKind == JsonValueKind.Null ? null : property.Value.GetString();
-            switch (field)
-            {
-                case "username": username = text; break;
-                case "password": password = text; break;
-                case "email": email = text; break;
-                case "auth": auth = text; break;
-                case "identitytoken": identityToken = text; break;
-                default: registryToken = text; break;
-            }
-        }
-
-        var authDecoded = false;
-        if (!string.IsNullOrEmpty(auth))
-        {
-            if (!TryDecodeAuth(auth, out var user, out var pass, out error))
-            {
-                error = $"the \"auth\" of the entry for \"{key}\" {error}";
-                return false;
-            }
-
-            username = user;
-            password = pass;
-            authDecoded = true;
-        }
-
-        entry = new DockerConfigEntry(username, password, email, identityToken, registryToken, authDecoded);
-        return true;
-    }
-
-    /// <summary>kubelet's decodeDockerConfigFieldAuth: padded base64 when it ends with '=', unpadded otherwise; "user:password".</summary>
-    private static bool TryDecodeAuth(string field, out string username, out string password, out string error)
-    {
-        username = password = error = string.Empty;
-
-        // Go's base64 skips '\r' and '\n' but nothing else; the padded decoder needs whole quads, the unpadded one no '='.
-        var cleaned = field.Replace("\r", string.Empty, StringComparison.Ordinal).Replace("\n", string.Empty, StringComparison.Ordinal);
-        var padded = field.Trim().EndsWith('=');
-        var alphabetOk = cleaned.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' || padded && c == '=');
-        if (!alphabetOk || (padded ? cleaned.Length % 4 != 0 : cleaned.Length % 4 == 1))
-        {
-            error = "is not valid base64";
-            return false;
-        }
-
-        byte[] decoded;
-        try
-        {
-            decoded = Convert.FromBase64String(padded ? cleaned : cleaned + new string('=', (4 - cleaned.Length % 4) % 4));
-        }
-        catch (FormatException)
-        {
-            error = "is not valid base64";
-            return false;
-        }
-
-        var text = Encoding.UTF8.GetString(decoded);
-        var colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0)
-        {
-            error = "must be base64(username:password) and has no ':' after decoding";
-            return false;
-        }
-
-        username = text[..colon];
-        password = text[(colon + 1)..];
-        return true;
-    }
-
-    private static string Article(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.String => "a string",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
-
-    private static string FirstSentence(string message)
-    {
-        var cut = message.IndexOf(". ", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message.TrimEnd('.');
-    }
-
-    internal sealed record DockerConfigEntry(string? Username, string? Password, string? Email, string? IdentityToken, string? RegistryToken, bool? FromAuthField);
 
     private sealed record KeyringEntry(string Secret, string AuthsKey, string Key, DockerConfigEntry Entry)
     {
@@ -355,6 +171,11 @@ public sealed class PullSecretResolver
             if (Entry.RegistryToken is not null)
             {
                 notes.Add("the entry has a registrytoken, which kubelet does not pass from pull secrets to the runtime");
+            }
+
+            foreach (var ignored in Entry.IgnoredFields)
+            {
+                notes.Add($"the entry's {ignored}; kubelet reads only username, password, email and auth, so it ignores it (the docker CLI would refuse this entry)");
             }
 
             RegistryCredentials? tokenCredentials = Entry.RegistryToken is not null
@@ -409,7 +230,7 @@ public sealed record PullSecretMatch(
 }
 
 /// <summary>The outcome of resolving pull secrets for one image.</summary>
-/// <param name="LookupName">The name kubelet's keyring looks up: "docker.io/library/nginx".</param>
+/// <param name="LookupName">The name kubelet's keyring looks up: "docker.io/library/nginx"; "registry-1.docker.io/nginx" as written.</param>
 /// <param name="Matches">Credentials kubelet tries, in its order; empty means an anonymous pull.</param>
 /// <param name="KeyringError">Set when kubelet cannot build the keyring at all (a secret it cannot read): every pull fails.</param>
 public sealed record PullSecretResolution(

@@ -144,6 +144,5 @@ public sealed class RegistryHostOptions
         }
     }
 
-    internal static string NormalizeHost(string host) =>
-        host is "index.docker.io" or "registry-1.docker.io" or "registry.hub.docker.com" ? ImageReference.DockerHubDomain : host;
+    internal static string NormalizeHost(string host) => DockerHub.Normalize(host);
 }

@@ -2,6 +2,8 @@ using System.Net;
 using ChatOpsPull.Kubernetes;
 using k8s.Autorest;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
 
 namespace ChatOpsPull.Remediation;
 
@@ -37,66 +39,44 @@ public sealed record KubeTarget(string Verb, string Resource, string Group, stri
 }
 
 /// <summary>
-/// Runs Kubernetes API calls for remediation jobs: a 409 Conflict (someone wrote the object since it was read) runs the
-/// call again — the call re-reads and re-applies — ; 429, 5xx, connection failures and timeouts are retried with
-/// exponential backoff and jitter; a 403 becomes <see cref="RemediationRefusedException"/> naming the missing RBAC verb.
-/// Anything else (404, 422 …) is the caller's to handle.
+/// Runs Kubernetes API calls for remediation jobs through the <see cref="KubernetesCallRetry"/> pipeline: a 409 Conflict
+/// runs the call again (the call re-reads and re-applies); 429, 5xx, connection failures and timeouts are retried with
+/// exponential backoff and jitter; a 403 becomes <see cref="RemediationRefusedException"/> naming the missing RBAC verb,
+/// and so does running out of attempts. Anything else (404, 422 …) is the caller's to handle.
 /// </summary>
-public sealed partial class KubernetesCalls(IOptionsMonitor<RemediationOptions> options, TimeProvider time, ILogger<KubernetesCalls> logger)
+public sealed class KubernetesCalls(ResiliencePipelineProvider<string> pipelines, IOptionsMonitor<RemediationOptions> options)
 {
     public async Task<T> RunAsync<T>(KubeTarget target, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
-        var settings = options.CurrentValue;
-        string? lastProblem = null;
-        for (var attempt = 1; attempt <= settings.ApiAttempts; attempt++)
+        var pipeline = pipelines.GetPipeline(KubernetesCallRetry.PipelineName);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(KubernetesCallRetry.TargetKey, target);
+        try
         {
-            try
-            {
-                return await call(cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpOperationException e)
-            {
-                var error = ApiError.From(e);
-                if (error.IsForbidden)
+            return await pipeline.ExecuteAsync(
+                static async (ctx, state) =>
                 {
-                    throw new RemediationRefusedException(target.ExplainForbidden());
-                }
-
-                if (error.Code == HttpStatusCode.Conflict && error.Reason == "Conflict")
-                {
-                    lastProblem = "the object kept changing while the bot wrote it (409 Conflict)";
-                    LogConflict(logger, target.Verb, target.QualifiedResource, target.Namespace, attempt);
-                    await DelayAsync(TimeSpan.FromMilliseconds(Random.Shared.Next(20, 100 * attempt)), cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (!IsTransient(error.Code))
-                {
-                    throw;
-                }
-
-                lastProblem = $"{(int)error.Code} {error.Reason}: {error.Message}";
-                LogTransient(logger, target.Verb, target.QualifiedResource, target.Namespace, attempt, (int)error.Code);
-            }
-            catch (HttpRequestException e)
-            {
-                lastProblem = "the API server could not be reached: " + e.Message;
-                LogTransient(logger, target.Verb, target.QualifiedResource, target.Namespace, attempt, 0);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                lastProblem = "the API server did not answer in time";
-                LogTransient(logger, target.Verb, target.QualifiedResource, target.Namespace, attempt, 0);
-            }
-
-            if (attempt < settings.ApiAttempts)
-            {
-                await DelayAsync(Backoff(settings, attempt), cancellationToken).ConfigureAwait(false);
-            }
+                    try
+                    {
+                        return await state.call(ctx.CancellationToken).ConfigureAwait(false);
+                    }
+                    catch (HttpOperationException e) when (ApiError.From(e).IsForbidden)
+                    {
+                        throw new RemediationRefusedException(state.target.ExplainForbidden());
+                    }
+                },
+                context,
+                (call, target)).ConfigureAwait(false);
         }
-
-        throw new RemediationRefusedException(
-            $"could not {target.Verb} {target.QualifiedResource} in namespace {target.Namespace} after {settings.ApiAttempts} attempts: {lastProblem}");
+        catch (Exception e) when (KubernetesCallRetry.RetryableProblem(e, cancellationToken) is { } lastProblem)
+        {
+            throw new RemediationRefusedException(
+                $"could not {target.Verb} {target.QualifiedResource} in namespace {target.Namespace} after {options.CurrentValue.ApiAttempts} attempts: {lastProblem}");
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
     }
 
     public Task RunAsync(KubeTarget target, Func<CancellationToken, Task> call, CancellationToken cancellationToken) =>
@@ -111,23 +91,4 @@ public sealed partial class KubernetesCalls(IOptionsMonitor<RemediationOptions> 
 
     public static bool IsAlreadyExists(Exception exception) =>
         exception is HttpOperationException e && ApiError.From(e) is { Code: HttpStatusCode.Conflict, Reason: "AlreadyExists" };
-
-    /// <summary>Exponential backoff with full jitter: a random wait up to base·2^(attempt-1), capped.</summary>
-    public static TimeSpan Backoff(RemediationOptions settings, int attempt)
-    {
-        var ceiling = Math.Min(settings.ApiMaxDelay.TotalMilliseconds, settings.ApiBaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
-        return TimeSpan.FromMilliseconds(Math.Max(settings.ApiBaseDelay.TotalMilliseconds / 2, Random.Shared.NextDouble() * ceiling));
-    }
-
-    private static bool IsTransient(HttpStatusCode code) =>
-        code is HttpStatusCode.TooManyRequests or HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway
-            or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout || (int)code == 0;
-
-    private Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken) => Task.Delay(delay, time, cancellationToken);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Verb} {Resource} in {Namespace}: 409 Conflict on attempt {Attempt}; re-reading and applying again")]
-    private static partial void LogConflict(ILogger logger, string verb, string resource, string @namespace, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Verb} {Resource} in {Namespace}: transient failure (HTTP {Status}, 0 = no answer) on attempt {Attempt}; retrying")]
-    private static partial void LogTransient(ILogger logger, string verb, string resource, string @namespace, int attempt, int status);
 }

@@ -7,8 +7,9 @@ namespace ChatOpsPull.Remediation;
 public static class RemediationServiceCollectionExtensions
 {
     /// <summary>
-    /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with retries
-    /// and RBAC explanations, the seven actions, the rollout watcher, the run progress recorder, the Hangfire job and its scheduler, and the
+    /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with their retry pipeline
+    /// (<see cref="KubernetesCallRetry"/>) and RBAC explanations, the seven actions, the rollout watcher, the run progress
+    /// recorder, the Hangfire job and its scheduler, and the
     /// recurring sweep (approval expiry, stalled runs); the diagnosis learns which registries have a credential source.
     /// </summary>
     public static IServiceCollection AddRemediation(this IServiceCollection services, IConfiguration configuration)
@@ -19,7 +20,7 @@ public static class RemediationServiceCollectionExtensions
             .ValidateOnStart();
         services.Replace(ServiceDescriptor.Singleton<ICredentialSourceCatalog, ConfiguredCredentialSources>());
         services.AddSingleton<RemediationRunStore>();
-        services.AddSingleton<KubernetesCalls>();
+        services.AddKubernetesCalls();
         services.AddSingleton<ClusterAccess>();
         services.AddSingleton<RolloutWatcher>();
         services.AddSingleton<RemediationProgress>();

@@ -5,6 +5,7 @@ using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Jobs;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Web;
@@ -36,6 +37,7 @@ public static partial class WebPageEndpoints
             .ValidateOnStart();
         services.AddSingleton<WebFlash>();
         services.AddSingleton<WebAuditPages>();
+        services.TryAddSingleton<FixOffer>();
         services.AddSingleton<WebIncidentBoard>();
         return services;
     }

@@ -55,6 +55,34 @@ public sealed class ImageReferenceTests
     }
 
     [Theory]
+    [InlineData("registry-1.docker.io/nginx", "registry-1.docker.io", "registry-1.docker.io/nginx")]
+    [InlineData("registry.hub.docker.com/org/app:v1", "registry.hub.docker.com", "registry.hub.docker.com/org/app")]
+    [InlineData("index.docker.io/nginx", null, "docker.io/library/nginx")]
+    [InlineData("nginx", null, "docker.io/library/nginx")]
+    [InlineData("ghcr.io/org/app", null, "ghcr.io/org/app")]
+    public void Kubelet_looks_credentials_up_with_docker_hub_api_hosts_as_written(string input, string? written, string kubeletName)
+    {
+        // distribution/reference rewrites only index.docker.io; kubelet's keyring sees registry-1.docker.io as written.
+        var reference = ImageReference.Parse(input);
+        Assert.Equal((written, kubeletName), (reference.WrittenDomain, reference.KubeletName));
+    }
+
+    [Theory]
+    [InlineData("docker.io", true, false)]
+    [InlineData("index.docker.io", true, false)]
+    [InlineData("registry-1.docker.io", true, true)]
+    [InlineData("registry.hub.docker.com", true, true)]
+    [InlineData("auth.docker.io", false, false)]
+    [InlineData("Docker.io", false, false)]
+    [InlineData("mirror.docker.io", false, false)]
+    public void The_docker_hub_table_knows_its_hosts(string host, bool registryHost, bool apiHost)
+    {
+        Assert.Equal((registryHost, apiHost), (DockerHub.IsRegistryHost(host), DockerHub.IsApiHost(host)));
+        Assert.Equal(registryHost ? "docker.io" : host, DockerHub.Normalize(host));
+        Assert.Equal(registryHost || host == "auth.docker.io", DockerHub.IsServiceHost(host));
+    }
+
+    [Theory]
     [InlineData("Nginx", "lowercase")]
     [InlineData("nginx@sha256:abc", "digest")]
     [InlineData("nginx:-bad", "tag")]

@@ -41,6 +41,21 @@ public sealed class IncidentCardBuilderTests
         [SetTag, Rollback]);
 
     [Fact]
+    public void An_incident_from_an_alert_without_owner_labels_shows_the_workload_read_from_the_pod_name_as_inferred()
+    {
+        var failure = new PullFailure(FailureSource.Alertmanager, "prod-eu", "shop", "web-7d9c5b6f4-x2x4p", "web", ContainerKind.Regular, "nginx:1.99", "ImagePullBackOff", string.Empty, Now);
+        var incident = new Incident("inc-5e1f0a", IncidentGrouping.KeyOf(failure, PullCause.ImageNotFound), failure.Image, IncidentState.Open, Now, Now,
+            [new AffectedPod(failure.Pod, "web", "ImagePullBackOff", string.Empty, Now, Now)], 1);
+
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(incident, [], [], [], Now));
+
+        Assert.Equal("Image or tag not found: shop/deployment/web", card.Title);
+        Assert.Equal("deployment/web (inferred from the pod name web-7d9c5b6f4-x2x4p; the alert named no owner)", card.Facts.Single(f => f.Label == "Workload").Value);
+        var known = IncidentCardBuilder.Build(new IncidentCardInput(incident with { Workload = new WorkloadRef("Deployment", "web") }, [], [], [], Now));
+        Assert.Equal("deployment/web", known.Facts.Single(f => f.Label == "Workload").Value);
+    }
+
+    [Fact]
     public void Diagnosed_incident_shows_cause_evidence_pods_and_fix_buttons()
     {
         var card = IncidentCardBuilder.Build(new IncidentCardInput(Incident(3, diagnosis: NotFound()), [], [], [], Now));
@@ -58,6 +73,27 @@ public sealed class IncidentCardBuilderTests
         Assert.NotNull(card.Actions.Single(a => a.Label == "Roll back to revision 6").Confirm);
         Assert.Contains(card.Actions, a => a.Payload.Verb == CardVerb.Snooze && a.Payload.Argument == "1h");
         Assert.All(card.Actions, a => Assert.True(CardActionPayload.TryParse(a.Payload.ToString(), out _)));
+    }
+
+    [Fact]
+    public void When_the_bot_only_observes_each_fix_is_its_commands_and_no_button_asks_approves_or_denies()
+    {
+        var pending = new ApprovalRequest("apr-7c1d2e", "inc-4f2a9c", SetTag, new Actor("slack", "U1", "mallory", []), Now, Now.AddHours(1), ApprovalStatus.Pending, 1, [], 0);
+        var commands = new Dictionary<string, IReadOnlyList<string>>
+        {
+            [SetTag.Key] = ["kubectl -n shop set image deployment/api api=registry.example.com/shop/api:1.4.2"],
+            [Rollback.Key] = ["kubectl -n shop rollout undo deployment/api --to-revision=6"],
+        };
+
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(Incident(2, IncidentState.AwaitingApproval, NotFound()), [pending], [], [], Now, commands));
+
+        var fixes = card.Sections.Where(s => s.Heading?.StartsWith("Fix by hand: ", StringComparison.Ordinal) == true).ToList();
+        Assert.Equal(["Fix by hand: Set tag to 1.4.2", "Fix by hand: Roll back to revision 6"], fixes.Select(s => s.Heading));
+        Assert.All(fixes, s => Assert.Equal(SectionStyle.Code, s.Style));
+        Assert.Equal("kubectl -n shop rollout undo deployment/api --to-revision=6", fixes[1].Text);
+        Assert.Contains(card.Sections, s => s.Text == FixOffer.ObserveSentence);
+        Assert.DoesNotContain(card.Actions, a => a.Payload.Verb is CardVerb.Request or CardVerb.Approve or CardVerb.Deny);
+        Assert.Contains(card.Actions, a => a.Payload.Verb == CardVerb.Rediagnose);
     }
 
     [Fact]

@@ -117,6 +117,36 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         }
     }
 
+    [Fact]
+    public async Task A_pull_secret_nobody_attached_is_found_by_name_without_listing_secrets()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        var image = $"{registry.Basic}/private/app:1.0";
+        var message = $"Failed to pull image \"{image}\": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to http://{registry.Basic}/v2/: 401 Unauthorized";
+        SeedWorkload(api, image, pods: 1, diskPressure: false, message: message);
+        api.SetContainerWaiting("shop", "web-6b9f7c5d8-e2e00", "web", "ErrImagePull", message);
+        var ownName = ChatOpsPull.Core.Diagnoses.DiagnosisPlanner.PullSecretName(registry.Basic);
+        foreach (var name in new[] { "team-login", ownName, "not-listed-login" })
+        {
+            api.Seed(Remediation.RemediationFlowTests.Secret(name, registry.Basic, RegistryFixture.BasicUser, RegistryFixture.BasicPassword));
+        }
+
+        var settings = Settings(api);
+        settings["Registry:Hosts:1:Host"] = registry.Basic;
+        settings["Registry:Hosts:1:PlainHttp"] = "true";
+        settings["Kubernetes:PullSecretNames:0"] = "team-login";
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage, settings);
+        var incident = await DiagnosedIncidentAsync(host);
+
+        var diagnosis = incident.Diagnosis!;
+        var found = Assert.Single(diagnosis.Evidence, e => e.Check == "unattached secrets");
+        Assert.Equal($"{ownName}, team-login in shop have credentials for {registry.Basic} but the pod does not use them", found.Detail);
+        Assert.Contains(diagnosis.Remediations, r => r.Kind == RemediationKind.AttachPullSecretToServiceAccount && r.Parameters["secret"] == ownName);
+        Assert.DoesNotContain(api.Requests, r => r.StartsWith("GET /api/v1/namespaces/shop/secrets?", StringComparison.Ordinal) || r == "GET /api/v1/namespaces/shop/secrets");
+        Assert.Contains($"GET /api/v1/namespaces/shop/secrets/team-login", api.Requests);
+    }
+
     /// <summary>The one open incident in prod-eu/shop, once it is diagnosed.</summary>
     private static async Task<Incident> DiagnosedIncidentAsync(BotTestHost host)
     {

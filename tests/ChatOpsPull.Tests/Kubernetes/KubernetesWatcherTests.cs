@@ -275,6 +275,55 @@ public sealed class KubernetesWatcherTests
         Assert.Equal(["web-6b9f7c5d8-flak1", "web-6b9f7c5d8-flak2"], sink.Inner.Reports.Select(r => r.Pod));
     }
 
+    [Fact]
+    public async Task A_change_the_sink_never_takes_is_dropped_after_the_configured_tries_and_later_ones_still_flow()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        KubeFixtures.SeedWebWorkload(api);
+        api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-never"));
+        var sink = new RefusingSink("web-6b9f7c5d8-never");
+        var options = WatcherRun.FastOptions();
+        options.DeliveryAttempts = 3;
+        options.DeliveryRetryDelay = TimeSpan.FromMilliseconds(10);
+        var watcher = new ChatOpsPull.Detection.KubernetesWatch.KubernetesPodWatcher(
+            api.CreateClient(), options, sink, null, "test-cluster", TimeProvider.System, new ChatOpsPull.Detection.KubernetesWatch.KubernetesWatchStatus(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ChatOpsPull.Detection.KubernetesWatch.KubernetesPodWatcher>.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = Task.Run(() => watcher.RunAsync(stop.Token));
+
+        await WatcherRun.EventuallyAsync(() => sink.Refused == 3, "three tries of the refused change");
+        api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-later"));
+        await WatcherRun.EventuallyAsync(() => sink.Inner.Reports.Count == 1, "the next failure delivered");
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        Assert.Equal(3, sink.Refused);
+        Assert.Equal(["web-6b9f7c5d8-later"], sink.Inner.Reports.Select(r => r.Pod));
+    }
+
+    private sealed class RefusingSink(string refusedPod) : IPullFailureSink
+    {
+        private int _refused;
+
+        public RecordingSink Inner { get; } = new();
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        public Task ReportAsync(PullFailure failure, CancellationToken cancellationToken)
+        {
+            if (failure.Pod != refusedPod)
+            {
+                return Inner.ReportAsync(failure, cancellationToken);
+            }
+
+            Interlocked.Increment(ref _refused);
+            throw new InvalidOperationException("the incident store refuses this failure");
+        }
+
+        public Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken) =>
+            Inner.ResolveAsync(cluster, @namespace, pod, container, resolution, cancellationToken);
+    }
+
     private sealed class FlakySink(int failures) : IPullFailureSink
     {
         private int _attempts;

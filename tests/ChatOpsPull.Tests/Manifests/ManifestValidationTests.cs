@@ -4,12 +4,12 @@ using ChatOpsPull.Tests.Infrastructure;
 namespace ChatOpsPull.Tests.Manifests;
 
 /// <summary>
-/// Both kustomizations render offline with kubectl, every object passes the Kubernetes OpenAPI schema (npm
+/// Every kustomization (each install profile, the default, the PostgreSQL overlay) renders offline with kubectl, every object passes the Kubernetes OpenAPI schema (npm
 /// kubernetes-models, tests/manifest-check) and has no field the API's model of its kind lacks (KubernetesClient's models).
 /// </summary>
 public sealed class ManifestValidationTests
 {
-    public static TheoryData<string> Kustomizations => new() { "manifests", "manifests/overlays/postgres" };
+    public static TheoryData<string> Kustomizations => RenderedManifests.AllKustomizations;
 
     [Theory]
     [MemberData(nameof(Kustomizations))]

@@ -21,6 +21,23 @@ public sealed record RenderedObject(string Yaml, object Tree, IKubernetesObject 
 /// <summary>Runs <c>kubectl kustomize</c> (offline: it only reads the files) and reads what it prints.</summary>
 public static class RenderedManifests
 {
+    /// <summary>
+    /// Every kustomization an operator may apply: the default (remediate), each install profile, the PostgreSQL overlay and
+    /// the admission overlay (manifests/overlays/admission-cert-manager needs cert-manager's kinds: AdmissionManifestTests).
+    /// </summary>
+    public static readonly string[] Kustomizations =
+    [
+        "manifests",
+        "manifests/profiles/observe",
+        "manifests/profiles/remediate",
+        "manifests/profiles/observe-namespaced",
+        "manifests/profiles/remediate-namespaced",
+        "manifests/overlays/postgres",
+        "manifests/overlays/admission",
+    ];
+
+    public static TheoryData<string> AllKustomizations => new(Kustomizations);
+
     public static string RepositoryRoot { get; } = FindRoot();
 
     public static string Path(string relative) => System.IO.Path.Combine(RepositoryRoot, relative);

@@ -237,7 +237,7 @@ public sealed class RemediationFaultTests(PostgresFixture postgres, RegistryFixt
         using var storage = TestStorage.Sqlite();
         await using var bed = await RemediationBed.StartAsync(storage, registry, CredentialSource(registry));
         bed.Api.Seed(SourceSecret(registry, RegistryFixture.BasicPassword));
-        bed.Api.Seed(RemediationFlowTests.Secret("regcred", registry.Basic, RegistryFixture.BasicUser, "expired-password-1"));
+        bed.Api.Seed(RemediationFlowTests.ManagedByTheBot(RemediationFlowTests.Secret("regcred", registry.Basic, RegistryFixture.BasicUser, "expired-password-1")));
         var image = $"{registry.Basic}/private/app:1.0";
         bed.SeedFailingDeployment("api", image, replicas: 2, pullSecret: "regcred");
         var incident = await bed.OpenIncidentAsync("api", image, Facts.CredentialsRefused(unattached: null, matching: "regcred", credentialSource: true));
@@ -270,12 +270,34 @@ public sealed class RemediationFaultTests(PostgresFixture postgres, RegistryFixt
     }
 
     [Fact]
+    public async Task Refreshing_a_secret_the_bot_does_not_manage_is_refused_and_says_how_to_let_it()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var bed = await RemediationBed.StartAsync(storage, registry, CredentialSource(registry));
+        bed.Api.Seed(SourceSecret(registry, RegistryFixture.BasicPassword));
+        bed.Api.Seed(RemediationFlowTests.Secret("regcred", registry.Basic, RegistryFixture.BasicUser, "expired-password-1"));
+        var image = $"{registry.Basic}/private/app:1.0";
+        bed.SeedFailingDeployment("api", image, replicas: 1, pullSecret: "regcred");
+        var incident = await bed.OpenIncidentAsync("api", image, Facts.CredentialsRefused(unattached: null, matching: "regcred", credentialSource: true));
+        var plan = Facts.Plan(incident, RemediationKind.RefreshCredentials);
+        var before = bed.Api.Store.Get(ResourceType.Of("secrets"), "shop", "regcred")!;
+
+        var asked = await bed.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
+
+        Assert.Contains("secret shop/regcred was not written by the bot (no label app.kubernetes.io/managed-by=chatopspull)", asked.Text, StringComparison.Ordinal);
+        Assert.Contains("kubectl -n shop label secret regcred app.kubernetes.io/managed-by=chatopspull", asked.Text, StringComparison.Ordinal);
+        Assert.EndsWith("Nothing was requested.", asked.Text, StringComparison.Ordinal);
+        Assert.Empty(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
+        Assert.Equal(ObjectStore.Version(before), ObjectStore.Version(bed.Api.Store.Get(ResourceType.Of("secrets"), "shop", "regcred")!));
+    }
+
+    [Fact]
     public async Task Credentials_the_registry_rejects_are_never_written()
     {
         using var storage = TestStorage.Sqlite();
         await using var bed = await RemediationBed.StartAsync(storage, registry, CredentialSource(registry));
         bed.Api.Seed(SourceSecret(registry, "not-the-password"));
-        bed.Api.Seed(RemediationFlowTests.Secret("regcred", registry.Basic, RegistryFixture.BasicUser, "expired-password-1"));
+        bed.Api.Seed(RemediationFlowTests.ManagedByTheBot(RemediationFlowTests.Secret("regcred", registry.Basic, RegistryFixture.BasicUser, "expired-password-1")));
         var image = $"{registry.Basic}/private/app:1.0";
         bed.SeedFailingDeployment("api", image, replicas: 1, pullSecret: "regcred");
         var incident = await bed.OpenIncidentAsync("api", image, Facts.CredentialsRefused(unattached: null, matching: "regcred", credentialSource: true));

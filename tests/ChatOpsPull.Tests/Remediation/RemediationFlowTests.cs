@@ -252,6 +252,13 @@ public sealed class RemediationFlowTests(PostgresFixture postgres, RegistryFixtu
 
     public static string Backoff(string image) => $"Back-off pulling image \"{image}\"";
 
+    /// <summary>Labels a secret the way the bot labels the ones it writes (the only ones it may update).</summary>
+    public static JsonObject ManagedByTheBot(JsonObject secret)
+    {
+        secret["metadata"]!["labels"] = new JsonObject { [global::ChatOpsPull.Remediation.Actions.RefreshCredentialsAction.ManagedByLabel] = global::ChatOpsPull.Remediation.Actions.RefreshCredentialsAction.ManagedByValue };
+        return secret;
+    }
+
     public static JsonObject Secret(string name, string host, string user, string password) => new()
     {
         ["apiVersion"] = "v1",

@@ -43,6 +43,37 @@ public sealed class AdaptiveCardChromiumTests(StandInFixture fixture, ChromiumCa
     }
 
     [Fact]
+    public async Task Rendered_with_Teams_markdown_the_card_shows_no_backtick_and_no_raw_markup()
+    {
+        // The page's markdown processor is the Teams subset: bold, italic, lists, links; anything else as written.
+        Assert.Equal(
+            "<strong>b</strong> <em>i</em> `c` # h<ul><li>one</li></ul>",
+            await chromium.Page.EvaluateAsync<string>("() => window.teamsMarkdown('**b** _i_ `c` # h\\r- one')"));
+
+        await chromium.RenderAsync(AdaptiveCardRenderer.Render(SampleCards.Incident(), CardView.Everyone));
+
+        var text = await chromium.Card.InnerTextAsync();
+        Assert.DoesNotContain("`", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("**", text, StringComparison.Ordinal);
+        Assert.Contains("The registry says MANIFEST_UNKNOWN for tag 1.4.3.", text, StringComparison.Ordinal);
+        Assert.True(await chromium.Card.Locator("text=1.4.3").First.IsVisibleAsync());
+    }
+
+    [Fact]
+    public async Task An_observe_card_shows_each_fix_as_commands_and_no_fix_button()
+    {
+        var card = SampleCards.Observed();
+
+        Assert.Empty(await chromium.RenderAsync(AdaptiveCardRenderer.Render(card, CardView.Everyone)));
+
+        var text = await chromium.Card.InnerTextAsync();
+        Assert.Contains("kubectl -n shop set image deployment/api api=registry.example.com/shop/api:1.4.2", text, StringComparison.Ordinal);
+        Assert.Contains("kubectl -n shop rollout undo deployment/api --to-revision=6", text, StringComparison.Ordinal);
+        Assert.False(await chromium.Button("Set tag to 1.4.2").IsVisibleAsync());
+        Assert.True(await chromium.Button("Snooze 1h").IsVisibleAsync());
+    }
+
+    [Fact]
     public async Task Clicking_a_button_raises_Action_Execute_with_the_verb_and_payload()
     {
         await chromium.RenderAsync(AdaptiveCardRenderer.Render(SampleCards.Incident(), CardView.Everyone));

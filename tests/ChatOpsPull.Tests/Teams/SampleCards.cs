@@ -107,5 +107,38 @@ public static class SampleCards
         ["digest", Digest()],
         ["status", StatusList()],
         ["storm", Storm()],
+        ["observe", Observed()],
     ];
+
+    /// <summary>An incident card as the observe install profile shows it, from the real builder: each fix as its kubectl commands.</summary>
+    public static Card Observed()
+    {
+        var now = new DateTimeOffset(2026, 11, 25, 9, 14, 0, TimeSpan.Zero);
+        Core.Remediation.RemediationPlan Plan(Core.Remediation.RemediationKind kind, string title, params (string Key, string Value)[] parameters) =>
+            new(kind, "shop", "Deployment", "api", title, title, Core.Remediation.RemediationRisk.Medium, parameters.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
+        var plans = new[]
+        {
+            Plan(Core.Remediation.RemediationKind.SetImageTag, "Set tag to 1.4.2", ("container", "api"), ("image", "registry.example.com/shop/api:1.4.2")),
+            Plan(Core.Remediation.RemediationKind.RollBack, "Roll back to revision 6", ("revision", "6")),
+        };
+        var diagnosis = new Core.Diagnoses.Diagnosis(
+            Core.Failures.PullCause.ImageNotFound, 0.97, "Tag `1.4.3` does not exist in registry.example.com/shop/api; nearest existing tags: 1.4.2.",
+            [new Core.Diagnoses.Evidence("manifest shop/api:1.4.3", Core.Diagnoses.EvidenceOutcome.Failed, "404 MANIFEST_UNKNOWN")], "not found", plans);
+        var pods = new[] { "api-7d9c5b-0001", "api-7d9c5b-0002" };
+        var incident = new Core.Incidents.Incident(
+            "inc-4f2a9c",
+            new Core.Incidents.IncidentKey("prod-eu", "shop", "deployment/api", Core.Failures.PullCause.ImageNotFound),
+            "registry.example.com/shop/api:1.4.3",
+            Core.Incidents.IncidentState.Diagnosed,
+            now.AddMinutes(-5),
+            now,
+            pods.Select(p => new Core.Incidents.AffectedPod(p, "api", "ImagePullBackOff", "Back-off pulling image", now.AddMinutes(-5), now)).ToArray(),
+            2)
+        {
+            Workload = new Core.Failures.WorkloadRef("Deployment", "api"),
+            Diagnosis = diagnosis,
+        };
+        var commands = plans.ToDictionary(p => p.Key, p => Core.Remediation.KubectlCommands.For(p, pods, null, now), StringComparer.Ordinal);
+        return IncidentCardBuilder.Build(new IncidentCardInput(incident, [], [], [], now, commands));
+    }
 }

@@ -57,6 +57,37 @@ public sealed class TeamsDeliveryTests
     }
 
     [Fact]
+    public async Task A_refused_token_is_replaced_once_and_the_send_goes_through()
+    {
+        await using var host = await JoinedHostAsync();
+        Assert.Equal(DeliveryOutcome.Delivered, (await DeliverTextAsync(host, "the token is cached now")).Outcome);
+        var tokenRequests = _standIn.TokenRequests;
+        _standIn.ClearCalls();
+        _standIn.FailNext(401);
+
+        var result = await DeliverTextAsync(host, "hello");
+
+        Assert.Equal(DeliveryOutcome.Delivered, result.Outcome);
+        Assert.Equal(tokenRequests + 1, _standIn.TokenRequests);
+        Assert.Equal([401, 201], _standIn.Calls.Select(c => c.Status));
+    }
+
+    [Fact]
+    public async Task A_second_401_goes_back_to_the_outbox_without_a_third_try()
+    {
+        await using var host = await JoinedHostAsync();
+        _standIn.ClearCalls();
+        _standIn.FailNext(401, times: 2);
+
+        var result = await DeliverTextAsync(host, "hello");
+
+        Assert.NotEqual(DeliveryOutcome.Delivered, result.Outcome);
+        Assert.Contains("HTTP 401", result.Error, StringComparison.Ordinal);
+        Assert.Equal([401, 401], _standIn.Calls.Select(c => c.Status));
+        Assert.Equal(DeliveryOutcome.Delivered, (await DeliverTextAsync(host, "hello again")).Outcome);
+    }
+
+    [Fact]
     public async Task Rate_limit_of_the_thread_is_met_with_429_and_Retry()
     {
         await using var host = await JoinedHostAsync();

@@ -14,6 +14,7 @@ public static class ChatActionServices
     /// </summary>
     public static IServiceCollection AddChatActions(this IServiceCollection services)
     {
+        services.TryAddSingleton<Cards.FixOffer>();
         services.AddSingleton<IncidentCardPublisher>();
         services.AddSingleton<IIncidentNotifier>(sp => sp.GetRequiredService<IncidentCardPublisher>());
         services.AddSingleton<ApprovalActors>();

@@ -9,16 +9,22 @@ namespace ChatOpsPull.Chat.Cards;
 
 /// <summary>Everything an incident card shows, gathered by the caller.</summary>
 /// <param name="RolledUp">Incidents rolled up under this one (same image and cause, other workloads).</param>
+/// <param name="FixCommands">
+/// Null: fixes are buttons (remediate profile). Otherwise the bot only observes, and this holds each plan's kubectl
+/// commands by plan key (<see cref="FixOffer"/> decides which).
+/// </param>
 public sealed record IncidentCardInput(
     Incident Incident,
     IReadOnlyList<ApprovalRequest> Approvals,
     IReadOnlyList<RemediationRun> Runs,
     IReadOnlyList<Incident> RolledUp,
-    DateTimeOffset Now);
+    DateTimeOffset Now,
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? FixCommands = null);
 
 /// <summary>
 /// Builds the one card an incident has in every channel: header facts, cause and summary, evidence, pods,
-/// raw message, approvals and runs, and the buttons that fit its state. Channel-neutral; renderers enforce platform limits.
+/// raw message, approvals and runs, and the buttons that fit its state — or, when the bot only observes, each fix as the
+/// commands to run by hand instead of its button. Channel-neutral; renderers enforce platform limits.
 /// </summary>
 public static class IncidentCardBuilder
 {
@@ -32,6 +38,7 @@ public static class IncidentCardBuilder
         var diagnosis = incident.Diagnosis;
         var cause = diagnosis?.Cause ?? incident.Key.Cause;
         var subject = incident.Workload?.ToString() ?? incident.Key.Subject;
+        var inferred = IncidentGrouping.InferredWorkloadOf(incident);
         // No state icon here: each renderer marks the heading from the card's tone.
         var title = $"{cause.Describe()}: {incident.Key.Namespace}/{subject}";
 
@@ -39,7 +46,7 @@ public static class IncidentCardBuilder
         {
             new("Cluster", incident.Key.Cluster),
             new("Namespace", incident.Key.Namespace),
-            new("Workload", subject),
+            new("Workload", inferred is null ? subject : $"{subject} (inferred from the pod name {inferred.Pod}; the alert named no owner)"),
             new("Image", incident.Image.Length > 0 ? incident.Image : "(unknown)"),
             new("Cause", diagnosis is null ? $"{cause.ToSnakeCase()} (from the message; diagnosing…)" : $"{cause.ToSnakeCase()} ({diagnosis.ConfidenceLabel} confidence)"),
             new("State", StateText(incident, input.Now)),
@@ -77,6 +84,19 @@ public static class IncidentCardBuilder
                 Math.Max(0, input.RolledUp.Count - MaxPodsListed)));
         }
 
+        if (input.FixCommands is { } commands && diagnosis is not null && !incident.IsClosed)
+        {
+            foreach (var plan in diagnosis.Remediations.Where(p => commands.ContainsKey(p.Key)).Take(MaxRemediationButtons))
+            {
+                sections.Add(CardSection.Code($"Fix by hand: {plan.Title}", string.Join('\n', commands[plan.Key])));
+            }
+
+            if (diagnosis.Remediations.Count > 0)
+            {
+                sections.Add(CardSection.Markdown(null, FixOffer.ObserveSentence));
+            }
+        }
+
         var requestLines = input.Approvals.Select(a => ApprovalLine(a, input.Now)).ToList();
         requestLines.AddRange(input.Runs.Select(RunLine));
         if (requestLines.Count > 0)
@@ -108,7 +128,8 @@ public static class IncidentCardBuilder
             return actions;
         }
 
-        var pending = input.Approvals.Where(a => a.Status == ApprovalStatus.Pending && !a.IsExpiredAt(input.Now)).ToArray();
+        // Observe: no button asks for, approves or denies a fix (the bot changes nothing; the commands are on the card).
+        var pending = input.FixCommands is null ? input.Approvals.Where(a => a.Status == ApprovalStatus.Pending && !a.IsExpiredAt(input.Now)).ToArray() : [];
         foreach (var request in pending)
         {
             actions.Add(new CardAction(
@@ -120,7 +141,7 @@ public static class IncidentCardBuilder
         }
 
         var busy = input.Runs.Any(r => !r.IsFinished) || incident.State == IncidentState.Remediating;
-        if (!busy && incident.Diagnosis is { } diagnosis)
+        if (!busy && input.FixCommands is null && incident.Diagnosis is { } diagnosis)
         {
             var requested = pending.Select(p => p.Plan.Key).ToHashSet(StringComparer.Ordinal);
             foreach (var plan in diagnosis.Remediations.Where(p => !requested.Contains(p.Key)).Take(MaxRemediationButtons))

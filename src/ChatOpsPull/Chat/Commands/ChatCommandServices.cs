@@ -18,6 +18,7 @@ public static class ChatCommandServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton<IPullFailureDiagnoser, InspectionDiagnoser>();
+        services.TryAddSingleton<Cards.FixOffer>();
         services.AddSingleton<StatusCommand>();
         services.AddSingleton<DiagnoseCommand>();
         services.AddSingleton<CheckCommand>();

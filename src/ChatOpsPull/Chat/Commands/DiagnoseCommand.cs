@@ -18,6 +18,7 @@ public sealed class DiagnoseCommand(
     KubernetesConnection connection,
     IServiceProvider services,
     IncidentStore incidents,
+    Cards.FixOffer fixes,
     IOptionsMonitor<BotOptions> bot,
     TimeProvider time)
 {
@@ -69,7 +70,7 @@ public sealed class DiagnoseCommand(
         var diagnosis = await diagnoser.DiagnoseAsync(failure, inspection, cancellationToken).ConfigureAwait(false);
         var open = await incidents.OpenWithPodAsync(cluster, command.Namespace, command.Pod, first.Container, cancellationToken).ConfigureAwait(false);
         var others = failing.Skip(1).Select(c => $"`{c.Container}` ({c.Reason}) · {c.Image}").ToList();
-        var card = DiagnosisCard.Build(failure, diagnosis, open.Select(o => o.Id).FirstOrDefault(), others, time.GetUtcNow());
+        var card = DiagnosisCard.Build(failure, diagnosis, open.Select(o => o.Id).FirstOrDefault(), others, time.GetUtcNow(), fixes.CommandsFor(diagnosis.Remediations, command.Pod));
         return new ChatReply(card.FallbackText) { Card = card };
     }
 

@@ -12,7 +12,14 @@ public static class DiagnosisCard
 
     /// <param name="incidentId">The open incident this pod is part of, if any.</param>
     /// <param name="otherContainers">Further failing containers of the same pod, one line each.</param>
-    public static Card Build(PullFailure failure, Core.Diagnoses.Diagnosis diagnosis, string? incidentId, IReadOnlyList<string> otherContainers, DateTimeOffset now)
+    /// <param name="fixCommands">Null: fixes are asked for from the incident card. Otherwise (the bot only observes) each plan's kubectl commands by key.</param>
+    public static Card Build(
+        PullFailure failure,
+        Core.Diagnoses.Diagnosis diagnosis,
+        string? incidentId,
+        IReadOnlyList<string> otherContainers,
+        DateTimeOffset now,
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? fixCommands = null)
     {
         var facts = new List<CardFact>
         {
@@ -40,7 +47,16 @@ public static class DiagnosisCard
             sections.Add(CardSection.List("Evidence", diagnosis.Evidence.Select(IncidentCardBuilder.EvidenceLine).ToArray()));
         }
 
-        if (diagnosis.Remediations.Count > 0)
+        if (diagnosis.Remediations.Count > 0 && fixCommands is not null)
+        {
+            foreach (var plan in diagnosis.Remediations.Where(p => fixCommands.ContainsKey(p.Key)).Take(IncidentCardBuilder.MaxRemediationButtons))
+            {
+                sections.Add(CardSection.Code($"Fix by hand: {plan.Title}", string.Join('\n', fixCommands[plan.Key])));
+            }
+
+            sections.Add(CardSection.Markdown(null, FixOffer.ObserveSentence));
+        }
+        else if (diagnosis.Remediations.Count > 0)
         {
             var where = incidentId is null ? "ask for them with `retry`, or from the incident card once one opens" : $"ask for them from the card of `{incidentId}`";
             sections.Add(CardSection.List(

@@ -6,6 +6,7 @@ using k8s;
 using k8s.Autorest;
 using Microsoft.Extensions.Options;
 using ChatOpsPull.Chat.Actions;
+using ChatOpsPull.Chat.Cards;
 
 namespace ChatOpsPull.Chat.Commands;
 
@@ -14,13 +15,15 @@ namespace ChatOpsPull.Chat.Commands;
 /// workload (a <see cref="RemediationKind.RestartWorkload"/> plan). The request belongs to the newest open incident of that
 /// workload in the bot's cluster when there is one (so it shows on that incident's card); otherwise it stands alone.
 /// The card carrying Approve/Deny is published in the channel the command came from (updated in place afterwards);
-/// what the approval service tells the requester is the reply.
+/// what the approval service tells the requester is the reply. When the bot only observes (<see cref="FixOffer"/>), the
+/// reply is the command that restarts the workload, and nothing is requested.
 /// </summary>
 public sealed class RetryCommand(
     IncidentStore incidents,
     KubernetesConnection connection,
     IEnumerable<IChatSurface> surfaces,
     IServiceProvider services,
+    FixOffer fixes,
     IOptionsMonitor<BotOptions> bot)
 {
     public const string NoApprovals = "Approvals are not set up on this bot, so `retry` cannot ask for a restart. Nothing was changed.";
@@ -33,6 +36,12 @@ public sealed class RetryCommand(
         if (!RestartableKinds.Contains(retry.WorkloadKind, StringComparer.Ordinal))
         {
             return new ChatReply($"`retry` restarts a workload that rolls its pods: deployment, statefulset, daemonset or cronjob. A {retry.WorkloadKind.ToLowerInvariant()} cannot be restarted that way; delete its failing pods instead. Nothing was changed.");
+        }
+
+        if (!fixes.AsButtons)
+        {
+            var commands = string.Join('\n', fixes.Commands(Plan(retry), []));
+            return new ChatReply($"This bot only observes (install profile Observe): it restarts nothing. To restart {target} yourself:\n```\n{commands}\n```");
         }
 
         var requests = services.GetService<IRemediationRequests>();

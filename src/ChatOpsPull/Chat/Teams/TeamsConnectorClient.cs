@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Teams.Auth;
 using ChatOpsPull.Observability;
 using Microsoft.Extensions.Options;
+using Polly.Registry;
 
 namespace ChatOpsPull.Chat.Teams;
 
@@ -22,9 +23,17 @@ public sealed record ConnectorResponse(int Status, JsonNode? Body, bool Transien
 /// The Bot Connector REST API (v3), spoken directly: send to a conversation, update an activity in place,
 /// create a conversation (a new thread in a channel). Each call carries the bot's client-credentials token.
 /// Calls go only to a serviceUrl on <see cref="TeamsOptions.AllowedServiceUrlHosts"/> (https, or http on loopback
-/// for the local stand-in). No retries here: the outbox owns retries and pacing, so a POST is never sent twice blindly.
+/// for the local stand-in). The only retry is the <see cref="TeamsConnectorRetry"/> pipeline's one fresh token after a
+/// 401; everything else goes back to the outbox, which owns retries and pacing, so a POST is never sent twice blindly.
 /// </summary>
-public sealed partial class TeamsConnectorClient(HttpClient http, BotTokenSource tokens, IOptions<TeamsOptions> options, TimeProvider time, BotMetrics metrics, ILogger<TeamsConnectorClient> logger)
+public sealed partial class TeamsConnectorClient(
+    HttpClient http,
+    BotTokenSource tokens,
+    ResiliencePipelineProvider<string> pipelines,
+    IOptions<TeamsOptions> options,
+    TimeProvider time,
+    BotMetrics metrics,
+    ILogger<TeamsConnectorClient> logger)
 {
     private const int MaxErrorChars = 600;
 
@@ -56,57 +65,56 @@ public sealed partial class TeamsConnectorClient(HttpClient http, BotTokenSource
 
         var target = new Uri(serviceUrl.TrimEnd('/') + "/" + path);
         var json = body.ToJsonString();
-        for (var attempt = 0; ; attempt++)
+        return await pipelines.GetPipeline<ConnectorResponse>(TeamsConnectorRetry.PipelineName).ExecuteAsync(
+            static (state, token) => new ValueTask<ConnectorResponse>(state.client.SendOnceAsync(state.method, state.target, state.json, token)),
+            (client: this, method, target, json),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One try: the bot's token, then the request.</summary>
+    private async Task<ConnectorResponse> SendOnceAsync(HttpMethod method, Uri target, string json, CancellationToken cancellationToken)
+    {
+        var token = await tokens.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (token.Token is null)
         {
-            var token = await tokens.GetAsync(cancellationToken).ConfigureAwait(false);
-            if (token.Token is null)
+            return new ConnectorResponse(0, null, token.Transient, null, token.Error);
+        }
+
+        using var request = new HttpRequestMessage(method, target)
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        HttpResponseMessage response;
+        var started = time.GetTimestamp();
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            LogNoAnswer(logger, method.Method, target.AbsolutePath, e.GetType().Name);
+            return new ConnectorResponse(0, null, true, null, $"no answer from the Bot Connector ({e.GetType().Name})");
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
+            LogCall(logger, method.Method, target.AbsolutePath, status, elapsed);
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
             {
-                return new ConnectorResponse(0, null, token.Transient, null, token.Error);
+                return new ConnectorResponse(status, TryParse(text), false, null, null);
             }
 
-            using var request = new HttpRequestMessage(method, target)
+            var transient = status is 429 or 412 or >= 500;
+            if (status == 429)
             {
-                Content = new StringContent(json, Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
-            HttpResponseMessage response;
-            var started = time.GetTimestamp();
-            try
-            {
-                response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                LogNoAnswer(logger, method.Method, target.AbsolutePath, e.GetType().Name);
-                return new ConnectorResponse(0, null, true, null, $"no answer from the Bot Connector ({e.GetType().Name})");
+                metrics.ChatThrottled("teams");
             }
 
-            using (response)
-            {
-                var status = (int)response.StatusCode;
-                var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
-                LogCall(logger, method.Method, target.AbsolutePath, status, elapsed);
-                if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0)
-                {
-                    // The cached token may have been revoked or rotated: one fresh token, one more try.
-                    tokens.Invalidate();
-                    continue;
-                }
-
-                var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode)
-                {
-                    return new ConnectorResponse(status, TryParse(text), false, null, null);
-                }
-
-                var transient = status is 429 or 412 or >= 500;
-                if (status == 429)
-                {
-                    metrics.ChatThrottled("teams");
-                }
-
-                return new ConnectorResponse(status, null, transient, RetryAfter(response), $"HTTP {status}: {Shorten(text)}");
-            }
+            return new ConnectorResponse(status, null, transient, RetryAfter(response), $"HTTP {status}: {Shorten(text)}");
         }
     }
 

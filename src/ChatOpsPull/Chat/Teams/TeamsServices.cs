@@ -4,6 +4,7 @@ using ChatOpsPull.Chat.Teams.Auth;
 using ChatOpsPull.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Polly;
 
 namespace ChatOpsPull.Chat.Teams;
 
@@ -29,6 +30,10 @@ public static class TeamsServices
         services.AddHttpClient<TeamsConnectorClient>(ConfigureTimeout);
         services.AddSingleton<BotFrameworkTokenValidator>();
         services.AddSingleton<BotTokenSource>();
+        services.AddResiliencePipeline<string, ConnectorResponse>(TeamsConnectorRetry.PipelineName, (builder, context) => TeamsConnectorRetry.Configure(
+            builder,
+            context.ServiceProvider.GetRequiredService<BotTokenSource>(),
+            context.ServiceProvider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TeamsConversationStore>();
         services.TryAddSingleton<ITeamsCardApprovers, ConfiguredTeamsCardApprovers>();
         services.AddTransient<IOutboxDelivery, TeamsOutboxDelivery>();

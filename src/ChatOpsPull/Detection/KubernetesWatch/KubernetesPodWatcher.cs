@@ -7,15 +7,17 @@ using ChatOpsPull.Kubernetes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Polly;
 
 namespace ChatOpsPull.Detection.KubernetesWatch;
 
 /// <summary>
 /// List+watch of pods and pod events in all or the configured namespaces. Pods whose containers wait on a pull reason
 /// become <see cref="PullFailure"/>s; Warning events add the runtime message; Ready, running or deleted pods resolve;
-/// Normal Pulled events are stored for the digest. Watches resume from the last resourceVersion seen (bookmarks
+/// Normal Pulled events go to a <see cref="PulledEventRecorder"/> for the digest. Watches resume from the last resourceVersion seen (bookmarks
 /// included), reconnect with backoff after a dropped stream, relist after 410 Gone and every resync period.
-/// One consumer feeds a <see cref="PullFailureTracker"/>, so reports keep their order and nothing is reported twice.
+/// One consumer feeds a <see cref="PullFailureTracker"/>, so reports keep their order and nothing is reported twice;
+/// its changes reach the sink through the <see cref="WatchDeliveryRetry"/> pipeline.
 /// </summary>
 public sealed partial class KubernetesPodWatcher
 {
@@ -23,7 +25,8 @@ public sealed partial class KubernetesPodWatcher
     private readonly IKubernetes _client;
     private readonly KubernetesOptions _options;
     private readonly IPullFailureSink _sink;
-    private readonly PullEventStore? _pullEvents;
+    private readonly PulledEventRecorder? _pulledEvents;
+    private readonly ResiliencePipeline _delivery;
     private readonly OwnerResolver _owners;
     private readonly string _cluster;
     private readonly TimeProvider _time;
@@ -38,12 +41,14 @@ public sealed partial class KubernetesPodWatcher
         string cluster,
         TimeProvider time,
         KubernetesWatchStatus status,
-        ILogger<KubernetesPodWatcher> logger)
+        ILogger<KubernetesPodWatcher> logger,
+        ResiliencePipeline? delivery = null)
     {
         _client = client;
         _options = options;
         _sink = sink;
-        _pullEvents = pullEvents;
+        _pulledEvents = pullEvents is null ? null : new PulledEventRecorder(pullEvents, cluster, time, logger);
+        _delivery = delivery ?? WatchDeliveryRetry.Build(options, time, logger);
         _owners = new OwnerResolver(client);
         _cluster = cluster;
         _time = time;
@@ -447,27 +452,9 @@ public sealed partial class KubernetesPodWatcher
             return tracker.ObserveWarning(item);
         }
 
-        if (item.Type == "Normal" && item.Reason == "Pulled" && _pullEvents is not null && PulledMessage.TryParse(item.Message, out var pulled))
+        if (_pulledEvents is not null && PulledEventRecorder.IsPulled(item))
         {
-            var record = new PullEventRecord(
-                _cluster,
-                item.InvolvedObject.NamespaceProperty ?? item.Metadata?.NamespaceProperty ?? string.Empty,
-                item.InvolvedObject.Name ?? string.Empty,
-                item.Source?.Host ?? item.ReportingInstance,
-                pulled.Image,
-                PullEventStore.RegistryHostOf(pulled.Image),
-                pulled.Duration is { } d ? (long)Math.Round(d.TotalMilliseconds) : null,
-                pulled.SizeBytes,
-                new DateTimeOffset(DateTime.SpecifyKind(item.Series?.LastObservedTime ?? item.LastTimestamp ?? item.EventTime ?? item.FirstTimestamp ?? _time.GetUtcNow().UtcDateTime, DateTimeKind.Utc)),
-                $"{item.Metadata?.Uid ?? item.Metadata?.Name}/{item.Series?.Count ?? item.Count ?? 1}");
-            try
-            {
-                await _pullEvents.RecordAsync(record, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
-            {
-                LogPullEventNotStored(_logger, record.Namespace, record.Pod, e.Message);
-            }
+            await _pulledEvents.RecordAsync(item, cancellationToken).ConfigureAwait(false);
         }
 
         return [];
@@ -475,53 +462,51 @@ public sealed partial class KubernetesPodWatcher
 
     private async Task DeliverAsync(TrackerChange change, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                switch (change)
-                {
-                    case FailureChange failure:
-                        var chain = await _owners.ResolveAsync(failure.Pod.Namespace, failure.Pod.Name, failure.Pod.Owners, cancellationToken).ConfigureAwait(false);
-                        var report = new PullFailure(
-                            FailureSource.KubernetesWatch,
-                            _cluster,
-                            failure.Pod.Namespace,
-                            failure.Pod.Name,
-                            failure.State.Container,
-                            failure.State.Kind,
-                            failure.State.Image,
-                            failure.State.Reason,
-                            failure.Message,
-                            _time.GetUtcNow())
-                        {
-                            Workload = chain.Workload,
-                            NodeName = failure.Pod.NodeName,
-                            PullPolicy = failure.State.PullPolicy,
-                        };
-                        LogReporting(_logger, report.Namespace, report.Pod, report.Container, report.Reason);
-                        await _sink.ReportAsync(report, cancellationToken).ConfigureAwait(false);
-                        return;
-                    case ResolvedChange resolved:
-                        LogResolving(_logger, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container ?? "*", resolved.Resolution);
-                        await _sink.ResolveAsync(_cluster, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container, resolved.Resolution, cancellationToken).ConfigureAwait(false);
-                        return;
-                    default:
-                        throw new InvalidOperationException($"unknown change {change.GetType().Name}");
-                }
-            }
-            catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
-            {
-                if (attempt >= 5)
-                {
-                    // Keep watching: one change that cannot be delivered must not stop every later one.
-                    LogSinkGaveUp(_logger, attempt, e.GetType().Name, e.Message);
-                    return;
-                }
+            await _delivery.ExecuteAsync(
+                static (state, token) => new ValueTask(state.watcher.DeliverOnceAsync(state.change, token)),
+                (watcher: this, change),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // Keep watching: one change that cannot be delivered must not stop every later one.
+            LogSinkGaveUp(_logger, _options.DeliveryAttempts, e.GetType().Name, e.Message);
+        }
+    }
 
-                LogSinkRetry(_logger, attempt, e.GetType().Name, e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _time, cancellationToken).ConfigureAwait(false);
-            }
+    private async Task DeliverOnceAsync(TrackerChange change, CancellationToken cancellationToken)
+    {
+        switch (change)
+        {
+            case FailureChange failure:
+                var chain = await _owners.ResolveAsync(failure.Pod.Namespace, failure.Pod.Name, failure.Pod.Owners, cancellationToken).ConfigureAwait(false);
+                var report = new PullFailure(
+                    FailureSource.KubernetesWatch,
+                    _cluster,
+                    failure.Pod.Namespace,
+                    failure.Pod.Name,
+                    failure.State.Container,
+                    failure.State.Kind,
+                    failure.State.Image,
+                    failure.State.Reason,
+                    failure.Message,
+                    _time.GetUtcNow())
+                {
+                    Workload = chain.Workload,
+                    NodeName = failure.Pod.NodeName,
+                    PullPolicy = failure.State.PullPolicy,
+                };
+                LogReporting(_logger, report.Namespace, report.Pod, report.Container, report.Reason);
+                await _sink.ReportAsync(report, cancellationToken).ConfigureAwait(false);
+                return;
+            case ResolvedChange resolved:
+                LogResolving(_logger, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container ?? "*", resolved.Resolution);
+                await _sink.ResolveAsync(_cluster, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container, resolved.Resolution, cancellationToken).ConfigureAwait(false);
+                return;
+            default:
+                throw new InvalidOperationException($"unknown change {change.GetType().Name}");
         }
     }
 
@@ -564,14 +549,8 @@ public sealed partial class KubernetesPodWatcher
     [LoggerMessage(Level = LogLevel.Information, Message = "Pull failure resolved: {Namespace}/{Pod} container {Container}: {Resolution}.")]
     private static partial void LogResolving(ILogger logger, string @namespace, string pod, string container, PodResolution resolution);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering a pull failure failed (attempt {Attempt}, {Kind}: {Message}); retrying.")]
-    private static partial void LogSinkRetry(ILogger logger, int attempt, string kind, string message);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Delivering a pull failure failed {Attempt} times ({Kind}: {Message}); this change is dropped, the watcher goes on.")]
     private static partial void LogSinkGaveUp(ILogger logger, int attempt, string kind, string message);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A Pulled event of {Namespace}/{Pod} could not be stored: {Message}")]
-    private static partial void LogPullEventNotStored(ILogger logger, string @namespace, string pod, string message);
 
     private sealed class Cursor
     {

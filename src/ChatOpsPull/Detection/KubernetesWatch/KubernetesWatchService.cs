@@ -1,6 +1,7 @@
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
 using Microsoft.Extensions.Options;
+using Polly.Registry;
 
 namespace ChatOpsPull.Detection.KubernetesWatch;
 
@@ -57,7 +58,8 @@ public sealed partial class KubernetesWatchService : BackgroundService
             _services.GetRequiredService<IOptions<BotOptions>>().Value.Cluster,
             _services.GetRequiredService<TimeProvider>(),
             _services.GetRequiredService<KubernetesWatchStatus>(),
-            _services.GetRequiredService<ILogger<KubernetesPodWatcher>>());
+            _services.GetRequiredService<ILogger<KubernetesPodWatcher>>(),
+            _services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(WatchDeliveryRetry.PipelineName));
 
         if (!_options.Lease.Enabled)
         {

@@ -16,7 +16,9 @@ namespace ChatOpsPull.Remediation.Actions;
 /// never written — and the secret as written is resolved the way kubelet resolves it and checked again AFTER. Then the
 /// secret is attached to the ServiceAccount when the plan says so, and the stuck pods are deleted so they pull again.
 /// Only the source's entry for that registry is copied; other entries of the target secret are kept. No secret
-/// content ever reaches a log line, the card or the audit log.
+/// content ever reaches a log line, the card or the audit log. A secret the bot creates carries
+/// <see cref="ManagedByLabel"/>=<see cref="ManagedByValue"/>; it updates only secrets that carry it (the admission policy
+/// in manifests/policy refuses anything else), so an operator opts a secret of their own in by labelling it.
 /// </summary>
 public sealed class RefreshCredentialsAction(
     ClusterAccess cluster,
@@ -28,6 +30,10 @@ public sealed class RefreshCredentialsAction(
     IOptionsMonitor<RemediationOptions> options) : IRemediationAction
 {
     public const string SourceAnnotation = "chatopspull.io/credentials-from";
+
+    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
+
+    public const string ManagedByValue = "chatopspull";
 
     public async Task<string> DryRunAsync(ActionInput input, CancellationToken cancellationToken)
     {
@@ -195,6 +201,7 @@ public sealed class RefreshCredentialsAction(
         {
             Name = name,
             NamespaceProperty = @namespace,
+            Labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue },
             Annotations = new Dictionary<string, string> { [SourceAnnotation] = source.Describe },
         },
         Type = PullSecretResolver.DockerConfigJsonType,
@@ -215,6 +222,13 @@ public sealed class RefreshCredentialsAction(
             return [$"secret {name} already holds the {source.AuthsKey} entry of the {source.Describe}"];
         }
 
+        if (!IsManagedByTheBot(existing))
+        {
+            throw new RemediationRefusedException(
+                $"secret {@namespace}/{name} was not written by the bot (no label {ManagedByLabel}={ManagedByValue}), and the bot changes only the pull secrets it manages; " +
+                $"to let it refresh this one: kubectl -n {@namespace} label secret {name} {ManagedByLabel}={ManagedByValue}");
+        }
+
         var before = ClusterAccess.ToJson(existing);
         existing.Data ??= new Dictionary<string, byte[]>();
         existing.Data[PullSecretResolver.DockerConfigJsonKey] = Config(current, source);
@@ -226,6 +240,9 @@ public sealed class RefreshCredentialsAction(
         var lines = ObjectDiff.Lines(before, ClusterAccess.ToJson(replaced)).Select(l => $"secret {name}: {l}").ToList();
         return dryRun ? lines : [$"updated the {source.AuthsKey} entry of secret {name} from the {source.Describe}"];
     }
+
+    public static bool IsManagedByTheBot(V1Secret secret) =>
+        secret.Metadata?.Labels?.TryGetValue(ManagedByLabel, out var value) == true && value == ManagedByValue;
 
     private static JsonObject? ReadAuths(byte[]? dockerConfigJson)
     {

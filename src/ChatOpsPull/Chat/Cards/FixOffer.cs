@@ -1,0 +1,51 @@
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Remediation;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Chat.Cards;
+
+/// <summary>
+/// The one rule for how every card (Slack, Teams, the web page, <c>diagnose</c>, <c>retry</c>) offers a fix, from the
+/// install profile (Bot:Profile): under Remediate a fix is a button that asks for an approved job; under Observe the bot
+/// changes nothing, so a fix is the kubectl commands a person can run (<see cref="KubectlCommands"/>). The approval
+/// service refuses requests under Observe as well, so a forged click changes nothing either.
+/// </summary>
+public sealed class FixOffer(IOptions<BotOptions> bot, IOptionsMonitor<RemediationOptions> remediation, KubernetesConnection connection, TimeProvider time)
+{
+    /// <summary>What a card says under its commands.</summary>
+    public const string ObserveSentence = "This bot only observes (install profile Observe): it runs no fix. The commands above do what each fix would do; run them yourself.";
+
+    /// <summary>True when fixes are buttons (the remediate profiles).</summary>
+    public bool AsButtons => bot.Value.Remediates;
+
+    /// <summary>Null when fixes are buttons; otherwise the commands of each of the incident's plans, by plan key.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? CommandsFor(Incident incident)
+    {
+        if (AsButtons || incident.Diagnosis is not { } diagnosis)
+        {
+            return AsButtons ? null : new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        }
+
+        var stuck = incident.Pods.Where(p => p.ResolvedAt is null).Select(p => p.Pod).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return diagnosis.Remediations.ToDictionary(p => p.Key, p => Commands(p, stuck), StringComparer.Ordinal);
+    }
+
+    /// <summary>Null when fixes are buttons; otherwise the commands of each plan of a one-pod diagnosis.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? CommandsFor(IReadOnlyList<RemediationPlan> plans, string pod) =>
+        AsButtons ? null : plans.ToDictionary(p => p.Key, p => Commands(p, [pod]), StringComparer.Ordinal);
+
+    /// <summary>The commands that do what <paramref name="plan"/> does.</summary>
+    public IReadOnlyList<string> Commands(RemediationPlan plan, IReadOnlyList<string> stuckPods)
+    {
+        CredentialSourceRef? source = null;
+        if (plan.Parameters.TryGetValue("registry", out var registry) && remediation.CurrentValue.SourceFor(registry) is { } configured)
+        {
+            var ns = string.IsNullOrEmpty(configured.Namespace) ? connection.OwnNamespace ?? "chatopspull" : configured.Namespace;
+            source = new CredentialSourceRef(ns, configured.Secret);
+        }
+
+        return KubectlCommands.For(plan, stuckPods, source, time.GetUtcNow());
+    }
+}
