@@ -26,4 +26,4 @@ public static class ApprovalRetryPipelines
 
 /// <summary>One try at deciding a click: its result, or — <see cref="LostRace"/> — another writer decided first and it is tried again.</summary>
 /// <param name="Result">What the click led to; for a lost race, the answer given when no try is left.</param>
-internal sealed record DecisionTry(ApprovalService.DecisionResult Result, bool LostRace);
+internal sealed record DecisionTry(ApprovalWorkflow.DecisionResult Result, bool LostRace);

@@ -10,7 +10,7 @@ public static class ChatActionServices
     /// What chat does with incidents and approvals: the incident card publisher (an <see cref="IIncidentNotifier"/>),
     /// chat users as approval actors, <see cref="IRemediationRequests"/>, the button handler (<see cref="IChatActionHandler"/>)
     /// and the policy-backed <see cref="ITeamsCardApprovers"/> (who sees Approve/Deny in Teams).
-    /// Needs <see cref="Approvals.ApprovalsServiceCollectionExtensions.AddApprovals"/>.
+    /// Needs <see cref="Approvals.ApprovalServices.AddApprovals"/>.
     /// </summary>
     public static IServiceCollection AddChatActions(this IServiceCollection services)
     {

@@ -3,13 +3,13 @@ using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Approvals;
 
-public static class ApprovalsServiceCollectionExtensions
+public static class ApprovalServices
 {
     /// <summary>
     /// Approvals: options (section "Approvals", validated at start), the decision retry pipeline
-    /// (<see cref="ApprovalRetryPipelines"/>), the request store and schema, the approval service
+    /// (<see cref="ApprovalRetryPipelines"/>), the request store and schema, the approval workflow
     /// (also <see cref="IApprovalQueries"/>), the auto-run notifier (<see cref="IIncidentNotifier"/>) and its job, and the
-    /// recurring expiry job. Needs <see cref="Remediation.RemediationServiceCollectionExtensions.AddRemediation"/>.
+    /// recurring expiry job. Needs <see cref="Remediation.RemediationServices.AddRemediation"/>.
     /// </summary>
     public static IServiceCollection AddApprovals(this IServiceCollection services, IConfiguration configuration)
     {
@@ -20,8 +20,8 @@ public static class ApprovalsServiceCollectionExtensions
         services.AddApprovalRetryPipelines();
         services.AddSchemaMigrations(ApprovalSchema.Approvals, ApprovalSchema.Runs);
         services.AddSingleton<ApprovalStore>();
-        services.AddSingleton<ApprovalService>();
-        services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalService>());
+        services.AddSingleton<ApprovalWorkflow>();
+        services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalWorkflow>());
         services.AddSingleton<IIncidentNotifier, AutoRunOnDiagnosis>();
         services.AddTransient<AutoRunJob>();
         services.AddTransient<ApprovalExpiryJob>();

@@ -3,7 +3,7 @@ using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Incidents;
 
-public static class IncidentsServiceCollectionExtensions
+public static class IncidentServices
 {
     /// <summary>
     /// The incident engine (also registered as <see cref="IPullFailureSink"/>) and its parts, its store, audit log and

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ChatOpsPull.Remediation;
 
-public static class RemediationServiceCollectionExtensions
+public static class RemediationServices
 {
     /// <summary>
     /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with their retry pipeline

@@ -20,7 +20,7 @@ namespace ChatOpsPull.Approvals;
 /// then enqueues the job. Every request, vote, denial, expiry and refusal is in the audit log; the incident moves
 /// (AwaitingApproval, Remediating, back to Diagnosed) through the incident engine and its card is told.
 /// </summary>
-public sealed partial class ApprovalService(
+public sealed partial class ApprovalWorkflow(
     ApprovalStore store,
     RemediationRunStore runs,
     IncidentStore incidents,
@@ -33,7 +33,7 @@ public sealed partial class ApprovalService(
     TimeProvider time,
     ResiliencePipelineProvider<string> pipelines,
     BotMetrics metrics,
-    ILogger<ApprovalService> logger) : IApprovalQueries
+    ILogger<ApprovalWorkflow> logger) : IApprovalQueries
 {
     /// <summary>What a request or an approval gets when the bot only observes (Bot:Profile=Observe).</summary>
     public const string ObserveOnly =
