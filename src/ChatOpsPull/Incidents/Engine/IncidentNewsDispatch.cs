@@ -44,12 +44,7 @@ internal sealed partial class IncidentNewsDispatch(
         var posted = new List<IncidentMailbox>();
         foreach (var notice in notices)
         {
-            var mailbox = _mailboxes.GetOrAdd(notice.Incident.Id, id => new IncidentMailbox(id));
-            lock (mailbox)
-            {
-                mailbox.Pending.Enqueue(notice);
-            }
-
+            var mailbox = PostTo(notice);
             if (!posted.Contains(mailbox))
             {
                 posted.Add(mailbox);
@@ -87,6 +82,7 @@ internal sealed partial class IncidentNewsDispatch(
                         if (mailbox.Pending.Count == 0)
                         {
                             mailbox.Delivering = false;
+                            mailbox.Retired = true;
                             _mailboxes.TryRemove(new KeyValuePair<string, IncidentMailbox>(mailbox.IncidentId, mailbox));
                             break;
                         }
@@ -110,6 +106,26 @@ internal sealed partial class IncidentNewsDispatch(
                 }
 
                 throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts the notice in its incident's mailbox. A mailbox its runner emptied and removed after it was looked up is not
+    /// used: the notice goes to the incident's new mailbox, so that one incident never has two runners at once.
+    /// </summary>
+    private IncidentMailbox PostTo(IncidentNotice notice)
+    {
+        while (true)
+        {
+            var mailbox = _mailboxes.GetOrAdd(notice.Incident.Id, id => new IncidentMailbox(id));
+            lock (mailbox)
+            {
+                if (!mailbox.Retired)
+                {
+                    mailbox.Pending.Enqueue(notice);
+                    return mailbox;
+                }
             }
         }
     }
@@ -173,4 +189,7 @@ internal sealed class IncidentMailbox(string incidentId)
     public Queue<IncidentNotice> Pending { get; } = new();
 
     public bool Delivering { get; set; }
+
+    /// <summary>Emptied and removed from the dispatch: news posted from now on goes to a new mailbox.</summary>
+    public bool Retired { get; set; }
 }
