@@ -12,6 +12,7 @@ using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Web;
 using Microsoft.Extensions.DependencyInjection;
 using ChatOpsPull.Hosting;
+using k8s;
 
 namespace ChatOpsPull.Bench;
 
@@ -35,14 +36,24 @@ public static class PullFailureLatencyDriver
         var workloads = Option(args, "--workloads", 20);
         var rate = Option(args, "--rate", 200);
         var workers = Option(args, "--workers", 0);
+        if (args.Contains("--help"))
+        {
+            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--Section:Key=value …]");
+            Console.WriteLine("  --storage postgres: the incident store and Hangfire on a throwaway PostgreSQL cluster (initdb/pg_ctl); default SQLite files.");
+            return 0;
+        }
+
+        var storage = args.SkipWhile(a => a != "--storage").Skip(1).FirstOrDefault() ?? "sqlite";
         var work = Directory.CreateTempSubdirectory("chatopspull-latency-").FullName;
         try
         {
             await using var registry = await StartRegistryAsync(work);
             await using var api = await FakeKubernetesApi.StartAsync();
+            await using var pg = storage == "postgres" ? await ThrowawayPostgres.StartAsync() : null;
             var names = Seed(api, registry.Host, pods, workloads);
 
             var diagnosed = new DiagnosedPods();
+            using var stages = new StageRecorder();
             // Disposed before the API stand-in (declared after it), also when the run fails: the bot stops watching
             // before the server goes, so a failed run does not show up as watch streams cut by the server.
             await using var app = BotHost.Build(
@@ -54,6 +65,7 @@ public static class PullFailureLatencyDriver
                     "--Registry:Hosts:0:Host=" + registry.Host,
                     "--Registry:Hosts:0:PlainHttp=true",
                     "--Logging:LogLevel:Default=Warning",
+                    .. pg is null ? Array.Empty<string>() : ["--Storage:Provider=Postgres", "--Storage:ConnectionString=" + pg.ConnectionString],
                     .. workers > 0 ? new[] { "--Jobs:WorkerCount=" + workers.ToString(CultureInfo.InvariantCulture) } : [],
                     .. args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.Contains(':', StringComparison.Ordinal) && a.Contains('=', StringComparison.Ordinal)),
                 ],
@@ -101,6 +113,7 @@ public static class PullFailureLatencyDriver
                 .ToArray();
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
+            var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
             if (samples.Length == 0)
             {
@@ -108,10 +121,18 @@ public static class PullFailureLatencyDriver
                 return 1;
             }
 
-            Console.WriteLine($"pull-failure-latency: {samples.Length}/{pods} pods diagnosed over {workloads} workloads (rate {rate}/s)");
+            Console.WriteLine($"pull-failure-latency ({storage}): {samples.Length}/{pods} pods diagnosed over {workloads} workloads (rate {rate}/s)");
             Report("  status change → pod in an incident ", opened);
             Report("  status change → incident diagnosed", samples);
             Report("  diagnosis itself (per incident)   ", diagnosed.DiagnosisTimes());
+            Console.WriteLine("  where a diagnosis's time goes (per diagnosis run, the diagnosis_stage_seconds histogram on /metrics):");
+            foreach (var (stage, times) in stages.ByStage())
+            {
+                Report($"    {stage,-10}", times);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  floor, same run: warm registry check {floor.Registry:0.0} ms, Kubernetes pod read {floor.Kubernetes:0.0} ms (best of 5); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
             return samples.Length == pods ? 0 : 1;
         }
         finally
@@ -124,6 +145,66 @@ public static class PullFailureLatencyDriver
             {
             }
         }
+    }
+
+    /// <summary>The physical floor of one diagnosis on this machine now: one warm registry check and one pod read (best of 5).</summary>
+    private static async Task<(double Registry, double Kubernetes)> FloorAsync(IServiceProvider services, string registryHost, (string Namespace, string Pod, string Image) pod)
+    {
+        var checker = services.GetRequiredService<ChatOpsPull.Registry.RegistryChecker>();
+        var client = services.GetRequiredService<ChatOpsPull.Kubernetes.KubernetesConnection>().Client!;
+        _ = ChatOpsPull.Core.Images.ImageReference.TryParse($"{registryHost}/team/app:1.4.0", out var image, out _);
+        double registry = double.MaxValue, kubernetes = double.MaxValue;
+        for (var i = 0; i < 6; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await checker.CheckAsync(image!, null, null, CancellationToken.None);
+            var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            registry = i == 0 ? registry : Math.Min(registry, took);
+            started = Stopwatch.GetTimestamp();
+            await client.CoreV1.ReadNamespacedPodAsync(pod.Pod, pod.Namespace);
+            took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            kubernetes = i == 0 ? kubernetes : Math.Min(kubernetes, took);
+        }
+
+        return (registry, kubernetes);
+    }
+
+    /// <summary>Listens to the bot's diagnosis_stage_seconds histogram (the same figures /metrics exports).</summary>
+    private sealed class StageRecorder : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private readonly ConcurrentDictionary<string, ConcurrentQueue<double>> _stages = new(StringComparer.Ordinal);
+
+        public StageRecorder()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == ChatOpsPull.Observability.BotMetrics.MeterName && instrument.Name == "diagnosis_stage_seconds")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<double>((_, seconds, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "stage" && tag.Value is string stage)
+                    {
+                        _stages.GetOrAdd(stage, _ => new ConcurrentQueue<double>()).Enqueue(seconds * 1000);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        private static readonly string[] Stages = ["queue_wait", "kubernetes", "registry", "database", "card"];
+
+        public IEnumerable<(string Stage, double[] Times)> ByStage() =>
+            Stages
+                .Where(_stages.ContainsKey)
+                .Select(s => (s, _stages[s].Order().ToArray()));
+
+        public void Dispose() => _listener.Dispose();
     }
 
     /// <summary>One Deployment per namespace (bench-00…), each on a missing tag, with Ready pods; returns the pods.</summary>

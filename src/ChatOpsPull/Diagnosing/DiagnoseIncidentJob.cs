@@ -6,43 +6,19 @@ using Hangfire;
 namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
-/// Diagnoses one incident for one request (incident id + the version it had when the diagnosis was asked for) and stores
-/// the result. Safe to run twice: a request already applied, or superseded by a newer one, is skipped before any work,
-/// and <see cref="IncidentEngine.ApplyDiagnosisAsync"/> checks again in the same transaction as the write.
-/// Hangfire retries it after a crash or restart (the job stays in storage until it succeeds).
+/// The durable way a diagnosis request is carried out (<see cref="DiagnosisRun"/>): Hangfire keeps the job in storage
+/// until it succeeds and retries it after a failure, a crash or a restart. Requests the in-process queue took run here
+/// only as the backstop (after <see cref="DiagnosisOptions.BackstopDelay"/>), and are then skipped when already stored.
 /// </summary>
-public sealed partial class DiagnoseIncidentJob(IncidentStore store, IncidentEngine engine, IIncidentDiagnoser diagnoser, ILogger<DiagnoseIncidentJob> logger)
+public sealed class DiagnoseIncidentJob(DiagnosisRun run)
 {
     [DisplayName("Diagnose {0} (request v{1})")]
     [AutomaticRetry(Attempts = 5, DelaysInSeconds = [5, 15, 60, 300, 900])]
-    public async Task RunAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
-    {
-        var ticket = await store.GetDiagnosisTicketAsync(incidentId, cancellationToken).ConfigureAwait(false);
-        if (ticket is null || ticket.Requested != requestVersion || ticket.Applied >= requestVersion)
-        {
-            LogSkipped(logger, incidentId, requestVersion);
-            return;
-        }
-
-        var incident = await store.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
-        if (incident is null)
-        {
-            return;
-        }
-
-        var diagnosis = await diagnoser.DiagnoseAsync(incident, cancellationToken).ConfigureAwait(false);
-        var result = await engine.ApplyDiagnosisAsync(incidentId, requestVersion, diagnosis, cancellationToken).ConfigureAwait(false);
-        LogApplied(logger, incidentId, requestVersion, result.Outcome);
-    }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Diagnosis of {IncidentId} v{Version} is already stored or superseded; skipped")]
-    private static partial void LogSkipped(ILogger logger, string incidentId, int version);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Diagnosis of {IncidentId} v{Version}: {Outcome}")]
-    private static partial void LogApplied(ILogger logger, string incidentId, int version, IncidentUpdateOutcome outcome);
+    public Task RunAsync(string incidentId, int requestVersion, CancellationToken cancellationToken) =>
+        run.RunAsync(incidentId, requestVersion, queueWait: null, cancellationToken);
 }
 
-/// <summary>Enqueues <see cref="DiagnoseIncidentJob"/> on Hangfire.</summary>
+/// <summary>Enqueues <see cref="DiagnoseIncidentJob"/> on Hangfire (the sweep's re-asks, and the in-process queue's overflow).</summary>
 public sealed class HangfireDiagnosisScheduler(IBackgroundJobClient jobs) : IDiagnosisScheduler
 {
     public Task EnqueueAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
@@ -50,4 +26,8 @@ public sealed class HangfireDiagnosisScheduler(IBackgroundJobClient jobs) : IDia
         jobs.Enqueue<DiagnoseIncidentJob>(job => job.RunAsync(incidentId, requestVersion, CancellationToken.None));
         return Task.CompletedTask;
     }
+
+    /// <summary>The durable backstop of a request taken in process: runs after <paramref name="delay"/> unless a crash took the host first.</summary>
+    public void ScheduleBackstop(string incidentId, int requestVersion, TimeSpan delay) =>
+        jobs.Schedule<DiagnoseIncidentJob>(job => job.RunAsync(incidentId, requestVersion, CancellationToken.None), delay);
 }

@@ -21,12 +21,21 @@ public static class DiagnosisServices
     }
 
     /// <summary>
-    /// Diagnosis on the job queue: the <see cref="Incidents.IDiagnosisScheduler"/> the incident engine asks (Hangfire),
-    /// the diagnose job, and the recurring sweep that re-asks for diagnoses that were lost. Needs AddJobs.
+    /// Diagnosis in process with a durable backstop: the <see cref="Incidents.IDiagnosisScheduler"/> the incident engine
+    /// asks (<see cref="InProcessDiagnosisScheduler"/>: in-process workers, a Hangfire job as backstop and overflow), the diagnose job,
+    /// and the recurring sweep that re-asks for diagnoses that were lost. Needs AddJobs.
     /// </summary>
     public static IServiceCollection AddDiagnosisJobs(this IServiceCollection services)
     {
-        services.AddSingleton<Incidents.IDiagnosisScheduler, HangfireDiagnosisScheduler>();
+        services.AddOptions<DiagnosisOptions>()
+            .BindConfiguration(DiagnosisOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<HangfireDiagnosisScheduler>();
+        services.AddSingleton<InProcessDiagnosisScheduler>();
+        services.AddSingleton<Incidents.IDiagnosisScheduler>(sp => sp.GetRequiredService<InProcessDiagnosisScheduler>());
+        services.AddHostedService<DiagnosisWorkers>();
+        services.AddTransient<DiagnosisRun>();
         services.AddTransient<DiagnoseIncidentJob>();
         services.AddTransient<DiagnosisSweepJob>();
         services.AddHostedService<RecurringJobsRegistration>();

@@ -37,8 +37,14 @@ public sealed partial class EvidenceDiagnoser(
         var evidence = new List<Evidence>();
         if (pod is not null && connection.Client is not null)
         {
-            var (found, failure) = await services.GetRequiredService<PodInspector>()
-                .InspectAsync(incident.Key.Namespace, pod.Pod, cancellationToken).ConfigureAwait(false);
+            PodInspection? found;
+            PodInspectionFailure? failure;
+            using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
+            {
+                (found, failure) = await services.GetRequiredService<PodInspector>()
+                    .InspectAsync(incident.Key.Namespace, pod.Pod, cancellationToken).ConfigureAwait(false);
+            }
+
             inspection = found;
             if (failure is not null)
             {
@@ -91,6 +97,8 @@ public sealed partial class EvidenceDiagnoser(
             evidence.Add(new Evidence("cluster", EvidenceOutcome.Skipped, "no Kubernetes connection: pull secrets, owners and node were not checked"));
         }
 
+        // The rollout history does not depend on the registry's answer: read it while the registry is asked.
+        var previousRead = PreviousRevisionAsync(request, cancellationToken);
         var nodePlatform = Platform.TryParse(inspection?.Node.Facts?.Platform, out var platform, out _) ? platform : null;
         RegistryFacts? registryFacts = null;
         PullSecretResolution? resolution = null;
@@ -98,7 +106,12 @@ public sealed partial class EvidenceDiagnoser(
         {
             if (inspection is not null)
             {
-                var check = await registry.CheckWithPullSecretsAsync(image, inspection.PullSecrets.UsableSecrets, nodePlatform, cancellationToken).ConfigureAwait(false);
+                KubeletPullCheck check;
+                using (DiagnosisStageTimes.Measure(DiagnosisStage.Registry))
+                {
+                    check = await registry.CheckWithPullSecretsAsync(image, inspection.PullSecrets.UsableSecrets, nodePlatform, cancellationToken).ConfigureAwait(false);
+                }
+
                 resolution = check.Resolution;
                 evidence.AddRange(SecretLookupEvidence(inspection.PullSecrets));
                 evidence.AddRange(check.AllEvidence);
@@ -106,7 +119,12 @@ public sealed partial class EvidenceDiagnoser(
             }
             else
             {
-                var check = await registry.CheckAsync(image, null, nodePlatform, cancellationToken).ConfigureAwait(false);
+                RegistryCheck check;
+                using (DiagnosisStageTimes.Measure(DiagnosisStage.Registry))
+                {
+                    check = await registry.CheckAsync(image, null, nodePlatform, cancellationToken).ConfigureAwait(false);
+                }
+
                 evidence.Add(new Evidence("pull secrets", EvidenceOutcome.Skipped, "the pod could not be read, so the registry was asked anonymously"));
                 evidence.AddRange(check.Evidence);
                 registryFacts = Facts(check);
@@ -117,11 +135,7 @@ public sealed partial class EvidenceDiagnoser(
             ? PullSecretFacts.Unknown
             : await SecretFactsAsync(inspection, image, resolution, evidence, cancellationToken).ConfigureAwait(false);
 
-        (int, string)? previous = null;
-        if (request.Workload is { Kind: "Deployment" } deployment && connection.Client is { } client && request.Container.Length > 0)
-        {
-            previous = await new RolloutHistory(client).PreviousAsync(request.Namespace, deployment.Name, request.Container, cancellationToken).ConfigureAwait(false);
-        }
+        var previous = await previousRead.ConfigureAwait(false);
 
         var facts = new DiagnosisFacts(
             request.Cluster,
@@ -145,6 +159,19 @@ public sealed partial class EvidenceDiagnoser(
         metrics.Diagnosed(diagnosis.Cause);
         LogDiagnosed(logger, request.Namespace, request.Subject, diagnosis.Cause, diagnosis.Confidence);
         return diagnosis;
+    }
+
+    private async Task<(int, string)?> PreviousRevisionAsync(Request request, CancellationToken cancellationToken)
+    {
+        if (request.Workload is not { Kind: "Deployment" } deployment || connection.Client is not { } client || request.Container.Length == 0)
+        {
+            return null;
+        }
+
+        using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
+        {
+            return await new RolloutHistory(client).PreviousAsync(request.Namespace, deployment.Name, request.Container, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static RegistryFacts Facts(RegistryCheck check) => new(
@@ -176,6 +203,7 @@ public sealed partial class EvidenceDiagnoser(
             {
                 try
                 {
+                    using var reading = DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes);
                     var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, inspection.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
                     if (resolver.Resolve(image, [secret]).Matches.Count > 0)
                     {

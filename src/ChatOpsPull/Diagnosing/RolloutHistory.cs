@@ -20,8 +20,12 @@ public sealed class RolloutHistory(IKubernetes client)
         V1ReplicaSetList sets;
         try
         {
-            current = await client.AppsV1.ReadNamespacedDeploymentAsync(deployment, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
-            sets = await client.AppsV1.ListNamespacedReplicaSetAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            // Independent reads: asked for at once.
+            var deploymentRead = client.AppsV1.ReadNamespacedDeploymentAsync(deployment, @namespace, cancellationToken: cancellationToken);
+            var setsRead = client.AppsV1.ListNamespacedReplicaSetAsync(@namespace, cancellationToken: cancellationToken);
+            await Task.WhenAll(deploymentRead, setsRead).ConfigureAwait(false);
+            current = await deploymentRead.ConfigureAwait(false);
+            sets = await setsRead.ConfigureAwait(false);
         }
         catch (HttpOperationException)
         {

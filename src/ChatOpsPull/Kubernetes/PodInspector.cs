@@ -62,23 +62,27 @@ public sealed class PodInspector
         return (await InspectAsync(podObject, cancellationToken).ConfigureAwait(false), null);
     }
 
+    /// <summary>Owners, pull secrets and node are independent reads, so they are asked for at once.</summary>
     public async Task<PodInspection> InspectAsync(V1Pod pod, CancellationToken cancellationToken)
     {
-        var evidence = new List<Evidence>();
+        var owners = TimedAsync(() => _owners.ResolveAsync(pod, cancellationToken));
+        var secrets = TimedAsync(() => _secrets.InspectAsync(pod, cancellationToken));
+        var node = TimedAsync(() => _nodes.InspectAsync(pod.Spec?.NodeName, cancellationToken));
+        var (ownerChain, ownersTook) = await owners.ConfigureAwait(false);
+        var (secretReport, secretsTook) = await secrets.ConfigureAwait(false);
+        var (nodeReport, nodeTook) = await node.ConfigureAwait(false);
 
+        var evidence = new List<Evidence> { OwnerEvidence(ownerChain, ownersTook) };
+        evidence.AddRange(SecretEvidence(secretReport, secretsTook));
+        evidence.AddRange(NodeEvidence(nodeReport, nodeTook));
+        return new PodInspection(pod.Metadata.NamespaceProperty, pod.Metadata.Name, ownerChain, secretReport, nodeReport, evidence) { PodObject = pod };
+    }
+
+    private async Task<(T Result, TimeSpan Took)> TimedAsync<T>(Func<Task<T>> read)
+    {
         var started = _time.GetTimestamp();
-        var owners = await _owners.ResolveAsync(pod, cancellationToken).ConfigureAwait(false);
-        evidence.Add(OwnerEvidence(owners, _time.GetElapsedTime(started)));
-
-        started = _time.GetTimestamp();
-        var secrets = await _secrets.InspectAsync(pod, cancellationToken).ConfigureAwait(false);
-        evidence.AddRange(SecretEvidence(secrets, _time.GetElapsedTime(started)));
-
-        started = _time.GetTimestamp();
-        var node = await _nodes.InspectAsync(pod.Spec?.NodeName, cancellationToken).ConfigureAwait(false);
-        evidence.AddRange(NodeEvidence(node, _time.GetElapsedTime(started)));
-
-        return new PodInspection(pod.Metadata.NamespaceProperty, pod.Metadata.Name, owners, secrets, node, evidence) { PodObject = pod };
+        var result = await read().ConfigureAwait(false);
+        return (result, _time.GetElapsedTime(started));
     }
 
     public static Evidence OwnerEvidence(OwnerChain owners, TimeSpan? took = null) =>

@@ -25,6 +25,7 @@ public sealed class BotMetrics
     private readonly Histogram<double> _admissionSeconds;
     private readonly Counter<long> _findings;
     private readonly Counter<long> _sweeps;
+    private readonly Histogram<double> _diagnosisStages;
     private volatile IReadOnlyList<(string Source, string Kind, int Count)> _openFindings = [];
 
     public BotMetrics(IMeterFactory meterFactory)
@@ -42,6 +43,7 @@ public sealed class BotMetrics
         _admissionSeconds = meter.CreateHistogram<double>("admission_review_seconds", unit: "s", description: "Time to answer an admission review (the webhook's budget bounds it).");
         _findings = meter.CreateCounter<long>("prevention_findings", description: "Findings opened: prevented (admission) or will_fail (sweep), by kind.");
         _sweeps = meter.CreateCounter<long>("prevention_sweep_containers", description: "Containers the sweep checked, by result (checked, finding, resolved).");
+        _diagnosisStages = meter.CreateHistogram<double>("diagnosis_stage_seconds", unit: "s", description: "Where an incident's diagnosis spends its time, by stage (queue_wait, kubernetes, registry, database, card).");
         meter.CreateObservableGauge("prevention_findings_open", () => _openFindings.Select(f => new Measurement<int>(
             f.Count, new KeyValuePair<string, object?>("source", f.Source), new KeyValuePair<string, object?>("kind", f.Kind))),
             description: "Open prevention findings (\"will fail\" and \"prevented\" cards), by source and kind.");
@@ -52,6 +54,27 @@ public sealed class BotMetrics
 
     /// <param name="event">"opened", "resolved", "reopened", "rolled_up".</param>
     public void Incident(string @event) => _incidents.Add(1, new KeyValuePair<string, object?>("event", @event));
+
+    /// <summary>One diagnosis's time per stage; a stage it did not reach (queue wait of a job run) is left out.</summary>
+    public void DiagnosisStages(DiagnosisStageTimes times, bool queued)
+    {
+        foreach (var stage in Enum.GetValues<DiagnosisStage>())
+        {
+            if (stage != DiagnosisStage.QueueWait || queued)
+            {
+                _diagnosisStages.Record(times[stage].TotalSeconds, new KeyValuePair<string, object?>("stage", StageLabel(stage)));
+            }
+        }
+    }
+
+    public static string StageLabel(DiagnosisStage stage) => stage switch
+    {
+        DiagnosisStage.QueueWait => "queue_wait",
+        DiagnosisStage.Kubernetes => "kubernetes",
+        DiagnosisStage.Registry => "registry",
+        DiagnosisStage.Database => "database",
+        _ => "card",
+    };
 
     public void Diagnosed(PullCause cause) => _diagnoses.Add(1, new KeyValuePair<string, object?>("cause", cause.ToSnakeCase()));
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Observability;
 
 namespace ChatOpsPull.Incidents.Engine;
 
@@ -155,6 +156,8 @@ internal sealed partial class IncidentNewsDispatch(
 
     private async Task TellNotifiersAsync(NewsDestination news, CancellationToken cancellationToken)
     {
+        // Delivered by the diagnosis's own flow (the usual case): counted as its card stage.
+        using var timing = news.Change == IncidentChange.Diagnosed ? DiagnosisStageTimes.Measure(DiagnosisStage.Card) : default;
         foreach (var notifier in _notifiers)
         {
             try

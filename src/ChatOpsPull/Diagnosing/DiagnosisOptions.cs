@@ -1,0 +1,24 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatOpsPull.Diagnosing;
+
+/// <summary>Section "Diagnosis": the in-process diagnosis queue and its durable backstop.</summary>
+public sealed class DiagnosisOptions
+{
+    public const string Section = "Diagnosis";
+
+    /// <summary>Diagnoses run at once in process (each is a few cluster reads and one registry round trip).</summary>
+    [Range(1, 64, ErrorMessage = "Diagnosis:Workers must be between 1 and 64.")]
+    public int Workers { get; set; } = 4;
+
+    /// <summary>Requests waiting in process; a request that finds the queue full goes to the job queue at once.</summary>
+    [Range(1, 100_000, ErrorMessage = "Diagnosis:QueueCapacity must be between 1 and 100000.")]
+    public int QueueCapacity { get; set; } = 1000;
+
+    /// <summary>
+    /// When the durable backstop job runs for a request taken in process: late enough that the in-process diagnosis has
+    /// stored its result (then the job only reads the ticket and skips), soon enough after a crash.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Diagnosis:BackstopDelay must be between 0 and 1 hour (e.g. \"00:02:00\").")]
+    public TimeSpan BackstopDelay { get; set; } = TimeSpan.FromMinutes(2);
+}

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Observability;
+
+namespace ChatOpsPull.Diagnosing;
+
+/// <summary>
+/// One diagnosis request carried out: incident id + the version it had when the diagnosis was asked for. Used by the
+/// in-process workers (<see cref="DiagnosisWorkers"/>) and the durable job (<see cref="DiagnoseIncidentJob"/>); safe
+/// to run twice or from both at once: a request already applied, or superseded by a newer one, is skipped before any
+/// work, and <see cref="IncidentEngine.ApplyDiagnosisAsync"/> checks again in the same transaction as the write, so one
+/// request is stored (and carded) once. Records where the time went as diagnosis_stage_seconds.
+/// </summary>
+public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine engine, IIncidentDiagnoser diagnoser, BotMetrics metrics, ILogger<DiagnosisRun> logger)
+{
+    /// <param name="queueWait">Time from the request to this run, when known (in process); null for a job run.</param>
+    /// <returns>The outcome of storing the diagnosis, or null when the request was skipped before any work.</returns>
+    public async Task<IncidentUpdateOutcome?> RunAsync(string incidentId, int requestVersion, TimeSpan? queueWait, CancellationToken cancellationToken)
+    {
+        var times = new DiagnosisStageTimes();
+        DiagnosisStageTimes.Begin(times);
+        if (queueWait is { } waited)
+        {
+            times.Add(DiagnosisStage.QueueWait, waited);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var ticket = await store.GetDiagnosisTicketAsync(incidentId, cancellationToken).ConfigureAwait(false);
+        if (ticket is null || ticket.Requested != requestVersion || ticket.Applied >= requestVersion)
+        {
+            LogSkipped(logger, incidentId, requestVersion);
+            return null;
+        }
+
+        var incident = await store.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
+        times.Add(DiagnosisStage.Database, Stopwatch.GetElapsedTime(started));
+        if (incident is null)
+        {
+            return null;
+        }
+
+        var diagnosis = await diagnoser.DiagnoseAsync(incident, cancellationToken).ConfigureAwait(false);
+
+        // The card stage is measured inside (the notifiers are told in this flow); the rest of the call is the database.
+        var cardBefore = times[DiagnosisStage.Card];
+        started = Stopwatch.GetTimestamp();
+        var result = await engine.ApplyDiagnosisAsync(incidentId, requestVersion, diagnosis, cancellationToken).ConfigureAwait(false);
+        times.Add(DiagnosisStage.Database, Stopwatch.GetElapsedTime(started) - (times[DiagnosisStage.Card] - cardBefore));
+        metrics.DiagnosisStages(times, queued: queueWait is not null);
+        LogApplied(logger, incidentId, requestVersion, result.Outcome);
+        return result.Outcome;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Diagnosis of {IncidentId} v{Version} is already stored or superseded; skipped")]
+    private static partial void LogSkipped(ILogger logger, string incidentId, int version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Diagnosis of {IncidentId} v{Version}: {Outcome}")]
+    private static partial void LogApplied(ILogger logger, string incidentId, int version, IncidentUpdateOutcome outcome);
+}

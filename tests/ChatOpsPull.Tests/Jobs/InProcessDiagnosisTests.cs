@@ -1,0 +1,183 @@
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Diagnosing;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Incidents;
+using ChatOpsPull.Tests.Storage;
+using Hangfire;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Failures = ChatOpsPull.Tests.Incidents.Failures;
+
+namespace ChatOpsPull.Tests.Jobs;
+
+/// <summary>
+/// Diagnoses from the message like the default; the calls named in <see cref="HoldFor"/> wait until <see cref="Release"/>
+/// (or until the host stops them), the others run at once.
+/// </summary>
+public sealed class HeldDiagnoser(TimeProvider time) : IIncidentDiagnoser
+{
+    private readonly MessageOnlyDiagnoser _inner = new(time);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _started;
+    private int _finished;
+
+    /// <summary>Holds every call whose incident this says; null: none.</summary>
+    public Func<Incident, bool>? HoldFor { get; set; }
+
+    public int Started => Volatile.Read(ref _started);
+
+    public int Finished => Volatile.Read(ref _finished);
+
+    public void Release() => _released.TrySetResult();
+
+    public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _started);
+        if (HoldFor?.Invoke(incident) == true)
+        {
+            await _released.Task.WaitAsync(cancellationToken);
+        }
+
+        var diagnosis = await _inner.DiagnoseAsync(incident, cancellationToken);
+        Interlocked.Increment(ref _finished);
+        return diagnosis;
+    }
+}
+
+/// <summary>The in-process diagnosis queue and its durable Hangfire backstop, on a real SQLite file and a real PostgreSQL database.</summary>
+[Collection(UsesPostgres.Name)]
+public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
+{
+    private static BotTestHost Host(TestStorage storage, Dictionary<string, string?> settings, HeldDiagnoser? diagnoser = null, RecordingNotifier? notifier = null) =>
+        new(storage, settings, services =>
+        {
+            services.RemoveAll<IIncidentDiagnoser>();
+            services.AddSingleton(provider => diagnoser ?? new HeldDiagnoser(provider.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<IIncidentDiagnoser>(provider => provider.GetRequiredService<HeldDiagnoser>());
+            if (notifier is not null)
+            {
+                services.AddSingleton<IIncidentNotifier>(notifier);
+            }
+        });
+
+    private static Task<Incident> DiagnosedAsync(IncidentStore store, string id, TimeSpan? timeout = null) =>
+        Engines.EventuallyAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", timeout ?? TimeSpan.FromSeconds(60));
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task The_in_process_run_and_the_backstop_job_racing_store_one_diagnosis_and_send_one_card_update(DatabaseProvider provider)
+    {
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        var notifier = new RecordingNotifier();
+        var diagnoser = new HeldDiagnoser(TimeProvider.System) { HoldFor = _ => true };
+        await using var host = Host(storage, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, diagnoser, notifier);
+        var engine = host.Services.GetRequiredService<IncidentEngine>();
+        var store = host.Services.GetRequiredService<IncidentStore>();
+        var queue = host.Services.GetRequiredService<InProcessDiagnosisScheduler>();
+
+        await engine.ReportAsync(Failures.Pod("api-1"), default);
+        var id = Assert.Single(await store.ListOpenAsync()).Id;
+
+        // Both paths are inside the diagnosis at once (the backstop job is due at once), then both try to store it.
+        await Engines.EventuallyAsync(() => Task.FromResult(diagnoser.Started), n => n == 2, "the in-process run and the backstop job to start");
+        diagnoser.Release();
+        await Engines.EventuallyAsync(() => Task.FromResult(diagnoser.Finished), n => n == 2, "both diagnoses to finish");
+        await Engines.EventuallyAsync(() => Task.FromResult(queue.Pending), n => n == 0, "the in-process queue to drain");
+        var monitoring = host.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        await Engines.EventuallyAsync(() => Task.FromResult(monitoring.SucceededListCount()), n => n >= 1, "the backstop job to finish");
+
+        var diagnosed = await DiagnosedAsync(store, id);
+        Assert.Equal(IncidentState.Diagnosed, diagnosed.State);
+        Assert.Single(await host.Services.GetRequiredService<AuditLog>().ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
+        Assert.Single(notifier.ChangesFor(id), c => c == IncidentChange.Diagnosed);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_diagnosis_cut_off_by_a_stopped_host_is_finished_by_its_backstop_job_on_the_next_host(DatabaseProvider provider)
+    {
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        string id;
+        var held = new HeldDiagnoser(TimeProvider.System) { HoldFor = _ => true };
+
+        // The first host takes the diagnosis in process and stops in the middle of it (its job server never runs).
+        await using (var first = Host(storage, new() { ["Jobs:RunServer"] = "false", ["Diagnosis:BackstopDelay"] = "00:00:01" }, held))
+        {
+            await first.Services.GetRequiredService<IncidentEngine>().ReportAsync(Failures.Pod("api-1"), default);
+            id = Assert.Single(await first.Services.GetRequiredService<IncidentStore>().ListOpenAsync()).Id;
+            await Engines.EventuallyAsync(() => Task.FromResult(held.Started), n => n == 1, "the in-process diagnosis to start");
+        }
+
+        Assert.Equal(0, held.Finished);
+        using var replica = storage.Replica();
+        await using var next = Host(replica, []);
+        var store = next.Services.GetRequiredService<IncidentStore>();
+        var diagnosed = await DiagnosedAsync(store, id);
+
+        Assert.Equal(IncidentState.Diagnosed, diagnosed.State);
+        Assert.Equal(1, next.Services.GetRequiredService<HeldDiagnoser>().Finished);
+        Assert.Single(await next.Services.GetRequiredService<AuditLog>().ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
+    }
+
+    [Fact]
+    public async Task A_full_in_process_queue_sends_requests_to_the_job_queue_and_every_incident_is_diagnosed_once()
+    {
+        using var storage = TestStorage.Sqlite();
+        var diagnoser = new HeldDiagnoser(TimeProvider.System) { HoldFor = i => i.Key.Subject == "deployment/api0" };
+        await using var host = Host(
+            storage,
+            new() { ["Incidents:RollupThreshold"] = "1000", ["Diagnosis:Workers"] = "1", ["Diagnosis:QueueCapacity"] = "1", ["Diagnosis:BackstopDelay"] = "01:00:00" },
+            diagnoser);
+        var engine = host.Services.GetRequiredService<IncidentEngine>();
+        var store = host.Services.GetRequiredService<IncidentStore>();
+        var queue = host.Services.GetRequiredService<InProcessDiagnosisScheduler>();
+
+        // The one worker is held by api0; the queue holds one more; the rest overflow to the job queue.
+        for (var i = 0; i < 4; i++)
+        {
+            await engine.ReportAsync(Failures.Pod($"api{i}-1", workload: $"api{i}"), default);
+        }
+
+        var incidents = await store.ListOpenAsync();
+        Assert.Equal(4, incidents.Count);
+        Assert.InRange(queue.Overflowed, 2, 3);
+
+        // The overflow is diagnosed by the job server while the in-process worker is still held (the backstops are an hour away).
+        await Engines.EventuallyAsync(
+            async () => (await store.ListOpenAsync()).Count(i => i.Diagnosis is not null),
+            n => n >= queue.Overflowed,
+            "the overflowed requests to be diagnosed by jobs");
+        Assert.Null((await store.GetAsync(incidents.Single(i => i.Key.Subject == "deployment/api0").Id))!.Diagnosis);
+
+        diagnoser.Release();
+        var audit = host.Services.GetRequiredService<AuditLog>();
+        foreach (var incident in incidents)
+        {
+            await DiagnosedAsync(store, incident.Id);
+            Assert.Single(await audit.ForIncidentAsync(incident.Id), a => a.Action == AuditActions.IncidentDiagnosed);
+        }
+    }
+
+    [Fact]
+    public async Task The_diagnosis_stages_appear_on_metrics_with_counts_after_a_diagnosis()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var host = Host(storage, []);
+        using var client = host.CreateClient();
+        var engine = host.Services.GetRequiredService<IncidentEngine>();
+        var store = host.Services.GetRequiredService<IncidentStore>();
+        await engine.ReportAsync(Failures.Pod("api-1"), default);
+        await DiagnosedAsync(store, Assert.Single(await store.ListOpenAsync()).Id);
+
+        var text = await Engines.EventuallyAsync(
+            () => client.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
+            t => t.Contains("stage=\"card\"", StringComparison.Ordinal),
+            "the stage histograms on /metrics");
+
+        foreach (var stage in new[] { "queue_wait", "kubernetes", "registry", "database", "card" })
+        {
+            Assert.Matches($"chatopspull_diagnosis_stage_seconds[a-z_]*_count\\{{[^}}]*stage=\"{stage}\"[^}}]*\\}} [1-9]", text);
+        }
+    }
+}
