@@ -173,19 +173,20 @@ public sealed class DiagnoseIncidentJobTests
     {
         using var storage = TestStorage.Sqlite();
         TimedDiagnoser? diagnoser = null;
-        await using var host = new BotTestHost(storage, null, services =>
+        // The in-process try fails and leaves the request to its backstop job (due at once here), whose first try fails too.
+        await using var host = new BotTestHost(storage, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, services =>
         {
             services.RemoveAll<IIncidentDiagnoser>();
-            services.AddSingleton<IIncidentDiagnoser>(provider => diagnoser = new TimedDiagnoser(provider.GetRequiredService<TimeProvider>()) { FailuresLeft = 1 });
+            services.AddSingleton<IIncidentDiagnoser>(provider => diagnoser = new TimedDiagnoser(provider.GetRequiredService<TimeProvider>()) { FailuresLeft = 2 });
         });
         var engine = host.Services.GetRequiredService<IncidentEngine>();
         var store = host.Services.GetRequiredService<IncidentStore>();
         await engine.ReportAsync(Failures.Pod("api-1"), default);
         var id = Assert.Single(await store.ListOpenAsync()).Id;
 
-        // The first attempt throws; Hangfire's AutomaticRetry schedules the next one 5 s later.
+        // The job's first attempt throws; Hangfire's AutomaticRetry schedules the next one 5 s later.
         var diagnosed = await DiagnosedAsync(store, id, TimeSpan.FromSeconds(60));
-        Assert.Equal(2, diagnoser!.Started.Count);
+        Assert.Equal(3, diagnoser!.Started.Count);
         Assert.Single(await host.Services.GetRequiredService<AuditLog>().ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
         Assert.Equal(IncidentState.Diagnosed, diagnosed.State);
     }
