@@ -16,7 +16,7 @@ public static class ApprovalServices
             .Bind(configuration.GetSection(ApprovalOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSchemaMigrations(ApprovalSchema.Approvals, ApprovalSchema.Runs);
+        services.AddSchemaMigrations(ApprovalSchema.ApprovalsAndRuns);
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<ApprovalService>();
         services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalService>());

@@ -5,7 +5,6 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Storage;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Incidents;
@@ -740,7 +739,7 @@ public sealed partial class IncidentEngine(
                     cancellationToken,
                     retryUniqueViolations: false).ConfigureAwait(false);
             }
-            catch (DbException e) when (BotDatabase.IsUniqueViolation(e))
+            catch (DbException e) when (Database.Dialect.IsUniqueViolation(e))
             {
                 return new IncidentUpdate(IncidentUpdateOutcome.Refused, first, "Another open incident already has this key; it cannot be reopened.");
             }
@@ -771,11 +770,10 @@ public sealed partial class IncidentEngine(
         }
     }
 
-    private static bool IsRetryable(Exception e, bool uniqueViolations) =>
+    private bool IsRetryable(Exception e, bool uniqueViolations) =>
         e is IncidentConcurrencyException
-        || (uniqueViolations && BotDatabase.IsUniqueViolation(e))
-        || e is SqliteException { SqliteErrorCode: 5 or 6 } // busy / locked
-        || e is Npgsql.PostgresException { SqlState: "40001" or "40P01" }; // serialization failure / deadlock
+        || (uniqueViolations && Database.Dialect.IsUniqueViolation(e))
+        || Database.Dialect.IsTransient(e); // SQLite busy / locked; PostgreSQL serialization failure / deadlock
 
     private async Task<IReadOnlyList<IncidentMute>> MutesAsync(CancellationToken cancellationToken)
     {

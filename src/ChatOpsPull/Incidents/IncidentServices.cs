@@ -15,7 +15,7 @@ public static class IncidentServices
             .Bind(configuration.GetSection(IncidentOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSchemaMigrations(IncidentSchema.Incidents, IncidentSchema.Audit);
+        services.AddSchemaMigrations(IncidentSchema.Incidents);
         services.AddSingleton<IncidentStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<IncidentNotifications>();

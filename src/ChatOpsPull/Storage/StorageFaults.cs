@@ -12,20 +12,10 @@ public static class StorageFaults
 {
     public static bool IsUnavailable(Exception exception) => exception switch
     {
-        // SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_FULL, SQLITE_READONLY (the file or its directory cannot be written).
-        SqliteException sqlite => sqlite.SqliteErrorCode is 8 or 10 or 13 or 14,
-        // Connection exceptions (08…), operator intervention (57P01 shutdown, 57P02 crash, 57P03 starting up),
-        // insufficient resources (53…: disk full, out of memory, too many connections), and read-only standbys (25006).
-        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
-            || pg.SqlState is "57P01" or "57P02" or "57P03" or "25006",
-        // Npgsql's own failures: refused or broken connections, timeouts opening one.
-        NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException } => true,
-        NpgsqlException npgsql when npgsql.IsTransient => true,
-        IOException or System.Net.Sockets.SocketException => true,
         InvalidOperationException { InnerException: { } inner } => IsUnavailable(inner),
         AggregateException { InnerException: { } inner } => IsUnavailable(inner),
-        _ => false,
+        IOException or System.Net.Sockets.SocketException => true,
+        _ => SqlDialects.All.Any(d => d.IsUnavailable(exception)),
     };
 
     /// <summary>The longest pause between two tries of work held while the store cannot write.</summary>
