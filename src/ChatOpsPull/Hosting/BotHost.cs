@@ -20,6 +20,7 @@ using ChatOpsPull.Web;
 using ChatOpsPull.Admission;
 using ChatOpsPull.Chat.Prevention;
 using ChatOpsPull.Prevention;
+using ChatOpsPull.Fleet;
 
 namespace ChatOpsPull.Hosting;
 
@@ -39,6 +40,7 @@ public static class BotHost
         builder.Services.AddTeams(builder.Configuration);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
+        builder.Services.AddFleet(builder.Configuration);
         builder.Services.AddKubernetesWatch();
         builder.Services.AddAlertWebhooks(builder.Configuration);
         builder.Services.AddChatOutbox();
