@@ -60,6 +60,15 @@ public static class ApprovalSchema
         CREATE INDEX ix_approval_requests_requested ON approval_requests (requested_at);
         """);
 
+    /// <summary>
+    /// When a queued run stops waiting (in a fleet: the request's expiry, so a fix for a cluster whose bot is gone expires
+    /// with the request instead of running hours later); null for runs that wait as long as it takes.
+    /// </summary>
+    public static readonly SchemaMigration RunDeadline = new(
+        "1002-remediation-run-deadline",
+        "ALTER TABLE remediation_runs ADD COLUMN start_by INTEGER NULL;",
+        "ALTER TABLE remediation_runs ADD COLUMN start_by BIGINT NULL;");
+
     public static readonly SchemaMigration Runs = new(
         "0502-remediation-runs",
         """

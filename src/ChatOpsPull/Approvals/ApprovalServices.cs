@@ -16,12 +16,13 @@ public static class ApprovalServices
             .Bind(configuration.GetSection(ApprovalOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSchemaMigrations(ApprovalSchema.Approvals, ApprovalSchema.Runs);
+        services.AddSchemaMigrations(ApprovalSchema.Approvals, ApprovalSchema.Runs, ApprovalSchema.RunDeadline);
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<ApprovalService>();
         services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalService>());
         services.AddSingleton<IIncidentNotifier, AutoRunOnDiagnosis>();
         services.AddTransient<AutoRunJob>();
+        services.AddTransient<DryRunJob>();
         services.AddTransient<ApprovalExpiryJob>();
         services.AddHostedService<ApprovalExpiryRegistration>();
         return services;

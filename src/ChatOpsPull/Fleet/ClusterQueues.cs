@@ -26,6 +26,14 @@ public sealed class ClusterQueues(IOptions<FleetOptions> fleet, IOptions<BotOpti
     /// <summary>The queue this bot's own cluster uses, or null for a chat replica.</summary>
     public string? Own => FleetMode && fleet.Value.Role == FleetRole.Cluster ? QueueName(bot.Value.Cluster) : null;
 
+    /// <summary>
+    /// True when this bot may act on <paramref name="cluster"/>: always outside fleet mode (one bot, one cluster); in a fleet
+    /// only a cluster bot, for its own cluster. Every cluster job checks it, so work that reached the wrong queue (or a job
+    /// row someone wrote by hand) is skipped, never run against the wrong cluster.
+    /// </summary>
+    public bool RunsHere(string cluster) =>
+        !FleetMode || (fleet.Value.Role == FleetRole.Cluster && string.Equals(cluster, bot.Value.Cluster, StringComparison.Ordinal));
+
     /// <summary>The queues this bot's job server takes, in the order it prefers them (its own cluster's first).</summary>
     public string[] ServerQueues()
     {

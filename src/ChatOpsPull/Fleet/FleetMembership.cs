@@ -48,7 +48,7 @@ public sealed partial class FleetMembership(
         }
 
         var host = Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod ? pod : Environment.MachineName;
-        var self = new FleetBot($"{host}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", cluster, fleet.Role, uid, host);
+        var self = new FleetBot($"{host}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", cluster, fleet.Role, uid, host) { Profile = bot.Value.Profile };
         await registry.JoinAsync(self, cancellationToken).ConfigureAwait(false);
         Self = self;
         var queues = ClusterQueuesOf(cluster);

@@ -5,7 +5,11 @@ using Microsoft.Extensions.Options;
 namespace ChatOpsPull.Fleet;
 
 /// <summary>One bot of the fleet as it joins: its instance id, its cluster (null for a chat replica) and API server identity.</summary>
-public sealed record FleetBot(string Instance, string? Cluster, FleetRole Role, string? ApiServerUid, string Host);
+public sealed record FleetBot(string Instance, string? Cluster, FleetRole Role, string? ApiServerUid, string Host)
+{
+    /// <summary>The install profile of the cluster's bot (Bot:Profile): whether fixes for the cluster may run at all.</summary>
+    public InstallProfile Profile { get; init; } = InstallProfile.Remediate;
+}
 
 /// <summary>A cluster of the fleet as the shared database knows it.</summary>
 /// <param name="LiveBots">Bots of the cluster heard of inside Fleet:LiveWindow (replicas count one each).</param>
@@ -13,6 +17,9 @@ public sealed record FleetBot(string Instance, string? Cluster, FleetRole Role, 
 public sealed record FleetCluster(string Name, string Queue, string? ApiServerUid, int LiveBots, DateTimeOffset LastSeen)
 {
     public bool IsLive => LiveBots > 0;
+
+    /// <summary>The install profile its bot last joined with.</summary>
+    public InstallProfile Profile { get; init; } = InstallProfile.Remediate;
 }
 
 /// <summary>Why a bot may not join the fleet, in a sentence for the operator.</summary>
@@ -64,10 +71,11 @@ public sealed class FleetRegistry(BotDatabase database, IOptions<FleetOptions> o
 
                     await connection.ExecuteAsync(
                         """
-                        INSERT INTO fleet_clusters (cluster, queue, api_server_uid, joined_at, seen_at) VALUES (@cluster, @queue, @uid, @now, @now)
-                        ON CONFLICT (cluster) DO UPDATE SET api_server_uid = COALESCE(excluded.api_server_uid, fleet_clusters.api_server_uid), seen_at = excluded.seen_at
+                        INSERT INTO fleet_clusters (cluster, queue, api_server_uid, profile, joined_at, seen_at) VALUES (@cluster, @queue, @uid, @profile, @now, @now)
+                        ON CONFLICT (cluster) DO UPDATE SET api_server_uid = COALESCE(excluded.api_server_uid, fleet_clusters.api_server_uid),
+                            profile = excluded.profile, seen_at = excluded.seen_at
                         """,
-                        new { cluster, queue, uid = bot.ApiServerUid, now = BotDatabase.ToDb(now) },
+                        new { cluster, queue, uid = bot.ApiServerUid, profile = bot.Profile.ToString(), now = BotDatabase.ToDb(now) },
                         transaction).ConfigureAwait(false);
                 }
 
@@ -118,14 +126,17 @@ public sealed class FleetRegistry(BotDatabase database, IOptions<FleetOptions> o
     {
         var liveSince = BotDatabase.ToDb(time.GetUtcNow() - options.Value.LiveWindow);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(string Cluster, string Queue, string? Uid, long SeenAt, long Live)>(
+        var rows = await connection.QueryAsync<(string Cluster, string Queue, string? Uid, string Profile, long SeenAt, long Live)>(
             """
-            SELECT c.cluster, c.queue, c.api_server_uid, c.seen_at,
+            SELECT c.cluster, c.queue, c.api_server_uid, c.profile, c.seen_at,
                    (SELECT COUNT(*) FROM fleet_bots b WHERE b.cluster = c.cluster AND b.seen_at >= @liveSince) AS live
             FROM fleet_clusters c WHERE @only IS NULL OR c.cluster = @only ORDER BY c.cluster
             """,
             new { liveSince, only }).ConfigureAwait(false);
-        return rows.Select(r => new FleetCluster(r.Cluster, r.Queue, r.Uid, (int)r.Live, BotDatabase.FromDb(r.SeenAt))).ToList();
+        return rows.Select(r => new FleetCluster(r.Cluster, r.Queue, r.Uid, (int)r.Live, BotDatabase.FromDb(r.SeenAt))
+        {
+            Profile = Enum.TryParse<InstallProfile>(r.Profile, out var profile) ? profile : InstallProfile.Observe,
+        }).ToList();
     }
 
     /// <summary>The cluster as the fleet knows it, or null when no bot of that name ever joined.</summary>

@@ -4,7 +4,7 @@ namespace ChatOpsPull.Fleet;
 
 /// <summary>
 /// <c>fleet_clusters</c>: every cluster that ever joined, with its Hangfire queue (unique, so two names that map to one
-/// queue cannot both join) and the identity of its API server (the kube-system namespace uid). <c>fleet_bots</c>: one row
+/// queue cannot both join), its install profile (whether its bot runs fixes) and the identity of its API server (the kube-system namespace uid). <c>fleet_bots</c>: one row
 /// per running bot (a replica), refreshed by its heartbeat; a cluster with a row seen inside Fleet:LiveWindow is live.
 /// Times are Unix milliseconds.
 /// </summary>
@@ -17,6 +17,7 @@ public static class FleetSchema
             cluster TEXT PRIMARY KEY,
             queue TEXT NOT NULL,
             api_server_uid TEXT NULL,
+            profile TEXT NOT NULL,
             joined_at INTEGER NOT NULL,
             seen_at INTEGER NOT NULL
         );
@@ -37,6 +38,7 @@ public static class FleetSchema
             cluster TEXT PRIMARY KEY,
             queue TEXT NOT NULL,
             api_server_uid TEXT NULL,
+            profile TEXT NOT NULL,
             joined_at BIGINT NOT NULL,
             seen_at BIGINT NOT NULL
         );

@@ -14,11 +14,15 @@ namespace ChatOpsPull.Jobs;
 /// </summary>
 public sealed class ClusterJobs(IBackgroundJobClient client, ClusterQueues queues)
 {
+    public bool FleetMode => queues.FleetMode;
+
+    /// <summary>True when this bot may act on <paramref name="cluster"/> (<see cref="ClusterQueues.RunsHere"/>).</summary>
+    public bool RunsHere(string cluster) => queues.RunsHere(cluster);
+
     /// <summary>Enqueues <paramref name="call"/> for <paramref name="cluster"/>; returns the Hangfire job id.</summary>
-    public string Enqueue<T>(string cluster, Expression<Func<T, Task>> call)
+    public string Enqueue<T>(string? cluster, Expression<Func<T, Task>> call)
     {
-        ArgumentException.ThrowIfNullOrEmpty(cluster);
-        return queues.FleetMode
+        return queues.FleetMode && !string.IsNullOrEmpty(cluster)
             ? client.Create(Job.FromExpression(call), new EnqueuedState(queues.For(cluster)))
             : client.Enqueue(call);
     }
