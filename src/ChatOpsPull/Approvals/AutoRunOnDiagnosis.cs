@@ -17,9 +17,9 @@ public sealed class AutoRunOnDiagnosis(ClusterJobs jobs, IOptionsMonitor<Approva
 {
     public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
-        // Observe: nothing runs, so nothing is enqueued (the approval service would refuse the request anyway).
+        // Observe: nothing runs, so nothing is enqueued (the approval workflow would refuse the request anyway).
         if (change == IncidentChange.Diagnosed && bot.Value.Remediates && options.CurrentValue.AutoRun.Count > 0 && !incident.IsClosed
-            && ApprovalService.RegistryConfirmsPullable(incident.Diagnosis))
+            && ApprovalWorkflow.RegistryConfirmsPullable(incident.Diagnosis))
         {
             // The requests it makes dry-run against the cluster: in a fleet, on the incident's cluster.
             jobs.Enqueue<AutoRunJob>(incident.Key.Cluster, job => job.RunAsync(incident.Id, CancellationToken.None));
@@ -33,7 +33,7 @@ public sealed class AutoRunOnDiagnosis(ClusterJobs jobs, IOptionsMonitor<Approva
 /// Asks for every auto-runnable plan of the incident's current diagnosis as ChatOpsPull (at most once per incident and
 /// plan; each is in the audit log as requested by ChatOpsPull). Idempotent, so a retried or duplicated job asks nothing twice.
 /// </summary>
-public sealed partial class AutoRunJob(IncidentStore incidents, ApprovalService approvals, ClusterJobs clusters, ILogger<AutoRunJob> logger)
+public sealed partial class AutoRunJob(IncidentStore incidents, ApprovalWorkflow approvals, ClusterJobs clusters, ILogger<AutoRunJob> logger)
 {
     [DisplayName("Auto-run fixes for {0}")]
     [AutomaticRetry(Attempts = 3)]

@@ -23,7 +23,7 @@ public sealed partial class RemediationJob(
     RemediationRunStore runs,
     RemediationActions actions,
     RolloutWatcher rollout,
-    RunNews news,
+    RemediationProgress progress,
     ClusterJobs clusters,
     IOptionsMonitor<RemediationOptions> options,
     TimeProvider time,
@@ -59,13 +59,13 @@ public sealed partial class RemediationJob(
         {
             if (record.MissedStartAt(time.GetUtcNow()))
             {
-                finished = await news.FinishedAsync(record, owner, RunStatus.Failed, RunNews.MissedStart(record), cancellationToken).ConfigureAwait(false);
+                finished = await progress.RecordFinishedAsync(record, owner, RunStatus.Failed, RemediationProgress.MissedStart(record), cancellationToken).ConfigureAwait(false);
                 return;
             }
 
             if (record.Run.Status == RunStatus.Queued)
             {
-                await news.StartedAsync(record, owner, cancellationToken).ConfigureAwait(false);
+                await progress.RecordStartedAsync(record, owner, cancellationToken).ConfigureAwait(false);
             }
 
             var plan = record.Run.Plan;
@@ -83,18 +83,18 @@ public sealed partial class RemediationJob(
                 }
                 catch (RemediationRefusedException e)
                 {
-                    finished = await news.FinishedAsync(record, owner, RunStatus.Failed, e.Message, cancellationToken).ConfigureAwait(false);
+                    finished = await progress.RecordFinishedAsync(record, owner, RunStatus.Failed, e.Message, cancellationToken).ConfigureAwait(false);
                     return;
                 }
                 catch (HttpOperationException e)
                 {
-                    finished = await news.FinishedAsync(record, owner, RunStatus.Failed, "the API server refused the change: " + ApiError.From(e).Message, cancellationToken).ConfigureAwait(false);
+                    finished = await progress.RecordFinishedAsync(record, owner, RunStatus.Failed, "the API server refused the change: " + ApiError.From(e).Message, cancellationToken).ConfigureAwait(false);
                     return;
                 }
 
                 appliedAt = time.GetUtcNow();
                 await runs.MarkAppliedAsync(approvalId, owner, applied, appliedAt, cancellationToken).ConfigureAwait(false);
-                await news.AppliedAsync(record, applied, cancellationToken).ConfigureAwait(false);
+                await progress.RecordAppliedAsync(record, applied, cancellationToken).ConfigureAwait(false);
             }
 
             var lastRenewal = time.GetUtcNow();
@@ -109,7 +109,7 @@ public sealed partial class RemediationJob(
                 lastRenewal = now;
                 return await runs.RenewAsync(approvalId, owner, now + settings.LeaseDuration, ct).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
-            finished = await news.FinishedAsync(record, owner, status, $"{applied}; {detail}", cancellationToken).ConfigureAwait(false);
+            finished = await progress.RecordFinishedAsync(record, owner, status, $"{applied}; {detail}", cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -13,7 +13,7 @@ namespace ChatOpsPull.Remediation;
 public sealed partial class RemediationSweepJob(
     RemediationRunStore runs,
     IRemediationScheduler scheduler,
-    RunNews news,
+    RemediationProgress progress,
     FleetRegistry fleet,
     TimeProvider time,
     ILogger<RemediationSweepJob> logger)
@@ -63,7 +63,7 @@ public sealed partial class RemediationSweepJob(
     {
         var owner = "sweep:" + Guid.NewGuid().ToString("N")[..8];
         if (await runs.TryClaimAsync(record.Run.ApprovalId, owner, time.GetUtcNow(), TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false)
-            && !await news.FinishedAsync(record, owner, Core.Remediation.RunStatus.Failed, RunNews.MissedStart(record), cancellationToken).ConfigureAwait(false))
+            && !await progress.RecordFinishedAsync(record, owner, Core.Remediation.RunStatus.Failed, RemediationProgress.MissedStart(record), cancellationToken).ConfigureAwait(false))
         {
             await runs.ReleaseAsync(record.Run.ApprovalId, owner, CancellationToken.None).ConfigureAwait(false);
         }
