@@ -20,6 +20,7 @@ public sealed partial class FleetMembership(
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _beating;
+    private int _disposed;
 
     /// <summary>This bot as the fleet knows it, once joined.</summary>
     public FleetBot? Self { get; private set; }
@@ -58,7 +59,19 @@ public sealed partial class FleetMembership(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        // The host may dispose this singleton before it stops it (a factory-built host's disposal): stopping then has no beat to end.
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            try
+            {
+                await _stopping.CancelAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // disposed meanwhile: the beat was ended there
+            }
+        }
+
         if (_beating is not null)
         {
             await _beating.ConfigureAwait(false);
@@ -70,17 +83,27 @@ public sealed partial class FleetMembership(
             {
                 await registry.LeaveAsync(self.Instance, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or OperationCanceledException)
+            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or OperationCanceledException or ObjectDisposedException)
             {
                 LogLeaveFailed(log, e.GetType().Name);
             }
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_beating is not null)
+        {
+            await _beating.ConfigureAwait(false);
+        }
+
         _stopping.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private async Task BeatAsync(FleetBot self, TimeSpan interval, CancellationToken stopping)
