@@ -18,7 +18,7 @@ public static class ApprovalServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddApprovalRetryPipelines();
-        services.AddSchemaMigrations(ApprovalSchema.Approvals, ApprovalSchema.Runs, ApprovalSchema.RunDeadline);
+        services.AddSchemaMigrations(ApprovalSchema.ApprovalsAndRuns, ApprovalSchema.RunDeadline);
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<ApprovalWorkflow>();
         services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalWorkflow>());

@@ -199,7 +199,7 @@ public sealed partial class ApprovalWorkflow(
                 },
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (DbException e) when (BotDatabase.IsUniqueViolation(e))
+        catch (DbException e) when (store.Database.Dialect.IsUniqueViolation(e))
         {
             // Another replica (or a double click) asked for the same plan a moment earlier: that request stands.
             if (await store.FindPendingAsync(incidentId, cluster, plan, cancellationToken).ConfigureAwait(false) is { } winner)

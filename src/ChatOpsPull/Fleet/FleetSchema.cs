@@ -18,8 +18,8 @@ public static class FleetSchema
             queue TEXT NOT NULL,
             api_server_uid TEXT NULL,
             profile TEXT NOT NULL,
-            joined_at INTEGER NOT NULL,
-            seen_at INTEGER NOT NULL
+            joined_at {bigint} NOT NULL,
+            seen_at {bigint} NOT NULL
         );
         CREATE UNIQUE INDEX ux_fleet_clusters_queue ON fleet_clusters (queue);
         CREATE TABLE fleet_bots (
@@ -28,29 +28,8 @@ public static class FleetSchema
             role TEXT NOT NULL,
             api_server_uid TEXT NULL,
             host TEXT NOT NULL,
-            started_at INTEGER NOT NULL,
-            seen_at INTEGER NOT NULL
-        );
-        CREATE INDEX ix_fleet_bots_cluster ON fleet_bots (cluster, seen_at);
-        """,
-        """
-        CREATE TABLE fleet_clusters (
-            cluster TEXT PRIMARY KEY,
-            queue TEXT NOT NULL,
-            api_server_uid TEXT NULL,
-            profile TEXT NOT NULL,
-            joined_at BIGINT NOT NULL,
-            seen_at BIGINT NOT NULL
-        );
-        CREATE UNIQUE INDEX ux_fleet_clusters_queue ON fleet_clusters (queue);
-        CREATE TABLE fleet_bots (
-            instance TEXT PRIMARY KEY,
-            cluster TEXT NULL,
-            role TEXT NOT NULL,
-            api_server_uid TEXT NULL,
-            host TEXT NOT NULL,
-            started_at BIGINT NOT NULL,
-            seen_at BIGINT NOT NULL
+            started_at {bigint} NOT NULL,
+            seen_at {bigint} NOT NULL
         );
         CREATE INDEX ix_fleet_bots_cluster ON fleet_bots (cluster, seen_at);
         """);

@@ -1,6 +1,5 @@
 using ChatOpsPull.Storage;
 using Polly;
-using Microsoft.Data.Sqlite;
 
 namespace ChatOpsPull.Incidents;
 
@@ -46,8 +45,6 @@ public static class IncidentRetryPipelines
     /// </summary>
     public static bool IsLostRace(Exception e, bool uniqueViolations) =>
         e is IncidentConcurrencyException
-        || (uniqueViolations && BotDatabase.IsUniqueViolation(e))
-        || e is SqliteException { SqliteErrorCode: 5 or 6 } // busy / locked
-        || e is Npgsql.PostgresException { SqlState: "40001" or "40P01" }; // serialization failure / deadlock
+        || SqlDialects.All.Any(dialect => dialect.IsTransient(e) || (uniqueViolations && dialect.IsUniqueViolation(e)));
 
 }

@@ -17,7 +17,7 @@ public static class IncidentServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddIncidentRetryPipelines();
-        services.AddSchemaMigrations(IncidentSchema.Incidents, IncidentSchema.Audit);
+        services.AddSchemaMigrations(IncidentSchema.Incidents);
         services.AddSingleton<IncidentStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<IncidentMutes>();

@@ -119,11 +119,9 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             async token => await database.InTransactionAsync(
                 async (connection, transaction) =>
                 {
-                    if (database.Provider == DatabaseProvider.Postgres)
-                    {
-                        // Writers through this method queue on the row instead of racing (SQLite's immediate transaction already does).
-                        await connection.ExecuteAsync("SELECT id FROM incidents WHERE id = @id FOR UPDATE", new { id }, transaction).ConfigureAwait(false);
-                    }
+                    // Writers through this method queue on the row instead of racing (on SQLite ForUpdate is empty: the
+                    // immediate transaction already holds the one write lock).
+                    await connection.ExecuteAsync("SELECT id FROM incidents WHERE id = @id" + database.Dialect.ForUpdate, new { id }, transaction).ConfigureAwait(false);
 
                     var current = await GetAsync(connection, transaction, id).ConfigureAwait(false);
                     if (current is null || change(current) is not { } changed)
@@ -356,7 +354,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         foreach (var chunk in rows.Select(r => r.id).Chunk(500))
         {
             var podRows = await connection.QueryAsync<PodRow>(
-                (connection is Npgsql.NpgsqlConnection ? "SELECT * FROM incident_pods WHERE incident_id = ANY(@ids)" : "SELECT * FROM incident_pods WHERE incident_id IN @ids")
+                "SELECT * FROM incident_pods WHERE " + SqlDialects.For(connection).In("incident_id", "@ids")
                 + (only is null ? string.Empty : " AND pod = @pod AND container = @container")
                 + " ORDER BY first_seen, pod, container",
                 new { ids = chunk, pod = only?.Pod, container = only?.Container },

@@ -123,16 +123,19 @@ public sealed class EngineRig : IAsyncDisposable
 
     public AuditLog Audit => Host.Services.GetRequiredService<AuditLog>();
 
-    public static async Task<EngineRig> StartAsync(DatabaseProvider provider, PostgresFixture? postgres, Dictionary<string, string?>? settings = null)
+    /// <param name="services">More registrations (another notifier, say), made after the rig's own.</param>
+    public static async Task<EngineRig> StartAsync(
+        DatabaseProvider provider, PostgresFixture? postgres, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var storage = await Engines.StorageAsync(provider, postgres!);
         EngineRig? rig = null;
-        var host = new BotTestHost(storage, settings, services =>
+        var host = new BotTestHost(storage, settings, s =>
         {
-            services.AddSingleton<IIncidentNotifier>(_ => rig!.Notifier);
-            services.RemoveAll<IDiagnosisScheduler>();
-            services.AddSingleton<IDiagnosisScheduler>(_ => rig!.Scheduler);
-            services.AddSingleton<TimeProvider>(_ => rig!.Time);
+            s.AddSingleton<IIncidentNotifier>(_ => rig!.Notifier);
+            s.RemoveAll<IDiagnosisScheduler>();
+            s.AddSingleton<IDiagnosisScheduler>(_ => rig!.Scheduler);
+            s.AddSingleton<TimeProvider>(_ => rig!.Time);
+            services?.Invoke(s);
         });
         rig = new EngineRig { Host = host, Storage = storage };
         _ = host.Services; // start the host: migrations run

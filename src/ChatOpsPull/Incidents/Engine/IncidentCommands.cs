@@ -145,7 +145,7 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
                 cancellationToken,
                 changed: update => update.Outcome == IncidentUpdateOutcome.Changed).ConfigureAwait(false);
         }
-        catch (DbException e) when (BotDatabase.IsUniqueViolation(e))
+        catch (DbException e) when (store.Database.Dialect.IsUniqueViolation(e))
         {
             return new IncidentUpdate(IncidentUpdateOutcome.Refused, first, "Another open incident already has this key; it cannot be reopened.");
         }
