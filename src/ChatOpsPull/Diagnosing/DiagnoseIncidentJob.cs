@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Jobs;
 using Hangfire;
 
 namespace ChatOpsPull.Diagnosing;
@@ -11,7 +12,7 @@ namespace ChatOpsPull.Diagnosing;
 /// and <see cref="IncidentEngine.ApplyDiagnosisAsync"/> checks again in the same transaction as the write.
 /// Hangfire retries it after a crash or restart (the job stays in storage until it succeeds).
 /// </summary>
-public sealed partial class DiagnoseIncidentJob(IncidentStore store, IncidentEngine engine, IIncidentDiagnoser diagnoser, ILogger<DiagnoseIncidentJob> logger)
+public sealed partial class DiagnoseIncidentJob(IncidentStore store, IncidentEngine engine, IIncidentDiagnoser diagnoser, ClusterJobs clusters, ILogger<DiagnoseIncidentJob> logger)
 {
     [DisplayName("Diagnose {0} (request v{1})")]
     [AutomaticRetry(Attempts = 5, DelaysInSeconds = [5, 15, 60, 300, 900])]
@@ -30,6 +31,12 @@ public sealed partial class DiagnoseIncidentJob(IncidentStore store, IncidentEng
             return;
         }
 
+        if (!clusters.RunsHere(incident.Key.Cluster))
+        {
+            LogOtherCluster(logger, incidentId, incident.Key.Cluster);
+            return;
+        }
+
         var diagnosis = await diagnoser.DiagnoseAsync(incident, cancellationToken).ConfigureAwait(false);
         var result = await engine.ApplyDiagnosisAsync(incidentId, requestVersion, diagnosis, cancellationToken).ConfigureAwait(false);
         LogApplied(logger, incidentId, requestVersion, result.Outcome);
@@ -38,16 +45,19 @@ public sealed partial class DiagnoseIncidentJob(IncidentStore store, IncidentEng
     [LoggerMessage(Level = LogLevel.Debug, Message = "Diagnosis of {IncidentId} v{Version} is already stored or superseded; skipped")]
     private static partial void LogSkipped(ILogger logger, string incidentId, int version);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Diagnosis of {IncidentId} skipped: it is in cluster {Cluster}, which this bot does not act on (the job was on the wrong queue)")]
+    private static partial void LogOtherCluster(ILogger logger, string incidentId, string cluster);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Diagnosis of {IncidentId} v{Version}: {Outcome}")]
     private static partial void LogApplied(ILogger logger, string incidentId, int version, IncidentUpdateOutcome outcome);
 }
 
-/// <summary>Enqueues <see cref="DiagnoseIncidentJob"/> on Hangfire.</summary>
-public sealed class HangfireDiagnosisScheduler(IBackgroundJobClient jobs) : IDiagnosisScheduler
+/// <summary>Enqueues <see cref="DiagnoseIncidentJob"/> on Hangfire, on the queue of the incident's cluster (in a fleet).</summary>
+public sealed class HangfireDiagnosisScheduler(ClusterJobs jobs, IncidentStore store) : IDiagnosisScheduler
 {
-    public Task EnqueueAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
+    public async Task EnqueueAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
     {
-        jobs.Enqueue<DiagnoseIncidentJob>(job => job.RunAsync(incidentId, requestVersion, CancellationToken.None));
-        return Task.CompletedTask;
+        var cluster = jobs.FleetMode ? await store.ClusterOfAsync(incidentId, cancellationToken).ConfigureAwait(false) : null;
+        jobs.Enqueue<DiagnoseIncidentJob>(cluster, job => job.RunAsync(incidentId, requestVersion, CancellationToken.None));
     }
 }
