@@ -12,10 +12,12 @@ namespace ChatOpsPull.Bench;
 
 /// <summary>
 /// Memory of the Kubernetes watcher with many pods:
-/// <c>dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000]</c>.
+/// <c>dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000] [--status-storm N]</c>.
 /// This process runs the fake API server with realistic pods (5 % of them failing to pull, with Warning and Pulled
 /// events); the watcher runs alone in a child process, whose working set is what is reported: after the first list,
-/// and after a storm (every pod modified, all watch streams dropped twice, 410 relist).
+/// and after a storm. The default storm modifies every pod and drops all watch streams twice with one 410 relist;
+/// <c>--status-storm N</c> instead turns N running pods to ErrImagePull as fast as the stand-in takes them, with no
+/// dropped stream, and the watcher must absorb it on its open watches: no relist, N more reports.
 /// </summary>
 public static class KubernetesWatchMemory
 {
@@ -25,6 +27,7 @@ public static class KubernetesWatchMemory
     public static async Task<int> RunAsync(string[] args)
     {
         var pods = args.SkipWhile(a => a != "--pods").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(10_000);
+        var statusStorm = args.SkipWhile(a => a != "--status-storm").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(0);
         await using var api = await FakeKubernetesApi.StartAsync();
         api.BookmarkInterval = TimeSpan.FromSeconds(5);
         var template = (JsonObject)JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", "pod-web-errimagepull.json")))!;
@@ -73,7 +76,7 @@ public static class KubernetesWatchMemory
             start.ArgumentList.Add(typeof(KubernetesWatchMemory).Assembly.Location);
         }
 
-        foreach (var argument in new[] { ChildMode, api.BaseAddress.ToString(), pods.ToString(CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { ChildMode, api.BaseAddress.ToString(), pods.ToString(CultureInfo.InvariantCulture), statusStorm.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(argument);
         }
@@ -84,7 +87,36 @@ public static class KubernetesWatchMemory
         while ((line = await child.StandardOutput.ReadLineAsync()) is not null)
         {
             Console.WriteLine("watcher: " + line);
-            if (line.StartsWith("synced", StringComparison.Ordinal))
+            if (line.StartsWith("synced", StringComparison.Ordinal) && statusStorm > 0)
+            {
+                var type = ResourceType.Of("pods");
+                var storm = Stopwatch.StartNew();
+                var failingStatus = template["status"]!;
+                var turned = 0;
+                foreach (var running in api.Store.List(type))
+                {
+                    if (turned == statusStorm)
+                    {
+                        break;
+                    }
+
+                    if (running["status"]?["phase"]?.GetValue<string>() != "Running")
+                    {
+                        continue;
+                    }
+
+                    var pod = (JsonObject)running.DeepClone();
+                    pod["status"] = failingStatus.DeepClone();
+                    ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
+                    api.Store.Replace(type, ObjectStore.Namespace(pod), ObjectStore.Name(pod), pod);
+                    turned++;
+                }
+
+                Console.WriteLine($"status storm: {turned} running pods turned to ErrImagePull in {storm.ElapsedMilliseconds} ms, no stream dropped");
+                await child.StandardInput.WriteLineAsync("storm-done");
+                await child.StandardInput.FlushAsync();
+            }
+            else if (line.StartsWith("synced", StringComparison.Ordinal))
             {
                 var type = ResourceType.Of("pods");
                 var storm = Stopwatch.StartNew();
@@ -120,6 +152,7 @@ public static class KubernetesWatchMemory
     {
         var server = args[0];
         var expected = int.Parse(args[1], CultureInfo.InvariantCulture);
+        var statusStorm = int.Parse(args.ElementAtOrDefault(2) ?? "0", CultureInfo.InvariantCulture);
         var sink = new CountingSink();
         var status = new KubernetesWatchStatus();
         using var client = new k8s.Kubernetes(new k8s.KubernetesClientConfiguration { Host = server, AccessToken = FakeKubernetesApi.BotToken });
@@ -145,9 +178,30 @@ public static class KubernetesWatchMemory
         await SettleAsync(status);
         Console.WriteLine($"synced in {synced} ms: listed {status.PodsListed} pods, tracking {status.TrackedPods} failing, {sink.Reports} reports; {Describe(baseline)}");
 
+        var reportsBefore = sink.Reports;
+        var relistsBefore = status.GoneRelists;
+        var reconnectsBefore = status.Reconnects;
         await Console.In.ReadLineAsync();
+        var absorbing = Stopwatch.StartNew();
+        if (statusStorm > 0)
+        {
+            while (sink.Reports - reportsBefore < statusStorm && absorbing.Elapsed < TimeSpan.FromSeconds(120))
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        var absorbed = absorbing.ElapsedMilliseconds;
         await SettleAsync(status);
         Console.WriteLine($"after storm: {status.PodWatchEvents} pod watch events, {status.GoneRelists} relists after 410, {status.Reconnects} reconnects, {sink.Reports} reports, {sink.Resolutions} resolutions; {Describe(baseline)}");
+        if (statusStorm > 0)
+        {
+            var relists = status.GoneRelists - relistsBefore;
+            var reconnects = status.Reconnects - reconnectsBefore;
+            var reports = sink.Reports - reportsBefore;
+            Console.WriteLine($"status storm absorbed: {reports} new reports of {statusStorm} within {absorbed} ms of the last change, {relists} relists and {reconnects} reconnects during it");
+            return reports >= statusStorm && relists == 0 ? 0 : 1;
+        }
         await stop.CancelAsync();
         try
         {

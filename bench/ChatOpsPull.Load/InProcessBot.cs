@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using ChatOpsPull.Bench;
 using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Storage;
+using Dapper;
+using Microsoft.AspNetCore.Http;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Web;
 using Microsoft.AspNetCore.Builder;
@@ -34,16 +38,33 @@ public sealed class CountingSink : IPullFailureSink
     }
 }
 
-/// <summary>The real bot host (BotHost.Build, Kestrel) on a free loopback port with a counting sink and a throwaway data directory.</summary>
+/// <summary>Where the in-process bot's webhooks deliver: a counting sink, or the real incident engine and store.</summary>
+public enum LoadStore
+{
+    Counting,
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// The real bot host (BotHost.Build, Kestrel) on a free loopback port with a throwaway data directory, delivering into a
+/// counting sink or into the real incident engine with its SQLite file or a throwaway PostgreSQL cluster. The same host
+/// also answers <see cref="EmptyPath"/>: an endpoint that reads the body and answers 200, the floor for the webhook.
+/// </summary>
 public sealed class InProcessBot : IAsyncDisposable
 {
+    /// <summary>The floor: same host, same Kestrel, no authentication, no parsing, no store.</summary>
+    public const string EmptyPath = "load/empty";
+
     private readonly WebApplication _app;
     private readonly string _dataDirectory;
+    private readonly ThrowawayPostgres? _postgres;
 
-    private InProcessBot(WebApplication app, string dataDirectory, Uri url, string token, CountingSink sink)
+    private InProcessBot(WebApplication app, string dataDirectory, ThrowawayPostgres? postgres, Uri url, string token, CountingSink? sink)
     {
         _app = app;
         _dataDirectory = dataDirectory;
+        _postgres = postgres;
         Url = url;
         Token = token;
         Sink = sink;
@@ -53,9 +74,18 @@ public sealed class InProcessBot : IAsyncDisposable
 
     public string Token { get; }
 
-    public CountingSink Sink { get; }
+    /// <summary>The counting sink, or null when the webhooks deliver into the incident store.</summary>
+    public CountingSink? Sink { get; }
 
-    public static async Task<InProcessBot> StartAsync()
+    /// <summary>Pods the incident store holds (each alert of the load names a pod never used before).</summary>
+    public async Task<long> StoredPodsAsync()
+    {
+        var database = _app.Services.GetRequiredService<BotDatabase>();
+        await using var connection = await database.OpenAsync().ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incident_pods").ConfigureAwait(false);
+    }
+
+    public static async Task<InProcessBot> StartAsync(LoadStore store = LoadStore.Counting)
     {
         int port;
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
@@ -66,27 +96,50 @@ public sealed class InProcessBot : IAsyncDisposable
 
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         var dataDirectory = Directory.CreateTempSubdirectory("chatopspull-load-").FullName;
-        var sink = new CountingSink();
+        var sink = store == LoadStore.Counting ? new CountingSink() : null;
+        var postgres = store == LoadStore.Postgres ? await ThrowawayPostgres.StartAsync().ConfigureAwait(false) : null;
+        List<string> settings =
+        [
+            $"--urls=http://127.0.0.1:{port}",
+            $"--Bot:DataDirectory={dataDirectory}",
+            $"--Alerts:Alertmanager:BearerToken={token}",
+            "--Kubernetes:WatchEnabled=false",
+            "--Logging:LogLevel:Default=Warning",
+        ];
+        if (postgres is not null)
+        {
+            settings.Add("--Storage:Provider=Postgres");
+            settings.Add("--Storage:ConnectionString=" + postgres.ConnectionString);
+        }
+
         var app = BotHost.Build(
-            [
-                $"--urls=http://127.0.0.1:{port}",
-                $"--Bot:DataDirectory={dataDirectory}",
-                $"--Alerts:Alertmanager:BearerToken={token}",
-                "--Logging:LogLevel:Default=Warning",
-            ],
+            [.. settings],
             builder =>
             {
-                builder.Services.RemoveAll<IPullFailureSink>();
-                builder.Services.AddSingleton<IPullFailureSink>(sink);
+                if (sink is not null)
+                {
+                    builder.Services.RemoveAll<IPullFailureSink>();
+                    builder.Services.AddSingleton<IPullFailureSink>(sink);
+                }
             });
+        app.MapPost("/" + EmptyPath, async (HttpContext context) =>
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null).ConfigureAwait(false);
+            return Results.Ok();
+        });
         await app.StartAsync().ConfigureAwait(false);
-        return new InProcessBot(app, dataDirectory, new Uri($"http://127.0.0.1:{port}/"), token, sink);
+        return new InProcessBot(app, dataDirectory, postgres, new Uri($"http://127.0.0.1:{port}/"), token, sink);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync().ConfigureAwait(false);
+        }
+
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);

@@ -19,16 +19,24 @@ public static class LoadCommand
         InProcessBot? bot = null;
         if (settings.Url is null)
         {
-            bot = await InProcessBot.StartAsync().ConfigureAwait(false);
-            output.WriteLine($"bot started in process at {bot.Url} (counting sink)");
+            bot = await InProcessBot.StartAsync(settings.Store).ConfigureAwait(false);
+            output.WriteLine($"bot started in process at {bot.Url} ({(settings.Store == LoadStore.Counting ? "counting sink" : $"incident store on {settings.Store}")}); load average {LoadAverage()}");
         }
 
         try
         {
+            LoadResult? floor = null;
+            if (bot is not null)
+            {
+                floor = await DriveAsync(new Uri(bot.Url, InProcessBot.EmptyPath), null, settings).ConfigureAwait(false);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"floor (empty endpoint of the same host, same bodies): {floor.Accepted / floor.MeasuredSeconds:F0} requests/s, p50 {Milliseconds(Percentile(floor.Latencies, 0.50)):F2} ms, p99 {Milliseconds(Percentile(floor.Latencies, 0.99)):F2} ms, {floor.Errors} errors"));
+            }
+
             var url = new Uri(settings.Url ?? bot!.Url, "alerts/alertmanager");
             var token = settings.Token ?? bot?.Token;
             var result = await DriveAsync(url, token, settings).ConfigureAwait(false);
-            return Report(result, settings, bot, output);
+            return await ReportAsync(result, floor, settings, bot, output).ConfigureAwait(false);
         }
         finally
         {
@@ -138,7 +146,7 @@ public static class LoadCommand
         return process.TotalProcessorTime - before;
     }
 
-    private static int Report(LoadResult result, LoadSettings settings, InProcessBot? bot, TextWriter output)
+    private static async Task<int> ReportAsync(LoadResult result, LoadResult? floor, LoadSettings settings, InProcessBot? bot, TextWriter output)
     {
         var perSecond = result.Accepted / result.MeasuredSeconds;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -167,16 +175,35 @@ public static class LoadCommand
         if (bot is not null)
         {
             var expected = result.TotalAccepted * settings.AlertsPerRequest;
-            var seen = bot.Sink.Reported;
+            var seen = bot.Sink is { } sink ? sink.Reported : await bot.StoredPodsAsync().ConfigureAwait(false);
+            var where = bot.Sink is null ? $"pods in the {settings.Store} incident store" : "alerts reported to the sink";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"sink: {seen} alerts reported for {result.TotalAccepted} accepted requests × {settings.AlertsPerRequest} = {expected} expected (warm-up included): {(seen == expected ? "nothing dropped" : $"{expected - seen} DROPPED")}"));
+                $"{(bot.Sink is null ? "store" : "sink")}: {seen} {where} for {result.TotalAccepted} accepted requests × {settings.AlertsPerRequest} = {expected} expected (warm-up included): {(seen == expected ? "nothing lost" : seen < expected ? $"{expected - seen} LOST" : $"{seen - expected} MORE than sent")}"));
             ok &= seen == expected;
+        }
+
+        if (floor is not null && floor.Accepted > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"the webhook serves {result.Accepted / (double)floor.Accepted:P0} of the empty endpoint's requests/s; load average {LoadAverage()}"));
         }
 
         return ok ? 0 : 1;
     }
 
-    private static long Percentile(long[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    private static long Percentile(long[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
     private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 }

@@ -10,15 +10,17 @@ public sealed record LoadSettings(
     int DurationSeconds,
     int WarmupSeconds,
     int Connections,
-    int AlertsPerRequest)
+    int AlertsPerRequest,
+    LoadStore Store = LoadStore.Counting)
 {
     public const string Usage = """
         usage: ChatOpsPull.Load alertmanager [options]
 
         Posts Alertmanager webhook messages (version 4, kube-prometheus KubeContainerWaiting alerts, each with a fresh
         fingerprint) to POST /alerts/alertmanager over N concurrent connections, and reports requests/s, latency and errors.
-        Without --url it starts the bot in this process, on a free loopback port with a counting sink, and checks that
-        the sink saw every alert of every accepted request.
+        Without --url it starts the bot in this process, on a free loopback port, first measures an empty endpoint of
+        the same host with the same bodies (the floor), then the webhook, and checks that the sink (or the incident
+        store) holds every alert of every accepted request.
 
           --url URL           a running bot (e.g. http://127.0.0.1:8080); omit to start one in process
           --token TOKEN       its Alerts:Alertmanager:BearerToken (only with --url)
@@ -26,6 +28,8 @@ public sealed record LoadSettings(
           --warmup SECONDS    unmeasured time first, for the JIT to reach its optimised code (default 10)
           --connections N     concurrent connections, one request in flight each (default 32)
           --alerts N          alerts per request (default 10)
+          --store KIND        in process only: counting (a sink that counts, default), sqlite or postgres (the real
+                              incident engine and store; postgres is a throwaway cluster with fsync off)
         """;
 
     public static LoadSettings? Parse(string[] args, TextWriter error)
@@ -39,6 +43,7 @@ public sealed record LoadSettings(
         Uri? url = null;
         string? token = null;
         int duration = 20, warmup = 10, connections = 32, alerts = 10;
+        var store = LoadStore.Counting;
         for (var i = 1; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -50,6 +55,7 @@ public sealed record LoadSettings(
                 "--warmup" => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out warmup),
                 "--connections" => TryPositive(value, out connections),
                 "--alerts" => TryPositive(value, out alerts),
+                "--store" => Enum.TryParse(value, ignoreCase: true, out store) && Enum.IsDefined(store),
                 _ => false,
             };
             if (!ok)
@@ -68,7 +74,13 @@ public sealed record LoadSettings(
             return null;
         }
 
-        return new LoadSettings(args[0], url, token, duration, warmup, connections, alerts);
+        if (url is not null && store != LoadStore.Counting)
+        {
+            error.WriteLine("ChatOpsPull.Load: --store is for the in-process bot; a bot at --url uses its own store.");
+            return null;
+        }
+
+        return new LoadSettings(args[0], url, token, duration, warmup, connections, alerts, store);
     }
 
     private static bool TryPositive(string? value, out int number) =>

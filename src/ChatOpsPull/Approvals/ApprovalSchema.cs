@@ -64,4 +64,12 @@ public static class ApprovalSchema
     {
         Replaces = ["0501-approvals", "0502-remediation-runs"],
     };
+
+    /// <summary>
+    /// When a queued run stops waiting (in a fleet: the request's expiry, so a fix for a cluster whose bot is gone expires
+    /// with the request instead of running hours later); null for runs that wait as long as it takes.
+    /// </summary>
+    public static readonly SchemaMigration RunDeadline = new(
+        "1002-remediation-run-deadline",
+        "ALTER TABLE remediation_runs ADD COLUMN start_by {bigint} NULL;");
 }

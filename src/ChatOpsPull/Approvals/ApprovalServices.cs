@@ -18,12 +18,13 @@ public static class ApprovalServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddApprovalRetryPipelines();
-        services.AddSchemaMigrations(ApprovalSchema.ApprovalsAndRuns);
+        services.AddSchemaMigrations(ApprovalSchema.ApprovalsAndRuns, ApprovalSchema.RunDeadline);
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<ApprovalWorkflow>();
         services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalWorkflow>());
         services.AddSingleton<IIncidentNotifier, AutoRunOnDiagnosis>();
         services.AddTransient<AutoRunJob>();
+        services.AddTransient<DryRunJob>();
         services.AddTransient<ApprovalExpiryJob>();
         services.AddHostedService<ApprovalExpiryRegistration>();
         return services;

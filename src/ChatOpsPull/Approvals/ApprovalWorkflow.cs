@@ -3,7 +3,9 @@ using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Jobs;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
@@ -30,6 +32,9 @@ public sealed partial class ApprovalWorkflow(
     IRemediationScheduler scheduler,
     IOptionsMonitor<ApprovalOptions> options,
     IOptions<BotOptions> bot,
+    ClusterQueues clusters,
+    ClusterJobs jobs,
+    FleetRegistry fleet,
     TimeProvider time,
     ResiliencePipelineProvider<string> pipelines,
     BotMetrics metrics,
@@ -39,7 +44,40 @@ public sealed partial class ApprovalWorkflow(
     public const string ObserveOnly =
         "This bot only observes (install profile Observe): it changes nothing in the cluster, so it runs no fix. The card shows the commands to run yourself.";
 
+    /// <summary>How a request's dry run reads while it waits for a bot of its cluster (in a fleet, asked from elsewhere).</summary>
+    public const string DryRunWaitingPrefix = "waiting for cluster ";
+
     private string OwnCluster => bot.Value.Cluster;
+
+    /// <summary>The dry run text of a request whose cluster's bot has not run it yet.</summary>
+    public static string DryRunWaiting(string cluster) =>
+        $"{DryRunWaitingPrefix}{cluster}: its bot makes the dry run and the card shows it (the fix checks again before it acts)";
+
+    /// <summary>True when the request's dry run still waits for its cluster's bot.</summary>
+    public static bool DryRunIsWaiting(ApprovalRequest request) => request.DryRun?.StartsWith(DryRunWaitingPrefix, StringComparison.Ordinal) == true;
+
+    /// <summary>
+    /// Why nothing may be asked for or approved on <paramref name="cluster"/>, or null when it may. One bot: the bot must
+    /// remediate. A fleet: any cluster that joined, whose bot remediates (a click is decided wherever it lands and runs on
+    /// its cluster).
+    /// </summary>
+    private async Task<string?> ClusterRefusalAsync(string cluster, string nothing, CancellationToken cancellationToken)
+    {
+        if (!clusters.FleetMode)
+        {
+            return bot.Value.Remediates ? null : $"{ObserveOnly} {nothing}";
+        }
+
+        var known = await fleet.FindAsync(cluster, cancellationToken).ConfigureAwait(false);
+        if (known is null)
+        {
+            return $"No bot of cluster {cluster} has joined this fleet, so nothing can run there. {nothing}";
+        }
+
+        return known.Profile == InstallProfile.Observe
+            ? $"The bot of cluster {cluster} only observes (install profile Observe): it changes nothing in its cluster, so it runs no fix. The card shows the commands to run yourself. {nothing}"
+            : null;
+    }
 
     // ---- asking ----
 
@@ -85,12 +123,12 @@ public sealed partial class ApprovalWorkflow(
     public async Task<RequestResult> RequestAsync(Actor actor, Incident? incident, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
     {
         var incidentId = incident?.Id;
-        if (!bot.Value.Remediates)
+        if (await ClusterRefusalAsync(cluster, "Nothing was requested.", cancellationToken).ConfigureAwait(false) is { } refusal)
         {
-            return await RefuseRequestAsync(actor, incidentId, null, $"{ObserveOnly} Nothing was requested.", cancellationToken).ConfigureAwait(false);
+            return await RefuseRequestAsync(actor, incidentId, null, refusal, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!string.Equals(cluster, OwnCluster, StringComparison.Ordinal))
+        if (!clusters.FleetMode && !string.Equals(cluster, OwnCluster, StringComparison.Ordinal))
         {
             return await RefuseRequestAsync(actor, incidentId, null, $"This is about cluster {cluster}, and this bot acts on cluster {OwnCluster}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
         }
@@ -127,7 +165,11 @@ public sealed partial class ApprovalWorkflow(
             }
         }
 
-        var dryRun = await actions.DryRunAsync(plan, incident?.Image, cancellationToken).ConfigureAwait(false);
+        // In a fleet, a bot without the cluster's credentials cannot dry-run: the cluster's bot does, on its queue (DryRunJob).
+        var dryRunElsewhere = !clusters.RunsHere(cluster);
+        var dryRun = dryRunElsewhere
+            ? new DryRunOutcome(true, DryRunWaiting(cluster))
+            : await actions.DryRunAsync(plan, incident?.Image, cancellationToken).ConfigureAwait(false);
         if (!dryRun.Possible)
         {
             return await RefuseRequestAsync(actor, incidentId, null, $"The dry run shows \"{plan.Title}\" cannot work: {dryRun.Text}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
@@ -170,8 +212,14 @@ public sealed partial class ApprovalWorkflow(
 
         var outcome = request.Status == ApprovalStatus.Approved ? ApprovalOutcome.Approved : decision.Outcome;
         LogRequested(logger, id, plan.Key, outcome);
+        if (dryRunElsewhere)
+        {
+            jobs.Enqueue<DryRunJob>(cluster, job => job.RunAsync(id, CancellationToken.None));
+        }
+
         await AfterDecisionStoredAsync(request, outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
-        return new RequestResult(outcome, $"{decision.Message}\nDry run: {dryRun.Text}", request);
+        var waiting = dryRunElsewhere ? await WaitingLineAsync(request, cancellationToken).ConfigureAwait(false) : string.Empty;
+        return new RequestResult(outcome, $"{decision.Message}\nDry run: {dryRun.Text}{waiting}", request);
     }
 
     /// <summary>Runs an auto-runnable plan of a freshly diagnosed incident, at most once per incident and plan.</summary>
@@ -224,14 +272,14 @@ public sealed partial class ApprovalWorkflow(
         }
 
         var incidentId = string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId;
-        if (!string.Equals(request.Cluster, OwnCluster, StringComparison.Ordinal))
+        if (!clusters.FleetMode && !string.Equals(request.Cluster, OwnCluster, StringComparison.Ordinal))
         {
             return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, $"This request is for cluster {request.Cluster}, and this bot acts on cluster {OwnCluster}. Nothing changed.", cancellationToken).ConfigureAwait(false));
         }
 
-        if (approve && !bot.Value.Remediates)
+        if (approve && await ClusterRefusalAsync(request.Cluster, "Nothing changed.", cancellationToken).ConfigureAwait(false) is { } refusal)
         {
-            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, $"{ObserveOnly} Nothing changed.", cancellationToken).ConfigureAwait(false));
+            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, refusal, cancellationToken).ConfigureAwait(false));
         }
 
         var incident = incidentId is null ? null : await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
@@ -302,9 +350,14 @@ public sealed partial class ApprovalWorkflow(
         }
 
         await AfterDecisionStoredAsync(updated, decision.Outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
-        var text = decision.Outcome == ApprovalOutcome.Approved && !string.IsNullOrEmpty(updated.DryRun)
+        var text = decision.Outcome == ApprovalOutcome.Approved && !string.IsNullOrEmpty(updated.DryRun) && !DryRunIsWaiting(updated)
             ? $"{decision.Message}\nIt will change: {updated.DryRun}"
             : decision.Message;
+        if (decision.Outcome == ApprovalOutcome.Approved)
+        {
+            text += await WaitingLineAsync(updated, cancellationToken).ConfigureAwait(false);
+        }
+
         return Decided(new DecisionResult(decision.Outcome, text, updated, incidentId));
     }
 
@@ -312,6 +365,81 @@ public sealed partial class ApprovalWorkflow(
 
     private static DecisionResult TooManyDeciders(ApprovalRequest request, string? incidentId) =>
         new(ApprovalOutcome.Refused, "Too many people decided this request at the same moment; look at the card and try again if it still waits.", request, incidentId);
+
+    /// <summary>
+    /// The dry run a request asked for elsewhere in the fleet, made here by its cluster's bot (<see cref="DryRunJob"/>): the
+    /// text replaces the "waiting" note and the card shows it. When it shows the plan cannot work and nobody approved it
+    /// yet, the request is denied by the bot (nothing would run anyway). Done once: a request whose dry run is in is left alone.
+    /// </summary>
+    public async Task ApplyDryRunAsync(string approvalId, CancellationToken cancellationToken)
+    {
+        var attempts = options.CurrentValue.DecisionAttempts;
+        for (var race = 1; race <= attempts; race++)
+        {
+            var request = await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
+            if (request is null || !DryRunIsWaiting(request) || !clusters.RunsHere(request.Cluster))
+            {
+                return;
+            }
+
+            var incidentId = string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId;
+            var image = incidentId is null ? null : (await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false))?.Image;
+            var dryRun = await actions.DryRunAsync(request.Plan, image, cancellationToken).ConfigureAwait(false);
+            var refuse = !dryRun.Possible && request.Status == ApprovalStatus.Pending;
+            var now = time.GetUtcNow();
+            var updated = request with
+            {
+                DryRun = refuse ? $"cannot work: {dryRun.Text}" : dryRun.Text,
+                Status = refuse ? ApprovalStatus.Denied : request.Status,
+                Votes = refuse ? [.. request.Votes, new ApprovalVote(Actor.System, false, now)] : request.Votes,
+                Version = request.Version + 1,
+            };
+            var won = await store.Database.InTransactionAsync(
+                async (connection, transaction) =>
+                {
+                    if (!await ApprovalStore.TryUpdateAsync(connection, transaction, request.Version, updated).ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+
+                    await audit.AppendAsync(connection, transaction, new AuditRecord(
+                        AuditActor.Bot,
+                        refuse ? ApprovalAuditActions.Denied : ApprovalAuditActions.Requested,
+                        incidentId,
+                        approvalId,
+                        refuse ? $"{request.Plan.Title}: the dry run on cluster {request.Cluster} shows it cannot work: {dryRun.Text}" : $"{request.Plan.Title}: dry run on cluster {request.Cluster}: {dryRun.Text}",
+                        refuse ? AuditOutcome.Refused : AuditOutcome.Done)).ConfigureAwait(false);
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (!won)
+            {
+                LogLostRace(logger, approvalId, race);
+                continue;
+            }
+
+            LogDryRunApplied(logger, approvalId, request.Cluster, dryRun.Possible);
+            if (refuse)
+            {
+                await AfterDecisionStoredAsync(updated, ApprovalOutcome.Denied, Actor.System, $"The dry run of \"{request.Plan.Title}\" on cluster {request.Cluster} shows it cannot work: {dryRun.Text}", cancellationToken).ConfigureAwait(false);
+            }
+            else if (incidentId is not null)
+            {
+                await engine.AnnounceAsync(incidentId, IncidentChange.ApprovalDecided, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>
+    /// In a fleet, a sentence for whoever asked or approved when the request's cluster has no live bot: the work waits for it
+    /// until the request expires. Empty otherwise.
+    /// </summary>
+    private async Task<string> WaitingLineAsync(ApprovalRequest request, CancellationToken cancellationToken) =>
+        clusters.FleetMode && !await fleet.IsLiveAsync(request.Cluster, cancellationToken).ConfigureAwait(false)
+            ? $"\nWaiting for cluster {request.Cluster}: no bot of it is running now. The work runs when one is back, or expires with the request at {request.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC."
+            : string.Empty;
 
     /// <summary>Marks every pending request whose time is up as expired (the sweep; reads do it too). Returns how many.</summary>
     public async Task<int> ExpireDueAsync(CancellationToken cancellationToken)
@@ -352,7 +480,9 @@ public sealed partial class ApprovalWorkflow(
     private async Task ApproveAsync(DbConnection connection, DbTransaction transaction, ApprovalRequest request, Incident? incident, string how, DateTimeOffset now)
     {
         var run = new RemediationRun(request.Id, request.IncidentId, request.Plan, RunStatus.Queued, string.Empty, now, null);
-        await RemediationRunStore.InsertQueuedAsync(connection, transaction, run, request.Cluster, incident?.Image).ConfigureAwait(false);
+        // In a fleet the run waits for its cluster's bot only until the request would have expired; then it is given up.
+        DateTimeOffset? startBy = clusters.FleetMode ? request.ExpiresAt : null;
+        await RemediationRunStore.InsertQueuedAsync(connection, transaction, run, request.Cluster, incident?.Image, startBy).ConfigureAwait(false);
         await audit.AppendAsync(connection, transaction, new AuditRecord(
             AuditActor.Bot, ApprovalAuditActions.Approved, string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId, request.Id, $"{request.Plan.Title}: approved ({how}); job queued")).ConfigureAwait(false);
     }
@@ -387,7 +517,7 @@ public sealed partial class ApprovalWorkflow(
     {
         if (request.Status == ApprovalStatus.Approved)
         {
-            scheduler.Enqueue(request.Id);
+            scheduler.Enqueue(request.Id, request.Cluster);
         }
 
         if (string.IsNullOrEmpty(request.IncidentId))
@@ -454,6 +584,9 @@ public sealed partial class ApprovalWorkflow(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId}: {Outcome} by {Actor}")]
     private static partial void LogDecided(ILogger logger, string approvalId, ApprovalOutcome outcome, Actor actor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId}: dry run made on cluster {Cluster} (possible: {Possible})")]
+    private static partial void LogDryRunApplied(ILogger logger, string approvalId, string cluster, bool possible);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId} expired")]
     private static partial void LogExpired(ILogger logger, string approvalId);

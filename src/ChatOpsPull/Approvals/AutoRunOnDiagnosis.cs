@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Jobs;
 using Hangfire;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,7 @@ namespace ChatOpsPull.Approvals;
 /// The notifier only enqueues <see cref="AutoRunJob"/>: the request, its dry run and the job it approves run on the job
 /// queue, not inside the card delivery of the incident engine.
 /// </summary>
-public sealed class AutoRunOnDiagnosis(IBackgroundJobClient jobs, IOptionsMonitor<ApprovalOptions> options, IOptions<BotOptions> bot) : IIncidentNotifier
+public sealed class AutoRunOnDiagnosis(ClusterJobs jobs, IOptionsMonitor<ApprovalOptions> options, IOptions<BotOptions> bot) : IIncidentNotifier
 {
     public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
@@ -20,7 +21,8 @@ public sealed class AutoRunOnDiagnosis(IBackgroundJobClient jobs, IOptionsMonito
         if (change == IncidentChange.Diagnosed && bot.Value.Remediates && options.CurrentValue.AutoRun.Count > 0 && !incident.IsClosed
             && ApprovalWorkflow.RegistryConfirmsPullable(incident.Diagnosis))
         {
-            jobs.Enqueue<AutoRunJob>(job => job.RunAsync(incident.Id, CancellationToken.None));
+            // The requests it makes dry-run against the cluster: in a fleet, on the incident's cluster.
+            jobs.Enqueue<AutoRunJob>(incident.Key.Cluster, job => job.RunAsync(incident.Id, CancellationToken.None));
         }
 
         return Task.CompletedTask;
@@ -31,13 +33,14 @@ public sealed class AutoRunOnDiagnosis(IBackgroundJobClient jobs, IOptionsMonito
 /// Asks for every auto-runnable plan of the incident's current diagnosis as ChatOpsPull (at most once per incident and
 /// plan; each is in the audit log as requested by ChatOpsPull). Idempotent, so a retried or duplicated job asks nothing twice.
 /// </summary>
-public sealed partial class AutoRunJob(IncidentStore incidents, ApprovalWorkflow approvals, ILogger<AutoRunJob> logger)
+public sealed partial class AutoRunJob(IncidentStore incidents, ApprovalWorkflow approvals, ClusterJobs clusters, ILogger<AutoRunJob> logger)
 {
     [DisplayName("Auto-run fixes for {0}")]
     [AutomaticRetry(Attempts = 3)]
     public async Task RunAsync(string incidentId, CancellationToken cancellationToken)
     {
-        if (await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false) is not { IsClosed: false, Diagnosis: { } diagnosis } incident)
+        if (await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false) is not { IsClosed: false, Diagnosis: { } diagnosis } incident
+            || !clusters.RunsHere(incident.Key.Cluster))
         {
             return;
         }

@@ -4,6 +4,7 @@ using ChatOpsPull.Chat.Routing;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Remediation;
 
@@ -24,6 +25,8 @@ public sealed partial class IncidentCardPublisher(
     ChatRouter router,
     IEnumerable<IChatSurface> surfaces,
     FixOffer fixes,
+    ClusterQueues queues,
+    FleetRegistry fleet,
     TimeProvider time,
     ILogger<IncidentCardPublisher> logger) : IIncidentNotifier
 {
@@ -87,14 +90,21 @@ public sealed partial class IncidentCardPublisher(
             .TakeLast(MaxListed)
             .ToList();
         var now = time.GetUtcNow();
+
+        // In a fleet, a queued run whose cluster has no live bot says so: it waits for that bot, or expires with its request.
+        var waiting = queues.FleetMode && shownRuns.Any(r => r.Status == RunStatus.Queued)
+            && !await fleet.IsLiveAsync(incident.Key.Cluster, cancellationToken).ConfigureAwait(false);
         return IncidentCardBuilder.Build(new IncidentCardInput(
             incident,
             shownRequests,
-            shownRuns.Select(r => WithApprovers(r, requests)).ToList(),
+            shownRuns.Select(r => WithApprovers(r, requests)).Select(r => waiting && r.Status == RunStatus.Queued ? WaitingFor(r, incident.Key.Cluster) : r).ToList(),
             rolledUp.Where(i => !i.IsClosed).ToList(),
             now,
             fixes.CommandsFor(incident)));
     }
+
+    private static RemediationRun WaitingFor(RemediationRun run, string cluster) =>
+        run with { Detail = $"{run.Detail}; waiting for cluster {cluster}: no bot of it is running, the fix runs when one is back or expires with the request" };
 
     private static RemediationRun WithApprovers(RemediationRun run, List<ApprovalRequest> requests)
     {

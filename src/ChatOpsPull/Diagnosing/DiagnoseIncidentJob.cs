@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Jobs;
 using Hangfire;
 
 namespace ChatOpsPull.Diagnosing;
@@ -18,16 +19,22 @@ public sealed class DiagnoseIncidentJob(DiagnosisRun run)
         run.RunAsync(incidentId, requestVersion, queueWait: null, cancellationToken);
 }
 
-/// <summary>Enqueues <see cref="DiagnoseIncidentJob"/> on Hangfire (the sweep's re-asks, and the in-process queue's overflow).</summary>
-public sealed class HangfireDiagnosisScheduler(IBackgroundJobClient jobs) : IDiagnosisScheduler
+/// <summary>
+/// Enqueues <see cref="DiagnoseIncidentJob"/> on Hangfire, on the queue of the incident's cluster (in a fleet): the
+/// sweep's re-asks, the in-process queue's overflow, and every request in fleet mode.
+/// </summary>
+public sealed class HangfireDiagnosisScheduler(ClusterJobs jobs, IncidentStore store, IBackgroundJobClient client) : IDiagnosisScheduler
 {
-    public Task EnqueueAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
+    public async Task EnqueueAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
     {
-        jobs.Enqueue<DiagnoseIncidentJob>(job => job.RunAsync(incidentId, requestVersion, CancellationToken.None));
-        return Task.CompletedTask;
+        var cluster = jobs.FleetMode ? await store.ClusterOfAsync(incidentId, cancellationToken).ConfigureAwait(false) : null;
+        jobs.Enqueue<DiagnoseIncidentJob>(cluster, job => job.RunAsync(incidentId, requestVersion, CancellationToken.None));
     }
 
-    /// <summary>The durable backstop of a request taken in process: runs after <paramref name="delay"/> unless a crash took the host first.</summary>
+    /// <summary>Whether requests are spread over per-cluster queues (then the in-process path is not used).</summary>
+    public bool FleetMode => jobs.FleetMode;
+
+    /// <summary>The durable backstop of a request taken in process (single cluster): runs after <paramref name="delay"/> unless already stored.</summary>
     public void ScheduleBackstop(string incidentId, int requestVersion, TimeSpan delay) =>
-        jobs.Schedule<DiagnoseIncidentJob>(job => job.RunAsync(incidentId, requestVersion, CancellationToken.None), delay);
+        client.Schedule<DiagnoseIncidentJob>(job => job.RunAsync(incidentId, requestVersion, CancellationToken.None), delay);
 }

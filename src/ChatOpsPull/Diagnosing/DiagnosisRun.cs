@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Jobs;
 using ChatOpsPull.Observability;
 
 namespace ChatOpsPull.Diagnosing;
@@ -11,7 +12,7 @@ namespace ChatOpsPull.Diagnosing;
 /// work, and <see cref="IncidentEngine.ApplyDiagnosisAsync"/> checks again in the same transaction as the write, so one
 /// request is stored (and carded) once. Records where the time went as diagnosis_stage_seconds.
 /// </summary>
-public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine engine, IIncidentDiagnoser diagnoser, BotMetrics metrics, ILogger<DiagnosisRun> logger)
+public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine engine, IIncidentDiagnoser diagnoser, ClusterJobs clusters, BotMetrics metrics, ILogger<DiagnosisRun> logger)
 {
     /// <param name="queueWait">Time from the request to this run, when known (in process); null for a job run.</param>
     /// <returns>The outcome of storing the diagnosis, or null when the request was skipped before any work.</returns>
@@ -39,6 +40,12 @@ public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine eng
             return null;
         }
 
+        if (!clusters.RunsHere(incident.Key.Cluster))
+        {
+            LogOtherCluster(logger, incidentId, incident.Key.Cluster);
+            return null;
+        }
+
         var diagnosis = await diagnoser.DiagnoseAsync(incident, cancellationToken).ConfigureAwait(false);
 
         // The card stage is measured inside (the notifiers are told in this flow); the rest of the call is the database.
@@ -53,6 +60,9 @@ public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine eng
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Diagnosis of {IncidentId} v{Version} is already stored or superseded; skipped")]
     private static partial void LogSkipped(ILogger logger, string incidentId, int version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Diagnosis of {IncidentId} skipped: it is in cluster {Cluster}, which this bot does not act on (the job was on the wrong queue)")]
+    private static partial void LogOtherCluster(ILogger logger, string incidentId, string cluster);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Diagnosis of {IncidentId} v{Version}: {Outcome}")]
     private static partial void LogApplied(ILogger logger, string incidentId, int version, IncidentUpdateOutcome outcome);

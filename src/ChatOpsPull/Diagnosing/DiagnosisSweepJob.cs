@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Incidents;
 using Hangfire;
 
@@ -9,7 +10,7 @@ namespace ChatOpsPull.Diagnosing;
 /// the incident and enqueueing its job, or the job ran out of retries). The diagnose job is idempotent, so a duplicate
 /// enqueue costs one skipped run, never a second result.
 /// </summary>
-public sealed partial class DiagnosisSweepJob(IncidentStore store, IDiagnosisScheduler scheduler, TimeProvider time, ILogger<DiagnosisSweepJob> logger)
+public sealed partial class DiagnosisSweepJob(IncidentStore store, IDiagnosisScheduler scheduler, FleetRegistry fleet, TimeProvider time, ILogger<DiagnosisSweepJob> logger)
 {
     public const string RecurringId = "diagnosis-sweep";
 
@@ -22,14 +23,31 @@ public sealed partial class DiagnosisSweepJob(IncidentStore store, IDiagnosisSch
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var pending = await store.ListPendingDiagnosesAsync(time.GetUtcNow() - Grace, cancellationToken).ConfigureAwait(false);
+        var live = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var requeued = 0;
         foreach (var (id, version) in pending)
         {
+            // In a fleet, a cluster with no live bot keeps its diagnosis job waiting on its queue: adding another would only pile up.
+            if (await store.ClusterOfAsync(id, cancellationToken).ConfigureAwait(false) is { } cluster)
+            {
+                if (!live.TryGetValue(cluster, out var isLive))
+                {
+                    live[cluster] = isLive = await fleet.IsLiveAsync(cluster, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (!isLive)
+                {
+                    continue;
+                }
+            }
+
             await scheduler.EnqueueAsync(id, version, cancellationToken).ConfigureAwait(false);
+            requeued++;
         }
 
-        if (pending.Count > 0)
+        if (requeued > 0)
         {
-            LogRequeued(logger, pending.Count);
+            LogRequeued(logger, requeued);
         }
     }
 

@@ -46,6 +46,12 @@ public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
 
     public Task EnqueueAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
     {
+        if (_jobs.FleetMode)
+        {
+            // A fleet's diagnoses run on the host of the incident's cluster: its job queue says which.
+            return _jobs.EnqueueAsync(incidentId, requestVersion, cancellationToken);
+        }
+
         Interlocked.Increment(ref _pending);
         if (!_requests.Writer.TryWrite(new DiagnosisRequest(incidentId, requestVersion, Stopwatch.GetTimestamp())))
         {

@@ -20,6 +20,7 @@ using ChatOpsPull.Web;
 using ChatOpsPull.Admission;
 using ChatOpsPull.Chat.Prevention;
 using ChatOpsPull.Prevention;
+using ChatOpsPull.Fleet;
 
 namespace ChatOpsPull.Hosting;
 
@@ -40,6 +41,7 @@ public static class BotHost
         builder.Services.AddSingleton(sp => ClusterApiServer.FromEnvironment(sp.GetRequiredService<KubernetesConnection>().Client?.BaseUri));
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
+        builder.Services.AddFleet(builder.Configuration);
         builder.Services.AddKubernetesWatch();
         builder.Services.AddAlertWebhooks(builder.Configuration);
         builder.Services.AddChatOutbox();

@@ -25,6 +25,9 @@ public static class StartupProblems
                 case OptionsValidationException validation:
                     sentences.AddRange(validation.Failures.SelectMany(SplitFailure));
                     break;
+                case Fleet.FleetConflictException refused:
+                    sentences.Add(refused.Message);
+                    break;
                 case InvalidOperationException conversion when conversion.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
                     sentences.Add(conversion.Message.TrimEnd('.') + ": " + ExpectedValue(conversion.Message));
                     break;

@@ -94,6 +94,13 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         return new IncidentCounts(byState.Values.Sum(), (int)opened, (int)resolved, byState);
     }
 
+    /// <summary>The cluster an incident belongs to (one indexed read), or null when there is no such incident.</summary>
+    public async Task<string?> ClusterOfAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<string>("SELECT cluster FROM incidents WHERE id = @id", new { id }).ConfigureAwait(false);
+    }
+
     public async Task<DiagnosisTicket?> GetDiagnosisTicketAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);

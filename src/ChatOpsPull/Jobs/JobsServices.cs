@@ -1,9 +1,12 @@
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Storage;
 using Hangfire;
+using Hangfire.Common;
 using Hangfire.AspNetCore;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Hangfire.Storage.SQLite;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Jobs;
@@ -12,7 +15,10 @@ namespace ChatOpsPull.Jobs;
 /// Hangfire in the host: the job storage follows Storage:Provider (SQLite file under Bot:DataDirectory, or the shared
 /// PostgreSQL database in schema "hangfire"), a job server with Jobs:WorkerCount workers, and the dashboard at /hangfire
 /// behind the local login. Storage, activator and clients are this host's own services (nothing global), so several
-/// hosts can run in one process (tests) and several replicas can share one PostgreSQL database.
+/// hosts can run in one process (tests) and several replicas can share one PostgreSQL database. The server takes the
+/// queues <see cref="ClusterQueues.ServerQueues"/> names (in a fleet: its own cluster's and the shared one); jobs keep
+/// their queue through retries (<see cref="QueueKeepingFilter"/>) and, in a fleet, only the bot's own jobs run
+/// (<see cref="FleetJobGuard"/>).
 /// </summary>
 public static class JobsServices
 {
@@ -27,6 +33,11 @@ public static class JobsServices
 
         // Registered before AddHangfire, whose TryAdd would otherwise fall back to the static JobStorage.Current.
         services.AddSingleton<JobStorage>(CreateStorage);
+        services.TryAddSingleton<ClusterQueues>();
+        services.AddSingleton<ClusterJobs>();
+        services.AddSingleton<QueueKeepingFilter>();
+        services.AddSingleton<FleetJobGuard>();
+        AddHostFilters(services);
         services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire((provider, config) => config
             .UseLogProvider(new HostLogProvider(provider.GetRequiredService<ILoggerFactory>()))
@@ -39,6 +50,7 @@ public static class JobsServices
             {
                 var jobs = provider.GetRequiredService<IOptions<JobsOptions>>().Value;
                 server.WorkerCount = jobs.WorkerCount;
+                server.Queues = provider.GetRequiredService<ClusterQueues>().ServerQueues();
                 server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
                 server.ShutdownTimeout = TimeSpan.FromSeconds(10);
@@ -46,6 +58,31 @@ public static class JobsServices
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// This host's job filters (per host, not Hangfire's global ones): the queue keeper always, the fleet guard in fleet
+    /// mode, on top of whatever filter provider was registered before (Observability's, with Hangfire's own providers).
+    /// </summary>
+    private static void AddHostFilters(IServiceCollection services)
+    {
+        var earlier = services.LastOrDefault(d => d.ServiceType == typeof(IJobFilterProvider));
+        services.Replace(ServiceDescriptor.Singleton<IJobFilterProvider>(provider =>
+        {
+            var own = new JobFilterCollection { provider.GetRequiredService<QueueKeepingFilter>() };
+            if (provider.GetRequiredService<ClusterQueues>().FleetMode)
+            {
+                own.Add(provider.GetRequiredService<FleetJobGuard>());
+            }
+
+            var before = earlier switch
+            {
+                { ImplementationInstance: IJobFilterProvider instance } => instance,
+                { ImplementationFactory: { } factory } => (IJobFilterProvider)factory(provider),
+                _ => JobFilterProviders.Providers,
+            };
+            return new JobFilterProviderCollection(before, own);
+        }));
     }
 
     private static JobStorage CreateStorage(IServiceProvider provider)

@@ -4,6 +4,7 @@ using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Remediation.Actions;
+using ChatOpsPull.Jobs;
 using Hangfire;
 using k8s.Autorest;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ public sealed partial class RemediationJob(
     RemediationActions actions,
     RolloutWatcher rollout,
     RemediationProgress progress,
+    ClusterJobs clusters,
     IOptionsMonitor<RemediationOptions> options,
     TimeProvider time,
     ILogger<RemediationJob> logger)
@@ -38,6 +40,12 @@ public sealed partial class RemediationJob(
             return;
         }
 
+        if (!clusters.RunsHere(record.Cluster))
+        {
+            LogOtherCluster(logger, approvalId, record.Cluster);
+            return;
+        }
+
         var settings = options.CurrentValue;
         var owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
         if (!await runs.TryClaimAsync(approvalId, owner, time.GetUtcNow(), settings.LeaseDuration, cancellationToken).ConfigureAwait(false))
@@ -49,6 +57,12 @@ public sealed partial class RemediationJob(
         var finished = false;
         try
         {
+            if (record.MissedStartAt(time.GetUtcNow()))
+            {
+                finished = await progress.RecordFinishedAsync(record, owner, RunStatus.Failed, RemediationProgress.MissedStart(record), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             if (record.Run.Status == RunStatus.Queued)
             {
                 await progress.RecordStartedAsync(record, owner, cancellationToken).ConfigureAwait(false);
@@ -122,6 +136,9 @@ public sealed partial class RemediationJob(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Remediation {ApprovalId} has no run to do (finished, or never approved); skipped")]
     private static partial void LogNothingToDo(ILogger logger, string approvalId);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Remediation {ApprovalId} skipped: it acts on cluster {Cluster}, which this bot does not act on (the job was on the wrong queue)")]
+    private static partial void LogOtherCluster(ILogger logger, string approvalId, string cluster);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Remediation {ApprovalId} is held by another worker; this attempt leaves it to that one (the sweep takes it over if that worker dies)")]
     private static partial void LogHeldElsewhere(ILogger logger, string approvalId);
 }
@@ -129,12 +146,13 @@ public sealed partial class RemediationJob(
 /// <summary>Enqueues remediation jobs.</summary>
 public interface IRemediationScheduler
 {
-    void Enqueue(string approvalId);
+    /// <param name="cluster">The cluster the run acts on: in a fleet the job goes to that cluster's queue.</param>
+    void Enqueue(string approvalId, string cluster);
 }
 
-/// <summary>Enqueues <see cref="RemediationJob"/> on Hangfire.</summary>
-public sealed class HangfireRemediationScheduler(IBackgroundJobClient jobs) : IRemediationScheduler
+/// <summary>Enqueues <see cref="RemediationJob"/> on Hangfire, on the queue of the run's cluster (in a fleet).</summary>
+public sealed class HangfireRemediationScheduler(ClusterJobs jobs) : IRemediationScheduler
 {
-    public void Enqueue(string approvalId) =>
-        jobs.Enqueue<RemediationJob>(job => job.RunAsync(approvalId, CancellationToken.None));
+    public void Enqueue(string approvalId, string cluster) =>
+        jobs.Enqueue<RemediationJob>(cluster, job => job.RunAsync(approvalId, CancellationToken.None));
 }

@@ -91,6 +91,10 @@ public sealed partial class RemediationProgress(
         return true;
     }
 
+    /// <summary>Why a run that never started was given up: its cluster had no bot to run it before the request's time was up.</summary>
+    public static string MissedStart(RunRecord record) =>
+        $"not run: no bot of cluster {record.Cluster} took it before {record.StartBy:yyyy-MM-dd HH:mm} UTC, when the request expired. Nothing was changed; ask again if it is still needed";
+
     public static string Verdict(RunStatus status) => status switch
     {
         RunStatus.Succeeded => "worked",

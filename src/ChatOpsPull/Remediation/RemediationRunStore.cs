@@ -17,7 +17,14 @@ public sealed record RunRecord(
     DateTimeOffset? AppliedAt,
     string? LeaseOwner,
     DateTimeOffset? LeaseUntil,
-    int Attempts);
+    int Attempts)
+{
+    /// <summary>When a queued run stops waiting for a worker of its cluster (null: it waits as long as it takes).</summary>
+    public DateTimeOffset? StartBy { get; init; }
+
+    /// <summary>True when the run never started and its time to start is up.</summary>
+    public bool MissedStartAt(DateTimeOffset now) => Run.Status == RunStatus.Queued && StartBy is { } by && now >= by;
+}
 
 /// <summary>One step of a run: what it set out to do (written before acting) and what came of it.</summary>
 public sealed record RunStep(string Step, string? Intent, string? Result, DateTimeOffset? DoneAt)
@@ -35,11 +42,12 @@ public sealed class RemediationRunStore(BotDatabase database)
     public BotDatabase Database => database;
 
     /// <summary>Stores a queued run; false when the approval already has one (a retried approval write).</summary>
-    public static async Task<bool> InsertQueuedAsync(DbConnection connection, DbTransaction transaction, RemediationRun run, string cluster, string? image)
+    /// <param name="startBy">When the run stops waiting to start (in a fleet, the request's expiry), or null.</param>
+    public static async Task<bool> InsertQueuedAsync(DbConnection connection, DbTransaction transaction, RemediationRun run, string cluster, string? image, DateTimeOffset? startBy = null)
     {
         const string sql = """
-            INSERT INTO remediation_runs (approval_id, incident_id, cluster, plan, image, status, detail, queued_at, attempts)
-            VALUES (@approvalId, @incidentId, @cluster, @plan, @image, 'queued', @detail, @queuedAt, 0)
+            INSERT INTO remediation_runs (approval_id, incident_id, cluster, plan, image, status, detail, queued_at, attempts, start_by)
+            VALUES (@approvalId, @incidentId, @cluster, @plan, @image, 'queued', @detail, @queuedAt, 0, @startBy)
             ON CONFLICT (approval_id) DO NOTHING
             """;
         var inserted = await connection.ExecuteAsync(sql, new
@@ -51,6 +59,7 @@ public sealed class RemediationRunStore(BotDatabase database)
             image,
             detail = run.Detail,
             queuedAt = BotDatabase.ToDb(run.QueuedAt),
+            startBy = BotDatabase.ToDb(startBy),
         }, transaction).ConfigureAwait(false);
         return inserted == 1;
     }
@@ -80,13 +89,13 @@ public sealed class RemediationRunStore(BotDatabase database)
         return rows.OrderBy(r => r.queued_at).Select(r => r.ToRecord().Run).ToList();
     }
 
-    /// <summary>Unfinished runs nobody holds (never started, or their worker's lease ran out): the sweep enqueues them again.</summary>
-    public async Task<IReadOnlyList<string>> ListStalledAsync(DateTimeOffset now, DateTimeOffset queuedBefore, CancellationToken cancellationToken = default)
+    /// <summary>Unfinished runs nobody holds (never started, or their worker's lease ran out), with their cluster: the sweep enqueues them again.</summary>
+    public async Task<IReadOnlyList<(string ApprovalId, string Cluster)>> ListStalledAsync(DateTimeOffset now, DateTimeOffset queuedBefore, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var ids = await connection.QueryAsync<string>(
+        var ids = await connection.QueryAsync<(string ApprovalId, string Cluster)>(
             """
-            SELECT approval_id FROM remediation_runs
+            SELECT approval_id, cluster FROM remediation_runs
             WHERE status IN ('queued', 'running', 'verifying_rollout') AND queued_at < @queuedBefore
               AND (lease_until IS NULL OR lease_until < @now)
             ORDER BY queued_at LIMIT 200
@@ -231,6 +240,7 @@ public sealed class RemediationRunStore(BotDatabase database)
         public string? lease_owner { get; set; }
         public long? lease_until { get; set; }
         public long attempts { get; set; }
+        public long? start_by { get; set; }
 
         public RunRecord ToRecord() => new(
             new RemediationRun(
@@ -247,7 +257,10 @@ public sealed class RemediationRunStore(BotDatabase database)
             BotDatabase.FromDb(applied_at),
             lease_owner,
             BotDatabase.FromDb(lease_until),
-            (int)attempts);
+            (int)attempts)
+        {
+            StartBy = BotDatabase.FromDb(start_by),
+        };
     }
 
     private sealed class StepRow

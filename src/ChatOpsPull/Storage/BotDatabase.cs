@@ -19,10 +19,13 @@ public sealed class BotDatabase : IAsyncDisposable
     private readonly string _connectionString;
     private readonly NpgsqlDataSource? _postgres;
     private readonly IReadOnlyList<SchemaMigration> _migrations;
+    private readonly DatabaseWriteHealth? _writeHealth;
 
-    public BotDatabase(IOptions<StorageOptions> storage, IOptions<BotOptions> bot, IEnumerable<SchemaMigrationSet> migrations)
+    /// <param name="writeHealth">Told the outcome of every transaction (the host registers one; tools may leave it out).</param>
+    public BotDatabase(IOptions<StorageOptions> storage, IOptions<BotOptions> bot, IEnumerable<SchemaMigrationSet> migrations, DatabaseWriteHealth? writeHealth = null)
     {
         var options = storage.Value;
+        _writeHealth = writeHealth;
         Dialect = SqlDialects.For(options.Provider);
         _migrations = migrations.SelectMany(m => m.Migrations).OrderBy(m => m.Id, StringComparer.Ordinal).ToArray();
         CheckMigrations(_migrations, Dialect);
@@ -78,12 +81,40 @@ public sealed class BotDatabase : IAsyncDisposable
     /// </summary>
     public async Task<T> InTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
-        var result = await work(connection, transaction).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return result;
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
+            var result = await work(connection, transaction).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _writeHealth?.Succeeded(Location);
+            return result;
+        }
+        catch (Exception e) when (_writeHealth is not null && StorageFaults.IsUnavailable(e))
+        {
+            _writeHealth.Failed(Location, Provider, e);
+            throw;
+        }
     }
+
+    /// <summary>
+    /// Writes and removes a row that takes new pages (so a full disk or a lost server fails it), in one transaction that
+    /// reports to <see cref="DatabaseWriteHealth"/> like any other. Readiness asks this only while writes are failing.
+    /// </summary>
+    public Task ProbeWriteAsync(CancellationToken cancellationToken = default) =>
+        InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                var (type, blob) = Provider == DatabaseProvider.Postgres ? ("BYTEA", "decode(repeat('00', 65536), 'hex')") : ("BLOB", "zeroblob(65536)");
+                await connection.ExecuteAsync(
+                    new CommandDefinition(
+                        $"CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY, filler {type} NOT NULL); "
+                        + $"INSERT INTO storage_probe (id, filler) VALUES (1, {blob}); DELETE FROM storage_probe WHERE id = 1",
+                        transaction: transaction,
+                        cancellationToken: cancellationToken)).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken);
 
     /// <summary>
     /// Takes a transaction-scoped lock named by <paramref name="name"/>, so replicas sharing PostgreSQL serialize

@@ -68,6 +68,12 @@ public interface ISqlDialect
     /// </summary>
     bool IsTransient(Exception exception);
 
+    /// <summary>
+    /// True when the error says this engine cannot write now — the server is down, restarting or unreachable, the disk
+    /// is full, the file cannot be written — rather than that the statement was wrong (see <see cref="StorageFaults"/>).
+    /// </summary>
+    bool IsUnavailable(Exception exception);
+
     /// <summary>Begins a transaction that reads and writes under the lock this engine needs for read-then-write to be safe.</summary>
     Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken);
 

@@ -54,6 +54,20 @@ public sealed class PostgresDialect : ISqlDialect
     public bool IsTransient(Exception exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected };
 
+    /// <summary>
+    /// Connection exceptions (08…), insufficient resources (53…: disk full, out of memory, too many connections),
+    /// operator intervention (57P01 shutdown, 57P02 crash, 57P03 starting up), a read-only standby (25006), and Npgsql's
+    /// own refused, broken or timed-out connections.
+    /// </summary>
+    public bool IsUnavailable(Exception exception) => exception switch
+    {
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
+            || pg.SqlState is "57P01" or "57P02" or "57P03" or "25006",
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException,
+        _ => false,
+    };
+
     public async Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
 

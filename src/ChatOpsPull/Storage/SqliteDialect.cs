@@ -52,6 +52,9 @@ public sealed class SqliteDialect : ISqlDialect
 
     public bool IsTransient(Exception exception) => exception is SqliteException { SqliteErrorCode: Busy or Locked };
 
+    /// <summary>SQLITE_READONLY (8), SQLITE_IOERR (10), SQLITE_FULL (13), SQLITE_CANTOPEN (14).</summary>
+    public bool IsUnavailable(Exception exception) => exception is SqliteException { SqliteErrorCode: 8 or 10 or 13 or 14 };
+
     /// <summary>BEGIN IMMEDIATE: the write lock at once, so a read-then-write cannot be overtaken by another writer.</summary>
     public Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));

@@ -8,6 +8,7 @@ public static class StorageServices
             .Bind(configuration.GetSection(StorageOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<DatabaseWriteHealth>();
         services.AddSingleton<BotDatabase>();
         services.AddHostedService<MigrateOnStart>();
         return services;

@@ -10,8 +10,16 @@ namespace ChatOpsPull.Web;
 /// </summary>
 public static class CardHtmlRenderer
 {
-    public static string Render(Card card, string actionUrl, string antiforgeryField, string antiforgeryToken)
+    public static string Render(Card card, string actionUrl, string antiforgeryField, string antiforgeryToken) =>
+        string.Join(Attr(antiforgeryToken), RenderParts(card, actionUrl, antiforgeryField));
+
+    /// <summary>
+    /// The card's HTML cut where each button form's antiforgery token goes: join the parts with the viewer's encoded
+    /// token. Lets the page render a card once and serve it to every viewer (<see cref="WebCardsCache"/>).
+    /// </summary>
+    public static string[] RenderParts(Card card, string actionUrl, string antiforgeryField)
     {
+        var parts = new List<string>();
         var html = new StringBuilder(4096);
         var tone = card.Tone.ToString().ToLowerInvariant();
         html.Append("<article class=\"card ").Append(tone).Append("\" data-card-key=\"").Append(Attr(card.Key)).Append("\">");
@@ -74,7 +82,10 @@ public static class CardHtmlRenderer
                 }
 
                 html.Append('>')
-                    .Append("<input type=\"hidden\" name=\"").Append(Attr(antiforgeryField)).Append("\" value=\"").Append(Attr(antiforgeryToken)).Append("\">")
+                    .Append("<input type=\"hidden\" name=\"").Append(Attr(antiforgeryField)).Append("\" value=\"");
+                parts.Add(html.ToString());
+                html.Clear()
+                    .Append("\">")
                     .Append("<input type=\"hidden\" name=\"payload\" value=\"").Append(Attr(action.Payload.ToString())).Append("\">")
                     .Append("<input type=\"hidden\" name=\"card\" value=\"").Append(Attr(card.Key)).Append("\">")
                     .Append("<button type=\"submit\" class=\"").Append(action.Style.ToString().ToLowerInvariant()).Append("\">")
@@ -90,7 +101,8 @@ public static class CardHtmlRenderer
         }
 
         html.Append("</article>");
-        return html.ToString();
+        parts.Add(html.ToString());
+        return [.. parts];
     }
 
     private static string Text(string text) => HtmlEncoder.Default.Encode(text);

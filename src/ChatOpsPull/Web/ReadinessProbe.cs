@@ -13,7 +13,10 @@ public sealed record ReadinessCheck(string Name, bool Ready, string Detail, long
 public sealed record ReadinessReport(bool Ready, IReadOnlyList<ReadinessCheck> Checks);
 
 /// <summary>
-/// Readiness: the bot's database answers, every registered schema migration is applied, and Hangfire's storage answers.
+/// Readiness: the bot's database answers and takes writes, every registered schema migration is applied, and Hangfire's
+/// storage answers. Writes are known from <see cref="DatabaseWriteHealth"/> (every transaction reports there); while
+/// they are failing — a full disk answers reads but not writes — each round probes with a write, so readiness
+/// comes back as soon as the database writes again.
 /// Each check has <see cref="CheckTimeout"/>. Reports are shared for <see cref="ReuseFor"/>, so a flood of probes costs
 /// the database one round of queries a second, and concurrent callers wait for the same round. Details name what is
 /// wrong in a sentence; never a connection string or a password.
@@ -23,7 +26,8 @@ public sealed class ReadinessProbe(
     IEnumerable<SchemaMigrationSet> migrations,
     JobStorage jobStorage,
     IHostApplicationLifetime lifetime,
-    TimeProvider time)
+    TimeProvider time,
+    DatabaseWriteHealth writeHealth)
 {
     public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan ReuseFor = TimeSpan.FromSeconds(1);
@@ -57,6 +61,7 @@ public sealed class ReadinessProbe(
     {
         var checks = await Task.WhenAll(
             TimedAsync("database", CheckDatabaseAsync),
+            TimedAsync("writes", CheckWritesAsync),
             TimedAsync("migrations", CheckMigrationsAsync),
             TimedAsync("jobs", CheckJobStorageAsync)).ConfigureAwait(false);
         return new ReadinessReport(checks.All(c => c.Ready), checks);
@@ -67,6 +72,27 @@ public sealed class ReadinessProbe(
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)).ConfigureAwait(false);
         return (true, $"The {database.Provider} database answers.");
+    }
+
+    private async Task<(bool, string)> CheckWritesAsync(CancellationToken cancellationToken)
+    {
+        if (writeHealth.Failure is null)
+        {
+            return (true, $"The {database.Provider} database takes writes.");
+        }
+
+        try
+        {
+            await database.ProbeWriteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StorageFaults.IsUnavailable(e))
+        {
+            // reported to writeHealth by the probe itself
+        }
+
+        return writeHealth.Failure is { } failure
+            ? (false, $"The {database.Provider} database cannot write since {failure.Since:u}: {failure.Reason}")
+            : (true, $"The {database.Provider} database takes writes again.");
     }
 
     private async Task<(bool, string)> CheckMigrationsAsync(CancellationToken cancellationToken)
@@ -121,6 +147,7 @@ public sealed class ReadinessProbe(
         {
             "database" => "The database does not answer",
             "migrations" => "The schema migrations cannot be read",
+            "writes" => "The database cannot write",
             _ => "The Hangfire job storage does not answer",
         };
         var inner = e is AggregateException { InnerException: { } first } ? first : e;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Prevention;
@@ -13,15 +14,25 @@ namespace ChatOpsPull.Web;
 /// The cards the web page shows: every open incident (rolled-up ones inside their parent's card) as the same card Slack
 /// and Teams get, with its approvals and runs, and approval requests that belong to no open incident (a <c>retry</c>
 /// asked for on its own) as small cards with Approve/Deny, then the open "will fail" and "prevented" findings.
+/// Reads the stores every time; <see cref="WebCardsCache"/> keeps what it rendered.
 /// </summary>
 public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider services, FixOffer fixes, IOptionsMonitor<WebPageOptions> options, TimeProvider time)
 {
-    public async Task<IReadOnlyList<Card>> CardsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Card>> CardsAsync(CancellationToken cancellationToken) =>
+        [.. (await ReadAsync(cancellationToken).ConfigureAwait(false)).Select(c => c.Build())];
+
+    /// <summary>
+    /// What the board shows now, each card not yet built: its <see cref="WebBoardCard.Version"/> names everything the card
+    /// shows, so a card already rendered at that version is not built again.
+    /// </summary>
+    public async Task<IReadOnlyList<WebBoardCard>> ReadAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var minute = MinuteOf(now);
+        var nextMinute = minute.AddMinutes(1);
         var open = await incidents.ListOpenAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         var queries = services.GetService<IApprovalQueries>();
-        var cards = new List<Card>();
+        var cards = new List<WebBoardCard>();
         var shown = new HashSet<string>(StringComparer.Ordinal);
         foreach (var incident in open.Where(i => i.RollupOf is null).Take(options.CurrentValue.MaxIncidents))
         {
@@ -34,7 +45,25 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
             }
 
             var rolledUp = open.Where(i => i.RollupOf == incident.Id).ToList();
-            cards.Add(IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now, fixes.CommandsFor(incident))));
+            var version = new StringBuilder("incident:").Append(incident.Id).Append('.').Append(incident.Version).Append('@').Append(minute.ToUnixTimeSeconds());
+            foreach (var a in approvals)
+            {
+                version.Append("|a:").Append(a.Id).Append('.').Append(a.Version).Append('.').Append(a.Status).Append('.').Append(a.Votes.Count);
+            }
+
+            foreach (var r in runs)
+            {
+                version.Append("|r:").Append(r.ApprovalId).Append('.').Append(r.Status).Append('.').Append(r.FinishedAt?.ToUnixTimeMilliseconds()).Append('.').Append(r.Detail);
+            }
+
+            foreach (var child in rolledUp)
+            {
+                version.Append("|c:").Append(child.Id).Append('.').Append(child.Version);
+            }
+
+            // The card reads the clock: the footer's minute, an approval that expires, a snooze that ends.
+            var validUntil = Earliest(nextMinute, now, approvals.Where(a => a.Status == ApprovalStatus.Pending).Select(a => a.ExpiresAt).Append(incident.SnoozedUntil ?? DateTimeOffset.MaxValue));
+            cards.Add(new WebBoardCard(version.ToString(), validUntil, () => IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now, fixes.CommandsFor(incident)))));
             shown.Add(incident.Id);
         }
 
@@ -43,16 +72,25 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
             var alone = (await queries.ListPendingAsync(null, cancellationToken).ConfigureAwait(false))
                 .Where(a => !shown.Contains(a.IncidentId) && !a.IsExpiredAt(now))
                 .OrderBy(a => a.RequestedAt);
-            cards.AddRange(alone.Select(a => StandaloneApprovalCard(a, now)));
+            cards.AddRange(alone.Select(a => new WebBoardCard(
+                string.Create(CultureInfo.InvariantCulture, $"approval:{a.Id}.{a.Version}.{a.Status}.{a.Votes.Count}@{minute.ToUnixTimeSeconds()}"),
+                Earliest(nextMinute, now, [a.ExpiresAt]),
+                () => StandaloneApprovalCard(a, now))));
         }
 
         if (services.GetService<FindingCardPublisher>() is { } findings)
         {
-            cards.AddRange(await findings.OpenCardsAsync(null, cancellationToken).ConfigureAwait(false));
+            // Few and cheap: built again with every read of the board.
+            cards.AddRange((await findings.OpenCardsAsync(null, cancellationToken).ConfigureAwait(false)).Select(c => new WebBoardCard(null, nextMinute, () => c)));
         }
 
         return cards;
     }
+
+    private static DateTimeOffset MinuteOf(DateTimeOffset at) => new(at.Ticks - (at.Ticks % TimeSpan.TicksPerMinute), at.Offset);
+
+    private static DateTimeOffset Earliest(DateTimeOffset first, DateTimeOffset now, IEnumerable<DateTimeOffset> others) =>
+        others.Where(t => t > now).Append(first).Min();
 
     /// <summary>A request with no open incident card to show it on (e.g. <c>retry ns/workload</c> asked for on its own).</summary>
     public static Card StandaloneApprovalCard(ApprovalRequest request, DateTimeOffset now)
@@ -84,3 +122,8 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
         };
     }
 }
+
+/// <summary>One card of the web board, not built yet.</summary>
+/// <param name="Version">Names everything the card shows (null: build it every time); equal versions render equal HTML.</param>
+/// <param name="ValidUntil">When the card would read differently with nothing stored having changed (the clock moved on).</param>
+public sealed record WebBoardCard(string? Version, DateTimeOffset ValidUntil, Func<Card> Build);

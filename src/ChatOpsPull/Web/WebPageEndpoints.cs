@@ -3,7 +3,9 @@ using System.Text.RegularExpressions;
 using ChatOpsPull.Chat;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Outbox;
+using ChatOpsPull.Incidents;
 using ChatOpsPull.Jobs;
+using ChatOpsPull.Prevention;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -39,6 +41,9 @@ public static partial class WebPageEndpoints
         services.AddSingleton<WebAuditPages>();
         services.TryAddSingleton<FixOffer>();
         services.AddSingleton<WebIncidentBoard>();
+        services.AddSingleton<WebCardsCache>();
+        services.AddSingleton<IIncidentNotifier>(sp => sp.GetRequiredService<WebCardsCache>());
+        services.AddSingleton<IPreventionNotifier>(sp => sp.GetRequiredService<WebCardsCache>());
         return services;
     }
 
@@ -55,7 +60,7 @@ public static partial class WebPageEndpoints
     private static async Task<IResult> PageAsync(
         HttpContext context,
         IAntiforgery antiforgery,
-        WebIncidentBoard board,
+        WebCardsCache cards,
         WebAuditPages audit,
         ChatOutbox outbox,
         WebFlash flash,
@@ -82,7 +87,7 @@ public static partial class WebPageEndpoints
             bot.CurrentValue.Cluster,
             UserName(context),
             flash.Take(context),
-            await board.CardsAsync(ct).ConfigureAwait(false),
+            await cards.GetAsync(ct).ConfigureAwait(false),
             await outbox.RecentFailuresAsync(settings.FailedSendsShown, ct).ConfigureAwait(false),
             await audit.ReadAsync(before, settings.AuditPageSize, ct).ConfigureAwait(false),
             before,
@@ -93,11 +98,17 @@ public static partial class WebPageEndpoints
         return Html(WebPageView.Page(model, JobsServices.DashboardPath), StatusCodes.Status200OK, context);
     }
 
-    private static async Task<IResult> CardsAsync(HttpContext context, IAntiforgery antiforgery, WebIncidentBoard board)
+    /// <summary>The cards alone, rendered once per version (<see cref="WebCardsCache"/>) with this viewer's token written in.</summary>
+    private static async Task CardsAsync(HttpContext context, IAntiforgery antiforgery, WebCardsCache cache)
     {
         var tokens = antiforgery.GetAndStoreTokens(context);
-        var cards = await board.CardsAsync(context.RequestAborted).ConfigureAwait(false);
-        return Html(WebPageView.Cards(cards, tokens.FormFieldName, tokens.RequestToken ?? string.Empty), StatusCodes.Status200OK, context);
+        var cards = await cache.GetAsync(context.RequestAborted).ConfigureAwait(false);
+        var token = WebCardsHtml.EncodeToken(tokens.RequestToken ?? string.Empty);
+        SecureHeaders(context);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.ContentLength = cards.Length(token.Length);
+        await cards.WriteAsync(context.Response.BodyWriter, token, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task<IResult> ActAsync(HttpContext context, IAntiforgery antiforgery, WebFlash flash, IServiceProvider services, ILoggerFactory loggers)
@@ -152,6 +163,9 @@ public static partial class WebPageEndpoints
                 LogHandlerFailed(log, ex, CardActionPayload.VerbName(payload.Verb));
                 message = "Sorry, handling that click failed on the bot's side; nothing was changed that I know of. The error is in the bot's log.";
             }
+
+            // The clicker's next page shows what the click did, whatever news it made.
+            services.GetRequiredService<WebCardsCache>().Invalidate();
         }
 
         flash.Set(context, message);
@@ -165,11 +179,16 @@ public static partial class WebPageEndpoints
 
     private static IResult Html(string body, int status, HttpContext context)
     {
+        SecureHeaders(context);
+        return Results.Content(body, "text/html; charset=utf-8", statusCode: status);
+    }
+
+    private static void SecureHeaders(HttpContext context)
+    {
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.ContentSecurityPolicy = PageCsp;
         context.Response.Headers.XFrameOptions = "DENY";
         context.Response.Headers.XContentTypeOptions = "nosniff";
-        return Results.Content(body, "text/html; charset=utf-8", statusCode: status);
     }
 
     private static IResult Asset(string name, string contentType)

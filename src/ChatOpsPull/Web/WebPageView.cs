@@ -13,7 +13,7 @@ public sealed record WebPageModel(
     string Cluster,
     string? UserName,
     string? Flash,
-    IReadOnlyList<Card> Cards,
+    WebCardsHtml Cards,
     IReadOnlyList<OutboxFailure> FailedSends,
     AuditPage Audit,
     long? AuditBefore,
@@ -64,7 +64,7 @@ public static class WebPageView
             .Append("<p class=\"refresh\" aria-live=\"polite\" id=\"refresh-status\">Updated ").Append(Clock(model.Now)).Append("</p>")
             .Append("<div id=\"cards\" data-refresh-url=\"").Append(CardsPath).Append("\" data-refresh-seconds=\"")
             .Append(((int)Math.Max(1, model.RefreshInterval.TotalSeconds)).ToString(CultureInfo.InvariantCulture)).Append("\">")
-            .Append(Cards(model.Cards, model.AntiforgeryField, model.AntiforgeryToken))
+            .Append(model.Cards.ToString(model.AntiforgeryToken))
             .Append("</div></section>");
 
         html.Append("<section aria-labelledby=\"failures-heading\"><h2 id=\"failures-heading\">Failed chat sends</h2>");
@@ -134,7 +134,7 @@ public static class WebPageView
     {
         if (cards.Count == 0)
         {
-            return "<p class=\"empty\">No open incidents. Pods that cannot pull their image show up here.</p>";
+            return WebCardsHtml.Empty;
         }
 
         var html = new StringBuilder(cards.Count * 4096);

@@ -22,6 +22,7 @@ public sealed class LayerTests(ITestOutputHelper output)
         ["Jobs"] = Layer.Infrastructure,
         ["Kubernetes"] = Layer.Infrastructure,
         ["Registry"] = Layer.Infrastructure,
+        ["Fleet"] = Layer.Infrastructure,
         ["Detection"] = Layer.Application,
         ["Incidents"] = Layer.Application,
         ["Diagnosing"] = Layer.Application,

@@ -14,6 +14,11 @@ public sealed class ChatCommandParserTests
         Assert.Equal(new ChatCommand.Retry("data", "StatefulSet", "db"), ChatCommandParser.Parse("retry data/statefulset/db"));
         Assert.Equal(new ChatCommand.Snooze("inc-4f2a9c", TimeSpan.FromMinutes(90)), ChatCommandParser.Parse("snooze inc-4f2a9c 1h30m"));
         Assert.IsType<ChatCommand.Digest>(ChatCommandParser.Parse("digest"));
+        Assert.Equal(new ChatCommand.Status(null, "prod-*"), ChatCommandParser.Parse("status --cluster prod-*"));
+        Assert.Equal(new ChatCommand.Status("shop", "prod-eu"), ChatCommandParser.Parse("status --cluster=prod-eu shop"));
+        Assert.Equal(new ChatCommand.Diagnose("shop", "api-7d9c-x2x4p", "prod-eu"), ChatCommandParser.Parse("diagnose prod-eu/shop/api-7d9c-x2x4p"));
+        Assert.Equal(new ChatCommand.Retry("shop", "Deployment", "api", "Prod_EU"), ChatCommandParser.Parse("retry Prod_EU/shop/api"));
+        Assert.Equal(new ChatCommand.Retry("data", "StatefulSet", "db", "prod-eu"), ChatCommandParser.Parse("retry prod-eu/data/statefulset/db"));
         Assert.Equal(new ChatCommand.Help(null), ChatCommandParser.Parse(""));
     }
 
@@ -29,7 +34,11 @@ public sealed class ChatCommandParserTests
     [InlineData("deploy shop/api", "I don't know `deploy`")]
     [InlineData("diagnose api", "`diagnose` needs")]
     [InlineData("diagnose shop/deployment/api", "`diagnose` needs")]
-    [InlineData("retry shop/pod/x", "not a workload kind")]
+    [InlineData("retry prod/shop/pod/x", "not a workload kind")]
+    [InlineData("retry Bad!/shop/api", "is not a cluster name")]
+    [InlineData("status --cluster", "`--cluster` takes one cluster name or glob")]
+    [InlineData("status --cluster prod/*", "`--cluster` takes one cluster name or glob")]
+    [InlineData("status --cluster a --cluster b", "`--cluster` takes one")]
     [InlineData("retry ../../etc/passwd", "is not `<namespace>/<name>`")]
     [InlineData("snooze inc-4f2a9c forever", "is not a duration")]
     [InlineData("snooze inc-4f2a9c 8d", "at most 7 days")]

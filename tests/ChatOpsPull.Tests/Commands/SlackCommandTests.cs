@@ -122,9 +122,9 @@ public sealed class SlackCommandTests : IAsyncLifetime
 
     [Theory]
     [InlineData("deploy shop/api", "I don't know `deploy`.")]
-    [InlineData("diagnose api", "`diagnose` needs `<namespace>/<pod>`")]
+    [InlineData("diagnose api", "`diagnose` needs `[cluster/]<namespace>/<pod>`")]
     [InlineData("snooze inc-4f2a9c forever", "`forever` is not a duration")]
-    [InlineData("", "`status [namespace]`")]
+    [InlineData("", "`status [namespace] [--cluster GLOB]`")]
     public async Task Unknown_or_malformed_input_gets_help_naming_what_was_wrong(string text, string expected)
     {
         Start();

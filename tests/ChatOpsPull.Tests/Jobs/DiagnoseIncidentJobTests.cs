@@ -40,9 +40,9 @@ public sealed class TimedDiagnoser(TimeProvider time) : IIncidentDiagnoser
 }
 
 /// <summary>Records when each diagnosis was enqueued, then enqueues it on Hangfire.</summary>
-public sealed class TimedScheduler(IBackgroundJobClient jobs) : IDiagnosisScheduler
+public sealed class TimedScheduler(ClusterJobs jobs, IncidentStore store, IBackgroundJobClient client) : IDiagnosisScheduler
 {
-    private readonly HangfireDiagnosisScheduler _inner = new(jobs);
+    private readonly HangfireDiagnosisScheduler _inner = new(jobs, store, client);
 
     public ConcurrentDictionary<string, long> Enqueued { get; } = new();
 

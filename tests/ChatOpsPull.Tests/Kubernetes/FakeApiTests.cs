@@ -123,7 +123,16 @@ public sealed class FakeApiTests
         var client = api.CreateClient();
         var start = api.Store.ResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         api.Seed(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new JsonObject { ["name"] = "s", ["namespace"] = "default" } });
-        var timer = Task.Delay(300).ContinueWith(_ => api.SendBookmarks(), TaskScheduler.Default);
+        // A bookmark goes to the watches open when it is sent: send it once the client's watch is open.
+        var timer = Task.Run(async () =>
+        {
+            while (api.Store.OpenWatches == 0)
+            {
+                await Task.Delay(20);
+            }
+
+            api.SendBookmarks();
+        });
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await foreach (var (type, pod) in client.CoreV1.WatchListNamespacedPodAsync("default", allowWatchBookmarks: true, resourceVersion: start, cancellationToken: cts.Token))

@@ -21,6 +21,8 @@ public sealed class InstallProfileTests
         { "manifests/profiles/remediate-namespaced", "Remediate" },
         { "manifests/overlays/postgres", "Remediate" },
         { "manifests/overlays/admission", "Remediate" },
+        { "manifests/overlays/fleet-cluster", "Remediate" },
+        { "manifests/overlays/fleet-chat", "Remediate" },
     };
 
     [Theory]

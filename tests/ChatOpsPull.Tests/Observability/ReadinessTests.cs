@@ -25,7 +25,7 @@ public sealed class ReadinessTests(PostgresFixture postgres)
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("ready", body.GetProperty("status").GetString());
         var checks = body.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("ready").GetBoolean());
-        Assert.Equal(new Dictionary<string, bool> { ["database"] = true, ["migrations"] = true, ["jobs"] = true }, checks);
+        Assert.Equal(new Dictionary<string, bool> { ["database"] = true, ["writes"] = true, ["migrations"] = true, ["jobs"] = true }, checks);
     }
 
     [Fact]

@@ -162,8 +162,18 @@ public sealed class RemediationBed : IAsyncDisposable
 
             services?.Invoke(s);
         });
-        _ = host.Services; // start it: migrations, Hangfire server
-        return new RemediationBed(api, ownsApi, host, kubeDirectory, diagnoser);
+        var bed = new RemediationBed(api, ownsApi, host, kubeDirectory, diagnoser);
+        try
+        {
+            _ = host.Services; // start it: migrations, Hangfire server
+        }
+        catch
+        {
+            await bed.DisposeAsync(); // a host that refused to start (a test of start-up checks) leaves nothing running
+            throw;
+        }
+
+        return bed;
     }
 
     public T Get<T>()
@@ -225,7 +235,8 @@ public sealed class RemediationBed : IAsyncDisposable
     public static long Generation(JsonObject obj) => ObjectStore.Number(obj["metadata"]?["generation"]) ?? 0;
 
     /// <summary>Reports each failing pod of the Deployment to the engine and waits for the scripted diagnosis.</summary>
-    public async Task<Incident> OpenIncidentAsync(string deployment, string image, Func<Incident, Core.Diagnoses.Diagnosis> diagnose, string message = "rpc error: code = NotFound desc = failed to pull and unpack image: not found")
+    /// <param name="cluster">The cluster the failures are in (a fleet test's bot has its own; <see cref="Cluster"/> otherwise).</param>
+    public async Task<Incident> OpenIncidentAsync(string deployment, string image, Func<Incident, Core.Diagnoses.Diagnosis> diagnose, string message = "rpc error: code = NotFound desc = failed to pull and unpack image: not found", string cluster = Cluster)
     {
         Diagnoser.Script = diagnose;
         var engine = Get<IncidentEngine>();
@@ -233,7 +244,7 @@ public sealed class RemediationBed : IAsyncDisposable
         {
             var name = ObjectStore.Name(pod);
             await engine.ReportAsync(
-                new PullFailure(FailureSource.KubernetesWatch, Cluster, Namespace, name, "app", ContainerKind.Regular, image, "ErrImagePull", message, DateTimeOffset.UtcNow)
+                new PullFailure(FailureSource.KubernetesWatch, cluster, Namespace, name, "app", ContainerKind.Regular, image, "ErrImagePull", message, DateTimeOffset.UtcNow)
                 {
                     Workload = new WorkloadRef("Deployment", deployment),
                 },
@@ -241,7 +252,7 @@ public sealed class RemediationBed : IAsyncDisposable
         }
 
         var store = Get<IncidentStore>();
-        var id = (await store.ListOpenAsync(Cluster, Namespace)).Single(i => i.Workload?.Name == deployment).Id;
+        var id = (await store.ListOpenAsync(cluster, Namespace)).Single(i => i.Workload?.Name == deployment).Id;
         return await Engines.EventuallyAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed");
     }
 

@@ -47,6 +47,26 @@ public sealed class PostgresFixture : IAsyncLifetime
         await RunAsServiceUserAsync(initdb, ["-D", DataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions"]);
 
         Port = FreePort.Next();
+        await StartServerAsync();
+    }
+
+    /// <summary>Stops the server (<c>pg_ctl stop -m fast</c>: every client is disconnected at once), as an outage does.</summary>
+    public async Task StopAsync()
+    {
+        await RunAsServiceUserAsync(Path.Combine(BinDirectory, "pg_ctl"), ["stop", "-D", DataDirectory, "-m", "fast", "-w", "-t", "30"]);
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+            _server = null;
+        }
+    }
+
+    /// <summary>Starts the stopped server again on the same port and data, and waits until it accepts connections.</summary>
+    public Task StartAgainAsync() => StartServerAsync();
+
+    private async Task StartServerAsync()
+    {
+        var postgres = Path.Combine(BinDirectory, "postgres");
         var (file, arguments) = AsServiceUser(postgres,
         [
             "-D", DataDirectory,

@@ -4,6 +4,7 @@ using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Commands;
 using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Incidents;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +14,7 @@ namespace ChatOpsPull.Chat.Actions;
 /// Every button click from every platform (Slack, Teams, the web page). Nothing on the card is trusted: the ids are
 /// looked up, the plan is taken from the incident's current diagnosis (an outdated card gets the current one back), and
 /// approvals are decided by the policy on the server. Each answer is for the person who clicked, and carries the
-/// updated card when it changed. Buttons of other cards (findings) go to the <see cref="ICardTargetHandler"/> that owns their id. Unknown ids, ids of another cluster and closed incidents get a clear answer and change nothing.
+/// updated card when it changed. Buttons of other cards (findings) go to the <see cref="ICardTargetHandler"/> that owns their id. Unknown ids, ids of another cluster (outside a fleet) and closed incidents get a clear answer and change nothing.
 /// </summary>
 public sealed partial class CardActionHandler(
     ChatApprovals approvals,
@@ -24,6 +25,7 @@ public sealed partial class CardActionHandler(
     AuditLog audit,
     IOptionsMonitor<ApprovalOptions> options,
     IOptions<BotOptions> bot,
+    ClusterQueues fleet,
     TimeProvider time,
     IEnumerable<ICardTargetHandler> targets,
     ILogger<CardActionHandler> logger) : IChatActionHandler
@@ -65,7 +67,8 @@ public sealed partial class CardActionHandler(
             return new ChatReply($"There is no incident {payload.Target}; the card may come from another bot. Nothing changed.");
         }
 
-        if (!string.Equals(incident.Key.Cluster, bot.Value.Cluster, StringComparison.Ordinal))
+        // In a fleet a click is decided wherever it lands; the work it leads to runs on the incident's cluster.
+        if (!fleet.FleetMode && !string.Equals(incident.Key.Cluster, bot.Value.Cluster, StringComparison.Ordinal))
         {
             return new ChatReply($"Incident {incident.Id} is in cluster {incident.Key.Cluster}, and this bot acts on cluster {bot.Value.Cluster}. Nothing changed.");
         }

@@ -8,14 +8,17 @@ namespace ChatOpsPull.Chat.Commands;
 /// <summary>The words people type after /pullbot (or @pullbot in Teams), parsed and validated.</summary>
 public abstract record ChatCommand
 {
-    public sealed record Status(string? Namespace) : ChatCommand;
+    /// <param name="ClusterGlob">Only clusters matching this glob (<c>--cluster prod-*</c>); null for all.</param>
+    public sealed record Status(string? Namespace, string? ClusterGlob = null) : ChatCommand;
 
-    public sealed record Diagnose(string Namespace, string Pod) : ChatCommand;
+    /// <param name="Cluster">The cluster written before the namespace, or null when not written.</param>
+    public sealed record Diagnose(string Namespace, string Pod, string? Cluster = null) : ChatCommand;
 
     public sealed record Check(ImageReference Image) : ChatCommand;
 
     /// <param name="WorkloadKind">"Deployment" when not written.</param>
-    public sealed record Retry(string Namespace, string WorkloadKind, string WorkloadName) : ChatCommand;
+    /// <param name="Cluster">The cluster written before the namespace, or null when not written.</param>
+    public sealed record Retry(string Namespace, string WorkloadKind, string WorkloadName, string? Cluster = null) : ChatCommand;
 
     public sealed record Snooze(string IncidentId, TimeSpan Duration) : ChatCommand;
 
@@ -48,15 +51,8 @@ public static partial class ChatCommandParser
         return verb switch
         {
             "help" or "?" => new ChatCommand.Help(null),
-            "status" => rest.Length switch
-            {
-                0 => new ChatCommand.Status(null),
-                1 when IsName(rest[0]) => new ChatCommand.Status(rest[0]),
-                _ => Usage("`status` takes at most one namespace name."),
-            },
-            "diagnose" => rest.Length == 1 && rest[0].Count(c => c == '/') == 1 && TrySplitPath(rest[0], out var ns, out var pod, out _)
-                ? new ChatCommand.Diagnose(ns, pod.Name)
-                : Usage("`diagnose` needs `<namespace>/<pod>`, e.g. `diagnose shop/api-7d9c-x2x4p`."),
+            "status" => ParseStatus(rest),
+            "diagnose" => ParseDiagnose(rest),
             "check" => ParseCheck(rest),
             "retry" => ParseRetry(rest),
             "snooze" => ParseSnooze(rest),
@@ -65,17 +61,90 @@ public static partial class ChatCommandParser
         };
     }
 
+    /// <summary><c>status [namespace] [--cluster GLOB]</c>, in either order.</summary>
+    private static ChatCommand ParseStatus(string[] rest)
+    {
+        string? @namespace = null;
+        string? glob = null;
+        for (var i = 0; i < rest.Length; i++)
+        {
+            var word = rest[i];
+            if (word.StartsWith("--cluster", StringComparison.Ordinal))
+            {
+                var value = word.Length > "--cluster".Length && word["--cluster".Length] == '='
+                    ? word["--cluster=".Length..]
+                    : word == "--cluster" && i + 1 < rest.Length ? rest[++i] : null;
+                if (glob is not null || value is null || !ClusterGlob().IsMatch(value))
+                {
+                    return Usage("`--cluster` takes one cluster name or glob (letters, digits, '.', '_', '-', '*', '?'), e.g. `status --cluster prod-*`.");
+                }
+
+                glob = value;
+            }
+            else if (@namespace is null && IsName(word))
+            {
+                @namespace = word;
+            }
+            else
+            {
+                return Usage("`status` takes at most one namespace name and `--cluster GLOB`.");
+            }
+        }
+
+        return new ChatCommand.Status(@namespace, glob);
+    }
+
+    /// <summary><c>diagnose [cluster/]namespace/pod</c>.</summary>
+    private static ChatCommand ParseDiagnose(string[] rest)
+    {
+        const string usage = "`diagnose` needs `[cluster/]<namespace>/<pod>`, e.g. `diagnose shop/api-7d9c-x2x4p` or `diagnose prod-eu/shop/api-7d9c-x2x4p`.";
+        if (rest.Length != 1)
+        {
+            return Usage(usage);
+        }
+
+        var parts = rest[0].Split('/');
+        return parts.Length switch
+        {
+            2 when IsName(parts[0]) && IsName(parts[1]) => new ChatCommand.Diagnose(parts[0], parts[1]),
+            3 when IsClusterName(parts[0]) && IsName(parts[1]) && IsName(parts[2]) && !IsWorkloadKind(parts[1]) => new ChatCommand.Diagnose(parts[1], parts[2], parts[0]),
+            _ => Usage(usage),
+        };
+    }
+
+    /// <summary>
+    /// <c>retry [cluster/]namespace/[kind/]workload</c>: three parts are namespace/kind/name when the middle one is a
+    /// workload kind, cluster/namespace/name otherwise; four are cluster/namespace/kind/name.
+    /// </summary>
     private static ChatCommand ParseRetry(string[] rest)
     {
         if (rest.Length != 1)
         {
-            return Usage("`retry` needs `<namespace>/<workload>`, e.g. `retry shop/api` or `retry shop/statefulset/db`.");
+            return Usage("`retry` needs `[cluster/]<namespace>/<workload>`, e.g. `retry shop/api`, `retry shop/statefulset/db` or `retry prod-eu/shop/api`.");
         }
 
-        return TrySplitPath(rest[0], out var @namespace, out var workload, out var problem)
-            ? new ChatCommand.Retry(@namespace, workload.Kind ?? "Deployment", workload.Name)
+        var parts = rest[0].Split('/');
+        string? cluster = null;
+        if (parts.Length == 4 || (parts.Length == 3 && !IsWorkloadKind(parts[1])))
+        {
+            if (!IsClusterName(parts[0]))
+            {
+                return Usage($"`{Shorten(rest[0])}` is not `<namespace>/<name>` (or `<cluster>/<namespace>/<name>`): `{Shorten(parts[0])}` is not a cluster name (letters, digits, '.', '_' or '-', at most 63).");
+            }
+
+            cluster = parts[0];
+            parts = parts[1..];
+        }
+
+        return TrySplitPath(string.Join('/', parts), out var @namespace, out var workload, out var problem)
+            ? new ChatCommand.Retry(@namespace, workload.Kind ?? "Deployment", workload.Name, cluster)
             : Usage(problem);
     }
+
+    private static bool IsWorkloadKind(string text) => Array.Exists(WorkloadKinds, k => string.Equals(k, text, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A cluster name as Bot:Cluster allows it.</summary>
+    public static bool IsClusterName(string text) => ClusterName().IsMatch(text);
 
     private static ChatCommand ParseCheck(string[] rest)
     {
@@ -190,6 +259,12 @@ public static partial class ChatCommandParser
         var clean = new string(text.Where(c => !char.IsControl(c) && c != '`').Take(60).ToArray());
         return text.Length > 60 ? clean + "…" : clean;
     }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ClusterName();
+
+    [GeneratedRegex("^[A-Za-z0-9._*?-]{1,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ClusterGlob();
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$", RegexOptions.CultureInvariant)]
     private static partial Regex KubernetesName();

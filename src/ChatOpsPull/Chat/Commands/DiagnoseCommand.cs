@@ -1,4 +1,5 @@
 using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Detection.KubernetesWatch;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
@@ -19,12 +20,25 @@ public sealed class DiagnoseCommand(
     IServiceProvider services,
     IncidentStore incidents,
     Cards.FixOffer fixes,
+    ClusterQueues queues,
     IOptionsMonitor<BotOptions> bot,
     TimeProvider time)
 {
     public async Task<ChatReply> AnswerAsync(ChatCommand.Diagnose command, CancellationToken cancellationToken)
     {
         var name = $"{command.Namespace}/{command.Pod}";
+        if (command.Cluster is { } other && !(queues.FleetMode ? queues.RunsHere(other) : string.Equals(other, bot.CurrentValue.Cluster, StringComparison.Ordinal)))
+        {
+            // Reading a pod live takes the cluster's own credentials, which only that cluster's bot holds.
+            var openThere = (await incidents.ListOpenAsync(other, command.Namespace, cancellationToken).ConfigureAwait(false))
+                .Where(i => i.Pods.Any(p => string.Equals(p.Pod, command.Pod, StringComparison.Ordinal)))
+                .Select(i => $"`{i.Id}`")
+                .ToList();
+            var known = openThere.Count > 0 ? $" Its open incident{(openThere.Count == 1 ? string.Empty : "s")} {string.Join(", ", openThere)} carr{(openThere.Count == 1 ? "ies" : "y")} the diagnosis that cluster's bot made; `status --cluster {other}` lists them." : $" `status --cluster {other}` lists that cluster's open incidents.";
+            var self = queues.FleetMode && queues.Own is null ? "the fleet's chat replica, with no cluster" : $"cluster {bot.CurrentValue.Cluster}'s bot";
+            return new ChatReply($"I cannot read {other}/{name} live: this is {self}, and only cluster {other}'s bot holds its credentials.{known}");
+        }
+
         if (connection.Client is not { } client)
         {
             return new ChatReply($"I cannot diagnose {name}: this bot is not connected to a Kubernetes cluster. {connection.Description}");

@@ -1,5 +1,6 @@
 using ChatOpsPull.Approvals;
 using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
 using k8s;
@@ -14,6 +15,8 @@ namespace ChatOpsPull.Chat.Commands;
 /// <c>retry &lt;namespace&gt;/[kind/]&lt;workload&gt;</c>: asks, through the approval workflow and its policy, to restart the
 /// workload (a <see cref="RemediationKind.RestartWorkload"/> plan). The request belongs to the newest open incident of that
 /// workload in the bot's cluster when there is one (so it shows on that incident's card); otherwise it stands alone.
+/// In a fleet the cluster may be written first (<c>retry prod-eu/shop/api</c>); when it is not, the one cluster with an open
+/// incident of that workload is meant, or the only cluster of the fleet; otherwise the answer asks which.
 /// The card carrying Approve/Deny is published in the channel the command came from (updated in place afterwards);
 /// what the approval workflow tells the requester is the reply. When the bot only observes (<see cref="FixOffer"/>), the
 /// reply is the command that restarts the workload, and nothing is requested.
@@ -24,6 +27,8 @@ public sealed class RetryCommand(
     IEnumerable<IChatSurface> surfaces,
     IServiceProvider services,
     FixOffer fixes,
+    ClusterQueues queues,
+    FleetRegistry fleet,
     IOptionsMonitor<BotOptions> bot)
 {
     public const string NoApprovals = "Approvals are not set up on this bot, so `retry` cannot ask for a restart. Nothing was changed.";
@@ -50,12 +55,18 @@ public sealed class RetryCommand(
             return new ChatReply(NoApprovals);
         }
 
-        if (await ExistsAsync(retry, cancellationToken).ConfigureAwait(false) is false)
+        var (cluster, problem) = await ClusterOfAsync(retry, cancellationToken).ConfigureAwait(false);
+        if (cluster is null)
         {
-            return new ChatReply($"There is no {retry.WorkloadKind.ToLowerInvariant()} `{retry.WorkloadName}` in namespace {retry.Namespace}. Nothing was changed.");
+            return new ChatReply(problem!);
         }
 
-        var cluster = bot.CurrentValue.Cluster;
+        // Only the cluster's own bot can look; elsewhere in a fleet the dry run on the cluster finds out.
+        if (queues.RunsHere(cluster) && await ExistsAsync(retry, cancellationToken).ConfigureAwait(false) is false)
+        {
+            return new ChatReply($"There is no {retry.WorkloadKind.ToLowerInvariant()} `{retry.WorkloadName}` in namespace {retry.Namespace} of cluster {cluster}. Nothing was changed.");
+        }
+
         var incident = (await incidents.ListOpenAsync(cluster, retry.Namespace, cancellationToken).ConfigureAwait(false))
             .Where(i => i.Workload is { } w
                         && string.Equals(w.Kind, retry.WorkloadKind, StringComparison.OrdinalIgnoreCase)
@@ -81,6 +92,50 @@ public sealed class RetryCommand(
         await surface.PublishAsync(request.ChannelId, card, cancellationToken).ConfigureAwait(false);
         var about = incident is null ? $"a request for {target} on its own (no open incident)" : $"incident `{incident.Id}`";
         return new ChatReply($"{reply.Text}\nThe request is on the card for {about} in this channel; approvers decide there.", reply.Ephemeral);
+    }
+
+    /// <summary>The cluster the command means, or why it cannot tell (a sentence for the person who typed it).</summary>
+    private async Task<(string? Cluster, string? Problem)> ClusterOfAsync(ChatCommand.Retry retry, CancellationToken cancellationToken)
+    {
+        var own = bot.CurrentValue.Cluster;
+        if (!queues.FleetMode)
+        {
+            return retry.Cluster is null || string.Equals(retry.Cluster, own, StringComparison.Ordinal)
+                ? (own, null)
+                : (null, $"This bot acts on cluster {own}, not {retry.Cluster}. Nothing was changed.");
+        }
+
+        var clusters = await fleet.ListAsync(cancellationToken).ConfigureAwait(false);
+        var names = string.Join(", ", clusters.Select(c => c.Name));
+        if (retry.Cluster is { } written)
+        {
+            return clusters.Any(c => string.Equals(c.Name, written, StringComparison.Ordinal))
+                ? (written, null)
+                : (null, $"No cluster {written} has joined this fleet (clusters: {(names.Length == 0 ? "none yet" : names)}). Nothing was changed.");
+        }
+
+        var withIncident = (await incidents.ListOpenAsync(null, retry.Namespace, cancellationToken).ConfigureAwait(false))
+            .Where(i => i.Workload is { } w
+                        && string.Equals(w.Kind, retry.WorkloadKind, StringComparison.OrdinalIgnoreCase)
+                        && string.Equals(w.Name, retry.WorkloadName, StringComparison.Ordinal))
+            .Select(i => i.Key.Cluster)
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var candidates = withIncident.Count > 0 ? withIncident : clusters.Select(c => c.Name).ToList();
+        if (candidates.Count == 1)
+        {
+            return (candidates[0], null);
+        }
+
+        var target = $"{retry.Namespace}/{retry.WorkloadKind.ToLowerInvariant()}/{retry.WorkloadName}";
+        var why = withIncident.Count > 0
+            ? $"{target} has open incidents in clusters {string.Join(", ", withIncident)}"
+            : candidates.Count == 0 ? "no cluster has joined this fleet yet" : $"the fleet has clusters {names} and none has an open incident for {target}";
+        var examples = string.Join(" or ", candidates.Take(3).Select(c => $"`retry {c}/{target}`"));
+        return (null, candidates.Count == 0
+            ? $"Which cluster? {why}. Nothing was changed."
+            : $"Which cluster? {why}: write it first, e.g. {examples}. Nothing was changed.");
     }
 
     public static RemediationPlan Plan(ChatCommand.Retry retry) => new(

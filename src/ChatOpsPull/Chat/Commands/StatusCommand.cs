@@ -5,18 +5,23 @@ using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Incidents;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Chat.Commands;
 
 /// <summary>
-/// <c>status [namespace]</c>: open incidents (id, namespace/workload, cause, pods, state, age), approvals waiting (who
-/// asked, what, votes, expiry) and the last audit lines, as a card with a plain-text fallback. Ephemeral.
+/// <c>status [namespace] [--cluster GLOB]</c>: open incidents (id, cluster/namespace/workload, cause, pods, state, age),
+/// approvals waiting (who asked, what, votes, expiry) and the last audit lines, as a card with a plain-text fallback; in a
+/// fleet also its clusters (live bots, or when one was last heard of). <c>--cluster</c> keeps the clusters matching the glob.
+/// Ephemeral.
 /// </summary>
 public sealed class StatusCommand(
     IncidentStore incidents,
     AuditLog audit,
+    ClusterQueues queues,
+    FleetRegistry fleet,
     IServiceProvider services,
     IOptionsMonitor<ChatCommandOptions> options,
     TimeProvider time)
@@ -28,21 +33,22 @@ public sealed class StatusCommand(
     {
         var settings = options.CurrentValue;
         var now = time.GetUtcNow();
+        var glob = command.ClusterGlob;
         var open = (await incidents.ListOpenAsync(null, command.Namespace, cancellationToken).ConfigureAwait(false))
-            .Where(i => i.RollupOf is null)
+            .Where(i => i.RollupOf is null && (glob is null || Glob.IsMatch(glob, i.Key.Cluster)))
             .ToList();
         var approvalQueries = services.GetService<IApprovalQueries>();
         var approvals = approvalQueries is null
             ? null
             : (await approvalQueries.ListPendingAsync(command.Namespace, cancellationToken).ConfigureAwait(false))
-                .Where(a => !a.IsExpiredAt(now))
+                .Where(a => !a.IsExpiredAt(now) && (glob is null || Glob.IsMatch(glob, a.Cluster)))
                 .OrderBy(a => a.ExpiresAt)
                 .ToList();
 
         IReadOnlyList<AuditEntry> lines = [];
         if (settings.StatusAuditLines > 0)
         {
-            if (command.Namespace is null)
+            if (command.Namespace is null && glob is null)
             {
                 lines = await audit.RecentAsync(settings.StatusAuditLines, cancellationToken).ConfigureAwait(false);
             }
@@ -57,7 +63,10 @@ public sealed class StatusCommand(
             }
         }
 
-        var card = Build(command.Namespace, open, approvals, lines, settings, now);
+        var clusters = queues.FleetMode
+            ? (await fleet.ListAsync(cancellationToken).ConfigureAwait(false)).Where(c => glob is null || Glob.IsMatch(glob, c.Name)).ToList()
+            : null;
+        var card = Build(command.Namespace, open, approvals, lines, settings, now, clusters, glob);
         return new ChatReply(card.FallbackText) { Card = card };
     }
 
@@ -67,10 +76,17 @@ public sealed class StatusCommand(
         IReadOnlyList<ApprovalRequest>? approvals,
         IReadOnlyList<AuditEntry> audit,
         ChatCommandOptions settings,
-        DateTimeOffset now)
+        DateTimeOffset now,
+        IReadOnlyList<FleetCluster>? fleet = null,
+        string? clusterGlob = null)
     {
         var where = @namespace is null ? "all namespaces" : $"namespace {@namespace}";
-        var incidentLines = open.Take(settings.StatusIncidents).Select(i => new CardLine(IncidentLine(i, now), LineMark.Failed)).ToList();
+        if (clusterGlob is not null)
+        {
+            where += $" of clusters {clusterGlob}";
+        }
+
+        var incidentLines = open.Take(settings.StatusIncidents).Select(i => new CardLine(IncidentLine(i, now, withCluster: fleet is not null), LineMark.Failed)).ToList();
         var approvalLines = approvals?.Take(settings.StatusApprovals).Select(a => new CardLine(ApprovalLine(a), LineMark.Info)).ToList() ?? [];
         var auditLines = audit.Select(e => new CardLine(AuditLine(e), e.Outcome == AuditOutcome.Done ? LineMark.None : LineMark.Failed)).ToList();
 
@@ -87,6 +103,13 @@ public sealed class StatusCommand(
             sections.Add(approvals.Count == 0
                 ? CardSection.Markdown("Approvals waiting", "None.")
                 : CardSection.List("Approvals waiting", approvalLines, approvals.Count - approvalLines.Count));
+        }
+
+        if (fleet is not null)
+        {
+            sections.Add(fleet.Count == 0
+                ? CardSection.Markdown("Fleet", clusterGlob is null ? "No cluster has joined the fleet yet." : $"No cluster of the fleet matches {clusterGlob}.")
+                : CardSection.List("Fleet", fleet.Select(c => new CardLine(ClusterLine(c, now), c.IsLive ? LineMark.Passed : LineMark.Failed)).ToList()));
         }
 
         if (settings.StatusAuditLines > 0)
@@ -108,6 +131,11 @@ public sealed class StatusCommand(
             new("Approvals waiting", approvals is null ? "not set up" : approvals.Count.ToString(CultureInfo.InvariantCulture)),
         };
 
+        if (fleet is not null)
+        {
+            facts.Add(new("Clusters live", $"{fleet.Count(c => c.IsLive).ToString(CultureInfo.InvariantCulture)} of {fleet.Count.ToString(CultureInfo.InvariantCulture)}"));
+        }
+
         var fallback = new StringBuilder(title).Append('.');
         foreach (var line in incidentLines)
         {
@@ -128,6 +156,15 @@ public sealed class StatusCommand(
             }
         }
 
+        if (fleet is not null)
+        {
+            fallback.Append("\nFleet:");
+            foreach (var cluster in fleet)
+            {
+                fallback.Append("\n• ").Append(ClusterLine(cluster, now));
+            }
+        }
+
         var tone = open.Count == 0 ? CardTone.Good : CardTone.Bad;
         return new Card($"status:{@namespace ?? "all"}", title, tone, fallback.ToString(), facts, sections, [])
         {
@@ -135,12 +172,22 @@ public sealed class StatusCommand(
         };
     }
 
-    private static string IncidentLine(Incident incident, DateTimeOffset now)
+    /// <summary>"prod-eu · 2 bots live · fixes run" or "prod-us · waiting for cluster prod-us: no live bot, last heard of 12m ago".</summary>
+    private static string ClusterLine(FleetCluster cluster, DateTimeOffset now)
+    {
+        var fixes = cluster.Profile == InstallProfile.Observe ? "observes only" : "fixes run";
+        return cluster.IsLive
+            ? $"*{cluster.Name}* · {cluster.LiveBots} bot{(cluster.LiveBots == 1 ? string.Empty : "s")} live · {fixes}"
+            : $"*{cluster.Name}* · waiting for cluster {cluster.Name}: no live bot, last heard of {Age(now - cluster.LastSeen)} ago; its work waits until one is back";
+    }
+
+    private static string IncidentLine(Incident incident, DateTimeOffset now, bool withCluster)
     {
         var cause = incident.Diagnosis?.Cause ?? incident.Key.Cause;
         var subject = incident.Workload?.ToString() ?? incident.Key.Subject;
         var snoozed = incident.SnoozedUntil is { } until && until > now ? $", snoozed until {ChatCommandHandler.Time(until)}" : string.Empty;
-        return $"`{incident.Id}` {incident.Key.Namespace}/{subject} · {cause.Describe()} · {incident.ActivePodCount} pod(s) · {StateName(incident.State)}{snoozed} · {Age(now - incident.OpenedAt)}";
+        var cluster = withCluster ? incident.Key.Cluster + "/" : string.Empty;
+        return $"`{incident.Id}` {cluster}{incident.Key.Namespace}/{subject} · {cause.Describe()} · {incident.ActivePodCount} pod(s) · {StateName(incident.State)}{snoozed} · {Age(now - incident.OpenedAt)}";
     }
 
     private static string ApprovalLine(ApprovalRequest request)

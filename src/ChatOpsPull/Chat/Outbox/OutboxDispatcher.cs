@@ -190,7 +190,10 @@ public sealed partial class OutboxDispatcher : BackgroundService
                 result = new DeliveryResult(DeliveryOutcome.Retry, null, "delivery error: " + ex.GetType().Name);
             }
 
-            (nextAt, released) = await RecordAsync(lane, message, result, options, sendStart).ConfigureAwait(false);
+            // The platform has answered: what it said must be recorded, or the message is sent again once its lease
+            // runs out (a thread reply twice, a card a second time). While the database cannot write, hold on to it.
+            (nextAt, released) = await StorageFaults.HoldWhileUnavailableAsync(
+                _ => RecordAsync(lane, message, result, options, sendStart), options.PollInterval, null, sendToken, _time).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // keep the dispatcher alive; the leases expire and another round retries
         catch (Exception ex)

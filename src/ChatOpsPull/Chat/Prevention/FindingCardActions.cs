@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using ChatOpsPull.Chat.Actions;
 using ChatOpsPull.Chat.Cards;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Prevention;
 using Microsoft.Extensions.Options;
 
@@ -10,13 +11,14 @@ namespace ChatOpsPull.Chat.Prevention;
 /// Clicks on a finding card's fix buttons: the finding and its plan are looked up on the server (the card carries only
 /// their ids), and the plan is asked for as a stand-alone remediation request, decided by the same approval policy as
 /// every other (<see cref="IRemediationRequests"/>) — refused under the observe profile, like any fix. Unknown or resolved
-/// findings, other clusters and outdated plans get a clear answer and change nothing.
+/// findings, other clusters (outside a fleet) and outdated plans get a clear answer and change nothing.
 /// </summary>
 public sealed partial class FindingCardActions(
     FindingStore store,
     FindingCardPublisher cards,
     IRemediationRequests requests,
-    IOptions<BotOptions> bot) : ICardTargetHandler
+    IOptions<BotOptions> bot,
+    ClusterQueues fleet) : ICardTargetHandler
 {
     public bool Owns(string target) => FindingIdRegex().IsMatch(target);
 
@@ -34,7 +36,7 @@ public sealed partial class FindingCardActions(
             return new ChatReply($"There is no finding {payload.Target}; the card may come from another bot. Nothing changed.");
         }
 
-        if (!string.Equals(finding.Cluster, bot.Value.Cluster, StringComparison.Ordinal))
+        if (!fleet.FleetMode && !string.Equals(finding.Cluster, bot.Value.Cluster, StringComparison.Ordinal))
         {
             return new ChatReply($"Finding {finding.Id} is in cluster {finding.Cluster}, and this bot acts on cluster {bot.Value.Cluster}. Nothing changed.");
         }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack.BlockKit;
+using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Chat.Slack;
 
@@ -15,6 +16,9 @@ public sealed partial class SlackOutboxDelivery(
     SlackFileUpload files,
     ILogger<SlackOutboxDelivery> log) : IOutboxDelivery
 {
+    /// <summary>First pause before recording a posted card's ts again while the database cannot write.</summary>
+    private static readonly TimeSpan RecordPause = TimeSpan.FromMilliseconds(100);
+
     public ChatPlatform Platform => ChatPlatform.Slack;
 
     public async Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken)
@@ -86,7 +90,10 @@ public sealed partial class SlackOutboxDelivery(
         {
             if (posted.Ts is { } newTs)
             {
-                await cards.RecordAsync(channel, key, newTs, cancellationToken).ConfigureAwait(false);
+                // The card is in the channel now: its ts must be kept, or the next send posts it a second time. While
+                // the database cannot write, hold on to it until it can.
+                await StorageFaults.HoldWhileUnavailableAsync(
+                    token => cards.RecordAsync(channel, key, newTs, token), RecordPause, null, cancellationToken).ConfigureAwait(false);
             }
             else
             {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Teams.Activities;
+using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Chat.Teams;
 
@@ -15,6 +16,9 @@ public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, 
 {
     /// <summary>How long a thread reply waits for its card to be posted first.</summary>
     private static readonly TimeSpan WaitForCard = TimeSpan.FromSeconds(5);
+
+    /// <summary>First pause before recording a posted card's activity id again while the database cannot write.</summary>
+    private static readonly TimeSpan RecordPause = TimeSpan.FromMilliseconds(100);
 
     public ChatPlatform Platform => ChatPlatform.Teams;
 
@@ -106,7 +110,9 @@ public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, 
                 return new DeliveryResult(DeliveryOutcome.Failed, Error: "the Bot Connector created the thread but returned no activityId");
             }
 
-            await store.SetCardActivityAsync(reference.ConversationId, card.CardKey, activityId, threadId ?? $"{reference.ConversationId};messageid={activityId}", cancellationToken).ConfigureAwait(false);
+            // Posted: the activity id must be kept, or the next send posts the card a second time (held while the database cannot write).
+            await StorageFaults.HoldWhileUnavailableAsync(
+                token => store.SetCardActivityAsync(reference.ConversationId, card.CardKey, activityId, threadId ?? $"{reference.ConversationId};messageid={activityId}", token), RecordPause, null, cancellationToken).ConfigureAwait(false);
             return DeliveryResult.Delivered;
         }
 
@@ -122,7 +128,9 @@ public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, 
             return new DeliveryResult(DeliveryOutcome.Failed, Error: "the Bot Connector accepted the card but returned no activity id");
         }
 
-        await store.SetCardActivityAsync(reference.ConversationId, card.CardKey, id, reference.ConversationId, cancellationToken).ConfigureAwait(false);
+        // Posted: the activity id must be kept, or the next send posts the card a second time (held while the database cannot write).
+        await StorageFaults.HoldWhileUnavailableAsync(
+            token => store.SetCardActivityAsync(reference.ConversationId, card.CardKey, id, reference.ConversationId, token), RecordPause, null, cancellationToken).ConfigureAwait(false);
         return DeliveryResult.Delivered;
     }
 

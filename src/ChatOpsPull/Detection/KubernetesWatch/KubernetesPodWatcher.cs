@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Storage;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -460,14 +461,31 @@ public sealed partial class KubernetesPodWatcher
         return [];
     }
 
+    /// <summary>
+    /// Delivers one change through the retry pipeline. While the store cannot write (<see cref="StorageFaults"/>: the
+    /// database is down, the disk is full) the change is held and tried again until it can, however long that takes:
+    /// such a failure says nothing about the change, and dropping it would lose the pod. Any other failure drops this
+    /// change after the pipeline's last try, so one bad change never stops every later one.
+    /// </summary>
     private async Task DeliverAsync(TrackerChange change, CancellationToken cancellationToken)
     {
         try
         {
-            await _delivery.ExecuteAsync(
-                static (state, token) => new ValueTask(state.watcher.DeliverOnceAsync(state.change, token)),
-                (watcher: this, change),
-                cancellationToken).ConfigureAwait(false);
+            await StorageFaults.HoldWhileUnavailableAsync(
+                token => _delivery.ExecuteAsync(
+                    static (state, token) => new ValueTask(state.watcher.DeliverOnceAsync(state.change, token)),
+                    (watcher: this, change),
+                    token).AsTask(),
+                _options.DeliveryRetryDelay,
+                (tries, e) =>
+                {
+                    if (tries == 1)
+                    {
+                        LogHolding(_logger, e.GetType().Name, e.Message);
+                    }
+                },
+                cancellationToken,
+                _time).ConfigureAwait(false);
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -548,6 +566,9 @@ public sealed partial class KubernetesPodWatcher
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pull failure resolved: {Namespace}/{Pod} container {Container}: {Resolution}.")]
     private static partial void LogResolving(ILogger logger, string @namespace, string pod, string container, PodResolution resolution);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The incident store cannot write ({Kind}: {Message}); the watcher holds its reports and delivers them when it can.")]
+    private static partial void LogHolding(ILogger logger, string kind, string message);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Delivering a pull failure failed {Attempt} times ({Kind}: {Message}); this change is dropped, the watcher goes on.")]
     private static partial void LogSinkGaveUp(ILogger logger, int attempt, string kind, string message);

@@ -38,6 +38,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, FakeSlackMessage> _messages = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _forcedRateLimits = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Func<bool> Limited, int RetryAfterSeconds)> _rateLimitWindows = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<FakeSocketConnection> _sockets = new();
     private readonly SemaphoreSlim _socketArrived = new(0);
     private readonly object _tsLock = new();
@@ -67,6 +68,9 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     public double RatePerSecond { get; set; } = 1;
 
     public int Burst { get; set; } = 3;
+
+    /// <summary>The clock that stamps <see cref="FakeSlackCall.At"/> (a test may share the bot's fake clock with it).</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
 
     /// <summary>Channels that do not exist (channel_not_found).</summary>
     public ConcurrentDictionary<string, bool> MissingChannels { get; } = new(StringComparer.Ordinal);
@@ -107,6 +111,12 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
 
     /// <summary>The next post to <paramref name="channel"/> answers 429 with this Retry-After, whatever the bucket says.</summary>
     public void RateLimitNext(string channel, int retryAfterSeconds) => _forcedRateLimits[channel] = retryAfterSeconds;
+
+    /// <summary>
+    /// Every post and update to <paramref name="channel"/> answers 429 with this Retry-After while <paramref name="limited"/>
+    /// holds (Slack keeps answering 429 until the limit window is over), whatever the bucket says.
+    /// </summary>
+    public void RateLimitWhile(string channel, Func<bool> limited, int retryAfterSeconds) => _rateLimitWindows[channel] = (limited, retryAfterSeconds);
 
     /// <summary>A response_url for an interaction payload, pointing at this fake.</summary>
     public string NewResponseUrl() => $"{ResponseUrlPrefix}T0FAKE/{Interlocked.Increment(ref _responseUrls)}/{Guid.NewGuid():N}";
@@ -239,6 +249,12 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
             return;
         }
 
+        if (_rateLimitWindows.TryGetValue(channel, out var window) && window.Limited())
+        {
+            await RateLimitedAsync(context, method, channel, body, window.RetryAfterSeconds);
+            return;
+        }
+
         var bucket = _buckets.GetOrAdd(channel, _ => new TokenBucket(Burst));
         var wait = bucket.TryTake(RatePerSecond, Burst, DateTimeOffset.UtcNow);
         if (wait > TimeSpan.Zero)
@@ -368,7 +384,7 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
 
     private async Task AnswerAsync(HttpContext context, string method, string? channel, JsonObject body, int status, string? error, string? ts, string answer, string contentType)
     {
-        _calls.Enqueue(new FakeSlackCall(DateTimeOffset.UtcNow, method, channel, body, status, error, ts));
+        _calls.Enqueue(new FakeSlackCall(Clock.GetUtcNow(), method, channel, body, status, error, ts));
         context.Response.StatusCode = status;
         context.Response.ContentType = contentType;
         await context.Response.WriteAsync(answer);

@@ -1,0 +1,313 @@
+using System.Text.Json.Nodes;
+using ChatOpsPull.Approvals;
+using ChatOpsPull.Chat;
+using ChatOpsPull.Chat.Cards;
+using ChatOpsPull.Core.Approvals;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Fleet;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Remediation;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Incidents;
+using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Tests.Remediation;
+using ChatOpsPull.Tests.Storage;
+using Hangfire;
+
+namespace ChatOpsPull.Tests.Fleet;
+
+/// <summary>
+/// A fleet in one test process: bots of clusters prod-a and prod-b (and a chat replica with no cluster), each the real host
+/// with its own Kubernetes API stand-in, all on one real PostgreSQL database and its Hangfire tables. A click on prod-b's
+/// card is decided wherever it lands and runs on prod-b's bot, once; with prod-b's bot gone the work waits on its queue and
+/// says so, runs when the bot is back, or gives up when the request's time is up.
+/// </summary>
+[Collection(UsesPostgres.Name)]
+public sealed class FleetClickTests(PostgresFixture postgres)
+{
+    private const string Image = "registry.example.test/team/app:1.4.2";
+
+    [Fact]
+    public async Task Click_on_cluster_b_card_delivered_to_other_bots_runs_on_b_exactly_once()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new Fleet(storage);
+        var a = await fleet.StartAsync("prod-a");
+        var b = await fleet.StartAsync("prod-b");
+        var chat = await fleet.StartAsync("chat", chatReplica: true);
+        a.SeedFailingDeployment("api", Image, replicas: 2);
+        b.SeedFailingDeployment("api", Image, replicas: 2);
+        var generationA = RemediationBed.Generation(a.DeploymentObject("api"));
+        var generationB = RemediationBed.Generation(b.DeploymentObject("api"));
+        var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
+        var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
+
+        // Asked on the chat replica: it cannot dry-run prod-b, so prod-b's bot does, on its queue.
+        var asked = await chat.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
+
+        Assert.Contains("alice asked to run", asked.Text, StringComparison.Ordinal);
+        Assert.Contains("Dry run: waiting for cluster prod-b", asked.Text, StringComparison.Ordinal);
+        var card = Assert.IsType<Card>(asked.UpdatedCard);
+        Assert.Contains(card.Facts, f => f.Label == "Cluster" && f.Value == "prod-b");
+        var approvalId = RemediationBed.ApprovalIdOn(card, plan.Title);
+        var dryRun = await Engines.EventuallyAsync(
+            () => a.Get<ApprovalStore>().GetAsync(approvalId), r => r is not null && !ApprovalWorkflow.DryRunIsWaiting(r), "prod-b's bot to make the dry run");
+        Assert.Contains("kubectl.kubernetes.io/restartedAt", dryRun!.DryRun, StringComparison.Ordinal);
+
+        // Two approvers click at once on two other bots: one approval, one run, on prod-b.
+        var clicks = await Task.WhenAll(
+            a.ClickAsync(People.Bob, CardVerb.Approve, approvalId),
+            chat.ClickAsync(People.Dave, CardVerb.Approve, approvalId));
+
+        Assert.Single(clicks, c => c.Text.Contains("approved \"", StringComparison.Ordinal) && c.Text.Contains("Running it now.", StringComparison.Ordinal));
+        await b.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
+        Assert.NotNull(b.DeploymentObject("api")["spec"]!["template"]!["metadata"]!["annotations"]?["kubectl.kubernetes.io/restartedAt"]);
+        b.Api.MarkPodsReady(RemediationBed.Namespace, "app=api");
+        var run = await b.WaitForRunAsync(approvalId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        Assert.Equal("prod-b", run.Cluster);
+        Assert.Equal(generationB + 1, RemediationBed.Generation(b.DeploymentObject("api")));
+        Assert.Equal(generationA, RemediationBed.Generation(a.DeploymentObject("api")));
+        Assert.Null(a.DeploymentObject("api")["spec"]!["template"]!["metadata"]!["annotations"]?["kubectl.kubernetes.io/restartedAt"]);
+        Assert.Empty(Writes(a.Api));
+        Assert.Empty(chat.Api.Requests); // the chat replica has no cluster connection at all
+        var audit = (await a.Get<AuditLog>().ForApprovalAsync(approvalId)).Select(e => e.Action).ToList();
+        Assert.Single(audit, x => x == ApprovalAuditActions.Approved);
+        Assert.Single(audit, x => x == RemediationAuditActions.JobStarted);
+        Assert.Single(audit, x => x == RemediationAuditActions.JobFinished);
+    }
+
+    [Fact]
+    public async Task Click_for_a_cluster_whose_bot_is_down_waits_says_so_and_runs_once_when_it_is_back()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new Fleet(storage);
+        await using var apiB = await Fleet.StartApiAsync();
+        var a = await fleet.StartAsync("prod-a");
+        var b = await fleet.StartAsync("prod-b", api: apiB);
+        b.SeedFailingDeployment("api", Image, replicas: 2);
+        var generationB = RemediationBed.Generation(b.DeploymentObject("api"));
+        var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
+        var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
+        await fleet.StopAsync(b);
+        await Engines.EventuallyAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+
+        var asked = await a.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
+        var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
+        var approved = await a.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
+
+        Assert.Contains("Dry run: waiting for cluster prod-b", asked.Text, StringComparison.Ordinal);
+        Assert.Contains("Waiting for cluster prod-b: no bot of it is running now.", asked.Text, StringComparison.Ordinal);
+        Assert.Contains("Waiting for cluster prod-b: no bot of it is running now. The work runs when one is back", approved.Text, StringComparison.Ordinal);
+        var updated = await a.Get<IncidentCardPublisher>().BuildAsync((await a.Get<IncidentStore>().GetAsync(incident.Id))!, CancellationToken.None);
+        Assert.Contains(updated.Sections.SelectMany(s => s.Lines), l => l.Text.Contains("waiting for cluster prod-b", StringComparison.Ordinal));
+        // The dry run and the fix wait on prod-b's own queue; nothing took them.
+        Assert.Equal(2, a.Get<JobStorage>().GetMonitoringApi().EnqueuedCount(ClusterQueues.QueueName("prod-b")));
+        Assert.Equal(RunStatus.Queued, (await a.Get<RemediationRunStore>().GetAsync(approvalId))!.Run.Status);
+        Assert.Equal(generationB, RemediationBed.Generation(apiB.Store.Get(ResourceType.Of("deployments"), RemediationBed.Namespace, "api")!));
+
+        var back = await fleet.StartAsync("prod-b", api: apiB);
+        await back.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
+        apiB.MarkPodsReady(RemediationBed.Namespace, "app=api");
+        var run = await back.WaitForRunAsync(approvalId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        Assert.Equal(generationB + 1, RemediationBed.Generation(back.DeploymentObject("api")));
+        Assert.Empty(Writes(a.Api));
+        var audit = (await a.Get<AuditLog>().ForApprovalAsync(approvalId)).Select(e => e.Action).ToList();
+        Assert.Single(audit, x => x == RemediationAuditActions.JobStarted);
+        var request = await Engines.EventuallyAsync(() => a.Get<ApprovalStore>().GetAsync(approvalId), r => !ApprovalWorkflow.DryRunIsWaiting(r!), "the dry run made on return");
+        Assert.Contains("kubectl.kubernetes.io/restartedAt", request!.DryRun, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fix_approved_while_its_cluster_is_down_expires_with_the_request_and_changes_nothing_when_the_bot_returns_later()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new Fleet(storage, new() { ["Approvals:RequestLifetime"] = "00:00:04" });
+        await using var apiB = await Fleet.StartApiAsync();
+        var a = await fleet.StartAsync("prod-a");
+        var b = await fleet.StartAsync("prod-b", api: apiB);
+        b.SeedFailingDeployment("api", Image, replicas: 2);
+        var generationB = RemediationBed.Generation(b.DeploymentObject("api"));
+        var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
+        var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
+        await fleet.StopAsync(b);
+        await Engines.EventuallyAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        var asked = await a.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
+        var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
+        await a.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
+        var expires = (await a.Get<ApprovalStore>().GetAsync(approvalId))!.ExpiresAt;
+        await Engines.EventuallyAsync(() => Task.FromResult(DateTimeOffset.UtcNow), now => now > expires, "the request's time to pass");
+
+        var back = await fleet.StartAsync("prod-b", api: apiB);
+        var run = await back.WaitForRunAsync(approvalId);
+
+        Assert.Equal(RunStatus.Failed, run.Run.Status);
+        Assert.StartsWith("not run: no bot of cluster prod-b took it before", run.Run.Detail, StringComparison.Ordinal);
+        Assert.Equal(generationB, RemediationBed.Generation(back.DeploymentObject("api")));
+        Assert.Null(back.DeploymentObject("api")["spec"]!["template"]!["metadata"]!["annotations"]?["kubectl.kubernetes.io/restartedAt"]);
+        Assert.DoesNotContain(await a.Get<AuditLog>().ForApprovalAsync(approvalId), e => e.Action == RemediationAuditActions.JobApplied);
+    }
+
+    [Fact]
+    public async Task Commands_name_the_cluster_or_find_the_only_one_and_status_lists_the_fleet()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new Fleet(storage);
+        var a = await fleet.StartAsync("prod-a");
+        var b = await fleet.StartAsync("prod-b");
+        b.SeedFailingDeployment("api", Image, replicas: 1);
+        var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
+        var commands = a.Get<IChatCommandHandler>();
+        Task<ChatReply> Say(string text) => commands.HandleAsync(new ChatCommandRequest(People.Alice, text, "C0SHOP"), CancellationToken.None);
+
+        var unambiguous = await Say("retry shop/api");
+        var ambiguous = await Say("retry shop/web");
+        var unknown = await Say("retry prod-x/shop/web");
+        var named = await Say("retry prod-a/shop/web");
+        var status = await Say("status --cluster prod-b");
+        var everything = await Say("status");
+        var diagnose = await Say("diagnose prod-b/shop/" + incident.Pods[0].Pod);
+
+        Assert.Contains("Dry run: waiting for cluster prod-b", unambiguous.Text, StringComparison.Ordinal);
+        var requests = await a.Get<IApprovalQueries>().ListPendingAsync(null, CancellationToken.None);
+        Assert.Contains(requests, r => r.Cluster == "prod-b" && r.IncidentId == incident.Id && r.Plan.Kind == RemediationKind.RestartWorkload);
+        Assert.Equal("Which cluster? the fleet has clusters prod-a, prod-b and none has an open incident for shop/deployment/web: write it first, e.g. `retry prod-a/shop/deployment/web` or `retry prod-b/shop/deployment/web`. Nothing was changed.", ambiguous.Text);
+        Assert.Equal("No cluster prod-x has joined this fleet (clusters: prod-a, prod-b). Nothing was changed.", unknown.Text);
+        Assert.Equal("There is no deployment `web` in namespace shop of cluster prod-a. Nothing was changed.", named.Text);
+        Assert.Contains("*prod-b* · 1 bot live · fixes run", status.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("prod-a", status.Text, StringComparison.Ordinal);
+        Assert.Contains($"`{incident.Id}` prod-b/shop/", status.Text, StringComparison.Ordinal);
+        Assert.Contains("*prod-a* · 1 bot live", everything.Text, StringComparison.Ordinal);
+        Assert.Contains("*prod-b* · 1 bot live", everything.Text, StringComparison.Ordinal);
+        Assert.StartsWith($"I cannot read prod-b/shop/{incident.Pods[0].Pod} live: this is cluster prod-a's bot, and only cluster prod-b's bot holds its credentials. Its open incident `{incident.Id}` carries", diagnose.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bot_claiming_a_live_cluster_name_from_another_api_server_refuses_to_start()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new Fleet(storage);
+        await fleet.StartAsync("prod-b");
+
+        var error = await Record.ExceptionAsync(() => fleet.StartAsync("prod-b"));
+
+        Assert.NotNull(error);
+        Assert.Contains("already claims cluster \"prod-b\" for another API server", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cluster_names_that_map_to_one_queue_are_refused_at_start()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new Fleet(storage);
+        await fleet.StartAsync("prod-b");
+
+        var error = await Record.ExceptionAsync(() => fleet.StartAsync("prod.b"));
+
+        Assert.NotNull(error);
+        Assert.Contains("Cluster names \"prod.b\" and \"prod-b\" both become the job queue \"cluster_prod_b\"", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fleet_mode_on_sqlite_refuses_to_start()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var fleet = new Fleet(storage);
+
+        var error = await Record.ExceptionAsync(() => fleet.StartAsync("prod-a", replica: false));
+
+        Assert.NotNull(error);
+        Assert.Contains("Fleet:Enabled is true, but Storage:Provider is not Postgres", Flatten(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Queue_names_are_lowercase_letters_digits_and_underscores()
+    {
+        Assert.Equal("cluster_prod_eu_1", ClusterQueues.QueueName("Prod-EU.1"));
+        Assert.Matches("^[a-z0-9_]+$", ClusterQueues.QueueName("a.B-c_9"));
+    }
+
+    private static IEnumerable<string> Writes(FakeKubernetesApi api) => api.Requests.Where(r => !r.StartsWith("GET ", StringComparison.Ordinal));
+
+    private static string Flatten(Exception error)
+    {
+        var messages = new List<string>();
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            messages.Add(e.Message);
+            if (e is AggregateException aggregate)
+            {
+                messages.AddRange(aggregate.InnerExceptions.Select(Flatten));
+            }
+        }
+
+        return string.Join(" | ", messages);
+    }
+
+    /// <summary>The bots of one test, on one database: started per cluster, stopped in reverse order.</summary>
+    private sealed class Fleet(TestStorage storage, Dictionary<string, string?>? extra = null) : IAsyncDisposable
+    {
+        private readonly List<RemediationBed> _beds = [];
+        private readonly List<TestStorage> _replicas = [];
+
+        /// <summary>An API stand-in a test keeps across a bot's stop and return (with the namespace's default ServiceAccount).</summary>
+        public static async Task<FakeKubernetesApi> StartApiAsync()
+        {
+            var api = await FakeKubernetesApi.StartAsync();
+            api.Seed(new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "ServiceAccount",
+                ["metadata"] = new JsonObject { ["name"] = "default", ["namespace"] = RemediationBed.Namespace },
+            });
+            return api;
+        }
+
+        public async Task<RemediationBed> StartAsync(string cluster, bool chatReplica = false, FakeKubernetesApi? api = null, bool replica = true)
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                ["Bot:Cluster"] = cluster,
+                ["Fleet:Enabled"] = "true",
+                ["Fleet:Role"] = chatReplica ? "Chat" : "Cluster",
+                ["Fleet:HeartbeatInterval"] = "00:00:01",
+                ["Fleet:LiveWindow"] = "00:00:03",
+                ["Jobs:PostgresPollInterval"] = "00:00:00.200",
+            };
+            foreach (var (key, value) in extra ?? [])
+            {
+                settings[key] = value;
+            }
+
+            var own = replica ? storage.Replica() : storage;
+            if (replica)
+            {
+                _replicas.Add(own);
+            }
+
+            var bed = await RemediationBed.StartAsync(own, settings: settings, api: api);
+            _beds.Add(bed);
+            return bed;
+        }
+
+        public async Task StopAsync(RemediationBed bed)
+        {
+            _beds.Remove(bed);
+            await bed.DisposeAsync();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            for (var i = _beds.Count - 1; i >= 0; i--)
+            {
+                await _beds[i].DisposeAsync();
+            }
+
+            _replicas.ForEach(r => r.Dispose());
+        }
+    }
+}
