@@ -87,6 +87,7 @@ internal sealed partial class DiagnosisWorkers(
     InProcessDiagnosisScheduler queue,
     IServiceScopeFactory scopes,
     IOptions<DiagnosisOptions> options,
+    ChatOpsPull.Observability.BotMetrics metrics,
     ILogger<DiagnosisWorkers> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -106,9 +107,12 @@ internal sealed partial class DiagnosisWorkers(
             {
                 try
                 {
+                    // Counted like the diagnose job's runs (chatopspull_jobs{kind="diagnose"}): it is the same work.
+                    metrics.Job("diagnose", "started");
                     await using var scope = scopes.CreateAsyncScope();
                     var run = scope.ServiceProvider.GetRequiredService<DiagnosisRun>();
                     await run.RunAsync(request.IncidentId, request.Version, Stopwatch.GetElapsedTime(request.RequestedAt), stoppingToken).ConfigureAwait(false);
+                    metrics.Job("diagnose", "succeeded");
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -118,6 +122,7 @@ internal sealed partial class DiagnosisWorkers(
                 catch (Exception e)
 #pragma warning restore CA1031
                 {
+                    metrics.Job("diagnose", "failed");
                     LogFailed(logger, e, request.IncidentId, request.Version);
                 }
                 finally
