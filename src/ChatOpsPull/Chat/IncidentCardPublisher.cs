@@ -95,7 +95,8 @@ public sealed partial class IncidentCardPublisher(
             shownRuns.Select(r => WithApprovers(r, requests)).ToList(),
             rolledUp.Where(i => !i.IsClosed).ToList(),
             now,
-            fixes.CommandsFor(incident)));
+            fixes.CommandsFor(incident),
+            fixes.ManagedWorkloads));
     }
 
     private static RemediationRun WithApprovers(RemediationRun run, List<ApprovalRequest> requests)

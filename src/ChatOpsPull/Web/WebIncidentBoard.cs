@@ -33,7 +33,7 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
             }
 
             var rolledUp = open.Where(i => i.RollupOf == incident.Id).ToList();
-            cards.Add(IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now, fixes.CommandsFor(incident))));
+            cards.Add(IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now, fixes.CommandsFor(incident), fixes.ManagedWorkloads)));
             shown.Add(incident.Id);
         }
 

@@ -15,7 +15,8 @@ public abstract record ChatCommand
     public sealed record Check(ImageReference Image) : ChatCommand;
 
     /// <param name="WorkloadKind">"Deployment" when not written.</param>
-    public sealed record Retry(string Namespace, string WorkloadKind, string WorkloadName) : ChatCommand;
+    /// <param name="Anyway">"retry ns/workload anyway": the asker confirms changing a workload another tool owns (Argo CD, Flux, Helm).</param>
+    public sealed record Retry(string Namespace, string WorkloadKind, string WorkloadName, bool Anyway = false) : ChatCommand;
 
     public sealed record Snooze(string IncidentId, TimeSpan Duration) : ChatCommand;
 
@@ -34,7 +35,7 @@ public static partial class ChatCommandParser
         "• `status [namespace]` — open incidents, waiting approvals and recent actions\n" +
         "• `diagnose <namespace>/<pod>` — diagnose one pod now\n" +
         "• `check <image>` — ask the registry whether an image can be pulled\n" +
-        "• `retry <namespace>/<workload>` — ask to restart a workload (needs approval); workload is `name` or `kind/name`\n" +
+        "• `retry <namespace>/<workload>` — ask to restart a workload, or run a cronjob's job now (needs approval); workload is `name` or `kind/name`\n" +
         "• `snooze <incident> <duration>` — e.g. `snooze inc-4f2a9c 2h` (at most 7d)\n" +
         "• `digest` — post this channel's digest now\n" +
         "• `help` — this list";
@@ -73,13 +74,14 @@ public static partial class ChatCommandParser
 
     private static ChatCommand ParseRetry(string[] rest)
     {
-        if (rest.Length != 1)
+        var anyway = rest.Length == 2 && string.Equals(rest[1], "anyway", StringComparison.OrdinalIgnoreCase);
+        if (rest.Length != 1 && !anyway)
         {
-            return Usage("`retry` needs `<namespace>/<workload>`, e.g. `retry shop/api` or `retry shop/statefulset/db`.");
+            return Usage("`retry` needs `<namespace>/<workload>`, e.g. `retry shop/api` or `retry shop/statefulset/db` (add `anyway` to confirm a workload Argo CD, Flux or Helm owns).");
         }
 
         return TrySplitPath(rest[0], out var @namespace, out var workload, out var problem)
-            ? new ChatCommand.Retry(@namespace, workload.Kind ?? "Deployment", workload.Name)
+            ? new ChatCommand.Retry(@namespace, workload.Kind ?? "Deployment", workload.Name, anyway)
             : Usage(problem);
     }
 
