@@ -28,7 +28,7 @@ public enum OwnerTool
 /// </summary>
 /// <param name="Name">The Application, Kustomization, HelmRelease, release or controller object's name.</param>
 /// <param name="Namespace">Its namespace where the object says it, or null.</param>
-/// <param name="Kind">The controller's kind and API version for <see cref="OwnerTool.Controller"/> ("Prometheus (monitoring.coreos.com/v1)").</param>
+/// <param name="Kind">The controller's kind for <see cref="OwnerTool.Controller"/> ("Prometheus"; its API version is in the evidence).</param>
 /// <param name="Certain">False when only a label other tools also set points at it (Argo CD's label tracking).</param>
 public sealed record WorkloadOwner(OwnerTool Tool, string Name, string? Namespace, string Evidence, string? Kind = null, bool Certain = true)
 {
@@ -71,7 +71,7 @@ public sealed record WorkloadOwner(OwnerTool Tool, string Name, string? Namespac
         _ => throw new ArgumentOutOfRangeException(nameof(Tool), Tool, "unknown owner tool"),
     };
 
-    private string KindName => Kind is { } kind && kind.IndexOf(' ', StringComparison.Ordinal) is var space and > 0 ? kind[..space] : Kind ?? "its controller";
+    private string KindName => Kind ?? "its controller";
 }
 
 /// <summary>A workload's controller owner reference (<c>metadata.ownerReferences</c> with <c>controller: true</c>).</summary>
@@ -112,7 +112,7 @@ public static class WorkloadOwnership
         {
             return controller is { Group: "argoproj.io", Kind: "Rollout" }
                 ? new WorkloadOwner(OwnerTool.ArgoRollouts, Clean(controller.Name), null, $"controller owner Rollout {Clean(controller.Name)} ({Clean(controller.ApiVersion)})")
-                : new WorkloadOwner(OwnerTool.Controller, Clean(controller.Name), null, $"controller owner {Clean(controller.Kind)} {Clean(controller.Name)} ({Clean(controller.ApiVersion)})", $"{Clean(controller.Kind)} ({Clean(controller.ApiVersion)})");
+                : new WorkloadOwner(OwnerTool.Controller, Clean(controller.Name), null, $"controller owner {Clean(controller.Kind)} {Clean(controller.Name)} ({Clean(controller.ApiVersion)})", Clean(controller.Kind));
         }
 
         if (annotations.TryGetValue(ArgoCdTrackingAnnotation, out var tracking) && tracking.Length > 0)
