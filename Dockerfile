@@ -19,6 +19,8 @@ COPY src/ChatOpsPull.Core/ChatOpsPull.Core.csproj src/ChatOpsPull.Core/
 COPY src/ChatOpsPull/ChatOpsPull.csproj src/ChatOpsPull/
 RUN dotnet restore src/ChatOpsPull/ChatOpsPull.csproj --arch "$TARGETARCH"
 COPY src/ src/
+# The Teams app package source, embedded in the executable (chatopspull teams-package).
+COPY manifests/teams/ manifests/teams/
 RUN dotnet publish src/ChatOpsPull/ChatOpsPull.csproj --configuration Release --no-restore --arch "$TARGETARCH" \
         --self-contained false --output /app \
     && mkdir -p /data

@@ -60,9 +60,23 @@ public static class IncidentGrouping
         _ => 2,
     };
 
-    /// <summary>"deployment/api", or the image (familiar form) when the owner is unknown.</summary>
+    /// <summary>
+    /// "deployment/api"; when the owner is unknown (alerts without owner labels), the workload the pod's name points to
+    /// (<see cref="WorkloadInference"/>), else the image (familiar form).
+    /// </summary>
     public static string SubjectOf(PullFailure failure) =>
-        failure.Workload is { } workload ? workload.ToString() : ImageSubject(failure.Image);
+        failure.Workload is { } workload ? workload.ToString()
+        : WorkloadInference.FromPodName(failure.Pod) is { } inferred ? inferred.Subject
+        : ImageSubject(failure.Image);
+
+    /// <summary>
+    /// The workload an incident's subject was inferred from its pods' names, or null when its subject is a known owner or
+    /// an image. Cards say "inferred" for it.
+    /// </summary>
+    public static InferredWorkload? InferredWorkloadOf(Incident incident) =>
+        incident.Workload is null
+            ? incident.Pods.Select(p => WorkloadInference.FromPodName(p.Pod)).FirstOrDefault(w => w is not null && w.Subject == incident.Key.Subject)
+            : null;
 
     /// <summary>The image as people write it ("nginx:1.25"); the raw text when it does not parse.</summary>
     public static string ImageSubject(string image)

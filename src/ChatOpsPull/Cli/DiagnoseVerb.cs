@@ -35,23 +35,9 @@ public static class DiagnoseVerb
             return 2;
         }
 
-        KubernetesConnection connection;
-        try
+        var connection = await CliKubeconfig.ConnectAsync("diagnose", arguments.Kubeconfig, arguments.Context, io, "no kubeconfig found ($KUBECONFIG or ~/.kube/config); pass --kubeconfig PATH.").ConfigureAwait(false);
+        if (connection is null)
         {
-            var path = arguments.Kubeconfig ?? KubernetesConnection.DefaultKubeconfigPath();
-            if (path is null || !File.Exists(path))
-            {
-                await io.Error.WriteLineAsync(path is null
-                    ? "chatopspull diagnose: no kubeconfig found ($KUBECONFIG or ~/.kube/config); pass --kubeconfig PATH."
-                    : $"chatopspull diagnose: the kubeconfig {path} does not exist.").ConfigureAwait(false);
-                return 2;
-            }
-
-            connection = KubernetesConnection.FromKubeconfig(path, arguments.Context);
-        }
-        catch (KubeConfigException e)
-        {
-            await io.Error.WriteLineAsync($"chatopspull diagnose: the kubeconfig cannot be used: {e.Message}").ConfigureAwait(false);
             return 2;
         }
 

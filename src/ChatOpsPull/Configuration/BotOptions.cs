@@ -12,9 +12,12 @@ public sealed class BotOptions
     [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", ErrorMessage = "Bot:Cluster must be letters, digits, '.', '_' or '-' (at most 63).")]
     public string Cluster { get; set; } = "default";
 
-    /// <summary>Where the embedded SQLite database and other files live. Created on first run.</summary>
-    [Required(ErrorMessage = "Bot:DataDirectory must be set to a writable directory.")]
-    public string DataDirectory { get; set; } = "data";
+    /// <summary>
+    /// Where the embedded SQLite database and other files live; created on first run. Empty: the user's data directory
+    /// (<see cref="BotDirectories.UserDataDirectory"/>). A relative path is taken from the directory of the executable
+    /// (where appsettings.json is), never from the current directory. After start it holds the resolved, absolute path.
+    /// </summary>
+    public string DataDirectory { get; set; } = string.Empty;
 
     /// <summary>
     /// The install profile the manifests gave the bot: Remediate (fixes as buttons, run as approved jobs) or Observe (the

@@ -17,6 +17,9 @@ using ChatOpsPull.Storage;
 using ChatOpsPull.Chat.Commands;
 using ChatOpsPull.Chat.Digest;
 using ChatOpsPull.Web;
+using ChatOpsPull.Admission;
+using ChatOpsPull.Chat.Prevention;
+using ChatOpsPull.Prevention;
 
 namespace ChatOpsPull.Hosting;
 
@@ -27,9 +30,9 @@ public static class BotHost
     /// load driver can replace a service (e.g. a recording <c>IPullFailureSink</c>) in a host that listens on real TCP.</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
-        builder.Configuration.AddEnvironmentVariables("CHATOPSPULL__");
-        builder.Services.AddBotCore(builder.Configuration);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = HostDefaults.ContentRoot(args) });
+        HostDefaults.Apply(builder);
+        builder.Services.AddBotCore(builder.Configuration, builder.Environment.ContentRootPath);
         builder.Services.AddStorage(builder.Configuration);
         builder.Services.AddObservability();
         builder.Services.AddHealth();
@@ -51,11 +54,16 @@ public static class BotHost
         builder.Services.AddApprovals(builder.Configuration);
         builder.Services.AddChatActions();
         builder.Services.AddChatCommands(builder.Configuration);
+        builder.Services.AddPrevention(builder.Configuration);
+        builder.Services.AddPreventionCards();
+        builder.Services.AddAdmission(builder.Configuration);
         builder.Services.AddWebPage(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();
+        HostDefaults.LogDataDirectory(app);
         app.UseRejectedRequestMetrics();
+        app.MapAdmission();
         app.UseLocalLogin();
         app.MapHealth();
         app.MapObservability();

@@ -1,6 +1,7 @@
 using ChatOpsPull.Configuration;
 using ChatOpsPull.Web;
 using ChatOpsPull.Cli;
+using ChatOpsPull.Cli.Demo;
 
 namespace ChatOpsPull.Hosting;
 
@@ -17,6 +18,8 @@ public static class CliApp
         HealthCheckVerb.Verb,
         CheckVerb.Verb,
         DiagnoseVerb.Verb,
+        TeamsPackageVerb.Verb,
+        DemoVerb.Verb,
         new("hash-password", LocalUsersCli.Summary, LocalUsersCli.HashPasswordAsync),
         new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
     ];
@@ -53,7 +56,7 @@ public static class CliApp
         stdout.WriteLine();
         foreach (var verb in Verbs)
         {
-            stdout.WriteLine($"  {verb.Name,-10} {verb.Summary}");
+            stdout.WriteLine($"  {verb.Name,-14} {verb.Summary}");
         }
 
         stdout.WriteLine();

@@ -15,7 +15,7 @@ public static class CardHtmlRenderer
         var html = new StringBuilder(4096);
         var tone = card.Tone.ToString().ToLowerInvariant();
         html.Append("<article class=\"card ").Append(tone).Append("\" data-card-key=\"").Append(Attr(card.Key)).Append("\">");
-        html.Append("<h2>").Append(Text(card.Title)).Append("</h2>");
+        html.Append("<h2>").Append(CardIcons.For(card.Tone)).Append(Text(card.Title)).Append("</h2>");
 
         html.Append("<dl class=\"facts\">");
         foreach (var fact in card.Facts)
@@ -45,7 +45,7 @@ public static class CardHtmlRenderer
                     foreach (var line in section.Lines)
                     {
                         html.Append("<li class=\"").Append(line.Mark.ToString().ToLowerInvariant()).Append("\">")
-                            .Append(Mark(line.Mark)).Append(Markdown(line.Text)).Append("</li>");
+                            .Append(CardIcons.For(line.Mark)).Append(Markdown(line.Text)).Append("</li>");
                     }
 
                     if (section.HiddenCount > 0)
@@ -93,16 +93,6 @@ public static class CardHtmlRenderer
         return html.ToString();
     }
 
-    private static string Mark(LineMark mark) => mark switch
-    {
-        LineMark.None => string.Empty,
-        LineMark.Passed => "✅ ",
-        LineMark.Failed => "❌ ",
-        LineMark.Info => "ℹ️ ",
-        LineMark.Skipped => "⏭ ",
-        _ => throw new ArgumentOutOfRangeException(nameof(mark), mark, "unknown mark"),
-    };
-
     private static string Text(string text) => HtmlEncoder.Default.Encode(text);
 
     private static string Attr(string text) => HtmlEncoder.Default.Encode(text);
@@ -128,7 +118,14 @@ public static class CardHtmlRenderer
                 }
             }
 
-            var next = text.IndexOfAny(['`', '*'], i + 1);
+            if (c == '\n')
+            {
+                html.Append("<br>");
+                i++;
+                continue;
+            }
+
+            var next = text.IndexOfAny(['`', '*', '\n'], i + 1);
             var stop = next < 0 ? text.Length : next;
             html.Append(Text(text[i..stop]));
             i = stop;

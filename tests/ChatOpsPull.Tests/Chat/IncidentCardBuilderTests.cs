@@ -41,6 +41,21 @@ public sealed class IncidentCardBuilderTests
         [SetTag, Rollback]);
 
     [Fact]
+    public void An_incident_from_an_alert_without_owner_labels_shows_the_workload_read_from_the_pod_name_as_inferred()
+    {
+        var failure = new PullFailure(FailureSource.Alertmanager, "prod-eu", "shop", "web-7d9c5b6f4-x2x4p", "web", ContainerKind.Regular, "nginx:1.99", "ImagePullBackOff", string.Empty, Now);
+        var incident = new Incident("inc-5e1f0a", IncidentGrouping.KeyOf(failure, PullCause.ImageNotFound), failure.Image, IncidentState.Open, Now, Now,
+            [new AffectedPod(failure.Pod, "web", "ImagePullBackOff", string.Empty, Now, Now)], 1);
+
+        var card = IncidentCardBuilder.Build(new IncidentCardInput(incident, [], [], [], Now));
+
+        Assert.Equal("Image or tag not found: shop/deployment/web", card.Title);
+        Assert.Equal("deployment/web (inferred from the pod name web-7d9c5b6f4-x2x4p; the alert named no owner)", card.Facts.Single(f => f.Label == "Workload").Value);
+        var known = IncidentCardBuilder.Build(new IncidentCardInput(incident with { Workload = new WorkloadRef("Deployment", "web") }, [], [], [], Now));
+        Assert.Equal("deployment/web", known.Facts.Single(f => f.Label == "Workload").Value);
+    }
+
+    [Fact]
     public void Diagnosed_incident_shows_cause_evidence_pods_and_fix_buttons()
     {
         var card = IncidentCardBuilder.Build(new IncidentCardInput(Incident(3, diagnosis: NotFound()), [], [], [], Now));

@@ -1,3 +1,4 @@
+using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Cli;
 using ChatOpsPull.Hosting;
 
@@ -6,14 +7,7 @@ namespace ChatOpsPull.Tests.Cli;
 /// <summary>Help and usage errors of the command line; none of these start the web host.</summary>
 public sealed class CliUsageTests
 {
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        using var stdin = new StringReader(string.Empty);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, stdin, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     [Theory]
     [InlineData("help")]

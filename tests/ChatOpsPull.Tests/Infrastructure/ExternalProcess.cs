@@ -33,7 +33,8 @@ public sealed class ExternalProcess : IAsyncDisposable
         }
     }
 
-    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null)
+    /// <param name="unset">Variables of this process's environment the child must not inherit.</param>
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null, IEnumerable<string>? unset = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -45,6 +46,11 @@ public sealed class ExternalProcess : IAsyncDisposable
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (var key in unset ?? [])
+        {
+            info.Environment.Remove(key);
         }
 
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())

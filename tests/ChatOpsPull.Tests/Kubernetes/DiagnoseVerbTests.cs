@@ -1,3 +1,4 @@
+using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Cli;
 using ChatOpsPull.Tests.Kubernetes.FakeApi;
 using ChatOpsPull.Hosting;
@@ -8,13 +9,7 @@ public sealed class DiagnoseVerbTests : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "chatopspull-diagnose-" + Guid.NewGuid().ToString("N"));
 
-    private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, TextReader.Null, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Error)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public async Task Failing_pods_are_printed_with_classification_and_evidence_and_exit_1()

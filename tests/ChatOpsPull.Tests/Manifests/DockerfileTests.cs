@@ -70,6 +70,22 @@ public sealed partial class DockerfileTests
         }
     }
 
+    [Fact]
+    public void Everything_the_build_stage_copies_from_the_context_is_in_it()
+    {
+        var ignored = File.ReadAllLines(RenderedManifests.Path(".dockerignore")).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var sources = Lines.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.Contains("--from=", StringComparison.Ordinal))
+            .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..^1])
+            .ToList();
+        Assert.Contains("manifests/teams/", sources);
+        foreach (var source in sources)
+        {
+            // Docker's rule: the last pattern that matches decides; "!" re-includes.
+            var last = ignored.LastOrDefault(p => source.StartsWith(p.TrimStart('!'), StringComparison.Ordinal) || p.TrimStart('!').StartsWith(source, StringComparison.Ordinal) && p.StartsWith('!'));
+            Assert.True(last is null || last.StartsWith('!'), $"COPY {source}: .dockerignore leaves it out of the build context ({last})");
+        }
+    }
+
     private static List<string> RuntimeStage() =>
         Lines.SkipWhile(l => !(l.StartsWith("FROM ", StringComparison.Ordinal) && l.Contains(" AS runtime", StringComparison.Ordinal))).ToList();
 

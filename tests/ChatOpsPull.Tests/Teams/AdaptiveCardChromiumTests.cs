@@ -43,6 +43,23 @@ public sealed class AdaptiveCardChromiumTests(StandInFixture fixture, ChromiumCa
     }
 
     [Fact]
+    public async Task Rendered_with_Teams_markdown_the_card_shows_no_backtick_and_no_raw_markup()
+    {
+        // The page's markdown processor is the Teams subset: bold, italic, lists, links; anything else as written.
+        Assert.Equal(
+            "<strong>b</strong> <em>i</em> `c` # h<ul><li>one</li></ul>",
+            await chromium.Page.EvaluateAsync<string>("() => window.teamsMarkdown('**b** _i_ `c` # h\\r- one')"));
+
+        await chromium.RenderAsync(AdaptiveCardRenderer.Render(SampleCards.Incident(), CardView.Everyone));
+
+        var text = await chromium.Card.InnerTextAsync();
+        Assert.DoesNotContain("`", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("**", text, StringComparison.Ordinal);
+        Assert.Contains("The registry says MANIFEST_UNKNOWN for tag 1.4.3.", text, StringComparison.Ordinal);
+        Assert.True(await chromium.Card.Locator("text=1.4.3").First.IsVisibleAsync());
+    }
+
+    [Fact]
     public async Task An_observe_card_shows_each_fix_as_commands_and_no_fix_button()
     {
         var card = SampleCards.Observed();

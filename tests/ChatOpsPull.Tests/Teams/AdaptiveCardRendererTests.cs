@@ -109,14 +109,18 @@ public sealed partial class AdaptiveCardRendererTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Markdown_bold_is_translated_and_tone_becomes_container_style()
+    public void Bold_and_code_spans_become_bold_and_monospace_runs_and_tone_becomes_container_style()
     {
         var json = AdaptiveCardRenderer.Render(SampleCards.Incident(), CardView.Everyone);
 
-        Assert.Contains("The registry says **MANIFEST_UNKNOWN** for tag `1.4.3`", CardJson.Texts(json), StringComparison.Ordinal);
+        Assert.Contains("The registry says MANIFEST_UNKNOWN for tag 1.4.3. Nearest existing tags: 1.4.2, 1.4.1.", CardJson.Texts(json), StringComparison.Ordinal);
+        var runs = CardJson.Nodes(json).Where(n => n["type"]?.GetValue<string>() == "TextRun").ToList();
+        Assert.Contains(runs, r => r["text"]!.GetValue<string>() == "MANIFEST_UNKNOWN" && r["weight"]?.GetValue<string>() == "Bolder");
+        Assert.Contains(runs, r => r["text"]!.GetValue<string>() == "1.4.3" && r["fontType"]?.GetValue<string>() == "Monospace");
+        Assert.DoesNotContain("`", CardJson.Texts(json), StringComparison.Ordinal);
         Assert.Equal("attention", json["body"]![0]!["style"]!.GetValue<string>());
-        var code = CardJson.Nodes(json).Single(n => n["fontType"]?.GetValue<string>() == "Monospace");
-        Assert.StartsWith("Failed to pull image", code["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        var code = runs.Single(n => n["text"]!.GetValue<string>().StartsWith("Failed to pull image", StringComparison.Ordinal));
+        Assert.Equal("Monospace", code["fontType"]!.GetValue<string>());
     }
 
     [GeneratedRegex("…and ([0-9]+) more pods")]

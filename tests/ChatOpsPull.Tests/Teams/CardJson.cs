@@ -38,8 +38,17 @@ public static class CardJson
 
     public static IEnumerable<string> Verbs(JsonNode? card) => Executes(card).Select(a => a["verb"]!.GetValue<string>());
 
-    public static string Texts(JsonNode? card) =>
-        string.Join("\n", Nodes(card).Where(n => n["text"] is JsonValue).Select(n => n["text"]!.GetValue<string>()));
+    /// <summary>Every text of the card, one per line; a RichTextBlock's runs are joined into its one line.</summary>
+    public static string Texts(JsonNode? card)
+    {
+        var runs = Nodes(card).Where(n => n["type"]?.GetValue<string>() == "RichTextBlock")
+            .SelectMany(n => n["inlines"]!.AsArray().OfType<JsonObject>())
+            .ToHashSet(ReferenceEqualityComparer.Instance);
+        return string.Join("\n", Nodes(card).Select(n => n["type"]?.GetValue<string>() == "RichTextBlock"
+                ? string.Concat(n["inlines"]!.AsArray().Select(r => r!["text"]!.GetValue<string>()))
+                : n["text"] is JsonValue && !runs.Contains(n) ? n["text"]!.GetValue<string>() : null)
+            .OfType<string>());
+    }
 
     /// <summary>The card inside a message activity the stand-in recorded.</summary>
     public static JsonNode? CardOf(JsonNode? activity) => activity?["attachments"]?[0]?["content"];

@@ -18,6 +18,7 @@ public sealed class ChromiumCardRenderer : IAsyncLifetime
     public const string ChromiumPath = "/usr/bin/chromium";
 
     private WebApplication? _server;
+    private string _baseUrl = string.Empty;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
@@ -45,7 +46,8 @@ public sealed class ChromiumCardRenderer : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
         Page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 800, Height = 1200 } });
-        await Page.GotoAsync($"http://127.0.0.1:{port}/index.html");
+        _baseUrl = $"http://127.0.0.1:{port}";
+        await Page.GotoAsync($"{_baseUrl}/index.html");
         await Page.WaitForFunctionAsync("() => typeof window.AdaptiveCards !== 'undefined' && typeof window.renderCard === 'function'");
         Screenshots = Directory.CreateTempSubdirectory("chatopspull-cards-").FullName;
     }
@@ -57,6 +59,18 @@ public sealed class ChromiumCardRenderer : IAsyncLifetime
         var result = await Page.EvaluateAsync<JsonElement>("json => window.renderCard(json)", card.ToJsonString());
         return result.GetProperty("findings").EnumerateArray().Select(f => f.GetString()!).ToList();
     }
+
+    /// <summary>Another page of tests/card-render (slack.html: the Slack-like Block Kit drawing) in the same browser.</summary>
+    public async Task<IPage> OpenAsync(string file, int width = 800)
+    {
+        var page = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = 1200 }, DeviceScaleFactor = 1 });
+        await page.GotoAsync($"{_baseUrl}/{file}");
+        return page;
+    }
+
+    /// <summary>A blank page in the same browser (the web page's card is set as its content).</summary>
+    public async Task<IPage> BlankAsync(int width = 800) =>
+        await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = 1200 } });
 
     public async Task<IReadOnlyList<JsonElement>> ExecutedAsync()
     {

@@ -44,6 +44,7 @@ public static class IncidentCardBuilder
         var diagnosis = incident.Diagnosis;
         var cause = diagnosis?.Cause ?? incident.Key.Cause;
         var subject = incident.Workload?.ToString() ?? incident.Key.Subject;
+        var inferred = IncidentGrouping.InferredWorkloadOf(incident);
         // No state icon here: each renderer marks the heading from the card's tone.
         var title = $"{cause.Describe()}: {incident.Key.Namespace}/{subject}";
 
@@ -51,7 +52,7 @@ public static class IncidentCardBuilder
         {
             new("Cluster", incident.Key.Cluster),
             new("Namespace", incident.Key.Namespace),
-            new("Workload", subject),
+            new("Workload", inferred is null ? subject : $"{subject} (inferred from the pod name {inferred.Pod}; the alert named no owner)"),
             new("Image", incident.Image.Length > 0 ? incident.Image : "(unknown)"),
             new("Cause", diagnosis is null ? $"{cause.ToSnakeCase()} (from the message; diagnosing…)" : $"{cause.ToSnakeCase()} ({diagnosis.ConfidenceLabel} confidence)"),
             new("State", StateText(incident, input.Now)),

@@ -30,15 +30,9 @@ public static partial class ChatCommandParser
 {
     public static readonly TimeSpan MaxSnooze = TimeSpan.FromDays(7);
 
-    public const string HelpText =
-        "*/pullbot* commands:\n" +
-        "• `status [namespace]` — open incidents, waiting approvals and recent actions\n" +
-        "• `diagnose <namespace>/<pod>` — diagnose one pod now\n" +
-        "• `check <image>` — ask the registry whether an image can be pulled\n" +
-        "• `retry <namespace>/<workload>` — ask to restart a workload, or run a cronjob's job now (needs approval); workload is `name` or `kind/name`\n" +
-        "• `snooze <incident> <duration>` — e.g. `snooze inc-4f2a9c 2h` (at most 7d)\n" +
-        "• `digest` — post this channel's digest now\n" +
-        "• `help` — this list";
+    /// <summary>The answer to <c>help</c>: every command of <see cref="ChatCommandCatalog"/>, usage in code spans.</summary>
+    public static string HelpText { get; } =
+        "*/pullbot* commands:\n" + string.Join('\n', ChatCommandCatalog.All.Select(c => $"• `{c.Usage}` — {c.Description}"));
 
     private static readonly string[] WorkloadKinds = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet"];
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using ChatOpsPull.Chat.Cards;
 
 namespace ChatOpsPull.Chat.Teams.Cards;
@@ -26,7 +25,7 @@ public sealed record CardView(bool ShowApproverActions, IReadOnlyList<string>? R
 /// real Action.Execute inside it: two deliberate clicks, no server round trip, nothing runs on the first.
 /// The serialized card is kept under <see cref="MaxCardUtf16Bytes"/>; what had to be cut is said on the card.
 /// </summary>
-public static partial class AdaptiveCardRenderer
+public static class AdaptiveCardRenderer
 {
     public const string ContentType = "application/vnd.microsoft.card.adaptive";
 
@@ -105,7 +104,7 @@ public static partial class AdaptiveCardRenderer
                     new JsonObject
                     {
                         ["type"] = "TextBlock",
-                        ["text"] = ToneMark(card.Tone) + " " + card.Title,
+                        ["text"] = ToneMark(card.Tone) + " " + TeamsText.Inert(card.Title),
                         ["size"] = "Large",
                         ["weight"] = "Bolder",
                         ["wrap"] = true,
@@ -120,7 +119,7 @@ public static partial class AdaptiveCardRenderer
             var facts = new JsonArray();
             foreach (var fact in card.Facts)
             {
-                facts.Add(new JsonObject { ["title"] = fact.Label, ["value"] = fact.Value });
+                facts.Add(new JsonObject { ["title"] = TeamsText.Inert(fact.Label), ["value"] = TeamsText.Inert(fact.Value) });
             }
 
             body.Add(new JsonObject { ["type"] = "FactSet", ["facts"] = facts, ["spacing"] = "Medium" });
@@ -174,7 +173,7 @@ public static partial class AdaptiveCardRenderer
             body.Add(new JsonObject
             {
                 ["type"] = "TextBlock",
-                ["text"] = card.Footer,
+                ["text"] = TeamsText.Inert(card.Footer),
                 ["size"] = "Small",
                 ["isSubtle"] = true,
                 ["wrap"] = true,
@@ -222,36 +221,29 @@ public static partial class AdaptiveCardRenderer
         var items = new JsonArray();
         if (!string.IsNullOrEmpty(section.Heading))
         {
-            items.Add(new JsonObject { ["type"] = "TextBlock", ["text"] = section.Heading, ["weight"] = "Bolder", ["wrap"] = true });
+            items.Add(new JsonObject { ["type"] = "TextBlock", ["text"] = TeamsText.Inert(section.Heading), ["weight"] = "Bolder", ["wrap"] = true });
         }
 
         switch (section.Style)
         {
             case SectionStyle.Text:
-                items.Add(new JsonObject { ["type"] = "TextBlock", ["text"] = ToAdaptiveMarkdown(section.Text), ["wrap"] = true });
+                items.Add(TeamsText.RichText(section.Text));
                 break;
             case SectionStyle.Code:
+                // A TextRun is never read as markdown, so a runtime message shows exactly as the runtime wrote it.
                 items.Add(new JsonObject
                 {
                     ["type"] = "Container",
                     ["style"] = "emphasis",
-                    ["items"] = new JsonArray
-                    {
-                        new JsonObject { ["type"] = "TextBlock", ["text"] = section.Text, ["fontType"] = "Monospace", ["wrap"] = true, ["size"] = "Small" },
-                    },
+                    ["items"] = new JsonArray { TeamsText.Monospace(section.Text) },
                 });
                 break;
             case SectionStyle.List:
                 foreach (var line in section.Lines)
                 {
-                    items.Add(new JsonObject
-                    {
-                        ["type"] = "TextBlock",
-                        ["text"] = LineMarkText(line.Mark) + ToAdaptiveMarkdown(line.Text),
-                        ["wrap"] = true,
-                        ["spacing"] = "Small",
-                        ["color"] = line.Mark == LineMark.Failed ? "Attention" : "Default",
-                    });
+                    var rich = TeamsText.RichText(line.Text, LineMarkText(line.Mark), line.Mark == LineMark.Failed ? "Attention" : null);
+                    rich["spacing"] = "Small";
+                    items.Add(rich);
                 }
 
                 break;
@@ -299,12 +291,12 @@ public static partial class AdaptiveCardRenderer
                 ["type"] = "AdaptiveCard",
                 ["body"] = new JsonArray
                 {
-                    new JsonObject { ["type"] = "TextBlock", ["text"] = action.Confirm.Title, ["weight"] = "Bolder", ["wrap"] = true },
-                    new JsonObject { ["type"] = "TextBlock", ["text"] = ToAdaptiveMarkdown(action.Confirm.Text), ["wrap"] = true },
+                    new JsonObject { ["type"] = "TextBlock", ["text"] = TeamsText.Inert(action.Confirm.Title), ["weight"] = "Bolder", ["wrap"] = true },
+                    TeamsText.RichText(action.Confirm.Text),
                     new JsonObject
                     {
                         ["type"] = "TextBlock",
-                        ["text"] = $"Click \"{action.Label}\" again to close this without doing anything ({action.Confirm.DenyLabel}).",
+                        ["text"] = TeamsText.Inert($"Click \"{action.Label}\" again to close this without doing anything ({action.Confirm.DenyLabel})."),
                         ["isSubtle"] = true,
                         ["size"] = "Small",
                         ["wrap"] = true,
@@ -391,9 +383,6 @@ public static partial class AdaptiveCardRenderer
             ? heading.ToLowerInvariant()
             : "lines";
 
-    /// <summary>The card model's *bold* becomes Adaptive Card markdown's **bold**; `code` is left as written.</summary>
-    private static string ToAdaptiveMarkdown(string text) => SingleStarBold().Replace(text, "**$1**");
-
     private static string ToneStyle(CardTone tone) => tone switch
     {
         CardTone.Neutral => "emphasis",
@@ -430,6 +419,5 @@ public static partial class AdaptiveCardRenderer
         _ => throw new ArgumentOutOfRangeException(nameof(style), style, "unknown action style"),
     };
 
-    [GeneratedRegex(@"(?<![*\w])\*(?!\*)([^*\n]+?)\*(?![*\w])", RegexOptions.CultureInvariant)]
-    private static partial Regex SingleStarBold();
+
 }
