@@ -37,6 +37,7 @@ public static class BotHost
         builder.Services.AddObservability();
         builder.Services.AddHealth();
         builder.Services.AddTeams(builder.Configuration);
+        builder.Services.AddSingleton(sp => ClusterApiServer.FromEnvironment(sp.GetRequiredService<KubernetesConnection>().Client?.BaseUri));
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
         builder.Services.AddKubernetesWatch();
