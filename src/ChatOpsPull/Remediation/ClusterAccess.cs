@@ -124,7 +124,8 @@ public sealed class ClusterAccess(KubernetesConnection connection, KubernetesCal
                 break;
             case "Job":
                 var job = await ReadJobAsync(@namespace, name, cancellationToken).ConfigureAwait(false);
-                pods = job is null ? [] : [.. await ListPodsAsync(@namespace, Selector(ToJson(job)["spec"]?["selector"]), cancellationToken).ConfigureAwait(false)];
+                // By its selector, and owned by it: a Job written without a selector (one the API server did not default) selects nothing else.
+                pods = job is null ? [] : [.. (await ListPodsAsync(@namespace, Selector(ToJson(job)["spec"]?["selector"]), cancellationToken).ConfigureAwait(false)).Where(p => OwnedBy(p.Metadata, job.Metadata.Uid))];
                 break;
             case "ReplicaSet":
                 V1ReplicaSet replicaSet;
