@@ -6,12 +6,12 @@ using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Remediation;
 
-/// <summary>Where a rollout stands at one look.</summary>
+/// <summary>Where a rollout stands when it is read.</summary>
 /// <param name="Done">The fix worked: the controller reports the rollout complete and the pods are Ready (or the Jobs ran).</param>
 /// <param name="Stuck">Waiting longer will not help (progress deadline exceeded, paused, a Job failed).</param>
 /// <param name="Waiting">What is being waited for, one line.</param>
 /// <param name="Counted">What <paramref name="Ready"/> counts ("pods Ready").</param>
-public sealed record RolloutLook(bool Done, bool Stuck, int Ready, int Desired, string Waiting, string Counted = "pods Ready");
+public sealed record RolloutProgress(bool Done, bool Stuck, int Ready, int Desired, string Waiting, string Counted = "pods Ready");
 
 /// <summary>
 /// Follows what an action changed (its <see cref="RolloutTarget"/>) until it worked or the deadline passes.
@@ -25,7 +25,7 @@ public sealed record RolloutLook(bool Done, bool Stuck, int Ready, int Desired, 
 /// </summary>
 public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<RemediationOptions> options, TimeProvider time)
 {
-    /// <param name="keepAlive">Called between looks (lease renewal); returning false stops the wait (the run was taken over).</param>
+    /// <param name="keepAlive">Called between reads (lease renewal); returning false stops the wait (the run was taken over).</param>
     public async Task<(RunStatus Status, string Detail)> WaitAsync(
         RolloutTarget target,
         DateTimeOffset appliedAt,
@@ -41,22 +41,22 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
 
         while (true)
         {
-            var look = await LookAsync(target, cancellationToken).ConfigureAwait(false);
+            var progress = await ReadProgressAsync(target, cancellationToken).ConfigureAwait(false);
             var now = time.GetUtcNow();
             var took = Describe(now - appliedAt);
-            if (look.Done)
+            if (progress.Done)
             {
-                return (RunStatus.Succeeded, $"{look.Ready}/{look.Desired} {look.Counted} in {took}");
+                return (RunStatus.Succeeded, $"{progress.Ready}/{progress.Desired} {progress.Counted} in {took}");
             }
 
-            if (look.Stuck)
+            if (progress.Stuck)
             {
-                return (RunStatus.RolloutTimedOut, $"{look.Ready}/{look.Desired} {look.Counted} after {took}; {look.Waiting}");
+                return (RunStatus.RolloutTimedOut, $"{progress.Ready}/{progress.Desired} {progress.Counted} after {took}; {progress.Waiting}");
             }
 
             if (now >= deadline)
             {
-                return (RunStatus.RolloutTimedOut, $"{look.Ready}/{look.Desired} {look.Counted} when the {Describe(settings.RolloutDeadline)} deadline passed; {look.Waiting}");
+                return (RunStatus.RolloutTimedOut, $"{progress.Ready}/{progress.Desired} {progress.Counted} when the {Describe(settings.RolloutDeadline)} deadline passed; {progress.Waiting}");
             }
 
             if (!await keepAlive(cancellationToken).ConfigureAwait(false))
@@ -69,7 +69,7 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
         }
     }
 
-    public Task<RolloutLook> LookAsync(RolloutTarget target, CancellationToken cancellationToken) => target.Wait switch
+    public Task<RolloutProgress> ReadProgressAsync(RolloutTarget target, CancellationToken cancellationToken) => target.Wait switch
     {
         RolloutWait.Rollout => RolloutAsync(target, cancellationToken),
         RolloutWait.Pods => PodsAsync(target, cancellationToken),
@@ -77,7 +77,7 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
         _ => throw new ArgumentOutOfRangeException(nameof(target), target.Wait, "unknown rollout wait"),
     };
 
-    private async Task<RolloutLook> RolloutAsync(RolloutTarget target, CancellationToken cancellationToken)
+    private async Task<RolloutProgress> RolloutAsync(RolloutTarget target, CancellationToken cancellationToken)
     {
         if (!WorkloadShape.IsTemplateKind(target.Kind) || target.Kind == "CronJob")
         {
@@ -101,11 +101,11 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
         var notReady = pods.FirstOrDefault(p => !PodStates.IsReady(p));
         var podsDone = ready >= status.Desired && ready == pods.Count;
         var waiting = !status.Done ? status.Message : notReady is null ? "waiting for pods to appear" : "waiting for " + PodStates.Describe(notReady);
-        return new RolloutLook(status.Done && podsDone, status.Stuck, ready, status.Desired, waiting);
+        return new RolloutProgress(status.Done && podsDone, status.Stuck, ready, status.Desired, waiting);
     }
 
     /// <summary>The workload's pods all Ready, and as many as it wants (replicas; a DaemonSet's desiredNumberScheduled; else at least one).</summary>
-    private async Task<RolloutLook> PodsAsync(RolloutTarget target, CancellationToken cancellationToken)
+    private async Task<RolloutProgress> PodsAsync(RolloutTarget target, CancellationToken cancellationToken)
     {
         var ns = target.Namespace;
         var pods = await cluster.PodsOfAsync(target.Kind, ns, target.Name, cancellationToken).ConfigureAwait(false);
@@ -119,11 +119,11 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
         var ready = pods.Count(PodStates.IsReady);
         var notReady = pods.FirstOrDefault(p => !PodStates.IsReady(p));
         var waiting = notReady is null ? $"waiting for {desired - ready} more pod(s) to appear" : "waiting for " + PodStates.Describe(notReady);
-        return new RolloutLook(pods.Count > 0 && ready == pods.Count && ready >= desired, false, ready, desired, waiting);
+        return new RolloutProgress(pods.Count > 0 && ready == pods.Count && ready >= desired, false, ready, desired, waiting);
     }
 
     /// <summary>Each Job complete, or its pods Ready or Succeeded (the image pulled and the pod ran); a failed Job is stuck.</summary>
-    private async Task<RolloutLook> JobsAsync(RolloutTarget target, CancellationToken cancellationToken)
+    private async Task<RolloutProgress> JobsAsync(RolloutTarget target, CancellationToken cancellationToken)
     {
         var ns = target.Namespace;
         int ready = 0, desired = 0;
@@ -134,12 +134,12 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
             var job = await cluster.ReadJobAsync(ns, name, cancellationToken).ConfigureAwait(false);
             if (job is null)
             {
-                return new RolloutLook(false, true, ready, Math.Max(desired, 1), $"job {name} no longer exists", "pods Ready or Succeeded");
+                return new RolloutProgress(false, true, ready, Math.Max(desired, 1), $"job {name} no longer exists", "pods Ready or Succeeded");
             }
 
             if (Condition(job, "Failed") is { } failed)
             {
-                return new RolloutLook(false, true, ready, Math.Max(desired, 1), $"job {name} failed: {failed.Reason}{(string.IsNullOrEmpty(failed.Message) ? string.Empty : $" ({failed.Message})")}", "pods Ready or Succeeded");
+                return new RolloutProgress(false, true, ready, Math.Max(desired, 1), $"job {name} failed: {failed.Reason}{(string.IsNullOrEmpty(failed.Message) ? string.Empty : $" ({failed.Message})")}", "pods Ready or Succeeded");
             }
 
             var pods = await cluster.PodsOfAsync("Job", ns, name, cancellationToken).ConfigureAwait(false);
@@ -155,7 +155,7 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
             }
         }
 
-        return new RolloutLook(allDone, false, ready, desired, waiting ?? string.Empty, "pods Ready or Succeeded");
+        return new RolloutProgress(allDone, false, ready, desired, waiting ?? string.Empty, "pods Ready or Succeeded");
     }
 
     private static V1JobCondition? Condition(V1Job job, string type) =>

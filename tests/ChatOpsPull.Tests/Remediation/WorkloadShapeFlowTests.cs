@@ -660,7 +660,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         };
         if (stuck is null)
         {
-            pod["status"] = DeploymentController.ReadyStatus(pod, DateTimeOffset.UtcNow);
+            pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
             return pod;
         }
 

@@ -166,7 +166,7 @@ public static class IncidentCardBuilder
                 var style = actions.Count == 0 ? ActionStyle.Primary : ActionStyle.Default;
                 actions.Add(plan.ManagedBy is { } owner && input.ManagedWorkloads == ManagedWorkloadPolicy.Confirm
                     ? new CardAction(
-                        ApprovalService.AnywayLabel(plan),
+                        ApprovalWorkflow.AnywayLabel(plan),
                         new CardActionPayload(CardVerb.RequestAnyway, incident.Id, plan.Key),
                         style,
                         new CardConfirm($"Change a workload {owner.ToolName} manages?", $"{owner.Describe()} manages {plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}: {owner.WhatAPatchDoes()} {plan.Description}", "Change it anyway", "Cancel"))
