@@ -11,6 +11,7 @@ using ChatOpsPull.Incidents;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
+using ChatOpsPull.Tests.Kubernetes;
 using ChatOpsPull.Tests.Kubernetes.FakeApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Storage;
@@ -22,16 +23,16 @@ namespace ChatOpsPull.Tests.Remediation;
 /// <summary>
 /// Each fix on each workload shape from end to end, on SQLite and PostgreSQL: pods on the Kubernetes API stand-in fail
 /// to pull from the real registry, the real diagnoser reads the workload, the card says before anyone approves what is
-/// offered, what is not and why, a request and an approval run the job, and the outcome is verified on the pods. Where
-/// the stand-in has no controller for a kind yet (StatefulSet, DaemonSet, Job), the test does what that controller does
-/// at the point it would (a deleted pod comes back, status.observedGeneration follows the spec), each step named so.
+/// offered, what is not and why, a request and an approval run the job, and the outcome is verified on the pods. The
+/// stand-in's workload controllers do what the cluster's do (observedGeneration follows the spec, a deleted pod comes
+/// back from the update revision, a Job replaces its pod after the backoff); the tests only say when an image pulls
+/// (<see cref="FakeKubernetesApi.MarkPodsReady"/>). Shapes come from tests/fixtures/kubernetes/shape-*.json where one fits.
 /// </summary>
 [Collection(RemediationParts.Name)]
 public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFixture registry)
 {
     private const string Ns = RemediationBed.Namespace;
     private static readonly ResourceType PodType = ResourceType.Of("pods");
-    private static readonly ResourceType Deployments = ResourceType.Of("deployments");
     private static readonly ResourceType StatefulSets = ResourceType.Of("statefulsets");
     private static readonly ResourceType DaemonSets = ResourceType.Of("daemonsets");
     private static readonly ResourceType ReplicaSets = ResourceType.Of("replicasets");
@@ -163,34 +164,33 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var bed = await StartAsync(storage);
-        var uid = Seed(bed, StatefulSet("db", Missing, replicas: 3, "RollingUpdate", partition: 2, ready: 2, updated: 1));
-        var owner = Controller("apps/v1", "StatefulSet", "db", uid);
-        var kept = new[] { Seed(bed, Pod("db-0", Good, "db", owner, stuck: null)), Seed(bed, Pod("db-1", Good, "db", owner, stuck: null)) };
-        Seed(bed, Pod("db-2", Missing, "db", owner, stuck: NotFound(Missing)));
-        var incident = await OpenAsync(bed, new WorkloadRef("StatefulSet", "db"), Missing, ["db-2"], "ErrImagePull", NotFound(Missing));
+        SeedShape(bed, "shape-statefulset-partition.json", ("registry.example.com/payments/ledger:3.1.4", Good), ("registry.example.com/payments/ledger:3.2.0", Missing));
+        var kept = new[] { "ledger-0", "ledger-1" }.Select(n => Uid(bed.Api.Store.Get(PodType, Ns, n)!)).ToList();
+        var (reason, message, stuckUid) = Waiting(bed, "ledger-2");
+        var incident = await OpenAsync(bed, new WorkloadRef("StatefulSet", "ledger"), Missing, ["ledger-2"], reason, message);
         var plan = Plan(incident, RemediationKind.SetImageTag);
 
         var card = await CardAsync(bed, incident);
-        Assert.Contains(incident.Diagnosis!.Evidence, e => e.Detail.Contains("statefulset/db has partition 2", StringComparison.Ordinal));
+        Assert.Contains(incident.Diagnosis!.Evidence, e => e.Detail.Contains("statefulset/ledger has partition 2", StringComparison.Ordinal));
         Assert.Contains(plan.Title, Buttons(card));
         Assert.Contains("With partition 2 only pods with ordinal 2 and above take the new template", plan.Description, StringComparison.Ordinal);
 
-        var generation = RemediationBed.Generation(bed.Api.Store.Get(StatefulSets, Ns, "db")!);
         var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d =>
         {
-            Assert.Contains("then delete pod db-2", d, StringComparison.Ordinal);
-            Assert.DoesNotContain("delete pod db-0", d, StringComparison.Ordinal);
+            Assert.Contains("then delete pod ledger-2", d, StringComparison.Ordinal);
+            Assert.DoesNotContain("delete pod ledger-0", d, StringComparison.Ordinal);
         });
-        await ObserveGenerationAsync(bed, StatefulSets, "db", expected: generation + 1); // the statefulset controller sees the new template
-        await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "db-2")), p => p is null, "the stuck pod db-2 to be deleted");
-        Assert.Equal(kept, new[] { "db-0", "db-1" }.Select(n => Uid(bed.Api.Store.Get(PodType, Ns, n)!)));
-        Seed(bed, Pod("db-2", plan.Parameters["image"], "db", owner, stuck: null)); // … and recreates it from the update revision
-        WriteStatus(bed, StatefulSets, "db", s => StatefulSetStatus(s, replicas: 3, ready: 3, updated: 1));
+        var replacement = await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "ledger-2")), p => p is not null && Uid(p) != stuckUid, "the statefulset controller to recreate ledger-2");
+        Assert.Equal(plan.Parameters["image"], PodImage(replacement!)); // from the update revision
+        Assert.Equal(kept, new[] { "ledger-0", "ledger-1" }.Select(n => Uid(bed.Api.Store.Get(PodType, Ns, n)!)));
+        bed.Api.MarkPodsReady(Ns, "statefulset.kubernetes.io/pod-name=ledger-2"); // its image pulls now
         var run = await bed.WaitForRunAsync(approvalId);
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Contains("3/3 pods Ready", run.Run.Detail, StringComparison.Ordinal);
-        Assert.Equal(plan.Parameters["image"], TemplateImage(bed.Api.Store.Get(StatefulSets, Ns, "db")!));
+        var set = bed.Api.Store.Get(StatefulSets, Ns, "ledger")!;
+        Assert.Equal(plan.Parameters["image"], TemplateImage(set));
+        Assert.Equal(RemediationBed.Generation(set), ObjectStore.Number(set["status"]!["observedGeneration"]) ?? 0);
     }
 
     [Theory]
@@ -199,29 +199,28 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var bed = await StartAsync(storage);
-        var uid = Seed(bed, StatefulSet("db", Pullable, replicas: 2, "OnDelete", partition: null, ready: 1, updated: 2));
-        var owner = Controller("apps/v1", "StatefulSet", "db", uid);
-        Seed(bed, Pod("db-0", Pullable, "db", owner, stuck: null));
-        var stuckUid = Seed(bed, Pod("db-1", Pullable, "db", owner, stuck: Backoff(Pullable)));
-        var incident = await OpenAsync(bed, new WorkloadRef("StatefulSet", "db"), Pullable, ["db-1"], "ImagePullBackOff", Backoff(Pullable));
-        var generation = RemediationBed.Generation(bed.Api.Store.Get(StatefulSets, Ns, "db")!);
+        SeedShape(bed, "shape-statefulset-ondelete.json", ("registry.example.com/shop/session-cache:7.2.6-rc", Pullable), ("registry.example.com/shop/session-cache:7.2.5", Good));
+        bed.Api.SetContainerWaiting(Ns, "session-cache-0", "session-cache", "ImagePullBackOff", Backoff(Pullable)); // the tag was pushed since; kubelet is in back-off
+        var (reason, message, stuckUid) = Waiting(bed, "session-cache-0");
+        var incident = await OpenAsync(bed, new WorkloadRef("StatefulSet", "session-cache"), Pullable, ["session-cache-0"], reason, message);
+        var generation = RemediationBed.Generation(bed.Api.Store.Get(StatefulSets, Ns, "session-cache")!);
 
         var card = await CardAsync(bed, incident);
-        Assert.Contains(incident.Diagnosis!.Evidence, e => e.Detail.Contains("statefulset/db has updateStrategy OnDelete", StringComparison.Ordinal));
+        Assert.Contains(incident.Diagnosis!.Evidence, e => e.Detail.Contains("statefulset/session-cache has updateStrategy OnDelete", StringComparison.Ordinal));
         Assert.Contains("Retry the pull now", Buttons(card));
         Assert.DoesNotContain(Buttons(card), b => b.StartsWith("Restart", StringComparison.Ordinal));
-        Assert.Contains(NotOffered(card), l => l.StartsWith("*Restart statefulset/db*", StringComparison.Ordinal) && l.Contains("updateStrategy OnDelete: a restart changes its template and replaces no pod", StringComparison.Ordinal));
+        Assert.Contains(NotOffered(card), l => l.StartsWith("*Restart statefulset/session-cache*", StringComparison.Ordinal) && l.Contains("updateStrategy OnDelete: a restart changes its template and replaces no pod", StringComparison.Ordinal));
 
         var approvalId = await RequestAndApproveAsync(bed, incident, Plan(incident, RemediationKind.DeleteBackoffPods));
-        await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "db-1")), p => p is null, "the stuck pod db-1 to be deleted");
+        var replacement = await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "session-cache-0")), p => p is not null && Uid(p) != stuckUid, "the statefulset controller to recreate session-cache-0");
         Assert.Equal(RunStatus.VerifyingRollout, (await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout)).Run.Status);
-        var replacement = Seed(bed, Pod("db-1", Pullable, "db", owner, stuck: null)); // the statefulset controller recreates it
+        bed.Api.MarkPodsReady(Ns, "statefulset.kubernetes.io/pod-name=session-cache-0"); // its image pulls now
         var run = await bed.WaitForRunAsync(approvalId);
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Contains("2/2 pods Ready", run.Run.Detail, StringComparison.Ordinal);
-        Assert.NotEqual(stuckUid, replacement);
-        Assert.Equal(generation, RemediationBed.Generation(bed.Api.Store.Get(StatefulSets, Ns, "db")!));
+        Assert.Equal(Pullable, PodImage(replacement!));
+        Assert.Equal(generation, RemediationBed.Generation(bed.Api.Store.Get(StatefulSets, Ns, "session-cache")!));
     }
 
     [Theory]
@@ -230,11 +229,11 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var bed = await StartAsync(storage);
-        var uid = Seed(bed, DaemonSet("agent", Missing, desired: 2));
-        var owner = Controller("apps/v1", "DaemonSet", "agent", uid);
-        Seed(bed, Pod("agent-7xk2p", Missing, "agent", owner, stuck: NotFound(Missing)));
-        Seed(bed, Pod("agent-9qw4m", Missing, "agent", owner, stuck: NotFound(Missing)));
-        var incident = await OpenAsync(bed, new WorkloadRef("DaemonSet", "agent"), Missing, ["agent-7xk2p", "agent-9qw4m"], "ErrImagePull", NotFound(Missing));
+        var daemonSet = DaemonSet("agent", Missing, desired: 2);
+        var owner = Controller("apps/v1", "DaemonSet", "agent", Uid(daemonSet));
+        var stuck = new[] { ("agent-7xk2p", "worker-1"), ("agent-9qw4m", "worker-2") };
+        bed.Api.SeedAll([Node("worker-1"), Node("worker-2"), daemonSet, .. stuck.Select(p => Pod(p.Item1, Missing, "agent", owner, stuck: NotFound(Missing), node: p.Item2))]);
+        var incident = await OpenAsync(bed, new WorkloadRef("DaemonSet", "agent"), Missing, [.. stuck.Select(p => p.Item1)], "ErrImagePull", NotFound(Missing));
         var plan = Plan(incident, RemediationKind.SetImageTag);
 
         var card = await CardAsync(bed, incident);
@@ -244,15 +243,20 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
 
         var generation = RemediationBed.Generation(bed.Api.Store.Get(DaemonSets, Ns, "agent")!);
         var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d => Assert.Contains("then delete pod agent-7xk2p", d, StringComparison.Ordinal));
-        await ObserveGenerationAsync(bed, DaemonSets, "agent", expected: generation + 1); // the daemonset controller sees the new template
-        await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.List(PodType, Ns).Count(p => ObjectStore.Name(p).StartsWith("agent-", StringComparison.Ordinal))), n => n == 0, "both stuck pods to be deleted");
-        Seed(bed, Pod("agent-b5n8r", plan.Parameters["image"], "agent", owner, stuck: null)); // … and creates one pod per node from the new template
-        Seed(bed, Pod("agent-c6v2t", plan.Parameters["image"], "agent", owner, stuck: null));
+        var replacements = await Engines.EventuallyAsync(
+            () => Task.FromResult(bed.Api.Store.List(PodType, Ns).Where(p => ObjectStore.Name(p).StartsWith("agent-", StringComparison.Ordinal)).ToList()),
+            pods => pods.Count == 2 && pods.All(p => !stuck.Any(s => s.Item1 == ObjectStore.Name(p))),
+            "the daemonset controller to replace both deleted pods");
+        Assert.All(replacements, p => Assert.Equal(plan.Parameters["image"], PodImage(p)));
+        Assert.Equal(new[] { "worker-1", "worker-2" }, replacements.Select(p => p["spec"]!["nodeName"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        bed.Api.MarkPodsReady(Ns, "app=agent"); // their image pulls
         var run = await bed.WaitForRunAsync(approvalId);
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Contains("2/2 pods Ready", run.Run.Detail, StringComparison.Ordinal);
-        Assert.Equal(plan.Parameters["image"], TemplateImage(bed.Api.Store.Get(DaemonSets, Ns, "agent")!));
+        var after = bed.Api.Store.Get(DaemonSets, Ns, "agent")!;
+        Assert.Equal((generation + 1, plan.Parameters["image"]), (RemediationBed.Generation(after), TemplateImage(after)));
+        Assert.Equal(generation + 1, ObjectStore.Number(after["status"]!["observedGeneration"]) ?? 0);
     }
 
     [Theory]
@@ -261,33 +265,36 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var bed = await StartAsync(storage);
-        var (cronUid, jobUid) = SeedCronJob(bed);
-        var incident = await OpenAsync(bed, new WorkloadRef("CronJob", "nightly"), Pullable, ["nightly-29012340-4xkzq"], "ImagePullBackOff", Backoff(Pullable));
+        var (cronUid, jobUid, stuckPod) = SeedCronJob(bed);
+        var incident = await OpenAsync(bed, new WorkloadRef("CronJob", "invoice-export"), Pullable, [stuckPod], "ImagePullBackOff", Backoff(Pullable));
         var plan = Plan(incident, RemediationKind.RunCronJobNow);
+        var generation = RemediationBed.Generation(bed.Api.Store.Get(ResourceType.Of("cronjobs"), Ns, "invoice-export")!);
 
         var card = await CardAsync(bed, incident);
         Assert.Contains("Retry the pull now", Buttons(card));
-        Assert.Contains("Run cronjob/nightly now", Buttons(card));
+        Assert.Contains("Run cronjob/invoice-export now", Buttons(card));
         Assert.DoesNotContain(Buttons(card), b => b.StartsWith("Restart", StringComparison.Ordinal));
-        Assert.Contains(NotOffered(card), l => l.StartsWith("*Restart cronjob/nightly*", StringComparison.Ordinal) && l.Contains("\"restarting is not supported\"", StringComparison.Ordinal));
+        Assert.Contains(NotOffered(card), l => l.StartsWith("*Restart cronjob/invoice-export*", StringComparison.Ordinal) && l.Contains("\"restarting is not supported\"", StringComparison.Ordinal));
 
-        var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d => Assert.Contains("create job nightly-manual-<run> from cronjob/nightly", d, StringComparison.Ordinal));
+        var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d => Assert.Contains("create job invoice-export-manual-<run> from cronjob/invoice-export", d, StringComparison.Ordinal));
         var job = await Engines.EventuallyAsync(
             () => Task.FromResult(bed.Api.Store.List(Jobs, Ns).FirstOrDefault(j => Uid(j) != jobUid)),
             j => j is not null,
             "the Job run from the CronJob");
-        Assert.StartsWith("nightly-manual-", ObjectStore.Name(job!), StringComparison.Ordinal);
+        Assert.StartsWith("invoice-export-manual-", ObjectStore.Name(job!), StringComparison.Ordinal);
         Assert.Equal("manual", job!["metadata"]!["annotations"]![ManualJob.InstantiateAnnotation]!.GetValue<string>());
         var reference = Assert.Single(job["metadata"]!["ownerReferences"]!.AsArray())!;
-        Assert.Equal(("CronJob", "nightly", cronUid), (reference["kind"]!.GetValue<string>(), reference["name"]!.GetValue<string>(), reference["uid"]!.GetValue<string>()));
+        Assert.Equal(("CronJob", "invoice-export", cronUid), (reference["kind"]!.GetValue<string>(), reference["name"]!.GetValue<string>(), reference["uid"]!.GetValue<string>()));
         Assert.Null(reference["controller"]); // kubectl create job --from sets no controller flag
         Assert.Equal(Pullable, job["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
-        Seed(bed, JobPod(ObjectStore.Name(job) + "-m2x7c", ObjectStore.Name(job), Uid(job), stuck: null)); // the job controller starts its pod
+        var started = Assert.Single(JobPods(bed, Uid(job))); // the job controller starts its pod
+        bed.Api.MarkPodsReady(Ns, $"batch.kubernetes.io/job-name={ObjectStore.Name(job)}"); // its image pulls
         var run = await bed.WaitForRunAsync(approvalId);
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Contains("1/1 pods Ready or Succeeded", run.Run.Detail, StringComparison.Ordinal);
-        Assert.Equal(1L, RemediationBed.Generation(bed.Api.Store.Get(ResourceType.Of("cronjobs"), Ns, "nightly")!));
+        Assert.Equal(Pullable, PodImage(started));
+        Assert.Equal(generation, RemediationBed.Generation(bed.Api.Store.Get(ResourceType.Of("cronjobs"), Ns, "invoice-export")!));
     }
 
     [Theory]
@@ -296,20 +303,24 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var bed = await StartAsync(storage);
-        var (_, jobUid) = SeedCronJob(bed);
-        var incident = await OpenAsync(bed, new WorkloadRef("CronJob", "nightly"), Pullable, ["nightly-29012340-4xkzq"], "ImagePullBackOff", Backoff(Pullable));
+        var (_, jobUid, stuckPod) = SeedCronJob(bed);
+        var incident = await OpenAsync(bed, new WorkloadRef("CronJob", "invoice-export"), Pullable, [stuckPod], "ImagePullBackOff", Backoff(Pullable));
         var plan = Plan(incident, RemediationKind.DeleteBackoffPods);
 
         Assert.Contains("each deleted pod counts as one failure toward the Job's backoffLimit", plan.Description, StringComparison.Ordinal);
-        var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d => Assert.Contains("delete pod nightly-29012340-4xkzq", d, StringComparison.Ordinal));
-        await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "nightly-29012340-4xkzq")), p => p is null, "the stuck pod to be deleted");
-        await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
-        Seed(bed, JobPod("nightly-29012340-h8s2d", "nightly-29012340", jobUid, stuck: null)); // the job controller replaces it
+        var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d => Assert.Contains($"delete pod {stuckPod}", d, StringComparison.Ordinal));
+        var replacement = await Engines.EventuallyAsync(
+            () => Task.FromResult(JobPods(bed, jobUid)),
+            pods => pods.Count == 1 && ObjectStore.Name(pods[0]) != stuckPod,
+            "the job controller to replace the deleted pod after its backoff");
+        Assert.Null(bed.Api.Store.Get(PodType, Ns, stuckPod)); // its job-tracking finalizer released
+        bed.Api.MarkPodsReady(Ns, $"batch.kubernetes.io/controller-uid={jobUid}"); // its image pulls
         var run = await bed.WaitForRunAsync(approvalId);
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Contains("1/1 pods Ready or Succeeded", run.Run.Detail, StringComparison.Ordinal);
-        Assert.Equal(jobUid, Uid(Assert.Single(bed.Api.Store.List(Jobs, Ns))));
+        var job = Assert.Single(bed.Api.Store.List(Jobs, Ns));
+        Assert.Equal((jobUid, 1L), (Uid(job), ObjectStore.Number(job["status"]!["failed"]) ?? 0));
     }
 
     [Theory]
@@ -531,38 +542,6 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         return obj;
     }
 
-    private static JsonObject StatefulSet(string name, string image, int replicas, string strategy, int? partition, int ready, int updated)
-    {
-        var updateStrategy = new JsonObject { ["type"] = strategy };
-        if (partition is not null)
-        {
-            updateStrategy["rollingUpdate"] = new JsonObject { ["partition"] = partition };
-        }
-
-        var spec = new JsonObject
-        {
-            ["podManagementPolicy"] = "OrderedReady",
-            ["replicas"] = replicas,
-            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
-            ["serviceName"] = name,
-            ["template"] = Template(name, image),
-            ["updateStrategy"] = updateStrategy,
-        };
-        return Workload("apps/v1", "StatefulSet", name, spec, StatefulSetStatus(null, replicas, ready, updated));
-    }
-
-    private static JsonObject StatefulSetStatus(JsonObject? statefulSet, int replicas, int ready, int updated) => new()
-    {
-        ["availableReplicas"] = ready,
-        ["currentReplicas"] = replicas - updated,
-        ["currentRevision"] = "db-5d8f7b9c4",
-        ["observedGeneration"] = statefulSet is null ? 1 : RemediationBed.Generation(statefulSet),
-        ["readyReplicas"] = ready,
-        ["replicas"] = replicas,
-        ["updateRevision"] = "db-6c9d8f7b5",
-        ["updatedReplicas"] = updated,
-    };
-
     private static JsonObject DaemonSet(string name, string image, int desired) => Workload(
         "apps/v1",
         "DaemonSet",
@@ -598,51 +577,73 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         new JsonObject { ["fullyLabeledReplicas"] = 2, ["observedGeneration"] = 1, ["replicas"] = 2 },
         owner);
 
-    /// <summary>CronJob nightly → its Job nightly-29012340 (selector by controller-uid, as the API server defaults it) → one pod stuck in back-off.</summary>
-    private (string CronUid, string JobUid) SeedCronJob(RemediationBed bed)
+    /// <summary>
+    /// CronJob invoice-export → its Job invoice-export-29927670 → one pod in back-off (shape-cronjob-job-pod.json, its
+    /// image in the test registry, pushed since the pull failed). Returns the CronJob's and Job's uids and the pod's name.
+    /// </summary>
+    private (string CronUid, string JobUid, string Pod) SeedCronJob(RemediationBed bed)
     {
-        var cron = Workload("batch/v1", "CronJob", "nightly", new JsonObject
-        {
-            ["concurrencyPolicy"] = "Forbid",
-            ["jobTemplate"] = new JsonObject
-            {
-                ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "nightly" } },
-                ["spec"] = new JsonObject { ["backoffLimit"] = 6, ["template"] = Template("nightly", Pullable, restartPolicy: "OnFailure") },
-            },
-            ["schedule"] = "0 2 * * *",
-            ["suspend"] = false,
-        }, null);
-        var cronUid = Seed(bed, cron);
-        var jobUid = Guid.NewGuid().ToString();
-        var template = Template("nightly", Pullable, restartPolicy: "OnFailure");
-        template["metadata"]!["labels"]!["batch.kubernetes.io/controller-uid"] = jobUid;
-        template["metadata"]!["labels"]!["batch.kubernetes.io/job-name"] = "nightly-29012340";
-        var job = Workload("batch/v1", "Job", "nightly-29012340", new JsonObject
-        {
-            ["backoffLimit"] = 6,
-            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["batch.kubernetes.io/controller-uid"] = jobUid } },
-            ["template"] = template,
-        }, new JsonObject { ["active"] = 1, ["startTime"] = ObjectStore.Timestamp(DateTimeOffset.UtcNow) }, Controller("batch/v1", "CronJob", "nightly", cronUid));
-        job["metadata"]!["uid"] = jobUid;
-        Seed(bed, job);
-        Seed(bed, JobPod("nightly-29012340-4xkzq", "nightly-29012340", jobUid, stuck: Backoff(Pullable)));
-        return (cronUid, jobUid);
+        var objects = SeedShape(bed, "shape-cronjob-job-pod.json", ("registry.example.com/billing/invoice-export:4.0.0-rc1", Pullable));
+        bed.Api.Controllers.JobBackoff = TimeSpan.FromMilliseconds(100); // the job controller's 10 s before replacing a failed pod, shortened
+        var pod = objects.Single(o => o["kind"]!.GetValue<string>() == "Pod");
+        bed.Api.SetContainerWaiting(Ns, ObjectStore.Name(pod), pod["spec"]!["containers"]![0]!["name"]!.GetValue<string>(), "ImagePullBackOff", Backoff(Pullable));
+        return (Uid(objects.Single(o => o["kind"]!.GetValue<string>() == "CronJob")), Uid(objects.Single(o => o["kind"]!.GetValue<string>() == "Job")), ObjectStore.Name(pod));
     }
 
-    /// <summary>A pod the job controller made for Job <paramref name="job"/>: its owner and its controller-uid label.</summary>
-    private JsonObject JobPod(string name, string job, string jobUid, string? stuck)
+    /// <summary>The pods Job <paramref name="jobUid"/> controls that are not being deleted.</summary>
+    private static List<JsonObject> JobPods(RemediationBed bed, string jobUid) => bed.Api.Store.List(PodType, Ns)
+        .Where(p => p["metadata"]?["deletionTimestamp"] is null && p["metadata"]?["ownerReferences"] is JsonArray refs && refs.Any(r => r?["uid"]?.GetValue<string>() == jobUid))
+        .ToList();
+
+    /// <summary>
+    /// Seeds a workload-shape fixture (as one restore, so the stand-in's controllers carry on from it) in the bed's
+    /// namespace, each fixture image replaced by one of the test registry's.
+    /// </summary>
+    private static IReadOnlyList<JsonObject> SeedShape(RemediationBed bed, string file, params (string Fixture, string Test)[] images)
     {
-        var pod = Pod(name, Pullable, "nightly", Controller("batch/v1", "Job", job, jobUid), stuck);
-        pod["metadata"]!["labels"]!["batch.kubernetes.io/controller-uid"] = jobUid;
-        pod["metadata"]!["labels"]!["batch.kubernetes.io/job-name"] = job;
-        pod["spec"]!["restartPolicy"] = "OnFailure";
-        return pod;
+        var objects = KubeFixtures.Shape(file, Ns).Select(o =>
+        {
+            var text = o.ToJsonString();
+            foreach (var (fixture, test) in images)
+            {
+                text = text.Replace(fixture, test, StringComparison.Ordinal);
+            }
+
+            return (JsonObject)JsonNode.Parse(text)!;
+        }).ToList();
+        return bed.Api.SeedAll(objects);
     }
+
+    /// <summary>How the pod's first container waits (as kubelet reported it) and the pod's uid.</summary>
+    private static (string Reason, string Message, string Uid) Waiting(RemediationBed bed, string pod)
+    {
+        var stored = bed.Api.Store.Get(PodType, Ns, pod)!;
+        var waiting = stored["status"]!["containerStatuses"]![0]!["state"]!["waiting"]!;
+        return (waiting["reason"]!.GetValue<string>(), waiting["message"]!.GetValue<string>(), Uid(stored));
+    }
+
+    private static string PodImage(JsonObject pod) => pod["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
+
+    private static JsonObject Node(string name) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Node",
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["labels"] = new JsonObject { ["kubernetes.io/arch"] = "amd64", ["kubernetes.io/hostname"] = name, ["kubernetes.io/os"] = "linux" },
+        },
+        ["status"] = new JsonObject
+        {
+            ["conditions"] = new JsonArray(new JsonObject { ["message"] = "kubelet is posting ready status", ["reason"] = "KubeletReady", ["status"] = "True", ["type"] = "Ready" }),
+            ["nodeInfo"] = new JsonObject { ["architecture"] = "amd64", ["operatingSystem"] = "linux" },
+        },
+    };
 
     private static string Uid(JsonObject obj) => obj["metadata"]!["uid"]!.GetValue<string>();
 
     /// <summary>A pod of <paramref name="owner"/>: Ready, or waiting in ImagePullBackOff/ErrImagePull with <paramref name="stuck"/> as kubelet's message.</summary>
-    private static JsonObject Pod(string name, string image, string app, JsonObject owner, string? stuck)
+    private static JsonObject Pod(string name, string image, string app, JsonObject owner, string? stuck, string? node = null)
     {
         var pod = new JsonObject
         {
@@ -658,6 +659,11 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
             },
             ["spec"] = Template(app, image)["spec"]!.DeepClone(),
         };
+        if (node is not null)
+        {
+            pod["spec"]!["nodeName"] = node;
+        }
+
         if (stuck is null)
         {
             pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
@@ -692,23 +698,4 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     }
 
     private static string TemplateImage(JsonObject workload) => workload["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
-
-    /// <summary>What a workload controller does when it sees a new generation: status.observedGeneration follows it.</summary>
-    private static async Task ObserveGenerationAsync(RemediationBed bed, ResourceType type, string name, long expected)
-    {
-        await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.Get(type, Ns, name)!), o => RemediationBed.Generation(o) == expected, $"{name} to reach generation {expected}");
-        WriteStatus(bed, type, name, o =>
-        {
-            var status = (JsonObject)(o["status"]?.DeepClone() ?? new JsonObject());
-            status["observedGeneration"] = expected;
-            return status;
-        });
-    }
-
-    private static void WriteStatus(RemediationBed bed, ResourceType type, string name, Func<JsonObject, JsonObject> status)
-    {
-        var current = (JsonObject)bed.Api.Store.Get(type, Ns, name)!.DeepClone();
-        current["status"] = status(current);
-        bed.Api.Store.Replace(type, Ns, name, current, "status");
-    }
 }
