@@ -64,9 +64,10 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var bed = await StartAsync(storage);
-        var deployment = RemediationBed.Deployment("api", Pullable, replicas: 2);
-        deployment["spec"]!["paused"] = true;
-        var stuck = SeedDeploymentPods(bed, deployment, Backoff(Pullable));
+        var stuck = SeedDeploymentPods(bed, RemediationBed.Deployment("api", Pullable, replicas: 2), Backoff(Pullable));
+        var paused = (JsonObject)bed.DeploymentObject("api").DeepClone();
+        paused["spec"]!["paused"] = true;
+        bed.Api.Seed(paused); // kubectl rollout pause: a Deployment created paused gets no ReplicaSet, so no pods to fail
         var incident = await OpenAsync(bed, new WorkloadRef("Deployment", "api"), Pullable, stuck, "ImagePullBackOff", Backoff(Pullable));
         var generation = RemediationBed.Generation(bed.DeploymentObject("api"));
 
@@ -164,7 +165,9 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var bed = await StartAsync(storage);
-        SeedShape(bed, "shape-statefulset-partition.json", ("registry.example.com/payments/ledger:3.1.4", Good), ("registry.example.com/payments/ledger:3.2.0", Missing));
+        var set = StatefulSet("ledger", Missing, replicas: 3, partition: 2);
+        var owner = Controller("apps/v1", "StatefulSet", "ledger", Uid(set));
+        bed.Api.SeedAll([set, Pod("ledger-0", Good, "ledger", owner, stuck: null), Pod("ledger-1", Good, "ledger", owner, stuck: null), Pod("ledger-2", Missing, "ledger", owner, stuck: NotFound(Missing))]);
         var kept = new[] { "ledger-0", "ledger-1" }.Select(n => Uid(bed.Api.Store.Get(PodType, Ns, n)!)).ToList();
         var (reason, message, stuckUid) = Waiting(bed, "ledger-2");
         var incident = await OpenAsync(bed, new WorkloadRef("StatefulSet", "ledger"), Missing, ["ledger-2"], reason, message);
@@ -188,9 +191,9 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Contains("3/3 pods Ready", run.Run.Detail, StringComparison.Ordinal);
-        var set = bed.Api.Store.Get(StatefulSets, Ns, "ledger")!;
-        Assert.Equal(plan.Parameters["image"], TemplateImage(set));
-        Assert.Equal(RemediationBed.Generation(set), ObjectStore.Number(set["status"]!["observedGeneration"]) ?? 0);
+        var after = bed.Api.Store.Get(StatefulSets, Ns, "ledger")!;
+        Assert.Equal(plan.Parameters["image"], TemplateImage(after));
+        Assert.Equal(RemediationBed.Generation(after), ObjectStore.Number(after["status"]!["observedGeneration"]) ?? 0);
     }
 
     [Theory]
@@ -541,6 +544,17 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
 
         return obj;
     }
+
+    /// <summary>A partitioned StatefulSet as the API server stores it; the stand-in's controller writes its status once its pods are there.</summary>
+    private static JsonObject StatefulSet(string name, string image, int replicas, int partition) => Workload("apps/v1", "StatefulSet", name, new JsonObject
+    {
+        ["podManagementPolicy"] = "OrderedReady",
+        ["replicas"] = replicas,
+        ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
+        ["serviceName"] = name,
+        ["template"] = Template(name, image),
+        ["updateStrategy"] = new JsonObject { ["type"] = "RollingUpdate", ["rollingUpdate"] = new JsonObject { ["partition"] = partition } },
+    }, new JsonObject { ["observedGeneration"] = 1, ["replicas"] = replicas });
 
     private static JsonObject DaemonSet(string name, string image, int desired) => Workload(
         "apps/v1",
