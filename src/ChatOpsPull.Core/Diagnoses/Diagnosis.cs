@@ -24,6 +24,9 @@ public enum EvidenceOutcome
 /// <param name="Detail">What it returned, one line, never a secret.</param>
 public sealed record Evidence(string Check, EvidenceOutcome Outcome, string Detail, TimeSpan? Duration = null);
 
+/// <summary>A fix the diagnosis did not offer, and why not ("deployment/api is paused, and kubectl rollout restart refuses…").</summary>
+public sealed record WithheldFix(RemediationKind Kind, string Title, string Reason);
+
 /// <summary>
 /// Why a pull failed, backed by evidence, with the fixes that fit, best first.
 /// </summary>
@@ -38,6 +41,12 @@ public sealed record Diagnosis(
     IReadOnlyList<RemediationPlan> Remediations)
 {
     public DateTimeOffset DiagnosedAt { get; init; }
+
+    /// <summary>Fixes the cause would call for that the workload's shape rules out, each with why (the card lists them).</summary>
+    public IReadOnlyList<WithheldFix> Withheld { get; init; } = [];
+
+    /// <summary>The tool that owns the workload (Argo CD, Flux, Helm, an operator), or null.</summary>
+    public WorkloadOwner? Owner { get; init; }
 
     /// <summary>Confidence as a word for cards.</summary>
     public string ConfidenceLabel => Confidence switch

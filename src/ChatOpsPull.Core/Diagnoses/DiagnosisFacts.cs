@@ -54,4 +54,8 @@ public sealed record DiagnosisFacts(
     PullSecretFacts Secrets,
     RegistryFacts? Registry,
     bool CredentialSourceAvailable,
-    (int Revision, string Image)? PreviousRevision);
+    (int Revision, string Image)? PreviousRevision)
+{
+    /// <summary>The workload as the cluster has it (paused, update strategy, partition, owner), or null when it could not be read.</summary>
+    public Remediation.WorkloadShape? Shape { get; init; }
+}

@@ -16,8 +16,13 @@ public static class DiagnosisPlanner
     {
         var message = MessageClassifier.Classify(facts.RawMessage, facts.Reason);
         var (cause, confidence, summary) = Decide(facts, message, now);
-        var remediations = Remediations(facts, cause);
-        return new Diagnosis(cause, confidence, summary, evidence, facts.RawMessage, remediations) { DiagnosedAt = now };
+        var (remediations, withheld) = FixPlanner.Plan(facts, cause);
+        return new Diagnosis(cause, confidence, summary, evidence, facts.RawMessage, remediations)
+        {
+            DiagnosedAt = now,
+            Withheld = withheld,
+            Owner = facts.Shape?.Owner,
+        };
     }
 
     private static (PullCause Cause, double Confidence, string Summary) Decide(DiagnosisFacts facts, MessageClassification message, DateTimeOffset now)
@@ -154,126 +159,6 @@ public static class DiagnosisPlanner
         ? $"The pull used secret `{s}`."
         : "The pull was anonymous (no matching pull secret).";
 
-    private static List<RemediationPlan> Remediations(DiagnosisFacts facts, PullCause cause)
-    {
-        var plans = new List<RemediationPlan>();
-        var workload = facts.Workload;
-        switch (cause)
-        {
-            case PullCause.ImageNotFound:
-                foreach (var tag in facts.Registry?.SuggestedTags.Take(2) ?? [])
-                {
-                    AddSetTag(plans, facts, tag);
-                }
-
-                AddRollback(plans, facts);
-                break;
-            case PullCause.AuthFailed or PullCause.AccessDenied:
-                var secrets = facts.Secrets;
-                if (secrets.MatchingSecret is null && secrets.UnattachedMatchingSecrets.Count > 0)
-                {
-                    var secret = secrets.UnattachedMatchingSecrets[0];
-                    Add(plans, facts, RemediationKind.AttachPullSecretToServiceAccount, $"Attach {secret} to SA {facts.ServiceAccount ?? "default"}",
-                        $"Adds `{secret}` to the imagePullSecrets of ServiceAccount {facts.ServiceAccount ?? "default"}, then deletes the stuck pods so they pull again.",
-                        RemediationRisk.Medium, ("secret", secret), ("serviceAccount", facts.ServiceAccount ?? "default"));
-                    if (workload is not null && IsPodTemplateOwner(workload.Kind))
-                    {
-                        Add(plans, facts, RemediationKind.AttachPullSecretToWorkload, $"Attach {secret} to {workload.Kind.ToLowerInvariant()}/{workload.Name}",
-                            $"Adds `{secret}` to the pod template's imagePullSecrets (this rolls the pods).", RemediationRisk.Medium, ("secret", secret));
-                    }
-                }
-
-                if (facts.CredentialSourceAvailable && facts.Image is { } image)
-                {
-                    var name = secrets.MatchingSecret ?? (secrets.Missing.Count > 0 ? secrets.Missing[0] : PullSecretName(image.Domain));
-                    var attach = secrets.MatchingSecret is null && !secrets.Missing.Contains(name) ? facts.ServiceAccount ?? "default" : string.Empty;
-                    Add(plans, facts, RemediationKind.RefreshCredentials, $"Refresh pull secret {name}",
-                        $"Writes `{name}` (kubernetes.io/dockerconfigjson) for {image.Domain} from the configured credential source, checked against the registry before and after{(attach.Length > 0 ? $", and attaches it to ServiceAccount {attach}" : string.Empty)}.",
-                        RemediationRisk.Medium, ("registry", image.Domain), ("secret", name), ("serviceAccount", attach));
-                }
-
-                AddRollback(plans, facts);
-                break;
-            case PullCause.RateLimited:
-                if (facts.CredentialSourceAvailable && facts.Image is { } limited)
-                {
-                    var name = facts.Secrets.MatchingSecret ?? PullSecretName(limited.Domain);
-                    Add(plans, facts, RemediationKind.RefreshCredentials, $"Use credentials for {limited.Domain}",
-                        $"Writes `{name}` from the configured credential source so pulls are authenticated (higher rate limits).",
-                        RemediationRisk.Medium, ("registry", limited.Domain), ("secret", name), ("serviceAccount", facts.Secrets.MatchingSecret is null ? facts.ServiceAccount ?? "default" : string.Empty));
-                }
-
-                AddRetry(plans, facts);
-                break;
-            case PullCause.BackoffOnly or PullCause.Network or PullCause.Tls or PullCause.RegistryError or PullCause.NodeStorage:
-                AddRetry(plans, facts);
-                break;
-            case PullCause.InvalidName or PullCause.NeverPull or PullCause.PlatformMismatch:
-                AddRollback(plans, facts);
-                break;
-            case PullCause.Unknown:
-                AddRetry(plans, facts);
-                AddRollback(plans, facts);
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(cause), cause, "unknown cause");
-        }
-
-        return plans;
-    }
-
-    private static void AddSetTag(List<RemediationPlan> plans, DiagnosisFacts facts, string tag)
-    {
-        if (facts.Image is not { } image || facts.Workload is not { } workload || !IsPodTemplateOwner(workload.Kind))
-        {
-            return;
-        }
-
-        var target = image with { Tag = tag, Digest = null, TagImplied = false };
-        Add(plans, facts, RemediationKind.SetImageTag, $"Set tag to {tag}",
-            $"Sets container `{facts.Container}` of {workload.Kind.ToLowerInvariant()}/{workload.Name} to `{target.FamiliarString}`, which the registry confirmed exists.",
-            RemediationRisk.Medium, ("container", facts.Container), ("image", target.ToString()));
-    }
-
-    private static void AddRollback(List<RemediationPlan> plans, DiagnosisFacts facts)
-    {
-        if (facts.Workload is { Kind: "Deployment" } && facts.PreviousRevision is { } previous && previous.Image != facts.ImageText)
-        {
-            Add(plans, facts, RemediationKind.RollBack, $"Roll back to revision {previous.Revision}",
-                $"Returns the Deployment to revision {previous.Revision} (image `{previous.Image}`), like `kubectl rollout undo`.",
-                RemediationRisk.High, ("revision", previous.Revision.ToString(CultureInfo.InvariantCulture)));
-        }
-    }
-
-    private static void AddRetry(List<RemediationPlan> plans, DiagnosisFacts facts)
-    {
-        if (facts.Workload is null)
-        {
-            return;
-        }
-
-        Add(plans, facts, RemediationKind.DeleteBackoffPods, "Retry the pull now",
-            "Deletes only the pods stuck in image-pull back-off so they are recreated and pull at once.", RemediationRisk.Low);
-        if (IsPodTemplateOwner(facts.Workload.Kind))
-        {
-            Add(plans, facts, RemediationKind.RestartWorkload, $"Restart {facts.Workload.Kind.ToLowerInvariant()}/{facts.Workload.Name}",
-                "Sets the pod template's kubectl.kubernetes.io/restartedAt annotation, rolling every pod.", RemediationRisk.Medium);
-        }
-    }
-
-    private static void Add(List<RemediationPlan> plans, DiagnosisFacts facts, RemediationKind kind, string title, string description, RemediationRisk risk, params (string Key, string Value)[] parameters)
-    {
-        var workload = facts.Workload ?? new WorkloadRef("Pod", string.Empty);
-        var plan = new RemediationPlan(kind, facts.Namespace, workload.Kind, workload.Name, Shorten(title, 70), description, risk,
-            parameters.Where(p => p.Value.Length > 0).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
-        if (!plans.Exists(p => p.Key == plan.Key))
-        {
-            plans.Add(plan);
-        }
-    }
-
-    private static bool IsPodTemplateOwner(string kind) => kind is "Deployment" or "StatefulSet" or "DaemonSet" or "CronJob";
-
     /// <summary>A secret name for a registry host: "pull-ghcr-io".</summary>
     public static string PullSecretName(string host)
     {
@@ -285,5 +170,5 @@ public static class DiagnosisPlanner
         ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalDays:0} day(s)")
         : span.TotalHours >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalHours:0} h") : string.Create(CultureInfo.InvariantCulture, $"{Math.Max(1, span.TotalMinutes):0} min");
 
-    private static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
+    internal static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 }

@@ -18,7 +18,7 @@ public static class KubectlCommands
 
     /// <param name="stuckPods">The incident's pods still failing (for the delete commands).</param>
     /// <param name="source">The credential source configured for the plan's registry (refresh), if any.</param>
-    /// <param name="now">The restartedAt value for a CronJob restart.</param>
+    /// <param name="now">Names the Job a CronJob run creates.</param>
     public static IReadOnlyList<string> For(RemediationPlan plan, IReadOnlyList<string> stuckPods, CredentialSourceRef? source, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -40,31 +40,41 @@ public static class KubectlCommands
         var ns = plan.Namespace;
         var workload = $"{plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}";
         string Param(string name) => plan.Parameters.TryGetValue(name, out var value) ? value : string.Empty;
-        return plan.Kind switch
+        List<string> lines = plan.Kind switch
         {
             RemediationKind.SetImageTag => [$"kubectl -n {ns} set image {workload} {Param("container")}={Param("image")}"],
             RemediationKind.RollBack => [$"kubectl -n {ns} rollout undo {workload} --to-revision={Param("revision")}"],
-            RemediationKind.RestartWorkload => [Restart(plan, now)],
+            RemediationKind.RestartWorkload => Restart(plan, now),
             RemediationKind.DeleteBackoffPods => DeletePods(ns, stuckPods),
             RemediationKind.AttachPullSecretToServiceAccount => [.. AttachToServiceAccount(ns, Param("serviceAccount"), Param("secret")), .. DeletePods(ns, stuckPods)],
             RemediationKind.AttachPullSecretToWorkload =>
                 [$"kubectl -n {ns} patch {workload} -p '{AtTemplate(plan.WorkloadKind, $"{{\"spec\":{{\"imagePullSecrets\":[{{\"name\":\"{Param("secret")}\"}}]}}}}")}'"],
             RemediationKind.RefreshCredentials => Refresh(plan, source, stuckPods),
+            RemediationKind.RunCronJobNow => [RunNow(plan, now)],
             _ => throw new ArgumentOutOfRangeException(nameof(plan), plan.Kind, "not a remediation"),
         };
-    }
-
-    private static string Restart(RemediationPlan plan, DateTimeOffset now)
-    {
-        var workload = $"{plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}";
-        if (plan.WorkloadKind != "CronJob")
+        if (plan.WorkloadKind == "CronJob" && plan.Kind is RemediationKind.SetImageTag or RemediationKind.AttachPullSecretToWorkload)
         {
-            return $"kubectl -n {plan.Namespace} rollout restart {workload}";
+            lines.Add("# the Job already running keeps its old template; run the job once from the new one:");
+            lines.Add(RunNow(plan, now));
         }
 
-        var at = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        return $"kubectl -n {plan.Namespace} patch {workload} -p '{AtTemplate("CronJob", $"{{\"metadata\":{{\"annotations\":{{\"kubectl.kubernetes.io/restartedAt\":\"{at}\"}}}}}}")}'";
+        if (plan.ManagedBy is { } owner)
+        {
+            lines.Insert(0, $"# {workload} is managed by {owner.Describe()}: {owner.WhatAPatchDoes()}");
+        }
+
+        return lines;
     }
+
+    /// <summary>kubectl create job from the CronJob, named as the bot names its own runs (with the time instead of the run's id).</summary>
+    private static string RunNow(RemediationPlan plan, DateTimeOffset now) =>
+        $"kubectl -n {plan.Namespace} create job {ManualJob.Name(plan.WorkloadName, now.UtcDateTime.ToString("yyMMddHHmm", CultureInfo.InvariantCulture))} --from=cronjob/{plan.WorkloadName}";
+
+    /// <summary>kubectl rollout restart; a CronJob is not restarted (kubectl refuses it): its job runs once now instead.</summary>
+    private static List<string> Restart(RemediationPlan plan, DateTimeOffset now) => plan.WorkloadKind == "CronJob"
+        ? ["# kubectl rollout restart does not restart a CronJob; run its job once now instead:", RunNow(plan, now)]
+        : [$"kubectl -n {plan.Namespace} rollout restart {plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}"];
 
     private static string[] AttachToServiceAccount(string ns, string account, string secret) =>
     [

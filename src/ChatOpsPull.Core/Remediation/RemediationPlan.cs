@@ -23,6 +23,9 @@ public enum RemediationKind
 
     /// <summary>Return a Deployment to its previous revision (like kubectl rollout undo).</summary>
     RollBack,
+
+    /// <summary>Create a Job from a CronJob's job template now, as <c>kubectl create job --from=cronjob/…</c> does.</summary>
+    RunCronJobNow,
 }
 
 public enum RemediationRisk
@@ -48,10 +51,24 @@ public sealed record RemediationPlan(
     RemediationRisk Risk,
     IReadOnlyDictionary<string, string> Parameters)
 {
+    /// <summary>
+    /// The tool that owns the workload whose spec this plan changes (Argo CD, Flux, Helm, an operator), as the diagnosis
+    /// found it; null when nobody else owns it or the plan changes no spec. The server checks the live object again.
+    /// </summary>
+    public WorkloadOwner? ManagedBy { get; init; }
+
     /// <summary>Stable id within an incident: kind plus its parameters, so the same plan is not offered twice.</summary>
     public string Key => Kind + ":" + string.Join(
         ',',
         Parameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + "=" + p.Value));
+
+    /// <summary>
+    /// Kinds that change the workload's pod template (a restart too: it sets the kubectl.kubernetes.io/restartedAt
+    /// annotation there and rolls every pod). They never run without approval, and on a workload another tool owns they
+    /// need the policy's leave (Approvals:ManagedWorkloads).
+    /// </summary>
+    public static bool ChangesPodTemplate(RemediationKind kind) =>
+        kind is RemediationKind.SetImageTag or RemediationKind.AttachPullSecretToWorkload or RemediationKind.RestartWorkload or RemediationKind.RollBack;
 
     public static string KindName(RemediationKind kind) => kind switch
     {
@@ -62,6 +79,7 @@ public sealed record RemediationPlan(
         RemediationKind.DeleteBackoffPods => "delete_backoff_pods",
         RemediationKind.SetImageTag => "set_tag",
         RemediationKind.RollBack => "rollback",
+        RemediationKind.RunCronJobNow => "run_job",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a remediation"),
     };
 }

@@ -14,8 +14,11 @@ public sealed partial class ApprovalOptions : IValidatableObject
 {
     public const string Section = "Approvals";
 
-    /// <summary>The only kinds that may be named in <see cref="AutoRun"/>: they change no spec and no credentials.</summary>
-    public static readonly IReadOnlySet<RemediationKind> AutoRunnable = new HashSet<RemediationKind> { RemediationKind.DeleteBackoffPods, RemediationKind.RestartWorkload };
+    /// <summary>
+    /// The only kinds that may be named in <see cref="AutoRun"/>: they change no spec and no credentials. A restart is not
+    /// one of them: it changes the pod template (kubectl.kubernetes.io/restartedAt) and rolls every pod.
+    /// </summary>
+    public static readonly IReadOnlySet<RemediationKind> AutoRunnable = new HashSet<RemediationKind> { RemediationKind.DeleteBackoffPods };
 
     public List<ApprovalRuleOptions> Rules { get; set; } = [];
 
@@ -23,10 +26,17 @@ public sealed partial class ApprovalOptions : IValidatableObject
     public TimeSpan RequestLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// Remediation kinds ("delete_backoff_pods", "restart") that run without approval — only when the diagnosis' registry
-    /// evidence confirms the image can be pulled now. Empty by default.
+    /// Remediation kinds that run without approval ("delete_backoff_pods", the only one that changes no spec and no
+    /// credentials) — only when the diagnosis' registry evidence confirms the image can be pulled now. Empty by default.
     /// </summary>
     public List<string> AutoRun { get; set; } = [];
+
+    /// <summary>
+    /// Whether a fix that changes the pod template (set tag, attach a secret to the template, restart, roll back) may be
+    /// asked for on a workload another tool owns (Argo CD, Flux, Helm, an operator), which undoes it or drifts from it:
+    /// Confirm (default: only with an explicit confirmation of the person asking), Refuse, or Allow.
+    /// </summary>
+    public ManagedWorkloadPolicy ManagedWorkloads { get; set; } = ManagedWorkloadPolicy.Confirm;
 
     /// <summary>
     /// Members of groups for platforms that do not tell the bot (Teams, the web page): group "teams:oncall" with AAD
@@ -87,8 +97,11 @@ public sealed partial class ApprovalOptions : IValidatableObject
             }
             else if (!AutoRunnable.Contains(kind.Value))
             {
+                var why = kind == RemediationKind.RestartWorkload
+                    ? "a restart changes the pod template (kubectl.kubernetes.io/restartedAt) and rolls every pod"
+                    : "it changes what runs or which credentials are used";
                 yield return new ValidationResult(
-                    $"Approvals:AutoRun may only name low-risk kinds ({string.Join(", ", AutoRunnable.Select(RemediationPlan.KindName))}); \"{name}\" changes what runs or which credentials are used, so it always needs approval.",
+                    $"Approvals:AutoRun may only name kinds that change no spec and no credentials ({string.Join(", ", AutoRunnable.Select(RemediationPlan.KindName))}); \"{name}\" is not one: {why}, so it always needs approval.",
                     [nameof(AutoRun)]);
             }
         }
@@ -179,4 +192,17 @@ public sealed class ApprovalRuleOptions
             yield return $"{where} needs {Required} approvals but names only {Approvers.Count} approver(s) and no group, so nothing it covers could ever be approved.";
         }
     }
+}
+
+/// <summary>What Approvals:ManagedWorkloads allows for a pod-template change on a workload another tool owns.</summary>
+public enum ManagedWorkloadPolicy
+{
+    /// <summary>Asked for only with an explicit confirmation ("… anyway" on the card, after the platform's confirm dialog); recorded in the audit log.</summary>
+    Confirm,
+
+    /// <summary>Never: the card lists the fix as not offered, and a request is refused.</summary>
+    Refuse,
+
+    /// <summary>Asked for like any other fix; the card still says who owns the workload and what the change will meet.</summary>
+    Allow,
 }

@@ -85,7 +85,14 @@ public sealed partial class ApprovalWorkflow(
     /// Asks to run <paramref name="plan"/> for the incident <paramref name="incidentId"/> (or stand-alone when null) as
     /// <paramref name="actor"/>; an unknown incident is refused. For an incident, its own cluster is the one that counts.
     /// </summary>
-    public async Task<RequestResult> RequestAsync(Actor actor, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
+    public Task<RequestResult> RequestAsync(Actor actor, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken) =>
+        RequestAsync(actor, incidentId, cluster, plan, ownerConfirmed: false, cancellationToken);
+
+    /// <param name="ownerConfirmed">
+    /// The person asking confirmed that the workload belongs to another tool (the card's "… anyway" button, <c>retry … anyway</c>):
+    /// under Approvals:ManagedWorkloads=Confirm a pod-template change on such a workload is asked for only then.
+    /// </param>
+    public async Task<RequestResult> RequestAsync(Actor actor, string? incidentId, string cluster, RemediationPlan plan, bool ownerConfirmed, CancellationToken cancellationToken)
     {
         Incident? incident = null;
         if (!string.IsNullOrEmpty(incidentId))
@@ -99,7 +106,7 @@ public sealed partial class ApprovalWorkflow(
             cluster = incident.Key.Cluster;
         }
 
-        return await RequestAsync(actor, incident, cluster, plan, cancellationToken).ConfigureAwait(false);
+        return await RequestAsync(actor, incident, cluster, plan, ownerConfirmed, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>What asking led to, with the request as it now stands (the existing one when it was already asked).</summary>
@@ -120,7 +127,15 @@ public sealed partial class ApprovalWorkflow(
     /// policy (or runs at once when Approvals:AutoRun allows it and the registry confirms the image is pullable), makes
     /// the server-side dry run, and stores the request (and its run when it is approved at once).
     /// </summary>
-    public async Task<RequestResult> RequestAsync(Actor actor, Incident? incident, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
+    public Task<RequestResult> RequestAsync(Actor actor, Incident? incident, string cluster, RemediationPlan plan, CancellationToken cancellationToken) =>
+        RequestAsync(actor, incident, cluster, plan, ownerConfirmed: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="RequestAsync(Actor, Incident?, string, RemediationPlan, CancellationToken)"/>; a pod-template change on
+    /// a workload another tool owns (read from the live object at the dry run) is refused under
+    /// Approvals:ManagedWorkloads=Refuse, and under Confirm unless <paramref name="ownerConfirmed"/>.
+    /// </summary>
+    public async Task<RequestResult> RequestAsync(Actor actor, Incident? incident, string cluster, RemediationPlan plan, bool ownerConfirmed, CancellationToken cancellationToken)
     {
         var incidentId = incident?.Id;
         if (await ClusterRefusalAsync(cluster, "Nothing was requested.", cancellationToken).ConfigureAwait(false) is { } refusal)
@@ -175,7 +190,29 @@ public sealed partial class ApprovalWorkflow(
             return await RefuseRequestAsync(actor, incidentId, null, $"The dry run shows \"{plan.Title}\" cannot work: {dryRun.Text}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
         }
 
-        var request = decision.Request! with { DryRun = dryRun.Text, Cluster = cluster };
+        var dryRunText = dryRun.Text;
+        string? ownerNote = null;
+        if (dryRun.ManagedBy is { } owner)
+        {
+            var target = $"{plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}";
+            var about = $"{target} is {(owner.Certain ? string.Empty : "maybe ")}managed by {owner.Describe()} ({owner.Evidence}): {owner.WhatAPatchDoes()}";
+            switch (current.ManagedWorkloads)
+            {
+                case ManagedWorkloadPolicy.Refuse:
+                    return await RefuseRequestAsync(actor, incidentId, null, $"{about} Approvals:ManagedWorkloads is Refuse, so the bot does not change it. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+                case ManagedWorkloadPolicy.Confirm when !ownerConfirmed:
+                    return await RefuseRequestAsync(actor, incidentId, null, $"{about} To ask for \"{plan.Title}\" all the same, confirm it: \"{AnywayLabel(plan)}\" on the card{(incident is null ? $" or `retry {plan.Namespace}/{target} anyway`" : string.Empty)}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+                case ManagedWorkloadPolicy.Confirm or ManagedWorkloadPolicy.Allow:
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(plan), current.ManagedWorkloads, "unknown managed-workload policy");
+            }
+
+            ownerNote = ownerConfirmed ? $"confirmed by {actor.Name} although {about}" : $"allowed by Approvals:ManagedWorkloads although {about}";
+            dryRunText = $"{dryRun.Text} (managed by {owner.Describe()}: {owner.WhatAPatchDoes()})";
+        }
+
+        var request = decision.Request! with { DryRun = dryRunText, Cluster = cluster };
         var auditActor = actor.ToAuditActor();
         try
         {
@@ -184,7 +221,7 @@ public sealed partial class ApprovalWorkflow(
                 {
                     await ApprovalStore.InsertAsync(connection, transaction, request).ConfigureAwait(false);
                     await audit.AppendAsync(connection, transaction, new AuditRecord(
-                        auditActor, ApprovalAuditActions.Requested, incidentId, id, $"{plan.Title} ({plan.Key}); dry run: {dryRun.Text}")).ConfigureAwait(false);
+                        auditActor, ApprovalAuditActions.Requested, incidentId, id, $"{plan.Title} ({plan.Key}); dry run: {dryRun.Text}{(ownerNote is null ? string.Empty : "; " + ownerNote)}")).ConfigureAwait(false);
                     if (request.Votes.Count > 0)
                     {
                         await audit.AppendAsync(connection, transaction, new AuditRecord(auditActor, ApprovalAuditActions.Voted, incidentId, id, "approved (own request, self-approval allowed)")).ConfigureAwait(false);
@@ -219,8 +256,11 @@ public sealed partial class ApprovalWorkflow(
 
         await AfterDecisionStoredAsync(request, outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
         var waiting = dryRunElsewhere ? await WaitingLineAsync(request, cancellationToken).ConfigureAwait(false) : string.Empty;
-        return new RequestResult(outcome, $"{decision.Message}\nDry run: {dryRun.Text}{waiting}", request);
+        return new RequestResult(outcome, $"{decision.Message}\nDry run: {dryRunText}{waiting}", request);
     }
+
+    /// <summary>The label of the button that asks for a pod-template change on a workload another tool owns, confirming it.</summary>
+    public static string AnywayLabel(RemediationPlan plan) => $"{plan.Title} anyway";
 
     /// <summary>Runs an auto-runnable plan of a freshly diagnosed incident, at most once per incident and plan.</summary>
     public async Task<RequestResult?> AutoRunAsync(Incident incident, RemediationPlan plan, CancellationToken cancellationToken)

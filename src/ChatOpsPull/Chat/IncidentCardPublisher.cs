@@ -100,7 +100,8 @@ public sealed partial class IncidentCardPublisher(
             shownRuns.Select(r => WithApprovers(r, requests)).Select(r => waiting && r.Status == RunStatus.Queued ? WaitingFor(r, incident.Key.Cluster) : r).ToList(),
             rolledUp.Where(i => !i.IsClosed).ToList(),
             now,
-            fixes.CommandsFor(incident)));
+            fixes.CommandsFor(incident),
+            fixes.ManagedWorkloads));
     }
 
     private static RemediationRun WaitingFor(RemediationRun run, string cluster) =>

@@ -2,6 +2,7 @@ using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Images;
 using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Observability;
@@ -135,6 +136,17 @@ public sealed partial class EvidenceDiagnoser(
             ? PullSecretFacts.Unknown
             : await SecretFactsAsync(inspection, image, resolution, evidence, cancellationToken).ConfigureAwait(false);
 
+        WorkloadShape? shape = null;
+        if (inspection is not null && connection.Client is { } reader)
+        {
+            using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
+            {
+                shape = await WorkloadShapes.ReadAsync(reader, request.Namespace, inspection.Owners, cancellationToken).ConfigureAwait(false);
+            }
+
+            evidence.AddRange(ShapeEvidence(shape));
+        }
+
         var previous = await previousRead.ConfigureAwait(false);
 
         var facts = new DiagnosisFacts(
@@ -154,7 +166,10 @@ public sealed partial class EvidenceDiagnoser(
             secrets,
             registryFacts,
             image is not null && credentialSources.HasSourceFor(image.Domain),
-            previous);
+            previous)
+        {
+            Shape = shape,
+        };
         var diagnosis = DiagnosisPlanner.Plan(facts, evidence, time.GetUtcNow());
         metrics.Diagnosed(diagnosis.Cause);
         LogDiagnosed(logger, request.Namespace, request.Subject, diagnosis.Cause, diagnosis.Confidence);
@@ -171,6 +186,36 @@ public sealed partial class EvidenceDiagnoser(
         using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
         {
             return await new RolloutHistory(client).PreviousAsync(request.Namespace, deployment.Name, request.Container, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>What about the workload decides how a fix acts on it: paused, OnDelete, a partition, another tool owning it.</summary>
+    private static IEnumerable<Evidence> ShapeEvidence(WorkloadShape? shape)
+    {
+        if (shape is null)
+        {
+            yield break;
+        }
+
+        var target = shape.Ref.ToString();
+        if (shape.Paused)
+        {
+            yield return new Evidence("workload", EvidenceOutcome.Info, $"{target} is paused (spec.paused): a change to its pod template does not roll out until it is resumed");
+        }
+
+        if (shape.IsOnDelete)
+        {
+            yield return new Evidence("workload", EvidenceOutcome.Info, $"{target} has updateStrategy OnDelete: its pods are replaced only when deleted");
+        }
+
+        if (shape.Partition > 0)
+        {
+            yield return new Evidence("workload", EvidenceOutcome.Info, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{target} has partition {shape.Partition}: only pods with ordinal {shape.Partition} and above take a new template"));
+        }
+
+        if (shape.Owner is { } owner)
+        {
+            yield return new Evidence("owner", EvidenceOutcome.Info, $"{(owner.Certain ? "managed by" : "maybe managed by")} {owner.Describe()} ({owner.Evidence})");
         }
     }
 

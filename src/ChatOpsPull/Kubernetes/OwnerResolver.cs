@@ -13,6 +13,9 @@ public sealed record OwnerChain(IReadOnlyList<WorkloadRef> Owners, string? Note)
     /// <summary>The top of the chain; the pod itself for a bare pod.</summary>
     public WorkloadRef Workload => Owners[^1];
 
+    /// <summary>The API version of the top owner's reference ("apps/v1", "argoproj.io/v1alpha1"); null for a bare pod.</summary>
+    public string? WorkloadApiVersion { get; init; }
+
     public override string ToString() => string.Join(" → ", Owners);
 }
 
@@ -44,9 +47,11 @@ public sealed class OwnerResolver
         }
 
         string? note = null;
+        string? apiVersion = null;
         for (var depth = 0; owner is not null && depth < 4; depth++)
         {
             owners.Add(new WorkloadRef(owner.Kind, owner.Name));
+            apiVersion = owner.ApiVersion;
             if (owner.Kind is not ("ReplicaSet" or "Job"))
             {
                 break;
@@ -67,7 +72,7 @@ public sealed class OwnerResolver
             }
         }
 
-        return new OwnerChain(owners, note);
+        return new OwnerChain(owners, note) { WorkloadApiVersion = apiVersion };
     }
 
     private async Task<V1OwnerReference?> OwnerOfAsync(V1OwnerReference child, string ns, CancellationToken cancellationToken)

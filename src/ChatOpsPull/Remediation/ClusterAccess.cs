@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Kubernetes;
 using k8s;
 using k8s.Models;
@@ -87,7 +88,15 @@ public sealed class ClusterAccess(KubernetesConnection connection, KubernetesCal
         };
     }
 
-    /// <summary>The pods a workload owns now (terminating ones excluded).</summary>
+    /// <summary>The workload's shape (paused, update strategy, partition, owner) from the object as read now.</summary>
+    public async Task<WorkloadShape> ShapeAsync(string kind, string @namespace, string name, CancellationToken cancellationToken) =>
+        WorkloadShapes.From(await ReadWorkloadAsync(kind, @namespace, name, cancellationToken).ConfigureAwait(false), kind);
+
+    /// <summary>
+    /// The pods a workload owns now (terminating ones excluded): a bare pod itself; a CronJob's through its Jobs; a
+    /// Deployment's, StatefulSet's, DaemonSet's, ReplicaSet's or Job's by its selector; and the pods of another controller
+    /// (an Argo Rollouts Rollout, an operator's resource) through the ReplicaSets or Jobs it controls, or directly.
+    /// </summary>
     public async Task<IReadOnlyList<V1Pod>> PodsOfAsync(string kind, string @namespace, string name, CancellationToken cancellationToken)
     {
         var client = Client;
@@ -108,23 +117,79 @@ public sealed class ClusterAccess(KubernetesConnection connection, KubernetesCal
             case "CronJob":
                 var cronJob = await ReadWorkloadAsync(kind, @namespace, name, cancellationToken).ConfigureAwait(false);
                 var cronUid = cronJob["metadata"]?["uid"]?.GetValue<string>();
-                var jobs = await calls.RunAsync(KubeTarget.For("list", "Job", @namespace), ct => client.BatchV1.ListNamespacedJobAsync(@namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
-                var jobUids = jobs.Items.Where(j => OwnedBy(j.Metadata, cronUid)).Select(j => j.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+                var jobs = await ListJobsAsync(@namespace, cancellationToken).ConfigureAwait(false);
+                var jobUids = jobs.Where(j => OwnedBy(j.Metadata, cronUid)).Select(j => j.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
                 var all = await ListPodsAsync(@namespace, null, cancellationToken).ConfigureAwait(false);
                 pods = all.Where(p => p.Metadata.OwnerReferences?.Any(o => jobUids.Contains(o.Uid)) == true).ToList();
                 break;
             case "Job":
-                var job = await calls.RunAsync(KubeTarget.For("get", "Job", @namespace), ct => client.BatchV1.ReadNamespacedJobAsync(name, @namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
-                pods = [.. await ListPodsAsync(@namespace, Selector(ToJson(job)["spec"]?["selector"]), cancellationToken).ConfigureAwait(false)];
+                var job = await ReadJobAsync(@namespace, name, cancellationToken).ConfigureAwait(false);
+                // By its selector, and owned by it: a Job written without a selector (one the API server did not default) selects nothing else.
+                pods = job is null ? [] : [.. (await ListPodsAsync(@namespace, Selector(ToJson(job)["spec"]?["selector"]), cancellationToken).ConfigureAwait(false)).Where(p => OwnedBy(p.Metadata, job.Metadata.Uid))];
                 break;
-            default:
+            case "ReplicaSet":
+                V1ReplicaSet replicaSet;
+                try
+                {
+                    replicaSet = await calls.RunAsync(KubeTarget.For("get", "ReplicaSet", @namespace), ct => client.AppsV1.ReadNamespacedReplicaSetAsync(name, @namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (KubernetesCalls.IsNotFound(e))
+                {
+                    throw new RemediationRefusedException($"replicaset {@namespace}/{name} does not exist (any more)");
+                }
+
+                var rsSelector = Selector(ToJson(replicaSet)["spec"]?["selector"]);
+                pods = rsSelector is null ? [] : [.. await ListPodsAsync(@namespace, rsSelector, cancellationToken).ConfigureAwait(false)];
+                break;
+            case "Deployment" or "StatefulSet" or "DaemonSet":
                 var workload = await ReadWorkloadAsync(kind, @namespace, name, cancellationToken).ConfigureAwait(false);
                 var selector = Selector(workload["spec"]?["selector"]);
                 pods = selector is null ? [] : [.. await ListPodsAsync(@namespace, selector, cancellationToken).ConfigureAwait(false)];
                 break;
+            default:
+                pods = [.. await PodsOfControllerAsync(kind, @namespace, name, cancellationToken).ConfigureAwait(false)];
+                break;
         }
 
         return pods.Where(p => p.Metadata.DeletionTimestamp is null).OrderBy(p => p.Metadata.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>A Job, or null when it does not exist.</summary>
+    public async Task<V1Job?> ReadJobAsync(string @namespace, string name, CancellationToken cancellationToken)
+    {
+        var client = Client;
+        try
+        {
+            return await calls.RunAsync(KubeTarget.For("get", "Job", @namespace), ct => client.BatchV1.ReadNamespacedJobAsync(name, @namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (KubernetesCalls.IsNotFound(e))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>One create call for a Job (no retry of its own: the caller decides what an existing Job means).</summary>
+    public async Task<V1Job> CreateJobOnceAsync(string @namespace, JsonObject job, bool dryRun, CancellationToken cancellationToken) =>
+        await Client.BatchV1.CreateNamespacedJobAsync(KubernetesJson.Deserialize<V1Job>(job.ToJsonString()), @namespace, dryRun: dryRun ? "All" : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The pods another controller (kind/name) owns: directly, or through the ReplicaSets or Jobs it controls.</summary>
+    private async Task<IEnumerable<V1Pod>> PodsOfControllerAsync(string kind, string @namespace, string name, CancellationToken cancellationToken)
+    {
+        var client = Client;
+        var sets = await calls.RunAsync(KubeTarget.For("list", "ReplicaSet", @namespace), ct => client.AppsV1.ListNamespacedReplicaSetAsync(@namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        var owners = sets.Items.Where(s => ControlledBy(s.Metadata, kind, name)).Select(s => s.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        var all = await ListPodsAsync(@namespace, null, cancellationToken).ConfigureAwait(false);
+        return all.Where(p => ControlledBy(p.Metadata, kind, name) || p.Metadata.OwnerReferences?.Any(o => o.Controller == true && owners.Contains(o.Uid)) == true);
+    }
+
+    private static bool ControlledBy(V1ObjectMeta metadata, string kind, string name) =>
+        metadata.OwnerReferences?.Any(o => o.Controller == true && o.Kind == kind && o.Name == name) == true;
+
+    private async Task<IList<V1Job>> ListJobsAsync(string @namespace, CancellationToken cancellationToken)
+    {
+        var client = Client;
+        var jobs = await calls.RunAsync(KubeTarget.For("list", "Job", @namespace), ct => client.BatchV1.ListNamespacedJobAsync(@namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+        return jobs.Items;
     }
 
     public static JsonObject ToJson(object value) => JsonNode.Parse(KubernetesJson.Serialize(value))!.AsObject();

@@ -5,7 +5,11 @@ namespace ChatOpsPull.Remediation;
 
 /// <summary>What a dry run said: whether the plan can work at all, and the short human diff (or why not).</summary>
 /// <param name="Possible">False when the plan cannot work (object gone, RBAC refused, credentials missing): nothing is requested.</param>
-public sealed record DryRunOutcome(bool Possible, string Text);
+public sealed record DryRunOutcome(bool Possible, string Text)
+{
+    /// <summary>For a plan that changes a pod template: the tool that owns the workload as it is now, or null.</summary>
+    public WorkloadOwner? ManagedBy { get; init; }
+}
 
 /// <summary>The catalogue: one action per <see cref="RemediationKind"/>, switched exhaustively.</summary>
 public sealed partial class RemediationActions(
@@ -16,6 +20,8 @@ public sealed partial class RemediationActions(
     DeleteBackoffPodsAction deleteBackoffPods,
     SetImageTagAction setImageTag,
     RollBackAction rollBack,
+    RunCronJobNowAction runCronJobNow,
+    ClusterAccess cluster,
     ILogger<RemediationActions> logger)
 {
     /// <summary>How long a dry run may take before the request goes ahead without one (it runs again when the job acts).</summary>
@@ -30,6 +36,7 @@ public sealed partial class RemediationActions(
         RemediationKind.DeleteBackoffPods => deleteBackoffPods,
         RemediationKind.SetImageTag => setImageTag,
         RemediationKind.RollBack => rollBack,
+        RemediationKind.RunCronJobNow => runCronJobNow,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a remediation kind"),
     };
 
@@ -44,7 +51,10 @@ public sealed partial class RemediationActions(
         try
         {
             var text = await For(plan.Kind).DryRunAsync(new ActionInput(plan, image), budget.Token).ConfigureAwait(false);
-            return new DryRunOutcome(true, text);
+            var owner = RemediationPlan.ChangesPodTemplate(plan.Kind)
+                ? (await cluster.ShapeAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, budget.Token).ConfigureAwait(false)).Owner
+                : null;
+            return new DryRunOutcome(true, text) { ManagedBy = owner };
         }
         catch (RemediationRefusedException e)
         {

@@ -98,7 +98,7 @@ public sealed partial class RemediationJob(
             }
 
             var lastRenewal = time.GetUtcNow();
-            var (status, detail) = await FollowAsync(plan, appliedAt, async ct =>
+            var (status, detail) = await FollowAsync(approvalId, plan, appliedAt, async ct =>
             {
                 var now = time.GetUtcNow();
                 if (now - lastRenewal < settings.LeaseDuration / 3)
@@ -121,11 +121,13 @@ public sealed partial class RemediationJob(
         }
     }
 
-    private async Task<(RunStatus Status, string Detail)> FollowAsync(RemediationPlan plan, DateTimeOffset appliedAt, Func<CancellationToken, Task<bool>> keepAlive, CancellationToken cancellationToken)
+    private async Task<(RunStatus Status, string Detail)> FollowAsync(string approvalId, RemediationPlan plan, DateTimeOffset appliedAt, Func<CancellationToken, Task<bool>> keepAlive, CancellationToken cancellationToken)
     {
         try
         {
-            return await rollout.WaitAsync(plan, appliedAt, keepAlive, cancellationToken).ConfigureAwait(false);
+            var target = RolloutTarget.FromJson((await runs.GetStepAsync(approvalId, RolloutTarget.Step, cancellationToken).ConfigureAwait(false))?.Result)
+                ?? RolloutTarget.Default(plan);
+            return await rollout.WaitAsync(target, appliedAt, keepAlive, cancellationToken).ConfigureAwait(false);
         }
         catch (RemediationRefusedException e)
         {

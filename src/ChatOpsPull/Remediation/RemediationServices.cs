@@ -8,7 +8,7 @@ public static class RemediationServices
 {
     /// <summary>
     /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with their retry pipeline
-    /// (<see cref="KubernetesCallRetry"/>) and RBAC explanations, the seven actions, the rollout watcher, the run progress
+    /// (<see cref="KubernetesCallRetry"/>) and RBAC explanations, the actions (one per remediation kind) and what template changes and CronJob runs share, the rollout watcher, the run progress
     /// recorder, the Hangfire job and its scheduler, and the
     /// recurring sweep (approval expiry, stalled runs); the diagnosis learns which registries have a credential source.
     /// </summary>
@@ -34,6 +34,9 @@ public static class RemediationServices
         services.AddSingleton<DeleteBackoffPodsAction>();
         services.AddSingleton<SetImageTagAction>();
         services.AddSingleton<RollBackAction>();
+        services.AddSingleton<CronJobRuns>();
+        services.AddSingleton<TemplateChanges>();
+        services.AddSingleton<RunCronJobNowAction>();
         services.AddSingleton<RemediationActions>();
         services.AddSingleton<IRemediationScheduler, HangfireRemediationScheduler>();
         services.AddTransient<RemediationJob>();

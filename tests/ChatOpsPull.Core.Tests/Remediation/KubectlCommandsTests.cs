@@ -19,13 +19,46 @@ public sealed class KubectlCommandsTests
             ["kubectl -n shop rollout undo deployment/api --to-revision=3"],
             KubectlCommands.For(Plan(RemediationKind.RollBack, "Deployment", ("revision", "3")), [], null, Now));
         Assert.Equal(["kubectl -n shop rollout restart statefulset/api"], KubectlCommands.For(Plan(RemediationKind.RestartWorkload, "StatefulSet"), [], null, Now));
-        Assert.Equal(
-            ["kubectl -n shop patch cronjob/api -p '{\"spec\":{\"jobTemplate\":{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"kubectl.kubernetes.io/restartedAt\":\"2026-12-01T10:00:00Z\"}}}}}}}'"],
-            KubectlCommands.For(Plan(RemediationKind.RestartWorkload, "CronJob"), [], null, Now));
+        Assert.Equal(["kubectl -n shop create job api-manual-2612011000 --from=cronjob/api"], KubectlCommands.For(Plan(RemediationKind.RunCronJobNow, "CronJob"), [], null, Now));
         Assert.Equal(["kubectl -n shop delete pod api-1 api-2"], KubectlCommands.For(Plan(RemediationKind.DeleteBackoffPods), ["api-1", "api-2"], null, Now));
         Assert.Equal(
             ["kubectl -n shop patch deployment/api -p '{\"spec\":{\"template\":{\"spec\":{\"imagePullSecrets\":[{\"name\":\"regcred\"}]}}}}'"],
             KubectlCommands.For(Plan(RemediationKind.AttachPullSecretToWorkload, "Deployment", ("secret", "regcred")), [], null, Now));
+    }
+
+    [Fact]
+    public void A_CronJob_is_not_restarted_its_job_runs_once_as_kubectl_create_job_from_does()
+    {
+        Assert.Equal(
+            ["# kubectl rollout restart does not restart a CronJob; run its job once now instead:", "kubectl -n shop create job api-manual-2612011000 --from=cronjob/api"],
+            KubectlCommands.For(Plan(RemediationKind.RestartWorkload, "CronJob"), [], null, Now));
+        Assert.Equal(
+            ["kubectl -n shop set image cronjob/api app=ghcr.io/team/app:1.4.2", "# the Job already running keeps its old template; run the job once from the new one:", "kubectl -n shop create job api-manual-2612011000 --from=cronjob/api"],
+            KubectlCommands.For(Plan(RemediationKind.SetImageTag, "CronJob", ("container", "app"), ("image", "ghcr.io/team/app:1.4.2")), [], null, Now));
+    }
+
+    [Fact]
+    public void A_fix_on_a_workload_another_tool_owns_says_so_above_its_commands()
+    {
+        var plan = Plan(RemediationKind.SetImageTag, "Deployment", ("container", "app"), ("image", "ghcr.io/team/app:1.4.2")) with
+        {
+            ManagedBy = new WorkloadOwner(OwnerTool.ArgoCd, "storefront-prod", null, "annotation argocd.argoproj.io/tracking-id=storefront-prod:apps/Deployment:shop/api"),
+        };
+
+        var commands = KubectlCommands.For(plan, [], null, Now);
+
+        Assert.StartsWith("# deployment/api is managed by Argo CD application storefront-prod: Argo CD puts the declared spec back", commands[0], StringComparison.Ordinal);
+        Assert.Equal("kubectl -n shop set image deployment/api app=ghcr.io/team/app:1.4.2", commands[1]);
+    }
+
+    [Fact]
+    public void A_manual_job_name_fits_the_63_characters_a_job_name_may_have()
+    {
+        Assert.Equal("nightly-manual-4f2a9c1d", ManualJob.Name("nightly", "4F2A9C1D"));
+        var longest = ManualJob.Name(new string('a', 52), "4f2a9c1d");
+        Assert.Equal(63, longest.Length);
+        Assert.EndsWith("-manual-4f2a9c1d", longest, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", ManualJob.Name(new string('b', 46) + "-cc", "x1234567"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -166,7 +166,8 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
 
     [Theory]
     [InlineData("Approvals:Rules:0:Approvers:0", "U012AB3CD", "Approvals:Rules:0 names \"U012AB3CD\"; write approvers as platform:id")]
-    [InlineData("Approvals:AutoRun:0", "set_tag", "Approvals:AutoRun may only name low-risk kinds (delete_backoff_pods, restart); \"set_tag\" changes what runs")]
+    [InlineData("Approvals:AutoRun:0", "set_tag", "Approvals:AutoRun may only name kinds that change no spec and no credentials (delete_backoff_pods); \"set_tag\" is not one: it changes what runs")]
+    [InlineData("Approvals:AutoRun:0", "restart", "\"restart\" is not one: a restart changes the pod template (kubectl.kubernetes.io/restartedAt) and rolls every pod, so it always needs approval")]
     [InlineData("Approvals:AutoRun:0", "reboot_cluster", "Approvals:AutoRun names \"reboot_cluster\", which is not a remediation kind")]
     [InlineData("Approvals:RequestLifetime", "00:00:00", "Approvals:RequestLifetime must be between 1 second and 7 days")]
     [InlineData("Remediation:CredentialSources:0:Registry", "https://ghcr.io", "Remediation:CredentialSources:0:Registry must be a registry host as image names write it")]

@@ -66,6 +66,9 @@ public sealed class InMemoryApprovals(ApprovalPolicy policy, TimeProvider? time 
         return decision.Request;
     }
 
+    public Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, bool ownerConfirmed, CancellationToken cancellationToken) =>
+        RequestAsync(user, incidentId, cluster, plan, cancellationToken);
+
     public async Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
     {
         Asked.Enqueue((user, incidentId, cluster, plan));

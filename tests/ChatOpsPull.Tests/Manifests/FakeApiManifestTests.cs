@@ -124,6 +124,7 @@ public sealed class FakeApiManifestTests : IDisposable
         Assert.Contains(calls, c => c is { Verb: "watch", Resource: "pods" });
         Assert.Equal(remediates, calls.Contains(new ApiCall("patch", "batch", "cronjobs", "shop")));
         Assert.Equal(remediates, calls.Contains(new ApiCall("delete", string.Empty, "pods", "shop")));
+        Assert.Equal(remediates, calls.Contains(new ApiCall("create", "batch", "jobs", "shop")));
         Assert.Equal(remediates, calls.Contains(new ApiCall("update", string.Empty, "secrets", "shop")));
         Assert.DoesNotContain(calls, c => c is { Verb: "list", Resource: "secrets" });
         Assert.Empty(calls.Where(c => !rbac.Allows(c)).Select(c => c.ToString()));

@@ -39,7 +39,7 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
             new HashSet<string>
             {
                 "UPDATE deployments", "UPDATE statefulsets", "UPDATE daemonsets", "UPDATE cronjobs", "UPDATE serviceaccounts",
-                "CREATE secrets", "UPDATE secrets", "DELETE pods", "CREATE leases", "UPDATE leases", "UPDATE validatingwebhookconfigurations",
+                "CREATE secrets", "UPDATE secrets", "DELETE pods", "CREATE jobs", "CREATE leases", "UPDATE leases", "UPDATE validatingwebhookconfigurations",
             },
             kinds);
         var created = writes.Single(w => w is { Operation: "CREATE", Resource: "secrets" });
@@ -129,6 +129,18 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
         yield return cronJob.With("resume a cronjob", (_, o, _) => o!["spec"]!["suspend"] = false);
         yield return cronJob.With("change a cronjob's job parallelism", (_, o, _) => o!["spec"]!["jobTemplate"]!["spec"]!["parallelism"] = 10);
         yield return cronJob.With("change a cronjob container's command", (_, o, _) => Containers(o!)[0]!["command"] = new JsonArray("sh"));
+
+        var job = First("CREATE", "jobs");
+        yield return job.With("create a job without kubectl's instantiate annotation", (_, o, _) => ((JsonObject)o!["metadata"]!).Remove("annotations"));
+        yield return job.With("create a job owned by a deployment", (_, o, _) => o!["metadata"]!["ownerReferences"]![0]!["kind"] = "Deployment");
+        yield return job.With("create a job with a second owner", (_, o, _) => ((JsonArray)o!["metadata"]!["ownerReferences"]!).Add(new JsonObject { ["apiVersion"] = "batch/v1", ["kind"] = "CronJob", ["name"] = "other", ["uid"] = "0000" }));
+        yield return job.With("create a job without owner", (_, o, _) => ((JsonObject)o!["metadata"]!).Remove("ownerReferences"));
+        yield return job.With("create a job named after another cronjob", (request, o, _) => o!["metadata"]!["name"] = "backup-manual-12345678");
+        yield return job.With("create a job whose pod uses the host network", (_, o, _) => o!["spec"]!["template"]!["spec"]!["hostNetwork"] = true);
+        yield return job.With("create a job whose pod mounts a hostPath", (_, o, _) => o!["spec"]!["template"]!["spec"]!["volumes"] = new JsonArray(new JsonObject { ["name"] = "root", ["hostPath"] = new JsonObject { ["path"] = "/" } }));
+        yield return job.With("create a job with a privileged container", (_, o, _) => o!["spec"]!["template"]!["spec"]!["containers"]![0]!["securityContext"] = new JsonObject { ["privileged"] = true });
+        yield return job.With("delete a job", (request, _, _) => request["operation"] = "DELETE") with { NewObject = null, OldObject = job.NewObject };
+        yield return job.With("update a job", (request, _, _) => request["operation"] = "UPDATE") with { OldObject = job.NewObject };
 
         var account = First("UPDATE", "serviceaccounts");
         yield return account.With("turn on token automount", (_, o, _) => o!["automountServiceAccountToken"] = true);
@@ -260,8 +272,10 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
         await RunStandaloneAsync(bed, Plan(RemediationKind.SetImageTag, "StatefulSet", "db", ("container", "app"), ("image", good)));
         bed.Api.Seed(Workload("DaemonSet", "agent", privateImage));
         await RunStandaloneAsync(bed, Plan(RemediationKind.AttachPullSecretToWorkload, "DaemonSet", "agent", ("secret", "regcred")));
-        bed.Api.Seed(Workload("CronJob", "nightly", good));
-        await RunStandaloneAsync(bed, Plan(RemediationKind.RestartWorkload, "CronJob", "nightly"));
+        bed.Api.Seed(Workload("CronJob", "nightly", missing));
+        await RunStandaloneAsync(bed, Plan(RemediationKind.SetImageTag, "CronJob", "nightly", ("container", "app"), ("image", good)));
+        bed.Api.Seed(Workload("CronJob", "hourly", good));
+        await RunStandaloneAsync(bed, Plan(RemediationKind.RunCronJobNow, "CronJob", "hourly"));
 
         return recorder.Cases;
     }

@@ -103,9 +103,13 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         Assert.True(first >= TimeSpan.FromMilliseconds(400), $"first retry after {first.TotalMilliseconds:F0} ms");
         Assert.True(second >= TimeSpan.FromMilliseconds(800), $"second retry after {second.TotalMilliseconds:F0} ms");
         Assert.True(second > first, $"backoff did not grow: {first.TotalMilliseconds:F0} then {second.TotalMilliseconds:F0} ms");
-        var row = Assert.Single(await host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0FLAKY01", CancellationToken.None));
-        Assert.Equal(OutboxState.Delivered, row.State);
-        Assert.Equal(3, row.Attempts);
+        // Slack's answer arrives before the bot records it: wait for the row, not only for the call.
+        var rows = await Incidents.Engines.EventuallyAsync(
+            () => host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0FLAKY01", CancellationToken.None),
+            r => r.Count == 1 && r[0].State == OutboxState.Delivered,
+            "the outbox row to be delivered",
+            TimeSpan.FromSeconds(10));
+        Assert.Equal(3, rows[0].Attempts);
     }
 
     [Fact]

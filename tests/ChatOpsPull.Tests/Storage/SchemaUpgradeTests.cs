@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using ChatOpsPull.Hosting;
@@ -34,11 +35,20 @@ public sealed partial class SchemaUpgradeTests(PostgresFixture postgres)
         await MigrateAsMainDidAsync(fromMain);
         await FillEveryTableAsync(fromMain);
         var rowsBefore = await RowsAsync(fromMain);
+        var columnsBefore = await ColumnsAsync(fromMain);
         var upgraded = await MigrateAsTheBotDoesAsync(fromMain);
 
         Assert.Equal(await SchemaAsync(empty), await SchemaAsync(fromMain));
         Assert.Equal(fresh, upgraded);
-        Assert.Equal(rowsBefore, await RowsAsync(fromMain));
+        // Main's rows keep every value they had; what later migrations add (columns, tables) starts empty.
+        Assert.Equal(rowsBefore, await RowsAsync(fromMain, columnsBefore));
+        var rowsAfter = await RowsAsync(fromMain);
+        Assert.All(rowsAfter.Where(table => !columnsBefore.ContainsKey(table.Key)), table => Assert.Empty(table.Value));
+        foreach (var (table, columns) in await ColumnsAsync(fromMain))
+        {
+            var added = columns.Except(columnsBefore.GetValueOrDefault(table, columns)).ToArray();
+            Assert.All(rowsAfter[table], row => Assert.All(added, column => Assert.Contains($"{column}=", row.Split(" | "))));
+        }
         Assert.DoesNotContain(rowsBefore, table => table.Value.Count == 0);
 
         // The database still numbers new rows after the ones it had.
@@ -159,23 +169,42 @@ public sealed partial class SchemaUpgradeTests(PostgresFixture postgres)
     }
 
     /// <summary>Every table's rows, each rendered as text and sorted, by table name.</summary>
-    private static async Task<SortedDictionary<string, List<string>>> RowsAsync(TestStorage storage)
+    /// <summary>Every table's rows as text; with <paramref name="columnsOf"/>, only those tables and those columns.</summary>
+    private static async Task<SortedDictionary<string, List<string>>> RowsAsync(TestStorage storage, IReadOnlyDictionary<string, string[]>? columnsOf = null)
     {
         await using var connection = await OpenAsync(storage);
-        var tables = await connection.QueryAsync<string>(storage.Provider == DatabaseProvider.Postgres
-            ? "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations'"
-            : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'");
+        var tables = columnsOf?.Keys ?? await TablesAsync(connection, storage.Provider);
         var rows = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var table in tables)
         {
             var found = await connection.QueryAsync($"SELECT * FROM {table}");
             rows[table] = found
-                .Select(row => string.Join(" | ", ((IDictionary<string, object?>)row).Select(c => $"{c.Key}={Convert.ToString(c.Value, CultureInfo.InvariantCulture)}")))
+                .Select(row => string.Join(" | ", ((IDictionary<string, object?>)row)
+                    .Where(c => columnsOf is null || columnsOf[table].Contains(c.Key, StringComparer.Ordinal))
+                    .Select(c => $"{c.Key}={Convert.ToString(c.Value, CultureInfo.InvariantCulture)}")))
                 .Order(StringComparer.Ordinal)
                 .ToList();
         }
 
         return rows;
+    }
+
+    private static Task<IEnumerable<string>> TablesAsync(DbConnection connection, DatabaseProvider provider) =>
+        connection.QueryAsync<string>(provider == DatabaseProvider.Postgres
+            ? "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations'"
+            : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'");
+
+    private static async Task<Dictionary<string, string[]>> ColumnsAsync(TestStorage storage)
+    {
+        await using var connection = await OpenAsync(storage);
+        var columns = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var table in await TablesAsync(connection, storage.Provider))
+        {
+            await using var reader = await connection.ExecuteReaderAsync($"SELECT * FROM {table} LIMIT 0");
+            columns[table] = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
+        }
+
+        return columns;
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ public sealed partial class CardActionHandler(
                 }
 
                 return await approvals.DecideAsync(request.User, payload.Target, payload.Verb == CardVerb.Approve, cancellationToken).ConfigureAwait(false);
-            case CardVerb.Request or CardVerb.Rediagnose or CardVerb.Snooze or CardVerb.MuteImage:
+            case CardVerb.Request or CardVerb.RequestAnyway or CardVerb.Rediagnose or CardVerb.Snooze or CardVerb.MuteImage:
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(request), payload.Verb, "unknown card verb");
@@ -83,7 +83,8 @@ public sealed partial class CardActionHandler(
 
         return payload.Verb switch
         {
-            CardVerb.Request => await RequestAsync(request, incident, cancellationToken).ConfigureAwait(false),
+            CardVerb.Request => await RequestAsync(request, incident, ownerConfirmed: false, cancellationToken).ConfigureAwait(false),
+            CardVerb.RequestAnyway => await RequestAsync(request, incident, ownerConfirmed: true, cancellationToken).ConfigureAwait(false),
             CardVerb.Rediagnose => await RediagnoseAsync(request, incident, cancellationToken).ConfigureAwait(false),
             CardVerb.Snooze => await SnoozeAsync(request, incident, cancellationToken).ConfigureAwait(false),
             CardVerb.MuteImage => await MuteImageAsync(request, incident, cancellationToken).ConfigureAwait(false),
@@ -92,7 +93,7 @@ public sealed partial class CardActionHandler(
         };
     }
 
-    private async Task<ChatReply> RequestAsync(ChatActionRequest request, Incident incident, CancellationToken cancellationToken)
+    private async Task<ChatReply> RequestAsync(ChatActionRequest request, Incident incident, bool ownerConfirmed, CancellationToken cancellationToken)
     {
         var key = request.Payload.Argument;
         var plan = key is null ? null : incident.Diagnosis?.Remediations.FirstOrDefault(p => p.Key == key);
@@ -104,7 +105,7 @@ public sealed partial class CardActionHandler(
             };
         }
 
-        return await approvals.RequestAsync(request.User, incident.Id, incident.Key.Cluster, plan, cancellationToken).ConfigureAwait(false);
+        return await approvals.RequestAsync(request.User, incident.Id, incident.Key.Cluster, plan, ownerConfirmed, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ChatReply> RediagnoseAsync(ChatActionRequest request, Incident incident, CancellationToken cancellationToken)

@@ -15,6 +15,9 @@ public interface IRemediationRequests
     /// <param name="incidentId">The incident the plan fixes, or null for a request that stands alone (e.g. <c>retry ns/workload</c> with no open incident).</param>
     /// <param name="cluster">The cluster the plan acts on (the bot's own, Bot:Cluster, for commands).</param>
     Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken);
+
+    /// <param name="ownerConfirmed">The person confirmed changing a workload another tool owns (Approvals:ManagedWorkloads=Confirm).</param>
+    Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, bool ownerConfirmed, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -29,10 +32,13 @@ public sealed class ChatApprovals(
     RemediationRunStore runs,
     TimeProvider time) : IRemediationRequests
 {
-    public async Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken)
+    public Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, CancellationToken cancellationToken) =>
+        RequestAsync(user, incidentId, cluster, plan, ownerConfirmed: false, cancellationToken);
+
+    public async Task<ChatReply> RequestAsync(ChatUser user, string? incidentId, string cluster, RemediationPlan plan, bool ownerConfirmed, CancellationToken cancellationToken)
     {
         var actor = await actors.ResolveAsync(user, cancellationToken).ConfigureAwait(false);
-        var result = await approvals.RequestAsync(actor, incidentId, cluster, plan, cancellationToken).ConfigureAwait(false);
+        var result = await approvals.RequestAsync(actor, incidentId, cluster, plan, ownerConfirmed, cancellationToken).ConfigureAwait(false);
         var refused = result.Outcome == ApprovalOutcome.Refused;
         var card = await CardAsync(incidentId, result.Request, cancellationToken).ConfigureAwait(false);
         if (string.IsNullOrEmpty(incidentId) && card is not null)

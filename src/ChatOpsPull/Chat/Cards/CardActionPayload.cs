@@ -23,6 +23,13 @@ public enum CardVerb
 
     /// <summary>Mute the incident's image: Target = incident id.</summary>
     MuteImage,
+
+    /// <summary>
+    /// Ask to run a pod-template change on a workload another tool owns (Argo CD, Flux, Helm, an operator), confirming
+    /// that it will be undone or drift: Target = incident id, Argument = remediation plan key. The button shows the
+    /// platform's confirmation first; the server still applies Approvals:ManagedWorkloads.
+    /// </summary>
+    RequestAnyway,
 }
 
 /// <summary>
@@ -73,6 +80,7 @@ public sealed partial record CardActionPayload(CardVerb Verb, string Target, str
         CardVerb.Rediagnose => "rediagnose",
         CardVerb.Snooze => "snooze",
         CardVerb.MuteImage => "mute_image",
+        CardVerb.RequestAnyway => "request_anyway",
         _ => throw new ArgumentOutOfRangeException(nameof(verb), verb, "not a card verb"),
     };
 

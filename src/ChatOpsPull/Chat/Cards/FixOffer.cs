@@ -1,3 +1,4 @@
+using ChatOpsPull.Approvals;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Kubernetes;
@@ -12,8 +13,11 @@ namespace ChatOpsPull.Chat.Cards;
 /// changes nothing, so a fix is the kubectl commands a person can run (<see cref="KubectlCommands"/>). The approval
 /// service refuses requests under Observe as well, so a forged click changes nothing either.
 /// </summary>
-public sealed class FixOffer(IOptions<BotOptions> bot, IOptionsMonitor<RemediationOptions> remediation, KubernetesConnection connection, TimeProvider time)
+public sealed class FixOffer(IOptions<BotOptions> bot, IOptionsMonitor<RemediationOptions> remediation, IOptionsMonitor<ApprovalOptions> approvals, KubernetesConnection connection, TimeProvider time)
 {
+    /// <summary>Approvals:ManagedWorkloads: how a pod-template fix on a workload another tool owns is offered.</summary>
+    public ManagedWorkloadPolicy ManagedWorkloads => approvals.CurrentValue.ManagedWorkloads;
+
     /// <summary>What a card says under its commands.</summary>
     public const string ObserveSentence = "This bot only observes (install profile Observe): it runs no fix. The commands above do what each fix would do; run them yourself.";
 

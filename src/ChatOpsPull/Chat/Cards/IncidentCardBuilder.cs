@@ -1,4 +1,5 @@
 using System.Globalization;
+using ChatOpsPull.Approvals;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Failures;
@@ -13,13 +14,18 @@ namespace ChatOpsPull.Chat.Cards;
 /// Null: fixes are buttons (remediate profile). Otherwise the bot only observes, and this holds each plan's kubectl
 /// commands by plan key (<see cref="FixOffer"/> decides which).
 /// </param>
+/// <param name="ManagedWorkloads">
+/// Approvals:ManagedWorkloads: how a pod-template fix on a workload another tool owns is offered — a "… anyway" button
+/// behind a confirmation (Confirm), not at all (Refuse), or as usual (Allow). The server applies it again on every request.
+/// </param>
 public sealed record IncidentCardInput(
     Incident Incident,
     IReadOnlyList<ApprovalRequest> Approvals,
     IReadOnlyList<RemediationRun> Runs,
     IReadOnlyList<Incident> RolledUp,
     DateTimeOffset Now,
-    IReadOnlyDictionary<string, IReadOnlyList<string>>? FixCommands = null);
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? FixCommands = null,
+    ManagedWorkloadPolicy ManagedWorkloads = ManagedWorkloadPolicy.Confirm);
 
 /// <summary>
 /// Builds the one card an incident has in every channel: header facts, cause and summary, evidence, pods,
@@ -76,6 +82,17 @@ public static class IncidentCardBuilder
             sections.Add(CardSection.Code("Runtime message", Truncate(raw, MaxRawMessageChars)));
         }
 
+        if (diagnosis?.Owner is { } owner && !incident.IsClosed)
+        {
+            sections.Add(CardSection.Markdown("Owned by", OwnerText(subject, owner, input.ManagedWorkloads)));
+        }
+
+        var notOffered = NotOffered(input);
+        if (notOffered.Count > 0 && !incident.IsClosed)
+        {
+            sections.Add(CardSection.List("Not offered", notOffered));
+        }
+
         if (input.RolledUp.Count > 0)
         {
             sections.Add(CardSection.List(
@@ -86,7 +103,7 @@ public static class IncidentCardBuilder
 
         if (input.FixCommands is { } commands && diagnosis is not null && !incident.IsClosed)
         {
-            foreach (var plan in diagnosis.Remediations.Where(p => commands.ContainsKey(p.Key)).Take(MaxRemediationButtons))
+            foreach (var plan in Offered(input).Where(p => commands.ContainsKey(p.Key)).Take(MaxRemediationButtons))
             {
                 sections.Add(CardSection.Code($"Fix by hand: {plan.Title}", string.Join('\n', commands[plan.Key])));
             }
@@ -144,13 +161,20 @@ public static class IncidentCardBuilder
         if (!busy && input.FixCommands is null && incident.Diagnosis is { } diagnosis)
         {
             var requested = pending.Select(p => p.Plan.Key).ToHashSet(StringComparer.Ordinal);
-            foreach (var plan in diagnosis.Remediations.Where(p => !requested.Contains(p.Key)).Take(MaxRemediationButtons))
+            foreach (var plan in Offered(input).Where(p => !requested.Contains(p.Key)).Take(MaxRemediationButtons))
             {
-                actions.Add(new CardAction(
-                    plan.Title,
-                    new CardActionPayload(CardVerb.Request, incident.Id, plan.Key),
-                    actions.Count == 0 ? ActionStyle.Primary : ActionStyle.Default,
-                    plan.Risk == RemediationRisk.High ? Confirm(plan) : null));
+                var style = actions.Count == 0 ? ActionStyle.Primary : ActionStyle.Default;
+                actions.Add(plan.ManagedBy is { } owner && input.ManagedWorkloads == ManagedWorkloadPolicy.Confirm
+                    ? new CardAction(
+                        ApprovalWorkflow.AnywayLabel(plan),
+                        new CardActionPayload(CardVerb.RequestAnyway, incident.Id, plan.Key),
+                        style,
+                        new CardConfirm($"Change a workload {owner.ToolName} manages?", $"{owner.Describe()} manages {plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}: {owner.WhatAPatchDoes()} {plan.Description}", "Change it anyway", "Cancel"))
+                    : new CardAction(
+                        plan.Title,
+                        new CardActionPayload(CardVerb.Request, incident.Id, plan.Key),
+                        style,
+                        plan.Risk == RemediationRisk.High || plan.ManagedBy is not null ? Confirm(plan) : null));
             }
         }
 
@@ -168,8 +192,45 @@ public static class IncidentCardBuilder
         return actions;
     }
 
-    private static CardConfirm Confirm(RemediationPlan plan) =>
-        new($"{plan.Title}?", $"{plan.Description} Namespace {plan.Namespace}, {plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}.");
+    private static CardConfirm Confirm(RemediationPlan plan) => plan.ManagedBy is { } owner
+        ? new($"{plan.Title}?", $"{owner.Describe()} manages {plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}: {owner.WhatAPatchDoes()} {plan.Description}")
+        : new($"{plan.Title}?", $"{plan.Description} Namespace {plan.Namespace}, {plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}.");
+
+    /// <summary>The plans the card offers (a button, or commands under Observe): all but pod-template changes on a managed workload under Refuse.</summary>
+    private static IEnumerable<RemediationPlan> Offered(IncidentCardInput input) =>
+        (input.Incident.Diagnosis?.Remediations ?? []).Where(p => p.ManagedBy is null || input.ManagedWorkloads != ManagedWorkloadPolicy.Refuse);
+
+    /// <summary>What the diagnosis did not offer for this workload, and why; and the managed-workload fixes Approvals:ManagedWorkloads refuses.</summary>
+    private static List<CardLine> NotOffered(IncidentCardInput input)
+    {
+        var diagnosis = input.Incident.Diagnosis;
+        if (diagnosis is null)
+        {
+            return [];
+        }
+
+        var lines = diagnosis.Withheld.Select(w => new CardLine($"*{w.Title}*: {w.Reason}", LineMark.Skipped)).ToList();
+        if (input.ManagedWorkloads == ManagedWorkloadPolicy.Refuse)
+        {
+            lines.AddRange(diagnosis.Remediations.Where(p => p.ManagedBy is not null).Select(p =>
+                new CardLine($"*{p.Title}*: {p.ManagedBy!.Describe()} manages the workload, and Approvals:ManagedWorkloads is Refuse.", LineMark.Skipped)));
+        }
+
+        return lines;
+    }
+
+    private static string OwnerText(string workload, WorkloadOwner owner, ManagedWorkloadPolicy policy)
+    {
+        var who = $"{workload} is {(owner.Certain ? string.Empty : "maybe ")}managed by *{owner.Describe()}* ({owner.Evidence}). A change the bot makes to its spec: {owner.WhatAPatchDoes()}";
+        var offer = policy switch
+        {
+            ManagedWorkloadPolicy.Confirm => " Fixes that change its pod template ask for confirmation (\"… anyway\"); retrying the stuck pods and refreshing a pull secret the bot manages are not undone.",
+            ManagedWorkloadPolicy.Refuse => " Fixes that change its pod template are not offered (Approvals:ManagedWorkloads is Refuse); retrying the stuck pods and refreshing a pull secret the bot manages are.",
+            ManagedWorkloadPolicy.Allow => " Fixes that change its pod template are offered as usual (Approvals:ManagedWorkloads is Allow).",
+            _ => throw new ArgumentOutOfRangeException(nameof(policy), policy, "unknown managed-workload policy"),
+        };
+        return who + offer;
+    }
 
     /// <summary>One evidence line as every card shows it (incident, diagnose and check cards): check, detail, timing, mark.</summary>
     internal static CardLine EvidenceLine(Evidence evidence)

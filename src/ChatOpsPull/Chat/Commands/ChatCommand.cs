@@ -18,7 +18,8 @@ public abstract record ChatCommand
 
     /// <param name="WorkloadKind">"Deployment" when not written.</param>
     /// <param name="Cluster">The cluster written before the namespace, or null when not written.</param>
-    public sealed record Retry(string Namespace, string WorkloadKind, string WorkloadName, string? Cluster = null) : ChatCommand;
+    /// <param name="Anyway">"retry ns/workload anyway": the asker confirms changing a workload another tool owns (Argo CD, Flux, Helm).</param>
+    public sealed record Retry(string Namespace, string WorkloadKind, string WorkloadName, string? Cluster = null, bool Anyway = false) : ChatCommand;
 
     public sealed record Snooze(string IncidentId, TimeSpan Duration) : ChatCommand;
 
@@ -118,9 +119,10 @@ public static partial class ChatCommandParser
     /// </summary>
     private static ChatCommand ParseRetry(string[] rest)
     {
-        if (rest.Length != 1)
+        var anyway = rest.Length == 2 && string.Equals(rest[1], "anyway", StringComparison.OrdinalIgnoreCase);
+        if (rest.Length != 1 && !anyway)
         {
-            return Usage("`retry` needs `[cluster/]<namespace>/<workload>`, e.g. `retry shop/api`, `retry shop/statefulset/db` or `retry prod-eu/shop/api`.");
+            return Usage("`retry` needs `[cluster/]<namespace>/<workload>`, e.g. `retry shop/api`, `retry shop/statefulset/db` or `retry prod-eu/shop/api` (add `anyway` to confirm a workload Argo CD, Flux or Helm owns).");
         }
 
         var parts = rest[0].Split('/');
@@ -137,7 +139,7 @@ public static partial class ChatCommandParser
         }
 
         return TrySplitPath(string.Join('/', parts), out var @namespace, out var workload, out var problem)
-            ? new ChatCommand.Retry(@namespace, workload.Kind ?? "Deployment", workload.Name, cluster)
+            ? new ChatCommand.Retry(@namespace, workload.Kind ?? "Deployment", workload.Name, cluster, anyway)
             : Usage(problem);
     }
 

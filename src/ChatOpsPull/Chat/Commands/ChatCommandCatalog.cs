@@ -21,7 +21,7 @@ public static class ChatCommandCatalog
         new("status", "[namespace] [--cluster GLOB]", "open incidents, waiting approvals, recent actions and the fleet's clusters"),
         new("diagnose", "[cluster/]<namespace>/<pod>", "diagnose one pod now"),
         new("check", "<image>", "ask the registry whether an image can be pulled"),
-        new("retry", "[cluster/]<namespace>/<workload>", "ask to restart a workload (needs approval); workload is name or kind/name"),
+        new("retry", "[cluster/]<namespace>/<workload> [anyway]", "restart a workload, or run a cronjob now (needs approval)"),
         new("snooze", "<incident> <duration>", "quiet an incident's card, e.g. snooze inc-4f2a9c 2h (at most 7d)"),
         new("digest", string.Empty, "post this channel's digest now"),
         new("help", string.Empty, "this list"),

@@ -12,8 +12,11 @@ using ChatOpsPull.Chat.Cards;
 namespace ChatOpsPull.Chat.Commands;
 
 /// <summary>
-/// <c>retry &lt;namespace&gt;/[kind/]&lt;workload&gt;</c>: asks, through the approval workflow and its policy, to restart the
-/// workload (a <see cref="RemediationKind.RestartWorkload"/> plan). The request belongs to the newest open incident of that
+/// <c>retry &lt;namespace&gt;/[kind/]&lt;workload&gt; [anyway]</c>: asks, through the approval workflow and its policy, to
+/// restart the workload (a <see cref="RemediationKind.RestartWorkload"/> plan) — or, for a CronJob, which kubectl does not
+/// restart, to run its job once now (<see cref="RemediationKind.RunCronJobNow"/>). The dry run refuses what kubectl
+/// refuses (a paused Deployment) and what would replace no pod (OnDelete); "anyway" confirms changing a workload another
+/// tool owns (Approvals:ManagedWorkloads). The request belongs to the newest open incident of that
 /// workload in the bot's cluster when there is one (so it shows on that incident's card); otherwise it stands alone.
 /// In a fleet the cluster may be written first (<c>retry prod-eu/shop/api</c>); when it is not, the one cluster with an open
 /// incident of that workload is meant, or the only cluster of the fleet; otherwise the answer asks which.
@@ -40,13 +43,13 @@ public sealed class RetryCommand(
         var target = $"{retry.Namespace}/{retry.WorkloadKind.ToLowerInvariant()}/{retry.WorkloadName}";
         if (!RestartableKinds.Contains(retry.WorkloadKind, StringComparer.Ordinal))
         {
-            return new ChatReply($"`retry` restarts a workload that rolls its pods: deployment, statefulset, daemonset or cronjob. A {retry.WorkloadKind.ToLowerInvariant()} cannot be restarted that way; delete its failing pods instead. Nothing was changed.");
+            return new ChatReply($"`retry` restarts a workload that rolls its pods (deployment, statefulset, daemonset) or runs a cronjob's job now. A {retry.WorkloadKind.ToLowerInvariant()} cannot be restarted that way; delete its failing pods instead. Nothing was changed.");
         }
 
         if (!fixes.AsButtons)
         {
             var commands = string.Join('\n', fixes.Commands(Plan(retry), []));
-            return new ChatReply($"This bot only observes (install profile Observe): it restarts nothing. To restart {target} yourself:\n```\n{commands}\n```");
+            return new ChatReply($"This bot only observes (install profile Observe): it restarts nothing. To {(retry.WorkloadKind == "CronJob" ? "run" : "restart")} {target} yourself:\n```\n{commands}\n```");
         }
 
         var requests = services.GetService<IRemediationRequests>();
@@ -75,7 +78,7 @@ public sealed class RetryCommand(
             .FirstOrDefault();
 
         var plan = Plan(retry);
-        var reply = await requests.RequestAsync(request.User, incident?.Id, cluster, plan, cancellationToken).ConfigureAwait(false);
+        var reply = await requests.RequestAsync(request.User, incident?.Id, cluster, plan, retry.Anyway, cancellationToken).ConfigureAwait(false);
         var card = reply.Card ?? reply.UpdatedCard;
         if (card is null)
         {
@@ -138,15 +141,25 @@ public sealed class RetryCommand(
             : $"Which cluster? {why}: write it first, e.g. {examples}. Nothing was changed.");
     }
 
-    public static RemediationPlan Plan(ChatCommand.Retry retry) => new(
-        RemediationKind.RestartWorkload,
-        retry.Namespace,
-        retry.WorkloadKind,
-        retry.WorkloadName,
-        $"Restart {retry.WorkloadKind.ToLowerInvariant()}/{retry.WorkloadName}",
-        "Sets the pod template's kubectl.kubernetes.io/restartedAt annotation, rolling every pod.",
-        RemediationRisk.Medium,
-        new Dictionary<string, string>(StringComparer.Ordinal));
+    public static RemediationPlan Plan(ChatCommand.Retry retry) => retry.WorkloadKind == "CronJob"
+        ? new(
+            RemediationKind.RunCronJobNow,
+            retry.Namespace,
+            retry.WorkloadKind,
+            retry.WorkloadName,
+            $"Run cronjob/{retry.WorkloadName} now",
+            $"Creates a Job from cronjob/{retry.WorkloadName}'s job template now, as `kubectl create job --from=cronjob/{retry.WorkloadName}` does, and waits for its pods (kubectl does not restart CronJobs).",
+            RemediationRisk.Medium,
+            new Dictionary<string, string>(StringComparer.Ordinal))
+        : new(
+            RemediationKind.RestartWorkload,
+            retry.Namespace,
+            retry.WorkloadKind,
+            retry.WorkloadName,
+            $"Restart {retry.WorkloadKind.ToLowerInvariant()}/{retry.WorkloadName}",
+            "Sets the pod template's kubectl.kubernetes.io/restartedAt annotation, rolling every pod.",
+            RemediationRisk.Medium,
+            new Dictionary<string, string>(StringComparer.Ordinal));
 
     /// <summary>False when the cluster says the workload does not exist; null when there is no cluster or it could not tell.</summary>
     private async Task<bool?> ExistsAsync(ChatCommand.Retry retry, CancellationToken cancellationToken)

@@ -113,6 +113,7 @@ public sealed class AttachPullSecretToServiceAccountAction(ServiceAccountSecrets
             return await accounts.AttachAsync(input.Plan.Namespace, account, secret, ct).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         var deleted = await stuckPods.DeleteAsync(input, steps, "2-pods-", cancellationToken).ConfigureAwait(false);
+        await steps.RecordTargetAsync(await StuckPods.TargetAfterDeleteAsync(input, steps, "2-pods-", cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return $"{attached}; {deleted}";
     }
 }
@@ -121,7 +122,7 @@ public sealed class AttachPullSecretToServiceAccountAction(ServiceAccountSecrets
 /// Adds the secret to the workload's pod template imagePullSecrets (strategic merge by name, so no duplicates, guarded
 /// by the resourceVersion read). The template change rolls the pods.
 /// </summary>
-public sealed class AttachPullSecretToWorkloadAction(ClusterAccess cluster, ServiceAccountSecrets accounts) : IRemediationAction
+public sealed class AttachPullSecretToWorkloadAction(ClusterAccess cluster, ServiceAccountSecrets accounts, TemplateChanges templates) : IRemediationAction
 {
     public async Task<string> DryRunAsync(ActionInput input, CancellationToken cancellationToken)
     {
@@ -129,6 +130,7 @@ public sealed class AttachPullSecretToWorkloadAction(ClusterAccess cluster, Serv
         var secret = input.Parameter("secret");
         await accounts.RequireSecretAsync(plan.Namespace, secret, cancellationToken).ConfigureAwait(false);
         var before = await cluster.ReadWorkloadAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, cancellationToken).ConfigureAwait(false);
+        TemplateChanges.Require(plan.Kind, plan.Namespace, plan.WorkloadKind, before, applying: false);
         if (Attached(before, plan.WorkloadKind, secret))
         {
             return $"no change: the pod template already names {secret}";
@@ -138,14 +140,16 @@ public sealed class AttachPullSecretToWorkloadAction(ClusterAccess cluster, Serv
             KubeTarget.For("patch", plan.WorkloadKind, plan.Namespace),
             ct => cluster.PatchWorkloadOnceAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, Patch(before, plan.WorkloadKind, secret), dryRun: true, ct),
             cancellationToken).ConfigureAwait(false);
-        return ObjectDiff.Summarize(ObjectDiff.Lines(before, after));
+        var lines = ObjectDiff.Lines(before, after).ToList();
+        lines.AddRange(await templates.DryRunFollowUpAsync(input, before, cancellationToken).ConfigureAwait(false));
+        return ObjectDiff.Summarize(lines);
     }
 
-    public Task<string> ApplyAsync(ActionInput input, StepLog steps, CancellationToken cancellationToken)
+    public async Task<string> ApplyAsync(ActionInput input, StepLog steps, CancellationToken cancellationToken)
     {
         var plan = input.Plan;
         var secret = input.Parameter("secret");
-        return steps.RunAsync("1-attach", null, async (_, ct) =>
+        var attached = await steps.RunAsync("1-attach", null, async (_, ct) =>
         {
             await accounts.RequireSecretAsync(plan.Namespace, secret, ct).ConfigureAwait(false);
             return await cluster.Calls.RunAsync(
@@ -153,6 +157,7 @@ public sealed class AttachPullSecretToWorkloadAction(ClusterAccess cluster, Serv
                 async c =>
                 {
                     var current = await cluster.ReadWorkloadAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, c).ConfigureAwait(false);
+                    TemplateChanges.Require(plan.Kind, plan.Namespace, plan.WorkloadKind, current, applying: true);
                     if (Attached(current, plan.WorkloadKind, secret))
                     {
                         return $"the pod template of {input.Workload} already names {secret}";
@@ -162,7 +167,8 @@ public sealed class AttachPullSecretToWorkloadAction(ClusterAccess cluster, Serv
                     return $"added {secret} to the imagePullSecrets of {input.Workload}";
                 },
                 ct).ConfigureAwait(false);
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+        return await templates.FollowUpAsync(input, steps, cancellationToken).ConfigureAwait(false) is { } then ? $"{attached}; {then}" : attached;
     }
 
     private static bool Attached(JsonObject workload, string kind, string secret) =>

@@ -89,6 +89,11 @@ public sealed class RefreshCredentialsAction(
         if (input.Plan.WorkloadKind != "Pod" && input.Plan.WorkloadName.Length > 0)
         {
             parts.Add(await stuckPods.DeleteAsync(input, steps, "5-pods-", cancellationToken).ConfigureAwait(false));
+            await steps.RecordTargetAsync(await StuckPods.TargetAfterDeleteAsync(input, steps, "5-pods-", cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await steps.RecordTargetAsync(RolloutTarget.Pods(input.Plan), cancellationToken).ConfigureAwait(false);
         }
 
         return string.Join("; ", parts);

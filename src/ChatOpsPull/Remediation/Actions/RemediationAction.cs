@@ -54,4 +54,15 @@ public sealed class StepLog(RemediationRunStore store, string approvalId, TimePr
         await store.CompleteStepAsync(approvalId, step, result, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         return result;
     }
+
+    /// <summary>The stored result of a step that is done, or null.</summary>
+    public async Task<string?> ResultOfAsync(string step, CancellationToken cancellationToken) =>
+        await store.GetStepAsync(approvalId, step, cancellationToken).ConfigureAwait(false) is { IsDone: true } done ? done.Result : null;
+
+    /// <summary>Records what the job waits for once the action applied (the last step of every action).</summary>
+    public Task RecordTargetAsync(RolloutTarget target, CancellationToken cancellationToken) =>
+        RunAsync(RolloutTarget.Step, null, (_, _) => Task.FromResult(target.ToJson()), cancellationToken);
+
+    /// <summary>A short suffix fixed for this run (names the Job a CronJob run creates): the approval id's random part.</summary>
+    public string RunSuffix => approvalId[(approvalId.IndexOf('-', StringComparison.Ordinal) + 1)..];
 }

@@ -13,7 +13,7 @@ namespace ChatOpsPull.Remediation.Actions;
 /// <c>/spec/template</c> with the ReplicaSet's template minus the pod-template-hash label and <c>/metadata/annotations</c>
 /// with the ReplicaSet's annotations — keeping the Deployment's own revision/replica bookkeeping annotations.
 /// </summary>
-public sealed class RollBackAction(ClusterAccess cluster) : IRemediationAction
+public sealed class RollBackAction(ClusterAccess cluster, TemplateChanges templates) : IRemediationAction
 {
     public const string RevisionAnnotation = "deployment.kubernetes.io/revision";
     private const string HashLabel = "pod-template-hash";
@@ -31,7 +31,7 @@ public sealed class RollBackAction(ClusterAccess cluster) : IRemediationAction
 
     public async Task<string> DryRunAsync(ActionInput input, CancellationToken cancellationToken)
     {
-        var (deployment, target, revision) = await FindAsync(input, cancellationToken).ConfigureAwait(false);
+        var (deployment, target, revision) = await FindAsync(input, applying: false, cancellationToken).ConfigureAwait(false);
         if (EqualIgnoreHash(Template(target), deployment["spec"]?["template"]))
         {
             return $"no change: the deployment already runs revision {revision}'s template";
@@ -45,14 +45,14 @@ public sealed class RollBackAction(ClusterAccess cluster) : IRemediationAction
         return ObjectDiff.Summarize(ObjectDiff.Lines(deployment, after));
     }
 
-    public Task<string> ApplyAsync(ActionInput input, StepLog steps, CancellationToken cancellationToken)
+    public async Task<string> ApplyAsync(ActionInput input, StepLog steps, CancellationToken cancellationToken)
     {
         var plan = input.Plan;
-        return steps.RunAsync("1-rollback", null, (_, ct) => cluster.Calls.RunAsync(
+        var rolledBack = await steps.RunAsync("1-rollback", null, (_, ct) => cluster.Calls.RunAsync(
             KubeTarget.For("patch", plan.WorkloadKind, plan.Namespace),
             async c =>
             {
-                var (deployment, target, revision) = await FindAsync(input, c).ConfigureAwait(false);
+                var (deployment, target, revision) = await FindAsync(input, applying: true, c).ConfigureAwait(false);
                 if (EqualIgnoreHash(Template(target), deployment["spec"]?["template"]))
                 {
                     return $"{input.Workload} already runs revision {revision}'s template";
@@ -61,10 +61,11 @@ public sealed class RollBackAction(ClusterAccess cluster) : IRemediationAction
                 await cluster.PatchWorkloadOnceAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, Patch(deployment, target), dryRun: false, c).ConfigureAwait(false);
                 return $"rolled {input.Workload} back to revision {revision} ({Images(target)})";
             },
-            ct), cancellationToken);
+            ct), cancellationToken).ConfigureAwait(false);
+        return await templates.FollowUpAsync(input, steps, cancellationToken).ConfigureAwait(false) is { } then ? $"{rolledBack}; {then}" : rolledBack;
     }
 
-    private async Task<(JsonObject Deployment, JsonObject ReplicaSet, long Revision)> FindAsync(ActionInput input, CancellationToken cancellationToken)
+    private async Task<(JsonObject Deployment, JsonObject ReplicaSet, long Revision)> FindAsync(ActionInput input, bool applying, CancellationToken cancellationToken)
     {
         var plan = input.Plan;
         if (plan.WorkloadKind != "Deployment")
@@ -78,11 +79,7 @@ public sealed class RollBackAction(ClusterAccess cluster) : IRemediationAction
         }
 
         var deployment = await cluster.ReadWorkloadAsync("Deployment", plan.Namespace, plan.WorkloadName, cancellationToken).ConfigureAwait(false);
-        if (deployment["spec"]?["paused"]?.GetValue<bool>() == true)
-        {
-            throw new RemediationRefusedException(
-                $"deployment {plan.WorkloadName} is paused, and a paused deployment cannot be rolled back; resume it first with 'kubectl rollout resume deployment/{plan.WorkloadName}'");
-        }
+        TemplateChanges.Require(plan.Kind, plan.Namespace, "Deployment", deployment, applying);
 
         var uid = deployment["metadata"]?["uid"]?.GetValue<string>();
         var client = cluster.Client;

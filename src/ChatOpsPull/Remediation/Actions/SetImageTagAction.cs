@@ -9,18 +9,21 @@ namespace ChatOpsPull.Remediation.Actions;
 /// tag is checked again right before the patch (with the credentials the new pods would use), and the patch carries the
 /// resourceVersion read, so a concurrent edit makes it re-read and re-apply instead of overwriting.
 /// </summary>
-public sealed class SetImageTagAction(ClusterAccess cluster, WorkloadPullCheck pullCheck) : IRemediationAction
+public sealed class SetImageTagAction(ClusterAccess cluster, WorkloadPullCheck pullCheck, TemplateChanges templates) : IRemediationAction
 {
     public async Task<string> DryRunAsync(ActionInput input, CancellationToken cancellationToken)
     {
         var (container, image) = Targets(input);
         var plan = input.Plan;
         var before = await cluster.ReadWorkloadAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, cancellationToken).ConfigureAwait(false);
+        TemplateChanges.Require(plan.Kind, plan.Namespace, plan.WorkloadKind, before, applying: false);
         var after = await cluster.Calls.RunAsync(
             KubeTarget.For("patch", plan.WorkloadKind, plan.Namespace),
             ct => cluster.PatchWorkloadOnceAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, Patch(plan.WorkloadKind, before, container, image), dryRun: true, ct),
             cancellationToken).ConfigureAwait(false);
-        return ObjectDiff.Summarize(ObjectDiff.Lines(before, after));
+        var lines = ObjectDiff.Lines(before, after).ToList();
+        lines.AddRange(await templates.DryRunFollowUpAsync(input, before, cancellationToken).ConfigureAwait(false));
+        return ObjectDiff.Summarize(lines);
     }
 
     public async Task<string> ApplyAsync(ActionInput input, StepLog steps, CancellationToken cancellationToken)
@@ -43,11 +46,12 @@ public sealed class SetImageTagAction(ClusterAccess cluster, WorkloadPullCheck p
             return $"registry confirms {reference.FamiliarString} ({check.Outcome.Digest ?? "no digest given"})";
         }, cancellationToken).ConfigureAwait(false);
 
-        return await steps.RunAsync("2-set-image", null, (_, ct) => cluster.Calls.RunAsync(
+        var set = await steps.RunAsync("2-set-image", null, (_, ct) => cluster.Calls.RunAsync(
             KubeTarget.For("patch", plan.WorkloadKind, plan.Namespace),
             async c =>
             {
                 var current = await cluster.ReadWorkloadAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, c).ConfigureAwait(false);
+                TemplateChanges.Require(plan.Kind, plan.Namespace, plan.WorkloadKind, current, applying: true);
                 if (CurrentImage(current, plan.WorkloadKind, container) == image)
                 {
                     return $"container {container} of {input.Workload} already runs {reference.FamiliarString}";
@@ -57,6 +61,7 @@ public sealed class SetImageTagAction(ClusterAccess cluster, WorkloadPullCheck p
                 return $"set container {container} of {input.Workload} to {reference.FamiliarString}";
             },
             ct), cancellationToken).ConfigureAwait(false);
+        return await templates.FollowUpAsync(input, steps, cancellationToken).ConfigureAwait(false) is { } then ? $"{set}; {then}" : set;
     }
 
     private static (string Container, string Image) Targets(ActionInput input) => (input.Parameter("container"), input.Parameter("image"));

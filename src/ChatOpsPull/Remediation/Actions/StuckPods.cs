@@ -10,17 +10,42 @@ namespace ChatOpsPull.Remediation.Actions;
 /// </summary>
 public sealed class StuckPods(ClusterAccess cluster)
 {
-    public async Task<IReadOnlyList<V1Pod>> FindAsync(ActionInput input, CancellationToken cancellationToken)
+    /// <param name="fromOrdinal">For a StatefulSet: only pods with this ordinal and above (those a partitioned update reaches).</param>
+    public async Task<IReadOnlyList<V1Pod>> FindAsync(ActionInput input, CancellationToken cancellationToken, int fromOrdinal = 0)
     {
         RequireController(input);
         var pods = await cluster.PodsOfAsync(input.Plan.WorkloadKind, input.Plan.Namespace, input.Plan.WorkloadName, cancellationToken).ConfigureAwait(false);
-        return pods.Where(p => PodStates.StuckPulling(p) is not null).ToList();
+        return pods.Where(p => PodStates.StuckPulling(p) is not null && (fromOrdinal == 0 || Ordinal(p.Metadata.Name) >= fromOrdinal)).ToList();
     }
 
-    /// <summary>Deletes each stuck pod with dryRun=All (this also proves the bot may delete pods there).</summary>
-    public async Task<IReadOnlyList<string>> DryRunAsync(ActionInput input, CancellationToken cancellationToken)
+    /// <summary>The Jobs whose pods the "<paramref name="prefix"/>select" step chose (a CronJob's or a Job's stuck pods).</summary>
+    public static async Task<IReadOnlyList<string>> SelectedJobsAsync(StepLog steps, string prefix, CancellationToken cancellationToken)
     {
-        var stuck = await FindAsync(input, cancellationToken).ConfigureAwait(false);
+        var selected = await steps.ResultOfAsync(prefix + "select", cancellationToken).ConfigureAwait(false);
+        return (selected is null ? [] : JsonSerializer.Deserialize<List<SelectedPod>>(selected) ?? [])
+            .Select(p => p.Job).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// What the job waits for after the stuck pods were deleted: the Jobs they belonged to (a CronJob's or a Job's
+    /// pods), otherwise the workload's pods.
+    /// </summary>
+    public static async Task<RolloutTarget> TargetAfterDeleteAsync(ActionInput input, StepLog steps, string prefix, CancellationToken cancellationToken)
+    {
+        var plan = input.Plan;
+        return plan.WorkloadKind is "CronJob" or "Job"
+            ? RolloutTarget.OfJobs(plan, await SelectedJobsAsync(steps, prefix, cancellationToken).ConfigureAwait(false))
+            : RolloutTarget.Pods(plan);
+    }
+
+    /// <summary>A StatefulSet pod's ordinal ("db-2" → 2); -1 when the name has none.</summary>
+    public static int Ordinal(string podName) =>
+        podName.LastIndexOf('-') is var dash and >= 0 && int.TryParse(podName.AsSpan(dash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ordinal) ? ordinal : -1;
+
+    /// <summary>Deletes each stuck pod with dryRun=All (this also proves the bot may delete pods there).</summary>
+    public async Task<IReadOnlyList<string>> DryRunAsync(ActionInput input, CancellationToken cancellationToken, int fromOrdinal = 0)
+    {
+        var stuck = await FindAsync(input, cancellationToken, fromOrdinal).ConfigureAwait(false);
         var lines = new List<string>();
         foreach (var pod in stuck)
         {
@@ -40,12 +65,12 @@ public sealed class StuckPods(ClusterAccess cluster)
     /// Two steps: "<paramref name="prefix"/>select" stores which pods (name and uid) are stuck, "…delete" deletes exactly
     /// those (uid precondition: a new pod with the same name is left alone). A resumed run deletes only what is left.
     /// </summary>
-    public async Task<string> DeleteAsync(ActionInput input, StepLog steps, string prefix, CancellationToken cancellationToken)
+    public async Task<string> DeleteAsync(ActionInput input, StepLog steps, string prefix, CancellationToken cancellationToken, int fromOrdinal = 0)
     {
         var selected = await steps.RunAsync(prefix + "select", null, async (_, ct) =>
         {
-            var stuck = await FindAsync(input, ct).ConfigureAwait(false);
-            return JsonSerializer.Serialize(stuck.Select(p => new SelectedPod(p.Metadata.Name, p.Metadata.Uid)).ToList());
+            var stuck = await FindAsync(input, ct, fromOrdinal).ConfigureAwait(false);
+            return JsonSerializer.Serialize(stuck.Select(p => new SelectedPod(p.Metadata.Name, p.Metadata.Uid, JobOf(p))).ToList());
         }, cancellationToken).ConfigureAwait(false);
         var pods = JsonSerializer.Deserialize<List<SelectedPod>>(selected) ?? [];
         if (pods.Count == 0)
@@ -125,5 +150,8 @@ public sealed class StuckPods(ClusterAccess cluster)
         }
     }
 
-    private sealed record SelectedPod(string Name, string Uid);
+    private static string? JobOf(V1Pod pod) =>
+        pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == "Job")?.Name;
+
+    private sealed record SelectedPod(string Name, string Uid, string? Job = null);
 }

@@ -26,14 +26,16 @@ namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
 /// <item>The scheduler and kubelet: a new pod is bound to the first node and reported ContainerCreating. Pods stay
 /// there until a test marks them Ready (<see cref="MarkPodsReady"/>) or failing; statuses follow.</item>
 /// </list>
-/// Progress deadlines, PersistentVolumeClaims of StatefulSets, pod finalizers of Jobs and the Argo Rollouts controller
-/// are not emulated.
+/// A Job's pod held by its batch.kubernetes.io/job-tracking finalizer goes when deleted (the job controller counts it and
+/// releases it); the stand-in does not add that finalizer to the pods it creates. Progress deadlines, PersistentVolumeClaims
+/// of StatefulSets and the Argo Rollouts controller are not emulated.
 /// </summary>
 public sealed class WorkloadControllers
 {
     public const string RevisionAnnotation = "deployment.kubernetes.io/revision";
     public const string RevisionHistoryAnnotation = "deployment.kubernetes.io/revision-history";
     public const string Manager = "kube-controller-manager";
+    public const string JobTrackingFinalizer = "batch.kubernetes.io/job-tracking";
     private const string Kubelet = "kubelet";
     private static readonly ResourceType Deployments = ResourceType.Of("deployments");
     private static readonly ResourceType ReplicaSets = ResourceType.Of("replicasets");
@@ -324,6 +326,9 @@ public sealed class WorkloadControllers
                 case "Pod" when deleted:
                     PodGone(obj);
                     break;
+                case "Pod" when StartedTerminating(obj, record.Old):
+                    PodTerminating(obj);
+                    break;
                 case "Pod" when record.Type == "ADDED" || IsReady(obj) != (record.Old is { } old && IsReady(old)):
                     SyncOwner(obj);
                     break;
@@ -381,6 +386,47 @@ public sealed class WorkloadControllers
             default:
                 SyncOwner(pod);
                 break;
+        }
+    }
+
+    private static bool StartedTerminating(JsonObject obj, JsonObject? old) =>
+        obj["metadata"]?["deletionTimestamp"] is not null && (old is null || old["metadata"]?["deletionTimestamp"] is null);
+
+    /// <summary>
+    /// A pod being deleted that a finalizer holds. A Job's pod carries batch.kubernetes.io/job-tracking: the kubelet
+    /// stops it (no grace period is emulated) and the job controller, having counted it, removes the finalizer, so the
+    /// pod goes and the Job replaces it as for any deleted pod (pkg/controller/job trackJobStatusAndRemoveFinalizers).
+    /// </summary>
+    private void PodTerminating(JsonObject pod)
+    {
+        if (ControllerRef(pod) is not { } owner || owner["kind"]?.GetValue<string>() != "Job"
+            || pod["metadata"]?["finalizers"] is not JsonArray finalizers
+            || !finalizers.Any(f => f?.GetValue<string>() == JobTrackingFinalizer))
+        {
+            return;
+        }
+
+        var ns = ObjectStore.Namespace(pod);
+        if (_store.Get(Jobs, ns, owner["name"]!.GetValue<string>()) is not { } job || ObjectStore.Uid(job) != owner["uid"]?.GetValue<string>())
+        {
+            return;
+        }
+
+        var released = (JsonObject)pod.DeepClone();
+        var kept = new JsonArray([.. finalizers.Where(f => f?.GetValue<string>() != JobTrackingFinalizer).Select(f => f?.DeepClone())]);
+        if (kept.Count == 0)
+        {
+            ((JsonObject)released["metadata"]!).Remove("finalizers");
+        }
+        else
+        {
+            released["metadata"]!["finalizers"] = kept;
+        }
+
+        _store.Replace(Pods, ns, ObjectStore.Name(pod), released, manager: Manager);
+        if (_store.Get(Pods, ns, ObjectStore.Name(pod)) is null)
+        {
+            JobPodGone(job, pod);
         }
     }
 
