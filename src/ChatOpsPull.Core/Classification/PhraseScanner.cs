@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ChatOpsPull.Core.Classification;
@@ -60,36 +62,79 @@ internal sealed class PhraseTable
 }
 
 /// <summary>
-/// Finds which of its phrases occur in a (lower-cased) text in one left-to-right pass. A rolling key of the last
-/// three characters (5 bits each) indexes a table of the phrases that start with those characters; only there is a
-/// phrase compared. Most positions cost a shift, an or and one table load.
+/// Finds which of its phrases occur in a (lower-cased) text in one left-to-right pass. Each phrase is filed under one
+/// of its three-character pieces, its anchor: the piece the fewest phrases share, so that phrases with a common start
+/// ("failed to …") do not all have to be compared wherever that start occurs. At each text position the three
+/// characters there are read as one number and looked up in a small hash table; only at an anchor (a few positions per
+/// message) are the phrases filed under it compared, each at its own offset. Most positions cost one unaligned load,
+/// a multiply, a shift and one load from a 8 KiB table.
 /// </summary>
 internal sealed class PhraseScanner
 {
-    private const int KeyBits = 15;
-    private const int KeyMask = (1 << KeyBits) - 1;
+    private const int SlotBits = 12;
+    /// <summary>The three characters of a four-character read that come first in the text.</summary>
+    private static readonly ulong ThreeChars = BitConverter.IsLittleEndian ? 0x0000_FFFF_FFFF_FFFFUL : 0xFFFF_FFFF_FFFF_0000UL;
 
     private readonly string[] _phrases;
-    private readonly short[] _bucketOfKey = new short[1 << KeyBits];
-    private readonly byte[][] _buckets;
+
+    /// <summary>Per hash slot: 0 for none, else where its run of entries starts (runs end with a zero key).</summary>
+    private readonly ushort[] _slots = new ushort[1 << SlotBits];
+
+    /// <summary>Entries: the anchor's three characters as 48 bits, the phrase, and the anchor's offset in it.</summary>
+    private readonly ulong[] _anchors;
+    private readonly byte[] _phraseOfEntry;
+    private readonly byte[] _offsetOfEntry;
 
     public PhraseScanner(string[] phrases)
     {
         _phrases = phrases;
-        var buckets = new List<List<byte>> { new() };
-        for (var i = 0; i < phrases.Length; i++)
+        var sharing = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var phrase in phrases)
         {
-            var key = Key(phrases[i][0], phrases[i][1], phrases[i][2]);
-            if (_bucketOfKey[key] == 0)
+            foreach (var piece in Pieces(phrase).Select(p => p.Piece).Distinct(StringComparer.Ordinal))
             {
-                _bucketOfKey[key] = (short)buckets.Count;
-                buckets.Add([]);
+                sharing[piece] = sharing.GetValueOrDefault(piece) + 1;
             }
-
-            buckets[_bucketOfKey[key]].Add((byte)i);
         }
 
-        _buckets = [.. buckets.Select(b => b.ToArray())];
+        var bySlot = new SortedDictionary<int, List<(ulong Anchor, byte Phrase, byte Offset)>>();
+        for (var i = 0; i < phrases.Length; i++)
+        {
+            // The least shared piece, avoiding spaces (common in any text), nearest the start on a tie.
+            var (piece, offset) = Pieces(phrases[i])
+                .OrderBy(p => (sharing[p.Piece] * 4) + (p.Piece.Contains(' ', StringComparison.Ordinal) ? 2 : 0))
+                .ThenBy(p => p.Offset)
+                .First();
+            var anchor = Pack(piece[0], piece[1], piece[2]);
+            if (!bySlot.TryGetValue(Slot(anchor), out var entries))
+            {
+                bySlot[Slot(anchor)] = entries = [];
+            }
+
+            entries.Add((anchor, (byte)i, (byte)offset));
+        }
+
+        var anchors = new List<ulong> { 0 };
+        var phraseOfEntry = new List<byte> { 0 };
+        var offsetOfEntry = new List<byte> { 0 };
+        foreach (var (slot, entries) in bySlot)
+        {
+            _slots[slot] = (ushort)anchors.Count;
+            foreach (var (anchor, phrase, offset) in entries)
+            {
+                anchors.Add(anchor);
+                phraseOfEntry.Add(phrase);
+                offsetOfEntry.Add(offset);
+            }
+
+            anchors.Add(0);
+            phraseOfEntry.Add(0);
+            offsetOfEntry.Add(0);
+        }
+
+        _anchors = [.. anchors];
+        _phraseOfEntry = [.. phraseOfEntry];
+        _offsetOfEntry = [.. offsetOfEntry];
     }
 
     public int Count => _phrases.Length;
@@ -98,33 +143,64 @@ internal sealed class PhraseScanner
     public PhraseMask Scan(ReadOnlySpan<char> text)
     {
         var found = default(PhraseMask);
-        var key = 0;
-        for (var i = 0; i < text.Length; i++)
+        var last = text.Length - 3;
+        if (last < 0)
         {
-            key = ((key << 5) | (text[i] & 0x1F)) & KeyMask;
-            if (i < 2)
-            {
-                continue;
-            }
+            return found;
+        }
 
-            var bucket = _bucketOfKey[key];
-            if (bucket == 0)
-            {
-                continue;
-            }
+        ref var bytes = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text));
+        ref var slots = ref MemoryMarshal.GetArrayDataReference(_slots);
 
-            var start = text[(i - 2)..];
-            foreach (var index in _buckets[bucket])
+        // Every position but the last reads four characters at once and keeps three.
+        for (var i = 0; i < last; i++)
+        {
+            var three = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, i * sizeof(char))) & ThreeChars;
+            var start = Unsafe.Add(ref slots, Slot(three));
+            if (start != 0)
             {
-                if (start.StartsWith(_phrases[index], StringComparison.Ordinal))
-                {
-                    found |= PhraseMask.Bit(index);
-                }
+                Compare(text, i, three, start, ref found);
             }
+        }
+
+        var tail = Pack(text[last], text[last + 1], text[last + 2]);
+        if (_slots[Slot(tail)] is var tailStart and not 0)
+        {
+            Compare(text, last, tail, tailStart, ref found);
         }
 
         return found;
     }
 
-    private static int Key(char first, char second, char third) => ((first & 0x1F) << 10) | ((second & 0x1F) << 5) | (third & 0x1F);
+    /// <summary>The phrases anchored on the three characters at <paramref name="at"/>, compared where each would start.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Compare(ReadOnlySpan<char> text, int at, ulong three, int start, ref PhraseMask found)
+    {
+        for (var entry = start; _anchors[entry] != 0; entry++)
+        {
+            if (_anchors[entry] != three)
+            {
+                continue;
+            }
+
+            var from = at - _offsetOfEntry[entry];
+            var phrase = _phraseOfEntry[entry];
+            if (from >= 0 && text[from..].StartsWith(_phrases[phrase], StringComparison.Ordinal))
+            {
+                found |= PhraseMask.Bit(phrase);
+            }
+        }
+    }
+
+    private static IEnumerable<(string Piece, int Offset)> Pieces(string phrase) =>
+        Enumerable.Range(0, Math.Min(phrase.Length - 2, byte.MaxValue + 1)).Select(k => (phrase.Substring(k, 3), k));
+
+    /// <summary>Three UTF-16 characters as they lie in memory (little-endian), the first in the low bits.</summary>
+    private static ulong Pack(char first, char second, char third) =>
+        BitConverter.IsLittleEndian
+            ? first | ((ulong)second << 16) | ((ulong)third << 32)
+            : ((ulong)first << 48) | ((ulong)second << 32) | ((ulong)third << 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Slot(ulong three) => (int)((three * 0x9E3779B97F4A7C15UL) >> (64 - SlotBits));
 }
