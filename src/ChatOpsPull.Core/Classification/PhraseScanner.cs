@@ -66,8 +66,9 @@ internal sealed class PhraseTable
 /// of its three-character pieces, its anchor: the piece the fewest phrases share, so that phrases with a common start
 /// ("failed to …") do not all have to be compared wherever that start occurs. At each text position the three
 /// characters there are read as one number and looked up in a small hash table; only at an anchor (a few positions per
-/// message) are the phrases filed under it compared, each at its own offset. Most positions cost one unaligned load,
-/// a multiply, a shift and one load from a 8 KiB table.
+/// message) are the phrases filed under it compared, each at its own offset. A slot also keeps 16 more bits of the hash
+/// of its anchor, so that positions whose hash merely shares the slot are passed over without a call. Most positions
+/// cost one unaligned load, a multiply, a shift and one load from a 16 KiB table.
 /// </summary>
 internal sealed class PhraseScanner
 {
@@ -77,8 +78,11 @@ internal sealed class PhraseScanner
 
     private readonly string[] _phrases;
 
-    /// <summary>Per hash slot: 0 for none, else where its run of entries starts (runs end with a zero key).</summary>
-    private readonly ushort[] _slots = new ushort[1 << SlotBits];
+    /// <summary>
+    /// Per hash slot: 0 for none, else the anchor's tag (16 more hash bits, never 0; 0 when several anchors share the
+    /// slot) in the high half and where its run of entries starts in the low half (runs end with a zero key).
+    /// </summary>
+    private readonly uint[] _slots = new uint[1 << SlotBits];
 
     /// <summary>Entries: the anchor's three characters as 48 bits, the phrase, and the anchor's offset in it.</summary>
     private readonly ulong[] _anchors;
@@ -119,7 +123,8 @@ internal sealed class PhraseScanner
         var offsetOfEntry = new List<byte> { 0 };
         foreach (var (slot, entries) in bySlot)
         {
-            _slots[slot] = (ushort)anchors.Count;
+            var tag = entries.Select(e => e.Anchor).Distinct().Count() == 1 ? Tag(entries[0].Anchor) : 0;
+            _slots[slot] = (tag << 16) | (uint)anchors.Count;
             foreach (var (anchor, phrase, offset) in entries)
             {
                 anchors.Add(anchor);
@@ -156,17 +161,18 @@ internal sealed class PhraseScanner
         for (var i = 0; i < last; i++)
         {
             var three = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, i * sizeof(char))) & ThreeChars;
-            var start = Unsafe.Add(ref slots, Slot(three));
-            if (start != 0)
+            var hash = three * HashMultiplier;
+            var slot = Unsafe.Add(ref slots, (int)(hash >> (64 - SlotBits)));
+            if (slot != 0 && ((slot >> 16) == 0 || (slot >> 16) == TagOf(hash)))
             {
-                Compare(text, i, three, start, ref found);
+                Compare(text, i, three, (int)(slot & 0xFFFF), ref found);
             }
         }
 
         var tail = Pack(text[last], text[last + 1], text[last + 2]);
-        if (_slots[Slot(tail)] is var tailStart and not 0)
+        if (_slots[Slot(tail)] is var tailSlot and not 0)
         {
-            Compare(text, last, tail, tailStart, ref found);
+            Compare(text, last, tail, (int)(tailSlot & 0xFFFF), ref found);
         }
 
         return found;
@@ -201,6 +207,13 @@ internal sealed class PhraseScanner
             ? first | ((ulong)second << 16) | ((ulong)third << 32)
             : ((ulong)first << 48) | ((ulong)second << 32) | ((ulong)third << 16);
 
+    private const ulong HashMultiplier = 0x9E3779B97F4A7C15UL;
+
+    private static int Slot(ulong three) => (int)((three * HashMultiplier) >> (64 - SlotBits));
+
+    private static uint Tag(ulong three) => TagOf(three * HashMultiplier);
+
+    /// <summary>The 16 hash bits below the slot's, never 0 (0 marks a slot several anchors share).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Slot(ulong three) => (int)((three * 0x9E3779B97F4A7C15UL) >> (64 - SlotBits));
+    private static uint TagOf(ulong hash) => (uint)((hash >> (48 - SlotBits)) & 0xFFFF) | 1;
 }
