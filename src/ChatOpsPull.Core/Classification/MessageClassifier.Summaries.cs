@@ -28,6 +28,8 @@ public static partial class MessageClassifier
                 $"Kubelet's credential provider plugin failed on this node, so the pull of {theImage} carried no credentials: check the plugin binary and its configuration (--image-credential-provider-config) on the node.",
             Finding.SchemaOne =>
                 $"{imageFirst} is in the old Docker schema 1 format, which this runtime no longer pulls: rebuild and push it with a current builder, or use a newer tag.",
+            Finding.SchemaOneBackOff =>
+                $"Kubelet reports {ReasonNamed(m, reason)}: {theImage} is in the old Docker schema 1 format, which this runtime no longer pulls: rebuild and push it with a current builder, or use a newer tag.",
             Finding.PolicyRejected =>
                 $"The node's image signature policy rejected {theImage}: sign the image as the policy requires, or change the policy (policy.json / ClusterImagePolicy).",
             Finding.DiskFull =>
@@ -145,6 +147,7 @@ public static partial class MessageClassifier
         : m.Has(P.ImagePullBackOff) ? "ImagePullBackOff"
         : m.Has(P.ErrImagePull) ? "ErrImagePull"
         : m.Has(P.ImageInspectError) ? "ImageInspectError"
+        : m.Has(P.RegistryUnavailable) ? "RegistryUnavailable"
         : "a failing pull (waiting to start)";
 
     private static string Capital(string text) =>

@@ -109,14 +109,15 @@ public static partial class MessageClassifier
         }
 
         // 2. The node refusing, or failing on its own.
-        if (m.Has(P.SchemaOne))
-        {
-            return Finding.SchemaOne;
-        }
-
         if (reason == "SignatureValidationFailed" || m.Has(P.Policy))
         {
             return Finding.PolicyRejected;
+        }
+
+        if (m.Has(P.SchemaOne))
+        {
+            // No cause fits an image format the runtime dropped; beside a pull reason it is still never unknown.
+            return m.Has(P.PullReason | P.RegistryUnavailable) ? Finding.SchemaOneBackOff : Finding.SchemaOne;
         }
 
         if (m.Has(P.DiskFull))
@@ -228,6 +229,7 @@ public static partial class MessageClassifier
         Finding.NodePullLimit => (PullCause.NodePullLimit, 0.9),
         Finding.CredentialProvider => (PullCause.AuthFailed, 0.7),
         Finding.SchemaOne => (PullCause.Unknown, 0.6),
+        Finding.SchemaOneBackOff => (PullCause.BackoffOnly, 0.6),
         Finding.PolicyRejected => (PullCause.PolicyRejected, 0.85),
         Finding.DiskFull => (PullCause.NodeStorage, 0.9),
         Finding.DiskFailure => (PullCause.NodeStorage, 0.7),
@@ -263,6 +265,7 @@ internal enum Finding : byte
     NodePullLimit,
     CredentialProvider,
     SchemaOne,
+    SchemaOneBackOff,
     PolicyRejected,
     DiskFull,
     DiskFailure,

@@ -41,6 +41,42 @@ public sealed class ClassifierKindTests
     }
 
     [Theory]
+    [InlineData("ErrImagePull", "ErrImagePull")]
+    [InlineData("ImagePullBackOff", "ImagePullBackOff")]
+    [InlineData("ErrImageNeverPull", "ErrImageNeverPull")]
+    [InlineData("InvalidImageName", "InvalidImageName")]
+    [InlineData("ErrImageNotEnsured", "ErrImageNotEnsured")]
+    [InlineData("ImageInspectError", "ImageInspectError")]
+    [InlineData("RegistryUnavailable", "RegistryUnavailable")]
+    [InlineData("SignatureValidationFailed", "SignatureValidationFailed")]
+    [InlineData("Back-off pulling image", "ImagePullBackOff")]
+    public void A_message_naming_a_pull_reason_is_never_unknown(string reason, string named)
+    {
+        // Around the reason: text no rule knows, and the wrappers kubelet, kubectl and the runtimes put around it.
+        string[] around =
+        [
+            "{0}",
+            "Error: {0}",
+            "Warning  Failed  12s  kubelet  {0}",
+            "container \"app\" in pod \"app-0\" is waiting to start: {0}",
+            "Failed to pull image \"registry.example.com/app:1\": {0}: the flux capacitor is misaligned",
+            "Error syncing pod 4b47 (\"app-0_ns(4b47)\"), skipping: failed to \"StartContainer\" for \"app\" with {0}: \"zxq wibble\"",
+            "zxq wibble {0} frobnicated",
+            "{0}: media type \"application/vnd.docker.distribution.manifest.v1+prettyjws\" is no longer supported",
+        ];
+        foreach (var text in around.Select(a => string.Format(System.Globalization.CultureInfo.InvariantCulture, a, reason))
+                     .Concat([reason.ToUpperInvariant(), reason.ToLowerInvariant()]))
+        {
+            var result = MessageClassifier.Classify(text);
+            Assert.True(result.Cause != PullCause.Unknown, $"unknown for: {text}");
+            if (result.Cause == PullCause.BackoffOnly)
+            {
+                Assert.Contains(named, result.Summary, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
     // pkg/kubelet/images/image_manager.go (KEP-2535 implementation, events.ErrImageNotEnsured).
     [InlineData("Container image \"registry.example.com/team/app:2\" is present with pull policy of \"IfNotPresent\" but does not have the proper auth (image secret) that was used to pull the image", null)]
     [InlineData("", "ErrImageNotEnsured")]
