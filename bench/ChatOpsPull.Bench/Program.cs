@@ -10,6 +10,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- remediation sqlite|postgres [--clicks 60] [--jobs 200]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- web-page-load [--incidents 50] [--requests 2000] [--concurrency 8] [--path /web/cards]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- probe-load [--requests 5000] [--concurrency 16]
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- admission-load [--requests 5000] [--concurrency 1]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -48,6 +49,11 @@ if (args.Length > 0 && args[0] == WebPageLoadDriver.Mode)
 if (args.Length > 0 && args[0] == ProbeLoadDriver.Mode)
 {
     return await ProbeLoadDriver.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == AdmissionLoadDriver.Mode)
+{
+    return await AdmissionLoadDriver.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "slack-load")

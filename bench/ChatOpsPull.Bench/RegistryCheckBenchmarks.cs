@@ -123,7 +123,7 @@ public class RegistryCheckBenchmarks
     }
 
     /// <summary>Pushes bench/app (four tags) and bench/multi:1.0 (amd64 + arm64 index) with POST/PUT uploads.</summary>
-    private static async Task PushAsync(string host)
+    internal static async Task PushAsync(string host)
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://{host}/") };
         async Task<(string Digest, int Size)> Blob(string repo, byte[] bytes)

@@ -8,7 +8,7 @@ import { parseAllDocuments } from "yaml";
 const inputs = process.argv.length > 2 ? process.argv.slice(2).map((f) => readFileSync(f, "utf8")) : [readFileSync(0, "utf8")];
 
 // Fields the schemas do not forbid but that Kubernetes would drop silently: a typo there is a bug, so check it here.
-const knownTopLevel = new Set(["apiVersion", "kind", "metadata", "spec", "data", "stringData", "type", "rules", "roleRef", "subjects", "immutable", "binaryData", "automountServiceAccountToken", "imagePullSecrets", "secrets"]);
+const knownTopLevel = new Set(["apiVersion", "kind", "metadata", "spec", "data", "stringData", "type", "rules", "roleRef", "subjects", "immutable", "binaryData", "automountServiceAccountToken", "imagePullSecrets", "secrets", "webhooks"]);
 
 let failed = false;
 let count = 0;

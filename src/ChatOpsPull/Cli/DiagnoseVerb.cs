@@ -85,6 +85,7 @@ public static class DiagnoseVerb
         services.AddSingleton<NodeInspector>();
         services.AddSingleton<PodInspector>();
         services.AddSingleton<FailingPodFinder>();
+        services.AddSingleton(ClusterApiServer.FromEnvironment(client.BaseUri)); // no registry check may reach the cluster the verb inspects
         services.AddRegistry(configuration);
         services.AddDiagnosis();
         return services.BuildServiceProvider();

@@ -234,28 +234,11 @@ public sealed class ClusterImageScan(
         }
     }
 
-    /// <summary>"deployment/api" for a pod of a Deployment's ReplicaSet (name minus the pod-template-hash), "kind/name" for other controllers, "pod/name" for bare pods; a Job named like a CronJob's run ("backup-29012345", minutes since 1970) counts as its CronJob.</summary>
+    /// <summary>"deployment/api" for a pod of a Deployment's ReplicaSet, "kind/name" for other controllers, "pod/name" for bare pods (<see cref="PodWorkload.Of"/>).</summary>
     public static string WorkloadOf(V1Pod pod)
     {
-        var owner = pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true);
-        if (owner is null)
-        {
-            return "pod/" + pod.Metadata.Name;
-        }
-
-        if (owner.Kind == "ReplicaSet"
-            && pod.Metadata.Labels?.TryGetValue("pod-template-hash", out var hash) == true
-            && owner.Name.EndsWith("-" + hash, StringComparison.Ordinal))
-        {
-            return "deployment/" + owner.Name[..^(hash.Length + 1)];
-        }
-
-        if (owner.Kind == "Job" && owner.Name.LastIndexOf('-') is var dash and > 0 && owner.Name.Length - dash - 1 >= 8 && owner.Name[(dash + 1)..].All(char.IsAsciiDigit))
-        {
-            return "cronjob/" + owner.Name[..dash];
-        }
-
-        return owner.Kind.ToLowerInvariant() + "/" + owner.Name;
+        var (kind, name) = PodWorkload.Of(pod);
+        return kind.ToLowerInvariant() + "/" + name;
     }
 
     private static string SecretName(V1Secret secret) => $"{secret.Metadata?.NamespaceProperty}/{secret.Metadata?.Name}";

@@ -2,6 +2,7 @@ using ChatOpsPull.Approvals;
 using ChatOpsPull.Configuration;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Digest;
+using ChatOpsPull.Prevention;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Digest;
@@ -36,7 +37,26 @@ public sealed partial class DigestBuilder(
         var scanned = scan.Covers(schedule);
         var cluster = scanned ? await scan.ScanAsync(schedule, cancellationToken).ConfigureAwait(false) : ClusterScanResult.None;
 
-        return new DigestReport(schedule.Id, schedule.Scope, period, schedule.Zone, from, to, summary, approvals, actions, pulls, scanned, cluster);
+        return new DigestReport(schedule.Id, schedule.Scope, period, schedule.Zone, from, to, summary, approvals, actions, pulls, scanned, cluster)
+        {
+            Prevention = await PreventionAsync(schedule, from, to, cancellationToken).ConfigureAwait(false),
+        };
+    }
+
+    /// <summary>Open "will fail" findings and the period's prevented changes, in the schedule's clusters and namespaces.</summary>
+    private async Task<PreventionDigest> PreventionAsync(DigestSchedule schedule, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        if (services.GetService<FindingStore>() is not { } findings)
+        {
+            return PreventionDigest.None;
+        }
+
+        bool InScope(PreventionFinding f) => Glob.IsMatch(schedule.Cluster, f.Cluster) && Glob.IsMatch(schedule.Namespace, f.Namespace);
+        var open = await findings.ListOpenAsync(FindingSource.Sweep, null, cancellationToken).ConfigureAwait(false);
+        var seen = await findings.ListSeenAsync(from, to, cancellationToken).ConfigureAwait(false);
+        return new PreventionDigest(
+            open.Where(InScope).ToList(),
+            seen.Where(f => f.Source == FindingSource.Admission && InScope(f)).ToList());
     }
 
     /// <summary>Pending requests about incidents in scope (or, for requests without a known incident, about a namespace in scope of the bot's own cluster).</summary>

@@ -1,5 +1,6 @@
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Digest;
+using ChatOpsPull.Prevention;
 
 namespace ChatOpsPull.Digest;
 
@@ -21,6 +22,9 @@ public sealed record DigestReport(
     bool ClusterScanned,
     ClusterScanResult Cluster)
 {
+    /// <summary>Open "will fail" findings in scope, and workload changes the admission check warned about or refused in the period.</summary>
+    public PreventionDigest Prevention { get; init; } = PreventionDigest.None;
+
     /// <summary>Something anyone should read: failures, approvals, findings or hints. Pull times alone are not news.</summary>
     public bool HasNews =>
         !Incidents.IsQuiet
@@ -31,8 +35,18 @@ public sealed record DigestReport(
         || Cluster.Workloads.AlwaysOnImmutable.Count > 0
         || Cluster.Credentials.Count > 0
         || Cluster.Refusals.Count > 0
+        || Prevention.WillFail.Count > 0
+        || Prevention.Prevented.Count > 0
         || Cluster.DockerHub is { } hub && hub.Remaining * 5 < hub.Limit;
 
     /// <summary>Nothing at all to show: the digest is one line.</summary>
     public bool IsEmpty => !HasNews && Pulls.Pulls == 0 && Cluster.Notes.Count == 0;
+}
+
+/// <summary>The digest's prevention lines.</summary>
+/// <param name="WillFail">Open sweep findings: running workloads whose next pull fails.</param>
+/// <param name="Prevented">Admission findings seen in the period (warned or refused changes).</param>
+public sealed record PreventionDigest(IReadOnlyList<PreventionFinding> WillFail, IReadOnlyList<PreventionFinding> Prevented)
+{
+    public static PreventionDigest None { get; } = new([], []);
 }

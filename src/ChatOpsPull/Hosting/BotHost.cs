@@ -17,6 +17,9 @@ using ChatOpsPull.Storage;
 using ChatOpsPull.Chat.Commands;
 using ChatOpsPull.Chat.Digest;
 using ChatOpsPull.Web;
+using ChatOpsPull.Admission;
+using ChatOpsPull.Chat.Prevention;
+using ChatOpsPull.Prevention;
 
 namespace ChatOpsPull.Hosting;
 
@@ -34,6 +37,7 @@ public static class BotHost
         builder.Services.AddObservability();
         builder.Services.AddHealth();
         builder.Services.AddTeams(builder.Configuration);
+        builder.Services.AddSingleton(sp => ClusterApiServer.FromEnvironment(sp.GetRequiredService<KubernetesConnection>().Client?.BaseUri));
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddKubernetes(builder.Configuration);
         builder.Services.AddKubernetesWatch();
@@ -51,12 +55,16 @@ public static class BotHost
         builder.Services.AddApprovals(builder.Configuration);
         builder.Services.AddChatActions();
         builder.Services.AddChatCommands(builder.Configuration);
+        builder.Services.AddPrevention(builder.Configuration);
+        builder.Services.AddPreventionCards();
+        builder.Services.AddAdmission(builder.Configuration);
         builder.Services.AddWebPage(builder.Configuration);
 
         configure?.Invoke(builder);
         var app = builder.Build();
         HostDefaults.LogDataDirectory(app);
         app.UseRejectedRequestMetrics();
+        app.MapAdmission();
         app.UseLocalLogin();
         app.MapHealth();
         app.MapObservability();

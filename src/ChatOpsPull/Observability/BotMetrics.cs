@@ -21,6 +21,11 @@ public sealed class BotMetrics
     private readonly Counter<long> _jobs;
     private readonly Histogram<double> _approvalLatency;
     private readonly Counter<long> _rejectedRequests;
+    private readonly Counter<long> _admissionReviews;
+    private readonly Histogram<double> _admissionSeconds;
+    private readonly Counter<long> _findings;
+    private readonly Counter<long> _sweeps;
+    private volatile IReadOnlyList<(string Source, string Kind, int Count)> _openFindings = [];
 
     public BotMetrics(IMeterFactory meterFactory)
     {
@@ -33,6 +38,13 @@ public sealed class BotMetrics
         _jobs = meter.CreateCounter<long>("jobs", description: "Remediation and diagnosis jobs, by kind and state.");
         _approvalLatency = meter.CreateHistogram<double>("approval_latency_seconds", unit: "s", description: "From approval request to decision.");
         _rejectedRequests = meter.CreateCounter<long>("rejected_requests", description: "Inbound requests refused, by endpoint and reason.");
+        _admissionReviews = meter.CreateCounter<long>("admission_reviews", description: "Admission reviews answered, by outcome (skipped, allowed, warned, denied, unverified).");
+        _admissionSeconds = meter.CreateHistogram<double>("admission_review_seconds", unit: "s", description: "Time to answer an admission review (the webhook's budget bounds it).");
+        _findings = meter.CreateCounter<long>("prevention_findings", description: "Findings opened: prevented (admission) or will_fail (sweep), by kind.");
+        _sweeps = meter.CreateCounter<long>("prevention_sweep_containers", description: "Containers the sweep checked, by result (checked, finding, resolved).");
+        meter.CreateObservableGauge("prevention_findings_open", () => _openFindings.Select(f => new Measurement<int>(
+            f.Count, new KeyValuePair<string, object?>("source", f.Source), new KeyValuePair<string, object?>("kind", f.Kind))),
+            description: "Open prevention findings (\"will fail\" and \"prevented\" cards), by source and kind.");
     }
 
     public void FailureSeen(FailureSource source) =>
@@ -55,6 +67,29 @@ public sealed class BotMetrics
         _jobs.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("state", state));
 
     public void ApprovalDecided(TimeSpan sinceRequest) => _approvalLatency.Record(sinceRequest.TotalSeconds);
+
+    /// <param name="outcome">"skipped", "allowed", "warned", "denied", "unverified", "invalid".</param>
+    public void AdmissionReviewed(string outcome, TimeSpan took)
+    {
+        var tag = new KeyValuePair<string, object?>("outcome", outcome);
+        _admissionReviews.Add(1, tag);
+        _admissionSeconds.Record(took.TotalSeconds, tag);
+    }
+
+    /// <param name="source">"prevented" or "will_fail".</param>
+    /// <param name="kind">The finding kind ("image_missing", "credentials_refused" …).</param>
+    public void Finding(string source, string kind) =>
+        _findings.Add(1, new KeyValuePair<string, object?>("source", source), new KeyValuePair<string, object?>("kind", kind));
+
+    public void SweepRan(int @checked, int findings, int resolved)
+    {
+        _sweeps.Add(@checked, new KeyValuePair<string, object?>("result", "checked"));
+        _sweeps.Add(findings, new KeyValuePair<string, object?>("result", "finding"));
+        _sweeps.Add(resolved, new KeyValuePair<string, object?>("result", "resolved"));
+    }
+
+    /// <summary>The open findings now, by source and kind (closed sets), for the prevention_findings_open gauge.</summary>
+    public void SetOpenFindings(IReadOnlyList<(string Source, string Kind, int Count)> counts) => _openFindings = counts;
 
     /// <param name="endpoint">"slack", "teams", "alertmanager", "webhook", "web".</param>
     /// <param name="reason">"signature", "stale", "token", "malformed", "too_large", "forbidden" …</param>

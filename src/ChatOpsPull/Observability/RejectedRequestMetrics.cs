@@ -17,7 +17,7 @@ public sealed class RejectedRequestMetrics(RequestDelegate next, BotMetrics metr
         }
     }
 
-    /// <summary>"slack", "teams", "alertmanager", "webhook", "web", "health", "metrics" or "other".</summary>
+    /// <summary>"slack", "teams", "alertmanager", "webhook", "admission", "web", "health", "metrics" or "other".</summary>
     public static string EndpointOf(PathString path) => path.Value switch
     {
         null or "" => "other",
@@ -26,6 +26,7 @@ public sealed class RejectedRequestMetrics(RequestDelegate next, BotMetrics metr
         var p when p.StartsWith("/alerts/alertmanager", StringComparison.OrdinalIgnoreCase) => "alertmanager",
         var p when p.Equals("/alerts", StringComparison.OrdinalIgnoreCase) || p.StartsWith("/alerts/", StringComparison.OrdinalIgnoreCase) => "webhook",
         var p when p is "/healthz" or "/readyz" => "health",
+        var p when p.StartsWith("/admission/", StringComparison.OrdinalIgnoreCase) => "admission",
         var p when p.StartsWith("/metrics", StringComparison.OrdinalIgnoreCase) => "metrics",
         var p when p == "/" || p.StartsWith("/login", StringComparison.OrdinalIgnoreCase) || p.StartsWith("/logout", StringComparison.OrdinalIgnoreCase)
             || p.StartsWith("/hangfire", StringComparison.OrdinalIgnoreCase) || p.StartsWith("/incidents", StringComparison.OrdinalIgnoreCase) => "web",

@@ -31,7 +31,8 @@ internal static class DockerConfigReader
         }
         catch (JsonException e)
         {
-            error = $"its JSON does not parse ({FirstSentence(e.Message)})";
+            // Where, not what: the parser's own message quotes the character it tripped over, which is secret content.
+            error = $"its JSON does not parse (line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1})";
             return false;
         }
 
@@ -259,12 +260,6 @@ internal static class DockerConfigReader
         JsonValueKind.True or JsonValueKind.False => "a boolean",
         _ => "null",
     };
-
-    private static string FirstSentence(string message)
-    {
-        var cut = message.IndexOf(". ", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message.TrimEnd('.');
-    }
 }
 
 /// <summary>One auths entry as kubelet reads it, plus the token fields the docker CLI would also use.</summary>

@@ -309,6 +309,5 @@ public sealed record PullSecretResolution(
         return evidence;
     }
 
-    private static string Describe(PullSecretMatch m) =>
-        $"secret {m.SecretName} key \"{m.AuthsKey}\"" + (m.Credentials?.Username is { Length: > 0 } user ? $" (user {user})" : string.Empty);
+    private static string Describe(PullSecretMatch m) => $"secret {m.SecretName} key \"{m.AuthsKey}\"";
 }

@@ -29,10 +29,19 @@ internal sealed class RegistryCheckFlow(
         report.Credentials();
         var network = await probe.ProbeAsync(endpoint, cancellationToken).ConfigureAwait(false);
         report.Network(network);
+        if (network.Refused is not null)
+        {
+            return report.NotContacted(network);
+        }
+
         if (network.Cause is { } networkCause)
         {
             return report.Unreachable(network, networkCause);
         }
+
+        // Requests for this registry (token realm, redirects, its own) may go no further inside the network than the
+        // address the probe found it at; a probe that connected nowhere (behind a proxy) leaves only public places.
+        endpoint = endpoint with { Reach = network.Reach ?? NetworkReach.Public };
 
         try
         {
@@ -136,6 +145,8 @@ internal sealed class RegistryCheckFlow(
                 return report.AuthorizationDenied(authorization);
             case AuthorizationOutcome.RateLimited:
                 return report.TokenRateLimited(authorization);
+            case AuthorizationOutcome.Refused:
+                return report.RealmRefused(authorization);
             case AuthorizationOutcome.Failed:
             case AuthorizationOutcome.NotNeeded:
             case AuthorizationOutcome.Sent:
@@ -289,6 +300,11 @@ internal sealed class RegistryCheckFlow(
 
     private async Task<RegistryCheck> TransportFailureAsync(HttpRequestException e, CancellationToken cancellationToken)
     {
+        if (RegistryDestinationRefusedException.Find(e) is { } refused)
+        {
+            return report.RequestRefused(refused);
+        }
+
         if (endpoint.PlainHttp && e.HttpRequestError is HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded
             && await probe.DetectTlsOnPlainPortAsync(endpoint, cancellationToken).ConfigureAwait(false) is { } tls)
         {

@@ -73,6 +73,23 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
     public RegistryCheck Unreachable(ProbeReport probe, PullCause cause) =>
         Conclude(cause, 0.9, probe.Summary ?? "the registry cannot be reached");
 
+    // ── places the bot does not go (RegistryDestinations): no cause of the registry's own, the runtime's message decides ──
+
+    /// <summary>The registry host itself is refused; the probe's evidence says which name or address and why.</summary>
+    public RegistryCheck NotContacted(ProbeReport probe) =>
+        Conclude(PullCause.Unknown, 0.3, probe.Summary ?? "the bot did not contact the registry");
+
+    /// <summary>The registry's token realm points where the bot does not go; the "token service" line says where and why.</summary>
+    public RegistryCheck RealmRefused(RegistryAuthorization authorization) =>
+        Conclude(PullCause.Unknown, 0.3, $"the bot did not follow {image.Domain}'s token realm: {authorization.Refusal?.ToString() ?? authorization.Detail}");
+
+    /// <summary>A request for the registry (a redirect, or its own address after DNS changed) was refused before anything was sent.</summary>
+    public RegistryCheck RequestRefused(RefusedDestination refused)
+    {
+        _evidence.Add(new Evidence("registry request", EvidenceOutcome.Failed, $"not sent: {refused}"));
+        return Conclude(PullCause.Unknown, 0.3, $"the bot did not follow {image.Domain} to {refused.Target}: {refused.Why}");
+    }
+
     public RegistryCheck CheckTimedOut(TimeSpan checkTimeout) =>
         Conclude(PullCause.Network, 0.6, $"the check of {image.FamiliarString} did not finish within {checkTimeout.TotalSeconds:0} s; the registry is too slow or unreachable");
 
@@ -92,12 +109,12 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
     {
         var (cause, detail) = e.InnerException switch
         {
-            AuthenticationException auth => (PullCause.Tls, $"TLS failed during the request: {auth.Message}"),
-            SocketException socket => (PullCause.Network, $"connection failed during the request: {socket.Message}"),
-            _ when e.HttpRequestError is HttpRequestError.NameResolutionError => (PullCause.Network, $"name resolution failed: {e.Message}"),
-            _ when e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.ProxyTunnelError => (PullCause.Network, $"connection failed: {e.Message}"),
-            _ when e.HttpRequestError is HttpRequestError.SecureConnectionError => (PullCause.Tls, $"TLS failed: {e.Message}"),
-            _ => (PullCause.RegistryError, $"the exchange with the registry failed: {e.Message}"),
+            AuthenticationException auth => (PullCause.Tls, $"TLS failed during the request: {RegistryText.Line(auth.Message)}"),
+            SocketException socket => (PullCause.Network, $"connection failed during the request: {RegistryText.Line(socket.Message)}"),
+            _ when e.HttpRequestError is HttpRequestError.NameResolutionError => (PullCause.Network, $"name resolution failed: {RegistryText.Line(e.Message)}"),
+            _ when e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.ProxyTunnelError => (PullCause.Network, $"connection failed: {RegistryText.Line(e.Message)}"),
+            _ when e.HttpRequestError is HttpRequestError.SecureConnectionError => (PullCause.Tls, $"TLS failed: {RegistryText.Line(e.Message)}"),
+            _ => (PullCause.RegistryError, $"the exchange with the registry failed: {RegistryText.Line(e.Message)}"),
         };
         _evidence.Add(new Evidence("registry request", EvidenceOutcome.Failed, detail));
         return Conclude(cause, 0.8, $"{endpoint.Authority}: {detail}");

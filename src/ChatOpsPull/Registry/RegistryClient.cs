@@ -15,9 +15,12 @@ namespace ChatOpsPull.Registry;
 /// Basic and Bearer authorization from <c>WWW-Authenticate</c> challenges (anonymous or with credentials; identity tokens
 /// as OAuth2 refresh tokens; tokens cached per scope until expiry), manifests by HEAD or GET with the Docker and OCI
 /// media types, tag listing with <c>n=</c> and <c>Link</c> pagination, blobs. Statuses and error codes come back as
-/// <see cref="RegistryAnswer"/>s, not exceptions; only transport failures (DNS, connect, TLS, timeout) throw.
+/// <see cref="RegistryAnswer"/>s, not exceptions; only transport failures (DNS, connect, TLS, timeout) and refused
+/// destinations (<see cref="RegistryDestinations"/>, inside an <see cref="HttpRequestException"/>) throw. What an answer
+/// copies from the registry is bounded and sanitized (<see cref="RegistryText"/>), and an answer that came from another
+/// host (a token realm or redirect elsewhere) keeps only its status and error codes, never its messages.
 /// </summary>
-public sealed class RegistryClient
+public sealed partial class RegistryClient
 {
     private const int MaxManifestBytes = 4 * 1024 * 1024;
     private const int MaxTagPageBytes = 8 * 1024 * 1024;
@@ -39,8 +42,8 @@ public sealed class RegistryClient
     public async Task<RegistryPing> PingAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken)
     {
         using var request = NewRequest(HttpMethod.Get, endpoint.Resolve("v2/"), endpoint, null);
-        var exchange = await SendAsync(request, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
-        return new RegistryPing(exchange.Answer, exchange.ApiVersion, Snippet(exchange.Body));
+        var exchange = await SendAsync(request, endpoint, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
+        return new RegistryPing(exchange.Answer, exchange.ApiVersion, exchange.Answer.FromRegistry ? Snippet(exchange.Body) : string.Empty);
     }
 
     /// <summary>
@@ -76,19 +79,19 @@ public sealed class RegistryClient
             if (credentials is { HasBasic: true })
             {
                 var value = Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials.Username + ":" + credentials.Password));
-                return new RegistryAuthorization(AuthorizationOutcome.Sent, "Basic", $"Basic credentials for user {credentials.Username} (realm {basic.Realm ?? "?"})", null) { HeaderValue = "Basic " + value };
+                return new RegistryAuthorization(AuthorizationOutcome.Sent, "Basic", $"Basic credentials: {credentials} (realm {BasicRealm(basic)})", null) { HeaderValue = "Basic " + value };
             }
 
             return new RegistryAuthorization(
                 AuthorizationOutcome.MissingCredentials,
                 "Basic",
                 credentials is null
-                    ? $"the registry requires Basic credentials (realm {basic.Realm ?? "?"}) and none were given"
-                    : $"the registry requires Basic credentials (realm {basic.Realm ?? "?"}) and the {credentials.Kind} given has no username/password",
+                    ? $"the registry requires Basic credentials (realm {BasicRealm(basic)}) and none were given"
+                    : $"the registry requires Basic credentials (realm {BasicRealm(basic)}) and the {credentials.Kind} given has no username/password",
                 null);
         }
 
-        var scheme = ping.Answer.Challenges.Count > 0 ? ping.Answer.Challenges[0].Scheme : null;
+        var scheme = ping.Answer.Challenges.Count > 0 ? RegistryText.Line(ping.Answer.Challenges[0].Scheme, 40) : null;
         return new RegistryAuthorization(
             AuthorizationOutcome.Failed,
             scheme ?? "none",
@@ -116,13 +119,14 @@ public sealed class RegistryClient
     public async Task<TagListResponse> ListTagsAsync(RegistryEndpoint endpoint, string repository, RegistryAuthorization authorization, CancellationToken cancellationToken)
     {
         var uri = endpoint.Resolve($"v2/{repository}/tags/list?n={_options.TagPageSize.ToString(CultureInfo.InvariantCulture)}");
+        var registryOrigin = endpoint.BaseUri;
         var tags = new List<string>();
         var pages = 0;
         var duration = TimeSpan.Zero;
         while (true)
         {
             using var request = NewRequest(HttpMethod.Get, uri, endpoint, authorization);
-            var exchange = await SendAsync(request, MaxTagPageBytes, cancellationToken).ConfigureAwait(false);
+            var exchange = await SendAsync(request, endpoint, MaxTagPageBytes, cancellationToken).ConfigureAwait(false);
             pages++;
             duration += exchange.Answer.Duration;
             if (exchange.Answer.Code != 200)
@@ -131,7 +135,8 @@ public sealed class RegistryClient
             }
 
             tags.AddRange(ReadTags(exchange.Body));
-            var next = NextLink(exchange.Link, uri);
+            // A Link to another host is not followed: tag pages come from the registry itself.
+            var next = NextLink(exchange.Link, uri) is { } link && endpoint.IsSelf(link) && link.Scheme == registryOrigin.Scheme ? link : null;
             if (next is null || tags.Count >= _options.MaxTagsListed)
             {
                 return new TagListResponse(exchange.Answer with { Duration = duration }, tags, pages, Truncated: next is not null);
@@ -145,7 +150,7 @@ public sealed class RegistryClient
     public async Task<(RegistryAnswer Answer, byte[] Body)> GetBlobAsync(RegistryEndpoint endpoint, string repository, string digest, RegistryAuthorization authorization, int maxBytes, CancellationToken cancellationToken)
     {
         using var request = NewRequest(HttpMethod.Get, endpoint.Resolve($"v2/{repository}/blobs/{digest}"), endpoint, authorization);
-        var exchange = await SendAsync(request, maxBytes, cancellationToken).ConfigureAwait(false);
+        var exchange = await SendAsync(request, endpoint, maxBytes, cancellationToken).ConfigureAwait(false);
         return (exchange.Answer, exchange.Body);
     }
 
@@ -157,7 +162,7 @@ public sealed class RegistryClient
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
         }
 
-        var exchange = await SendAsync(request, MaxManifestBytes, cancellationToken).ConfigureAwait(false);
+        var exchange = await SendAsync(request, endpoint, MaxManifestBytes, cancellationToken).ConfigureAwait(false);
         if (exchange.Answer.Code != 200)
         {
             return new ManifestResponse(exchange.Answer, null, null, null, null);
@@ -177,10 +182,19 @@ public sealed class RegistryClient
             return new RegistryAuthorization(AuthorizationOutcome.Failed, "Bearer", $"the Bearer challenge has no usable realm ({challenge})", null);
         }
 
+        var tokenService = RealmName(realmUri, endpoint);
+        if (realmUri.Scheme == "http" && !endpoint.PlainHttp)
+        {
+            // Credentials would cross the network in the clear, to a host the registry chose.
+            return Refused(new RefusedDestination(
+                $"http://{realmUri.Authority}",
+                $"a token realm over plain HTTP, and {endpoint.Domain} is not configured as a plain-HTTP registry (Registry:Hosts PlainHttp)"));
+        }
+
         var key = RegistryTokenCache.Key(realm, challenge.Service, scope, credentials);
         if (_tokens.TryGet(key, out var cached, out var cachedExpiry))
         {
-            return new RegistryAuthorization(AuthorizationOutcome.TokenIssued, "Bearer", $"cached token for {scope} from {realmUri.Authority}, expires in {CredentialLifetime.Span(cachedExpiry - _time.GetUtcNow())}", null)
+            return new RegistryAuthorization(AuthorizationOutcome.TokenIssued, "Bearer", $"cached token for {scope} from {tokenService}, expires in {CredentialLifetime.Span(cachedExpiry - _time.GetUtcNow())}", null)
             {
                 HeaderValue = "Bearer " + cached,
                 FromCache = true,
@@ -190,7 +204,55 @@ public sealed class RegistryClient
         }
 
         Exchange exchange;
-        var how = credentials is null ? "anonymously" : $"as {credentials.Username ?? credentials.Kind}";
+        var how = credentials is null ? "anonymously" : $"for the {credentials.Kind}";
+        try
+        {
+            exchange = await RequestTokenAsync(endpoint, challenge, realmUri, scope, credentials, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (RegistryDestinationRefusedException.Find(e) is { } refused)
+        {
+            return Refused(refused);
+        }
+
+        var answer = exchange.Answer;
+        var withheld = answer.FromRegistry || answer.Code == 200 ? string.Empty : " (the token service is not the registry's own host, so its message is not shown)";
+        switch (answer.Code)
+        {
+            case 200 when TryReadToken(exchange.Body, out var token, out var expiresIn, out var issuedAt):
+                var expiresAt = (issuedAt ?? _time.GetUtcNow()) + expiresIn;
+                _tokens.Put(key, token, expiresAt);
+                return new RegistryAuthorization(AuthorizationOutcome.TokenIssued, "Bearer", $"token for {scope} issued {how} by {tokenService}, valid {CredentialLifetime.Span(expiresIn)}", answer)
+                {
+                    HeaderValue = "Bearer " + token,
+                    CacheKey = key,
+                    ExpiresAt = expiresAt,
+                };
+            case 200:
+                return new RegistryAuthorization(AuthorizationOutcome.Failed, "Bearer", $"the token service {tokenService} answered 200 without a token", answer);
+            case 401:
+                return new RegistryAuthorization(
+                    credentials is null ? AuthorizationOutcome.MissingCredentials : AuthorizationOutcome.Rejected,
+                    "Bearer",
+                    credentials is null
+                        ? $"the token service {tokenService} requires credentials for {scope}: {answer.Describe()}{withheld}"
+                        : $"the token service {tokenService} rejected the credentials ({how}): {answer.Describe()}{withheld}",
+                    answer);
+            case 403:
+                return new RegistryAuthorization(AuthorizationOutcome.Denied, "Bearer", $"the token service {tokenService} denied {scope} {how}: {answer.Describe()}{withheld}", answer);
+            case 429:
+                return new RegistryAuthorization(AuthorizationOutcome.RateLimited, "Bearer", $"the token service {tokenService} is rate limiting: {answer.Describe()}{withheld}", answer);
+            default:
+                return new RegistryAuthorization(AuthorizationOutcome.Failed, "Bearer", $"the token service {tokenService} answered {answer.Describe()}{withheld}", answer);
+        }
+
+        RegistryAuthorization Refused(RefusedDestination refused) =>
+            new(AuthorizationOutcome.Refused, "Bearer", $"the token realm was not asked: {refused}", null) { Refusal = refused };
+    }
+
+    /// <summary>The token request: the OAuth2 refresh-token POST for an identity token, else the GET with optional Basic credentials.</summary>
+    private async Task<Exchange> RequestTokenAsync(RegistryEndpoint endpoint, AuthChallenge challenge, Uri realmUri, string scope, RegistryCredentials? credentials, CancellationToken cancellationToken)
+    {
+        Exchange exchange;
         if (credentials?.IdentityToken is { } refreshToken)
         {
             // OAuth2 refresh-token grant (POST); registries without it answer 404/405/400/401 and get the GET form, as containerd does.
@@ -209,7 +271,7 @@ public sealed class RegistryClient
                 }
 
                 post.Content = new FormUrlEncodedContent(form);
-                exchange = await SendAsync(post, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
+                exchange = await SendAsync(post, endpoint, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
             }
 
             if (exchange.Answer.Code is 400 or 401 or 404 or 405 && credentials.Username is not null)
@@ -222,35 +284,7 @@ public sealed class RegistryClient
             exchange = await GetTokenAsync(endpoint, realmUri, challenge.Service, scope, credentials is { HasBasic: true } ? credentials.Username : null, credentials?.Password, cancellationToken).ConfigureAwait(false);
         }
 
-        var answer = exchange.Answer;
-        switch (answer.Code)
-        {
-            case 200 when TryReadToken(exchange.Body, out var token, out var expiresIn, out var issuedAt):
-                var expiresAt = (issuedAt ?? _time.GetUtcNow()) + expiresIn;
-                _tokens.Put(key, token, expiresAt);
-                return new RegistryAuthorization(AuthorizationOutcome.TokenIssued, "Bearer", $"token for {scope} issued {how} by {realmUri.Authority}, valid {CredentialLifetime.Span(expiresIn)}", answer)
-                {
-                    HeaderValue = "Bearer " + token,
-                    CacheKey = key,
-                    ExpiresAt = expiresAt,
-                };
-            case 200:
-                return new RegistryAuthorization(AuthorizationOutcome.Failed, "Bearer", $"the token service {realmUri.Authority} answered 200 without a token", answer);
-            case 401:
-                return new RegistryAuthorization(
-                    credentials is null ? AuthorizationOutcome.MissingCredentials : AuthorizationOutcome.Rejected,
-                    "Bearer",
-                    credentials is null
-                        ? $"the token service {realmUri.Authority} requires credentials for {scope}: {answer.Describe()}"
-                        : $"the token service {realmUri.Authority} rejected the credentials ({how}): {answer.Describe()}",
-                    answer);
-            case 403:
-                return new RegistryAuthorization(AuthorizationOutcome.Denied, "Bearer", $"the token service {realmUri.Authority} denied {scope} {how}: {answer.Describe()}", answer);
-            case 429:
-                return new RegistryAuthorization(AuthorizationOutcome.RateLimited, "Bearer", $"the token service {realmUri.Authority} is rate limiting: {answer.Describe()}", answer);
-            default:
-                return new RegistryAuthorization(AuthorizationOutcome.Failed, "Bearer", $"the token service {realmUri.Authority} answered {answer.Describe()}", answer);
-        }
+        return exchange;
     }
 
     private async Task<Exchange> GetTokenAsync(RegistryEndpoint endpoint, Uri realm, string? service, string scope, string? username, string? password, CancellationToken cancellationToken)
@@ -275,8 +309,18 @@ public sealed class RegistryClient
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(username + ":" + password)));
         }
 
-        return await SendAsync(request, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
+        return await SendAsync(request, endpoint, MaxSmallBodyBytes, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>"auth.docker.io", or "the registry itself (host:port)" when the realm is on the registry's own host and port.</summary>
+    private static string RealmName(Uri realm, RegistryEndpoint endpoint)
+    {
+        var host = realm.IdnHost.Trim('[', ']');
+        host = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
+        return RegistryText.Line(realm.IsDefaultPort && !endpoint.IsSelf(realm) ? host : $"{host}:{realm.Port}", 120);
+    }
+
+    private static string BasicRealm(AuthChallenge basic) => basic.Realm is { } realm ? RegistryText.Line(realm, 80) : "?";
 
     private static bool TryReadToken(byte[] body, [NotNullWhen(true)] out string? token, out TimeSpan expiresIn, out DateTimeOffset? issuedAt)
     {
@@ -328,7 +372,8 @@ public sealed class RegistryClient
             using var doc = JsonDocument.Parse(body);
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("tags", out var tags) && tags.ValueKind == JsonValueKind.Array)
             {
-                return tags.EnumerateArray().Where(t => t.ValueKind == JsonValueKind.String).Select(t => t.GetString()!).ToList();
+                // Only names the tag grammar allows: what a registry lists may end up on a card as a suggestion.
+                return tags.EnumerateArray().Where(t => t.ValueKind == JsonValueKind.String).Select(t => t.GetString()!).Where(IsTag).ToList();
             }
         }
         catch (JsonException)
@@ -365,7 +410,7 @@ public sealed class RegistryClient
     private static HttpRequestMessage NewRequest(HttpMethod method, Uri uri, RegistryEndpoint endpoint, RegistryAuthorization? authorization)
     {
         var request = new HttpRequestMessage(method, uri);
-        request.Options.Set(RegistryHttpHandler.DomainKey, endpoint.Domain);
+        request.Options.Set(RegistryHttpHandler.EndpointKey, endpoint);
         request.Headers.UserAgent.Add(new ProductInfoHeaderValue("chatopspull", "1.0"));
         if (authorization?.HeaderValue is { } header)
         {
@@ -375,32 +420,37 @@ public sealed class RegistryClient
         return request;
     }
 
-    private async Task<Exchange> SendAsync(HttpRequestMessage request, int maxBody, CancellationToken cancellationToken)
+    private async Task<Exchange> SendAsync(HttpRequestMessage request, RegistryEndpoint endpoint, int maxBody, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var fromRegistry = endpoint.IsSelf(response.RequestMessage?.RequestUri ?? request.RequestUri);
         var body = await ReadLimitedAsync(response.Content, maxBody, cancellationToken).ConfigureAwait(false);
         var elapsed = _time.GetElapsedTime(started);
-        var challenges = response.Headers.TryGetValues("WWW-Authenticate", out var values) ? AuthChallenge.Parse(values) : [];
+        var challenges = fromRegistry && response.Headers.TryGetValues("WWW-Authenticate", out var values) ? AuthChallenge.Parse(values) : [];
         TimeSpan? retryAfter = response.Headers.RetryAfter switch
         {
             { Delta: { } delta } => delta,
             { Date: { } date } => date - _time.GetUtcNow(),
             _ => null,
         };
+        var errors = response.IsSuccessStatusCode ? [] : RegistryError.Parse(body);
         var answer = new RegistryAnswer(
             response.StatusCode,
-            response.ReasonPhrase ?? response.StatusCode.ToString(),
-            response.IsSuccessStatusCode ? [] : RegistryError.Parse(body),
+            fromRegistry && response.ReasonPhrase is { Length: > 0 } reason ? RegistryText.Line(reason, 60) : StandardReason(response.StatusCode),
+            fromRegistry ? errors : errors.Where(e => e.Code.Length > 0).Select(e => e with { Message = string.Empty }).ToList(),
             challenges,
             RateLimitHeadroom.FromHeaders(response),
             retryAfter,
-            elapsed);
+            elapsed)
+        {
+            FromRegistry = fromRegistry,
+        };
         return new Exchange(
             answer,
             body,
             response.Content.Headers.ContentType?.MediaType,
-            response.Headers.TryGetValues("Docker-Content-Digest", out var digests) ? digests.FirstOrDefault() : null,
+            response.Headers.TryGetValues("Docker-Content-Digest", out var digests) && digests.FirstOrDefault() is { } digest && IsDigest(digest) ? digest : null,
             response.Content.Headers.ContentLength,
             response.Headers.TryGetValues("Docker-Distribution-API-Version", out var versions) ? versions.FirstOrDefault() : null,
             response.Headers.TryGetValues("Link", out var links) ? string.Join(",", links) : null);
@@ -428,11 +478,42 @@ public sealed class RegistryClient
         }
     }
 
-    private static string Snippet(byte[] body)
+    private static string Snippet(byte[] body) => RegistryText.Line(Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 1000)));
+
+    /// <summary>"404 Not Found" words for a status, instead of a reason phrase another host chose.</summary>
+    private static string StandardReason(HttpStatusCode status)
     {
-        var text = Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 300)).ReplaceLineEndings(" ").Trim();
-        return text.Length < 200 ? text : text[..200] + "…";
+        var name = status.ToString();
+        if (int.TryParse(name, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+        {
+            return "(no reason)";
+        }
+
+        var words = new StringBuilder();
+        foreach (var c in name)
+        {
+            if (char.IsUpper(c) && words.Length > 0)
+            {
+                words.Append(' ');
+            }
+
+            words.Append(c);
+        }
+
+        return words.ToString();
     }
+
+    /// <summary>OCI digest grammar: algorithm ":" encoded (sha256:64 hex …), at most 200 characters.</summary>
+    internal static bool IsDigest(string value) => value.Length <= 200 && DigestPattern().IsMatch(value);
+
+    /// <summary>The tag grammar: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.</summary>
+    internal static bool IsTag(string value) => TagPattern().IsMatch(value);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex DigestPattern();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex TagPattern();
 
     private sealed record Exchange(RegistryAnswer Answer, byte[] Body, string? ContentType, string? ContentDigest, long? ContentLength, string? ApiVersion, string? Link);
 }
@@ -469,6 +550,9 @@ public enum AuthorizationOutcome
 
     /// <summary>Anything else: no realm, unsupported scheme, 5xx.</summary>
     Failed,
+
+    /// <summary>The token realm is a place the bot does not go (<see cref="RegistryDestinations"/>): nothing was sent there.</summary>
+    Refused,
 }
 
 /// <summary>What will be sent to the registry for a pull. The header value is never shown; <see cref="ToString"/> is safe.</summary>
@@ -477,6 +561,9 @@ public sealed record RegistryAuthorization(AuthorizationOutcome Outcome, string 
     internal string? HeaderValue { get; init; }
 
     internal string? CacheKey { get; init; }
+
+    /// <summary>What was refused when <see cref="Outcome"/> is <see cref="AuthorizationOutcome.Refused"/>.</summary>
+    public RefusedDestination? Refusal { get; init; }
 
     public bool FromCache { get; init; }
 

@@ -6,8 +6,10 @@ namespace ChatOpsPull.Registry;
 /// <summary>
 /// Credentials for one registry, as kubelet hands them to the container runtime (CRI AuthConfig):
 /// username/password, an identity token (a refresh token for the registry's token service) or a registry token
-/// (a bearer token sent to the registry as is). The secret parts never appear in <see cref="ToString"/>,
-/// logs, evidence or cache keys; <see cref="Fingerprint"/> is a keyed hash of them.
+/// (a bearer token sent to the registry as is). No part of them — not even the username, which for robot accounts,
+/// deploy tokens and service principals is half of the credential — appears in <see cref="ToString"/>, logs, evidence,
+/// cards, exception messages or cache keys; <see cref="Fingerprint"/> is a keyed hash of them. An instance lives as
+/// long as the check that uses it: nothing keeps one after the check has answered.
 /// </summary>
 public sealed class RegistryCredentials
 {
@@ -25,7 +27,8 @@ public sealed class RegistryCredentials
         Fingerprint = ComputeFingerprint(username, password, identityToken, registryToken);
     }
 
-    public string? Username { get; }
+    /// <summary>Sent to the registry and its token service only; never shown.</summary>
+    internal string? Username { get; }
 
     /// <summary>Where they came from, for evidence: "secret shop/regcred, auths key \"ghcr.io\"".</summary>
     public string Source { get; }
@@ -61,9 +64,8 @@ public sealed class RegistryCredentials
     /// <summary>The same credentials described as coming from elsewhere.</summary>
     public RegistryCredentials WithSource(string source) => new(Username, Password, IdentityToken, RegistryToken, source);
 
-    /// <summary>"user alice (username/password) from secret shop/regcred…": never the secret.</summary>
-    public override string ToString() =>
-        (Username is null ? Kind : $"user {Username} ({Kind})") + " from " + Source;
+    /// <summary>"the username/password from secret shop/regcred, auths key \"ghcr.io\"": where they came from, never what they are.</summary>
+    public override string ToString() => $"the {Kind} from {Source}";
 
     private static string ComputeFingerprint(params string?[] parts)
     {

@@ -18,6 +18,18 @@ public sealed record RegistryEndpoint(string Domain, string Host, int Port, bool
 
     public Uri Resolve(string relative) => new(BaseUri, relative);
 
+    /// <summary>
+    /// Where the probe found the registry (the address it connected to); requests made for this registry may go no
+    /// further in (<see cref="RegistryDestinations"/>). Null before the probe: only the refused places are refused.
+    /// </summary>
+    public NetworkReach? Reach { get; init; }
+
+    /// <summary>Whether <paramref name="uri"/> is this registry itself: the same host and port.</summary>
+    public bool IsSelf(Uri? uri) =>
+        uri is not null
+        && string.Equals(RegistryDestinations.NormalizeName(uri.IdnHost), RegistryDestinations.NormalizeName(Host), StringComparison.Ordinal)
+        && uri.Port == Port;
+
     private static string FormatHost(string host) => host.Contains(':', StringComparison.Ordinal) ? "[" + host + "]" : host;
 }
 

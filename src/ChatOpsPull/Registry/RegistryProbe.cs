@@ -11,15 +11,24 @@ namespace ChatOpsPull.Registry;
 
 /// <summary>What the network probe found: evidence per step and, when a step failed, the cause it establishes.</summary>
 /// <param name="UsesProxy">HTTP requests to this registry go through a proxy, so a failed direct probe is not conclusive.</param>
-public sealed record ProbeReport(IReadOnlyList<Evidence> Evidence, PullCause? Cause, string? Summary, bool UsesProxy);
+public sealed record ProbeReport(IReadOnlyList<Evidence> Evidence, PullCause? Cause, string? Summary, bool UsesProxy)
+{
+    /// <summary>Where the address the probe connected to lies; null when it connected nowhere.</summary>
+    public NetworkReach? Reach { get; init; }
+
+    /// <summary>The registry is a place the bot does not go (<see cref="RegistryDestinations"/>): nothing was sent there.</summary>
+    public RefusedDestination? Refused { get; init; }
+}
 
 /// <summary>
 /// Probes the way to a registry from the bot: DNS resolution, TCP connect and the TLS handshake, each timed and bounded
 /// by <see cref="RegistryOptions.ConnectTimeout"/>, with failures named the way Go names them ("no such host",
 /// "connection refused", "certificate signed by unknown authority", "server gave HTTP response to HTTPS client").
-/// The probe sends no HTTP request, so the registry sees only a connection.
+/// The probe sends no HTTP request, so the registry sees only a connection. Names and addresses are checked by
+/// <see cref="RegistryDestinations"/> before they are looked up or connected to: a refused one is not contacted at all,
+/// and the evidence says what was refused and why.
 /// </summary>
-public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions> options, TimeProvider time)
+public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations destinations, IOptions<RegistryOptions> options, TimeProvider time)
 {
     private readonly TimeSpan _timeout = options.Value.ConnectTimeout;
 
@@ -33,6 +42,14 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
         }
 
         ProbeReport Fail(PullCause cause, string summary) => new(evidence, proxy is null ? cause : null, summary, proxy is not null);
+        ProbeReport Refuse(RefusedDestination refused) =>
+            new(evidence, null, $"the bot did not contact {endpoint.Authority}: {refused}", proxy is not null) { Refused = refused };
+
+        if (destinations.RefuseName(endpoint.Host, endpoint.Port) is { } refusedName)
+        {
+            evidence.Add(new Evidence($"DNS {endpoint.Host}", EvidenceOutcome.Skipped, $"not looked up: {refusedName}"));
+            return Refuse(refusedName);
+        }
 
         // DNS
         IPAddress[] addresses;
@@ -47,7 +64,7 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
             try
             {
                 using var timeout = Deadline(cancellationToken);
-                addresses = await Dns.GetHostAddressesAsync(endpoint.Host, timeout.Token).ConfigureAwait(false);
+                addresses = await destinations.Network.ResolveAsync(endpoint.Host, timeout.Token).ConfigureAwait(false);
                 evidence.Add(new Evidence($"DNS {endpoint.Host}", EvidenceOutcome.Passed, "resolves to " + string.Join(", ", addresses.Take(4).Select(a => a.ToString())), time.GetElapsedTime(started)));
             }
             catch (SocketException e)
@@ -69,24 +86,31 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
             }
         }
 
-        // TCP
+        // TCP, to each address only after it is checked
         Socket? socket = null;
+        NetworkReach? reach = null;
+        RefusedDestination? refused = null;
         var failures = new List<string>();
         foreach (var address in addresses.Take(4))
         {
+            if (await destinations.RefuseAddressAsync(endpoint.Host, address, endpoint.Port, NetworkReach.Loopback, cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                evidence.Add(new Evidence($"TCP {Format(address, endpoint.Port)}", EvidenceOutcome.Skipped, $"not connected: {refusal}"));
+                refused ??= refusal;
+                continue;
+            }
+
             started = time.GetTimestamp();
-            var candidate = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
                 using var timeout = Deadline(cancellationToken);
-                await candidate.ConnectAsync(new IPEndPoint(address, endpoint.Port), timeout.Token).ConfigureAwait(false);
+                socket = await destinations.Network.ConnectAsync(new IPEndPoint(address, endpoint.Port), timeout.Token).ConfigureAwait(false);
                 evidence.Add(new Evidence($"TCP {Format(address, endpoint.Port)}", EvidenceOutcome.Passed, "connected", time.GetElapsedTime(started)));
-                socket = candidate;
+                reach = RegistryDestinations.ReachOf(address);
                 break;
             }
             catch (SocketException e)
             {
-                candidate.Dispose();
                 var why = e.SocketErrorCode switch
                 {
                     SocketError.ConnectionRefused => $"connection refused (nothing listens on port {endpoint.Port})",
@@ -100,11 +124,15 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                candidate.Dispose();
                 var why = $"no answer within {Seconds(_timeout)} (filtered by a firewall, or the host is down)";
                 failures.Add(why);
                 evidence.Add(new Evidence($"TCP {Format(address, endpoint.Port)}", EvidenceOutcome.Failed, why, time.GetElapsedTime(started)));
             }
+        }
+
+        if (socket is null && refused is not null && failures.Count == 0)
+        {
+            return Refuse(refused);
         }
 
         if (socket is null)
@@ -117,7 +145,7 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
             if (endpoint.PlainHttp)
             {
                 evidence.Add(new Evidence("TLS", EvidenceOutcome.Info, $"not used: {endpoint.Domain} is configured as a plain-HTTP registry"));
-                return new ProbeReport(evidence, null, null, proxy is not null);
+                return new ProbeReport(evidence, null, null, proxy is not null) { Reach = reach };
             }
 
             started = time.GetTimestamp();
@@ -139,7 +167,7 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
                     },
                     timeout.Token).ConfigureAwait(false);
                 evidence.Add(new Evidence($"TLS {endpoint.Host}", EvidenceOutcome.Passed, $"{Protocol(ssl.SslProtocol)}, {verdict?.Detail ?? "certificate accepted"}", time.GetElapsedTime(started)));
-                return new ProbeReport(evidence, null, null, proxy is not null);
+                return new ProbeReport(evidence, null, null, proxy is not null) { Reach = reach };
             }
             catch (Exception e) when (e is AuthenticationException or IOException)
             {
@@ -154,7 +182,7 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
                 }
                 else
                 {
-                    detail = $"TLS handshake failed: {e.Message}";
+                    detail = $"TLS handshake failed: {RegistryText.Line(e.Message)}";
                 }
 
                 evidence.Add(new Evidence($"TLS {endpoint.Host}", EvidenceOutcome.Failed, detail, time.GetElapsedTime(started)));
@@ -179,10 +207,9 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
         try
         {
             using var timeout = Deadline(cancellationToken);
-            using var client = new TcpClient();
-            await client.ConnectAsync(endpoint.Host, endpoint.Port, timeout.Token).ConfigureAwait(false);
+            var (socket, _) = await destinations.ConnectAsync(endpoint.Host, endpoint.Port, endpoint.Reach ?? NetworkReach.Loopback, timeout.Token).ConfigureAwait(false);
 #pragma warning disable CA5359 // only asks whether the port speaks TLS at all; nothing is sent over this connection
-            await using var ssl = new SslStream(client.GetStream(), false, (_, _, _, _) => true);
+            await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), false, (_, _, _, _) => true);
 #pragma warning restore CA5359
             await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = endpoint.Host }, timeout.Token).ConfigureAwait(false);
             return new Evidence(
@@ -193,7 +220,7 @@ public sealed class RegistryProbe(RegistryTrust trust, IOptions<RegistryOptions>
         }
         catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return null;
+            return null; // RegistryDestinationRefusedException is an IOException: a refused place is not asked either
         }
     }
 

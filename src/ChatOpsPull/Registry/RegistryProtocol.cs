@@ -21,8 +21,10 @@ public sealed record AuthChallenge(string Scheme, IReadOnlyDictionary<string, st
     /// <summary>RFC 6750 error, e.g. "insufficient_scope", "invalid_token".</summary>
     public string? Error => Parameters.GetValueOrDefault("error");
 
+    /// <summary>As evidence shows it: every name and value bounded and sanitized (<see cref="RegistryText"/>), since the registry wrote them.</summary>
     public override string ToString() =>
-        Scheme + (Parameters.Count == 0 ? string.Empty : " " + string.Join(", ", Parameters.Select(p => $"{p.Key}={p.Value}")));
+        RegistryText.Line(Scheme, 40)
+        + (Parameters.Count == 0 ? string.Empty : " " + string.Join(", ", Parameters.Take(8).Select(p => $"{RegistryText.Line(p.Key, 40)}={RegistryText.Line(p.Value, 120)}")));
 
     /// <summary>Parses every challenge of every header value; quoted values may hold commas and escaped quotes.</summary>
     public static IReadOnlyList<AuthChallenge> Parse(IEnumerable<string> headerValues)
@@ -123,7 +125,10 @@ public sealed record AuthChallenge(string Scheme, IReadOnlyDictionary<string, st
     }
 }
 
-/// <summary>An entry of the registry's error body <c>{"errors":[{"code":"MANIFEST_UNKNOWN","message":"…"}]}</c>.</summary>
+/// <summary>
+/// An entry of the registry's error body <c>{"errors":[{"code":"MANIFEST_UNKNOWN","message":"…"}]}</c>, as the bot
+/// may show it: the code with only code characters, the message bounded and sanitized (<see cref="RegistryText"/>).
+/// </summary>
 public sealed record RegistryError(string Code, string Message)
 {
     public const string ManifestUnknown = "MANIFEST_UNKNOWN";
@@ -156,7 +161,9 @@ public sealed record RegistryError(string Code, string Message)
             {
                 return errors.EnumerateArray()
                     .Where(e => e.ValueKind == JsonValueKind.Object)
-                    .Select(e => new RegistryError(Text(e, "code"), Clip(Text(e, "message"))))
+                    .Select(e => new RegistryError(RegistryText.Code(Text(e, "code")), RegistryText.Line(Text(e, "message"))))
+                    .Where(e => e.Code.Length > 0 || e.Message.Length > 0)
+                    .Take(4)
                     .ToList();
             }
 
@@ -164,7 +171,7 @@ public sealed record RegistryError(string Code, string Message)
             {
                 if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
                 {
-                    return [new RegistryError(string.Empty, Clip(value.GetString() ?? string.Empty))];
+                    return RegistryText.Line(value.GetString()) is { Length: > 0 } message ? [new RegistryError(string.Empty, message)] : [];
                 }
             }
         }
@@ -178,8 +185,6 @@ public sealed record RegistryError(string Code, string Message)
 
     private static string Text(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() ?? string.Empty : string.Empty;
-
-    private static string Clip(string s) => s.Length <= 200 ? s : s[..200] + "…";
 }
 
 /// <summary>
@@ -198,7 +203,7 @@ public sealed record RateLimitHeadroom(int Limit, int Remaining, TimeSpan Window
             return null;
         }
 
-        var source = response.Headers.TryGetValues("docker-ratelimit-source", out var values) ? values.FirstOrDefault() : null;
+        var source = response.Headers.TryGetValues("docker-ratelimit-source", out var values) && RegistryText.Line(values.FirstOrDefault(), 64) is { Length: > 0 } text ? text : null;
         return new RateLimitHeadroom(limit, remaining, window ?? remainingWindow ?? TimeSpan.Zero, source);
     }
 
@@ -240,6 +245,12 @@ public sealed record RegistryAnswer(
     TimeSpan Duration)
 {
     public int Code => (int)Status;
+
+    /// <summary>
+    /// The answer came from the registry's own host and port. When it did not (a token realm or redirect elsewhere),
+    /// its error messages and reason phrase were dropped: only the status and error codes are kept.
+    /// </summary>
+    public bool FromRegistry { get; init; } = true;
 
     public bool HasError(string code) => Errors.Any(e => string.Equals(e.Code, code, StringComparison.OrdinalIgnoreCase));
 

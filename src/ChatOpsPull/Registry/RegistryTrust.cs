@@ -68,7 +68,7 @@ public sealed class RegistryTrust
 
     /// <summary>"certificate CN=registry issued by CN=Test CA, valid until 2026-05-01".</summary>
     public static string Describe(X509Certificate2 cert) =>
-        $"certificate {cert.GetNameInfo(X509NameType.SimpleName, false)} issued by {cert.GetNameInfo(X509NameType.SimpleName, true)}, valid until {cert.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+        $"certificate {RegistryText.Line(cert.GetNameInfo(X509NameType.SimpleName, false), 80)} issued by {RegistryText.Line(cert.GetNameInfo(X509NameType.SimpleName, true), 80)}, valid until {cert.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
 
     private string? ChainProblem(X509Certificate2 cert, X509Chain? chain)
     {
@@ -117,7 +117,7 @@ public sealed class RegistryTrust
 
         if (statuses.Any(s => s is X509ChainStatusFlags.UntrustedRoot or X509ChainStatusFlags.PartialChain))
         {
-            return $"certificate signed by unknown authority (issuer {cert.Issuer})";
+            return $"certificate signed by unknown authority (issuer {RegistryText.Line(cert.Issuer, 120)})";
         }
 
         if (statuses.Contains(X509ChainStatusFlags.Revoked))
@@ -144,9 +144,9 @@ public sealed class RegistryTrust
         if (names.Count == 0)
         {
             var cn = cert.GetNameInfo(X509NameType.SimpleName, false);
-            return $"certificate relies on the legacy Common Name field ({cn}) and has no Subject Alternative Names; it is not valid for {host}";
+            return $"certificate relies on the legacy Common Name field ({RegistryText.Line(cn, 80)}) and has no Subject Alternative Names; it is not valid for {host}";
         }
 
-        return $"certificate is valid for {string.Join(", ", names.Distinct())}, not {host}";
+        return $"certificate is valid for {RegistryText.Line(string.Join(", ", names.Distinct().Take(8)), 160)}, not {host}";
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat.Cards;
+using ChatOpsPull.Chat.Prevention;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
@@ -11,7 +12,7 @@ namespace ChatOpsPull.Web;
 /// <summary>
 /// The cards the web page shows: every open incident (rolled-up ones inside their parent's card) as the same card Slack
 /// and Teams get, with its approvals and runs, and approval requests that belong to no open incident (a <c>retry</c>
-/// asked for on its own) as small cards with Approve/Deny.
+/// asked for on its own) as small cards with Approve/Deny, then the open "will fail" and "prevented" findings.
 /// </summary>
 public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider services, FixOffer fixes, IOptionsMonitor<WebPageOptions> options, TimeProvider time)
 {
@@ -43,6 +44,11 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
                 .Where(a => !shown.Contains(a.IncidentId) && !a.IsExpiredAt(now))
                 .OrderBy(a => a.RequestedAt);
             cards.AddRange(alone.Select(a => StandaloneApprovalCard(a, now)));
+        }
+
+        if (services.GetService<FindingCardPublisher>() is { } findings)
+        {
+            cards.AddRange(await findings.OpenCardsAsync(null, cancellationToken).ConfigureAwait(false));
         }
 
         return cards;

@@ -29,9 +29,11 @@ public sealed class LayerTests(ITestOutputHelper output)
         ["Remediation"] = Layer.Application,
         ["Approvals"] = Layer.Application,
         ["Digest"] = Layer.Application,
+        ["Prevention"] = Layer.Application,
         ["Chat"] = Layer.Presentation,
         ["Web"] = Layer.Presentation,
         ["Cli"] = Layer.Presentation,
+        ["Admission"] = Layer.Presentation,
         ["Hosting"] = Layer.Composition,
     };
 

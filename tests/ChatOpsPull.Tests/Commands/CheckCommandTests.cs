@@ -77,7 +77,8 @@ public sealed class CheckCommandTests(RegistryFixture registry) : IAsyncLifetime
         var texts = CommandTestKit.BlockTexts(answer);
 
         Assert.Contains("can be pulled", texts, StringComparison.Ordinal);
-        Assert.Contains($"user {RegistryFixture.BasicUser}", texts, StringComparison.Ordinal);
+        Assert.Contains("the username/password from", texts, StringComparison.Ordinal);
+        Assert.DoesNotContain(RegistryFixture.BasicUser, raw, StringComparison.Ordinal);
         Assert.DoesNotContain(RegistryFixture.BasicPassword, raw, StringComparison.Ordinal);
         Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{RegistryFixture.BasicUser}:{RegistryFixture.BasicPassword}")), raw, StringComparison.Ordinal);
     }

@@ -37,6 +37,8 @@ public sealed class OptionsFileTests
         { TeamsOptions.Section, typeof(TeamsOptions) },
         { OutboxOptions.Section, typeof(OutboxOptions) },
         { LocalUsersOptions.Section, typeof(LocalUsersOptions) },
+        { ChatOpsPull.Prevention.AdmissionOptions.Section, typeof(ChatOpsPull.Prevention.AdmissionOptions) },
+        { ChatOpsPull.Prevention.SweepOptions.Section, typeof(ChatOpsPull.Prevention.SweepOptions) },
     };
 
     private static readonly string OptionsFile = Path.Combine(AppContext.BaseDirectory, "appsettings.json");

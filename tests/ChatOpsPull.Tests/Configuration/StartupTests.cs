@@ -52,6 +52,9 @@ public sealed class StartupTests
         { "CHATOPSPULL__Bot__Profile", "ReadOnly", "at 'Bot:Profile' to type 'ChatOpsPull.Configuration.InstallProfile': set it to one of Remediate, Observe." },
         { "CHATOPSPULL__Bot__Profile", "7", "Bot:Profile must be Observe or Remediate" },
         { "CHATOPSPULL__Kubernetes__PullSecretNames__0", "Reg_Cred", "Kubernetes:PullSecretNames contains \"Reg_Cred\", which is not a Secret name" },
+        { "CHATOPSPULL__Admission__Enabled", "true", "Admission:Enabled needs an https address on Admission:Port in Urls" },
+        { "CHATOPSPULL__Admission__Budget", "00:00:05", "Admission:Budget must be more than 0 and less than the webhook's timeoutSeconds (3 s)" },
+        { "CHATOPSPULL__Sweep__Cron", "every hour", "Sweep:Cron \"every hour\" is not a five-field cron expression" },
     };
 
     [Theory]

@@ -117,7 +117,8 @@ public sealed class FakeApiManifestTests : IDisposable
     {
         var objects = await RenderedManifests.ObjectsAsync(kustomization);
         var remediates = ProfileSettings(objects)["Bot:Profile"] == "Remediate";
-        var calls = SourceCalls(remediates);
+        var admission = objects.Any(o => o.Kind == "ValidatingWebhookConfiguration");
+        var calls = SourceCalls(remediates, admission);
         var rbac = Rbac.From(objects);
 
         Assert.Contains(calls, c => c is { Verb: "watch", Resource: "pods" });
@@ -130,10 +131,13 @@ public sealed class FakeApiManifestTests : IDisposable
         Assert.Empty(rbac.Granted().Where(g => !called.Contains(g)).Select(g => $"{g.Verb} {g.Resource}{(g.Group.Length == 0 ? string.Empty : "." + g.Group)}"));
     }
 
-    /// <summary>The calls the source makes, observe features only or all (remediation too), as RBAC sees them.</summary>
-    private static List<ApiCall> SourceCalls(bool withRemediation)
+    /// <summary>
+    /// The calls the source makes, observe features only or all (remediation too), as RBAC sees them; the admission
+    /// check's own webhook configuration (self-managed CA) only where the admission component is installed.
+    /// </summary>
+    private static List<ApiCall> SourceCalls(bool withRemediation, bool withAdmission)
     {
-        var method = new System.Text.RegularExpressions.Regex(@"\b(CoreV1|AppsV1|BatchV1|CoordinationV1)\.(Read|List|WatchList|Patch|Create|Replace|Delete)(Namespaced)?([A-Za-z]+?)(ForAllNamespaces)?Async\b");
+        var method = new System.Text.RegularExpressions.Regex(@"\b(CoreV1|AppsV1|BatchV1|CoordinationV1|AdmissionregistrationV1)\.(Read|List|WatchList|Patch|Create|Replace|Delete)(Namespaced)?([A-Za-z]+?)(ForAllNamespaces)?Async\b");
         var separator = Path.DirectorySeparatorChar;
         var remediation = $"{separator}ChatOpsPull{separator}Remediation{separator}";
         // The demo verb (chatopspull demo) acts with the person's own kubeconfig, never as the bot's ServiceAccount.
@@ -145,12 +149,20 @@ public sealed class FakeApiManifestTests : IDisposable
             .SelectMany(f => method.Matches(File.ReadAllText(f)))
             .Select(m =>
             {
-                var group = m.Groups[1].Value switch { "CoreV1" => string.Empty, "AppsV1" => "apps", "BatchV1" => "batch", _ => "coordination.k8s.io" };
+                var group = m.Groups[1].Value switch
+                {
+                    "CoreV1" => string.Empty,
+                    "AppsV1" => "apps",
+                    "BatchV1" => "batch",
+                    "AdmissionregistrationV1" => "admissionregistration.k8s.io",
+                    _ => "coordination.k8s.io",
+                };
                 var verb = m.Groups[2].Value switch { "Read" => "get", "List" => "list", "WatchList" => "watch", "Replace" => "update", var v => v.ToLowerInvariant() };
                 var kind = m.Groups[4].Value.ToLowerInvariant();
                 var resource = kind.EndsWith('s') ? kind + "es" : kind + "s";
                 return new ApiCall(verb, group, resource, resource == "leases" ? "chatopspull" : "shop");
             })
+            .Where(c => withAdmission || c.Group != "admissionregistration.k8s.io")
             .ToList();
 
         // Not a typed call in our source: KubernetesClient's LeaseLock creates the Lease the first time (Kubernetes/WatcherLeadership).

@@ -20,6 +20,7 @@ public sealed class InstallProfileTests
         { "manifests/profiles/observe-namespaced", "Observe" },
         { "manifests/profiles/remediate-namespaced", "Remediate" },
         { "manifests/overlays/postgres", "Remediate" },
+        { "manifests/overlays/admission", "Remediate" },
     };
 
     [Theory]
@@ -53,6 +54,7 @@ public sealed class InstallProfileTests
     [InlineData("manifests/profiles/remediate")]
     [InlineData("manifests/profiles/remediate-namespaced")]
     [InlineData("manifests/overlays/postgres")]
+    [InlineData("manifests/overlays/admission")]
     public async Task Remediate_profiles_guard_the_bots_own_writes_with_the_admission_policy(string kustomization)
     {
         var objects = await RenderedManifests.ObjectsAsync(kustomization);

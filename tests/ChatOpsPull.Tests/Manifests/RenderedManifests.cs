@@ -21,7 +21,10 @@ public sealed record RenderedObject(string Yaml, object Tree, IKubernetesObject 
 /// <summary>Runs <c>kubectl kustomize</c> (offline: it only reads the files) and reads what it prints.</summary>
 public static class RenderedManifests
 {
-    /// <summary>Every kustomization an operator may apply: the default (remediate), each install profile, the PostgreSQL overlay.</summary>
+    /// <summary>
+    /// Every kustomization an operator may apply: the default (remediate), each install profile, the PostgreSQL overlay and
+    /// the admission overlay (manifests/overlays/admission-cert-manager needs cert-manager's kinds: AdmissionManifestTests).
+    /// </summary>
     public static readonly string[] Kustomizations =
     [
         "manifests",
@@ -30,6 +33,7 @@ public static class RenderedManifests
         "manifests/profiles/observe-namespaced",
         "manifests/profiles/remediate-namespaced",
         "manifests/overlays/postgres",
+        "manifests/overlays/admission",
     ];
 
     public static TheoryData<string> AllKustomizations => new(Kustomizations);

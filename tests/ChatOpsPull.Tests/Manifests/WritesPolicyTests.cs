@@ -39,7 +39,7 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
             new HashSet<string>
             {
                 "UPDATE deployments", "UPDATE statefulsets", "UPDATE daemonsets", "UPDATE cronjobs", "UPDATE serviceaccounts",
-                "CREATE secrets", "UPDATE secrets", "DELETE pods", "CREATE leases", "UPDATE leases",
+                "CREATE secrets", "UPDATE secrets", "DELETE pods", "CREATE leases", "UPDATE leases", "UPDATE validatingwebhookconfigurations",
             },
             kinds);
         var created = writes.Single(w => w is { Operation: "CREATE", Resource: "secrets" });
@@ -165,6 +165,21 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
             o!["metadata"]!["namespace"] = "kube-system";
         });
 
+        var caBundle = First("UPDATE", "validatingwebhookconfigurations");
+        yield return caBundle.With("make its webhook fail closed", (_, o, _) => o!["webhooks"]![0]!["failurePolicy"] = "Fail");
+        yield return caBundle.With("point its webhook at another service", (_, o, _) => o!["webhooks"]![0]!["clientConfig"]!["service"]!["name"] = "evil");
+        yield return caBundle.With("widen its webhook's rules", (_, o, _) => o!["webhooks"]![0]!["rules"]![0]!["resources"] = new JsonArray("*"));
+        yield return caBundle.With("drop its namespace selector", (_, o, _) => ((JsonObject)o!["webhooks"]![0]!).Remove("namespaceSelector"));
+        yield return caBundle.With("add a webhook", (_, o, _) => ((JsonArray)o!["webhooks"]!).Add(o["webhooks"]![0]!.DeepClone().AsObject().Also(w => w["name"] = "more.chatopspull.io")));
+        yield return caBundle.With("label its webhook configuration", (_, o, _) => o!["metadata"]!["labels"] = new JsonObject { ["x"] = "y" });
+        yield return caBundle.With("change another webhook configuration's caBundle", (request, o, old) =>
+        {
+            request["name"] = "istio-sidecar-injector";
+            o!["metadata"]!["name"] = "istio-sidecar-injector";
+            old!["metadata"]!["name"] = "istio-sidecar-injector";
+        });
+        yield return caBundle.With("delete its webhook configuration", (request, _, _) => request["operation"] = "DELETE") with { NewObject = null };
+
         var user = FakeKubernetesApi.BotUser;
         yield return new AdmissionCase("create a service account token", AdmissionCase.RequestFor("CREATE", user, string.Empty, "v1", "serviceaccounts", "token", "shop", "default", false), new JsonObject { ["kind"] = "TokenRequest" }, null);
         yield return new AdmissionCase("create a rolebinding", AdmissionCase.RequestFor("CREATE", user, "rbac.authorization.k8s.io", "v1", "rolebindings", null, "shop", "admin", false), new JsonObject { ["kind"] = "RoleBinding", ["metadata"] = new JsonObject { ["name"] = "admin" } }, null);
@@ -186,7 +201,7 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
         await CaptureGate.WaitAsync();
         try
         {
-            return s_captured ??= [.. await ActionWritesAsync(), .. await LeaseWritesAsync()];
+            return s_captured ??= [.. await ActionWritesAsync(), .. await LeaseWritesAsync(), .. await CaBundleWritesAsync()];
         }
         finally
         {
@@ -332,6 +347,22 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
         };
     }
 
+    /// <summary>The admission overlay's self-managed CA: the bot puts its CA into its webhook configuration's caBundle.</summary>
+    private async Task<IReadOnlyList<AdmissionCase>> CaBundleWritesAsync()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        var webhook = (await RenderedManifests.ObjectsAsync("manifests/overlays/admission")).Single(o => o.Kind == "ValidatingWebhookConfiguration").Json;
+        api.Seed(webhook);
+        var recorder = new AdmissionRecorder(api);
+        await using var bot = await Prevention.AdmissionBed.StartAsync(registry, selfManaged: true, api: api);
+        await Engines.EventuallyAsync(
+            () => Task.FromResult(recorder.Cases),
+            cases => cases.Any(c => c.Resource == "validatingwebhookconfigurations"),
+            "the bot to put its CA into the caBundle",
+            TimeSpan.FromSeconds(30));
+        return recorder.Cases;
+    }
+
     /// <summary>Leader election as the bot does it: the Lease created, then renewed, in its own namespace.</summary>
     private static async Task<IReadOnlyList<AdmissionCase>> LeaseWritesAsync()
     {
@@ -402,5 +433,14 @@ public static class PolicyEvaluator
         {
             File.Delete(file);
         }
+    }
+}
+
+internal static class JsonObjectAlso
+{
+    public static JsonObject Also(this JsonObject node, Action<JsonObject> change)
+    {
+        change(node);
+        return node;
     }
 }

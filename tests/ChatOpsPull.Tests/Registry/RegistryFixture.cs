@@ -126,12 +126,24 @@ public sealed partial class RegistryFixture : IAsyncLifetime
     }
 
     /// <summary>A checker wired as the bot wires it; the four loopback registries' transport configured, then <paramref name="configure"/>.</summary>
-    public ServiceProvider Services(Action<RegistryOptions>? configure = null, TimeProvider? time = null)
+    /// <param name="network">The network the checks see (<see cref="TestNetwork"/>); the real one when null.</param>
+    /// <param name="apiServer">The cluster API server the checks must not reach; the process environment's when null.</param>
+    public ServiceProvider Services(Action<RegistryOptions>? configure = null, TimeProvider? time = null, RegistryNetwork? network = null, ClusterApiServer? apiServer = null)
     {
         var services = new ServiceCollection();
         if (time is not null)
         {
             services.AddSingleton(time);
+        }
+
+        if (network is not null)
+        {
+            services.AddSingleton(network);
+        }
+
+        if (apiServer is not null)
+        {
+            services.AddSingleton(apiServer);
         }
 
         services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
@@ -148,6 +160,25 @@ public sealed partial class RegistryFixture : IAsyncLifetime
             configure?.Invoke(o);
         });
         return services.BuildServiceProvider();
+    }
+
+    /// <summary>
+    /// One more htpasswd registry on the shared storage (so it serves every pushed image) that accepts only
+    /// <paramref name="user"/> with <paramref name="password"/>; stopped with the fixture. Returns "127.0.0.1:port".
+    /// </summary>
+    public async Task<string> StartBasicRegistryAsync(string user, string password)
+    {
+        var name = "basic-" + Guid.NewGuid().ToString("N")[..8];
+        var htpasswd = await ExternalProcess.RunAsync("htpasswd", ["-Bbn", user, password]);
+        var file = Path.Combine(WorkDir, name + ".htpasswd");
+        await File.WriteAllTextAsync(file, htpasswd.Trim() + "\n");
+        var port = FreePort.Next();
+        await StartRegistryAsync(name, port, Path.Combine(WorkDir, "storage"), tls: null, auth: $"""
+              htpasswd:
+                realm: {name}
+                path: {file}
+            """);
+        return $"127.0.0.1:{port}";
     }
 
     /// <summary>Requests the anonymous registry has logged (its access log: "GET /v2/… HTTP/1.1" 200 …).</summary>

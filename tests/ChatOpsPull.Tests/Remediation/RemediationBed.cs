@@ -121,12 +121,15 @@ public sealed class RemediationBed : IAsyncDisposable
     };
 
     /// <param name="api">An API server another bed started (a restart or second replica on the same cluster), or null for a new one.</param>
+    /// <param name="scriptedDiagnosis">Diagnose with <see cref="Diagnoser"/>'s script (the default), or with the bot's own
+    /// evidence diagnoser against the fake API server and the registries (false).</param>
     public static async Task<RemediationBed> StartAsync(
         TestStorage storage,
         RegistryFixture? registry = null,
         Dictionary<string, string?>? settings = null,
         FakeKubernetesApi? api = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        bool scriptedDiagnosis = true)
     {
         var ownsApi = api is null;
         api ??= await FakeKubernetesApi.StartAsync();
@@ -151,8 +154,12 @@ public sealed class RemediationBed : IAsyncDisposable
         var diagnoser = new ScriptedDiagnoser();
         var host = new BotTestHost(storage, all, s =>
         {
-            s.RemoveAll<IIncidentDiagnoser>();
-            s.AddSingleton<IIncidentDiagnoser>(diagnoser);
+            if (scriptedDiagnosis)
+            {
+                s.RemoveAll<IIncidentDiagnoser>();
+                s.AddSingleton<IIncidentDiagnoser>(diagnoser);
+            }
+
             services?.Invoke(s);
         });
         _ = host.Services; // start it: migrations, Hangfire server

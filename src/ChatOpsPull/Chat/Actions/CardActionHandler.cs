@@ -13,7 +13,7 @@ namespace ChatOpsPull.Chat.Actions;
 /// Every button click from every platform (Slack, Teams, the web page). Nothing on the card is trusted: the ids are
 /// looked up, the plan is taken from the incident's current diagnosis (an outdated card gets the current one back), and
 /// approvals are decided by the policy on the server. Each answer is for the person who clicked, and carries the
-/// updated card when it changed. Unknown ids, ids of another cluster and closed incidents get a clear answer and change nothing.
+/// updated card when it changed. Buttons of other cards (findings) go to the <see cref="ICardTargetHandler"/> that owns their id. Unknown ids, ids of another cluster and closed incidents get a clear answer and change nothing.
 /// </summary>
 public sealed partial class CardActionHandler(
     ChatApprovals approvals,
@@ -25,8 +25,11 @@ public sealed partial class CardActionHandler(
     IOptionsMonitor<ApprovalOptions> options,
     IOptions<BotOptions> bot,
     TimeProvider time,
+    IEnumerable<ICardTargetHandler> targets,
     ILogger<CardActionHandler> logger) : IChatActionHandler
 {
+    private readonly ICardTargetHandler[] _targets = targets.ToArray();
+
     public async Task<ChatReply> HandleAsync(ChatActionRequest request, CancellationToken cancellationToken)
     {
         var payload = request.Payload;
@@ -44,6 +47,11 @@ public sealed partial class CardActionHandler(
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(request), payload.Verb, "unknown card verb");
+        }
+
+        if (Array.Find(_targets, t => t.Owns(payload.Target)) is { } owner)
+        {
+            return await owner.HandleAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
         if (!IncidentIds.IsWellFormed(payload.Target))

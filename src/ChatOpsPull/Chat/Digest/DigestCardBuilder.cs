@@ -55,6 +55,7 @@ public static class DigestCardBuilder
         AddIncidents(sections, report, top);
         AddApprovals(sections, report, top);
         AddCredentials(sections, report, top);
+        AddPrevention(sections, report, top);
         AddWorkloads(sections, report, top);
         AddPullTimes(sections, report, top);
         AddCaching(sections, report, top);
@@ -160,6 +161,29 @@ public static class DigestCardBuilder
 
         var shown = lines.Take(top * 2).ToList();
         sections.Add(CardSection.List("Pull secrets", shown, lines.Count - shown.Count));
+    }
+
+    /// <summary>Running workloads whose next pull fails (the sweep's open findings), and changes the admission check stopped or warned about.</summary>
+    private static void AddPrevention(List<CardSection> sections, DigestReport report, int top)
+    {
+        var prevention = report.Prevention;
+        if (prevention.WillFail.Count > 0)
+        {
+            var lines = prevention.WillFail.Take(top)
+                .Select(f => new CardLine($"{f.Namespace}/{f.Workload} ({f.Container}): {f.Summary}", LineMark.Failed))
+                .ToList();
+            sections.Add(CardSection.List("Will fail on the next pull", lines, prevention.WillFail.Count - lines.Count));
+        }
+
+        if (prevention.Prevented.Count > 0)
+        {
+            var refused = prevention.Prevented.Count(f => f.Change?.Denied == true);
+            var lines = prevention.Prevented.Take(top)
+                .Select(f => new CardLine($"{(f.Change?.Denied == true ? "refused" : "warned")}: {f.Namespace}/{f.Workload} ({f.Container}) by {f.Change?.User ?? "(unknown)"}: {f.Summary}", f.Change?.Denied == true ? LineMark.Skipped : LineMark.Info))
+                .ToList();
+            sections.Add(CardSection.List(
+                $"Stopped at admission ({refused} refused, {prevention.Prevented.Count - refused} warned)", lines, prevention.Prevented.Count - lines.Count));
+        }
     }
 
     private static void AddWorkloads(List<CardSection> sections, DigestReport report, int top)

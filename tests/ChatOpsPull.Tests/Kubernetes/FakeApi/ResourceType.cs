@@ -63,6 +63,7 @@ public sealed record ResourceType(
         new("batch", "v1", "jobs", "Job", true, true, true, false, new Dictionary<string, string>(StringComparer.Ordinal) { ["status.successful"] = "status.succeeded" }),
         new("batch", "v1", "cronjobs", "CronJob", true, true, true, false, None),
         new("coordination.k8s.io", "v1", "leases", "Lease", true, false, false, false, None),
+        new("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false, true, false, false, None),
     ];
 
     public static ResourceType? Find(string group, string version, string plural) =>
