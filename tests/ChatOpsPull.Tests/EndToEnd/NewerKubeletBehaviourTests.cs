@@ -209,8 +209,6 @@ public sealed partial class NewerKubeletBehaviourTests(RegistryFixture registry)
 
             var waiting = pod["status"]!["containerStatuses"]![0]!["state"]!["waiting"]!;
             waiting["message"] = message;
-            api.Seed(pod);
-            api.Seed(KubeFixtures.FailedEventFor(pod, message));
 
             var settings = new Dictionary<string, string?>(extra ?? [])
             {
@@ -251,6 +249,11 @@ public sealed partial class NewerKubeletBehaviourTests(RegistryFixture registry)
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", teams.CreateToken(new TokenSpec { ServiceUrl = teams.ServiceUrl }));
             using var response = await client.SendAsync(request);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+            // The pod fails only now that the bot knows the Teams channel (as in SlackAndTeamsApprovalTests): an
+            // incident opened before would have no Teams card to check.
+            api.Seed(pod);
+            api.Seed(KubeFixtures.FailedEventFor(pod, message));
             return world;
         }
 
