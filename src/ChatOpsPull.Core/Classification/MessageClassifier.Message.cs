@@ -45,39 +45,34 @@ public static partial class MessageClassifier
         }
 
         /// <summary>
-        /// The first HTTP status written after "status" or "HTTP " ("unexpected status: 401", "response status code 429",
-        /// "HTTP 403 response body", "(HTTP code 500)", "received unexpected HTTP status: 502"), or 0. Numbers elsewhere
-        /// (account ids, digests, ports) are not statuses.
+        /// The first HTTP status written after "status", "HTTP " or "response code" ("unexpected status: 401", "response
+        /// status code 429", "HTTP 403 response body", "(HTTP code 500)", "Response code: 401"), or after the URL such an
+        /// anchor names ("unexpected status from HEAD request to https://…: 401", "unexpected HEAD status code https://…:
+        /// 404 Not Found"), or 0. Numbers elsewhere (account ids, digests, ports) are not statuses.
         /// </summary>
         public int StatusCode()
         {
-            foreach (var anchor in (ReadOnlySpan<string>)["status", "http "])
+            foreach (var anchor in (ReadOnlySpan<string>)["status", "http ", "response code"])
             {
                 var from = 0;
                 int at;
                 while ((at = lower[from..].IndexOf(anchor, StringComparison.Ordinal)) >= 0)
                 {
                     from += at + anchor.Length;
-                    if (StatusAt(lower[from..]) is var status and not 0)
-                    {
-                        return status;
-                    }
-                }
-            }
-
-            // "unexpected status from HEAD request to https://…: 401", "unexpected status code https://…: 429 Too Many Requests":
-            // the number follows the URL.
-            var unexpected = lower.IndexOf("unexpected status", StringComparison.Ordinal);
-            if (unexpected >= 0)
-            {
-                var rest = lower[unexpected..];
-                int colon;
-                while ((colon = rest.IndexOf(": ", StringComparison.Ordinal)) >= 0)
-                {
-                    rest = rest[(colon + 2)..];
+                    var rest = SkipWords(lower[from..]);
                     if (StatusAt(rest) is var status and not 0)
                     {
                         return status;
+                    }
+
+                    // The number follows the URL the request went to: "from GET request to https://…: 401".
+                    if (rest.StartsWith("from ", StringComparison.Ordinal) || rest.StartsWith("http", StringComparison.Ordinal))
+                    {
+                        var colon = rest.IndexOf(": ", StringComparison.Ordinal);
+                        if (colon >= 0 && StatusAt(rest[(colon + 2)..]) is var afterUrl and not 0)
+                        {
+                            return afterUrl;
+                        }
                     }
                 }
             }
@@ -85,7 +80,8 @@ public static partial class MessageClassifier
             return 0;
         }
 
-        private static int StatusAt(ReadOnlySpan<char> rest)
+        /// <summary>Past separators and the words "code"/"status" that sit between an anchor and its number.</summary>
+        private static ReadOnlySpan<char> SkipWords(ReadOnlySpan<char> rest)
         {
             for (var words = 0; words < 3; words++)
             {
@@ -99,7 +95,12 @@ public static partial class MessageClassifier
                 }
             }
 
-            rest = rest.TrimStart(" :(=");
+            return rest.TrimStart(" :(=");
+        }
+
+        private static int StatusAt(ReadOnlySpan<char> rest)
+        {
+            rest = SkipWords(rest);
             return rest.Length >= 3 && rest[0] is >= '1' and <= '5' && char.IsAsciiDigit(rest[1]) && char.IsAsciiDigit(rest[2]) && (rest.Length == 3 || !char.IsAsciiDigit(rest[3]))
                 ? ((rest[0] - '0') * 100) + ((rest[1] - '0') * 10) + (rest[2] - '0')
                 : 0;

@@ -24,8 +24,9 @@ public static partial class MessageClassifier
                 $"The node's runtime (CRI-O) will not resolve the short name {image ?? "of the image"}: write the fully qualified name (such as docker.io/library/nginx:1.27), or configure an alias or unqualified-search-registries on the nodes.",
             Finding.NodePullLimit =>
                 "Kubelet's own pull rate limit on this node was hit (registryPullQPS/registryBurst), not the registry's: kubelet retries by itself; raise registryPullQPS/registryBurst in the kubelet configuration or stagger the rollout.",
-            Finding.CredentialProvider =>
-                $"Kubelet's credential provider plugin failed on this node, so the pull of {theImage} carried no credentials: check the plugin binary and its configuration (--image-credential-provider-config) on the node.",
+            Finding.CredentialProvider => m.Has(P.CredentialHelper) && !m.Has(P.KubeletCredentialProvider)
+                ? $"The node's registry credential helper failed, so the pull of {theImage} carried no credentials: check the docker-credential-* helper and the credHelpers/credsStore of the runtime's configuration on the node."
+                : $"Kubelet's credential provider plugin failed on this node, so the pull of {theImage} carried no credentials: check the plugin binary and its configuration (--image-credential-provider-config) on the node.",
             Finding.SchemaOne =>
                 $"{imageFirst} is in the old Docker schema 1 format, which this runtime no longer pulls: rebuild and push it with a current builder, or use a newer tag.",
             Finding.SchemaOneBackOff =>

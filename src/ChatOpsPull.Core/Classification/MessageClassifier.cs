@@ -109,7 +109,7 @@ public static partial class MessageClassifier
         }
 
         // 2. The node refusing, or failing on its own.
-        if (reason == "SignatureValidationFailed" || m.Has(P.Policy))
+        if (reason == "SignatureValidationFailed" || m.Has(P.Policy) || (m.Has(P.Signature) && m.Has(P.Refusal)))
         {
             return Finding.PolicyRejected;
         }
@@ -150,6 +150,11 @@ public static partial class MessageClassifier
         if (m.Has(P.Unpack))
         {
             return Finding.Unpack;
+        }
+
+        if (m.Has(P.ExecFormat))
+        {
+            return Finding.Platform;
         }
 
         // 4. What the registry answered.

@@ -4,24 +4,27 @@ using System.Text;
 
 namespace ChatOpsPull.Core.Classification;
 
-/// <summary>A set of phrases as bits (up to 256).</summary>
-internal readonly record struct PhraseMask(ulong W0, ulong W1, ulong W2, ulong W3)
+/// <summary>A set of phrases as bits (up to 384).</summary>
+internal readonly record struct PhraseMask(ulong W0, ulong W1, ulong W2, ulong W3, ulong W4, ulong W5)
 {
-    public const int Capacity = 256;
+    public const int Capacity = 384;
 
     public static PhraseMask Bit(int index) => (index >> 6) switch
     {
-        0 => new(1UL << index, 0, 0, 0),
-        1 => new(0, 1UL << (index - 64), 0, 0),
-        2 => new(0, 0, 1UL << (index - 128), 0),
-        _ => new(0, 0, 0, 1UL << (index - 192)),
+        0 => new(1UL << index, 0, 0, 0, 0, 0),
+        1 => new(0, 1UL << (index - 64), 0, 0, 0, 0),
+        2 => new(0, 0, 1UL << (index - 128), 0, 0, 0),
+        3 => new(0, 0, 0, 1UL << (index - 192), 0, 0),
+        4 => new(0, 0, 0, 0, 1UL << (index - 256), 0),
+        _ => new(0, 0, 0, 0, 0, 1UL << (index - 320)),
     };
 
     public static PhraseMask operator |(PhraseMask left, PhraseMask right) => left.Or(right);
 
-    public PhraseMask Or(PhraseMask other) => new(W0 | other.W0, W1 | other.W1, W2 | other.W2, W3 | other.W3);
+    public PhraseMask Or(PhraseMask other) => new(W0 | other.W0, W1 | other.W1, W2 | other.W2, W3 | other.W3, W4 | other.W4, W5 | other.W5);
 
-    public bool Intersects(PhraseMask other) => ((W0 & other.W0) | (W1 & other.W1) | (W2 & other.W2) | (W3 & other.W3)) != 0;
+    public bool Intersects(PhraseMask other) =>
+        ((W0 & other.W0) | (W1 & other.W1) | (W2 & other.W2) | (W3 & other.W3) | (W4 & other.W4) | (W5 & other.W5)) != 0;
 }
 
 /// <summary>Collects lower-case ASCII phrases and hands out one bit per phrase.</summary>
@@ -86,7 +89,7 @@ internal sealed class PhraseScanner
 
     /// <summary>Entries: the anchor's three characters as 48 bits, the phrase, and the anchor's offset in it.</summary>
     private readonly ulong[] _anchors;
-    private readonly byte[] _phraseOfEntry;
+    private readonly ushort[] _phraseOfEntry;
     private readonly byte[] _offsetOfEntry;
 
     public PhraseScanner(string[] phrases)
@@ -101,7 +104,7 @@ internal sealed class PhraseScanner
             }
         }
 
-        var bySlot = new SortedDictionary<int, List<(ulong Anchor, byte Phrase, byte Offset)>>();
+        var bySlot = new SortedDictionary<int, List<(ulong Anchor, ushort Phrase, byte Offset)>>();
         for (var i = 0; i < phrases.Length; i++)
         {
             // The least shared piece, avoiding spaces (common in any text), nearest the start on a tie.
@@ -115,11 +118,11 @@ internal sealed class PhraseScanner
                 bySlot[Slot(anchor)] = entries = [];
             }
 
-            entries.Add((anchor, (byte)i, (byte)offset));
+            entries.Add((anchor, (ushort)i, (byte)offset));
         }
 
         var anchors = new List<ulong> { 0 };
-        var phraseOfEntry = new List<byte> { 0 };
+        var phraseOfEntry = new List<ushort> { 0 };
         var offsetOfEntry = new List<byte> { 0 };
         foreach (var (slot, entries) in bySlot)
         {

@@ -184,6 +184,63 @@ public sealed class ClassifierKindTests
         Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
     }
 
+    [Theory]
+    // containers/image: platform choice from an OCI image index (internal/manifest/oci_index.go), newer than "manifest list".
+    [InlineData("choosing an image from manifest list docker://quay.io/org/app:1: no image found in image index for architecture \"arm64\", variant \"v8\", OS \"linux\"", PullCause.PlatformMismatch)]
+    // containerd core/images: no manifest for the node's platform.
+    [InlineData("failed to pull and unpack image \"docker.io/org/app:1\": no manifest found for platform: not found", PullCause.PlatformMismatch)]
+    // Windows (hcsshim): an image built for another Windows version.
+    [InlineData("hcs::CreateComputeSystem app: The container operating system does not match the host operating system.", PullCause.PlatformMismatch)]
+    // containerd 2 image verifier plugins (core/transfer/local/pull.go, pkg/imageverifier).
+    [InlineData("failed to pull and unpack image \"registry.example.com/app:1\": blocking pull of registry.example.com/app:1 with digest sha256:ab: image verifier bindir returned error: not signed", PullCause.PolicyRejected)]
+    // A signature refusal from an admission policy in front of the runtime.
+    [InlineData("admission webhook \"policy.sigstore.dev\" denied the request: validation failed: failed policy: keyless: spec.containers[0].image registry.example.com/app:1 signature key validation failed for authority", PullCause.PolicyRejected)]
+    // Quay: a tag removed by its expiry (endpoints/v2/manifest.py), ECR's not-found body.
+    [InlineData("Error response from daemon: manifest for quay.io/org/app:pr-12 not found: manifest unknown: Tag pr-12 was deleted or has expired. To pull, revive via time machine", PullCause.ImageNotFound)]
+    [InlineData("failed to resolve reference \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:9\": 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:9: not found: Requested image not found", PullCause.ImageNotFound)]
+    // Credentials: ECR's STS wording, GHCR's scopes, GitLab's basic auth, Azure AD, Docker credential helpers.
+    [InlineData("denied: The security token included in the request is expired", PullCause.AuthFailed)]
+    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/org/app/manifests/1\": denied: permission_denied: The token provided does not match expected scopes.", PullCause.AuthFailed)]
+    [InlineData("Error response from daemon: Get \"https://registry.gitlab.com/v2/\": unauthorized: HTTP Basic: Access denied", PullCause.AuthFailed)]
+    [InlineData("failed to fetch oauth token: AADSTS7000215: Invalid client secret provided.", PullCause.AuthFailed)]
+    [InlineData("Error response from daemon: Get \"https://registry.example.com/v2/\": error getting credentials - err: exec: \"docker-credential-ecr-login\": executable file not found in $PATH, out: ``", PullCause.AuthFailed)]
+    // Network: Windows sockets and resolver, Go's net/http and containerd's pull progress timeout; proxies that want credentials.
+    [InlineData("failed to do request: Head \"https://mcr.microsoft.com/v2/app/manifests/1\": read tcp 10.0.0.4:50112->13.107.246.40:443: wsarecv: An existing connection was forcibly closed by the remote host.", PullCause.Network)]
+    [InlineData("Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: getaddrinfow: The requested name is valid, but no data of the requested type was found.", PullCause.Network)]
+    [InlineData("Error response from daemon: Get \"https://registry.example.com/v2/\": net/http: timeout awaiting response headers", PullCause.Network)]
+    [InlineData("failed to pull and unpack image \"docker.io/org/app:1\": failed to copy: httpReadSeeker: failed open: failed to do request: Get \"https://registry-1.docker.io/v2/org/app/blobs/sha256:ab\": proxyconnect tcp: Proxy Authentication Required", PullCause.Network)]
+    // TLS: Go's wording when a chain is present but does not verify.
+    [InlineData("Error response from daemon: Get https://registry.example.com/v2/: x509: certificate signed by unknown authority (possibly because of \"crypto/rsa: verification error\" while trying to verify candidate authority certificate \"ca\")", PullCause.Tls)]
+    // Registry faults: containers/image digest checks, containerd content commits and short reads, garbled JSON.
+    [InlineData("writing blob: storing blob to file \"/var/tmp/storage123/1\": happened during read: Digest did not match, expected sha256:ab, got sha256:cd", PullCause.RegistryError)]
+    [InlineData("failed to copy: failed commit on ref \"layer-sha256:ab\": unexpected commit digest sha256:cd, expected sha256:ab: failed precondition", PullCause.RegistryError)]
+    [InlineData("failed to copy: short read: expected 27145915 bytes but got 1048576: unexpected EOF", PullCause.RegistryError)]
+    [InlineData("error pulling image configuration: download failed after attempts=6: unknown blob", PullCause.RegistryError)]
+    [InlineData("failed to resolve reference \"registry.example.com/app:1\": unexpected end of JSON input", PullCause.RegistryError)]
+    // containerd's unpacker and Docker's layer store, not a full disk.
+    [InlineData("failed to pull and unpack image \"docker.io/org/app:1\": failed to unpack image on snapshotter overlayfs: failed to prepare layer sha256:ab: missing parent \"sha256:cd\": not found", PullCause.RegistryError)]
+    [InlineData("failed to register layer: max depth exceeded", PullCause.RegistryError)]
+    // Disk: Docker devicemapper thin pools; the scheduler's disk-pressure taint.
+    [InlineData("devmapper: Thin Pool has 4062 free data blocks which is less than minimum required 4096 free data blocks. Create more free space in thin pool or use dm.min_free_space option to change behavior", PullCause.NodeStorage)]
+    [InlineData("0/3 nodes are available: 3 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }.", PullCause.NodeStorage)]
+    // Names: containerd CRI's own parse of the reference.
+    [InlineData("failed to parse image reference \"registry.example.com/App:1\": invalid reference format: repository name must be lowercase", PullCause.InvalidName)]
+    public void Wording_families_of_runtimes_and_registries_land_on_their_cause(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // containerd core/remotes/docker/fetcher.go: the status follows the URL ("unexpected HEAD status code <url>: 404 Not Found").
+    [InlineData("failed to resolve reference \"registry.example.com/app:1\": unexpected HEAD status code https://registry.example.com/v2/app/manifests/1: 404 Not Found", PullCause.ImageNotFound)]
+    [InlineData("failed to copy: httpReadSeeker: failed open: unexpected HEAD status code https://registry.example.com/v2/app/blobs/sha256:ab: 503 Service Unavailable", PullCause.RegistryError)]
+    // ACR's connectivity check: "Response code: 401".
+    [InlineData("CONNECTIVITY_REFRESH_TOKEN_ERROR: Access to registry was denied. Response code: 401.", PullCause.AuthFailed)]
+    public void A_status_after_the_url_or_a_response_code_is_read(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
     [Fact]
     public void A_failed_kubelet_credential_provider_is_auth_failed_on_the_node()
     {
