@@ -49,7 +49,7 @@ public static class KubernetesWatchMemory
             }
             else
             {
-                pod["status"] = DeploymentController.ReadyStatus(pod, DateTimeOffset.UtcNow);
+                pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
                 var pull = (JsonObject)pulled.DeepClone();
                 Retarget(pull, pod);
                 api.Seed(pod);

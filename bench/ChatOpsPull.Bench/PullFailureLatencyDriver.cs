@@ -43,7 +43,9 @@ public static class PullFailureLatencyDriver
             var names = Seed(api, registry.Host, pods, workloads);
 
             var diagnosed = new DiagnosedPods();
-            var app = BotHost.Build(
+            // Disposed before the API stand-in (declared after it), also when the run fails: the bot stops watching
+            // before the server goes, so a failed run does not show up as watch streams cut by the server.
+            await using var app = BotHost.Build(
                 [
                     "--Urls=http://127.0.0.1:0",
                     "--Bot:DataDirectory=" + Path.Combine(work, "data"),
@@ -78,10 +80,11 @@ public static class PullFailureLatencyDriver
                 changedAt[pod] = Stopwatch.GetTimestamp();
                 api.SetContainerWaiting(ns, pod, "web", "ErrImagePull", message);
                 api.Seed(FailedEvent(ns, pod, message));
-                var due = TimeSpan.FromSeconds((i + 1) / (double)rate);
-                if (due > clock.Elapsed)
+                // One read of the clock: comparing one reading and subtracting another could go negative (Task.Delay throws).
+                var wait = TimeSpan.FromSeconds((i + 1) / (double)rate) - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(due - clock.Elapsed);
+                    await Task.Delay(wait);
                 }
             }
 
@@ -99,7 +102,6 @@ public static class PullFailureLatencyDriver
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
             await app.StopAsync();
-            await app.DisposeAsync();
             if (samples.Length == 0)
             {
                 Console.WriteLine("no pod reached a diagnosed incident");
@@ -153,7 +155,7 @@ public static class PullFailureLatencyDriver
                 pod["metadata"]!["name"] = name;
                 pod["metadata"]!["uid"] = Guid.NewGuid().ToString();
                 ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
-                pod["status"] = DeploymentController.ReadyStatus(pod, DateTimeOffset.UtcNow);
+                pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
                 api.Seed(pod);
                 result.Add((ns, name, image));
             }

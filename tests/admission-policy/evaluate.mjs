@@ -142,10 +142,14 @@ function matchesRule(rule, request) {
 }
 
 // JSON as the API server's unstructured map reaches CEL: objects are maps, integers are ints (int64), other numbers doubles.
+// A field whose value is null (a pod template's "creationTimestamp": null, as 1.33 serializes a zero time) is left out:
+// @bufbuild/cel lists such a key when iterating a map but answers `in`/has() false for it, so `m.all(k, k in old)`
+// would fail on two equal objects, while cel-go sees the key present with a null value on both sides. Leaving it out
+// keeps iteration, `in` and equality consistent, as they are in the API server.
 function toCel(value) {
   if (value === null || value === undefined) return null;
   if (Array.isArray(value)) return value.map(toCel);
   if (typeof value === "number") return Number.isInteger(value) ? BigInt(value) : value;
-  if (typeof value === "object") return new Map(Object.entries(value).map(([k, v]) => [k, toCel(v)]));
+  if (typeof value === "object") return new Map(Object.entries(value).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, toCel(v)]));
   return value;
 }

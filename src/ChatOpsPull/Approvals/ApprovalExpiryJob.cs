@@ -7,7 +7,7 @@ namespace ChatOpsPull.Approvals;
 /// Every minute: marks approval requests whose time is up as expired, so their cards say so even when nobody clicks
 /// or reads them (clicks and reads expire them too).
 /// </summary>
-public sealed partial class ApprovalExpiryJob(ApprovalService approvals, ILogger<ApprovalExpiryJob> logger)
+public sealed partial class ApprovalExpiryJob(ApprovalWorkflow approvals, ILogger<ApprovalExpiryJob> logger)
 {
     public const string RecurringId = "approval-expiry";
 

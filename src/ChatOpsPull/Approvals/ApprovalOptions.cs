@@ -34,6 +34,13 @@ public sealed partial class ApprovalOptions : IValidatableObject
     /// </summary>
     public List<ApprovalGroupOptions> GroupMembers { get; set; } = [];
 
+    /// <summary>
+    /// Tries to decide one click while other writers (a double click, another replica) keep deciding the same request
+    /// first; each try reads the request again and decides again (pipeline <see cref="ApprovalRetryPipelines.Decision"/>).
+    /// </summary>
+    [Range(1, 100, ErrorMessage = "Approvals:DecisionAttempts must be between 1 and 100.")]
+    public int DecisionAttempts { get; set; } = 10;
+
     public ApprovalPolicy ToPolicy() => new(
         Rules.Select(r => r.ToRule()).ToList(),
         RequestLifetime,

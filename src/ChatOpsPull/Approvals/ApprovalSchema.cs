@@ -9,8 +9,8 @@ namespace ChatOpsPull.Approvals;
 /// </summary>
 public static class ApprovalSchema
 {
-    public static readonly SchemaMigration Approvals = new(
-        "0501-approvals",
+    public static readonly SchemaMigration ApprovalsAndRuns = new(
+        "0500-approvals",
         """
         CREATE TABLE approval_requests (
             id TEXT PRIMARY KEY,
@@ -20,13 +20,13 @@ public static class ApprovalSchema
             plan_key TEXT NOT NULL,
             plan TEXT NOT NULL,
             requested_by TEXT NOT NULL,
-            requested_at INTEGER NOT NULL,
-            expires_at INTEGER NOT NULL,
+            requested_at {bigint} NOT NULL,
+            expires_at {bigint} NOT NULL,
             status TEXT NOT NULL,
             required INTEGER NOT NULL,
             votes TEXT NOT NULL,
             dry_run TEXT NULL,
-            decided_at INTEGER NULL,
+            decided_at {bigint} NULL,
             pending_key TEXT NULL,
             version INTEGER NOT NULL
         );
@@ -34,35 +34,6 @@ public static class ApprovalSchema
         CREATE INDEX ix_approval_requests_incident ON approval_requests (incident_id, requested_at);
         CREATE INDEX ix_approval_requests_status ON approval_requests (status, expires_at);
         CREATE INDEX ix_approval_requests_requested ON approval_requests (requested_at);
-        """,
-        """
-        CREATE TABLE approval_requests (
-            id TEXT PRIMARY KEY,
-            incident_id TEXT NULL,
-            cluster TEXT NOT NULL,
-            namespace TEXT NOT NULL,
-            plan_key TEXT NOT NULL,
-            plan TEXT NOT NULL,
-            requested_by TEXT NOT NULL,
-            requested_at BIGINT NOT NULL,
-            expires_at BIGINT NOT NULL,
-            status TEXT NOT NULL,
-            required INTEGER NOT NULL,
-            votes TEXT NOT NULL,
-            dry_run TEXT NULL,
-            decided_at BIGINT NULL,
-            pending_key TEXT NULL,
-            version INTEGER NOT NULL
-        );
-        CREATE UNIQUE INDEX ux_approval_requests_pending ON approval_requests (pending_key);
-        CREATE INDEX ix_approval_requests_incident ON approval_requests (incident_id, requested_at);
-        CREATE INDEX ix_approval_requests_status ON approval_requests (status, expires_at);
-        CREATE INDEX ix_approval_requests_requested ON approval_requests (requested_at);
-        """);
-
-    public static readonly SchemaMigration Runs = new(
-        "0502-remediation-runs",
-        """
         CREATE TABLE remediation_runs (
             approval_id TEXT PRIMARY KEY,
             incident_id TEXT NULL,
@@ -71,12 +42,12 @@ public static class ApprovalSchema
             image TEXT NULL,
             status TEXT NOT NULL,
             detail TEXT NOT NULL,
-            queued_at INTEGER NOT NULL,
-            started_at INTEGER NULL,
-            applied_at INTEGER NULL,
-            finished_at INTEGER NULL,
+            queued_at {bigint} NOT NULL,
+            started_at {bigint} NULL,
+            applied_at {bigint} NULL,
+            finished_at {bigint} NULL,
             lease_owner TEXT NULL,
-            lease_until INTEGER NULL,
+            lease_until {bigint} NULL,
             attempts INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX ix_remediation_runs_incident ON remediation_runs (incident_id, queued_at);
@@ -86,36 +57,11 @@ public static class ApprovalSchema
             step TEXT NOT NULL,
             intent TEXT NULL,
             result TEXT NULL,
-            done_at INTEGER NULL,
+            done_at {bigint} NULL,
             PRIMARY KEY (approval_id, step)
         );
-        """,
-        """
-        CREATE TABLE remediation_runs (
-            approval_id TEXT PRIMARY KEY,
-            incident_id TEXT NULL,
-            cluster TEXT NOT NULL,
-            plan TEXT NOT NULL,
-            image TEXT NULL,
-            status TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            queued_at BIGINT NOT NULL,
-            started_at BIGINT NULL,
-            applied_at BIGINT NULL,
-            finished_at BIGINT NULL,
-            lease_owner TEXT NULL,
-            lease_until BIGINT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX ix_remediation_runs_incident ON remediation_runs (incident_id, queued_at);
-        CREATE INDEX ix_remediation_runs_status ON remediation_runs (status, lease_until);
-        CREATE TABLE remediation_steps (
-            approval_id TEXT NOT NULL REFERENCES remediation_runs (approval_id) ON DELETE CASCADE,
-            step TEXT NOT NULL,
-            intent TEXT NULL,
-            result TEXT NULL,
-            done_at BIGINT NULL,
-            PRIMARY KEY (approval_id, step)
-        );
-        """);
+        """)
+    {
+        Replaces = ["0501-approvals", "0502-remediation-runs"],
+    };
 }

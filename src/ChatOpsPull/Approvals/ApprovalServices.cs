@@ -6,7 +6,8 @@ namespace ChatOpsPull.Approvals;
 public static class ApprovalServices
 {
     /// <summary>
-    /// Approvals: options (section "Approvals", validated at start), the request store and schema, the approval service
+    /// Approvals: options (section "Approvals", validated at start), the decision retry pipeline
+    /// (<see cref="ApprovalRetryPipelines"/>), the request store and schema, the approval workflow
     /// (also <see cref="IApprovalQueries"/>), the auto-run notifier (<see cref="IIncidentNotifier"/>) and its job, and the
     /// recurring expiry job. Needs <see cref="Remediation.RemediationServices.AddRemediation"/>.
     /// </summary>
@@ -16,10 +17,11 @@ public static class ApprovalServices
             .Bind(configuration.GetSection(ApprovalOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSchemaMigrations(ApprovalSchema.Approvals, ApprovalSchema.Runs);
+        services.AddApprovalRetryPipelines();
+        services.AddSchemaMigrations(ApprovalSchema.ApprovalsAndRuns);
         services.AddSingleton<ApprovalStore>();
-        services.AddSingleton<ApprovalService>();
-        services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalService>());
+        services.AddSingleton<ApprovalWorkflow>();
+        services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalWorkflow>());
         services.AddSingleton<IIncidentNotifier, AutoRunOnDiagnosis>();
         services.AddTransient<AutoRunJob>();
         services.AddTransient<ApprovalExpiryJob>();

@@ -16,9 +16,9 @@ public sealed class AutoRunOnDiagnosis(IBackgroundJobClient jobs, IOptionsMonito
 {
     public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
-        // Observe: nothing runs, so nothing is enqueued (the approval service would refuse the request anyway).
+        // Observe: nothing runs, so nothing is enqueued (the approval workflow would refuse the request anyway).
         if (change == IncidentChange.Diagnosed && bot.Value.Remediates && options.CurrentValue.AutoRun.Count > 0 && !incident.IsClosed
-            && ApprovalService.RegistryConfirmsPullable(incident.Diagnosis))
+            && ApprovalWorkflow.RegistryConfirmsPullable(incident.Diagnosis))
         {
             jobs.Enqueue<AutoRunJob>(job => job.RunAsync(incident.Id, CancellationToken.None));
         }
@@ -31,7 +31,7 @@ public sealed class AutoRunOnDiagnosis(IBackgroundJobClient jobs, IOptionsMonito
 /// Asks for every auto-runnable plan of the incident's current diagnosis as ChatOpsPull (at most once per incident and
 /// plan; each is in the audit log as requested by ChatOpsPull). Idempotent, so a retried or duplicated job asks nothing twice.
 /// </summary>
-public sealed partial class AutoRunJob(IncidentStore incidents, ApprovalService approvals, ILogger<AutoRunJob> logger)
+public sealed partial class AutoRunJob(IncidentStore incidents, ApprovalWorkflow approvals, ILogger<AutoRunJob> logger)
 {
     [DisplayName("Auto-run fixes for {0}")]
     [AutomaticRetry(Attempts = 3)]

@@ -35,16 +35,14 @@ public sealed partial class IncidentCardPublisher(
     public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
         // Storm routing (a rolled-up incident's news on its parent's card) is the incident engine's: this is told the card to change.
-        var target = incident;
-        var line = detail;
-        var destinations = router.Route(target.Key.Cluster, target.Key.Namespace);
+        var destinations = router.Route(incident.Key.Cluster, incident.Key.Namespace);
         if (destinations.Count == 0)
         {
-            LogNoRoute(logger, target.Id, target.Key.Cluster, target.Key.Namespace);
+            LogNoRoute(logger, incident.Id, incident.Key.Cluster, incident.Key.Namespace);
             return;
         }
 
-        var card = await BuildAsync(target, cancellationToken).ConfigureAwait(false);
+        var card = await BuildAsync(incident, cancellationToken).ConfigureAwait(false);
         foreach (var destination in destinations)
         {
             var surface = Array.Find(_surfaces, s => s.Platform == destination.Platform);
@@ -54,9 +52,9 @@ public sealed partial class IncidentCardPublisher(
             }
 
             await surface.PublishAsync(destination.Channel, card, cancellationToken).ConfigureAwait(false);
-            if (!string.IsNullOrWhiteSpace(line) && change != IncidentChange.Opened)
+            if (!string.IsNullOrWhiteSpace(detail) && change != IncidentChange.Opened)
             {
-                await surface.ReplyInThreadAsync(destination.Channel, card.Key, line, cancellationToken).ConfigureAwait(false);
+                await surface.ReplyInThreadAsync(destination.Channel, card.Key, detail, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -116,8 +116,7 @@ public sealed class DigestDataReader(BotDatabase database)
     public async Task<IReadOnlyList<AuditActionCount>> ActionsAsync(DateTimeOffset from, DateTimeOffset to, string clusterGlob, string namespaceGlob, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        // Dapper expands a list into (@p1, @p2…) for SQLite; Npgsql takes the array as one parameter.
-        var notLifecycle = database.Sql("a.action NOT IN @lifecycle", "NOT (a.action = ANY(@lifecycle))");
+        var notLifecycle = database.Dialect.NotIn("a.action", "@lifecycle");
         var rows = await connection.QueryAsync<(string Action, string Outcome, string? Cluster, string? Namespace, long Count)>(new CommandDefinition(
             $"""
             SELECT a.action, a.outcome, i.cluster, i.namespace, COUNT(*)

@@ -81,9 +81,7 @@ public sealed class AuditLog(BotDatabase database, TimeProvider time)
     public async Task<long> AppendAsync(DbConnection connection, DbTransaction? transaction, AuditRecord record)
     {
         var detail = record.Detail is { Length: > MaxDetailLength } long_ ? long_[..MaxDetailLength] : record.Detail;
-        var sql = database.Sql(
-            "INSERT INTO audit_log (at, actor_platform, actor_id, actor_name, action, incident_id, approval_id, detail, outcome) VALUES (@at, @platform, @actorId, @actorName, @action, @incidentId, @approvalId, @detail, @outcome); SELECT last_insert_rowid();",
-            "INSERT INTO audit_log (at, actor_platform, actor_id, actor_name, action, incident_id, approval_id, detail, outcome) VALUES (@at, @platform, @actorId, @actorName, @action, @incidentId, @approvalId, @detail, @outcome) RETURNING id;");
+        const string sql = "INSERT INTO audit_log (at, actor_platform, actor_id, actor_name, action, incident_id, approval_id, detail, outcome) VALUES (@at, @platform, @actorId, @actorName, @action, @incidentId, @approvalId, @detail, @outcome) RETURNING id";
         return await connection.ExecuteScalarAsync<long>(sql, new
         {
             at = BotDatabase.ToDb(time.GetUtcNow()),

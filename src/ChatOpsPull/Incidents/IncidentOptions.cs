@@ -20,4 +20,23 @@ public sealed class IncidentOptions
 
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Incidents:RollupWindow must be between 1 second and 1 day (e.g. \"00:10:00\").")]
     public TimeSpan RollupWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Tries of one incident write (a report, a resolve, a command, a storm roll-up) that lost a race to another writer
+    /// before it fails; see <see cref="IncidentRetryPipelines"/>.
+    /// </summary>
+    [Range(1, 100, ErrorMessage = "Incidents:WriteAttempts must be between 1 and 100.")]
+    public int WriteAttempts { get; set; } = 10;
+
+    /// <summary>Before try n+1 of an incident write, a random wait between a fifth of this and n times this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "Incidents:WriteRetryDelay must be between 0 and 10 seconds (e.g. \"00:00:00.010\").")]
+    public TimeSpan WriteRetryDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Tries of a read-modify-write through <see cref="IncidentStore.UpdateAsync"/> that lost to a newer version.</summary>
+    [Range(1, 100, ErrorMessage = "Incidents:StoreUpdateAttempts must be between 1 and 100.")]
+    public int StoreUpdateAttempts { get; set; } = 8;
+
+    /// <summary>Before try n+1 of a store update, a random wait between a fifth of this and n times this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "Incidents:StoreUpdateRetryDelay must be between 0 and 10 seconds (e.g. \"00:00:00.020\").")]
+    public TimeSpan StoreUpdateRetryDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 }

@@ -1,3 +1,4 @@
+using ChatOpsPull.Incidents.Engine;
 using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Incidents;
@@ -5,9 +6,9 @@ namespace ChatOpsPull.Incidents;
 public static class IncidentServices
 {
     /// <summary>
-    /// The incident engine (also registered as <see cref="IPullFailureSink"/>), its store and audit log. Diagnosis
-    /// registers the <see cref="IDiagnosisScheduler"/> the engine asks for diagnoses; notifiers register themselves as
-    /// <see cref="IIncidentNotifier"/>.
+    /// The incident engine (also registered as <see cref="IPullFailureSink"/>) and its parts, its store, audit log and
+    /// retry pipelines (<see cref="IncidentRetryPipelines"/>). Diagnosis registers the <see cref="IDiagnosisScheduler"/>
+    /// the engine asks for diagnoses; notifiers register themselves as <see cref="IIncidentNotifier"/>.
     /// </summary>
     public static IServiceCollection AddIncidents(this IServiceCollection services, IConfiguration configuration)
     {
@@ -15,11 +16,21 @@ public static class IncidentServices
             .Bind(configuration.GetSection(IncidentOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSchemaMigrations(IncidentSchema.Incidents, IncidentSchema.Audit);
+        services.AddIncidentRetryPipelines();
+        services.AddSchemaMigrations(IncidentSchema.Incidents);
         services.AddSingleton<IncidentStore>();
         services.AddSingleton<AuditLog>();
-        services.AddSingleton<IncidentNotifications>();
-        services.AddSingleton<IncidentEngine>();
+        services.AddSingleton<IncidentMutes>();
+        services.AddSingleton<StormRollup>();
+        services.AddSingleton<IncidentNewsDispatch>();
+        services.AddSingleton<SubjectWriter>();
+        services.AddSingleton<PullFailureIntake>();
+        services.AddSingleton<IncidentCommands>();
+        services.AddSingleton(provider => new IncidentEngine(
+            provider.GetRequiredService<PullFailureIntake>(),
+            provider.GetRequiredService<IncidentCommands>(),
+            provider.GetRequiredService<IncidentMutes>(),
+            provider.GetRequiredService<IncidentNewsDispatch>()));
         services.AddSingleton<IPullFailureSink>(provider => provider.GetRequiredService<IncidentEngine>());
         return services;
     }

@@ -3,6 +3,7 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Storage;
 using Dapper;
+using Polly.Registry;
 
 namespace ChatOpsPull.Incidents;
 
@@ -28,10 +29,8 @@ public sealed class IncidentConcurrencyException(string id)
 /// (optimistic concurrency); an open incident's key is unique (a unique index on <c>open_key</c>), so two replicas can
 /// never open two incidents for one key.
 /// </summary>
-public sealed class IncidentStore(BotDatabase database)
+public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvider<string> pipelines)
 {
-    private const int MaxAttempts = 8;
-
     public BotDatabase Database => database;
 
     public async Task<Incident?> GetAsync(string id, CancellationToken cancellationToken = default)
@@ -103,23 +102,19 @@ public sealed class IncidentStore(BotDatabase database)
 
     /// <summary>
     /// Reads the incident, applies <paramref name="change"/> and writes it back if its version is still the one read;
-    /// on a lost update it reads again and re-applies (up to 8 times). <paramref name="change"/> returns null for
-    /// "nothing to change" and must be a pure function of the incident it is given. Returns the stored incident, or null
-    /// when it does not exist or nothing changed. Does not notify or audit: use <see cref="IncidentEngine"/> for that.
+    /// on a lost update it reads again and re-applies (pipeline <see cref="IncidentRetryPipelines.StoreUpdate"/>,
+    /// Incidents:StoreUpdateAttempts tries). <paramref name="change"/> returns null for "nothing to change" and must be a
+    /// pure function of the incident it is given. Returns the stored incident, or null when it does not exist or nothing
+    /// changed. Does not notify or audit: use <see cref="IncidentEngine"/> for that.
     /// </summary>
-    public async Task<Incident?> UpdateAsync(string id, Func<Incident, Incident?> change, CancellationToken cancellationToken = default)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await database.InTransactionAsync(async (connection, transaction) =>
+    public async Task<Incident?> UpdateAsync(string id, Func<Incident, Incident?> change, CancellationToken cancellationToken = default) =>
+        await pipelines.GetPipeline(IncidentRetryPipelines.StoreUpdate).ExecuteAsync(
+            async token => await database.InTransactionAsync(
+                async (connection, transaction) =>
                 {
-                    if (database.Provider == DatabaseProvider.Postgres)
-                    {
-                        // Writers through this method queue on the row instead of racing (SQLite's immediate transaction already does).
-                        await connection.ExecuteAsync("SELECT id FROM incidents WHERE id = @id FOR UPDATE", new { id }, transaction).ConfigureAwait(false);
-                    }
+                    // Writers through this method queue on the row instead of racing (on SQLite ForUpdate is empty: the
+                    // immediate transaction already holds the one write lock).
+                    await connection.ExecuteAsync("SELECT id FROM incidents WHERE id = @id" + database.Dialect.ForUpdate, new { id }, transaction).ConfigureAwait(false);
 
                     var current = await GetAsync(connection, transaction, id).ConfigureAwait(false);
                     if (current is null || change(current) is not { } changed)
@@ -128,14 +123,9 @@ public sealed class IncidentStore(BotDatabase database)
                     }
 
                     return await SaveAsync(connection, transaction, current, changed).ConfigureAwait(false);
-                }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (IncidentConcurrencyException) when (attempt < MaxAttempts)
-            {
-                await Task.Delay(Random.Shared.Next(5, 20 * attempt), cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
+                },
+                token).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
 
     /// <summary>Open incidents whose latest diagnosis request is not applied and that have not changed since <paramref name="olderThan"/>.</summary>
     public async Task<IReadOnlyList<(string Id, int RequestVersion)>> ListPendingDiagnosesAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
@@ -357,7 +347,7 @@ public sealed class IncidentStore(BotDatabase database)
         foreach (var chunk in rows.Select(r => r.id).Chunk(500))
         {
             var podRows = await connection.QueryAsync<PodRow>(
-                (connection is Npgsql.NpgsqlConnection ? "SELECT * FROM incident_pods WHERE incident_id = ANY(@ids)" : "SELECT * FROM incident_pods WHERE incident_id IN @ids")
+                "SELECT * FROM incident_pods WHERE " + SqlDialects.For(connection).In("incident_id", "@ids")
                 + (only is null ? string.Empty : " AND pod = @pod AND container = @container")
                 + " ORDER BY first_seen, pod, container",
                 new { ids = chunk, pod = only?.Pod, container = only?.Container },

@@ -17,16 +17,16 @@ public sealed partial class FindingRecorder : BackgroundService
     private const int Capacity = 1024;
 
     private readonly FindingStore _store;
-    private readonly IServiceProvider _services;
+    private readonly IPreventionNotifier[] _notifiers;
     private readonly BotMetrics _metrics;
     private readonly ILogger<FindingRecorder> _log;
     private readonly Channel<FindingWork> _queue;
     private long _pending;
 
-    public FindingRecorder(FindingStore store, IServiceProvider services, BotMetrics metrics, ILogger<FindingRecorder> log)
+    public FindingRecorder(FindingStore store, IEnumerable<IPreventionNotifier> notifiers, BotMetrics metrics, ILogger<FindingRecorder> log)
     {
         _store = store;
-        _services = services;
+        _notifiers = notifiers.ToArray();
         _metrics = metrics;
         _log = log;
         _queue = Channel.CreateBounded<FindingWork>(
@@ -122,7 +122,7 @@ public sealed partial class FindingRecorder : BackgroundService
     private async Task NotifyAsync(PreventionFinding finding, FindingChange change, CancellationToken cancellationToken)
     {
         await CountAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var notifier in _services.GetServices<IPreventionNotifier>())
+        foreach (var notifier in _notifiers)
         {
             try
             {

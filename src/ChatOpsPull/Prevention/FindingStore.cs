@@ -52,32 +52,9 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
             summary TEXT NOT NULL,
             detail TEXT NOT NULL,
             state TEXT NOT NULL,
-            first_seen INTEGER NOT NULL,
-            last_seen INTEGER NOT NULL,
-            resolved_at INTEGER NULL,
-            seen INTEGER NOT NULL
-        );
-        CREATE INDEX ix_prevention_findings_state ON prevention_findings (state, cluster);
-        CREATE INDEX ix_prevention_findings_seen ON prevention_findings (last_seen);
-        """,
-        """
-        CREATE TABLE prevention_findings (
-            id TEXT PRIMARY KEY,
-            finding_key TEXT NOT NULL UNIQUE,
-            source TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            cluster TEXT NOT NULL,
-            namespace TEXT NOT NULL,
-            workload_kind TEXT NOT NULL,
-            workload_name TEXT NOT NULL,
-            container TEXT NOT NULL,
-            image TEXT NOT NULL,
-            summary TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            state TEXT NOT NULL,
-            first_seen BIGINT NOT NULL,
-            last_seen BIGINT NOT NULL,
-            resolved_at BIGINT NULL,
+            first_seen {bigint} NOT NULL,
+            last_seen {bigint} NOT NULL,
+            resolved_at {bigint} NULL,
             seen INTEGER NOT NULL
         );
         CREATE INDEX ix_prevention_findings_state ON prevention_findings (state, cluster);
@@ -130,7 +107,7 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
                         return ((await GetAsync(id, cancellationToken).ConfigureAwait(false))!, FindingChange.Opened);
                     }
                 }
-                catch (DbException e) when (BotDatabase.IsUniqueViolation(e) && race < MaxRaces)
+                catch (DbException e) when (database.Dialect.IsUniqueViolation(e) && race < MaxRaces)
                 {
                 }
 

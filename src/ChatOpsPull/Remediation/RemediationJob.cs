@@ -22,7 +22,7 @@ public sealed partial class RemediationJob(
     RemediationRunStore runs,
     RemediationActions actions,
     RolloutWatcher rollout,
-    RunNews news,
+    RemediationProgress progress,
     IOptionsMonitor<RemediationOptions> options,
     TimeProvider time,
     ILogger<RemediationJob> logger)
@@ -51,7 +51,7 @@ public sealed partial class RemediationJob(
         {
             if (record.Run.Status == RunStatus.Queued)
             {
-                await news.StartedAsync(record, owner, cancellationToken).ConfigureAwait(false);
+                await progress.RecordStartedAsync(record, owner, cancellationToken).ConfigureAwait(false);
             }
 
             var plan = record.Run.Plan;
@@ -69,18 +69,18 @@ public sealed partial class RemediationJob(
                 }
                 catch (RemediationRefusedException e)
                 {
-                    finished = await news.FinishedAsync(record, owner, RunStatus.Failed, e.Message, cancellationToken).ConfigureAwait(false);
+                    finished = await progress.RecordFinishedAsync(record, owner, RunStatus.Failed, e.Message, cancellationToken).ConfigureAwait(false);
                     return;
                 }
                 catch (HttpOperationException e)
                 {
-                    finished = await news.FinishedAsync(record, owner, RunStatus.Failed, "the API server refused the change: " + ApiError.From(e).Message, cancellationToken).ConfigureAwait(false);
+                    finished = await progress.RecordFinishedAsync(record, owner, RunStatus.Failed, "the API server refused the change: " + ApiError.From(e).Message, cancellationToken).ConfigureAwait(false);
                     return;
                 }
 
                 appliedAt = time.GetUtcNow();
                 await runs.MarkAppliedAsync(approvalId, owner, applied, appliedAt, cancellationToken).ConfigureAwait(false);
-                await news.AppliedAsync(record, applied, cancellationToken).ConfigureAwait(false);
+                await progress.RecordAppliedAsync(record, applied, cancellationToken).ConfigureAwait(false);
             }
 
             var lastRenewal = time.GetUtcNow();
@@ -95,7 +95,7 @@ public sealed partial class RemediationJob(
                 lastRenewal = now;
                 return await runs.RenewAsync(approvalId, owner, now + settings.LeaseDuration, ct).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
-            finished = await news.FinishedAsync(record, owner, status, $"{applied}; {detail}", cancellationToken).ConfigureAwait(false);
+            finished = await progress.RecordFinishedAsync(record, owner, status, $"{applied}; {detail}", cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -8,7 +8,8 @@ public static class RemediationServices
 {
     /// <summary>
     /// Remediation: options (section "Remediation", validated at start), the run store, the Kubernetes calls with their retry pipeline
-    /// (<see cref="KubernetesCallRetry"/>) and RBAC explanations, the seven actions, the rollout watcher, the Hangfire job and its scheduler, and the
+    /// (<see cref="KubernetesCallRetry"/>) and RBAC explanations, the seven actions, the rollout watcher, the run progress
+    /// recorder, the Hangfire job and its scheduler, and the
     /// recurring sweep (approval expiry, stalled runs); the diagnosis learns which registries have a credential source.
     /// </summary>
     public static IServiceCollection AddRemediation(this IServiceCollection services, IConfiguration configuration)
@@ -22,7 +23,7 @@ public static class RemediationServices
         services.AddKubernetesCalls();
         services.AddSingleton<ClusterAccess>();
         services.AddSingleton<RolloutWatcher>();
-        services.AddSingleton<RunNews>();
+        services.AddSingleton<RemediationProgress>();
         services.AddSingleton<StuckPods>();
         services.AddSingleton<WorkloadPullCheck>();
         services.AddSingleton<ServiceAccountSecrets>();

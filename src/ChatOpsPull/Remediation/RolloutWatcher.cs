@@ -5,11 +5,11 @@ using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Remediation;
 
-/// <summary>Where a rollout stands at one look.</summary>
+/// <summary>Where a rollout stands when it is read.</summary>
 /// <param name="Done">The controller reports the rollout complete and every pod is Ready.</param>
 /// <param name="Stuck">The controller gave up (Deployment progress deadline exceeded); waiting longer will not help.</param>
 /// <param name="Waiting">What is being waited for, one line.</param>
-public sealed record RolloutLook(bool Done, bool Stuck, int Ready, int Desired, string Waiting);
+public sealed record RolloutProgress(bool Done, bool Stuck, int Ready, int Desired, string Waiting);
 
 /// <summary>
 /// Follows a workload after a change until its pods are Ready or the deadline passes. A Deployment is complete the way
@@ -19,7 +19,7 @@ public sealed record RolloutLook(bool Done, bool Stuck, int Ready, int Desired, 
 /// </summary>
 public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<RemediationOptions> options, TimeProvider time)
 {
-    /// <param name="keepAlive">Called between looks (lease renewal); returning false stops the wait (the run was taken over).</param>
+    /// <param name="keepAlive">Called between reads (lease renewal); returning false stops the wait (the run was taken over).</param>
     public async Task<(RunStatus Status, string Detail)> WaitAsync(
         RemediationPlan plan,
         DateTimeOffset appliedAt,
@@ -35,22 +35,22 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
 
         while (true)
         {
-            var look = await LookAsync(plan, cancellationToken).ConfigureAwait(false);
+            var progress = await ReadProgressAsync(plan, cancellationToken).ConfigureAwait(false);
             var now = time.GetUtcNow();
             var took = Describe(now - appliedAt);
-            if (look.Done)
+            if (progress.Done)
             {
-                return (RunStatus.Succeeded, $"{look.Ready}/{look.Desired} pods Ready in {took}");
+                return (RunStatus.Succeeded, $"{progress.Ready}/{progress.Desired} pods Ready in {took}");
             }
 
-            if (look.Stuck)
+            if (progress.Stuck)
             {
-                return (RunStatus.RolloutTimedOut, $"{look.Ready}/{look.Desired} pods Ready after {took}; {look.Waiting}");
+                return (RunStatus.RolloutTimedOut, $"{progress.Ready}/{progress.Desired} pods Ready after {took}; {progress.Waiting}");
             }
 
             if (now >= deadline)
             {
-                return (RunStatus.RolloutTimedOut, $"{look.Ready}/{look.Desired} pods Ready when the {Describe(settings.RolloutDeadline)} deadline passed; {look.Waiting}");
+                return (RunStatus.RolloutTimedOut, $"{progress.Ready}/{progress.Desired} pods Ready when the {Describe(settings.RolloutDeadline)} deadline passed; {progress.Waiting}");
             }
 
             if (!await keepAlive(cancellationToken).ConfigureAwait(false))
@@ -63,7 +63,7 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
         }
     }
 
-    public async Task<RolloutLook> LookAsync(RemediationPlan plan, CancellationToken cancellationToken)
+    public async Task<RolloutProgress> ReadProgressAsync(RemediationPlan plan, CancellationToken cancellationToken)
     {
         var pods = await cluster.PodsOfAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, cancellationToken).ConfigureAwait(false);
         var ready = pods.Count(p => PodStates.IsReady(p) || (plan.WorkloadKind == "Job" && PodStates.IsSucceeded(p)));
@@ -73,7 +73,7 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
         if (!ClusterAccess.TemplateKinds.Contains(plan.WorkloadKind))
         {
             var desired = Math.Max(1, pods.Count);
-            return new RolloutLook(pods.Count > 0 && ready == pods.Count, false, ready, desired, podWait);
+            return new RolloutProgress(pods.Count > 0 && ready == pods.Count, false, ready, desired, podWait);
         }
 
         var workload = await cluster.ReadWorkloadAsync(plan.WorkloadKind, plan.Namespace, plan.WorkloadName, cancellationToken).ConfigureAwait(false);
@@ -86,7 +86,7 @@ public sealed class RolloutWatcher(ClusterAccess cluster, IOptionsMonitor<Remedi
         };
         var podsDone = ready >= wanted && ready == pods.Count;
         var waiting = !controllerDone ? controllerWait : podWait;
-        return new RolloutLook(controllerDone && podsDone, stuck, ready, wanted, waiting);
+        return new RolloutProgress(controllerDone && podsDone, stuck, ready, wanted, waiting);
     }
 
     private static (bool Done, bool Stuck, int Desired, string Waiting) Deployment(JsonObject d)

@@ -1,4 +1,3 @@
-using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using Dapper;
@@ -24,14 +23,9 @@ public sealed class BotDatabase : IAsyncDisposable
     public BotDatabase(IOptions<StorageOptions> storage, IOptions<BotOptions> bot, IEnumerable<SchemaMigrationSet> migrations)
     {
         var options = storage.Value;
-        Provider = options.Provider;
+        Dialect = SqlDialects.For(options.Provider);
         _migrations = migrations.SelectMany(m => m.Migrations).OrderBy(m => m.Id, StringComparer.Ordinal).ToArray();
-        var duplicate = _migrations.GroupBy(m => m.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-        {
-            throw new InvalidOperationException(
-                $"Two schema migrations are registered with the id \"{duplicate.Key}\"; each capability must use its own id prefix.");
-        }
+        CheckMigrations(_migrations, Dialect);
 
         if (Provider == DatabaseProvider.Postgres)
         {
@@ -56,7 +50,10 @@ public sealed class BotDatabase : IAsyncDisposable
         }
     }
 
-    public DatabaseProvider Provider { get; }
+    public DatabaseProvider Provider => Dialect.Provider;
+
+    /// <summary>What differs between SQLite and PostgreSQL: ask it instead of checking <see cref="Provider"/>.</summary>
+    public ISqlDialect Dialect { get; }
 
     /// <summary>The SQLite file, or host/port/database of the PostgreSQL server (never the password).</summary>
     public string Location { get; }
@@ -75,9 +72,6 @@ public sealed class BotDatabase : IAsyncDisposable
         return connection;
     }
 
-    /// <summary>Picks the statement for this provider.</summary>
-    public string Sql(string sqlite, string postgres) => Provider == DatabaseProvider.Postgres ? postgres : sqlite;
-
     /// <summary>
     /// Runs <paramref name="work"/> in one transaction and commits it. On SQLite the transaction takes the write lock
     /// at once (BEGIN IMMEDIATE), so a read-then-write inside it cannot be overtaken by another writer.
@@ -85,7 +79,7 @@ public sealed class BotDatabase : IAsyncDisposable
     public async Task<T> InTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
         var result = await work(connection, transaction).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
@@ -95,13 +89,8 @@ public sealed class BotDatabase : IAsyncDisposable
     /// Takes a transaction-scoped lock named by <paramref name="name"/>, so replicas sharing PostgreSQL serialize
     /// on it until the transaction ends. On SQLite the immediate transaction already holds the only write lock.
     /// </summary>
-    public async Task LockAsync(DbConnection connection, DbTransaction transaction, string name)
-    {
-        if (Provider == DatabaseProvider.Postgres)
-        {
-            await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = LockKey(name) }, transaction).ConfigureAwait(false);
-        }
-    }
+    public Task LockAsync(DbConnection connection, DbTransaction transaction, string name) =>
+        Dialect.LockAsync(connection, transaction, LockKey(name));
 
     /// <summary>A stable 64-bit key for a lock name (FNV-1a over UTF-16), the same in every replica.</summary>
     public static long LockKey(string name)
@@ -118,14 +107,6 @@ public sealed class BotDatabase : IAsyncDisposable
         }
     }
 
-    /// <summary>True when the insert/update broke a unique or primary key constraint (on either engine).</summary>
-    public static bool IsUniqueViolation(Exception exception) => exception switch
-    {
-        PostgresException pg => pg.SqlState == PostgresErrorCodes.UniqueViolation,
-        SqliteException sqlite => sqlite.SqliteErrorCode == 19 && sqlite.SqliteExtendedErrorCode is 2067 or 1555,
-        _ => false,
-    };
-
     /// <summary>Times are stored as Unix milliseconds (BIGINT/INTEGER) in both engines: sortable, exact, portable.</summary>
     public static long ToDb(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
 
@@ -137,58 +118,52 @@ public sealed class BotDatabase : IAsyncDisposable
 
     /// <summary>
     /// Applies migrations not yet applied, each in its own transaction. Several replicas starting at once on
-    /// PostgreSQL serialize on an advisory lock; on SQLite each migration re-checks under the write lock.
+    /// PostgreSQL serialize on an advisory lock; on SQLite each migration re-checks under the write lock. A migration that
+    /// consolidates earlier ones (<see cref="SchemaMigration.Replaces"/>) runs its upgrade instead on a database that has them.
     /// </summary>
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (Provider == DatabaseProvider.Sqlite)
+        await using var migrating = await Dialect.BeginMigratingAsync(connection, MigrationLockKey).ConfigureAwait(false);
+        await connection.ExecuteAsync(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)").ConfigureAwait(false);
+        var applied = await AppliedAsync(connection, null).ConfigureAwait(false);
+        foreach (var migration in _migrations.Where(m => !applied.Contains(m.Id)))
         {
-            await connection.ExecuteAsync("PRAGMA journal_mode = WAL;").ConfigureAwait(false);
-        }
-        else
-        {
-            await connection.ExecuteAsync("SELECT pg_advisory_lock(@key)", new { key = MigrationLockKey }).ConfigureAwait(false);
-        }
+            await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
+            applied = await AppliedAsync(connection, transaction).ConfigureAwait(false);
+            if (applied.Contains(migration.Id))
+            {
+                continue;
+            }
 
-        try
-        {
+            var replaced = migration.Replaces.Where(applied.Contains).ToList();
+            if (replaced.Count > 0 && replaced.Count < migration.Replaces.Count)
+            {
+                throw new InvalidOperationException(
+                    $"Schema migration \"{migration.Id}\" replaces {string.Join(", ", migration.Replaces)} together, but this {Provider} database has only "
+                    + $"{string.Join(", ", replaced)}: it was made by a development build between them. Start from an empty database.");
+            }
+
+            var sql = replaced.Count > 0 ? migration.Upgrade?.Invoke(Dialect) ?? string.Empty : migration.TextFor(Dialect);
+            try
+            {
+                if (sql.Length > 0)
+                {
+                    await connection.ExecuteAsync(sql, transaction: transaction).ConfigureAwait(false);
+                }
+            }
+            catch (DbException e)
+            {
+                throw new InvalidOperationException($"Schema migration \"{migration.Id}\" failed on {Provider}: {e.Message}", e);
+            }
+
+            await connection.ExecuteAsync("DELETE FROM schema_migrations WHERE id = @id", replaced.Select(id => new { id }), transaction).ConfigureAwait(false);
             await connection.ExecuteAsync(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)").ConfigureAwait(false);
-            var applied = (await connection.QueryAsync<string>("SELECT id FROM schema_migrations").ConfigureAwait(false))
-                .ToHashSet(StringComparer.Ordinal);
-            foreach (var migration in _migrations.Where(m => !applied.Contains(m.Id)))
-            {
-                await using var transaction = await BeginAsync(connection, cancellationToken).ConfigureAwait(false);
-                var already = await connection.ExecuteScalarAsync<long>(
-                    "SELECT COUNT(*) FROM schema_migrations WHERE id = @id", new { id = migration.Id }, transaction).ConfigureAwait(false);
-                if (already > 0)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    await connection.ExecuteAsync(Sql(migration.Sqlite, migration.Postgres), transaction: transaction).ConfigureAwait(false);
-                }
-                catch (DbException e)
-                {
-                    throw new InvalidOperationException($"Schema migration \"{migration.Id}\" failed on {Provider}: {e.Message}", e);
-                }
-
-                await connection.ExecuteAsync(
-                    "INSERT INTO schema_migrations (id, applied_at) VALUES (@id, @at)",
-                    new { id = migration.Id, at = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture) },
-                    transaction).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            if (Provider == DatabaseProvider.Postgres)
-            {
-                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@key)", new { key = MigrationLockKey }).ConfigureAwait(false);
-            }
+                "INSERT INTO schema_migrations (id, applied_at) VALUES (@id, @at)",
+                new { id = migration.Id, at = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture) },
+                transaction).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -208,10 +183,42 @@ public sealed class BotDatabase : IAsyncDisposable
         }
     }
 
-    private static async Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        connection is SqliteConnection sqlite
-            ? sqlite.BeginTransaction(IsolationLevel.Serializable, deferred: false)
-            : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+    private static async Task<HashSet<string>> AppliedAsync(DbConnection connection, DbTransaction? transaction) =>
+        (await connection.QueryAsync<string>("SELECT id FROM schema_migrations", transaction: transaction).ConfigureAwait(false))
+            .ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Refuses at start what would fail later: two migrations with one id, a replaced id that is also registered, and a
+    /// text with a placeholder the dialect does not know.
+    /// </summary>
+    private static void CheckMigrations(IReadOnlyList<SchemaMigration> migrations, ISqlDialect dialect)
+    {
+        var duplicate = migrations.GroupBy(m => m.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new InvalidOperationException(
+                $"Two schema migrations are registered with the id \"{duplicate.Key}\"; each capability must use its own id prefix.");
+        }
+
+        var ids = migrations.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var migration in migrations)
+        {
+            if (migration.Replaces.FirstOrDefault(ids.Contains) is { } both)
+            {
+                throw new InvalidOperationException(
+                    $"Schema migration \"{migration.Id}\" replaces \"{both}\", which is registered too; register only the migration that replaces it.");
+            }
+
+            try
+            {
+                _ = migration.TextFor(dialect);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidOperationException($"Schema migration \"{migration.Id}\": {e.Message}", e);
+            }
+        }
+    }
 
     private static string DescribePostgres(string connectionString)
     {

@@ -148,7 +148,7 @@ public sealed class ApprovalPolicyEndToEndTests(PostgresFixture postgres, Regist
         Assert.Equal(ApprovalStatus.Expired, (await bed.Get<ApprovalStore>().GetAsync(apiRequest))!.Status);
         Assert.Equal(IncidentState.Diagnosed, (await bed.Get<IncidentStore>().GetAsync(api.Id))!.State);
 
-        await bed.Get<ApprovalService>().ExpireDueAsync(CancellationToken.None); // what the recurring sweep does
+        await bed.Get<ApprovalWorkflow>().ExpireDueAsync(CancellationToken.None); // what the recurring sweep does
         Assert.Equal(ApprovalStatus.Expired, (await bed.Get<ApprovalStore>().GetAsync(webRequest))!.Status);
         Assert.Empty(await bed.Get<IApprovalQueries>().ListPendingAsync("shop", CancellationToken.None));
         Assert.Empty(await bed.Get<RemediationRunStore>().ListForIncidentsAsync([api.Id, web.Id]));

@@ -1,5 +1,4 @@
 using ArchUnitNET.Domain;
-using ArchUnitNET.Loader;
 using Xunit.Abstractions;
 
 namespace ChatOpsPull.Tests.Architecture;
@@ -135,7 +134,7 @@ public sealed class LayerTests(ITestOutputHelper output)
 
     private static List<(string From, string To, string Origin, string Target)> ReadEdges()
     {
-        var architecture = new ArchLoader().LoadAssemblies(typeof(Program).Assembly).Build();
+        var architecture = ServiceArchitecture.Types;
         var edges = new List<(string, string, string, string)>();
         foreach (var type in architecture.Types)
         {
@@ -163,8 +162,7 @@ public sealed class LayerTests(ITestOutputHelper output)
     /// </summary>
     private static bool IsGenericParameter(IType target) => target is GenericParameter;
 
-    /// <summary>The type a compiler-generated or nested type belongs to ("A+&lt;RunAsync&gt;d__3" is A).</summary>
-    private static string Outer(IType type) => type.FullName.Split('+')[0];
+    private static string Outer(IType type) => ServiceArchitecture.Outer(type);
 
     private static string? FolderOf(IType type)
     {

@@ -78,7 +78,7 @@ public sealed class ObserveProfileTests(RegistryFixture registry)
         // A click forged from an old card (or by hand) on the fix: refused, nothing asked, nothing changed.
         var answer = await ClickInSlackAsync(bed, slack, People.Bob, $"request|{incident.Id}|{setTag.Key}", card.Ts);
 
-        Assert.StartsWith(ApprovalService.ObserveOnly, answer, StringComparison.Ordinal);
+        Assert.StartsWith(ApprovalWorkflow.ObserveOnly, answer, StringComparison.Ordinal);
         Assert.Empty(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
         Assert.Empty(await bed.Get<RemediationRunStore>().ListForIncidentsAsync([incident.Id], CancellationToken.None));
         Assert.Equal(image, RemediationBed.ImageOf(bed.DeploymentObject("api")));

@@ -21,46 +21,8 @@ public sealed class IncidentEngineTests
         _postgres = postgres;
     }
 
-    private sealed class Rig : IAsyncDisposable
-    {
-        public required BotTestHost Host { get; init; }
-
-        public required TestStorage Storage { get; init; }
-
-        public RecordingNotifier Notifier { get; } = new();
-
-        public RecordingScheduler Scheduler { get; } = new();
-
-        public FakeTimeProvider Time { get; } = new(Failures.Start);
-
-        public IncidentEngine Engine => Host.Services.GetRequiredService<IncidentEngine>();
-
-        public IncidentStore Store => Host.Services.GetRequiredService<IncidentStore>();
-
-        public AuditLog Audit => Host.Services.GetRequiredService<AuditLog>();
-
-        public async ValueTask DisposeAsync()
-        {
-            await Host.DisposeAsync();
-            Storage.Dispose();
-        }
-    }
-
-    private async Task<Rig> StartAsync(DatabaseProvider provider, Dictionary<string, string?>? settings = null)
-    {
-        var storage = await Engines.StorageAsync(provider, _postgres);
-        Rig? rig = null;
-        var host = new BotTestHost(storage, settings, services =>
-        {
-            services.AddSingleton<IIncidentNotifier>(_ => rig!.Notifier);
-            services.RemoveAll<IDiagnosisScheduler>();
-            services.AddSingleton<IDiagnosisScheduler>(_ => rig!.Scheduler);
-            services.AddSingleton<TimeProvider>(_ => rig!.Time);
-        });
-        rig = new Rig { Host = host, Storage = storage };
-        _ = host.Services; // start the host: migrations run
-        return rig;
-    }
+    private Task<EngineRig> StartAsync(DatabaseProvider provider, Dictionary<string, string?>? settings = null) =>
+        EngineRig.StartAsync(provider, _postgres, settings);
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]

@@ -4,6 +4,9 @@ using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ChatOpsPull.Tests.Incidents;
 
@@ -95,5 +98,56 @@ public static class Engines
 
             await Task.Delay(50);
         }
+    }
+}
+
+/// <summary>
+/// The real host on a test storage with a recording notifier, a recording diagnosis scheduler (no diagnosis runs) and a
+/// fake clock starting at <see cref="Failures.Start"/>.
+/// </summary>
+public sealed class EngineRig : IAsyncDisposable
+{
+    public required BotTestHost Host { get; init; }
+
+    public required TestStorage Storage { get; init; }
+
+    public RecordingNotifier Notifier { get; } = new();
+
+    public RecordingScheduler Scheduler { get; } = new();
+
+    public FakeTimeProvider Time { get; } = new(Failures.Start);
+
+    public IncidentEngine Engine => Host.Services.GetRequiredService<IncidentEngine>();
+
+    public IncidentStore Store => Host.Services.GetRequiredService<IncidentStore>();
+
+    public AuditLog Audit => Host.Services.GetRequiredService<AuditLog>();
+
+    /// <param name="services">More registrations (another notifier, say), made after the rig's own.</param>
+    public static async Task<EngineRig> StartAsync(
+        DatabaseProvider provider, PostgresFixture? postgres, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        var storage = await Engines.StorageAsync(provider, postgres!);
+        EngineRig? rig = null;
+        var host = new BotTestHost(storage, settings, s =>
+        {
+            s.AddSingleton<IIncidentNotifier>(_ => rig!.Notifier);
+            s.RemoveAll<IDiagnosisScheduler>();
+            s.AddSingleton<IDiagnosisScheduler>(_ => rig!.Scheduler);
+            s.AddSingleton<TimeProvider>(_ => rig!.Time);
+            services?.Invoke(s);
+        });
+        rig = new EngineRig { Host = host, Storage = storage };
+        _ = host.Services; // start the host: migrations run
+        return rig;
+    }
+
+    public T Get<T>()
+        where T : notnull => Host.Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        Storage.Dispose();
     }
 }

@@ -86,6 +86,62 @@ public sealed class ExternalProcess : IAsyncDisposable
         return process.Output;
     }
 
+    /// <summary>
+    /// Runs a command to completion and returns its exit code with standard output and standard error kept apart
+    /// (for a client whose output is the thing under test). <paramref name="environment"/> values that are null remove
+    /// the variable. Throws with what it printed when it does not end within <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<CommandResult> CaptureAsync(string fileName, IEnumerable<string> arguments, IDictionary<string, string?>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        using var process = new Process { StartInfo = info };
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"{fileName} did not start");
+        }
+
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(1));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().ConfigureAwait(false);
+            throw new TimeoutException($"{fileName} {string.Join(' ', info.ArgumentList)} did not exit within {(timeout ?? TimeSpan.FromMinutes(1)).TotalSeconds} s:\n{await stdout.ConfigureAwait(false)}\n{await stderr.ConfigureAwait(false)}");
+        }
+
+        return new CommandResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+    }
+
     /// <summary>Waits for the process to end by itself and returns its exit code; throws with its output after <paramref name="timeout"/>.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -158,4 +214,10 @@ public sealed class ExternalProcess : IAsyncDisposable
             _output.AppendLine(line);
         }
     }
+}
+
+/// <summary>How a command ended and what it printed on each stream.</summary>
+public sealed record CommandResult(int ExitCode, string StdOut, string StdErr)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{StdOut}\n--- stderr\n{StdErr}";
 }

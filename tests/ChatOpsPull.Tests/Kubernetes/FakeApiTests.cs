@@ -367,18 +367,25 @@ public sealed class FakeApiTests
         Assert.Equal(("2", 2L), (v2.Metadata.Annotations["deployment.kubernetes.io/revision"], v2.Status.ObservedGeneration!.Value));
         Assert.Equal(2, sets.Count);
         Assert.All(sets, rs => Assert.Equal(("Deployment", "web", true), (rs.Metadata.OwnerReferences[0].Kind, rs.Metadata.OwnerReferences[0].Name, rs.Metadata.OwnerReferences[0].Controller == true)));
-        var newer = sets.Single(rs => rs.Metadata.Annotations["deployment.kubernetes.io/revision"] == "2");
-        Assert.Equal(3, newer.Spec.Replicas);
-        Assert.Equal(0, sets.Single(rs => rs != newer).Spec.Replicas);
-        var pods = (await client.CoreV1.ListNamespacedPodAsync("shop", labelSelector: "app=web")).Items;
-        Assert.Equal(3, pods.Count);
-        Assert.All(pods, p => Assert.Equal(newer.Metadata.Name, p.Metadata.OwnerReferences[0].Name));
-        Assert.Equal(0, v2.Status.ReadyReplicas);
 
-        Assert.Equal(3, api.MarkPodsReady("shop", "app=web"));
+        // A rolling update with the default 25% maxSurge/maxUnavailable of 3 replicas: one surge pod of the new template,
+        // and no old pod may go while none of the new ones is available (rolling.go reconcileNewReplicaSet / reconcileOldReplicaSets).
+        var newer = sets.Single(rs => rs.Metadata.Annotations["deployment.kubernetes.io/revision"] == "2");
+        Assert.Equal(1, newer.Spec.Replicas);
+        Assert.Equal(3, sets.Single(rs => rs != newer).Spec.Replicas);
+        var pods = (await client.CoreV1.ListNamespacedPodAsync("shop", labelSelector: "app=web")).Items;
+        Assert.Equal(4, pods.Count);
+        Assert.Single(pods, p => p.Metadata.OwnerReferences[0].Name == newer.Metadata.Name);
+        Assert.Null(v2.Status.ReadyReplicas);
+
+        // Pods that come up let the rollout go on, one surge pod at a time, until the old ReplicaSet is at zero.
+        Assert.InRange(api.MarkPodsReady("shop", "app=web"), 3, 6);
         var ready = await client.AppsV1.ReadNamespacedDeploymentAsync("web", "shop");
         Assert.Equal((3, 3, 3), (ready.Status.ReadyReplicas, ready.Status.UpdatedReplicas, ready.Status.AvailableReplicas));
         Assert.Equal("NewReplicaSetAvailable", ready.Status.Conditions.Single(c => c.Type == "Progressing").Reason);
+        pods = (await client.CoreV1.ListNamespacedPodAsync("shop", labelSelector: "app=web")).Items;
+        Assert.Equal(3, pods.Count);
+        Assert.All(pods, p => Assert.Equal(newer.Metadata.Name, p.Metadata.OwnerReferences[0].Name));
 
         // Rollback: the revision-1 template comes back and its ReplicaSet takes revision 3.
         await client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch(

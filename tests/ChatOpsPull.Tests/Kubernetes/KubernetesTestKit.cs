@@ -61,6 +61,39 @@ public static class KubeFixtures
         return item;
     }
 
+    /// <summary>
+    /// The objects of a workload-shape fixture (a kubectl "List" file, shape-*.json), optionally moved to another
+    /// namespace with fresh uids (owner references, controller-uid labels and selectors follow), so that one stand-in can
+    /// hold several copies.
+    /// </summary>
+    public static IReadOnlyList<JsonObject> Shape(string file, string? @namespace = null)
+    {
+        var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", file));
+        if (@namespace is not null)
+        {
+            var list = (JsonObject)JsonNode.Parse(text)!;
+            foreach (var uid in list["items"]!.AsArray().Select(i => i!["metadata"]!["uid"]?.GetValue<string>()).OfType<string>().ToList())
+            {
+                text = text.Replace(uid, Guid.NewGuid().ToString(), StringComparison.Ordinal);
+            }
+
+            foreach (var ns in list["items"]!.AsArray().Select(i => i!["metadata"]!["namespace"]?.GetValue<string>()).OfType<string>().Distinct().ToList())
+            {
+                text = text.Replace($"\"namespace\": \"{ns}\"", $"\"namespace\": \"{@namespace}\"", StringComparison.Ordinal);
+            }
+        }
+
+        return ((JsonArray)JsonNode.Parse(text)!["items"]!).Select(i => (JsonObject)i!.DeepClone()).ToList();
+    }
+
+    /// <summary>Seeds every object of a workload-shape fixture (see <see cref="Shape"/>) at once and returns them.</summary>
+    public static IReadOnlyList<JsonObject> SeedShape(FakeKubernetesApi api, string file, string? @namespace = null)
+    {
+        var objects = Shape(file, @namespace);
+        api.SeedAll(objects);
+        return objects;
+    }
+
     /// <summary>Seeds the web Deployment, its ReplicaSet, the node and the pull secret objects.</summary>
     public static void SeedWebWorkload(FakeKubernetesApi api)
     {

@@ -104,7 +104,7 @@ public sealed class KubernetesWatcherTests
         for (var i = 0; i < ready.Length; i++)
         {
             var pod = (JsonObject)api.Store.Get(ResourceType.Of("pods"), "shop", ready[i])!.DeepClone();
-            pod["status"] = DeploymentController.ReadyStatus(pod, DateTimeOffset.UtcNow);
+            pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
             api.Store.Replace(ResourceType.Of("pods"), "shop", ready[i], pod, "status");
             if (i % 20 == 10)
             {
@@ -180,7 +180,7 @@ public sealed class KubernetesWatcherTests
         await WatcherRun.EventuallyAsync(() => run.Sink.Reports.Count == 2, "two reports");
 
         var pod = (JsonObject)api.Store.Get(ResourceType.Of("pods"), "shop", "web-6b9f7c5d8-ready")!.DeepClone();
-        pod["status"] = DeploymentController.ReadyStatus(pod, DateTimeOffset.UtcNow);
+        pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
         api.Store.Replace(ResourceType.Of("pods"), "shop", "web-6b9f7c5d8-ready", pod, "status");
         api.Store.Delete(ResourceType.Of("pods"), "shop", "web-6b9f7c5d8-delme");
         // A pod that never failed changes nothing when it goes.

@@ -153,7 +153,7 @@ public sealed class FindingCardTests(RegistryFixture registry)
 
         var reply = await Click(bed.Get<IChatActionHandler>(), finding.Id, finding.Plans[0].Key);
 
-        Assert.StartsWith(ApprovalService.ObserveOnly, reply.Text, StringComparison.Ordinal);
+        Assert.StartsWith(ApprovalWorkflow.ObserveOnly, reply.Text, StringComparison.Ordinal);
         Assert.Empty(await bed.Get<IApprovalQueries>().ListPendingAsync(null, CancellationToken.None));
         var card = bed.Get<FindingCardPublisher>().Build(finding);
         Assert.Empty(card.Actions);

@@ -99,14 +99,14 @@ public sealed class RemediationFlowTests(PostgresFixture postgres, RegistryFixtu
         Assert.Contains($"spec.template.spec.containers[app].image: {bad} → {good}", asked.Text, StringComparison.Ordinal);
         var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
         await bed.ClickAsync(People.Carol, CardVerb.Approve, approvalId);
-        await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
 
+        // The failed rollout never took the revision-1 pods away (maxUnavailable 0 of 2 replicas), so the rollback is
+        // complete as soon as the surge pod of revision 2 is scaled away.
+        var run = await bed.WaitForRunAsync(approvalId);
         var deployment = bed.DeploymentObject("api");
         Assert.Equal(good, RemediationBed.ImageOf(deployment));
         Assert.Null(deployment["spec"]!["template"]!["metadata"]!["labels"]!["pod-template-hash"]);
         Assert.Equal("3", deployment["metadata"]!["annotations"]![RollBackRevision]!.GetValue<string>()); // the old template comes back as a new revision
-        bed.Api.MarkPodsReady(RemediationBed.Namespace, "app=api");
-        var run = await bed.WaitForRunAsync(approvalId);
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.StartsWith($"rolled deployment/api back to revision 1 (app={good}); 2/2 pods Ready in", run.Run.Detail, StringComparison.Ordinal);
     }
@@ -133,11 +133,17 @@ public sealed class RemediationFlowTests(PostgresFixture postgres, RegistryFixtu
         var stamped = bed.DeploymentObject("api")["spec"]!["template"]!["metadata"]!["annotations"]!["kubectl.kubernetes.io/restartedAt"]!.GetValue<string>();
         Assert.True(DateTimeOffset.TryParse(stamped, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at));
         Assert.InRange(at, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddSeconds(1));
-        Assert.DoesNotContain(bed.PodsOf("api").Select(ObjectStore.Name), oldPods.Contains);
+
+        // A rolling restart of 3 replicas (maxSurge 1, maxUnavailable 0 by default): one new pod first; the old ones go
+        // only as new ones become available, as the deployment controller does it.
+        var during = bed.PodsOf("api").Select(ObjectStore.Name).ToList();
+        Assert.Equal(3, during.Count(oldPods.Contains));
+        Assert.Single(during, p => !oldPods.Contains(p));
         bed.Api.MarkPodsReady(RemediationBed.Namespace, "app=api");
         var run = await bed.WaitForRunAsync(approvalId);
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Contains("3/3 pods Ready", run.Run.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(bed.PodsOf("api").Select(ObjectStore.Name), oldPods.Contains);
     }
 
     [Fact]
@@ -243,7 +249,8 @@ public sealed class RemediationFlowTests(PostgresFixture postgres, RegistryFixtu
         var run = await bed.WaitForRunAsync(approvalId);
 
         Assert.Equal(RunStatus.RolloutTimedOut, run.Run.Status);
-        Assert.Matches(@"; 0/2 pods Ready when the 2 s deadline passed; 0 of 2 updated replicas available$", run.Run.Detail);
+        // The rolling update got as far as its one surge pod (maxSurge 1, maxUnavailable 0 of 2 replicas), which never pulls.
+        Assert.Matches(@"; 0/2 pods Ready when the 2 s deadline passed; 1 of 2 new replicas updated$", run.Run.Detail);
         var after = await Engines.EventuallyAsync(async () => (await bed.Get<IncidentStore>().GetAsync(incident.Id))!, i => i.State == IncidentState.Diagnosed, "the incident back to Diagnosed");
         var card = await bed.Get<ChatOpsPull.Chat.IncidentCardPublisher>().BuildAsync(after, CancellationToken.None);
         Assert.Contains(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Text.Contains("applied, but pods were not Ready by the deadline", StringComparison.Ordinal));

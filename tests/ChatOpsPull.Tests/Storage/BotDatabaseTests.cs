@@ -17,12 +17,10 @@ public sealed class BotDatabaseTests
 
     private static readonly SchemaMigration Widgets = new(
         "9901-widgets",
-        "CREATE TABLE widgets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, at INTEGER NOT NULL)",
-        "CREATE TABLE widgets (id BIGINT PRIMARY KEY, name TEXT NOT NULL UNIQUE, at BIGINT NOT NULL)");
+        "CREATE TABLE widgets (id {bigint} PRIMARY KEY, name TEXT NOT NULL UNIQUE, at {bigint} NOT NULL)");
 
     private static readonly SchemaMigration WidgetColour = new(
         "9902-widget-colour",
-        "ALTER TABLE widgets ADD COLUMN colour TEXT",
         "ALTER TABLE widgets ADD COLUMN colour TEXT");
 
     private static BotDatabase Open(TestStorage storage, params SchemaMigration[] migrations) => new(
@@ -94,7 +92,7 @@ public sealed class BotDatabaseTests
             await c.ExecuteAsync("INSERT INTO widgets (id, name, at) VALUES (2, 'b', 0)", transaction: t);
             return await c.ExecuteAsync("INSERT INTO widgets (id, name, at) VALUES (3, 'a', 0)", transaction: t);
         }));
-        Assert.True(BotDatabase.IsUniqueViolation(error), error.ToString());
+        Assert.True(database.Dialect.IsUniqueViolation(error), error.ToString());
         await using var check = await database.OpenAsync();
         Assert.Equal(1L, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM widgets"));
     }
@@ -103,7 +101,7 @@ public sealed class BotDatabaseTests
     public async Task A_broken_migration_stops_start_with_its_id_and_leaves_nothing_half_applied()
     {
         using var storage = await StorageAsync(DatabaseProvider.Postgres);
-        var broken = new SchemaMigration("9903-broken", "SELECT 1", "CREATE TABLE half (id INT); CREATE TABLE half (id INT);");
+        var broken = new SchemaMigration("9903-broken", "CREATE TABLE half (id INT); CREATE TABLE half (id INT);");
         await using var database = Open(storage, Widgets, broken);
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => database.MigrateAsync());
         Assert.Contains("9903-broken", error.Message, StringComparison.Ordinal);
@@ -116,7 +114,92 @@ public sealed class BotDatabaseTests
     public void Two_migrations_with_one_id_are_refused_at_start()
     {
         using var storage = TestStorage.Sqlite();
-        var error = Assert.Throws<InvalidOperationException>(() => Open(storage, Widgets, Widgets with { Sqlite = "SELECT 2" }));
+        var error = Assert.Throws<InvalidOperationException>(() => Open(storage, Widgets, new SchemaMigration(Widgets.Id, "SELECT 2")));
+        Assert.Contains("9901-widgets", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_migration_with_a_placeholder_no_dialect_knows_is_refused_at_start_with_its_name()
+    {
+        using var storage = TestStorage.Sqlite();
+        var typo = new SchemaMigration("9904-typo", "CREATE TABLE typo (at {bigInt} NOT NULL)");
+        var error = Assert.Throws<InvalidOperationException>(() => Open(storage, typo));
+        Assert.Contains("9904-typo", error.Message, StringComparison.Ordinal);
+        Assert.Contains("{bigInt}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.Postgres)]
+    public async Task One_text_makes_a_table_numbered_by_the_database_on_both_engines(DatabaseProvider provider)
+    {
+        using var storage = await StorageAsync(provider);
+        await using var database = Open(storage, new SchemaMigration("9905-notes", "CREATE TABLE notes (id {identity}, at {bigint} NOT NULL, body TEXT NOT NULL)"));
+        await database.MigrateAsync();
+        await using var connection = await database.OpenAsync();
+        var first = await connection.ExecuteScalarAsync<long>("INSERT INTO notes (at, body) VALUES (@at, 'a') RETURNING id", new { at = long.MaxValue });
+        var second = await connection.ExecuteScalarAsync<long>("INSERT INTO notes (at, body) VALUES (0, 'b') RETURNING id");
+        Assert.True(second > first, $"{first} then {second}");
+        Assert.Equal(long.MaxValue, await connection.ExecuteScalarAsync<long>("SELECT at FROM notes WHERE id = @first", new { first }));
+    }
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.Postgres)]
+    public async Task A_consolidated_migration_takes_the_place_of_the_ones_it_replaces_and_runs_only_its_upgrade(DatabaseProvider provider)
+    {
+        using var storage = await StorageAsync(provider);
+        await using (var before = Open(storage, Widgets, WidgetColour))
+        {
+            await before.MigrateAsync();
+            await using var connection = await before.OpenAsync();
+            await connection.ExecuteAsync("INSERT INTO widgets (id, name, at, colour) VALUES (1, 'a', 5, 'red')");
+        }
+
+        var merged = new SchemaMigration("9900-widgets", "CREATE TABLE widgets (id {bigint} PRIMARY KEY, name TEXT NOT NULL UNIQUE, at {bigint} NOT NULL, colour TEXT)")
+        {
+            Replaces = ["9901-widgets", "9902-widget-colour"],
+            Upgrade = _ => "CREATE INDEX ix_widgets_colour ON widgets (colour)",
+        };
+        await using var after = Open(storage, merged);
+        await after.MigrateAsync();
+        await after.MigrateAsync();
+
+        Assert.Equal(["9900-widgets"], await after.AppliedMigrationsAsync());
+        await using var check = await after.OpenAsync();
+        Assert.Equal("red", await check.ExecuteScalarAsync<string>("SELECT colour FROM widgets WHERE id = 1"));
+        var indexes = provider == DatabaseProvider.Sqlite
+            ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_widgets_colour'"
+            : "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'ix_widgets_colour'";
+        Assert.Equal(1L, await check.ExecuteScalarAsync<long>(indexes));
+    }
+
+    [Fact]
+    public async Task A_database_with_only_some_of_the_replaced_migrations_is_refused_and_left_as_it_was()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using (var before = Open(storage, Widgets))
+        {
+            await before.MigrateAsync();
+        }
+
+        var merged = new SchemaMigration("9900-widgets", "CREATE TABLE widgets (id {bigint} PRIMARY KEY, name TEXT NOT NULL UNIQUE, at {bigint} NOT NULL, colour TEXT)")
+        {
+            Replaces = ["9901-widgets", "9902-widget-colour"],
+        };
+        await using var after = Open(storage, merged);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => after.MigrateAsync());
+        Assert.Contains("9900-widgets", error.Message, StringComparison.Ordinal);
+        Assert.Contains("9902-widget-colour", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["9901-widgets"], await after.AppliedMigrationsAsync());
+    }
+
+    [Fact]
+    public void A_replaced_migration_registered_beside_the_one_that_replaces_it_is_refused_at_start()
+    {
+        using var storage = TestStorage.Sqlite();
+        var merged = new SchemaMigration("9900-widgets", "SELECT 1") { Replaces = ["9901-widgets"] };
+        var error = Assert.Throws<InvalidOperationException>(() => Open(storage, merged, Widgets));
         Assert.Contains("9901-widgets", error.Message, StringComparison.Ordinal);
     }
 

@@ -19,11 +19,11 @@ public interface IRemediationRequests
 
 /// <summary>
 /// Approvals as chat sees them: the person a platform vouched for becomes the policy's <see cref="Actor"/>
-/// (<see cref="ApprovalActors"/>), <see cref="ApprovalService"/> decides, and its result becomes the reply for that
+/// (<see cref="ApprovalActors"/>), <see cref="ApprovalWorkflow"/> decides, and its result becomes the reply for that
 /// person with the card as it now stands — the incident's card, or a stand-alone request's own card.
 /// </summary>
 public sealed class ChatApprovals(
-    ApprovalService approvals,
+    ApprovalWorkflow approvals,
     ApprovalActors actors,
     IncidentCardPublisher cards,
     RemediationRunStore runs,

@@ -11,11 +11,11 @@ using ChatOpsPull.Chat.Cards;
 namespace ChatOpsPull.Chat.Commands;
 
 /// <summary>
-/// <c>retry &lt;namespace&gt;/[kind/]&lt;workload&gt;</c>: asks, through the approval service and its policy, to restart the
+/// <c>retry &lt;namespace&gt;/[kind/]&lt;workload&gt;</c>: asks, through the approval workflow and its policy, to restart the
 /// workload (a <see cref="RemediationKind.RestartWorkload"/> plan). The request belongs to the newest open incident of that
 /// workload in the bot's cluster when there is one (so it shows on that incident's card); otherwise it stands alone.
 /// The card carrying Approve/Deny is published in the channel the command came from (updated in place afterwards);
-/// what the approval service tells the requester is the reply. When the bot only observes (<see cref="FixOffer"/>), the
+/// what the approval workflow tells the requester is the reply. When the bot only observes (<see cref="FixOffer"/>), the
 /// reply is the command that restarts the workload, and nothing is requested.
 /// </summary>
 public sealed class RetryCommand(

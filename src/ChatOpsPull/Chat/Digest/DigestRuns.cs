@@ -33,28 +33,12 @@ public sealed class DigestRuns(BotDatabase database)
             channel TEXT NOT NULL,
             card_key TEXT NOT NULL,
             schedule_id TEXT NOT NULL,
-            period_from INTEGER NOT NULL,
-            period_to INTEGER NOT NULL,
+            period_from {bigint} NOT NULL,
+            period_to {bigint} NOT NULL,
             chart_file TEXT NULL,
             chart_sent INTEGER NOT NULL,
             empty INTEGER NOT NULL,
-            posted_at INTEGER NOT NULL,
-            PRIMARY KEY (platform, channel, card_key)
-        );
-        CREATE INDEX ix_digest_runs_posted ON digest_runs (posted_at);
-        """,
-        """
-        CREATE TABLE digest_runs (
-            platform TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            card_key TEXT NOT NULL,
-            schedule_id TEXT NOT NULL,
-            period_from BIGINT NOT NULL,
-            period_to BIGINT NOT NULL,
-            chart_file TEXT NULL,
-            chart_sent INTEGER NOT NULL,
-            empty INTEGER NOT NULL,
-            posted_at BIGINT NOT NULL,
+            posted_at {bigint} NOT NULL,
             PRIMARY KEY (platform, channel, card_key)
         );
         CREATE INDEX ix_digest_runs_posted ON digest_runs (posted_at);
@@ -127,7 +111,7 @@ public sealed class DigestRuns(BotDatabase database)
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
-            database.Sql("UPDATE digest_runs SET chart_file = NULL WHERE chart_file IN @files", "UPDATE digest_runs SET chart_file = NULL WHERE chart_file = ANY(@files)"),
+            "UPDATE digest_runs SET chart_file = NULL WHERE " + database.Dialect.In("chart_file", "@files"),
             new { files = files.ToArray() },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }

@@ -68,8 +68,8 @@ public sealed partial class OutboxDispatcher : BackgroundService
                 var now = Now();
                 if (firstRound || now - lastRecovery > options.LeaseDuration.TotalMilliseconds / 2)
                 {
-                    // Only SQLite guarantees a single replica, so only there may a fresh start take back every 'sending' row.
-                    var recovered = await _queue.RecoverAsync(firstRound && _database.Provider == DatabaseProvider.Sqlite, now, stoppingToken).ConfigureAwait(false);
+                    // Only a database no other process shares (SQLite) lets a fresh start take back every 'sending' row.
+                    var recovered = await _queue.RecoverAsync(firstRound && _database.Dialect.OneProcess, now, stoppingToken).ConfigureAwait(false);
                     if (recovered > 0)
                     {
                         LogRecovered(_log, recovered);

@@ -14,7 +14,7 @@ internal sealed record OutboxLane(ChatPlatform Platform, string Channel);
 internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
 {
     /// <summary>Dapper sends a list as an array to PostgreSQL (= ANY) and expands it for SQLite (IN (…)).</summary>
-    private string PlatformIn => database.Sql("l.platform IN @platforms", "l.platform = ANY(@platforms)");
+    private string PlatformIn => database.Dialect.In("l.platform", "@platforms");
 
     /// <summary>
     /// Puts rows left in 'sending' back to 'pending': all of them when this is the only replica that can exist (SQLite,

@@ -14,7 +14,7 @@ public sealed class SqliteWriteGate(BotDatabase database) : IDisposable
 
     public async ValueTask<Pass> EnterAsync(CancellationToken cancellationToken)
     {
-        if (database.Provider != DatabaseProvider.Sqlite)
+        if (!database.Dialect.OneWriterAtATime)
         {
             return default;
         }

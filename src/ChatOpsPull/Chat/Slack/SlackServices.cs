@@ -18,7 +18,7 @@ public static class SlackServices
             .Bind(configuration.GetSection(SlackOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSchemaMigrations(SlackSchema.SeenEvents, SlackSchema.CardMessages);
+        services.AddSchemaMigrations(SlackSchema.Slack);
         services.AddHttpClient<SlackApiClient>((sp, http) =>
             {
                 http.Timeout = sp.GetRequiredService<IOptions<SlackOptions>>().Value.RequestTimeout;

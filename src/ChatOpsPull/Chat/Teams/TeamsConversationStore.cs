@@ -42,11 +42,8 @@ public sealed class TeamsConversationStore(BotDatabase database, TimeProvider ti
 {
     public static readonly SchemaMigration Migration = new(
         "0301-teams-conversations",
-        Schema,
-        Schema);
-
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS teams_conversations (
+        """
+        CREATE TABLE teams_conversations (
             conversation_id   TEXT PRIMARY KEY,
             service_url       TEXT NOT NULL,
             tenant_id         TEXT NULL,
@@ -59,7 +56,7 @@ public sealed class TeamsConversationStore(BotDatabase database, TimeProvider ti
             bot_name          TEXT NULL,
             updated_at        TEXT NOT NULL
         );
-        CREATE TABLE IF NOT EXISTS teams_cards (
+        CREATE TABLE teams_cards (
             conversation_id        TEXT NOT NULL,
             card_key               TEXT NOT NULL,
             activity_id            TEXT NULL,
@@ -71,13 +68,13 @@ public sealed class TeamsConversationStore(BotDatabase database, TimeProvider ti
             updated_at             TEXT NOT NULL,
             PRIMARY KEY (conversation_id, card_key)
         );
-        CREATE TABLE IF NOT EXISTS teams_users (
+        CREATE TABLE teams_users (
             aad_object_id TEXT PRIMARY KEY,
             user_id       TEXT NOT NULL,
             name          TEXT NULL,
             updated_at    TEXT NOT NULL
         );
-        """;
+        """);
 
     public async Task SaveReferenceAsync(TeamsConversationReference reference, CancellationToken cancellationToken)
     {

@@ -18,47 +18,37 @@ public sealed record PullEventRecord(
     DateTimeOffset ObservedAt,
     string EventKey);
 
-/// <summary>Table <c>pull_events</c> (migration 0401-pull-events), written by the watcher, read by the digest.</summary>
+/// <summary>Table <c>pull_events</c> (migration 0400-pull-events), written by the watcher, read by the digest.</summary>
 public sealed class PullEventStore
 {
+    /// <summary>
+    /// Replaces main's <c>0401-pull-events</c> (one text per engine, <c>BIGSERIAL</c> on PostgreSQL): a database made with it
+    /// keeps its rows and gets the identity column <c>{identity}</c> makes.
+    /// </summary>
     public static readonly SchemaMigration Migration = new(
-        "0401-pull-events",
+        "0400-pull-events",
         """
         CREATE TABLE pull_events (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id {identity},
             cluster TEXT NOT NULL,
             namespace TEXT NOT NULL,
             pod TEXT NOT NULL,
             node TEXT NULL,
             image TEXT NOT NULL,
             registry_host TEXT NULL,
-            duration_ms INTEGER NULL,
-            size_bytes INTEGER NULL,
+            duration_ms {bigint} NULL,
+            size_bytes {bigint} NULL,
             observed_at TEXT NOT NULL,
             event_key TEXT NOT NULL
         );
         CREATE UNIQUE INDEX ux_pull_events_event ON pull_events (cluster, event_key);
         CREATE INDEX ix_pull_events_observed ON pull_events (cluster, observed_at);
         CREATE INDEX ix_pull_events_image ON pull_events (image);
-        """,
-        """
-        CREATE TABLE pull_events (
-            id BIGSERIAL PRIMARY KEY,
-            cluster TEXT NOT NULL,
-            namespace TEXT NOT NULL,
-            pod TEXT NOT NULL,
-            node TEXT NULL,
-            image TEXT NOT NULL,
-            registry_host TEXT NULL,
-            duration_ms BIGINT NULL,
-            size_bytes BIGINT NULL,
-            observed_at TEXT NOT NULL,
-            event_key TEXT NOT NULL
-        );
-        CREATE UNIQUE INDEX ux_pull_events_event ON pull_events (cluster, event_key);
-        CREATE INDEX ix_pull_events_observed ON pull_events (cluster, observed_at);
-        CREATE INDEX ix_pull_events_image ON pull_events (image);
-        """);
+        """)
+    {
+        Replaces = ["0401-pull-events"],
+        Upgrade = dialect => dialect.IdentityFromSerial("pull_events", "id"),
+    };
 
     private readonly BotDatabase _database;
 

@@ -132,9 +132,12 @@ public static class ApiStatus
     public static ApiStatusException MethodNotAllowed() =>
         new(HttpStatusCode.MethodNotAllowed, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 
-    public static ApiStatusException UnsupportedPatch(string contentType) =>
+    /// <summary>negotiation.NewUnsupportedMediaTypeError: the patch types the resource accepts (custom resources have no strategic merge patch).</summary>
+    public static ApiStatusException UnsupportedPatch(ResourceType type) =>
         new(HttpStatusCode.UnsupportedMediaType, "UnsupportedMediaType",
-            $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got \"{contentType}\")");
+            "the body of the request was in an unknown format - accepted media types include: " + (type.Custom
+                ? "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+                : "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"));
 
     public static ApiStatusException NoSuchResource() =>
         new(HttpStatusCode.NotFound, "NotFound", "the server could not find the requested resource");

@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using System.Threading.Channels;
 
 namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
@@ -16,7 +14,7 @@ public sealed record WatchRecord(long ResourceVersion, string Type, ResourceType
     public string ObjectJson => _json ??= Current.ToJsonString(ObjectStore.Wire);
 }
 
-/// <summary>An open watch: the lines still to write, and how to end it.</summary>
+/// <summary>An open watch: the events still to write, and how to end it.</summary>
 public sealed class WatchSubscription
 {
     internal WatchSubscription(ResourceType type, string? ns, LabelSelector labels, FieldSelector fields, bool bookmarks)
@@ -38,24 +36,40 @@ public sealed class WatchSubscription
 
     public bool Bookmarks { get; }
 
-    public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>
+    /// Events to send, in resourceVersion order. Unbounded, like the real server's per-watcher buffer as seen by a
+    /// client: a slow reader holds the stream back (TCP backpressure) but never loses an event.
+    /// </summary>
+    public Channel<WatchEvent> Events { get; } = Channel.CreateUnbounded<WatchEvent>(new UnboundedChannelOptions { SingleReader = true });
 
-    /// <summary>Cancelled when a test drops every open watch.</summary>
+    /// <summary>Cancelled when a test drops every open watch (the connection is aborted, as when a server dies).</summary>
     public CancellationTokenSource Dropped { get; } = new();
 
     internal bool Matches(JsonObject obj) =>
         (Namespace is null || obj["metadata"]?["namespace"]?.GetValue<string>() == Namespace) && Labels.Matches(obj) && Fields.Matches(obj);
 }
 
+/// <summary>One watch event: its type and the object (serialized once, shared by every watch that sends it).</summary>
+public sealed record WatchEvent(string Type, JsonObject Item, Func<string> Json)
+{
+    public string Line => ObjectStore.Line(Type, Json());
+}
+
 /// <summary>
 /// The fake's etcd: objects per resource in key order, one global resourceVersion counter, a bounded history of changes
 /// for watches (older resourceVersions answer 410 Expired, as after compaction), consistent list snapshots for
 /// limit/continue pagination, and optimistic concurrency on metadata.resourceVersion. One lock guards it all.
-/// Stored objects are never mutated; every write stores a new object.
+/// Stored objects are never mutated (every write stores a new, fully materialized object, so readers on other threads
+/// may serialize them without the lock). Writes that change nothing are no-ops, as on the real server: no new
+/// resourceVersion, no watch event. Writes through the API (a field manager is named) are defaulted and tracked in
+/// metadata.managedFields; writes without one (seeding, tests) store what they are given.
+/// Custom resources are served for every CustomResourceDefinition in the store.
 /// </summary>
 public sealed partial class ObjectStore
 {
     private const int SnapshotLimit = 16;
+    private static readonly ResourceType Namespaces = ResourceType.Of("namespaces");
+    private static readonly ResourceType Crds = ResourceType.Of("customresourcedefinitions");
     private readonly Lock _gate = new();
     private readonly Dictionary<ResourceType, SortedDictionary<string, JsonObject>> _objects = [];
     private readonly LinkedList<WatchRecord> _history = new();
@@ -63,23 +77,34 @@ public sealed partial class ObjectStore
     private readonly Dictionary<(ResourceType, long), JsonObject[]> _snapshots = [];
     private readonly Queue<(ResourceType, long)> _snapshotOrder = new();
     private readonly TimeProvider _time;
+    private IReadOnlyList<ResourceType> _types = ResourceType.All;
     private long _resourceVersion = 1000;
     private long _compactedVersion = 1000;
 
     public ObjectStore(TimeProvider time)
     {
         _time = time;
-        foreach (var type in ResourceType.All)
-        {
-            _objects[type] = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
-        }
     }
 
     /// <summary>How many changes the watch history keeps; a watch from before them gets 410 Expired.</summary>
     public int HistoryLimit { get; set; } = 100_000;
 
-    /// <summary>Raised after a write is stored (inside the lock): the deployment controller reacts to it.</summary>
+    /// <summary>Raised after a write is stored (inside the lock): the controllers react to it.</summary>
     public event Action<WatchRecord>? Written;
+
+    public TimeProvider Time => _time;
+
+    /// <summary>Every resource served now: the built-in ones and those of the stored CustomResourceDefinitions.</summary>
+    public IReadOnlyList<ResourceType> Types
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _types;
+            }
+        }
+    }
 
     public long ResourceVersion
     {
@@ -105,22 +130,30 @@ public sealed partial class ObjectStore
 
     public static string Key(ResourceType type, string? ns, string name) => type.Namespaced ? $"{ns}/{name}" : name;
 
+    /// <summary>The resource at group/version/plural, built in or defined by a stored CustomResourceDefinition.</summary>
+    public ResourceType? FindType(string group, string version, string plural) =>
+        Types.FirstOrDefault(t => t.Group == group && t.Version == version && t.Plural == plural);
+
+    /// <summary>The resource of an object's apiVersion and kind.</summary>
+    public ResourceType? FindKind(string apiVersion, string kind) =>
+        Types.FirstOrDefault(t => t.ApiVersion == apiVersion && t.Kind == kind);
+
     public JsonObject? Get(ResourceType type, string? ns, string name)
     {
         lock (_gate)
         {
-            return _objects[type].TryGetValue(Key(type, ns, name), out var obj) ? obj : null;
+            return GetLocked(type, ns, name);
         }
     }
 
-    public bool NamespaceExists(string ns) => Get(ResourceType.Of("namespaces"), null, ns) is not null;
+    public bool NamespaceExists(string ns) => Get(Namespaces, null, ns) is not null;
 
     /// <summary>Objects of a type (optionally in a namespace), current state.</summary>
     public IReadOnlyList<JsonObject> List(ResourceType type, string? ns = null)
     {
         lock (_gate)
         {
-            return _objects[type].Values.Where(o => ns is null || Namespace(o) == ns).ToArray();
+            return Objects(type).Values.Where(o => ns is null || Namespace(o) == ns).ToArray();
         }
     }
 
@@ -144,7 +177,7 @@ public sealed partial class ObjectStore
             else
             {
                 version = _resourceVersion;
-                snapshot = [.. _objects[type].Values];
+                snapshot = [.. Objects(type).Values];
             }
 
             var matching = snapshot
@@ -178,9 +211,17 @@ public sealed partial class ObjectStore
         }
     }
 
-    /// <summary>Creates; fills uid, creationTimestamp, resourceVersion, generation. Dry run stores nothing.</summary>
-    public JsonObject Create(ResourceType type, string? ns, JsonObject body, bool dryRun = false, bool keepIdentity = false)
+    /// <summary>
+    /// Creates; fills uid, creationTimestamp, resourceVersion, generation. Dry run stores nothing. With a
+    /// <paramref name="manager"/> (an API write) the object is defaulted and the manager recorded in managedFields.
+    /// </summary>
+    public JsonObject Create(ResourceType type, string? ns, JsonObject body, bool dryRun = false, bool keepIdentity = false, string? manager = null)
     {
+        if (!type.Persisted)
+        {
+            throw ApiStatus.MethodNotAllowed();
+        }
+
         var obj = (JsonObject)body.DeepClone();
         var metadata = obj["metadata"] as JsonObject ?? new JsonObject();
         obj["metadata"] = metadata;
@@ -196,6 +237,10 @@ public sealed partial class ObjectStore
 
             metadata["namespace"] = ns;
         }
+        else
+        {
+            metadata.Remove("namespace");
+        }
 
         var name = metadata["name"]?.GetValue<string>();
         if (string.IsNullOrEmpty(name) && metadata["generateName"]?.GetValue<string>() is { Length: > 0 } prefix)
@@ -209,7 +254,19 @@ public sealed partial class ObjectStore
             throw ApiStatus.Invalid(type, string.Empty, [("metadata.name", "FieldValueRequired", "Required value: name or generateName is required")]);
         }
 
-        Validate(type, name, obj);
+        if (manager is not null)
+        {
+            if (type.HasStatus && type.Kind is not ("Pod" or "Namespace" or "Node"))
+            {
+                // The main endpoint of a resource with a status subresource ignores .status on create (pods, nodes
+                // and namespaces keep what the creator sent, as their strategies do).
+                obj.Remove("status");
+            }
+
+            ApiDefaults.Apply(type, obj);
+        }
+
+        ObjectValidation.Validate(type, name, obj);
         lock (_gate)
         {
             if (type.Namespaced && !NamespaceExistsLocked(ns!))
@@ -217,7 +274,7 @@ public sealed partial class ObjectStore
                 throw ApiStatus.NamespaceNotFound(ns!);
             }
 
-            if (_objects[type].ContainsKey(Key(type, ns, name)))
+            if (Objects(type).ContainsKey(Key(type, ns, name)))
             {
                 throw ApiStatus.AlreadyExists(type, name);
             }
@@ -239,6 +296,23 @@ public sealed partial class ObjectStore
                 metadata["generation"] = 1;
             }
 
+            if (manager is not null)
+            {
+                switch (type.Kind)
+                {
+                    case "Job":
+                        ApiDefaults.JobSelector(obj);
+                        break;
+                    case "Pod":
+                        // podStrategy.PrepareForCreate: what the creator wrote in .status is dropped; the kubelet reports.
+                        obj["status"] = new JsonObject { ["phase"] = "Pending", ["qosClass"] = PodQos(obj) };
+                        break;
+                }
+
+                metadata.Remove("managedFields");
+                ManagedFields.RecordUpdate(null, obj, manager, null, type.ApiVersion, _time.GetUtcNow());
+            }
+
             if (dryRun)
             {
                 return obj;
@@ -250,7 +324,7 @@ public sealed partial class ObjectStore
     }
 
     /// <summary>PUT: optimistic concurrency on metadata.resourceVersion; .status kept (main) or alone changed (/status).</summary>
-    public JsonObject Replace(ResourceType type, string? ns, string name, JsonObject body, string? subresource = null, bool dryRun = false)
+    public JsonObject Replace(ResourceType type, string? ns, string name, JsonObject body, string? subresource = null, bool dryRun = false, string? manager = null)
     {
         var bodyName = body["metadata"]?["name"]?.GetValue<string>();
         if (bodyName is not null && bodyName != name)
@@ -267,62 +341,13 @@ public sealed partial class ObjectStore
                 throw ApiStatus.Conflict(type, name);
             }
 
-            JsonObject updated;
-            if (subresource == "status")
-            {
-                updated = (JsonObject)existing.DeepClone();
-                updated["status"] = body["status"]?.DeepClone();
-            }
-            else
-            {
-                updated = (JsonObject)body.DeepClone();
-                updated["kind"] = type.Kind;
-                updated["apiVersion"] = type.ApiVersion;
-                var metadata = updated["metadata"] as JsonObject ?? new JsonObject();
-                updated["metadata"] = metadata;
-                metadata["name"] = name;
-                if (type.Namespaced)
-                {
-                    metadata["namespace"] = ns;
-                }
-
-                metadata["uid"] = existing["metadata"]!["uid"]!.DeepClone();
-                metadata["creationTimestamp"] = existing["metadata"]!["creationTimestamp"]!.DeepClone();
-                if (type.HasStatus)
-                {
-                    updated["status"] = existing["status"]?.DeepClone();
-                    if (updated["status"] is null)
-                    {
-                        updated.Remove("status");
-                    }
-                }
-
-                if (type.HasGeneration)
-                {
-                    var generation = ObjectStore.Number(existing["metadata"]?["generation"]) ?? 1;
-                    metadata["generation"] = SpecChanged(existing, updated) ? generation + 1 : generation;
-                }
-
-                if (type.Kind == "Pod")
-                {
-                    ValidatePodUpdate(existing, updated, name);
-                }
-
-                Validate(type, name, updated);
-            }
-
-            if (dryRun)
-            {
-                return updated;
-            }
-
-            Store(type, "MODIFIED", updated, existing);
-            return updated;
+            var updated = Merge(type, ns, name, existing, body, subresource, manager);
+            return StoreUpdate(type, existing, updated, dryRun);
         }
     }
 
     /// <summary>Applies a patch to the current object, then stores it like an update.</summary>
-    public JsonObject Patch(ResourceType type, string? ns, string name, Func<JsonObject, JsonObject> apply, string? subresource = null, bool dryRun = false)
+    public JsonObject Patch(ResourceType type, string? ns, string name, Func<JsonObject, JsonObject> apply, string? subresource = null, bool dryRun = false, string? manager = null)
     {
         lock (_gate)
         {
@@ -346,11 +371,65 @@ public sealed partial class ObjectStore
                 patched = body;
             }
 
-            return Replace(type, ns, name, patched, subresource, dryRun);
+            return Replace(type, ns, name, patched, subresource, dryRun, manager);
         }
     }
 
-    /// <summary>Deletes (immediately: there is no kubelet to finish a graceful deletion) and, unless orphaning, its dependents.</summary>
+    /// <summary>
+    /// Server-side apply (PATCH application/apply-patch+yaml): creates the object when missing, otherwise merges the
+    /// applied configuration, refuses with 409 when a field another manager owns would change (unless
+    /// <paramref name="force"/>), and records exactly the applied fields as <paramref name="manager"/>'s.
+    /// </summary>
+    public JsonObject Apply(ResourceType type, string? ns, string name, JsonObject config, string manager, bool force, string? subresource = null, bool dryRun = false)
+    {
+        var configName = config["metadata"]?["name"]?.GetValue<string>();
+        if (configName != name)
+        {
+            throw ApiStatus.BadRequest(configName is null
+                ? "metadata.name is required in the applied configuration"
+                : $"the name of the object ({configName}) does not match the name on the URL ({name})");
+        }
+
+        if (config["apiVersion"]?.GetValue<string>() != type.ApiVersion || config["kind"]?.GetValue<string>() != type.Kind)
+        {
+            throw ApiStatus.BadRequest($"the API version in the data ({config["apiVersion"]?.GetValue<string>()}) does not match the expected API version ({type.ApiVersion})");
+        }
+
+        lock (_gate)
+        {
+            var existing = GetLocked(type, ns, name);
+            if (existing is null)
+            {
+                if (subresource is not null)
+                {
+                    throw ApiStatus.NotFound(type, name);
+                }
+
+                var created = (JsonObject)config.DeepClone();
+                ((JsonObject)created["metadata"]!).Remove("managedFields");
+                var stored = Create(type, ns, created, dryRun: true, manager: manager);
+                ((JsonObject)stored["metadata"]!).Remove("managedFields");
+                ManagedFields.RecordApply(stored, config, manager, subresource, type.ApiVersion, _time.GetUtcNow());
+                if (!dryRun)
+                {
+                    Store(type, "ADDED", stored, null);
+                }
+
+                return stored;
+            }
+
+            var merged = ManagedFields.Apply(existing, config, manager, force, subresource, type.ApiVersion, _time.GetUtcNow());
+            var updated = Merge(type, ns, name, existing, merged, subresource, manager: null);
+            updated["metadata"]!["managedFields"] = merged["metadata"]?["managedFields"]?.DeepClone();
+            ApiDefaults.Apply(type, updated);
+            return StoreUpdate(type, existing, updated, dryRun);
+        }
+    }
+
+    /// <summary>
+    /// Deletes and, unless orphaning, its dependents (the garbage collector, at once: there is no kubelet to finish a
+    /// graceful deletion). An object with finalizers only gets its deletionTimestamp; it goes when they are removed.
+    /// </summary>
     public JsonObject Delete(ResourceType type, string? ns, string name, string? preconditionVersion = null, bool dryRun = false, bool orphan = false)
     {
         lock (_gate)
@@ -366,28 +445,21 @@ public sealed partial class ObjectStore
                 return existing;
             }
 
-            _objects[type].Remove(Key(type, ns, name));
-            var deleted = (JsonObject)existing.DeepClone();
-            deleted["metadata"]!["deletionTimestamp"] = Timestamp(_time.GetUtcNow());
-            Record(type, "DELETED", deleted, existing);
-            if (!orphan)
+            if (existing["metadata"]?["finalizers"] is JsonArray { Count: > 0 })
             {
-                DeleteDependentsLocked(existing["metadata"]!["uid"]!.GetValue<string>());
-            }
-
-            if (type.Kind == "Namespace")
-            {
-                foreach (var t in ResourceType.All.Where(t => t.Namespaced))
+                if (existing["metadata"]?["deletionTimestamp"] is not null)
                 {
-                    foreach (var obj in _objects[t].Values.Where(o => Namespace(o) == name).ToArray())
-                    {
-                        _objects[t].Remove(Key(t, name, Name(obj)));
-                        Record(t, "DELETED", (JsonObject)obj.DeepClone(), obj);
-                    }
+                    return existing;
                 }
+
+                var terminating = (JsonObject)existing.DeepClone();
+                terminating["metadata"]!["deletionTimestamp"] = Timestamp(_time.GetUtcNow());
+                terminating["metadata"]!["deletionGracePeriodSeconds"] = 0;
+                Store(type, "MODIFIED", terminating, existing);
+                return terminating;
             }
 
-            return deleted;
+            return RemoveLocked(type, existing, orphan);
         }
     }
 
@@ -399,9 +471,10 @@ public sealed partial class ObjectStore
         {
             if (string.IsNullOrEmpty(fromVersion) || fromVersion == "0")
             {
-                foreach (var obj in _objects[type].Values.Where(subscription.Matches))
+                foreach (var obj in Objects(type).Values.Where(subscription.Matches))
                 {
-                    subscription.Lines.Writer.TryWrite(Line("ADDED", obj.ToJsonString(Wire)));
+                    var json = obj.ToJsonString(Wire);
+                    subscription.Events.Writer.TryWrite(new WatchEvent("ADDED", obj, () => json));
                 }
             }
             else
@@ -435,7 +508,7 @@ public sealed partial class ObjectStore
             _watchers.Remove(subscription);
         }
 
-        subscription.Lines.Writer.TryComplete();
+        subscription.Events.Writer.TryComplete();
     }
 
     /// <summary>Sends a BOOKMARK with the current resourceVersion to every watch that asked for them.</summary>
@@ -451,7 +524,8 @@ public sealed partial class ObjectStore
                     ["apiVersion"] = watcher.Type.ApiVersion,
                     ["metadata"] = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture), ["creationTimestamp"] = null },
                 };
-                watcher.Lines.Writer.TryWrite(Line("BOOKMARK", bookmark.ToJsonString(Wire)));
+                var json = bookmark.ToJsonString(Wire);
+                watcher.Events.Writer.TryWrite(new WatchEvent("BOOKMARK", bookmark, () => json));
             }
         }
     }
@@ -474,6 +548,24 @@ public sealed partial class ObjectStore
         return open.Length;
     }
 
+    /// <summary>Ends every open watch stream cleanly after what it already has (as a server shutting down gracefully).</summary>
+    public int CloseWatches()
+    {
+        WatchSubscription[] open;
+        lock (_gate)
+        {
+            open = [.. _watchers];
+            _watchers.Clear();
+        }
+
+        foreach (var watcher in open)
+        {
+            watcher.Events.Writer.TryComplete();
+        }
+
+        return open.Length;
+    }
+
     /// <summary>Forgets all history, as an etcd compaction does: any watch from an older resourceVersion gets 410.</summary>
     public void Compact()
     {
@@ -486,7 +578,7 @@ public sealed partial class ObjectStore
         }
     }
 
-    /// <summary>Writes with the lock already held, for the controller reacting to <see cref="Written"/>.</summary>
+    /// <summary>Writes with the lock already held, for the controllers reacting to <see cref="Written"/>.</summary>
     internal void WithLock(Action action)
     {
         lock (_gate)
@@ -512,6 +604,8 @@ public sealed partial class ObjectStore
 
     public static string Version(JsonObject obj) => obj["metadata"]?["resourceVersion"]?.GetValue<string>() ?? string.Empty;
 
+    public static string Uid(JsonObject obj) => obj["metadata"]?["uid"]?.GetValue<string>() ?? string.Empty;
+
     public static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     public static string Line(string type, string objectJson) => $"{{\"type\":\"{type}\",\"object\":{objectJson}}}";
@@ -528,21 +622,197 @@ public sealed partial class ObjectStore
         return new string(chars);
     }
 
-    private JsonObject? GetLocked(ResourceType type, string? ns, string name) =>
-        _objects[type].TryGetValue(Key(type, ns, name), out var obj) ? obj : null;
+    /// <summary>True when the object's ownerReferences name <paramref name="ownerUid"/>.</summary>
+    public static bool IsOwnedBy(JsonObject obj, string ownerUid) =>
+        obj["metadata"]?["ownerReferences"] is JsonArray refs && refs.Any(r => r?["uid"]?.GetValue<string>() == ownerUid);
 
-    private bool NamespaceExistsLocked(string ns) => _objects[ResourceType.Of("namespaces")].ContainsKey(ns);
+    /// <summary>The pod's QoS class (k8s.io/kubernetes pkg/apis/core/helper/qos): BestEffort without requests or limits.</summary>
+    public static string PodQos(JsonObject pod)
+    {
+        var containers = (pod["spec"]?["containers"] as JsonArray ?? []).Concat(pod["spec"]?["initContainers"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        var any = containers.Any(c => c["resources"]?["requests"] is JsonObject { Count: > 0 } || c["resources"]?["limits"] is JsonObject { Count: > 0 });
+        if (!any)
+        {
+            return "BestEffort";
+        }
+
+        var guaranteed = containers.All(c =>
+            c["resources"]?["limits"] is JsonObject limits && limits["cpu"] is not null && limits["memory"] is not null
+            && (c["resources"]?["requests"] is not JsonObject requests || ((requests["cpu"] is null || JsonNode.DeepEquals(requests["cpu"], limits["cpu"])) && (requests["memory"] is null || JsonNode.DeepEquals(requests["memory"], limits["memory"])))));
+        return guaranteed ? "Guaranteed" : "Burstable";
+    }
+
+    private SortedDictionary<string, JsonObject> Objects(ResourceType type)
+    {
+        if (!_objects.TryGetValue(type, out var objects))
+        {
+            objects = new SortedDictionary<string, JsonObject>(StringComparer.Ordinal);
+            _objects[type] = objects;
+        }
+
+        return objects;
+    }
+
+    private JsonObject? GetLocked(ResourceType type, string? ns, string name) =>
+        Objects(type).TryGetValue(Key(type, ns, name), out var obj) ? obj : null;
+
+    private bool NamespaceExistsLocked(string ns) => Objects(Namespaces).ContainsKey(ns);
+
+    /// <summary>The object a PUT (or a patch) asks for, with what the server keeps and counts itself.</summary>
+    private JsonObject Merge(ResourceType type, string? ns, string name, JsonObject existing, JsonObject body, string? subresource, string? manager)
+    {
+        JsonObject updated;
+        if (subresource == "status")
+        {
+            updated = (JsonObject)existing.DeepClone();
+            updated["status"] = body["status"]?.DeepClone();
+            if (updated["status"] is null)
+            {
+                updated.Remove("status");
+            }
+        }
+        else
+        {
+            updated = (JsonObject)body.DeepClone();
+            updated["kind"] = type.Kind;
+            updated["apiVersion"] = type.ApiVersion;
+            var metadata = updated["metadata"] as JsonObject ?? new JsonObject();
+            updated["metadata"] = metadata;
+            metadata["name"] = name;
+            if (type.Namespaced)
+            {
+                metadata["namespace"] = ns;
+            }
+
+            metadata["uid"] = existing["metadata"]!["uid"]!.DeepClone();
+            metadata["creationTimestamp"] = existing["metadata"]!["creationTimestamp"]!.DeepClone();
+            if (existing["metadata"]?["deletionTimestamp"] is { } deleting)
+            {
+                metadata["deletionTimestamp"] = deleting.DeepClone();
+                metadata["deletionGracePeriodSeconds"] = existing["metadata"]?["deletionGracePeriodSeconds"]?.DeepClone();
+            }
+
+            if (type.HasStatus)
+            {
+                updated["status"] = existing["status"]?.DeepClone();
+                if (updated["status"] is null)
+                {
+                    updated.Remove("status");
+                }
+            }
+
+            if (type.HasGeneration)
+            {
+                var generation = Number(existing["metadata"]?["generation"]) ?? 1;
+                metadata["generation"] = SpecChanged(existing, updated) ? generation + 1 : generation;
+            }
+
+            if (manager is not null)
+            {
+                ApiDefaults.Apply(type, updated);
+            }
+
+            if (type.Kind == "Pod")
+            {
+                ObjectValidation.ValidatePodUpdate(existing, updated, name);
+            }
+
+            ObjectValidation.Validate(type, name, updated);
+        }
+
+        if (manager is not null)
+        {
+            // The server computes managedFields; a client sending them back unchanged (or omitting them) changes nothing.
+            var sent = updated["metadata"]?["managedFields"];
+            var keep = sent is JsonArray { Count: 0 } ? new JsonArray() : existing["metadata"]?["managedFields"]?.DeepClone();
+            updated["metadata"]!["managedFields"] = keep;
+            if (keep is null)
+            {
+                ((JsonObject)updated["metadata"]!).Remove("managedFields");
+            }
+
+            ManagedFields.RecordUpdate(existing, updated, manager, subresource, type.ApiVersion, _time.GetUtcNow());
+        }
+
+        return updated;
+    }
+
+    /// <summary>Stores an update unless it changes nothing (then the stored object is the answer, as on the real server).</summary>
+    private JsonObject StoreUpdate(ResourceType type, JsonObject existing, JsonObject updated, bool dryRun)
+    {
+        if (SameContent(existing, updated))
+        {
+            return existing;
+        }
+
+        if (dryRun)
+        {
+            return updated;
+        }
+
+        if (updated["metadata"]?["deletionTimestamp"] is not null && updated["metadata"]?["finalizers"] is not JsonArray { Count: > 0 })
+        {
+            // The last finalizer is gone from an object being deleted: it goes now.
+            return RemoveLocked(type, updated, orphan: false);
+        }
+
+        Store(type, "MODIFIED", updated, existing);
+        return updated;
+    }
+
+    private JsonObject RemoveLocked(ResourceType type, JsonObject existing, bool orphan)
+    {
+        var ns = type.Namespaced ? Namespace(existing) : null;
+        var name = Name(existing);
+        Objects(type).Remove(Key(type, ns, name));
+        var deleted = (JsonObject)existing.DeepClone();
+        deleted["metadata"]!["deletionTimestamp"] ??= Timestamp(_time.GetUtcNow());
+        Record(type, "DELETED", deleted, existing);
+        var uid = Uid(existing);
+        if (orphan)
+        {
+            OrphanDependentsLocked(uid, ns);
+        }
+        else
+        {
+            DeleteDependentsLocked(uid, ns);
+        }
+
+        if (type.Kind == "Namespace")
+        {
+            foreach (var t in _types.Where(t => t.Namespaced))
+            {
+                foreach (var obj in Objects(t).Values.Where(o => Namespace(o) == name).ToArray())
+                {
+                    Objects(t).Remove(Key(t, name, Name(obj)));
+                    Record(t, "DELETED", (JsonObject)obj.DeepClone(), obj);
+                }
+            }
+        }
+
+        if (type == Crds)
+        {
+            RefreshCustomTypesLocked();
+        }
+
+        return deleted;
+    }
 
     private void Store(ResourceType type, string eventType, JsonObject obj, JsonObject? old)
     {
-        _objects[type][Key(type, Namespace(obj), Name(obj))] = obj;
+        Objects(type)[Key(type, type.Namespaced ? Namespace(obj) : null, Name(obj))] = obj;
         Record(type, eventType, obj, old);
+        if (type == Crds)
+        {
+            RefreshCustomTypesLocked();
+        }
     }
 
     private void Record(ResourceType type, string eventType, JsonObject obj, JsonObject? old)
     {
         _resourceVersion++;
         obj["metadata"]!["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture);
+        Materialize(obj);
         var record = new WatchRecord(_resourceVersion, eventType, type, obj, old);
         _history.AddLast(record);
         while (_history.Count > HistoryLimit)
@@ -560,6 +830,46 @@ public sealed partial class ObjectStore
         }
 
         Written?.Invoke(record);
+    }
+
+    /// <summary>Builds every lazily parsed node now, so readers on other threads only ever read.</summary>
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, value) in o)
+                {
+                    Materialize(value);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var item in a)
+                {
+                    Materialize(item);
+                }
+
+                break;
+        }
+    }
+
+    private void RefreshCustomTypesLocked()
+    {
+        var custom = Objects(Crds).Values.SelectMany(ResourceType.FromCustomResourceDefinition)
+            .Where(t => ResourceType.Find(t.Group, t.Version, t.Plural) is null)
+            .ToList();
+        var stale = _types.Where(t => t.Custom && !custom.Contains(t)).ToList();
+        foreach (var gone in stale)
+        {
+            foreach (var obj in Objects(gone).Values.ToArray())
+            {
+                Objects(gone).Remove(Key(gone, gone.Namespaced ? Namespace(obj) : null, Name(obj)));
+                Record(gone, "DELETED", (JsonObject)obj.DeepClone(), obj);
+            }
+        }
+
+        _types = [.. ResourceType.All, .. custom];
     }
 
     private static void Deliver(WatchSubscription watcher, WatchRecord record)
@@ -580,25 +890,66 @@ public sealed partial class ObjectStore
         };
         if (type is not null)
         {
-            watcher.Lines.Writer.TryWrite(Line(type, record.ObjectJson));
+            _ = record.ObjectJson;
+            watcher.Events.Writer.TryWrite(new WatchEvent(type, record.Current, () => record.ObjectJson));
         }
     }
 
-    private void DeleteDependentsLocked(string uid)
+    /// <summary>The garbage collector: owner references point into the owner's namespace (or anywhere, for a cluster-scoped owner).</summary>
+    private void DeleteDependentsLocked(string uid, string? ns)
     {
-        foreach (var type in ResourceType.All)
+        foreach (var type in _types)
         {
-            var dependents = _objects[type].Values
-                .Where(o => o["metadata"]?["ownerReferences"] is JsonArray refs && refs.Any(r => r?["uid"]?.GetValue<string>() == uid))
-                .ToArray();
+            var dependents = Objects(type).Values.Where(o => IsOwnedBy(o, uid) && (ns is null || Namespace(o) == ns)).ToArray();
             foreach (var dependent in dependents)
             {
-                _objects[type].Remove(Key(type, Namespace(dependent), Name(dependent)));
+                Objects(type).Remove(Key(type, type.Namespaced ? Namespace(dependent) : null, Name(dependent)));
                 var deleted = (JsonObject)dependent.DeepClone();
+                deleted["metadata"]!["deletionTimestamp"] ??= Timestamp(_time.GetUtcNow());
                 Record(type, "DELETED", deleted, dependent);
-                DeleteDependentsLocked(dependent["metadata"]!["uid"]!.GetValue<string>());
+                DeleteDependentsLocked(Uid(dependent), type.Namespaced ? Namespace(dependent) : null);
             }
         }
+    }
+
+    /// <summary>The garbage collector's orphaning: dependents lose their reference to the deleted owner.</summary>
+    private void OrphanDependentsLocked(string uid, string? ns)
+    {
+        foreach (var type in _types)
+        {
+            foreach (var dependent in Objects(type).Values.Where(o => IsOwnedBy(o, uid) && (ns is null || Namespace(o) == ns)).ToArray())
+            {
+                var orphaned = (JsonObject)dependent.DeepClone();
+                var refs = new JsonArray(((JsonArray)orphaned["metadata"]!["ownerReferences"]!).Where(r => r?["uid"]?.GetValue<string>() != uid).Select(r => r?.DeepClone()).ToArray());
+                if (refs.Count == 0)
+                {
+                    ((JsonObject)orphaned["metadata"]!).Remove("ownerReferences");
+                }
+                else
+                {
+                    orphaned["metadata"]!["ownerReferences"] = refs;
+                }
+
+                Store(type, "MODIFIED", orphaned, dependent);
+            }
+        }
+    }
+
+    private static bool SameContent(JsonObject before, JsonObject after)
+    {
+        static JsonObject Strip(JsonObject o)
+        {
+            var copy = (JsonObject)o.DeepClone();
+            if (copy["metadata"] is JsonObject m)
+            {
+                m.Remove("resourceVersion");
+                m.Remove("managedFields");
+            }
+
+            return copy;
+        }
+
+        return JsonNode.DeepEquals(Strip(before), Strip(after));
     }
 
     private static bool SpecChanged(JsonObject before, JsonObject after)
@@ -612,98 +963,6 @@ public sealed partial class ObjectStore
         }
 
         return !JsonNode.DeepEquals(Strip(before), Strip(after));
-    }
-
-    private static void ValidatePodUpdate(JsonObject existing, JsonObject updated, string name)
-    {
-        static JsonNode? WithoutImages(JsonNode? spec)
-        {
-            var copy = spec?.DeepClone();
-            foreach (var list in new[] { "containers", "initContainers" })
-            {
-                if (copy?[list] is JsonArray containers)
-                {
-                    foreach (var c in containers.OfType<JsonObject>())
-                    {
-                        c.Remove("image");
-                    }
-                }
-            }
-
-            if (copy is JsonObject o)
-            {
-                o.Remove("activeDeadlineSeconds");
-                o.Remove("tolerations");
-                o.Remove("ephemeralContainers");
-            }
-
-            return copy;
-        }
-
-        if (!JsonNode.DeepEquals(WithoutImages(existing["spec"]), WithoutImages(updated["spec"])))
-        {
-            throw ApiStatus.Invalid(ResourceType.Of("pods"), name,
-            [
-                ("spec", "FieldValueForbidden",
-                    "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"),
-            ]);
-        }
-    }
-
-    private static void Validate(ResourceType type, string name, JsonObject obj)
-    {
-        var causes = new List<(string, string, string)>();
-        if (!Rfc1123Subdomain().IsMatch(name) || name.Length > 253)
-        {
-            causes.Add(("metadata.name", "FieldValueInvalid",
-                $"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"));
-        }
-
-        var podSpec = type.Kind switch
-        {
-            "Pod" => obj["spec"],
-            "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet" or "Job" => obj["spec"]?["template"]?["spec"],
-            "CronJob" => obj["spec"]?["jobTemplate"]?["spec"]?["template"]?["spec"],
-            _ => null,
-        };
-        var prefix = type.Kind switch
-        {
-            "Pod" => "spec",
-            "CronJob" => "spec.jobTemplate.spec.template.spec",
-            _ => "spec.template.spec",
-        };
-        if (podSpec is not null || type.Kind == "Pod")
-        {
-            if (podSpec?["containers"] is not JsonArray { Count: > 0 } containers)
-            {
-                causes.Add(($"{prefix}.containers", "FieldValueRequired", "Required value"));
-            }
-            else
-            {
-                for (var i = 0; i < containers.Count; i++)
-                {
-                    if (string.IsNullOrEmpty(containers[i]?["name"]?.GetValue<string>()))
-                    {
-                        causes.Add(($"{prefix}.containers[{i}].name", "FieldValueRequired", "Required value"));
-                    }
-
-                    if (type.Kind != "Pod" && string.IsNullOrEmpty(containers[i]?["image"]?.GetValue<string>()))
-                    {
-                        causes.Add(($"{prefix}.containers[{i}].image", "FieldValueRequired", "Required value"));
-                    }
-                }
-            }
-        }
-
-        if (type.Kind == "Lease" && obj["spec"]?["leaseDurationSeconds"] is JsonValue duration && ObjectStore.Number(duration) <= 0)
-        {
-            causes.Add(("spec.leaseDurationSeconds", "FieldValueInvalid", $"Invalid value: {ObjectStore.Number(duration)}: must be greater than 0"));
-        }
-
-        if (causes.Count > 0)
-        {
-            throw ApiStatus.Invalid(type, name, causes);
-        }
     }
 
     private static string EncodeContinue(long version, string start) =>
@@ -725,7 +984,4 @@ public sealed partial class ObjectStore
             throw ApiStatus.BadRequest($"continue key is not valid: {e.Message}");
         }
     }
-
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
-    private static partial Regex Rfc1123Subdomain();
 }

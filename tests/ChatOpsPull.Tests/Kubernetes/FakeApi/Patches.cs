@@ -24,6 +24,7 @@ public static class Patches
         ["hostAliases"] = "ip",
         ["topologySpreadConstraints"] = "topologyKey",
         ["resourceClaims"] = "name",
+        ["webhooks"] = "name",
     };
 
     /// <summary>RFC 7386 JSON merge patch: objects merge recursively, null deletes, anything else (arrays too) replaces.</summary>

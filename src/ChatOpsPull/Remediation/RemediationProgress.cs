@@ -5,20 +5,21 @@ using ChatOpsPull.Incidents;
 namespace ChatOpsPull.Remediation;
 
 /// <summary>
-/// What a run's progress means for everyone else: the audit log (job started / applied / finished, written in the same
-/// transaction as the run's own row where it decides something), the incident's state (a fix that worked resolves it,
-/// one that timed out sends it back to Diagnosed, one that failed marks it Failed) and its card.
+/// Records a remediation run's progress (started, applied, finished) and what it means for everyone else: the audit log
+/// (written in the same transaction as the run's own row where it decides something), the incident's state (a fix that
+/// worked resolves it, one that timed out sends it back to Diagnosed, one that failed marks it Failed) and its card,
+/// through the incident engine (in order with the incident's other news; not when snoozed or muted; on the storm's
+/// card when the incident is rolled up).
 /// </summary>
-public sealed partial class RunNews(
+public sealed partial class RemediationProgress(
     RemediationRunStore runs,
     AuditLog audit,
-    IncidentStore incidents,
     IncidentEngine engine,
     TimeProvider time,
-    ILogger<RunNews> logger)
+    ILogger<RemediationProgress> logger)
 {
     /// <summary>Queued → Running and the "job started" line, once per run (the worker that wins writes it).</summary>
-    public async Task StartedAsync(RunRecord record, string owner, CancellationToken cancellationToken)
+    public async Task RecordStartedAsync(RunRecord record, string owner, CancellationToken cancellationToken)
     {
         var run = record.Run;
         var started = await runs.Database.InTransactionAsync(
@@ -37,19 +38,19 @@ public sealed partial class RunNews(
         if (started)
         {
             LogStarted(logger, run.ApprovalId, run.Plan.Key);
-            await TellAsync(run, IncidentChange.RemediationStarted, $"Running \"{run.Plan.Title}\"…", cancellationToken).ConfigureAwait(false);
+            await AnnounceAsync(run, IncidentChange.RemediationStarted, $"Running \"{run.Plan.Title}\"…", cancellationToken).ConfigureAwait(false);
         }
     }
 
-    public async Task AppliedAsync(RunRecord record, string detail, CancellationToken cancellationToken)
+    public async Task RecordAppliedAsync(RunRecord record, string detail, CancellationToken cancellationToken)
     {
         var run = record.Run;
         await audit.AppendAsync(new AuditRecord(AuditActor.Bot, RemediationAuditActions.JobApplied, IncidentOrNull(run), run.ApprovalId, detail), cancellationToken).ConfigureAwait(false);
-        await TellAsync(run, IncidentChange.RemediationStarted, $"\"{run.Plan.Title}\": {detail}; waiting for the pods to become Ready", cancellationToken).ConfigureAwait(false);
+        await AnnounceAsync(run, IncidentChange.RemediationStarted, $"\"{run.Plan.Title}\": {detail}; waiting for the pods to become Ready", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Records the result once; returns false when another worker already finished the run (or took it over).</summary>
-    public async Task<bool> FinishedAsync(RunRecord record, string owner, RunStatus status, string detail, CancellationToken cancellationToken)
+    public async Task<bool> RecordFinishedAsync(RunRecord record, string owner, RunStatus status, string detail, CancellationToken cancellationToken)
     {
         var run = record.Run;
         var outcome = status == RunStatus.Succeeded ? AuditOutcome.Done : AuditOutcome.Failed;
@@ -86,17 +87,7 @@ public sealed partial class RunNews(
             RunStatus.Queued or RunStatus.Running or RunStatus.VerifyingRollout => throw new ArgumentOutOfRangeException(nameof(status), status, "not a result"),
             _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a run status"),
         };
-        var incident = await incidents.GetAsync(incidentId, CancellationToken.None).ConfigureAwait(false);
-        if (incident is not null && incident.State != to && IncidentTransitions.IsAllowed(incident.State, to))
-        {
-            var moved = await engine.TransitionAsync(incidentId, to, AuditActor.Bot, IncidentChange.RemediationFinished, line, CancellationToken.None).ConfigureAwait(false);
-            if (moved.Outcome == IncidentUpdateOutcome.Changed)
-            {
-                return true;
-            }
-        }
-
-        await TellAsync(run, IncidentChange.RemediationFinished, line, CancellationToken.None).ConfigureAwait(false);
+        await engine.TransitionOrAnnounceAsync(incidentId, to, AuditActor.Bot, IncidentChange.RemediationFinished, line, CancellationToken.None).ConfigureAwait(false);
         return true;
     }
 
@@ -111,8 +102,8 @@ public sealed partial class RunNews(
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a run status"),
     };
 
-    /// <summary>Tells the incident's card, through the incident engine (in order with its other news; not when snoozed or muted).</summary>
-    private async Task TellAsync(RemediationRun run, IncidentChange change, string detail, CancellationToken cancellationToken)
+    /// <summary>Announces the run's news on its incident (none for a stand-alone request).</summary>
+    private async Task AnnounceAsync(RemediationRun run, IncidentChange change, string detail, CancellationToken cancellationToken)
     {
         if (IncidentOrNull(run) is { } id)
         {

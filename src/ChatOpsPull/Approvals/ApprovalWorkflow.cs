@@ -8,6 +8,7 @@ using ChatOpsPull.Observability;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using Microsoft.Extensions.Options;
+using Polly.Registry;
 
 namespace ChatOpsPull.Approvals;
 
@@ -19,7 +20,7 @@ namespace ChatOpsPull.Approvals;
 /// then enqueues the job. Every request, vote, denial, expiry and refusal is in the audit log; the incident moves
 /// (AwaitingApproval, Remediating, back to Diagnosed) through the incident engine and its card is told.
 /// </summary>
-public sealed partial class ApprovalService(
+public sealed partial class ApprovalWorkflow(
     ApprovalStore store,
     RemediationRunStore runs,
     IncidentStore incidents,
@@ -30,11 +31,10 @@ public sealed partial class ApprovalService(
     IOptionsMonitor<ApprovalOptions> options,
     IOptions<BotOptions> bot,
     TimeProvider time,
+    ResiliencePipelineProvider<string> pipelines,
     BotMetrics metrics,
-    ILogger<ApprovalService> logger) : IApprovalQueries
+    ILogger<ApprovalWorkflow> logger) : IApprovalQueries
 {
-    private const int MaxRaces = 10;
-
     /// <summary>What a request or an approval gets when the bot only observes (Bot:Profile=Observe).</summary>
     public const string ObserveOnly =
         "This bot only observes (install profile Observe): it changes nothing in the cluster, so it runs no fix. The card shows the commands to run yourself.";
@@ -55,7 +55,7 @@ public sealed partial class ApprovalService(
             incident = await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
             if (incident is null)
             {
-                return await RefusedAsync(actor, incidentId, null, $"There is no incident {incidentId}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+                return await RefuseRequestAsync(actor, incidentId, null, $"There is no incident {incidentId}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
             }
 
             cluster = incident.Key.Cluster;
@@ -87,22 +87,22 @@ public sealed partial class ApprovalService(
         var incidentId = incident?.Id;
         if (!bot.Value.Remediates)
         {
-            return await RefusedAsync(actor, incidentId, null, $"{ObserveOnly} Nothing was requested.", cancellationToken).ConfigureAwait(false);
+            return await RefuseRequestAsync(actor, incidentId, null, $"{ObserveOnly} Nothing was requested.", cancellationToken).ConfigureAwait(false);
         }
 
         if (!string.Equals(cluster, OwnCluster, StringComparison.Ordinal))
         {
-            return await RefusedAsync(actor, incidentId, null, $"This is about cluster {cluster}, and this bot acts on cluster {OwnCluster}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+            return await RefuseRequestAsync(actor, incidentId, null, $"This is about cluster {cluster}, and this bot acts on cluster {OwnCluster}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
         }
 
         if (incident is { IsClosed: true })
         {
-            return await RefusedAsync(actor, incidentId, null, $"Incident {incident.Id} is {IncidentTransitions.Describe(incident.State)}; there is nothing to fix. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+            return await RefuseRequestAsync(actor, incidentId, null, $"Incident {incident.Id} is {IncidentTransitions.Describe(incident.State)}; there is nothing to fix. Nothing was requested.", cancellationToken).ConfigureAwait(false);
         }
 
         if (await store.FindPendingAsync(incidentId, cluster, plan, cancellationToken).ConfigureAwait(false) is { } pending)
         {
-            return Existing(pending);
+            return AlreadyAsked(pending);
         }
 
         var now = time.GetUtcNow();
@@ -123,14 +123,14 @@ public sealed partial class ApprovalService(
             decision = policy.Request(id, incidentId ?? string.Empty, cluster, plan, actor, now);
             if (decision.Request is null || decision.Outcome == ApprovalOutcome.Refused)
             {
-                return await RefusedAsync(actor, incidentId, null, decision.Message, cancellationToken).ConfigureAwait(false);
+                return await RefuseRequestAsync(actor, incidentId, null, decision.Message, cancellationToken).ConfigureAwait(false);
             }
         }
 
         var dryRun = await actions.DryRunAsync(plan, incident?.Image, cancellationToken).ConfigureAwait(false);
         if (!dryRun.Possible)
         {
-            return await RefusedAsync(actor, incidentId, null, $"The dry run shows \"{plan.Title}\" cannot work: {dryRun.Text}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
+            return await RefuseRequestAsync(actor, incidentId, null, $"The dry run shows \"{plan.Title}\" cannot work: {dryRun.Text}. Nothing was requested.", cancellationToken).ConfigureAwait(false);
         }
 
         var request = decision.Request! with { DryRun = dryRun.Text, Cluster = cluster };
@@ -157,12 +157,12 @@ public sealed partial class ApprovalService(
                 },
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (DbException e) when (BotDatabase.IsUniqueViolation(e))
+        catch (DbException e) when (store.Database.Dialect.IsUniqueViolation(e))
         {
             // Another replica (or a double click) asked for the same plan a moment earlier: that request stands.
             if (await store.FindPendingAsync(incidentId, cluster, plan, cancellationToken).ConfigureAwait(false) is { } winner)
             {
-                return Existing(winner);
+                return AlreadyAsked(winner);
             }
 
             throw;
@@ -170,7 +170,7 @@ public sealed partial class ApprovalService(
 
         var outcome = request.Status == ApprovalStatus.Approved ? ApprovalOutcome.Approved : decision.Outcome;
         LogRequested(logger, id, plan.Key, outcome);
-        await AfterAsync(request, outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
+        await AfterDecisionStoredAsync(request, outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
         return new RequestResult(outcome, $"{decision.Message}\nDry run: {dryRun.Text}", request);
     }
 
@@ -196,104 +196,122 @@ public sealed partial class ApprovalService(
 
     // ---- deciding ----
 
-    /// <summary>An Approve or Deny click. The policy decides from the request as stored; a lost race re-reads and decides again.</summary>
+    /// <summary>
+    /// An Approve or Deny click. The policy decides from the request as stored; a try that lost the compare-and-set to
+    /// another writer is tried again from the request as it then stands (pipeline <see cref="ApprovalRetryPipelines.Decision"/>).
+    /// </summary>
     public async Task<DecisionResult> DecideAsync(Actor actor, string approvalId, bool approve, CancellationToken cancellationToken)
     {
-        var auditActor = actor.ToAuditActor();
-        for (var race = 1; ; race++)
-        {
-            var request = await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
-            if (request is null)
+        var attempts = options.CurrentValue.DecisionAttempts;
+        var tries = 0;
+        var decided = await pipelines.GetPipeline(ApprovalRetryPipelines.Decision).ExecuteAsync(
+            async token =>
             {
-                return await RefuseAsync(actor, null, approvalId, $"There is no approval request {approvalId}; the card may come from another bot. Nothing changed.", cancellationToken).ConfigureAwait(false);
-            }
-
-            var incidentId = string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId;
-            if (!string.Equals(request.Cluster, OwnCluster, StringComparison.Ordinal))
-            {
-                return await RefuseAsync(actor, incidentId, approvalId, $"This request is for cluster {request.Cluster}, and this bot acts on cluster {OwnCluster}. Nothing changed.", cancellationToken).ConfigureAwait(false);
-            }
-
-            if (approve && !bot.Value.Remediates)
-            {
-                return await RefuseAsync(actor, incidentId, approvalId, $"{ObserveOnly} Nothing changed.", cancellationToken).ConfigureAwait(false);
-            }
-
-            var incident = incidentId is null ? null : await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
-            if (request.Status == ApprovalStatus.Pending && incident is { IsClosed: true })
-            {
-                return await RefuseAsync(actor, incidentId, approvalId, $"Incident {incident.Id} is {IncidentTransitions.Describe(incident.State)}, so this request no longer applies. Nothing changed.", cancellationToken).ConfigureAwait(false);
-            }
-
-            var now = time.GetUtcNow();
-            var policy = options.CurrentValue.ToPolicy();
-            if (ApprovalPolicy.Expire(request, now) is { } expired)
-            {
-                if (!await TryExpireAsync(request, expired, cancellationToken).ConfigureAwait(false) && race < MaxRaces)
-                {
-                    continue;
-                }
-
-                var why = policy.Decide(expired, request.Cluster, actor, approve, now).Message;
-                return await RefuseAsync(actor, incidentId, approvalId, why, cancellationToken).ConfigureAwait(false);
-            }
-
-            var decision = policy.Decide(request, request.Cluster, actor, approve, now);
-            if (!decision.Changed)
-            {
-                return await RefuseAsync(actor, incidentId, approvalId, decision.Message, cancellationToken).ConfigureAwait(false);
-            }
-
-            var updated = decision.Request!;
-            var won = await store.Database.InTransactionAsync(
-                async (connection, transaction) =>
-                {
-                    if (!await ApprovalStore.TryUpdateAsync(connection, transaction, request.Version, updated).ConfigureAwait(false))
-                    {
-                        return false;
-                    }
-
-                    var (action, detail) = decision.Outcome switch
-                    {
-                        ApprovalOutcome.Denied => (ApprovalAuditActions.Denied, $"{updated.Plan.Title}: denied"),
-                        ApprovalOutcome.VoteRecorded => (ApprovalAuditActions.Voted, $"{updated.Plan.Title}: approved ({updated.ApprovalCount}/{updated.Required})"),
-                        ApprovalOutcome.Approved => (ApprovalAuditActions.Voted, $"{updated.Plan.Title}: approved ({updated.ApprovalCount}/{updated.Required})"),
-                        ApprovalOutcome.Requested or ApprovalOutcome.Refused => throw new InvalidOperationException("not a decision that changes a request"),
-                        _ => throw new ArgumentOutOfRangeException(nameof(approve), decision.Outcome, "unknown outcome"),
-                    };
-                    await audit.AppendAsync(connection, transaction, new AuditRecord(auditActor, action, incidentId, approvalId, detail)).ConfigureAwait(false);
-                    if (decision.Outcome == ApprovalOutcome.Approved)
-                    {
-                        await ApproveAsync(connection, transaction, updated, incident, $"{updated.ApprovalCount} approval(s)", now).ConfigureAwait(false);
-                    }
-
-                    return true;
-                },
-                cancellationToken).ConfigureAwait(false);
-            if (!won)
-            {
-                if (race < MaxRaces)
-                {
-                    LogLostRace(logger, approvalId, race);
-                    continue;
-                }
-
-                return new DecisionResult(ApprovalOutcome.Refused, "Too many people decided this request at the same moment; look at the card and try again if it still waits.", request, incidentId);
-            }
-
-            LogDecided(logger, approvalId, decision.Outcome, actor);
-            if (decision.Outcome is ApprovalOutcome.Approved or ApprovalOutcome.Denied)
-            {
-                metrics.ApprovalDecided(now - updated.RequestedAt);
-            }
-
-            await AfterAsync(updated, decision.Outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
-            var text = decision.Outcome == ApprovalOutcome.Approved && !string.IsNullOrEmpty(updated.DryRun)
-                ? $"{decision.Message}\nIt will change: {updated.DryRun}"
-                : decision.Message;
-            return new DecisionResult(decision.Outcome, text, updated, incidentId);
-        }
+                tries++;
+                return await DecideOnceAsync(actor, approvalId, approve, tries, lastTry: tries >= attempts, token).ConfigureAwait(false);
+            },
+            cancellationToken).ConfigureAwait(false);
+        return decided.Result;
     }
+
+    private async Task<DecisionTry> DecideOnceAsync(Actor actor, string approvalId, bool approve, int race, bool lastTry, CancellationToken cancellationToken)
+    {
+        var auditActor = actor.ToAuditActor();
+        var request = await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
+        if (request is null)
+        {
+            return Decided(await RefuseDecisionAsync(actor, null, approvalId, $"There is no approval request {approvalId}; the card may come from another bot. Nothing changed.", cancellationToken).ConfigureAwait(false));
+        }
+
+        var incidentId = string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId;
+        if (!string.Equals(request.Cluster, OwnCluster, StringComparison.Ordinal))
+        {
+            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, $"This request is for cluster {request.Cluster}, and this bot acts on cluster {OwnCluster}. Nothing changed.", cancellationToken).ConfigureAwait(false));
+        }
+
+        if (approve && !bot.Value.Remediates)
+        {
+            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, $"{ObserveOnly} Nothing changed.", cancellationToken).ConfigureAwait(false));
+        }
+
+        var incident = incidentId is null ? null : await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
+        if (request.Status == ApprovalStatus.Pending && incident is { IsClosed: true })
+        {
+            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, $"Incident {incident.Id} is {IncidentTransitions.Describe(incident.State)}, so this request no longer applies. Nothing changed.", cancellationToken).ConfigureAwait(false));
+        }
+
+        var now = time.GetUtcNow();
+        var policy = options.CurrentValue.ToPolicy();
+        if (ApprovalPolicy.Expire(request, now) is { } expired)
+        {
+            if (!await TryExpireAsync(request, expired, cancellationToken).ConfigureAwait(false) && !lastTry)
+            {
+                return new DecisionTry(TooManyDeciders(request, incidentId), LostRace: true);
+            }
+
+            var why = policy.Decide(expired, request.Cluster, actor, approve, now).Message;
+            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, why, cancellationToken).ConfigureAwait(false));
+        }
+
+        var decision = policy.Decide(request, request.Cluster, actor, approve, now);
+        if (!decision.Changed)
+        {
+            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, decision.Message, cancellationToken).ConfigureAwait(false));
+        }
+
+        var updated = decision.Request!;
+        var won = await store.Database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                if (!await ApprovalStore.TryUpdateAsync(connection, transaction, request.Version, updated).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                var (action, detail) = decision.Outcome switch
+                {
+                    ApprovalOutcome.Denied => (ApprovalAuditActions.Denied, $"{updated.Plan.Title}: denied"),
+                    ApprovalOutcome.VoteRecorded => (ApprovalAuditActions.Voted, $"{updated.Plan.Title}: approved ({updated.ApprovalCount}/{updated.Required})"),
+                    ApprovalOutcome.Approved => (ApprovalAuditActions.Voted, $"{updated.Plan.Title}: approved ({updated.ApprovalCount}/{updated.Required})"),
+                    ApprovalOutcome.Requested or ApprovalOutcome.Refused => throw new InvalidOperationException("not a decision that changes a request"),
+                    _ => throw new ArgumentOutOfRangeException(nameof(approve), decision.Outcome, "unknown outcome"),
+                };
+                await audit.AppendAsync(connection, transaction, new AuditRecord(auditActor, action, incidentId, approvalId, detail)).ConfigureAwait(false);
+                if (decision.Outcome == ApprovalOutcome.Approved)
+                {
+                    await ApproveAsync(connection, transaction, updated, incident, $"{updated.ApprovalCount} approval(s)", now).ConfigureAwait(false);
+                }
+
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (!won)
+        {
+            if (!lastTry)
+            {
+                LogLostRace(logger, approvalId, race);
+            }
+
+            return new DecisionTry(TooManyDeciders(request, incidentId), LostRace: true);
+        }
+
+        LogDecided(logger, approvalId, decision.Outcome, actor);
+        if (decision.Outcome is ApprovalOutcome.Approved or ApprovalOutcome.Denied)
+        {
+            metrics.ApprovalDecided(now - updated.RequestedAt);
+        }
+
+        await AfterDecisionStoredAsync(updated, decision.Outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
+        var text = decision.Outcome == ApprovalOutcome.Approved && !string.IsNullOrEmpty(updated.DryRun)
+            ? $"{decision.Message}\nIt will change: {updated.DryRun}"
+            : decision.Message;
+        return Decided(new DecisionResult(decision.Outcome, text, updated, incidentId));
+    }
+
+    private static DecisionTry Decided(DecisionResult result) => new(result, LostRace: false);
+
+    private static DecisionResult TooManyDeciders(ApprovalRequest request, string? incidentId) =>
+        new(ApprovalOutcome.Refused, "Too many people decided this request at the same moment; look at the card and try again if it still waits.", request, incidentId);
 
     /// <summary>Marks every pending request whose time is up as expired (the sweep; reads do it too). Returns how many.</summary>
     public async Task<int> ExpireDueAsync(CancellationToken cancellationToken)
@@ -358,14 +376,14 @@ public sealed partial class ApprovalService(
         if (won)
         {
             LogExpired(logger, request.Id);
-            await AfterAsync(expired, ApprovalOutcome.Refused, Actor.System, $"The request to run \"{request.Plan.Title}\" expired.", cancellationToken).ConfigureAwait(false);
+            await AfterDecisionStoredAsync(expired, ApprovalOutcome.Refused, Actor.System, $"The request to run \"{request.Plan.Title}\" expired.", cancellationToken).ConfigureAwait(false);
         }
 
         return won;
     }
 
     /// <summary>After a decision is stored: enqueue the job, move the incident, update its card.</summary>
-    private async Task AfterAsync(ApprovalRequest request, ApprovalOutcome outcome, Actor actor, string line, CancellationToken cancellationToken)
+    private async Task AfterDecisionStoredAsync(ApprovalRequest request, ApprovalOutcome outcome, Actor actor, string line, CancellationToken cancellationToken)
     {
         if (request.Status == ApprovalStatus.Approved)
         {
@@ -381,13 +399,13 @@ public sealed partial class ApprovalService(
         switch (request.Status)
         {
             case ApprovalStatus.Pending when outcome == ApprovalOutcome.Requested:
-                await MoveIncidentAsync(request.IncidentId, IncidentState.AwaitingApproval, auditActor, IncidentChange.ApprovalRequested, line, cancellationToken).ConfigureAwait(false);
+                await engine.TransitionOrAnnounceAsync(request.IncidentId, IncidentState.AwaitingApproval, auditActor, IncidentChange.ApprovalRequested, line, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalStatus.Pending:
                 await engine.AnnounceAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalStatus.Approved:
-                await MoveIncidentAsync(request.IncidentId, IncidentState.Remediating, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                await engine.TransitionOrAnnounceAsync(request.IncidentId, IncidentState.Remediating, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalStatus.Denied or ApprovalStatus.Expired:
                 var stillPending = (await store.ListForIncidentAsync(request.IncidentId, cancellationToken).ConfigureAwait(false)).Any(r => r.Status == ApprovalStatus.Pending);
@@ -397,7 +415,7 @@ public sealed partial class ApprovalService(
                 }
                 else
                 {
-                    await MoveIncidentAsync(request.IncidentId, IncidentState.Diagnosed, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
+                    await engine.TransitionOrAnnounceAsync(request.IncidentId, IncidentState.Diagnosed, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
                 }
 
                 break;
@@ -406,28 +424,7 @@ public sealed partial class ApprovalService(
         }
     }
 
-    /// <summary>Moves the incident when the move is legal from where it is; otherwise (already there, closed) only updates its card.</summary>
-    private async Task MoveIncidentAsync(string incidentId, IncidentState to, AuditActor actor, IncidentChange change, string line, CancellationToken cancellationToken)
-    {
-        var incident = await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
-        if (incident is null)
-        {
-            return;
-        }
-
-        if (incident.State != to && IncidentTransitions.IsAllowed(incident.State, to))
-        {
-            var moved = await engine.TransitionAsync(incidentId, to, actor, change, line, cancellationToken).ConfigureAwait(false);
-            if (moved.Outcome == IncidentUpdateOutcome.Changed)
-            {
-                return;
-            }
-        }
-
-        await engine.AnnounceAsync(incidentId, change, line, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static RequestResult Existing(ApprovalRequest pending)
+    private static RequestResult AlreadyAsked(ApprovalRequest pending)
     {
         var waiting = pending.Required - pending.ApprovalCount;
         return new RequestResult(
@@ -436,15 +433,15 @@ public sealed partial class ApprovalService(
             pending);
     }
 
-    private async Task<RequestResult> RefusedAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
+    private async Task<RequestResult> RefuseRequestAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
     {
         await audit.AppendAsync(new AuditRecord(actor.ToAuditActor(), ApprovalAuditActions.Refused, incidentId, approvalId, message, AuditOutcome.Refused), cancellationToken).ConfigureAwait(false);
         return new RequestResult(ApprovalOutcome.Refused, message, null);
     }
 
-    private async Task<DecisionResult> RefuseAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
+    private async Task<DecisionResult> RefuseDecisionAsync(Actor actor, string? incidentId, string? approvalId, string message, CancellationToken cancellationToken)
     {
-        await RefusedAsync(actor, incidentId, approvalId, message, cancellationToken).ConfigureAwait(false);
+        await RefuseRequestAsync(actor, incidentId, approvalId, message, cancellationToken).ConfigureAwait(false);
         var request = approvalId is null ? null : await store.GetAsync(approvalId, cancellationToken).ConfigureAwait(false);
         var incident = incidentId ?? (string.IsNullOrEmpty(request?.IncidentId) ? null : request.IncidentId);
         return new DecisionResult(ApprovalOutcome.Refused, message, request, incident);

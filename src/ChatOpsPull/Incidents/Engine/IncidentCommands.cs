@@ -1,0 +1,153 @@
+using ChatOpsPull.Core.Failures;
+using System.Data.Common;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Storage;
+
+namespace ChatOpsPull.Incidents.Engine;
+
+/// <summary>
+/// Changes asked of one incident by people and other capabilities: state transitions, snooze, diagnosis requests and
+/// results. Each is stored with its audit line in one transaction under the incident's subject lock; refused moves
+/// change nothing but are audited.
+/// </summary>
+internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store, AuditLog audit, IncidentNewsDispatch news, TimeProvider time)
+{
+    public Task<IncidentUpdate> TransitionAsync(string id, IncidentState to, AuditActor actor, IncidentChange change, string? detail, CancellationToken cancellationToken) =>
+        ChangeAsync(id, async (connection, transaction, incident, afterCommit) =>
+        {
+            var now = time.GetUtcNow();
+            if (!IncidentTransitions.IsAllowed(incident.State, to))
+            {
+                var why = IncidentTransitions.Explain(incident.State, to);
+                await audit.AppendAsync(connection, transaction, new AuditRecord(actor, AuditActions.IncidentStateChanged, incident.Id, Detail: why, Outcome: AuditOutcome.Refused)).ConfigureAwait(false);
+                return new IncidentUpdate(IncidentUpdateOutcome.Refused, incident, why);
+            }
+
+            var closing = to is IncidentState.Resolved or IncidentState.Failed;
+            afterCommit.Count(to == IncidentState.Resolved ? "resolved" : null);
+            var changed = incident with
+            {
+                State = to,
+                UpdatedAt = now,
+                ResolvedAt = closing ? now : to == IncidentState.Open ? null : incident.ResolvedAt,
+            };
+            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, changed).ConfigureAwait(false);
+            var line = $"{incident.State.ToSnakeCase()} → {to.ToSnakeCase()}" + (detail is null ? string.Empty : ": " + detail);
+            await audit.AppendAsync(connection, transaction, new AuditRecord(actor, to == IncidentState.Resolved ? AuditActions.IncidentResolved : AuditActions.IncidentStateChanged, incident.Id, Detail: line)).ConfigureAwait(false);
+            afterCommit.Notify(saved, change, detail);
+            return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
+        },
+        cancellationToken);
+
+    /// <summary>
+    /// Progress of work on the incident (an approval, a remediation run) that moves it to <paramref name="to"/> when that
+    /// move is legal from where it stands; otherwise (already there, closed) the news is only announced. Either way the
+    /// incident's card hears <paramref name="change"/> with <paramref name="line"/> once.
+    /// </summary>
+    public async Task TransitionOrAnnounceAsync(string id, IncidentState to, AuditActor actor, IncidentChange change, string line, CancellationToken cancellationToken)
+    {
+        var incident = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (incident is null)
+        {
+            return;
+        }
+
+        if (incident.State != to && IncidentTransitions.IsAllowed(incident.State, to)
+            && (await TransitionAsync(id, to, actor, change, line, cancellationToken).ConfigureAwait(false)).Outcome == IncidentUpdateOutcome.Changed)
+        {
+            return;
+        }
+
+        await news.AnnounceAsync(id, change, line, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<IncidentUpdate> SnoozeAsync(string id, DateTimeOffset? until, AuditActor actor, CancellationToken cancellationToken) =>
+        ChangeAsync(id, async (connection, transaction, incident, afterCommit) =>
+        {
+            if (incident.SnoozedUntil == until)
+            {
+                return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, incident, "Already so.");
+            }
+
+            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, incident with { SnoozedUntil = until, UpdatedAt = time.GetUtcNow() }).ConfigureAwait(false);
+            var line = until is { } u ? $"snoozed until {u:u}" : "snooze ended";
+            await audit.AppendAsync(connection, transaction, new AuditRecord(actor, AuditActions.IncidentSnoozed, incident.Id, Detail: line)).ConfigureAwait(false);
+            afterCommit.Notify(saved, IncidentChange.Snoozed, line, evenIfSnoozed: true);
+            return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
+        },
+        cancellationToken);
+
+    public Task<IncidentUpdate> RequestDiagnosisAsync(string id, AuditActor actor, CancellationToken cancellationToken) =>
+        ChangeAsync(id, async (connection, transaction, incident, afterCommit) =>
+        {
+            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, incident with { UpdatedAt = time.GetUtcNow() }).ConfigureAwait(false);
+            await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, saved.Id, saved.Version, null).ConfigureAwait(false);
+            await audit.AppendAsync(connection, transaction, new AuditRecord(actor, AuditActions.IncidentDiagnosisRequested, incident.Id)).ConfigureAwait(false);
+            afterCommit.Diagnose(saved.Id, saved.Version);
+            return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, "Diagnosis requested.");
+        },
+        cancellationToken);
+
+    public Task<IncidentUpdate> ApplyDiagnosisAsync(string id, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken) =>
+        ChangeAsync(id, async (connection, transaction, incident, afterCommit) =>
+        {
+            var ticket = await IncidentStore.GetDiagnosisTicketAsync(connection, transaction, id).ConfigureAwait(false);
+            if (ticket is null || ticket.Requested != requestVersion)
+            {
+                return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, incident, "A newer diagnosis request supersedes this one.");
+            }
+
+            if (ticket.Applied >= requestVersion)
+            {
+                return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, incident, "This diagnosis is already stored.");
+            }
+
+            var now = time.GetUtcNow();
+            var state = incident.State is IncidentState.Open or IncidentState.Diagnosed ? IncidentState.Diagnosed : incident.State;
+            var stamped = diagnosis.DiagnosedAt == default ? diagnosis with { DiagnosedAt = now } : diagnosis;
+            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, incident with { Diagnosis = stamped, State = state, UpdatedAt = now }).ConfigureAwait(false);
+            await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, id, requestVersion, requestVersion).ConfigureAwait(false);
+            var line = $"{stamped.Cause.ToSnakeCase()} ({stamped.ConfidenceLabel} confidence): {stamped.Summary}";
+            await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentDiagnosed, id, Detail: line)).ConfigureAwait(false);
+            afterCommit.Notify(saved, IncidentChange.Diagnosed, stamped.Summary);
+            afterCommit.DiagnosedAs = stamped.Cause;
+            return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
+        },
+        cancellationToken);
+
+    /// <summary>
+    /// Reads the incident, then applies <paramref name="change"/> to it as stored inside the transaction. Only a change
+    /// that returns <see cref="IncidentUpdateOutcome.Changed"/> writes news or asks for anything after commit.
+    /// </summary>
+    private async Task<IncidentUpdate> ChangeAsync(
+        string id,
+        Func<DbConnection, DbTransaction, Incident, AfterCommit, Task<IncidentUpdate>> change,
+        CancellationToken cancellationToken)
+    {
+        var first = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (first is null)
+        {
+            return new IncidentUpdate(IncidentUpdateOutcome.NotFound, null, $"No incident {id}.");
+        }
+
+        try
+        {
+            return await writer.WriteAsync(
+                SubjectWriter.LockName(first.Key.Cluster, first.Key.Namespace, first.Key.Subject),
+                IncidentRetryPipelines.Command,
+                async (connection, transaction, afterCommit) =>
+                {
+                    var incident = await IncidentStore.GetAsync(connection, transaction, id).ConfigureAwait(false);
+                    return incident is null
+                        ? new IncidentUpdate(IncidentUpdateOutcome.NotFound, null, $"No incident {id}.")
+                        : await change(connection, transaction, incident, afterCommit).ConfigureAwait(false);
+                },
+                cancellationToken,
+                changed: update => update.Outcome == IncidentUpdateOutcome.Changed).ConfigureAwait(false);
+        }
+        catch (DbException e) when (store.Database.Dialect.IsUniqueViolation(e))
+        {
+            return new IncidentUpdate(IncidentUpdateOutcome.Refused, first, "Another open incident already has this key; it cannot be reopened.");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+using ChatOpsPull.Core.Incidents;
+
+namespace ChatOpsPull.Incidents.Engine;
+
+/// <summary>
+/// One piece of news about an incident, waiting in its mailbox for the notifiers.
+/// </summary>
+/// <param name="EvenIfSnoozed">Told although the incident is snoozed (the "snoozed" news itself).</param>
+/// <param name="OwnCard">Told on the incident's own card even when it is rolled up under a storm (the roll-up news itself).</param>
+internal sealed record IncidentNotice(Incident Incident, IncidentChange Change, string? Detail, bool EvenIfSnoozed, bool OwnCard)
+{
+    /// <summary>The incident in the notice may be stale (it holds only some pods, or a storm just took it in): read it again before telling.</summary>
+    public bool Reload { get; init; }
+
+    /// <summary>How many consecutive "pods changed" notices this one stands for (see <see cref="NoticeCollapsing"/>).</summary>
+    public int Merged { get; init; } = 1;
+}

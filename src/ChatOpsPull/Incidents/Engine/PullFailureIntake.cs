@@ -1,0 +1,213 @@
+using System.Data.Common;
+using ChatOpsPull.Core.Classification;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Observability;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Incidents.Engine;
+
+/// <summary>
+/// What detection sources report: a failing pod joins, opens, reopens or upgrades the incident of its subject
+/// (<see cref="IncidentGrouping"/>), and a recovered pod resolves its part of open incidents. Reports of one subject that
+/// arrive while another is being stored are stored together in the next transaction (<see cref="GroupCommitQueue{TItem}"/>).
+/// </summary>
+internal sealed partial class PullFailureIntake(
+    SubjectWriter writer,
+    IncidentStore store,
+    AuditLog audit,
+    IOptionsMonitor<IncidentOptions> options,
+    TimeProvider time,
+    BotMetrics metrics,
+    ILogger<PullFailureIntake> logger)
+{
+    private readonly GroupCommitQueue<Report> _reports = new();
+
+    public Task ReportAsync(PullFailure failure, CancellationToken cancellationToken)
+    {
+        metrics.FailureSeen(failure.Source);
+        var cause = MessageClassifier.Classify(failure.Message, failure.Reason).Cause;
+        var subject = IncidentGrouping.SubjectOf(failure);
+        var lockName = SubjectWriter.LockName(failure.Cluster, failure.Namespace, subject);
+
+        // A round is shared with other callers: it runs to its end even when the caller that runs it gives up.
+        return _reports.AddAsync(lockName, new Report(failure, cause, subject), reports => writer.WriteAsync(
+            lockName,
+            IncidentRetryPipelines.Write,
+            async (connection, transaction, afterCommit) =>
+            {
+                foreach (var report in reports)
+                {
+                    await ApplyReportAsync(connection, transaction, report, afterCommit).ConfigureAwait(false);
+                }
+
+                return true;
+            },
+            CancellationToken.None),
+            cancellationToken);
+    }
+
+    public async Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken)
+    {
+        var hits = await store.OpenWithPodAsync(cluster, @namespace, pod, container, cancellationToken).ConfigureAwait(false);
+        foreach (var (id, subject) in hits)
+        {
+            await writer.WriteAsync(
+                SubjectWriter.LockName(cluster, @namespace, subject),
+                IncidentRetryPipelines.Write,
+                async (connection, transaction, afterCommit) =>
+                {
+                    await ApplyResolveAsync(connection, transaction, id, pod, container, resolution, afterCommit).ConfigureAwait(false);
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ApplyReportAsync(DbConnection connection, DbTransaction transaction, Report report, AfterCommit afterCommit)
+    {
+        var (failure, cause, subject) = report;
+        var now = time.GetUtcNow();
+        var quiet = options.CurrentValue.QuietWindow;
+        // Incidents come with this pod's entry only (a storm must not read every pod per report); notices about them
+        // re-read the whole incident when they are told (once per delivered batch).
+        var open = await IncidentStore.OpenForSubjectAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, failure.Pod, failure.Container).ConfigureAwait(false);
+        var closed = await IncidentStore.ClosedForSubjectAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, now - quiet, failure.Pod, failure.Container).ConfigureAwait(false);
+        var podLine = $"{failure.Pod}/{failure.Container}: {failure.Reason}";
+
+        switch (IncidentGrouping.Decide(failure, cause, open, closed, now, quiet))
+        {
+            case GroupingDecision.Open o:
+            {
+                var pod = new AffectedPod(failure.Pod, failure.Container, failure.Reason, failure.Message, failure.ObservedAt, failure.ObservedAt) { NodeName = failure.NodeName };
+                var incident = new Incident(IncidentIds.New(), o.Key, failure.Image, IncidentState.Open, now, now, [pod], 1) { Workload = failure.Workload };
+                await IncidentStore.InsertAsync(connection, transaction, incident).ConfigureAwait(false);
+                await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, incident.Id, incident.Version, null).ConfigureAwait(false);
+                await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentOpened, incident.Id, Detail: $"{o.Key} — {podLine}")).ConfigureAwait(false);
+                afterCommit.Notify(incident, IncidentChange.Opened, podLine);
+                afterCommit.Count("opened");
+                afterCommit.Diagnose(incident.Id, incident.Version);
+                afterCommit.CheckStorm(incident);
+                return;
+            }
+
+            case GroupingDecision.Join j:
+            {
+                var (withPod, change) = IncidentGrouping.ApplyPod(j.Incident, failure, cause);
+                if (change == PodChange.None && j.UpgradeTo is null)
+                {
+                    return;
+                }
+
+                var changed = withPod with { UpdatedAt = now };
+                if (j.UpgradeTo is { } upgrade)
+                {
+                    changed = changed with
+                    {
+                        Key = changed.Key with { Cause = upgrade },
+                        State = IncidentTransitions.IsAllowed(changed.State, IncidentState.Open) ? IncidentState.Open : changed.State,
+                    };
+                }
+
+                var saved = await IncidentStore.SaveAsync(connection, transaction, j.Incident, changed).ConfigureAwait(false);
+                if (j.UpgradeTo is { } up)
+                {
+                    var line = $"cause is now {up.ToSnakeCase()} (was {j.Incident.Key.Cause.ToSnakeCase()}) — {podLine}";
+                    await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, saved.Id, saved.Version, null).ConfigureAwait(false);
+                    await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentCauseChanged, saved.Id, Detail: line)).ConfigureAwait(false);
+                    afterCommit.Notify(saved, IncidentChange.PodsChanged, line, partial: true);
+                    afterCommit.Diagnose(saved.Id, saved.Version);
+                    afterCommit.CheckStorm(saved);
+                }
+                else if (change is PodChange.Joined or PodChange.Updated
+                    || (change == PodChange.Rejoined && !RejoinedInsideQuietWindow(j.Incident, failure, quiet)))
+                {
+                    afterCommit.Notify(saved, IncidentChange.PodsChanged, change == PodChange.Updated ? podLine + " (new message)" : podLine + " joined", partial: true);
+                }
+
+                return;
+            }
+
+            case GroupingDecision.Reopen r:
+            {
+                var (withPod, _) = IncidentGrouping.ApplyPod(r.Incident, failure, cause);
+                var key = r.UpgradeTo is { } upgrade ? r.Incident.Key with { Cause = upgrade } : r.Incident.Key;
+                var changed = withPod with { Key = key, State = IncidentState.Open, ResolvedAt = null, UpdatedAt = now };
+                var saved = await IncidentStore.SaveAsync(connection, transaction, r.Incident, changed).ConfigureAwait(false);
+                var line = $"failing again {(now - r.Incident.ResolvedAt!.Value).TotalMinutes:0.#} min after it was resolved — {podLine}";
+                await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentReopened, saved.Id, Detail: line)).ConfigureAwait(false);
+                afterCommit.Count("reopened");
+                var reopenLastNotified = await IncidentStore.GetReopenNotifiedAtAsync(connection, transaction, saved.Id).ConfigureAwait(false);
+                if (reopenLastNotified is null || now - reopenLastNotified.Value > quiet)
+                {
+                    await IncidentStore.SetReopenNotifiedAtAsync(connection, transaction, saved.Id, now).ConfigureAwait(false);
+                    afterCommit.Notify(saved, IncidentChange.Reopened, line, partial: true);
+                }
+                else
+                {
+                    LogFlapping(logger, saved.Id);
+                }
+
+                if (r.UpgradeTo is not null || saved.Diagnosis is null)
+                {
+                    await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, saved.Id, saved.Version, null).ConfigureAwait(false);
+                    afterCommit.Diagnose(saved.Id, saved.Version);
+                }
+
+                return;
+            }
+
+            default:
+                throw new InvalidOperationException("unknown grouping decision");
+        }
+    }
+
+    private static bool RejoinedInsideQuietWindow(Incident before, PullFailure failure, TimeSpan quiet)
+    {
+        var pod = before.Pods.FirstOrDefault(p => p.Pod == failure.Pod && p.Container == failure.Container);
+        return pod?.ResolvedAt is { } resolved && failure.ObservedAt - resolved <= quiet;
+    }
+
+    private async Task ApplyResolveAsync(DbConnection connection, DbTransaction transaction, string id, string pod, string? container, PodResolution resolution, AfterCommit afterCommit)
+    {
+        var incident = await IncidentStore.GetAsync(connection, transaction, id).ConfigureAwait(false);
+        if (incident is null || incident.IsClosed)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var (resolved, count) = IncidentGrouping.ResolvePods(incident, pod, container, now);
+        if (count == 0)
+        {
+            return;
+        }
+
+        var how = resolution switch
+        {
+            PodResolution.Ready => "is running",
+            PodResolution.Deleted => "was deleted",
+            PodResolution.AlertResolved => "alert resolved",
+            _ => "recovered",
+        };
+        if (resolved.ActivePodCount == 0 && IncidentTransitions.IsAllowed(incident.State, IncidentState.Resolved))
+        {
+            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, resolved with { State = IncidentState.Resolved, ResolvedAt = now, UpdatedAt = now }).ConfigureAwait(false);
+            var line = $"no pod is failing any more (last: {pod} {how})";
+            await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentResolved, id, Detail: line)).ConfigureAwait(false);
+            afterCommit.Notify(saved, IncidentChange.Resolved, line);
+            afterCommit.Count("resolved");
+        }
+        else
+        {
+            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, resolved with { UpdatedAt = now }).ConfigureAwait(false);
+            afterCommit.Notify(saved, IncidentChange.PodsChanged, $"{pod} {how}; {saved.ActivePodCount} still failing");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Incident {IncidentId} reopened again inside the quiet window; stored without telling anyone")]
+    private static partial void LogFlapping(ILogger logger, string incidentId);
+
+    /// <summary>A report waiting for the next group commit of its subject.</summary>
+    private sealed record Report(PullFailure Failure, PullCause Cause, string Subject);
+}

@@ -1,0 +1,107 @@
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Observability;
+using ChatOpsPull.Storage;
+using Microsoft.Extensions.Options;
+using Polly.Registry;
+
+namespace ChatOpsPull.Incidents.Engine;
+
+/// <summary>Where a piece of news goes: the card it changes, and the change and line that card is told.</summary>
+/// <param name="OnStormCard">The news is about an incident rolled up under <paramref name="Card"/>.</param>
+internal sealed record NewsDestination(Incident Card, IncidentChange Change, string? Detail, bool OnStormCard);
+
+/// <summary>
+/// Storms: workloads failing on one image for one cause roll up under one parent incident (one card per storm), and the
+/// rule for their news — the only place it is written: news about an incident rolled up under an open parent goes on
+/// the parent's card as a "pods changed" line prefixed with the incident's namespace/workload; anything else goes on
+/// the incident's own card.
+/// Roll-ups of one storm are serialized in process by their own keyed lock (taken while a subject lock is held, never
+/// the other way round) and across replicas by an advisory lock in the transaction.
+/// </summary>
+internal sealed class StormRollup(
+    IncidentStore store,
+    AuditLog audit,
+    IOptionsMonitor<IncidentOptions> options,
+    ResiliencePipelineProvider<string> pipelines,
+    TimeProvider time,
+    BotMetrics metrics) : IDisposable
+{
+    private readonly KeyedLock _stormLocks = new();
+
+    /// <summary>The storm rule: which card <paramref name="incident"/>'s news goes on, and how it reads there.</summary>
+    public async Task<NewsDestination> DestinationAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    {
+        if (incident.RollupOf is { } parentId
+            && await store.GetAsync(parentId, cancellationToken).ConfigureAwait(false) is { IsClosed: false } parent)
+        {
+            var workload = incident.Workload?.ToString() ?? incident.Key.Subject;
+            return new NewsDestination(parent, IncidentChange.PodsChanged, $"{incident.Key.Namespace}/{workload}: {detail ?? change.ToString()}", OnStormCard: true);
+        }
+
+        return new NewsDestination(incident, change, detail, OnStormCard: false);
+    }
+
+    /// <summary>
+    /// After <paramref name="incident"/> opened or changed cause: when enough workloads now fail on its image for its cause
+    /// inside the roll-up window, rolls them up under the storm's parent, and writes in <paramref name="afterCommit"/> the
+    /// news for the cards that had them ("rolled up under …") and for the parent's card.
+    /// </summary>
+    public async Task RollUpAsync(Incident incident, AfterCommit afterCommit, CancellationToken cancellationToken)
+    {
+        var stormKey = IncidentRollup.StormKey(incident.Key.Cluster, incident.Image, incident.Key.Cause);
+        var lockName = "storm:" + stormKey;
+        var current = options.CurrentValue;
+        var database = store.Database;
+        using (await _stormLocks.AcquireAsync(lockName, cancellationToken).ConfigureAwait(false))
+        {
+            var (parent, children) = await pipelines.GetPipeline(IncidentRetryPipelines.Write).ExecuteAsync(
+                async token => await database.InTransactionAsync(
+                    async (connection, transaction) =>
+                    {
+                        await database.LockAsync(connection, transaction, lockName).ConfigureAwait(false);
+                        var candidates = await IncidentStore.OpenInStormAsync(connection, transaction, stormKey).ConfigureAwait(false);
+                        var plan = IncidentRollup.Plan(candidates, time.GetUtcNow(), current.RollupWindow, current.RollupThreshold);
+                        if (plan is null)
+                        {
+                            return ((Incident?)null, (IReadOnlyList<string>)[]);
+                        }
+
+                        var ids = new List<string>();
+                        foreach (var child in plan.Children)
+                        {
+                            await IncidentStore.SaveAsync(connection, transaction, child, child with { RollupOf = plan.Parent.Id }).ConfigureAwait(false);
+                            await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentRolledUp, child.Id, Detail: $"rolled up under {plan.Parent.Id} ({stormKey})")).ConfigureAwait(false);
+                            ids.Add(child.Id);
+                        }
+
+                        return ((Incident?)plan.Parent, (IReadOnlyList<string>)ids);
+                    },
+                    token).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
+            if (parent is null)
+            {
+                return;
+            }
+
+            foreach (var childId in children)
+            {
+                afterCommit.RolledUp(childId);
+                metrics.Incident("rolled_up");
+                if (childId != incident.Id && await store.GetAsync(childId, cancellationToken).ConfigureAwait(false) is { } child)
+                {
+                    // The child had its own card before the storm was recognised: tell it where it went.
+                    afterCommit.NotifyOnOwnCard(child, IncidentChange.PodsChanged, $"rolled up under {parent.Id}");
+                }
+            }
+
+            var siblings = await store.ListRolledUpAsync(parent.Id, cancellationToken).ConfigureAwait(false);
+            if (await store.GetAsync(parent.Id, cancellationToken).ConfigureAwait(false) is { } fresh)
+            {
+                afterCommit.NotifyOnOwnCard(fresh, IncidentChange.PodsChanged, $"{siblings.Count + 1} workloads fail on {IncidentGrouping.ImageSubject(fresh.Image)} ({fresh.Key.Cause.ToSnakeCase()})");
+            }
+        }
+    }
+
+    public void Dispose() => _stormLocks.Dispose();
+}

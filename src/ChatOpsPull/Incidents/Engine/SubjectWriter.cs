@@ -1,0 +1,89 @@
+using System.Data.Common;
+using ChatOpsPull.Observability;
+using Polly.Registry;
+
+namespace ChatOpsPull.Incidents.Engine;
+
+/// <summary>
+/// Writes the incidents of one subject (cluster/namespace/workload): serialized in process by a keyed lock and across
+/// replicas by an advisory lock in the transaction (the unique open-key index is the last guard), tried again through a
+/// named resilience pipeline when it loses a race, and — once committed, still under the subject lock — followed by its
+/// <see cref="AfterCommit"/> work: metrics, storm roll-ups, diagnosis requests, and its news posted in commit order.
+/// The news is delivered after the lock is released, so a slow chat platform never holds up the next write.
+/// </summary>
+internal sealed partial class SubjectWriter(
+    IncidentStore store,
+    StormRollup storms,
+    IncidentNewsDispatch news,
+    IDiagnosisScheduler diagnosisScheduler,
+    ResiliencePipelineProvider<string> pipelines,
+    BotMetrics metrics,
+    ILogger<SubjectWriter> logger) : IDisposable
+{
+    private readonly KeyedLock _subjectLocks = new();
+
+    public static string LockName(string cluster, string @namespace, string subject) => $"incident:{cluster}/{@namespace}/{subject}";
+
+    /// <param name="pipeline">One of <see cref="IncidentRetryPipelines"/>: which failures count as a lost race.</param>
+    /// <param name="write">Runs inside the transaction (again on each try, with a fresh <see cref="AfterCommit"/>).</param>
+    /// <param name="changed">Whether the result changed anything; when not, its after-commit work is dropped. Null: always run it.</param>
+    public async Task<T> WriteAsync<T>(
+        string subjectLock,
+        string pipeline,
+        Func<DbConnection, DbTransaction, AfterCommit, Task<T>> write,
+        CancellationToken cancellationToken,
+        Func<T, bool>? changed = null)
+    {
+        var database = store.Database;
+        IReadOnlyList<IncidentMailbox> posted;
+        T result;
+        using (await _subjectLocks.AcquireAsync(subjectLock, cancellationToken).ConfigureAwait(false))
+        {
+            AfterCommit? afterCommit = null;
+            result = await pipelines.GetPipeline(pipeline).ExecuteAsync(
+                async token => await database.InTransactionAsync(
+                    async (connection, transaction) =>
+                    {
+                        afterCommit = new AfterCommit();
+                        await database.LockAsync(connection, transaction, subjectLock).ConfigureAwait(false);
+                        return await write(connection, transaction, afterCommit).ConfigureAwait(false);
+                    },
+                    token).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
+            posted = afterCommit is null || changed?.Invoke(result) == false ? [] : await RunAfterCommitAsync(afterCommit, cancellationToken).ConfigureAwait(false);
+        }
+
+        await news.DeliverAsync(posted, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    public void Dispose() => _subjectLocks.Dispose();
+
+    private async Task<IReadOnlyList<IncidentMailbox>> RunAfterCommitAsync(AfterCommit afterCommit, CancellationToken cancellationToken)
+    {
+        afterCommit.Record(metrics);
+        foreach (var incident in afterCommit.StormChecks)
+        {
+            await storms.RollUpAsync(incident, afterCommit, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var (incidentId, version) in afterCommit.Diagnoses)
+        {
+            try
+            {
+                await diagnosisScheduler.EnqueueAsync(incidentId, version, cancellationToken).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // the incident is stored; a failed enqueue is logged and re-diagnosis can be asked for
+            catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                LogEnqueueFailed(logger, e, incidentId);
+            }
+        }
+
+        return news.Post(afterCommit.NoticesInCommitOrder());
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not enqueue the diagnosis of incident {IncidentId}; it can be asked for again")]
+    private static partial void LogEnqueueFailed(ILogger logger, Exception exception, string incidentId);
+}
