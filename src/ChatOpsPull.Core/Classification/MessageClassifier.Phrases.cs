@@ -153,6 +153,11 @@ public static partial class MessageClassifier
 
         public static readonly PhraseMask AnyNotFound = NotFound | DoesNotExist | Table.Any("notfound");
 
+        // Words that count only at the end of the message or before punctuation (EndsWithWord reads the text again only
+        // when the scan found them).
+        public static readonly PhraseMask DeniedWord = Table.Any(": denied");
+        public static readonly PhraseMask EofWord = Table.Any(": eof");
+
         // Where an HTTP status number may follow ("status: 401", "status code 429", "HTTP 403 response", "(HTTP code 500)").
         public static readonly PhraseMask StatusAnchor = Table.Any("status", "http ", "response code");
 

@@ -118,7 +118,7 @@ public static partial class MessageClassifier
             : m.Has(P.Refused) ? $"{host} refused the connection"
             : m.Has(P.NoRoute) ? $"there is no route to {host}"
             : m.Has(P.TlsHandshakeTimeout) ? $"the TLS handshake with {host} timed out"
-            : m.Has(P.ConnectionCut) || m.EndsWithWord(": eof") ? $"the connection to {host} was cut off"
+            : m.Has(P.ConnectionCut) || (m.Has(P.EofWord) && m.EndsWithWord(": eof")) ? $"the connection to {host} was cut off"
             : m.Has(P.RegistryUnavailable) ? "the runtime reported the registry as unavailable"
             : m.Has(P.Canceled) && !m.Has(P.IoTimeout) ? $"the request to {host} was canceled before it was answered (a stalled transfer)"
             : $"the connection to {host} timed out";

@@ -168,7 +168,7 @@ public static partial class MessageClassifier
             return Finding.RegistryRetired;
         }
 
-        var forbidden = m.Has(P.Forbidden) || status == 403 || m.EndsWithWord(": denied");
+        var forbidden = m.Has(P.Forbidden) || status == 403 || (m.Has(P.DeniedWord) && m.EndsWithWord(": denied"));
         if (m.Has(P.NoCredentials) || (m.Has(P.NoCredentialsHint) && (forbidden || status == 401 || m.Has(P.Denied) || m.Has(P.Unauthorized))))
         {
             return Finding.NoCredentials;
@@ -195,7 +195,7 @@ public static partial class MessageClassifier
             return Finding.Tls;
         }
 
-        if (reason == "RegistryUnavailable" || m.Has(P.Network) || (m.EndsWithWord(": eof") && !m.Has(P.UnexpectedEof)))
+        if (reason == "RegistryUnavailable" || m.Has(P.Network) || (m.Has(P.EofWord) && m.EndsWithWord(": eof") && !m.Has(P.UnexpectedEof)))
         {
             return Finding.Network;
         }
