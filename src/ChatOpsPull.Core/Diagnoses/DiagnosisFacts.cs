@@ -37,6 +37,7 @@ public sealed record PullSecretFacts(
 /// <param name="Registry">Registry evidence, or null when the registry could not be checked.</param>
 /// <param name="CredentialSourceAvailable">A credential source is configured for this registry host (refresh possible).</param>
 /// <param name="PreviousRevision">The Deployment's previous revision and its image for this container, when a rollback is possible.</param>
+/// <remarks>What the node's kubelet adds is in <see cref="Kubelet"/>.</remarks>
 public sealed record DiagnosisFacts(
     string Cluster,
     string Namespace,
@@ -58,4 +59,7 @@ public sealed record DiagnosisFacts(
 {
     /// <summary>The workload as the cluster has it (paused, update strategy, partition, owner), or null when it could not be read.</summary>
     public Remediation.WorkloadShape? Shape { get; init; }
+
+    /// <summary>The node's kubelet: version, credential verification policy, the image in its cache, credential provider.</summary>
+    public KubeletPullFacts Kubelet { get; init; } = KubeletPullFacts.Unknown;
 }

@@ -32,6 +32,28 @@ public static class DiagnosisPlanner
             return (PullCause.InvalidName, 0.99, $"The image reference `{facts.ImageText}` is invalid: {facts.ImageError ?? message.Summary} Fix the image in the pod template.");
         }
 
+        var kubelet = facts.Kubelet;
+        var node = facts.NodeName ?? "(unknown)";
+        if (message.Cause == PullCause.ImageNotEnsured
+            || (kubelet.VerifiesCredentials && kubelet.ImageOnNode == true
+                && (facts.Reason == "ErrImageNeverPull" || (facts.Registry?.Cause is PullCause.AuthFailed or PullCause.AccessDenied && kubelet.PullPolicy is null or "IfNotPresent"))))
+        {
+            return (PullCause.ImageNotEnsured, message.Cause == PullCause.ImageNotEnsured || facts.Registry is not null ? 0.9 : 0.75, NotEnsuredSummary(facts));
+        }
+
+        if (message.Cause == PullCause.NodePullLimit)
+        {
+            return (PullCause.NodePullLimit, 0.9,
+                $"Kubelet on node {node} throttled its own image pulls (\"pull QPS exceeded\": registryPullQPS / registryBurst in the kubelet configuration); "
+                + $"{facts.Image?.Domain ?? "the registry"} was not asked and is not at fault. Kubelet retries by itself; raise registryPullQPS/registryBurst on the node (0 = no limit) or stagger the rollout.");
+        }
+
+        if (message.Cause == PullCause.PolicyRejected)
+        {
+            var served = facts.Registry is { Cause: null } ? " The registry serves the image: the node's policy is what refuses it." : string.Empty;
+            return (PullCause.PolicyRejected, 0.85, $"{message.Summary} (node {node}){served}");
+        }
+
         if (facts.Reason == "ErrImageNeverPull")
         {
             return (PullCause.NeverPull, 0.99, $"imagePullPolicy is Never and `{facts.Image.FamiliarString}` is not on node {facts.NodeName ?? "(unknown)"}. Pre-load the image or set imagePullPolicy to IfNotPresent.");
@@ -50,7 +72,10 @@ public static class DiagnosisPlanner
 
         if (facts.Registry is not { } registry)
         {
-            return (message.Cause, Math.Min(message.Confidence, 0.6), message.Summary + " (The registry could not be checked; this is from the message alone.)");
+            var provided = message.Cause is PullCause.AuthFailed or PullCause.AccessDenied && ProviderSuppliesCredentials(facts) is { } p
+                ? $" Node {node}'s credential provider `{p.Name}` supplies the credentials for {facts.Image.Domain}, not a pull secret: check the provider on the node."
+                : string.Empty;
+            return (message.Cause, Math.Min(message.Confidence, 0.6), message.Summary + provided + " (The registry could not be checked; this is from the message alone.)");
         }
 
         var host = facts.Image.Domain;
@@ -82,6 +107,8 @@ public static class DiagnosisPlanner
                     $"The registry serves `{image}` to the pod's credentials right now, so the failure was transient or is already fixed. Retry the pull.");
             case PullCause.ImageNotFound:
                 return (PullCause.ImageNotFound, 0.97, NotFoundSummary(facts, registry));
+            case PullCause.AuthFailed or PullCause.AccessDenied when ProviderSuppliesCredentials(facts) is { } provider:
+                return (registry.Cause.Value, 0.6, ProviderSummary(facts, provider, registry));
             case PullCause.AuthFailed:
                 return (PullCause.AuthFailed, 0.95, AuthSummary(facts, registry, now));
             case PullCause.AccessDenied:
@@ -96,11 +123,48 @@ public static class DiagnosisPlanner
                 return (PullCause.PlatformMismatch, 0.95, $"`{image}` has no variant for {facts.NodePlatform ?? "the node's platform"}; it has {string.Join(", ", registry.AvailablePlatforms)}. Build for that platform or pin the pods to matching nodes.");
             case PullCause.RegistryError:
                 return (PullCause.RegistryError, 0.8, $"{registry.Summary}. The registry is failing; retry when it recovers.");
-            case PullCause.Unknown or PullCause.BackoffOnly or PullCause.InvalidName or PullCause.NeverPull or PullCause.NodeStorage:
+            case PullCause.Unknown or PullCause.BackoffOnly or PullCause.InvalidName or PullCause.NeverPull or PullCause.NodeStorage
+                or PullCause.ImageNotEnsured or PullCause.NodePullLimit or PullCause.PolicyRejected:
                 return (message.Cause, message.Confidence, message.Summary);
             default:
                 throw new ArgumentOutOfRangeException(nameof(facts), registry.Cause, "unknown cause");
         }
+    }
+
+    /// <summary>The node's credential provider for the image's registry, when the pod has no pull secret for it.</summary>
+    internal static NodeCredentialProvider? ProviderSuppliesCredentials(DiagnosisFacts facts) =>
+        facts.Secrets.MatchingSecret is null ? facts.Kubelet.CredentialProvider : null;
+
+    private static string ProviderSummary(DiagnosisFacts facts, NodeCredentialProvider provider, RegistryFacts registry)
+    {
+        var host = facts.Image!.Domain;
+        var token = provider.UsesServiceAccountToken
+            ? $" from the pod's service-account token (ServiceAccount `{facts.ServiceAccount ?? "default"}`, KEP-4412)"
+            : string.Empty;
+        var identity = provider.UsesServiceAccountToken ? "the identity bound to the pod's ServiceAccount" : "the node's cloud identity (instance role, managed identity)";
+        return $"No pull secret is missing: node {facts.NodeName ?? "(unknown)"}'s credential provider `{provider.Name}` supplies kubelet's credentials for {host}{token}. "
+            + $"The bot cannot use those, so it asked {host} anonymously, and it answered: {registry.Summary}. "
+            + $"If the node still cannot pull, check the provider on the node (plugin binary, CredentialProviderConfig) and that {identity} may pull `{facts.Image.Path}`.";
+    }
+
+    private static string NotEnsuredSummary(DiagnosisFacts facts)
+    {
+        var kubelet = facts.Kubelet;
+        var image = facts.Image?.FamiliarString ?? facts.ImageText;
+        var host = facts.Image?.Domain ?? "the registry";
+        var version = kubelet.KubeletVersion is { } v ? $"kubelet {v}" : "kubelet";
+        var policy = kubelet.Verification is CredentialVerification.Unknown or CredentialVerification.Off
+            ? "imagePullCredentialsVerificationPolicy"
+            : $"imagePullCredentialsVerificationPolicy {kubelet.Verification}";
+        var what = facts.Reason == "ErrImageNeverPull"
+            ? "With imagePullPolicy Never it cannot pull to check them, so it will not start the container."
+            : facts.Registry is { Cause: not null } registry
+                ? $"So it pulled again with this pod's credentials, and {host} refused them: {registry.Summary}."
+                : "So it pulls again with this pod's own credentials, and those are refused.";
+        var secrets = facts.Secrets.MatchingSecret is { } secret
+            ? $"Refresh pull secret `{secret}` (it is wrong or expired)."
+            : $"Attach a pull secret for {host} to the pod or its ServiceAccount `{facts.ServiceAccount ?? "default"}`.";
+        return $"`{image}` is on node {facts.NodeName ?? "(unknown)"}, pulled earlier with credentials this pod does not have, and {version} checks the pod's own credentials before reusing it (KEP-2535, {policy}). {what} {secrets}";
     }
 
     /// <summary>Causes a node can only report after talking to the registry.</summary>

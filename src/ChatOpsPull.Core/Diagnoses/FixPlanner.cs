@@ -28,7 +28,11 @@ public static class FixPlanner
 
                 fixes.AddRollback();
                 break;
-            case PullCause.AuthFailed or PullCause.AccessDenied:
+            case PullCause.AuthFailed or PullCause.AccessDenied when DiagnosisPlanner.ProviderSuppliesCredentials(facts) is not null:
+                // The node's credential provider supplies the credentials: a pull secret is not the fix.
+                fixes.AddRetry();
+                break;
+            case PullCause.AuthFailed or PullCause.AccessDenied or PullCause.ImageNotEnsured:
                 var secrets = facts.Secrets;
                 if (secrets.MatchingSecret is null && secrets.UnattachedMatchingSecrets.Count > 0)
                 {
@@ -52,7 +56,12 @@ public static class FixPlanner
                         RemediationRisk.Medium, ("registry", image.Domain), ("secret", name), ("serviceAccount", attach));
                 }
 
-                fixes.AddRollback();
+                if (cause != PullCause.ImageNotEnsured)
+                {
+                    // A rollback to an image on the node meets the same check (that is how ImageNotEnsured happens).
+                    fixes.AddRollback();
+                }
+
                 break;
             case PullCause.RateLimited:
                 if (facts.CredentialSourceAvailable && facts.Image is { } limited)
@@ -65,10 +74,10 @@ public static class FixPlanner
 
                 fixes.AddRetry();
                 break;
-            case PullCause.BackoffOnly or PullCause.Network or PullCause.Tls or PullCause.RegistryError or PullCause.NodeStorage:
+            case PullCause.BackoffOnly or PullCause.Network or PullCause.Tls or PullCause.RegistryError or PullCause.NodeStorage or PullCause.NodePullLimit:
                 fixes.AddRetry();
                 break;
-            case PullCause.InvalidName or PullCause.NeverPull or PullCause.PlatformMismatch:
+            case PullCause.InvalidName or PullCause.NeverPull or PullCause.PlatformMismatch or PullCause.PolicyRejected:
                 fixes.AddRollback();
                 break;
             case PullCause.Unknown:

@@ -16,6 +16,9 @@ public enum PullCause
     NodeStorage,
     RegistryError,
     BackoffOnly,
+    ImageNotEnsured,
+    NodePullLimit,
+    PolicyRejected,
 }
 
 public static class PullCauseNames
@@ -35,6 +38,9 @@ public static class PullCauseNames
         (PullCause.NodeStorage, "node_storage"),
         (PullCause.RegistryError, "registry_error"),
         (PullCause.BackoffOnly, "backoff_only"),
+        (PullCause.ImageNotEnsured, "image_not_ensured"),
+        (PullCause.NodePullLimit, "node_pull_limit"),
+        (PullCause.PolicyRejected, "policy_rejected"),
     ];
 
     /// <summary>The snake_case name used in JSON, cards, metrics and fixtures.</summary>
@@ -53,6 +59,9 @@ public static class PullCauseNames
         PullCause.NodeStorage => "node_storage",
         PullCause.RegistryError => "registry_error",
         PullCause.BackoffOnly => "backoff_only",
+        PullCause.ImageNotEnsured => "image_not_ensured",
+        PullCause.NodePullLimit => "node_pull_limit",
+        PullCause.PolicyRejected => "policy_rejected",
         _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, "not a pull cause"),
     };
 
@@ -89,6 +98,9 @@ public static class PullCauseNames
         PullCause.NodeStorage => "Node out of disk space",
         PullCause.RegistryError => "Registry server error",
         PullCause.BackoffOnly => "Back-off (underlying error not yet known)",
+        PullCause.ImageNotEnsured => "Pod lacks the credentials the cached image was pulled with",
+        PullCause.NodePullLimit => "Kubelet's own pull limit on the node",
+        PullCause.PolicyRejected => "Node image policy rejected the image",
         _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, "not a pull cause"),
     };
 }

@@ -53,12 +53,19 @@ public sealed record PullFailure(
     /// <summary>A stable key for "this container of this pod" (used to resolve and de-duplicate).</summary>
     public string PodKey => $"{Cluster}/{Namespace}/{Pod}/{Container}";
 
-    /// <summary>The waiting reasons kubelet uses for image pull failures.</summary>
+    /// <summary>
+    /// The waiting reasons kubelet uses for image pull failures (pkg/kubelet/images/types.go and the CRI errors kubelet
+    /// passes through: RegistryUnavailable, SignatureValidationFailed), and ErrImageNotEnsured (KEP-2535).
+    /// </summary>
     public static IReadOnlySet<string> PullReasons { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "ErrImagePull",
         "ImagePullBackOff",
         "InvalidImageName",
         "ErrImageNeverPull",
+        "ImageInspectError",
+        "ErrImageNotEnsured",
+        "RegistryUnavailable",
+        "SignatureValidationFailed",
     };
 }

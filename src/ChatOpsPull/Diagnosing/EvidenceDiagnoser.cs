@@ -61,7 +61,10 @@ public sealed partial class EvidenceDiagnoser(
             pod?.Message ?? string.Empty,
             pod?.Container ?? string.Empty,
             inspection?.Owners.Workload ?? incident.Workload,
-            pod?.NodeName);
+            pod?.NodeName)
+        {
+            PullPolicy = PullPolicyOf(inspection, pod?.Container),
+        };
         return await DiagnoseAsync(request, inspection, evidence, cancellationToken).ConfigureAwait(false);
     }
 
@@ -75,7 +78,10 @@ public sealed partial class EvidenceDiagnoser(
             failure.Message,
             failure.Container,
             inspection?.Owners.Workload ?? failure.Workload,
-            failure.NodeName);
+            failure.NodeName)
+        {
+            PullPolicy = PullPolicyOf(inspection, failure.Container) ?? failure.PullPolicy,
+        };
         return DiagnoseAsync(request, inspection, [], cancellationToken);
     }
 
@@ -98,12 +104,19 @@ public sealed partial class EvidenceDiagnoser(
             evidence.Add(new Evidence("cluster", EvidenceOutcome.Skipped, "no Kubernetes connection: pull secrets, owners and node were not checked"));
         }
 
+        var (kubelet, kubeletEvidence) = KubeletView.Read(inspection?.Node.Facts, image, request.PullPolicy, kubernetes.CurrentValue.Kubelet);
+        evidence.AddRange(kubeletEvidence);
+
         // The rollout history does not depend on the registry's answer: read it while the registry is asked.
         var previousRead = PreviousRevisionAsync(request, cancellationToken);
         var nodePlatform = Platform.TryParse(inspection?.Node.Facts?.Platform, out var platform, out _) ? platform : null;
         RegistryFacts? registryFacts = null;
         PullSecretResolution? resolution = null;
-        if (image is not null && request.Reason is not "InvalidImageName" and not "ErrImageNeverPull")
+        if (image is not null && Core.Classification.MessageClassifier.Classify(request.Message, request.Reason).Cause == PullCause.NodePullLimit)
+        {
+            evidence.Add(new Evidence("registry", EvidenceOutcome.Skipped, $"not asked: the limit that was hit is kubelet's own on the node, not {image.Domain}'s"));
+        }
+        else if (image is not null && request.Reason is not "InvalidImageName" and not "ErrImageNeverPull")
         {
             if (inspection is not null)
             {
@@ -169,6 +182,7 @@ public sealed partial class EvidenceDiagnoser(
             previous)
         {
             Shape = shape,
+            Kubelet = kubelet,
         };
         var diagnosis = DiagnosisPlanner.Plan(facts, evidence, time.GetUtcNow());
         metrics.Diagnosed(diagnosis.Cause);
@@ -310,6 +324,19 @@ public sealed partial class EvidenceDiagnoser(
             ?? spec.EphemeralContainers?.FirstOrDefault(c => c.Name == container)?.Image;
     }
 
+    private static string? PullPolicyOf(PodInspection? inspection, string? container)
+    {
+        var spec = inspection?.PodObject?.Spec;
+        if (spec is null || container is null)
+        {
+            return null;
+        }
+
+        return spec.Containers?.FirstOrDefault(c => c.Name == container)?.ImagePullPolicy
+            ?? spec.InitContainers?.FirstOrDefault(c => c.Name == container)?.ImagePullPolicy
+            ?? spec.EphemeralContainers?.FirstOrDefault(c => c.Name == container)?.ImagePullPolicy;
+    }
+
     /// <summary>"namespace/name" → "name".</summary>
     private static string Name(string secretName) => secretName[(secretName.IndexOf('/', StringComparison.Ordinal) + 1)..];
 
@@ -318,6 +345,8 @@ public sealed partial class EvidenceDiagnoser(
 
     private sealed record Request(string Cluster, string Namespace, string Image, string Reason, string Message, string Container, WorkloadRef? Workload, string? NodeName)
     {
+        public string? PullPolicy { get; init; }
+
         public string Subject => Workload?.ToString() ?? Image;
     }
 }

@@ -50,6 +50,9 @@ public sealed class KubernetesOptions : IValidatableObject
 
     public LeaseOptions Lease { get; set; } = new();
 
+    /// <summary>What the nodes' kubelets are configured with that the Kubernetes API does not show.</summary>
+    public KubeletOptions Kubelet { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!string.IsNullOrWhiteSpace(KubeconfigPath) && !File.Exists(ExpandHome(KubeconfigPath)))
@@ -101,7 +104,7 @@ public sealed class KubernetesOptions : IValidatableObject
             yield return new ValidationResult("Kubernetes:DeliveryRetryDelay must be between 00:00:00 and 00:01:00 (e.g. \"00:00:00.200\").", [nameof(DeliveryRetryDelay)]);
         }
 
-        foreach (var result in Lease.Validate())
+        foreach (var result in Lease.Validate().Concat(Kubelet.Validate()))
         {
             yield return result;
         }
@@ -174,4 +177,62 @@ public sealed class LeaseOptions
                 ["Lease.RetryPeriod", "Lease.RenewDeadline", "Lease.LeaseDuration"]);
         }
     }
+}
+
+/// <summary>
+/// Section "Kubernetes:Kubelet": the parts of the kubelet configuration that change a diagnosis and that the API does not
+/// show (reading them from a node needs nodes/proxy, which the bot is never given).
+/// </summary>
+public sealed class KubeletOptions
+{
+    public static readonly IReadOnlyList<string> VerificationPolicies = ["NeverVerify", "NeverVerifyPreloadedImages", "NeverVerifyAllowlistedImages", "AlwaysVerify"];
+
+    /// <summary>
+    /// The nodes' imagePullCredentialsVerificationPolicy (KEP-2535). Empty: inferred from each node's kubelet version
+    /// (on by default from 1.35 with NeverVerifyPreloadedImages, off before).
+    /// </summary>
+    public string? ImagePullCredentialsVerificationPolicy { get; set; }
+
+    /// <summary>The credential provider plugins in the nodes' CredentialProviderConfig (kubelet --image-credential-provider-config).</summary>
+    public List<CredentialProviderOptions> CredentialProviders { get; set; } = [];
+
+    /// <summary>
+    /// Assume the cloud's own provider on nodes of that cloud (by spec.providerID): ecr-credential-provider on AWS,
+    /// the GCP provider on GCE, acr-credential-provider on Azure, each for its registries — as EKS, GKE and AKS set up.
+    /// </summary>
+    public bool InferCloudCredentialProviders { get; set; } = true;
+
+    internal IEnumerable<ValidationResult> Validate()
+    {
+        if (!string.IsNullOrEmpty(ImagePullCredentialsVerificationPolicy) && !VerificationPolicies.Contains(ImagePullCredentialsVerificationPolicy))
+        {
+            yield return new ValidationResult(
+                $"Kubernetes:Kubelet:ImagePullCredentialsVerificationPolicy \"{ImagePullCredentialsVerificationPolicy}\" is not a kubelet policy; set it to one of {string.Join(", ", VerificationPolicies)}, or leave it empty to infer it from the kubelet version.",
+                ["Kubelet.ImagePullCredentialsVerificationPolicy"]);
+        }
+
+        for (var i = 0; i < CredentialProviders.Count; i++)
+        {
+            var provider = CredentialProviders[i];
+            if (string.IsNullOrWhiteSpace(provider.Name) || provider.MatchImages.Count == 0 || provider.MatchImages.Any(string.IsNullOrWhiteSpace))
+            {
+                yield return new ValidationResult(
+                    $"Kubernetes:Kubelet:CredentialProviders:{i} needs a Name and at least one MatchImages entry (as in the kubelet's CredentialProviderConfig, e.g. \"*.dkr.ecr.*.amazonaws.com\").",
+                    [$"Kubelet.CredentialProviders.{i}"]);
+            }
+        }
+    }
+}
+
+/// <summary>One provider of the kubelet's CredentialProviderConfig.</summary>
+public sealed class CredentialProviderOptions
+{
+    /// <summary>The plugin's name ("ecr-credential-provider").</summary>
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>Its matchImages, matched as kubelet matches them ("*.azurecr.io", "123456789012.dkr.ecr.eu-west-1.amazonaws.com").</summary>
+    public List<string> MatchImages { get; set; } = [];
+
+    /// <summary>KEP-4412: the plugin gets the pod's service-account token (tokenAttributes set in the config).</summary>
+    public bool ServiceAccountToken { get; set; }
 }

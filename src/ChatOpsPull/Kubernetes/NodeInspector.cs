@@ -17,6 +17,15 @@ public sealed record NodeFacts(
     string? DiskPressure,
     string? DiskPressureMessage)
 {
+    /// <summary>spec.providerID ("aws:///eu-west-1a/i-0abc…", "gce://…", "azure://…"), or null.</summary>
+    public string? ProviderId { get; init; }
+
+    /// <summary>Every name of every image the node's status lists (kubelet reports at most nodeStatusMaxImages, 50 by default).</summary>
+    public IReadOnlySet<string> Images { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>How many images the status lists (to tell "not listed" from "not on the node": a full list may be cut).</summary>
+    public int ImagesListed { get; init; }
+
     public bool UnderDiskPressure => string.Equals(DiskPressure, "True", StringComparison.Ordinal);
 
     /// <summary>"linux/amd64", the platform string an image index is matched against.</summary>
@@ -70,6 +79,11 @@ public sealed class NodeInspector
             info?.ContainerRuntimeVersion,
             info?.KubeletVersion,
             disk?.Status,
-            disk?.Message);
+            disk?.Message)
+        {
+            ProviderId = node.Spec?.ProviderID,
+            Images = (node.Status?.Images ?? []).SelectMany(i => i.Names ?? []).ToHashSet(StringComparer.Ordinal),
+            ImagesListed = node.Status?.Images?.Count ?? 0,
+        };
     }
 }

@@ -41,12 +41,13 @@ public sealed class ClassifierTrapTests
     [InlineData("Failed to pull image \"prom/mysqld-exporter:v0.12.1\": rpc error: code = Unknown desc = failed to pull and unpack image \"docker.io/prom/mysqld-exporter:v0.12.1\": failed to unpack image on snapshotter overlayfs: content digest sha256:0c18b88b8db3c193eefeede31a80d5d0c850306076b7166910ed239685dd20b0: not found")]
     // real: moby/moby#52411
     [InlineData("failed to unpack image on snapshotter overlayfs: apply layer error for \"docker.io/library/haskell:7\": failed to extract layer sha256:4dcab49015d47e8f300ec33400a02cebc7b54cadd09c37e49eccbc655279da90: NotFound: failed to get reader from content store: content digest sha256:51f5c6a04d83efd2d45c5fd59537218924bc46705e3de6ffc8bc07b51481610b: not found")]
-    public void Not_found_in_the_nodes_own_image_store_is_node_storage_not_a_missing_image(string message)
+    public void Not_found_in_the_nodes_own_image_store_is_an_unpack_error_not_a_missing_image(string message)
     {
         var result = MessageClassifier.Classify(message, "ErrImagePull");
-        Assert.Equal(PullCause.NodeStorage, result.Cause);
-        Assert.Contains("registry is not at fault", result.Summary, StringComparison.Ordinal);
-        Assert.True(result.Confidence < 0.7, "a corrupt local store is an inference, not a certainty");
+        Assert.Equal(PullCause.RegistryError, result.Cause);
+        Assert.Contains("could not unpack", result.Summary, StringComparison.Ordinal);
+        Assert.Contains("the disk is not full", result.Summary, StringComparison.Ordinal);
+        Assert.True(result.Confidence < 0.7, "a corrupt layer or local store is an inference, not a certainty");
     }
 
     [Fact]
@@ -132,9 +133,10 @@ public sealed class ClassifierTrapTests
         Assert.Equal(PullCause.RateLimited, limited.Cause);
         Assert.Contains("docker.io", limited.Summary, StringComparison.Ordinal);
 
-        // Same shape, with an error the classifier does not know: the back-off is not the cause.
+        // Same shape, with an error the classifier does not know: a message naming a pull reason is never unknown.
         var other = MessageClassifier.Classify("Back-off pulling image \"app:1\": ErrImagePull: something new went wrong", "ImagePullBackOff");
-        Assert.Equal(PullCause.Unknown, other.Cause);
+        Assert.Equal(PullCause.BackoffOnly, other.Cause);
+        Assert.Contains("ImagePullBackOff", other.Summary, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -190,12 +192,13 @@ public sealed class ClassifierTrapTests
     }
 
     [Fact]
-    public void Kubelets_own_pull_qps_limit_is_named_as_such()
+    public void Kubelets_own_pull_qps_limit_is_the_node_not_the_registry()
     {
         // real: tilt-dev/tilt#5893
         var result = MessageClassifier.Classify("Failed to pull image \"registry.gha-prod.svc.cluster.local:5000/solana-contract:tilt-d0187147de2228a4\": pull QPS exceeded");
-        Assert.Equal(PullCause.RateLimited, result.Cause);
+        Assert.Equal(PullCause.NodePullLimit, result.Cause);
         Assert.Contains("registryPullQPS", result.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("registry.gha-prod", result.Summary, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -218,16 +221,31 @@ public sealed class ClassifierTrapTests
         Assert.Equal(PullCause.NeverPull, MessageClassifier.Classify("Container image \"nginx:latest\" is not present with pull policy of Never", "ErrImageNeverPull").Cause);
     }
 
-    [Theory]
-    [InlineData("Error response from daemon: application/vnd.docker.distribution.manifest.v1+prettyjws not supported", "schema 1")]
-    [InlineData("rpc error: code = Unknown desc = copying system image from manifest list: Source image rejected: A signature was required, but no signature exists", "signature policy")]
-    [InlineData("image pull failed for quay.io/org/app:1 because the signature validation failed: no signature", "signature policy")]
-    [InlineData("rpc error: code = Unknown desc = no registries configured while trying to pull an unqualified image", "short name")]
-    public void Refusals_outside_the_cause_set_are_unknown_with_a_specific_summary(string message, string expected)
+    [Fact]
+    public void A_schema_1_refusal_is_outside_the_cause_set_with_a_specific_summary()
     {
-        var result = MessageClassifier.Classify(message, "ErrImagePull");
+        var result = MessageClassifier.Classify("Error response from daemon: application/vnd.docker.distribution.manifest.v1+prettyjws not supported", "ErrImagePull");
         Assert.Equal(PullCause.Unknown, result.Cause);
-        Assert.Contains(expected, result.Summary, StringComparison.Ordinal);
+        Assert.Contains("schema 1", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("rpc error: code = Unknown desc = copying system image from manifest list: Source image rejected: A signature was required, but no signature exists", null)]
+    [InlineData("image pull failed for quay.io/org/app:1 because the signature validation failed: no signature", null)]
+    [InlineData("", "SignatureValidationFailed")]
+    public void A_signature_or_policy_refusal_is_policy_rejected(string message, string? reason)
+    {
+        var result = MessageClassifier.Classify(message, reason);
+        Assert.Equal(PullCause.PolicyRejected, result.Cause);
+        Assert.Contains("signature policy", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_short_name_the_runtime_will_not_resolve_is_an_invalid_name()
+    {
+        var result = MessageClassifier.Classify("rpc error: code = Unknown desc = no registries configured while trying to pull an unqualified image", "ImageInspectError");
+        Assert.Equal(PullCause.InvalidName, result.Cause);
+        Assert.Contains("short name", result.Summary, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -47,6 +47,27 @@ public sealed class ClassifyVerbTests
         Assert.Equal(string.Empty, run.Error);
     }
 
+    [Fact]
+    public async Task The_newer_kubelet_causes_are_named_in_the_output()
+    {
+        var input = string.Join('\n',
+            """{"message": "", "reason": "ErrImageNotEnsured"}""",
+            """{"message": "Container image \"registry.example.com/team/app:2\" is present with pull policy of \"IfNotPresent\" but does not have the proper auth (image secret) that was used to pull the image"}""",
+            """{"message": "Failed to pull image \"registry.example.com/team/app:2\": pull QPS exceeded", "reason": "ErrImagePull"}""",
+            """{"message": "Failed to pull image \"quay.io/org/app:1\": rpc error: code = Unknown desc = Source image rejected: A signature was required, but no signature exists", "reason": "ErrImagePull"}""",
+            """{"message": "", "reason": "SignatureValidationFailed"}""") + "\n";
+
+        var run = await ClassifyAsync(input);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(
+            ["image_not_ensured", "image_not_ensured", "node_pull_limit", "policy_rejected", "policy_rejected"],
+            run.Lines.Select(l => Json(l).GetProperty("cause").GetString()));
+        Assert.Contains("imagePullCredentialsVerificationPolicy", Json(run.Lines[1]).GetProperty("summary").GetString(), StringComparison.Ordinal);
+        Assert.Contains("registryPullQPS", Json(run.Lines[2]).GetProperty("summary").GetString(), StringComparison.Ordinal);
+        Assert.Contains("quay.io/org/app:1", Json(run.Lines[3]).GetProperty("summary").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("this is not json", "line 2 is not valid JSON")]
     [InlineData("[\"message\"]", "line 2 is a JSON an array, not an object")]

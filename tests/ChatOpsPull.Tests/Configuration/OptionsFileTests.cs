@@ -28,6 +28,7 @@ public sealed class OptionsFileTests
         { StorageOptions.Section, typeof(StorageOptions) },
         { JobsOptions.Section, typeof(JobsOptions) },
         { IncidentOptions.Section, typeof(IncidentOptions) },
+        { ChatOpsPull.Diagnosing.DiagnosisOptions.Section, typeof(ChatOpsPull.Diagnosing.DiagnosisOptions) },
         { KubernetesOptions.Section, typeof(KubernetesOptions) },
         { RegistryOptions.Section, typeof(RegistryOptions) },
         { AlertmanagerWebhookOptions.Section, typeof(AlertmanagerWebhookOptions) },

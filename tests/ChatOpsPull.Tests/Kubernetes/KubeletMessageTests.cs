@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.KubernetesWatch;
 using k8s;
@@ -66,8 +67,57 @@ public sealed class KubeletMessageTests
         var older = KubernetesJson.Deserialize<Corev1Event>(KubeFixtures.FailedEventFor(KubeFixtures.Load("pod-web-errimagepull.json"), "Failed to pull image \"registry.example.com/shop/web:1.4.3-typo\": older", DateTimeOffset.Parse("2026-11-25T19:00:00Z", System.Globalization.CultureInfo.InvariantCulture)).ToJsonString());
         Assert.Empty(tracker.ObserveWarning(older));
         var otherImage = KubernetesJson.Deserialize<Corev1Event>(KubeFixtures.FailedEventFor(KubeFixtures.Load("pod-web-errimagepull.json"), "Failed to pull image \"registry.example.com/shop/web:0.9\": gone", DateTimeOffset.Parse("2026-11-25T20:03:00Z", System.Globalization.CultureInfo.InvariantCulture)).ToJsonString());
-        Assert.IsType<FailureChange>(Assert.Single(tracker.ObserveWarning(otherImage)));
+        Assert.Empty(tracker.ObserveWarning(otherImage));
         Assert.Empty(tracker.ObservePod(pod));
         Assert.Equal(1, tracker.TrackedPodCount);
+    }
+
+    [Fact]
+    public void The_earlier_pull_error_of_the_same_pod_and_image_is_kept_through_the_back_off()
+    {
+        // ErrImagePull with the runtime's words in the status, no Failed event seen (the watch started late).
+        var pod = KubeFixtures.Load("pod-web-errimagepull.json");
+        var tracker = new PullFailureTracker();
+        var first = Assert.IsType<FailureChange>(Assert.Single(tracker.ObservePod(Pod(pod))));
+        Assert.Contains("not found", first.Message, StringComparison.Ordinal);
+
+        // Kubelet backs off: the status says only "Back-off pulling image" (before 1.32), and so does the BackOff event.
+        var backOff = Waiting(pod, "ImagePullBackOff", "Back-off pulling image \"registry.example.com/shop/web:1.4.3-typo\"");
+        var during = tracker.ObservePod(Pod(backOff));
+        var change = Assert.IsType<FailureChange>(Assert.Single(during));
+        Assert.Equal("ImagePullBackOff", change.State.Reason);
+        Assert.Equal(first.Message, change.Message);
+        var backOffEvent = KubernetesJson.Deserialize<Corev1Event>(KubeFixtures.FailedEventFor(pod, "Back-off pulling image \"registry.example.com/shop/web:1.4.3-typo\"", DateTimeOffset.Parse("2026-11-25T20:05:00Z", System.Globalization.CultureInfo.InvariantCulture)).ToJsonString());
+        Assert.Empty(tracker.ObserveWarning(backOffEvent));
+
+        // The same container now pulls another image: the old image's error is not its error.
+        var retagged = Waiting(JsonNode.Parse(backOff.ToJsonString()!.Replace("registry.example.com/shop/web:1.4.3-typo", "registry.example.com/shop/web:1.5.0", StringComparison.Ordinal))!.AsObject(), "ImagePullBackOff", "Back-off pulling image \"registry.example.com/shop/web:1.5.0\"");
+        var other = Assert.IsType<FailureChange>(Assert.Single(tracker.ObservePod(Pod(retagged))));
+        Assert.StartsWith("Back-off pulling image", other.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_back_off_with_the_pull_error_appended_carries_the_runtime_message()
+    {
+        Assert.False(PodPullState.IsRuntimeMessage("Back-off pulling image \"nginx:1\""));
+        Assert.True(PodPullState.IsRuntimeMessage("Back-off pulling image \"nginx:1\": ErrImagePull: rpc error: code = NotFound desc = nginx:1: not found"));
+
+        var pod = KubeFixtures.Load("pod-web-errimagepull.json");
+        var tracker = new PullFailureTracker();
+        tracker.ObservePod(Pod(Waiting(pod, "ImagePullBackOff", "Back-off pulling image \"registry.example.com/shop/web:1.4.3-typo\"")));
+        var appended = "Back-off pulling image \"registry.example.com/shop/web:1.4.3-typo\": ErrImagePull: failed to resolve reference: 401 Unauthorized";
+        var backOff = KubernetesJson.Deserialize<Corev1Event>(KubeFixtures.FailedEventFor(pod, appended, DateTimeOffset.Parse("2026-11-25T20:05:00Z", System.Globalization.CultureInfo.InvariantCulture)).ToJsonString());
+        Assert.Equal(appended, Assert.IsType<FailureChange>(Assert.Single(tracker.ObserveWarning(backOff))).Message);
+    }
+
+    private static V1Pod Pod(JsonObject pod) => KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
+
+    private static JsonObject Waiting(JsonObject pod, string reason, string message)
+    {
+        var copy = pod.DeepClone().AsObject();
+        var waiting = copy["status"]!["containerStatuses"]![0]!["state"]!["waiting"]!;
+        waiting["reason"] = reason;
+        waiting["message"] = message;
+        return copy;
     }
 }

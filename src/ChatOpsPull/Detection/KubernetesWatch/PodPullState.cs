@@ -58,13 +58,27 @@ public static partial class PodPullState
     }
 
     /// <summary>
-    /// True for a message that carries the runtime's own words. "Back-off pulling image …" and "Error: ErrImagePull"
-    /// only repeat the reason.
+    /// True for a message that carries the runtime's own words. A bare "Back-off pulling image \"x\"" and
+    /// "Error: ErrImagePull" only repeat the reason; kubelet 1.32+ appends the last pull error to the back-off
+    /// ("Back-off pulling image \"x\": ErrImagePull: …"), and that one carries it.
     /// </summary>
-    public static bool IsRuntimeMessage(string? message) =>
-        !string.IsNullOrWhiteSpace(message)
-        && !message.StartsWith("Back-off pulling image", StringComparison.Ordinal)
-        && !ReasonOnlyRegex().IsMatch(message);
+    public static bool IsRuntimeMessage(string? message)
+    {
+        if (string.IsNullOrWhiteSpace(message) || ReasonOnlyRegex().IsMatch(message))
+        {
+            return false;
+        }
+
+        const string backOff = "Back-off pulling image";
+        if (!message.StartsWith(backOff, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        var image = ImageInMessage(message);
+        var rest = image is null ? string.Empty : message[(message.IndexOf(image, StringComparison.Ordinal) + image.Length + 1)..];
+        return rest.TrimStart(':', ' ').Length > 0;
+    }
 
     /// <summary>
     /// True for a kubelet Warning event about pulling: Failed ("Failed to pull image …", "Failed to inspect image …",

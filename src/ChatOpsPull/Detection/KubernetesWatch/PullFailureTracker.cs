@@ -18,9 +18,12 @@ public sealed record ResolvedChange(TrackedPod Pod, string? Container, PodResolu
 
 /// <summary>
 /// The watcher's memory: which containers it has reported and with what reason and message, and the latest runtime
-/// message from Warning events per container. Pure and single-threaded: the watcher feeds it one input at a time.
-/// Only failing pods are kept, so memory follows the number of failures, not the number of pods.
-/// Deduplicates on pod uid + container + reason + message, so a relist or a replayed watch reports nothing twice.
+/// message per pod and image. Kubelet backs off per pod UID and image (image_manager.go: the back-off key is
+/// "&lt;pod UID&gt;_&lt;image&gt;"), and its "Back-off pulling image" event and status carry no registry error (before
+/// 1.32), so the earlier Failed event or ErrImagePull status of the same pod and image is kept and used while the
+/// container backs off. Pure and single-threaded: the watcher feeds it one input at a time. Only failing pods are
+/// kept, so memory follows the number of failures, not the number of pods. Deduplicates on pod uid + container +
+/// reason + message, so a relist or a replayed watch reports nothing twice.
 /// </summary>
 public sealed class PullFailureTracker
 {
@@ -62,7 +65,12 @@ public sealed class PullFailureTracker
         {
             now.Add(state.Container);
             entry.States[state.Container] = state;
-            var message = EffectiveMessage(uid, state);
+            if (PodPullState.IsRuntimeMessage(state.StatusMessage))
+            {
+                entry.StatusMessages[state.Image] = state.StatusMessage;
+            }
+
+            var message = EffectiveMessage(entry, state);
             if (!entry.Reported.TryGetValue(state.Container, out var last) || last.Reason != state.Reason || last.Message != message)
             {
                 entry.Reported[state.Container] = (state.Reason, message);
@@ -73,10 +81,14 @@ public sealed class PullFailureTracker
         foreach (var container in entry.Reported.Keys.Where(c => !now.Contains(c)).ToArray())
         {
             entry.Reported.Remove(container);
-            entry.States.Remove(container);
-            if (_eventMessages.TryGetValue(uid, out var byContainer))
+            if (entry.States.Remove(container, out var gone))
             {
-                byContainer.Remove(container);
+                entry.StatusMessages.Remove(gone.Image);
+                if (_eventMessages.TryGetValue(uid, out var byKey))
+                {
+                    byKey.Remove(gone.Image);
+                    byKey.Remove(ContainerKey(container));
+                }
             }
 
             changes.Add(new ResolvedChange(entry.Pod, container, PodResolution.Ready));
@@ -109,8 +121,9 @@ public sealed class PullFailureTracker
     }
 
     /// <summary>
-    /// A kubelet Warning event about a pod's container (Failed, BackOff, InspectFailed, ErrImageNeverPull). Its message
-    /// becomes the container's runtime message; when the container is failing and the message is new, an updated failure.
+    /// A kubelet Warning event about a pod's container (Failed, BackOff, InspectFailed, ErrImageNeverPull). A message with
+    /// the runtime's words becomes the runtime message of that pod and image (the image the message names; the container
+    /// when it names none); when a failing container pulls that image and its message changes, an updated failure.
     /// </summary>
     public IReadOnlyList<TrackerChange> ObserveWarning(Corev1Event warning)
     {
@@ -122,7 +135,7 @@ public sealed class PullFailureTracker
         }
 
         var at = EventTime(warning);
-        if (!_eventMessages.TryGetValue(uid, out var byContainer))
+        if (!_eventMessages.TryGetValue(uid, out var byKey))
         {
             if (_eventMessages.Count >= EventMessageLimit)
             {
@@ -133,22 +146,23 @@ public sealed class PullFailureTracker
                 }
             }
 
-            byContainer = new Dictionary<string, EventMessage>(StringComparer.Ordinal);
-            _eventMessages[uid] = byContainer;
+            byKey = new Dictionary<string, EventMessage>(StringComparer.Ordinal);
+            _eventMessages[uid] = byKey;
         }
 
-        if (byContainer.TryGetValue(container, out var known) && known.At > at)
+        var key = PodPullState.ImageInMessage(warning.Message) ?? ContainerKey(container);
+        if (byKey.TryGetValue(key, out var known) && known.At > at)
         {
             return [];
         }
 
-        byContainer[container] = new EventMessage(warning.Message!, at);
+        byKey[key] = new EventMessage(warning.Message!, at);
         if (!_pods.TryGetValue(uid, out var entry) || !entry.States.TryGetValue(container, out var state))
         {
             return [];
         }
 
-        var message = EffectiveMessage(uid, state);
+        var message = EffectiveMessage(entry, state);
         var last = entry.Reported[container];
         if (last.Message == message)
         {
@@ -179,20 +193,26 @@ public sealed class PullFailureTracker
         return changes;
     }
 
-    /// <summary>The runtime message from events when it is about this image, else the status message.</summary>
-    private string EffectiveMessage(string uid, ContainerPullState state)
+    /// <summary>
+    /// The newest runtime words about this pod and image: a Warning event's message about the image (or about the
+    /// container, when it names no image), else the status message when it carries the runtime's words, else the last
+    /// status message that did (kept while the container backs off), else the status message as it is.
+    /// </summary>
+    private string EffectiveMessage(PodEntry entry, ContainerPullState state)
     {
-        if (_eventMessages.TryGetValue(uid, out var byContainer) && byContainer.TryGetValue(state.Container, out var fromEvent))
+        if (_eventMessages.TryGetValue(entry.Pod.Uid, out var byKey)
+            && (byKey.TryGetValue(state.Image, out var fromEvent) || byKey.TryGetValue(ContainerKey(state.Container), out fromEvent)))
         {
-            var image = PodPullState.ImageInMessage(fromEvent.Text);
-            if (image is null || image == state.Image)
-            {
-                return fromEvent.Text;
-            }
+            return fromEvent.Text;
         }
 
-        return state.StatusMessage;
+        return entry.StatusMessages.TryGetValue(state.Image, out var earlier) && !PodPullState.IsRuntimeMessage(state.StatusMessage)
+            ? earlier
+            : state.StatusMessage;
     }
+
+    /// <summary>The key of an event message that names no image: only its container is known.</summary>
+    private static string ContainerKey(string container) => "container:" + container;
 
     private void ForgetEventMessages(string uid) => _eventMessages.Remove(uid);
 
@@ -213,6 +233,9 @@ public sealed class PullFailureTracker
         public Dictionary<string, (string Reason, string Message)> Reported { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, ContainerPullState> States { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Image → the last status message with the runtime's words (an ErrImagePull status), kept through the back-off.</summary>
+        public Dictionary<string, string> StatusMessages { get; } = new(StringComparer.Ordinal);
     }
 
     private sealed record EventMessage(string Text, DateTime At);

@@ -1,0 +1,173 @@
+namespace ChatOpsPull.Core.Classification;
+
+public static partial class MessageClassifier
+{
+    /// <summary>
+    /// The phrases the rules look for, lower-case, each a bit in a mask; grouped by the kind of wording they stand for.
+    /// A message is scanned once for all of them. The table must be built before the scanner: fields initialize in order.
+    /// </summary>
+    private static class P
+    {
+        private static readonly PhraseTable Table = new();
+
+        // Kubelet's reasons and verdicts as they appear in event and status text.
+        public static readonly PhraseMask NeverPull = Table.Any("is not present with pull policy of never", "errimageneverpull");
+        public static readonly PhraseMask NotEnsured = Table.Any("errimagenotensured", "does not have the proper auth");
+        public static readonly PhraseMask InvalidName = Table.Any("invalid reference format", "failed to apply default image tag", "couldn't parse image name", "couldn't parse image reference", "invalidimagename",
+            "failed to parse image reference", "invalid repository name", "normalize image ref");
+
+        // containers/image short-name resolution (CRI-O, podman): the name as written cannot be used on the node.
+        public static readonly PhraseMask ShortName = Table.Any("short-name", "short name", "unqualified image", "unqualified-search", "did not resolve to an alias");
+
+        // Kubelet's own limits and credential plugins.
+        public static readonly PhraseMask PullQps = Table.Any("pull qps exceeded");
+        public static readonly PhraseMask CredentialHelper = Table.Any("credential helper", "docker-credential-", "error getting credentials", "failed to get credentials");
+        public static readonly PhraseMask KubeletCredentialProvider = Table.Any("credential provider", "credential-provider", "credentialprovider");
+        public static readonly PhraseMask CredentialProvider = CredentialHelper | KubeletCredentialProvider;
+
+        // Refusals by the node's runtime.
+        public static readonly PhraseMask SchemaOne = Table.Any("manifest.v1+prettyjws", "schema 1 image", "schema1 image");
+        public static readonly PhraseMask Policy = Table.Any(
+            "signature validation failed", "signaturevalidationfailed", "source image rejected", "rejected by policy", "signature was required",
+            "no signature exists", "signature verification failed", "signatures were accepted", "signature for identity", "signature for digest",
+            "signature by key", "no matching signatures", "image verifier", "blocked pull of", "blocking pull of", "due to configured policy",
+            "not signed in notary", "not signed by");
+
+        // A signature named beside a refusal ("admission webhook … denied the request: … signature …", "signature key validation failed").
+        public static readonly PhraseMask Signature = Table.Any("signature", "cosign", "notary", "sigstore");
+        public static readonly PhraseMask Refusal = Table.Any("validation failed", "verification failed", "denied the request", "rejected");
+
+        // The node's disk: full, failing, or the kubelet reclaiming it (eviction, image garbage collection).
+        public static readonly PhraseMask DiskFull = Table.Any("no space left", "disk quota exceeded", "not enough space on the disk", "insufficient space", "out of disk",
+            "disk is full", "disk full", "thin pool", "free data blocks");
+        public static readonly PhraseMask DiskFailure = Table.Any("input/output error", "read-only file system");
+        public static readonly PhraseMask Eviction = Table.Any(
+            "ephemeral-storage", "ephemeral storage", "ephemeral local storage", "diskpressure", "disk pressure", "imagefs", "nodefs",
+            "image filesystem", "garbage collect", "usage of emptydir volume", "disk-pressure", "wanted to free");
+
+        // The registry's rate limit (kubelet's own is PullQps).
+        public static readonly PhraseMask RateLimited = Table.Any("toomanyrequests", "too many requests", "rate limit", "rate exceeded", "ratelimit", "throttl", "quota exceeded");
+
+        public static readonly PhraseMask Platform = Table.Any(
+            "no match for platform", "no matching manifest for", "does not match the specified platform", "no image found in manifest list for architecture",
+            "cannot be used on this platform", "no image found in image index for", "no manifest found for platform",
+            "does not match the host operating system");
+
+        // Only after unpacking errors (a re-exec of the unpacker may say it too): a binary for another architecture.
+        public static readonly PhraseMask ExecFormat = Table.Any("exec format error");
+
+        // Unpacking on the node: extraction, snapshotters, the local content store, layer registration (Docker,
+        // Windows hcsshim), committing in containers/storage. Not a full disk (that is DiskFull, tested first).
+        public static readonly PhraseMask Unpack = Table.Any(
+            "failed to extract layer", "failed to register layer", "extraction snapshot", "failed to unpack image on", "apply layer error",
+            "applylayer", "processing tar file", "untar re-exec error", "re-exec error", "processbaselayer", "hcsshim", "windowsfilter",
+            "failed to get reader from content store", "content digest", "parent snapshot", "committing the finished image", "overlay mount",
+            "stream processor", "failed to update image store", "diff id", "failed to commit snapshot",
+            // containerd's unpacker and snapshotters.
+            "failed to prepare layer", "failed to activate layer", "failed to stat parent", "missing parent", "mount callback failed",
+            "failed to resolve layers", "failed to retrieve source for layer", "number of layers and diffids", "snapshot does not exist",
+            "failed to detect media type of layer", "containerd-mount", "failed to prepare snapshot", "failed to create snapshot",
+            // Docker's layer store and containers/storage.
+            "max depth exceeded", "adding layer with blob", "creating read-only layer", "layer not known", "lchown", "lsetxattr",
+            "insufficient uids or gids", "error creating zfs mount", "failed to mount overlay");
+
+        // What the registry answered.
+        public static readonly PhraseMask NotFound = Table.Any("not found");
+        public static readonly PhraseMask SpaceNotFound = Table.Any(" not found");
+        public static readonly PhraseMask DoesNotExist = Table.Any("does not exist");
+        public static readonly PhraseMask ManifestUnknown = Table.Any("manifest unknown", "name unknown", "manifest_unknown", "name_unknown", "repository name not known to registry", "not found in repository",
+            // Quay (expired or deleted tags), ECR, Docker's classic wording.
+            "was deleted or has expired", "revive via time machine", "requested image not found", "tag does not exist");
+        public static readonly PhraseMask ManifestFor = Table.Any("manifest for ");
+        public static readonly PhraseMask Deprecated = Table.Any("deprecated");
+        public static readonly PhraseMask ShutDown = Table.Any("shutting down", "shut down");
+        public static readonly PhraseMask NoCredentials = Table.Any(
+            "no basic auth credentials", "unauthenticated", "authentication is required but no credentials", "anonymous users are only allowed",
+            "login required", "must be logged in", "need to be logged in");
+        public static readonly PhraseMask NoCredentialsHint = Table.Any("no credentials on this request");
+        public static readonly PhraseMask TokenRejected = Table.Any(
+            "token has expired", "token is expired", "expired token", "token expired", "credentials have expired", "security token included in the request is invalid",
+            "token is invalid", "invalid token", "invalid_token", "token included in the request", "token exchange failed", "does not match expected scopes",
+            "refresh token", "access token is invalid", "access token has expired");
+        public static readonly PhraseMask Forbidden = Table.Any("403 forbidden", "403 (forbidden)", "error (403)", ": forbidden");
+        public static readonly PhraseMask CredentialsRejected = Table.Any("failed to fetch oauth token", "incorrect username or password", "invalid username/password", "invalid username or password", "authentication failed",
+            "http basic: access denied", "invalid clientid", "client secret", "aadsts", "not registered with aad", "signature we calculated does not match",
+            "signaturedoesnotmatch", "invalidclienttokenid", "unrecognizedclientexception", "bad credentials", "invalid credentials provided");
+        public static readonly PhraseMask Denied = Table.Any(
+            "pull access denied", "insufficient_scope", "may require authorization", "may require 'docker login'", "requested access to the resource is denied",
+            "unauthorized to access repository", "access to the requested resource is not authorized", "(or it may not exist)", "denied: ", "no pull access",
+            "needed permissions", "permission_denied", "caller does not have permission", "authorizationfailure", "not authorized to perform");
+
+        // Transport.
+        public static readonly PhraseMask TlsHandshakeTimeout = Table.Any("tls handshake timeout");
+        public static readonly PhraseMask PlainHttp = Table.Any("server gave http response to https client", "first record does not look like a tls handshake");
+        public static readonly PhraseMask UnknownAuthority = Table.Any("unknown authority");
+        public static readonly PhraseMask CertificateExpired = Table.Any("certificate has expired", "not yet valid");
+        public static readonly PhraseMask CertificateName = Table.Any("certificate is valid for", "certificate is not valid for", "legacy common name");
+        public static readonly PhraseMask Tls = PlainHttp | UnknownAuthority | CertificateExpired | CertificateName | Table.Any(
+                "x509:", "tls: ", "handshake failure", "self signed certificate", "self-signed certificate", "certificate chain", "certificate verify failed",
+                "authority that is not trusted", "ssl routines", "certificate signed by");
+        public static readonly PhraseMask Proxy = Table.Any("proxyconnect", "proxy authentication required", "proxy error");
+        public static readonly PhraseMask DnsFailure = Table.Any(
+            "no such host", "server misbehaving", "temporary failure in name resolution", "name or service not known", "requested name is valid",
+            "getaddrinfo", "dial udp", "could not resolve host");
+
+        public static readonly PhraseMask Dns = DnsFailure | Table.Any("lookup ");
+        public static readonly PhraseMask IoTimeout = Table.Any("i/o timeout");
+        public static readonly PhraseMask Refused = Table.Any("connection refused", "actively refused", "no connection could be made");
+        public static readonly PhraseMask NoRoute = Table.Any("no route to host", "network is unreachable", "host is down", "host is unreachable");
+        public static readonly PhraseMask ConnectionCut = Table.Any(
+            "connection reset", "broken pipe", "forcibly closed", "wsarecv", "wsasend", "use of closed network connection", "server closed idle connection",
+            "client connection lost", "connection closed");
+        public static readonly PhraseMask Canceled = Table.Any("context canceled", "request canceled");
+        public static readonly PhraseMask RegistryUnavailable = Table.Any("because the registry is unavailable", "registryunavailable");
+        public static readonly PhraseMask Network = Proxy | DnsFailure | IoTimeout | Refused | NoRoute | TlsHandshakeTimeout | ConnectionCut | RegistryUnavailable
+            | Table.Any(
+                "no such host", "server misbehaving", "temporary failure in name resolution", "timed out", "client.timeout exceeded", "context deadline exceeded",
+                "request canceled while waiting for connection", "dial tcp", "failed to do request", "read tcp ", "write tcp ", "connectex", "connection attempt failed",
+                "timeout awaiting response headers", "because of no progress");
+
+        // Generic authorization failures.
+        public static readonly PhraseMask AnonymousToken = Table.Any("failed to fetch anonymous token");
+        public static readonly PhraseMask Unauthorized = AnonymousToken | Table.Any("401 unauthorized", "error (401)", "unauthorized", "authentication required", "failed to authorize");
+
+        // Registry-side faults: server errors, other unexpected answers, broken or garbled content.
+        public static readonly PhraseMask Status500 = Table.Any("internal server error");
+        public static readonly PhraseMask Status502 = Table.Any("bad gateway");
+        public static readonly PhraseMask Status503 = Table.Any("503 service", "service unavailable", "service temporarily unavailable");
+        public static readonly PhraseMask Status504 = Table.Any("504 gateway", "gateway timeout", "gateway time-out");
+        public static readonly PhraseMask BadRequest = Table.Any("bad request");
+        public static readonly PhraseMask CorruptBlob = Table.Any(
+            "unexpected commit digest", "failed size validation", "unexpected commit size", "mismatch", "failed precondition", "does not match provided manifest digest",
+            "verification failed", "did not match", "short read", "failed commit on ref", "invalid content digest", "digest invalid");
+        public static readonly PhraseMask UnexpectedEof = Table.Any("unexpected eof");
+        public static readonly PhraseMask BlobUnknown = Table.Any("blob unknown", "unknown blob", "blob_unknown");
+        public static readonly PhraseMask RemoteContent = Table.Any("content at http", "from remote", "httpreadseeker: failed open");
+        public static readonly PhraseMask MediaType = Table.Any("media type", "media-type", "mediatype");
+        public static readonly PhraseMask Unsupported = Table.Any("unsupported", "not supported", "unexpected", "no processor");
+        public static readonly PhraseMask Garbled = Table.Any(
+            "text/html", "looking for beginning of value", "error parsing http", "unexpected end of json input", "invalid character", "cannot unmarshal",
+            "manifest invalid", "manifest_invalid", "operation is unsupported", "did not include a token", "download failed after attempts");
+        public static readonly PhraseMask UnexpectedStatus = Table.Any("unexpected status", "unexpected http status", "received unexpected");
+        public static readonly PhraseMask RegistryFault = Status500 | Status502 | Status503 | Status504 | BadRequest | CorruptBlob | UnexpectedEof | BlobUnknown | Garbled | UnexpectedStatus;
+
+        public static readonly PhraseMask AnyNotFound = NotFound | DoesNotExist | Table.Any("notfound");
+
+        // Words that count only at the end of the message or before punctuation (EndsWithWord reads the text again only
+        // when the scan found them).
+        public static readonly PhraseMask DeniedWord = Table.Any(": denied");
+        public static readonly PhraseMask EofWord = Table.Any(": eof");
+
+        // Where an HTTP status number may follow ("status: 401", "status code 429", "HTTP 403 response", "(HTTP code 500)").
+        public static readonly PhraseMask StatusAnchor = Table.Any("status", "http ", "response code");
+
+        // Pull reasons and forms that carry only the reason (kubectl's STATUS column, "waiting to start", bare back-off).
+        public static readonly PhraseMask ImagePullBackOff = Table.Any("imagepullbackoff", "back-off pulling image");
+        public static readonly PhraseMask ErrImagePull = Table.Any("errimagepull");
+        public static readonly PhraseMask ImageInspectError = Table.Any("imageinspecterror");
+        public static readonly PhraseMask WaitingToStart = Table.Any("trying and failing to pull", "image can't be pulled", "image cannot be pulled");
+        public static readonly PhraseMask PullReason = ImagePullBackOff | ErrImagePull | ImageInspectError | WaitingToStart;
+
+        public static readonly PhraseScanner Scanner = Table.Build();
+    }
+}

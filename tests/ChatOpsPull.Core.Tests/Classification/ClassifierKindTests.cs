@@ -1,0 +1,281 @@
+using ChatOpsPull.Core.Classification;
+using ChatOpsPull.Core.Failures;
+
+namespace ChatOpsPull.Core.Tests.Classification;
+
+/// <summary>
+/// The kinds of wording issue 14 names, each with variants: the rules are written for the kind, so every variant must
+/// land on the same cause. Messages are built from kubelet's and the runtimes' own format strings (file named).
+/// </summary>
+public sealed class ClassifierKindTests
+{
+    [Theory]
+    // kubectl get pods STATUS and reason-only container statuses.
+    [InlineData("ErrImagePull", "ErrImagePull")]
+    [InlineData("ImagePullBackOff", "ImagePullBackOff")]
+    [InlineData("Init:ImagePullBackOff", "ImagePullBackOff")]
+    [InlineData("Init:ErrImagePull", "ErrImagePull")]
+    [InlineData("Error: ErrImagePull", "ErrImagePull")]
+    [InlineData("Error: ImageInspectError", "ImageInspectError")]
+    // kubectl logs: the API server's "waiting to start" answer (old and new wording).
+    [InlineData("container \"app\" in pod \"app-7d4b9\" is waiting to start: trying and failing to pull image", "waiting to start")]
+    [InlineData("container \"app\" in pod \"app-7d4b9\" is waiting to start: image can't be pulled", "waiting to start")]
+    // pod_workers.go sync error wrapping a bare back-off, quotes escaped once more.
+    [InlineData("Error syncing pod 4b47 (\"app-0_ns(4b47)\"), skipping: failed to \"StartContainer\" for \"app\" with ImagePullBackOff: \"Back-off pulling image \\\"org/app:1\\\"\"", "ImagePullBackOff")]
+    public void A_status_that_carries_only_the_reason_is_backoff_only_and_names_it(string message, string named)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.BackoffOnly, result.Cause);
+        Assert.Contains(named, result.Summary, StringComparison.Ordinal);
+        Assert.Contains("previous Failed event", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("container \"app\" in pod \"app-0\" is waiting to start: ErrImageNeverPull", PullCause.NeverPull)]
+    [InlineData("container \"app\" in pod \"app-0\" is waiting to start: InvalidImageName", PullCause.InvalidName)]
+    [InlineData("ErrImageNotEnsured", PullCause.ImageNotEnsured)]
+    [InlineData("Error: ErrImageNeverPull", PullCause.NeverPull)]
+    public void A_reason_in_the_text_with_its_own_meaning_decides(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    [InlineData("ErrImagePull", "ErrImagePull")]
+    [InlineData("ImagePullBackOff", "ImagePullBackOff")]
+    [InlineData("ErrImageNeverPull", "ErrImageNeverPull")]
+    [InlineData("InvalidImageName", "InvalidImageName")]
+    [InlineData("ErrImageNotEnsured", "ErrImageNotEnsured")]
+    [InlineData("ImageInspectError", "ImageInspectError")]
+    [InlineData("RegistryUnavailable", "RegistryUnavailable")]
+    [InlineData("SignatureValidationFailed", "SignatureValidationFailed")]
+    [InlineData("Back-off pulling image", "ImagePullBackOff")]
+    public void A_message_naming_a_pull_reason_is_never_unknown(string reason, string named)
+    {
+        // Around the reason: text no rule knows, and the wrappers kubelet, kubectl and the runtimes put around it.
+        string[] around =
+        [
+            "{0}",
+            "Error: {0}",
+            "Warning  Failed  12s  kubelet  {0}",
+            "container \"app\" in pod \"app-0\" is waiting to start: {0}",
+            "Failed to pull image \"registry.example.com/app:1\": {0}: the flux capacitor is misaligned",
+            "Error syncing pod 4b47 (\"app-0_ns(4b47)\"), skipping: failed to \"StartContainer\" for \"app\" with {0}: \"zxq wibble\"",
+            "zxq wibble {0} frobnicated",
+            "{0}: media type \"application/vnd.docker.distribution.manifest.v1+prettyjws\" is no longer supported",
+        ];
+        foreach (var text in around.Select(a => string.Format(System.Globalization.CultureInfo.InvariantCulture, a, reason))
+                     .Concat([reason.ToUpperInvariant(), reason.ToLowerInvariant()]))
+        {
+            var result = MessageClassifier.Classify(text);
+            Assert.True(result.Cause != PullCause.Unknown, $"unknown for: {text}");
+            if (result.Cause == PullCause.BackoffOnly)
+            {
+                Assert.Contains(named, result.Summary, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
+    // pkg/kubelet/images/image_manager.go (KEP-2535 implementation, events.ErrImageNotEnsured).
+    [InlineData("Container image \"registry.example.com/team/app:2\" is present with pull policy of \"IfNotPresent\" but does not have the proper auth (image secret) that was used to pull the image", null)]
+    [InlineData("", "ErrImageNotEnsured")]
+    public void An_image_on_the_node_the_pod_has_no_credentials_for_is_image_not_ensured(string message, string? reason)
+    {
+        var result = MessageClassifier.Classify(message, reason);
+        Assert.Equal(PullCause.ImageNotEnsured, result.Cause);
+        Assert.Contains("imagePullCredentialsVerificationPolicy", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // pkg/kubelet/eviction/helpers.go: the eviction message formats for disk signals.
+    [InlineData("The node was low on resource: ephemeral-storage. Threshold quantity: 10%, available: 1021Mi. ")]
+    [InlineData("Pod ephemeral local storage usage exceeds the total limit of containers 2Gi. ")]
+    [InlineData("Container app exceeded its local ephemeral storage limit \"1Gi\". ")]
+    [InlineData("Usage of EmptyDir volume \"cache\" exceeds the limit \"500Mi\". ")]
+    [InlineData("The node had condition: [DiskPressure]. ")]
+    [InlineData("The node was low on resource: imagefs.available. ")]
+    // pkg/kubelet/images/image_gc_manager.go
+    [InlineData("Image garbage collection failed once. Stats initialization may not have completed yet: failed to garbage collect required amount of images. Attempted to free 3204448256 bytes, but only found 0 bytes eligible to free.")]
+    public void Evictions_for_disk_and_image_garbage_collection_are_node_storage(string message)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.NodeStorage, result.Cause);
+    }
+
+    [Fact]
+    public void An_eviction_for_memory_is_not_node_storage()
+    {
+        Assert.NotEqual(PullCause.NodeStorage, MessageClassifier.Classify("The node was low on resource: memory. Threshold quantity: 100Mi, available: 80Mi. ").Cause);
+    }
+
+    [Theory]
+    // containerd snapshotters and unpacker, Docker's layer store, Windows hcsshim, containers/storage.
+    [InlineData("failed to pull and unpack image \"docker.io/library/app:1\": failed to prepare extraction snapshot \"extract-1 sha256:ab\": snapshot sha256:cd already exists")]
+    [InlineData("failed to pull and unpack image \"docker.io/library/app:1\": failed to extract layer sha256:ab: mount callback failed on /var/lib/containerd/tmpmounts/containerd-mount1: lchown /usr/bin/x: invalid argument: unknown")]
+    [InlineData("failed to register layer: ApplyLayer exit status 1 stdout:  stderr: lchown /etc/shadow: operation not permitted")]
+    [InlineData("hcsshim::ProcessBaseLayer \\\\?\\C:\\ProgramData\\containerd\\root\\io.containerd.snapshotter.v1.windows\\snapshots\\7: The system cannot find the path specified.: unknown")]
+    [InlineData("Error committing the finished image: error adding layer with blob \"sha256:ab\": error creating overlay mount to /var/lib/containers/storage/overlay/ab/merged: invalid argument")]
+    public void Snapshotter_and_extraction_errors_that_are_not_a_full_disk_are_registry_errors(string message)
+    {
+        var result = MessageClassifier.Classify(message, "ErrImagePull");
+        Assert.Equal(PullCause.RegistryError, result.Cause);
+    }
+
+    [Fact]
+    public void The_same_extraction_error_with_a_full_disk_is_node_storage()
+    {
+        var result = MessageClassifier.Classify("failed to extract layer sha256:ab: write /var/lib/containerd/tmpmounts/m/usr/lib/libx.so: no space left on device: unknown");
+        Assert.Equal(PullCause.NodeStorage, result.Cause);
+    }
+
+    [Theory]
+    // containers/image pkg/shortnames and CRI-O, as printed on a pull and on an inspect.
+    [InlineData("Failed to inspect image \"\": rpc error: code = Unknown desc = short name mode is enforcing, but image name app:1 returns ambiguous list")]
+    [InlineData("Back-off pulling image \"app:1\": ErrImagePull: short-name \"app:1\" did not resolve to an alias and no unqualified-search registries are defined in \"/etc/containers/registries.conf\"")]
+    [InlineData("pulling image: rpc error: code = Unknown desc = short-name resolution enforced but cannot prompt without a TTY")]
+    public void Short_names_the_node_will_not_resolve_are_invalid_names(string message)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.InvalidName, result.Cause);
+        Assert.Contains("fully qualified", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // containers/image signature/policy_eval*.go and kubelet's SignatureValidationFailed wrapping.
+    [InlineData("Running image docker://quay.io/org/app:1 is rejected by policy.")]
+    [InlineData("Source image rejected: Signature for identity quay.io/org/app:1 is not accepted")]
+    [InlineData("image pull failed for quay.io/org/app:1 because the signature validation failed: Source image rejected: None of the signatures were accepted, reasons: cryptographic signature verification failed")]
+    public void Node_policy_and_signature_refusals_are_policy_rejected(string message)
+    {
+        Assert.Equal(PullCause.PolicyRejected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // Docker: "pull access denied ... may require 'docker login'"; containerd: "... may require authorization";
+    // old dockerd: "not found: does not exist or no pull access" — private or missing, the text cannot tell.
+    [InlineData("Error response from daemon: pull access denied for org/app, repository does not exist or may require 'docker login': denied: requested access to the resource is denied")]
+    [InlineData("failed to resolve reference \"docker.io/org/app:1\": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed")]
+    [InlineData("Error response from daemon: repository org/app not found: does not exist or no pull access")]
+    [InlineData("Error: image org/app:1 not found: does not exist or no pull access")]
+    public void A_message_naming_both_a_credential_problem_and_a_missing_image_is_access_denied(string message)
+    {
+        Assert.Equal(PullCause.AccessDenied, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    [InlineData("Failed to pull image \"org/app:1\": rpc error: code = Unknown desc = Error response from daemon: Get https://registry-1.docker.io/v2/org/app/manifests/1: denied: Your authorization token has expired. Reauthenticate and try again.", PullCause.AuthFailed)]
+    [InlineData("Not continuing with pull after error: denied: The security token included in the request is invalid", PullCause.AuthFailed)]
+    [InlineData("image pull failed for quay.io/org/app:1, this may be because there are no credentials on this request.  details: (Error: Status 403 trying to pull repository org/app: \"{\\\"error\\\": \\\"Permission Denied\\\"}\")", PullCause.AuthFailed)]
+    [InlineData("image pull failed for gcr.io/org/app:v2, this may be because there are no credentials on this request.  details: (Tag v2 not found in repository gcr.io/org/app)", PullCause.ImageNotFound)]
+    public void A_credential_problem_named_beside_a_denial_is_auth_failed(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    [InlineData("error pulling image configuration: error parsing HTTP 403 response body: invalid character '<' looking for beginning of value: \"<html>403</html>\"", PullCause.AccessDenied)]
+    [InlineData("failed to copy: httpReadSeeker: failed open: unexpected status code https://mirror.example.com/v2/library/app/blobs/sha256:ab: 400 Bad Request", PullCause.RegistryError)]
+    [InlineData("unable to pull artifact org/app with tag 1 from repo org/app: GET \"https://ghcr.io/v2/org/app/manifests/1\": response status code 429: toomanyrequests: retry-after: 1s", PullCause.RateLimited)]
+    [InlineData("(HTTP code 502) unexpected - received unexpected HTTP status: 502 Bad Gateway", PullCause.RegistryError)]
+    [InlineData("failed to resolve reference \"registry.example.com/app:1\": unexpected status from HEAD request to https://registry.example.com/v2/app/manifests/1: 401", PullCause.AuthFailed)]
+    public void Http_statuses_are_read_wherever_the_runtime_writes_them(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // containers/image: platform choice from an OCI image index (internal/manifest/oci_index.go), newer than "manifest list".
+    [InlineData("choosing an image from manifest list docker://quay.io/org/app:1: no image found in image index for architecture \"arm64\", variant \"v8\", OS \"linux\"", PullCause.PlatformMismatch)]
+    // containerd core/images: no manifest for the node's platform.
+    [InlineData("failed to pull and unpack image \"docker.io/org/app:1\": no manifest found for platform: not found", PullCause.PlatformMismatch)]
+    // Windows (hcsshim): an image built for another Windows version.
+    [InlineData("hcs::CreateComputeSystem app: The container operating system does not match the host operating system.", PullCause.PlatformMismatch)]
+    // containerd 2 image verifier plugins (core/transfer/local/pull.go, pkg/imageverifier).
+    [InlineData("failed to pull and unpack image \"registry.example.com/app:1\": blocking pull of registry.example.com/app:1 with digest sha256:ab: image verifier bindir returned error: not signed", PullCause.PolicyRejected)]
+    // A signature refusal from an admission policy in front of the runtime.
+    [InlineData("admission webhook \"policy.sigstore.dev\" denied the request: validation failed: failed policy: keyless: spec.containers[0].image registry.example.com/app:1 signature key validation failed for authority", PullCause.PolicyRejected)]
+    // Quay: a tag removed by its expiry (endpoints/v2/manifest.py), ECR's not-found body.
+    [InlineData("Error response from daemon: manifest for quay.io/org/app:pr-12 not found: manifest unknown: Tag pr-12 was deleted or has expired. To pull, revive via time machine", PullCause.ImageNotFound)]
+    [InlineData("failed to resolve reference \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:9\": 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:9: not found: Requested image not found", PullCause.ImageNotFound)]
+    // Credentials: ECR's STS wording, GHCR's scopes, GitLab's basic auth, Azure AD, Docker credential helpers.
+    [InlineData("denied: The security token included in the request is expired", PullCause.AuthFailed)]
+    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/org/app/manifests/1\": denied: permission_denied: The token provided does not match expected scopes.", PullCause.AuthFailed)]
+    [InlineData("Error response from daemon: Get \"https://registry.gitlab.com/v2/\": unauthorized: HTTP Basic: Access denied", PullCause.AuthFailed)]
+    [InlineData("failed to fetch oauth token: AADSTS7000215: Invalid client secret provided.", PullCause.AuthFailed)]
+    [InlineData("Error response from daemon: Get \"https://registry.example.com/v2/\": error getting credentials - err: exec: \"docker-credential-ecr-login\": executable file not found in $PATH, out: ``", PullCause.AuthFailed)]
+    // Network: Windows sockets and resolver, Go's net/http and containerd's pull progress timeout; proxies that want credentials.
+    [InlineData("failed to do request: Head \"https://mcr.microsoft.com/v2/app/manifests/1\": read tcp 10.0.0.4:50112->13.107.246.40:443: wsarecv: An existing connection was forcibly closed by the remote host.", PullCause.Network)]
+    [InlineData("Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: getaddrinfow: The requested name is valid, but no data of the requested type was found.", PullCause.Network)]
+    [InlineData("Error response from daemon: Get \"https://registry.example.com/v2/\": net/http: timeout awaiting response headers", PullCause.Network)]
+    [InlineData("failed to pull and unpack image \"docker.io/org/app:1\": failed to copy: httpReadSeeker: failed open: failed to do request: Get \"https://registry-1.docker.io/v2/org/app/blobs/sha256:ab\": proxyconnect tcp: Proxy Authentication Required", PullCause.Network)]
+    // TLS: Go's wording when a chain is present but does not verify.
+    [InlineData("Error response from daemon: Get https://registry.example.com/v2/: x509: certificate signed by unknown authority (possibly because of \"crypto/rsa: verification error\" while trying to verify candidate authority certificate \"ca\")", PullCause.Tls)]
+    // Registry faults: containers/image digest checks, containerd content commits and short reads, garbled JSON.
+    [InlineData("writing blob: storing blob to file \"/var/tmp/storage123/1\": happened during read: Digest did not match, expected sha256:ab, got sha256:cd", PullCause.RegistryError)]
+    [InlineData("failed to copy: failed commit on ref \"layer-sha256:ab\": unexpected commit digest sha256:cd, expected sha256:ab: failed precondition", PullCause.RegistryError)]
+    [InlineData("failed to copy: short read: expected 27145915 bytes but got 1048576: unexpected EOF", PullCause.RegistryError)]
+    [InlineData("error pulling image configuration: download failed after attempts=6: unknown blob", PullCause.RegistryError)]
+    [InlineData("failed to resolve reference \"registry.example.com/app:1\": unexpected end of JSON input", PullCause.RegistryError)]
+    // containerd's unpacker and Docker's layer store, not a full disk.
+    [InlineData("failed to pull and unpack image \"docker.io/org/app:1\": failed to unpack image on snapshotter overlayfs: failed to prepare layer sha256:ab: missing parent \"sha256:cd\": not found", PullCause.RegistryError)]
+    [InlineData("failed to register layer: max depth exceeded", PullCause.RegistryError)]
+    // Disk: Docker devicemapper thin pools; the scheduler's disk-pressure taint.
+    [InlineData("devmapper: Thin Pool has 4062 free data blocks which is less than minimum required 4096 free data blocks. Create more free space in thin pool or use dm.min_free_space option to change behavior", PullCause.NodeStorage)]
+    [InlineData("0/3 nodes are available: 3 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }.", PullCause.NodeStorage)]
+    // Names: containerd CRI's own parse of the reference.
+    [InlineData("failed to parse image reference \"registry.example.com/App:1\": invalid reference format: repository name must be lowercase", PullCause.InvalidName)]
+    public void Wording_families_of_runtimes_and_registries_land_on_their_cause(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // containerd core/remotes/docker/fetcher.go: the status follows the URL ("unexpected HEAD status code <url>: 404 Not Found").
+    [InlineData("failed to resolve reference \"registry.example.com/app:1\": unexpected HEAD status code https://registry.example.com/v2/app/manifests/1: 404 Not Found", PullCause.ImageNotFound)]
+    [InlineData("failed to copy: httpReadSeeker: failed open: unexpected HEAD status code https://registry.example.com/v2/app/blobs/sha256:ab: 503 Service Unavailable", PullCause.RegistryError)]
+    // ACR's connectivity check: "Response code: 401".
+    [InlineData("CONNECTIVITY_REFRESH_TOKEN_ERROR: Access to registry was denied. Response code: 401.", PullCause.AuthFailed)]
+    public void A_status_after_the_url_or_a_response_code_is_read(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Fact]
+    public void A_failed_kubelet_credential_provider_is_auth_failed_on_the_node()
+    {
+        var result = MessageClassifier.Classify("Failed getting credential from external registry credential provider: error execing credential provider plugin ecr-credential-provider for image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app: exit status 1");
+        Assert.Equal(PullCause.AuthFailed, result.Cause);
+        Assert.Contains("credential provider", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_request_cut_off_by_a_canceled_context_is_network()
+    {
+        var result = MessageClassifier.Classify("failed to copy: httpReadSeeker: failed open: failed to do request: Get \"https://registry.example.com/v2/app/blobs/sha256:ab\": context canceled");
+        Assert.Equal(PullCause.Network, result.Cause);
+        Assert.Contains("canceled", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("registry-1.docker.io")]
+    [InlineData("registry.hub.docker.com")]
+    [InlineData("index.docker.io")]
+    public void Docker_hub_hosts_are_named_docker_io(string host)
+    {
+        var result = MessageClassifier.Classify($"Failed to pull image \"{host}/library/nginx:1\": rpc error: code = Unknown desc = toomanyrequests: You have reached your pull rate limit.");
+        Assert.Equal(PullCause.RateLimited, result.Cause);
+        Assert.StartsWith("docker.io is rate-limiting", result.Summary, StringComparison.Ordinal);
+        Assert.Contains("Docker Hub credentials", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_summary_is_written_only_when_read_and_then_kept()
+    {
+        var result = MessageClassifier.Classify("Failed to pull image \"ghcr.io/org/app:1\": manifest unknown");
+        Assert.Equal(PullCause.ImageNotFound, result.Cause);
+        var first = result.Summary;
+        Assert.Same(first, result.Summary);
+        Assert.Contains("ghcr.io/org/app:1", first, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,154 @@
+using System.Globalization;
+using ChatOpsPull.Core.Classification;
+using ChatOpsPull.Core.Failures;
+using Xunit.Abstractions;
+
+namespace ChatOpsPull.Core.Tests.Classification;
+
+/// <summary>
+/// The classifier against the corpus of real messages it was not written from (issue 14). Measured as a new user
+/// measures it: the message alone, without the reason field (the figures with the reason are printed beside).
+/// The tuning part prints its misses, for tuning; the evaluation part prints aggregate figures only, never a message,
+/// so that no rule is ever adjusted while looking at an evaluation miss.
+/// </summary>
+public sealed class CorpusAccuracyTests(ITestOutputHelper output)
+{
+    /// <summary>Issue 14's target for overall accuracy on the evaluation part (not met yet: see <see cref="ReachedAccuracy"/>).</summary>
+    private const double RequiredAccuracy = 0.97;
+
+    /// <summary>Issue 14's target recall for every cause on the evaluation part.</summary>
+    private const double RequiredRecall = 0.90;
+
+    /// <summary>
+    /// The evaluation accuracy actually reached (91.0%, rounded down), asserted so that no change slides back below it.
+    /// Raise it when a change (made without looking at evaluation misses) reaches more; replace it by
+    /// <see cref="RequiredAccuracy"/> once the target is met.
+    /// </summary>
+    private const double ReachedAccuracy = 0.91;
+
+    /// <summary>
+    /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
+    /// asserted one by one: with one or two messages a single doubtful label decides 50–100% recall. Those messages
+    /// still count, fully, in the overall accuracy.
+    /// </summary>
+    private const int MinimumSupportForRecall = 3;
+
+    [Fact]
+    public void Corpus_and_split_are_well_formed_and_the_split_keeps_a_source_in_one_part()
+    {
+        var all = MessageCorpus.All;
+        Assert.True(all.Count >= 300, $"{all.Count} messages");
+        Assert.True(all.Select(m => m.Source).Distinct(StringComparer.Ordinal).Count() >= 100);
+        Assert.All(all, m => Assert.False(string.IsNullOrWhiteSpace(m.Message), $"{m.File}:{m.Line}"));
+
+        var sources = all.Select(m => m.Source).Distinct(StringComparer.Ordinal).ToList();
+        var evaluationSources = sources.Count(s => MessageCorpus.Split[s]);
+        Assert.True(evaluationSources >= sources.Count * 0.30, $"{evaluationSources} of {sources.Count} sources in evaluation");
+        Assert.All(all.GroupBy(m => m.Source), g => Assert.Single(g.Select(m => m.Evaluation).Distinct()));
+
+        // No message used for tuning before the corpus existed is in the evaluation part.
+        var fixtureSources = MessageFixtures.All.Select(f => f.Source).ToHashSet(StringComparer.Ordinal);
+        Assert.DoesNotContain(MessageCorpus.Evaluation, m => fixtureSources.Contains(m.Source));
+    }
+
+    [Fact]
+    public void Tuning_part_figures_and_misses()
+    {
+        var (withoutReason, withReason, misses) = Measure(MessageCorpus.Tuning, listMisses: true);
+        output.WriteLine(withoutReason.Table($"TUNING part ({MessageCorpus.Tuning.Count} messages), message only:"));
+        output.WriteLine(withReason.Table("TUNING part, message and reason:"));
+        output.WriteLine("tuning misses (message only):");
+        misses.ForEach(output.WriteLine);
+
+        // The tuning part holds labels the message alone cannot reach (the source settled a wording that reads as
+        // access_denied, for one); a floor keeps the rules from sliding back.
+        Assert.True(withoutReason.Accuracy >= 0.92, withoutReason.Table("tuning part"));
+    }
+
+    [Fact]
+    public void Evaluation_part_holds_the_accuracy_reached_and_prints_issue_14s_targets()
+    {
+        var evaluation = MessageCorpus.Evaluation;
+        var (withoutReason, withReason, _) = Measure(evaluation, listMisses: false);
+        output.WriteLine(withoutReason.Table($"EVALUATION part ({evaluation.Count} messages, {evaluation.Select(m => m.Source).Distinct(StringComparer.Ordinal).Count()} sources), message only:"));
+        output.WriteLine(withReason.Table("EVALUATION part, message and reason:"));
+
+        var failures = new List<string>();
+        var regressions = new List<string>();
+        foreach (var (name, scores) in new[] { ("message only", withoutReason), ("message and reason", withReason) })
+        {
+            if (scores.Accuracy < RequiredAccuracy)
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"{name}: accuracy {scores.Accuracy:P1} < {RequiredAccuracy:P0}"));
+            }
+
+            if (scores.Accuracy < ReachedAccuracy)
+            {
+                regressions.Add(string.Create(CultureInfo.InvariantCulture, $"{name}: accuracy {scores.Accuracy:P1} fell below the {ReachedAccuracy:P0} already reached"));
+            }
+
+            foreach (var cause in PullCauseNames.All)
+            {
+                var support = scores.Support(cause);
+                if (scores.Recall(cause) is not { } recall || recall >= RequiredRecall)
+                {
+                    continue;
+                }
+
+                var line = string.Create(CultureInfo.InvariantCulture, $"{name}: {cause.ToSnakeCase()} recall {recall:P0} on {support} message(s)");
+                if (support >= MinimumSupportForRecall)
+                {
+                    failures.Add(line);
+                }
+                else
+                {
+                    output.WriteLine($"reported, not asserted (fewer than {MinimumSupportForRecall} evaluation messages): {line}");
+                }
+            }
+        }
+
+        output.WriteLine(failures.Count == 0
+            ? "issue 14 targets met: assert RequiredAccuracy and every recall instead of the floor"
+            : string.Create(CultureInfo.InvariantCulture, $"issue 14 targets (accuracy >= {RequiredAccuracy:P0}, every cause >= {RequiredRecall:P0} recall) NOT MET yet:\n") + string.Join('\n', failures));
+        Assert.True(
+            regressions.Count == 0,
+            string.Create(CultureInfo.InvariantCulture, $"Regression on the evaluation part (issue 14's target is {RequiredAccuracy:P0} accuracy and {RequiredRecall:P0} recall per cause; {ReachedAccuracy:P0} was reached):\n") + string.Join('\n', regressions));
+    }
+
+    [Fact]
+    public void No_message_naming_a_pull_reason_is_unknown()
+    {
+        string[] reasons = ["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "ErrImageNotEnsured", "ImageInspectError", "Back-off pulling image"];
+        var named = MessageCorpus.All.Select(m => m.Message).Concat(MessageFixtures.All.Select(f => f.Message))
+            .Where(m => reasons.Any(r => m.Contains(r, StringComparison.OrdinalIgnoreCase)))
+            .ToList();
+        Assert.NotEmpty(named);
+        var unknown = named.Count(m => MessageClassifier.Classify(m).Cause == PullCause.Unknown);
+        Assert.Equal(0, unknown);
+    }
+
+    private static (CauseScores WithoutReason, CauseScores WithReason, List<string> Misses) Measure(IReadOnlyList<CorpusMessage> messages, bool listMisses)
+    {
+        var withoutReason = new CauseScores();
+        var withReason = new CauseScores();
+        var misses = new List<string>();
+        foreach (var m in messages)
+        {
+            var alone = MessageClassifier.Classify(m.Message);
+            withoutReason.Add(m.Expected, alone.Cause);
+            withReason.Add(m.Expected, MessageClassifier.Classify(m.Message, m.Reason).Cause);
+            if (listMisses && alone.Cause != m.Expected)
+            {
+                misses.Add($"  {m.File}:{m.Line} expected {m.Expected.ToSnakeCase()}, got {alone.Cause.ToSnakeCase()} <- {Shorten(m.Message)}");
+            }
+        }
+
+        return (withoutReason, withReason, misses);
+    }
+
+    private static string Shorten(string message)
+    {
+        var oneLine = message.ReplaceLineEndings(" ");
+        return oneLine.Length <= 200 ? oneLine : oneLine[..200] + "…";
+    }
+}
