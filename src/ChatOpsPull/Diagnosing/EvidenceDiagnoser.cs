@@ -311,7 +311,12 @@ public sealed partial class EvidenceDiagnoser(
             .ThenByDescending(p => p.LastSeen)
             .FirstOrDefault();
 
-    private static string? ImageOf(PodInspection? inspection, string? container)
+    private static string? ImageOf(PodInspection? inspection, string? container) => ContainerOf(inspection, container)?.Image;
+
+    private static string? PullPolicyOf(PodInspection? inspection, string? container) => ContainerOf(inspection, container)?.PullPolicy;
+
+    /// <summary>The named container's image and pull policy, from the pod's containers, init containers or ephemeral containers.</summary>
+    private static (string? Image, string? PullPolicy)? ContainerOf(PodInspection? inspection, string? container)
     {
         var spec = inspection?.PodObject?.Spec;
         if (spec is null || container is null)
@@ -319,22 +324,12 @@ public sealed partial class EvidenceDiagnoser(
             return null;
         }
 
-        return spec.Containers?.FirstOrDefault(c => c.Name == container)?.Image
-            ?? spec.InitContainers?.FirstOrDefault(c => c.Name == container)?.Image
-            ?? spec.EphemeralContainers?.FirstOrDefault(c => c.Name == container)?.Image;
-    }
-
-    private static string? PullPolicyOf(PodInspection? inspection, string? container)
-    {
-        var spec = inspection?.PodObject?.Spec;
-        if (spec is null || container is null)
+        if ((spec.Containers?.FirstOrDefault(c => c.Name == container) ?? spec.InitContainers?.FirstOrDefault(c => c.Name == container)) is { } found)
         {
-            return null;
+            return (found.Image, found.ImagePullPolicy);
         }
 
-        return spec.Containers?.FirstOrDefault(c => c.Name == container)?.ImagePullPolicy
-            ?? spec.InitContainers?.FirstOrDefault(c => c.Name == container)?.ImagePullPolicy
-            ?? spec.EphemeralContainers?.FirstOrDefault(c => c.Name == container)?.ImagePullPolicy;
+        return spec.EphemeralContainers?.FirstOrDefault(c => c.Name == container) is { } ephemeral ? (ephemeral.Image, ephemeral.ImagePullPolicy) : null;
     }
 
     /// <summary>"namespace/name" → "name".</summary>

@@ -97,7 +97,7 @@ public sealed class TeamsCommandTests : IAsyncLifetime
         var reply = Assert.Single(_standIn.Calls);
         var text = reply.Body!["text"]!.GetValue<string>();
         Assert.StartsWith("I don't know `reboot`.", text, StringComparison.Ordinal);
-        Assert.Contains("`diagnose <namespace>/<pod>`", text, StringComparison.Ordinal);
+        Assert.Contains("`diagnose [cluster/]<namespace>/<pod>`", text, StringComparison.Ordinal);
     }
 
     [Fact]
