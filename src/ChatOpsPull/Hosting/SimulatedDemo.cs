@@ -85,6 +85,10 @@ public sealed class SimulatedDemo : IAsyncDisposable
         var dataDirectory = args.Any(a => a.StartsWith("--Bot:DataDirectory", StringComparison.OrdinalIgnoreCase)) ? string.Empty : Path.Combine(ownDirectory, "data");
         string[] settings =
         [
+            // Quieter than a server's defaults, so the terminal shows the demo's own lines; the person's options come after.
+            "--Logging:LogLevel:Polly=Warning",
+            "--Logging:LogLevel:System.Net.Http.HttpClient=Warning",
+            "--Logging:LogLevel:Microsoft.AspNetCore=Warning",
             .. args,
             $"--{BotOptions.Section}:Cluster={BotOptions.SimulatedCluster}",
             $"--{BotOptions.Section}:Simulation=true",
@@ -183,7 +187,8 @@ public sealed class SimulatedDemo : IAsyncDisposable
 
     private static void Seed(FakeKubernetesApi api, InMemoryRegistry registry, string pullPassword)
     {
-        registry.AddRepository("library/nginx", ["1.26.3", "1.27.3", "1.27.4", "1.28.0", "latest"]);
+        // The missing tag 0.0.0-chatopspull-demo has neighbours in its own line, so the card can suggest a tag to set.
+        registry.AddRepository("library/nginx", ["0.1.0-chatopspull-demo", "0.2.0-chatopspull-demo", "1.27.4", "1.28.0", "latest"]);
         registry.AddRepository("chatopspull/private-demo", ["1.0.0", "1.0.1"], PullUser, pullPassword);
 
         var node = SimulatedKubelet.NodeName;
