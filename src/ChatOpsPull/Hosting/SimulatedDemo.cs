@@ -18,7 +18,7 @@ namespace ChatOpsPull.Hosting;
 /// <see cref="InMemoryRegistry"/>; seeds namespace chatopspull-demo with the three workloads the real-cluster demo
 /// creates (pointed at that registry); and runs the real bot against them over HTTP with a generated kubeconfig, the
 /// embedded SQLite database in a fresh data directory, and the web page with one sign-in (user "demo", a password made
-/// for this run) who may approve fixes in that namespace. The cluster is named "simulated" and every card says so.
+/// for this run) who may approve fixes in that namespace (asking counts as approving: one person runs the demo). The cluster is named "simulated" and every card says so.
 /// </summary>
 public sealed class SimulatedDemo : IAsyncDisposable
 {
@@ -106,6 +106,8 @@ public sealed class SimulatedDemo : IAsyncDisposable
             $"--Approvals:Rules:0:Namespace={Namespace}",
             $"--Approvals:Rules:0:Approvers:0=web:{User}",
             "--Approvals:Rules:0:Required=1",
+            // One person runs the demo: asking for a fix is their approval (Approvals:Rules:*:AllowSelfApproval).
+            "--Approvals:Rules:0:AllowSelfApproval=true",
             "--Remediation:RolloutPollInterval=00:00:01",
         ];
 
@@ -170,8 +172,9 @@ public sealed class SimulatedDemo : IAsyncDisposable
             }
 
             await o.WriteLineAsync().ConfigureAwait(false);
-            await o.WriteLineAsync($"Open {url}/ and sign in as {User} / {demo.Password}: one card per workload within seconds; approve a fix and").ConfigureAwait(false);
-            await o.WriteLineAsync("watch the pods roll and become Ready, and the card end \"fixed\". Stop with Ctrl+C: nothing is left behind but the data directory.").ConfigureAwait(false);
+            await o.WriteLineAsync($"Open {url}/ and sign in as {User} / {demo.Password}: one card per workload within seconds. Click a fix (you are the").ConfigureAwait(false);
+            await o.WriteLineAsync("approver: asking approves it) and watch the job patch the Deployment, the pods roll and become Ready, and the incident resolve.").ConfigureAwait(false);
+            await o.WriteLineAsync("Stop with Ctrl+C: nothing is left behind but the data directory.").ConfigureAwait(false);
             await demo.App.WaitForShutdownAsync().ConfigureAwait(false);
         }
 
