@@ -3,7 +3,7 @@ namespace ChatOpsPull.Core.Classification;
 public static partial class MessageClassifier
 {
     /// <summary>
-    /// The phrases the rules look for, lower-case, each a bit in a mask; grouped by the kind of wording they stand for.
+    /// The phrases the rules look for, lower-case (matched ignoring ASCII case), each a bit in a mask; grouped by the kind of wording they stand for.
     /// A message is scanned once for all of them. The table must be built before the scanner: fields initialize in order.
     /// </summary>
     private static class P
@@ -153,13 +153,15 @@ public static partial class MessageClassifier
 
         public static readonly PhraseMask AnyNotFound = NotFound | DoesNotExist | Table.Any("notfound");
 
-        // Words that count only at the end of the message or before punctuation (EndsWithWord reads the text again only
-        // when the scan found them).
-        public static readonly PhraseMask DeniedWord = Table.Any(": denied");
-        public static readonly PhraseMask EofWord = Table.Any(": eof");
+        // Words that count only at the end of the message or before punctuation (the scan checks what follows them).
+        public static readonly PhraseMask DeniedWord = Table.Positional(": denied");
+        public static readonly PhraseMask EofWord = Table.Positional(": eof");
 
         // Where an HTTP status number may follow ("status: 401", "status code 429", "HTTP 403 response", "(HTTP code 500)").
-        public static readonly PhraseMask StatusAnchor = Table.Any("status", "http ", "response code");
+        public static readonly PhraseMask StatusWord = Table.Positional("status");
+        public static readonly PhraseMask HttpWord = Table.Positional("http ");
+        public static readonly PhraseMask ResponseCode = Table.Positional("response code");
+        public static readonly PhraseMask StatusAnchor = StatusWord | HttpWord | ResponseCode;
 
         // Pull reasons and forms that carry only the reason (kubectl's STATUS column, "waiting to start", bare back-off).
         public static readonly PhraseMask ImagePullBackOff = Table.Any("imagepullbackoff", "back-off pulling image");
