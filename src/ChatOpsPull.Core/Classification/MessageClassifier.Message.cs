@@ -40,6 +40,16 @@ public static partial class MessageClassifier
         /// </summary>
         public int StatusCode => facts.Status;
 
+        /// <summary>The text ends with the quoted image (and at most a colon): "Failed to pull image \"x\"", the error cut off.</summary>
+        public bool EndsWithQuotedImage
+        {
+            get
+            {
+                var end = original.TrimEnd(" :.").TrimEnd('\\');
+                return end.EndsWith('"') && Image() is { Length: > 0 } image && end[..^1].TrimEnd('\\').EndsWith(image, StringComparison.Ordinal);
+            }
+        }
+
         /// <summary>The word after an anchor ("wanted to match registry.local"), up to a space, comma or quote.</summary>
         public string? WordAfter(string anchor)
         {

@@ -142,7 +142,7 @@ public static partial class MessageClassifier
         }
 
         // 4. What the registry answered.
-        if (m.Has(P.ManifestUnknown) || (m.Has(P.ManifestFor) && m.Has(P.SpaceNotFound)))
+        if (m.Has(P.ManifestUnknown) || (m.Has(P.ManifestFor | P.ProjectWord) && m.Has(P.SpaceNotFound)))
         {
             return Finding.ManifestUnknown;
         }
@@ -201,7 +201,7 @@ public static partial class MessageClassifier
         }
 
         // 7. A pull reason without an error the rules know.
-        return m.Has(P.PullReason) || (m.IsEmpty && reason is "ErrImagePull" or "ImagePullBackOff" or "ImageInspectError")
+        return m.Has(P.PullReason) || (m.Has(P.FailedToPull) && m.EndsWithQuotedImage) || (m.IsEmpty && reason is "ErrImagePull" or "ImagePullBackOff" or "ImageInspectError")
             ? Finding.BackOff
             : Finding.Unrecognised;
     }
