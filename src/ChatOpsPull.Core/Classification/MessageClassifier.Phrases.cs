@@ -179,7 +179,7 @@ public static partial class MessageClassifier
         public static readonly PhraseMask StatusAnchor = StatusWord | HttpWord | ResponseCode;
 
         // Pull reasons and forms that carry only the reason (kubectl's STATUS column, "waiting to start", bare back-off).
-        public static readonly PhraseMask ImagePullBackOff = Table.Any("imagepullbackoff", "back-off pulling image", "back off pulling image", "backoff pulling image");
+        public static readonly PhraseMask ImagePullBackOff = Table.Any("imagepullbackoff", "back-off pulling image");
         public static readonly PhraseMask ErrImagePull = Table.Any("errimagepull");
         public static readonly PhraseMask ImageInspectError = Table.Any("imageinspecterror", "failed to inspect image");
         public static readonly PhraseMask WaitingToStart = Table.Any("trying and failing to pull", "image can't be pulled", "image cannot be pulled");
