@@ -1,9 +1,6 @@
-using System.Numerics;
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.Arm;
-using System.Runtime.Intrinsics.X86;
 using System.Text;
 
 namespace ChatOpsPull.Core.Classification;
@@ -85,37 +82,27 @@ internal interface IPhraseVisitor
 }
 
 /// <summary>
-/// Finds which of its phrases occur in a text, ignoring ASCII case, in one left-to-right pass that neither copies nor
-/// lower-cases the text. Each phrase is filed under an anchor: three of its characters that begin with a character
-/// rare in kubelet messages ('q', 'x', '_', 'b', …; the phrases' anchors together begin with about a quarter of a
-/// message's characters). The pass tests 16 characters at a time for anchor starts (a vector table look-up), and only
-/// at those positions reads the three characters there, lower-cased, as one number and looks it up in a small hash
-/// table; only at an anchor are the phrases filed under it compared, each at its own offset. A slot also keeps 16
-/// more bits of its anchor's hash, so that positions whose hash merely shares the slot are passed over.
+/// Finds which of its phrases occur in a text, ignoring case, in one left-to-right pass over the text lower-cased
+/// once (on the stack when short; a vectorized copy costs less than lower-casing at every position), and tells a
+/// visitor where each positional phrase starts while it passes it, so that nothing reads the text again. Each phrase is filed under one
+/// of its three-character pieces, its anchor: the piece the fewest phrases share, so that phrases with a common start
+/// ("failed to …") do not all have to be compared wherever that start occurs. At each text position the three
+/// characters there are read as one number and looked up in a small hash table; only at an anchor (a few positions per
+/// message) are the phrases filed under it compared, each at its own offset. A slot also keeps 16 more bits of the hash
+/// of its anchor, so that positions whose hash merely shares the slot are passed over without a call. Most positions
+/// cost one unaligned load, a multiply, a shift and one load from a 16 KiB table.
 /// </summary>
 internal sealed class PhraseScanner
 {
     private const int SlotBits = 12;
+    /// <summary>The three characters of a four-character read that come first in the text.</summary>
+    private static readonly ulong ThreeChars = BitConverter.IsLittleEndian ? 0x0000_FFFF_FFFF_FFFFUL : 0xFFFF_FFFF_FFFF_0000UL;
 
-    /// <summary>
-    /// How often each character occurs in kubelet messages (per 10,000, from tests/fixtures/messages): the anchors
-    /// are chosen to begin with characters as rare as possible. A character not listed counts as rarer than all.
-    /// </summary>
-    private static readonly (char Character, int PerTenThousand)[] Frequency =
-    [
-        (' ', 891), ('e', 872), ('r', 608), ('o', 595), ('t', 513), ('a', 506), ('i', 474), ('n', 426), ('s', 389), ('c', 360),
-        ('d', 340), ('l', 292), (':', 255), ('u', 244), ('p', 241), ('f', 232), ('/', 217), ('.', 202), ('m', 199), ('g', 170),
-        ('1', 136), ('0', 134), ('h', 127), ('2', 121), ('-', 115), ('"', 114), ('k', 112), ('b', 111), ('y', 100), ('v', 88),
-        ('5', 88), ('8', 81), ('3', 77), ('x', 72), ('4', 72), ('6', 67), ('w', 57), ('9', 57), ('7', 52), ('=', 48),
-        ('z', 37), ('q', 18), ('_', 10), ('>', 10), ('<', 10), ('j', 9), (',', 9), ('%', 9), ('*', 7), ('\'', 5),
-    ];
+    /// <summary>Texts up to this length are lower-cased on the stack.</summary>
+    private const int StackLimit = 1024;
 
     private readonly string[] _phrases;
     private readonly PhraseMask _positional;
-
-    /// <summary>Anchor starts by low nibble: bit h of entry l is set when the character 16h + l begins an anchor.</summary>
-    private readonly Vector128<byte> _startsByLowNibble;
-    private readonly bool[] _isStart = new bool[128];
 
     /// <summary>
     /// Per hash slot: 0 for none, else the anchor's tag (16 more hash bits, never 0; 0 when several anchors share the
@@ -132,44 +119,24 @@ internal sealed class PhraseScanner
     {
         _phrases = phrases;
         _positional = positional;
-        var weight = Frequency.ToDictionary(f => f.Character, f => f.PerTenThousand);
-        int Weight(char c) => weight.GetValueOrDefault(c, 1);
-
-        // The anchor-start characters: a cover of all phrases, taken greedily by phrases covered per frequency. A
-        // phrase's anchor must begin at least three characters before its end.
-        var starts = new HashSet<char>();
-        var uncovered = phrases.ToList();
-        while (uncovered.Count > 0)
+        var sharing = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var phrase in phrases)
         {
-            var best = uncovered.SelectMany(p => p[..^2]).Distinct()
-                .Select(c => (Character: c, Covers: uncovered.Count(p => p.AsSpan(0, p.Length - 2).Contains(c))))
-                .OrderByDescending(c => c.Covers / (double)Weight(c.Character))
-                .ThenBy(c => c.Character)
-                .First();
-            starts.Add(best.Character);
-            uncovered.RemoveAll(p => p.AsSpan(0, p.Length - 2).Contains(best.Character));
+            foreach (var piece in Pieces(phrase).Select(p => p.Piece).Distinct(StringComparer.Ordinal))
+            {
+                sharing[piece] = sharing.GetValueOrDefault(piece) + 1;
+            }
         }
-
-        Span<byte> byLowNibble = stackalloc byte[16];
-        foreach (var c in starts.SelectMany(c => new[] { c, char.ToUpperInvariant(c) }))
-        {
-            _isStart[c] = true;
-            byLowNibble[c & 0xF] |= (byte)(1 << (c >> 4));
-        }
-
-        _startsByLowNibble = Vector128.Create((ReadOnlySpan<byte>)byLowNibble);
 
         var bySlot = new SortedDictionary<int, List<(ulong Anchor, ushort Phrase, byte Offset)>>();
         for (var i = 0; i < phrases.Length; i++)
         {
-            // The rarest anchor start in the phrase, nearest its beginning on a tie.
-            var phrase = phrases[i];
-            var offset = Enumerable.Range(0, Math.Min(phrase.Length - 2, byte.MaxValue + 1))
-                .Where(k => starts.Contains(phrase[k]))
-                .OrderBy(k => Weight(phrase[k]))
-                .ThenBy(k => k)
+            // The least shared piece, avoiding spaces (common in any text), nearest the start on a tie.
+            var (piece, offset) = Pieces(phrases[i])
+                .OrderBy(p => (sharing[p.Piece] * 4) + (p.Piece.Contains(' ', StringComparison.Ordinal) ? 2 : 0))
+                .ThenBy(p => p.Offset)
                 .First();
-            var anchor = Pack(phrase[offset], phrase[offset + 1], phrase[offset + 2]);
+            var anchor = Pack(piece[0], piece[1], piece[2]);
             if (!bySlot.TryGetValue(Slot(anchor), out var entries))
             {
                 bySlot[Slot(anchor)] = entries = [];
@@ -204,15 +171,39 @@ internal sealed class PhraseScanner
 
     public int Count => _phrases.Length;
 
-    /// <summary>One bit per phrase that occurs in <paramref name="text"/> (bit i for the i-th phrase added), ignoring ASCII case.</summary>
+    /// <summary>One bit per phrase that occurs in <paramref name="text"/> (bit i for the i-th phrase added), ignoring case.</summary>
     public PhraseMask Scan(ReadOnlySpan<char> text)
     {
         var none = default(NoVisitor);
         return Scan(text, ref none);
     }
 
-    /// <summary>As <see cref="Scan(ReadOnlySpan{char})"/>, and tells <paramref name="visitor"/> where each positional phrase occurs.</summary>
+    /// <summary>
+    /// As <see cref="Scan(ReadOnlySpan{char})"/>, and tells <paramref name="visitor"/> where each positional phrase
+    /// occurs (in the lower-cased text it is handed, whose positions are the text's).
+    /// </summary>
     public PhraseMask Scan<TVisitor>(ReadOnlySpan<char> text, ref TVisitor visitor)
+        where TVisitor : struct, IPhraseVisitor
+    {
+        char[]? rented = null;
+        Span<char> lower = text.Length <= StackLimit
+            ? stackalloc char[text.Length]
+            : (rented = ArrayPool<char>.Shared.Rent(text.Length)).AsSpan(0, text.Length);
+        try
+        {
+            text.ToLowerInvariant(lower);
+            return ScanLower(lower, ref visitor);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private PhraseMask ScanLower<TVisitor>(ReadOnlySpan<char> text, ref TVisitor visitor)
         where TVisitor : struct, IPhraseVisitor
     {
         var found = default(PhraseMask);
@@ -222,78 +213,31 @@ internal sealed class PhraseScanner
             return found;
         }
 
-        ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
-        var i = 0;
-        if (Ssse3.IsSupported || AdvSimd.Arm64.IsSupported)
+        ref var bytes = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text));
+        ref var slots = ref MemoryMarshal.GetArrayDataReference(_slots);
+
+        // Every position but the last reads four characters at once and keeps three.
+        for (var i = 0; i < last; i++)
         {
-            // 16 characters at a time: characters above 255 become 255, which begins no anchor.
-            var limit = Vector128.Create((ushort)0xFF);
-            for (; i + 16 <= text.Length && i <= last; i += 16)
+            var three = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref bytes, i * sizeof(char))) & ThreeChars;
+            var hash = three * HashMultiplier;
+            var slot = Unsafe.Add(ref slots, (int)(hash >> (64 - SlotBits)));
+            if (slot != 0 && ((slot >> 16) == 0 || (slot >> 16) == TagOf(hash)))
             {
-                var low = Vector128.Min(Vector128.LoadUnsafe(ref first, (nuint)i), limit);
-                var high = Vector128.Min(Vector128.LoadUnsafe(ref first, (nuint)(i + 8)), limit);
-                var starts = Starts(Vector128.Narrow(low, high));
-                while (starts != 0)
-                {
-                    var at = i + BitOperations.TrailingZeroCount(starts);
-                    starts &= starts - 1;
-                    if (at <= last)
-                    {
-                        Visit(text, at, ref found, ref visitor);
-                    }
-                }
+                Compare(text, i, three, (int)(slot & 0xFFFF), ref found, ref visitor);
             }
         }
 
-        for (; i <= last; i++)
+        var tail = Pack(text[last], text[last + 1], text[last + 2]);
+        if (_slots[Slot(tail)] is var tailSlot and not 0)
         {
-            if (text[i] < 128 && _isStart[text[i]])
-            {
-                Visit(text, i, ref found, ref visitor);
-            }
+            Compare(text, last, tail, (int)(tailSlot & 0xFFFF), ref found, ref visitor);
         }
 
         return found;
     }
 
-    /// <summary>A bit per character (of 16) that begins an anchor.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private uint Starts(Vector128<byte> characters)
-    {
-        var lowNibbles = characters & Vector128.Create((byte)0x0F);
-        var highNibbles = Vector128.ShiftRightLogical(characters, 4);
-        Vector128<byte> rows, bits;
-        if (Ssse3.IsSupported)
-        {
-            rows = Ssse3.Shuffle(_startsByLowNibble, lowNibbles);
-            bits = Ssse3.Shuffle(BitOfHighNibble, highNibbles);
-        }
-        else
-        {
-            rows = AdvSimd.Arm64.VectorTableLookup(_startsByLowNibble, lowNibbles);
-            bits = AdvSimd.Arm64.VectorTableLookup(BitOfHighNibble, highNibbles);
-        }
-
-        return ~Vector128.Equals(rows & bits, Vector128<byte>.Zero).ExtractMostSignificantBits() & 0xFFFF;
-    }
-
-    /// <summary>1 &lt;&lt; h for a high nibble h below 8 (ASCII), else 0.</summary>
-    private static readonly Vector128<byte> BitOfHighNibble = Vector128.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0);
-
     /// <summary>The phrases anchored on the three characters at <paramref name="at"/>, compared where each would start.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Visit<TVisitor>(ReadOnlySpan<char> text, int at, ref PhraseMask found, ref TVisitor visitor)
-        where TVisitor : struct, IPhraseVisitor
-    {
-        var three = Pack(Lower(text[at]), Lower(text[at + 1]), Lower(text[at + 2]));
-        var hash = three * HashMultiplier;
-        var slot = _slots[(int)(hash >> (64 - SlotBits))];
-        if (slot != 0 && ((slot >> 16) == 0 || (slot >> 16) == TagOf(hash)))
-        {
-            Compare(text, at, three, (int)(slot & 0xFFFF), ref found, ref visitor);
-        }
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Compare<TVisitor>(ReadOnlySpan<char> text, int at, ulong three, int start, ref PhraseMask found, ref TVisitor visitor)
         where TVisitor : struct, IPhraseVisitor
@@ -307,7 +251,7 @@ internal sealed class PhraseScanner
 
             var from = at - _offsetOfEntry[entry];
             var phrase = _phraseOfEntry[entry];
-            if (from >= 0 && text[from..].StartsWith(_phrases[phrase], StringComparison.OrdinalIgnoreCase))
+            if (from >= 0 && text[from..].StartsWith(_phrases[phrase], StringComparison.Ordinal))
             {
                 var bit = PhraseMask.Bit(phrase);
                 found |= bit;
@@ -319,11 +263,14 @@ internal sealed class PhraseScanner
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static char Lower(char c) => char.IsAsciiLetterUpper(c) ? (char)(c | 0x20) : c;
+    private static IEnumerable<(string Piece, int Offset)> Pieces(string phrase) =>
+        Enumerable.Range(0, Math.Min(phrase.Length - 2, byte.MaxValue + 1)).Select(k => (phrase.Substring(k, 3), k));
 
-    /// <summary>Three UTF-16 characters, the first in the low bits.</summary>
-    private static ulong Pack(char first, char second, char third) => first | ((ulong)second << 16) | ((ulong)third << 32);
+    /// <summary>Three UTF-16 characters as they lie in memory (little-endian), the first in the low bits.</summary>
+    private static ulong Pack(char first, char second, char third) =>
+        BitConverter.IsLittleEndian
+            ? first | ((ulong)second << 16) | ((ulong)third << 32)
+            : ((ulong)first << 48) | ((ulong)second << 32) | ((ulong)third << 16);
 
     private const ulong HashMultiplier = 0x9E3779B97F4A7C15UL;
 
