@@ -5,7 +5,7 @@ namespace ChatOpsPull.Core.Classification;
 public static partial class MessageClassifier
 {
     /// <summary>
-    /// The message as written, the phrases found in it (ignoring ASCII case) and what the same scan read at its
+    /// The message as written, the phrases found in it (ignoring case) and what the same scan read at its
     /// positional phrases: the HTTP status and the words that count only at the end. The image, host and other
     /// details are read from it only when a summary is written.
     /// </summary>

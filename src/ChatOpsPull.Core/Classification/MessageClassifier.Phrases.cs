@@ -3,7 +3,7 @@ namespace ChatOpsPull.Core.Classification;
 public static partial class MessageClassifier
 {
     /// <summary>
-    /// The phrases the rules look for, lower-case (matched ignoring ASCII case), each a bit in a mask; grouped by the kind of wording they stand for.
+    /// The phrases the rules look for, lower-case (matched ignoring case), each a bit in a mask; grouped by the kind of wording they stand for.
     /// A message is scanned once for all of them. The table must be built before the scanner: fields initialize in order.
     /// </summary>
     private static class P

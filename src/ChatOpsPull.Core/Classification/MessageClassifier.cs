@@ -5,7 +5,7 @@ namespace ChatOpsPull.Core.Classification;
 /// <summary>
 /// From a kubelet/runtime message (container status, Warning event or kubelet log line) to a cause, for containerd,
 /// CRI-O (containers/image), Docker and cri-dockerd, Windows and the cloud registries. The message is scanned once, ignoring
-/// ASCII case, for every known phrase (and the HTTP status it names); the rules then only test bits. Rules are written for KINDS of wording
+/// case, for every known phrase (and the HTTP status it names); the rules then only test bits. Rules are written for KINDS of wording
 /// (what runtimes and kubelet versions say about one situation), not for single messages, in an order where the
 /// most telling evidence wins:
 /// <list type="number">
@@ -45,7 +45,7 @@ public static partial class MessageClassifier
 
     private delegate T MessageReader<out T>(Message message, string? reason);
 
-    /// <summary>Trims, cuts at <see cref="MaxAnalyzedLength"/> and scans once (no copy, no lower-casing pass).</summary>
+    /// <summary>Trims, cuts at <see cref="MaxAnalyzedLength"/> and scans once (the scanner lower-cases on the stack when short).</summary>
     private static T Read<T>(string? message, string? reason, MessageReader<T> read)
     {
         var text = (message ?? string.Empty).AsSpan().Trim();
