@@ -96,6 +96,8 @@ public sealed class SimulatedDemo : IAsyncDisposable
             $"--Kubernetes:KubeconfigPath={kubeconfig}",
             $"--Kubernetes:Namespaces:0={Namespace}",
             "--Kubernetes:Lease:Enabled=false",
+            // The bot never lists Secrets: it finds the demo's unattached pull secret by the name an operator would configure.
+            $"--Kubernetes:PullSecretNames:0={PullSecret}",
             $"--Registry:Hosts:0:Host={registry.Host}",
             "--Registry:Hosts:0:PlainHttp=true",
             "--Registry:CacheWindow=00:00:00",

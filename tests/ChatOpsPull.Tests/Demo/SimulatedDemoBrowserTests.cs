@@ -62,6 +62,8 @@ public sealed class SimulatedDemoBrowserTests : IAsyncLifetime
         await Assertions.Expect(missing).ToContainTextAsync("image_not_found (high confidence)", slow);
         await Assertions.Expect(denied).ToContainTextAsync("access_denied", slow);
         await Assertions.Expect(invalid).ToContainTextAsync("invalid_name (high confidence)", slow);
+        // The private image's secret exists but nobody attached it: the card offers to attach it.
+        await Assertions.Expect(denied.GetByRole(AriaRole.Button, new LocatorGetByRoleOptions { Name = $"Attach {SimulatedDemo.PullSecret} to SA default" })).ToHaveCountAsync(1, new LocatorAssertionsToHaveCountOptions { Timeout = 90_000 });
         await Assertions.Expect(page.Locator("article[data-card-key^='incident:']")).ToHaveCountAsync(3);
         foreach (var card in await page.Locator("article[data-card-key^='incident:']").AllAsync())
         {
