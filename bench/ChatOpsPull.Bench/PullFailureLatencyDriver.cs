@@ -38,7 +38,8 @@ public static class PullFailureLatencyDriver
         var workers = Option(args, "--workers", 0);
         if (args.Contains("--help"))
         {
-            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--Section:Key=value …]");
+            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--Section:Key=value …]");
+            Console.WriteLine("  --warm-up: one incident in a namespace of its own is diagnosed before the storm (the diagnosis path has run once).");
             Console.WriteLine("  --storage postgres: the incident store and Hangfire on a throwaway PostgreSQL cluster (initdb/pg_ctl); default SQLite files.");
             return 0;
         }
@@ -51,6 +52,7 @@ public static class PullFailureLatencyDriver
             await using var api = await FakeKubernetesApi.StartAsync();
             await using var pg = storage == "postgres" ? await ThrowawayPostgres.StartAsync() : null;
             var names = Seed(api, registry.Host, pods, workloads);
+            var warmUp = args.Contains("--warm-up") ? Seed(api, registry.Host, 1, 1, "bench-warm") : [];
 
             var diagnosed = new DiagnosedPods();
             using var stages = new StageRecorder();
@@ -77,12 +79,31 @@ public static class PullFailureLatencyDriver
             await app.StartAsync();
             var status = app.Services.GetRequiredService<KubernetesWatchStatus>();
             var synced = Stopwatch.StartNew();
-            while (status.PodsListed < pods && synced.Elapsed < TimeSpan.FromMinutes(1))
+            while (status.PodsListed < pods + warmUp.Count && synced.Elapsed < TimeSpan.FromMinutes(1))
             {
                 await Task.Delay(100);
             }
 
+            if (warmUp.Count > 0)
+            {
+                // One incident diagnosed before the storm, in a namespace of its own: the diagnosis path has run once.
+                var (ns, pod, image) = warmUp[0];
+                var message = $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found";
+                api.SetContainerWaiting(ns, pod, "web", "ErrImagePull", message);
+                api.Seed(FailedEvent(ns, pod, message));
+                var warming = Stopwatch.StartNew();
+                while (diagnosed.At(pod) is null && warming.Elapsed < TimeSpan.FromMinutes(1))
+                {
+                    await Task.Delay(50);
+                }
+
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: one incident diagnosed in {warming.Elapsed.TotalMilliseconds:0} ms before the storm"));
+                diagnosed.Diagnoses.Clear();
+                stages.Clear();
+            }
+
             Console.WriteLine($"watcher listed {status.PodsListed} pods in {workloads} namespaces; turning {pods} pods into ErrImagePull at {rate}/s");
+            using var sampler = new StormSampler();
             var changedAt = new ConcurrentDictionary<string, long>();
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < names.Count; i++)
@@ -101,7 +122,7 @@ public static class PullFailureLatencyDriver
             }
 
             var deadline = Stopwatch.StartNew();
-            while (diagnosed.Count < pods && deadline.Elapsed < TimeSpan.FromMinutes(3))
+            while (diagnosed.Count < pods + warmUp.Count && deadline.Elapsed < TimeSpan.FromMinutes(3))
             {
                 await Task.Delay(100);
             }
@@ -113,6 +134,7 @@ public static class PullFailureLatencyDriver
                 .ToArray();
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
+            var storm = sampler.Stop();
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
             if (samples.Length == 0)
@@ -131,6 +153,7 @@ public static class PullFailureLatencyDriver
                 Report($"    {stage,-10}", times);
             }
 
+            Console.WriteLine(storm);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  floor, same run: warm registry manifest HEAD {floor.Registry:0.0} ms, Kubernetes pod read {floor.Kubernetes:0.0} ms (best of 5); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
             return samples.Length == pods ? 0 : 1;
@@ -174,6 +197,48 @@ public static class PullFailureLatencyDriver
         return (registry, kubernetes);
     }
 
+    /// <summary>
+    /// What the process spent during the storm (bot and API stand-in share it): CPU, JIT compilation, lock contention,
+    /// and the thread pool's longest queue (sampled every 10 ms) — where time goes when nothing waits on I/O.
+    /// </summary>
+    private sealed class StormSampler : IDisposable
+    {
+        private readonly TimeSpan _cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        private readonly TimeSpan _jit = System.Runtime.JitInfo.GetCompilationTime();
+        private readonly long _methods = System.Runtime.JitInfo.GetCompiledMethodCount();
+        private readonly long _contention = Monitor.LockContentionCount;
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _sampling;
+        private long _maxQueue;
+        private int _maxThreads;
+
+        public StormSampler() => _sampling = Task.Run(async () =>
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                _maxQueue = Math.Max(_maxQueue, ThreadPool.PendingWorkItemCount);
+                _maxThreads = Math.Max(_maxThreads, ThreadPool.ThreadCount);
+                await Task.Delay(10).ConfigureAwait(false);
+            }
+        });
+
+        public string Stop()
+        {
+            _stop.Cancel();
+            var wall = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalMilliseconds;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}");
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _stop.Dispose();
+        }
+    }
+
     /// <summary>Listens to the bot's diagnosis_stage_seconds histogram (the same figures /metrics exports).</summary>
     private sealed class StageRecorder : IDisposable
     {
@@ -209,11 +274,13 @@ public static class PullFailureLatencyDriver
                 .Where(_stages.ContainsKey)
                 .Select(s => (s, _stages[s].Order().ToArray()));
 
+        public void Clear() => _stages.Clear();
+
         public void Dispose() => _listener.Dispose();
     }
 
     /// <summary>One Deployment per namespace (bench-00…), each on a missing tag, with Ready pods; returns the pods.</summary>
-    private static List<(string Namespace, string Pod, string Image)> Seed(FakeKubernetesApi api, string registry, int pods, int workloads)
+    private static List<(string Namespace, string Pod, string Image)> Seed(FakeKubernetesApi api, string registry, int pods, int workloads, string prefix = "bench")
     {
         var node = Load("node-worker-1.json");
         foreach (var condition in node["status"]!["conditions"]!.AsArray())
@@ -228,7 +295,7 @@ public static class PullFailureLatencyDriver
         var result = new List<(string, string, string)>();
         for (var w = 0; w < workloads; w++)
         {
-            var ns = $"bench-{w:00}";
+            var ns = $"{prefix}-{w:00}";
             var image = $"{registry}/team/app:2.{w}.0";
             string Localize(string file) => Text(file).Replace("\"namespace\":\"shop\"", $"\"namespace\":\"{ns}\"", StringComparison.Ordinal)
                 .Replace("registry.example.com/shop/web:1.4.3-typo", image, StringComparison.Ordinal);
@@ -237,7 +304,7 @@ public static class PullFailureLatencyDriver
             for (var i = w; i < pods; i += workloads)
             {
                 var pod = (JsonObject)JsonNode.Parse(Localize("pod-web-errimagepull.json"))!;
-                var name = $"web-6b9f7c5d8-{i:00000}";
+                var name = prefix == "bench" ? $"web-6b9f7c5d8-{i:00000}" : $"web-6b9f7c5d8-9{i:0000}"; // pod names differ across namespaces too
                 pod["metadata"]!["name"] = name;
                 pod["metadata"]!["uid"] = Guid.NewGuid().ToString();
                 ((JsonObject)pod["metadata"]!).Remove("resourceVersion");

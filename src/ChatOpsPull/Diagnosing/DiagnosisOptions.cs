@@ -24,4 +24,10 @@ public sealed class DiagnosisOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Diagnosis:BackstopDelay must be between 0 and 1 hour (e.g. \"00:02:00\").")]
     public TimeSpan BackstopDelay { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Run the diagnosis's read path once at start (<see cref="DiagnosisWarmUp"/>: read-only, one pod), so that the first
+    /// storm's diagnoses do not each wait for the same code to be compiled.
+    /// </summary>
+    public bool WarmUp { get; set; } = true;
 }

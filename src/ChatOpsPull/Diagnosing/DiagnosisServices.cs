@@ -35,6 +35,7 @@ public static class DiagnosisServices
         services.AddSingleton<InProcessDiagnosisScheduler>();
         services.AddSingleton<Incidents.IDiagnosisScheduler>(sp => sp.GetRequiredService<InProcessDiagnosisScheduler>());
         services.AddHostedService<DiagnosisWorkers>();
+        services.AddHostedService<DiagnosisWarmUp>();
         services.AddTransient<DiagnosisRun>();
         services.AddTransient<DiagnoseIncidentJob>();
         services.AddTransient<DiagnosisSweepJob>();
