@@ -95,6 +95,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
             b.Api.SetContainerWaiting(RemediationBed.Namespace, ObjectStore.Name(pod), "app", "ImagePullBackOff", RemediationFlowTests.Backoff(Image));
         }
 
+        var generation = RemediationBed.Generation(b.DeploymentObject("api"));
         var owner = WorkloadOwnership.Detect(null, new Dictionary<string, string> { [WorkloadOwnership.ArgoCdTrackingAnnotation] = "storefront:apps/Deployment:shop/api" }, null)!;
         var incident = await b.OpenIncidentAsync("api", Image, PullableNowManagedBy(owner), cluster: "prod-b");
         var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
@@ -118,7 +119,8 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         var line = Assert.Single(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Text.Contains("kubectl.kubernetes.io/restartedAt", StringComparison.Ordinal));
         Assert.Contains(Note, line.Text, StringComparison.Ordinal);
         Assert.Contains(await chat.Get<AuditLog>().ForApprovalAsync(approvalId), a => a.Detail?.Contains("dry run on cluster prod-b", StringComparison.Ordinal) == true && a.Detail.Contains(Note, StringComparison.Ordinal));
-        Assert.Empty(Writes(b.Api));
+        Assert.Equal(generation, RemediationBed.Generation(b.DeploymentObject("api"))); // a dry run (dryRun=All) changed nothing
+        Assert.Empty(chat.Api.Requests);
     }
 
     /// <summary>The image is pullable now (a passing transient failure); the workload's shape as the diagnoser reads it, owned by <paramref name="owner"/>.</summary>

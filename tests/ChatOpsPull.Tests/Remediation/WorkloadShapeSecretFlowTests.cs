@@ -11,7 +11,7 @@ using ChatOpsPull.Remediation;
 using ChatOpsPull.Remediation.Actions;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -127,7 +127,7 @@ public sealed class WorkloadShapeSecretFlowTests(PostgresFixture postgres, Regis
             Assert.Contains(
                 fix switch
                 {
-                    SecretFix.AttachToServiceAccount => $"serviceaccount default: imagePullSecrets[{secret}]: added",
+                    SecretFix.AttachToServiceAccount => $"serviceaccount default: imagePullSecrets: (none) → [{secret}]",
                     SecretFix.AttachToTemplate => $"imagePullSecrets: (none) → [{secret}]",
                     _ => $"secret {secret}: created",
                 },
@@ -231,7 +231,7 @@ public sealed class WorkloadShapeSecretFlowTests(PostgresFixture postgres, Regis
     /// coming on some shapes (OrderedReady, a rolling update). A pod is picked by its StatefulSet pod name or its Job's name
     /// where it has one (so a CronJob's stuck Job keeps its stuck pod), otherwise by its app label.
     /// </summary>
-    private static async Task<RunRecord> MarkReadyUntilFinishedAsync(RemediationBed bed, Shape seeded, IReadOnlySet<string> before, string approvalId)
+    private static async Task<RunRecord> MarkReadyUntilFinishedAsync(RemediationBed bed, Shape seeded, HashSet<string> before, string approvalId)
     {
         var runs = bed.Get<RemediationRunStore>();
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(40);
@@ -346,9 +346,23 @@ public sealed class WorkloadShapeSecretFlowTests(PostgresFixture postgres, Regis
                 return new Shape(new WorkloadRef("StatefulSet", "session-cache"), ["session-cache-0"], "session-cache", ("statefulsets", "session-cache"), ("StatefulSet", "session-cache"));
             }
 
-            case "daemonset" or "daemonset-ondelete":
+            case "daemonset":
             {
-                var daemonSet = DaemonSet("agent", Private, desired: 2, strategy: shape == "daemonset" ? "RollingUpdate" : "OnDelete");
+                // RollingUpdate: the daemonset controller makes one pod per node from the template, and they cannot pull.
+                bed.Api.SeedAll([Node("worker-1"), Node("worker-2"), DaemonSet("agent", Private, desired: 2, strategy: "RollingUpdate")]);
+                var stuck = bed.Api.Store.List(PodType, Ns).Where(p => p["metadata"]?["labels"]?["app"]?.GetValue<string>() == "agent").Select(ObjectStore.Name).ToList();
+                Assert.Equal(2, stuck.Count);
+                foreach (var pod in stuck)
+                {
+                    bed.Api.SetContainerWaiting(Ns, pod, "app", "ErrImagePull", message);
+                }
+
+                return new Shape(new WorkloadRef("DaemonSet", "agent"), stuck, "agent", ("daemonsets", "agent"), ("DaemonSet", "agent"));
+            }
+
+            case "daemonset-ondelete":
+            {
+                var daemonSet = DaemonSet("agent", Private, desired: 2);
                 var owner = Controller("apps/v1", "DaemonSet", "agent", Uid(daemonSet));
                 var stuck = new[] { ("agent-7xk2p", "worker-1"), ("agent-9qw4m", "worker-2") };
                 bed.Api.SeedAll([Node("worker-1"), Node("worker-2"), daemonSet, .. stuck.Select(p => Pod(p.Item1, Private, "agent", owner, stuck: message, node: p.Item2))]);
