@@ -160,6 +160,9 @@ public sealed class WorkloadShapeSecretFlowTests(PostgresFixture postgres, Regis
                 Assert.Equal(generation, RemediationBed.Generation(after)); // no spec change: nothing a GitOps tool would undo
                 Assert.Equal([secret], onAccount);
                 Assert.Contains("deleted", run.Run.Detail, StringComparison.Ordinal);
+
+                // The pods that came back were admitted with the ServiceAccount's pull secret, so kubelet pulls with it.
+                Assert.All(AllPods(bed, seeded).Where(p => !before.Contains(Uid(p))), p => Assert.Contains(secret, PullSecrets(p["spec"])));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(fix), fix, "unknown fix");
