@@ -5,7 +5,8 @@ namespace ChatOpsPull.Core.Remediation;
 /// nothing (kubectl refuses <c>rollout restart</c> — "can't restart paused deployment (run rollout resume first)", in its
 /// objectrestarter.go — and <c>rollout undo</c> there); a restart of an OnDelete StatefulSet or DaemonSet replaces no pod;
 /// kubectl does not restart a CronJob ("restarting is not supported"). One wording for the card (the fix is not offered)
-/// and for the server (the dry run and the job refuse it, from the object as it is then).
+/// and for the server (the dry run and the job refuse it, from the object as it is then). A workload another controller
+/// owns (an operator's resource, an Argo Rollouts Rollout) gets no template change at all: that controller reverts it.
 /// </summary>
 public static class TemplateChangeRefusals
 {
@@ -19,6 +20,12 @@ public static class TemplateChangeRefusals
         }
 
         var target = shape.Ref.ToString();
+        if (shape.Owner is { ReconcilesTemplate: true } owner)
+        {
+            // An operator (or a Rollout) writes this object's spec from its own resource and undoes a patch at its next reconcile.
+            return $"{target} belongs to {owner.Describe()} ({owner.Evidence}), whose controller writes its pod template and undoes a patch at its next reconcile; the bot does not patch it. Change {owner.Describe()} instead; \"Retry the pull now\" deletes the stuck pods";
+        }
+
         switch (shape.Kind)
         {
             case "Deployment" when shape.Paused:

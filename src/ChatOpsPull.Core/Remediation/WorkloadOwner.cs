@@ -71,6 +71,13 @@ public sealed record WorkloadOwner(OwnerTool Tool, string Name, string? Namespac
         _ => throw new ArgumentOutOfRangeException(nameof(Tool), Tool, "unknown owner tool"),
     };
 
+    /// <summary>
+    /// True when the owner is a controller that reconciles the workload object itself (an operator's resource, an Argo
+    /// Rollouts Rollout): it puts its own pod template back at once, so the bot offers no change to that template at all
+    /// (no "… anyway"), whatever Approvals:ManagedWorkloads says.
+    /// </summary>
+    public bool ReconcilesTemplate => Tool is OwnerTool.Controller or OwnerTool.ArgoRollouts;
+
     private string KindName => Kind ?? "its controller";
 }
 

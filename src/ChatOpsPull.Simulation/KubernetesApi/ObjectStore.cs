@@ -215,6 +215,24 @@ public sealed partial class ObjectStore
     /// Creates; fills uid, creationTimestamp, resourceVersion, generation. Dry run stores nothing. With a
     /// <paramref name="manager"/> (an API write) the object is defaulted and the manager recorded in managedFields.
     /// </summary>
+    /// <summary>
+    /// The ServiceAccount admission plugin (plugin/pkg/admission/serviceaccount): a pod created through the API that
+    /// names no imagePullSecrets gets those of its ServiceAccount, so kubelet pulls with them.
+    /// </summary>
+    private void AdmitServiceAccountPullSecrets(string? ns, JsonObject pod)
+    {
+        if (ns is null || pod["spec"] is not JsonObject spec || spec["imagePullSecrets"] is JsonArray { Count: > 0 })
+        {
+            return;
+        }
+
+        var account = Get(ResourceType.Of("serviceaccounts"), ns, spec["serviceAccountName"]?.GetValue<string>() ?? "default");
+        if (account?["imagePullSecrets"] is JsonArray { Count: > 0 } secrets)
+        {
+            spec["imagePullSecrets"] = new JsonArray([.. secrets.Select(s => (JsonNode)new JsonObject { ["name"] = s?["name"]?.DeepClone() })]);
+        }
+    }
+
     public JsonObject Create(ResourceType type, string? ns, JsonObject body, bool dryRun = false, bool keepIdentity = false, string? manager = null)
     {
         if (!type.Persisted)
@@ -264,6 +282,10 @@ public sealed partial class ObjectStore
             }
 
             ApiDefaults.Apply(type, obj);
+            if (type.Kind == "Pod")
+            {
+                AdmitServiceAccountPullSecrets(ns, obj);
+            }
         }
 
         ObjectValidation.Validate(type, name, obj);
@@ -715,6 +737,10 @@ public sealed partial class ObjectStore
             if (type.Kind == "Pod")
             {
                 ObjectValidation.ValidatePodUpdate(existing, updated, name);
+            }
+            else if (type.Kind == "StatefulSet")
+            {
+                ObjectValidation.ValidateStatefulSetUpdate(existing, updated, name);
             }
 
             ObjectValidation.Validate(type, name, updated);

@@ -42,6 +42,33 @@ public static partial class ObjectValidation
         }
     }
 
+    /// <summary>
+    /// ValidateStatefulSetUpdate (pkg/apis/apps/validation): only replicas, ordinals, template, updateStrategy,
+    /// revisionHistoryLimit, persistentVolumeClaimRetentionPolicy and minReadySeconds of a StatefulSet's spec may change.
+    /// </summary>
+    public static void ValidateStatefulSetUpdate(JsonObject existing, JsonObject updated, string name)
+    {
+        static JsonNode? Fixed(JsonNode? spec)
+        {
+            var copy = spec?.DeepClone() as JsonObject;
+            foreach (var field in new[] { "replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit", "persistentVolumeClaimRetentionPolicy", "minReadySeconds" })
+            {
+                copy?.Remove(field);
+            }
+
+            return copy;
+        }
+
+        if (!JsonNode.DeepEquals(Fixed(existing["spec"]), Fixed(updated["spec"])))
+        {
+            throw ApiStatus.Invalid(ResourceType.Of("statefulsets"), name,
+            [
+                ("spec", "FieldValueForbidden",
+                    "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"),
+            ]);
+        }
+    }
+
     public static void Validate(ResourceType type, string name, JsonObject obj)
     {
         var causes = new List<(string, string, string)>();

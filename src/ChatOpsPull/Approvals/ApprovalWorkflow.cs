@@ -192,7 +192,10 @@ public sealed partial class ApprovalWorkflow(
 
         var dryRunText = dryRun.Text;
         string? ownerNote = null;
-        if (dryRun.ManagedBy is { } owner)
+
+        // The owner as the live object says it; when another cluster's bot makes the dry run, as the diagnosis read it
+        // (the cluster's bot reads it again and notes it on the request, ApplyDryRunAsync).
+        if ((dryRun.ManagedBy ?? (dryRunElsewhere ? plan.ManagedBy : null)) is { } owner)
         {
             var target = $"{plan.WorkloadKind.ToLowerInvariant()}/{plan.WorkloadName}";
             var about = $"{target} is {(owner.Certain ? string.Empty : "maybe ")}managed by {owner.Describe()} ({owner.Evidence}): {owner.WhatAPatchDoes()}";
@@ -209,7 +212,7 @@ public sealed partial class ApprovalWorkflow(
             }
 
             ownerNote = ownerConfirmed ? $"confirmed by {actor.Name} although {about}" : $"allowed by Approvals:ManagedWorkloads although {about}";
-            dryRunText = $"{dryRun.Text} (managed by {owner.Describe()}: {owner.WhatAPatchDoes()})";
+            dryRunText = WithOwnerNote(dryRun.Text, owner);
         }
 
         var request = decision.Request! with { DryRun = dryRunText, Cluster = cluster };
@@ -258,6 +261,9 @@ public sealed partial class ApprovalWorkflow(
         var waiting = dryRunElsewhere ? await WaitingLineAsync(request, cancellationToken).ConfigureAwait(false) : string.Empty;
         return new RequestResult(outcome, $"{decision.Message}\nDry run: {dryRunText}{waiting}", request);
     }
+
+    /// <summary>A dry run's text with the note of who owns the workload and what a patch meets, as the card shows it.</summary>
+    private static string WithOwnerNote(string dryRun, WorkloadOwner owner) => $"{dryRun} (managed by {owner.Describe()}: {owner.WhatAPatchDoes()})";
 
     /// <summary>The label of the button that asks for a pod-template change on a workload another tool owns, confirming it.</summary>
     public static string AnywayLabel(RemediationPlan plan) => $"{plan.Title} anyway";
@@ -427,9 +433,10 @@ public sealed partial class ApprovalWorkflow(
             var dryRun = await actions.DryRunAsync(request.Plan, image, cancellationToken).ConfigureAwait(false);
             var refuse = !dryRun.Possible && request.Status == ApprovalStatus.Pending;
             var now = time.GetUtcNow();
+            var text = dryRun.ManagedBy is { } owner && !refuse ? WithOwnerNote(dryRun.Text, owner) : dryRun.Text;
             var updated = request with
             {
-                DryRun = refuse ? $"cannot work: {dryRun.Text}" : dryRun.Text,
+                DryRun = refuse ? $"cannot work: {dryRun.Text}" : text,
                 Status = refuse ? ApprovalStatus.Denied : request.Status,
                 Votes = refuse ? [.. request.Votes, new ApprovalVote(Actor.System, false, now)] : request.Votes,
                 Version = request.Version + 1,
@@ -447,7 +454,7 @@ public sealed partial class ApprovalWorkflow(
                         refuse ? ApprovalAuditActions.Denied : ApprovalAuditActions.Requested,
                         incidentId,
                         approvalId,
-                        refuse ? $"{request.Plan.Title}: the dry run on cluster {request.Cluster} shows it cannot work: {dryRun.Text}" : $"{request.Plan.Title}: dry run on cluster {request.Cluster}: {dryRun.Text}",
+                        refuse ? $"{request.Plan.Title}: the dry run on cluster {request.Cluster} shows it cannot work: {dryRun.Text}" : $"{request.Plan.Title}: dry run on cluster {request.Cluster}: {text}",
                         refuse ? AuditOutcome.Refused : AuditOutcome.Done)).ConfigureAwait(false);
                     return true;
                 },

@@ -23,7 +23,10 @@ public sealed class FixPlannerTests
         { "replicaset", new WorkloadShape("ReplicaSet", "api") { Replicas = 2 } },
         { "rollout", new WorkloadShape("Rollout", "api") { Owner = new WorkloadOwner(OwnerTool.ArgoRollouts, "api", null, "controller owner Rollout api (argoproj.io/v1alpha1)") } },
         { "argo cd deployment", new WorkloadShape("Deployment", "api") { UpdateStrategy = "RollingUpdate", Owner = ArgoCd } },
+        { "operator statefulset", new WorkloadShape("StatefulSet", "api") { UpdateStrategy = "RollingUpdate", Replicas = 3, Owner = Operator } },
     };
+
+    private static readonly WorkloadOwner Operator = new(OwnerTool.Controller, "rabbit", null, "controller owner RabbitmqCluster rabbit (rabbitmq.com/v1beta1)", "RabbitmqCluster");
 
     private static DiagnosisFacts Facts(WorkloadShape shape, PullCause? registryCause, string[] tags, (int, string)? previous = null)
     {
@@ -50,6 +53,23 @@ public sealed class FixPlannerTests
             Assert.All(diagnosis.Withheld, w => Assert.True(w.Reason.Length > 20, $"{name}: {w.Title} has no reason"));
             Assert.Empty(diagnosis.Withheld.Select(w => w.Kind).Intersect(diagnosis.Remediations.Select(r => r.Kind)));
         }
+    }
+
+    [Fact]
+    public void An_operator_owned_statefulset_gets_no_template_change_not_even_behind_a_confirmation_and_keeps_the_retry()
+    {
+        var shape = new WorkloadShape("StatefulSet", "rabbit-server") { UpdateStrategy = "RollingUpdate", Replicas = 3, Owner = Operator };
+
+        var missing = TagMissing(shape);
+        var transient = Transient(shape);
+
+        Assert.Empty(missing.Remediations);
+        var tag = Assert.Single(missing.Withheld);
+        Assert.Equal(RemediationKind.SetImageTag, tag.Kind);
+        Assert.StartsWith("statefulset/rabbit-server belongs to RabbitmqCluster rabbit (controller owner RabbitmqCluster rabbit (rabbitmq.com/v1beta1)), whose controller writes its pod template and undoes a patch at its next reconcile; the bot does not patch it. Change RabbitmqCluster rabbit instead", tag.Reason, StringComparison.Ordinal);
+        Assert.Equal([RemediationKind.DeleteBackoffPods], transient.Remediations.Select(r => r.Kind));
+        Assert.Null(transient.Remediations[0].ManagedBy);
+        Assert.Equal([RemediationKind.RestartWorkload], transient.Withheld.Select(w => w.Kind));
     }
 
     [Fact]

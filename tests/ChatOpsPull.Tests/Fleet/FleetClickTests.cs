@@ -3,6 +3,7 @@ using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Approvals;
+using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Fleet;
@@ -78,6 +79,56 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         Assert.Single(audit, x => x == RemediationAuditActions.JobStarted);
         Assert.Single(audit, x => x == RemediationAuditActions.JobFinished);
     }
+
+    [Fact]
+    public async Task Dry_run_made_on_the_clusters_bot_carries_who_manages_the_workload_onto_the_card_and_a_plain_click_asks_for_confirmation()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new Fleet(storage);
+        var b = await fleet.StartAsync("prod-b");
+        var chat = await fleet.StartAsync("chat", chatReplica: true);
+        var deployment = RemediationBed.Deployment("api", Image, replicas: 1);
+        deployment["metadata"]!["annotations"] = new JsonObject { [WorkloadOwnership.ArgoCdTrackingAnnotation] = "storefront:apps/Deployment:shop/api" };
+        b.Api.Seed(deployment);
+        foreach (var pod in b.PodsOf("api"))
+        {
+            b.Api.SetContainerWaiting(RemediationBed.Namespace, ObjectStore.Name(pod), "app", "ImagePullBackOff", RemediationFlowTests.Backoff(Image));
+        }
+
+        var generation = RemediationBed.Generation(b.DeploymentObject("api"));
+        var owner = WorkloadOwnership.Detect(null, new Dictionary<string, string> { [WorkloadOwnership.ArgoCdTrackingAnnotation] = "storefront:apps/Deployment:shop/api" }, null)!;
+        var incident = await b.OpenIncidentAsync("api", Image, PullableNowManagedBy(owner), cluster: "prod-b");
+        var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
+        const string Note = "(managed by Argo CD application storefront: Argo CD puts the declared spec back at its next sync";
+
+        // Asked on the chat replica, which cannot read prod-b: the owner the diagnosis read decides, as on one bot.
+        var plain = await chat.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
+        Assert.Contains($"To ask for \"{plan.Title}\" all the same, confirm it", plain.Text, StringComparison.Ordinal);
+        Assert.Empty(await chat.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
+        var asked = await chat.ClickAsync(People.Alice, CardVerb.RequestAnyway, incident.Id, plan.Key);
+        Assert.Contains("Dry run: waiting for cluster prod-b", asked.Text, StringComparison.Ordinal);
+        Assert.Contains(Note, asked.Text, StringComparison.Ordinal);
+        var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
+
+        // prod-b's bot makes the dry run from the live object, and the note stays with it.
+        var request = await Engines.EventuallyAsync(
+            () => chat.Get<ApprovalStore>().GetAsync(approvalId), r => r is not null && !ApprovalWorkflow.DryRunIsWaiting(r), "prod-b's bot to make the dry run");
+        Assert.Contains("kubectl.kubernetes.io/restartedAt", request!.DryRun, StringComparison.Ordinal);
+        Assert.Contains(Note, request.DryRun, StringComparison.Ordinal);
+        var card = await chat.Get<IncidentCardPublisher>().BuildAsync((await chat.Get<IncidentStore>().GetAsync(incident.Id))!, CancellationToken.None);
+        var line = Assert.Single(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Text.Contains("kubectl.kubernetes.io/restartedAt", StringComparison.Ordinal));
+        Assert.Contains(Note, line.Text, StringComparison.Ordinal);
+        Assert.Contains(await chat.Get<AuditLog>().ForApprovalAsync(approvalId), a => a.Detail?.Contains("dry run on cluster prod-b", StringComparison.Ordinal) == true && a.Detail.Contains(Note, StringComparison.Ordinal));
+        Assert.Equal(generation, RemediationBed.Generation(b.DeploymentObject("api"))); // a dry run (dryRun=All) changed nothing
+        Assert.Empty(chat.Api.Requests);
+    }
+
+    /// <summary>The image is pullable now (a passing transient failure); the workload's shape as the diagnoser reads it, owned by <paramref name="owner"/>.</summary>
+    private static Func<Incident, Core.Diagnoses.Diagnosis> PullableNowManagedBy(WorkloadOwner owner) => incident =>
+        DiagnosisPlanner.Plan(
+            Facts.For(incident, new RegistryFacts(null, "pullable", [], null, []), reason: "ImagePullBackOff") with { Shape = new WorkloadShape("Deployment", "api") { Owner = owner } },
+            [new Evidence("manifest team/app", EvidenceOutcome.Passed, "application/vnd.oci.image.manifest.v1+json")],
+            DateTimeOffset.UtcNow);
 
     [Fact]
     public async Task Click_for_a_cluster_whose_bot_is_down_waits_says_so_and_runs_once_when_it_is_back()

@@ -165,12 +165,14 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var bed = await StartAsync(storage);
-        var set = StatefulSet("ledger", Missing, replicas: 3, partition: 2);
-        var owner = Controller("apps/v1", "StatefulSet", "ledger", Uid(set));
-        bed.Api.SeedAll([set, Pod("ledger-0", Good, "ledger", owner, stuck: null), Pod("ledger-1", Good, "ledger", owner, stuck: null), Pod("ledger-2", Missing, "ledger", owner, stuck: NotFound(Missing))]);
+
+        // tests/fixtures/kubernetes/shape-statefulset-partition.json: ledger-0 and ledger-1 run the current revision below
+        // partition 2, ledger-2 took the update revision and cannot pull it. Its container is "ledger", as the watcher reports it.
+        SeedShape(bed, "shape-statefulset-partition.json", ("registry.example.com/payments/ledger:3.2.0", Missing), ("registry.example.com/payments/ledger:3.1.4", Good));
+        bed.Api.SetContainerWaiting(Ns, "ledger-2", "ledger", "ErrImagePull", NotFound(Missing));
         var kept = new[] { "ledger-0", "ledger-1" }.Select(n => Uid(bed.Api.Store.Get(PodType, Ns, n)!)).ToList();
         var (reason, message, stuckUid) = Waiting(bed, "ledger-2");
-        var incident = await OpenAsync(bed, new WorkloadRef("StatefulSet", "ledger"), Missing, ["ledger-2"], reason, message);
+        var incident = await OpenAsync(bed, new WorkloadRef("StatefulSet", "ledger"), Missing, ["ledger-2"], reason, message, container: "ledger");
         var plan = Plan(incident, RemediationKind.SetImageTag);
 
         var card = await CardAsync(bed, incident);
@@ -396,6 +398,98 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         Assert.DoesNotContain(bed.Api.Requests, r => r.StartsWith("PATCH /apis/apps/v1/namespaces/shop/replicasets", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Pods an operator owns: a StatefulSet whose controller owner is an operator's custom resource (RabbitmqCluster), and
+    /// a pod whose owner is the custom resource itself (kind Foo). The card names the owner, offers no change to a spec
+    /// the operator writes (not even "… anyway"), and the retry deletes the stuck pods, which the owner brings back
+    /// (the stand-in's StatefulSet controller; for kind Foo the test acts as that operator).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BothWithOperatorShapes))]
+    public async Task Operator_owned_pods_card_names_the_owner_offers_no_spec_change_and_the_retry_runs_to_ready_pods(DatabaseProvider provider, string shape)
+    {
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        await using var bed = await StartAsync(storage);
+        var cr = Controller("rabbitmq.com/v1beta1", shape == "statefulset" ? "RabbitmqCluster" : "Foo", "rabbit", Guid.NewGuid().ToString());
+        WorkloadRef workload;
+        string[] stuck;
+        if (shape == "statefulset")
+        {
+            bed.Api.Seed(Workload("apps/v1", "StatefulSet", "rabbit-server", new JsonObject
+            {
+                ["podManagementPolicy"] = "Parallel",
+                ["replicas"] = 2,
+                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "rabbit-server" } },
+                ["serviceName"] = "rabbit-nodes",
+                ["template"] = Template("rabbit-server", Pullable),
+                ["updateStrategy"] = new JsonObject { ["type"] = "RollingUpdate" },
+            }, status: null, cr));
+            stuck = ["rabbit-server-0", "rabbit-server-1"];
+            workload = new WorkloadRef("StatefulSet", "rabbit-server");
+        }
+        else
+        {
+            stuck = ["rabbit-0"];
+            Seed(bed, Pod("rabbit-0", Pullable, "rabbit-server", cr, stuck: Backoff(Pullable)));
+            workload = new WorkloadRef("Foo", "rabbit");
+        }
+
+        foreach (var pod in stuck)
+        {
+            bed.Api.SetContainerWaiting(Ns, pod, "app", "ImagePullBackOff", Backoff(Pullable));
+        }
+
+        var stuckUids = stuck.Select(n => Uid(bed.Api.Store.Get(PodType, Ns, n)!)).ToList();
+        var incident = await OpenAsync(bed, workload, Pullable, stuck, "ImagePullBackOff", Backoff(Pullable));
+        var owner = shape == "statefulset" ? "RabbitmqCluster rabbit" : "Foo rabbit";
+
+        var card = await CardAsync(bed, incident);
+        var ownedBy = Assert.Single(card.Sections, s => s.Heading == "Owned by").Text;
+        Assert.Contains($"managed by *{owner}* (controller owner {owner} (rabbitmq.com/v1beta1))", ownedBy, StringComparison.Ordinal);
+        Assert.Contains("Fixes that change its pod template are not offered (its controller would undo them)", ownedBy, StringComparison.Ordinal);
+        Assert.Contains("Retry the pull now", Buttons(card));
+        Assert.DoesNotContain(Buttons(card), b => b.StartsWith("Restart", StringComparison.Ordinal) || b.EndsWith(" anyway", StringComparison.Ordinal));
+        var withheld = Assert.Single(NotOffered(card), l => l.StartsWith($"*Restart {workload}*", StringComparison.Ordinal));
+        Assert.Contains(shape == "statefulset" ? $"belongs to {owner}" : $"The pods belong to {owner}, a controller the bot does not change", withheld, StringComparison.Ordinal);
+        Assert.DoesNotContain(incident.Diagnosis!.Remediations, p => RemediationPlan.ChangesPodTemplate(p.Kind));
+
+        // Asked for all the same (a forged click, confirmed): refused before anything is written, whatever the policy says.
+        var forged = await bed.Get<IRemediationRequests>().RequestAsync(People.Alice, incident.Id, RemediationBed.Cluster, SetTag(workload.Kind, workload.Name), ownerConfirmed: true, CancellationToken.None);
+        Assert.Contains("Nothing was requested", forged.Text, StringComparison.Ordinal);
+        Assert.Empty(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
+
+        var approvalId = await RequestAndApproveAsync(bed, incident, Plan(incident, RemediationKind.DeleteBackoffPods));
+        await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
+        if (shape != "statefulset")
+        {
+            Assert.Null(bed.Api.Store.Get(PodType, Ns, "rabbit-0"));
+            Seed(bed, Pod("rabbit-0", Pullable, "rabbit-server", cr, stuck: null)); // the operator makes its pod again, and it pulls
+        }
+
+        await Engines.EventuallyAsync(
+            () => Task.FromResult(bed.Api.Store.List(PodType, Ns).Where(p => p["metadata"]?["deletionTimestamp"] is null).Select(Uid).ToList()),
+            uids => uids.Count == stuck.Length && !uids.Intersect(stuckUids).Any(),
+            "the owner to bring its pods back");
+        bed.Api.MarkPodsReady(Ns, "app=rabbit-server");
+        var run = await bed.WaitForRunAsync(approvalId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        Assert.Contains($"{stuck.Length}/{stuck.Length} pods Ready", run.Run.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(bed.Api.Requests, r => r.StartsWith("PATCH ", StringComparison.Ordinal));
+    }
+
+    public static TheoryData<DatabaseProvider, string> BothWithOperatorShapes()
+    {
+        var data = new TheoryData<DatabaseProvider, string>();
+        foreach (var provider in new[] { DatabaseProvider.Sqlite, DatabaseProvider.Postgres })
+        {
+            data.Add(provider, "statefulset");
+            data.Add(provider, "pod");
+        }
+
+        return data;
+    }
+
     // ---- the bed: the real diagnoser on a RemediationBed ----
 
     private async Task<RemediationBed> StartAsync(TestStorage storage, Dictionary<string, string?>? settings = null) =>
@@ -406,13 +500,13 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         });
 
     /// <summary>Reports each stuck pod as the watcher would and waits for the real diagnosis (registry and cluster evidence).</summary>
-    private static async Task<Incident> OpenAsync(RemediationBed bed, WorkloadRef workload, string image, IReadOnlyList<string> pods, string reason, string message)
+    internal static async Task<Incident> OpenAsync(RemediationBed bed, WorkloadRef workload, string image, IReadOnlyList<string> pods, string reason, string message, string container = "app")
     {
         var engine = bed.Get<IncidentEngine>();
         foreach (var pod in pods)
         {
             await engine.ReportAsync(
-                new PullFailure(FailureSource.KubernetesWatch, RemediationBed.Cluster, Ns, pod, "app", ContainerKind.Regular, image, reason, message, DateTimeOffset.UtcNow) { Workload = workload },
+                new PullFailure(FailureSource.KubernetesWatch, RemediationBed.Cluster, Ns, pod, container, ContainerKind.Regular, image, reason, message, DateTimeOffset.UtcNow) { Workload = workload },
                 CancellationToken.None);
         }
 
@@ -421,15 +515,15 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         return await Engines.EventuallyAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", TimeSpan.FromSeconds(60));
     }
 
-    private static async Task<Card> CardAsync(RemediationBed bed, Incident incident) =>
+    internal static async Task<Card> CardAsync(RemediationBed bed, Incident incident) =>
         (await bed.Get<IncidentCardPublisher>().BuildAsync(incident.Id, CancellationToken.None))!;
 
-    private static List<string> Buttons(Card card) => card.Actions.Select(a => a.Label).ToList();
+    internal static List<string> Buttons(Card card) => card.Actions.Select(a => a.Label).ToList();
 
-    private static List<string> NotOffered(Card card) =>
+    internal static List<string> NotOffered(Card card) =>
         card.Sections.SingleOrDefault(s => s.Heading == "Not offered")?.Lines.Select(l => l.Text).ToList() ?? [];
 
-    private static RemediationPlan Plan(Incident incident, RemediationKind kind) =>
+    internal static RemediationPlan Plan(Incident incident, RemediationKind kind) =>
         incident.Diagnosis!.Remediations.FirstOrDefault(p => p.Kind == kind)
         ?? throw new Xunit.Sdk.XunitException($"{kind} not offered: {string.Join(", ", incident.Diagnosis.Remediations.Select(p => p.Title))}; withheld: {string.Join(", ", incident.Diagnosis.Withheld.Select(w => w.Title))}; {incident.Diagnosis.Summary}");
 
@@ -439,7 +533,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         new Dictionary<string, string>(StringComparer.Ordinal) { ["container"] = "app", ["image"] = Good });
 
     /// <summary>Alice asks (through the card's button), the dry run is shown, Bob approves; returns the approval id.</summary>
-    private static async Task<string> RequestAndApproveAsync(RemediationBed bed, Incident incident, RemediationPlan plan, CardVerb verb = CardVerb.Request, Action<string>? dryRun = null)
+    internal static async Task<string> RequestAndApproveAsync(RemediationBed bed, Incident incident, RemediationPlan plan, CardVerb verb = CardVerb.Request, Action<string>? dryRun = null)
     {
         var asked = await bed.ClickAsync(People.Alice, verb, incident.Id, plan.Key);
         Assert.Contains($"alice asked to run \"{plan.Title}\". It needs 1 approval", asked.Text, StringComparison.Ordinal);
@@ -461,7 +555,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     private static string Seed(RemediationBed bed, JsonObject obj) => Uid(bed.Api.Seed(obj));
 
     /// <summary>Seeds the Deployment (the stand-in's controller makes its ReplicaSet and pods) and makes its pods fail to pull.</summary>
-    private static List<string> SeedDeploymentPods(RemediationBed bed, JsonObject deployment, string message)
+    internal static List<string> SeedDeploymentPods(RemediationBed bed, JsonObject deployment, string message)
     {
         bed.Api.Seed(deployment);
         var name = ObjectStore.Name(deployment);
@@ -475,7 +569,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     }
 
     /// <summary>Labels and annotates the Deployment as the tool sets them; returns how the card names the owner and what a patch meets.</summary>
-    private static (string Described, string Meets) MarkManaged(JsonObject deployment, string tool)
+    internal static (string Described, string Meets) MarkManaged(JsonObject deployment, string tool)
     {
         var metadata = (JsonObject)deployment["metadata"]!;
         var labels = (JsonObject)metadata["labels"]!;
@@ -507,7 +601,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         }
     }
 
-    private static JsonObject Controller(string apiVersion, string kind, string name, string uid) => new()
+    internal static JsonObject Controller(string apiVersion, string kind, string name, string uid) => new()
     {
         ["apiVersion"] = apiVersion,
         ["blockOwnerDeletion"] = true,
@@ -517,7 +611,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         ["uid"] = uid,
     };
 
-    private static JsonObject Template(string app, string image, string restartPolicy = "Always") => new()
+    internal static JsonObject Template(string app, string image, string restartPolicy = "Always") => new()
     {
         ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = app } },
         ["spec"] = new JsonObject
@@ -528,7 +622,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         },
     };
 
-    private static JsonObject Workload(string apiVersion, string kind, string name, JsonObject spec, JsonObject? status, JsonObject? owner = null)
+    internal static JsonObject Workload(string apiVersion, string kind, string name, JsonObject spec, JsonObject? status, JsonObject? owner = null)
     {
         var metadata = new JsonObject { ["name"] = name, ["namespace"] = Ns, ["uid"] = Guid.NewGuid().ToString(), ["labels"] = new JsonObject { ["app"] = name } };
         if (owner is not null)
@@ -545,18 +639,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         return obj;
     }
 
-    /// <summary>A partitioned StatefulSet as the API server stores it; the stand-in's controller writes its status once its pods are there.</summary>
-    private static JsonObject StatefulSet(string name, string image, int replicas, int partition) => Workload("apps/v1", "StatefulSet", name, new JsonObject
-    {
-        ["podManagementPolicy"] = "OrderedReady",
-        ["replicas"] = replicas,
-        ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
-        ["serviceName"] = name,
-        ["template"] = Template(name, image),
-        ["updateStrategy"] = new JsonObject { ["type"] = "RollingUpdate", ["rollingUpdate"] = new JsonObject { ["partition"] = partition } },
-    }, new JsonObject { ["observedGeneration"] = 1, ["replicas"] = replicas });
-
-    private static JsonObject DaemonSet(string name, string image, int desired) => Workload(
+    internal static JsonObject DaemonSet(string name, string image, int desired, string strategy = "OnDelete") => Workload(
         "apps/v1",
         "DaemonSet",
         name,
@@ -564,7 +647,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         {
             ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
             ["template"] = Template(name, image),
-            ["updateStrategy"] = new JsonObject { ["type"] = "OnDelete" },
+            ["updateStrategy"] = new JsonObject { ["type"] = strategy },
         },
         new JsonObject
         {
@@ -578,7 +661,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
             ["updatedNumberScheduled"] = desired,
         });
 
-    private static JsonObject ReplicaSet(string name, string image, JsonObject? owner) => Workload(
+    internal static JsonObject ReplicaSet(string name, string image, JsonObject? owner) => Workload(
         "apps/v1",
         "ReplicaSet",
         name,
@@ -613,7 +696,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     /// Seeds a workload-shape fixture (as one restore, so the stand-in's controllers carry on from it) in the bed's
     /// namespace, each fixture image replaced by one of the test registry's.
     /// </summary>
-    private static IReadOnlyList<JsonObject> SeedShape(RemediationBed bed, string file, params (string Fixture, string Test)[] images)
+    internal static IReadOnlyList<JsonObject> SeedShape(RemediationBed bed, string file, params (string Fixture, string Test)[] images)
     {
         var objects = KubeFixtures.Shape(file, Ns).Select(o =>
         {
@@ -636,9 +719,9 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         return (waiting["reason"]!.GetValue<string>(), waiting["message"]!.GetValue<string>(), Uid(stored));
     }
 
-    private static string PodImage(JsonObject pod) => pod["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
+    internal static string PodImage(JsonObject pod) => pod["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
 
-    private static JsonObject Node(string name) => new()
+    internal static JsonObject Node(string name) => new()
     {
         ["apiVersion"] = "v1",
         ["kind"] = "Node",
@@ -654,10 +737,10 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         },
     };
 
-    private static string Uid(JsonObject obj) => obj["metadata"]!["uid"]!.GetValue<string>();
+    internal static string Uid(JsonObject obj) => obj["metadata"]!["uid"]!.GetValue<string>();
 
     /// <summary>A pod of <paramref name="owner"/>: Ready, or waiting in ImagePullBackOff/ErrImagePull with <paramref name="stuck"/> as kubelet's message.</summary>
-    private static JsonObject Pod(string name, string image, string app, JsonObject owner, string? stuck, string? node = null)
+    internal static JsonObject Pod(string name, string image, string app, JsonObject owner, string? stuck, string? node = null)
     {
         var pod = new JsonObject
         {
@@ -711,5 +794,5 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         return pod;
     }
 
-    private static string TemplateImage(JsonObject workload) => workload["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
+    internal static string TemplateImage(JsonObject workload) => workload["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
 }

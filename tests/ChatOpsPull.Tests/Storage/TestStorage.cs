@@ -27,8 +27,19 @@ public sealed record TestStorage(DatabaseProvider Provider, string DataDirectory
 
     public override string ToString() => Provider.ToString();
 
+    /// <summary>
+    /// Closes the idle connections of this database's pool (each test database has a pool of its own, and idle ones would
+    /// otherwise live for minutes: a collection of many PostgreSQL hosts ran the server out of connections), then deletes
+    /// the data directory.
+    /// </summary>
     public void Dispose()
     {
+        if (Provider == DatabaseProvider.Postgres && ConnectionString is not null)
+        {
+            using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+            Npgsql.NpgsqlConnection.ClearPool(connection);
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

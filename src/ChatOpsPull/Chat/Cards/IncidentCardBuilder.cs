@@ -222,7 +222,7 @@ public static class IncidentCardBuilder
     private static string OwnerText(string workload, WorkloadOwner owner, ManagedWorkloadPolicy policy)
     {
         var who = $"{workload} is {(owner.Certain ? string.Empty : "maybe ")}managed by *{owner.Describe()}* ({owner.Evidence}). A change the bot makes to its spec: {owner.WhatAPatchDoes()}";
-        var offer = policy switch
+        var offer = owner.ReconcilesTemplate ? " Fixes that change its pod template are not offered (its controller would undo them); retrying the stuck pods and refreshing a pull secret the bot manages are." : policy switch
         {
             ManagedWorkloadPolicy.Confirm => " Fixes that change its pod template ask for confirmation (\"… anyway\"); retrying the stuck pods and refreshing a pull secret the bot manages are not undone.",
             ManagedWorkloadPolicy.Refuse => " Fixes that change its pod template are not offered (Approvals:ManagedWorkloads is Refuse); retrying the stuck pods and refreshing a pull secret the bot manages are.",

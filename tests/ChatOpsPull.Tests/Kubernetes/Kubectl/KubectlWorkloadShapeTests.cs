@@ -18,6 +18,30 @@ public sealed class KubectlWorkloadShapeTests(KubectlStandIn kubectl)
     private static readonly ResourceType DaemonSets = ResourceType.Of("daemonsets");
     private static readonly ResourceType Pods = ResourceType.Of("pods");
 
+    /// <summary>
+    /// What a real API server accepts on the partitioned fixture: a change of the template (kubectl set image, server dry
+    /// run) yes; a container the template does not have is kubectl's own refusal; a field outside those
+    /// ValidateStatefulSetUpdate (pkg/apis/apps/validation) lets change is Forbidden, and nothing is stored.
+    /// </summary>
+    [Fact]
+    public async Task The_partitioned_statefulset_takes_a_new_image_in_a_server_dry_run_and_forbids_changing_a_fixed_field()
+    {
+        var ns = kubectl.Namespace("partition-write");
+        KubeFixtures.SeedShape(kubectl.Api, "shape-statefulset-partition.json", ns);
+        var version = ObjectStore.Version(kubectl.Api.Store.Get(StatefulSets, ns, "ledger")!);
+
+        var dryRun = await kubectl.RunAsync("set", "image", "sts/ledger", "ledger=registry.example.com/payments/ledger:3.1.4", "-n", ns, "--dry-run=server");
+        var noSuchContainer = await kubectl.RunAsync("set", "image", "sts/ledger", "app=registry.example.com/payments/ledger:3.1.4", "-n", ns, "--dry-run=server");
+        var fixedField = await kubectl.RunAsync("patch", "sts", "ledger", "-n", ns, "-p", """{"spec":{"serviceName":"ledger-headless"}}""");
+
+        Assert.Equal((0, "statefulset.apps/ledger image updated (server dry run)\n"), (dryRun.ExitCode, dryRun.StdOut));
+        Assert.NotEqual(0, noSuchContainer.ExitCode);
+        Assert.Contains("unable to find container named \"app\"", noSuchContainer.StdErr, StringComparison.Ordinal);
+        Assert.NotEqual(0, fixedField.ExitCode);
+        Assert.StartsWith("The StatefulSet \"ledger\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden", fixedField.StdErr, StringComparison.Ordinal);
+        Assert.Equal(version, ObjectStore.Version(kubectl.Api.Store.Get(StatefulSets, ns, "ledger")!));
+    }
+
     [Fact]
     public async Task A_partitioned_statefulset_updates_only_ordinals_at_or_above_the_partition()
     {
