@@ -55,7 +55,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
         await using var world = await FleetChatWorld.StartAsync(postgres, Inbound.SocketMode);
         var (_, incident) = await world.OpenIncidentAsync(world.B, "prod-b");
         var card = await world.WaitForSlackCardAsync(incident.Id, "request|");
-        var request = FleetChatWorld.SlackButtons(card).Single(v => v.StartsWith($"request|{incident.Id}|", StringComparison.Ordinal));
+        var request = FleetChatWorld.SlackButtons(card).Single(v => v == FleetChatWorld.RestartButton(incident));
         var envelope = world.SlackEnvelope(People.Alice, request, card.Ts, out var responseUrl);
 
         var first = await world.Slack.DeliverToAnyAsync(envelope);
@@ -226,7 +226,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
             var generations = opened.Select(o => RemediationBed.Generation(o.Bed.DeploymentObject("api"))).ToArray();
 
             var asked = await Task.WhenAll(opened.Select(o => AskAsync(o.Incident)));
-            Assert.All(asked, text => Assert.Contains("asked to run", text, StringComparison.Ordinal));
+            Assert.All(asked, text => Assert.Matches("asked to run|asked by erin", text));
             var approvalIds = await Task.WhenAll(opened.Select(o => Engines.EventuallyAsync(
                 async () => (await A.Get<IApprovalQueries>().ListForIncidentAsync(o.Incident.Id, CancellationToken.None)).SingleOrDefault()?.Id,
                 id => id is not null,
@@ -267,6 +267,9 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
             await WaitForCardAsync(incident.Id, "request|" + incident.Id);
             return (bed, incident);
         }
+
+        /// <summary>The value of the card's button that asks for the workload's restart.</summary>
+        public static string RestartButton(Incident incident) => $"request|{incident.Id}|{Facts.Plan(incident, RemediationKind.RestartWorkload).Key}";
 
         public static List<string> SlackButtons(FakeSlackMessage message) => ButtonValues(message.Content);
 
@@ -375,8 +378,8 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
 
         private Task<string> AskAsync(Incident incident) => _inbound switch
         {
-            Inbound.Teams => InvokeAsync(ErinInTeams, "request", incident.Id, v => v.StartsWith($"request|{incident.Id}|", StringComparison.Ordinal)),
-            _ => ClickInSlackAsync(People.Alice, incident.Id, v => v.StartsWith($"request|{incident.Id}|", StringComparison.Ordinal)),
+            Inbound.Teams => InvokeAsync(ErinInTeams, "request", incident.Id, v => v == RestartButton(incident)),
+            _ => ClickInSlackAsync(People.Alice, incident.Id, v => v == RestartButton(incident)),
         };
 
         private Task<string> ApproveAsync(Incident incident, string approvalId) => _inbound switch
