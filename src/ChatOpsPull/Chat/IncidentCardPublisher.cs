@@ -100,7 +100,7 @@ public sealed partial class IncidentCardPublisher(
             shownRuns.Select(r => WithApprovers(r, requests)).Select(r => waiting && r.Status == RunStatus.Queued ? WaitingFor(r, incident.Key.Cluster) : r).ToList(),
             rolledUp.Where(i => !i.IsClosed).ToList(),
             now,
-            fixes.CommandsFor(incident),
+            await fixes.CommandsForAsync(incident, cancellationToken).ConfigureAwait(false),
             fixes.ManagedWorkloads));
     }
 

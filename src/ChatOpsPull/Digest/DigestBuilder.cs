@@ -9,12 +9,13 @@ namespace ChatOpsPull.Digest;
 
 /// <summary>
 /// Gathers one digest: incidents, waiting approvals and audit counts from the database, pull times from the stored
-/// Pulled events, and (when the bot is connected to a cluster the digest covers) workload and pull-secret findings.
+/// Pulled events, and workload and pull-secret findings of the clusters it covers (in a fleet, each read by its own bot:
+/// <see cref="FleetClusterScans"/>).
 /// The arithmetic is in ChatOpsPull.Core.Digest.
 /// </summary>
 public sealed partial class DigestBuilder(
     DigestDataReader reader,
-    ClusterImageScan scan,
+    FleetClusterScans scan,
     IServiceProvider services,
     IOptions<BotOptions> bot,
     IOptionsMonitor<DigestOptions> options,
@@ -34,8 +35,7 @@ public sealed partial class DigestBuilder(
         var actions = await reader.ActionsAsync(from, to, schedule.Cluster, schedule.Namespace, cancellationToken).ConfigureAwait(false);
         var samples = await reader.PullsAsync(from, to, schedule.Cluster, schedule.Namespace, cancellationToken).ConfigureAwait(false);
         var pulls = PullTimeInsights.Compute(samples, from, to, new PullInsightOptions(settings.CachingHintMinPulls, settings.CachingHintMinBytes, settings.Top));
-        var scanned = scan.Covers(schedule);
-        var cluster = scanned ? await scan.ScanAsync(schedule, cancellationToken).ConfigureAwait(false) : ClusterScanResult.None;
+        var (scanned, cluster) = await scan.ScanAsync(schedule, cancellationToken).ConfigureAwait(false);
 
         return new DigestReport(schedule.Id, schedule.Scope, period, schedule.Zone, from, to, summary, approvals, actions, pulls, scanned, cluster)
         {

@@ -15,6 +15,8 @@ public static class DigestServices
             .ValidateOnStart();
         services.AddSingleton<DigestDataReader>();
         services.AddSingleton<ClusterImageScan>();
+        services.AddSingleton<FleetClusterScans>();
+        services.AddTransient<ClusterScanRelayJob>();
         services.AddSingleton<DigestBuilder>();
         return services;
     }

@@ -44,6 +44,14 @@ public sealed class FleetOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:03", "01:00:00", ErrorMessage = "Fleet:LiveWindow must be between 3 seconds and 1 hour.")]
     public TimeSpan LiveWindow { get; set; } = TimeSpan.FromSeconds(45);
 
+    /// <summary>
+    /// How long a bot that took a chat question only another cluster's bot can answer (a live <c>diagnose</c>) waits for that
+    /// bot's answer before it says the cluster has not answered. Slack shows "Working on it…" meanwhile; keep it under the
+    /// 15 s a Teams message may take.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "Fleet:RelayTimeout must be between 1 second and 1 minute.")]
+    public TimeSpan RelayTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>True when this bot has a cluster of its own (not fleet mode, or the Cluster role).</summary>
     public bool HasCluster => !Enabled || Role == FleetRole.Cluster;
 

@@ -33,4 +33,25 @@ public static class FleetSchema
         );
         CREATE INDEX ix_fleet_bots_cluster ON fleet_bots (cluster, seen_at);
         """);
+
+    /// <summary>
+    /// <c>fleet_relays</c>: a question only another cluster's bot can answer (a live <c>diagnose</c>), asked by the bot that
+    /// took the chat message and answered by a job on that cluster's queue. The answer is the reply as JSON, read back by
+    /// the asking bot; rows older than a day are removed when a new one is written.
+    /// </summary>
+    public static readonly SchemaMigration Relays = new(
+        "1002-fleet-relays",
+        """
+        CREATE TABLE fleet_relays (
+            id TEXT PRIMARY KEY,
+            cluster TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            asked_at {bigint} NOT NULL,
+            expires_at {bigint} NOT NULL,
+            answer TEXT NULL,
+            answered_at {bigint} NULL
+        );
+        CREATE INDEX ix_fleet_relays_asked ON fleet_relays (asked_at);
+        """);
 }

@@ -63,7 +63,8 @@ public sealed class WebIncidentBoard(IncidentStore incidents, IServiceProvider s
 
             // The card reads the clock: the footer's minute, an approval that expires, a snooze that ends.
             var validUntil = Earliest(nextMinute, now, approvals.Where(a => a.Status == ApprovalStatus.Pending).Select(a => a.ExpiresAt).Append(incident.SnoozedUntil ?? DateTimeOffset.MaxValue));
-            cards.Add(new WebBoardCard(version.ToString(), validUntil, () => IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now, fixes.CommandsFor(incident), fixes.ManagedWorkloads))));
+            var commands = await fixes.CommandsForAsync(incident, cancellationToken).ConfigureAwait(false);
+            cards.Add(new WebBoardCard(version.ToString(), validUntil, () => IncidentCardBuilder.Build(new IncidentCardInput(incident, approvals, runs, rolledUp, now, commands, fixes.ManagedWorkloads))));
             shown.Add(incident.Id);
         }
 

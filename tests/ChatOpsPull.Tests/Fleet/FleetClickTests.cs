@@ -33,7 +33,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
     public async Task Click_on_cluster_b_card_delivered_to_other_bots_runs_on_b_exactly_once()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
-        await using var fleet = new Fleet(storage);
+        await using var fleet = new FleetOfBots(storage);
         var a = await fleet.StartAsync("prod-a");
         var b = await fleet.StartAsync("prod-b");
         var chat = await fleet.StartAsync("chat", chatReplica: true);
@@ -134,8 +134,8 @@ public sealed class FleetClickTests(PostgresFixture postgres)
     public async Task Click_for_a_cluster_whose_bot_is_down_waits_says_so_and_runs_once_when_it_is_back()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
-        await using var fleet = new Fleet(storage);
-        await using var apiB = await Fleet.StartApiAsync();
+        await using var fleet = new FleetOfBots(storage);
+        await using var apiB = await FleetOfBots.StartApiAsync();
         var a = await fleet.StartAsync("prod-a");
         var b = await fleet.StartAsync("prod-b", api: apiB);
         b.SeedFailingDeployment("api", Image, replicas: 2);
@@ -177,8 +177,8 @@ public sealed class FleetClickTests(PostgresFixture postgres)
     public async Task Fix_approved_while_its_cluster_is_down_expires_with_the_request_and_changes_nothing_when_the_bot_returns_later()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
-        await using var fleet = new Fleet(storage, new() { ["Approvals:RequestLifetime"] = "00:00:04" });
-        await using var apiB = await Fleet.StartApiAsync();
+        await using var fleet = new FleetOfBots(storage, new() { ["Approvals:RequestLifetime"] = "00:00:04" });
+        await using var apiB = await FleetOfBots.StartApiAsync();
         var a = await fleet.StartAsync("prod-a");
         var b = await fleet.StartAsync("prod-b", api: apiB);
         b.SeedFailingDeployment("api", Image, replicas: 2);
@@ -207,7 +207,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
     public async Task Commands_name_the_cluster_or_find_the_only_one_and_status_lists_the_fleet()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
-        await using var fleet = new Fleet(storage);
+        await using var fleet = new FleetOfBots(storage);
         var a = await fleet.StartAsync("prod-a");
         var b = await fleet.StartAsync("prod-b");
         b.SeedFailingDeployment("api", Image, replicas: 1);
@@ -234,14 +234,87 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         Assert.Contains($"`{incident.Id}` prod-b/shop/", status.Text, StringComparison.Ordinal);
         Assert.Contains("*prod-a* · 1 bot live", everything.Text, StringComparison.Ordinal);
         Assert.Contains("*prod-b* · 1 bot live", everything.Text, StringComparison.Ordinal);
-        Assert.StartsWith($"I cannot read prod-b/shop/{incident.Pods[0].Pod} live: this is cluster prod-a's bot, and only cluster prod-b's bot holds its credentials. Its open incident `{incident.Id}` carries", diagnose.Text, StringComparison.Ordinal);
+        Assert.StartsWith("Read live by cluster prod-b's bot: ", diagnose.Text, StringComparison.Ordinal);
+        Assert.NotNull(diagnose.Card);
+        Assert.Contains(diagnose.Card.Facts, f => f.Value.Contains(incident.Pods[0].Pod, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Diagnose_of_another_clusters_pod_is_read_live_by_that_clusters_bot_or_waits_for_it_when_it_is_down()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new FleetOfBots(storage);
+        await using var apiB = await FleetOfBots.StartApiAsync();
+        var a = await fleet.StartAsync("prod-a");
+        var chat = await fleet.StartAsync("chat", chatReplica: true);
+        var b = await fleet.StartAsync("prod-b", api: apiB);
+        var pod = b.SeedFailingDeployment("api", Image, replicas: 1)[0];
+        var podPath = $"GET /api/v1/namespaces/shop/pods/{pod}";
+        Task<ChatReply> Ask(RemediationBed bot) => bot.Get<IChatCommandHandler>().HandleAsync(new ChatCommandRequest(People.Alice, $"diagnose prod-b/shop/{pod}", "C0SHOP"), CancellationToken.None);
+
+        var fromA = await Ask(a);
+        var fromChat = await Ask(chat);
+
+        foreach (var reply in new[] { fromA, fromChat })
+        {
+            Assert.StartsWith("Read live by cluster prod-b's bot: ", reply.Text, StringComparison.Ordinal);
+            var card = Assert.IsType<Card>(reply.Card);
+            Assert.Contains(card.Facts, f => f.Value.Contains(pod, StringComparison.Ordinal));
+            Assert.Contains(Image, card.FallbackText + string.Join(' ', card.Facts.Select(f => f.Value)), StringComparison.Ordinal);
+        }
+
+        Assert.True(apiB.Requests.Count(r => r.StartsWith(podPath, StringComparison.Ordinal)) >= 2, "prod-b's bot read the pod for each question");
+        Assert.DoesNotContain(a.Api.Requests, r => r.Contains(pod, StringComparison.Ordinal));
+        Assert.Empty(chat.Api.Requests);
+
+        await fleet.StopAsync(b);
+        await Engines.EventuallyAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        var reads = apiB.Requests.Count;
+        var down = await Ask(a);
+
+        Assert.StartsWith($"I cannot read prod-b/shop/{pod} live: waiting for cluster prod-b: no bot of it is running now", down.Text, StringComparison.Ordinal);
+        Assert.Null(down.Card);
+        Assert.Equal(0, a.Get<JobStorage>().GetMonitoringApi().EnqueuedCount(ClusterQueues.QueueName("prod-b")));
+        Assert.Equal(reads, apiB.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Buttons_or_commands_follow_the_cards_cluster_profile_not_the_drawing_bots()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new FleetOfBots(storage);
+        var watcher = await fleet.StartAsync("prod-a", settings: new() { ["Bot:Profile"] = "Observe" });
+        var fixer = await fleet.StartAsync("prod-b");
+        var chat = await fleet.StartAsync("chat", chatReplica: true);
+        watcher.SeedFailingDeployment("api", Image, replicas: 1);
+        fixer.SeedFailingDeployment("api", Image, replicas: 1);
+        var observed = await watcher.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-a");
+        var fixable = await fixer.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
+
+        foreach (var bot in new[] { watcher, fixer, chat })
+        {
+            var cards = bot.Get<IncidentCardPublisher>();
+            var observedCard = (await cards.BuildAsync(observed.Id, CancellationToken.None))!;
+            var fixableCard = (await cards.BuildAsync(fixable.Id, CancellationToken.None))!;
+
+            Assert.DoesNotContain(observedCard.Actions, a => a.Payload.Verb == CardVerb.Request);
+            Assert.Contains(observedCard.Sections, s => s.Heading?.StartsWith("Fix by hand: ", StringComparison.Ordinal) == true);
+            Assert.Contains(fixableCard.Actions, a => a.Payload.Verb == CardVerb.Request);
+            Assert.DoesNotContain(fixableCard.Sections, s => s.Heading?.StartsWith("Fix by hand: ", StringComparison.Ordinal) == true);
+        }
+
+        // A forged click on the observe-only cluster's fix is refused wherever it lands, and changes nothing.
+        var plan = Facts.Plan(observed, RemediationKind.RestartWorkload);
+        var forged = await fixer.ClickAsync(People.Alice, CardVerb.Request, observed.Id, plan.Key);
+        Assert.Contains("The bot of cluster prod-a only observes", forged.Text, StringComparison.Ordinal);
+        Assert.Empty(await chat.Get<IApprovalQueries>().ListForIncidentAsync(observed.Id, CancellationToken.None));
     }
 
     [Fact]
     public async Task Bot_claiming_a_live_cluster_name_from_another_api_server_refuses_to_start()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
-        await using var fleet = new Fleet(storage);
+        await using var fleet = new FleetOfBots(storage);
         await fleet.StartAsync("prod-b");
 
         var error = await Record.ExceptionAsync(() => fleet.StartAsync("prod-b"));
@@ -254,7 +327,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
     public async Task Cluster_names_that_map_to_one_queue_are_refused_at_start()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
-        await using var fleet = new Fleet(storage);
+        await using var fleet = new FleetOfBots(storage);
         await fleet.StartAsync("prod-b");
 
         var error = await Record.ExceptionAsync(() => fleet.StartAsync("prod.b"));
@@ -267,7 +340,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
     public async Task Fleet_mode_on_sqlite_refuses_to_start()
     {
         using var storage = TestStorage.Sqlite();
-        await using var fleet = new Fleet(storage);
+        await using var fleet = new FleetOfBots(storage);
 
         var error = await Record.ExceptionAsync(() => fleet.StartAsync("prod-a", replica: false));
 
@@ -297,68 +370,5 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         }
 
         return string.Join(" | ", messages);
-    }
-
-    /// <summary>The bots of one test, on one database: started per cluster, stopped in reverse order.</summary>
-    private sealed class Fleet(TestStorage storage, Dictionary<string, string?>? extra = null) : IAsyncDisposable
-    {
-        private readonly List<RemediationBed> _beds = [];
-        private readonly List<TestStorage> _replicas = [];
-
-        /// <summary>An API stand-in a test keeps across a bot's stop and return (with the namespace's default ServiceAccount).</summary>
-        public static async Task<FakeKubernetesApi> StartApiAsync()
-        {
-            var api = await FakeKubernetesApi.StartAsync();
-            api.Seed(new JsonObject
-            {
-                ["apiVersion"] = "v1",
-                ["kind"] = "ServiceAccount",
-                ["metadata"] = new JsonObject { ["name"] = "default", ["namespace"] = RemediationBed.Namespace },
-            });
-            return api;
-        }
-
-        public async Task<RemediationBed> StartAsync(string cluster, bool chatReplica = false, FakeKubernetesApi? api = null, bool replica = true)
-        {
-            var settings = new Dictionary<string, string?>
-            {
-                ["Bot:Cluster"] = cluster,
-                ["Fleet:Enabled"] = "true",
-                ["Fleet:Role"] = chatReplica ? "Chat" : "Cluster",
-                ["Fleet:HeartbeatInterval"] = "00:00:01",
-                ["Fleet:LiveWindow"] = "00:00:03",
-                ["Jobs:PostgresPollInterval"] = "00:00:00.200",
-            };
-            foreach (var (key, value) in extra ?? [])
-            {
-                settings[key] = value;
-            }
-
-            var own = replica ? storage.Replica() : storage;
-            if (replica)
-            {
-                _replicas.Add(own);
-            }
-
-            var bed = await RemediationBed.StartAsync(own, settings: settings, api: api);
-            _beds.Add(bed);
-            return bed;
-        }
-
-        public async Task StopAsync(RemediationBed bed)
-        {
-            _beds.Remove(bed);
-            await bed.DisposeAsync();
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            for (var i = _beds.Count - 1; i >= 0; i--)
-            {
-                await _beds[i].DisposeAsync();
-            }
-
-            _replicas.ForEach(r => r.Dispose());
-        }
     }
 }

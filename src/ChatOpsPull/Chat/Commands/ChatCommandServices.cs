@@ -21,6 +21,7 @@ public static class ChatCommandServices
         services.TryAddSingleton<Cards.FixOffer>();
         services.AddSingleton<StatusCommand>();
         services.AddSingleton<DiagnoseCommand>();
+        services.AddTransient<RelayedDiagnoseJob>();
         services.AddSingleton<CheckCommand>();
         services.AddSingleton<RetryCommand>();
         services.AddSingleton<ChatCommandHandler>();

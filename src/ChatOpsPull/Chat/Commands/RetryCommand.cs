@@ -46,7 +46,8 @@ public sealed class RetryCommand(
             return new ChatReply($"`retry` restarts a workload that rolls its pods (deployment, statefulset, daemonset) or runs a cronjob's job now. A {retry.WorkloadKind.ToLowerInvariant()} cannot be restarted that way; delete its failing pods instead. Nothing was changed.");
         }
 
-        if (!fixes.AsButtons)
+        // In a fleet the profile of the workload's cluster counts; the approval workflow refuses an observe-only cluster's.
+        if (!fixes.AsButtons && !fixes.InFleet)
         {
             var commands = string.Join('\n', fixes.Commands(Plan(retry), []));
             return new ChatReply($"This bot only observes (install profile Observe): it restarts nothing. To {(retry.WorkloadKind == "CronJob" ? "run" : "restart")} {target} yourself:\n```\n{commands}\n```");

@@ -11,13 +11,25 @@ public sealed class FakeSocketConnection(WebSocket socket) : IAsyncDisposable
     private readonly ConcurrentQueue<JsonObject> _acks = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _delivered;
 
     public IReadOnlyList<JsonObject> Acks => _acks.ToArray();
 
     public Task Closed => _closed.Task;
 
+    /// <summary>The app has not closed it (Slack delivers only to connections that are still open).</summary>
+    public bool IsOpen => !_closed.Task.IsCompleted && socket.State == WebSocketState.Open;
+
+    /// <summary>Envelopes this connection was handed (first deliveries and retries).</summary>
+    public int Delivered => _delivered;
+
     public async Task SendAsync(JsonObject message)
     {
+        if (message["envelope_id"] is not null)
+        {
+            Interlocked.Increment(ref _delivered);
+        }
+
         await _sendLock.WaitAsync();
         try
         {
