@@ -205,7 +205,7 @@ public sealed class ApprovalPolicyEndToEndTests(PostgresFixture postgres, Regist
         bed.Diagnoser.Script = Facts.TagMissing(["1.4.2", "1.5.0"]);
         var again = await bed.ClickAsync(People.Alice, CardVerb.Rediagnose, incident.Id);
         Assert.StartsWith($"Diagnosing {incident.Id} again", again.Text, StringComparison.Ordinal);
-        await Engines.EventuallyAsync(async () => (await incidents.GetAsync(incident.Id))!, i => i.Diagnosis!.Remediations.Count(p => p.Kind == RemediationKind.SetImageTag) == 2, "the new diagnosis");
+        await Eventually.ValueAsync(async () => (await incidents.GetAsync(incident.Id))!, i => i.Diagnosis!.Remediations.Count(p => p.Kind == RemediationKind.SetImageTag) == 2, "the new diagnosis");
 
         var refused = await bed.ClickAsync(People.Mallory, CardVerb.MuteImage, incident.Id);
         Assert.Equal("Only approvers for namespace shop may mute an image. Nothing changed.", refused.Text);

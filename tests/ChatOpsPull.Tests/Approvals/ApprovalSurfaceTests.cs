@@ -84,7 +84,7 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
 
         var incident = await bed.OpenIncidentAsync("api", image, Facts.PullableNow(manifestPassed: true), RemediationFlowTests.Backoff(image));
 
-        var request = await Engines.EventuallyAsync(
+        var request = await Eventually.ValueAsync(
             () => bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None), r => r.Count == 1, "the auto-run request");
         Assert.Equal((RemediationKind.DeleteBackoffPods, ApprovalStatus.Approved, "system"), (request[0].Plan.Kind, request[0].Status, request[0].RequestedBy.Platform));
         await bed.WaitForRunAsync(request[0].Id, r => r.Run.Status == RunStatus.VerifyingRollout);
@@ -99,7 +99,7 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
         var reopened = await bed.Get<IncidentEngine>().TransitionAsync(incident.Id, IncidentState.Open, AuditActor.Bot, IncidentChange.Reopened, "test");
         Assert.Equal(IncidentUpdateOutcome.Changed, reopened.Outcome);
         await bed.Get<IncidentEngine>().RequestDiagnosisAsync(incident.Id, AuditActor.Bot);
-        await Engines.EventuallyAsync(() => bed.Get<AuditLog>().ForIncidentAsync(incident.Id), a => a.Count(l => l.Action == AuditActions.IncidentDiagnosed) == 2, "the second diagnosis");
+        await Eventually.ValueAsync(() => bed.Get<AuditLog>().ForIncidentAsync(incident.Id), a => a.Count(l => l.Action == AuditActions.IncidentDiagnosed) == 2, "the second diagnosis");
         await Task.Delay(500);
         Assert.Single(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
     }

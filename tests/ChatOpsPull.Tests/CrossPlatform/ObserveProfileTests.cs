@@ -108,7 +108,7 @@ public sealed class ObserveProfileTests(RegistryFixture registry)
     private static async Task<FakeSlackMessage> WaitForSlackCardAsync(FakeSlackServer slack, string incidentId, string text)
     {
         FakeSlackMessage? card = null;
-        await Alerts.Eventually.HoldsAsync(
+        await Eventually.HoldsAsync(
             () =>
             {
                 card = slack.Messages.FirstOrDefault(m => m.Channel == SlackChannel && m.Content.ToJsonString(Readable).Contains(incidentId, StringComparison.Ordinal));

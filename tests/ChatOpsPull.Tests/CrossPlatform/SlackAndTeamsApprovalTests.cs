@@ -200,7 +200,7 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
         public async Task<FakeSlackMessage> WaitForSlackCardAsync(string incidentId, string text)
         {
             FakeSlackMessage? card = null;
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () =>
                 {
                     card = Slack.Messages.FirstOrDefault(m => m.Channel == SlackChannel && m.Content.ToJsonString(Readable).Contains(incidentId, StringComparison.Ordinal));
@@ -220,7 +220,7 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
 
         public async Task<JsonNode> WaitForTeamsCardAsync(string cardKey, string text)
         {
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () => CardJson.CardOf(LastTeamsCard(cardKey))?.ToJsonString(Readable).Contains(text, StringComparison.Ordinal) == true,
                 Patience,
                 () => $"the Teams card never said \"{text}\"; it is {LastTeamsCard(cardKey)?.ToJsonString(Readable) ?? "not posted"}; calls: {string.Join(", ", Teams.Calls.Select(c => $"{c.Method} {c.Path} {c.Status}"))}");

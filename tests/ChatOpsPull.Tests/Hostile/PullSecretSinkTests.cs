@@ -104,7 +104,7 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
 
             // Watcher → incident → diagnosis with the pod's own secret → cards in Slack and Teams.
             var store = bed.Get<IncidentStore>();
-            var incident = await Engines.EventuallyAsync(
+            var incident = await Eventually.ValueAsync(
                 async () => (await store.ListOpenAsync(RemediationBed.Cluster, RemediationBed.Namespace)).FirstOrDefault(i => i.Workload?.Name == "web"),
                 i => i?.Diagnosis is not null,
                 "the failing Deployment to be detected and diagnosed",
@@ -114,7 +114,7 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
             Assert.Equal(PullCause.AuthFailed, diagnosis.Cause);
             var plan = Assert.Single(diagnosis.Remediations, r => r.Kind == RemediationKind.RefreshCredentials);
             var card = await WaitForSlackAsync(slack, incident.Id, plan.Title);
-            await Alerts.Eventually.HoldsAsync(() => TeamsText(teams).Contains(plan.Title, StringComparison.Ordinal), Patience, () => "the Teams card with the refresh");
+            await Eventually.HoldsAsync(() => TeamsText(teams).Contains(plan.Title, StringComparison.Ordinal), Patience, () => "the Teams card with the refresh");
 
             // Asked for by alice and approved by bob, both through signed Slack clicks; the job runs.
             replies.Add(await ClickInSlackAsync(bed, slack, People.Alice, $"request|{incident.Id}|{plan.Key}", card.Ts));
@@ -135,7 +135,7 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
             var publisher = bed.Get<IDigestPublisher>();
             replies.Add((await publisher.PublishNowAsync(ChatPlatform.Slack, SlackChannel, CancellationToken.None)).Text);
             replies.Add((await publisher.PublishNowAsync(ChatPlatform.Teams, TeamsChannel, CancellationToken.None)).Text);
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () => slack.CallsTo("chat.postMessage").Any(c => c.Body.ToJsonString().Contains("Pull digest", StringComparison.Ordinal)) && TeamsText(teams).Contains("Pull digest", StringComparison.Ordinal),
                 Patience,
                 () => "the digests in Slack and Teams");
@@ -231,7 +231,7 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
     private static async Task<FakeSlackMessage> WaitForSlackAsync(FakeSlackServer slack, string incidentId, string text)
     {
         FakeSlackMessage? card = null;
-        await Alerts.Eventually.HoldsAsync(
+        await Eventually.HoldsAsync(
             () =>
             {
                 card = slack.Messages.FirstOrDefault(m => m.Channel == SlackChannel && m.Content.ToJsonString().Contains(incidentId, StringComparison.Ordinal));

@@ -78,7 +78,7 @@ public sealed class DiagnoseIncidentJobTests
         });
 
     private static Task<Incident> DiagnosedAsync(IncidentStore store, string id, TimeSpan? timeout = null) =>
-        Engines.EventuallyAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", timeout);
+        Eventually.ValueAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", timeout);
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
@@ -141,7 +141,7 @@ public sealed class DiagnoseIncidentJobTests
         Assert.Equal(IncidentUpdateOutcome.Changed, request.Outcome);
         var late = await engine.ApplyDiagnosisAsync(id, 1, first.Diagnosis! with { Summary = "late" });
         Assert.Equal(IncidentUpdateOutcome.Unchanged, late.Outcome);
-        var again = await Engines.EventuallyAsync(
+        var again = await Eventually.ValueAsync(
             () => audit.ForIncidentAsync(id), lines => lines.Count(a => a.Action == AuditActions.IncidentDiagnosed) == 2, "the re-diagnosis");
         Assert.DoesNotContain(again, a => a.Detail?.Contains("late", StringComparison.Ordinal) == true);
     }

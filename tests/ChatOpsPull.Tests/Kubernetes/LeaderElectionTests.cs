@@ -72,7 +72,7 @@ public sealed class LeaderElectionTests
         await using var api = await FakeKubernetesApi.StartAsync();
         api.Seed(new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "chatopspull" } });
         await using var a = new Replica(api, "system:serviceaccount:chatopspull:replica-a");
-        await WatcherRun.EventuallyAsync(() => a.Watching, "replica a leads");
+        await Eventually.HoldsAsync(() => a.Watching, "replica a leads");
         await using var b = new Replica(api, "system:serviceaccount:chatopspull:replica-b");
 
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -83,8 +83,8 @@ public sealed class LeaderElectionTests
 
         // The leader can no longer renew (its updates are refused): it must stop watching, and b must take over.
         api.Deny("update", "leases", user: "system:serviceaccount:chatopspull:replica-a");
-        await WatcherRun.EventuallyAsync(() => !a.Watching, "replica a stops watching", TimeSpan.FromSeconds(10));
-        await WatcherRun.EventuallyAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(10));
+        await Eventually.HoldsAsync(() => !a.Watching, "replica a stops watching", TimeSpan.FromSeconds(10));
+        await Eventually.HoldsAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(10));
 
         var lease = Lease(api);
         Assert.Equal(b.Leadership.Identity, lease["spec"]!["holderIdentity"]!.GetValue<string>());
@@ -100,14 +100,14 @@ public sealed class LeaderElectionTests
         await using var api = await FakeKubernetesApi.StartAsync();
         api.Seed(new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "chatopspull" } });
         await using var a = new Replica(api, "system:serviceaccount:default:replica-a");
-        await WatcherRun.EventuallyAsync(() => a.Watching, "replica a leads");
+        await Eventually.HoldsAsync(() => a.Watching, "replica a leads");
         await using var b = new Replica(api, "system:serviceaccount:default:replica-b");
         await Task.Delay(TimeSpan.FromMilliseconds(600));
 
         await a.StopAsync();
         Assert.False(a.Watching);
         var released = DateTime.UtcNow;
-        await WatcherRun.EventuallyAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(5));
+        await Eventually.HoldsAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(5));
 
         Assert.True(DateTime.UtcNow - released < TimeSpan.FromSeconds(2), "took over before the 2 s lease would have expired");
         Assert.Equal(b.Leadership.Identity, Lease(api, "chatopspull")["spec"]!["holderIdentity"]!.GetValue<string>());

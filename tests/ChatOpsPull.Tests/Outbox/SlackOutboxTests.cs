@@ -104,7 +104,7 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         Assert.True(second >= TimeSpan.FromMilliseconds(800), $"second retry after {second.TotalMilliseconds:F0} ms");
         Assert.True(second > first, $"backoff did not grow: {first.TotalMilliseconds:F0} then {second.TotalMilliseconds:F0} ms");
         // Slack's answer arrives before the bot records it: wait for the row, not only for the call.
-        var rows = await Incidents.Engines.EventuallyAsync(
+        var rows = await Eventually.ValueAsync(
             () => host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0FLAKY01", CancellationToken.None),
             r => r.Count == 1 && r[0].State == OutboxState.Delivered,
             "the outbox row to be delivered",
