@@ -141,7 +141,13 @@ public sealed class ApprovalPolicyEndToEndTests(PostgresFixture postgres, Regist
         await bed.ClickAsync(People.Alice, CardVerb.Request, web.Id, Facts.Plan(web, RemediationKind.SetImageTag).Key);
         var apiRequest = await bed.PendingIdAsync(api.Id, RemediationKind.SetImageTag);
         var webRequest = await bed.PendingIdAsync(web.Id, RemediationKind.SetImageTag);
-        await Task.Delay(1500);
+        var expiries = new List<DateTimeOffset>();
+        foreach (var id in new[] { apiRequest, webRequest })
+        {
+            expiries.Add((await bed.Get<ApprovalStore>().GetAsync(id))!.ExpiresAt);
+        }
+
+        await Eventually.HoldsAsync(() => DateTimeOffset.UtcNow > expiries.Max(), "both requests' lifetimes (1 s) to end", seen: () => $"now {DateTimeOffset.UtcNow:O}, expiries {string.Join(", ", expiries)}");
 
         var click = await bed.ClickAsync(People.Bob, CardVerb.Approve, apiRequest);
         Assert.Equal("This request has expired. Ask again from the incident card.", click.Text);

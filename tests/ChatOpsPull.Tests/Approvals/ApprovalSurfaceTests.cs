@@ -100,7 +100,7 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
         Assert.Equal(IncidentUpdateOutcome.Changed, reopened.Outcome);
         await bed.Get<IncidentEngine>().RequestDiagnosisAsync(incident.Id, AuditActor.Bot);
         await Eventually.ValueAsync(() => bed.Get<AuditLog>().ForIncidentAsync(incident.Id), a => a.Count(l => l.Action == AuditActions.IncidentDiagnosed) == 2, "the second diagnosis");
-        await Task.Delay(500);
+        await Drained.WaitAsync(bed.Host.Services); // an auto-run the second diagnosis started would be queued or done
         Assert.Single(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
     }
 
@@ -215,24 +215,11 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
     }
 
     /// <summary>Waits until the card in C0SHOP contains <paramref name="text"/>; returns the card's JSON.</summary>
-    private static async Task<string> Card(FakeSlackServer slack, string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var card = slack.Messages.Where(m => m.Channel == "C0SHOP").Select(m => m.Content.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-                .FirstOrDefault(c => c.Contains(text, StringComparison.Ordinal));
-            if (card is not null)
-            {
-                return card;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"no card in C0SHOP says \"{text}\"; calls: {string.Join(", ", slack.Calls.Select(c => c.Method + (c.Error is null ? string.Empty : ":" + c.Error)))}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private static async Task<string> Card(FakeSlackServer slack, string text) =>
+        (await Eventually.ValueAsync(
+            () => Task.FromResult(slack.Messages.Where(m => m.Channel == "C0SHOP").Select(m => m.Content.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                .FirstOrDefault(c => c.Contains(text, StringComparison.Ordinal))),
+            card => card is not null,
+            $"a card in C0SHOP that says \"{text}\"",
+            describe: _ => "calls: " + string.Join(", ", slack.Calls.Select(c => c.Method + (c.Error is null ? string.Empty : ":" + c.Error)))))!;
 }

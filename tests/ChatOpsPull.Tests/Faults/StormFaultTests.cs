@@ -265,7 +265,7 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
                 var last = DateTime.UtcNow;
                 while (!_stop.IsCancellationRequested)
                 {
-                    await Task.Delay(5);
+                    await Task.Delay(5); // the pump's tick: real time passing is what it forwards to the fake clock
                     var now = DateTime.UtcNow;
                     clock.Advance(now - last);
                     last = now;

@@ -170,7 +170,7 @@ public sealed class HostileFixture : IAsyncLifetime
             counts.Add($"{table}={await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM \"{table}\"")}");
         }
 
-        counts.Add($"slack calls={Slack.Calls.Count}");
+        counts.Add($"slack calls={Slack.Calls.Count} ({string.Join(" ", Slack.Calls.Select(c => c.Method))})");
         counts.Add($"connector calls={Teams.Calls.Count(c => !c.Path.Contains("oauth2", StringComparison.Ordinal) && !c.Path.Contains("openid", StringComparison.Ordinal) && !c.Path.Contains("keys", StringComparison.Ordinal))}");
         return string.Join(", ", counts);
     }

@@ -28,7 +28,7 @@ public sealed class RecordingNotifier : IIncidentNotifier
     public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
         _calls.Enqueue((incident, change, detail));
-        return Throw ? throw new InvalidOperationException("chat is down") : Task.Delay(Delay, cancellationToken);
+        return Throw ? throw new InvalidOperationException("chat is down") : Task.Delay(Delay, cancellationToken); // a slow platform's pace
     }
 }
 
