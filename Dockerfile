@@ -17,6 +17,7 @@ ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/ChatOpsPull.Core/ChatOpsPull.Core.csproj src/ChatOpsPull.Core/
 COPY src/ChatOpsPull/ChatOpsPull.csproj src/ChatOpsPull/
+COPY src/ChatOpsPull.Simulation/ChatOpsPull.Simulation.csproj src/ChatOpsPull.Simulation/
 RUN dotnet restore src/ChatOpsPull/ChatOpsPull.csproj --arch "$TARGETARCH"
 COPY src/ src/
 # The Teams app package source, embedded in the executable (chatopspull teams-package).

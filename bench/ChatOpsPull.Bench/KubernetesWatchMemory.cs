@@ -5,7 +5,7 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.KubernetesWatch;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ChatOpsPull.Bench;

@@ -7,7 +7,7 @@ using ChatOpsPull.Detection.KubernetesWatch;
 using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Infrastructure;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Web;
 using Microsoft.Extensions.DependencyInjection;

@@ -11,7 +11,7 @@ using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Web;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -8,7 +8,7 @@ using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Tests.Incidents;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Remediation;
 using ChatOpsPull.Tests.Slack.FakeSlack;

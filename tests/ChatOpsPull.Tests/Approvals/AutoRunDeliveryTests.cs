@@ -3,7 +3,7 @@ using ChatOpsPull.Approvals;
 using ChatOpsPull.Core.Approvals;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Incidents;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Remediation;
 using ChatOpsPull.Tests.Storage;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Tests.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Slack;
 using ChatOpsPull.Tests.Slack.FakeSlack;
 

@@ -9,6 +9,7 @@ using ChatOpsPull.Chat;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Remediation;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Remediation;
 using ChatOpsPull.Tests.Slack;
@@ -72,7 +73,7 @@ public sealed class ObserveProfileTests(RegistryFixture registry)
         Assert.Empty(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
         Assert.Empty(await bed.Get<RemediationRunStore>().ListForIncidentsAsync([incident.Id], CancellationToken.None));
         Assert.Equal(image, RemediationBed.ImageOf(bed.DeploymentObject("api")));
-        Assert.Equal(pods.Order(), bed.PodsOf("api").Select(Kubernetes.FakeApi.ObjectStore.Name).Order());
+        Assert.Equal(pods.Order(), bed.PodsOf("api").Select(ObjectStore.Name).Order());
         Assert.DoesNotContain(bed.Api.Requests, r => !r.StartsWith("GET ", StringComparison.Ordinal));
     }
 

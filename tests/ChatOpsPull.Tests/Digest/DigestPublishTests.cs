@@ -5,7 +5,7 @@ using ChatOpsPull.Chat;
 using ChatOpsPull.Chat.Teams.Cards;
 using ChatOpsPull.Digest;
 using ChatOpsPull.Storage;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Slack.FakeSlack;
 using ChatOpsPull.Tests.Storage;
 using Microsoft.Extensions.DependencyInjection;

@@ -12,7 +12,7 @@ using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Incidents;
 using ChatOpsPull.Tests.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Slack.FakeSlack;
 using ChatOpsPull.Tests.Storage;

@@ -5,7 +5,7 @@ using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Storage;
 using Microsoft.Extensions.DependencyInjection;

@@ -13,7 +13,7 @@ using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Alerts;
 using ChatOpsPull.Tests.Hostile;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Remediation;
 using ChatOpsPull.Tests.Slack;
 using ChatOpsPull.Tests.Slack.FakeSlack;

@@ -10,7 +10,7 @@ using ChatOpsPull.Incidents;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Remediation;
 using ChatOpsPull.Tests.Storage;
 using Hangfire;

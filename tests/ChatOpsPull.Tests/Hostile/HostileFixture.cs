@@ -9,7 +9,7 @@ using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
 using ChatOpsPull.Tests.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Slack.FakeSlack;
 using ChatOpsPull.Tests.Storage;
 using ChatOpsPull.Tests.Teams.FakeConnector;

@@ -2,7 +2,7 @@ using System.Net;
 using ChatOpsPull.Cli.Demo;
 using ChatOpsPull.Hosting;
 using ChatOpsPull.Tests.Infrastructure;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;

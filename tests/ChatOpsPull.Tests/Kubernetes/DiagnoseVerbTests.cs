@@ -1,6 +1,6 @@
 using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Cli;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Tests.Kubernetes;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using ChatOpsPull.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using k8s;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;

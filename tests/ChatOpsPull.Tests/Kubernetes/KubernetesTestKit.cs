@@ -6,7 +6,7 @@ using ChatOpsPull.Detection.KubernetesWatch;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Storage;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Incidents;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 
 namespace ChatOpsPull.Tests.Kubernetes;
 

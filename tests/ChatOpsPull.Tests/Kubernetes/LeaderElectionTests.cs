@@ -1,5 +1,5 @@
 using ChatOpsPull.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ChatOpsPull.Tests.Kubernetes;

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 
 namespace ChatOpsPull.Tests.Kubernetes;
 

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Tests.Incidents;
 using ChatOpsPull.Tests.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Storage;
 using k8s;
 using k8s.Models;
@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ChatOpsPull.Tests.Manifests;
 
 /// <summary>
-/// The rendered manifests against the in-process Kubernetes API server (tests/ChatOpsPull.Tests/Kubernetes/FakeApi):
+/// The rendered manifests against the in-process Kubernetes API server (src/ChatOpsPull.Simulation/KubernetesApi):
 /// the kinds it serves are created through the API and the Deployment rolls out, for every install profile; every call the
 /// bot makes while it watches and inspects a failing pod is allowed by each profile's RBAC; and each profile grants
 /// exactly the Kubernetes methods its features call.

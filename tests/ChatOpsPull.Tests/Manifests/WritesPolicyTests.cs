@@ -8,7 +8,7 @@ using ChatOpsPull.Remediation;
 using ChatOpsPull.Remediation.Actions;
 using ChatOpsPull.Tests.Incidents;
 using ChatOpsPull.Tests.Infrastructure;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Remediation;
 using ChatOpsPull.Tests.Storage;

@@ -10,7 +10,7 @@ using ChatOpsPull.Hosting;
 using ChatOpsPull.Prevention;
 using ChatOpsPull.Tests.Digest;
 using ChatOpsPull.Tests.Infrastructure;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Admission;
 using ChatOpsPull.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using static ChatOpsPull.Tests.Prevention.AdmissionReviews;
 

@@ -4,7 +4,7 @@ using ChatOpsPull.Chat.Prevention;
 using ChatOpsPull.Prevention;
 using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Tests.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Web;
 using Hangfire;

@@ -12,7 +12,7 @@ using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
 using ChatOpsPull.Tests.Kubernetes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Storage;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 
 namespace ChatOpsPull.Tests.Kubernetes.Kubectl;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using ChatOpsPull.Tests.Kubernetes.FakeApi;
+using ChatOpsPull.Simulation.KubernetesApi;
 
 namespace ChatOpsPull.Tests.Kubernetes.Kubectl;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>One API resource the fake serves, as discovery describes it.</summary>
 /// <param name="Group">"" for core, "apps", "batch", "coordination.k8s.io".</param>

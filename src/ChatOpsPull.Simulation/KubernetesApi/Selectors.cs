@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>labelSelector as the API server parses it: k=v, k==v, k!=v, k in (a,b), k notin (a,b), k, !k; comma means AND.</summary>
 public sealed class LabelSelector

@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>
 /// Request bodies in "application/vnd.kubernetes.protobuf", which client-go's typed clients (and so kubectl's

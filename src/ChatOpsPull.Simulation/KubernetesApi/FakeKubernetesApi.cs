@@ -6,7 +6,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ChatOpsPull.Tests.Infrastructure;
 using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -14,7 +13,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>
 /// An in-process Kubernetes API server for tests (Kestrel, plain HTTP on a free loopback port) that speaks the real
@@ -110,7 +109,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     public static async Task<FakeKubernetesApi> StartAsync(TimeProvider? time = null, bool https = false)
     {
         time ??= TimeProvider.System;
-        var port = FreePort.Next();
+        var port = LoopbackPort.Free();
         var certificate = https ? SelfSignedCertificate() : null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>
 /// Server-side printing: the meta.k8s.io Table the real server answers when a client (kubectl get) asks for

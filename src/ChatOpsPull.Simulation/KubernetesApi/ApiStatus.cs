@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>A Status object as the real API server sends it with an error (k8s.io/apimachinery/pkg/api/errors).</summary>
 public sealed class ApiStatusException : Exception

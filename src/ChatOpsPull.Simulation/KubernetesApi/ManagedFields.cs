@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>
 /// metadata.managedFields and server-side apply, after k8s.io/apiserver's fieldmanager and sigs.k8s.io/structured-merge-diff:

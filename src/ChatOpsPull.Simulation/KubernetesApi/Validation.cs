@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>The validation the real API server does on the fields the fake knows (names, containers, pod updates, leases).</summary>
 public static partial class ObjectValidation

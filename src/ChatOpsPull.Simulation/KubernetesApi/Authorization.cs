@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>Who a request is from, after authentication (and impersonation).</summary>
 public sealed record UserInfo(string Name, IReadOnlyList<string> Groups, string? Uid = null)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>The three patch types the API server accepts besides server-side apply.</summary>
 public static class Patches

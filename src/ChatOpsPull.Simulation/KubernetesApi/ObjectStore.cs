@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 
-namespace ChatOpsPull.Tests.Kubernetes.FakeApi;
+namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>One change, as etcd's watch would deliver it.</summary>
 public sealed record WatchRecord(long ResourceVersion, string Type, ResourceType Resource, JsonObject Current, JsonObject? Old)
