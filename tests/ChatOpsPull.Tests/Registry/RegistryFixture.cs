@@ -106,7 +106,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
         (_, TlsPort) = await StartRegistryAsync("tls", storage, tls: (certFile, keyFile), auth: null);
 
         // Bearer tokens from the stand-in token service.
-        TokenServer = await TokenServerStandIn.StartAsync(FreePort.Next());
+        TokenServer = await TokenServerStandIn.StartAsync();
         var rootBundle = Path.Combine(WorkDir, "token-root.pem");
         TokenServer.WriteRootCertificate(rootBundle);
         (_, TokenPort) = await StartRegistryAsync("token", storage, tls: null, auth: $"""
@@ -117,8 +117,8 @@ public sealed partial class RegistryFixture : IAsyncLifetime
                 rootcertbundle: {rootBundle}
             """);
 
-        DockerHubProxy = await DockerHubProxyStandIn.StartAsync(FreePort.Next(), new Uri($"http://{Anonymous}/"));
-        OpenRootProxy = await DockerHubProxyStandIn.StartAsync(FreePort.Next(), new Uri($"http://{Token}/"), openPing: true);
+        DockerHubProxy = await DockerHubProxyStandIn.StartAsync(new Uri($"http://{Anonymous}/"));
+        OpenRootProxy = await DockerHubProxyStandIn.StartAsync(new Uri($"http://{Token}/"), openPing: true);
     }
 
     /// <summary>A checker wired as the bot wires it; the four loopback registries' transport configured, then <paramref name="configure"/>.</summary>
