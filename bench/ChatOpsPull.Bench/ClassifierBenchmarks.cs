@@ -13,7 +13,7 @@ namespace ChatOpsPull.Bench;
 [MemoryDiagnoser]
 public class ClassifierBenchmarks
 {
-    private static readonly Dictionary<string, (string Message, string Reason)> Messages = new()
+    internal static readonly Dictionary<string, (string Message, string Reason)> Messages = new()
     {
         ["not_found_containerd"] = ("Failed to pull image \"ghcr.io/alexsjones/sympozium/apiserver:v0.0.29\": rpc error: code = NotFound desc = failed to pull and unpack image \"ghcr.io/alexsjones/sympozium/apiserver:v0.0.29\": failed to resolve reference \"ghcr.io/alexsjones/sympozium/apiserver:v0.0.29\": ghcr.io/alexsjones/sympozium/apiserver:v0.0.29: not found", "ErrImagePull"),
         ["auth_acr_oauth"] = ("Failed to pull image \"myacr.azurecr.io/fluent/fluent-bit:3.1.6\": rpc error: code = Unknown desc = failed to pull and unpack image \"myacr.azurecr.io/fluent/fluent-bit:3.1.6\": failed to resolve reference \"myacr.azurecr.io/fluent/fluent-bit:3.1.6\": failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://myacr.azurecr.io/oauth2/token?scope=repository%3Afluent%2Ffluent-bit%3Apull&service=myacr.azurecr.io: 401 Unauthorized", "ErrImagePull"),

@@ -11,6 +11,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- web-page-load [--incidents 50] [--requests 2000] [--concurrency 8] [--path /web/cards]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- probe-load [--requests 5000] [--concurrency 16]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- admission-load [--requests 5000] [--concurrency 1]
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- classifier-cpu [--rounds 7]                (CPU time per message, beside a floor)
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -54,6 +55,11 @@ if (args.Length > 0 && args[0] == ProbeLoadDriver.Mode)
 if (args.Length > 0 && args[0] == AdmissionLoadDriver.Mode)
 {
     return await AdmissionLoadDriver.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == ClassifierCpuDriver.Mode)
+{
+    return ClassifierCpuDriver.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "slack-load")

@@ -5,111 +5,55 @@ namespace ChatOpsPull.Core.Classification;
 public static partial class MessageClassifier
 {
     /// <summary>
-    /// The message twice: as written (for quoting) and lower-cased (for searching), and the phrases found in it. The
-    /// image, host and other details are read from it only when a summary is written.
+    /// The message as written, the phrases found in it (ignoring case) and what the same scan read at its
+    /// positional phrases: the HTTP status and the words that count only at the end. The image, host and other
+    /// details are read from it only when a summary is written.
     /// </summary>
     private readonly ref struct Message
     {
         private readonly ReadOnlySpan<char> original;
-        private readonly ReadOnlySpan<char> lower;
         private readonly PhraseMask found;
+        private readonly MessageFacts facts;
 
-        public Message(ReadOnlySpan<char> original, ReadOnlySpan<char> lower, PhraseMask found)
+        public Message(ReadOnlySpan<char> original, PhraseMask found, MessageFacts facts)
         {
             this.original = original;
-            this.lower = lower;
             this.found = found;
+            this.facts = facts;
         }
 
-        public bool IsEmpty => lower.IsEmpty;
+        public bool IsEmpty => original.IsEmpty;
 
         public bool Has(PhraseMask phrases) => found.Intersects(phrases);
 
-        /// <summary>The phrase as a whole last word: at the end, or followed by something that is not a letter or digit.</summary>
-        public bool EndsWithWord(string phrase)
-        {
-            var from = 0;
-            int at;
-            while ((at = lower[from..].IndexOf(phrase, StringComparison.Ordinal)) >= 0)
-            {
-                var end = from + at + phrase.Length;
-                if (end == lower.Length || !char.IsAsciiLetterOrDigit(lower[end]))
-                {
-                    return true;
-                }
+        /// <summary>": denied" as a whole last word: at the end, or followed by something that is not a letter or digit.</summary>
+        public bool DeniedAsWord => facts.DeniedAsWord;
 
-                from = end;
-            }
-
-            return false;
-        }
+        /// <summary>": eof" as a whole last word (not ": eof…" inside a longer word).</summary>
+        public bool EofAsWord => facts.EofAsWord;
 
         /// <summary>
         /// The first HTTP status written after "status", "HTTP " or "response code" ("unexpected status: 401", "response
         /// status code 429", "HTTP 403 response body", "(HTTP code 500)", "Response code: 401"), or after the URL such an
         /// anchor names ("unexpected status from HEAD request to https://…: 401", "unexpected HEAD status code https://…:
-        /// 404 Not Found"), or 0. Numbers elsewhere (account ids, digests, ports) are not statuses.
+        /// 404 Not Found"), or 0; read during the scan. Numbers elsewhere (account ids, digests, ports) are not statuses.
         /// </summary>
-        public int StatusCode()
+        public int StatusCode => facts.Status;
+
+        /// <summary>The text ends with the quoted image (and at most a colon): "Failed to pull image \"x\"", the error cut off.</summary>
+        public bool EndsWithQuotedImage
         {
-            foreach (var anchor in (ReadOnlySpan<string>)["status", "http ", "response code"])
+            get
             {
-                var from = 0;
-                int at;
-                while ((at = lower[from..].IndexOf(anchor, StringComparison.Ordinal)) >= 0)
-                {
-                    from += at + anchor.Length;
-                    var rest = SkipWords(lower[from..]);
-                    if (StatusAt(rest) is var status and not 0)
-                    {
-                        return status;
-                    }
-
-                    // The number follows the URL the request went to: "from GET request to https://…: 401".
-                    if (rest.StartsWith("from ", StringComparison.Ordinal) || rest.StartsWith("http", StringComparison.Ordinal))
-                    {
-                        var colon = rest.IndexOf(": ", StringComparison.Ordinal);
-                        if (colon >= 0 && StatusAt(rest[(colon + 2)..]) is var afterUrl and not 0)
-                        {
-                            return afterUrl;
-                        }
-                    }
-                }
+                var end = original.TrimEnd(" :.").TrimEnd('\\');
+                return end.EndsWith('"') && Image() is { Length: > 0 } image && end[..^1].TrimEnd('\\').EndsWith(image, StringComparison.Ordinal);
             }
-
-            return 0;
-        }
-
-        /// <summary>Past separators and the words "code"/"status" that sit between an anchor and its number.</summary>
-        private static ReadOnlySpan<char> SkipWords(ReadOnlySpan<char> rest)
-        {
-            for (var words = 0; words < 3; words++)
-            {
-                rest = rest.TrimStart(" :(=");
-                foreach (var word in (ReadOnlySpan<string>)["code", "status"])
-                {
-                    if (rest.StartsWith(word, StringComparison.Ordinal))
-                    {
-                        rest = rest[word.Length..];
-                    }
-                }
-            }
-
-            return rest.TrimStart(" :(=");
-        }
-
-        private static int StatusAt(ReadOnlySpan<char> rest)
-        {
-            rest = SkipWords(rest);
-            return rest.Length >= 3 && rest[0] is >= '1' and <= '5' && char.IsAsciiDigit(rest[1]) && char.IsAsciiDigit(rest[2]) && (rest.Length == 3 || !char.IsAsciiDigit(rest[3]))
-                ? ((rest[0] - '0') * 100) + ((rest[1] - '0') * 10) + (rest[2] - '0')
-                : 0;
         }
 
         /// <summary>The word after an anchor ("wanted to match registry.local"), up to a space, comma or quote.</summary>
         public string? WordAfter(string anchor)
         {
-            var at = lower.IndexOf(anchor, StringComparison.Ordinal);
+            var at = original.IndexOf(anchor, StringComparison.OrdinalIgnoreCase);
             if (at < 0)
             {
                 return null;
@@ -132,8 +76,8 @@ public static partial class MessageClassifier
                 }
             }
 
-            var arch = lower.IndexOf("for architecture ", StringComparison.Ordinal);
-            var os = lower.IndexOf(", os ", StringComparison.Ordinal);
+            var arch = original.IndexOf("for architecture ", StringComparison.OrdinalIgnoreCase);
+            var os = original.IndexOf(", os ", StringComparison.OrdinalIgnoreCase);
             if (arch < 0 || os <= arch)
             {
                 return null;
@@ -168,7 +112,7 @@ public static partial class MessageClassifier
             }
 
             // containers-image: "reading manifest 1.13 in docker.io/library/nginx: …".
-            var reading = lower.IndexOf("reading manifest ", StringComparison.Ordinal);
+            var reading = original.IndexOf("reading manifest ", StringComparison.OrdinalIgnoreCase);
             if (reading >= 0)
             {
                 var rest = original[(reading + "reading manifest ".Length)..];
@@ -187,8 +131,8 @@ public static partial class MessageClassifier
             }
 
             // Docker: "manifest for nginx:1.99 not found" (not "no matching manifest for linux/amd64").
-            var manifestFor = lower.IndexOf("manifest for ", StringComparison.Ordinal);
-            if (manifestFor >= 0 && !lower[..manifestFor].EndsWith("matching ", StringComparison.Ordinal))
+            var manifestFor = original.IndexOf("manifest for ", StringComparison.OrdinalIgnoreCase);
+            if (manifestFor >= 0 && !original[..manifestFor].EndsWith("matching ", StringComparison.OrdinalIgnoreCase))
             {
                 var rest = original[(manifestFor + "manifest for ".Length)..];
                 var end = rest.IndexOf(' ');
@@ -212,7 +156,7 @@ public static partial class MessageClassifier
             {
                 var from = 0;
                 int at;
-                while ((at = lower[from..].IndexOf(scheme, StringComparison.Ordinal)) >= 0)
+                while ((at = original[from..].IndexOf(scheme, StringComparison.OrdinalIgnoreCase)) >= 0)
                 {
                     var start = from + at + scheme.Length;
                     var end = original[start..].IndexOfAny("/\" ?");
@@ -242,7 +186,7 @@ public static partial class MessageClassifier
         /// <summary>The text after an anchor, up to one of the stop characters (or the end).</summary>
         private string? Word(string anchor, string stops)
         {
-            var at = lower.IndexOf(anchor, StringComparison.Ordinal);
+            var at = original.IndexOf(anchor, StringComparison.OrdinalIgnoreCase);
             if (at < 0)
             {
                 return null;
@@ -256,7 +200,7 @@ public static partial class MessageClassifier
         /// <summary>The first non-empty quoted text after an anchor: "image \"x\"", or "image \\\"x\\\"" inside a quoted error.</summary>
         private string? Quoted(string anchor)
         {
-            var at = lower.IndexOf(anchor, StringComparison.Ordinal);
+            var at = original.IndexOf(anchor, StringComparison.OrdinalIgnoreCase);
             while (at >= 0)
             {
                 var rest = original[(at + anchor.Length)..].TrimStart('\\');
@@ -271,7 +215,7 @@ public static partial class MessageClassifier
                     }
                 }
 
-                var next = lower[(at + anchor.Length)..].IndexOf(anchor, StringComparison.Ordinal);
+                var next = original[(at + anchor.Length)..].IndexOf(anchor, StringComparison.OrdinalIgnoreCase);
                 at = next < 0 ? -1 : at + anchor.Length + next;
             }
 

@@ -3,7 +3,7 @@ namespace ChatOpsPull.Core.Classification;
 public static partial class MessageClassifier
 {
     /// <summary>
-    /// The phrases the rules look for, lower-case, each a bit in a mask; grouped by the kind of wording they stand for.
+    /// The phrases the rules look for, lower-case (matched ignoring case), each a bit in a mask; grouped by the kind of wording they stand for.
     /// A message is scanned once for all of them. The table must be built before the scanner: fields initialize in order.
     /// </summary>
     private static class P
@@ -31,7 +31,12 @@ public static partial class MessageClassifier
             "signature validation failed", "signaturevalidationfailed", "source image rejected", "rejected by policy", "signature was required",
             "no signature exists", "signature verification failed", "signatures were accepted", "signature for identity", "signature for digest",
             "signature by key", "no matching signatures", "image verifier", "blocked pull of", "blocking pull of", "due to configured policy",
-            "not signed in notary", "not signed by");
+            "not signed in notary", "not signed by",
+            // containers/image (docker/docker_client.go): a registry marked blocked in registries.conf.
+            "is blocked in /etc/containers", "registries.conf.d",
+            // Kubernetes' ImagePolicyWebhook admission plugin and the admission policies behind it (GKE Binary
+            // Authorization, Connaisseur's "signed digest"/"trust data", Azure Policy's allowed images).
+            "image policy webhook", "binary authorization", "signed digest", "no trust data", "has not been allowed");
 
         // A signature named beside a refusal ("admission webhook … denied the request: … signature …", "signature key validation failed").
         public static readonly PhraseMask Signature = Table.Any("signature", "cosign", "notary", "sigstore");
@@ -79,18 +84,26 @@ public static partial class MessageClassifier
             // Quay (expired or deleted tags), ECR, Docker's classic wording.
             "was deleted or has expired", "revive via time machine", "requested image not found", "tag does not exist");
         public static readonly PhraseMask ManifestFor = Table.Any("manifest for ");
+
+        // Harbor (src/pkg/project/dao/dao.go, sent as UNAUTHORIZED by src/server/middleware/v2auth): "project x not found".
+        public static readonly PhraseMask ProjectWord = Table.Any("project ");
         public static readonly PhraseMask Deprecated = Table.Any("deprecated");
         public static readonly PhraseMask ShutDown = Table.Any("shutting down", "shut down");
         public static readonly PhraseMask NoCredentials = Table.Any(
+            // containerd (core/remotes/docker/authorizer.go): a basic-auth challenge and no username or secret to answer it.
+            "missing username or secret", "not logged in", "please log in", "please login",
             "no basic auth credentials", "unauthenticated", "authentication is required but no credentials", "anonymous users are only allowed",
             "login required", "must be logged in", "need to be logged in");
         public static readonly PhraseMask NoCredentialsHint = Table.Any("no credentials on this request");
         public static readonly PhraseMask TokenRejected = Table.Any(
+            // GHCR: "User cannot be authenticated with the token provided"; AWS: "ExpiredTokenException".
+            "cannot be authenticated", "expiredtoken",
             "token has expired", "token is expired", "expired token", "token expired", "credentials have expired", "security token included in the request is invalid",
             "token is invalid", "invalid token", "invalid_token", "token included in the request", "token exchange failed", "does not match expected scopes",
             "refresh token", "access token is invalid", "access token has expired");
         public static readonly PhraseMask Forbidden = Table.Any("403 forbidden", "403 (forbidden)", "error (403)", ": forbidden");
         public static readonly PhraseMask CredentialsRejected = Table.Any("failed to fetch oauth token", "incorrect username or password", "invalid username/password", "invalid username or password", "authentication failed",
+            "username or password", "username/password", "username and password",
             "http basic: access denied", "invalid clientid", "client secret", "aadsts", "not registered with aad", "signature we calculated does not match",
             "signaturedoesnotmatch", "invalidclienttokenid", "unrecognizedclientexception", "bad credentials", "invalid credentials provided");
         public static readonly PhraseMask Denied = Table.Any(
@@ -129,7 +142,9 @@ public static partial class MessageClassifier
 
         // Generic authorization failures.
         public static readonly PhraseMask AnonymousToken = Table.Any("failed to fetch anonymous token");
-        public static readonly PhraseMask Unauthorized = AnonymousToken | Table.Any("401 unauthorized", "error (401)", "unauthorized", "authentication required", "failed to authorize");
+        public static readonly PhraseMask Unauthorized = AnonymousToken | Table.Any("401 unauthorized", "error (401)", "unauthorized", "authentication required", "failed to authorize",
+            // JFrog Artifactory: "unknown: Authentication is required".
+            "authentication is required");
 
         // Registry-side faults: server errors, other unexpected answers, broken or garbled content.
         public static readonly PhraseMask Status500 = Table.Any("internal server error");
@@ -153,20 +168,25 @@ public static partial class MessageClassifier
 
         public static readonly PhraseMask AnyNotFound = NotFound | DoesNotExist | Table.Any("notfound");
 
-        // Words that count only at the end of the message or before punctuation (EndsWithWord reads the text again only
-        // when the scan found them).
-        public static readonly PhraseMask DeniedWord = Table.Any(": denied");
-        public static readonly PhraseMask EofWord = Table.Any(": eof");
+        // Words that count only at the end of the message or before punctuation (the scan checks what follows them).
+        public static readonly PhraseMask DeniedWord = Table.Positional(": denied");
+        public static readonly PhraseMask EofWord = Table.Positional(": eof");
 
         // Where an HTTP status number may follow ("status: 401", "status code 429", "HTTP 403 response", "(HTTP code 500)").
-        public static readonly PhraseMask StatusAnchor = Table.Any("status", "http ", "response code");
+        public static readonly PhraseMask StatusWord = Table.Positional("status");
+        public static readonly PhraseMask HttpWord = Table.Positional("http ");
+        public static readonly PhraseMask ResponseCode = Table.Positional("response code");
+        public static readonly PhraseMask StatusAnchor = StatusWord | HttpWord | ResponseCode;
 
         // Pull reasons and forms that carry only the reason (kubectl's STATUS column, "waiting to start", bare back-off).
         public static readonly PhraseMask ImagePullBackOff = Table.Any("imagepullbackoff", "back-off pulling image");
         public static readonly PhraseMask ErrImagePull = Table.Any("errimagepull");
-        public static readonly PhraseMask ImageInspectError = Table.Any("imageinspecterror");
+        public static readonly PhraseMask ImageInspectError = Table.Any("imageinspecterror", "failed to inspect image");
         public static readonly PhraseMask WaitingToStart = Table.Any("trying and failing to pull", "image can't be pulled", "image cannot be pulled");
         public static readonly PhraseMask PullReason = ImagePullBackOff | ErrImagePull | ImageInspectError | WaitingToStart;
+
+        // Kubelet's ErrImagePull event, cut before the error: "Failed to pull image \"x\"" and nothing after it.
+        public static readonly PhraseMask FailedToPull = Table.Any("failed to pull image");
 
         public static readonly PhraseScanner Scanner = Table.Build();
     }

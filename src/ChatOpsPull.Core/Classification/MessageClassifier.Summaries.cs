@@ -118,7 +118,7 @@ public static partial class MessageClassifier
             : m.Has(P.Refused) ? $"{host} refused the connection"
             : m.Has(P.NoRoute) ? $"there is no route to {host}"
             : m.Has(P.TlsHandshakeTimeout) ? $"the TLS handshake with {host} timed out"
-            : m.Has(P.ConnectionCut) || (m.Has(P.EofWord) && m.EndsWithWord(": eof")) ? $"the connection to {host} was cut off"
+            : m.Has(P.ConnectionCut) || m.EofAsWord ? $"the connection to {host} was cut off"
             : m.Has(P.RegistryUnavailable) ? "the runtime reported the registry as unavailable"
             : m.Has(P.Canceled) && !m.Has(P.IoTimeout) ? $"the request to {host} was canceled before it was answered (a stalled transfer)"
             : $"the connection to {host} timed out";
@@ -127,7 +127,7 @@ public static partial class MessageClassifier
 
     private static string RegistryFault(Message m)
     {
-        var status = m.Has(P.StatusAnchor) ? m.StatusCode() : 0;
+        var status = m.StatusCode;
         return m.Has(P.Status500) || status == 500 ? "it answered 500 Internal Server Error"
             : m.Has(P.Status502) || status == 502 ? "it answered 502 Bad Gateway"
             : m.Has(P.Status503) || status == 503 ? "it answered 503 Service Unavailable"

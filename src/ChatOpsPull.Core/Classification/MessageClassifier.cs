@@ -1,12 +1,11 @@
-using System.Buffers;
 using ChatOpsPull.Core.Failures;
 
 namespace ChatOpsPull.Core.Classification;
 
 /// <summary>
 /// From a kubelet/runtime message (container status, Warning event or kubelet log line) to a cause, for containerd,
-/// CRI-O (containers/image), Docker and cri-dockerd, Windows and the cloud registries. The message is lower-cased once
-/// and scanned once for every known phrase; the rules then only test bits. Rules are written for KINDS of wording
+/// CRI-O (containers/image), Docker and cri-dockerd, Windows and the cloud registries. The message is scanned once, ignoring
+/// case, for every known phrase (and the HTTP status it names); the rules then only test bits. Rules are written for KINDS of wording
 /// (what runtimes and kubelet versions say about one situation), not for single messages, in an order where the
 /// most telling evidence wins:
 /// <list type="number">
@@ -33,8 +32,6 @@ public static partial class MessageClassifier
     /// <summary>Kubelet messages are a few hundred characters; anything past this is not read.</summary>
     public const int MaxAnalyzedLength = 64 * 1024;
 
-    private const int StackLimit = 1024;
-
     public static Classification Classify(string? message, string? reason = null)
     {
         reason = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
@@ -48,7 +45,7 @@ public static partial class MessageClassifier
 
     private delegate T MessageReader<out T>(Message message, string? reason);
 
-    /// <summary>Trims, cuts at <see cref="MaxAnalyzedLength"/>, lower-cases (on the stack when short) and scans once.</summary>
+    /// <summary>Trims, cuts at <see cref="MaxAnalyzedLength"/> and scans once (the scanner lower-cases on the stack when short).</summary>
     private static T Read<T>(string? message, string? reason, MessageReader<T> read)
     {
         var text = (message ?? string.Empty).AsSpan().Trim();
@@ -57,22 +54,9 @@ public static partial class MessageClassifier
             text = text[..MaxAnalyzedLength];
         }
 
-        char[]? rented = null;
-        Span<char> lower = text.Length <= StackLimit
-            ? stackalloc char[text.Length]
-            : (rented = ArrayPool<char>.Shared.Rent(text.Length)).AsSpan(0, text.Length);
-        try
-        {
-            text.ToLowerInvariant(lower);
-            return read(new Message(text, lower, P.Scanner.Scan(lower)), reason);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<char>.Shared.Return(rented);
-            }
-        }
+        var facts = default(MessageFacts);
+        var found = P.Scanner.Scan(text, ref facts);
+        return read(new Message(text, found, facts), reason);
     }
 
     private static Finding Decide(Message m, string? reason)
@@ -136,7 +120,7 @@ public static partial class MessageClassifier
         }
 
         // 3. Causes whose messages also say "not found", "failed to copy" or carry a registry URL.
-        var status = m.Has(P.StatusAnchor) ? m.StatusCode() : 0;
+        var status = m.StatusCode;
         if (m.Has(P.RateLimited) || status == 429)
         {
             return Finding.RateLimited;
@@ -158,7 +142,7 @@ public static partial class MessageClassifier
         }
 
         // 4. What the registry answered.
-        if (m.Has(P.ManifestUnknown) || (m.Has(P.ManifestFor) && m.Has(P.SpaceNotFound)))
+        if (m.Has(P.ManifestUnknown) || (m.Has(P.ManifestFor | P.ProjectWord) && m.Has(P.SpaceNotFound)))
         {
             return Finding.ManifestUnknown;
         }
@@ -168,7 +152,7 @@ public static partial class MessageClassifier
             return Finding.RegistryRetired;
         }
 
-        var forbidden = m.Has(P.Forbidden) || status == 403 || (m.Has(P.DeniedWord) && m.EndsWithWord(": denied"));
+        var forbidden = m.Has(P.Forbidden) || status == 403 || m.DeniedAsWord;
         if (m.Has(P.NoCredentials) || (m.Has(P.NoCredentialsHint) && (forbidden || status == 401 || m.Has(P.Denied) || m.Has(P.Unauthorized))))
         {
             return Finding.NoCredentials;
@@ -195,7 +179,7 @@ public static partial class MessageClassifier
             return Finding.Tls;
         }
 
-        if (reason == "RegistryUnavailable" || m.Has(P.Network) || (m.Has(P.EofWord) && m.EndsWithWord(": eof") && !m.Has(P.UnexpectedEof)))
+        if (reason == "RegistryUnavailable" || m.Has(P.Network) || (m.EofAsWord && !m.Has(P.UnexpectedEof)))
         {
             return Finding.Network;
         }
@@ -217,7 +201,7 @@ public static partial class MessageClassifier
         }
 
         // 7. A pull reason without an error the rules know.
-        return m.Has(P.PullReason) || (m.IsEmpty && reason is "ErrImagePull" or "ImagePullBackOff" or "ImageInspectError")
+        return m.Has(P.PullReason) || (m.Has(P.FailedToPull) && m.EndsWithQuotedImage) || (m.IsEmpty && reason is "ErrImagePull" or "ImagePullBackOff" or "ImageInspectError")
             ? Finding.BackOff
             : Finding.Unrecognised;
     }

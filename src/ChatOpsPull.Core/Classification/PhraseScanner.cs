@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -31,6 +32,7 @@ internal readonly record struct PhraseMask(ulong W0, ulong W1, ulong W2, ulong W
 internal sealed class PhraseTable
 {
     private readonly List<string> _phrases = [];
+    private PhraseMask _positional;
 
     /// <summary>The mask with the bits of these phrases; a phrase already known keeps its bit.</summary>
     public PhraseMask Any(params string[] phrases)
@@ -61,11 +63,28 @@ internal sealed class PhraseTable
         return mask;
     }
 
-    public PhraseScanner Build() => new([.. _phrases]);
+    /// <summary>Like <see cref="Any"/>, and every place these phrases occur is also handed to the scan's visitor.</summary>
+    public PhraseMask Positional(params string[] phrases)
+    {
+        var mask = Any(phrases);
+        _positional |= mask;
+        return mask;
+    }
+
+    public PhraseScanner Build() => new([.. _phrases], _positional);
+}
+
+/// <summary>Told where a positional phrase (<see cref="PhraseTable.Positional"/>) occurs, during the scan.</summary>
+internal interface IPhraseVisitor
+{
+    /// <summary><paramref name="phrase"/> (its index) occurs in <paramref name="text"/> at <paramref name="at"/>.</summary>
+    void Found(int phrase, ReadOnlySpan<char> text, int at);
 }
 
 /// <summary>
-/// Finds which of its phrases occur in a (lower-cased) text in one left-to-right pass. Each phrase is filed under one
+/// Finds which of its phrases occur in a text, ignoring case, in one left-to-right pass over the text lower-cased
+/// once (on the stack when short; a vectorized copy costs less than lower-casing at every position), and tells a
+/// visitor where each positional phrase starts while it passes it, so that nothing reads the text again. Each phrase is filed under one
 /// of its three-character pieces, its anchor: the piece the fewest phrases share, so that phrases with a common start
 /// ("failed to …") do not all have to be compared wherever that start occurs. At each text position the three
 /// characters there are read as one number and looked up in a small hash table; only at an anchor (a few positions per
@@ -79,7 +98,11 @@ internal sealed class PhraseScanner
     /// <summary>The three characters of a four-character read that come first in the text.</summary>
     private static readonly ulong ThreeChars = BitConverter.IsLittleEndian ? 0x0000_FFFF_FFFF_FFFFUL : 0xFFFF_FFFF_FFFF_0000UL;
 
+    /// <summary>Texts up to this length are lower-cased on the stack.</summary>
+    private const int StackLimit = 1024;
+
     private readonly string[] _phrases;
+    private readonly PhraseMask _positional;
 
     /// <summary>
     /// Per hash slot: 0 for none, else the anchor's tag (16 more hash bits, never 0; 0 when several anchors share the
@@ -92,9 +115,10 @@ internal sealed class PhraseScanner
     private readonly ushort[] _phraseOfEntry;
     private readonly byte[] _offsetOfEntry;
 
-    public PhraseScanner(string[] phrases)
+    public PhraseScanner(string[] phrases, PhraseMask positional = default)
     {
         _phrases = phrases;
+        _positional = positional;
         var sharing = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var phrase in phrases)
         {
@@ -147,8 +171,40 @@ internal sealed class PhraseScanner
 
     public int Count => _phrases.Length;
 
-    /// <summary>One bit per phrase that occurs in <paramref name="text"/> (bit i for the i-th phrase added).</summary>
+    /// <summary>One bit per phrase that occurs in <paramref name="text"/> (bit i for the i-th phrase added), ignoring case.</summary>
     public PhraseMask Scan(ReadOnlySpan<char> text)
+    {
+        var none = default(NoVisitor);
+        return Scan(text, ref none);
+    }
+
+    /// <summary>
+    /// As <see cref="Scan(ReadOnlySpan{char})"/>, and tells <paramref name="visitor"/> where each positional phrase
+    /// occurs (in the lower-cased text it is handed, whose positions are the text's).
+    /// </summary>
+    public PhraseMask Scan<TVisitor>(ReadOnlySpan<char> text, ref TVisitor visitor)
+        where TVisitor : struct, IPhraseVisitor
+    {
+        char[]? rented = null;
+        Span<char> lower = text.Length <= StackLimit
+            ? stackalloc char[text.Length]
+            : (rented = ArrayPool<char>.Shared.Rent(text.Length)).AsSpan(0, text.Length);
+        try
+        {
+            text.ToLowerInvariant(lower);
+            return ScanLower(lower, ref visitor);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private PhraseMask ScanLower<TVisitor>(ReadOnlySpan<char> text, ref TVisitor visitor)
+        where TVisitor : struct, IPhraseVisitor
     {
         var found = default(PhraseMask);
         var last = text.Length - 3;
@@ -168,14 +224,14 @@ internal sealed class PhraseScanner
             var slot = Unsafe.Add(ref slots, (int)(hash >> (64 - SlotBits)));
             if (slot != 0 && ((slot >> 16) == 0 || (slot >> 16) == TagOf(hash)))
             {
-                Compare(text, i, three, (int)(slot & 0xFFFF), ref found);
+                Compare(text, i, three, (int)(slot & 0xFFFF), ref found, ref visitor);
             }
         }
 
         var tail = Pack(text[last], text[last + 1], text[last + 2]);
         if (_slots[Slot(tail)] is var tailSlot and not 0)
         {
-            Compare(text, last, tail, (int)(tailSlot & 0xFFFF), ref found);
+            Compare(text, last, tail, (int)(tailSlot & 0xFFFF), ref found, ref visitor);
         }
 
         return found;
@@ -183,7 +239,8 @@ internal sealed class PhraseScanner
 
     /// <summary>The phrases anchored on the three characters at <paramref name="at"/>, compared where each would start.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Compare(ReadOnlySpan<char> text, int at, ulong three, int start, ref PhraseMask found)
+    private void Compare<TVisitor>(ReadOnlySpan<char> text, int at, ulong three, int start, ref PhraseMask found, ref TVisitor visitor)
+        where TVisitor : struct, IPhraseVisitor
     {
         for (var entry = start; _anchors[entry] != 0; entry++)
         {
@@ -196,7 +253,12 @@ internal sealed class PhraseScanner
             var phrase = _phraseOfEntry[entry];
             if (from >= 0 && text[from..].StartsWith(_phrases[phrase], StringComparison.Ordinal))
             {
-                found |= PhraseMask.Bit(phrase);
+                var bit = PhraseMask.Bit(phrase);
+                found |= bit;
+                if (_positional.Intersects(bit))
+                {
+                    visitor.Found(phrase, text, from);
+                }
             }
         }
     }
@@ -219,4 +281,11 @@ internal sealed class PhraseScanner
     /// <summary>The 16 hash bits below the slot's, never 0 (0 marks a slot several anchors share).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint TagOf(ulong hash) => (uint)((hash >> (48 - SlotBits)) & 0xFFFF) | 1;
+
+    private struct NoVisitor : IPhraseVisitor
+    {
+        public readonly void Found(int phrase, ReadOnlySpan<char> text, int at)
+        {
+        }
+    }
 }

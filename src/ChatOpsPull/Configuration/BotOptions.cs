@@ -3,9 +3,15 @@ using System.ComponentModel.DataAnnotations;
 namespace ChatOpsPull.Configuration;
 
 /// <summary>Top-level settings (section "Bot").</summary>
-public sealed class BotOptions
+public sealed class BotOptions : IValidatableObject
 {
     public const string Section = "Bot";
+
+    /// <summary>
+    /// The name the simulated cluster of <c>chatopspull demo --simulate</c> goes by, reserved for it: a bot with this
+    /// <see cref="Cluster"/> runs the simulation, and every card naming it says so.
+    /// </summary>
+    public const string SimulatedCluster = "simulated";
 
     /// <summary>Name of the cluster this bot watches, shown on every card.</summary>
     [Required(ErrorMessage = "Bot:Cluster must name the cluster this bot watches (e.g. \"prod-eu\").")]
@@ -28,4 +34,23 @@ public sealed class BotOptions
 
     /// <summary>True when the bot may change the cluster (the remediate profiles).</summary>
     public bool Remediates => Profile == InstallProfile.Remediate;
+
+    /// <summary>
+    /// Set by <c>chatopspull demo --simulate</c> only: the cluster is the in-process simulation (named
+    /// <see cref="SimulatedCluster"/>), and the bot refuses real Kubernetes credentials and fleet mode.
+    /// </summary>
+    public bool Simulation { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var named = string.Equals(Cluster, SimulatedCluster, StringComparison.OrdinalIgnoreCase);
+        if (Simulation && !named)
+        {
+            yield return new ValidationResult($"Bot:Simulation runs the simulated cluster, whose name is \"{SimulatedCluster}\"; Bot:Cluster \"{Cluster}\" would make it look real.", [nameof(Cluster)]);
+        }
+        else if (named && !Simulation)
+        {
+            yield return new ValidationResult($"Bot:Cluster \"{SimulatedCluster}\" is reserved for the simulation of 'chatopspull demo --simulate' (its cards say \"Simulated cluster\"); name the real cluster otherwise.", [nameof(Cluster)]);
+        }
+    }
 }

@@ -21,6 +21,8 @@ using ChatOpsPull.Admission;
 using ChatOpsPull.Chat.Prevention;
 using ChatOpsPull.Prevention;
 using ChatOpsPull.Fleet;
+using ChatOpsPull.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Hosting;
 
@@ -34,6 +36,7 @@ public static class BotHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = HostDefaults.ContentRoot(args) });
         HostDefaults.Apply(builder);
         builder.Services.AddBotCore(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.Services.AddSingleton<IValidateOptions<BotOptions>, SimulationGuard>();
         builder.Services.AddStorage(builder.Configuration);
         builder.Services.AddObservability();
         builder.Services.AddHealth();

@@ -2,6 +2,7 @@ using ChatOpsPull.Configuration;
 using ChatOpsPull.Web;
 using ChatOpsPull.Cli;
 using ChatOpsPull.Cli.Demo;
+using ChatOpsPull.Kubernetes;
 
 namespace ChatOpsPull.Hosting;
 
@@ -19,7 +20,7 @@ public static class CliApp
         CheckVerb.Verb,
         DiagnoseVerb.Verb,
         TeamsPackageVerb.Verb,
-        DemoVerb.Verb,
+        new(DemoVerb.Verb.Name, DemoVerb.Verb.Summary, DemoAsync, DemoVerb.Usage),
         new("hash-password", LocalUsersCli.Summary, LocalUsersCli.HashPasswordAsync),
         new("help", "Show this help.", (args, io) => Task.FromResult(Help(io.Out))),
     ];
@@ -81,6 +82,18 @@ public static class CliApp
 
         await io.Out.WriteLineAsync(verb.Usage ?? $"usage: chatopspull {verb.Name}\n\n{verb.Summary}").ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// <c>demo --simulate</c>, or a bare <c>demo</c> on a machine with no kubeconfig at all, runs the bot against the
+    /// simulated cluster; anything else is the real-cluster demo, which never falls back to the simulation.
+    /// </summary>
+    private static Task<int> DemoAsync(string[] args, CliIo io)
+    {
+        var simulate = args.Contains("--simulate", StringComparer.Ordinal) && !args.Any(a => a is "-h" or "--help");
+        return simulate || (args.Length == 0 && KubernetesConnection.DefaultKubeconfigPath() is null)
+            ? SimulatedDemo.RunAsync([.. args.Where(a => a != "--simulate")], io)
+            : DemoVerb.RunAsync(args, io);
     }
 
     private static async Task<int> ServeAsync(string[] args, CliIo io)

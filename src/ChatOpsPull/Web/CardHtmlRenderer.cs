@@ -24,6 +24,10 @@ public static class CardHtmlRenderer
         var tone = card.Tone.ToString().ToLowerInvariant();
         html.Append("<article class=\"card ").Append(tone).Append("\" data-card-key=\"").Append(Attr(card.Key)).Append("\">");
         html.Append("<h2>").Append(CardIcons.For(card.Tone)).Append(Text(card.Title)).Append("</h2>");
+        if (SimulationBanner.Applies(card))
+        {
+            html.Append("<p class=\"simulated\" role=\"note\">").Append(Text(SimulationBanner.Text)).Append("</p>");
+        }
 
         html.Append("<dl class=\"facts\">");
         foreach (var fact in card.Facts)

@@ -40,6 +40,11 @@ public static class WebPageView
             .Append("<script src=\"").Append(ScriptPath).Append("\" defer></script>")
             .Append("</head><body>");
 
+        if (SimulationBanner.IsSimulated(model.Cluster))
+        {
+            html.Append("<p class=\"simulated page\" role=\"note\" id=\"simulated\">").Append(Text(SimulationBanner.Text)).Append("</p>");
+        }
+
         html.Append("<header><h1>ChatOpsPull <span class=\"cluster\">").Append(Text(model.Cluster)).Append("</span></h1><nav aria-label=\"Bot\">");
         html.Append("<a href=\"").Append(Text(dashboardPath)).Append("\">Jobs dashboard</a>");
         if (model.UserName is { } user)

@@ -278,4 +278,72 @@ public sealed class ClassifierKindTests
         Assert.Same(first, result.Summary);
         Assert.Contains("ghcr.io/org/app:1", first, StringComparison.Ordinal);
     }
+
+    private const string Containerd = "Failed to pull image \"reg.example.com/team/app:1.2\": rpc error: code = Unknown desc = failed to pull and unpack image \"reg.example.com/team/app:1.2\": failed to resolve reference \"reg.example.com/team/app:1.2\": ";
+
+    [Theory]
+    // containerd, core/remotes/docker/authorizer.go: a basic-auth challenge with no username or secret configured
+    // https://github.com/containerd/containerd/blob/main/core/remotes/docker/authorizer.go
+    [InlineData(Containerd + "failed to handle basic auth because missing username or secret")]
+    // JFrog Artifactory's Docker API answers UNAUTHORIZED "Authentication is required" to a pull without credentials
+    // (public build logs against *.artifactory.* hosts; no vendor page at hand).
+    [InlineData("Failed to pull image \"acme.jfrog.io/docker/app:1\": rpc error: code = Unknown desc = Error response from daemon: unknown: Authentication is required")]
+    [InlineData("Head \"https://docker-all.artifactory.example/spring-boot/manifests/11-jdk\": unknown: Authentication is required")]
+    // GHCR rejecting a token: https://github.com/kastenhq/kubestr/issues/66 ("denied: unauthenticated: User cannot be
+    // authenticated with the token provided."); the same text without the "unauthenticated:" code must not read as a denial.
+    [InlineData("Error response from daemon: denied: User cannot be authenticated with the token provided.")]
+    // Credentials worded as "username or password" by registries: Docker Hub ("incorrect username or password",
+    // https://github.com/docker/hub-feedback/issues/2383), containers/image ("invalid username/password",
+    // docker/docker_client.go), Quay ("Invalid Username or Password").
+    [InlineData("Error response from daemon: Get \"https://quay.example.com/v2/\": unauthorized: Invalid Username or Password")]
+    public void Missing_or_rejected_credentials_in_the_producers_wordings_are_auth_failed(string message)
+    {
+        Assert.Equal(PullCause.AuthFailed, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // containers/image, docker/docker_client.go: "registry %s is blocked in %s or %s" (registries.conf blocked = true)
+    // https://github.com/containers/image/blob/main/docker/docker_client.go
+    [InlineData("rpc error: code = Unknown desc = initializing source docker://reg.example.com/team/app:1.2: registry reg.example.com is blocked in /etc/containers/registries.conf or /etc/containers/registries.conf.d")]
+    // Kubernetes' ImagePolicyWebhook admission plugin (plugin/pkg/admission/imagepolicy/admission.go) with GKE Binary
+    // Authorization behind it: https://cloud.google.com/binary-authorization/docs/getting-started-cli
+    [InlineData("Error creating: pods \"nginx-8586cf59-lbnjh\" is forbidden: image policy webhook backend denied one or more images: Denied by default admission rule. Overridden by evaluation mode")]
+    [InlineData("Error from server (Forbidden): pods \"nginx-2\" is forbidden: image policy webhook backend denied one or more images: Images using latest tag are not allowed")]
+    // Connaisseur (https://github.com/sse-secure-systems/connaisseur): no signed digest / trust data for the image.
+    [InlineData("Error creating: admission webhook \"connaisseur-svc.connaisseur.svc\" denied the request: Unable to find signed digest for image docker.io/library/nginx:1.2.")]
+    // Azure Policy's allowed-images constraint through Gatekeeper (https://learn.microsoft.com/azure/aks/use-azure-policy).
+    [InlineData("Error creating: admission webhook \"validation.gatekeeper.sh\" denied the request: [azurepolicy-k8sazurev2containerallowedimages-1] Container image reg.example.com/team/app:1.2 for container app has not been allowed.")]
+    public void Registries_blocked_on_the_node_and_admission_image_policies_are_policy_rejections(string message)
+    {
+        Assert.Equal(PullCause.PolicyRejected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // Harbor answers a pull from a project that does not exist with UNAUTHORIZED and the project manager's "project %s
+    // not found" (src/server/middleware/v2auth/auth.go, src/pkg/project/dao/dao.go)
+    // https://github.com/goharbor/harbor/blob/main/src/server/middleware/v2auth/auth.go
+    [InlineData("Failed to pull image \"harbor.example.com/p/app:1\": rpc error: code = Unknown desc = Error response from daemon: unauthorized: project p not found")]
+    public void A_missing_harbor_project_is_a_missing_image_not_a_credential_problem(string message)
+    {
+        Assert.Equal(PullCause.ImageNotFound, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // kubelet, pkg/kubelet/images/image_manager.go: ErrImagePull's "Failed to pull image %q: %v" cut before the error,
+    // and ImageInspectError's "Failed to inspect image %q: %v" around an error no rule knows.
+    // https://github.com/kubernetes/kubernetes/blob/master/pkg/kubelet/images/image_manager.go
+    [InlineData("Failed to pull image \"nginx:1.99\"")]
+    [InlineData("Failed to pull image \"nginx:1.99\": ")]
+    [InlineData("Failed to inspect image \"nginx:1.99\": rpc error: code = Unknown desc = something no rule knows")]
+    public void Kubelet_pull_texts_without_a_known_error_are_backoff_only(string message)
+    {
+        Assert.Equal(PullCause.BackoffOnly, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Fact]
+    public void A_failed_pull_whose_error_no_rule_knows_stays_unknown()
+    {
+        // Only the cut-off ErrImagePull text is reason-only: a pull that names an error must not be hidden behind it.
+        Assert.Equal(PullCause.Unknown, MessageClassifier.Classify("Failed to pull image \"nginx:1.99\": rpc error: code = Unknown desc = something no rule knows").Cause);
+    }
 }

@@ -26,6 +26,9 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     /// </summary>
     private const double ReachedAccuracy = 0.91;
 
+    /// <summary>The tuning accuracy reached (198 of 213 = 92.96%, rounded down): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.929;
+
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
     /// asserted one by one: with one or two messages a single doubtful label decides 50–100% recall. Those messages
@@ -62,7 +65,7 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
 
         // The tuning part holds labels the message alone cannot reach (the source settled a wording that reads as
         // access_denied, for one); a floor keeps the rules from sliding back.
-        Assert.True(withoutReason.Accuracy >= 0.92, withoutReason.Table("tuning part"));
+        Assert.True(withoutReason.Accuracy >= ReachedTuningAccuracy, withoutReason.Table("tuning part"));
     }
 
     [Fact]

@@ -54,4 +54,47 @@ public sealed class PhraseScannerTests
 
         Assert.Throws<InvalidOperationException>(() => table.Any("one too many"));
     }
+
+    [Fact]
+    public void Case_is_ignored_and_positional_phrases_are_reported_where_they_start()
+    {
+        var table = new PhraseTable();
+        var status = table.Positional("status");
+        var unknown = table.Any("manifest unknown");
+        var scanner = table.Build();
+        var recorder = new Recorder();
+        const string text = "Unexpected STATUS 404: MANIFEST Unknown, status again";
+
+        var found = scanner.Scan(text, ref recorder);
+
+        Assert.True(found.Intersects(status));
+        Assert.True(found.Intersects(unknown));
+        Assert.Equal([11, 41], recorder.Starts);
+        Assert.False(scanner.Scan("manifest unknow").Intersects(unknown));
+    }
+
+    [Fact]
+    public void Text_longer_than_a_vector_block_and_non_ascii_characters_are_scanned_to_the_end()
+    {
+        var table = new PhraseTable();
+        var tail = table.Any("not found");
+        var scanner = table.Build();
+        foreach (var padding in new[] { 0, 1, 7, 15, 16, 17, 31, 33 })
+        {
+            var text = new string('\u00e9', padding) + "\u4e2d NOT FOUND";
+            Assert.True(scanner.Scan(text).Intersects(tail), text);
+            Assert.False(scanner.Scan(text.AsSpan(0, text.Length - 1)).Intersects(tail), text);
+        }
+    }
+
+    private struct Recorder : IPhraseVisitor
+    {
+        public Recorder()
+        {
+        }
+
+        public List<int> Starts { get; } = [];
+
+        public readonly void Found(int phrase, ReadOnlySpan<char> text, int at) => Starts.Add(at);
+    }
 }

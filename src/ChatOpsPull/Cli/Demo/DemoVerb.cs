@@ -14,12 +14,20 @@ public static class DemoVerb
 {
     public const string Usage = """
         usage: chatopspull demo [--clean] [-n namespace] [--kubeconfig path] [--context name]
+               chatopspull demo --simulate [--urls URL] [--Section:Key=value ...]
 
         With a cluster you may create namespaces in (kind, minikube, k3d, a test cluster): creates the namespace
         chatopspull-demo (or -n) with three Deployments that cannot pull their images — a tag that does not exist, a
         private repository without a pull secret, an invalid image name — all labelled app.kubernetes.io/part-of=chatopspull-demo,
         and says where to look. --clean deletes every Deployment and namespace with that label.
         Exit 0 when done, 2 for usage errors or a cluster that cannot be reached or refuses.
+
+        --simulate (or a bare 'demo' on a machine with no kubeconfig): no cluster needed. Runs the bot with a SIMULATED
+        cluster in this process — a Kubernetes API server, a kubelet and a registry on loopback, cluster name "simulated",
+        marked on every card — with the same three workloads, the embedded SQLite database in a temp directory and the web
+        page (it prints the URL and a one-time password), so the whole loop shows: diagnose, approve, fix, Ready. It never
+        uses real Kubernetes credentials or fleet mode. Other options are the bot's own (e.g. --urls, Slack or Teams
+        settings). Stop with Ctrl+C.
         """;
 
     public static CliVerb Verb { get; } = new("demo", "Create three workloads that cannot pull (or --clean them) to see the bot work.", RunAsync, Usage);
@@ -45,7 +53,7 @@ public static class DemoVerb
             arguments.Kubeconfig,
             arguments.Context,
             io,
-            "no cluster: no kubeconfig was found ($KUBECONFIG or ~/.kube/config). Start a local cluster (kind create cluster, minikube start, k3d cluster create) or pass --kubeconfig PATH. Without a cluster, try the bot with Alertmanager instead (see the README).").ConfigureAwait(false);
+            "no cluster: no kubeconfig was found ($KUBECONFIG or ~/.kube/config). Start a local cluster (kind create cluster, minikube start, k3d cluster create) or pass --kubeconfig PATH. Without a cluster, 'chatopspull demo --simulate' shows the whole loop against a simulated one.").ConfigureAwait(false);
         if (connection is null)
         {
             return 2;

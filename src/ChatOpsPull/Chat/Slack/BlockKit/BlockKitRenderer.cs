@@ -31,6 +31,12 @@ public static class BlockKitRenderer
         var (actions, droppedButtons) = ActionBlocks(card.Actions);
 
         var tail = new List<JsonObject>();
+        if (SimulationBanner.Applies(card))
+        {
+            // Right under the header (moved there below): a simulated card cannot pass for a real one.
+            facts.Insert(0, Context("🧪 *" + SlackText.Escape(SimulationBanner.Text) + "*"));
+        }
+
         if (droppedButtons > 0)
         {
             tail.Add(Context($"_…and {SlackText.Count(droppedButtons)} more button{(droppedButtons == 1 ? string.Empty : "s")} not shown here; the bot's web page has them all._"));
@@ -61,7 +67,7 @@ public static class BlockKitRenderer
             blocks.Add(block);
         }
 
-        return new SlackMessageContent(FallbackText(card.FallbackText, card.Title), blocks);
+        return new SlackMessageContent(FallbackText(SimulationBanner.Fallback(card, string.IsNullOrWhiteSpace(card.FallbackText) ? card.Title : card.FallbackText), card.Title), blocks);
     }
 
     /// <summary>Top-level text: what notifications and screen readers show. Never empty.</summary>

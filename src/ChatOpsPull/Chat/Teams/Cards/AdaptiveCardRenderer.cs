@@ -114,6 +114,18 @@ public static class AdaptiveCardRenderer
             },
         };
 
+        if (SimulationBanner.Applies(card))
+        {
+            body.Add(new JsonObject
+            {
+                ["type"] = "TextBlock",
+                ["text"] = "🧪 " + TeamsText.Inert(SimulationBanner.Text),
+                ["weight"] = "Bolder",
+                ["color"] = "Attention",
+                ["wrap"] = true,
+            });
+        }
+
         if (card.Facts.Count > 0)
         {
             var facts = new JsonArray();
@@ -186,7 +198,7 @@ public static class AdaptiveCardRenderer
             ["type"] = "AdaptiveCard",
             ["$schema"] = "http://adaptivecards.io/schemas/adaptive-card.json",
             ["version"] = SchemaVersion,
-            ["fallbackText"] = card.FallbackText,
+            ["fallbackText"] = SimulationBanner.Fallback(card, card.FallbackText),
             ["speak"] = card.Title,
             ["msteams"] = new JsonObject { ["width"] = "Full" },
             ["body"] = body,
