@@ -1,1 +1,2 @@
 global using ChatOpsPull.Configuration;
+global using ChatOpsPull.Tests.Infrastructure;

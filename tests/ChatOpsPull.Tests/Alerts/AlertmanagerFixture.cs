@@ -36,35 +36,26 @@ public sealed class AlertmanagerFixture : IAsyncLifetime
         });
 
         _directory = Directory.CreateTempSubdirectory("chatopspull-alertmanager-").FullName;
-        AlertmanagerPort = FreePort.Next();
         var config = Path.Combine(_directory, "alertmanager.yml");
         await File.WriteAllTextAsync(config, Config(Bot.Port));
-        _alertmanager = ExternalProcess.Start(AlertmanagerBinary,
+        (_alertmanager, AlertmanagerPort) = await ExternalProcess.StartOnFreePortAsync(port => Task.FromResult(ExternalProcess.Start(AlertmanagerBinary,
         [
             $"--config.file={config}",
             $"--storage.path={Path.Combine(_directory, "data")}",
-            $"--web.listen-address=127.0.0.1:{AlertmanagerPort}",
+            $"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address=",
             "--log.level=info",
-        ]);
-        await _alertmanager.WaitForPortAsync(AlertmanagerPort);
+        ])));
         using var client = new HttpClient { BaseAddress = AlertmanagerUrl };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            using var ready = await client.GetAsync(new Uri("-/ready", UriKind.Relative));
-            if (ready.IsSuccessStatusCode)
+        await Eventually.ValueAsync(
+            async () =>
             {
-                break;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"alertmanager did not become ready:\n{AlertmanagerOutput}");
-            }
-
-            await Task.Delay(100);
-        }
+                using var ready = await client.GetAsync(new Uri("-/ready", UriKind.Relative));
+                return ready.StatusCode;
+            },
+            status => (int)status is >= 200 and < 300,
+            "alertmanager to be ready",
+            describe: status => $"{status}\n{AlertmanagerOutput}");
     }
 
     /// <summary>

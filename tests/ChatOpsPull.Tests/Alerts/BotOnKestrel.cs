@@ -25,16 +25,16 @@ public sealed class BotOnKestrel : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string _dataDirectory;
 
-    private BotOnKestrel(WebApplication app, string dataDirectory, int port, RecordingPullFailureSink sink, ConcurrentQueue<ReceivedCall> calls)
+    private BotOnKestrel(WebApplication app, string dataDirectory, RecordingPullFailureSink sink, ConcurrentQueue<ReceivedCall> calls)
     {
         _app = app;
         _dataDirectory = dataDirectory;
-        Port = port;
         Sink = sink;
         Calls = calls;
     }
 
-    public int Port { get; }
+    /// <summary>The port the system picked (the bot listens on port 0); known once it has started.</summary>
+    public int Port { get; private set; }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
@@ -47,11 +47,10 @@ public sealed class BotOnKestrel : IAsyncDisposable
 
     public static async Task<BotOnKestrel> StartAsync(IDictionary<string, string> settings)
     {
-        var port = FreePort.Next();
         var dataDirectory = Directory.CreateTempSubdirectory("chatopspull-alerts-").FullName;
         var args = new List<string>
         {
-            $"--urls=http://127.0.0.1:{port}",
+            $"--urls={BoundPort.LoopbackAnyPort}",
             $"--Bot:DataDirectory={dataDirectory}",
             "--Bot:Cluster=test-cluster",
             "--Logging:LogLevel:Default=Warning",
@@ -66,10 +65,11 @@ public sealed class BotOnKestrel : IAsyncDisposable
             builder.Services.AddSingleton<IPullFailureSink>(sink);
             builder.Services.AddSingleton<IStartupFilter>(new CallRecorder(calls));
         });
-        var bot = new BotOnKestrel(app, dataDirectory, port, sink, calls);
+        var bot = new BotOnKestrel(app, dataDirectory, sink, calls);
         try
         {
             await app.StartAsync();
+            bot.Port = BoundPort.Of(app);
         }
         catch
         {

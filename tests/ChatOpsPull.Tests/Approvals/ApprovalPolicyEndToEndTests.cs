@@ -141,7 +141,13 @@ public sealed class ApprovalPolicyEndToEndTests(PostgresFixture postgres, Regist
         await bed.ClickAsync(People.Alice, CardVerb.Request, web.Id, Facts.Plan(web, RemediationKind.SetImageTag).Key);
         var apiRequest = await bed.PendingIdAsync(api.Id, RemediationKind.SetImageTag);
         var webRequest = await bed.PendingIdAsync(web.Id, RemediationKind.SetImageTag);
-        await Task.Delay(1500);
+        var expiries = new List<DateTimeOffset>();
+        foreach (var id in new[] { apiRequest, webRequest })
+        {
+            expiries.Add((await bed.Get<ApprovalStore>().GetAsync(id))!.ExpiresAt);
+        }
+
+        await Eventually.HoldsAsync(() => DateTimeOffset.UtcNow > expiries.Max(), "both requests' lifetimes (1 s) to end", seen: () => $"now {DateTimeOffset.UtcNow:O}, expiries {string.Join(", ", expiries)}");
 
         var click = await bed.ClickAsync(People.Bob, CardVerb.Approve, apiRequest);
         Assert.Equal("This request has expired. Ask again from the incident card.", click.Text);
@@ -205,7 +211,7 @@ public sealed class ApprovalPolicyEndToEndTests(PostgresFixture postgres, Regist
         bed.Diagnoser.Script = Facts.TagMissing(["1.4.2", "1.5.0"]);
         var again = await bed.ClickAsync(People.Alice, CardVerb.Rediagnose, incident.Id);
         Assert.StartsWith($"Diagnosing {incident.Id} again", again.Text, StringComparison.Ordinal);
-        await Engines.EventuallyAsync(async () => (await incidents.GetAsync(incident.Id))!, i => i.Diagnosis!.Remediations.Count(p => p.Kind == RemediationKind.SetImageTag) == 2, "the new diagnosis");
+        await Eventually.ValueAsync(async () => (await incidents.GetAsync(incident.Id))!, i => i.Diagnosis!.Remediations.Count(p => p.Kind == RemediationKind.SetImageTag) == 2, "the new diagnosis");
 
         var refused = await bed.ClickAsync(People.Mallory, CardVerb.MuteImage, incident.Id);
         Assert.Equal("Only approvers for namespace shop may mute an image. Nothing changed.", refused.Text);

@@ -84,7 +84,7 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
 
         var incident = await bed.OpenIncidentAsync("api", image, Facts.PullableNow(manifestPassed: true), RemediationFlowTests.Backoff(image));
 
-        var request = await Engines.EventuallyAsync(
+        var request = await Eventually.ValueAsync(
             () => bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None), r => r.Count == 1, "the auto-run request");
         Assert.Equal((RemediationKind.DeleteBackoffPods, ApprovalStatus.Approved, "system"), (request[0].Plan.Kind, request[0].Status, request[0].RequestedBy.Platform));
         await bed.WaitForRunAsync(request[0].Id, r => r.Run.Status == RunStatus.VerifyingRollout);
@@ -99,8 +99,8 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
         var reopened = await bed.Get<IncidentEngine>().TransitionAsync(incident.Id, IncidentState.Open, AuditActor.Bot, IncidentChange.Reopened, "test");
         Assert.Equal(IncidentUpdateOutcome.Changed, reopened.Outcome);
         await bed.Get<IncidentEngine>().RequestDiagnosisAsync(incident.Id, AuditActor.Bot);
-        await Engines.EventuallyAsync(() => bed.Get<AuditLog>().ForIncidentAsync(incident.Id), a => a.Count(l => l.Action == AuditActions.IncidentDiagnosed) == 2, "the second diagnosis");
-        await Task.Delay(500);
+        await Eventually.ValueAsync(() => bed.Get<AuditLog>().ForIncidentAsync(incident.Id), a => a.Count(l => l.Action == AuditActions.IncidentDiagnosed) == 2, "the second diagnosis");
+        await Drained.WaitAsync(bed.Host.Services); // an auto-run the second diagnosis started would be queued or done
         Assert.Single(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
     }
 
@@ -215,24 +215,11 @@ public sealed class ApprovalSurfaceTests(RegistryFixture registry)
     }
 
     /// <summary>Waits until the card in C0SHOP contains <paramref name="text"/>; returns the card's JSON.</summary>
-    private static async Task<string> Card(FakeSlackServer slack, string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var card = slack.Messages.Where(m => m.Channel == "C0SHOP").Select(m => m.Content.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-                .FirstOrDefault(c => c.Contains(text, StringComparison.Ordinal));
-            if (card is not null)
-            {
-                return card;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"no card in C0SHOP says \"{text}\"; calls: {string.Join(", ", slack.Calls.Select(c => c.Method + (c.Error is null ? string.Empty : ":" + c.Error)))}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private static async Task<string> Card(FakeSlackServer slack, string text) =>
+        (await Eventually.ValueAsync(
+            () => Task.FromResult(slack.Messages.Where(m => m.Channel == "C0SHOP").Select(m => m.Content.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                .FirstOrDefault(c => c.Contains(text, StringComparison.Ordinal))),
+            card => card is not null,
+            $"a card in C0SHOP that says \"{text}\"",
+            describe: _ => "calls: " + string.Join(", ", slack.Calls.Select(c => c.Method + (c.Error is null ? string.Empty : ":" + c.Error)))))!;
 }

@@ -110,7 +110,7 @@ public sealed class TeamsCommandTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, ack.StatusCode);
         }
 
-        await Alerts.Eventually.HoldsAsync(() => _approvals.Requests.Count == 1, TimeSpan.FromSeconds(20), () => "no approval request was made");
+        await Eventually.HoldsAsync(() => _approvals.Requests.Count == 1, TimeSpan.FromSeconds(20), () => "no approval request was made");
         var request = Assert.Single(_approvals.Requests);
         Assert.Equal((web.Id, "slack", "U2CERLKJA"), (request.IncidentId, request.RequestedBy.Platform, request.RequestedBy.Id));
         await _slack.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage" && c.Channel == SlackChannel), TimeSpan.FromSeconds(20), "the request card in Slack");

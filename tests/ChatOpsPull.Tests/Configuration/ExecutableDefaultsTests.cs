@@ -160,7 +160,7 @@ public sealed class ExecutableDefaultsTests : IDisposable
     private static async Task<string> WaitForLineAsync(ExternalProcess bot, Func<string, bool> wanted)
     {
         string? found = null;
-        await Engines.EventuallyAsync(
+        await Eventually.ValueAsync(
             () => Task.FromResult(found = bot.Output.Split('\n').FirstOrDefault(wanted)),
             line => line is not null || bot.HasExited,
             "the bot to say where it listens",
@@ -171,7 +171,7 @@ public sealed class ExecutableDefaultsTests : IDisposable
     private static async Task ReadyAsync(int port)
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await Engines.EventuallyAsync(
+        await Eventually.ValueAsync(
             async () =>
             {
                 try

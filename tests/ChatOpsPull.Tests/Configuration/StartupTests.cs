@@ -24,7 +24,7 @@ public sealed class StartupTests
             await using var bot = ExternalProcess.Start("dotnet", [Executable, "serve", $"--Urls=http://127.0.0.1:{port}"], home, FreshEnvironment(home));
             await bot.WaitForPortAsync(port, TimeSpan.FromSeconds(90));
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            await Engines.EventuallyAsync(
+            await Eventually.ValueAsync(
                 async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode,
                 status => status == HttpStatusCode.OK,
                 "/readyz to answer 200",

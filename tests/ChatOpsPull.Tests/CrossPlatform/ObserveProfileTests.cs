@@ -40,27 +40,17 @@ public sealed class ObserveProfileTests(RegistryFixture registry)
         slack.RatePerSecond = 50;
         slack.Burst = 50;
         using var storage = TestStorage.Sqlite();
-        await using var bed = await RemediationBed.StartAsync(storage, registry, new()
-        {
-            ["Bot:Profile"] = "Observe",
-            ["Approvals:AutoRun:0"] = "DeleteBackoffPods",
-            ["Slack:SigningSecret"] = SlackTestHost.SigningSecret,
-            ["Slack:BotToken"] = FakeSlackServer.BotToken,
-            ["Slack:ApiBaseUrl"] = slack.ApiUrl.ToString(),
-            ["Slack:ResponseUrlPrefixes:0"] = slack.ResponseUrlPrefix,
-            ["Routing:Routes:0:Platform"] = "Slack",
-            ["Routing:Routes:0:Channel"] = SlackChannel,
-            ["Routing:Routes:0:Namespace"] = RemediationBed.Namespace,
-            ["Outbox:MessageInterval"] = "00:00:00.020",
-            ["Outbox:PollInterval"] = "00:00:00.100",
-        });
+        var settings = ChatWiring.Settings(slack, RemediationBed.Namespace, SlackChannel);
+        settings["Bot:Profile"] = "Observe";
+        settings["Approvals:AutoRun:0"] = "DeleteBackoffPods";
+        await using var bed = await RemediationBed.StartAsync(storage, registry, settings);
         var image = $"{registry.Anonymous}/team/app:1.4.3";
         var pods = bed.SeedFailingDeployment("api", image);
         var incident = await bed.OpenIncidentAsync("api", image, Facts.TagMissing(["1.4.2"], (1, $"{registry.Anonymous}/team/app:1.4.2")));
         var setTag = Facts.Plan(incident, RemediationKind.SetImageTag);
         var rollBack = Facts.Plan(incident, RemediationKind.RollBack);
 
-        var card = await WaitForSlackCardAsync(slack, incident.Id, "Fix by hand: Set tag to 1.4.2");
+        var card = await ChatWiring.WaitForSlackCardAsync(slack, SlackChannel, incident.Id, "Fix by hand: Set tag to 1.4.2", Patience);
         var text = card.Content.ToJsonString(Readable);
         Assert.Contains($"kubectl -n shop set image deployment/api app={registry.Anonymous}/team/app:1.4.2", text, StringComparison.Ordinal);
         Assert.Contains("kubectl -n shop rollout undo deployment/api --to-revision=1", text, StringComparison.Ordinal);
@@ -77,7 +67,7 @@ public sealed class ObserveProfileTests(RegistryFixture registry)
         Assert.DoesNotContain(web.Actions, a => a.Payload.Verb is CardVerb.Request or CardVerb.Approve or CardVerb.Deny);
 
         // A click forged from an old card (or by hand) on the fix: refused, nothing asked, nothing changed.
-        var answer = await ClickInSlackAsync(bed, slack, People.Bob, $"request|{incident.Id}|{setTag.Key}", card.Ts);
+        var answer = await ChatWiring.ClickInSlackAsync(bed.Host, slack, SlackChannel, People.Bob, $"request|{incident.Id}|{setTag.Key}", card.Ts, Patience);
 
         Assert.StartsWith(ApprovalWorkflow.ObserveOnly, answer, StringComparison.Ordinal);
         Assert.Empty(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
@@ -105,46 +95,4 @@ public sealed class ObserveProfileTests(RegistryFixture registry)
 
     private static List<string> ButtonValues(JsonNode? message) =>
         Teams.CardJson.Nodes(message).Where(n => n["type"]?.GetValue<string>() == "button" && n["value"] is JsonValue).Select(n => n["value"]!.GetValue<string>()).ToList();
-
-    private static async Task<FakeSlackMessage> WaitForSlackCardAsync(FakeSlackServer slack, string incidentId, string text)
-    {
-        FakeSlackMessage? card = null;
-        await Alerts.Eventually.HoldsAsync(
-            () =>
-            {
-                card = slack.Messages.FirstOrDefault(m => m.Channel == SlackChannel && m.Content.ToJsonString(Readable).Contains(incidentId, StringComparison.Ordinal));
-                return card is not null && card.Content.ToJsonString(Readable).Contains(text, StringComparison.Ordinal);
-            },
-            Patience,
-            () => $"the Slack card never said \"{text}\"; it is {card?.Content.ToJsonString(Readable) ?? "not posted"}");
-        return card!;
-    }
-
-    /// <summary>A click on a Slack button, signed as Slack signs it; returns the answer the clicker got.</summary>
-    private static async Task<string> ClickInSlackAsync(RemediationBed bed, FakeSlackServer slack, ChatUser user, string value, string messageTs)
-    {
-        var responseUrl = slack.NewResponseUrl();
-        var click = SlackInteractionEndpointTests.Click(value, responseUrl);
-        click["user"] = new JsonObject { ["id"] = user.Id, ["username"] = user.DisplayName, ["name"] = user.DisplayName, ["team_id"] = "T9TK3CUKW" };
-        click["channel"] = new JsonObject { ["id"] = SlackChannel, ["name"] = "shop-alerts" };
-        click["container"]!["channel_id"] = SlackChannel;
-        click["container"]!["message_ts"] = messageTs;
-        click["message"]!["ts"] = messageTs;
-        var body = "payload=" + Uri.EscapeDataString(click.ToJsonString());
-        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using var client = bed.Host.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, Encoding.UTF8) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/x-www-form-urlencoded");
-        request.Headers.Add("X-Slack-Request-Timestamp", timestamp);
-        request.Headers.Add("X-Slack-Signature", SlackTestHost.Sign(SlackTestHost.SigningSecret, timestamp, body));
-        using var response = await client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-
-        bool IsFor(FakeSlackCall call) => call.Channel is { Length: > 0 } path && responseUrl.EndsWith(path, StringComparison.Ordinal);
-        await slack.WaitUntilAsync(
-            calls => calls.Any(c => c.Method == "response_url" && c.Body["replace_original"]?.GetValue<bool>() == false && IsFor(c)),
-            Patience,
-            $"the answer to {user.DisplayName}'s click on {value}");
-        return slack.CallsTo("response_url").Single(c => c.Body["replace_original"]?.GetValue<bool>() == false && IsFor(c)).Body["text"]!.GetValue<string>();
-    }
 }

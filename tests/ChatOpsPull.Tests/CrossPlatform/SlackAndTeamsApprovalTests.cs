@@ -150,29 +150,7 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
             teams.AddConversation(TeamsChannel);
             teams.EnforceRateLimits = false;
             var storage = TestStorage.Sqlite();
-            var bed = await RemediationBed.StartAsync(storage, registry, new()
-            {
-                ["Slack:SigningSecret"] = SlackTestHost.SigningSecret,
-                ["Slack:BotToken"] = FakeSlackServer.BotToken,
-                ["Slack:ApiBaseUrl"] = slack.ApiUrl.ToString(),
-                ["Slack:ResponseUrlPrefixes:0"] = slack.ResponseUrlPrefix,
-                ["Teams:MicrosoftAppId"] = BotConnectorStandIn.AppId,
-                ["Teams:MicrosoftAppPassword"] = BotConnectorStandIn.AppPassword,
-                ["Teams:OpenIdMetadataUrl"] = teams.OpenIdMetadataUrl,
-                ["Teams:EmulatorOpenIdMetadataUrl"] = teams.EmulatorOpenIdMetadataUrl,
-                ["Teams:TokenEndpoint"] = teams.TokenEndpoint,
-                ["Teams:AllowedServiceUrlHosts:0"] = "127.0.0.1",
-                ["Routing:Routes:0:Platform"] = "Slack",
-                ["Routing:Routes:0:Channel"] = SlackChannel,
-                ["Routing:Routes:0:Namespace"] = RemediationBed.Namespace,
-                ["Routing:Routes:1:Platform"] = "Teams",
-                ["Routing:Routes:1:Channel"] = TeamsChannel,
-                ["Routing:Routes:1:Namespace"] = RemediationBed.Namespace,
-                ["Outbox:MessageInterval"] = "00:00:00.020",
-                ["Outbox:PollInterval"] = "00:00:00.100",
-                ["Outbox:BaseBackoff"] = "00:00:00.100",
-                ["Outbox:MaxBackoff"] = "00:00:01",
-            });
+            var bed = await RemediationBed.StartAsync(storage, registry, ChatWiring.Settings(slack, RemediationBed.Namespace, SlackChannel, teams, TeamsChannel));
             var world = new World(slack, teams, storage, bed, $"{registry.Anonymous}/team/app:1.4.3");
 
             // The bot is added to the team, as Teams tells it: from then on it knows where the channel lives.
@@ -197,19 +175,8 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
             Slack.Messages.Single(m => m.Channel == SlackChannel && m.Content.ToJsonString().Contains(incidentId, StringComparison.Ordinal));
 
         /// <summary>Waits until the incident's card in C0SHOP (as last posted or updated) contains the text.</summary>
-        public async Task<FakeSlackMessage> WaitForSlackCardAsync(string incidentId, string text)
-        {
-            FakeSlackMessage? card = null;
-            await Alerts.Eventually.HoldsAsync(
-                () =>
-                {
-                    card = Slack.Messages.FirstOrDefault(m => m.Channel == SlackChannel && m.Content.ToJsonString(Readable).Contains(incidentId, StringComparison.Ordinal));
-                    return card is not null && card.Content.ToJsonString(Readable).Contains(text, StringComparison.Ordinal);
-                },
-                Patience,
-                () => $"the Slack card never said \"{text}\"; it is {card?.Content.ToJsonString(Readable) ?? "not posted"}; calls: {string.Join(", ", Slack.Calls.Select(c => c.Method + (c.Error is null ? string.Empty : ":" + c.Error)))}");
-            return card!;
-        }
+        public Task<FakeSlackMessage> WaitForSlackCardAsync(string incidentId, string text) =>
+            ChatWiring.WaitForSlackCardAsync(Slack, SlackChannel, incidentId, text, Patience);
 
         /// <summary>The last card activity the stand-in accepted for the key (the post, or the latest update in place).</summary>
         public JsonNode? LastTeamsCard(string cardKey) =>
@@ -220,7 +187,7 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
 
         public async Task<JsonNode> WaitForTeamsCardAsync(string cardKey, string text)
         {
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () => CardJson.CardOf(LastTeamsCard(cardKey))?.ToJsonString(Readable).Contains(text, StringComparison.Ordinal) == true,
                 Patience,
                 () => $"the Teams card never said \"{text}\"; it is {LastTeamsCard(cardKey)?.ToJsonString(Readable) ?? "not posted"}; calls: {string.Join(", ", Teams.Calls.Select(c => $"{c.Method} {c.Path} {c.Status}"))}");
@@ -236,31 +203,8 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
         }
 
         /// <summary>A click on a Slack button, signed as Slack signs it, through /slack/interactions; returns the answer the clicker got.</summary>
-        public async Task<string> ClickInSlackAsync(ChatUser user, string value, string messageTs)
-        {
-            var responseUrl = Slack.NewResponseUrl();
-            var click = SlackInteractionEndpointTests.Click(value, responseUrl);
-            click["user"] = new JsonObject { ["id"] = user.Id, ["username"] = user.DisplayName, ["name"] = user.DisplayName, ["team_id"] = "T9TK3CUKW" };
-            click["channel"] = new JsonObject { ["id"] = SlackChannel, ["name"] = "shop-alerts" };
-            click["container"]!["channel_id"] = SlackChannel;
-            click["container"]!["message_ts"] = messageTs;
-            click["message"]!["ts"] = messageTs;
-            var body = "payload=" + Uri.EscapeDataString(click.ToJsonString());
-            var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-            using var client = Bed.Host.CreateClient();
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, Encoding.UTF8) };
-            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/x-www-form-urlencoded");
-            request.Headers.Add("X-Slack-Request-Timestamp", timestamp);
-            request.Headers.Add("X-Slack-Signature", SlackTestHost.Sign(SlackTestHost.SigningSecret, timestamp, body));
-            using var response = await client.SendAsync(request);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-
-            await Slack.WaitUntilAsync(
-                calls => calls.Any(c => c.Method == "response_url" && c.Body["replace_original"]?.GetValue<bool>() == false && IsFor(c, responseUrl)),
-                Patience,
-                $"the answer to {user.DisplayName}'s click on {value}");
-            return Slack.CallsTo("response_url").Single(c => c.Body["replace_original"]?.GetValue<bool>() == false && IsFor(c, responseUrl)).Body["text"]!.GetValue<string>();
-        }
+        public Task<string> ClickInSlackAsync(ChatUser user, string value, string messageTs) =>
+            ChatWiring.ClickInSlackAsync(Bed.Host, Slack, SlackChannel, user, value, messageTs, Patience);
 
         /// <summary>An Action.Execute click (or refresh) by a Teams user, through /api/messages with a Bot Connector token; returns the invoke response.</summary>
         public async Task<JsonNode> InvokeCardAsync(JsonObject from, string verb, JsonObject data)
@@ -275,16 +219,7 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
             return answer;
         }
 
-        public async Task<HttpResponseMessage> SendToBotAsync(JsonObject activity)
-        {
-            using var client = Bed.Host.CreateClient();
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages")
-            {
-                Content = new StringContent(activity.ToJsonString(), Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Teams.CreateToken(new TokenSpec { ServiceUrl = activity["serviceUrl"]!.GetValue<string>() }));
-            return await client.SendAsync(request);
-        }
+        public Task<HttpResponseMessage> SendToBotAsync(JsonObject activity) => ChatWiring.SendToBotAsync(Bed.Host, Teams, activity);
 
         /// <summary>The job applied the fix and waits for the rollout: the pods become Ready, the run succeeds.</summary>
         public async Task FinishRolloutAsync(string approvalId)
@@ -342,9 +277,6 @@ public sealed class SlackAndTeamsApprovalTests(RegistryFixture registry)
 
         /// <summary>A closed incident's card has no buttons (whose data name the card key); its footer names the incident.</summary>
         private static string IncidentIdOf(string cardKey) => cardKey["incident:".Length..];
-
-        /// <summary>The fake records a response_url call under its path.</summary>
-        private static bool IsFor(FakeSlackCall call, string responseUrl) => call.Channel is { Length: > 0 } path && responseUrl.EndsWith(path, StringComparison.Ordinal);
 
         /// <summary>Text without the emphasis marks each platform's markup adds.</summary>
         private static string Plain(string text) => text.Replace("*", string.Empty, StringComparison.Ordinal);

@@ -104,7 +104,7 @@ public sealed class DigestPublishTests
         var blocks = post.Body["blocks"]!.AsArray();
         Assert.Single(blocks);
         Assert.Equal("🟢 Nothing to report for prod-eu, namespace quiet in the last 24 h: no pull failures, no waiting approvals.", blocks[0]!["text"]!["text"]!.GetValue<string>());
-        await Task.Delay(500);
+        await Drained.WaitAsync(host.Services);
         Assert.Empty(slack.CallsTo("files.getUploadURLExternal"));
     }
 
@@ -119,7 +119,7 @@ public sealed class DigestPublishTests
 
         Assert.True(reply.Ephemeral);
         Assert.StartsWith("This channel has no digest schedule", reply.Text, StringComparison.Ordinal);
-        await Task.Delay(500);
+        await Drained.WaitAsync(host.Services);
         Assert.Empty(slack.Calls);
     }
 

@@ -98,7 +98,7 @@ public sealed partial class NewerKubeletBehaviourTests(RegistryFixture registry)
         // keeps the error the pod had for that image.
         world.Api.SetContainerWaiting("shop", PodName, "web", "ImagePullBackOff", $"Back-off pulling image \"{image}\"");
         var store = world.Host.Services.GetRequiredService<IncidentStore>();
-        var backedOff = await Engines.EventuallyAsync(
+        var backedOff = await Eventually.ValueAsync(
             () => store.ListOpenAsync("prod-eu", "shop"),
             open => open is [{ Pods: [{ Reason: "ImagePullBackOff" }] }],
             "the back-off to reach the incident",
@@ -261,7 +261,7 @@ public sealed partial class NewerKubeletBehaviourTests(RegistryFixture registry)
         {
             var store = Host.Services.GetRequiredService<IncidentStore>();
             Incident? incident = null;
-            await WatcherRun.EventuallyAsync(
+            await Eventually.HoldsAsync(
                 () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
                 "a diagnosed incident",
                 Patience);
@@ -272,7 +272,7 @@ public sealed partial class NewerKubeletBehaviourTests(RegistryFixture registry)
         public async Task AssertCardsSayAsync(string incidentId, params string[] texts)
         {
             string slack = string.Empty, teams = string.Empty;
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () =>
                 {
                     slack = Plain(Slack.Messages.FirstOrDefault(m => m.Channel == SlackChannel && m.Content.ToJsonString().Contains(incidentId, StringComparison.Ordinal))?.Content.ToJsonString(Readable));

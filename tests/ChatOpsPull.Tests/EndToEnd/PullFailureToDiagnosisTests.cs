@@ -32,7 +32,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         var store = host.Services.GetRequiredService<IncidentStore>();
 
         Incident? incident = null;
-        await WatcherRun.EventuallyAsync(
+        await Eventually.HoldsAsync(
             () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed, Pods.Count: 10 },
             "one diagnosed incident with all ten pods",
             TimeSpan.FromSeconds(60));
@@ -152,7 +152,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
     {
         var store = host.Services.GetRequiredService<IncidentStore>();
         Incident? incident = null;
-        await WatcherRun.EventuallyAsync(
+        await Eventually.HoldsAsync(
             () => (incident = store.ListOpenAsync("prod-eu", "shop").GetAwaiter().GetResult().SingleOrDefault()) is { State: IncidentState.Diagnosed },
             "a diagnosed incident",
             TimeSpan.FromSeconds(60));

@@ -282,7 +282,7 @@ public sealed class StormBed : IAsyncDisposable
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.True(DateTime.UtcNow < deadline, "the webhook never took the batch again");
-            await Task.Delay(200);
+            await Task.Delay(200); // a sender's pause before it sends again (Alertmanager backs off too), not a wait for an outcome
         }
     }
 
@@ -350,27 +350,24 @@ public sealed class StormBed : IAsyncDisposable
     {
         await WaitForEveryPodAsync("every pod in an incident");
         Phase("every pod is in an incident");
-        string mismatch = "not checked yet";
-        var deadline = DateTime.UtcNow + Patience;
         var nextSay = DateTime.UtcNow.AddSeconds(5);
-        while (true)
-        {
-            if (DateTime.UtcNow > nextSay)
+        await Eventually.ValueAsync(
+            async () =>
             {
-                Phase("still settling: " + mismatch);
-                nextSay = DateTime.UtcNow.AddSeconds(5);
-            }
+                var counts = await Get<ChatOutbox>().CountsAsync(CancellationToken.None);
+                var mismatch = counts is { Pending: 0, Sending: 0 } ? await CardMismatchAsync() ?? string.Empty : $"outbox not drained: {counts}";
+                if (mismatch.Length > 0 && DateTime.UtcNow > nextSay)
+                {
+                    Phase("still settling: " + mismatch);
+                    nextSay = DateTime.UtcNow.AddSeconds(5);
+                }
 
-            var counts = await Get<ChatOutbox>().CountsAsync(CancellationToken.None);
-            mismatch = counts is { Pending: 0, Sending: 0 } ? await CardMismatchAsync() ?? string.Empty : $"outbox not drained: {counts}";
-            if (mismatch.Length == 0)
-            {
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the storm never settled: {mismatch}; log: {Tail()}");
-            await Task.Delay(100);
-        }
+                return mismatch;
+            },
+            mismatch => mismatch.Length == 0,
+            "the storm to settle (outbox drained, every card as the bot builds it)",
+            Patience,
+            mismatch => $"{mismatch}; log: {Tail()}");
 
         Phase("settled: outbox drained, every card as the bot builds it");
         var incidents = (await OpenIncidentsAsync())!;

@@ -70,7 +70,7 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
 
             // The watcher saw the new pods and holds them (it says so) instead of dropping them.
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () => bed.Logs.Lines.Any(l => l.Contains("holds its reports", StringComparison.Ordinal)),
                 StormBed.Patience,
                 () => "the watcher never said it holds its reports: " + bed.Tail());
@@ -138,7 +138,7 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
         }
 
         bed.SeedFailingDeployment("worker", 10);
-        await Alerts.Eventually.HoldsAsync(
+        await Eventually.HoldsAsync(
             () => bed.Logs.Lines.Any(l => l.Contains("holds its reports", StringComparison.Ordinal)),
             StormBed.Patience,
             () => "the watcher never said it holds its reports: " + bed.Tail());
@@ -158,7 +158,7 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
         // Space comes back: readiness recovers, held and refused reports are stored.
         File.Delete(filler);
         bed.Phase("space freed");
-        await Alerts.Eventually.HoldsAsync(
+        await Eventually.HoldsAsync(
             () => bed.ReadyzAsync().GetAwaiter().GetResult().Status == HttpStatusCode.OK,
             StormBed.Patience,
             () => "/readyz never recovered: " + bed.ReadyzAsync().GetAwaiter().GetResult().Body);
@@ -209,7 +209,7 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
 
             // Slack said 429; every card of the channel now waits in the outbox, none given up.
             await parts.Slack.WaitUntilAsync(calls => calls.Any(c => c.Channel == slackChannel && c.Status == 429), StormBed.Patience, "a 429");
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () => bed.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, slackChannel, CancellationToken.None).GetAwaiter().GetResult() is { Count: > 0 } rows
                        && rows.All(r => r.State is OutboxState.Pending or OutboxState.Superseded),
                 StormBed.Patience,
@@ -265,7 +265,7 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
                 var last = DateTime.UtcNow;
                 while (!_stop.IsCancellationRequested)
                 {
-                    await Task.Delay(5);
+                    await Task.Delay(5); // the pump's tick: real time passing is what it forwards to the fake clock
                     var now = DateTime.UtcNow;
                     clock.Advance(now - last);
                     last = now;

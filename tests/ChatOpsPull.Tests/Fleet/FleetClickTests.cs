@@ -52,7 +52,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         var card = Assert.IsType<Card>(asked.UpdatedCard);
         Assert.Contains(card.Facts, f => f.Label == "Cluster" && f.Value == "prod-b");
         var approvalId = RemediationBed.ApprovalIdOn(card, plan.Title);
-        var dryRun = await Engines.EventuallyAsync(
+        var dryRun = await Eventually.ValueAsync(
             () => a.Get<ApprovalStore>().GetAsync(approvalId), r => r is not null && !ApprovalWorkflow.DryRunIsWaiting(r), "prod-b's bot to make the dry run");
         Assert.Contains("kubectl.kubernetes.io/restartedAt", dryRun!.DryRun, StringComparison.Ordinal);
 
@@ -143,7 +143,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
         var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
         await fleet.StopAsync(b);
-        await Engines.EventuallyAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        await Eventually.ValueAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
 
         var asked = await a.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
         var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
@@ -169,7 +169,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         Assert.Empty(Writes(a.Api));
         var audit = (await a.Get<AuditLog>().ForApprovalAsync(approvalId)).Select(e => e.Action).ToList();
         Assert.Single(audit, x => x == RemediationAuditActions.JobStarted);
-        var request = await Engines.EventuallyAsync(() => a.Get<ApprovalStore>().GetAsync(approvalId), r => !ApprovalWorkflow.DryRunIsWaiting(r!), "the dry run made on return");
+        var request = await Eventually.ValueAsync(() => a.Get<ApprovalStore>().GetAsync(approvalId), r => !ApprovalWorkflow.DryRunIsWaiting(r!), "the dry run made on return");
         Assert.Contains("kubectl.kubernetes.io/restartedAt", request!.DryRun, StringComparison.Ordinal);
     }
 
@@ -186,12 +186,12 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
         var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
         await fleet.StopAsync(b);
-        await Engines.EventuallyAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        await Eventually.ValueAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
         var asked = await a.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
         var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
         await a.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
         var expires = (await a.Get<ApprovalStore>().GetAsync(approvalId))!.ExpiresAt;
-        await Engines.EventuallyAsync(() => Task.FromResult(DateTimeOffset.UtcNow), now => now > expires, "the request's time to pass");
+        await Eventually.ValueAsync(() => Task.FromResult(DateTimeOffset.UtcNow), now => now > expires, "the request's time to pass");
 
         var back = await fleet.StartAsync("prod-b", api: apiB);
         var run = await back.WaitForRunAsync(approvalId);

@@ -120,7 +120,7 @@ public sealed class HostileFixture : IAsyncLifetime
 
         // The cluster's failure arrives through the watcher and is diagnosed; the pull secret is read as the diagnosis will.
         var store = Host.Services.GetRequiredService<IncidentStore>();
-        await Engines.EventuallyAsync(() => store.ListOpenAsync(), open => open.Count == 1 && open[0].Diagnosis is not null, "the watched failure to be diagnosed", TimeSpan.FromSeconds(60));
+        await Eventually.ValueAsync(() => store.ListOpenAsync(), open => open.Count == 1 && open[0].Diagnosis is not null, "the watched failure to be diagnosed", TimeSpan.FromSeconds(60));
         var (inspection, failure) = await Host.Services.GetRequiredService<PodInspector>().InspectAsync("shop", "web-6b9f7c5d8-hostile", CancellationToken.None);
         if (inspection is null)
         {
@@ -146,6 +146,16 @@ public sealed class HostileFixture : IAsyncLifetime
     }
 
     /// <summary>
+    /// <see cref="StateAsync"/> once the host has nothing in flight (Hangfire queue and chat outbox drained), so work an
+    /// earlier request started cannot land between a test's "before" and "after".
+    /// </summary>
+    public async Task<string> DrainedStateAsync()
+    {
+        await Drained.WaitAsync(Host.Services);
+        return await StateAsync();
+    }
+
+    /// <summary>
     /// What a refused request must not change: the row count of every table of the bot's database (incidents, audit,
     /// outbox, seen Slack events, Teams conversations …), and the calls made to Slack and the Bot Connector.
     /// </summary>
@@ -160,7 +170,7 @@ public sealed class HostileFixture : IAsyncLifetime
             counts.Add($"{table}={await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM \"{table}\"")}");
         }
 
-        counts.Add($"slack calls={Slack.Calls.Count}");
+        counts.Add($"slack calls={Slack.Calls.Count} ({string.Join(" ", Slack.Calls.Select(c => c.Method))})");
         counts.Add($"connector calls={Teams.Calls.Count(c => !c.Path.Contains("oauth2", StringComparison.Ordinal) && !c.Path.Contains("openid", StringComparison.Ordinal) && !c.Path.Contains("keys", StringComparison.Ordinal))}");
         return string.Join(", ", counts);
     }

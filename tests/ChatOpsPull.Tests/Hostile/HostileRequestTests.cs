@@ -15,7 +15,7 @@ public sealed class HostileRequestTests(HostileFixture fixture)
     public async Task A_hostile_request_gets_its_answer_and_changes_nothing(string name)
     {
         var hostile = HostileCases.Named(name);
-        var before = await fixture.StateAsync();
+        var before = await fixture.DrainedStateAsync();
 
         var (status, body) = await SendAsync(hostile);
 
@@ -27,8 +27,7 @@ public sealed class HostileRequestTests(HostileFixture fixture)
         }
 
         Assert.Contains(hostile.Answer, body, StringComparison.Ordinal);
-        await Task.Delay(100); // anything a refused request might have started in the background
-        Assert.Equal(before, await fixture.StateAsync());
+        Assert.Equal(before, await fixture.DrainedStateAsync());
     }
 
     [Fact]
@@ -38,40 +37,39 @@ public sealed class HostileRequestTests(HostileFixture fixture)
         var body = HostileCases.Utf8("""{"type":"event_callback","team_id":"T0HOSTILE","api_app_id":"A0HOSTILE","event_id":"EVENT","event_time":1732520000,"event":{"type":"app_mention","user":"U0MALLORY","text":"<@U0BOT> help","channel":"C0HOSTILE","ts":"1732520000.000100"}}""".Replace("EVENT", eventId, StringComparison.Ordinal));
         var ts = HostileFixture.Now();
         var first = await SendRawAsync(() => HostileCases.Slack("/slack/events", body, "application/json", timestamp: ts));
-        var afterFirst = await SettledStateAsync(); // the first delivery's answer goes out through the outbox in the background
+        var afterFirst = await fixture.DrainedStateAsync(); // the first delivery's answer goes out through the outbox in the background
 
         var replay = await SendRawAsync(() => HostileCases.Slack("/slack/events", body, "application/json", timestamp: ts));
-        await Task.Delay(1000);
 
         Assert.Equal(HttpStatusCode.OK, first.Status);
         Assert.Equal(HttpStatusCode.OK, replay.Status);
-        Assert.Equal(afterFirst, await fixture.StateAsync());
+        Assert.Equal(afterFirst, await fixture.DrainedStateAsync());
     }
 
     [Fact]
     public async Task A_signed_command_for_another_slash_command_gets_help_not_silence()
     {
         var form = HostileCases.Utf8($"team_id=T0HOSTILE&channel_id=C0HOSTILE&user_id=U0MALLORY&command=%2Fdeploy&text=status&response_url={Uri.EscapeDataString(fixture.Slack.NewResponseUrl())}");
-        var before = await fixture.StateAsync();
+        var before = await fixture.DrainedStateAsync();
 
         var (status, body) = await SendRawAsync(() => HostileCases.Slack("/slack/commands", form, "application/x-www-form-urlencoded"));
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("I only answer", body, StringComparison.Ordinal); // the JSON encoder writes the backticks as \u0060
-        Assert.Equal(before, await fixture.StateAsync());
+        Assert.Equal(before, await fixture.DrainedStateAsync());
     }
 
     [Fact]
     public async Task A_signed_command_whose_name_holds_a_nul_is_refused_as_malformed()
     {
         var form = HostileCases.Utf8($"team_id=T0HOSTILE&channel_id=C0HOSTILE&user_id=U0MALLORY&command=%2Fpullbot%00&text=status&response_url={Uri.EscapeDataString(fixture.Slack.NewResponseUrl())}");
-        var before = await fixture.StateAsync();
+        var before = await fixture.DrainedStateAsync();
 
         var (status, body) = await SendRawAsync(() => HostileCases.Slack("/slack/commands", form, "application/x-www-form-urlencoded"));
 
         Assert.True(status == HttpStatusCode.BadRequest, $"expected 400, got {status}: {body}");
         Assert.StartsWith("Malformed Slack request:", body, StringComparison.Ordinal);
-        Assert.Equal(before, await fixture.StateAsync());
+        Assert.Equal(before, await fixture.DrainedStateAsync());
     }
 
     [Fact]
@@ -90,7 +88,7 @@ public sealed class HostileRequestTests(HostileFixture fixture)
     public async Task A_bounded_flood_of_forged_requests_is_refused_and_the_bot_stays_healthy()
     {
         const int requests = 600;
-        var before = await fixture.StateAsync();
+        var before = await fixture.DrainedStateAsync();
         var forged = new Func<HttpRequestMessage>[]
         {
             () => HostileCases.Slack("/slack/commands", HostileCases.Command("status"), "application/x-www-form-urlencoded", secret: "forged-forged-forged"),
@@ -109,7 +107,7 @@ public sealed class HostileRequestTests(HostileFixture fixture)
 
         Assert.Equal(requests, statuses.Count(s => s == HttpStatusCode.Unauthorized));
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(120), $"the flood took {started.Elapsed}");
-        Assert.Equal(before, await fixture.StateAsync());
+        Assert.Equal(before, await fixture.DrainedStateAsync());
         using var health = await fixture.Client.GetAsync(HostileCases.Relative("/healthz"));
         using var ready = await fixture.Client.GetAsync(HostileCases.Relative("/readyz"));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
@@ -127,7 +125,7 @@ public sealed class HostileRequestTests(HostileFixture fixture)
         // Accepted requests too: a signed command and a Teams message from a trusted Bot Connector.
         await SendRawAsync(() => HostileCases.Slack("/slack/commands", HostileCases.Command("status \u202Eevil\u200B"), "application/x-www-form-urlencoded"));
         await SendRawAsync(() => HostileCases.Teams(fixture, HostileCases.Activity(fixture), spec: new ChatOpsPull.Tests.Teams.FakeConnector.TokenSpec()));
-        await Task.Delay(500);
+        await Drained.WaitAsync(fixture.Host.Services); // the answers' deliveries log too
 
         var lines = fixture.Logs.Lines.ToList();
         // The refusals themselves are logged (so the scan reads what a request left behind), just never a secret.
@@ -137,26 +135,6 @@ public sealed class HostileRequestTests(HostileFixture fixture)
             .SelectMany(secret => lines.Where(l => l.Contains(secret.Value, StringComparison.Ordinal)).Select(l => $"{secret.What}: {l}"))
             .ToList();
         Assert.True(leaks.Count == 0, "Secrets in log lines:\n" + string.Join('\n', leaks.Take(10)));
-    }
-
-    /// <summary>The state once it stopped changing for a second (background work of an accepted request is done).</summary>
-    private async Task<string> SettledStateAsync()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        var last = await fixture.StateAsync();
-        while (DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(1000);
-            var now = await fixture.StateAsync();
-            if (now == last)
-            {
-                return now;
-            }
-
-            last = now;
-        }
-
-        return last;
     }
 
     private async Task<(int Status, string Body)> SendAsync(HostileCase hostile)

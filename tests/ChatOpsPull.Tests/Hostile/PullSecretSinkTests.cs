@@ -91,7 +91,7 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
                     s.AddSingleton<IStartupFilter>(new FromLoopback());
                 },
                 scriptedDiagnosis: false);
-            using (var added = await SendToBotAsync(bed, teams, TeamsActivities.BotAddedToTeam(teams.ServiceUrl)))
+            using (var added = await ChatWiring.SendToBotAsync(bed.Host, teams, TeamsActivities.BotAddedToTeam(teams.ServiceUrl)))
             {
                 Assert.Equal(HttpStatusCode.OK, added.StatusCode);
             }
@@ -104,7 +104,7 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
 
             // Watcher → incident → diagnosis with the pod's own secret → cards in Slack and Teams.
             var store = bed.Get<IncidentStore>();
-            var incident = await Engines.EventuallyAsync(
+            var incident = await Eventually.ValueAsync(
                 async () => (await store.ListOpenAsync(RemediationBed.Cluster, RemediationBed.Namespace)).FirstOrDefault(i => i.Workload?.Name == "web"),
                 i => i?.Diagnosis is not null,
                 "the failing Deployment to be detected and diagnosed",
@@ -113,13 +113,13 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
             output.WriteLine($"{diagnosis.Cause}: {diagnosis.Summary}");
             Assert.Equal(PullCause.AuthFailed, diagnosis.Cause);
             var plan = Assert.Single(diagnosis.Remediations, r => r.Kind == RemediationKind.RefreshCredentials);
-            var card = await WaitForSlackAsync(slack, incident.Id, plan.Title);
-            await Alerts.Eventually.HoldsAsync(() => TeamsText(teams).Contains(plan.Title, StringComparison.Ordinal), Patience, () => "the Teams card with the refresh");
+            var card = await ChatWiring.WaitForSlackCardAsync(slack, SlackChannel, incident.Id, plan.Title, Patience);
+            await Eventually.HoldsAsync(() => TeamsText(teams).Contains(plan.Title, StringComparison.Ordinal), Patience, () => "the Teams card with the refresh");
 
             // Asked for by alice and approved by bob, both through signed Slack clicks; the job runs.
-            replies.Add(await ClickInSlackAsync(bed, slack, People.Alice, $"request|{incident.Id}|{plan.Key}", card.Ts));
+            replies.Add(await ChatWiring.ClickInSlackAsync(bed.Host, slack, SlackChannel, People.Alice, $"request|{incident.Id}|{plan.Key}", card.Ts, Patience));
             var approvalId = await bed.PendingIdAsync(incident.Id, RemediationKind.RefreshCredentials);
-            replies.Add(await ClickInSlackAsync(bed, slack, People.Bob, $"approve|{approvalId}", card.Ts));
+            replies.Add(await ChatWiring.ClickInSlackAsync(bed.Host, slack, SlackChannel, People.Bob, $"approve|{approvalId}", card.Ts, Patience));
             var applied = await bed.WaitForRunAsync(approvalId, r => r.Run.IsFinished || r.Run.Status == RunStatus.VerifyingRollout, Patience);
             output.WriteLine($"{applied.Run.Status}: {applied.Run.Detail}");
             Assert.Equal(RunStatus.VerifyingRollout, applied.Run.Status);
@@ -135,7 +135,7 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
             var publisher = bed.Get<IDigestPublisher>();
             replies.Add((await publisher.PublishNowAsync(ChatPlatform.Slack, SlackChannel, CancellationToken.None)).Text);
             replies.Add((await publisher.PublishNowAsync(ChatPlatform.Teams, TeamsChannel, CancellationToken.None)).Text);
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () => slack.CallsTo("chat.postMessage").Any(c => c.Body.ToJsonString().Contains("Pull digest", StringComparison.Ordinal)) && TeamsText(teams).Contains("Pull digest", StringComparison.Ordinal),
                 Patience,
                 () => "the digests in Slack and Teams");
@@ -184,7 +184,8 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
 
     private static Dictionary<string, string?> Settings(FakeSlackServer slack, BotConnectorStandIn teams, string registryHost)
     {
-        var settings = new Dictionary<string, string?>
+        var settings = ChatWiring.Settings(slack, RemediationBed.Namespace, SlackChannel, teams, TeamsChannel);
+        foreach (var (key, value) in new Dictionary<string, string?>
         {
             ["Kubernetes:WatchEnabled"] = "true",
             ["Logging:LogLevel:Default"] = "Trace",
@@ -194,27 +195,11 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
             ["Registry:Hosts:2:PlainHttp"] = "true",
             ["Remediation:CredentialSources:0:Registry"] = registryHost,
             ["Remediation:CredentialSources:0:Secret"] = "registry-source",
-            ["Slack:SigningSecret"] = SlackTestHost.SigningSecret,
-            ["Slack:BotToken"] = FakeSlackServer.BotToken,
-            ["Slack:ApiBaseUrl"] = slack.ApiUrl.ToString(),
-            ["Slack:ResponseUrlPrefixes:0"] = slack.ResponseUrlPrefix,
-            ["Teams:MicrosoftAppId"] = BotConnectorStandIn.AppId,
-            ["Teams:MicrosoftAppPassword"] = BotConnectorStandIn.AppPassword,
-            ["Teams:OpenIdMetadataUrl"] = teams.OpenIdMetadataUrl,
-            ["Teams:EmulatorOpenIdMetadataUrl"] = teams.EmulatorOpenIdMetadataUrl,
-            ["Teams:TokenEndpoint"] = teams.TokenEndpoint,
-            ["Teams:AllowedServiceUrlHosts:0"] = "127.0.0.1",
-            ["Routing:Routes:0:Platform"] = "Slack",
-            ["Routing:Routes:0:Channel"] = SlackChannel,
-            ["Routing:Routes:0:Namespace"] = RemediationBed.Namespace,
-            ["Routing:Routes:1:Platform"] = "Teams",
-            ["Routing:Routes:1:Channel"] = TeamsChannel,
-            ["Routing:Routes:1:Namespace"] = RemediationBed.Namespace,
-            ["Outbox:MessageInterval"] = "00:00:00.020",
-            ["Outbox:PollInterval"] = "00:00:00.100",
-            ["Outbox:BaseBackoff"] = "00:00:00.100",
-            ["Outbox:MaxBackoff"] = "00:00:01",
-        };
+        })
+        {
+            settings[key] = value;
+        }
+
         foreach (var (index, platform, channel) in new[] { (0, "Slack", SlackChannel), (1, "Teams", TeamsChannel) })
         {
             foreach (var (key, value) in DigestHosts.Schedule(index, platform, channel, cluster: RemediationBed.Cluster, ns: RemediationBed.Namespace))
@@ -227,55 +212,6 @@ public sealed class PullSecretSinkTests(RegistryFixture registry, ITestOutputHel
     }
 
     private static string TeamsText(BotConnectorStandIn teams) => string.Join("\n", teams.Calls.Select(c => c.Body?.ToJsonString() ?? string.Empty));
-
-    private static async Task<FakeSlackMessage> WaitForSlackAsync(FakeSlackServer slack, string incidentId, string text)
-    {
-        FakeSlackMessage? card = null;
-        await Alerts.Eventually.HoldsAsync(
-            () =>
-            {
-                card = slack.Messages.FirstOrDefault(m => m.Channel == SlackChannel && m.Content.ToJsonString().Contains(incidentId, StringComparison.Ordinal));
-                return card is not null && card.Content.ToJsonString().Contains(text, StringComparison.Ordinal);
-            },
-            Patience,
-            () => $"the Slack card never said \"{text}\"; it is {card?.Content.ToJsonString() ?? "not posted"}");
-        return card!;
-    }
-
-    /// <summary>A click on a Slack button, signed as Slack signs it, through /slack/interactions; returns what the clicker was told.</summary>
-    private static async Task<string> ClickInSlackAsync(RemediationBed bed, FakeSlackServer slack, ChatUser user, string value, string messageTs)
-    {
-        var responseUrl = slack.NewResponseUrl();
-        var click = SlackInteractionEndpointTests.Click(value, responseUrl);
-        click["user"] = new JsonObject { ["id"] = user.Id, ["username"] = user.DisplayName, ["name"] = user.DisplayName, ["team_id"] = "T9TK3CUKW" };
-        click["channel"] = new JsonObject { ["id"] = SlackChannel, ["name"] = "shop-alerts" };
-        click["container"]!["channel_id"] = SlackChannel;
-        click["container"]!["message_ts"] = messageTs;
-        click["message"]!["ts"] = messageTs;
-        var body = "payload=" + Uri.EscapeDataString(click.ToJsonString());
-        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using var client = bed.Host.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, Encoding.UTF8) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/x-www-form-urlencoded");
-        request.Headers.Add("X-Slack-Request-Timestamp", timestamp);
-        request.Headers.Add("X-Slack-Signature", SlackTestHost.Sign(SlackTestHost.SigningSecret, timestamp, body));
-        using var response = await client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        bool IsFor(FakeSlackCall call) => call.Channel is { Length: > 0 } path && responseUrl.EndsWith(path, StringComparison.Ordinal);
-        await slack.WaitUntilAsync(
-            calls => calls.Any(c => c.Method == "response_url" && c.Body["replace_original"]?.GetValue<bool>() == false && IsFor(c)),
-            Patience,
-            $"the answer to {user.DisplayName}'s click on {value}");
-        return slack.CallsTo("response_url").Single(c => c.Body["replace_original"]?.GetValue<bool>() == false && IsFor(c)).Body["text"]!.GetValue<string>();
-    }
-
-    private static async Task<HttpResponseMessage> SendToBotAsync(RemediationBed bed, BotConnectorStandIn teams, JsonObject activity)
-    {
-        using var client = bed.Host.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages") { Content = new StringContent(activity.ToJsonString(), Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", teams.CreateToken(new TokenSpec { ServiceUrl = activity["serviceUrl"]!.GetValue<string>() }));
-        return await client.SendAsync(request);
-    }
 
     /// <summary>The file as it is now, while the bot may still have it open.</summary>
     private static async Task<byte[]> ReadSharedAsync(string path)

@@ -28,7 +28,7 @@ public sealed class RecordingNotifier : IIncidentNotifier
     public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
         _calls.Enqueue((incident, change, detail));
-        return Throw ? throw new InvalidOperationException("chat is down") : Task.Delay(Delay, cancellationToken);
+        return Throw ? throw new InvalidOperationException("chat is down") : Task.Delay(Delay, cancellationToken); // a slow platform's pace
     }
 }
 
@@ -78,27 +78,6 @@ public static class Engines
 
     public static async Task<TestStorage> StorageAsync(DatabaseProvider provider, PostgresFixture postgres) =>
         provider == DatabaseProvider.Sqlite ? TestStorage.Sqlite() : await TestStorage.PostgresAsync(postgres);
-
-    /// <summary>Waits (polling, bounded) until <paramref name="condition"/> holds; fails with <paramref name="what"/>.</summary>
-    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var value = await probe();
-            if (condition(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out waiting for {what}; last value: {value}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
 }
 
 /// <summary>

@@ -158,6 +158,35 @@ public sealed class ExternalProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Starts a server (<paramref name="start"/> is given the port to put in its command line or configuration) on a probed
+    /// free port and waits until it listens. Another process can take a probed port before the server binds it; when the
+    /// server then exits saying the address is in use, a new port is probed and the server started again.
+    /// </summary>
+    public static async Task<(ExternalProcess Process, int Port)> StartOnFreePortAsync(Func<int, Task<ExternalProcess>> start, TimeSpan? timeout = null, int attempts = 5)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort.Next();
+            var process = await start(port).ConfigureAwait(false);
+            try
+            {
+                await process.WaitForPortAsync(port, timeout).ConfigureAwait(false);
+                if (!process.HasExited)
+                {
+                    return (process, port);
+                }
+
+                // Something else answered on the port, and this server has already given up on it.
+                throw new InvalidOperationException($"{process._process.StartInfo.FileName} exited after port {port} answered:\n{process.Output}");
+            }
+            catch (InvalidOperationException) when (attempt < attempts && process.Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Waits until something accepts TCP connections on the port, or the process dies.</summary>
     public async Task WaitForPortAsync(int port, TimeSpan? timeout = null)
     {

@@ -78,7 +78,7 @@ public sealed class DiagnoseIncidentJobTests
         });
 
     private static Task<Incident> DiagnosedAsync(IncidentStore store, string id, TimeSpan? timeout = null) =>
-        Engines.EventuallyAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", timeout);
+        Eventually.ValueAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", timeout);
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
@@ -90,7 +90,9 @@ public sealed class DiagnoseIncidentJobTests
         var store = host.Services.GetRequiredService<IncidentStore>();
         var diagnoser = host.Services.GetRequiredService<TimedDiagnoser>();
         var scheduler = host.Services.GetRequiredService<TimedScheduler>();
-        await Task.Delay(1500); // let the job server settle into its idle poll
+        // The job server is up and polling (its first heartbeat is in storage) before the latency is measured.
+        var jobStorage = host.Services.GetRequiredService<Hangfire.JobStorage>();
+        await Eventually.HoldsAsync(() => jobStorage.GetMonitoringApi().Servers().Count > 0, "the Hangfire server to announce itself");
 
         var latencies = new List<double>();
         for (var round = 0; round < 3; round++)
@@ -141,7 +143,7 @@ public sealed class DiagnoseIncidentJobTests
         Assert.Equal(IncidentUpdateOutcome.Changed, request.Outcome);
         var late = await engine.ApplyDiagnosisAsync(id, 1, first.Diagnosis! with { Summary = "late" });
         Assert.Equal(IncidentUpdateOutcome.Unchanged, late.Outcome);
-        var again = await Engines.EventuallyAsync(
+        var again = await Eventually.ValueAsync(
             () => audit.ForIncidentAsync(id), lines => lines.Count(a => a.Action == AuditActions.IncidentDiagnosed) == 2, "the re-diagnosis");
         Assert.DoesNotContain(again, a => a.Detail?.Contains("late", StringComparison.Ordinal) == true);
     }
@@ -157,7 +159,8 @@ public sealed class DiagnoseIncidentJobTests
             var engine = enqueueOnly.Services.GetRequiredService<IncidentEngine>();
             await engine.ReportAsync(Failures.Pod("api-1"), default);
             id = Assert.Single(await enqueueOnly.Services.GetRequiredService<IncidentStore>().ListOpenAsync()).Id;
-            await Task.Delay(1500);
+            var monitoring = enqueueOnly.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+            await Eventually.ValueAsync(() => Task.FromResult(monitoring.Queues().Sum(q => q.Length)), queued => queued == 1, "the diagnosis job in the queue");
             Assert.Null((await enqueueOnly.Services.GetRequiredService<IncidentStore>().GetAsync(id))!.Diagnosis);
             Assert.Empty(enqueueOnly.Services.GetRequiredService<TimedDiagnoser>().Started);
         }

@@ -62,7 +62,7 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         });
 
     private static Task<Incident> DiagnosedAsync(IncidentStore store, string id, TimeSpan? timeout = null) =>
-        Engines.EventuallyAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", timeout ?? TimeSpan.FromSeconds(60));
+        Eventually.ValueAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", timeout ?? TimeSpan.FromSeconds(60));
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
@@ -80,12 +80,12 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         var id = Assert.Single(await store.ListOpenAsync()).Id;
 
         // Both paths are inside the diagnosis at once (the backstop job is due at once), then both try to store it.
-        await Engines.EventuallyAsync(() => Task.FromResult(diagnoser.Started), n => n == 2, "the in-process run and the backstop job to start");
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 2, "the in-process run and the backstop job to start");
         diagnoser.Release();
-        await Engines.EventuallyAsync(() => Task.FromResult(diagnoser.Finished), n => n == 2, "both diagnoses to finish");
-        await Engines.EventuallyAsync(() => Task.FromResult(queue.Pending), n => n == 0, "the in-process queue to drain");
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Finished), n => n == 2, "both diagnoses to finish");
+        await Eventually.ValueAsync(() => Task.FromResult(queue.Pending), n => n == 0, "the in-process queue to drain");
         var monitoring = host.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        await Engines.EventuallyAsync(() => Task.FromResult(monitoring.SucceededListCount()), n => n >= 1, "the backstop job to finish");
+        await Eventually.ValueAsync(() => Task.FromResult(monitoring.SucceededListCount()), n => n >= 1, "the backstop job to finish");
 
         var diagnosed = await DiagnosedAsync(store, id);
         Assert.Equal(IncidentState.Diagnosed, diagnosed.State);
@@ -106,7 +106,7 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         {
             await first.Services.GetRequiredService<IncidentEngine>().ReportAsync(Failures.Pod("api-1"), default);
             id = Assert.Single(await first.Services.GetRequiredService<IncidentStore>().ListOpenAsync()).Id;
-            await Engines.EventuallyAsync(() => Task.FromResult(held.Started), n => n == 1, "the in-process diagnosis to start");
+            await Eventually.ValueAsync(() => Task.FromResult(held.Started), n => n == 1, "the in-process diagnosis to start");
         }
 
         Assert.Equal(0, held.Finished);
@@ -144,7 +144,7 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         Assert.InRange(queue.Overflowed, 2, 3);
 
         // The overflow is diagnosed by the job server while the in-process worker is still held (the backstops are an hour away).
-        await Engines.EventuallyAsync(
+        await Eventually.ValueAsync(
             async () => (await store.ListOpenAsync()).Count(i => i.Diagnosis is not null),
             n => n >= queue.Overflowed,
             "the overflowed requests to be diagnosed by jobs");
@@ -170,7 +170,7 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         await engine.ReportAsync(Failures.Pod("api-1"), default);
         await DiagnosedAsync(store, Assert.Single(await store.ListOpenAsync()).Id);
 
-        var text = await Engines.EventuallyAsync(
+        var text = await Eventually.ValueAsync(
             () => client.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
             t => t.Contains("stage=\"card\"", StringComparison.Ordinal),
             "the stage histograms on /metrics");

@@ -126,11 +126,7 @@ public sealed class FakeApiTests
         // A bookmark goes to the watches open when it is sent: send it once the client's watch is open.
         var timer = Task.Run(async () =>
         {
-            while (api.Store.OpenWatches == 0)
-            {
-                await Task.Delay(20);
-            }
-
+            await Eventually.HoldsAsync(() => api.Store.OpenWatches > 0, "the client's watch to open");
             api.SendBookmarks();
         });
 

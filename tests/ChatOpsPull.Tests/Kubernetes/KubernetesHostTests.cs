@@ -59,7 +59,7 @@ public sealed class KubernetesHostTests : IDisposable
         using var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await WatcherRun.EventuallyAsync(() => logs.Any(l => l.Contains("so the Kubernetes watcher is off.", StringComparison.Ordinal)), "the watcher-off sentence");
+        await Eventually.HoldsAsync(() => logs.Any(l => l.Contains("so the Kubernetes watcher is off.", StringComparison.Ordinal)), "the watcher-off sentence");
         Assert.Contains(logs, l => l.StartsWith("The Kubernetes configuration could not be used (", StringComparison.Ordinal));
     }
 
@@ -86,7 +86,7 @@ public sealed class KubernetesHostTests : IDisposable
         });
         using var client = factory.CreateClient();
 
-        await WatcherRun.EventuallyAsync(() => sink.Reports.Count == 1, "the host's watcher reports the failing pod");
+        await Eventually.HoldsAsync(() => sink.Reports.Count == 1, "the host's watcher reports the failing pod");
         var report = sink.Reports[0];
         Assert.Equal(("prod-eu", "shop", "web-6b9f7c5d8-host1", "deployment/web"), (report.Cluster, report.Namespace, report.Pod, report.Workload!.ToString()));
         var lease = api.Store.Get(ResourceType.Of("leases"), "shop", "chatopspull-watcher");
@@ -94,7 +94,7 @@ public sealed class KubernetesHostTests : IDisposable
         Assert.StartsWith(Environment.MachineName.ToLowerInvariant() + "-", lease!["spec"]!["holderIdentity"]!.GetValue<string>(), StringComparison.Ordinal);
         var store = factory.Services.GetRequiredService<ChatOpsPull.Detection.KubernetesWatch.PullEventStore>();
         IReadOnlyList<ChatOpsPull.Detection.KubernetesWatch.PullEventRecord> rows = [];
-        await WatcherRun.EventuallyAsync(() => (rows = store.ListAsync("prod-eu", DateTimeOffset.MinValue, CancellationToken.None).GetAwaiter().GetResult()).Count == 2, "two pulls stored");
+        await Eventually.HoldsAsync(() => (rows = store.ListAsync("prod-eu", DateTimeOffset.MinValue, CancellationToken.None).GetAwaiter().GetResult()).Count == 2, "two pulls stored");
         Assert.Contains(rows, r => r.Image == "ghcr.io/example/api:2.7.0" && r.SizeBytes == 48213567);
     }
 

@@ -188,21 +188,6 @@ public sealed class WatcherRun : IAsyncDisposable
         return new WatcherRun(api, watcher, sink, status, store, database, directory);
     }
 
-    /// <summary>Polls until <paramref name="condition"/> holds; fails the test with <paramref name="what"/> when it does not in time.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"timed out waiting for: {what}");
-            }
-
-            await Task.Delay(25);
-        }
-    }
-
     /// <summary>Waits until the watcher has processed everything the server has (no input in flight for a moment).</summary>
     public async Task SettleAsync()
     {

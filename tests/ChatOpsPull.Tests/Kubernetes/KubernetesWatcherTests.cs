@@ -16,7 +16,7 @@ public sealed class KubernetesWatcherTests
         await using var api = await FakeKubernetesApi.StartAsync();
         KubeFixtures.SeedWebWorkload(api);
         await using var run = await WatcherRun.StartAsync(api);
-        await WatcherRun.EventuallyAsync(() => run.Status.PodLists >= 1, "first list");
+        await Eventually.HoldsAsync(() => run.Status.PodLists >= 1, "first list");
 
         var pods = Enumerable.Range(0, 10).Select(i => KubeFixtures.WebPod($"web-6b9f7c5d8-p{i:00}x")).ToArray();
         foreach (var pod in pods)
@@ -24,7 +24,7 @@ public sealed class KubernetesWatcherTests
             api.Seed(pod);
         }
 
-        await WatcherRun.EventuallyAsync(() => run.Sink.Reports.Count >= 10, "10 reports");
+        await Eventually.HoldsAsync(() => run.Sink.Reports.Count >= 10, "10 reports");
 
         // The back-off status message is not the cause; the kubelet's Warning event carries it.
         foreach (var pod in pods)
@@ -33,7 +33,7 @@ public sealed class KubernetesWatcherTests
             api.Seed(KubeFixtures.FailedEventFor(pod));
         }
 
-        await WatcherRun.EventuallyAsync(
+        await Eventually.HoldsAsync(
             () => pods.All(p => run.Sink.Reports.Any(r => r.Pod == p["metadata"]!["name"]!.GetValue<string>() && r.Reason == "ImagePullBackOff" && r.Message == RuntimeMessage)),
             "every pod's back-off reported with the runtime message");
         await run.SettleAsync();
@@ -63,7 +63,7 @@ public sealed class KubernetesWatcherTests
         api.Seed(KubeFixtures.Load("pod-init-ephemeral.json"));
         await using var run = await WatcherRun.StartAsync(api);
 
-        await WatcherRun.EventuallyAsync(() => run.Sink.Reports.Count >= 2, "two reports");
+        await Eventually.HoldsAsync(() => run.Sink.Reports.Count >= 2, "two reports");
         await run.SettleAsync();
 
         var init = Assert.Single(run.Sink.Reports, r => r.ContainerKind == ContainerKind.Init);
@@ -85,7 +85,7 @@ public sealed class KubernetesWatcherTests
         await using var api = await FakeKubernetesApi.StartAsync();
         KubeFixtures.SeedWebWorkload(api);
         await using var run = await WatcherRun.StartAsync(api);
-        await WatcherRun.EventuallyAsync(() => run.Status.PodLists >= 1 && api.Store.OpenWatches >= 2, "watching");
+        await Eventually.HoldsAsync(() => run.Status.PodLists >= 1 && api.Store.OpenWatches >= 2, "watching");
 
         var names = new List<string>();
         for (var i = 0; i < 120; i++)
@@ -112,7 +112,7 @@ public sealed class KubernetesWatcherTests
             }
         }
 
-        await WatcherRun.EventuallyAsync(() => run.Sink.Resolutions.Count >= 60, "60 resolutions");
+        await Eventually.HoldsAsync(() => run.Sink.Resolutions.Count >= 60, "60 resolutions");
         await run.SettleAsync();
 
         Assert.True(run.Status.Reconnects >= 1, "the watcher reconnected");
@@ -131,7 +131,7 @@ public sealed class KubernetesWatcherTests
         var kept = api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-keep1"));
         var doomed = api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-gone1"));
         await using var run = await WatcherRun.StartAsync(api);
-        await WatcherRun.EventuallyAsync(() => run.Sink.Reports.Count == 2 && api.Store.OpenWatches >= 2, "two reports and watching");
+        await Eventually.HoldsAsync(() => run.Sink.Reports.Count == 2 && api.Store.OpenWatches >= 2, "two reports and watching");
 
         // While the watcher is disconnected: one pod deleted, one added, and history compacted.
         api.Store.DropWatches();
@@ -139,9 +139,9 @@ public sealed class KubernetesWatcherTests
         api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-new01"));
         api.Store.Compact();
 
-        await WatcherRun.EventuallyAsync(() => run.Status.GoneRelists >= 1, "a 410 relist");
-        await WatcherRun.EventuallyAsync(() => run.Sink.Reports.Any(r => r.Pod == "web-6b9f7c5d8-new01"), "the new pod reported");
-        await WatcherRun.EventuallyAsync(() => run.Sink.Resolutions.Any(r => r.Pod == "web-6b9f7c5d8-gone1"), "the deleted pod resolved");
+        await Eventually.HoldsAsync(() => run.Status.GoneRelists >= 1, "a 410 relist");
+        await Eventually.HoldsAsync(() => run.Sink.Reports.Any(r => r.Pod == "web-6b9f7c5d8-new01"), "the new pod reported");
+        await Eventually.HoldsAsync(() => run.Sink.Resolutions.Any(r => r.Pod == "web-6b9f7c5d8-gone1"), "the deleted pod resolved");
         await run.SettleAsync();
 
         Assert.Equal(3, run.Sink.Reports.Count);
@@ -158,13 +158,13 @@ public sealed class KubernetesWatcherTests
         api.TooOldWatchAsHttpError = true;
         KubeFixtures.SeedWebWorkload(api);
         await using var run = await WatcherRun.StartAsync(api);
-        await WatcherRun.EventuallyAsync(() => run.Status.PodLists >= 1 && api.Store.OpenWatches >= 2, "watching");
+        await Eventually.HoldsAsync(() => run.Status.PodLists >= 1 && api.Store.OpenWatches >= 2, "watching");
 
         api.Store.DropWatches();
         api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-late1"));
         api.Store.Compact();
 
-        await WatcherRun.EventuallyAsync(() => run.Sink.Reports.Any(r => r.Pod == "web-6b9f7c5d8-late1"), "the pod added during the gap");
+        await Eventually.HoldsAsync(() => run.Sink.Reports.Any(r => r.Pod == "web-6b9f7c5d8-late1"), "the pod added during the gap");
         Assert.True(run.Status.GoneRelists >= 1);
         Assert.True(run.Status.PodLists >= 2);
     }
@@ -177,7 +177,7 @@ public sealed class KubernetesWatcherTests
         api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-ready"));
         api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-delme"));
         await using var run = await WatcherRun.StartAsync(api);
-        await WatcherRun.EventuallyAsync(() => run.Sink.Reports.Count == 2, "two reports");
+        await Eventually.HoldsAsync(() => run.Sink.Reports.Count == 2, "two reports");
 
         var pod = (JsonObject)api.Store.Get(ResourceType.Of("pods"), "shop", "web-6b9f7c5d8-ready")!.DeepClone();
         pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
@@ -186,7 +186,7 @@ public sealed class KubernetesWatcherTests
         // A pod that never failed changes nothing when it goes.
         api.Seed(KubeFixtures.Load("node-worker-1.json"));
 
-        await WatcherRun.EventuallyAsync(() => run.Sink.Resolutions.Count == 2, "two resolutions");
+        await Eventually.HoldsAsync(() => run.Sink.Resolutions.Count == 2, "two resolutions");
         await run.SettleAsync();
 
         Assert.Contains(("shop", "web-6b9f7c5d8-ready", (string?)"web", PodResolution.Ready), run.Sink.Resolutions);
@@ -202,7 +202,7 @@ public sealed class KubernetesWatcherTests
         KubeFixtures.SeedWebWorkload(api);
         api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-bm001"));
         await using var run = await WatcherRun.StartAsync(api);
-        await WatcherRun.EventuallyAsync(() => run.Sink.Reports.Count == 1 && api.Store.OpenWatches >= 2, "watching");
+        await Eventually.HoldsAsync(() => run.Sink.Reports.Count == 1 && api.Store.OpenWatches >= 2, "watching");
 
         // Unrelated changes the pod watch does not see, then a bookmark carrying the newer resourceVersion.
         for (var i = 0; i < 5; i++)
@@ -212,9 +212,9 @@ public sealed class KubernetesWatcherTests
 
         var before = api.Requests.Count;
         api.SendBookmarks();
-        await WatcherRun.EventuallyAsync(() => run.Status.Bookmarks >= 1, "a bookmark");
+        await Eventually.HoldsAsync(() => run.Status.Bookmarks >= 1, "a bookmark");
         api.DropWatches();
-        await WatcherRun.EventuallyAsync(() => api.Requests.Skip(before).Any(r => r.Contains("/pods?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal)), "re-watch");
+        await Eventually.HoldsAsync(() => api.Requests.Skip(before).Any(r => r.Contains("/pods?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal)), "re-watch");
 
         var rewatch = api.Requests.Skip(before).First(r => r.Contains("/pods?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal));
         Assert.Contains("allowWatchBookmarks=true", rewatch, StringComparison.Ordinal);
@@ -232,14 +232,14 @@ public sealed class KubernetesWatcherTests
         }
 
         await using var run = await WatcherRun.StartAsync(api);
-        await WatcherRun.EventuallyAsync(() => run.Status.EventsSeen >= 3, "events seen");
+        await Eventually.HoldsAsync(() => run.Status.EventsSeen >= 3, "events seen");
         await run.SettleAsync();
 
         // A relist (after compaction past the watcher's resourceVersion) sees the same events again: still stored once.
         api.Store.DropWatches();
         api.Seed(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new JsonObject { ["name"] = "unrelated", ["namespace"] = "shop" }, ["type"] = "Opaque" });
         api.Store.Compact();
-        await WatcherRun.EventuallyAsync(() => run.Status.EventsSeen >= 6, "events seen again");
+        await Eventually.HoldsAsync(() => run.Status.EventsSeen >= 6, "events seen again");
         await run.SettleAsync();
 
         var rows = await run.PullEvents.ListAsync("test-cluster", DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
@@ -265,9 +265,9 @@ public sealed class KubernetesWatcherTests
         using var stop = new CancellationTokenSource();
         var running = Task.Run(() => watcher.RunAsync(stop.Token));
 
-        await WatcherRun.EventuallyAsync(() => sink.Inner.Reports.Count == 1, "the first failure delivered after two refusals");
+        await Eventually.HoldsAsync(() => sink.Inner.Reports.Count == 1, "the first failure delivered after two refusals");
         api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-flak2"));
-        await WatcherRun.EventuallyAsync(() => sink.Inner.Reports.Count == 2, "the next failure delivered");
+        await Eventually.HoldsAsync(() => sink.Inner.Reports.Count == 2, "the next failure delivered");
 
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
@@ -291,9 +291,9 @@ public sealed class KubernetesWatcherTests
         using var stop = new CancellationTokenSource();
         var running = Task.Run(() => watcher.RunAsync(stop.Token));
 
-        await WatcherRun.EventuallyAsync(() => sink.Refused == 3, "three tries of the refused change");
+        await Eventually.HoldsAsync(() => sink.Refused == 3, "three tries of the refused change");
         api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-later"));
-        await WatcherRun.EventuallyAsync(() => sink.Inner.Reports.Count == 1, "the next failure delivered");
+        await Eventually.HoldsAsync(() => sink.Inner.Reports.Count == 1, "the next failure delivered");
 
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);

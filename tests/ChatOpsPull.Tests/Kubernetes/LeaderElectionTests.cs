@@ -57,7 +57,7 @@ public sealed class LeaderElectionTests
             Watching = true;
             try
             {
-                await Task.Delay(Timeout.Infinite, term);
+                await Task.Delay(Timeout.Infinite, term); // the "watcher" works until its term ends: not a wait for an outcome
             }
             finally
             {
@@ -72,26 +72,28 @@ public sealed class LeaderElectionTests
         await using var api = await FakeKubernetesApi.StartAsync();
         api.Seed(new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "chatopspull" } });
         await using var a = new Replica(api, "system:serviceaccount:chatopspull:replica-a");
-        await WatcherRun.EventuallyAsync(() => a.Watching, "replica a leads");
+        await Eventually.HoldsAsync(() => a.Watching, "replica a leads");
         await using var b = new Replica(api, "system:serviceaccount:chatopspull:replica-b");
+        await Eventually.HoldsAsync(() => b.Leadership.ObservedLeader == a.Leadership.Identity, "replica b to see a as leader");
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await RenewedForAWholeLeaseAsync(api, "chatopspull"); // b had a whole lease duration to take it
         Assert.True(a.Watching);
-        Assert.False(b.Watching);
+        Assert.Equal(0, b.Terms);
         Assert.Equal(a.Leadership.Identity, Lease(api)["spec"]!["holderIdentity"]!.GetValue<string>());
         Assert.Equal(a.Leadership.Identity, b.Leadership.ObservedLeader);
 
         // The leader can no longer renew (its updates are refused): it must stop watching, and b must take over.
         api.Deny("update", "leases", user: "system:serviceaccount:chatopspull:replica-a");
-        await WatcherRun.EventuallyAsync(() => !a.Watching, "replica a stops watching", TimeSpan.FromSeconds(10));
-        await WatcherRun.EventuallyAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(10));
+        await Eventually.HoldsAsync(() => !a.Watching, "replica a stops watching", TimeSpan.FromSeconds(10));
+        await Eventually.HoldsAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(10));
 
         var lease = Lease(api);
         Assert.Equal(b.Leadership.Identity, lease["spec"]!["holderIdentity"]!.GetValue<string>());
         Assert.Equal(1, lease["spec"]!["leaseTransitions"]!.GetValue<int>());
         Assert.Equal(2, lease["spec"]!["leaseDurationSeconds"]!.GetValue<int>());
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.False(a.Watching && b.Watching);
+        await RenewedForAWholeLeaseAsync(api, "chatopspull"); // a had a whole lease duration to come back
+        Assert.False(a.Watching);
+        Assert.Equal(1, a.Terms);
     }
 
     [Fact]
@@ -100,14 +102,14 @@ public sealed class LeaderElectionTests
         await using var api = await FakeKubernetesApi.StartAsync();
         api.Seed(new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "chatopspull" } });
         await using var a = new Replica(api, "system:serviceaccount:default:replica-a");
-        await WatcherRun.EventuallyAsync(() => a.Watching, "replica a leads");
+        await Eventually.HoldsAsync(() => a.Watching, "replica a leads");
         await using var b = new Replica(api, "system:serviceaccount:default:replica-b");
-        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        await Eventually.HoldsAsync(() => b.Leadership.ObservedLeader == a.Leadership.Identity, "replica b to see a as leader");
 
         await a.StopAsync();
         Assert.False(a.Watching);
         var released = DateTime.UtcNow;
-        await WatcherRun.EventuallyAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(5));
+        await Eventually.HoldsAsync(() => b.Watching, "replica b takes over", TimeSpan.FromSeconds(5));
 
         Assert.True(DateTime.UtcNow - released < TimeSpan.FromSeconds(2), "took over before the 2 s lease would have expired");
         Assert.Equal(b.Leadership.Identity, Lease(api, "chatopspull")["spec"]!["holderIdentity"]!.GetValue<string>());
@@ -123,6 +125,16 @@ public sealed class LeaderElectionTests
         Assert.StartsWith(name + "-", one, StringComparison.Ordinal);
         Assert.Matches("-[0-9a-f]{6}$", one);
     }
+
+    /// <summary>Waits until the holder has renewed the lease one whole lease duration after now (the others had a term to act).</summary>
+    private static Task RenewedForAWholeLeaseAsync(FakeKubernetesApi api, string ns)
+    {
+        var from = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(Lease(api, ns)["spec"]!["leaseDurationSeconds"]!.GetValue<int>());
+        return Eventually.HoldsAsync(() => RenewTime(api, ns) > from, $"a lease renewal after {from:HH:mm:ss.fff}", seen: () => $"renewed at {RenewTime(api, ns):HH:mm:ss.fff}");
+    }
+
+    private static DateTimeOffset RenewTime(FakeKubernetesApi api, string ns) =>
+        DateTimeOffset.Parse(Lease(api, ns)["spec"]!["renewTime"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
 
     private static System.Text.Json.Nodes.JsonObject Lease(FakeKubernetesApi api, string ns = "chatopspull") =>
         api.Store.Get(ResourceType.Of("leases"), ns, "chatopspull-watcher") ?? throw new InvalidOperationException("no lease");

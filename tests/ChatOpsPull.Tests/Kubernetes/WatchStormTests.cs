@@ -40,7 +40,7 @@ public sealed class WatchStormTests
                     received.Add((type, long.Parse(pod.Metadata.ResourceVersion, CultureInfo.InvariantCulture)));
                     if (received.Count == 1)
                     {
-                        // A reader that is busy while the storm builds up (the bot's delivery lanes are full).
+                        // A reader that is busy while the storm builds up (the bot's delivery lanes are full): a slow client's pace.
                         await Task.Delay(TimeSpan.FromSeconds(2));
                     }
 
@@ -140,6 +140,7 @@ public sealed class WatchStormTests
                     received.Add(long.Parse(version, CultureInfo.InvariantCulture));
                     if (first && watches == 1)
                     {
+                        // A reader that is busy while the storm builds up (pacing of a slow client, not a wait).
                         await Task.Delay(TimeSpan.FromSeconds(2));
                     }
 

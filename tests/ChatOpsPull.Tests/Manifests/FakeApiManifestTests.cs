@@ -90,7 +90,7 @@ public sealed class FakeApiManifestTests : IDisposable
         using var client = host.CreateClient();
 
         var incidents = host.Services.GetRequiredService<ChatOpsPull.Incidents.IncidentStore>();
-        await Engines.EventuallyAsync(() => incidents.ListOpenAsync(), open => open.Count == 1, "the watcher to open the incident");
+        await Eventually.ValueAsync(() => incidents.ListOpenAsync(), open => open.Count == 1, "the watcher to open the incident");
         var (inspection, failure) = await host.Services.GetRequiredService<PodInspector>().InspectAsync("shop", "web-6b9f7c5d8-rbac1", CancellationToken.None);
         Assert.True(inspection is not null, failure?.Reason);
 

@@ -369,7 +369,7 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
         api.Seed(webhook);
         var recorder = new AdmissionRecorder(api);
         await using var bot = await Prevention.AdmissionBed.StartAsync(registry, selfManaged: true, api: api);
-        await Engines.EventuallyAsync(
+        await Eventually.ValueAsync(
             () => Task.FromResult(recorder.Cases),
             cases => cases.Any(c => c.Resource == "validatingwebhookconfigurations"),
             "the bot to put its CA into the caBundle",
@@ -396,7 +396,7 @@ public sealed class WritesPolicyTests(RegistryFixture registry)
                 ["Kubernetes:Lease:RetryPeriod"] = "00:00:00.200",
             });
             _ = host.Services;
-            await Engines.EventuallyAsync(
+            await Eventually.ValueAsync(
                 () => Task.FromResult(recorder.Cases),
                 cases => cases.Any(c => c is { Operation: "CREATE", Resource: "leases" }) && cases.Any(c => c is { Operation: "UPDATE", Resource: "leases" }),
                 "the bot to take and renew its Lease",

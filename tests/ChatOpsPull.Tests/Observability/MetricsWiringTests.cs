@@ -61,7 +61,7 @@ public sealed class MetricsWiringTests : IAsyncLifetime
         }
 
         var store = _host.Services.GetRequiredService<IncidentStore>();
-        await Engines.EventuallyAsync(() => store.ListOpenAsync(), open => open.Count == 1 && open[0].Diagnosis is not null, "the incident to be diagnosed");
+        await Eventually.ValueAsync(() => store.ListOpenAsync(), open => open.Count == 1 && open[0].Diagnosis is not null, "the incident to be diagnosed");
         var diagnosed = await EventuallyGrownAsync(before, s => s.Value("chatopspull_jobs", ("kind", "diagnose"), ("state", "succeeded")), "the diagnose job to count as succeeded");
 
         Assert.True(Grew(before, diagnosed, "chatopspull_pull_failures_seen", ("source", "webhook")), "failures seen from the webhook");
@@ -133,7 +133,7 @@ public sealed class MetricsWiringTests : IAsyncLifetime
     private async Task<PrometheusScrape> EventuallyGrownAsync(PrometheusScrape before, Func<PrometheusScrape, double> read, string what)
     {
         var start = read(before);
-        return await Engines.EventuallyAsync(() => PrometheusScrape.TakeAsync(_client), s => read(s) > start, what);
+        return await Eventually.ValueAsync(() => PrometheusScrape.TakeAsync(_client), s => read(s) > start, what);
     }
 
     private async Task<HttpResponseMessage> PostAlertAsync(string json)

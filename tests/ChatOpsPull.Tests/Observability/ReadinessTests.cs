@@ -64,7 +64,7 @@ public sealed class ReadinessTests(PostgresFixture postgres)
         await AdminAsync($"ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid();");
         try
         {
-            var (_, down) = await Engines.EventuallyAsync(() => ReadyzAsync(client), r => r.Status == HttpStatusCode.ServiceUnavailable, "/readyz to answer 503");
+            var (_, down) = await Eventually.ValueAsync(() => ReadyzAsync(client), r => r.Status == HttpStatusCode.ServiceUnavailable, "/readyz to answer 503");
             Assert.False(Check(down, "database").GetProperty("ready").GetBoolean());
             Assert.False(Check(down, "jobs").GetProperty("ready").GetBoolean());
             Assert.DoesNotContain("Password", down.GetRawText(), StringComparison.OrdinalIgnoreCase);
@@ -78,7 +78,7 @@ public sealed class ReadinessTests(PostgresFixture postgres)
             await AdminAsync($"ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS true;");
         }
 
-        await Engines.EventuallyAsync(() => ReadyzAsync(client), r => r.Status == HttpStatusCode.OK, "/readyz to answer 200 again", TimeSpan.FromSeconds(60));
+        await Eventually.ValueAsync(() => ReadyzAsync(client), r => r.Status == HttpStatusCode.OK, "/readyz to answer 200 again", TimeSpan.FromSeconds(60));
     }
 
     private async Task AdminAsync(string sql)

@@ -43,7 +43,7 @@ public sealed class OutboxRestartTests : IAsyncLifetime
         await using (var second = SlackTestHost.Start(_fake, dataDirectory: _dataDirectory))
         {
             await _fake.WaitUntilAsync(calls => calls.Count(c => c.Ok) == 6, TimeSpan.FromSeconds(30), "all six cards");
-            await Task.Delay(500);
+            await Drained.WaitAsync(second.Services);
             Assert.Equal(new OutboxCounts(0, 0, 6, 0, 0), await second.Get<ChatOutbox>().CountsAsync(CancellationToken.None));
         }
 
@@ -71,7 +71,9 @@ public sealed class OutboxRestartTests : IAsyncLifetime
                 VALUES ('slack', 'C0CRASHED', @operation, @payload, @dedupe, 1, @now, @now, @now, 'sending', 'dead-replica', @until)
                 """,
                 new { operation = SlackOperations.Card, payload = payload.Serialize(), dedupe = SlackSurface.CardDedupeKey("C0CRASHED", key), now, until = now + 3_600_000 });
-            await Task.Delay(500);
+            // A card to another channel, enqueued after the row, is sent: the dispatcher has passed over the leased row.
+            await first.Get<SlackSurface>().PublishAsync("C0BARRIER", SlackOutboxTests.Card("incident:inc-ba441e01", "Barrier"), CancellationToken.None);
+            await _fake.WaitUntilAsync(calls => calls.Any(c => c.Channel == "C0BARRIER" && c.Ok), TimeSpan.FromSeconds(20), "the barrier card");
             Assert.Empty(_fake.CallsTo("chat.update"));
         }
 
@@ -84,8 +86,8 @@ public sealed class OutboxRestartTests : IAsyncLifetime
             Assert.All(rows, r => Assert.Equal(OutboxState.Delivered, r.State));
         }
 
-        var post = Assert.Single(_fake.CallsTo("chat.postMessage"));
+        var post = Assert.Single(_fake.CallsTo("chat.postMessage"), c => c.Channel == "C0CRASHED");
         Assert.Equal(post.Ts, Assert.Single(_fake.CallsTo("chat.update")).Ts);
-        Assert.Equal("🟠 After the crash", Assert.Single(_fake.Messages).Content["blocks"]![0]!["text"]!["text"]!.GetValue<string>());
+        Assert.Equal("🟠 After the crash", Assert.Single(_fake.Messages, m => m.Channel == "C0CRASHED").Content["blocks"]![0]!["text"]!["text"]!.GetValue<string>());
     }
 }

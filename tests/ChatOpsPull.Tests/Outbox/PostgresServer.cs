@@ -13,7 +13,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "chatopspull-pg-" + Guid.NewGuid().ToString("N")[..12]);
     private ExternalProcess? _server;
 
-    public int Port { get; } = FreePort.Next();
+    public int Port { get; private set; }
 
     public string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=15";
@@ -29,14 +29,18 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         await ExternalProcess.RunAsync(AsPostgres(Path.Combine(Bin, "initdb")), Arguments(Path.Combine(Bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]));
-        var serverArguments = new[]
-        {
-            "-D", data, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-k", sockets,
-            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            "-c", "max_connections=200",
-        };
-        _server = ExternalProcess.Start(AsPostgres(Path.Combine(Bin, "postgres")), Arguments(Path.Combine(Bin, "postgres"), serverArguments));
-        await _server.WaitForPortAsync(Port, TimeSpan.FromSeconds(60));
+        (_server, Port) = await ExternalProcess.StartOnFreePortAsync(
+            port =>
+            {
+                var serverArguments = new[]
+                {
+                    "-D", data, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-k", sockets,
+                    "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                    "-c", "max_connections=200",
+                };
+                return Task.FromResult(ExternalProcess.Start(AsPostgres(Path.Combine(Bin, "postgres")), Arguments(Path.Combine(Bin, "postgres"), serverArguments)));
+            },
+            TimeSpan.FromSeconds(60));
         await WaitForQueriesAsync();
     }
 
@@ -76,21 +80,5 @@ public sealed class PostgresServer : IAsyncLifetime
     private static IEnumerable<string> Arguments(string program, IEnumerable<string> arguments) =>
         IsRoot ? new[] { "-u", "postgres", "--", program }.Concat(arguments) : arguments;
 
-    private async Task WaitForQueriesAsync()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
-                await connection.OpenAsync();
-                return;
-            }
-            catch (NpgsqlException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
+    private Task WaitForQueriesAsync() => Storage.Postgres.AcceptsConnectionsAsync(ConnectionString("postgres"), TimeSpan.FromSeconds(30));
 }

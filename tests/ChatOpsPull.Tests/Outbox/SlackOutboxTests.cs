@@ -39,7 +39,7 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         await Task.WhenAll(Enumerable.Range(0, 100).Select(i => surface.PublishAsync("C0STORM01", Card($"incident:inc-storm{i:D3}", $"Storm card {i}"), CancellationToken.None)));
 
         await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) >= 100, TimeSpan.FromSeconds(60), "100 posted cards");
-        await Task.Delay(300);
+        await Drained.WaitAsync(host.Services);
 
         var calls = _fake.CallsTo("chat.postMessage").Where(c => c.Channel == "C0STORM01").OrderBy(c => c.At).ToList();
         var posted = calls.Where(c => c.Ok).Select(c => Title(c.Body)).ToList();
@@ -104,7 +104,7 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         Assert.True(second >= TimeSpan.FromMilliseconds(800), $"second retry after {second.TotalMilliseconds:F0} ms");
         Assert.True(second > first, $"backoff did not grow: {first.TotalMilliseconds:F0} then {second.TotalMilliseconds:F0} ms");
         // Slack's answer arrives before the bot records it: wait for the row, not only for the call.
-        var rows = await Incidents.Engines.EventuallyAsync(
+        var rows = await Eventually.ValueAsync(
             () => host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0FLAKY01", CancellationToken.None),
             r => r.Count == 1 && r[0].State == OutboxState.Delivered,
             "the outbox row to be delivered",
@@ -197,7 +197,7 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         }
 
         await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.update"), TimeSpan.FromSeconds(20), "the update");
-        await Task.Delay(2000);
+        await Drained.WaitAsync(host.Services); // a second update would still be pending
 
         var update = Assert.Single(_fake.CallsTo("chat.update"));
         Assert.Equal("Version 10", Title(update.Body));
@@ -265,19 +265,12 @@ public sealed class SlackOutboxTests : IAsyncLifetime
 
     internal static async Task<OutboxRow> WaitForRowAsync(SlackTestHost host, string channel, Func<OutboxRow, bool> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            var rows = await host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, channel, CancellationToken.None);
-            if (rows.Where(condition).FirstOrDefault() is { } row)
-            {
-                return row;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"no outbox row in {channel} reached the expected state");
+        var rows = await Eventually.ValueAsync(
+            () => host.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, channel, CancellationToken.None),
+            rows => rows.Any(condition),
+            $"an outbox row in {channel} to reach the expected state",
+            describe: rows => string.Join(", ", rows.Select(r => $"{r.Id}:{r.State}/{r.Attempts}")));
+        return rows.First(condition);
     }
 
     internal static Card Card(string key, string title) =>

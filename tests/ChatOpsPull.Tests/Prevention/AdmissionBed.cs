@@ -317,7 +317,7 @@ public sealed class AdmissionBed : IAsyncDisposable
     public async Task SettleAsync()
     {
         var recorder = Get<FindingRecorder>();
-        await Alerts.Eventually.HoldsAsync(() => recorder.Pending == 0, TimeSpan.FromSeconds(20), () => $"{recorder.Pending} findings still being recorded");
+        await Eventually.HoldsAsync(() => recorder.Pending == 0, TimeSpan.FromSeconds(20), () => $"{recorder.Pending} findings still being recorded");
     }
 
     public async ValueTask DisposeAsync()

@@ -29,7 +29,7 @@ public sealed class AdmissionCertificateTests(RegistryFixture registry)
         await using var second = await AdmissionBed.StartAsync(registry, selfManaged: true, api: api);
 
         IReadOnlyList<X509Certificate2> bundle = [];
-        await Alerts.Eventually.HoldsAsync(
+        await Eventually.HoldsAsync(
             () => (bundle = CaBundle(api)).Count == 2,
             TimeSpan.FromSeconds(20),
             () => $"the caBundle holds {bundle.Count} certificates");
@@ -76,7 +76,7 @@ public sealed class AdmissionCertificateTests(RegistryFixture registry)
         File.Copy(renewed.KeyFile, bed.Certificates.KeyFile, overwrite: true);
         File.SetLastWriteTimeUtc(bed.Certificates.CertificateFile, DateTime.UtcNow.AddSeconds(5));
 
-        await Alerts.Eventually.HoldsAsync(() => certificate.Current?.Thumbprint != before, TimeSpan.FromSeconds(30), () => "the certificate was not reloaded");
+        await Eventually.HoldsAsync(() => certificate.Current?.Thumbprint != before, TimeSpan.FromSeconds(30), () => "the certificate was not reloaded");
         using var client = TrustingClient.For(bed.HttpsAddress, renewed.Ca);
         var review = PodCreate("shop", $"{registry.Anonymous}/team/app:1.4.2");
         var (status, answer, _) = await SendAsync(client, review);

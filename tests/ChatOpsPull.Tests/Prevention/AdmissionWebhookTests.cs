@@ -357,7 +357,7 @@ public sealed class AdmissionWebhookTests(RegistryFixture registry)
         Assert.Equal(HttpStatusCode.OK, overHttps);
         AssertResponseShape(review, answer);
         Observability.PrometheusScrape? scrape = null;
-        await Alerts.Eventually.HoldsAsync(
+        await Eventually.HoldsAsync(
             () =>
             {
                 scrape = Observability.PrometheusScrape.TakeAsync(http).GetAwaiter().GetResult();

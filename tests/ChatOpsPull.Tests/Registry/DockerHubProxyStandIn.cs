@@ -26,15 +26,15 @@ public sealed class DockerHubProxyStandIn : IAsyncDisposable
     private readonly bool _openPing;
     private int _remaining = Limit;
 
-    private DockerHubProxyStandIn(WebApplication app, HttpClient upstream, int port, bool openPing)
+    private DockerHubProxyStandIn(WebApplication app, HttpClient upstream, bool openPing)
     {
         _app = app;
         _upstream = upstream;
-        Port = port;
         _openPing = openPing;
     }
 
-    public int Port { get; }
+    /// <summary>The port the system picked (the stand-in listens on port 0); known once it has started.</summary>
+    public int Port { get; private set; }
 
     public int Remaining
     {
@@ -43,15 +43,16 @@ public sealed class DockerHubProxyStandIn : IAsyncDisposable
     }
 
     /// <param name="openPing">Answer GET /v2/ with 200 itself, as registries do whose API root is open while repositories are not.</param>
-    public static async Task<DockerHubProxyStandIn> StartAsync(int port, Uri upstream, bool openPing = false)
+    public static async Task<DockerHubProxyStandIn> StartAsync(Uri upstream, bool openPing = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var proxy = new DockerHubProxyStandIn(app, new HttpClient { BaseAddress = upstream }, port, openPing);
+        var proxy = new DockerHubProxyStandIn(app, new HttpClient { BaseAddress = upstream }, openPing);
         app.Run(proxy.ForwardAsync);
         await app.StartAsync().ConfigureAwait(false);
+        proxy.Port = BoundPort.Of(app);
         return proxy;
     }
 

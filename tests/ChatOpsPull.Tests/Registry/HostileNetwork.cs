@@ -24,13 +24,13 @@ public sealed class ScriptedServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<SeenRequest> _requests = new();
 
-    private ScriptedServer(WebApplication app, int port)
+    private ScriptedServer(WebApplication app)
     {
         _app = app;
-        Port = port;
     }
 
-    public int Port { get; }
+    /// <summary>The port the system picked (the server listens on port 0); known once it has started.</summary>
+    public int Port { get; private set; }
 
     /// <summary>"127.0.0.1:port".</summary>
     public string Authority => $"127.0.0.1:{Port}";
@@ -46,9 +46,8 @@ public sealed class ScriptedServer : IAsyncDisposable
     /// <param name="tls">A certificate to serve HTTPS with; plain HTTP when null.</param>
     public static async Task<ScriptedServer> StartAsync(X509Certificate2? tls = null)
     {
-        var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, listen =>
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
         {
             if (tls is not null)
             {
@@ -57,7 +56,7 @@ public sealed class ScriptedServer : IAsyncDisposable
         }));
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var server = new ScriptedServer(app, port);
+        var server = new ScriptedServer(app);
         app.Run(context =>
         {
             var authorization = context.Request.Headers.Authorization.ToString();
@@ -69,6 +68,7 @@ public sealed class ScriptedServer : IAsyncDisposable
             return server.Handler(context);
         });
         await app.StartAsync();
+        server.Port = BoundPort.Of(app);
         return server;
     }
 

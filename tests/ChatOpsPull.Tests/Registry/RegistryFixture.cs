@@ -68,8 +68,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
         var storage = Path.Combine(WorkDir, "storage");
         Directory.CreateDirectory(storage);
 
-        AnonymousPort = FreePort.Next();
-        AnonymousRegistry = await StartRegistryAsync("anonymous", AnonymousPort, storage, tls: null, auth: null);
+        (AnonymousRegistry, AnonymousPort) = await StartRegistryAsync("anonymous", storage, tls: null, auth: null);
 
         // Images, pushed into the shared storage through the anonymous registry.
         var layout = new OciImageLayout(Path.Combine(WorkDir, "layout"));
@@ -93,10 +92,9 @@ public sealed partial class RegistryFixture : IAsyncLifetime
         await PushAsync(layout, "tool-1.0", $"{Anonymous}/other/app:1.0");
 
         // htpasswd (bcrypt, as distribution requires), and a push through it with --dest-creds.
-        BasicPort = FreePort.Next();
         var htpasswd = await ExternalProcess.RunAsync("htpasswd", ["-Bbn", BasicUser, BasicPassword]);
         await File.WriteAllTextAsync(Path.Combine(WorkDir, "htpasswd"), htpasswd.Trim() + "\n");
-        await StartRegistryAsync("basic", BasicPort, storage, tls: null, auth: $"""
+        (_, BasicPort) = await StartRegistryAsync("basic", storage, tls: null, auth: $"""
               htpasswd:
                 realm: chatopspull-basic-realm
                 path: {Path.Combine(WorkDir, "htpasswd")}
@@ -104,16 +102,14 @@ public sealed partial class RegistryFixture : IAsyncLifetime
         await PushAsync(layout, "private-1.0", $"{Basic}/private/app:1.0", $"{BasicUser}:{BasicPassword}");
 
         // TLS with a CA made here; the certificate names IP 127.0.0.1 and nothing else.
-        TlsPort = FreePort.Next();
         var (certFile, keyFile) = MakeTlsCertificate();
-        await StartRegistryAsync("tls", TlsPort, storage, tls: (certFile, keyFile), auth: null);
+        (_, TlsPort) = await StartRegistryAsync("tls", storage, tls: (certFile, keyFile), auth: null);
 
         // Bearer tokens from the stand-in token service.
-        TokenServer = await TokenServerStandIn.StartAsync(FreePort.Next());
+        TokenServer = await TokenServerStandIn.StartAsync();
         var rootBundle = Path.Combine(WorkDir, "token-root.pem");
         TokenServer.WriteRootCertificate(rootBundle);
-        TokenPort = FreePort.Next();
-        await StartRegistryAsync("token", TokenPort, storage, tls: null, auth: $"""
+        (_, TokenPort) = await StartRegistryAsync("token", storage, tls: null, auth: $"""
               token:
                 realm: {TokenServer.Realm}
                 service: {TokenServerStandIn.Service}
@@ -121,8 +117,8 @@ public sealed partial class RegistryFixture : IAsyncLifetime
                 rootcertbundle: {rootBundle}
             """);
 
-        DockerHubProxy = await DockerHubProxyStandIn.StartAsync(FreePort.Next(), new Uri($"http://{Anonymous}/"));
-        OpenRootProxy = await DockerHubProxyStandIn.StartAsync(FreePort.Next(), new Uri($"http://{Token}/"), openPing: true);
+        DockerHubProxy = await DockerHubProxyStandIn.StartAsync(new Uri($"http://{Anonymous}/"));
+        OpenRootProxy = await DockerHubProxyStandIn.StartAsync(new Uri($"http://{Token}/"), openPing: true);
     }
 
     /// <summary>A checker wired as the bot wires it; the four loopback registries' transport configured, then <paramref name="configure"/>.</summary>
@@ -172,8 +168,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
         var htpasswd = await ExternalProcess.RunAsync("htpasswd", ["-Bbn", user, password]);
         var file = Path.Combine(WorkDir, name + ".htpasswd");
         await File.WriteAllTextAsync(file, htpasswd.Trim() + "\n");
-        var port = FreePort.Next();
-        await StartRegistryAsync(name, port, Path.Combine(WorkDir, "storage"), tls: null, auth: $"""
+        var (_, port) = await StartRegistryAsync(name, Path.Combine(WorkDir, "storage"), tls: null, auth: $"""
               htpasswd:
                 realm: {name}
                 path: {file}
@@ -182,24 +177,31 @@ public sealed partial class RegistryFixture : IAsyncLifetime
     }
 
     /// <summary>Requests the anonymous registry has logged (its access log: "GET /v2/… HTTP/1.1" 200 …).</summary>
-    public int AnonymousRequestCount => AccessLogLine().Count(AnonymousRegistry.Output);
+    public int AnonymousRequestCount => AnonymousAccessLog().Count;
 
-    /// <summary>The access log lines after the first <paramref name="skip"/>, once the log has stopped growing.</summary>
+    /// <summary>
+    /// The access log lines after the first <paramref name="skip"/>, once a marker request sent now has been logged: the
+    /// registry logs a request as it finishes it, so what was sent before the marker is in the log by then.
+    /// </summary>
     public async Task<IReadOnlyList<string>> AnonymousRequestsSinceAsync(int skip)
     {
-        var last = -1;
-        while (true)
+        var marker = $"/v2/{LogBarrier}{Guid.NewGuid():N}/tags/list";
+        using (var http = new HttpClient())
         {
-            await Task.Delay(250);
-            var count = AnonymousRequestCount;
-            if (count == last)
-            {
-                return AccessLogLine().Matches(AnonymousRegistry.Output).Skip(skip).Select(m => m.Value).ToList();
-            }
-
-            last = count;
+            using var _ = await http.GetAsync(new Uri($"http://{Anonymous}{marker}"));
         }
+
+        await Eventually.HoldsAsync(
+            () => AnonymousRegistry.Output.Contains(marker, StringComparison.Ordinal),
+            "the anonymous registry to log the marker request",
+            seen: () => AnonymousRegistry.Output[Math.Max(0, AnonymousRegistry.Output.Length - 2000)..]);
+        return AnonymousAccessLog().Skip(skip).ToList();
     }
+
+    private const string LogBarrier = "chatopspull-log-barrier-";
+
+    private List<string> AnonymousAccessLog() =>
+        AccessLogLine().Matches(AnonymousRegistry.Output).Select(m => m.Value).Where(line => !line.Contains(LogBarrier, StringComparison.Ordinal)).ToList();
 
     public async Task DisposeAsync()
     {
@@ -221,7 +223,15 @@ public sealed partial class RegistryFixture : IAsyncLifetime
         }
     }
 
-    private async Task<ExternalProcess> StartRegistryAsync(string name, int port, string storage, (string Cert, string Key)? tls, string? auth)
+    /// <summary>Starts a docker-registry on a free port (probed again when another process took it first); returns it and its port.</summary>
+    private async Task<(ExternalProcess Process, int Port)> StartRegistryAsync(string name, string storage, (string Cert, string Key)? tls, string? auth)
+    {
+        var (process, port) = await ExternalProcess.StartOnFreePortAsync(port => StartRegistryOnAsync(name, port, storage, tls, auth));
+        _processes.Add(process);
+        return (process, port);
+    }
+
+    private async Task<ExternalProcess> StartRegistryOnAsync(string name, int port, string storage, (string Cert, string Key)? tls, string? auth)
     {
         var tlsBlock = tls is { } t ? $"""
               tls:
@@ -251,10 +261,7 @@ public sealed partial class RegistryFixture : IAsyncLifetime
             """;
         var file = Path.Combine(WorkDir, $"{name}.yml");
         await File.WriteAllTextAsync(file, config);
-        var process = ExternalProcess.Start("/usr/bin/docker-registry", ["serve", file], WorkDir);
-        _processes.Add(process);
-        await process.WaitForPortAsync(port);
-        return process;
+        return ExternalProcess.Start("/usr/bin/docker-registry", ["serve", file], WorkDir);
     }
 
     private async Task PushAsync(OciImageLayout layout, string layoutTag, string destination, string? credentials = null)

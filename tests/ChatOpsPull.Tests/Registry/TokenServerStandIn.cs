@@ -37,15 +37,15 @@ public sealed class TokenServerStandIn : IAsyncDisposable
     private readonly X509Certificate2 _certificate;
     private int _requests;
 
-    private TokenServerStandIn(WebApplication app, ECDsa key, X509Certificate2 certificate, int port)
+    private TokenServerStandIn(WebApplication app, ECDsa key, X509Certificate2 certificate)
     {
         _app = app;
         _key = key;
         _certificate = certificate;
-        Port = port;
     }
 
-    public int Port { get; }
+    /// <summary>The port the system picked (the stand-in listens on port 0); known once it has started.</summary>
+    public int Port { get; private set; }
 
     public string Realm => $"http://127.0.0.1:{Port}/token";
 
@@ -58,20 +58,21 @@ public sealed class TokenServerStandIn : IAsyncDisposable
     /// <summary>Writes the PEM the registry's <c>rootcertbundle</c> points at.</summary>
     public void WriteRootCertificate(string path) => File.WriteAllText(path, _certificate.ExportCertificatePem());
 
-    public static async Task<TokenServerStandIn> StartAsync(int port)
+    public static async Task<TokenServerStandIn> StartAsync()
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=chatopspull test token signer", key, HashAlgorithmName.SHA256);
         var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var server = new TokenServerStandIn(app, key, certificate, port);
+        var server = new TokenServerStandIn(app, key, certificate);
         app.MapGet("/token", (Func<HttpContext, IResult>)server.GetToken);
         app.MapPost("/token", (Func<HttpContext, Task<IResult>>)server.PostTokenAsync);
         await app.StartAsync().ConfigureAwait(false);
+        server.Port = BoundPort.Of(app);
         return server;
     }
 

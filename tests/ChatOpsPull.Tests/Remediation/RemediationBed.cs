@@ -123,13 +123,16 @@ public sealed class RemediationBed : IAsyncDisposable
     /// <param name="api">An API server another bed started (a restart or second replica on the same cluster), or null for a new one.</param>
     /// <param name="scriptedDiagnosis">Diagnose with <see cref="Diagnoser"/>'s script (the default), or with the bot's own
     /// evidence diagnoser against the fake API server and the registries (false).</param>
+    /// <param name="replicaOf">A bed this one is a second replica of (same storage): it shares that bed's
+    /// <see cref="Diagnoser"/>, since a diagnosis job one replica enqueues may run on either.</param>
     public static async Task<RemediationBed> StartAsync(
         TestStorage storage,
         RegistryFixture? registry = null,
         Dictionary<string, string?>? settings = null,
         FakeKubernetesApi? api = null,
         Action<IServiceCollection>? services = null,
-        bool scriptedDiagnosis = true)
+        bool scriptedDiagnosis = true,
+        RemediationBed? replicaOf = null)
     {
         var ownsApi = api is null;
         api ??= await FakeKubernetesApi.StartAsync();
@@ -151,7 +154,7 @@ public sealed class RemediationBed : IAsyncDisposable
             all[key] = value;
         }
 
-        var diagnoser = new ScriptedDiagnoser();
+        var diagnoser = replicaOf?.Diagnoser ?? new ScriptedDiagnoser();
         var host = new BotTestHost(storage, all, s =>
         {
             if (scriptedDiagnosis)
@@ -253,13 +256,13 @@ public sealed class RemediationBed : IAsyncDisposable
 
         var store = Get<IncidentStore>();
         var id = (await store.ListOpenAsync(cluster, Namespace)).Single(i => i.Workload?.Name == deployment).Id;
-        return await Engines.EventuallyAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed");
+        return await Eventually.ValueAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed");
     }
 
     public async Task<RunRecord> WaitForRunAsync(string approvalId, Func<RunRecord, bool>? until = null, TimeSpan? timeout = null)
     {
         var runs = Get<RemediationRunStore>();
-        return (await Engines.EventuallyAsync(
+        return (await Eventually.ValueAsync(
             async () => await runs.GetAsync(approvalId),
             r => r is not null && (until?.Invoke(r) ?? r.Run.IsFinished),
             $"run {approvalId}",

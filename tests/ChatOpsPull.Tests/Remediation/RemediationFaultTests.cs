@@ -105,7 +105,7 @@ public sealed class RemediationFaultTests(PostgresFixture postgres, RegistryFixt
         Assert.Equal(RunStatus.Failed, run.Run.Status);
         Assert.Equal("the bot's ServiceAccount may not patch deployments in namespace shop: add verb patch on deployments.apps", run.Run.Detail);
         Assert.Equal(image, RemediationBed.ImageOf(bed.DeploymentObject("api")));
-        var failed = await Engines.EventuallyAsync(async () => (await bed.Get<IncidentStore>().GetAsync(incident.Id))!, i => i.State == IncidentState.Failed, "the incident to be Failed");
+        var failed = await Eventually.ValueAsync(async () => (await bed.Get<IncidentStore>().GetAsync(incident.Id))!, i => i.State == IncidentState.Failed, "the incident to be Failed");
         var card = await bed.Get<ChatOpsPull.Chat.IncidentCardPublisher>().BuildAsync(failed, CancellationToken.None);
         Assert.Contains(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Text.EndsWith("failed — approved by bob; the bot's ServiceAccount may not patch deployments in namespace shop: add verb patch on deployments.apps", StringComparison.Ordinal));
     }
@@ -200,7 +200,7 @@ public sealed class RemediationFaultTests(PostgresFixture postgres, RegistryFixt
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
         await using var first = await RemediationBed.StartAsync(storage, registry);
-        await using var second = await RemediationBed.StartAsync(storage.Replica(), registry, api: first.Api);
+        await using var second = await RemediationBed.StartAsync(storage.Replica(), registry, api: first.Api, replicaOf: first);
         var (incident, plan, _) = await FailingTagAsync(first, registry);
 
         var asks = await Together(
@@ -223,7 +223,7 @@ public sealed class RemediationFaultTests(PostgresFixture postgres, RegistryFixt
         await first.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
         first.Api.MarkPodsReady("shop", "app=api");
         Assert.Equal(RunStatus.Succeeded, (await second.WaitForRunAsync(approvalId)).Run.Status);
-        await Task.Delay(1000); // time for a duplicate job to show itself, if there were one
+        await Drained.WaitAsync(first.Host.Services); // a duplicate job, if there were one, has run (the queue is shared)
         Assert.Equal(1, EffectivePatches(first.Api, "api"));
         var audit = await first.Get<AuditLog>().ForApprovalAsync(approvalId);
         Assert.Single(audit, a => a.Action == ApprovalAuditActions.Approved);
@@ -339,12 +339,14 @@ public sealed class RemediationFaultTests(PostgresFixture postgres, RegistryFixt
     private static async Task<ChatReply[]> Together(params Func<Task<ChatReply>>[] clicks)
     {
         using var gate = new ManualResetEventSlim(false);
+        using var ready = new CountdownEvent(clicks.Length);
         var tasks = clicks.Select(click => Task.Run(async () =>
         {
+            ready.Signal();
             gate.Wait();
             return await click();
         })).ToArray();
-        await Task.Delay(50);
+        await Task.Run(() => Assert.True(ready.Wait(TimeSpan.FromSeconds(30)), "every click to reach the start line"));
         gate.Set();
         return await Task.WhenAll(tasks);
     }

@@ -56,7 +56,7 @@ public sealed class RemediationFlowTests(PostgresFixture postgres, RegistryFixtu
 
         Assert.Equal(RunStatus.Succeeded, run.Run.Status);
         Assert.Matches(@"^set container app of deployment/api to .*team/app:1\.4\.2; 2/2 pods Ready in \d+ s$", run.Run.Detail);
-        var resolved = await Engines.EventuallyAsync(async () => (await bed.Get<IncidentStore>().GetAsync(incident.Id))!, i => i.State == IncidentState.Resolved, "the incident to resolve");
+        var resolved = await Eventually.ValueAsync(async () => (await bed.Get<IncidentStore>().GetAsync(incident.Id))!, i => i.State == IncidentState.Resolved, "the incident to resolve");
         Assert.NotNull(resolved.ResolvedAt);
         var actions = (await bed.Get<AuditLog>().ForApprovalAsync(approvalId)).Select(a => (a.Action, a.Actor.Name)).ToList();
         Assert.Equal(
@@ -251,7 +251,7 @@ public sealed class RemediationFlowTests(PostgresFixture postgres, RegistryFixtu
         Assert.Equal(RunStatus.RolloutTimedOut, run.Run.Status);
         // The rolling update got as far as its one surge pod (maxSurge 1, maxUnavailable 0 of 2 replicas), which never pulls.
         Assert.Matches(@"; 0/2 pods Ready when the 2 s deadline passed; 1 of 2 new replicas updated$", run.Run.Detail);
-        var after = await Engines.EventuallyAsync(async () => (await bed.Get<IncidentStore>().GetAsync(incident.Id))!, i => i.State == IncidentState.Diagnosed, "the incident back to Diagnosed");
+        var after = await Eventually.ValueAsync(async () => (await bed.Get<IncidentStore>().GetAsync(incident.Id))!, i => i.State == IncidentState.Diagnosed, "the incident back to Diagnosed");
         var card = await bed.Get<ChatOpsPull.Chat.IncidentCardPublisher>().BuildAsync(after, CancellationToken.None);
         Assert.Contains(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Text.Contains("applied, but pods were not Ready by the deadline", StringComparison.Ordinal));
         Assert.Single(await bed.Get<AuditLog>().ForApprovalAsync(approvalId), a => a.Action == RemediationAuditActions.JobFinished && a.Outcome == AuditOutcome.Failed);

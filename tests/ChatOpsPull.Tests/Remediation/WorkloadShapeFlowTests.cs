@@ -185,7 +185,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
             Assert.Contains("then delete pod ledger-2", d, StringComparison.Ordinal);
             Assert.DoesNotContain("delete pod ledger-0", d, StringComparison.Ordinal);
         });
-        var replacement = await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "ledger-2")), p => p is not null && Uid(p) != stuckUid, "the statefulset controller to recreate ledger-2");
+        var replacement = await Eventually.ValueAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "ledger-2")), p => p is not null && Uid(p) != stuckUid, "the statefulset controller to recreate ledger-2");
         Assert.Equal(plan.Parameters["image"], PodImage(replacement!)); // from the update revision
         Assert.Equal(kept, new[] { "ledger-0", "ledger-1" }.Select(n => Uid(bed.Api.Store.Get(PodType, Ns, n)!)));
         bed.Api.MarkPodsReady(Ns, "statefulset.kubernetes.io/pod-name=ledger-2"); // its image pulls now
@@ -217,7 +217,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         Assert.Contains(NotOffered(card), l => l.StartsWith("*Restart statefulset/session-cache*", StringComparison.Ordinal) && l.Contains("updateStrategy OnDelete: a restart changes its template and replaces no pod", StringComparison.Ordinal));
 
         var approvalId = await RequestAndApproveAsync(bed, incident, Plan(incident, RemediationKind.DeleteBackoffPods));
-        var replacement = await Engines.EventuallyAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "session-cache-0")), p => p is not null && Uid(p) != stuckUid, "the statefulset controller to recreate session-cache-0");
+        var replacement = await Eventually.ValueAsync(() => Task.FromResult(bed.Api.Store.Get(PodType, Ns, "session-cache-0")), p => p is not null && Uid(p) != stuckUid, "the statefulset controller to recreate session-cache-0");
         Assert.Equal(RunStatus.VerifyingRollout, (await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout)).Run.Status);
         bed.Api.MarkPodsReady(Ns, "statefulset.kubernetes.io/pod-name=session-cache-0"); // its image pulls now
         var run = await bed.WaitForRunAsync(approvalId);
@@ -248,7 +248,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
 
         var generation = RemediationBed.Generation(bed.Api.Store.Get(DaemonSets, Ns, "agent")!);
         var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d => Assert.Contains("then delete pod agent-7xk2p", d, StringComparison.Ordinal));
-        var replacements = await Engines.EventuallyAsync(
+        var replacements = await Eventually.ValueAsync(
             () => Task.FromResult(bed.Api.Store.List(PodType, Ns).Where(p => ObjectStore.Name(p).StartsWith("agent-", StringComparison.Ordinal)).ToList()),
             pods => pods.Count == 2 && pods.All(p => !stuck.Any(s => s.Item1 == ObjectStore.Name(p))),
             "the daemonset controller to replace both deleted pods");
@@ -282,7 +282,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         Assert.Contains(NotOffered(card), l => l.StartsWith("*Restart cronjob/invoice-export*", StringComparison.Ordinal) && l.Contains("\"restarting is not supported\"", StringComparison.Ordinal));
 
         var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d => Assert.Contains("create job invoice-export-manual-<run> from cronjob/invoice-export", d, StringComparison.Ordinal));
-        var job = await Engines.EventuallyAsync(
+        var job = await Eventually.ValueAsync(
             () => Task.FromResult(bed.Api.Store.List(Jobs, Ns).FirstOrDefault(j => Uid(j) != jobUid)),
             j => j is not null,
             "the Job run from the CronJob");
@@ -314,7 +314,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
 
         Assert.Contains("each deleted pod counts as one failure toward the Job's backoffLimit", plan.Description, StringComparison.Ordinal);
         var approvalId = await RequestAndApproveAsync(bed, incident, plan, dryRun: d => Assert.Contains($"delete pod {stuckPod}", d, StringComparison.Ordinal));
-        var replacement = await Engines.EventuallyAsync(
+        var replacement = await Eventually.ValueAsync(
             () => Task.FromResult(JobPods(bed, jobUid)),
             pods => pods.Count == 1 && ObjectStore.Name(pods[0]) != stuckPod,
             "the job controller to replace the deleted pod after its backoff");
@@ -512,7 +512,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
 
         var store = bed.Get<IncidentStore>();
         var id = (await store.ListOpenAsync(RemediationBed.Cluster, Ns)).Single(i => i.Workload == workload).Id;
-        return await Engines.EventuallyAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", TimeSpan.FromSeconds(60));
+        return await Eventually.ValueAsync(async () => (await store.GetAsync(id))!, i => i.Diagnosis is not null, $"{id} to be diagnosed", TimeSpan.FromSeconds(60));
     }
 
     internal static async Task<Card> CardAsync(RemediationBed bed, Incident incident) =>

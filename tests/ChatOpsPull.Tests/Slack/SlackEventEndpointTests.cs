@@ -72,7 +72,7 @@ public sealed class SlackEventEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postMessage"), TimeSpan.FromSeconds(15), "the answer");
-        await Task.Delay(500);
+        await Drained.WaitAsync(_host.Services);
         Assert.Single(_commands.Requests);
         Assert.Single(_fake.CallsTo("chat.postMessage"));
     }
@@ -116,7 +116,7 @@ public sealed class SlackEventEndpointTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        await Task.Delay(500);
+        await Drained.WaitAsync(_host.Services);
         Assert.Empty(_commands.Requests);
         Assert.DoesNotContain(_fake.Calls, c => c.Method.StartsWith("chat.", StringComparison.Ordinal));
     }

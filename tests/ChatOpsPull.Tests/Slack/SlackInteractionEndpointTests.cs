@@ -112,7 +112,7 @@ public sealed class SlackInteractionEndpointTests : IAsyncLifetime
         using var response = await _host.PostInteractionAsync(viewSubmission.ToJsonString());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await Task.Delay(300);
+        await Drained.WaitAsync(_host.Services);
         Assert.Empty(_actions.Requests);
         Assert.DoesNotContain(_fake.Calls, c => c.Method is "response_url" or "chat.postMessage");
     }
@@ -129,7 +129,7 @@ public sealed class SlackInteractionEndpointTests : IAsyncLifetime
         using var response = await _host.PostSignedAsync("/slack/interactions", form, "application/x-www-form-urlencoded");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await Task.Delay(200);
+        await Drained.WaitAsync(_host.Services);
         Assert.Empty(_actions.Requests);
         Assert.Empty(_fake.Calls);
     }
@@ -142,7 +142,7 @@ public sealed class SlackInteractionEndpointTests : IAsyncLifetime
         using var response = await _host.PostSignedAsync("/slack/interactions", body, "application/x-www-form-urlencoded", signatureOverride: "v0=" + new string('0', 64));
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        await Task.Delay(200);
+        await Drained.WaitAsync(_host.Services);
         Assert.Empty(_actions.Requests);
     }
 

@@ -94,7 +94,7 @@ public sealed class SlackSocketModeTests : IAsyncLifetime
         await socket.WaitForAcksAsync("env-event-0001", 1, Wait);
         await socket.WaitForAcksAsync("env-event-0002", 1, Wait);
         await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.postEphemeral"), Wait, "the answer");
-        await Task.Delay(500);
+        await Drained.WaitAsync(_host!.Services); // a second processing of the event would be in flight or done
 
         var request = Assert.Single(_commands.Requests);
         Assert.Equal("is it everything a river should be?", request.Text);
@@ -128,11 +128,13 @@ public sealed class SlackSocketModeTests : IAsyncLifetime
     {
         StartHost(new Dictionary<string, string?> { ["Slack:AppToken"] = "xapp-1-A0FAKE-wrong" });
 
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "apps.connections.open") >= 3, TimeSpan.FromSeconds(30), "three connection attempts");
 
-        var opens = _fake.CallsTo("apps.connections.open");
+        var opens = _fake.CallsTo("apps.connections.open").Take(3).ToList();
         Assert.All(opens, o => Assert.Equal("invalid_auth", o.Error));
-        Assert.InRange(opens.Count, 2, 4);
+        // Backoff from 1 s (jitter 0.8–1.2): a tight loop would retry within milliseconds.
+        var gaps = opens.Zip(opens.Skip(1), (a, b) => b.At - a.At).ToList();
+        Assert.All(gaps, gap => Assert.True(gap >= TimeSpan.FromMilliseconds(700), $"retried after {gap.TotalMilliseconds:F0} ms"));
     }
 
     [Fact]

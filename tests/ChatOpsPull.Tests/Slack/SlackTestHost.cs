@@ -170,7 +170,7 @@ public sealed class RecordingCommandHandler : IChatCommandHandler
         Requests.Enqueue(request);
         if (Delay > TimeSpan.Zero)
         {
-            await Task.Delay(Delay, cancellationToken);
+            await Task.Delay(Delay, cancellationToken); // a slow command handler's pace, not a wait for an outcome
         }
 
         return Answer(request);

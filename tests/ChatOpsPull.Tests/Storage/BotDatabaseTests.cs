@@ -216,7 +216,7 @@ public sealed class BotDatabaseTests
             await database.LockAsync(c, t, "prod/shop/deployment/api");
             var now = Interlocked.Increment(ref inside);
             InterlockedMax(ref maxInside, now);
-            await Task.Delay(30);
+            await Task.Delay(30); // work done while holding the lock, so an overlap would show: not a wait for an outcome
             Interlocked.Decrement(ref inside);
             return i;
         })));

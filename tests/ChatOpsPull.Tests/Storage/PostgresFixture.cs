@@ -46,8 +46,14 @@ public sealed class PostgresFixture : IAsyncLifetime
 
         await RunAsServiceUserAsync(initdb, ["-D", DataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions"]);
 
-        Port = FreePort.Next();
-        await StartServerAsync();
+        (_server, Port) = await ExternalProcess.StartOnFreePortAsync(
+            port =>
+            {
+                Port = port;
+                return Task.FromResult(StartServer());
+            },
+            TimeSpan.FromSeconds(60));
+        await WaitUntilAcceptingAsync();
     }
 
     /// <summary>Stops the server (<c>pg_ctl stop -m fast</c>: every client is disconnected at once), as an outage does.</summary>
@@ -62,9 +68,14 @@ public sealed class PostgresFixture : IAsyncLifetime
     }
 
     /// <summary>Starts the stopped server again on the same port and data, and waits until it accepts connections.</summary>
-    public Task StartAgainAsync() => StartServerAsync();
+    public async Task StartAgainAsync()
+    {
+        _server = StartServer();
+        await _server.WaitForPortAsync(Port, TimeSpan.FromSeconds(60));
+        await WaitUntilAcceptingAsync();
+    }
 
-    private async Task StartServerAsync()
+    private ExternalProcess StartServer()
     {
         var postgres = Path.Combine(BinDirectory, "postgres");
         var (file, arguments) = AsServiceUser(postgres,
@@ -80,9 +91,7 @@ public sealed class PostgresFixture : IAsyncLifetime
             "-c", "shared_buffers=32MB",
             "-c", "log_min_messages=warning",
         ]);
-        _server = ExternalProcess.Start(file, arguments, _root);
-        await _server.WaitForPortAsync(Port, TimeSpan.FromSeconds(60));
-        await WaitUntilAcceptingAsync();
+        return ExternalProcess.Start(file, arguments, _root);
     }
 
     /// <summary>A new, empty database; returns its connection string.</summary>
@@ -136,27 +145,8 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
     }
 
-    private async Task WaitUntilAcceptingAsync()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                await using var connection = new NpgsqlConnection(AdminConnectionString);
-                await connection.OpenAsync();
-                return;
-            }
-            catch (NpgsqlException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-            catch (PostgresException e) when (e.SqlState == "57P03" && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100); // the database system is starting up
-            }
-        }
-    }
+    /// <summary>Waits until a connection opens (the port answers before "the database system is starting up" ends).</summary>
+    private Task WaitUntilAcceptingAsync() => Postgres.AcceptsConnectionsAsync(AdminConnectionString, TimeSpan.FromSeconds(60));
 
     private static (string File, IReadOnlyList<string> Arguments) AsServiceUser(string file, IReadOnlyList<string> arguments) =>
         RunningAsRoot ? ("runuser", ["-u", ServiceUser, "--", file, .. arguments]) : (file, arguments);

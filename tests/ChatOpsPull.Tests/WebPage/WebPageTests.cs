@@ -119,7 +119,7 @@ public sealed partial class WebPageTests : IDisposable
         var (incident, request) = await SeedAsync(host);
         var outbox = host.Services.GetRequiredService<IChatOutbox>();
         await outbox.EnqueueAsync(ChatPlatform.Slack, "C0FAILED1", "chat.bogus", new SlackOutboxPayload(new JsonObject { ["text"] = "hi" }).Serialize(), null, CancellationToken.None);
-        await Alerts.Eventually.HoldsAsync(
+        await Eventually.HoldsAsync(
             () => host.Services.GetRequiredService<ChatOutbox>().RecentFailuresAsync(5, CancellationToken.None).GetAwaiter().GetResult().Count > 0,
             TimeSpan.FromSeconds(20),
             () => "the bogus send never failed");

@@ -120,13 +120,13 @@ public sealed partial class KubectlReadTests(KubectlStandIn kubectl)
         var pod = ObjectStore.Name(kubectl.Api.Store.List(ResourceType.Of("pods"), ns).Single());
 
         await using var watch = kubectl.Start("get", "pods", "-n", ns, "-w", "--output-watch-events");
-        await KubectlOutput.Eventually(() => watch.Output.Contains(pod, StringComparison.Ordinal), "the initial row", watch);
+        await Eventually.HoldsAsync(() => watch.Output.Contains(pod, StringComparison.Ordinal), "the initial row", seen: () => $"kubectl printed:\n{watch.Output}", giveUpWhen: () => watch.HasExited);
         kubectl.Api.SetContainerWaiting(ns, pod, "app", "ErrImagePull", "failed to pull and unpack image");
-        await KubectlOutput.Eventually(() => watch.Output.Contains("ErrImagePull", StringComparison.Ordinal), "the ErrImagePull row", watch);
+        await Eventually.HoldsAsync(() => watch.Output.Contains("ErrImagePull", StringComparison.Ordinal), "the ErrImagePull row", seen: () => $"kubectl printed:\n{watch.Output}", giveUpWhen: () => watch.HasExited);
         kubectl.Api.SetContainerWaiting(ns, pod, "app", "ImagePullBackOff", "Back-off pulling image");
-        await KubectlOutput.Eventually(() => watch.Output.Contains("ImagePullBackOff", StringComparison.Ordinal), "the ImagePullBackOff row", watch);
+        await Eventually.HoldsAsync(() => watch.Output.Contains("ImagePullBackOff", StringComparison.Ordinal), "the ImagePullBackOff row", seen: () => $"kubectl printed:\n{watch.Output}", giveUpWhen: () => watch.HasExited);
         kubectl.Api.Store.Delete(ResourceType.Of("pods"), ns, pod);
-        await KubectlOutput.Eventually(() => watch.Output.Contains("DELETED", StringComparison.Ordinal), "the DELETED row", watch);
+        await Eventually.HoldsAsync(() => watch.Output.Contains("DELETED", StringComparison.Ordinal), "the DELETED row", seen: () => $"kubectl printed:\n{watch.Output}", giveUpWhen: () => watch.HasExited);
 
         var rows = KubectlOutput.Rows(watch.Output);
         Assert.Equal(["EVENT", "NAME", "READY", "STATUS", "RESTARTS", "AGE"], rows[0]);

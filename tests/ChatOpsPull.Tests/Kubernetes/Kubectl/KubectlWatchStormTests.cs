@@ -22,7 +22,7 @@ public sealed class KubectlWatchStormTests(KubectlStandIn kubectl)
         }
 
         await using var watch = kubectl.Start("get", "pods", "-n", ns, "--watch-only", "-o", "jsonpath={.metadata.resourceVersion}{\"\\n\"}");
-        await KubectlOutput.Eventually(() => kubectl.Api.Requests.Any(r => r.Contains($"/namespaces/{ns}/pods?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal)), "kubectl's watch request", watch);
+        await Eventually.HoldsAsync(() => kubectl.Api.Requests.Any(r => r.Contains($"/namespaces/{ns}/pods?", StringComparison.Ordinal) && r.Contains("watch=true", StringComparison.Ordinal)), "kubectl's watch request", seen: () => $"kubectl printed:\n{watch.Output}", giveUpWhen: () => watch.HasExited);
         var written = new List<string>();
         for (var n = 0; n < changes; n++)
         {
@@ -30,7 +30,7 @@ public sealed class KubectlWatchStormTests(KubectlStandIn kubectl)
             written.Add(ObjectStore.Version(stored));
         }
 
-        await KubectlOutput.Eventually(() => Printed(watch).Count >= changes, $"{changes} printed changes", watch);
+        await Eventually.HoldsAsync(() => Printed(watch).Count >= changes, $"{changes} printed changes", seen: () => $"kubectl printed:\n{watch.Output}", giveUpWhen: () => watch.HasExited);
 
         Assert.Equal(written, Printed(watch));
         Assert.False(watch.HasExited);

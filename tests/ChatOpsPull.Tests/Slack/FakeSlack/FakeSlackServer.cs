@@ -47,16 +47,15 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     private int _failStatus = 503;
     private int _responseUrls;
 
-    private FakeSlackServer(WebApplication app, int port)
+    private FakeSlackServer(WebApplication app)
     {
         _app = app;
-        Port = port;
-        BaseUrl = new Uri($"http://127.0.0.1:{port}/");
     }
 
-    public int Port { get; }
+    /// <summary>The port the system picked (the server listens on port 0); known once it has started.</summary>
+    public int Port { get; private set; }
 
-    public Uri BaseUrl { get; }
+    public Uri BaseUrl { get; private set; } = null!;
 
     /// <summary>Web API base, as Slack:ApiBaseUrl.</summary>
     public Uri ApiUrl => new(BaseUrl, "api/");
@@ -87,18 +86,19 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
 
     public static async Task<FakeSlackServer> StartAsync()
     {
-        var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var server = new FakeSlackServer(app, port);
+        var server = new FakeSlackServer(app);
         app.UseWebSockets();
         app.MapPost("/api/{method}", server.ApiAsync);
         app.MapPost("/hooks/{**rest}", server.ResponseUrlAsync);
         app.Map("/link", server.SocketAsync);
         app.MapPost("/upload/{fileId}", server.UploadAsync);
         await app.StartAsync();
+        server.Port = BoundPort.Of(app);
+        server.BaseUrl = new Uri($"http://127.0.0.1:{server.Port}/");
         return server;
     }
 
@@ -127,19 +127,13 @@ public sealed partial class FakeSlackServer : IAsyncDisposable
     public IReadOnlyList<FakeSlackCall> CallsTo(string method) => Calls.Where(c => c.Method == method).ToList();
 
     /// <summary>Waits until <paramref name="condition"/> holds over the recorded calls, or fails after <paramref name="timeout"/>.</summary>
-    public async Task WaitUntilAsync(Func<IReadOnlyList<FakeSlackCall>, bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition(Calls))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Fake Slack never saw {what}. Calls:\n" + string.Join("\n", Calls.Select(c => $"{c.At:HH:mm:ss.fff} {c.Method} {c.Channel} {c.Status} {c.Error}")));
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    public Task WaitUntilAsync(Func<IReadOnlyList<FakeSlackCall>, bool> condition, TimeSpan timeout, string what) =>
+        Eventually.ValueAsync(
+            () => Task.FromResult(Calls),
+            condition,
+            $"Fake Slack to see {what}",
+            timeout,
+            calls => "calls:\n" + string.Join("\n", calls.Select(c => $"{c.At:HH:mm:ss.fff} {c.Method} {c.Channel} {c.Status} {c.Error}")));
 
     public async Task<FakeSocketConnection> WaitForSocketAsync(TimeSpan timeout)
     {

@@ -42,25 +42,13 @@ public sealed class FakeSocketConnection(WebSocket socket) : IAsyncDisposable
     }
 
     /// <summary>Waits for the acks of <paramref name="envelopeId"/> until there are <paramref name="count"/>.</summary>
-    public async Task<IReadOnlyList<JsonObject>> WaitForAcksAsync(string envelopeId, int count, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var acks = _acks.Where(a => a["envelope_id"]?.GetValue<string>() == envelopeId).ToList();
-            if (acks.Count >= count)
-            {
-                return acks;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"envelope {envelopeId} acknowledged {acks.Count} time(s), expected {count}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+    public async Task<IReadOnlyList<JsonObject>> WaitForAcksAsync(string envelopeId, int count, TimeSpan timeout) =>
+        await Eventually.ValueAsync(
+            () => Task.FromResult(_acks.Where(a => a["envelope_id"]?.GetValue<string>() == envelopeId).ToList()),
+            acks => acks.Count >= count,
+            $"{count} acknowledgement(s) of envelope {envelopeId}",
+            timeout,
+            acks => $"{acks.Count} acknowledgement(s)");
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

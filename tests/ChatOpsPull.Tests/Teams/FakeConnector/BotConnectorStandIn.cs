@@ -65,14 +65,14 @@ public sealed class BotConnectorStandIn : IAsyncDisposable
     private readonly RSA _wrongKey = RSA.Create(2048);
     private int _nextActivity = 1000;
 
-    private BotConnectorStandIn(WebApplication app, string baseUrl)
+    private BotConnectorStandIn(WebApplication app)
     {
         _app = app;
-        BaseUrl = baseUrl;
         AddKey("stand-in-key-1", ["msteams"]);
     }
 
-    public string BaseUrl { get; }
+    /// <summary>Where the stand-in listens (on a port the system picked); known once it has started.</summary>
+    public string BaseUrl { get; private set; } = null!;
 
     /// <summary>The serviceUrl activities carry (Teams' have a region path, e.g. "/amer/").</summary>
     public string ServiceUrl => BaseUrl + "/amer/";
@@ -109,14 +109,14 @@ public sealed class BotConnectorStandIn : IAsyncDisposable
 
     public static async Task<BotConnectorStandIn> StartAsync()
     {
-        var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls(BoundPort.LoopbackAnyPort);
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var standIn = new BotConnectorStandIn(app, $"http://127.0.0.1:{port}");
+        var standIn = new BotConnectorStandIn(app);
         standIn.Map(app);
         await app.StartAsync().ConfigureAwait(false);
+        standIn.BaseUrl = $"http://127.0.0.1:{BoundPort.Of(app)}";
         return standIn;
     }
 
