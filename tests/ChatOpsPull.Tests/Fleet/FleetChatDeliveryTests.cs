@@ -227,7 +227,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
 
             var asked = await Task.WhenAll(opened.Select(o => AskAsync(o.Incident)));
             Assert.All(asked, text => Assert.Matches("asked to run|asked by erin", text));
-            var approvalIds = await Task.WhenAll(opened.Select(o => Engines.EventuallyAsync(
+            var approvalIds = await Task.WhenAll(opened.Select(o => Eventually.ValueAsync(
                 async () => (await A.Get<IApprovalQueries>().ListForIncidentAsync(o.Incident.Id, CancellationToken.None)).SingleOrDefault()?.Id,
                 id => id is not null,
                 $"the request on {o.Incident.Key.Cluster}'s card"))).ConfigureAwait(false);
@@ -297,7 +297,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
         public async Task<FakeSlackMessage> WaitForSlackCardAsync(string incidentId, string text)
         {
             FakeSlackMessage? card = null;
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () =>
                 {
                     card = SlackCardOf(incidentId);
@@ -366,7 +366,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
         private async Task WaitForCardAsync(string incidentId, string text, string? notContaining = null)
         {
             string? seen = null;
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () =>
                 {
                     seen = _inbound == Inbound.Teams ? LastTeamsCard(incidentId)?.ToJsonString(Readable) : SlackCardOf(incidentId)?.Content.ToJsonString(Readable);
@@ -391,7 +391,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
         private async Task<string> ClickInSlackAsync(ChatUser user, string incidentId, Func<string, bool> button)
         {
             FakeSlackMessage? card = null;
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () => (card = SlackCardOf(incidentId)) is not null && ButtonValues(card.Content).Any(button),
                 Patience,
                 () => $"no such button on the card of {incidentId}: {card?.Content.ToJsonString(Readable)}");
@@ -433,7 +433,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
         {
             JsonNode? card = null;
             JsonObject? data = null;
-            await Alerts.Eventually.HoldsAsync(
+            await Eventually.HoldsAsync(
                 () =>
                 {
                     card = LastTeamsCard(incidentId);

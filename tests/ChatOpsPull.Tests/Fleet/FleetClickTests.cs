@@ -84,7 +84,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
     public async Task Dry_run_made_on_the_clusters_bot_carries_who_manages_the_workload_onto_the_card_and_a_plain_click_asks_for_confirmation()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
-        await using var fleet = new Fleet(storage);
+        await using var fleet = new FleetOfBots(storage);
         var b = await fleet.StartAsync("prod-b");
         var chat = await fleet.StartAsync("chat", chatReplica: true);
         var deployment = RemediationBed.Deployment("api", Image, replicas: 1);
@@ -111,7 +111,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
 
         // prod-b's bot makes the dry run from the live object, and the note stays with it.
-        var request = await Engines.EventuallyAsync(
+        var request = await Eventually.ValueAsync(
             () => chat.Get<ApprovalStore>().GetAsync(approvalId), r => r is not null && !ApprovalWorkflow.DryRunIsWaiting(r), "prod-b's bot to make the dry run");
         Assert.Contains("kubectl.kubernetes.io/restartedAt", request!.DryRun, StringComparison.Ordinal);
         Assert.Contains(Note, request.DryRun, StringComparison.Ordinal);
@@ -268,7 +268,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         Assert.Empty(chat.Api.Requests);
 
         await fleet.StopAsync(b);
-        await Engines.EventuallyAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        await Eventually.ValueAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
         var reads = apiB.Requests.Count;
         var down = await Ask(a);
 

@@ -40,7 +40,7 @@ public sealed class FleetDigestTests(PostgresFixture postgres)
         Assert.Equal(readsOfA, a.Api.Requests.Count);
 
         await fleet.StopAsync(b);
-        await Engines.EventuallyAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        await Eventually.ValueAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
         var report = await a.Get<DigestBuilder>().BuildAsync(everywhere, DateTimeOffset.UtcNow, CancellationToken.None);
 
         Assert.True(report.ClusterScanned);

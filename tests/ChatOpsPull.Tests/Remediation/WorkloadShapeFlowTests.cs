@@ -466,7 +466,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
             Seed(bed, Pod("rabbit-0", Pullable, "rabbit-server", cr, stuck: null)); // the operator makes its pod again, and it pulls
         }
 
-        await Engines.EventuallyAsync(
+        await Eventually.ValueAsync(
             () => Task.FromResult(bed.Api.Store.List(PodType, Ns).Where(p => p["metadata"]?["deletionTimestamp"] is null).Select(Uid).ToList()),
             uids => uids.Count == stuck.Length && !uids.Intersect(stuckUids).Any(),
             "the owner to bring its pods back");

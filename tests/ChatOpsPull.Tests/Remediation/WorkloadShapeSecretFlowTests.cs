@@ -137,7 +137,7 @@ public sealed class WorkloadShapeSecretFlowTests(PostgresFixture postgres, Regis
         });
 
         // The outcome on the pods: the stuck ones are gone, their controller brought new ones, and those pull.
-        var replacements = await Engines.EventuallyAsync(
+        var replacements = await Eventually.ValueAsync(
             () => Task.FromResult(AllPods(bed, seeded).Where(p => !before.Contains(Uid(p))).ToList()),
             pods => pods.Count > 0 && !AllPods(bed, seeded).Any(p => stuckUids.Contains(Uid(p)) && fix != SecretFix.AttachToTemplate),
             $"the controller of {seeded.Workload} to bring new pods");
