@@ -138,20 +138,8 @@ public sealed class SimulatedDemoBrowserTests : IAsyncLifetime
     private static string Message(JsonObject e) => e["message"]?.GetValue<string>() ?? string.Empty;
 
     private static async Task<T> EventuallyAsync<T>(Func<T?> probe)
-        where T : class
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            if (probe() is { } value)
-            {
-                return value;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "the simulated kubelet did not report the pull failures within 60 s");
-            await Task.Delay(100);
-        }
-    }
+        where T : class =>
+        (await Eventually.ValueAsync(() => Task.FromResult(probe()), value => value is not null, "the simulated kubelet to report the pull failures", TimeSpan.FromSeconds(60)))!;
 
     private static ILocator Card(IPage page, string title) =>
         page.Locator("article[data-card-key^='incident:']").Filter(new LocatorFilterOptions { Has = page.Locator("h2", new PageLocatorOptions { HasText = title }) });

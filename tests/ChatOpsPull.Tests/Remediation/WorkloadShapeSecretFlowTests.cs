@@ -258,7 +258,7 @@ public sealed class WorkloadShapeSecretFlowTests(PostgresFixture postgres, Regis
                 throw new Xunit.Sdk.XunitException($"run {approvalId} did not finish: {(await runs.GetAsync(approvalId))?.Run.Detail}");
             }
 
-            await Task.Delay(100);
+            await Task.Delay(100); // the test plays the kubelet here: it marks new pods Ready at its own pace
         }
     }
 
