@@ -1,8 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Approvals;
@@ -107,7 +103,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
         private const string SlackChannel = "C0SHOP";
         private const string TeamsChannel = TeamsTestHost.GeneralChannel;
         private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
-        private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        private static readonly JsonSerializerOptions Readable = ChatWiring.Readable;
         private static readonly JsonObject ErinInTeams = new() { ["id"] = "29:1erin-mri", ["aadObjectId"] = "5f1d7c2a-0000-4000-8000-00000000e401", ["name"] = "erin" };
         private static readonly JsonObject CarolInTeams = new() { ["id"] = "29:1carol-mri", ["aadObjectId"] = People.Carol.Id, ["name"] = People.Carol.DisplayName };
 
@@ -282,17 +278,12 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
                 ["envelope_id"] = Guid.NewGuid().ToString(),
                 ["type"] = "interactive",
                 ["accepts_response_payload"] = false,
-                ["payload"] = SlackClick(user, value, messageTs, responseUrl),
+                ["payload"] = ChatWiring.SlackClick(user, SlackChannel, value, messageTs, responseUrl),
             };
         }
 
         /// <summary>The answer the clicker got at the click's response_url.</summary>
-        public async Task<string> SlackAnswerAsync(string responseUrl)
-        {
-            bool IsAnswer(FakeSlackCall c) => c.Method == "response_url" && c.Body["replace_original"]?.GetValue<bool>() == false && c.Channel is { Length: > 0 } path && responseUrl.EndsWith(path, StringComparison.Ordinal);
-            await Slack.WaitUntilAsync(calls => calls.Any(IsAnswer), Patience, "the answer at " + responseUrl);
-            return Slack.Calls.Single(IsAnswer).Body["text"]!.GetValue<string>();
-        }
+        public Task<string> SlackAnswerAsync(string responseUrl) => ChatWiring.SlackAnswerAsync(Slack, responseUrl, "the answer at " + responseUrl, Patience);
 
         public async Task<FakeSlackMessage> WaitForSlackCardAsync(string incidentId, string text)
         {
@@ -308,16 +299,7 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
             return card!;
         }
 
-        public async Task<HttpResponseMessage> SendToAnyBotAsync(JsonObject activity)
-        {
-            using var client = PickBot().Host.CreateClient();
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages")
-            {
-                Content = new StringContent(activity.ToJsonString(), Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Teams.CreateToken(new TokenSpec { ServiceUrl = activity["serviceUrl"]!.GetValue<string>() }));
-            return await client.SendAsync(request);
-        }
+        public Task<HttpResponseMessage> SendToAnyBotAsync(JsonObject activity) => ChatWiring.SendToBotAsync(PickBot().Host, Teams, activity);
 
         public async ValueTask DisposeAsync()
         {
@@ -403,29 +385,10 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
             }
             else
             {
-                var body = "payload=" + Uri.EscapeDataString(envelope["payload"]!.ToJsonString());
-                var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-                using var client = PickBot().Host.CreateClient();
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, Encoding.UTF8) };
-                request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/x-www-form-urlencoded");
-                request.Headers.Add("X-Slack-Request-Timestamp", timestamp);
-                request.Headers.Add("X-Slack-Signature", SlackTestHost.Sign(SlackTestHost.SigningSecret, timestamp, body));
-                using var response = await client.SendAsync(request);
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                await ChatWiring.PostSlackInteractionAsync(PickBot().Host, (JsonObject)envelope["payload"]!);
             }
 
             return await SlackAnswerAsync(responseUrl);
-        }
-
-        private static JsonObject SlackClick(ChatUser user, string value, string messageTs, string responseUrl)
-        {
-            var click = SlackInteractionEndpointTests.Click(value, responseUrl);
-            click["user"] = new JsonObject { ["id"] = user.Id, ["username"] = user.DisplayName, ["name"] = user.DisplayName, ["team_id"] = "T9TK3CUKW" };
-            click["channel"] = new JsonObject { ["id"] = SlackChannel, ["name"] = "shop-alerts" };
-            click["container"]!["channel_id"] = SlackChannel;
-            click["container"]!["message_ts"] = messageTs;
-            click["message"]!["ts"] = messageTs;
-            return click;
         }
 
         /// <summary>An Action.Execute click by a Teams user on the card's button, to any bot; returns what the clicker saw.</summary>

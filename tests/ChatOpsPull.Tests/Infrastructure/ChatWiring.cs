@@ -78,13 +78,26 @@ public static class ChatWiring
     public static async Task<string> ClickInSlackAsync(BotTestHost host, FakeSlackServer slack, string channel, ChatUser user, string value, string messageTs, TimeSpan patience)
     {
         var responseUrl = slack.NewResponseUrl();
+        await PostSlackInteractionAsync(host, SlackClick(user, channel, value, messageTs, responseUrl));
+        return await SlackAnswerAsync(slack, responseUrl, $"the answer to {user.DisplayName}'s click on {value}", patience);
+    }
+
+    /// <summary>The block_actions payload of <paramref name="user"/>'s click on a button of the message <paramref name="messageTs"/> in <paramref name="channel"/>.</summary>
+    public static JsonObject SlackClick(ChatUser user, string channel, string value, string messageTs, string responseUrl)
+    {
         var click = SlackInteractionEndpointTests.Click(value, responseUrl);
         click["user"] = new JsonObject { ["id"] = user.Id, ["username"] = user.DisplayName, ["name"] = user.DisplayName, ["team_id"] = "T9TK3CUKW" };
         click["channel"] = new JsonObject { ["id"] = channel, ["name"] = "shop-alerts" };
         click["container"]!["channel_id"] = channel;
         click["container"]!["message_ts"] = messageTs;
         click["message"]!["ts"] = messageTs;
-        var body = "payload=" + Uri.EscapeDataString(click.ToJsonString());
+        return click;
+    }
+
+    /// <summary>Posts an interaction payload to /slack/interactions, form-encoded and signed as Slack signs it; the bot must answer 200.</summary>
+    public static async Task PostSlackInteractionAsync(BotTestHost host, JsonObject payload)
+    {
+        var body = "payload=" + Uri.EscapeDataString(payload.ToJsonString());
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var client = host.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/slack/interactions") { Content = new StringContent(body, Encoding.UTF8) };
@@ -93,10 +106,14 @@ public static class ChatWiring
         request.Headers.Add("X-Slack-Signature", SlackTestHost.Sign(SlackTestHost.SigningSecret, timestamp, body));
         using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
 
+    /// <summary>What the clicker was told at the click's response_url (a new message, not a replacement of the card).</summary>
+    public static async Task<string> SlackAnswerAsync(FakeSlackServer slack, string responseUrl, string what, TimeSpan patience)
+    {
         bool IsAnswer(FakeSlackCall c) =>
             c.Method == "response_url" && c.Body["replace_original"]?.GetValue<bool>() == false && c.Channel is { Length: > 0 } path && responseUrl.EndsWith(path, StringComparison.Ordinal);
-        await slack.WaitUntilAsync(calls => calls.Any(IsAnswer), patience, $"the answer to {user.DisplayName}'s click on {value}");
+        await slack.WaitUntilAsync(calls => calls.Any(IsAnswer), patience, what);
         return slack.Calls.Single(IsAnswer).Body["text"]!.GetValue<string>();
     }
 
