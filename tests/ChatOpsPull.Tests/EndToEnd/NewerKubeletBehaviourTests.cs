@@ -1,7 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -37,7 +34,7 @@ public sealed partial class NewerKubeletBehaviourTests(RegistryFixture registry)
     private const string PodName = "web-6b9f7c5d8-k1b35";
     private const string WebPassword = "kubelet page password 41c";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
-    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Readable = ChatWiring.Readable;
 
     private readonly string _directory = Directory.CreateTempSubdirectory("cop-kubelet-").FullName;
 
@@ -210,44 +207,27 @@ public sealed partial class NewerKubeletBehaviourTests(RegistryFixture registry)
             var waiting = pod["status"]!["containerStatuses"]![0]!["state"]!["waiting"]!;
             waiting["message"] = message;
 
-            var settings = new Dictionary<string, string?>(extra ?? [])
+            var settings = ChatWiring.Settings(slack, "shop", SlackChannel, teams, TeamsChannel);
+            foreach (var (key, value) in new Dictionary<string, string?>(extra ?? [])
             {
                 ["Bot:Cluster"] = "prod-eu",
                 ["Kubernetes:KubeconfigPath"] = api.WriteKubeconfig(Path.Combine(directory, "kube"), contextNamespace: "shop"),
                 ["Kubernetes:Namespaces:0"] = "shop",
                 ["Registry:Hosts:0:Host"] = registry.Anonymous,
                 ["Registry:Hosts:0:PlainHttp"] = "true",
-                ["Slack:SigningSecret"] = ChatOpsPull.Tests.Slack.SlackTestHost.SigningSecret,
-                ["Slack:BotToken"] = FakeSlackServer.BotToken,
-                ["Slack:ApiBaseUrl"] = slack.ApiUrl.ToString(),
-                ["Slack:ResponseUrlPrefixes:0"] = slack.ResponseUrlPrefix,
-                ["Teams:MicrosoftAppId"] = BotConnectorStandIn.AppId,
-                ["Teams:MicrosoftAppPassword"] = BotConnectorStandIn.AppPassword,
-                ["Teams:OpenIdMetadataUrl"] = teams.OpenIdMetadataUrl,
-                ["Teams:EmulatorOpenIdMetadataUrl"] = teams.EmulatorOpenIdMetadataUrl,
-                ["Teams:TokenEndpoint"] = teams.TokenEndpoint,
-                ["Teams:AllowedServiceUrlHosts:0"] = "127.0.0.1",
-                ["Routing:Routes:0:Platform"] = "Slack",
-                ["Routing:Routes:0:Channel"] = SlackChannel,
-                ["Routing:Routes:0:Namespace"] = "shop",
-                ["Routing:Routes:1:Platform"] = "Teams",
-                ["Routing:Routes:1:Channel"] = TeamsChannel,
-                ["Routing:Routes:1:Namespace"] = "shop",
-                ["Outbox:MessageInterval"] = "00:00:00.020",
-                ["Outbox:PollInterval"] = "00:00:00.100",
                 ["Web:Users:0:Name"] = "alice",
                 ["Web:Users:0:PasswordHash"] = PasswordHash.Hash(WebPassword, PasswordHash.MinimumIterations),
-            };
+            })
+            {
+                settings[key] = value;
+            }
+
             var storage = TestStorage.Sqlite();
             var host = new BotTestHost(storage, settings);
             var world = new World(slack, teams, api, storage, host);
 
             // The bot is added to the team, as Teams tells it: from then on it knows where the channel lives.
-            using var client = host.CreateClient();
-            var added = TeamsActivities.BotAddedToTeam(teams.ServiceUrl);
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages") { Content = new StringContent(added.ToJsonString(), Encoding.UTF8, "application/json") };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", teams.CreateToken(new TokenSpec { ServiceUrl = teams.ServiceUrl }));
-            using var response = await client.SendAsync(request);
+            using var response = await ChatWiring.SendToBotAsync(host, teams, TeamsActivities.BotAddedToTeam(teams.ServiceUrl));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
             // The pod fails only now that the bot knows the Teams channel (as in SlackAndTeamsApprovalTests): an
