@@ -523,17 +523,24 @@ public sealed class WorkloadControllers
 
     // ---------------------------------------------------------------- Deployment
 
-    private void SyncDeployment(JsonObject deployment)
+    /// <summary>
+    /// Runs a controller's step on the object as stored now until the step has nothing left to do (or the object is being
+    /// deleted), at most 50 steps.
+    /// </summary>
+    private void Settle(ResourceType type, JsonObject obj, Func<JsonObject, bool> step)
     {
-        for (var step = 0; step < 50; step++)
+        for (var i = 0; i < 50; i++)
         {
-            var current = Fresh(Deployments, deployment);
-            if (current["metadata"]?["deletionTimestamp"] is not null || !DeploymentStep(current, Unobserved(current, null)))
+            var current = Fresh(type, obj);
+            if (current["metadata"]?["deletionTimestamp"] is not null || !step(current))
             {
                 return;
             }
         }
     }
+
+    private void SyncDeployment(JsonObject deployment) =>
+        Settle(Deployments, deployment, current => DeploymentStep(current, Unobserved(current, null)));
 
     /// <summary>
     /// One pass of the deployment controller's sync; true when it changed a ReplicaSet (so another pass is due). A new
@@ -1001,17 +1008,7 @@ public sealed class WorkloadControllers
 
     // ---------------------------------------------------------------- StatefulSet
 
-    private void SyncStatefulSet(JsonObject set)
-    {
-        for (var step = 0; step < 50; step++)
-        {
-            var current = Fresh(StatefulSets, set);
-            if (current["metadata"]?["deletionTimestamp"] is not null || !StatefulSetStep(current))
-            {
-                return;
-            }
-        }
-    }
+    private void SyncStatefulSet(JsonObject set) => Settle(StatefulSets, set, StatefulSetStep);
 
     private bool StatefulSetStep(JsonObject set)
     {
@@ -1129,17 +1126,7 @@ public sealed class WorkloadControllers
 
     // ---------------------------------------------------------------- DaemonSet
 
-    private void SyncDaemonSet(JsonObject ds)
-    {
-        for (var step = 0; step < 50; step++)
-        {
-            var current = Fresh(DaemonSets, ds);
-            if (current["metadata"]?["deletionTimestamp"] is not null || !DaemonSetStep(current))
-            {
-                return;
-            }
-        }
-    }
+    private void SyncDaemonSet(JsonObject ds) => Settle(DaemonSets, ds, DaemonSetStep);
 
     private bool DaemonSetStep(JsonObject ds)
     {
