@@ -341,6 +341,23 @@ public sealed class StormBed : IAsyncDisposable
             () => $"{what}: missing {string.Join(", ", _expectedPods.Except(incidents is null ? [] : PodsIn(incidents)).Take(10))}; log: {Tail()}");
     }
 
+    /// <summary>Each outbox lane with pending rows: how many, when it may send next and who holds it (clock-relative).</summary>
+    private async Task<string> LanesAsync()
+    {
+        var now = Get<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await Get<ChatOpsPull.Storage.BotDatabase>().OpenAsync();
+        var lanes = await Dapper.SqlMapper.QueryAsync<(string Platform, string Channel, long NextAt, string? Owner, long? Until, long Pending, long MinNotBefore)>(
+            connection,
+            """
+            SELECT l.platform, l.channel, l.next_at, l.lease_owner, l.lease_until,
+                   (SELECT COUNT(*) FROM chat_outbox o WHERE o.platform = l.platform AND o.channel = l.channel AND o.state = 'pending'),
+                   (SELECT COALESCE(MIN(o.not_before), 0) FROM chat_outbox o WHERE o.platform = l.platform AND o.channel = l.channel AND o.state = 'pending')
+            FROM chat_outbox_lanes l
+            """);
+        return string.Join("; ", lanes.Where(l => l.Pending > 0).Select(l =>
+            $"{l.Platform}/{l.Channel}: {l.Pending} pending, next in {l.NextAt - now} ms, not_before in {l.MinNotBefore - now} ms, lease {(l.Owner is null ? "free" : $"held {l.Until - now} ms")}"));
+    }
+
     /// <summary>
     /// Waits until the system has settled — every pod stored, the outbox empty (nothing pending or being sent), every
     /// card's last sent version the card as the bot builds it now — then checks the promise: every pod in exactly one
@@ -355,7 +372,7 @@ public sealed class StormBed : IAsyncDisposable
             async () =>
             {
                 var counts = await Get<ChatOutbox>().CountsAsync(CancellationToken.None);
-                var mismatch = counts is { Pending: 0, Sending: 0 } ? await CardMismatchAsync() ?? string.Empty : $"outbox not drained: {counts}";
+                var mismatch = counts is { Pending: 0, Sending: 0 } ? await CardMismatchAsync() ?? string.Empty : $"outbox not drained: {counts}; lanes: {await LanesAsync()}";
                 if (mismatch.Length > 0 && DateTime.UtcNow > nextSay)
                 {
                     Phase("still settling: " + mismatch);

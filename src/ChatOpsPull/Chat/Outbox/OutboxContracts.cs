@@ -27,6 +27,13 @@ public enum DeliveryOutcome
 
     /// <summary>The platform refused it for good (channel_not_found, invalid_blocks …): record the error where a person sees it.</summary>
     Failed,
+
+    /// <summary>
+    /// Not sendable yet because it waits for another message of the outbox (a thread reply for its card's post): set it
+    /// aside until <see cref="DeliveryResult.RetryAfter"/> while the lane goes on with the messages behind it, which may
+    /// be the one it waits for. Not an attempt.
+    /// </summary>
+    Deferred,
 }
 
 public sealed record DeliveryResult(DeliveryOutcome Outcome, TimeSpan? RetryAfter = null, string? Error = null)

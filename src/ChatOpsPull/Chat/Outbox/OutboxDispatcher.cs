@@ -253,6 +253,14 @@ public sealed partial class OutboxDispatcher : BackgroundService
                     return (Math.Max(now + wait, paced), false);
                 }
 
+            case DeliveryOutcome.Deferred:
+                {
+                    // Only this row waits; the lane sends what is behind it at its normal pace.
+                    var wait = (long)Math.Max((result.RetryAfter ?? options.PollInterval).TotalMilliseconds, 0);
+                    await _queue.RescheduleAsync(message.Id, now + wait, result.Error ?? "deferred", uncount: true, now, CancellationToken.None).ConfigureAwait(false);
+                    return (paced, false);
+                }
+
             case DeliveryOutcome.Retry when message.Attempts >= options.MaxAttempts:
                 {
                     _metrics.ChatSend(platform, "failed");

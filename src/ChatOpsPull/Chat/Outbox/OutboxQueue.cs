@@ -50,7 +50,7 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
             $"""
             SELECT l.platform, l.channel FROM chat_outbox_lanes l
             WHERE {PlatformIn} AND l.next_at <= @now AND (l.lease_owner IS NULL OR l.lease_until < @now)
-              AND EXISTS (SELECT 1 FROM chat_outbox o WHERE o.platform = l.platform AND o.channel = l.channel AND o.state = 'pending')
+              AND EXISTS (SELECT 1 FROM chat_outbox o WHERE o.platform = l.platform AND o.channel = l.channel AND o.state = 'pending' AND o.not_before <= @now)
             ORDER BY l.next_at
             LIMIT @limit
             """,
@@ -58,15 +58,17 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
         return lanes.Select(l => new OutboxLane(OutboxStateNames.ParsePlatform(l.Platform), l.Channel)).ToList();
     }
 
-    /// <summary>Earliest time a free lane with pending rows may send, or null when there is none.</summary>
+    /// <summary>Earliest time a free lane with pending rows may send one of them, or null when there is none.</summary>
     public async Task<long?> NextDueAsync(IReadOnlyList<string> platforms, long now, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // A lane is due when it may send and its first row that is not set aside may go: the later of the two.
         return await connection.ExecuteScalarAsync<long?>(
             $"""
-            SELECT MIN(l.next_at) FROM chat_outbox_lanes l
+            SELECT MIN(CASE WHEN l.next_at > d.due THEN l.next_at ELSE d.due END) FROM chat_outbox_lanes l
+            JOIN (SELECT platform, channel, MIN(not_before) AS due FROM chat_outbox WHERE state = 'pending' GROUP BY platform, channel) d
+              ON d.platform = l.platform AND d.channel = l.channel
             WHERE {PlatformIn} AND (l.lease_owner IS NULL OR l.lease_until < @now)
-              AND EXISTS (SELECT 1 FROM chat_outbox o WHERE o.platform = l.platform AND o.channel = l.channel AND o.state = 'pending')
             """,
             new { platforms, now }).ConfigureAwait(false);
     }
@@ -81,7 +83,7 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
     }
 
     /// <summary>
-    /// Leases the lane and claims its oldest pending row in one transaction (one commit). Leased is false when another
+    /// Leases the lane and claims its oldest pending row not set aside (not_before passed) in one transaction (one commit). Leased is false when another
     /// replica has the lane or it is not due; a leased lane without pending rows is released again at once.
     /// </summary>
     public async Task<(bool Leased, OutboxMessage? Message)> LeaseAndClaimAsync(OutboxLane lane, string owner, long now, long until, CancellationToken cancellationToken)
@@ -173,7 +175,7 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
     private const string ClaimSql =
         """
         UPDATE chat_outbox SET state = 'sending', attempts = attempts + 1, lease_owner = @owner, lease_until = @until, updated_at = @now
-        WHERE id = (SELECT id FROM chat_outbox WHERE platform = @platform AND channel = @channel AND state = 'pending' ORDER BY id LIMIT 1)
+        WHERE id = (SELECT id FROM chat_outbox WHERE platform = @platform AND channel = @channel AND state = 'pending' AND not_before <= @now ORDER BY id LIMIT 1)
           AND state = 'pending'
         RETURNING id, platform, channel, operation, payload, dedupe_key, attempts, not_before
         """;

@@ -149,7 +149,8 @@ public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, 
 
         if (card.ActivityId is null)
         {
-            return new DeliveryResult(DeliveryOutcome.Retry, WaitForCard, "the card is not posted yet");
+            // Its card's post may be queued behind it (a newer version of the card replaced a post that failed): step aside.
+            return new DeliveryResult(DeliveryOutcome.Deferred, WaitForCard, "the card is not posted yet");
         }
 
         var thread = reference.IsChannel ? card.ThreadConversationId ?? $"{reference.ConversationId};messageid={card.ActivityId}" : reference.ConversationId;
