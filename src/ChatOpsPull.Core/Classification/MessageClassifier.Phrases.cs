@@ -48,7 +48,9 @@ public static partial class MessageClassifier
         public static readonly PhraseMask ImagePolicyBackend = Table.Any("rejected by webhook backend", "denied one or more images");
         public static readonly PhraseMask AdmissionWebhook = Table.Any("admission webhook");
         public static readonly PhraseMask DeniedTheRequest = Table.Any("denied the request");
-        public static readonly PhraseMask ImageWord = Table.Any("image");
+        // What such a denial says about the image (not the bare word "image", which every pull message carries:
+        // matching it would cost every message a compare or more).
+        public static readonly PhraseMask ImageWord = Table.Any("image verification", "image digest", "for image ", "images");
 
         // A signature named beside a refusal ("admission webhook … denied the request: … signature …", "signature key validation failed").
         public static readonly PhraseMask Signature = Table.Any("signature", "cosign", "notary", "sigstore", "failed verification", "ratify");
