@@ -8,7 +8,7 @@ namespace ChatOpsPull.Bench;
 /// The classifier's cost in CPU time per message, beside the same floor as <see cref="ClassifierBenchmarks"/>: on a
 /// shared machine (load 15–60 on 2 cores) wall-clock figures mostly measure how long the process waited for a core,
 /// while CPU time counts only the time it ran. Each kind is measured in rounds of 200,000 calls; the first round warms
-/// up and the median and least of the others are printed.
+/// up and the median and least of the others are printed, with the bytes one call allocates (last round).
 /// </summary>
 internal static class ClassifierCpuDriver
 {
@@ -26,14 +26,18 @@ internal static class ClassifierCpuDriver
         {
             var classify = new List<double>();
             var floor = new List<double>();
+            var allocated = 0L;
             for (var round = 0; round <= rounds; round++)
             {
                 process.Refresh();
                 var start = process.TotalProcessorTime;
+                var bytesBefore = GC.GetAllocatedBytesForCurrentThread();
                 for (var i = 0; i < calls; i++)
                 {
                     sink += (int)MessageClassifier.Classify(message, reason).Cause;
                 }
+
+                allocated = GC.GetAllocatedBytesForCurrentThread() - bytesBefore;
 
                 process.Refresh();
                 var middle = process.TotalProcessorTime;
@@ -56,7 +60,7 @@ internal static class ClassifierCpuDriver
             floor.Sort();
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{kind,-22} classify median {classify[classify.Count / 2],6:F0} ns CPU (least {classify[0],5:F0})   floor median {floor[floor.Count / 2],4:F0} ns (least {floor[0],4:F0})   ratio {classify[classify.Count / 2] / floor[floor.Count / 2],5:F1}"));
+                $"{kind,-22} classify median {classify[classify.Count / 2],6:F0} ns CPU (least {classify[0],5:F0})   floor median {floor[floor.Count / 2],4:F0} ns (least {floor[0],4:F0})   ratio {classify[classify.Count / 2] / floor[floor.Count / 2],5:F1}   allocated {allocated / (double)calls,4:F0} B/call"));
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average {File.ReadAllText("/proc/loadavg").Trim()} ({sink & 1})"));

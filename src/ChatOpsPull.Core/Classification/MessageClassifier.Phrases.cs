@@ -36,11 +36,25 @@ public static partial class MessageClassifier
             "is blocked in /etc/containers", "registries.conf.d",
             // Kubernetes' ImagePolicyWebhook admission plugin and the admission policies behind it (GKE Binary
             // Authorization, Connaisseur's "signed digest"/"trust data", Azure Policy's allowed images).
-            "image policy webhook", "binary authorization", "signed digest", "no trust data", "has not been allowed");
+            "image policy webhook", "binary authorization", "signed digest", "no trust data", "has not been allowed",
+            // CRI-O's signature-policy step (cri-o/cri-o#9478: "checking signature of \"x\": verifying signatures: …"):
+            // whatever follows, the node's policy check is what refused the image.
+            "checking signature of", "verifying signatures");
+
+        // Admission, before any node sees the pod. Kubernetes' ImagePolicyWebhook plugin
+        // (plugin/pkg/admission/imagepolicy/admission.go: "image policy webhook backend denied one or more images",
+        // older "one or more images rejected by webhook backend"), and any validating webhook (Kyverno, Gatekeeper with
+        // Ratify, sigstore policy-controller, Portieris) that "denied the request" over an image or its verification.
+        public static readonly PhraseMask ImagePolicyBackend = Table.Any("rejected by webhook backend", "denied one or more images");
+        public static readonly PhraseMask AdmissionWebhook = Table.Any("admission webhook");
+        public static readonly PhraseMask DeniedTheRequest = Table.Any("denied the request");
+        // What such a denial says about the image (not the bare word "image", which every pull message carries:
+        // matching it would cost every message a compare or more).
+        public static readonly PhraseMask ImageWord = Table.Any("image verification", "image digest", "for image ", "images");
 
         // A signature named beside a refusal ("admission webhook … denied the request: … signature …", "signature key validation failed").
-        public static readonly PhraseMask Signature = Table.Any("signature", "cosign", "notary", "sigstore");
-        public static readonly PhraseMask Refusal = Table.Any("validation failed", "verification failed", "denied the request", "rejected");
+        public static readonly PhraseMask Signature = Table.Any("signature", "cosign", "notary", "sigstore", "failed verification", "ratify");
+        public static readonly PhraseMask Refusal = DeniedTheRequest | Table.Any("validation failed", "verification failed", "rejected");
 
         // The node's disk: full, failing, or the kubelet reclaiming it (eviction, image garbage collection).
         public static readonly PhraseMask DiskFull = Table.Any("no space left", "disk quota exceeded", "not enough space on the disk", "insufficient space", "out of disk",
@@ -74,7 +88,10 @@ public static partial class MessageClassifier
             "failed to detect media type of layer", "containerd-mount", "failed to prepare snapshot", "failed to create snapshot",
             // Docker's layer store and containers/storage.
             "max depth exceeded", "adding layer with blob", "creating read-only layer", "layer not known", "lchown", "lsetxattr",
-            "insufficient uids or gids", "error creating zfs mount", "failed to mount overlay");
+            "insufficient uids or gids", "error creating zfs mount", "failed to mount overlay",
+            // containerd's snapshotter plugin unusable on the node's filesystem (xfs without ftype=1, overlay on overlay):
+            // "failed to stat snapshot sha256:…: snapshotter not loaded: overlayfs: invalid argument".
+            "snapshotter not loaded", "failed to stat snapshot");
 
         // What the registry answered.
         public static readonly PhraseMask NotFound = Table.Any("not found");
@@ -101,6 +118,12 @@ public static partial class MessageClassifier
             "token has expired", "token is expired", "expired token", "token expired", "credentials have expired", "security token included in the request is invalid",
             "token is invalid", "invalid token", "invalid_token", "token included in the request", "token exchange failed", "does not match expected scopes",
             "refresh token", "access token is invalid", "access token has expired");
+        // Harbor (src/server/middleware/v2auth/auth.go, reqChecker.check): it first looks the project up (a missing
+        // project answers "project x not found"), then asks only whether the request's identity may pull in that
+        // project, and answers "unauthorized to access repository: <repo>, action: pull" when it may not. It never looks
+        // at whether the repository exists: the text says the identity (anonymous, or an account/robot without pull
+        // rights) cannot pull from an existing project, so the fix is the credentials, not the image name.
+        public static readonly PhraseMask HarborNoPullPermission = Table.Any("unauthorized to access repository");
         public static readonly PhraseMask Forbidden = Table.Any("403 forbidden", "403 (forbidden)", "error (403)", ": forbidden");
         public static readonly PhraseMask CredentialsRejected = Table.Any("failed to fetch oauth token", "incorrect username or password", "invalid username/password", "invalid username or password", "authentication failed",
             "username or password", "username/password", "username and password",
@@ -108,7 +131,7 @@ public static partial class MessageClassifier
             "signaturedoesnotmatch", "invalidclienttokenid", "unrecognizedclientexception", "bad credentials", "invalid credentials provided");
         public static readonly PhraseMask Denied = Table.Any(
             "pull access denied", "insufficient_scope", "may require authorization", "may require 'docker login'", "requested access to the resource is denied",
-            "unauthorized to access repository", "access to the requested resource is not authorized", "(or it may not exist)", "denied: ", "no pull access",
+            "access to the requested resource is not authorized", "(or it may not exist)", "denied: ", "no pull access",
             "needed permissions", "permission_denied", "caller does not have permission", "authorizationfailure", "not authorized to perform");
 
         // Transport.

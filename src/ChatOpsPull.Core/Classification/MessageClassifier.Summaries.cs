@@ -33,6 +33,8 @@ public static partial class MessageClassifier
                 $"Kubelet reports {ReasonNamed(m, reason)}: {theImage} is in the old Docker schema 1 format, which this runtime no longer pulls: rebuild and push it with a current builder, or use a newer tag.",
             Finding.PolicyRejected =>
                 $"The node's image signature policy rejected {theImage}: sign the image as the policy requires, or change the policy (policy.json / ClusterImagePolicy).",
+            Finding.AdmissionRejected =>
+                $"An admission policy refused the pod because of {theImage} (ImagePolicyWebhook or a validating webhook such as Kyverno, Gatekeeper or a signature policy controller): sign or move the image as the policy requires, or change the policy; no node tried to pull it.",
             Finding.DiskFull =>
                 $"The node ran out of disk space while pulling {theImage}: free space (image garbage collection, a larger disk) or let the pod run on another node.",
             Finding.DiskFailure =>
@@ -54,6 +56,8 @@ public static partial class MessageClassifier
                 $"The registry token for {theRegistry} has expired or is invalid: refresh the pull secret or the node's credential helper.",
             Finding.CredentialsRejected =>
                 $"{registryFirst} rejected the pull credentials: the pull secret for {theRegistry} is wrong or expired, refresh it.",
+            Finding.NoPullPermission =>
+                $"{registryFirst} (Harbor) will not let this pull read {image ?? "the repository"}: the project exists, but the credentials sent (or none) have no pull permission in it; attach a pull secret for a member or robot account with pull rights in that project.",
             Finding.Denied =>
                 $"{registryFirst} denied access to {image ?? "the repository"}: it is private and needs a pull secret with pull rights, or it does not exist (the registry will not say which).",
             Finding.Tls => Tls(m, host),

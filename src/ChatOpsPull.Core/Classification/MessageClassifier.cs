@@ -11,6 +11,7 @@ namespace ChatOpsPull.Core.Classification;
 /// <list type="number">
 /// <item>kubelet's own verdicts: pull policy Never, image not ensured (KEP-2535), an unusable name (a parse error or
 /// a short name CRI-O will not resolve), kubelet's own pull limit (registryPullQPS), a failed credential provider;</item>
+/// <item>admission refusing the pod's image (ImagePolicyWebhook, a validating webhook over an image or its signature);</item>
 /// <item>the node refusing or failing on its own: schema 1 images, image policy / signature refusals, a full or failing
 /// disk, evictions for ephemeral storage and image garbage collection;</item>
 /// <item>registry rate limits and a missing platform, then unpacking on the node (extraction, snapshotter, local
@@ -93,6 +94,11 @@ public static partial class MessageClassifier
         }
 
         // 2. The node refusing, or failing on its own.
+        if (m.Has(P.ImagePolicyBackend) || (m.Has(P.AdmissionWebhook) && m.Has(P.DeniedTheRequest) && m.Has(P.ImageWord | P.Signature)))
+        {
+            return Finding.AdmissionRejected;
+        }
+
         if (reason == "SignatureValidationFailed" || m.Has(P.Policy) || (m.Has(P.Signature) && m.Has(P.Refusal)))
         {
             return Finding.PolicyRejected;
@@ -163,6 +169,11 @@ public static partial class MessageClassifier
             return Finding.TokenRejected;
         }
 
+        if (m.Has(P.HarborNoPullPermission))
+        {
+            return Finding.NoPullPermission;
+        }
+
         if (!forbidden && m.Has(P.CredentialsRejected))
         {
             return Finding.CredentialsRejected;
@@ -220,6 +231,7 @@ public static partial class MessageClassifier
         Finding.SchemaOne => (PullCause.Unknown, 0.6),
         Finding.SchemaOneBackOff => (PullCause.BackoffOnly, 0.6),
         Finding.PolicyRejected => (PullCause.PolicyRejected, 0.85),
+        Finding.AdmissionRejected => (PullCause.PolicyRejected, 0.8),
         Finding.DiskFull => (PullCause.NodeStorage, 0.9),
         Finding.DiskFailure => (PullCause.NodeStorage, 0.7),
         Finding.Eviction => (PullCause.NodeStorage, 0.8),
@@ -231,6 +243,7 @@ public static partial class MessageClassifier
         Finding.NoCredentials => (PullCause.AuthFailed, 0.85),
         Finding.TokenRejected => (PullCause.AuthFailed, 0.85),
         Finding.CredentialsRejected => (PullCause.AuthFailed, 0.85),
+        Finding.NoPullPermission => (PullCause.AuthFailed, 0.8),
         Finding.Denied => (PullCause.AccessDenied, 0.75),
         Finding.Tls => (PullCause.Tls, 0.85),
         Finding.Network => (PullCause.Network, 0.8),
@@ -256,6 +269,7 @@ internal enum Finding : byte
     SchemaOne,
     SchemaOneBackOff,
     PolicyRejected,
+    AdmissionRejected,
     DiskFull,
     DiskFailure,
     Eviction,
@@ -267,6 +281,7 @@ internal enum Finding : byte
     NoCredentials,
     TokenRejected,
     CredentialsRejected,
+    NoPullPermission,
     Denied,
     Tls,
     Network,

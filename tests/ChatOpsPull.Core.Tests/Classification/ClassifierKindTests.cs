@@ -319,6 +319,65 @@ public sealed class ClassifierKindTests
     }
 
     [Theory]
+    // Admission refusing the pod over its image, before any node pulls: the old ImagePolicyWebhook wording (real:
+    // zalando-incubator/kubernetes-on-aws#492), Gatekeeper with Ratify naming no signature (real:
+    // Azure/notation-azure-kv#31), Kyverno verifyImages (real: kyverno/kyverno#3397) and sigstore policy-controller
+    // (real: sigstore/policy-controller#189).
+    [InlineData("pods \"pod-submit-remove-074ec533-671d-11e7-9e85-0242ac110003\" is forbidden: one or more images rejected by webhook backend")]
+    [InlineData("Error from server (Forbidden): admission webhook \"validation.gatekeeper.sh\" denied the request: [ratify-constraint] Subject failed verification: condemogianni.azurecr.io/net-monitor:v1")]
+    [InlineData("Error from server: admission webhook \"mutate.kyverno.svc-fail\" denied the request: \n\nresource Pod/default/unsigned was blocked due to the following policies\n\ncheck-image:\n check-image: 'image verification failed for 10.1.0.12:5000/busybox:latest: signature\n  mismatch'")]
+    [InlineData("Error from server (BadRequest): error when creating \"test.yaml\": admission webhook \"policy.sigstore.dev\" denied the request: validation failed: invalid value: mysql:latest must be an image digest: spec.template.spec.containers[0].image")]
+    public void Admission_refusing_the_pods_image_is_policy_rejected_and_says_no_node_pulled(string message)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.PolicyRejected, result.Cause);
+        Assert.Contains("admission policy", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_admission_webhook_denial_that_names_no_image_is_not_an_image_policy()
+    {
+        // A webhook refusing a pod for something else (built from Kyverno's "blocked due to the following policies" form).
+        var result = MessageClassifier.Classify("Error from server: admission webhook \"validate.kyverno.svc-fail\" denied the request: resource Pod/default/app was blocked due to the following policies require-labels: label 'team' is required");
+        Assert.NotEqual(PullCause.PolicyRejected, result.Cause);
+    }
+
+    [Theory]
+    // CRI-O's signature-policy step, whatever it reports after it (real: cri-o/cri-o#9478, CRI-O 1.34 on s390x).
+    [InlineData("checking signature of \"registry.k8s.io/kube-controller-manager:v1.34.1\": verifying signatures: Invalid crypto engine")]
+    [InlineData("CreateContainerError: checking signature of \"quay.io/org/app:1\": verifying signatures: no signature found")]
+    public void A_failure_in_the_nodes_signature_check_is_policy_rejected(string message)
+    {
+        Assert.Equal(PullCause.PolicyRejected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // containerd's overlayfs snapshotter not usable on the node's filesystem (real: containerd/containerd#1986 on
+    // CentOS 7; AliyunContainerService/pouch#284 on xfs without ftype=1, with the reporter's line breaks).
+    [InlineData("ctr: failed to stat snapshot sha256:f999ae22f308fea973e5a25b57699b5daf6b0f1150ac2a5c2ea9d7fecee50fdf: snapshotter not loaded: overlayfs: invalid argument")]
+    [InlineData("Error: failed to pull image: failed to stat snapshot \nsha256:6dfaec39e726d242fcd42e9fffac82c3079a1aa20fc39420b662507b163ee4da: \nsnapshotter not loaded: overlayfs: invalid argument")]
+    public void A_snapshotter_the_node_cannot_load_is_a_registry_error_not_unknown(string message)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.RegistryError, result.Cause);
+        Assert.Contains("could not unpack", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // Harbor, src/server/middleware/v2auth/auth.go (reqChecker.check): the project is looked up first ("project x not
+    // found" when missing), then only the identity's pull permission in it is checked, never whether the repository
+    // exists — "unauthorized to access repository" means the credentials sent (or none) cannot pull from that project.
+    // real: goharbor/harbor#17713 (Docker and containers/image wordings).
+    [InlineData("rpc error: code = Unknown desc = Error response from daemon: unauthorized: unauthorized to access repository: xxxx/YYYY, action: pull: unauthorized to access repository: xxxx/YYYY, action: pull")]
+    [InlineData("Error initializing source docker://registry.xxx.com/ci/xxx-services-predict-labels/main/predict-labels:1.0.0: Error reading manifest 1.0.0 in registry.xxx.com/ci/xxx-services-predict-labels/main/predict-labels: unauthorized: unauthorized to access repository: ci/xxx-services-predict-labels/main/predict-labels, action: pull: unauthorized to access repository: ci/xxx-services-predict-labels/main/predict-labels, action: pull")]
+    public void Harbors_no_pull_permission_answer_is_auth_failed(string message)
+    {
+        var result = MessageClassifier.Classify(message, "ErrImagePull");
+        Assert.Equal(PullCause.AuthFailed, result.Cause);
+        Assert.Contains("pull permission", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
     // Harbor answers a pull from a project that does not exist with UNAUTHORIZED and the project manager's "project %s
     // not found" (src/server/middleware/v2auth/auth.go, src/pkg/project/dao/dao.go)
     // https://github.com/goharbor/harbor/blob/main/src/server/middleware/v2auth/auth.go

@@ -80,8 +80,6 @@ public sealed class ClassifierTrapTests
     }
 
     [Theory]
-    // real: goharbor/harbor#17713 — Harbor says "unauthorized" for a missing project as well as a missing permission.
-    [InlineData("rpc error: code = Unknown desc = Error response from daemon: unauthorized: unauthorized to access repository: xxxx/YYYY, action: pull: unauthorized to access repository: xxxx/YYYY, action: pull")]
     // real: goharbor/harbor-helm#1888 — Quay said "not authorized" for a repository that did not exist.
     [InlineData("Failed to pull image \"goharbor/harbor-db:v2.12.0\": initializing source docker://quay.io/goharbor/harbor-db:v2.12.0: reading manifest v2.12.0 in quay.io/goharbor/harbor-db: unauthorized: access to the requested resource is not authorized")]
     // real: cri-o/cri-o#2331 — Docker Hub answers denied + unauthorized for a repository that does not exist.

@@ -20,14 +20,21 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     private const double RequiredRecall = 0.90;
 
     /// <summary>
-    /// The evaluation accuracy actually reached (91.0%, rounded down), asserted so that no change slides back below it.
-    /// Raise it when a change (made without looking at evaluation misses) reaches more; replace it by
-    /// <see cref="RequiredAccuracy"/> once the target is met.
+    /// The evaluation accuracy actually reached on the whole evaluation part (145 of 167 = 86.8%, rounded down, with
+    /// c.jsonl's 35 evaluation messages in it), asserted so that no change slides back below it. Raise it when a change
+    /// (made without looking at evaluation misses) reaches more; replace it by <see cref="RequiredAccuracy"/> once the
+    /// target is met.
     /// </summary>
-    private const double ReachedAccuracy = 0.91;
+    private const double ReachedAccuracy = 0.868;
 
-    /// <summary>The tuning accuracy reached (198 of 213 = 92.96%, rounded down): the rules may not slide back below it.</summary>
-    private const double ReachedTuningAccuracy = 0.929;
+    /// <summary>
+    /// The evaluation accuracy reached on the first collection's evaluation messages alone (a.jsonl and b.jsonl; 91.0%
+    /// before c.jsonl existed): the figure the earlier floor held, kept so that the new data cannot hide a slide on the old.
+    /// </summary>
+    private const double ReachedAccuracyOnFirstCollection = 0.91;
+
+    /// <summary>The tuning accuracy reached (242 of 262 = 92.37%, rounded down): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.923;
 
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
@@ -75,6 +82,8 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         var (withoutReason, withReason, _) = Measure(evaluation, listMisses: false);
         output.WriteLine(withoutReason.Table($"EVALUATION part ({evaluation.Count} messages, {evaluation.Select(m => m.Source).Distinct(StringComparer.Ordinal).Count()} sources), message only:"));
         output.WriteLine(withReason.Table("EVALUATION part, message and reason:"));
+        var (firstCollection, _, _) = Measure([.. evaluation.Where(m => m.File is "a.jsonl" or "b.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, first collection only (a.jsonl, b.jsonl), message only: {firstCollection.Right} of {firstCollection.Count} = {firstCollection.Accuracy:P1}"));
 
         var failures = new List<string>();
         var regressions = new List<string>();
@@ -108,6 +117,11 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
                     output.WriteLine($"reported, not asserted (fewer than {MinimumSupportForRecall} evaluation messages): {line}");
                 }
             }
+        }
+
+        if (firstCollection.Accuracy < ReachedAccuracyOnFirstCollection)
+        {
+            regressions.Add(string.Create(CultureInfo.InvariantCulture, $"first collection, message only: accuracy {firstCollection.Accuracy:P1} fell below the {ReachedAccuracyOnFirstCollection:P0} already reached"));
         }
 
         output.WriteLine(failures.Count == 0
