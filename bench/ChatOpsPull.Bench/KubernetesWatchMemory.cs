@@ -108,7 +108,9 @@ public static class KubernetesWatchMemory
                     var pod = (JsonObject)running.DeepClone();
                     pod["status"] = failingStatus.DeepClone();
                     ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
-                    api.Store.Replace(type, ObjectStore.Namespace(pod), ObjectStore.Name(pod), pod);
+                    // Through the status subresource, as kubelet writes it: the main resource ignores status changes
+                    // (a no-op write, no watch event), so this storm never reached the watcher before.
+                    api.Store.Replace(type, ObjectStore.Namespace(pod), ObjectStore.Name(pod), pod, subresource: "status");
                     turned++;
                 }
 
