@@ -34,6 +34,7 @@ public static class KubernetesWatchMemory
         var failed = ((JsonArray)JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", "events-web-pull-failure.json")))!["items"]!)[1]!.AsObject();
         var pulled = ((JsonArray)JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "kubernetes", "events-pulled.json")))!["items"]!)[0]!.AsObject();
         var failing = 0;
+        var seeding = Stopwatch.StartNew();
         for (var i = 0; i < pods; i++)
         {
             var pod = (JsonObject)template.DeepClone();
@@ -63,7 +64,7 @@ public static class KubernetesWatchMemory
             }
         }
 
-        Console.WriteLine($"fake API on {api.BaseAddress}: {pods} pods in 100 namespaces, {failing} failing to pull; objects at resourceVersion {api.Store.ResourceVersion}");
+        Console.WriteLine($"fake API on {api.BaseAddress}: {pods} pods in 100 namespaces, {failing} failing to pull; objects at resourceVersion {api.Store.ResourceVersion}, seeded in {seeding.ElapsedMilliseconds} ms (load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
         var start = new ProcessStartInfo(Environment.ProcessPath!)
         {
             RedirectStandardOutput = true,
@@ -108,7 +109,9 @@ public static class KubernetesWatchMemory
                     var pod = (JsonObject)running.DeepClone();
                     pod["status"] = failingStatus.DeepClone();
                     ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
-                    api.Store.Replace(type, ObjectStore.Namespace(pod), ObjectStore.Name(pod), pod);
+                    // Through the status subresource, as kubelet writes it: the main resource ignores status changes
+                    // (a no-op write, no watch event), so this storm never reached the watcher before.
+                    api.Store.Replace(type, ObjectStore.Namespace(pod), ObjectStore.Name(pod), pod, subresource: "status");
                     turned++;
                 }
 
@@ -176,7 +179,7 @@ public static class KubernetesWatchMemory
 
         var synced = started.ElapsedMilliseconds;
         await SettleAsync(status);
-        Console.WriteLine($"synced in {synced} ms: listed {status.PodsListed} pods, tracking {status.TrackedPods} failing, {sink.Reports} reports; {Describe(baseline)}");
+        Console.WriteLine($"synced in {synced} ms: listed {status.PodsListed} pods, tracking {status.TrackedPods} failing, {sink.Reports} reports; {Describe(baseline)}; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 
         var reportsBefore = sink.Reports;
         var relistsBefore = status.GoneRelists;

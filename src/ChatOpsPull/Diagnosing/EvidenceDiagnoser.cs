@@ -107,26 +107,35 @@ public sealed partial class EvidenceDiagnoser(
         var (kubelet, kubeletEvidence) = KubeletView.Read(inspection?.Node.Facts, image, request.PullPolicy, kubernetes.CurrentValue.Kubelet);
         evidence.AddRange(kubeletEvidence);
 
-        // The rollout history does not depend on the registry's answer: read it while the registry is asked.
-        var previousRead = PreviousRevisionAsync(request, cancellationToken);
+        // The workload (its shape and, for a Deployment, the rollout history) does not depend on the registry's answer:
+        // read it while the registry is asked.
+        var workloadRead = ReadWorkloadAsync(request, inspection, cancellationToken);
         var nodePlatform = Platform.TryParse(inspection?.Node.Facts?.Platform, out var platform, out _) ? platform : null;
         RegistryFacts? registryFacts = null;
-        PullSecretResolution? resolution = null;
-        if (image is not null && Core.Classification.MessageClassifier.Classify(request.Message, request.Reason).Cause == PullCause.NodePullLimit)
+        var nodeLimit = image is not null && Core.Classification.MessageClassifier.Classify(request.Message, request.Reason).Cause == PullCause.NodePullLimit;
+        var asksRegistry = image is not null && !nodeLimit && request.Reason is not "InvalidImageName" and not "ErrImageNeverPull";
+
+        // Which of the pod's secrets kubelet would use for the image is known before the registry is asked; when none
+        // fits, the unattached secrets that might are read while the registry is asked, too.
+        var resolution = asksRegistry && inspection is not null ? resolver.Resolve(image!, inspection.PullSecrets.UsableSecrets) : null;
+        var matching = resolution?.Matches.Count > 0 ? Name(resolution.Matches[0].SecretName) : null;
+        var unattachedRead = inspection is not null && image is not null && matching is null
+            ? ReadUnattachedAsync(inspection, image, cancellationToken)
+            : Task.FromResult<UnattachedSecrets?>(null);
+        if (nodeLimit)
         {
-            evidence.Add(new Evidence("registry", EvidenceOutcome.Skipped, $"not asked: the limit that was hit is kubelet's own on the node, not {image.Domain}'s"));
+            evidence.Add(new Evidence("registry", EvidenceOutcome.Skipped, $"not asked: the limit that was hit is kubelet's own on the node, not {image!.Domain}'s"));
         }
-        else if (image is not null && request.Reason is not "InvalidImageName" and not "ErrImageNeverPull")
+        else if (asksRegistry)
         {
             if (inspection is not null)
             {
                 KubeletPullCheck check;
                 using (DiagnosisStageTimes.Measure(DiagnosisStage.Registry))
                 {
-                    check = await registry.CheckWithPullSecretsAsync(image, inspection.PullSecrets.UsableSecrets, nodePlatform, cancellationToken).ConfigureAwait(false);
+                    check = await registry.CheckWithPullSecretsAsync(image!, inspection.PullSecrets.UsableSecrets, nodePlatform, cancellationToken).ConfigureAwait(false);
                 }
 
-                resolution = check.Resolution;
                 evidence.AddRange(SecretLookupEvidence(inspection.PullSecrets));
                 evidence.AddRange(check.AllEvidence);
                 registryFacts = Facts(check.Outcome);
@@ -136,7 +145,7 @@ public sealed partial class EvidenceDiagnoser(
                 RegistryCheck check;
                 using (DiagnosisStageTimes.Measure(DiagnosisStage.Registry))
                 {
-                    check = await registry.CheckAsync(image, null, nodePlatform, cancellationToken).ConfigureAwait(false);
+                    check = await registry.CheckAsync(image!, null, nodePlatform, cancellationToken).ConfigureAwait(false);
                 }
 
                 evidence.Add(new Evidence("pull secrets", EvidenceOutcome.Skipped, "the pod could not be read, so the registry was asked anonymously"));
@@ -145,22 +154,13 @@ public sealed partial class EvidenceDiagnoser(
             }
         }
 
+        var unattached = await unattachedRead.ConfigureAwait(false);
         var secrets = inspection is null
             ? PullSecretFacts.Unknown
-            : await SecretFactsAsync(inspection, image, resolution, evidence, cancellationToken).ConfigureAwait(false);
+            : SecretFacts(inspection, image, matching, unattached, evidence);
 
-        WorkloadShape? shape = null;
-        if (inspection is not null && connection.Client is { } reader)
-        {
-            using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
-            {
-                shape = await WorkloadShapes.ReadAsync(reader, request.Namespace, inspection.Owners, cancellationToken).ConfigureAwait(false);
-            }
-
-            evidence.AddRange(ShapeEvidence(shape));
-        }
-
-        var previous = await previousRead.ConfigureAwait(false);
+        var (shape, previous) = await workloadRead.ConfigureAwait(false);
+        evidence.AddRange(ShapeEvidence(shape));
 
         var facts = new DiagnosisFacts(
             request.Cluster,
@@ -190,16 +190,37 @@ public sealed partial class EvidenceDiagnoser(
         return diagnosis;
     }
 
-    private async Task<(int, string)?> PreviousRevisionAsync(Request request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The workload at the top of the owner chain, read once: its shape (when the pod was inspected) and, for a
+    /// Deployment, the previous revision from its ReplicaSets, listed at the same time. Nothing when there is no
+    /// cluster connection or the workload cannot be read.
+    /// </summary>
+    private async Task<(WorkloadShape? Shape, (int, string)? Previous)> ReadWorkloadAsync(Request request, PodInspection? inspection, CancellationToken cancellationToken)
     {
-        if (request.Workload is not { Kind: "Deployment" } deployment || connection.Client is not { } client || request.Container.Length == 0)
+        var history = request.Workload is { Kind: "Deployment" } && request.Container.Length > 0;
+        if (connection.Client is not { } client || request.Workload is not { } workload || (inspection is null && !history))
         {
-            return null;
+            return (null, null);
         }
 
         using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
         {
-            return await new RolloutHistory(client).PreviousAsync(request.Namespace, deployment.Name, request.Container, cancellationToken).ConfigureAwait(false);
+            var objectRead = WorkloadShapes.ReadWorkloadAsync(client, request.Namespace, workload, cancellationToken);
+            var setsRead = history ? new RolloutHistory(client).ReplicaSetsAsync(request.Namespace, cancellationToken) : Task.FromResult<V1ReplicaSetList?>(null);
+            try
+            {
+                await Task.WhenAll(objectRead, setsRead).ConfigureAwait(false);
+            }
+            catch (HttpOperationException)
+            {
+                return (null, null); // forbidden or gone: the diagnosis goes on without them, and the actions check again
+            }
+
+            var read = await objectRead.ConfigureAwait(false);
+            var sets = await setsRead.ConfigureAwait(false);
+            var shape = inspection is null ? null : WorkloadShapes.Of(read, inspection.Owners);
+            var previous = history && read is V1Deployment deployment && sets is not null ? RolloutHistory.Previous(deployment, sets, request.Container) : null;
+            return (shape, previous);
         }
     }
 
@@ -246,45 +267,20 @@ public sealed partial class EvidenceDiagnoser(
             .Where(s => !s.Usable)
             .Select(s => new Evidence($"pull secret {s.Name}", s.Lookup == SecretLookup.Forbidden ? EvidenceOutcome.Skipped : EvidenceOutcome.Failed, s.Problem ?? s.Lookup.ToString()));
 
-    private async Task<PullSecretFacts> SecretFactsAsync(PodInspection inspection, ImageReference? image, PullSecretResolution? resolution, List<Evidence> evidence, CancellationToken cancellationToken)
+    private static PullSecretFacts SecretFacts(PodInspection inspection, ImageReference? image, string? matching, UnattachedSecrets? unattached, List<Evidence> evidence)
     {
         var report = inspection.PullSecrets;
         var used = report.Secrets.Where(s => s.UsedByKubelet).ToArray();
-        var matching = resolution?.Matches.Count > 0 ? Name(resolution.Matches[0].SecretName) : null;
         var readable = !report.Secrets.Any(s => s.Lookup == SecretLookup.Forbidden);
-        var unattached = new List<string>();
-        if (image is not null && matching is null && connection.Client is { } client)
+        if (image is not null && unattached is not null)
         {
-            var referenced = report.Secrets.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-            var candidates = UnattachedCandidates(image).Where(n => !referenced.Contains(n)).ToList();
-            var forbidden = false;
-            foreach (var name in candidates)
+            if (unattached.Names.Count > 0)
             {
-                try
-                {
-                    using var reading = DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes);
-                    var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, inspection.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    if (resolver.Resolve(image, [secret]).Matches.Count > 0)
-                    {
-                        unattached.Add(name);
-                    }
-                }
-                catch (HttpOperationException e) when (ApiError.From(e).IsNotFound)
-                {
-                }
-                catch (HttpOperationException e) when (ApiError.From(e).IsForbidden)
-                {
-                    forbidden = true;
-                }
+                evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Info, $"{string.Join(", ", unattached.Names)} in {inspection.Namespace} {(unattached.Names.Count == 1 ? "has" : "have")} credentials for {image.Domain} but the pod does not use {(unattached.Names.Count == 1 ? "it" : "them")}"));
             }
-
-            if (unattached.Count > 0)
+            else if (unattached.Forbidden)
             {
-                evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Info, $"{string.Join(", ", unattached)} in {inspection.Namespace} {(unattached.Count == 1 ? "has" : "have")} credentials for {image.Domain} but the pod does not use {(unattached.Count == 1 ? "it" : "them")}"));
-            }
-            else if (forbidden)
-            {
-                evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Skipped, $"the bot may not read secrets in {inspection.Namespace}, so {string.Join(", ", candidates)} could not be looked at"));
+                evidence.Add(new Evidence("unattached secrets", EvidenceOutcome.Skipped, $"the bot may not read secrets in {inspection.Namespace}, so {string.Join(", ", unattached.Candidates)} could not be looked at"));
             }
         }
 
@@ -292,9 +288,46 @@ public sealed partial class EvidenceDiagnoser(
             used.Select(s => s.Name).ToArray(),
             used.Where(s => s.Lookup == SecretLookup.Missing).Select(s => s.Name).ToArray(),
             matching,
-            unattached,
+            unattached?.Names ?? [],
             readable);
     }
+
+    /// <summary>The candidate secrets the pod does not name, read by name at once: those with credentials for the image.</summary>
+    private async Task<UnattachedSecrets?> ReadUnattachedAsync(PodInspection inspection, ImageReference image, CancellationToken cancellationToken)
+    {
+        if (connection.Client is not { } client)
+        {
+            return null;
+        }
+
+        var referenced = inspection.PullSecrets.Secrets.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var candidates = UnattachedCandidates(image).Where(n => !referenced.Contains(n)).ToList();
+        using var reading = DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes);
+        var reads = candidates.Select(async name =>
+        {
+            try
+            {
+                var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, inspection.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return (Fits: resolver.Resolve(image, [secret]).Matches.Count > 0, Forbidden: false);
+            }
+            catch (HttpOperationException e) when (ApiError.From(e).IsNotFound)
+            {
+                return (Fits: false, Forbidden: false);
+            }
+            catch (HttpOperationException e) when (ApiError.From(e).IsForbidden)
+            {
+                return (Fits: false, Forbidden: true);
+            }
+        }).ToArray();
+        var answers = await Task.WhenAll(reads).ConfigureAwait(false);
+        return new UnattachedSecrets(
+            candidates,
+            [.. candidates.Where((_, i) => answers[i].Fits)],
+            answers.Any(a => a.Forbidden));
+    }
+
+    /// <summary>The unattached secrets looked at, those with credentials for the image, and whether any could not be read.</summary>
+    private sealed record UnattachedSecrets(IReadOnlyList<string> Candidates, IReadOnlyList<string> Names, bool Forbidden);
 
     /// <summary>
     /// The secrets that might hold credentials for the image's registry although the pod does not use them, read by name

@@ -32,6 +32,27 @@ public sealed class RolloutHistory(IKubernetes client)
             return null;
         }
 
+        return Previous(current, sets, container);
+    }
+
+    /// <summary>The namespace's ReplicaSets (what <c>kubectl rollout history</c> reads beside the Deployment), or null when they cannot be read.</summary>
+    public async Task<V1ReplicaSetList?> ReplicaSetsAsync(string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.AppsV1.ListNamespacedReplicaSetAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>From a Deployment already read and its namespace's ReplicaSets: the previous revision and its image, or null.</summary>
+    public static (int Revision, string Image)? Previous(V1Deployment current, V1ReplicaSetList sets, string container)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(sets);
         var currentRevision = Revision(current.Metadata);
         var previous = (sets.Items ?? [])
             .Where(rs => rs.Metadata?.OwnerReferences?.Any(o => o.Kind == "Deployment" && o.Uid == current.Metadata.Uid) == true)

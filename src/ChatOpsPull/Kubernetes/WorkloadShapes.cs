@@ -49,26 +49,44 @@ public static class WorkloadShapes
     /// </summary>
     public static async Task<WorkloadShape?> ReadAsync(IKubernetes client, string @namespace, OwnerChain owners, CancellationToken cancellationToken)
     {
-        var workload = owners.Workload;
         try
         {
-            object? read = workload.Kind switch
-            {
-                "Deployment" => await client.AppsV1.ReadNamespacedDeploymentAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
-                "StatefulSet" => await client.AppsV1.ReadNamespacedStatefulSetAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
-                "DaemonSet" => await client.AppsV1.ReadNamespacedDaemonSetAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
-                "CronJob" => await client.BatchV1.ReadNamespacedCronJobAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
-                "ReplicaSet" => await client.AppsV1.ReadNamespacedReplicaSetAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
-                _ => null,
-            };
-            if (read is not null)
-            {
-                return From(JsonNode.Parse(KubernetesJson.Serialize(read))!.AsObject(), workload.Kind);
-            }
+            return Of(await ReadWorkloadAsync(client, @namespace, owners.Workload, cancellationToken).ConfigureAwait(false), owners);
         }
         catch (HttpOperationException)
         {
             return null; // forbidden or gone: the diagnosis goes on without the shape, and the actions check again
+        }
+    }
+
+    /// <summary>
+    /// The workload object itself (a V1Deployment, V1StatefulSet, V1DaemonSet, V1CronJob or V1ReplicaSet) for the kinds
+    /// the bot may read, else null; throws <see cref="HttpOperationException"/> when it cannot be read. One read serves
+    /// the shape and the rollout history (<see cref="Of"/>).
+    /// </summary>
+    public static async Task<object?> ReadWorkloadAsync(IKubernetes client, string @namespace, WorkloadRef workload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(workload);
+        return workload.Kind switch
+        {
+            "Deployment" => await client.AppsV1.ReadNamespacedDeploymentAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+            "StatefulSet" => await client.AppsV1.ReadNamespacedStatefulSetAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+            "DaemonSet" => await client.AppsV1.ReadNamespacedDaemonSetAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+            "CronJob" => await client.BatchV1.ReadNamespacedCronJobAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+            "ReplicaSet" => await client.AppsV1.ReadNamespacedReplicaSetAsync(workload.Name, @namespace, cancellationToken: cancellationToken).ConfigureAwait(false),
+            _ => null,
+        };
+    }
+
+    /// <summary>The shape from a workload object <see cref="ReadWorkloadAsync"/> returned (null: a kind the bot does not read).</summary>
+    public static WorkloadShape? Of(object? read, OwnerChain owners)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        var workload = owners.Workload;
+        if (read is not null)
+        {
+            return From(JsonNode.Parse(KubernetesJson.Serialize(read))!.AsObject(), workload.Kind);
         }
 
         return workload.Kind is "Pod" or "Job"

@@ -147,6 +147,28 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         Assert.Contains($"GET /api/v1/namespaces/shop/secrets/team-login", api.Requests);
     }
 
+    [Fact]
+    public async Task A_diagnosis_reads_its_deployment_once_for_the_shape_and_the_rollout_history()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage, Settings(api));
+        var incident = await DiagnosedIncidentAsync(host);
+        var scheduler = host.Services.GetRequiredService<Diagnosing.InProcessDiagnosisScheduler>();
+        await Eventually.HoldsAsync(() => scheduler.Pending == 0, "no diagnosis left in process", TimeSpan.FromSeconds(60));
+
+        const string deployment = "GET /apis/apps/v1/namespaces/shop/deployments/web";
+        const string replicaSets = "GET /apis/apps/v1/namespaces/shop/replicasets";
+        int Count(string read) => api.Requests.Count(r => r == read || r.StartsWith(read + "?", StringComparison.Ordinal));
+        var (deploymentsBefore, setsBefore) = (Count(deployment), Count(replicaSets));
+        var diagnosis = await host.Services.GetRequiredService<Diagnosing.EvidenceDiagnoser>().DiagnoseAsync(incident, CancellationToken.None);
+
+        Assert.Equal(PullCause.ImageNotFound, diagnosis.Cause);
+        Assert.Equal(1, Count(deployment) - deploymentsBefore);
+        Assert.Equal(1, Count(replicaSets) - setsBefore);
+    }
+
     /// <summary>The one open incident in prod-eu/shop, once it is diagnosed.</summary>
     private static async Task<Incident> DiagnosedIncidentAsync(BotTestHost host)
     {
