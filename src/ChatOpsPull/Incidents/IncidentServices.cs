@@ -20,6 +20,7 @@ public static class IncidentServices
         services.AddSchemaMigrations(IncidentSchema.Incidents);
         services.AddSingleton<IncidentStore>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<LatestIncidents>();
         services.AddSingleton<IncidentMutes>();
         services.AddSingleton<StormRollup>();
         services.AddSingleton<IncidentNewsDispatch>();

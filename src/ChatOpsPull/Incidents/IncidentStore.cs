@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Globalization;
+using System.Text;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Storage;
@@ -101,6 +103,13 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         return await connection.QuerySingleOrDefaultAsync<string>("SELECT cluster FROM incidents WHERE id = @id", new { id }).ConfigureAwait(false);
     }
 
+    /// <summary>The stored version of an incident (one indexed read of one row), or null when there is no such incident.</summary>
+    public async Task<int?> VersionOfAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return (int?)await connection.QuerySingleOrDefaultAsync<long?>("SELECT version FROM incidents WHERE id = @id", new { id }).ConfigureAwait(false);
+    }
+
     public async Task<DiagnosisTicket?> GetDiagnosisTicketAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -154,26 +163,42 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     }
 
     /// <summary>
-    /// Open incidents of a subject, each with only the given pod's entry (or none): enough to group a report without
-    /// reading every pod of a large incident. Saving such a partial incident writes only the pods that differ.
+    /// Open incidents of a subject, each with only the entries of the given pods (any container), in one round trip:
+    /// enough to group a round of reports without reading every pod of a large incident. Saving such a partial incident
+    /// writes only the pods that differ.
     /// </summary>
-    internal static async Task<IReadOnlyList<Incident>> OpenForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, string pod, string container)
-    {
-        var rows = await connection.QueryAsync<IncidentRow>(
-            "SELECT * FROM incidents WHERE cluster = @cluster AND namespace = @namespace AND subject = @subject AND open_key IS NOT NULL",
-            new { cluster, @namespace, subject },
-            transaction).ConfigureAwait(false);
-        return await WithPodsAsync(connection, transaction, rows.ToList(), (pod, container)).ConfigureAwait(false);
-    }
+    internal static Task<IReadOnlyList<Incident>> OpenForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods) =>
+        ForSubjectAsync(connection, transaction, "i.open_key IS NOT NULL", string.Empty, new { cluster, @namespace, subject, pods = pods.ToArray() });
 
-    /// <summary>Closed incidents of a subject resolved since <paramref name="since"/>, with only the given pod's entry.</summary>
-    internal static async Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, string pod, string container)
+    /// <summary>Closed incidents of a subject resolved since <paramref name="since"/> (the latest five), with only the given pods' entries.</summary>
+    internal static Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, IReadOnlyCollection<string> pods) =>
+        ForSubjectAsync(
+            connection,
+            transaction,
+            "i.open_key IS NULL AND i.resolved_at >= @since",
+            " ORDER BY i.resolved_at DESC LIMIT 5",
+            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since), pods = pods.ToArray() });
+
+    /// <summary>A subject's incidents matching <paramref name="where"/> and the given pods' entries of them: two statements, one command.</summary>
+    private static async Task<IReadOnlyList<Incident>> ForSubjectAsync(DbConnection connection, DbTransaction transaction, string where, string orderAndLimit, object parameters)
     {
-        var rows = await connection.QueryAsync<IncidentRow>(
-            "SELECT * FROM incidents WHERE cluster = @cluster AND namespace = @namespace AND subject = @subject AND open_key IS NULL AND resolved_at >= @since ORDER BY resolved_at DESC LIMIT 5",
-            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since) },
-            transaction).ConfigureAwait(false);
-        return await WithPodsAsync(connection, transaction, rows.ToList(), (pod, container)).ConfigureAwait(false);
+        var selected = $"SELECT i.* FROM incidents i WHERE i.cluster = @cluster AND i.namespace = @namespace AND i.subject = @subject AND {where}{orderAndLimit}";
+        var sql = selected + ";\n"
+            + $"SELECT p.* FROM incident_pods p WHERE p.incident_id IN (SELECT s.id FROM ({selected}) s) AND {SqlDialects.For(connection).In("p.pod", "@pods")} ORDER BY p.first_seen, p.pod, p.container";
+        using var reader = await connection.QueryMultipleAsync(sql, parameters, transaction).ConfigureAwait(false);
+        var rows = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).ToList();
+        var pods = new Dictionary<string, List<AffectedPod>>(StringComparer.Ordinal);
+        foreach (var p in await reader.ReadAsync<PodRow>().ConfigureAwait(false))
+        {
+            if (!pods.TryGetValue(p.incident_id, out var list))
+            {
+                pods[p.incident_id] = list = [];
+            }
+
+            list.Add(p.ToPod());
+        }
+
+        return rows.ConvertAll(r => r.ToIncident(pods.TryGetValue(r.id, out var list) ? list : []));
     }
 
     internal static async Task<IReadOnlyList<Incident>> OpenInStormAsync(DbConnection connection, DbTransaction transaction, string stormKey)
@@ -231,11 +256,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             """,
             IncidentRow.From(incident),
             transaction).ConfigureAwait(false);
-        foreach (var pod in incident.Pods)
-        {
-            await UpsertPodAsync(connection, transaction, incident.Id, pod).ConfigureAwait(false);
-        }
-
+        await UpsertPodsAsync(connection, transaction, incident.Id, incident.Pods).ConfigureAwait(false);
         return incident;
     }
 
@@ -246,8 +267,19 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     internal static async Task<Incident> SaveAsync(DbConnection connection, DbTransaction transaction, Incident current, Incident changed)
     {
         var next = changed with { Version = current.Version + 1 };
+        await WriteOverAsync(connection, transaction, current, next).ConfigureAwait(false);
+        return next;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="next"/> (its own version, which may be several past <paramref name="stored"/>'s: a round of
+    /// reports applied in memory) over <paramref name="stored"/>, only if the stored version is still <paramref name="stored"/>'s.
+    /// Only pods that differ from <paramref name="stored"/>'s are written, all in one statement.
+    /// </summary>
+    internal static async Task WriteOverAsync(DbConnection connection, DbTransaction transaction, Incident stored, Incident next)
+    {
         var row = IncidentRow.From(next);
-        row.expected = current.Version;
+        row.expected = stored.Version;
         var updated = await connection.ExecuteAsync(
             """
             UPDATE incidents SET cluster = @cluster, namespace = @namespace, subject = @subject, cause = @cause, open_key = @open_key,
@@ -260,42 +292,61 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             transaction).ConfigureAwait(false);
         if (updated != 1)
         {
-            throw new IncidentConcurrencyException(current.Id);
+            throw new IncidentConcurrencyException(stored.Id);
         }
 
-        var before = current.Pods.ToDictionary(p => (p.Pod, p.Container));
+        var before = new Dictionary<(string, string), AffectedPod>(stored.Pods.Count);
+        foreach (var pod in stored.Pods)
+        {
+            before[(pod.Pod, pod.Container)] = pod;
+        }
+
+        var changedPods = new List<AffectedPod>();
         foreach (var pod in next.Pods)
         {
             if (!before.TryGetValue((pod.Pod, pod.Container), out var old) || old != pod)
             {
-                await UpsertPodAsync(connection, transaction, next.Id, pod).ConfigureAwait(false);
+                changedPods.Add(pod);
             }
         }
 
-        return next;
+        await UpsertPodsAsync(connection, transaction, next.Id, changedPods).ConfigureAwait(false);
     }
 
-    private static Task<int> UpsertPodAsync(DbConnection connection, DbTransaction transaction, string incidentId, AffectedPod pod) =>
-        connection.ExecuteAsync(
-            """
-            INSERT INTO incident_pods (incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name)
-            VALUES (@incidentId, @pod, @container, @reason, @message, @firstSeen, @lastSeen, @resolvedAt, @nodeName)
-            ON CONFLICT (incident_id, pod, container) DO UPDATE SET reason = excluded.reason, message = excluded.message,
-                first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, node_name = excluded.node_name
-            """,
-            new
+    /// <summary>Inserts or updates pods of one incident, up to 100 rows per statement (SQLite's parameter limit allows 111).</summary>
+    private static async Task<int> UpsertPodsAsync(DbConnection connection, DbTransaction transaction, string incidentId, IReadOnlyList<AffectedPod> pods)
+    {
+        var written = 0;
+        foreach (var chunk in pods.Chunk(100))
+        {
+            var sql = new StringBuilder("INSERT INTO incident_pods (incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name) VALUES ");
+            var parameters = new DynamicParameters();
+            parameters.Add("incidentId", incidentId);
+            for (var i = 0; i < chunk.Length; i++)
             {
-                incidentId,
-                pod = pod.Pod,
-                container = pod.Container,
-                reason = pod.Reason,
-                message = pod.Message,
-                firstSeen = BotDatabase.ToDb(pod.FirstSeen),
-                lastSeen = BotDatabase.ToDb(pod.LastSeen),
-                resolvedAt = BotDatabase.ToDb(pod.ResolvedAt),
-                nodeName = pod.NodeName,
-            },
-            transaction);
+                var pod = chunk[i];
+                sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@incidentId, @p{i}, @c{i}, @r{i}, @m{i}, @f{i}, @l{i}, @x{i}, @n{i})");
+                parameters.Add($"p{i}", pod.Pod);
+                parameters.Add($"c{i}", pod.Container);
+                parameters.Add($"r{i}", pod.Reason);
+                parameters.Add($"m{i}", pod.Message);
+                parameters.Add($"f{i}", BotDatabase.ToDb(pod.FirstSeen));
+                parameters.Add($"l{i}", BotDatabase.ToDb(pod.LastSeen));
+                parameters.Add($"x{i}", BotDatabase.ToDb(pod.ResolvedAt));
+                parameters.Add($"n{i}", pod.NodeName);
+            }
+
+            sql.Append(
+                """
+
+                ON CONFLICT (incident_id, pod, container) DO UPDATE SET reason = excluded.reason, message = excluded.message,
+                    first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, node_name = excluded.node_name
+                """);
+            written += await connection.ExecuteAsync(sql.ToString(), parameters, transaction).ConfigureAwait(false);
+        }
+
+        return written;
+    }
 
     // ---- mutes ----
 

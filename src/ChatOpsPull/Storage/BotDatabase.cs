@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -20,6 +21,10 @@ public sealed class BotDatabase : IAsyncDisposable
     private readonly NpgsqlDataSource? _postgres;
     private readonly IReadOnlyList<SchemaMigration> _migrations;
     private readonly DatabaseWriteHealth? _writeHealth;
+
+    /// <summary>SQLite connections (native handles, reused by the pool) whose settings are made.</summary>
+    private readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _configuredSqlite = [];
+    private static readonly object Configured = new();
 
     /// <param name="writeHealth">Told the outcome of every transaction (the host registers one; tools may leave it out).</param>
     public BotDatabase(IOptions<StorageOptions> storage, IOptions<BotOptions> bot, IEnumerable<SchemaMigrationSet> migrations, DatabaseWriteHealth? writeHealth = null)
@@ -61,7 +66,10 @@ public sealed class BotDatabase : IAsyncDisposable
     /// <summary>The SQLite file, or host/port/database of the PostgreSQL server (never the password).</summary>
     public string Location { get; }
 
-    /// <summary>Opens a connection. SQLite connections wait up to 5 s on a locked database instead of failing.</summary>
+    /// <summary>
+    /// Opens a connection. SQLite connections wait up to 5 s on a locked database instead of failing; their settings are
+    /// made once per SQLite connection (the pool hands the same one out again with them still set), not per open.
+    /// </summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_postgres is not null)
@@ -71,7 +79,12 @@ public sealed class BotDatabase : IAsyncDisposable
 
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").ConfigureAwait(false);
+        if (!_configuredSqlite.TryGetValue(connection.Handle!, out _))
+        {
+            await connection.ExecuteAsync("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").ConfigureAwait(false);
+            _configuredSqlite.AddOrUpdate(connection.Handle!, Configured);
+        }
+
         return connection;
     }
 

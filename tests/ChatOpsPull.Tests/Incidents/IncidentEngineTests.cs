@@ -421,4 +421,26 @@ public sealed class IncidentEngineTests
         Assert.True(calls.Select(c => c.Incident.Version).SequenceEqual(calls.Select(c => c.Incident.Version).Order()), "told out of order");
         Assert.Equal(60, Assert.Single(await rig.Store.ListOpenAsync()).ActivePodCount);
     }
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Reports_stored_together_keep_one_version_each_and_the_last_notice_is_the_stored_incident(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        await rig.Engine.ReportAsync(Failures.Pod("api-0"), default);
+        await rig.Engine.ReportAsync(Failures.Pod("api-1", reason: "ImagePullBackOff"), default);
+
+        // New pods and pods already in the incident with a new message, arriving together (group commit rounds).
+        var failures = Enumerable.Range(2, 30).Select(i => Failures.Pod($"api-{i}", at: Failures.Start.AddMilliseconds(i)))
+            .Append(Failures.Pod("api-0", message: "rpc error: code = NotFound desc = manifest unknown (again)"))
+            .ToList();
+        await Task.WhenAll(failures.Select(f => rig.Engine.ReportAsync(f, default)));
+
+        var stored = Assert.Single(await rig.Store.ListOpenAsync());
+        Assert.Equal(32, stored.ActivePodCount);
+        Assert.Equal(1 + 1 + 31, stored.Version);
+        var last = rig.Notifier.Calls[^1].Incident;
+        Assert.Equal(stored.Version, last.Version);
+        Assert.Equal(stored.Pods, last.Pods);
+        Assert.Contains("(again)", last.Pods.Single(p => p.Pod == "api-0").Message, StringComparison.Ordinal);
+    }
 }

@@ -1,3 +1,4 @@
+using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Incidents;
 
 namespace ChatOpsPull.Detection.Webhooks;
@@ -31,46 +32,113 @@ public static class AlertDelivery
         }
 
         int reported = 0, resolved = 0, duplicates = 0, superseded = 0;
+        var firingRun = new List<PullAlert>();
+        var runKeys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var alert in batch.Alerts)
         {
-            if (alert.DeduplicationKey is { } key && seen is not null && seen.Contains(key))
+            if (alert.DeduplicationKey is { } key && seen is not null && (seen.Contains(key) || runKeys.Contains(key)))
             {
                 duplicates++;
                 continue;
             }
 
-            var failure = alert.Failure;
-            switch (alert.Status)
+            if (alert.Status == AlertStatus.Firing)
             {
-                case AlertStatus.Firing:
-                    await sink.ReportAsync(failure, cancellationToken).ConfigureAwait(false);
-                    counts.CountReported();
-                    reported++;
-                    break;
-                case AlertStatus.Resolved:
-                    if (firing is not null && IsStillFiring(firing, failure.PodKey))
-                    {
-                        superseded++;
-                        continue;
-                    }
+                firingRun.Add(alert);
+                if (alert.DeduplicationKey is { } firingKey)
+                {
+                    runKeys.Add(firingKey);
+                }
 
-                    var container = failure.Container.Length == 0 ? null : failure.Container;
-                    await sink.ResolveAsync(failure.Cluster, failure.Namespace, failure.Pod, container, PodResolution.AlertResolved, cancellationToken).ConfigureAwait(false);
-                    counts.CountResolved();
-                    resolved++;
-                    break;
-                default:
-                    throw new InvalidOperationException($"unknown alert status {alert.Status}");
+                continue;
             }
 
+            reported += await ReportAllAsync(firingRun, sink, seen, counts, cancellationToken).ConfigureAwait(false);
+            firingRun.Clear();
+            runKeys.Clear();
+            if (alert.Status != AlertStatus.Resolved)
+            {
+                throw new InvalidOperationException($"unknown alert status {alert.Status}");
+            }
+
+            var failure = alert.Failure;
+            if (firing is not null && IsStillFiring(firing, failure.PodKey))
+            {
+                superseded++;
+                continue;
+            }
+
+            var container = failure.Container.Length == 0 ? null : failure.Container;
+            await sink.ResolveAsync(failure.Cluster, failure.Namespace, failure.Pod, container, PodResolution.AlertResolved, cancellationToken).ConfigureAwait(false);
+            counts.CountResolved();
+            resolved++;
             if (alert.DeduplicationKey is { } delivered)
             {
                 seen?.Add(delivered);
             }
         }
 
+        reported += await ReportAllAsync(firingRun, sink, seen, counts, cancellationToken).ConfigureAwait(false);
         return new WebhookReceipt(batch.AlertCount, reported, resolved, batch.Ignored + superseded, duplicates);
     }
+
+    /// <summary>
+    /// Reports consecutive firing alerts together: each is handed over in payload order, and the engine stores the ones of
+    /// one workload in one transaction (group commit) instead of one transaction each. The ones stored are remembered even
+    /// when another fails; the first failure then propagates.
+    /// </summary>
+    private static async Task<int> ReportAllAsync(List<PullAlert> alerts, IPullFailureSink sink, SeenAlerts? seen, AlertEndpointCounts counts, CancellationToken cancellationToken)
+    {
+        if (alerts.Count == 0)
+        {
+            return 0;
+        }
+
+        var reports = new Task[alerts.Count];
+        for (var i = 0; i < alerts.Count; i++)
+        {
+            reports[i] = ReportOneAsync(sink, alerts[i].Failure, cancellationToken);
+        }
+
+        try
+        {
+            await Task.WhenAll(reports).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // the stored ones are remembered below; the first failure is thrown after that
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        Exception? failed = null;
+        var stored = 0;
+        for (var i = 0; i < alerts.Count; i++)
+        {
+            if (reports[i].IsCompletedSuccessfully)
+            {
+                counts.CountReported();
+                stored++;
+                if (alerts[i].DeduplicationKey is { } delivered)
+                {
+                    seen?.Add(delivered);
+                }
+            }
+            else
+            {
+                failed ??= reports[i].Exception?.InnerException ?? new OperationCanceledException(cancellationToken);
+            }
+        }
+
+        if (failed is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed);
+        }
+
+        return stored;
+    }
+
+    private static async Task ReportOneAsync(IPullFailureSink sink, PullFailure failure, CancellationToken cancellationToken) =>
+        await sink.ReportAsync(failure, cancellationToken).ConfigureAwait(false);
 
     /// <summary>"cluster/namespace/pod/": the key of a pod-wide (container-less) alert, and the mark that some container of the pod fires.</summary>
     private static string PodWide(string podKey) => podKey[..(podKey.LastIndexOf('/') + 1)];

@@ -32,9 +32,9 @@ internal sealed class AfterCommit
         }
     }
 
-    /// <param name="partial">The incident holds only some of its pods: re-read it before telling anyone.</param>
+    /// <param name="partial">The incident holds only the pods this write changed: made whole before telling anyone.</param>
     public void Notify(Incident incident, IncidentChange change, string? detail, bool evenIfSnoozed = false, bool partial = false) =>
-        _notices.Add(new IncidentNotice(incident, change, detail, evenIfSnoozed, OwnCard: false) { Reload = partial });
+        _notices.Add(new IncidentNotice(incident, change, detail, evenIfSnoozed, OwnCard: false) { Partial = partial });
 
     /// <summary>News for the incident's own card even when it is rolled up (what the roll-up itself says).</summary>
     public void NotifyOnOwnCard(Incident incident, IncidentChange change, string? detail) =>

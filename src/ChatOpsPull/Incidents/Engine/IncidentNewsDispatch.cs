@@ -14,9 +14,9 @@ namespace ChatOpsPull.Incidents.Engine;
 /// its own persistent queue, so nothing is lost by moving on).
 /// </summary>
 internal sealed partial class IncidentNewsDispatch(
-    IncidentStore store,
     IncidentMutes mutes,
     StormRollup storms,
+    LatestIncidents latest,
     IEnumerable<IIncidentNotifier> notifiers,
     TimeProvider time,
     ILogger<IncidentNewsDispatch> logger)
@@ -30,7 +30,7 @@ internal sealed partial class IncidentNewsDispatch(
     /// </summary>
     public async Task AnnounceAsync(string incidentId, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(incidentId, cancellationToken).ConfigureAwait(false) is not { } incident)
+        if (await latest.ReadAsync(incidentId, cancellationToken).ConfigureAwait(false) is not { } incident)
         {
             return;
         }
@@ -93,6 +93,7 @@ internal sealed partial class IncidentNewsDispatch(
                     }
 
                     var active = await mutes.ActiveAsync(cancellationToken).ConfigureAwait(false);
+                    await MakeWholeAsync(batch, cancellationToken).ConfigureAwait(false);
                     foreach (var notice in NoticeCollapsing.Collapse(batch))
                     {
                         await DeliverAsync(notice, active, cancellationToken).ConfigureAwait(false);
@@ -107,6 +108,26 @@ internal sealed partial class IncidentNewsDispatch(
                 }
 
                 throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every notice of the batch with its whole incident, in commit order: a report's partial incident is completed on
+    /// top of the one before it in memory (<see cref="LatestIncidents"/>), so collapsing keeps whole incidents only.
+    /// </summary>
+    private async Task MakeWholeAsync(List<IncidentNotice> batch, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var notice = batch[i];
+            if (notice.Partial)
+            {
+                batch[i] = notice with { Incident = await latest.CompleteAsync(notice.Incident, cancellationToken).ConfigureAwait(false), Partial = false };
+            }
+            else if (!notice.Reload)
+            {
+                latest.Remember(notice.Incident);
             }
         }
     }
@@ -134,7 +155,7 @@ internal sealed partial class IncidentNewsDispatch(
     private async Task DeliverAsync(IncidentNotice notice, IReadOnlyList<IncidentMute> active, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var incident = notice.Reload ? await store.GetAsync(notice.Incident.Id, cancellationToken).ConfigureAwait(false) ?? notice.Incident : notice.Incident;
+        var incident = notice.Reload ? await latest.ReadAsync(notice.Incident.Id, cancellationToken).ConfigureAwait(false) ?? notice.Incident : notice.Incident;
         if (IncidentSilence.MatchingMute(incident, active, now) is not null
             || (!notice.EvenIfSnoozed && IncidentSilence.IsSnoozed(incident, now)))
         {

@@ -9,8 +9,11 @@ namespace ChatOpsPull.Incidents.Engine;
 /// <param name="OwnCard">Told on the incident's own card even when it is rolled up under a storm (the roll-up news itself).</param>
 internal sealed record IncidentNotice(Incident Incident, IncidentChange Change, string? Detail, bool EvenIfSnoozed, bool OwnCard)
 {
-    /// <summary>The incident in the notice may be stale (it holds only some pods, or a storm just took it in): read it again before telling.</summary>
+    /// <summary>The incident in the notice may be stale (a storm just took it in): read it again before telling.</summary>
     public bool Reload { get; init; }
+
+    /// <summary>The incident holds only the pods its report changed: made whole (<see cref="LatestIncidents"/>) before telling.</summary>
+    public bool Partial { get; init; }
 
     /// <summary>How many consecutive "pods changed" notices this one stands for (see <see cref="NoticeCollapsing"/>).</summary>
     public int Merged { get; init; } = 1;

@@ -23,6 +23,7 @@ internal static class NoticeCollapsing
                     Merged = merged,
                     Detail = $"{merged} changes; latest: {notice.Detail}",
                     Reload = previous.Reload || notice.Reload,
+                    Partial = newest.Partial,
                 };
             }
             else

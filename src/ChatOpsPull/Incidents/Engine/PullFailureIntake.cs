@@ -36,11 +36,14 @@ internal sealed partial class PullFailureIntake(
             IncidentRetryPipelines.Write,
             async (connection, transaction, afterCommit) =>
             {
+                var pods = reports.Select(r => r.Failure.Pod).ToHashSet(StringComparer.Ordinal);
+                var round = await ReportRound.ReadAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, pods).ConfigureAwait(false);
                 foreach (var report in reports)
                 {
-                    await ApplyReportAsync(connection, transaction, report, afterCommit).ConfigureAwait(false);
+                    await ApplyReportAsync(connection, transaction, round, report, afterCommit).ConfigureAwait(false);
                 }
 
+                await round.FlushAsync().ConfigureAwait(false);
                 return true;
             },
             CancellationToken.None),
@@ -64,24 +67,32 @@ internal sealed partial class PullFailureIntake(
         }
     }
 
-    private async Task ApplyReportAsync(DbConnection connection, DbTransaction transaction, Report report, AfterCommit afterCommit)
+    /// <summary>
+    /// Applies one report of the round to the subject's incidents in memory (<paramref name="round"/>). Incidents come
+    /// with the round's pods' entries only (a storm must not read every pod per report); their notices are marked partial
+    /// and completed from the incident the news dispatch already holds (<see cref="IncidentNewsDispatch"/>).
+    /// </summary>
+    private async Task ApplyReportAsync(DbConnection connection, DbTransaction transaction, ReportRound round, Report report, AfterCommit afterCommit)
     {
-        var (failure, cause, subject) = report;
+        var (failure, cause, _) = report;
         var now = time.GetUtcNow();
         var quiet = options.CurrentValue.QuietWindow;
-        // Incidents come with this pod's entry only (a storm must not read every pod per report); notices about them
-        // re-read the whole incident when they are told (once per delivered batch).
-        var open = await IncidentStore.OpenForSubjectAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, failure.Pod, failure.Container).ConfigureAwait(false);
-        var closed = await IncidentStore.ClosedForSubjectAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, now - quiet, failure.Pod, failure.Container).ConfigureAwait(false);
         var podLine = $"{failure.Pod}/{failure.Container}: {failure.Reason}";
 
-        switch (IncidentGrouping.Decide(failure, cause, open, closed, now, quiet))
+        // Joining an open incident never depends on closed ones: those are read only for a report that joins none.
+        var decision = IncidentGrouping.Decide(failure, cause, round.Open, [], now, quiet);
+        if (decision is not GroupingDecision.Join)
+        {
+            decision = IncidentGrouping.Decide(failure, cause, round.Open, await round.ClosedAsync(now - quiet).ConfigureAwait(false), now, quiet);
+        }
+
+        switch (decision)
         {
             case GroupingDecision.Open o:
             {
                 var pod = new AffectedPod(failure.Pod, failure.Container, failure.Reason, failure.Message, failure.ObservedAt, failure.ObservedAt) { NodeName = failure.NodeName };
                 var incident = new Incident(IncidentIds.New(), o.Key, failure.Image, IncidentState.Open, now, now, [pod], 1) { Workload = failure.Workload };
-                await IncidentStore.InsertAsync(connection, transaction, incident).ConfigureAwait(false);
+                await round.InsertAsync(incident).ConfigureAwait(false);
                 await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, incident.Id, incident.Version, null).ConfigureAwait(false);
                 await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentOpened, incident.Id, Detail: $"{o.Key} — {podLine}")).ConfigureAwait(false);
                 afterCommit.Notify(incident, IncidentChange.Opened, podLine);
@@ -109,7 +120,7 @@ internal sealed partial class PullFailureIntake(
                     };
                 }
 
-                var saved = await IncidentStore.SaveAsync(connection, transaction, j.Incident, changed).ConfigureAwait(false);
+                var saved = round.Save(j.Incident, changed);
                 if (j.UpgradeTo is { } up)
                 {
                     var line = $"cause is now {up.ToSnakeCase()} (was {j.Incident.Key.Cause.ToSnakeCase()}) — {podLine}";
@@ -133,7 +144,7 @@ internal sealed partial class PullFailureIntake(
                 var (withPod, _) = IncidentGrouping.ApplyPod(r.Incident, failure, cause);
                 var key = r.UpgradeTo is { } upgrade ? r.Incident.Key with { Cause = upgrade } : r.Incident.Key;
                 var changed = withPod with { Key = key, State = IncidentState.Open, ResolvedAt = null, UpdatedAt = now };
-                var saved = await IncidentStore.SaveAsync(connection, transaction, r.Incident, changed).ConfigureAwait(false);
+                var saved = round.Save(r.Incident, changed);
                 var line = $"failing again {(now - r.Incident.ResolvedAt!.Value).TotalMinutes:0.#} min after it was resolved — {podLine}";
                 await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentReopened, saved.Id, Detail: line)).ConfigureAwait(false);
                 afterCommit.Count("reopened");

@@ -21,6 +21,7 @@ internal sealed record NewsDestination(Incident Card, IncidentChange Change, str
 /// </summary>
 internal sealed class StormRollup(
     IncidentStore store,
+    LatestIncidents latest,
     AuditLog audit,
     IOptionsMonitor<IncidentOptions> options,
     ResiliencePipelineProvider<string> pipelines,
@@ -33,7 +34,7 @@ internal sealed class StormRollup(
     public async Task<NewsDestination> DestinationAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
     {
         if (incident.RollupOf is { } parentId
-            && await store.GetAsync(parentId, cancellationToken).ConfigureAwait(false) is { IsClosed: false } parent)
+            && await latest.ReadAsync(parentId, cancellationToken).ConfigureAwait(false) is { IsClosed: false } parent)
         {
             var workload = incident.Workload?.ToString() ?? incident.Key.Subject;
             return new NewsDestination(parent, IncidentChange.PodsChanged, $"{incident.Key.Namespace}/{workload}: {detail ?? change.ToString()}", OnStormCard: true);

@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using ChatOpsPull.Core.Incidents;
+
+namespace ChatOpsPull.Incidents.Engine;
+
+/// <summary>
+/// The newest whole incident (every pod) the news dispatch has told or read, per open incident, so that a report's news —
+/// which carries only the pods the report changed — is completed in memory instead of reading the whole incident again
+/// per notice. A partial incident is completed only on top of the version just before it (nothing else changed in
+/// between, so replacing its pods is exact); anything else — a gap, a restart, another replica's write — reads the
+/// incident again. Closed incidents are forgotten; the memory is bounded by <see cref="Capacity"/> incidents.
+/// </summary>
+internal sealed class LatestIncidents(IncidentStore store)
+{
+    /// <summary>Open incidents remembered at most; past it everything is forgotten and read again on need.</summary>
+    public const int Capacity = 4096;
+
+    private readonly ConcurrentDictionary<string, Incident> _latest = new(StringComparer.Ordinal);
+
+    /// <summary>A whole incident that was just read or told: remembered when it is the newest seen.</summary>
+    public Incident Remember(Incident whole)
+    {
+        if (whole.IsClosed)
+        {
+            _latest.TryRemove(whole.Id, out _);
+            return whole;
+        }
+
+        if (_latest.Count >= Capacity)
+        {
+            _latest.Clear();
+        }
+
+        _latest.AddOrUpdate(whole.Id, whole, (_, known) => known.Version > whole.Version ? known : whole);
+        return whole;
+    }
+
+    /// <summary>
+    /// <paramref name="partial"/> (the incident as a report wrote it, holding only that report's pods) made whole: on top
+    /// of the remembered version before it, or the remembered one when that is already newer, or read again.
+    /// </summary>
+    public async Task<Incident> CompleteAsync(Incident partial, CancellationToken cancellationToken)
+    {
+        if (_latest.TryGetValue(partial.Id, out var known))
+        {
+            if (known.Version == partial.Version - 1)
+            {
+                return Remember(partial with { Pods = Merge(known.Pods, partial.Pods) });
+            }
+
+            if (known.Version >= partial.Version)
+            {
+                return known;
+            }
+        }
+
+        return await ReadAsync(partial.Id, cancellationToken).ConfigureAwait(false) ?? partial;
+    }
+
+    /// <summary>The incident as stored now: the remembered one when its version is still the stored one (one small read), else read whole.</summary>
+    public async Task<Incident?> ReadAsync(string id, CancellationToken cancellationToken)
+    {
+        if (_latest.TryGetValue(id, out var known)
+            && await store.VersionOfAsync(id, cancellationToken).ConfigureAwait(false) == known.Version)
+        {
+            return known;
+        }
+
+        return await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } whole ? Remember(whole) : null;
+    }
+
+    /// <summary>
+    /// <paramref name="all"/> with <paramref name="changed"/> written over it by pod and container; a new pod goes where
+    /// the database would list it (by first seen, pod, container), which for a pod that has just failed is the end.
+    /// </summary>
+    internal static List<AffectedPod> Merge(IReadOnlyList<AffectedPod> all, IReadOnlyList<AffectedPod> changed)
+    {
+        var pods = new List<AffectedPod>(all.Count + changed.Count);
+        pods.AddRange(all);
+        foreach (var pod in changed)
+        {
+            var index = pods.FindIndex(p => string.Equals(p.Pod, pod.Pod, StringComparison.Ordinal) && string.Equals(p.Container, pod.Container, StringComparison.Ordinal));
+            if (index >= 0)
+            {
+                pods[index] = pod;
+                continue;
+            }
+
+            var at = pods.Count;
+            while (at > 0 && ListedAfter(pods[at - 1], pod))
+            {
+                at--;
+            }
+
+            pods.Insert(at, pod);
+        }
+
+        return pods;
+    }
+
+    private static bool ListedAfter(AffectedPod a, AffectedPod b)
+    {
+        var order = a.FirstSeen.CompareTo(b.FirstSeen);
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(a.Pod, b.Pod);
+        }
+
+        if (order == 0)
+        {
+            order = string.CompareOrdinal(a.Container, b.Container);
+        }
+
+        return order > 0;
+    }
+}
