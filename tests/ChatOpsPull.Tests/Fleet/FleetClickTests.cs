@@ -299,6 +299,10 @@ public sealed class FleetClickTests(PostgresFixture postgres)
 
             Assert.DoesNotContain(observedCard.Actions, a => a.Payload.Verb == CardVerb.Request);
             Assert.Contains(observedCard.Sections, s => s.Heading?.StartsWith("Fix by hand: ", StringComparison.Ordinal) == true);
+
+            // The sentence under the commands names the observing cluster's bot, not the bot that drew the card.
+            Assert.Contains(observedCard.Sections, s => s.Text == "The bot of cluster prod-a only observes (install profile Observe): it runs no fix there. The commands above do what each fix would do; run them yourself.");
+            Assert.DoesNotContain(observedCard.Sections, s => s.Text.Contains("This bot", StringComparison.Ordinal));
             Assert.Contains(fixableCard.Actions, a => a.Payload.Verb == CardVerb.Request);
             Assert.DoesNotContain(fixableCard.Sections, s => s.Heading?.StartsWith("Fix by hand: ", StringComparison.Ordinal) == true);
         }
