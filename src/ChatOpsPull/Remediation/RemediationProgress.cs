@@ -121,8 +121,14 @@ public sealed partial class RemediationProgress(
         return won;
     }
 
+    /// <summary>How the detail of a run refused before acting starts.</summary>
+    public const string RefusedPrefix = "refused before acting: ";
+
     /// <summary>The run's detail when it was refused before acting.</summary>
-    public static string Refused(string reason) => $"not run: {reason}. Nothing was changed";
+    public static string Refused(string reason) => $"{RefusedPrefix}{reason}. Nothing was changed";
+
+    /// <summary>True for a run refused before acting: who the rows say approved it is not to be repeated (they may be forged).</summary>
+    public static bool WasRefused(RemediationRun run) => run.Detail.StartsWith(RefusedPrefix, StringComparison.Ordinal);
 
     /// <summary>Why a run that never started was given up: its cluster had no bot to run it before the request's time was up.</summary>
     public static string MissedStart(RunRecord record) =>

@@ -66,7 +66,8 @@ public sealed class FleetDecisionSigningTests(PostgresFixture postgres)
         Assert.DoesNotContain(audit, e => e.Action == RemediationAuditActions.JobStarted);
         var card = await chat.Get<IncidentCardPublisher>().BuildAsync((await chat.Get<IncidentStore>().GetAsync(incident.Id))!, CancellationToken.None);
         var runLine = Assert.Single(card.Sections.Single(s => s.Heading == "Remediation").Lines, l => l.Text.Contains("does not verify", StringComparison.Ordinal));
-        Assert.Contains("failed — not run: its approval's decision signature does not verify with cluster prod-b's key", runLine.Text, StringComparison.Ordinal);
+        Assert.Contains("failed — refused before acting: its approval's decision signature does not verify with cluster prod-b's key", runLine.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("approved by", runLine.Text, StringComparison.Ordinal); // the forged votes are not repeated
         Assert.EndsWith("Nothing was changed", runLine.Text, StringComparison.Ordinal);
 
         // prod-a's bot cannot record an approval for prod-b either: it holds no key for it.
