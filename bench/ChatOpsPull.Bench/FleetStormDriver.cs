@@ -14,13 +14,14 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using k8s;
 using Npgsql;
 
 namespace ChatOpsPull.Bench;
 
 /// <summary>
 /// A fleet on one PostgreSQL database, on real parts:
-/// <c>dotnet run -c Release --project bench/ChatOpsPull.Bench -- fleet-storm [--clusters 20] [--storm 5] [--pods 100] [--workloads 5] [--Section:Key=value …]</c>.
+/// <c>dotnet run -c Release --project bench/ChatOpsPull.Bench -- fleet-storm [--clusters 20] [--storm 5] [--pods 100] [--workloads 5] [--pool N] [--Section:Key=value …]</c>.
 /// <c>clusters</c> whole bots (BotHost in fleet mode, each with its own Kubernetes API stand-in, its own Npgsql pool and
 /// Hangfire server on its own cluster queue plus the shared one) share one throwaway PostgreSQL, one registry (Debian's
 /// docker-registry) and one Slack Web API stand-in; each cluster's cards are routed to a channel of its own. After an idle
@@ -38,7 +39,8 @@ public static class FleetStormDriver
     {
         if (args.Contains("--help"))
         {
-            Console.WriteLine("fleet-storm [--clusters 20] [--storm 5] [--pods 100] [--workloads 5] [--idle-seconds 15] [--Section:Key=value …]");
+            Console.WriteLine("fleet-storm [--clusters 20] [--storm 5] [--pods 100] [--workloads 5] [--idle-seconds 15] [--pool N] [--Section:Key=value …]");
+            Console.WriteLine("  --pool N: Maximum Pool Size=N in each bot's connection string (default: the throwaway server's 60); the server allows 300 connections.");
             return 0;
         }
 
@@ -47,15 +49,25 @@ public static class FleetStormDriver
         var pods = Option(args, "--pods", 100);
         var workloads = Option(args, "--workloads", 5);
         var idleSeconds = Option(args, "--idle-seconds", 15);
+        var pool = Option(args, "--pool", 0);
         var work = Directory.CreateTempSubdirectory("chatopspull-fleet-").FullName;
         var bots = new List<WebApplication>();
         var apis = new List<FakeKubernetesApi>();
+        var parts = new List<IAsyncDisposable>();
         try
         {
-            Console.WriteLine($"fleet-storm: {clusterCount} clusters on one PostgreSQL, a storm of {pods} pods ({workloads} workloads) in {stormCount} of them at once; load average at start {LoadAverage()}");
-            await using var registry = await PullFailureLatencyDriver.StartRegistryAsync(work);
-            await using var pg = await ThrowawayPostgres.StartAsync();
-            await using var slack = await SlackStandIn.StartAsync();
+            Console.WriteLine($"fleet-storm: {clusterCount} clusters on one PostgreSQL (max_connections 300, each bot's pool at most {(pool > 0 ? pool : 60)}), a storm of {pods} pods ({workloads} workloads) in {stormCount} of them at once; load average at start {LoadAverage()}");
+            var registry = await PullFailureLatencyDriver.StartRegistryAsync(work);
+            parts.Add(registry);
+            var pg = await ThrowawayPostgres.StartAsync();
+            parts.Add(pg);
+            var slack = await SlackStandIn.StartAsync();
+            parts.Add(slack);
+
+            // The observer's own connection, opened before the bots take theirs.
+            var stats = new NpgsqlConnection(pg.ConnectionString + ";Application Name=bench-observer;Pooling=false");
+            parts.Add(stats);
+            await stats.OpenAsync();
             var clusters = new List<Cluster>();
             var started = Stopwatch.StartNew();
             for (var c = 0; c < clusterCount; c++)
@@ -73,7 +85,7 @@ public static class FleetStormDriver
                         "--Bot:Cluster=" + name,
                         "--Fleet:Enabled=true",
                         "--Storage:Provider=Postgres",
-                        "--Storage:ConnectionString=" + pg.ConnectionString + ";Application Name=" + name,
+                        "--Storage:ConnectionString=" + pg.ConnectionString + ";Application Name=" + name + (pool > 0 ? ";Maximum Pool Size=" + pool.ToString(CultureInfo.InvariantCulture) : string.Empty),
                         "--Kubernetes:KubeconfigPath=" + api.WriteKubeconfig(Path.Combine(work, name + "-kube")),
                         "--Registry:Hosts:0:Host=" + registry.Host,
                         "--Registry:Hosts:0:PlainHttp=true",
@@ -105,8 +117,6 @@ public static class FleetStormDriver
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {clusterCount} bots started and watching in {started.Elapsed.TotalSeconds:0.0} s"));
 
             // Idle: what the fleet costs the database when nothing happens (job servers polling, heartbeats, leases, sweeps).
-            await using var stats = new NpgsqlConnection(pg.ConnectionString + ";Application Name=bench-observer");
-            await stats.OpenAsync();
             var idleFrom = await DatabaseCounters.ReadAsync(stats);
             var idleClock = Stopwatch.StartNew();
             var idleConnections = new ConnectionSampler();
@@ -196,6 +206,12 @@ public static class FleetStormDriver
             foreach (var api in apis)
             {
                 await api.DisposeAsync();
+            }
+
+            // The bots are gone: now the database, the Slack stand-in and the registry.
+            for (var i = parts.Count - 1; i >= 0; i--)
+            {
+                await parts[i].DisposeAsync();
             }
 
             try
