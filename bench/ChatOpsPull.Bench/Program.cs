@@ -12,6 +12,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- probe-load [--requests 5000] [--concurrency 16]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- admission-load [--requests 5000] [--concurrency 1]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- classifier-cpu [--rounds 7]                (CPU time per message, beside a floor)
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- fleet-storm [--clusters 20] [--storm 5] [--pods 100] [--workloads 5]
 if (args.Length > 0 && args[0] == KubernetesWatchMemory.Mode)
 {
     return await KubernetesWatchMemory.RunAsync(args[1..]);
@@ -25,6 +26,11 @@ if (args.Length > 0 && args[0] == KubernetesWatchMemory.ChildMode)
 if (args.Length > 0 && args[0] == PullFailureLatencyDriver.Mode)
 {
     return await PullFailureLatencyDriver.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == FleetStormDriver.Mode)
+{
+    return await FleetStormDriver.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == RemediationDriver.Mode)

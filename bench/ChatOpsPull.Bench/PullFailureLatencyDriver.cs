@@ -280,7 +280,7 @@ public static class PullFailureLatencyDriver
     }
 
     /// <summary>One Deployment per namespace (bench-00…), each on a missing tag, with Ready pods; returns the pods.</summary>
-    private static List<(string Namespace, string Pod, string Image)> Seed(FakeKubernetesApi api, string registry, int pods, int workloads, string prefix = "bench")
+    internal static List<(string Namespace, string Pod, string Image)> Seed(FakeKubernetesApi api, string registry, int pods, int workloads, string prefix = "bench")
     {
         var node = Load("node-worker-1.json");
         foreach (var condition in node["status"]!["conditions"]!.AsArray())
@@ -317,7 +317,7 @@ public static class PullFailureLatencyDriver
         return result.OrderBy(p => int.Parse(p.Item2[^5..], CultureInfo.InvariantCulture)).ToList();
     }
 
-    private static JsonObject FailedEvent(string ns, string pod, string message)
+    internal static JsonObject FailedEvent(string ns, string pod, string message)
     {
         var failed = ((JsonArray)Load("events-web-pull-failure.json")["items"]!)
             .OfType<JsonObject>()
@@ -333,7 +333,7 @@ public static class PullFailureLatencyDriver
         return failed;
     }
 
-    private static void Report(string what, double[] sorted)
+    internal static void Report(string what, double[] sorted)
     {
         double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Floor(q * sorted.Length))];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -349,7 +349,7 @@ public static class PullFailureLatencyDriver
         args.SkipWhile(a => a != name).Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(fallback);
 
     /// <summary>Debian's docker-registry on a free loopback port with team/app:1.4.0 and 1.4.2 pushed by skopeo.</summary>
-    private static async Task<LoopbackRegistry> StartRegistryAsync(string work)
+    internal static async Task<LoopbackRegistry> StartRegistryAsync(string work)
     {
         var port = FreePort.Next();
         var config = Path.Combine(work, "registry.yml");
@@ -381,7 +381,7 @@ public static class PullFailureLatencyDriver
         return new LoopbackRegistry(process, $"127.0.0.1:{port}");
     }
 
-    private sealed record LoopbackRegistry(ExternalProcess Process, string Host) : IAsyncDisposable
+    internal sealed record LoopbackRegistry(ExternalProcess Process, string Host) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => Process.DisposeAsync();
     }

@@ -72,4 +72,12 @@ public static class ApprovalSchema
     public static readonly SchemaMigration RunDeadline = new(
         "1002-remediation-run-deadline",
         "ALTER TABLE remediation_runs ADD COLUMN start_by {bigint} NULL;");
+
+    /// <summary>
+    /// The signature of an approval decision (<see cref="DecisionSignature"/>), written in the transaction that approves the
+    /// request by a bot holding the cluster's decision key; null when the fleet signs nothing (or outside a fleet).
+    /// </summary>
+    public static readonly SchemaMigration DecisionSignatures = new(
+        "1003-approval-decision-signature",
+        "ALTER TABLE approval_requests ADD COLUMN decision_signature TEXT NULL;");
 }

@@ -70,6 +70,19 @@ public sealed class ApprovalStore(BotDatabase database)
         return changed == 1;
     }
 
+    /// <summary>Stores the decision's signature (<see cref="DecisionSignature"/>) beside the request, in the approving transaction.</summary>
+    public static Task SetSignatureAsync(DbConnection connection, DbTransaction transaction, string id, string signature) =>
+        connection.ExecuteAsync("UPDATE approval_requests SET decision_signature = @signature WHERE id = @id", new { id, signature }, transaction);
+
+    /// <summary>The request and its decision's signature (null when unsigned), or null when there is no such request.</summary>
+    public async Task<(ApprovalRequest Request, string? Signature)?> GetSignedAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<RequestRow>(
+            "SELECT * FROM approval_requests WHERE id = @id", new { id }).ConfigureAwait(false);
+        return row is null ? null : (row.ToRequest(), row.decision_signature);
+    }
+
     public Task<IReadOnlyList<ApprovalRequest>> ListPendingAsync(string? @namespace, CancellationToken cancellationToken = default) =>
         QueryAsync(
             "SELECT * FROM approval_requests WHERE status = 'pending' AND (@namespace IS NULL OR namespace = @namespace) ORDER BY requested_at, id",
@@ -150,6 +163,7 @@ public sealed class ApprovalStore(BotDatabase database)
         public long? decided_at { get; set; }
         public string? pending_key { get; set; }
         public long version { get; set; }
+        public string? decision_signature { get; set; }
 
         /// <summary>The version the writer read (optimistic concurrency); not a column.</summary>
         public long expected { get; set; }

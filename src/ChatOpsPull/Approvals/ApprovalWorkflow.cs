@@ -35,6 +35,7 @@ public sealed partial class ApprovalWorkflow(
     ClusterQueues clusters,
     ClusterJobs jobs,
     FleetRegistry fleet,
+    DecisionKeys keys,
     TimeProvider time,
     ResiliencePipelineProvider<string> pipelines,
     BotMetrics metrics,
@@ -78,6 +79,16 @@ public sealed partial class ApprovalWorkflow(
             ? $"The bot of cluster {cluster} only observes (install profile Observe): it changes nothing in its cluster, so it runs no fix. The card shows the commands to run yourself. {nothing}"
             : null;
     }
+
+    /// <summary>
+    /// Why this bot may not record an approval for <paramref name="cluster"/>, or null when it may: in a fleet that signs its
+    /// decisions, only a bot holding the cluster's key can (the chat replicas, with the fleet's key, and the cluster's own bot);
+    /// an approval recorded without it would never run there.
+    /// </summary>
+    private string? UnsignableRefusal(string cluster, string nothing) =>
+        keys.InUse && keys.For(cluster) is null
+            ? $"This bot holds no decision key for cluster {cluster}: in this fleet only the chat replicas and cluster {cluster}'s own bot may approve its fixes, and an approval recorded here would not run there. Approve it where Slack or Teams reaches a chat replica. {nothing}"
+            : null;
 
     // ---- asking ----
 
@@ -178,6 +189,11 @@ public sealed partial class ApprovalWorkflow(
             {
                 return await RefuseRequestAsync(actor, incidentId, null, decision.Message, cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        if (decision.Request?.Status == ApprovalStatus.Approved && UnsignableRefusal(cluster, "Nothing was requested.") is { } unsignable)
+        {
+            return await RefuseRequestAsync(actor, incidentId, null, unsignable, cancellationToken).ConfigureAwait(false);
         }
 
         // In a fleet, a bot without the cluster's credentials cannot dry-run: the cluster's bot does, on its queue (DryRunJob).
@@ -326,6 +342,11 @@ public sealed partial class ApprovalWorkflow(
         if (approve && await ClusterRefusalAsync(request.Cluster, "Nothing changed.", cancellationToken).ConfigureAwait(false) is { } refusal)
         {
             return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, refusal, cancellationToken).ConfigureAwait(false));
+        }
+
+        if (approve && UnsignableRefusal(request.Cluster, "Nothing changed.") is { } unsignable)
+        {
+            return Decided(await RefuseDecisionAsync(actor, incidentId, approvalId, unsignable, cancellationToken).ConfigureAwait(false));
         }
 
         var incident = incidentId is null ? null : await incidents.GetAsync(incidentId, cancellationToken).ConfigureAwait(false);
@@ -523,13 +544,20 @@ public sealed partial class ApprovalWorkflow(
 
     // ---- inside ----
 
-    /// <summary>Inside the approving transaction: the run row (queued) and the "approved" line.</summary>
+    /// <summary>Inside the approving transaction: the run row (queued), the decision's signature (in a fleet with keys) and the "approved" line.</summary>
     private async Task ApproveAsync(DbConnection connection, DbTransaction transaction, ApprovalRequest request, Incident? incident, string how, DateTimeOffset now)
     {
         var run = new RemediationRun(request.Id, request.IncidentId, request.Plan, RunStatus.Queued, string.Empty, now, null);
         // In a fleet the run waits for its cluster's bot only until the request would have expired; then it is given up.
         DateTimeOffset? startBy = clusters.FleetMode ? request.ExpiresAt : null;
         await RemediationRunStore.InsertQueuedAsync(connection, transaction, run, request.Cluster, incident?.Image, startBy).ConfigureAwait(false);
+
+        // In a fleet that signs its decisions, the cluster's bot runs the fix only if this signature verifies with its key.
+        if (keys.For(request.Cluster) is { } key)
+        {
+            await ApprovalStore.SetSignatureAsync(connection, transaction, request.Id, DecisionSignature.Sign(key, request)).ConfigureAwait(false);
+        }
+
         await audit.AppendAsync(connection, transaction, new AuditRecord(
             AuditActor.Bot, ApprovalAuditActions.Approved, string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId, request.Id, $"{request.Plan.Title}: approved ({how}); job queued")).ConfigureAwait(false);
     }

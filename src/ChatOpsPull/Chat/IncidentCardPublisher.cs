@@ -110,7 +110,7 @@ public sealed partial class IncidentCardPublisher(
     private static RemediationRun WithApprovers(RemediationRun run, List<ApprovalRequest> requests)
     {
         var request = requests.Find(r => r.Id == run.ApprovalId);
-        if (request is null)
+        if (request is null || RemediationProgress.WasRefused(run))
         {
             return run;
         }

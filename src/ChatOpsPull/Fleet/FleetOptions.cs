@@ -52,6 +52,21 @@ public sealed class FleetOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "Fleet:RelayTimeout must be between 1 second and 1 minute.")]
     public TimeSpan RelayTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The fleet's decision key (a secret of at least 32 characters): the bot signs every approval it records, for any cluster,
+    /// with that cluster's key derived from it (<see cref="DecisionKeys"/>). Give it only to the bots you trust to decide for
+    /// every cluster — the chat replicas — and give each cluster's bot <see cref="ClusterDecisionKey"/> instead.
+    /// </summary>
+    public string? DecisionKey { get; set; }
+
+    /// <summary>
+    /// This cluster's decision key, 64 hex digits derived from the fleet's:
+    /// <c>printf 'chatopspull decision key for cluster %s' CLUSTER | openssl dgst -sha256 -hmac "$FLEET_DECISION_KEY"</c>.
+    /// With it (or with <see cref="DecisionKey"/>) a cluster bot runs a fix only when its approval carries a signature made with
+    /// this key, and signs the approvals it records for its own cluster; it cannot sign for any other.
+    /// </summary>
+    public string? ClusterDecisionKey { get; set; }
+
     /// <summary>True when this bot has a cluster of its own (not fleet mode, or the Cluster role).</summary>
     public bool HasCluster => !Enabled || Role == FleetRole.Cluster;
 
@@ -65,6 +80,21 @@ public sealed class FleetOptions : IValidatableObject
         if (Role == FleetRole.Chat && !SharedQueue)
         {
             yield return new ValidationResult("Fleet:SharedQueue must be true for a Chat replica: it has no cluster queue, so the shared queue is all it runs.", [nameof(SharedQueue)]);
+        }
+
+        if (DecisionKey is { } key && key.Trim().Length < 32)
+        {
+            yield return new ValidationResult("Fleet:DecisionKey must be at least 32 characters (a random secret, e.g. `openssl rand -hex 32`).", [nameof(DecisionKey)]);
+        }
+
+        if (ClusterDecisionKey is { } clusterKey && !DecisionKeys.IsClusterKey(clusterKey))
+        {
+            yield return new ValidationResult("Fleet:ClusterDecisionKey must be 64 hex digits: the key derived from the fleet's decision key for this cluster (docs/fleet.md, Trust boundary).", [nameof(ClusterDecisionKey)]);
+        }
+
+        if (ClusterDecisionKey is not null && Role == FleetRole.Chat)
+        {
+            yield return new ValidationResult("Fleet:ClusterDecisionKey is a cluster bot's key; a Chat replica has no cluster: give it Fleet:DecisionKey.", [nameof(ClusterDecisionKey)]);
         }
 
         if (LiveWindow < HeartbeatInterval * 2)

@@ -23,6 +23,7 @@ public static class FleetServices
                 "Fleet:Enabled is true, but Storage:Provider is not Postgres: the clusters of a fleet share one PostgreSQL database (an SQLite file belongs to one bot). Set Storage:Provider=Postgres and Storage:ConnectionString.")
             .ValidateOnStart();
         services.TryAddSingleton<ClusterQueues>();
+        services.TryAddSingleton<DecisionKeys>();
         services.AddSchemaMigrations(FleetSchema.Fleet, FleetSchema.Relays);
         services.AddSingleton<FleetRelays>();
         services.AddSingleton<FleetRegistry>();

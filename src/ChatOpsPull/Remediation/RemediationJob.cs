@@ -13,7 +13,8 @@ namespace ChatOpsPull.Remediation;
 
 /// <summary>
 /// Runs one approved remediation (keyed by its approval id) on a Hangfire worker: claims the run's lease (one worker at
-/// a time, across replicas), marks it started once, applies the action step by step (each step recorded, and checking
+/// a time, across replicas), checks the approval behind the run where it runs (<see cref="IRunAuthority"/>: a run that fails
+/// the check changes nothing, is audited and its card says why), marks it started once, applies the action step by step (each step recorded, and checking
 /// the cluster before it writes, so a retry, a second replica or a restart mid-job acts once), then follows the rollout
 /// until the pods are Ready or the deadline passes, and records Succeeded / RolloutTimedOut / Failed with a detail line.
 /// Every start and result is in the audit log; the incident moves on (Resolved, back to Diagnosed, or Failed) and its
@@ -24,6 +25,7 @@ public sealed partial class RemediationJob(
     RemediationActions actions,
     RolloutWatcher rollout,
     RemediationProgress progress,
+    IRunAuthority authority,
     ClusterJobs clusters,
     IOptionsMonitor<RemediationOptions> options,
     TimeProvider time,
@@ -60,6 +62,14 @@ public sealed partial class RemediationJob(
             if (record.MissedStartAt(time.GetUtcNow()))
             {
                 finished = await progress.RecordFinishedAsync(record, owner, RunStatus.Failed, RemediationProgress.MissedStart(record), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            // The run row proves nothing by itself: before anything is changed, the approval behind it is checked here.
+            if (record.AppliedAt is null && await authority.RefusalAsync(record, cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                LogRefused(logger, record.Run.ApprovalId, refusal);
+                finished = await progress.RecordRefusedAsync(record, owner, refusal, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -140,6 +150,9 @@ public sealed partial class RemediationJob(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Remediation {ApprovalId} skipped: it acts on cluster {Cluster}, which this bot does not act on (the job was on the wrong queue)")]
     private static partial void LogOtherCluster(ILogger logger, string approvalId, string cluster);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Remediation {ApprovalId} refused before acting: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string approvalId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Remediation {ApprovalId} is held by another worker; this attempt leaves it to that one (the sweep takes it over if that worker dies)")]
     private static partial void LogHeldElsewhere(ILogger logger, string approvalId);

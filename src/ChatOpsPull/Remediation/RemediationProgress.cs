@@ -91,6 +91,45 @@ public sealed partial class RemediationProgress(
         return true;
     }
 
+    /// <summary>
+    /// A run refused before it changed anything (<see cref="IRunAuthority"/>): finished as failed with the reason, audited as
+    /// refused, and the incident goes back to Diagnosed (its problem still stands) with the reason on its card. False when
+    /// another worker finished the run first.
+    /// </summary>
+    public async Task<bool> RecordRefusedAsync(RunRecord record, string owner, string reason, CancellationToken cancellationToken)
+    {
+        var run = record.Run;
+        var detail = Refused(reason);
+        var won = await runs.Database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                if (!await RemediationRunStore.FinishAsync(connection, transaction, run.ApprovalId, owner, RunStatus.Failed, detail, time.GetUtcNow()).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                await audit.AppendAsync(connection, transaction, new AuditRecord(
+                    AuditActor.Bot, RemediationAuditActions.JobRefused, IncidentOrNull(run), run.ApprovalId, detail, AuditOutcome.Refused)).ConfigureAwait(false);
+                return true;
+            },
+            CancellationToken.None).ConfigureAwait(false);
+        if (won && IncidentOrNull(run) is { } incidentId)
+        {
+            await engine.TransitionOrAnnounceAsync(incidentId, IncidentState.Diagnosed, AuditActor.Bot, IncidentChange.RemediationFinished, $"\"{run.Plan.Title}\" {detail}", CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return won;
+    }
+
+    /// <summary>How the detail of a run refused before acting starts.</summary>
+    public const string RefusedPrefix = "refused before acting: ";
+
+    /// <summary>The run's detail when it was refused before acting.</summary>
+    public static string Refused(string reason) => $"{RefusedPrefix}{reason}. Nothing was changed";
+
+    /// <summary>True for a run refused before acting: who the rows say approved it is not to be repeated (they may be forged).</summary>
+    public static bool WasRefused(RemediationRun run) => run.Detail.StartsWith(RefusedPrefix, StringComparison.Ordinal);
+
     /// <summary>Why a run that never started was given up: its cluster had no bot to run it before the request's time was up.</summary>
     public static string MissedStart(RunRecord record) =>
         $"not run: no bot of cluster {record.Cluster} took it before {record.StartBy:yyyy-MM-dd HH:mm} UTC, when the request expired. Nothing was changed; ask again if it is still needed";

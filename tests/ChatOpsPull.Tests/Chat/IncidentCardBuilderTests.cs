@@ -91,7 +91,7 @@ public sealed class IncidentCardBuilderTests
         Assert.Equal(["Fix by hand: Set tag to 1.4.2", "Fix by hand: Roll back to revision 6"], fixes.Select(s => s.Heading));
         Assert.All(fixes, s => Assert.Equal(SectionStyle.Code, s.Style));
         Assert.Equal("kubectl -n shop rollout undo deployment/api --to-revision=6", fixes[1].Text);
-        Assert.Contains(card.Sections, s => s.Text == FixOffer.ObserveSentence);
+        Assert.Contains(card.Sections, s => s.Text == FixOffer.ObserveSentence("prod-eu"));
         Assert.DoesNotContain(card.Actions, a => a.Payload.Verb is CardVerb.Request or CardVerb.Approve or CardVerb.Deny);
         Assert.Contains(card.Actions, a => a.Payload.Verb == CardVerb.Rediagnose);
     }

@@ -54,7 +54,7 @@ public sealed class ObserveProfileTests(RegistryFixture registry)
         var text = card.Content.ToJsonString(Readable);
         Assert.Contains($"kubectl -n shop set image deployment/api app={registry.Anonymous}/team/app:1.4.2", text, StringComparison.Ordinal);
         Assert.Contains("kubectl -n shop rollout undo deployment/api --to-revision=1", text, StringComparison.Ordinal);
-        Assert.Contains(FixOffer.ObserveSentence, text, StringComparison.Ordinal);
+        Assert.Contains(FixOffer.ObserveSentence(incident.Key.Cluster), text, StringComparison.Ordinal);
         var buttons = ButtonValues(card.Content);
         Assert.Contains(buttons, b => b.StartsWith("rediagnose|", StringComparison.Ordinal));
         Assert.DoesNotContain(buttons, b => b.StartsWith("request|", StringComparison.Ordinal) || b.StartsWith("approve|", StringComparison.Ordinal));

@@ -221,6 +221,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         var named = await Say("retry prod-a/shop/web");
         var status = await Say("status --cluster prod-b");
         var everything = await Say("status");
+        var globbed = await Say("status --cluster *-b");
         var diagnose = await Say("diagnose prod-b/shop/" + incident.Pods[0].Pod);
 
         Assert.Contains("Dry run: waiting for cluster prod-b", unambiguous.Text, StringComparison.Ordinal);
@@ -232,6 +233,8 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         Assert.Contains("*prod-b* · 1 bot live · fixes run", status.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("prod-a", status.Text, StringComparison.Ordinal);
         Assert.Contains($"`{incident.Id}` prod-b/shop/", status.Text, StringComparison.Ordinal);
+        Assert.Contains("*prod-b* · 1 bot live", globbed.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("prod-a", globbed.Text, StringComparison.Ordinal);
         Assert.Contains("*prod-a* · 1 bot live", everything.Text, StringComparison.Ordinal);
         Assert.Contains("*prod-b* · 1 bot live", everything.Text, StringComparison.Ordinal);
         Assert.StartsWith("Read live by cluster prod-b's bot: ", diagnose.Text, StringComparison.Ordinal);
@@ -299,6 +302,10 @@ public sealed class FleetClickTests(PostgresFixture postgres)
 
             Assert.DoesNotContain(observedCard.Actions, a => a.Payload.Verb == CardVerb.Request);
             Assert.Contains(observedCard.Sections, s => s.Heading?.StartsWith("Fix by hand: ", StringComparison.Ordinal) == true);
+
+            // The sentence under the commands names the observing cluster's bot, not the bot that drew the card.
+            Assert.Contains(observedCard.Sections, s => s.Text == "The bot of cluster prod-a only observes (install profile Observe): it runs no fix there. The commands above do what each fix would do; run them yourself.");
+            Assert.DoesNotContain(observedCard.Sections, s => s.Text.Contains("This bot", StringComparison.Ordinal));
             Assert.Contains(fixableCard.Actions, a => a.Payload.Verb == CardVerb.Request);
             Assert.DoesNotContain(fixableCard.Sections, s => s.Heading?.StartsWith("Fix by hand: ", StringComparison.Ordinal) == true);
         }
@@ -308,6 +315,45 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         var forged = await fixer.ClickAsync(People.Alice, CardVerb.Request, observed.Id, plan.Key);
         Assert.Contains("The bot of cluster prod-a only observes", forged.Text, StringComparison.Ordinal);
         Assert.Empty(await chat.Get<IApprovalQueries>().ListForIncidentAsync(observed.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Approval_rules_by_cluster_glob_decide_each_clusters_clicks_wherever_they_land()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new FleetOfBots(storage, new()
+        {
+            ["Approvals:Rules:0:Cluster"] = "prod-a",
+            ["Approvals:Rules:1:Cluster"] = "prod-b*",
+            ["Approvals:Rules:1:Namespace"] = RemediationBed.Namespace,
+            ["Approvals:Rules:1:Approvers:0"] = "slack:" + People.Mallory.Id,
+            ["Approvals:Rules:1:Required"] = "1",
+        });
+        var a = await fleet.StartAsync("prod-a");
+        var b = await fleet.StartAsync("prod-b");
+        var chat = await fleet.StartAsync("chat", chatReplica: true);
+        b.SeedFailingDeployment("api", Image, replicas: 1);
+        var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
+        var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
+        var asked = await chat.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
+        var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
+
+        // Bob approves prod-a's fixes, not prod-b's: refused on every bot, nothing changes.
+        foreach (var bot in new[] { a, b, chat })
+        {
+            var refused = await bot.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
+            Assert.Equal("You are not an approver for namespace shop. Nothing changed.", refused.Text);
+        }
+
+        Assert.Equal(ApprovalStatus.Pending, (await chat.Get<ApprovalStore>().GetAsync(approvalId))!.Status);
+
+        // Mallory, prod-b*'s approver, approves it on prod-a's bot; it runs on prod-b.
+        var approved = await a.ClickAsync(People.Mallory, CardVerb.Approve, approvalId);
+        Assert.Contains("Running it now.", approved.Text, StringComparison.Ordinal);
+        await b.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
+        b.Api.MarkPodsReady(RemediationBed.Namespace, "app=api");
+        Assert.Equal(RunStatus.Succeeded, (await b.WaitForRunAsync(approvalId)).Run.Status);
+        Assert.Empty(Writes(a.Api));
     }
 
     [Fact]

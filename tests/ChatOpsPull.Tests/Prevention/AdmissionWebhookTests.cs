@@ -418,6 +418,6 @@ public sealed class AdmissionWebhookTests(RegistryFixture registry)
         Assert.Empty(card.Actions);
         var commands = Assert.Single(card.Sections, s => s.Heading == "Fix by hand: Set tag to 1.4.2");
         Assert.Equal($"kubectl -n shop set image deployment/web web={registry.Anonymous}/team/app:1.4.2", commands.Text);
-        Assert.Contains(card.Sections, s => s.Text == FixOffer.ObserveSentence);
+        Assert.Contains(card.Sections, s => s.Text == FixOffer.ObserveSentence("prod"));
     }
 }

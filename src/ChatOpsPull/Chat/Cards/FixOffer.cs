@@ -29,8 +29,12 @@ public sealed class FixOffer(
     /// <summary>Approvals:ManagedWorkloads: how a pod-template fix on a workload another tool owns is offered.</summary>
     public ManagedWorkloadPolicy ManagedWorkloads => approvals.CurrentValue.ManagedWorkloads;
 
-    /// <summary>What a card says under its commands.</summary>
-    public const string ObserveSentence = "This bot only observes (install profile Observe): it runs no fix. The commands above do what each fix would do; run them yourself.";
+    /// <summary>
+    /// What a card of <paramref name="cluster"/> says under its commands. It names the cluster whose bot observes, not the bot
+    /// that draws the card: in a fleet a chat replica or another cluster's bot may draw it, and that bot may well remediate.
+    /// </summary>
+    public static string ObserveSentence(string cluster) =>
+        $"The bot of cluster {cluster} only observes (install profile Observe): it runs no fix there. The commands above do what each fix would do; run them yourself.";
 
     /// <summary>True when this bot's own fixes are buttons (the remediate profiles).</summary>
     public bool AsButtons => bot.Value.Remediates;

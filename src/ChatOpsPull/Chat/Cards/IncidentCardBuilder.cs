@@ -110,7 +110,7 @@ public static class IncidentCardBuilder
 
             if (diagnosis.Remediations.Count > 0)
             {
-                sections.Add(CardSection.Markdown(null, FixOffer.ObserveSentence));
+                sections.Add(CardSection.Markdown(null, FixOffer.ObserveSentence(incident.Key.Cluster)));
             }
         }
 

@@ -54,7 +54,7 @@ public static class DiagnosisCard
                 sections.Add(CardSection.Code($"Fix by hand: {plan.Title}", string.Join('\n', fixCommands[plan.Key])));
             }
 
-            sections.Add(CardSection.Markdown(null, FixOffer.ObserveSentence));
+            sections.Add(CardSection.Markdown(null, FixOffer.ObserveSentence(failure.Cluster)));
         }
         else if (diagnosis.Remediations.Count > 0)
         {

@@ -85,7 +85,7 @@ public static class FindingCardBuilder
 
                 if (plans.Count > 0)
                 {
-                    sections.Add(CardSection.Markdown(null, FixOffer.ObserveSentence));
+                    sections.Add(CardSection.Markdown(null, FixOffer.ObserveSentence(finding.Cluster)));
                 }
             }
         }
