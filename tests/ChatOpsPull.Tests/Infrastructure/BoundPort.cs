@@ -14,12 +14,13 @@ public static class BoundPort
     /// <summary>What to give Kestrel (<c>--urls</c> or <c>UseUrls</c>) to listen on a port the system picks.</summary>
     public const string LoopbackAnyPort = "http://127.0.0.1:0";
 
-    /// <summary>The port a started host's Kestrel is bound to (its <see cref="IServerAddressesFeature"/>).</summary>
+    /// <summary>The port a started host's Kestrel is bound to for plain HTTP (its <see cref="IServerAddressesFeature"/>).</summary>
     public static int Of(IHost host)
     {
         var addresses = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
             ?? throw new InvalidOperationException("the server has no addresses feature");
-        var first = addresses.FirstOrDefault() ?? throw new InvalidOperationException("the server is not listening (was it started?)");
-        return new Uri(first).Port;
+        var http = addresses.Select(a => new Uri(a)).FirstOrDefault(a => a.Scheme == Uri.UriSchemeHttp)
+            ?? throw new InvalidOperationException($"the server is not listening on plain HTTP (was it started?): {string.Join(", ", addresses)}");
+        return http.Port;
     }
 }
