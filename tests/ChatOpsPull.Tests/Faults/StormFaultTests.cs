@@ -4,7 +4,6 @@ using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Tests.Storage;
 using ChatOpsPull.Tests.Teams;
-using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace ChatOpsPull.Tests.Faults;
@@ -171,16 +170,15 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The bot runs on a fake clock that follows real time (a pump advances it) and jumps 30 s at once when the test says,
-    /// so Slack's 30 s of 429s cost no wall-clock time; the fake Slack stamps its calls with the same clock, so "nothing
+    /// The bot runs on a clock that follows real time and jumps 30 s at once when the test says (its timers are real
+    /// timers re-armed by the jump), so Slack's 30 s of 429s cost no wall-clock time; the fake Slack stamps its calls with the same clock, so "nothing
     /// was sent before Retry-After ran out" is read from the calls themselves.
     /// </summary>
     [Fact]
     public async Task Slack_429_with_Retry_After_30_s_and_Teams_502_mid_storm_lose_nothing_double_nothing_and_cards_end_right()
     {
         const string slackChannel = "C0LIMITED";
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var pump = new ClockPump(clock);
+        var clock = new JumpingClock();
         parts.Slack.Clock = clock;
         using var storage = TestStorage.Sqlite();
         try
@@ -217,7 +215,7 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
 
             // The 30 s pass at once.
             bed.Phase("Slack rate limited, every row waits; the clock jumps 31 s");
-            clock.Advance(TimeSpan.FromSeconds(31));
+            clock.Jump(TimeSpan.FromSeconds(31));
             await bed.AssertStormEndedRightAsync();
 
             // Retry-After was honoured: after each 429 the channel heard nothing until the 30 s were over.
@@ -249,35 +247,6 @@ public sealed class StormFaultTests(FaultParts parts, ITestOutputHelper output)
         catch (Npgsql.NpgsqlException)
         {
             await parts.Postgres.StartAgainAsync();
-        }
-    }
-
-    /// <summary>Advances a fake clock by the real time that passed, every few milliseconds, until disposed.</summary>
-    private sealed class ClockPump : IDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _running;
-
-        public ClockPump(FakeTimeProvider clock)
-        {
-            _running = Task.Run(async () =>
-            {
-                var last = DateTime.UtcNow;
-                while (!_stop.IsCancellationRequested)
-                {
-                    await Task.Delay(5); // the pump's tick: real time passing is what it forwards to the fake clock
-                    var now = DateTime.UtcNow;
-                    clock.Advance(now - last);
-                    last = now;
-                }
-            });
-        }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _running.Wait();
-            _stop.Dispose();
         }
     }
 
