@@ -21,7 +21,6 @@ namespace ChatOpsPull.Tests.Demo;
 /// </summary>
 public sealed class SimulatedDemoBrowserTests : IAsyncLifetime
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
     private SimulatedDemo _demo = null!;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
@@ -29,17 +28,11 @@ public sealed class SimulatedDemoBrowserTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _baseUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        _demo = await SimulatedDemo.StartAsync([$"--urls={_baseUrl}", "--Logging:LogLevel:Default=Warning"]);
+        _demo = await SimulatedDemo.StartAsync([$"--urls={BoundPort.LoopbackAnyPort}", "--Logging:LogLevel:Default=Warning"]);
+        _baseUrl = $"http://127.0.0.1:{BoundPort.Of(_demo.App)}";
 
-        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        _playwright = await HeadlessChromium.PlaywrightAsync();
+        _browser = await HeadlessChromium.LaunchAsync(_playwright);
     }
 
     public async Task DisposeAsync()

@@ -14,12 +14,17 @@ public static class BoundPort
     /// <summary>What to give Kestrel (<c>--urls</c> or <c>UseUrls</c>) to listen on a port the system picks.</summary>
     public const string LoopbackAnyPort = "http://127.0.0.1:0";
 
-    /// <summary>The port a started host's Kestrel is bound to (its <see cref="IServerAddressesFeature"/>).</summary>
+    /// <summary>
+    /// The port a started host's Kestrel is bound to (its <see cref="IServerAddressesFeature"/>): the plain-HTTP one when
+    /// it listens on plain HTTP and HTTPS (the admission webhook's host), else its only one.
+    /// </summary>
     public static int Of(IHost host)
     {
         var addresses = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
             ?? throw new InvalidOperationException("the server has no addresses feature");
-        var first = addresses.FirstOrDefault() ?? throw new InvalidOperationException("the server is not listening (was it started?)");
-        return new Uri(first).Port;
+        var bound = addresses.Select(a => new Uri(a)).ToList();
+        var chosen = bound.FirstOrDefault(a => a.Scheme == Uri.UriSchemeHttp) ?? bound.FirstOrDefault()
+            ?? throw new InvalidOperationException("the server is not listening (was it started?)");
+        return chosen.Port;
     }
 }

@@ -18,26 +18,26 @@ public static class Eventually
     public static async Task<T> ValueAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, string what, TimeSpan? timeout = null, Func<T, string>? describe = null, Func<bool>? giveUpWhen = null)
     {
         var wait = timeout ?? DefaultTimeout;
-        var deadline = DateTime.UtcNow + wait;
-        while (true)
+        var (held, value, gaveUp) = await PollAsync(probe, condition, wait, giveUpWhen);
+        if (!held)
         {
-            var value = await probe();
-            if (condition(value))
-            {
-                return value;
-            }
-
-            var gaveUp = giveUpWhen?.Invoke() == true;
-            if (gaveUp || DateTime.UtcNow > deadline)
-            {
-                var seen = describe is null ? Describe(value) : describe(value);
-                Assert.Fail(gaveUp
-                    ? $"Gave up waiting for {what} (it can no longer happen); last seen: {seen}"
-                    : $"Timed out after {wait.TotalSeconds:0.#} s waiting for {what}; last seen: {seen}");
-            }
-
-            await Task.Delay(Poll); // polling interval, not a wait for an outcome
+            var seen = describe is null ? Describe(value) : describe(value);
+            Assert.Fail(gaveUp
+                ? $"Gave up waiting for {what} (it can no longer happen); last seen: {seen}"
+                : $"Timed out after {wait.TotalSeconds:0.#} s waiting for {what}; last seen: {seen}");
         }
+
+        return value;
+    }
+
+    /// <summary>
+    /// Polls like <see cref="ValueAsync{T}"/> but does not fail the test when <paramref name="within"/> passes: for a
+    /// stand-in's own deadline (Slack sends an envelope again when its ack does not come in 3 s), not for a test's patience.
+    /// </summary>
+    public static async Task<(bool Held, T Value)> WithinAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan within)
+    {
+        var (held, value, _) = await PollAsync(probe, condition, within, giveUpWhen: null);
+        return (held, value);
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds; <paramref name="seen"/> says what there was instead when it never does.</summary>
@@ -53,6 +53,27 @@ public static class Eventually
     /// <summary>Waits until <paramref name="condition"/> holds; the condition's own source text says what was waited for.</summary>
     public static Task HoldsAsync(Func<bool> condition, TimeSpan timeout, Func<string> seen, [CallerArgumentExpression(nameof(condition))] string what = "") =>
         HoldsAsync(condition, what, timeout, seen);
+
+    private static async Task<(bool Held, T Value, bool GaveUp)> PollAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan wait, Func<bool>? giveUpWhen)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            var value = await probe();
+            if (condition(value))
+            {
+                return (true, value, false);
+            }
+
+            var gaveUp = giveUpWhen?.Invoke() == true;
+            if (gaveUp || DateTime.UtcNow > deadline)
+            {
+                return (false, value, gaveUp);
+            }
+
+            await Task.Delay(Poll); // polling interval, not a wait for an outcome
+        }
+    }
 
     private static string Describe<T>(T value) => value switch
     {

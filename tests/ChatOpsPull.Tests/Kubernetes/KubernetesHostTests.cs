@@ -2,9 +2,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Simulation.KubernetesApi;
+using ChatOpsPull.Tests.Storage;
 using k8s;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -48,13 +47,11 @@ public sealed class KubernetesHostTests : IDisposable
         var broken = Path.Combine(_directory, "kubeconfig");
         await File.WriteAllTextAsync(broken, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\ncurrent-context: missing\nusers: []\n");
         var logs = new ConcurrentQueue<string>();
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseSetting("Bot:DataDirectory", Path.Combine(_directory, "data"));
-            b.UseSetting("Kubernetes:KubeconfigPath", broken);
-            b.ConfigureLogging(l => l.AddProvider(new ListLoggerProvider(logs)));
-        });
-        using var client = factory.CreateClient();
+        await using var host = new BotTestHost(
+            HostStorage(),
+            new() { ["Kubernetes:KubeconfigPath"] = broken },
+            s => s.AddSingleton<ILoggerProvider>(new ListLoggerProvider(logs)));
+        using var client = host.CreateClient();
 
         using var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
 
@@ -76,15 +73,16 @@ public sealed class KubernetesHostTests : IDisposable
 
         var kubeconfig = api.WriteKubeconfig(Path.Combine(_directory, "kube"), contextNamespace: "shop");
         var sink = new RecordingSink();
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseSetting("Bot:DataDirectory", Path.Combine(_directory, "data"));
-            b.UseSetting("Bot:Cluster", "prod-eu");
-            b.UseSetting("Kubernetes:KubeconfigPath", kubeconfig);
-            b.UseSetting("Kubernetes:Namespaces:0", "shop");
-            b.ConfigureServices(s => s.AddSingleton<ChatOpsPull.Incidents.IPullFailureSink>(sink));
-        });
-        using var client = factory.CreateClient();
+        await using var host = new BotTestHost(
+            HostStorage(),
+            new()
+            {
+                ["Bot:Cluster"] = "prod-eu",
+                ["Kubernetes:KubeconfigPath"] = kubeconfig,
+                ["Kubernetes:Namespaces:0"] = "shop",
+            },
+            s => s.AddSingleton<ChatOpsPull.Incidents.IPullFailureSink>(sink));
+        using var client = host.CreateClient();
 
         await Eventually.HoldsAsync(() => sink.Reports.Count == 1, "the host's watcher reports the failing pod");
         var report = sink.Reports[0];
@@ -92,7 +90,7 @@ public sealed class KubernetesHostTests : IDisposable
         var lease = api.Store.Get(ResourceType.Of("leases"), "shop", "chatopspull-watcher");
         Assert.NotNull(lease);
         Assert.StartsWith(Environment.MachineName.ToLowerInvariant() + "-", lease!["spec"]!["holderIdentity"]!.GetValue<string>(), StringComparison.Ordinal);
-        var store = factory.Services.GetRequiredService<ChatOpsPull.Detection.KubernetesWatch.PullEventStore>();
+        var store = host.Services.GetRequiredService<ChatOpsPull.Detection.KubernetesWatch.PullEventStore>();
         IReadOnlyList<ChatOpsPull.Detection.KubernetesWatch.PullEventRecord> rows = [];
         await Eventually.HoldsAsync(() => (rows = store.ListAsync("prod-eu", DateTimeOffset.MinValue, CancellationToken.None).GetAwaiter().GetResult()).Count == 2, "two pulls stored");
         Assert.Contains(rows, r => r.Image == "ghcr.io/example/api:2.7.0" && r.SizeBytes == 48213567);
@@ -104,18 +102,17 @@ public sealed class KubernetesHostTests : IDisposable
     [InlineData("Kubernetes:KubeconfigPath", "/nonexistent/config", "Kubernetes:KubeconfigPath points at \"/nonexistent/config\", which does not exist")]
     public void Bad_kubernetes_settings_stop_the_host_at_start_with_a_sentence(string key, string value, string expected)
     {
-        using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseSetting("Bot:DataDirectory", Path.Combine(_directory, "data"));
-            b.UseSetting(key, value);
-        });
+        using var host = new BotTestHost(HostStorage(), new() { [key] = value });
 
-        var thrown = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        var thrown = Assert.ThrowsAny<Exception>(() => host.CreateClient());
         var error = thrown as OptionsValidationException
             ?? (thrown as AggregateException)?.Flatten().InnerExceptions.OfType<OptionsValidationException>().FirstOrDefault();
         Assert.True(error is not null, $"expected an options validation failure, got {thrown}");
         Assert.Contains(expected, error!.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>The host's SQLite files in this test's directory (removed with it).</summary>
+    private TestStorage HostStorage() => TestStorage.SqliteIn(Path.Combine(_directory, "data"));
 
     public void Dispose()
     {

@@ -188,28 +188,41 @@ public sealed class WatcherRun : IAsyncDisposable
         return new WatcherRun(api, watcher, sink, status, store, database, directory);
     }
 
-    /// <summary>Waits until the watcher has processed everything the server has (no input in flight for a moment).</summary>
+    /// <summary>
+    /// Waits until the watcher has delivered to the sink everything the server held when the wait began: both watch
+    /// streams are open and have carried a bookmark at or past the server's resourceVersion of that moment (a watch sends
+    /// in resourceVersion order, so every change before it has been read), and nothing the watcher read is still queued
+    /// or undelivered. Bookmarks are asked of the stand-in again while the watcher is behind (a dropped stream loses one).
+    /// </summary>
     public async Task SettleAsync()
     {
-        var last = -1L;
-        var stableSince = DateTime.UtcNow;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            var now = Status.InputsProcessed;
-            if (now != last)
+        var target = Api.Store.ResourceVersion;
+        var lastBookmarks = DateTime.MinValue;
+        var quietReadings = 0;
+        await Eventually.ValueAsync(
+            () =>
             {
-                last = now;
-                stableSince = DateTime.UtcNow;
-            }
-            else if (DateTime.UtcNow - stableSince > TimeSpan.FromMilliseconds(400))
-            {
-                return;
-            }
+                var state = (
+                    Watches: Api.Store.OpenWatches,
+                    Pods: Version(Status.PodResourceVersion),
+                    Events: Version(Status.EventResourceVersion),
+                    Status.InFlight);
+                var caughtUp = state.Pods >= target && state.Events >= target;
+                if (!caughtUp && DateTime.UtcNow - lastBookmarks > TimeSpan.FromMilliseconds(200))
+                {
+                    Api.SendBookmarks();
+                    lastBookmarks = DateTime.UtcNow;
+                }
 
-            await Task.Delay(25);
-        }
+                quietReadings = caughtUp && state.Watches >= 2 && state.InFlight == 0 ? quietReadings + 1 : 0;
+                return Task.FromResult(state);
+            },
+            _ => quietReadings >= 2,
+            $"the watcher to deliver everything up to resourceVersion {target}");
     }
+
+    private static long Version(string? resourceVersion) =>
+        long.TryParse(resourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : -1;
 
     public async ValueTask DisposeAsync()
     {

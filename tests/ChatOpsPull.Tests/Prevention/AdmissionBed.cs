@@ -6,13 +6,11 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Chat;
-using ChatOpsPull.Hosting;
 using ChatOpsPull.Prevention;
 using ChatOpsPull.Tests.Digest;
 using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -147,8 +145,8 @@ public sealed class HangingRegistry : IAsyncDisposable
 }
 
 /// <summary>
-/// The real bot (BotHost.Build) on Kestrel with the admission webhook on: plain HTTP on one loopback port, HTTPS with the
-/// test CA's certificate on another (Admission:Port), a fake Kubernetes API server for ServiceAccounts, secrets and
+/// The real bot (<see cref="BotOnKestrel"/>) with the admission webhook on: plain HTTP on a loopback port the system picks,
+/// HTTPS with the test CA's certificate on another (Admission:Port, which must name a port), a fake Kubernetes API server for ServiceAccounts, secrets and
 /// namespaces, and the real registries of <see cref="RegistryFixture"/> (plus a hung one and one nobody listens on).
 /// Cards go to a recording Slack surface routed for every namespace.
 /// </summary>
@@ -156,19 +154,18 @@ public sealed class AdmissionBed : IAsyncDisposable
 {
     public const string Channel = "C0PREVENT";
 
-    private readonly WebApplication _app;
+    private readonly BotOnKestrel _bot;
     private readonly string _directory;
     private readonly bool _ownsApi;
 
-    private AdmissionBed(WebApplication app, FakeKubernetesApi api, bool ownsApi, TestCertificates? certificates, HangingRegistry hanging, string directory, int httpPort, int httpsPort, RecordingSurface slack)
+    private AdmissionBed(BotOnKestrel bot, FakeKubernetesApi api, bool ownsApi, TestCertificates? certificates, HangingRegistry hanging, string directory, int httpsPort, RecordingSurface slack)
     {
-        _app = app;
+        _bot = bot;
         Api = api;
         _ownsApi = ownsApi;
         Certificates = certificates;
         Hanging = hanging;
         _directory = directory;
-        HttpPort = httpPort;
         HttpsPort = httpsPort;
         Slack = slack;
     }
@@ -179,13 +176,13 @@ public sealed class AdmissionBed : IAsyncDisposable
 
     public HangingRegistry Hanging { get; }
 
-    public int HttpPort { get; }
+    public int HttpPort => _bot.Port;
 
     public int HttpsPort { get; }
 
     public RecordingSurface Slack { get; }
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _bot.Services;
 
     /// <summary>A registry host nobody listens on.</summary>
     public static string DownHost { get; } = $"127.0.0.1:{FreePort.Next()}";
@@ -207,11 +204,10 @@ public sealed class AdmissionBed : IAsyncDisposable
         var directory = Directory.CreateTempSubdirectory("chatopspull-admission-").FullName;
         var certificates = selfManaged ? null : TestCertificates.Create();
         var hanging = new HangingRegistry();
-        var httpPort = FreePort.Next();
         var httpsPort = FreePort.Next();
         var all = new Dictionary<string, string>
         {
-            ["urls"] = $"http://127.0.0.1:{httpPort};https://127.0.0.1:{httpsPort}",
+            ["urls"] = $"{BoundPort.LoopbackAnyPort};https://127.0.0.1:{httpsPort}",
             ["Bot:DataDirectory"] = Path.Combine(directory, "data"),
             ["Bot:Cluster"] = "prod",
             ["Logging:LogLevel:Default"] = "Warning",
@@ -253,27 +249,29 @@ public sealed class AdmissionBed : IAsyncDisposable
         }
 
         var slack = new RecordingSurface(ChatPlatform.Slack);
-        var app = BotHost.Build(all.Select(s => $"--{s.Key}={s.Value}").ToArray(), builder =>
-        {
-            builder.Services.RemoveAll<IChatSurface>();
-            builder.Services.AddSingleton<IChatSurface>(slack);
-        });
-        var bed = new AdmissionBed(app, api, ownsApi, certificates, hanging, directory, httpPort, httpsPort, slack);
+        BotOnKestrel bot;
         try
         {
-            await app.StartAsync();
+            bot = await BotOnKestrel.StartAsync(
+                all,
+                services =>
+                {
+                    services.RemoveAll<IChatSurface>();
+                    services.AddSingleton<IChatSurface>(slack);
+                },
+                recordPullFailures: false);
         }
         catch
         {
-            await bed.DisposeAsync();
+            await DisposeParts(api, ownsApi, certificates, hanging, directory);
             throw;
         }
 
-        return bed;
+        return new AdmissionBed(bot, api, ownsApi, certificates, hanging, directory, httpsPort, slack);
     }
 
     public T Get<T>()
-        where T : notnull => _app.Services.GetRequiredService<T>();
+        where T : notnull => _bot.Get<T>();
 
     /// <summary>A client that trusts the test CA (Files mode).</summary>
     public HttpClient Client() => TrustingClient.For(HttpsAddress, Certificates!.Ca);
@@ -322,25 +320,22 @@ public sealed class AdmissionBed : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        try
+        await _bot.DisposeAsync();
+        await DisposeParts(Api, _ownsApi, Certificates, Hanging, _directory);
+    }
+
+    private static async Task DisposeParts(FakeKubernetesApi api, bool ownsApi, TestCertificates? certificates, HangingRegistry hanging, string directory)
+    {
+        await hanging.DisposeAsync();
+        if (ownsApi)
         {
-            await _app.StopAsync();
-        }
-        catch (OperationCanceledException)
-        {
+            await api.DisposeAsync();
         }
 
-        await _app.DisposeAsync();
-        await Hanging.DisposeAsync();
-        if (_ownsApi)
-        {
-            await Api.DisposeAsync();
-        }
-
-        Certificates?.Dispose();
+        certificates?.Dispose();
         try
         {
-            Directory.Delete(_directory, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
         catch (IOException)
         {

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using ChatOpsPull.Hosting;
+using ChatOpsPull.Tests.Storage;
 
 namespace ChatOpsPull.Tests.Registry;
 
@@ -107,8 +107,9 @@ public sealed class RegistryOptionsTests
     [Fact]
     public async Task The_bot_host_registers_the_registry_checker()
     {
-        await using var app = ChatOpsPull.Hosting.BotHost.Build(["--Bot:DataDirectory=" + Path.Combine(Path.GetTempPath(), "chatopspull-" + Guid.NewGuid().ToString("N"))]);
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage) { BackgroundWork = false };
 
-        Assert.NotNull(app.Services.GetService<RegistryChecker>());
+        Assert.NotNull(host.Services.GetService<RegistryChecker>());
     }
 }

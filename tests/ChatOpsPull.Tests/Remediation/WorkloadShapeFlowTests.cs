@@ -83,15 +83,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         Assert.Contains("is paused: a change to its pod template would not roll out until someone resumes it", forged.Text, StringComparison.Ordinal);
         Assert.Contains("Nothing was requested", forged.Text, StringComparison.Ordinal);
 
-        var retry = Plan(incident, RemediationKind.DeleteBackoffPods);
-        var approvalId = await RequestAndApproveAsync(bed, incident, retry);
-        await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
-        Assert.DoesNotContain(bed.PodsOf("api").Select(ObjectStore.Name), stuck.Contains);
-        bed.Api.MarkPodsReady(Ns, "app=api");
-        var run = await bed.WaitForRunAsync(approvalId);
-
-        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        Assert.Contains("2/2 pods Ready", run.Run.Detail, StringComparison.Ordinal);
+        await RetryRunsToReadyPodsAsync(bed, incident, stuck, "app=api");
         var after = bed.DeploymentObject("api");
         Assert.Equal((generation, Pullable, true), (RemediationBed.Generation(after), RemediationBed.ImageOf(after), after["spec"]!["paused"]!.GetValue<bool>()));
     }
@@ -351,14 +343,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         var forged = await bed.Get<IRemediationRequests>().RequestAsync(People.Alice, incident.Id, RemediationBed.Cluster, SetTag("ReplicaSet", "legacy"), CancellationToken.None);
         Assert.Contains("the bot changes only Deployments, StatefulSets, DaemonSets and CronJobs, not ReplicaSet objects", forged.Text, StringComparison.Ordinal);
 
-        var approvalId = await RequestAndApproveAsync(bed, incident, Plan(incident, RemediationKind.DeleteBackoffPods));
-        await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
-        Assert.DoesNotContain(bed.Api.Store.List(PodType, Ns).Select(ObjectStore.Name), stuck.Contains);
-        bed.Api.MarkPodsReady(Ns, "app=legacy");
-        var run = await bed.WaitForRunAsync(approvalId);
-
-        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        Assert.Contains("2/2 pods Ready", run.Run.Detail, StringComparison.Ordinal);
+        await RetryRunsToReadyPodsAsync(bed, incident, stuck, "app=legacy");
         Assert.Equal(Pullable, TemplateImage(bed.Api.Store.Get(ReplicaSets, Ns, "legacy")!));
     }
 
@@ -385,14 +370,7 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         var forged = await bed.Get<IRemediationRequests>().RequestAsync(People.Alice, incident.Id, RemediationBed.Cluster, SetTag("ReplicaSet", "web-6d4f8b9c7"), CancellationToken.None);
         Assert.Contains("Nothing was requested", forged.Text, StringComparison.Ordinal);
 
-        var approvalId = await RequestAndApproveAsync(bed, incident, Plan(incident, RemediationKind.DeleteBackoffPods));
-        await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
-        Assert.DoesNotContain(bed.Api.Store.List(PodType, Ns).Select(ObjectStore.Name), stuck.Contains);
-        bed.Api.MarkPodsReady(Ns, "app=web-6d4f8b9c7");
-        var run = await bed.WaitForRunAsync(approvalId);
-
-        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        Assert.Contains("2/2 pods Ready", run.Run.Detail, StringComparison.Ordinal);
+        await RetryRunsToReadyPodsAsync(bed, incident, stuck, "app=web-6d4f8b9c7");
         var rs = bed.Api.Store.Get(ReplicaSets, Ns, "web-6d4f8b9c7")!;
         Assert.Equal((Pullable, 1L), (TemplateImage(rs), RemediationBed.Generation(rs)));
         Assert.DoesNotContain(bed.Api.Requests, r => r.StartsWith("PATCH /apis/apps/v1/namespaces/shop/replicasets", StringComparison.Ordinal));
@@ -458,23 +436,19 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
         Assert.Contains("Nothing was requested", forged.Text, StringComparison.Ordinal);
         Assert.Empty(await bed.Get<IApprovalQueries>().ListForIncidentAsync(incident.Id, CancellationToken.None));
 
-        var approvalId = await RequestAndApproveAsync(bed, incident, Plan(incident, RemediationKind.DeleteBackoffPods));
-        await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
-        if (shape != "statefulset")
+        await RetryRunsToReadyPodsAsync(bed, incident, stuck, "app=rabbit-server", async () =>
         {
-            Assert.Null(bed.Api.Store.Get(PodType, Ns, "rabbit-0"));
-            Seed(bed, Pod("rabbit-0", Pullable, "rabbit-server", cr, stuck: null)); // the operator makes its pod again, and it pulls
-        }
+            if (shape != "statefulset")
+            {
+                Assert.Null(bed.Api.Store.Get(PodType, Ns, "rabbit-0"));
+                Seed(bed, Pod("rabbit-0", Pullable, "rabbit-server", cr, stuck: null)); // the operator makes its pod again, and it pulls
+            }
 
-        await Eventually.ValueAsync(
-            () => Task.FromResult(bed.Api.Store.List(PodType, Ns).Where(p => p["metadata"]?["deletionTimestamp"] is null).Select(Uid).ToList()),
-            uids => uids.Count == stuck.Length && !uids.Intersect(stuckUids).Any(),
-            "the owner to bring its pods back");
-        bed.Api.MarkPodsReady(Ns, "app=rabbit-server");
-        var run = await bed.WaitForRunAsync(approvalId);
-
-        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
-        Assert.Contains($"{stuck.Length}/{stuck.Length} pods Ready", run.Run.Detail, StringComparison.Ordinal);
+            await Eventually.ValueAsync(
+                () => Task.FromResult(bed.Api.Store.List(PodType, Ns).Where(p => p["metadata"]?["deletionTimestamp"] is null).Select(Uid).ToList()),
+                uids => uids.Count == stuck.Length && !uids.Intersect(stuckUids).Any(),
+                "the owner to bring its pods back");
+        });
         Assert.DoesNotContain(bed.Api.Requests, r => r.StartsWith("PATCH ", StringComparison.Ordinal));
     }
 
@@ -531,6 +505,31 @@ public sealed class WorkloadShapeFlowTests(PostgresFixture postgres, RegistryFix
     private RemediationPlan SetTag(string kind, string name) => new(
         RemediationKind.SetImageTag, Ns, kind, name, "Set tag to 1.4.2", "Sets container app to 1.4.2.", RemediationRisk.Medium,
         new Dictionary<string, string>(StringComparer.Ordinal) { ["container"] = "app", ["image"] = Good });
+
+    /// <summary>
+    /// The retry ("Retry the pull now") asked for and approved, run to the end: once the run verifies the rollout,
+    /// <paramref name="replaced"/> waits for the stuck pods' replacements (by default: none of the stuck pods is left),
+    /// then the pods under <paramref name="readySelector"/> pull their image and the run succeeds with every pod Ready.
+    /// </summary>
+    private static async Task RetryRunsToReadyPodsAsync(RemediationBed bed, Incident incident, IReadOnlyCollection<string> stuck, string readySelector, Func<Task>? replaced = null)
+    {
+        var approvalId = await RequestAndApproveAsync(bed, incident, Plan(incident, RemediationKind.DeleteBackoffPods));
+        await bed.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
+        if (replaced is null)
+        {
+            Assert.DoesNotContain(bed.Api.Store.List(PodType, Ns).Select(ObjectStore.Name), stuck.Contains);
+        }
+        else
+        {
+            await replaced();
+        }
+
+        bed.Api.MarkPodsReady(Ns, readySelector);
+        var run = await bed.WaitForRunAsync(approvalId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        Assert.Contains($"{stuck.Count}/{stuck.Count} pods Ready", run.Run.Detail, StringComparison.Ordinal);
+    }
 
     /// <summary>Alice asks (through the card's button), the dry run is shown, Bob approves; returns the approval id.</summary>
     internal static async Task<string> RequestAndApproveAsync(RemediationBed bed, Incident incident, RemediationPlan plan, CardVerb verb = CardVerb.Request, Action<string>? dryRun = null)

@@ -5,23 +5,21 @@ using System.Security.Cryptography;
 using System.Text;
 using ChatOpsPull.Chat;
 using ChatOpsPull.Tests.Slack.FakeSlack;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
+using ChatOpsPull.Tests.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatOpsPull.Tests.Slack;
 
-/// <summary>The real bot host (WebApplicationFactory) talking to a <see cref="FakeSlackServer"/>, with its own data directory.</summary>
+/// <summary>The real bot host (<see cref="BotTestHost"/>) talking to a <see cref="FakeSlackServer"/>, with its own data directory.</summary>
 public sealed class SlackTestHost : IAsyncDisposable
 {
     public const string SigningSecret = "e3b0c44298fc1c149afbf4c8996fb924";
 
-    private readonly WebApplicationFactory<Program> _factory;
+    private readonly BotTestHost _host;
 
-    private SlackTestHost(WebApplicationFactory<Program> factory, string dataDirectory, HttpClient client)
+    private SlackTestHost(BotTestHost host, string dataDirectory, HttpClient client)
     {
-        _factory = factory;
+        _host = host;
         DataDirectory = dataDirectory;
         Client = client;
     }
@@ -30,10 +28,10 @@ public sealed class SlackTestHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public IServiceProvider Services => _factory.Services;
+    public IServiceProvider Services => _host.Services;
 
     public T Get<T>()
-        where T : notnull => _factory.Services.GetRequiredService<T>();
+        where T : notnull => _host.Services.GetRequiredService<T>();
 
     /// <param name="settings">Extra or overriding settings ("Outbox:MessageInterval" …); a null value removes a default.</param>
     /// <param name="services">Further test services, registered last (e.g. an approval service for the real command handler).</param>
@@ -70,14 +68,10 @@ public sealed class SlackTestHost : IAsyncDisposable
             all[key] = value;
         }
 
-        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
-        {
-            foreach (var (key, value) in all.Where(p => p.Value is not null))
-            {
-                builder.UseSetting(key, value);
-            }
-
-            builder.ConfigureTestServices(collection =>
+        var host = new BotTestHost(
+            TestStorage.SqliteIn(dataDirectory),
+            all.Where(p => p.Value is not null).ToDictionary(),
+            collection =>
             {
                 if (commands is not null)
                 {
@@ -91,9 +85,8 @@ public sealed class SlackTestHost : IAsyncDisposable
 
                 services?.Invoke(collection);
             });
-        });
-        var client = factory.CreateClient();
-        return new SlackTestHost(factory, dataDirectory, client);
+        var client = host.CreateClient();
+        return new SlackTestHost(host, dataDirectory, client);
     }
 
     /// <summary>Posts like Slack does: signed with <see cref="SigningSecret"/> (an independent HMAC, not the bot's code).</summary>
@@ -139,7 +132,7 @@ public sealed class SlackTestHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _factory.DisposeAsync();
+        await _host.DisposeAsync();
     }
 
     /// <summary>Removes the data directory (call after <see cref="DisposeAsync"/> when no other host uses it).</summary>

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using ChatOpsPull.Hosting;
 using ChatOpsPull.Storage;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -86,9 +85,8 @@ public sealed partial class SchemaUpgradeTests(PostgresFixture postgres)
     /// <summary>Every migration the real host registers, applied by its <see cref="BotDatabase"/>; returns the ids applied.</summary>
     private static async Task<IReadOnlyList<string>> MigrateAsTheBotDoesAsync(TestStorage storage)
     {
-        var args = storage.Settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}").ToArray();
-        await using var app = BotHost.Build(args);
-        var database = app.Services.GetRequiredService<BotDatabase>();
+        await using var host = new BotTestHost(storage) { BackgroundWork = false };
+        var database = host.Services.GetRequiredService<BotDatabase>();
         await database.MigrateAsync();
         return await database.AppliedMigrationsAsync();
     }

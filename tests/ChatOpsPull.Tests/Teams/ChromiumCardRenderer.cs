@@ -15,7 +15,6 @@ namespace ChatOpsPull.Tests.Teams;
 /// </summary>
 public sealed class ChromiumCardRenderer : IAsyncLifetime
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
 
     private WebApplication? _server;
     private string _baseUrl = string.Empty;
@@ -29,24 +28,17 @@ public sealed class ChromiumCardRenderer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var root = FindCardRenderDirectory();
-        var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls(BoundPort.LoopbackAnyPort);
         builder.Logging.ClearProviders();
         _server = builder.Build();
         _server.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(root), ServeUnknownFileTypes = false });
         await _server.StartAsync();
 
-        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        _playwright = await HeadlessChromium.PlaywrightAsync();
+        _browser = await HeadlessChromium.LaunchAsync(_playwright);
         Page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 800, Height = 1200 } });
-        _baseUrl = $"http://127.0.0.1:{port}";
+        _baseUrl = $"http://127.0.0.1:{BoundPort.Of(_server)}";
         await Page.GotoAsync($"{_baseUrl}/index.html");
         await Page.WaitForFunctionAsync("() => typeof window.AdaptiveCards !== 'undefined' && typeof window.renderCard === 'function'");
         Screenshots = Directory.CreateTempSubdirectory("chatopspull-cards-").FullName;

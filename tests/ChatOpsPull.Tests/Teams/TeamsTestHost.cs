@@ -5,11 +5,8 @@ using System.Text.Json.Nodes;
 using ChatOpsPull.Chat;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Outbox;
+using ChatOpsPull.Tests.Storage;
 using ChatOpsPull.Tests.Teams.FakeConnector;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatOpsPull.Tests.Teams;
@@ -77,8 +74,8 @@ public sealed class RecordingActionHandler : IChatActionHandler
     }
 }
 
-/// <summary>The bot under test (WebApplicationFactory) wired to the stand-in, with its own data directory.</summary>
-public sealed class TeamsTestHost : WebApplicationFactory<Program>
+/// <summary>The bot under test (<see cref="BotTestHost"/>) wired to the stand-in, with its own data directory.</summary>
+public sealed class TeamsTestHost : IAsyncDisposable
 {
     public const string GeneralChannel = "19:general-4b6c@thread.tacv2";
     public const string OpsChannel = "19:ops-alerts-9e1f@thread.tacv2";
@@ -89,18 +86,15 @@ public sealed class TeamsTestHost : WebApplicationFactory<Program>
     public const string ViewerMri = "29:1viewer-mri";
 
     private readonly BotConnectorStandIn _standIn;
-    private readonly Dictionary<string, string?> _settings;
-    private readonly Action<IServiceCollection>? _services;
+    private readonly BotTestHost _host;
 
     /// <param name="services">Further test services, registered after the recording handlers (so they can replace them).</param>
     public TeamsTestHost(BotConnectorStandIn standIn, string? dataDirectory = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         _standIn = standIn;
-        _services = services;
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("chatopspull-teams-").FullName;
-        _settings = new Dictionary<string, string?>
+        var all = new Dictionary<string, string?>
         {
-            ["Bot:DataDirectory"] = DataDirectory,
             ["Teams:MicrosoftAppId"] = BotConnectorStandIn.AppId,
             ["Teams:MicrosoftAppPassword"] = BotConnectorStandIn.AppPassword,
             ["Teams:OpenIdMetadataUrl"] = standIn.OpenIdMetadataUrl,
@@ -111,8 +105,16 @@ public sealed class TeamsTestHost : WebApplicationFactory<Program>
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
-            _settings[key] = value;
+            all[key] = value;
         }
+
+        _host = new BotTestHost(TestStorage.SqliteIn(DataDirectory), all, collection =>
+        {
+            collection.AddSingleton<IChatOutbox, ImmediateOutbox>();
+            collection.AddSingleton<IChatCommandHandler>(Commands);
+            collection.AddSingleton<IChatActionHandler>(Actions);
+            services?.Invoke(collection);
+        });
     }
 
     public string DataDirectory { get; }
@@ -121,7 +123,11 @@ public sealed class TeamsTestHost : WebApplicationFactory<Program>
 
     public RecordingActionHandler Actions { get; } = new();
 
+    public IServiceProvider Services => _host.Services;
+
     public ImmediateOutbox Outbox => (ImmediateOutbox)Services.GetRequiredService<IChatOutbox>();
+
+    public HttpClient CreateClient() => _host.CreateClient();
 
     /// <summary>Posts an activity to /api/messages with a valid Bot Connector token for it (or the given one).</summary>
     public async Task<HttpResponseMessage> SendAsync(JsonObject activity, string? token = null)
@@ -136,17 +142,7 @@ public sealed class TeamsTestHost : WebApplicationFactory<Program>
         return await client.SendAsync(request);
     }
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        builder.ConfigureAppConfiguration(c => c.AddInMemoryCollection(_settings));
-        builder.ConfigureTestServices(services =>
-        {
-            services.AddSingleton<IChatOutbox, ImmediateOutbox>();
-            services.AddSingleton<IChatCommandHandler>(Commands);
-            services.AddSingleton<IChatActionHandler>(Actions);
-            _services?.Invoke(services);
-        });
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }
 
 /// <summary>Activities shaped as Teams sends them (see tests/fixtures/teams for the sources).</summary>

@@ -13,7 +13,6 @@ namespace ChatOpsPull.Tests.WebPage;
 /// </summary>
 public sealed class CardIconTests : IAsyncLifetime
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
     private readonly string _noFonts = Directory.CreateTempSubdirectory("chatopspull-nofonts-").FullName;
     private IPlaywright _playwright = null!;
     private IBrowser _withFonts = null!;
@@ -34,7 +33,7 @@ public sealed class CardIconTests : IAsyncLifetime
         var config = Path.Combine(_noFonts, "fonts.conf");
         await File.WriteAllTextAsync(config, "<?xml version=\"1.0\"?><!DOCTYPE fontconfig SYSTEM \"fonts.dtd\"><fontconfig><cachedir>" + _noFonts + "</cachedir></fontconfig>");
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-        _playwright = await Playwright.CreateAsync();
+        _playwright = await HeadlessChromium.PlaywrightAsync();
         _withFonts = await LaunchAsync([]);
         _withoutFonts = await LaunchAsync([new("FONTCONFIG_FILE", config)]);
     }
@@ -85,14 +84,8 @@ public sealed class CardIconTests : IAsyncLifetime
         Assert.Equal(6, html.Split("<svg class=\"icon\"").Length - 1);
     }
 
-    private async Task<IBrowser> LaunchAsync(IEnumerable<KeyValuePair<string, string>> environment) =>
-        await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Env = environment.Append(new("HOME", _noFonts)),
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+    private Task<IBrowser> LaunchAsync(IEnumerable<KeyValuePair<string, string>> environment) =>
+        HeadlessChromium.LaunchAsync(_playwright, environment.Append(new("HOME", _noFonts)));
 
     private static async Task<IPage> CardPageAsync(IBrowser browser)
     {

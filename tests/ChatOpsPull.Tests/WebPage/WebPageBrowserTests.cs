@@ -4,75 +4,54 @@ using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Commands;
 using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Web;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using ChatOpsPull.Hosting;
 
 namespace ChatOpsPull.Tests.WebPage;
 
 /// <summary>
 /// The page in Debian's headless Chromium (Playwright, never a downloaded browser) against the real host on Kestrel
-/// (loopback, a free port, a temp data directory): sign in, see the card, approve through the confirm dialog, watch
+/// (<see cref="BotOnKestrel"/>: loopback, a port the system picks, a temp data directory): sign in, see the card, approve through the confirm dialog, watch
 /// the page update; a non-approver's click is refused with the message shown; new incidents appear without a reload.
 /// </summary>
 public sealed class WebPageBrowserTests : IAsyncLifetime
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
     private const string Password = "correct horse battery";
     private readonly InMemoryApprovals _approvals = InMemoryApprovals.For("web:alice");
-    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("chatopspull-webpage-").FullName;
-    private WebApplication _app = null!;
+    private BotOnKestrel _bot = null!;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
     private string _baseUrl = null!;
 
     public async Task InitializeAsync()
     {
-        var port = FreePort.Next();
-        _baseUrl = $"http://127.0.0.1:{port}";
         var hash = PasswordHash.Hash(Password, PasswordHash.MinimumIterations);
-        _app = BotHost.Build(
-            [
-                $"--urls={_baseUrl}",
-                $"--Bot:DataDirectory={_dataDirectory}",
-                $"--Bot:Cluster={CommandTestKit.Cluster}",
-                "--Kubernetes:WatchEnabled=false",
-                "--Web:Page:RefreshInterval=00:00:01",
-                "--Web:Users:0:Name=alice",
-                $"--Web:Users:0:PasswordHash={hash}",
-                "--Web:Users:1:Name=bob",
-                $"--Web:Users:1:PasswordHash={hash}",
-                "--Logging:LogLevel:Default=Warning",
-            ],
-            builder => _approvals.Register(builder.Services));
-        await _app.StartAsync();
+        _bot = await BotOnKestrel.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["Bot:Cluster"] = CommandTestKit.Cluster,
+                ["Kubernetes:WatchEnabled"] = "false",
+                ["Web:Page:RefreshInterval"] = "00:00:01",
+                ["Web:Users:0:Name"] = "alice",
+                ["Web:Users:0:PasswordHash"] = hash,
+                ["Web:Users:1:Name"] = "bob",
+                ["Web:Users:1:PasswordHash"] = hash,
+                ["Logging:LogLevel:Default"] = "Warning",
+            },
+            _approvals.Register,
+            recordPullFailures: false);
+        _baseUrl = _bot.BaseAddress.ToString().TrimEnd('/');
 
-        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         Assertions.SetDefaultExpectTimeout(20_000);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        _playwright = await HeadlessChromium.PlaywrightAsync();
+        _browser = await HeadlessChromium.LaunchAsync(_playwright);
     }
 
     public async Task DisposeAsync()
     {
         await _browser.CloseAsync();
         _playwright.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        try
-        {
-            Directory.Delete(_dataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // SQLite may hold the file a moment longer; the temp directory is left behind.
-        }
+        await _bot.DisposeAsync();
     }
 
     private async Task<IPage> SignedInAsync(string user)
@@ -95,7 +74,7 @@ public sealed class WebPageBrowserTests : IAsyncLifetime
 
     private async Task<(Core.Incidents.Incident Incident, ApprovalRequest Request)> SeedAsync()
     {
-        var incident = await CommandTestKit.ReportAsync(_app.Services, "shop", "web", "web-6b9f7c5d8-x7kq2");
+        var incident = await CommandTestKit.ReportAsync(_bot.Services, "shop", "web", "web-6b9f7c5d8-x7kq2");
         var request = _approvals.Seed(incident.Id, RetryCommand.Plan(new ChatCommand.Retry("shop", "Deployment", "web")));
         return (incident, request);
     }
@@ -167,7 +146,7 @@ public sealed class WebPageBrowserTests : IAsyncLifetime
         await Assertions.Expect(page.Locator("#cards")).ToContainTextAsync("No open incidents");
         await page.EvaluateAsync("() => { window.sameDocument = true; }");
 
-        var incident = await CommandTestKit.ReportAsync(_app.Services, "billing", "invoicer", "invoicer-5d4c-abcde");
+        var incident = await CommandTestKit.ReportAsync(_bot.Services, "billing", "invoicer", "invoicer-5d4c-abcde");
 
         await Assertions.Expect(page.Locator($"article[data-card-key='incident:{incident.Id}']")).ToContainTextAsync("billing/deployment/invoicer", new LocatorAssertionsToContainTextOptions { Timeout = 30_000 });
         Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"));

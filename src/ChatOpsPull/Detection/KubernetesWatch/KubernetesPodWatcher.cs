@@ -109,10 +109,11 @@ public sealed partial class KubernetesPodWatcher
         LogWatching(_logger, _cluster, scopes[0] is null ? "all namespaces" : string.Join(", ", scopes));
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var consumer = ConsumeAsync(tracker, inputs.Reader, run.Token);
+        var writer = new CountingWriter(inputs.Writer, _status);
         var producers = Task.WhenAll(scopes.SelectMany(ns => new[]
         {
-            RunLoopAsync(ns, "pods", ListPodsAsync, WatchPodsAsync, inputs.Writer, run.Token),
-            RunLoopAsync(ns, "events", ListEventsAsync, WatchEventsAsync, inputs.Writer, run.Token),
+            RunLoopAsync(ns, "pods", ListPodsAsync, WatchPodsAsync, writer, run.Token),
+            RunLoopAsync(ns, "events", ListEventsAsync, WatchEventsAsync, writer, run.Token),
         }));
 
         // The producers end only when cancelled; the consumer only early when it fails. Either way, stop both.
@@ -271,6 +272,7 @@ public sealed partial class KubernetesPodWatcher
         }
         while (!string.IsNullOrEmpty(next));
 
+        _status.EventResourceVersion = listVersion;
         return listVersion ?? throw new KubernetesException("the event list had no resourceVersion");
     }
 
@@ -301,7 +303,7 @@ public sealed partial class KubernetesPodWatcher
                     await writer.WriteAsync(new EventInput(item), token).ConfigureAwait(false);
                 }
             },
-            e => e.Metadata?.ResourceVersion,
+            e => _status.EventResourceVersion = e.Metadata?.ResourceVersion,
             cancellationToken);
 
     private async Task<WatchEnd> WatchAsync<T>(
@@ -433,6 +435,7 @@ public sealed partial class KubernetesPodWatcher
 
             foreach (var change in changes)
             {
+                _status.Queued();
                 await lanes.WriteAsync(change, cancellationToken).ConfigureAwait(false);
             }
 
@@ -491,6 +494,10 @@ public sealed partial class KubernetesPodWatcher
         {
             // Keep watching: one change that cannot be delivered must not stop every later one.
             LogSinkGaveUp(_logger, _options.DeliveryAttempts, e.GetType().Name, e.Message);
+        }
+        finally
+        {
+            _status.Done();
         }
     }
 
@@ -578,6 +585,26 @@ public sealed partial class KubernetesPodWatcher
         public string? ResourceVersion { get; set; }
 
         public DateTimeOffset ResyncAt { get; set; }
+    }
+
+    /// <summary>The input queue's writer that counts each input in flight until the consumer has processed it.</summary>
+    private sealed class CountingWriter(ChannelWriter<WatchInput> inner, KubernetesWatchStatus status) : ChannelWriter<WatchInput>
+    {
+        public override bool TryWrite(WatchInput item)
+        {
+            status.Queued();
+            if (inner.TryWrite(item))
+            {
+                return true;
+            }
+
+            status.Done();
+            return false;
+        }
+
+        public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(cancellationToken);
+
+        public override bool TryComplete(Exception? error = null) => inner.TryComplete(error);
     }
 
     private abstract record WatchInput;

@@ -11,6 +11,7 @@ public sealed class KubernetesWatchStatus
     private long _podEvents;
     private long _bookmarks;
     private long _inputsProcessed;
+    private long _inFlight;
 
     /// <summary>Completed full pod lists (start, resync, after 410 Gone).</summary>
     public long PodLists => Interlocked.Read(ref _podLists);
@@ -38,6 +39,15 @@ public sealed class KubernetesWatchStatus
     /// <summary>The last pod resourceVersion the watcher has processed.</summary>
     public string? PodResourceVersion { get; internal set; }
 
+    /// <summary>The last event resourceVersion the watcher has processed (a list's, a watch event's or a bookmark's).</summary>
+    public string? EventResourceVersion { get; internal set; }
+
+    /// <summary>
+    /// Inputs read from the API server and not yet through the tracker, plus the tracker's changes not yet delivered to
+    /// the sink: zero when the watcher has nothing left to do with what it has read.
+    /// </summary>
+    public long InFlight => Interlocked.Read(ref _inFlight);
+
     internal void PodListCompleted(int count)
     {
         Interlocked.Increment(ref _podLists);
@@ -54,5 +64,15 @@ public sealed class KubernetesWatchStatus
 
     internal void BookmarkSeen() => Interlocked.Increment(ref _bookmarks);
 
-    internal void InputProcessed() => Interlocked.Increment(ref _inputsProcessed);
+    internal void InputProcessed()
+    {
+        Interlocked.Increment(ref _inputsProcessed);
+        Interlocked.Decrement(ref _inFlight);
+    }
+
+    /// <summary>Counted before the input or change is queued, so that it is never in a queue uncounted.</summary>
+    internal void Queued() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>An input that could not be queued (the watch ended) or a change that was delivered or dropped.</summary>
+    internal void Done() => Interlocked.Decrement(ref _inFlight);
 }

@@ -34,21 +34,13 @@ public sealed partial class FakeSlackServer
     }
 
     /// <summary>Waits until the app holds <paramref name="count"/> open connections (each bot opens one).</summary>
-    public async Task<IReadOnlyList<FakeSocketConnection>> WaitForOpenSocketsAsync(int count, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (OpenSockets.Count < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{OpenSockets.Count} Socket Mode connection(s) open, expected {count}. Calls:\n" + string.Join("\n", Calls.Select(c => $"{c.Method} {c.Status} {c.Error}")));
-            }
-
-            await Task.Delay(20);
-        }
-
-        return OpenSockets;
-    }
+    public Task<IReadOnlyList<FakeSocketConnection>> WaitForOpenSocketsAsync(int count, TimeSpan timeout) =>
+        Eventually.ValueAsync(
+            () => Task.FromResult(OpenSockets),
+            open => open.Count >= count,
+            $"{count} open Socket Mode connection(s)",
+            timeout,
+            open => $"{open.Count} open; calls:\n" + string.Join("\n", Calls.Select(c => $"{c.Method} {c.Status} {c.Error}")));
 
     /// <summary>
     /// Hands <paramref name="envelope"/> to a random open connection and waits for its ack; without one in
@@ -89,15 +81,16 @@ public sealed partial class FakeSlackServer
 
             var before = connection.Acks.Count(a => a["envelope_id"]?.GetValue<string>() == envelopeId);
             await connection.SendAsync(copy);
-            try
+            var (acked, acks) = await Eventually.WithinAsync(
+                () => Task.FromResult(connection.Acks.Where(a => a["envelope_id"]?.GetValue<string>() == envelopeId).ToList()),
+                acks => acks.Count > before,
+                AckTimeout);
+            if (acked)
             {
-                var acks = await connection.WaitForAcksAsync(envelopeId, before + 1, AckTimeout);
                 return new FakeSocketDelivery(connection, attempt - firstAttempt + 1, acks[^1]);
             }
-            catch (TimeoutException)
-            {
-                // not acknowledged in time: Slack sends it again
-            }
+
+            // not acknowledged in time: Slack sends it again
         }
 
         throw new TimeoutException($"envelope {envelopeId} was not acknowledged after {SocketRetries + 1} deliveries");

@@ -1,9 +1,12 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using ChatOpsPull.Tests.Storage;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
-namespace ChatOpsPull.Tests.Storage;
+namespace ChatOpsPull.Tests.Infrastructure;
 
 /// <summary>
 /// The real host (Program → BotHost) on a given storage, with extra settings and service overrides.
@@ -30,6 +33,13 @@ public sealed class BotTestHost : WebApplicationFactory<Program>
 
     public TestStorage Storage => _storage;
 
+    /// <summary>
+    /// False: the bot's own hosted services (schema migrations, the Hangfire server, watchers, senders, schedules) are
+    /// left out, so the services can be read without anything running in the background — for a test that drives a part
+    /// itself (the schema migrations). ASP.NET Core's own hosted services stay, so clients still work.
+    /// </summary>
+    public bool BackgroundWork { get; init; } = true;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -50,5 +60,23 @@ public sealed class BotTestHost : WebApplicationFactory<Program>
         {
             builder.ConfigureServices(_services);
         }
+
+        if (!BackgroundWork)
+        {
+            builder.ConfigureTestServices(services =>
+            {
+                foreach (var hosted in services.Where(d => d.ServiceType == typeof(IHostedService) && !IsFrameworkOwn(d)).ToList())
+                {
+                    services.Remove(hosted);
+                }
+            });
+        }
+    }
+
+    /// <summary>A hosted service of ASP.NET Core or Microsoft.Extensions (the web host itself), not one of the bot's.</summary>
+    private static bool IsFrameworkOwn(ServiceDescriptor descriptor)
+    {
+        var type = descriptor.IsKeyedService ? descriptor.KeyedImplementationType : descriptor.ImplementationType;
+        return type?.Namespace is { } ns && (ns.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || ns.StartsWith("Microsoft.Extensions", StringComparison.Ordinal));
     }
 }

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Incidents;
 
-namespace ChatOpsPull.Tests.Alerts;
+namespace ChatOpsPull.Tests.Infrastructure;
 
 /// <summary>What a detection source handed to the incident engine.</summary>
 public sealed record SinkResolve(string Cluster, string Namespace, string Pod, string? Container, PodResolution Resolution);
