@@ -82,10 +82,7 @@ internal sealed partial class DiagnosisWarmUp(
 
         var container = inspection.PodObject?.Spec?.Containers?.FirstOrDefault();
         _ = ImageReference.TryParse(container?.Image ?? string.Empty, out var image, out var imageError);
-        var shape = await WorkloadShapes.ReadAsync(client, @namespace, inspection.Owners, cancellationToken).ConfigureAwait(false);
-        var previous = inspection.Owners.Workload is { Kind: "Deployment" } deployment && container is not null
-            ? await new RolloutHistory(client).PreviousAsync(@namespace, deployment.Name, container.Name, cancellationToken).ConfigureAwait(false)
-            : null;
+        var (shape, previous) = await WorkloadRead.ReadAsync(client, @namespace, inspection.Owners.Workload, inspection.Owners, container?.Name ?? string.Empty, cancellationToken).ConfigureAwait(false);
         var (kubelet, evidence) = KubeletView.Read(inspection.Node.Facts, image, container?.ImagePullPolicy, kubernetes.CurrentValue.Kubelet);
         var facts = new DiagnosisFacts(
             "warm-up",

@@ -205,22 +205,7 @@ public sealed partial class EvidenceDiagnoser(
 
         using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
         {
-            var objectRead = WorkloadShapes.ReadWorkloadAsync(client, request.Namespace, workload, cancellationToken);
-            var setsRead = history ? new RolloutHistory(client).ReplicaSetsAsync(request.Namespace, cancellationToken) : Task.FromResult<V1ReplicaSetList?>(null);
-            try
-            {
-                await Task.WhenAll(objectRead, setsRead).ConfigureAwait(false);
-            }
-            catch (HttpOperationException)
-            {
-                return (null, null); // forbidden or gone: the diagnosis goes on without them, and the actions check again
-            }
-
-            var read = await objectRead.ConfigureAwait(false);
-            var sets = await setsRead.ConfigureAwait(false);
-            var shape = inspection is null ? null : WorkloadShapes.Of(read, inspection.Owners);
-            var previous = history && read is V1Deployment deployment && sets is not null ? RolloutHistory.Previous(deployment, sets, request.Container) : null;
-            return (shape, previous);
+            return await WorkloadRead.ReadAsync(client, request.Namespace, workload, inspection?.Owners, request.Container, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -13,28 +13,6 @@ public sealed class RolloutHistory(IKubernetes client)
 {
     public const string RevisionAnnotation = "deployment.kubernetes.io/revision";
 
-    /// <summary>The revision before the current one and that revision's image for <paramref name="container"/>, or null.</summary>
-    public async Task<(int Revision, string Image)?> PreviousAsync(string @namespace, string deployment, string container, CancellationToken cancellationToken)
-    {
-        V1Deployment current;
-        V1ReplicaSetList sets;
-        try
-        {
-            // Independent reads: asked for at once.
-            var deploymentRead = client.AppsV1.ReadNamespacedDeploymentAsync(deployment, @namespace, cancellationToken: cancellationToken);
-            var setsRead = client.AppsV1.ListNamespacedReplicaSetAsync(@namespace, cancellationToken: cancellationToken);
-            await Task.WhenAll(deploymentRead, setsRead).ConfigureAwait(false);
-            current = await deploymentRead.ConfigureAwait(false);
-            sets = await setsRead.ConfigureAwait(false);
-        }
-        catch (HttpOperationException)
-        {
-            return null;
-        }
-
-        return Previous(current, sets, container);
-    }
-
     /// <summary>The namespace's ReplicaSets (what <c>kubectl rollout history</c> reads beside the Deployment), or null when they cannot be read.</summary>
     public async Task<V1ReplicaSetList?> ReplicaSetsAsync(string @namespace, CancellationToken cancellationToken)
     {

@@ -43,23 +43,6 @@ public static class WorkloadShapes
     }
 
     /// <summary>
-    /// The shape of the workload at the top of a pod's owner chain: read from the API for the kinds the bot may read
-    /// (Deployment, StatefulSet, DaemonSet, CronJob, ReplicaSet); for another controller's kind (an Argo Rollouts Rollout,
-    /// an operator's resource) from the owner reference alone. Null for a bare pod, or when the object cannot be read.
-    /// </summary>
-    public static async Task<WorkloadShape?> ReadAsync(IKubernetes client, string @namespace, OwnerChain owners, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return Of(await ReadWorkloadAsync(client, @namespace, owners.Workload, cancellationToken).ConfigureAwait(false), owners);
-        }
-        catch (HttpOperationException)
-        {
-            return null; // forbidden or gone: the diagnosis goes on without the shape, and the actions check again
-        }
-    }
-
-    /// <summary>
     /// The workload object itself (a V1Deployment, V1StatefulSet, V1DaemonSet, V1CronJob or V1ReplicaSet) for the kinds
     /// the bot may read, else null; throws <see cref="HttpOperationException"/> when it cannot be read. One read serves
     /// the shape and the rollout history (<see cref="Of"/>).
@@ -79,7 +62,11 @@ public static class WorkloadShapes
         };
     }
 
-    /// <summary>The shape from a workload object <see cref="ReadWorkloadAsync"/> returned (null: a kind the bot does not read).</summary>
+    /// <summary>
+    /// The shape of the workload at the top of a pod's owner chain, from the object <see cref="ReadWorkloadAsync"/> returned
+    /// for the kinds the bot may read (Deployment, StatefulSet, DaemonSet, CronJob, ReplicaSet); for another controller's
+    /// kind (an Argo Rollouts Rollout, an operator's resource; <paramref name="read"/> null) from the owner reference alone.
+    /// </summary>
     public static WorkloadShape? Of(object? read, OwnerChain owners)
     {
         ArgumentNullException.ThrowIfNull(owners);
