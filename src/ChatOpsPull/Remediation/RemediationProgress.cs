@@ -54,19 +54,8 @@ public sealed partial class RemediationProgress(
     {
         var run = record.Run;
         var outcome = status == RunStatus.Succeeded ? AuditOutcome.Done : AuditOutcome.Failed;
-        var won = await runs.Database.InTransactionAsync(
-            async (connection, transaction) =>
-            {
-                if (!await RemediationRunStore.FinishAsync(connection, transaction, run.ApprovalId, owner, status, detail, time.GetUtcNow()).ConfigureAwait(false))
-                {
-                    return false;
-                }
-
-                await audit.AppendAsync(connection, transaction, new AuditRecord(
-                    AuditActor.Bot, RemediationAuditActions.JobFinished, IncidentOrNull(run), run.ApprovalId, $"{RemediationRunStore.StatusName(status)}: {detail}", outcome)).ConfigureAwait(false);
-                return true;
-            },
-            CancellationToken.None).ConfigureAwait(false);
+        var won = await FinishOnceAsync(run, owner, status, detail, new AuditRecord(
+            AuditActor.Bot, RemediationAuditActions.JobFinished, IncidentOrNull(run), run.ApprovalId, $"{RemediationRunStore.StatusName(status)}: {detail}", outcome)).ConfigureAwait(false);
         if (!won)
         {
             return false;
@@ -100,19 +89,8 @@ public sealed partial class RemediationProgress(
     {
         var run = record.Run;
         var detail = Refused(reason);
-        var won = await runs.Database.InTransactionAsync(
-            async (connection, transaction) =>
-            {
-                if (!await RemediationRunStore.FinishAsync(connection, transaction, run.ApprovalId, owner, RunStatus.Failed, detail, time.GetUtcNow()).ConfigureAwait(false))
-                {
-                    return false;
-                }
-
-                await audit.AppendAsync(connection, transaction, new AuditRecord(
-                    AuditActor.Bot, RemediationAuditActions.JobRefused, IncidentOrNull(run), run.ApprovalId, detail, AuditOutcome.Refused)).ConfigureAwait(false);
-                return true;
-            },
-            CancellationToken.None).ConfigureAwait(false);
+        var won = await FinishOnceAsync(run, owner, RunStatus.Failed, detail, new AuditRecord(
+            AuditActor.Bot, RemediationAuditActions.JobRefused, IncidentOrNull(run), run.ApprovalId, detail, AuditOutcome.Refused)).ConfigureAwait(false);
         if (won && IncidentOrNull(run) is { } incidentId)
         {
             await engine.TransitionOrAnnounceAsync(incidentId, IncidentState.Diagnosed, AuditActor.Bot, IncidentChange.RemediationFinished, $"\"{run.Plan.Title}\" {detail}", CancellationToken.None).ConfigureAwait(false);
@@ -120,6 +98,21 @@ public sealed partial class RemediationProgress(
 
         return won;
     }
+
+    /// <summary>In one transaction: the run's result, only if this worker still holds it, and its audit line. False when another worker finished it first.</summary>
+    private Task<bool> FinishOnceAsync(RemediationRun run, string owner, RunStatus status, string detail, AuditRecord line) =>
+        runs.Database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                if (!await RemediationRunStore.FinishAsync(connection, transaction, run.ApprovalId, owner, status, detail, time.GetUtcNow()).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                await audit.AppendAsync(connection, transaction, line).ConfigureAwait(false);
+                return true;
+            },
+            CancellationToken.None);
 
     /// <summary>How the detail of a run refused before acting starts.</summary>
     public const string RefusedPrefix = "refused before acting: ";
