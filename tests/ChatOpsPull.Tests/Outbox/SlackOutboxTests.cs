@@ -5,12 +5,14 @@ using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack;
 using ChatOpsPull.Tests.Slack;
 using ChatOpsPull.Tests.Slack.FakeSlack;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatOpsPull.Tests.Outbox;
 
-/// <summary>The outbox with its Slack delivery, against the fake Slack's rate limits and errors.</summary>
+/// <summary>The outbox with its Slack delivery, against the fake Slack's rate limits and errors, and the lane rules every platform's delivery shares.</summary>
 public sealed class SlackOutboxTests : IAsyncLifetime
 {
+    private const string DeferralLane = "19:deferral@thread.tacv2";
     private FakeSlackServer _fake = null!;
     private readonly List<SlackTestHost> _hosts = [];
 
@@ -256,9 +258,34 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         Assert.Equal("invalid_blocks", Assert.Single(await host.Get<ChatOutbox>().RecentFailuresAsync(5, CancellationToken.None)).LastError);
     }
 
-    private SlackTestHost Start(Dictionary<string, string?>? settings = null, string? dataDirectory = null)
+    /// <summary>
+    /// A message that waits for another one of its lane (a Teams thread reply for its card's post) must not hold the lane:
+    /// when a Teams 502 made a newer version of a card replace its failed post, the post sat behind its own thread replies,
+    /// and the reply at the head of the lane waited for it forever (the storm fault test stalled with 26 Teams rows pending).
+    /// </summary>
+    [Fact]
+    public async Task A_reply_queued_before_the_post_it_waits_for_steps_aside_and_the_lane_sends_the_post_then_the_reply()
     {
-        var host = SlackTestHost.Start(_fake, settings, dataDirectory: dataDirectory);
+        var delivery = new ReplyWaitsForPost();
+        var host = Start(services: s => s.AddSingleton<IOutboxDelivery>(delivery));
+        var outbox = host.Get<IChatOutbox>();
+
+        await outbox.EnqueueAsync(ChatPlatform.Teams, DeferralLane, "reply", "reply", null, CancellationToken.None);
+        await outbox.EnqueueAsync(ChatPlatform.Teams, DeferralLane, "post", "post", null, CancellationToken.None);
+
+        await Eventually.HoldsAsync(
+            () => delivery.Sent.Count == 2,
+            TimeSpan.FromSeconds(60),
+            () => $"sent: [{string.Join(", ", delivery.Sent)}] after {delivery.Deferrals} deferrals");
+        Assert.Equal(["post", "reply"], delivery.Sent);
+        Assert.InRange(delivery.Deferrals, 1, 3);
+        await Drained.WaitAsync(host.Services);
+        Assert.Equal(new OutboxCounts(0, 0, 2, 0, 0), await host.Get<ChatOutbox>().CountsAsync(CancellationToken.None));
+    }
+
+    private SlackTestHost Start(Dictionary<string, string?>? settings = null, string? dataDirectory = null, Action<IServiceCollection>? services = null)
+    {
+        var host = SlackTestHost.Start(_fake, settings, dataDirectory: dataDirectory, services: services);
         _hosts.Add(host);
         return host;
     }
@@ -278,4 +305,42 @@ public sealed class SlackOutboxTests : IAsyncLifetime
 
     internal static string Title(JsonObject body) =>
         body["blocks"]![0]!["text"]!["text"]!.GetValue<string>().Replace("🟠 ", string.Empty, StringComparison.Ordinal);
+
+    /// <summary>A Teams delivery whose "reply" cannot go before its "post", as a thread reply waits for its card.</summary>
+    private sealed class ReplyWaitsForPost : IOutboxDelivery
+    {
+        private readonly Lock _gate = new();
+        private readonly List<string> _sent = [];
+        private int _deferrals;
+
+        public ChatPlatform Platform => ChatPlatform.Teams;
+
+        public IReadOnlyList<string> Sent
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _sent];
+                }
+            }
+        }
+
+        public int Deferrals => Volatile.Read(ref _deferrals);
+
+        public Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                if (message.Payload == "reply" && !_sent.Contains("post"))
+                {
+                    Interlocked.Increment(ref _deferrals);
+                    return Task.FromResult(new DeliveryResult(DeliveryOutcome.Deferred, TimeSpan.FromMilliseconds(300), "the card is not posted yet"));
+                }
+
+                _sent.Add(message.Payload);
+                return Task.FromResult(DeliveryResult.Delivered);
+            }
+        }
+    }
 }
