@@ -185,6 +185,8 @@ public sealed partial class ObjectStore
                 snapshot = [.. Objects(type)];
             }
 
+            bool Selected(JsonObject o) => (ns is null || Namespace(o) == ns) && labels.Matches(o) && fields.Matches(o);
+
             // Keys are "namespace/name" (or "name") in ordinal order: one namespace is one contiguous range.
             var prefix = ns is not null && type.Namespaced ? ns + "/" : null;
             var from = start is null ? FirstAtOrAfter(snapshot, prefix ?? string.Empty) : FirstAfter(snapshot, start);
@@ -193,10 +195,9 @@ public sealed partial class ObjectStore
             var index = from;
             for (; index < end && (limit is not > 0 || page.Count < limit.Value); index++)
             {
-                var o = snapshot[index].Value;
-                if ((ns is null || Namespace(o) == ns) && labels.Matches(o) && fields.Matches(o))
+                if (Selected(snapshot[index].Value))
                 {
-                    page.Add(o);
+                    page.Add(snapshot[index].Value);
                 }
             }
 
@@ -204,8 +205,7 @@ public sealed partial class ObjectStore
             var more = false;
             for (var next = index; limit is > 0 && next < end; next++)
             {
-                var o = snapshot[next].Value;
-                if ((ns is null || Namespace(o) == ns) && labels.Matches(o) && fields.Matches(o))
+                if (Selected(snapshot[next].Value))
                 {
                     more = true;
                     break;
