@@ -39,7 +39,27 @@ public static partial class MessageClassifier
             "image policy webhook", "binary authorization", "signed digest", "no trust data", "has not been allowed",
             // CRI-O's signature-policy step (cri-o/cri-o#9478: "checking signature of \"x\": verifying signatures: …"):
             // whatever follows, the node's policy check is what refused the image.
-            "checking signature of", "verifying signatures");
+            "checking signature of", "verifying signatures",
+            // containers/image signature/policy_eval_signedby.go and internal/signature: a signature by a key the policy
+            // does not name ("Signature by <fp> does not match expected fingerprints [...]"), or one that does not verify.
+            "does not match expected fingerprints", "invalid gpg signature", "error verifying signature",
+            // Docker Content Trust (docker/cli trust, Notary): "No valid trust data for <tag>", "remote trust data does not
+            // exist for <repo>: <server> does not have trust data for <repo>"; Portieris/IBM's "failed to get content trust
+            // information".
+            "trust data", "content trust",
+            // Kyverno verifyImages (pkg/engine/internal/imageverifier.go: "failed to verify image %s: %s") and Ratify /
+            // notation verifiers ("failed to verify image %s", "notation failed to verify signatures"); cosign's
+            // "no signatures found".
+            "failed to verify image", "failed to verify signatures", "no signatures found",
+            // Gatekeeper's k8sallowedrepos library policy: "container <x> has an invalid image repo <y>, allowed repos are [...]".
+            "has an invalid image repo", "allowed repos are",
+            // Gatekeeper's k8sdisallowedtags ("container <x> uses a disallowed tag <y>") and k8srequiredigests
+            // ("container <x> uses an image without a digest <y>") library policies.
+            "uses a disallowed tag", "image without a digest",
+            // sigstore policy-controller ("no matching policies: spec.containers[0].image"); notation ("no signature is
+            // associated with \"<ref>\""); GKE Binary Authorization attestors ("Denied by Attestor"); OpenShift's image
+            // policy admission ("this image is prohibited by policy"); Kyverno's "image verification failed".
+            "no matching policies", "no signature is associated", "attestor", "prohibited by policy", "image verification failed");
 
         // Admission, before any node sees the pod. Kubernetes' ImagePolicyWebhook plugin
         // (plugin/pkg/admission/imagepolicy/admission.go: "image policy webhook backend denied one or more images",
@@ -50,7 +70,7 @@ public static partial class MessageClassifier
         public static readonly PhraseMask DeniedTheRequest = Table.Any("denied the request");
         // What such a denial says about the image (not the bare word "image", which every pull message carries:
         // matching it would cost every message a compare or more).
-        public static readonly PhraseMask ImageWord = Table.Any("image verification", "image digest", "for image ", "images");
+        public static readonly PhraseMask ImageWord = Table.Any("image verification", "image digest", "for image ", "images", "image repo", "image registry", "image tag");
 
         // A signature named beside a refusal ("admission webhook … denied the request: … signature …", "signature key validation failed").
         public static readonly PhraseMask Signature = Table.Any("signature", "cosign", "notary", "sigstore", "failed verification", "ratify");
@@ -91,7 +111,9 @@ public static partial class MessageClassifier
             "insufficient uids or gids", "error creating zfs mount", "failed to mount overlay",
             // containerd's snapshotter plugin unusable on the node's filesystem (xfs without ftype=1, overlay on overlay):
             // "failed to stat snapshot sha256:…: snapshotter not loaded: overlayfs: invalid argument".
-            "snapshotter not loaded", "failed to stat snapshot");
+            "snapshotter not loaded", "failed to stat snapshot",
+            // Docker's layer store and containers/storage naming a layer missing on the node; Windows' hcs layer import.
+            "layer does not exist", "read-write layer", "importlayer", "hcs::");
 
         // What the registry answered.
         public static readonly PhraseMask NotFound = Table.Any("not found");
@@ -110,7 +132,9 @@ public static partial class MessageClassifier
             // containerd (core/remotes/docker/authorizer.go): a basic-auth challenge and no username or secret to answer it.
             "missing username or secret", "not logged in", "please log in", "please login",
             "no basic auth credentials", "unauthenticated", "authentication is required but no credentials", "anonymous users are only allowed",
-            "login required", "must be logged in", "need to be logged in");
+            "login required", "must be logged in", "need to be logged in",
+            // JFrog Artifactory: "Download request for repo:path is forbidden for user: 'anonymous'."
+            "for user: 'anonymous'");
         public static readonly PhraseMask NoCredentialsHint = Table.Any("no credentials on this request");
         public static readonly PhraseMask TokenRejected = Table.Any(
             // GHCR: "User cannot be authenticated with the token provided"; AWS: "ExpiredTokenException".
@@ -125,10 +149,17 @@ public static partial class MessageClassifier
         // rights) cannot pull from an existing project, so the fix is the credentials, not the image name.
         public static readonly PhraseMask HarborNoPullPermission = Table.Any("unauthorized to access repository");
         public static readonly PhraseMask Forbidden = Table.Any("403 forbidden", "403 (forbidden)", "error (403)", ": forbidden");
-        public static readonly PhraseMask CredentialsRejected = Table.Any("failed to fetch oauth token", "incorrect username or password", "invalid username/password", "invalid username or password", "authentication failed",
+        // containerd (core/remotes/docker/auth, authHandler.doBearerAuth): "failed to fetch oauth token" wraps the token
+        // request only when a secret was sent ("failed to fetch anonymous token" when none was): a 401 there is the
+        // registry refusing the credentials the node sent. A 403 stays a denial (the labelling guide's ambiguous
+        // access_denied), and a token request that never got an answer (dial tcp, i/o timeout) is the network.
+        public static readonly PhraseMask OAuthToken = Table.Any("failed to fetch oauth token");
+        public static readonly PhraseMask CredentialsRejected = Table.Any("incorrect username or password", "invalid username/password", "invalid username or password", "authentication failed",
             "username or password", "username/password", "username and password",
             "http basic: access denied", "invalid clientid", "client secret", "aadsts", "not registered with aad", "signature we calculated does not match",
-            "signaturedoesnotmatch", "invalidclienttokenid", "unrecognizedclientexception", "bad credentials", "invalid credentials provided");
+            "signaturedoesnotmatch", "invalidclienttokenid", "unrecognizedclientexception", "bad credentials", "invalid credentials provided",
+            // Quay: a robot account whose name or token is wrong ("Could not find robot with username: x and supplied password.").
+            "could not find robot");
         public static readonly PhraseMask Denied = Table.Any(
             "pull access denied", "insufficient_scope", "may require authorization", "may require 'docker login'", "requested access to the resource is denied",
             "access to the requested resource is not authorized", "(or it may not exist)", "denied: ", "no pull access",
@@ -165,7 +196,8 @@ public static partial class MessageClassifier
 
         // Generic authorization failures.
         public static readonly PhraseMask AnonymousToken = Table.Any("failed to fetch anonymous token");
-        public static readonly PhraseMask Unauthorized = AnonymousToken | Table.Any("401 unauthorized", "error (401)", "unauthorized", "authentication required", "failed to authorize",
+        public static readonly PhraseMask UnauthorizedWord = Table.Any("401 unauthorized", "error (401)", "unauthorized");
+        public static readonly PhraseMask Unauthorized = AnonymousToken | UnauthorizedWord | Table.Any("401 unauthorized", "error (401)", "unauthorized", "authentication required", "failed to authorize",
             // JFrog Artifactory: "unknown: Authentication is required".
             "authentication is required");
 
@@ -185,11 +217,20 @@ public static partial class MessageClassifier
         public static readonly PhraseMask Unsupported = Table.Any("unsupported", "not supported", "unexpected", "no processor");
         public static readonly PhraseMask Garbled = Table.Any(
             "text/html", "looking for beginning of value", "error parsing http", "unexpected end of json input", "invalid character", "cannot unmarshal",
-            "manifest invalid", "manifest_invalid", "operation is unsupported", "did not include a token", "download failed after attempts");
+            "manifest invalid", "manifest_invalid", "operation is unsupported", "did not include a token", "download failed after attempts",
+            // distribution's errcode UNKNOWN as a registry sends it (registry/api/errcode: "<code>: <message>", so "unknown:
+            // unknown error"; a bare "unknown error" is any component's shrug, not the registry's) and MANIFEST_UNVERIFIED
+            // ("manifest failed signature verification", registry/api/v2/descriptors.go); Docker's
+            // distribution/pull_v2.go checks of what it was served.
+            "unknown: unknown error", "manifest unverified", "failed signature verification", "invalid checksum", "don't match image configuration",
+            "mismatched image rootfs", "content size of zero",
+            // A compressed layer stream that is not what it claims (Go's compress/gzip, compress/flate, archive/tar, zstd).
+            "gzip: ", "flate: corrupt", "archive/tar", "zstd: ");
         public static readonly PhraseMask UnexpectedStatus = Table.Any("unexpected status", "unexpected http status", "received unexpected");
         public static readonly PhraseMask RegistryFault = Status500 | Status502 | Status503 | Status504 | BadRequest | CorruptBlob | UnexpectedEof | BlobUnknown | Garbled | UnexpectedStatus;
 
-        public static readonly PhraseMask AnyNotFound = NotFound | DoesNotExist | Table.Any("notfound");
+        // Docker's "No such image: x" and containers/storage's "image not known" (nothing by that name to use).
+        public static readonly PhraseMask AnyNotFound = NotFound | DoesNotExist | Table.Any("notfound", "no such image", "image not known");
 
         // Words that count only at the end of the message or before punctuation (the scan checks what follows them).
         public static readonly PhraseMask DeniedWord = Table.Positional(": denied");

@@ -17,7 +17,8 @@ namespace ChatOpsPull.Core.Classification;
 /// <item>registry rate limits and a missing platform, then unpacking on the node (extraction, snapshotter, local
 /// content) that is not a full disk — all of which may also say "not found" and must not read as a missing image;</item>
 /// <item>answers the registry gave: "manifest unknown" (only said after authorization), missing, expired or rejected
-/// credentials, then "denied"/403 (private or missing — the registry will not say which);</item>
+/// credentials (containerd's "failed to fetch oauth token", said only when a secret was sent, refused with a 401),
+/// then "denied"/403 (private or missing — the registry will not say which);</item>
 /// <item>transport failures: TLS, then network (a "TLS handshake timeout" is network);</item>
 /// <item>generic 401s, registry-side faults (5xx and other unexpected answers, broken or garbled downloads), a bare
 /// "not found";</item>
@@ -169,6 +170,12 @@ public static partial class MessageClassifier
             return Finding.TokenRejected;
         }
 
+        if (!forbidden && m.Has(P.OAuthToken) && (status == 401 || m.Has(P.UnauthorizedWord)))
+        {
+            return Finding.CredentialsRejected;
+        }
+
+
         if (m.Has(P.HarborNoPullPermission))
         {
             return Finding.NoPullPermission;
@@ -196,7 +203,8 @@ public static partial class MessageClassifier
         }
 
         // 6. Generic authorization failures, registry-side faults, a bare "not found".
-        if (m.Has(P.Unauthorized) || status == 401)
+        // containerd's "failed to authorize" wraps every token request; a token service answering 5xx is the registry failing.
+        if ((m.Has(P.Unauthorized) && status is not (>= 500 and < 600)) || status == 401)
         {
             return m.Has(P.AnonymousToken) ? Finding.AnonymousRefused : Finding.Unauthorized;
         }

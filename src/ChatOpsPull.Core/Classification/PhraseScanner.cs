@@ -5,27 +5,30 @@ using System.Text;
 
 namespace ChatOpsPull.Core.Classification;
 
-/// <summary>A set of phrases as bits (up to 384).</summary>
-internal readonly record struct PhraseMask(ulong W0, ulong W1, ulong W2, ulong W3, ulong W4, ulong W5)
+/// <summary>A set of phrases as bits (up to 512).</summary>
+internal readonly record struct PhraseMask(ulong W0, ulong W1, ulong W2, ulong W3, ulong W4, ulong W5, ulong W6, ulong W7)
 {
-    public const int Capacity = 384;
+    public const int Capacity = 512;
 
     public static PhraseMask Bit(int index) => (index >> 6) switch
     {
-        0 => new(1UL << index, 0, 0, 0, 0, 0),
-        1 => new(0, 1UL << (index - 64), 0, 0, 0, 0),
-        2 => new(0, 0, 1UL << (index - 128), 0, 0, 0),
-        3 => new(0, 0, 0, 1UL << (index - 192), 0, 0),
-        4 => new(0, 0, 0, 0, 1UL << (index - 256), 0),
-        _ => new(0, 0, 0, 0, 0, 1UL << (index - 320)),
+        0 => new(1UL << index, 0, 0, 0, 0, 0, 0, 0),
+        1 => new(0, 1UL << (index - 64), 0, 0, 0, 0, 0, 0),
+        2 => new(0, 0, 1UL << (index - 128), 0, 0, 0, 0, 0),
+        3 => new(0, 0, 0, 1UL << (index - 192), 0, 0, 0, 0),
+        4 => new(0, 0, 0, 0, 1UL << (index - 256), 0, 0, 0),
+        5 => new(0, 0, 0, 0, 0, 1UL << (index - 320), 0, 0),
+        6 => new(0, 0, 0, 0, 0, 0, 1UL << (index - 384), 0),
+        _ => new(0, 0, 0, 0, 0, 0, 0, 1UL << (index - 448)),
     };
 
     public static PhraseMask operator |(PhraseMask left, PhraseMask right) => left.Or(right);
 
-    public PhraseMask Or(PhraseMask other) => new(W0 | other.W0, W1 | other.W1, W2 | other.W2, W3 | other.W3, W4 | other.W4, W5 | other.W5);
+    public PhraseMask Or(PhraseMask other) =>
+        new(W0 | other.W0, W1 | other.W1, W2 | other.W2, W3 | other.W3, W4 | other.W4, W5 | other.W5, W6 | other.W6, W7 | other.W7);
 
     public bool Intersects(PhraseMask other) =>
-        ((W0 & other.W0) | (W1 & other.W1) | (W2 & other.W2) | (W3 & other.W3) | (W4 & other.W4) | (W5 & other.W5)) != 0;
+        ((W0 & other.W0) | (W1 & other.W1) | (W2 & other.W2) | (W3 & other.W3) | (W4 & other.W4) | (W5 & other.W5) | (W6 & other.W6) | (W7 & other.W7)) != 0;
 }
 
 /// <summary>Collects lower-case ASCII phrases and hands out one bit per phrase.</summary>

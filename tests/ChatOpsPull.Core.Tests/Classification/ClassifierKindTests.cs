@@ -405,4 +405,93 @@ public sealed class ClassifierKindTests
         // Only the cut-off ErrImagePull text is reason-only: a pull that names an error must not be hidden behind it.
         Assert.Equal(PullCause.Unknown, MessageClassifier.Classify("Failed to pull image \"nginx:1.99\": rpc error: code = Unknown desc = something no rule knows").Cause);
     }
+
+    [Theory]
+    // containers/image, signature/policy_eval_signedby.go (ValidateKeyIdentity: "Signature by %s does not match expected
+    // fingerprints %v") and internal/signature ("Invalid GPG signature"), as skopeo/CRI-O report them.
+    // https://github.com/containers/image/blob/main/signature/policy_eval_signedby.go
+    [InlineData("Error verifying signature: Signature by B83574F1F039B21CDCC4FD5FF884D56B4AA7091A does not match expected fingerprints [B83574F1F039B21CDCC4FD5FF884D56B4AA7091B]")]
+    [InlineData("Failed to pull image \"registry.local/app:1\": rpc error: code = Unknown desc = Invalid GPG signature: &{...}")]
+    // Docker Content Trust (docker/cli cli/trust, its tests: "No valid trust data for tag", "remote trust data does not exist").
+    // https://github.com/docker/cli/blob/master/cli/command/trust/inspect_pretty_test.go
+    [InlineData("docker: No valid trust data for unsigned.")]
+    [InlineData("Error: remote trust data does not exist for docker.io/org/app: notary.docker.io does not have trust data for docker.io/org/app")]
+    // IBM Portieris (documented answers of trust.hooks.securityenforcement.admission.cloud.ibm.com).
+    // https://cloud.ibm.com/docs/Registry?topic=Registry-security_enforce_portieris
+    [InlineData("admission webhook \"trust.hooks.securityenforcement.admission.cloud.ibm.com\" denied the request: Deny, failed to get content trust information: No valid trust data for latest")]
+    // Kyverno verifyImages (pkg/engine/internal/imageverifier.go: "failed to verify image %s: %s"), as a policy report line.
+    // https://github.com/kyverno/kyverno/blob/main/pkg/engine/internal/imageverifier.go
+    [InlineData("policy verify-image/check-image fail: failed to verify image ghcr.io/org/app:1: .attestors[0].entries[0].keys: no signatures found")]
+    // Ratify's notation verifier ("failed to verify image %s", "notation failed to verify signatures").
+    // https://github.com/ratify-project/ratify
+    [InlineData("failed to verify image myregistry.azurecr.io/app:1: notation failed to verify signatures")]
+    // Gatekeeper library: k8sallowedrepos, k8sdisallowedtags (their rego "msg" strings).
+    // https://github.com/open-policy-agent/gatekeeper-library/blob/master/library/general/allowedrepos/template.yaml
+    [InlineData("admission webhook \"validation.gatekeeper.sh\" denied the request: [repo-is-openpolicyagent] container <nginx> has an invalid image repo <nginx>, allowed repos are [\"openpolicyagent\"]")]
+    [InlineData("admission webhook \"validation.gatekeeper.sh\" denied the request: [disallowed-tags] container <app> uses a disallowed tag <org/app:latest>; disallowed tags are [\"latest\"]")]
+    // sigstore policy-controller: an image no ClusterImagePolicy matches.
+    // https://github.com/sigstore/policy-controller
+    [InlineData("admission webhook \"policy.sigstore.dev\" denied the request: validation failed: no matching policies: spec.containers[0].image")]
+    public void Signature_trust_and_image_admission_policies_in_their_producers_wordings_are_policy_rejected(string message)
+    {
+        Assert.Equal(PullCause.PolicyRejected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // distribution, registry/api/errcode/register.go (UNKNOWN: "unknown error") and registry/api/v2/descriptors.go
+    // (MANIFEST_UNVERIFIED: "manifest failed signature verification"), sent as "<code>: <message>" (errcode.Error.Error).
+    // https://github.com/distribution/distribution/blob/main/registry/api/errcode/register.go
+    [InlineData("Error response from daemon: unknown: unknown error")]
+    [InlineData("Error response from daemon: manifest unverified: manifest failed signature verification")]
+    // A layer stream that is not what it claims: Go's compress/gzip ("gzip: invalid header"), compress/flate ("flate:
+    // corrupt input before offset"), archive/tar ("archive/tar: invalid tar header"), zstd ("zstd: invalid header").
+    [InlineData("Error: writing blob: storing blob to file \"/var/tmp/storage1/1\": gzip: invalid header")]
+    [InlineData("Failed to pull image \"org/app:1\": rpc error: code = Unknown desc = archive/tar: invalid tar header")]
+    [InlineData("writing blob: processing tar file(flate: corrupt input before offset 1234): exit status 1")]
+    [InlineData("failed to copy: zstd: invalid header")]
+    // Docker's distribution/pull_v2.go checks of the configuration against the manifest it was served.
+    // https://github.com/moby/moby/blob/master/distribution/pull_v2.go
+    [InlineData("Error response from daemon: layers from manifest don't match image configuration")]
+    // Docker's layer store naming a layer the node does not have.
+    [InlineData("failed to register layer: layer does not exist")]
+    public void Registry_errcodes_and_garbled_layer_streams_are_registry_errors_not_unknown_or_missing(string message)
+    {
+        Assert.Equal(PullCause.RegistryError, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // A bare "unknown error" is any component's shrug, not the registry's UNKNOWN code: it stays what the rest says.
+    [InlineData("Failed to pull image \"nginx:1.99\": rpc error: code = Unknown desc = unknown error")]
+    public void A_bare_unknown_error_is_not_read_as_a_registry_fault(string message)
+    {
+        Assert.NotEqual(PullCause.RegistryError, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // containerd core/remotes/docker/authorizer.go (authHandler.doBearerAuth): "failed to fetch oauth token" wraps the
+    // token request only when a secret was sent, so a 401 there is the credentials refused...
+    // https://github.com/containerd/containerd/blob/main/core/remotes/docker/authorizer.go
+    [InlineData("failed to resolve reference \"ghcr.io/o/a:1\": failed to authorize: failed to fetch oauth token: unexpected status from POST request to https://ghcr.io/token: 401 Unauthorized", PullCause.AuthFailed)]
+    // ...while a token request that got no answer at all is the network, not the credentials.
+    [InlineData("failed to resolve reference \"ghcr.io/o/a:1\": failed to authorize: failed to fetch oauth token: Post \"https://ghcr.io/token\": dial tcp 140.82.1.1:443: i/o timeout", PullCause.Network)]
+    [InlineData("failed to resolve reference \"r.example/a:1\": failed to authorize: failed to fetch oauth token: unexpected status from POST request to https://r.example/token: 503 Service Unavailable", PullCause.RegistryError)]
+    // A 403 there stays the ambiguous denial (CORPUS.md: 403 where the message cannot tell private from missing).
+    [InlineData("failed to resolve reference \"ghcr.io/o/a:1\": failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://ghcr.io/token?scope=repository%3Ao%2Fa%3Apull&service=ghcr.io: 403 Forbidden", PullCause.AccessDenied)]
+    public void A_refused_oauth_token_request_is_read_by_what_refused_it(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // JFrog Artifactory's answer to an anonymous download it does not allow; Quay's answer for a robot account whose name
+    // or token is wrong.
+    [InlineData("Error response from daemon: forbidden: Download request for repo:path is forbidden for user: 'anonymous'.", PullCause.AuthFailed)]
+    [InlineData("Error response from daemon: unauthorized: Could not find robot with username: org+puller and supplied password.", PullCause.AuthFailed)]
+    // Docker's "No such image" and containers/storage's "image not known": nothing by that name.
+    [InlineData("Error response from daemon: No such image: org/app:1", PullCause.ImageNotFound)]
+    [InlineData("Error: org/app:1: image not known", PullCause.ImageNotFound)]
+    public void Registry_and_engine_specific_answers_land_on_their_cause(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
 }
