@@ -134,7 +134,10 @@ public static partial class MessageClassifier
             "no basic auth credentials", "unauthenticated", "authentication is required but no credentials", "anonymous users are only allowed",
             "login required", "must be logged in", "need to be logged in",
             // JFrog Artifactory: "Download request for repo:path is forbidden for user: 'anonymous'."
-            "for user: 'anonymous'");
+            "for user: 'anonymous'",
+            // Google Container Registry's refusal of a request without credentials: "Unable to access the repository: x;
+            // please verify that it exists and you have permission to access it (no valid credential was supplied)."
+            "no valid credential");
         public static readonly PhraseMask NoCredentialsHint = Table.Any("no credentials on this request");
         public static readonly PhraseMask TokenRejected = Table.Any(
             // GHCR: "User cannot be authenticated with the token provided"; AWS: "ExpiredTokenException".

@@ -487,6 +487,9 @@ public sealed class ClassifierKindTests
     // or token is wrong.
     [InlineData("Error response from daemon: forbidden: Download request for repo:path is forbidden for user: 'anonymous'.", PullCause.AuthFailed)]
     [InlineData("Error response from daemon: unauthorized: Could not find robot with username: org+puller and supplied password.", PullCause.AuthFailed)]
+    // Google Container Registry's answer to a request that carried no credentials (its text names both a missing
+    // repository and a permission, and says why: no valid credential was supplied).
+    [InlineData("Error: Status 403 trying to pull repository org/app: \"Unable to access the repository: org/app; please verify that it exists and you have permission to access it (no valid credential was supplied).\"", PullCause.AuthFailed)]
     // Docker's "No such image" and containers/storage's "image not known": nothing by that name.
     [InlineData("Error response from daemon: No such image: org/app:1", PullCause.ImageNotFound)]
     [InlineData("Error: org/app:1: image not known", PullCause.ImageNotFound)]

@@ -20,12 +20,18 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     private const double RequiredRecall = 0.90;
 
     /// <summary>
-    /// The evaluation accuracy actually reached on the whole evaluation part (145 of 167 = 86.8%, rounded down, with
-    /// c.jsonl's 35 evaluation messages in it), asserted so that no change slides back below it. Raise it when a change
-    /// (made without looking at evaluation misses) reaches more; replace it by <see cref="RequiredAccuracy"/> once the
-    /// target is met.
+    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to d.jsonl), asserted so that no
+    /// change slides back below it (155 of 180 = 86.1% when d.jsonl was added, its 13 evaluation messages at 10 of 13).
+    /// Raise it when a change (made without looking at evaluation misses) reaches more;
+    /// replace it by <see cref="RequiredAccuracy"/> once the target is met.
     /// </summary>
-    private const double ReachedAccuracy = 0.868;
+    private const double ReachedAccuracy = 0.861;
+
+    /// <summary>
+    /// The evaluation accuracy reached on the evaluation messages of a.jsonl, b.jsonl and c.jsonl alone (145 of 167 =
+    /// 86.8% when d.jsonl was added): the figure the earlier floor held, kept so that new data cannot hide a slide on the old.
+    /// </summary>
+    private const double ReachedAccuracyOnCollectionsAToC = 0.868;
 
     /// <summary>
     /// The evaluation accuracy reached on the first collection's evaluation messages alone (a.jsonl and b.jsonl; 91.0%
@@ -33,8 +39,8 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     /// </summary>
     private const double ReachedAccuracyOnFirstCollection = 0.91;
 
-    /// <summary>The tuning accuracy reached (242 of 262 = 92.37%, rounded down): the rules may not slide back below it.</summary>
-    private const double ReachedTuningAccuracy = 0.923;
+    /// <summary>The tuning accuracy reached (249 of 269 = 92.57% with d.jsonl's 7 tuning messages, rounded down; 242 of 262 before): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.925;
 
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
@@ -84,6 +90,10 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         output.WriteLine(withReason.Table("EVALUATION part, message and reason:"));
         var (firstCollection, _, _) = Measure([.. evaluation.Where(m => m.File is "a.jsonl" or "b.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, first collection only (a.jsonl, b.jsonl), message only: {firstCollection.Right} of {firstCollection.Count} = {firstCollection.Accuracy:P1}"));
+        var (aToC, _, _) = Measure([.. evaluation.Where(m => m.File is "a.jsonl" or "b.jsonl" or "c.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to c.jsonl, message only: {aToC.Right} of {aToC.Count} = {aToC.Accuracy:P1}"));
+        var (fourth, _, _) = Measure([.. evaluation.Where(m => m.File is "d.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, d.jsonl only, message only: {fourth.Right} of {fourth.Count} = {fourth.Accuracy:P1}"));
 
         var failures = new List<string>();
         var regressions = new List<string>();
@@ -117,6 +127,11 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
                     output.WriteLine($"reported, not asserted (fewer than {MinimumSupportForRecall} evaluation messages): {line}");
                 }
             }
+        }
+
+        if (aToC.Accuracy < ReachedAccuracyOnCollectionsAToC)
+        {
+            regressions.Add(string.Create(CultureInfo.InvariantCulture, $"a.jsonl to c.jsonl, message only: accuracy {aToC.Accuracy:P1} fell below the {ReachedAccuracyOnCollectionsAToC:P1} already reached"));
         }
 
         if (firstCollection.Accuracy < ReachedAccuracyOnFirstCollection)
