@@ -59,21 +59,25 @@ public static partial class MessageClassifier
             // sigstore policy-controller ("no matching policies: spec.containers[0].image"); notation ("no signature is
             // associated with \"<ref>\""); GKE Binary Authorization attestors ("Denied by Attestor"); OpenShift's image
             // policy admission ("this image is prohibited by policy"); Kyverno's "image verification failed".
-            "no matching policies", "no signature is associated", "attestor", "prohibited by policy", "image verification failed");
+            "no matching policies", "no signature is associated", "attestor", "prohibited by policy", "image verification failed",
+            // Connaisseur / cosign ("no valid signatures"), policy-controller attestations ("no matching attestations").
+            "no valid signature", "no matching attestations");
 
         // Admission, before any node sees the pod. Kubernetes' ImagePolicyWebhook plugin
         // (plugin/pkg/admission/imagepolicy/admission.go: "image policy webhook backend denied one or more images",
         // older "one or more images rejected by webhook backend"), and any validating webhook (Kyverno, Gatekeeper with
         // Ratify, sigstore policy-controller, Portieris) that "denied the request" over an image or its verification.
         public static readonly PhraseMask ImagePolicyBackend = Table.Any("rejected by webhook backend", "denied one or more images");
-        public static readonly PhraseMask AdmissionWebhook = Table.Any("admission webhook");
-        public static readonly PhraseMask DeniedTheRequest = Table.Any("denied the request");
+        // A ValidatingAdmissionPolicy says it its own way (apiserver, validating admission policy dispatcher:
+        // "ValidatingAdmissionPolicy '%s' with binding '%s' denied request: %s").
+        public static readonly PhraseMask AdmissionWebhook = Table.Any("admission webhook", "validatingadmissionpolicy");
+        public static readonly PhraseMask DeniedTheRequest = Table.Any("denied the request", "denied request:");
         // What such a denial says about the image (not the bare word "image", which every pull message carries:
         // matching it would cost every message a compare or more).
         public static readonly PhraseMask ImageWord = Table.Any("image verification", "image digest", "for image ", "images", "image repo", "image registry", "image tag");
 
         // A signature named beside a refusal ("admission webhook … denied the request: … signature …", "signature key validation failed").
-        public static readonly PhraseMask Signature = Table.Any("signature", "cosign", "notary", "sigstore", "failed verification", "ratify");
+        public static readonly PhraseMask Signature = Table.Any("signature", "cosign", "notary", "sigstore", "failed verification", "ratify", "attestation");
         public static readonly PhraseMask Refusal = DeniedTheRequest | Table.Any("validation failed", "verification failed", "rejected");
 
         // The node's disk: full, failing, or the kubelet reclaiming it (eviction, image garbage collection).

@@ -432,6 +432,9 @@ public sealed class ClassifierKindTests
     // sigstore policy-controller: an image no ClusterImagePolicy matches.
     // https://github.com/sigstore/policy-controller
     [InlineData("admission webhook \"policy.sigstore.dev\" denied the request: validation failed: no matching policies: spec.containers[0].image")]
+    // A ValidatingAdmissionPolicy over the image (apiserver: "ValidatingAdmissionPolicy '%s' with binding '%s' denied request: %s").
+    // https://github.com/kubernetes/kubernetes/blob/master/staging/src/k8s.io/apiserver/pkg/admission/plugin/policy/validating/dispatcher.go
+    [InlineData("pods \"app-0\" is forbidden: ValidatingAdmissionPolicy 'allowed-registries' with binding 'allowed-registries' denied request: images must come from registry.example.com")]
     public void Signature_trust_and_image_admission_policies_in_their_producers_wordings_are_policy_rejected(string message)
     {
         Assert.Equal(PullCause.PolicyRejected, MessageClassifier.Classify(message).Cause);
