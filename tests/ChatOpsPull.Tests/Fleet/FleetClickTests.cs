@@ -379,7 +379,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         foreach (var bot in new[] { a, b, chat })
         {
             var refused = await bot.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
-            Assert.Equal("You are not an approver for namespace shop. Nothing changed.", refused.Text);
+            Assert.Equal("You are not an approver for namespace shop in cluster prod-b. Nothing changed.", refused.Text);
         }
 
         Assert.Equal(ApprovalStatus.Pending, (await chat.Get<ApprovalStore>().GetAsync(approvalId))!.Status);
