@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Teams.Activities;
 using ChatOpsPull.Storage;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Chat.Teams;
 
@@ -12,7 +13,7 @@ namespace ChatOpsPull.Chat.Teams;
 /// <see cref="DeliveryOutcome.Retry"/> with the Retry-After the Bot Connector gave; other 4xx are
 /// <see cref="DeliveryOutcome.Failed"/> with the error body. Never throws for HTTP errors.
 /// </summary>
-public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, TeamsConversationStore store, ChatOutbox outbox, ILogger<TeamsOutboxDelivery> logger) : IOutboxDelivery
+public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, TeamsConversationStore store, ChatOutbox outbox, IOptionsMonitor<TeamsOptions> options, ILogger<TeamsOutboxDelivery> logger) : IOutboxDelivery
 {
     /// <summary>How long a thread reply waits for its card to be posted first.</summary>
     private static readonly TimeSpan WaitForCard = TimeSpan.FromSeconds(5);
@@ -21,6 +22,8 @@ public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, 
     private static readonly TimeSpan RecordPause = TimeSpan.FromMilliseconds(100);
 
     public ChatPlatform Platform => ChatPlatform.Teams;
+
+    public bool CanSend => options.CurrentValue.IsConfigured;
 
     public async Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
