@@ -24,29 +24,41 @@ public sealed class SqliteWriteTurn : IDisposable
     private int _waiting;
 
     /// <summary>Waits for this process's turn to write; dispose the pass to hand the turn on.</summary>
-    public async ValueTask<Pass> TakeAsync(CancellationToken cancellationToken)
+    public ValueTask<Pass> TakeAsync(CancellationToken cancellationToken)
     {
         if (_open || _held.Value is { Released: false })
         {
-            return default;
+            return ValueTask.FromResult(default(Pass));
         }
 
+        // Marked in the caller's flow (this method is not async, so the mark is not undone when it returns): what the
+        // caller runs once it has the turn sees it. The caller waits for the pass, so nothing of its flow runs before.
+        var holder = new Holder();
+        _held.Value = holder;
+        return WaitAsync(holder, cancellationToken);
+    }
+
+    public void Dispose() => _writer.Dispose();
+
+    private async ValueTask<Pass> WaitAsync(Holder holder, CancellationToken cancellationToken)
+    {
         Interlocked.Increment(ref _waiting);
         try
         {
             await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            holder.Released = true; // never held: the flow's later writes wait for their turn
+            throw;
         }
         finally
         {
             Interlocked.Decrement(ref _waiting);
         }
 
-        var holder = new Holder();
-        _held.Value = holder;
         return Pass.Of(this, holder);
     }
-
-    public void Dispose() => _writer.Dispose();
 
     private void Release(Holder holder)
     {
