@@ -21,6 +21,7 @@ public sealed class BotDatabase : IAsyncDisposable
     private readonly NpgsqlDataSource? _postgres;
     private readonly IReadOnlyList<SchemaMigration> _migrations;
     private readonly DatabaseWriteHealth? _writeHealth;
+    private readonly SqliteWriteTurn _writeTurn;
 
     /// <summary>SQLite connections (native handles, reused by the pool) whose settings are made.</summary>
     private readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _configuredSqlite = [];
@@ -32,6 +33,7 @@ public sealed class BotDatabase : IAsyncDisposable
         var options = storage.Value;
         _writeHealth = writeHealth;
         Dialect = SqlDialects.For(options.Provider);
+        _writeTurn = new SqliteWriteTurn(Dialect);
         _migrations = migrations.SelectMany(m => m.Migrations).OrderBy(m => m.Id, StringComparer.Ordinal).ToArray();
         CheckMigrations(_migrations, Dialect);
 
@@ -89,13 +91,21 @@ public sealed class BotDatabase : IAsyncDisposable
     }
 
     /// <summary>
+    /// This process's writers of a SQLite file take turns here (asynchronously) instead of blocking threads in SQLite's busy
+    /// handler; <see cref="InTransactionAsync{T}"/> takes it for every transaction. Open on PostgreSQL.
+    /// </summary>
+    public SqliteWriteTurn WriteTurn => _writeTurn;
+
+    /// <summary>
     /// Runs <paramref name="work"/> in one transaction and commits it. On SQLite the transaction takes the write lock
-    /// at once (BEGIN IMMEDIATE), so a read-then-write inside it cannot be overtaken by another writer.
+    /// at once (BEGIN IMMEDIATE), so a read-then-write inside it cannot be overtaken by another writer; it waits for this
+    /// process's write turn first (<see cref="SqliteWriteTurn"/>), so it finds the lock free.
     /// </summary>
     public async Task<T> InTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
     {
         try
         {
+            using var turn = await _writeTurn.TakeAsync(cancellationToken).ConfigureAwait(false);
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
             var result = await work(connection, transaction).ConfigureAwait(false);
@@ -221,6 +231,7 @@ public sealed class BotDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _writeTurn.Dispose();
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync().ConfigureAwait(false);

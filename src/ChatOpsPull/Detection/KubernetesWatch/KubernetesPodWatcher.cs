@@ -32,6 +32,9 @@ public sealed partial class KubernetesPodWatcher
     private readonly string _cluster;
     private readonly TimeProvider _time;
     private readonly KubernetesWatchStatus _status;
+
+    /// <summary>Changes held now because the store cannot write.</summary>
+    private int _holding;
     private readonly ILogger _logger;
 
     public KubernetesPodWatcher(
@@ -472,6 +475,7 @@ public sealed partial class KubernetesPodWatcher
     /// </summary>
     private async Task DeliverAsync(TrackerChange change, CancellationToken cancellationToken)
     {
+        var held = false;
         try
         {
             await StorageFaults.HoldWhileUnavailableAsync(
@@ -482,9 +486,14 @@ public sealed partial class KubernetesPodWatcher
                 _options.DeliveryRetryDelay,
                 (tries, e) =>
                 {
+                    // Said once while any change is held, not once per change (a lane delivers hundreds at a time).
                     if (tries == 1)
                     {
-                        LogHolding(_logger, e.GetType().Name, e.Message);
+                        held = true;
+                        if (Interlocked.Increment(ref _holding) == 1)
+                        {
+                            LogHolding(_logger, e.GetType().Name, e.Message);
+                        }
                     }
                 },
                 cancellationToken,
@@ -497,6 +506,11 @@ public sealed partial class KubernetesPodWatcher
         }
         finally
         {
+            if (held)
+            {
+                Interlocked.Decrement(ref _holding);
+            }
+
             _status.Done();
         }
     }
