@@ -18,12 +18,14 @@ COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/ChatOpsPull.Core/ChatOpsPull.Core.csproj src/ChatOpsPull.Core/
 COPY src/ChatOpsPull/ChatOpsPull.csproj src/ChatOpsPull/
 COPY src/ChatOpsPull.Simulation/ChatOpsPull.Simulation.csproj src/ChatOpsPull.Simulation/
-RUN dotnet restore src/ChatOpsPull/ChatOpsPull.csproj --arch "$TARGETARCH"
+# ReadyToRun: the bot and its packages are compiled ahead of time for the target (crossgen2), so a cold start and the
+# first storm after it run precompiled code instead of waiting for the JIT (restore must know, to fetch crossgen2).
+RUN dotnet restore src/ChatOpsPull/ChatOpsPull.csproj --arch "$TARGETARCH" -p:PublishReadyToRun=true
 COPY src/ src/
 # The Teams app package source, embedded in the executable (chatopspull teams-package).
 COPY manifests/teams/ manifests/teams/
 RUN dotnet publish src/ChatOpsPull/ChatOpsPull.csproj --configuration Release --no-restore --arch "$TARGETARCH" \
-        --self-contained false --output /app \
+        --self-contained false -p:PublishReadyToRun=true --output /app \
     && mkdir -p /data
 
 # "extra": the chiseled image with ICU and time zone data (the bot formats times and sorts names culture-aware).

@@ -56,6 +56,7 @@ public static class PullFailureLatencyDriver
 
             var diagnosed = new DiagnosedPods();
             using var stages = new StageRecorder();
+            using var reads = new KubernetesReadProbe(api.BaseAddress.Port);
             // Disposed before the API stand-in (declared after it), also when the run fails: the bot stops watching
             // before the server goes, so a failed run does not show up as watch streams cut by the server.
             await using var app = BotHost.Build(
@@ -100,9 +101,12 @@ public static class PullFailureLatencyDriver
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: one incident diagnosed in {warming.Elapsed.TotalMilliseconds:0} ms before the storm"));
                 diagnosed.Diagnoses.Clear();
                 stages.Clear();
+                reads.Clear();
             }
 
             Console.WriteLine($"watcher listed {status.PodsListed} pods in {workloads} namespaces; turning {pods} pods into ErrImagePull at {rate}/s");
+            using var jit = new JitProbe();
+            jit.Start();
             using var sampler = new StormSampler();
             var changedAt = new ConcurrentDictionary<string, long>();
             var clock = Stopwatch.StartNew();
@@ -135,6 +139,7 @@ public static class PullFailureLatencyDriver
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
             var storm = sampler.Stop();
+            jit.Stop();
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
             if (samples.Length == 0)
@@ -153,7 +158,19 @@ public static class PullFailureLatencyDriver
                 Report($"    {stage,-10}", times);
             }
 
+            Console.WriteLine("  Kubernetes requests sent by diagnoses (round trip to response headers | of it waiting for a connection | the stand-in's handling):");
+            foreach (var (kind, total, wait, server) in reads.ByKind())
+            {
+                Report($"    {kind,-22} round trip", total);
+                Report($"    {string.Empty,-22} connection", wait);
+                if (server.Length > 0)
+                {
+                    Report($"    {string.Empty,-22} stand-in  ", server);
+                }
+            }
+
             Console.WriteLine(storm);
+            Console.WriteLine(jit.Report());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  floor, same run: warm registry manifest HEAD {floor.Registry:0.0} ms, Kubernetes pod read {floor.Kubernetes:0.0} ms (best of 5); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
             return samples.Length == pods ? 0 : 1;

@@ -36,14 +36,28 @@ public sealed partial class EvidenceDiagnoser(
         var pod = Representative(incident);
         PodInspection? inspection = null;
         var evidence = new List<Evidence>();
+
+        // The workload the incident names is read beside the pod (it does not depend on it); used when the pod's owner
+        // chain ends there, as it almost always does.
+        var early = connection.Client is { } client && incident.Workload is { } named && pod is not null
+            ? WorkloadRead.Start(client, incident.Key.Namespace, named, pod.Container, cancellationToken)
+            : null;
         if (pod is not null && connection.Client is not null)
         {
             PodInspection? found;
             PodInspectionFailure? failure;
-            using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
+            try
             {
-                (found, failure) = await services.GetRequiredService<PodInspector>()
-                    .InspectAsync(incident.Key.Namespace, pod.Pod, cancellationToken).ConfigureAwait(false);
+                using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
+                {
+                    (found, failure) = await services.GetRequiredService<PodInspector>()
+                        .InspectAsync(incident.Key.Namespace, pod.Pod, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                early?.Abandon();
+                throw;
             }
 
             inspection = found;
@@ -65,7 +79,7 @@ public sealed partial class EvidenceDiagnoser(
         {
             PullPolicy = PullPolicyOf(inspection, pod?.Container),
         };
-        return await DiagnoseAsync(request, inspection, evidence, cancellationToken).ConfigureAwait(false);
+        return await DiagnoseAsync(request, inspection, evidence, early, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(PullFailure failure, PodInspection? inspection, CancellationToken cancellationToken)
@@ -82,10 +96,10 @@ public sealed partial class EvidenceDiagnoser(
         {
             PullPolicy = PullPolicyOf(inspection, failure.Container) ?? failure.PullPolicy,
         };
-        return DiagnoseAsync(request, inspection, [], cancellationToken);
+        return DiagnoseAsync(request, inspection, [], null, cancellationToken);
     }
 
-    private async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Request request, PodInspection? inspection, List<Evidence> evidence, CancellationToken cancellationToken)
+    private async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Request request, PodInspection? inspection, List<Evidence> evidence, WorkloadRead? early, CancellationToken cancellationToken)
     {
         evidence.Insert(0, new Evidence("runtime message", EvidenceOutcome.Info, $"{(request.Reason.Length > 0 ? request.Reason + ": " : string.Empty)}{(request.Message.Length == 0 ? "(no message yet)" : request.Message)}"));
         _ = ImageReference.TryParse(request.Image, out var image, out var imageError);
@@ -109,7 +123,7 @@ public sealed partial class EvidenceDiagnoser(
 
         // The workload (its shape and, for a Deployment, the rollout history) does not depend on the registry's answer:
         // read it while the registry is asked.
-        var workloadRead = ReadWorkloadAsync(request, inspection, cancellationToken);
+        var workloadRead = ReadWorkloadAsync(request, inspection, early, cancellationToken);
         var nodePlatform = Platform.TryParse(inspection?.Node.Facts?.Platform, out var platform, out _) ? platform : null;
         RegistryFacts? registryFacts = null;
         var nodeLimit = image is not null && Core.Classification.MessageClassifier.Classify(request.Message, request.Reason).Cause == PullCause.NodePullLimit;
@@ -192,20 +206,28 @@ public sealed partial class EvidenceDiagnoser(
 
     /// <summary>
     /// The workload at the top of the owner chain, read once: its shape (when the pod was inspected) and, for a
-    /// Deployment, the previous revision from its ReplicaSets, listed at the same time. Nothing when there is no
-    /// cluster connection or the workload cannot be read.
+    /// Deployment, the previous revision from its ReplicaSets, listed at the same time; the read started early when it is
+    /// of that workload. Nothing when there is no cluster connection or the workload cannot be read.
     /// </summary>
-    private async Task<(WorkloadShape? Shape, (int, string)? Previous)> ReadWorkloadAsync(Request request, PodInspection? inspection, CancellationToken cancellationToken)
+    private async Task<(WorkloadShape? Shape, (int, string)? Previous)> ReadWorkloadAsync(Request request, PodInspection? inspection, WorkloadRead? early, CancellationToken cancellationToken)
     {
         var history = request.Workload is { Kind: "Deployment" } && request.Container.Length > 0;
         if (connection.Client is not { } client || request.Workload is not { } workload || (inspection is null && !history))
         {
+            early?.Abandon();
             return (null, null);
+        }
+
+        var read = early;
+        if (read is null || !read.Serves(request.Namespace, workload, request.Container))
+        {
+            early?.Abandon();
+            read = WorkloadRead.Start(client, request.Namespace, workload, request.Container, cancellationToken);
         }
 
         using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
         {
-            return await WorkloadRead.ReadAsync(client, request.Namespace, workload, inspection?.Owners, request.Container, cancellationToken).ConfigureAwait(false);
+            return await read.ResultAsync(inspection?.Owners).ConfigureAwait(false);
         }
     }
 

@@ -71,45 +71,57 @@ public sealed class PullSecretInspector
         _client = client;
     }
 
+    /// <summary>
+    /// The ServiceAccount and the secrets the pod names are read at once (the pod's list does not depend on the
+    /// ServiceAccount), then the secrets only the ServiceAccount names, also at once: two round trips, not one per secret.
+    /// </summary>
     public async Task<PullSecretReport> InspectAsync(V1Pod pod, CancellationToken cancellationToken)
     {
         var ns = pod.Metadata.NamespaceProperty;
         var serviceAccount = string.IsNullOrEmpty(pod.Spec.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
         var fromPod = (pod.Spec.ImagePullSecrets ?? []).Select(r => r.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal).ToList();
-
-        string? saNote = null;
-        var fromServiceAccount = new List<string>();
-        try
+        var serviceAccountRead = ServiceAccountSecretsAsync(ns, serviceAccount, cancellationToken);
+        var podSecretReads = fromPod.Select(name => CheckAsync(ns, name, usedByKubelet: true, cancellationToken)).ToArray();
+        var (fromServiceAccount, saNote) = await serviceAccountRead.ConfigureAwait(false);
+        var serviceAccountOnly = fromServiceAccount.Where(n => !fromPod.Contains(n)).ToList();
+        var serviceAccountReads = serviceAccountOnly.Select(name => CheckAsync(ns, name, usedByKubelet: false, cancellationToken)).ToArray();
+        var checks = new List<PullSecretCheck>(fromPod.Count + serviceAccountOnly.Count);
+        foreach (var read in podSecretReads.Concat(serviceAccountReads))
         {
-            var sa = await _client.CoreV1.ReadNamespacedServiceAccountAsync(serviceAccount, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
-            fromServiceAccount.AddRange((sa.ImagePullSecrets ?? []).Select(r => r.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal));
-        }
-        catch (HttpOperationException e)
-        {
-            var error = ApiError.From(e);
-            saNote = error.IsForbidden
-                ? $"the bot may not read serviceaccounts in namespace {ns}: grant get on serviceaccounts"
-                : error.IsNotFound ? $"serviceaccount {serviceAccount} does not exist in namespace {ns}" : error.Message;
-        }
-
-        var names = fromPod.Concat(fromServiceAccount.Where(n => !fromPod.Contains(n))).ToList();
-        var checks = new List<PullSecretCheck>(names.Count);
-        foreach (var name in names)
-        {
-            var origin = (fromPod.Contains(name), fromServiceAccount.Contains(name)) switch
+            var check = await read.ConfigureAwait(false);
+            var origin = (fromPod.Contains(check.Name), fromServiceAccount.Contains(check.Name)) switch
             {
                 (true, true) => PullSecretOrigin.PodAndServiceAccount,
                 (true, false) => PullSecretOrigin.Pod,
                 _ => PullSecretOrigin.ServiceAccount,
             };
-            checks.Add(await CheckAsync(ns, name, origin, fromPod.Contains(name), cancellationToken).ConfigureAwait(false));
+            checks.Add(check with { Origin = origin });
         }
 
         return new PullSecretReport(ns, serviceAccount, checks, saNote);
     }
 
-    private async Task<PullSecretCheck> CheckAsync(string ns, string name, PullSecretOrigin origin, bool usedByKubelet, CancellationToken cancellationToken)
+    /// <summary>The ServiceAccount's imagePullSecrets, or why it could not be read.</summary>
+    private async Task<(List<string> Names, string? Note)> ServiceAccountSecretsAsync(string ns, string serviceAccount, CancellationToken cancellationToken)
     {
+        try
+        {
+            var sa = await _client.CoreV1.ReadNamespacedServiceAccountAsync(serviceAccount, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return ((sa.ImagePullSecrets ?? []).Select(r => r.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal).ToList(), null);
+        }
+        catch (HttpOperationException e)
+        {
+            var error = ApiError.From(e);
+            return ([], error.IsForbidden
+                ? $"the bot may not read serviceaccounts in namespace {ns}: grant get on serviceaccounts"
+                : error.IsNotFound ? $"serviceaccount {serviceAccount} does not exist in namespace {ns}" : error.Message);
+        }
+    }
+
+    /// <summary>Reads one secret; its origin is set by the caller once the ServiceAccount is known.</summary>
+    private async Task<PullSecretCheck> CheckAsync(string ns, string name, bool usedByKubelet, CancellationToken cancellationToken)
+    {
+        const PullSecretOrigin origin = PullSecretOrigin.Pod;
         V1Secret secret;
         try
         {

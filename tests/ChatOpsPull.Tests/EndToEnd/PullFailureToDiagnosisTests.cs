@@ -169,6 +169,61 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         Assert.Equal(1, Count(replicaSets) - setsBefore);
     }
 
+    [Fact]
+    public async Task A_diagnosis_reads_the_workload_beside_the_pod_and_not_after_it()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage, Settings(api));
+        var incident = await DiagnosedIncidentAsync(host);
+        var scheduler = host.Services.GetRequiredService<Diagnosing.InProcessDiagnosisScheduler>();
+        await Eventually.HoldsAsync(() => scheduler.Pending == 0, "no diagnosis left in process", TimeSpan.FromSeconds(60));
+
+        // The pod's answer is held until the Deployment has been asked for: a diagnosis that read the workload only once
+        // it had the pod would never get there (the hold gives up after a minute and the diagnosis has no pod).
+        var deploymentAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        api.BeforeServing = request =>
+        {
+            if (request is { Verb: "get", Resource: "deployments", Name: "web" })
+            {
+                deploymentAsked.TrySetResult();
+            }
+
+            return request is { Verb: "get", Resource: "pods" } ? deploymentAsked.Task.WaitAsync(TimeSpan.FromMinutes(1)) : Task.CompletedTask;
+        };
+        var diagnosis = await host.Services.GetRequiredService<Diagnosing.EvidenceDiagnoser>().DiagnoseAsync(incident, CancellationToken.None);
+
+        Assert.True(deploymentAsked.Task.IsCompletedSuccessfully);
+        Assert.Equal(incident.Diagnosis!.Cause, diagnosis.Cause);
+        Assert.Equal(incident.Diagnosis.Summary, diagnosis.Summary);
+        Assert.Equal(
+            incident.Diagnosis.Remediations.Select(r => (r.Kind, r.WorkloadKind, r.WorkloadName)),
+            diagnosis.Remediations.Select(r => (r.Kind, r.WorkloadKind, r.WorkloadName)));
+    }
+
+    [Fact]
+    public async Task An_incident_naming_another_workload_than_the_pods_owner_is_diagnosed_with_the_pods_own_workload()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
+        using var storage = TestStorage.Sqlite();
+        await using var host = new BotTestHost(storage, Settings(api));
+        var incident = await DiagnosedIncidentAsync(host);
+        var scheduler = host.Services.GetRequiredService<Diagnosing.InProcessDiagnosisScheduler>();
+        await Eventually.HoldsAsync(() => scheduler.Pending == 0, "no diagnosis left in process", TimeSpan.FromSeconds(60));
+
+        // An incident whose workload is not the pod's (an alert's guess, a workload renamed since): the read started for
+        // the named one is dropped and the pod's own Deployment is read.
+        var elsewhere = incident with { Workload = new WorkloadRef("StatefulSet", "not-web") };
+        var diagnosis = await host.Services.GetRequiredService<Diagnosing.EvidenceDiagnoser>().DiagnoseAsync(elsewhere, CancellationToken.None);
+
+        Assert.Equal(PullCause.ImageNotFound, diagnosis.Cause);
+        Assert.Contains(api.Requests, r => r.StartsWith("GET /apis/apps/v1/namespaces/shop/statefulsets/not-web", StringComparison.Ordinal));
+        var setTag = diagnosis.Remediations.First(r => r.Kind == RemediationKind.SetImageTag);
+        Assert.Equal(("Deployment", "web"), (setTag.WorkloadKind, setTag.WorkloadName));
+    }
+
     /// <summary>The one open incident in prod-eu/shop, once it is diagnosed.</summary>
     private static async Task<Incident> DiagnosedIncidentAsync(BotTestHost host)
     {

@@ -69,6 +69,37 @@ public sealed class PodInspectionTests
     }
 
     [Fact]
+    public async Task The_serviceaccount_and_the_secrets_the_pod_names_are_read_at_once_not_one_after_another()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        KubeFixtures.SeedWebWorkload(api);
+        api.Seed(KubeFixtures.Load("serviceaccount-default.json"));
+        api.Seed(KubeFixtures.Load("secret-regcred.json"));
+        api.Seed(KubeFixtures.WebPod("web-6b9f7c5d8-x7kq2"));
+
+        // The ServiceAccount's answer is held until the pod's secret has been asked for: reading them one after the other
+        // would never get there (the hold gives up after a minute and the test fails).
+        var secretAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        api.BeforeServing = request =>
+        {
+            if (request is { Verb: "get", Resource: "secrets", Name: "regcred" })
+            {
+                secretAsked.TrySetResult();
+            }
+
+            return request is { Verb: "get", Resource: "serviceaccounts" } ? secretAsked.Task.WaitAsync(TimeSpan.FromMinutes(1)) : Task.CompletedTask;
+        };
+
+        var (inspection, failure) = await Inspector(api).InspectAsync("shop", "web-6b9f7c5d8-x7kq2", CancellationToken.None);
+
+        Assert.Null(failure);
+        Assert.True(secretAsked.Task.IsCompletedSuccessfully);
+        Assert.Null(inspection!.PullSecrets.ServiceAccountNote);
+        var regcred = Assert.Single(inspection.PullSecrets.Secrets, s => s.Name == "regcred");
+        Assert.Equal((PullSecretOrigin.PodAndServiceAccount, SecretLookup.Found), (regcred.Origin, regcred.Lookup));
+    }
+
+    [Fact]
     public async Task A_403_on_secrets_is_explained_in_one_plain_sentence()
     {
         await using var api = await FakeKubernetesApi.StartAsync();

@@ -31,6 +31,18 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
+    public void The_bot_is_published_ready_to_run_and_restored_for_it()
+    {
+        var restore = Assert.Single(Lines, l => l.StartsWith("RUN dotnet restore ", StringComparison.Ordinal));
+        var publish = Assert.Single(Lines, l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
+
+        // Without the property at restore, crossgen2 is not fetched and the publish (--no-restore) stops with NETSDK1094.
+        Assert.Contains("-p:PublishReadyToRun=true", restore, StringComparison.Ordinal);
+        Assert.Contains("-p:PublishReadyToRun=true", publish, StringComparison.Ordinal);
+        Assert.Contains("--arch \"$TARGETARCH\"", publish, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_runtime_stage_runs_as_a_non_root_user_with_the_data_directory_as_a_volume()
     {
         var runtime = RuntimeStage();

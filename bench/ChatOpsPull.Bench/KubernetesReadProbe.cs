@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using ChatOpsPull.Observability;
+
+namespace ChatOpsPull.Bench;
+
+/// <summary>
+/// Where the Kubernetes stage of a diagnosis goes, per request the diagnoses send to the API stand-in: the whole round
+/// trip as the client sees it (send to response headers), the part spent waiting for a connection of the client's pool,
+/// and the stand-in's own handling (its server request activity, which is a child of the client's). Requests outside a
+/// diagnosis (the watcher, the warm-up) are not counted. Listens to the runtime's activities; changes nothing.
+/// </summary>
+internal sealed class KubernetesReadProbe : IDisposable
+{
+    private const string ClientRequest = "System.Net.Http.HttpRequestOut";
+    private const string WaitForConnection = "Experimental.System.Net.Http.Connections.WaitForConnection";
+    private const string ServerRequest = "Microsoft.AspNetCore.Hosting.HttpRequestIn";
+
+    private readonly ActivityListener _listener;
+    private readonly int _apiPort;
+    private readonly ConcurrentDictionary<ActivitySpanId, Read> _reads = new();
+    private readonly ConcurrentDictionary<ActivitySpanId, double> _serverTimes = new();
+
+    public KubernetesReadProbe(int apiPort)
+    {
+        _apiPort = apiPort;
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "System.Net.Http" or "Experimental.System.Net.Http.Connections" or "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = Stopped,
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    private void Stopped(Activity activity)
+    {
+        switch (activity.OperationName)
+        {
+            case ClientRequest when DiagnosisStageTimes.Current is not null
+                && Equals(activity.GetTagItem("server.port")?.ToString(), _apiPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                && activity.GetTagItem("url.full") is string url:
+                var read = _reads.GetOrAdd(activity.SpanId, _ => new Read());
+                read.Kind = Kind(activity.GetTagItem("http.request.method") as string ?? "GET", new Uri(url).AbsolutePath);
+                read.Total = activity.Duration.TotalMilliseconds;
+                read.Done = true;
+                break;
+            case WaitForConnection when activity.Parent is { OperationName: ClientRequest } parent:
+                _reads.GetOrAdd(parent.SpanId, _ => new Read()).ConnectionWait += activity.Duration.TotalMilliseconds;
+                break;
+            case ServerRequest when activity.ParentSpanId != default:
+                _serverTimes[activity.ParentSpanId] = activity.Duration.TotalMilliseconds;
+                break;
+        }
+    }
+
+    public void Clear()
+    {
+        _reads.Clear();
+        _serverTimes.Clear();
+    }
+
+    /// <summary>Per kind of read ("get pods", "list replicasets"): client round trip, connection wait, stand-in handling.</summary>
+    public IEnumerable<(string Kind, double[] Total, double[] ConnectionWait, double[] Server)> ByKind() =>
+        _reads
+            .Where(r => r.Value.Done)
+            .GroupBy(r => r.Value.Kind, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count())
+            .Select(g => (
+                g.Key,
+                g.Select(r => r.Value.Total).Order().ToArray(),
+                g.Select(r => r.Value.ConnectionWait).Order().ToArray(),
+                g.Select(r => _serverTimes.TryGetValue(r.Key, out var s) ? s : double.NaN).Where(s => !double.IsNaN(s)).Order().ToArray()));
+
+    /// <summary>"get pods", "list replicasets", "get secrets": the verb and the resource, without namespace and name.</summary>
+    private static string Kind(string method, string path)
+    {
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var rest = segments.Length > 0 && segments[0] == "api" ? segments[2..] : segments.Length > 2 ? segments[3..] : segments;
+        if (rest.Length >= 2 && rest[0] == "namespaces" && rest.Length > 2)
+        {
+            rest = rest[2..];
+        }
+
+        var resource = rest.Length > 0 ? rest[0] : path;
+        var named = rest.Length > 1;
+        var verb = method switch
+        {
+            "GET" => named ? "get" : "list",
+            _ => method.ToLowerInvariant(),
+        };
+        return $"{verb} {resource}";
+    }
+
+    public void Dispose() => _listener.Dispose();
+
+    private sealed class Read
+    {
+        public string Kind { get; set; } = "?";
+
+        public double Total { get; set; }
+
+        public double ConnectionWait { get; set; }
+
+        public bool Done { get; set; }
+    }
+}
