@@ -118,9 +118,14 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
             () => slack.Messages.Any(m => m.Channel == "C0SHOP" && m.Content.ToJsonString().Contains(incident.Id, StringComparison.Ordinal)),
             TimeSpan.FromSeconds(45),
             () => $"prod-a's card never reached Slack; Slack has {slack.Messages.Count} message(s)");
-        var rows = await chat.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0SHOP", CancellationToken.None);
+        // Slack has the message a moment before the sender records the row delivered.
         var chatSender = chat.Get<IEnumerable<IHostedService>>().OfType<OutboxDispatcher>().Single().ReplicaId;
-        Assert.Contains(rows, r => r.State == OutboxState.Delivered && r.SentBy == chatSender);
+        var rows = await Eventually.ValueAsync(
+            () => chat.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0SHOP", CancellationToken.None),
+            rows => rows.Any(r => r.State == OutboxState.Delivered),
+            "the card's row to be recorded delivered",
+            describe: rows => string.Join(", ", rows.Select(r => $"{r.Id}:{r.State}/{r.SentBy}")));
+        Assert.All(rows.Where(r => r.State == OutboxState.Delivered), r => Assert.Equal(chatSender, r.SentBy));
         Assert.DoesNotContain(rows, r => r.State == OutboxState.Failed);
     }
 
