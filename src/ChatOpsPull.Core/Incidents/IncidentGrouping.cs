@@ -75,7 +75,8 @@ public static class IncidentGrouping
     /// </summary>
     public static InferredWorkload? InferredWorkloadOf(Incident incident) =>
         incident.Workload is null
-            ? incident.Pods.Select(p => WorkloadInference.FromPodName(p.Pod)).FirstOrDefault(w => w is not null && w.Subject == incident.Key.Subject)
+            ? incident.Pods.Select(p => p.Pod).Order(StringComparer.Ordinal) // the same pod however the pods were read or joined
+                .Select(WorkloadInference.FromPodName).FirstOrDefault(w => w is not null && w.Subject == incident.Key.Subject)
             : null;
 
     /// <summary>The image as people write it ("nginx:1.25"); the raw text when it does not parse.</summary>

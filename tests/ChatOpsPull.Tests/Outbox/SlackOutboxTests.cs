@@ -225,6 +225,29 @@ public sealed class SlackOutboxTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Thread_reply_queued_before_its_cards_post_waits_for_the_post_and_goes_under_it_not_into_the_channel()
+    {
+        var host = Start();
+        var surface = host.Get<SlackSurface>();
+        var limited = true;
+        _fake.RateLimitWhile("C0THREAD2", () => Volatile.Read(ref limited), retryAfterSeconds: 1);
+        await surface.PublishAsync("C0THREAD2", Card("incident:inc-90000002", "Another card first"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Channel == "C0THREAD2" && c.Status == 429), TimeSpan.FromSeconds(20), "the channel to be rate limited");
+
+        // While the channel waits, the reply is queued ahead of its card's post (as after a 429 and a newer card version).
+        await surface.ReplyInThreadAsync("C0THREAD2", "incident:inc-90000003", "3 more pods joined", CancellationToken.None);
+        await surface.PublishAsync("C0THREAD2", Card("incident:inc-90000003", "Card"), CancellationToken.None);
+        Volatile.Write(ref limited, false);
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 3, TimeSpan.FromSeconds(30), "two cards and the reply");
+
+        var posts = _fake.CallsTo("chat.postMessage").Where(c => c.Ok).OrderBy(c => c.At).ToList();
+        var card = Assert.Single(posts, p => p.Body["blocks"] is JsonArray && Title(p.Body) == "Card");
+        var reply = Assert.Single(posts, p => p.Body["text"]?.GetValue<string>() == "3 more pods joined");
+        Assert.Equal(card.Ts, reply.Body["thread_ts"]?.GetValue<string>());
+        Assert.True(reply.At > card.At);
+    }
+
+    [Fact]
     public async Task Card_whose_message_was_deleted_is_posted_again_and_followed_from_then_on()
     {
         var host = Start();

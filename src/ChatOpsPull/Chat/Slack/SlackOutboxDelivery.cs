@@ -14,10 +14,14 @@ public sealed partial class SlackOutboxDelivery(
     SlackApiClient api,
     SlackCardMessages cards,
     IChatOutbox outbox,
+    ChatOutbox queued,
     SlackFileUpload files,
     IOptionsMonitor<SlackOptions> options,
     ILogger<SlackOutboxDelivery> log) : IOutboxDelivery
 {
+    /// <summary>How long a thread reply waits for its card to be posted first.</summary>
+    private static readonly TimeSpan WaitForCard = TimeSpan.FromSeconds(5);
+
     /// <summary>First pause before recording a posted card's ts again while the database cannot write.</summary>
     private static readonly TimeSpan RecordPause = TimeSpan.FromMilliseconds(100);
 
@@ -116,6 +120,12 @@ public sealed partial class SlackOutboxDelivery(
         if (parent is not null)
         {
             body["thread_ts"] = parent;
+        }
+        else if (payload.CardKey is { } key && await queued.IsWaitingAsync(SlackSurface.CardDedupeKey(channel, key), cancellationToken).ConfigureAwait(false))
+        {
+            // Its card's post is queued behind it (a newer version of the card replaced a post Slack put off): step aside,
+            // or the reply would land in the channel instead of the card's thread.
+            return new DeliveryResult(DeliveryOutcome.Deferred, WaitForCard, "the card is not posted yet");
         }
         else
         {
