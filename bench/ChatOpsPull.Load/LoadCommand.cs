@@ -175,6 +175,22 @@ public static class LoadCommand
         if (bot is not null)
         {
             var expected = result.TotalAccepted * settings.AlertsPerRequest;
+            if (bot.Sink is null)
+            {
+                // 200 means "in the alert inbox"; the incidents follow in the background. Wait for them (bounded).
+                var waited = Stopwatch.StartNew();
+                var inInbox = await bot.InboxRowsAsync().ConfigureAwait(false);
+                var stored = await bot.StoredPodsAsync().ConfigureAwait(false);
+                while (stored < expected && waited.Elapsed < ApplyPatience)
+                {
+                    await Task.Delay(50).ConfigureAwait(false);
+                    stored = await bot.StoredPodsAsync().ConfigureAwait(false);
+                }
+
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"incidents: when the load stopped {inInbox} requests were still in the alert inbox; all {expected} accepted alerts were in incidents {(stored >= expected ? $"{waited.Elapsed.TotalSeconds:F2} s after the last answer" : $"NOT within {ApplyPatience.TotalSeconds:F0} s")} ({stored / (result.MeasuredSeconds + settings.WarmupSeconds + waited.Elapsed.TotalSeconds):F0} alerts/s into incidents over the whole run)"));
+            }
+
             var seen = bot.Sink is { } sink ? sink.Reported : await bot.StoredPodsAsync().ConfigureAwait(false);
             var where = bot.Sink is null ? $"pods in the {settings.Store} incident store" : "alerts reported to the sink";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -190,6 +206,9 @@ public static class LoadCommand
 
         return ok ? 0 : 1;
     }
+
+    /// <summary>How long the alerts accepted may take to reach their incidents before the run counts them as lost.</summary>
+    private static readonly TimeSpan ApplyPatience = TimeSpan.FromSeconds(120);
 
     private static string LoadAverage()
     {
