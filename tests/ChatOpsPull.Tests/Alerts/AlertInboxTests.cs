@@ -2,7 +2,6 @@ using System.Net;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.Webhooks.Inbox;
 using ChatOpsPull.Incidents;
-using ChatOpsPull.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using static ChatOpsPull.Tests.Alerts.WebhookCalls;

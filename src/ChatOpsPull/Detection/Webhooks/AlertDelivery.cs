@@ -1,3 +1,5 @@
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 
 namespace ChatOpsPull.Detection.Webhooks;
@@ -68,30 +70,43 @@ public static class AlertDelivery
     }
 
     /// <summary>
-    /// Tells the engine every alert, in order: consecutive firing alerts are handed over together (the engine stores the
+    /// Tells the engine every alert, in order: consecutive firing alerts are handed over together, subject by subject (the engine stores the
     /// ones of one subject in one transaction, group commit), a resolved alert after every alert before it. The first
     /// failure propagates once the alerts handed over with it are done; the engine is idempotent, so applying the same
     /// alerts again after a failure changes nothing twice.
     /// </summary>
     public static async Task ApplyAsync(IReadOnlyList<PullAlert> alerts, IPullFailureSink sink, CancellationToken cancellationToken)
     {
-        var firingRun = new List<Task>();
+        var firingRun = new List<PullFailure>();
         foreach (var alert in alerts)
         {
             if (alert.Status == AlertStatus.Firing)
             {
-                firingRun.Add(sink.ReportAsync(alert.Failure, cancellationToken));
+                firingRun.Add(alert.Failure);
                 continue;
             }
 
-            await Task.WhenAll(firingRun).ConfigureAwait(false);
+            await ReportAllAsync(firingRun, sink, cancellationToken).ConfigureAwait(false);
             firingRun.Clear();
             var failure = alert.Failure;
             var container = failure.Container.Length == 0 ? null : failure.Container;
             await sink.ResolveAsync(failure.Cluster, failure.Namespace, failure.Pod, container, PodResolution.AlertResolved, cancellationToken).ConfigureAwait(false);
         }
 
-        await Task.WhenAll(firingRun).ConfigureAwait(false);
+        await ReportAllAsync(firingRun, sink, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One subject (cluster, namespace, workload) after another, its reports handed over together: the engine stores each
+    /// subject's in one transaction, and the transactions do not queue up for the store's write lock all at once (SQLite
+    /// has one writer; the webhooks' inbox appends wait for it between them, not behind dozens).
+    /// </summary>
+    private static async Task ReportAllAsync(List<PullFailure> failures, IPullFailureSink sink, CancellationToken cancellationToken)
+    {
+        foreach (var subject in failures.GroupBy(f => (f.Cluster, f.Namespace, IncidentGrouping.SubjectOf(f))))
+        {
+            await Task.WhenAll(subject.Select(f => sink.ReportAsync(f, cancellationToken))).ConfigureAwait(false);
+        }
     }
 
     /// <summary>"cluster/namespace/pod/": the key of a pod-wide (container-less) alert, and the mark that some container of the pod fires.</summary>
