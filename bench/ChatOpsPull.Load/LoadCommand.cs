@@ -192,9 +192,15 @@ public static class LoadCommand
             }
 
             var seen = bot.Sink is { } sink ? sink.Reported : await bot.StoredPodsAsync().ConfigureAwait(false);
+            var waiting = bot.Sink is null ? await bot.InboxRowsAsync().ConfigureAwait(false) : 0;
             var where = bot.Sink is null ? $"pods in the {settings.Store} incident store" : "alerts reported to the sink";
+            var missing = expected - seen;
+            var verdict = missing == 0 ? "nothing lost"
+                : missing < 0 ? $"{-missing} MORE than sent"
+                : waiting > 0 ? $"{missing} not in incidents yet, {waiting} requests still in the alert inbox (stored, not applied)"
+                : $"{missing} LOST";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(bot.Sink is null ? "store" : "sink")}: {seen} {where} for {result.TotalAccepted} accepted requests × {settings.AlertsPerRequest} = {expected} expected (warm-up included): {(seen == expected ? "nothing lost" : seen < expected ? $"{expected - seen} LOST" : $"{seen - expected} MORE than sent")}"));
+                $"{(bot.Sink is null ? "store" : "sink")}: {seen} {where} for {result.TotalAccepted} accepted requests × {settings.AlertsPerRequest} = {expected} expected (warm-up included): {verdict}"));
             ok &= seen == expected;
         }
 
