@@ -85,6 +85,14 @@ public sealed class InProcessBot : IAsyncDisposable
         return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incident_pods").ConfigureAwait(false);
     }
 
+    /// <summary>Accepted requests whose alerts the incident engine has not applied yet.</summary>
+    public async Task<long> InboxRowsAsync()
+    {
+        var database = _app.Services.GetRequiredService<BotDatabase>();
+        await using var connection = await database.OpenAsync().ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM alert_inbox").ConfigureAwait(false);
+    }
+
     public static async Task<InProcessBot> StartAsync(LoadStore store = LoadStore.Counting)
     {
         int port;

@@ -175,10 +175,32 @@ public static class LoadCommand
         if (bot is not null)
         {
             var expected = result.TotalAccepted * settings.AlertsPerRequest;
+            if (bot.Sink is null)
+            {
+                // 200 means "in the alert inbox"; the incidents follow in the background. Wait for them (bounded).
+                var waited = Stopwatch.StartNew();
+                var inInbox = await bot.InboxRowsAsync().ConfigureAwait(false);
+                var stored = await bot.StoredPodsAsync().ConfigureAwait(false);
+                while (stored < expected && waited.Elapsed < ApplyPatience)
+                {
+                    await Task.Delay(50).ConfigureAwait(false);
+                    stored = await bot.StoredPodsAsync().ConfigureAwait(false);
+                }
+
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"incidents: when the load stopped {inInbox} requests were still in the alert inbox; all {expected} accepted alerts were in incidents {(stored >= expected ? $"{waited.Elapsed.TotalSeconds:F2} s after the last answer" : $"NOT within {ApplyPatience.TotalSeconds:F0} s")} ({stored / (result.MeasuredSeconds + settings.WarmupSeconds + waited.Elapsed.TotalSeconds):F0} alerts/s into incidents over the whole run)"));
+            }
+
             var seen = bot.Sink is { } sink ? sink.Reported : await bot.StoredPodsAsync().ConfigureAwait(false);
+            var waiting = bot.Sink is null ? await bot.InboxRowsAsync().ConfigureAwait(false) : 0;
             var where = bot.Sink is null ? $"pods in the {settings.Store} incident store" : "alerts reported to the sink";
+            var missing = expected - seen;
+            var verdict = missing == 0 ? "nothing lost"
+                : missing < 0 ? $"{-missing} MORE than sent"
+                : waiting > 0 ? $"{missing} not in incidents yet, {waiting} requests still in the alert inbox (stored, not applied)"
+                : $"{missing} LOST";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(bot.Sink is null ? "store" : "sink")}: {seen} {where} for {result.TotalAccepted} accepted requests × {settings.AlertsPerRequest} = {expected} expected (warm-up included): {(seen == expected ? "nothing lost" : seen < expected ? $"{expected - seen} LOST" : $"{seen - expected} MORE than sent")}"));
+                $"{(bot.Sink is null ? "store" : "sink")}: {seen} {where} for {result.TotalAccepted} accepted requests × {settings.AlertsPerRequest} = {expected} expected (warm-up included): {verdict}"));
             ok &= seen == expected;
         }
 
@@ -190,6 +212,9 @@ public static class LoadCommand
 
         return ok ? 0 : 1;
     }
+
+    /// <summary>How long the alerts accepted may take to reach their incidents before the run counts them as lost.</summary>
+    private static readonly TimeSpan ApplyPatience = TimeSpan.FromSeconds(120);
 
     private static string LoadAverage()
     {

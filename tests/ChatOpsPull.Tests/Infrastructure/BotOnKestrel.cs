@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using ChatOpsPull.Detection.Webhooks;
+using ChatOpsPull.Detection.Webhooks.Inbox;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Web;
 using Microsoft.AspNetCore.Builder;
@@ -100,7 +101,9 @@ public sealed class BotOnKestrel : IAsyncDisposable
         return bot;
     }
 
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    /// <summary>A client of the bot; after an alert webhook's 200 it waits until the alert inbox is applied (<see cref="InboxAppliedHandler"/>).</summary>
+    public HttpClient CreateClient() =>
+        new(new InboxAppliedHandler(_app.Services.GetRequiredService<AlertInbox>())) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
 
     public async ValueTask DisposeAsync()
     {

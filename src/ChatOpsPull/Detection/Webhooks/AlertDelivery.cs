@@ -1,19 +1,25 @@
 using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 
 namespace ChatOpsPull.Detection.Webhooks;
 
-/// <summary>Hands a checked batch to the incident engine, in payload order, skipping re-sends.</summary>
+/// <summary>What a checked batch comes to: the alerts to apply, in payload order, and the receipt the sender is answered with.</summary>
+/// <param name="ToApply">Firing alerts and the resolved alerts not superseded, re-sends left out.</param>
+public sealed record AlertPlan(IReadOnlyList<PullAlert> ToApply, WebhookReceipt Receipt);
+
+/// <summary>
+/// Decides what of a checked batch the incident engine must hear (<see cref="Plan"/>, when a request is accepted), and
+/// tells it (<see cref="ApplyAsync"/>, when the alert inbox is drained).
+/// </summary>
 public static class AlertDelivery
 {
     /// <summary>
-    /// Delivers every alert of the batch. A resolved alert is not delivered when the same payload also has a firing alert
-    /// for that container (kube-state-metrics keeps one series per waiting reason, so a container flipping between
-    /// ErrImagePull and ImagePullBackOff resolves one alert while another fires). A failure of the sink propagates; alerts
-    /// delivered before it are remembered, so the sender's retry does not deliver them twice.
+    /// The alerts of the batch to apply, skipping re-sends. A resolved alert is left out when the same payload also has a
+    /// firing alert for that container (kube-state-metrics keeps one series per waiting reason, so a container flipping
+    /// between ErrImagePull and ImagePullBackOff resolves one alert while another fires).
     /// </summary>
-    public static async Task<WebhookReceipt> DeliverAsync(
-        PullAlertBatch batch, IPullFailureSink sink, SeenAlerts? seen, AlertEndpointCounts counts, CancellationToken cancellationToken)
+    public static AlertPlan Plan(PullAlertBatch batch, SeenAlerts? seen)
     {
         HashSet<string>? firing = null;
         foreach (var alert in batch.Alerts)
@@ -32,113 +38,76 @@ public static class AlertDelivery
         }
 
         int reported = 0, resolved = 0, duplicates = 0, superseded = 0;
-        var firingRun = new List<PullAlert>();
-        var runKeys = new HashSet<string>(StringComparer.Ordinal);
+        var toApply = new List<PullAlert>(batch.Alerts.Count);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var alert in batch.Alerts)
         {
-            if (alert.DeduplicationKey is { } key && seen is not null && (seen.Contains(key) || runKeys.Contains(key)))
+            if (alert.DeduplicationKey is { } key && seen is not null && (seen.Contains(key) || !keys.Add(key)))
             {
                 duplicates++;
                 continue;
             }
 
-            if (alert.Status == AlertStatus.Firing)
+            switch (alert.Status)
             {
-                firingRun.Add(alert);
-                if (alert.DeduplicationKey is { } firingKey)
-                {
-                    runKeys.Add(firingKey);
-                }
-
-                continue;
-            }
-
-            reported += await ReportAllAsync(firingRun, sink, seen, counts, cancellationToken).ConfigureAwait(false);
-            firingRun.Clear();
-            runKeys.Clear();
-            if (alert.Status != AlertStatus.Resolved)
-            {
-                throw new InvalidOperationException($"unknown alert status {alert.Status}");
-            }
-
-            var failure = alert.Failure;
-            if (firing is not null && IsStillFiring(firing, failure.PodKey))
-            {
-                superseded++;
-                continue;
-            }
-
-            var container = failure.Container.Length == 0 ? null : failure.Container;
-            await sink.ResolveAsync(failure.Cluster, failure.Namespace, failure.Pod, container, PodResolution.AlertResolved, cancellationToken).ConfigureAwait(false);
-            counts.CountResolved();
-            resolved++;
-            if (alert.DeduplicationKey is { } delivered)
-            {
-                seen?.Add(delivered);
+                case AlertStatus.Firing:
+                    reported++;
+                    toApply.Add(alert);
+                    break;
+                case AlertStatus.Resolved when firing is not null && IsStillFiring(firing, alert.Failure.PodKey):
+                    superseded++;
+                    break;
+                case AlertStatus.Resolved:
+                    resolved++;
+                    toApply.Add(alert);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown alert status {alert.Status}");
             }
         }
 
-        reported += await ReportAllAsync(firingRun, sink, seen, counts, cancellationToken).ConfigureAwait(false);
-        return new WebhookReceipt(batch.AlertCount, reported, resolved, batch.Ignored + superseded, duplicates);
+        return new AlertPlan(toApply, new WebhookReceipt(batch.AlertCount, reported, resolved, batch.Ignored + superseded, duplicates));
     }
 
     /// <summary>
-    /// Reports consecutive firing alerts together: each is handed over in payload order, and the engine stores the ones of
-    /// one workload in one transaction (group commit) instead of one transaction each. The ones stored are remembered even
-    /// when another fails; the first failure then propagates.
+    /// Tells the engine every alert, in order: consecutive firing alerts are handed over together, subject by subject (the engine stores the
+    /// ones of one subject in one transaction, group commit), a resolved alert after every alert before it. The first
+    /// failure propagates once the alerts handed over with it are done; the engine is idempotent, so applying the same
+    /// alerts again after a failure changes nothing twice.
     /// </summary>
-    private static async Task<int> ReportAllAsync(List<PullAlert> alerts, IPullFailureSink sink, SeenAlerts? seen, AlertEndpointCounts counts, CancellationToken cancellationToken)
+    public static async Task ApplyAsync(IReadOnlyList<PullAlert> alerts, IPullFailureSink sink, CancellationToken cancellationToken)
     {
-        if (alerts.Count == 0)
+        var firingRun = new List<PullFailure>();
+        foreach (var alert in alerts)
         {
-            return 0;
-        }
-
-        var reports = new Task[alerts.Count];
-        for (var i = 0; i < alerts.Count; i++)
-        {
-            reports[i] = ReportOneAsync(sink, alerts[i].Failure, cancellationToken);
-        }
-
-        try
-        {
-            await Task.WhenAll(reports).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // the stored ones are remembered below; the first failure is thrown after that
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
-
-        Exception? failed = null;
-        var stored = 0;
-        for (var i = 0; i < alerts.Count; i++)
-        {
-            if (reports[i].IsCompletedSuccessfully)
+            if (alert.Status == AlertStatus.Firing)
             {
-                counts.CountReported();
-                stored++;
-                if (alerts[i].DeduplicationKey is { } delivered)
-                {
-                    seen?.Add(delivered);
-                }
+                firingRun.Add(alert.Failure);
+                continue;
             }
-            else
-            {
-                failed ??= reports[i].Exception?.InnerException ?? new OperationCanceledException(cancellationToken);
-            }
+
+            await ReportAllAsync(firingRun, sink, cancellationToken).ConfigureAwait(false);
+            firingRun.Clear();
+            var failure = alert.Failure;
+            var container = failure.Container.Length == 0 ? null : failure.Container;
+            await sink.ResolveAsync(failure.Cluster, failure.Namespace, failure.Pod, container, PodResolution.AlertResolved, cancellationToken).ConfigureAwait(false);
         }
 
-        if (failed is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed);
-        }
-
-        return stored;
+        await ReportAllAsync(firingRun, sink, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task ReportOneAsync(IPullFailureSink sink, PullFailure failure, CancellationToken cancellationToken) =>
-        await sink.ReportAsync(failure, cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// One subject (cluster, namespace, workload) after another, its reports handed over together: the engine stores each
+    /// subject's in one transaction, and the transactions do not queue up for the store's write lock all at once (SQLite
+    /// has one writer; the webhooks' inbox appends wait for it between them, not behind dozens).
+    /// </summary>
+    private static async Task ReportAllAsync(List<PullFailure> failures, IPullFailureSink sink, CancellationToken cancellationToken)
+    {
+        foreach (var subject in failures.GroupBy(f => (f.Cluster, f.Namespace, IncidentGrouping.SubjectOf(f))))
+        {
+            await Task.WhenAll(subject.Select(f => sink.ReportAsync(f, cancellationToken))).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>"cluster/namespace/pod/": the key of a pod-wide (container-less) alert, and the mark that some container of the pod fires.</summary>
     private static string PodWide(string podKey) => podKey[..(podKey.LastIndexOf('/') + 1)];

@@ -32,10 +32,10 @@ public sealed class AlertEndpointCounts
     /// <summary>Requests answered 200.</summary>
     public long Accepted => Interlocked.Read(ref _accepted);
 
-    /// <summary>Firing pull failures delivered to the incident engine.</summary>
+    /// <summary>Firing pull failures accepted for the incident engine (stored in the alert inbox).</summary>
     public long Reported => Interlocked.Read(ref _reported);
 
-    /// <summary>Resolved pull failures delivered to the incident engine.</summary>
+    /// <summary>Resolved pull failures accepted for the incident engine (stored in the alert inbox).</summary>
     public long Resolved => Interlocked.Read(ref _resolved);
 
     /// <summary>Alerts acknowledged but not about image pulls.</summary>
@@ -58,11 +58,9 @@ public sealed class AlertEndpointCounts
         Interlocked.Increment(ref _accepted);
         Interlocked.Add(ref _ignored, receipt.Ignored);
         Interlocked.Add(ref _duplicates, receipt.Duplicates);
+        Interlocked.Add(ref _reported, receipt.Reported);
+        Interlocked.Add(ref _resolved, receipt.Resolved);
     }
-
-    internal void CountReported() => Interlocked.Increment(ref _reported);
-
-    internal void CountResolved() => Interlocked.Increment(ref _resolved);
 }
 
 /// <summary>Counts kept by the alert webhooks, for the metrics endpoint to expose.</summary>

@@ -1,25 +1,40 @@
-using ChatOpsPull.Incidents;
+using ChatOpsPull.Detection.Webhooks.Inbox;
 
 namespace ChatOpsPull.Detection.Webhooks;
 
-/// <summary>The back half both endpoints share: deliver to <see cref="IPullFailureSink"/>, answer 200 or 503.</summary>
+/// <summary>
+/// The back half both endpoints share: the alerts to apply go into the <see cref="AlertInbox"/>; 200 once they are
+/// committed there (the inbox drain hands them to the incident engine), 503 when the store cannot take them.
+/// </summary>
 internal static class AlertWebhookDelivery
 {
     public static async Task<IResult> DeliverAsync(HttpContext context, AlertEndpoint endpoint, PullAlertBatch batch, SeenAlerts? seen, WebhookReceiver receiver, ILogger logger)
     {
-        WebhookReceipt receipt;
-        try
+        var plan = AlertDelivery.Plan(batch, seen);
+        if (plan.ToApply.Count > 0)
         {
-            var sink = context.RequestServices.GetRequiredService<IPullFailureSink>();
-            receipt = await AlertDelivery.DeliverAsync(batch, sink, seen, receiver.Counts, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            AlertWebhookLog.DeliveryFailed(logger, endpoint, e);
-            context.Response.Headers.RetryAfter = "5";
-            return receiver.Refuse(context, RejectionReason.DeliveryFailed, StatusCodes.Status503ServiceUnavailable, "The incident engine did not take the alerts; retry later; alerts already taken are safe to send again.");
+            try
+            {
+                var inbox = context.RequestServices.GetRequiredService<AlertInbox>();
+                await inbox.AppendAsync(plan.ToApply, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                AlertWebhookLog.DeliveryFailed(logger, endpoint, e);
+                context.Response.Headers.RetryAfter = "5";
+                return receiver.Refuse(context, RejectionReason.DeliveryFailed, StatusCodes.Status503ServiceUnavailable, "The alerts could not be stored; retry later; alerts already taken are safe to send again.");
+            }
         }
 
+        foreach (var alert in plan.ToApply)
+        {
+            if (alert.DeduplicationKey is { } key)
+            {
+                seen?.Add(key);
+            }
+        }
+
+        var receipt = plan.Receipt;
         receiver.Counts.CountAccepted(receipt);
         AlertWebhookLog.Took(logger, endpoint, receipt.Alerts, receipt.Reported, receipt.Resolved, receipt.Ignored, receipt.Duplicates);
         return WebhookResults.Accepted(receipt);

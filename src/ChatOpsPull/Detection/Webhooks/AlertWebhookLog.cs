@@ -12,6 +12,6 @@ internal static partial class AlertWebhookLog
     [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Alertmanager left {Truncated} alerts out of a notification (max_alerts of the receiver); they are not seen here")]
     public static partial void Truncated(ILogger logger, long truncated);
 
-    [LoggerMessage(EventId = 4103, Level = LogLevel.Error, Message = "{Endpoint} webhook could not hand its alerts to the incident engine; the sender is asked to retry")]
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Error, Message = "{Endpoint} webhook could not store its alerts in the alert inbox; the sender is asked to retry")]
     public static partial void DeliveryFailed(ILogger logger, AlertEndpoint endpoint, Exception exception);
 }

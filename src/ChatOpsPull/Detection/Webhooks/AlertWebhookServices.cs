@@ -1,9 +1,13 @@
+using ChatOpsPull.Detection.Webhooks.Inbox;
+using ChatOpsPull.Storage;
+
 namespace ChatOpsPull.Detection.Webhooks;
 
 public static class AlertWebhookServices
 {
     /// <summary>
-    /// The Alertmanager and generic alert webhooks. They deliver into <see cref="Incidents.IPullFailureSink"/>, which the
+    /// The Alertmanager and generic alert webhooks. What they accept goes into the <see cref="AlertInbox"/> (its table is
+    /// migrated here), and <see cref="AlertInboxDrain"/> applies it to <see cref="Incidents.IPullFailureSink"/>, which the
     /// incident store registers.
     /// </summary>
     public static IServiceCollection AddAlertWebhooks(this IServiceCollection services, IConfiguration configuration)
@@ -20,6 +24,9 @@ public static class AlertWebhookServices
             .Bind(configuration.GetSection(GenericWebhookOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSchemaMigrations(AlertInboxSchema.AlertInbox);
+        services.AddSingleton<AlertInbox>();
+        services.AddHostedService<AlertInboxDrain>();
         services.AddSingleton<AlertWebhookCounts>();
         services.AddSingleton<AlertmanagerWebhook>();
         services.AddSingleton<GenericWebhook>();

@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ChatOpsPull.Storage;
+using Dapper;
+
+namespace ChatOpsPull.Detection.Webhooks.Inbox;
+
+/// <summary>An inbox row: the alerts of one accepted request.</summary>
+public sealed record InboxEntry(long Id, IReadOnlyList<PullAlert> Alerts);
+
+/// <summary>
+/// Where the alert webhooks put what they accept before answering 200: "200" means the alerts are in the database, not
+/// that the incident engine has applied them (<see cref="AlertInboxDrain"/> does that, in the background and again after
+/// a restart). Appends are group-committed: the requests that arrive while one transaction is being written go together
+/// in the next one, so a storm of requests costs a few transactions (and fsyncs), not one each.
+/// </summary>
+public sealed class AlertInbox(BotDatabase database, TimeProvider time)
+{
+    /// <summary>Rows per INSERT statement (two parameters each, well under SQLite's and PostgreSQL's limits).</summary>
+    private const int RowsPerStatement = 200;
+
+    private readonly Lock _lock = new();
+    private List<Pending> _waiting = [];
+    private bool _writing;
+
+    /// <summary>Raised (on the writing thread) after a group of appends committed, for the drain to wake up.</summary>
+    public event Action? Appended;
+
+    /// <summary>
+    /// Stores the alerts of one request; completes once they are committed, or fails with the store's error (then nothing
+    /// of this request is stored). A caller giving up does not take its alerts out of a transaction already under way.
+    /// </summary>
+    public async Task AppendAsync(IReadOnlyList<PullAlert> alerts, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(JsonSerializer.Serialize(alerts as List<PullAlert> ?? [.. alerts], InboxJson.Default.ListPullAlert));
+        bool writeHere;
+        lock (_lock)
+        {
+            _waiting.Add(pending);
+            writeHere = !_writing;
+            _writing = true;
+        }
+
+        if (writeHere)
+        {
+            // Written off the request: a request that starts the writing does not keep writing other requests' rounds.
+            _ = Task.Run(WriteRoundsAsync, CancellationToken.None);
+        }
+
+        await pending.Committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The oldest rows, up to <paramref name="limit"/>, in the order they were accepted.</summary>
+    public async Task<IReadOnlyList<InboxEntry>> OldestAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(long Id, string Alerts)>(
+            new CommandDefinition("SELECT id, alerts FROM alert_inbox ORDER BY id LIMIT @limit", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => new InboxEntry(r.Id, JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])).ToList();
+    }
+
+    /// <summary>Removes rows that were applied.</summary>
+    public Task RemoveAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) =>
+        database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                foreach (var chunk in ids.Chunk(500))
+                {
+                    var list = string.Join(',', chunk.Select(id => id.ToString(CultureInfo.InvariantCulture)));
+                    await connection.ExecuteAsync(new CommandDefinition($"DELETE FROM alert_inbox WHERE id IN ({list})", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                }
+
+                return true;
+            },
+            cancellationToken);
+
+    /// <summary>Rows not applied yet.</summary>
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM alert_inbox", cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task WriteRoundsAsync()
+    {
+        while (true)
+        {
+            List<Pending> round;
+            lock (_lock)
+            {
+                if (_waiting.Count == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+
+                round = _waiting;
+                _waiting = [];
+            }
+
+            try
+            {
+                await InsertAsync(round).ConfigureAwait(false);
+                round.ForEach(p => p.Committed.TrySetResult());
+            }
+#pragma warning disable CA1031 // handed to every request of the round, which answers 503
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                round.ForEach(p => p.Committed.TrySetException(e));
+                continue;
+            }
+
+            Appended?.Invoke();
+        }
+    }
+
+    private Task<bool> InsertAsync(List<Pending> round) =>
+        database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
+                foreach (var chunk in round.Chunk(RowsPerStatement))
+                {
+                    var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, alerts) VALUES ");
+                    var parameters = new DynamicParameters();
+                    parameters.Add("at", receivedAt);
+                    for (var i = 0; i < chunk.Length; i++)
+                    {
+                        sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @a{i})");
+                        parameters.Add($"a{i}", chunk[i].Alerts);
+                    }
+
+                    await connection.ExecuteAsync(sql.ToString(), parameters, transaction).ConfigureAwait(false);
+                }
+
+                return true;
+            },
+            CancellationToken.None);
+
+    private sealed class Pending(string alerts)
+    {
+        public string Alerts { get; } = alerts;
+
+        public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
