@@ -74,8 +74,26 @@ public sealed class PodJsonTests
         Assert.Contains(all, p => p.Failing.Any(f => f.Kind == Core.Failures.ContainerKind.Ephemeral));
         Assert.Contains(all, p => p.Failing.Any(f => f.Kind == Core.Failures.ContainerKind.Regular && f.PullPolicy is not null));
         Assert.Contains(all, p => p.Failing.Count == 0);
-        Assert.Contains(all, p => p.Controller is null);
-        Assert.Contains(all, p => p.Controller?.ApiVersion == "argoproj.io/v1alpha1");
+    }
+
+    [Fact]
+    public void A_bare_pod_and_a_pod_whose_controller_is_not_its_first_owner_read_as_the_full_model_reads_them()
+    {
+        var bare = KubeFixtures.WebPod("bare-pod");
+        ((JsonObject)bare["metadata"]!).Remove("ownerReferences");
+        var owned = KubeFixtures.WebPod("web-6b9f7c5d8-owned");
+        var controller = owned["metadata"]!["ownerReferences"]![0]!.DeepClone();
+        owned["metadata"]!["ownerReferences"] = new JsonArray(
+            new JsonObject { ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["name"] = "keeper", ["uid"] = Guid.NewGuid().ToString() },
+            controller);
+        var page = new JsonObject { ["metadata"] = new JsonObject { ["resourceVersion"] = "7" }, ["items"] = new JsonArray(bare.DeepClone(), owned.DeepClone()) };
+
+        var read = PodJson.ReadListPage(Utf8(page), new StringPool());
+
+        AssertSame(Full(bare), read.Items[0]);
+        AssertSame(Full(owned), read.Items[1]);
+        Assert.Null(read.Items[0].Controller);
+        Assert.Equal("ReplicaSet", read.Items[1].Controller!.Kind);
     }
 
     [Fact]
