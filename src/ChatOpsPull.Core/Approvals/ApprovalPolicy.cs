@@ -73,7 +73,7 @@ public sealed class ApprovalPolicy(IReadOnlyList<ApprovalRule> rules, TimeSpan r
         var rule = RuleFor(cluster, request.Plan.Namespace);
         if (rule is null || !rule.IsApprover(by))
         {
-            return Refuse(request, $"You are not an approver for namespace {request.Plan.Namespace}. Nothing changed.");
+            return Refuse(request, $"You are not an approver for namespace {request.Plan.Namespace} in cluster {cluster}. Nothing changed.");
         }
 
         if (approve && !rule.AllowSelfApproval && by.SamePerson(request.RequestedBy))

@@ -10,7 +10,7 @@ public static class ApprovalServices
     /// Approvals: options (section "Approvals", validated at start), the decision retry pipeline
     /// (<see cref="ApprovalRetryPipelines"/>), the request store and schema, the approval workflow
     /// (also <see cref="IApprovalQueries"/>), the auto-run notifier (<see cref="IIncidentNotifier"/>) and its job, and the
-    /// recurring expiry job, and the check every remediation job makes before it acts (<see cref="ApprovedRunCheck"/>). Needs <see cref="Remediation.RemediationServices.AddRemediation"/>.
+    /// recurring expiry job, and the check every remediation job makes before it acts (<see cref="ApprovedRunCheck"/>) and the dry run it makes first when one waits (<see cref="DryRunBeforeTheFix"/>). Needs <see cref="Remediation.RemediationServices.AddRemediation"/>.
     /// </summary>
     public static IServiceCollection AddApprovals(this IServiceCollection services, IConfiguration configuration)
     {
@@ -23,6 +23,7 @@ public static class ApprovalServices
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<ApprovalWorkflow>();
         services.AddSingleton<IRunAuthority, ApprovedRunCheck>();
+        services.AddSingleton<IRunPreparation, DryRunBeforeTheFix>();
         services.AddSingleton<IApprovalQueries>(sp => sp.GetRequiredService<ApprovalWorkflow>());
         services.AddSingleton<IIncidentNotifier, AutoRunOnDiagnosis>();
         services.AddTransient<AutoRunJob>();

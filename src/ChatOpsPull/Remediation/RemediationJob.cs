@@ -14,7 +14,8 @@ namespace ChatOpsPull.Remediation;
 /// <summary>
 /// Runs one approved remediation (keyed by its approval id) on a Hangfire worker: claims the run's lease (one worker at
 /// a time, across replicas), checks the approval behind the run where it runs (<see cref="IRunAuthority"/>: a run that fails
-/// the check changes nothing, is audited and its card says why), marks it started once, applies the action step by step (each step recorded, and checking
+/// the check changes nothing, is audited and its card says why), makes what must be on record first (<see cref="IRunPreparation"/>:
+/// a waiting dry run), marks it started once, applies the action step by step (each step recorded, and checking
 /// the cluster before it writes, so a retry, a second replica or a restart mid-job acts once), then follows the rollout
 /// until the pods are Ready or the deadline passes, and records Succeeded / RolloutTimedOut / Failed with a detail line.
 /// Every start and result is in the audit log; the incident moves on (Resolved, back to Diagnosed, or Failed) and its
@@ -26,6 +27,7 @@ public sealed partial class RemediationJob(
     RolloutWatcher rollout,
     RemediationProgress progress,
     IRunAuthority authority,
+    IRunPreparation preparation,
     ClusterJobs clusters,
     IOptionsMonitor<RemediationOptions> options,
     TimeProvider time,
@@ -71,6 +73,11 @@ public sealed partial class RemediationJob(
                 LogRefused(logger, record.Run.ApprovalId, refusal);
                 finished = await progress.RecordRefusedAsync(record, owner, refusal, cancellationToken).ConfigureAwait(false);
                 return;
+            }
+
+            if (record.AppliedAt is null)
+            {
+                await preparation.PrepareAsync(record, cancellationToken).ConfigureAwait(false);
             }
 
             if (record.Run.Status == RunStatus.Queued)

@@ -42,7 +42,7 @@ public sealed class ApprovalPolicyEndToEndTests(PostgresFixture postgres, Regist
         var pending = (await store.GetAsync(id))!;
 
         var stranger = await bed.ClickAsync(People.Mallory, CardVerb.Approve, id);
-        Assert.Equal("You are not an approver for namespace shop. Nothing changed.", stranger.Text);
+        Assert.Equal("You are not an approver for namespace shop in cluster prod. Nothing changed.", stranger.Text);
         Assert.Equal(pending.Version, (await store.GetAsync(id))!.Version);
 
         var first = await bed.ClickAsync(People.Bob, CardVerb.Approve, id);

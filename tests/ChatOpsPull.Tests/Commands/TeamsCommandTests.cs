@@ -120,7 +120,7 @@ public sealed class TeamsCommandTests : IAsyncLifetime
         var thread = $"{TeamsTestHost.GeneralChannel};messageid=1732520000200";
         var viewer = await InvokeAsync(TeamsActivities.CardAction(_standIn.ServiceUrl, thread, "approve", data.DeepClone(), asViewer: true));
         Assert.Equal(TeamsActivityProcessor.MessageResponseType, viewer["type"]!.GetValue<string>());
-        Assert.Equal("You are not an approver for namespace shop. Nothing changed.", viewer["value"]!.GetValue<string>());
+        Assert.Equal("You are not an approver for namespace shop in cluster test-cluster. Nothing changed.", viewer["value"]!.GetValue<string>());
         Assert.Equal(ApprovalStatus.Pending, Assert.Single(_approvals.Requests).Status);
 
         var approver = await InvokeAsync(TeamsActivities.CardAction(_standIn.ServiceUrl, thread, "approve", data.DeepClone()));

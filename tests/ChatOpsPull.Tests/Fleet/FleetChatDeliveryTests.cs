@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Approvals;
 using ChatOpsPull.Chat;
+using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Teams.Activities;
 using ChatOpsPull.Chat.Teams.Cards;
 using ChatOpsPull.Core.Incidents;
@@ -17,6 +18,7 @@ using ChatOpsPull.Tests.Slack.FakeSlack;
 using ChatOpsPull.Tests.Storage;
 using ChatOpsPull.Tests.Teams;
 using ChatOpsPull.Tests.Teams.FakeConnector;
+using Microsoft.Extensions.Hosting;
 
 namespace ChatOpsPull.Tests.Fleet;
 
@@ -86,6 +88,40 @@ public sealed class FleetChatDeliveryTests(PostgresFixture postgres)
         await world.AskApproveAndFinishAsync();
 
         Assert.True(world.BotsThatTookTraffic >= 2, $"the load balancer sent everything to {world.BotsThatTookTraffic} bot(s)");
+    }
+
+    [Fact]
+    public async Task Cluster_bot_without_Slack_credentials_queues_its_card_and_the_chat_replica_that_has_them_sends_it()
+    {
+        await using var slack = await FakeSlackServer.StartAsync();
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new FleetOfBots(storage, new()
+        {
+            ["Outbox:MessageInterval"] = "00:00:00.020",
+            ["Outbox:PollInterval"] = "00:00:00.100",
+            ["Routing:Routes:0:Namespace"] = RemediationBed.Namespace,
+            ["Routing:Routes:0:Platform"] = "Slack",
+            ["Routing:Routes:0:Channel"] = "C0SHOP",
+        });
+        var a = await fleet.StartAsync("prod-a");
+        var chat = await fleet.StartAsync("chat", chatReplica: true, settings: new()
+        {
+            ["Slack:BotToken"] = FakeSlackServer.BotToken,
+            ["Slack:ApiBaseUrl"] = slack.ApiUrl.ToString(),
+            ["Slack:SigningSecret"] = SlackTestHost.SigningSecret,
+        });
+        a.SeedFailingDeployment("api", Image, replicas: 2);
+
+        var incident = await a.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-a");
+
+        await Eventually.HoldsAsync(
+            () => slack.Messages.Any(m => m.Channel == "C0SHOP" && m.Content.ToJsonString().Contains(incident.Id, StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(45),
+            () => $"prod-a's card never reached Slack; Slack has {slack.Messages.Count} message(s)");
+        var rows = await chat.Get<ChatOutbox>().ListAsync(ChatPlatform.Slack, "C0SHOP", CancellationToken.None);
+        var chatSender = chat.Get<IEnumerable<IHostedService>>().OfType<OutboxDispatcher>().Single().ReplicaId;
+        Assert.Contains(rows, r => r.State == OutboxState.Delivered && r.SentBy == chatSender);
+        Assert.DoesNotContain(rows, r => r.State == OutboxState.Failed);
     }
 
     public enum Inbound

@@ -174,6 +174,43 @@ public sealed class FleetClickTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Fix_that_runs_before_its_waiting_dry_run_makes_that_dry_run_first_so_it_shows_the_change()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new FleetOfBots(storage);
+        await using var apiB = await FleetOfBots.StartApiAsync();
+        var a = await fleet.StartAsync("prod-a");
+        var b = await fleet.StartAsync("prod-b", api: apiB);
+        b.SeedFailingDeployment("api", Image, replicas: 2);
+        var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
+        var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
+        await fleet.StopAsync(b);
+        await Eventually.ValueAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        var asked = await a.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
+        var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
+        await a.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
+        // The fix is taken first: the dry-run job queued before it never runs (the order two workers take them in is not fixed).
+        var jobs = a.Get<JobStorage>();
+        var queued = jobs.GetMonitoringApi().EnqueuedJobs(ClusterQueues.QueueName("prod-b"), 0, 10);
+        var dryRunJob = Assert.Single(queued, j => j.Value.Job?.Type == typeof(DryRunJob)).Key;
+        Assert.True(new BackgroundJobClient(jobs).Delete(dryRunJob));
+
+        var back = await fleet.StartAsync("prod-b", api: apiB);
+        await back.WaitForRunAsync(approvalId, r => r.Run.Status == RunStatus.VerifyingRollout);
+        apiB.MarkPodsReady(RemediationBed.Namespace, "app=api");
+        var run = await back.WaitForRunAsync(approvalId);
+
+        Assert.Equal(RunStatus.Succeeded, run.Run.Status);
+        var request = (await a.Get<ApprovalStore>().GetAsync(approvalId))!;
+        Assert.False(ApprovalWorkflow.DryRunIsWaiting(request));
+        Assert.Contains("kubectl.kubernetes.io/restartedAt", request.DryRun, StringComparison.Ordinal); // made before the restart, so it shows one
+        var audit = (await a.Get<AuditLog>().ForApprovalAsync(approvalId)).ToList();
+        var dryRunLine = audit.FindIndex(e => e.Detail?.Contains("dry run on cluster prod-b", StringComparison.Ordinal) == true);
+        var appliedLine = audit.FindIndex(e => e.Action == RemediationAuditActions.JobApplied);
+        Assert.InRange(dryRunLine, 0, appliedLine - 1);
+    }
+
+    [Fact]
     public async Task Fix_approved_while_its_cluster_is_down_expires_with_the_request_and_changes_nothing_when_the_bot_returns_later()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
@@ -342,7 +379,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         foreach (var bot in new[] { a, b, chat })
         {
             var refused = await bot.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
-            Assert.Equal("You are not an approver for namespace shop. Nothing changed.", refused.Text);
+            Assert.Equal("You are not an approver for namespace shop in cluster prod-b. Nothing changed.", refused.Text);
         }
 
         Assert.Equal(ApprovalStatus.Pending, (await chat.Get<ApprovalStore>().GetAsync(approvalId))!.Status);

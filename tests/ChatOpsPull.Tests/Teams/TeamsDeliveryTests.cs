@@ -119,6 +119,24 @@ public sealed class TeamsDeliveryTests
     }
 
     [Fact]
+    public async Task Thread_reply_under_a_card_whose_post_failed_for_good_fails_instead_of_waiting_for_it_forever()
+    {
+        await using var host = await JoinedHostAsync();
+        var store = host.Services.GetRequiredService<TeamsConversationStore>();
+        const string tooNew = """{"type":"AdaptiveCard","version":"1.6","body":[{"type":"TextBlock","text":"hi"}]}""";
+        await store.SaveCardAsync(TeamsTestHost.GeneralChannel, "incident:inc-0d0e0f", tooNew, tooNew, [], "hi", CancellationToken.None);
+        var post = await DeliverAsync(host, TeamsMessages.CardPost, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, "incident:inc-0d0e0f"));
+        var calls = _standIn.Calls.Count;
+
+        var reply = await DeliverAsync(host, TeamsMessages.ThreadReply, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, "incident:inc-0d0e0f", "Bob approved the fix"));
+
+        Assert.Equal(DeliveryOutcome.Failed, post.Outcome);
+        Assert.Equal(DeliveryOutcome.Failed, reply.Outcome);
+        Assert.Contains("could not be posted", reply.Error, StringComparison.Ordinal);
+        Assert.Equal(calls, _standIn.Calls.Count);
+    }
+
+    [Fact]
     public async Task Message_over_the_Teams_size_limit_fails_with_MessageSizeTooBig()
     {
         await using var host = await JoinedHostAsync();

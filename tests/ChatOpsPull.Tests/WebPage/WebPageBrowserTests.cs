@@ -118,7 +118,7 @@ public sealed class WebPageBrowserTests : IAsyncLifetime
         await page.Locator($"article[data-card-key='incident:{incident.Id}']")
             .GetByRole(AriaRole.Button, new LocatorGetByRoleOptions { Name = "Approve: Restart deployment/web" }).ClickAsync();
 
-        await Assertions.Expect(page.Locator("#flash")).ToHaveTextAsync("You are not an approver for namespace shop. Nothing changed.");
+        await Assertions.Expect(page.Locator("#flash")).ToHaveTextAsync("You are not an approver for namespace shop in cluster test-cluster. Nothing changed.");
         await Assertions.Expect(page.Locator($"article[data-card-key='incident:{incident.Id}']")).ToContainTextAsync("waiting for approval (0/1");
         var stored = Assert.Single(_approvals.Requests);
         Assert.Equal((ApprovalStatus.Pending, 0), (stored.Status, stored.Votes.Count));

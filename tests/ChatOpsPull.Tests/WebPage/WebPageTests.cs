@@ -187,7 +187,7 @@ public sealed partial class WebPageTests : IDisposable
         using var click = await ClickAsync(client, token, $"approve|{request.Id}", $"incident:{incident.Id}");
 
         Assert.Equal(HttpStatusCode.SeeOther, click.StatusCode);
-        Assert.Contains("You are not an approver for namespace shop. Nothing changed.", await PageAsync(client), StringComparison.Ordinal);
+        Assert.Contains("You are not an approver for namespace shop in cluster test-cluster. Nothing changed.", await PageAsync(client), StringComparison.Ordinal);
         var stored = Assert.Single(_approvals.Requests);
         Assert.Equal((ApprovalStatus.Pending, 0), (stored.Status, stored.Votes.Count));
     }

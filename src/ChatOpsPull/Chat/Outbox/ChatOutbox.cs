@@ -98,6 +98,15 @@ public sealed class ChatOutbox(BotDatabase database, SqliteWriteGate gate, Outbo
             Count(OutboxStateNames.Failed), Count(OutboxStateNames.Superseded));
     }
 
+    /// <summary>Whether a message enqueued with <paramref name="dedupeKey"/> is still to be sent (pending, or being sent now).</summary>
+    public async Task<bool> IsWaitingAsync(string dedupeKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM chat_outbox WHERE dedupe_key = @dedupeKey AND state IN ('pending', 'sending')",
+            new { dedupeKey }).ConfigureAwait(false) > 0;
+    }
+
     public async Task<OutboxRow?> GetAsync(long id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -52,5 +52,11 @@ public interface IOutboxDelivery
 {
     ChatPlatform Platform { get; }
 
+    /// <summary>
+    /// Whether this bot holds what sending needs (the platform's credentials). In a fleet, a bot that does not leaves the
+    /// platform's rows to a bot of the fleet that does (a chat replica); alone, it tries, and the row fails with the reason.
+    /// </summary>
+    bool CanSend => true;
+
     Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken);
 }

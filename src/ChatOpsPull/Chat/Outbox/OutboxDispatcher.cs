@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ChatOpsPull.Fleet;
 using ChatOpsPull.Observability;
 using ChatOpsPull.Storage;
 using Microsoft.Extensions.Options;
@@ -15,6 +16,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
     private readonly OutboxQueue _queue;
     private readonly BotDatabase _database;
     private readonly IReadOnlyDictionary<ChatPlatform, IOutboxDelivery> _deliveries;
+    private readonly ClusterQueues _clusters;
     private readonly OutboxSignal _signal;
     private readonly IOptionsMonitor<OutboxOptions> _options;
     private readonly TimeProvider _time;
@@ -25,6 +27,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
         BotDatabase database,
         SqliteWriteGate gate,
         IEnumerable<IOutboxDelivery> deliveries,
+        ClusterQueues clusters,
         OutboxSignal signal,
         IOptionsMonitor<OutboxOptions> options,
         TimeProvider time,
@@ -34,6 +37,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
         _database = database;
         _queue = new OutboxQueue(database, gate);
         _deliveries = deliveries.GroupBy(d => d.Platform).ToDictionary(g => g.Key, g => g.Last());
+        _clusters = clusters;
         _signal = signal;
         _options = options;
         _time = time;
@@ -52,7 +56,6 @@ public sealed partial class OutboxDispatcher : BackgroundService
             return;
         }
 
-        var platforms = _deliveries.Keys.Select(OutboxStateNames.PlatformName).ToArray();
         using var sendCancellation = new CancellationTokenSource();
         await using var onStop = stoppingToken.Register(() => sendCancellation.CancelAfter(_options.CurrentValue.ShutdownGrace));
         var running = new List<Task>();
@@ -63,6 +66,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
         while (!stoppingToken.IsCancellationRequested)
         {
             var options = _options.CurrentValue;
+            var platforms = Served();
             try
             {
                 var now = Now();
@@ -135,6 +139,13 @@ public sealed partial class OutboxDispatcher : BackgroundService
             // sends cut off after the grace period were put back to pending
         }
     }
+
+    /// <summary>
+    /// The platforms this bot sends: all it has a delivery for, except, in a fleet, those it holds no credentials for
+    /// (their lanes wait for a bot of the fleet that has them, instead of being claimed and failed here).
+    /// </summary>
+    private string[] Served() =>
+        [.. _deliveries.Values.Where(d => d.CanSend || !_clusters.FleetMode).Select(d => OutboxStateNames.PlatformName(d.Platform))];
 
     private async Task WaitAsync(string[] platforms, List<Task> running, OutboxOptions options, CancellationToken stoppingToken)
     {

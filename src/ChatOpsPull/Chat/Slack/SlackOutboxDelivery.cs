@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack.BlockKit;
 using ChatOpsPull.Storage;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Chat.Slack;
 
@@ -14,12 +15,15 @@ public sealed partial class SlackOutboxDelivery(
     SlackCardMessages cards,
     IChatOutbox outbox,
     SlackFileUpload files,
+    IOptionsMonitor<SlackOptions> options,
     ILogger<SlackOutboxDelivery> log) : IOutboxDelivery
 {
     /// <summary>First pause before recording a posted card's ts again while the database cannot write.</summary>
     private static readonly TimeSpan RecordPause = TimeSpan.FromMilliseconds(100);
 
     public ChatPlatform Platform => ChatPlatform.Slack;
+
+    public bool CanSend => options.CurrentValue.IsConfigured;
 
     public async Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken)
     {

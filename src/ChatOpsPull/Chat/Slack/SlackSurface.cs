@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Slack.BlockKit;
+using ChatOpsPull.Fleet;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Chat.Slack;
@@ -10,7 +11,7 @@ namespace ChatOpsPull.Chat.Slack;
 /// Cards in Slack: posted the first time a card key appears in a channel, chat.update'd in place afterwards (the
 /// decision is made when the outbox sends, from the recorded ts). Pending updates of one card coalesce into one send.
 /// </summary>
-public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<SlackOptions> options, ILogger<SlackSurface> log) : IChatSurface
+public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<SlackOptions> options, ClusterQueues clusters, ILogger<SlackSurface> log) : IChatSurface
 {
     public ChatPlatform Platform => ChatPlatform.Slack;
 
@@ -18,7 +19,7 @@ public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<Sla
     {
         ArgumentException.ThrowIfNullOrEmpty(channelId);
         ArgumentNullException.ThrowIfNull(card);
-        if (!options.CurrentValue.IsConfigured)
+        if (!Sends)
         {
             LogNotConfigured(log, card.Key, channelId);
             return;
@@ -33,7 +34,7 @@ public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<Sla
     {
         ArgumentException.ThrowIfNullOrEmpty(channelId);
         ArgumentException.ThrowIfNullOrEmpty(cardKey);
-        if (!options.CurrentValue.IsConfigured)
+        if (!Sends)
         {
             LogNotConfigured(log, cardKey, channelId);
             return;
@@ -44,8 +45,14 @@ public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<Sla
         await outbox.EnqueueAsync(ChatPlatform.Slack, channelId, SlackOperations.ThreadReply, payload.Serialize(), null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Whether Slack messages are queued here: when this bot has Slack credentials, and in a fleet even without them (a
+    /// cluster's bot behind a chat replica): the queue is shared, and a bot that has them sends.
+    /// </summary>
+    private bool Sends => options.CurrentValue.IsConfigured || clusters.FleetMode;
+
     public static string CardDedupeKey(string channelId, string cardKey) => $"slack.card:{channelId}:{cardKey}";
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack is not configured; card {CardKey} for {Channel} is not sent.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack is not configured (and this bot is not in a fleet whose other bots could send); card {CardKey} for {Channel} is not sent.")]
     private static partial void LogNotConfigured(ILogger logger, string cardKey, string channel);
 }

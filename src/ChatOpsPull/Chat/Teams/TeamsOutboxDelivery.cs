@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Outbox;
 using ChatOpsPull.Chat.Teams.Activities;
 using ChatOpsPull.Storage;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Chat.Teams;
 
@@ -12,7 +13,7 @@ namespace ChatOpsPull.Chat.Teams;
 /// <see cref="DeliveryOutcome.Retry"/> with the Retry-After the Bot Connector gave; other 4xx are
 /// <see cref="DeliveryOutcome.Failed"/> with the error body. Never throws for HTTP errors.
 /// </summary>
-public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, TeamsConversationStore store, ILogger<TeamsOutboxDelivery> logger) : IOutboxDelivery
+public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, TeamsConversationStore store, ChatOutbox outbox, IOptionsMonitor<TeamsOptions> options, ILogger<TeamsOutboxDelivery> logger) : IOutboxDelivery
 {
     /// <summary>How long a thread reply waits for its card to be posted first.</summary>
     private static readonly TimeSpan WaitForCard = TimeSpan.FromSeconds(5);
@@ -21,6 +22,8 @@ public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, 
     private static readonly TimeSpan RecordPause = TimeSpan.FromMilliseconds(100);
 
     public ChatPlatform Platform => ChatPlatform.Teams;
+
+    public bool CanSend => options.CurrentValue.IsConfigured;
 
     public async Task<DeliveryResult> DeliverAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
@@ -150,7 +153,10 @@ public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, 
         if (card.ActivityId is null)
         {
             // Its card's post may be queued behind it (a newer version of the card replaced a post that failed): step aside.
-            return new DeliveryResult(DeliveryOutcome.Deferred, WaitForCard, "the card is not posted yet");
+            // A post that failed for good will never come: the reply fails too, rather than wait for it forever.
+            return await outbox.IsWaitingAsync(TeamsSurface.DedupeKey(reference.ConversationId, payload.CardKey), cancellationToken).ConfigureAwait(false)
+                ? new DeliveryResult(DeliveryOutcome.Deferred, WaitForCard, "the card is not posted yet")
+                : new DeliveryResult(DeliveryOutcome.Failed, Error: $"card {payload.CardKey} could not be posted in {reference.ConversationId} (see its failed send), so there is no thread to reply in");
         }
 
         var thread = reference.IsChannel ? card.ThreadConversationId ?? $"{reference.ConversationId};messageid={card.ActivityId}" : reference.ConversationId;
