@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.KubernetesWatch;
@@ -225,7 +226,30 @@ public static class KubernetesWatchMemory
         GC.WaitForPendingFinalizers();
         self.Refresh();
         return string.Create(CultureInfo.InvariantCulture,
-            $"working set {now / 1048576.0:0.0} MB (after a full GC {self.WorkingSet64 / 1048576.0:0.0} MB, peak {self.PeakWorkingSet64 / 1048576.0:0.0} MB, at start {baseline / 1048576.0:0.0} MB), managed heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MB");
+            $"working set {now / 1048576.0:0.0} MB (after a full GC {self.WorkingSet64 / 1048576.0:0.0} MB, peak {self.PeakWorkingSet64 / 1048576.0:0.0} MB, at start {baseline / 1048576.0:0.0} MB), managed heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MB")
+            + Environment.NewLine + "memory: " + Breakdown();
+    }
+
+    /// <summary>
+    /// Where the working set is, after the full GC: resident anonymous memory (GC heap, native allocations, JIT code)
+    /// against mapped files (the runtime and assemblies), the GC's committed bytes and fragmentation, the live bytes per
+    /// generation, the GC mode, and how much was compiled.
+    /// </summary>
+    private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "LOH", "POH"];
+
+    private static string Breakdown()
+    {
+        var status = File.ReadAllLines("/proc/self/status")
+            .Select(l => l.Split(':', 2))
+            .Where(p => p.Length == 2)
+            .ToDictionary(p => p[0], p => p[1].Trim(), StringComparer.Ordinal);
+        var gc = GC.GetGCMemoryInfo(GCKind.Any);
+        var generations = string.Join(", ", GenerationNames.Select((name, i) =>
+            string.Create(CultureInfo.InvariantCulture, $"{name} {gc.GenerationInfo[i].SizeAfterBytes / 1048576.0:0.0}")));
+        var mode = GCSettings.IsServerGC ? "server" : "workstation";
+        var concurrent = AppContext.GetData("System.GC.Concurrent") is bool c ? c : true;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"RssAnon {status.GetValueOrDefault("RssAnon", "?")}, RssFile {status.GetValueOrDefault("RssFile", "?")}; GC {mode}{(concurrent ? " concurrent" : string.Empty)}: committed {gc.TotalCommittedBytes / 1048576.0:0.0} MB, heap {gc.HeapSizeBytes / 1048576.0:0.0} MB, fragmented {gc.FragmentedBytes / 1048576.0:0.0} MB, MB after the last GC: {generations}; allocated in all {GC.GetTotalAllocatedBytes() / 1048576.0:0} MB, GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; JIT {System.Runtime.JitInfo.GetCompiledMethodCount()} methods, {System.Runtime.JitInfo.GetCompiledILBytes() / 1024} KB IL");
     }
 
     private static async Task SettleAsync(KubernetesWatchStatus status)

@@ -29,6 +29,7 @@ public sealed partial class KubernetesPodWatcher
     private readonly PulledEventRecorder? _pulledEvents;
     private readonly ResiliencePipeline _delivery;
     private readonly OwnerResolver _owners;
+    private readonly PodListWatch _pods;
     private readonly string _cluster;
     private readonly TimeProvider _time;
     private readonly KubernetesWatchStatus _status;
@@ -36,6 +37,7 @@ public sealed partial class KubernetesPodWatcher
     /// <summary>Changes held now because the store cannot write.</summary>
     private int _holding;
     private readonly ILogger _logger;
+    private int _listMarks;
 
     public KubernetesPodWatcher(
         IKubernetes client,
@@ -54,6 +56,7 @@ public sealed partial class KubernetesPodWatcher
         _pulledEvents = pullEvents is null ? null : new PulledEventRecorder(pullEvents, cluster, time, logger);
         _delivery = delivery ?? WatchDeliveryRetry.Build(options, time, logger);
         _owners = new OwnerResolver(client);
+        _pods = new PodListWatch(client);
         _cluster = cluster;
         _time = time;
         _status = status;
@@ -113,10 +116,15 @@ public sealed partial class KubernetesPodWatcher
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var consumer = ConsumeAsync(tracker, inputs.Reader, run.Token);
         var writer = new CountingWriter(inputs.Writer, _status);
-        var producers = Task.WhenAll(scopes.SelectMany(ns => new[]
+        var producers = Task.WhenAll(scopes.SelectMany(ns =>
         {
-            RunLoopAsync(ns, "pods", ListPodsAsync, WatchPodsAsync, writer, run.Token),
-            RunLoopAsync(ns, "events", ListEventsAsync, WatchEventsAsync, writer, run.Token),
+            // One string pool per pod loop: a loop reads one page or event at a time, so its pool needs no lock.
+            var strings = new StringPool();
+            return new[]
+            {
+                RunLoopAsync(ns, "pods", (n, w, t) => ListPodsAsync(n, strings, w, t), (n, c, w, t) => WatchPodsAsync(n, strings, c, w, t), writer, run.Token),
+                RunLoopAsync(ns, "events", ListEventsAsync, WatchEventsAsync, writer, run.Token),
+            };
         }));
 
         // The producers end only when cancelled; the consumer only early when it fails. Either way, stop both.
@@ -201,46 +209,51 @@ public sealed partial class KubernetesPodWatcher
         }
     }
 
-    private async Task<string> ListPodsAsync(string? ns, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Lists the pods page by page (read slimly, <see cref="PodJson"/>), each as an ADDED input stamped with this list's
+    /// mark, then a relist input with the mark: tracked pods the list did not carry were deleted meanwhile. An expired
+    /// continue token (410) starts the list again under a new mark.
+    /// </summary>
+    private async Task<string> ListPodsAsync(string? ns, StringPool strings, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken)
     {
-        var uids = new HashSet<string>(StringComparer.Ordinal);
+        var mark = Interlocked.Increment(ref _listMarks);
+        var listed = 0;
         string? listVersion = null;
         string? next = null;
         do
         {
-            V1PodList page;
+            PodListPage page;
             try
             {
-                page = ns is null
-                    ? await _client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: next, limit: _options.ListPageSize, cancellationToken: cancellationToken).ConfigureAwait(false)
-                    : await _client.CoreV1.ListNamespacedPodAsync(ns, continueParameter: next, limit: _options.ListPageSize, cancellationToken: cancellationToken).ConfigureAwait(false);
+                page = await _pods.ListAsync(ns, next, _options.ListPageSize, strings, cancellationToken).ConfigureAwait(false);
             }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
             {
                 // The continue token expired: start the list again.
-                uids.Clear();
+                mark = Interlocked.Increment(ref _listMarks);
+                listed = 0;
                 listVersion = null;
                 next = null;
                 continue;
             }
 
-            listVersion ??= page.Metadata?.ResourceVersion;
-            foreach (var pod in page.Items ?? [])
+            listVersion ??= page.ResourceVersion;
+            foreach (var pod in page.Items)
             {
-                if (pod.Metadata?.Uid is { } uid)
+                if (pod.Uid is not null)
                 {
-                    uids.Add(uid);
+                    listed++;
                 }
 
-                await writer.WriteAsync(new PodInput(WatchEventType.Added, pod), cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(new PodInput(WatchEventType.Added, pod, mark), cancellationToken).ConfigureAwait(false);
             }
 
-            next = page.Metadata?.ContinueProperty;
+            next = page.Continue;
         }
         while (!string.IsNullOrEmpty(next));
 
-        await writer.WriteAsync(new RelistInput(ns, uids), cancellationToken).ConfigureAwait(false);
-        _status.PodListCompleted(uids.Count);
+        await writer.WriteAsync(new RelistInput(ns, mark), cancellationToken).ConfigureAwait(false);
+        _status.PodListCompleted(listed);
         _status.PodResourceVersion = listVersion;
         return listVersion ?? throw new KubernetesException("the pod list had no resourceVersion");
     }
@@ -279,19 +292,74 @@ public sealed partial class KubernetesPodWatcher
         return listVersion ?? throw new KubernetesException("the event list had no resourceVersion");
     }
 
-    private Task<WatchEnd> WatchPodsAsync(string? ns, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>
-        WatchAsync<V1Pod>(
+    private Task<WatchEnd> WatchPodsAsync(string? ns, StringPool strings, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>
+        WatchAsync<WatchedPod>(
             cursor,
-            (onError, token) => ns is null
-                ? _client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: cursor.ResourceVersion, timeoutSeconds: WatchTimeoutSeconds(), onError: onError, cancellationToken: token)
-                : _client.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, resourceVersion: cursor.ResourceVersion, timeoutSeconds: WatchTimeoutSeconds(), onError: onError, cancellationToken: token),
+            (onError, token) => PodEventsAsync(ns, cursor.ResourceVersion, strings, onError, token),
             async (type, pod, token) =>
             {
                 _status.PodEventSeen();
-                await writer.WriteAsync(new PodInput(type, pod), token).ConfigureAwait(false);
+                await writer.WriteAsync(new PodInput(type, pod, 0), token).ConfigureAwait(false);
             },
-            p => _status.PodResourceVersion = p.Metadata?.ResourceVersion,
+            p => _status.PodResourceVersion = p.ResourceVersion,
             cancellationToken);
+
+    /// <summary>
+    /// The pod watch as the client's watch gives it: ADDED, MODIFIED, DELETED and BOOKMARK as items; an ERROR event
+    /// (its Status: 410 Gone or another) and an unreadable line go to <paramref name="onError"/> and end the stream.
+    /// </summary>
+    private async IAsyncEnumerable<(WatchEventType, WatchedPod)> PodEventsAsync(
+        string? ns,
+        string? resourceVersion,
+        StringPool strings,
+        Action<Exception> onError,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = _pods.WatchAsync(ns, resourceVersion, WatchTimeoutSeconds(), strings, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using (events.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                PodWatchEvent e;
+                try
+                {
+                    if (!await events.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        yield break;
+                    }
+
+                    e = events.Current;
+                }
+                catch (JsonException unreadable)
+                {
+                    onError(unreadable);
+                    yield break;
+                }
+
+                WatchEventType? type = e.Type switch
+                {
+                    "ADDED" => WatchEventType.Added,
+                    "MODIFIED" => WatchEventType.Modified,
+                    "DELETED" => WatchEventType.Deleted,
+                    "BOOKMARK" => WatchEventType.Bookmark,
+                    _ => null,
+                };
+                if (e.Type == "ERROR")
+                {
+                    onError(new KubernetesException(new V1Status { Code = e.StatusCode, Message = e.StatusMessage }));
+                    yield break;
+                }
+
+                if (type is null || e.Pod is null)
+                {
+                    onError(new JsonException($"a pod watch event of unknown type {e.Type}"));
+                    yield break;
+                }
+
+                yield return (type.Value, e.Pod);
+            }
+        }
+    }
 
     private Task<WatchEnd> WatchEventsAsync(string? ns, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>
         WatchAsync<Corev1Event>(
@@ -420,13 +488,13 @@ public sealed partial class KubernetesPodWatcher
             switch (input)
             {
                 case PodInput { Type: WatchEventType.Deleted } deleted:
-                    changes = tracker.PodDeleted(deleted.Pod);
+                    changes = tracker.PodDeleted(deleted.Pod.Uid);
                     break;
                 case PodInput seen:
-                    changes = tracker.ObservePod(seen.Pod);
+                    changes = tracker.ObservePod(seen.Pod, seen.ListMark);
                     break;
                 case RelistInput relist:
-                    changes = tracker.RelistCompleted(relist.Namespace, relist.Uids);
+                    changes = tracker.RelistCompleted(relist.Namespace, relist.ListMark);
                     break;
                 case EventInput e:
                     _status.EventSeen();
@@ -623,9 +691,10 @@ public sealed partial class KubernetesPodWatcher
 
     private abstract record WatchInput;
 
-    private sealed record PodInput(WatchEventType Type, V1Pod Pod) : WatchInput;
+    /// <param name="ListMark">The mark of the list that carried the pod; 0 for a watch event.</param>
+    private sealed record PodInput(WatchEventType Type, WatchedPod Pod, int ListMark) : WatchInput;
 
     private sealed record EventInput(Corev1Event Event) : WatchInput;
 
-    private sealed record RelistInput(string? Namespace, IReadOnlySet<string> Uids) : WatchInput;
+    private sealed record RelistInput(string? Namespace, int ListMark) : WatchInput;
 }

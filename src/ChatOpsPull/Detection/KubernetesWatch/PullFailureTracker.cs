@@ -22,27 +22,34 @@ public sealed record ResolvedChange(TrackedPod Pod, string? Container, PodResolu
 /// "&lt;pod UID&gt;_&lt;image&gt;"), and its "Back-off pulling image" event and status carry no registry error (before
 /// 1.32), so the earlier Failed event or ErrImagePull status of the same pod and image is kept and used while the
 /// container backs off. Pure and single-threaded: the watcher feeds it one input at a time. Only failing pods are
-/// kept, so memory follows the number of failures, not the number of pods. Deduplicates on pod uid + container +
+/// kept, so memory follows the number of failures, not the number of pods, and a failing pod is one small entry (its
+/// controller reference and one slot per failing container, no dictionary of its own). Deduplicates on pod uid + container +
 /// reason + message, so a relist or a replayed watch reports nothing twice.
 /// </summary>
 public sealed class PullFailureTracker
 {
     private const int EventMessageLimit = 20_000;
     private readonly Dictionary<string, PodEntry> _pods = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Dictionary<string, EventMessage>> _eventMessages = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EventMessage[]> _eventMessages = new(StringComparer.Ordinal);
 
     public int TrackedPodCount => _pods.Count;
 
     /// <summary>A pod was added or modified (from a watch or a list).</summary>
-    public IReadOnlyList<TrackerChange> ObservePod(V1Pod pod)
+    public IReadOnlyList<TrackerChange> ObservePod(V1Pod pod) => ObservePod(WatchedPod.From(pod));
+
+    /// <summary>
+    /// A pod was added or modified. <paramref name="listMark"/> (not 0) says it came from the list of that mark, so
+    /// <see cref="RelistCompleted(string?, int)"/> knows it is still there.
+    /// </summary>
+    public IReadOnlyList<TrackerChange> ObservePod(WatchedPod pod, int listMark = 0)
     {
-        var uid = pod.Metadata?.Uid;
+        var uid = pod.Uid;
         if (uid is null)
         {
             return [];
         }
 
-        var failing = PodPullState.FailingContainers(pod);
+        var failing = pod.Failing;
         _pods.TryGetValue(uid, out var entry);
         if (failing.Count == 0 && entry is null)
         {
@@ -55,46 +62,59 @@ public sealed class PullFailureTracker
             entry = new PodEntry(Track(pod));
             _pods[uid] = entry;
         }
-        else if (entry.Pod.NodeName != pod.Spec?.NodeName)
+        else if (entry.Pod.NodeName != pod.NodeName)
         {
             entry.Pod = Track(pod);
         }
 
-        var now = new HashSet<string>(StringComparer.Ordinal);
+        if (listMark != 0)
+        {
+            entry.ListMark = listMark;
+        }
+
         foreach (var state in failing)
         {
-            now.Add(state.Container);
-            entry.States[state.Container] = state;
+            var slot = entry.Slot(state.Container);
+            if (slot is null)
+            {
+                slot = new ContainerSlot(state);
+                entry.Add(slot);
+            }
+
+            slot.State = state;
             if (PodPullState.IsRuntimeMessage(state.StatusMessage))
             {
-                entry.StatusMessages[state.Image] = state.StatusMessage;
+                entry.SetStatusMessage(state.Image, state.StatusMessage);
             }
 
             var message = EffectiveMessage(entry, state);
-            if (!entry.Reported.TryGetValue(state.Container, out var last) || last.Reason != state.Reason || last.Message != message)
+            if (slot.ReportedReason is null || slot.ReportedReason != state.Reason || slot.ReportedMessage != message)
             {
-                entry.Reported[state.Container] = (state.Reason, message);
+                slot.ReportedReason = state.Reason;
+                slot.ReportedMessage = message;
                 changes.Add(new FailureChange(entry.Pod, state, message));
             }
         }
 
-        foreach (var container in entry.Reported.Keys.Where(c => !now.Contains(c)).ToArray())
+        foreach (var slot in entry.Containers.ToArray())
         {
-            entry.Reported.Remove(container);
-            if (entry.States.Remove(container, out var gone))
+            if (failing.Any(f => f.Container == slot.State.Container))
             {
-                entry.StatusMessages.Remove(gone.Image);
-                if (_eventMessages.TryGetValue(uid, out var byKey))
-                {
-                    byKey.Remove(gone.Image);
-                    byKey.Remove(ContainerKey(container));
-                }
+                continue;
             }
 
-            changes.Add(new ResolvedChange(entry.Pod, container, PodResolution.Ready));
+            entry.Remove(slot);
+            entry.RemoveStatusMessage(slot.State.Image);
+            if (_eventMessages.TryGetValue(uid, out var byKey))
+            {
+                byKey = EventMessage.Without(EventMessage.Without(byKey, slot.State.Image), ContainerKey(slot.State.Container));
+                _eventMessages[uid] = byKey;
+            }
+
+            changes.Add(new ResolvedChange(entry.Pod, slot.State.Container, PodResolution.Ready));
         }
 
-        if (entry.Reported.Count == 0)
+        if (entry.Containers.Length == 0)
         {
             _pods.Remove(uid);
         }
@@ -103,9 +123,11 @@ public sealed class PullFailureTracker
     }
 
     /// <summary>A pod was deleted: everything reported for it is resolved.</summary>
-    public IReadOnlyList<TrackerChange> PodDeleted(V1Pod pod)
+    public IReadOnlyList<TrackerChange> PodDeleted(V1Pod pod) => PodDeleted(pod.Metadata?.Uid);
+
+    /// <summary>The pod with this uid was deleted: everything reported for it is resolved.</summary>
+    public IReadOnlyList<TrackerChange> PodDeleted(string? uid)
     {
-        var uid = pod.Metadata?.Uid;
         if (uid is null)
         {
             return [];
@@ -146,44 +168,51 @@ public sealed class PullFailureTracker
                 }
             }
 
-            byKey = new Dictionary<string, EventMessage>(StringComparer.Ordinal);
-            _eventMessages[uid] = byKey;
+            byKey = [];
         }
 
         var key = PodPullState.ImageInMessage(warning.Message) ?? ContainerKey(container);
-        if (byKey.TryGetValue(key, out var known) && known.At > at)
+        if (EventMessage.Find(byKey, key) is { } known && known.At > at)
         {
             return [];
         }
 
-        byKey[key] = new EventMessage(warning.Message!, at);
-        if (!_pods.TryGetValue(uid, out var entry) || !entry.States.TryGetValue(container, out var state))
+        _eventMessages[uid] = EventMessage.With(byKey, new EventMessage(key, warning.Message!, at));
+        if (!_pods.TryGetValue(uid, out var entry) || entry.Slot(container) is not { } slot)
         {
             return [];
         }
 
-        var message = EffectiveMessage(entry, state);
-        var last = entry.Reported[container];
-        if (last.Message == message)
+        var message = EffectiveMessage(entry, slot.State);
+        if (slot.ReportedMessage == message)
         {
             return [];
         }
 
-        entry.Reported[container] = (state.Reason, message);
-        return [new FailureChange(entry.Pod, state, message)];
+        slot.ReportedReason = slot.State.Reason;
+        slot.ReportedMessage = message;
+        return [new FailureChange(entry.Pod, slot.State, message)];
     }
 
     /// <summary>
     /// After a full relist of <paramref name="namespace"/> (null: all namespaces): pods tracked there that the list no
     /// longer has were deleted while the watch was down.
     /// </summary>
-    public IReadOnlyList<TrackerChange> RelistCompleted(string? @namespace, IReadOnlySet<string> listedUids)
+    public IReadOnlyList<TrackerChange> RelistCompleted(string? @namespace, IReadOnlySet<string> listedUids) =>
+        Forget(e => (@namespace is null || e.Pod.Namespace == @namespace) && !listedUids.Contains(e.Pod.Uid));
+
+    /// <summary>
+    /// After a full relist of <paramref name="namespace"/> (null: all namespaces) whose pods came with
+    /// <paramref name="listMark"/>: pods tracked there that the list did not carry were deleted while the watch was down.
+    /// </summary>
+    public IReadOnlyList<TrackerChange> RelistCompleted(string? @namespace, int listMark) =>
+        Forget(e => (@namespace is null || e.Pod.Namespace == @namespace) && e.ListMark != listMark);
+
+    private List<TrackerChange> Forget(Func<PodEntry, bool> gone)
     {
-        var gone = _pods.Values
-            .Where(e => (@namespace is null || e.Pod.Namespace == @namespace) && !listedUids.Contains(e.Pod.Uid))
-            .ToArray();
-        var changes = new List<TrackerChange>(gone.Length);
-        foreach (var entry in gone)
+        var entries = _pods.Values.Where(gone).ToArray();
+        var changes = new List<TrackerChange>(entries.Length);
+        foreach (var entry in entries)
         {
             _pods.Remove(entry.Pod.Uid);
             ForgetEventMessages(entry.Pod.Uid);
@@ -201,12 +230,12 @@ public sealed class PullFailureTracker
     private string EffectiveMessage(PodEntry entry, ContainerPullState state)
     {
         if (_eventMessages.TryGetValue(entry.Pod.Uid, out var byKey)
-            && (byKey.TryGetValue(state.Image, out var fromEvent) || byKey.TryGetValue(ContainerKey(state.Container), out fromEvent)))
+            && (EventMessage.Find(byKey, state.Image) ?? EventMessage.Find(byKey, ContainerKey(state.Container))) is { } fromEvent)
         {
             return fromEvent.Text;
         }
 
-        return entry.StatusMessages.TryGetValue(state.Image, out var earlier) && !PodPullState.IsRuntimeMessage(state.StatusMessage)
+        return entry.StatusMessage(state.Image) is { } earlier && !PodPullState.IsRuntimeMessage(state.StatusMessage)
             ? earlier
             : state.StatusMessage;
     }
@@ -216,27 +245,80 @@ public sealed class PullFailureTracker
 
     private void ForgetEventMessages(string uid) => _eventMessages.Remove(uid);
 
-    private static TrackedPod Track(V1Pod pod) => new(
-        pod.Metadata.Uid,
-        pod.Metadata.NamespaceProperty,
-        pod.Metadata.Name,
-        pod.Spec?.NodeName,
-        pod.Metadata.OwnerReferences?.ToArray() ?? []);
+    private static TrackedPod Track(WatchedPod pod) => new(
+        pod.Uid!,
+        pod.Namespace,
+        pod.Name,
+        pod.NodeName,
+        pod.Controller is null ? [] : [pod.Controller]);
 
     private static DateTime EventTime(Corev1Event e) =>
         e.Series?.LastObservedTime ?? e.LastTimestamp ?? e.EventTime ?? e.FirstTimestamp ?? e.Metadata?.CreationTimestamp ?? DateTime.MinValue;
 
+    /// <summary>One failing pod: its identity, one slot per failing container, and the runtime messages kept per image.</summary>
     private sealed class PodEntry(TrackedPod pod)
     {
+        private (string Image, string Message)[]? _statusMessages;
+
         public TrackedPod Pod { get; set; } = pod;
 
-        public Dictionary<string, (string Reason, string Message)> Reported { get; } = new(StringComparer.Ordinal);
+        /// <summary>The mark of the last list that carried this pod.</summary>
+        public int ListMark { get; set; }
 
-        public Dictionary<string, ContainerPullState> States { get; } = new(StringComparer.Ordinal);
+        public ContainerSlot[] Containers { get; private set; } = [];
+
+        public ContainerSlot? Slot(string container) => Array.Find(Containers, c => c.State.Container == container);
+
+        public void Add(ContainerSlot slot) => Containers = [.. Containers, slot];
+
+        public void Remove(ContainerSlot slot) => Containers = Array.FindAll(Containers, c => c != slot);
 
         /// <summary>Image → the last status message with the runtime's words (an ErrImagePull status), kept through the back-off.</summary>
-        public Dictionary<string, string> StatusMessages { get; } = new(StringComparer.Ordinal);
+        public string? StatusMessage(string image) =>
+            _statusMessages is null ? null : Array.Find(_statusMessages, m => m.Image == image).Message;
+
+        public void SetStatusMessage(string image, string message)
+        {
+            var at = _statusMessages is null ? -1 : Array.FindIndex(_statusMessages, m => m.Image == image);
+            if (at >= 0)
+            {
+                _statusMessages![at].Message = message;
+            }
+            else
+            {
+                _statusMessages = [.. _statusMessages ?? [], (image, message)];
+            }
+        }
+
+        public void RemoveStatusMessage(string image)
+        {
+            if (_statusMessages is not null)
+            {
+                var left = Array.FindAll(_statusMessages, m => m.Image != image);
+                _statusMessages = left.Length == 0 ? null : left;
+            }
+        }
     }
 
-    private sealed record EventMessage(string Text, DateTime At);
+    /// <summary>One failing container: its latest state and what was last reported for it.</summary>
+    private sealed class ContainerSlot(ContainerPullState state)
+    {
+        public ContainerPullState State { get; set; } = state;
+
+        public string? ReportedReason { get; set; }
+
+        public string? ReportedMessage { get; set; }
+    }
+
+    /// <summary>A Warning event's runtime words about one image (or container) of a pod, and when they were said.</summary>
+    private sealed record EventMessage(string Key, string Text, DateTime At)
+    {
+        public static EventMessage? Find(EventMessage[] messages, string key) => Array.Find(messages, m => m.Key == key);
+
+        public static EventMessage[] With(EventMessage[] messages, EventMessage message) =>
+            [.. Without(messages, message.Key), message];
+
+        public static EventMessage[] Without(EventMessage[] messages, string key) =>
+            Array.Exists(messages, m => m.Key == key) ? Array.FindAll(messages, m => m.Key != key) : messages;
+    }
 }

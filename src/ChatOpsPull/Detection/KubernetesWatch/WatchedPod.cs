@@ -1,0 +1,30 @@
+using ChatOpsPull.Core.Failures;
+using k8s.Models;
+
+namespace ChatOpsPull.Detection.KubernetesWatch;
+
+/// <summary>
+/// The parts of a pod the watcher reads: who it is, where it runs, its controller, and the containers that wait on a
+/// pull. The watcher reads it straight from the API's JSON (<see cref="PodJson"/>), so a healthy pod costs a few strings
+/// while its page is read and nothing after; <see cref="From"/> gives the same from a full <see cref="V1Pod"/>.
+/// </summary>
+/// <param name="Controller">The owner reference with <c>controller: true</c>, the only one the owner walk follows.</param>
+/// <param name="Failing">Waiting containers with a pull reason, in init, regular, ephemeral order (<see cref="PodPullState.FailingContainers"/>).</param>
+public sealed record WatchedPod(
+    string? Uid,
+    string Namespace,
+    string Name,
+    string? ResourceVersion,
+    string? NodeName,
+    V1OwnerReference? Controller,
+    IReadOnlyList<ContainerPullState> Failing)
+{
+    public static WatchedPod From(V1Pod pod) => new(
+        pod.Metadata?.Uid,
+        pod.Metadata?.NamespaceProperty ?? string.Empty,
+        pod.Metadata?.Name ?? string.Empty,
+        pod.Metadata?.ResourceVersion,
+        pod.Spec?.NodeName,
+        pod.Metadata?.OwnerReferences?.FirstOrDefault(o => o.Controller == true),
+        PodPullState.FailingContainers(pod));
+}
