@@ -168,6 +168,10 @@ public sealed class FakeApiManifestTests : IDisposable
 
         // Not a typed call in our source: KubernetesClient's LeaseLock creates the Lease the first time (Kubernetes/WatcherLeadership).
         calls.Add(new ApiCall("create", "coordination.k8s.io", "leases", "chatopspull"));
+        // Not typed calls either: the watcher lists and watches pods with its own slim reader (Detection/KubernetesWatch/PodListWatch).
+        Assert.Contains("api/v1/namespaces/", File.ReadAllText(RenderedManifests.Path(Path.Combine("src", "ChatOpsPull", "Detection", "KubernetesWatch", "PodListWatch.cs"))), StringComparison.Ordinal);
+        calls.Add(new ApiCall("list", string.Empty, "pods", "shop"));
+        calls.Add(new ApiCall("watch", string.Empty, "pods", "shop"));
         if (withRemediation)
         {
             // The refresh reads its credential source in the bot's own namespace (Remediation:CredentialSources).
