@@ -130,12 +130,12 @@ public sealed class FleetClickTests(PostgresFixture postgres)
             [new Evidence("manifest team/app", EvidenceOutcome.Passed, "application/vnd.oci.image.manifest.v1+json")],
             DateTimeOffset.UtcNow);
 
-    [Fact]
-    public async Task Click_for_a_cluster_whose_bot_is_down_waits_says_so_and_runs_once_when_it_is_back()
+    /// <summary>
+    /// prod-a's bot and prod-b's (on <paramref name="apiB"/>, kept across its stop), a failing Deployment on prod-b with an
+    /// incident whose plan restarts it, then prod-b's bot stopped and no longer live: clicks now land on prod-a.
+    /// </summary>
+    private static async Task<(RemediationBed A, Incident Incident, RemediationPlan Plan, long GenerationB)> OpenRestartOnBThenStopItsBotAsync(FleetOfBots fleet, FakeKubernetesApi apiB)
     {
-        using var storage = await TestStorage.PostgresAsync(postgres);
-        await using var fleet = new FleetOfBots(storage);
-        await using var apiB = await FleetOfBots.StartApiAsync();
         var a = await fleet.StartAsync("prod-a");
         var b = await fleet.StartAsync("prod-b", api: apiB);
         b.SeedFailingDeployment("api", Image, replicas: 2);
@@ -144,6 +144,16 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
         await fleet.StopAsync(b);
         await Eventually.ValueAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        return (a, incident, plan, generationB);
+    }
+
+    [Fact]
+    public async Task Click_for_a_cluster_whose_bot_is_down_waits_says_so_and_runs_once_when_it_is_back()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using var fleet = new FleetOfBots(storage);
+        await using var apiB = await FleetOfBots.StartApiAsync();
+        var (a, incident, plan, generationB) = await OpenRestartOnBThenStopItsBotAsync(fleet, apiB);
 
         var asked = await a.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
         var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
@@ -179,13 +189,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         using var storage = await TestStorage.PostgresAsync(postgres);
         await using var fleet = new FleetOfBots(storage);
         await using var apiB = await FleetOfBots.StartApiAsync();
-        var a = await fleet.StartAsync("prod-a");
-        var b = await fleet.StartAsync("prod-b", api: apiB);
-        b.SeedFailingDeployment("api", Image, replicas: 2);
-        var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
-        var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
-        await fleet.StopAsync(b);
-        await Eventually.ValueAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        var (a, incident, plan, _) = await OpenRestartOnBThenStopItsBotAsync(fleet, apiB);
         var asked = await a.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
         var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
         await a.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
@@ -216,14 +220,7 @@ public sealed class FleetClickTests(PostgresFixture postgres)
         using var storage = await TestStorage.PostgresAsync(postgres);
         await using var fleet = new FleetOfBots(storage, new() { ["Approvals:RequestLifetime"] = "00:00:04" });
         await using var apiB = await FleetOfBots.StartApiAsync();
-        var a = await fleet.StartAsync("prod-a");
-        var b = await fleet.StartAsync("prod-b", api: apiB);
-        b.SeedFailingDeployment("api", Image, replicas: 2);
-        var generationB = RemediationBed.Generation(b.DeploymentObject("api"));
-        var incident = await b.OpenIncidentAsync("api", Image, Facts.PullableNow(), cluster: "prod-b");
-        var plan = Facts.Plan(incident, RemediationKind.RestartWorkload);
-        await fleet.StopAsync(b);
-        await Eventually.ValueAsync(() => a.Get<FleetRegistry>().IsLiveAsync("prod-b", CancellationToken.None), live => !live, "prod-b to have no live bot");
+        var (a, incident, plan, generationB) = await OpenRestartOnBThenStopItsBotAsync(fleet, apiB);
         var asked = await a.ClickAsync(People.Alice, CardVerb.Request, incident.Id, plan.Key);
         var approvalId = RemediationBed.ApprovalIdOn(asked.UpdatedCard!, plan.Title);
         await a.ClickAsync(People.Bob, CardVerb.Approve, approvalId);

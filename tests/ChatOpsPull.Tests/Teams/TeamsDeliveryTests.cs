@@ -15,6 +15,9 @@ namespace ChatOpsPull.Tests.Teams;
 [Collection(TeamsTestGroup.Name)]
 public sealed class TeamsDeliveryTests
 {
+    /// <summary>An Adaptive Card of a version Teams does not render (it answers 400).</summary>
+    private const string CardTeamsRefuses = """{"type":"AdaptiveCard","version":"1.6","body":[{"type":"TextBlock","text":"hi"}]}""";
+
     private readonly BotConnectorStandIn _standIn;
 
     public TeamsDeliveryTests(StandInFixture fixture)
@@ -107,11 +110,8 @@ public sealed class TeamsDeliveryTests
     public async Task Card_Teams_refuses_fails_for_good_with_the_error_body()
     {
         await using var host = await JoinedHostAsync();
-        var store = host.Services.GetRequiredService<TeamsConversationStore>();
-        const string tooNew = """{"type":"AdaptiveCard","version":"1.6","body":[{"type":"TextBlock","text":"hi"}]}""";
-        await store.SaveCardAsync(TeamsTestHost.GeneralChannel, "incident:inc-0a0b0c", tooNew, tooNew, [], "hi", CancellationToken.None);
 
-        var result = await DeliverAsync(host, TeamsMessages.CardPost, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, "incident:inc-0a0b0c"));
+        var result = await PostCardAsync(host, "incident:inc-0a0b0c", CardTeamsRefuses, "hi");
 
         Assert.Equal(DeliveryOutcome.Failed, result.Outcome);
         Assert.Contains("HTTP 400", result.Error, StringComparison.Ordinal);
@@ -122,10 +122,7 @@ public sealed class TeamsDeliveryTests
     public async Task Thread_reply_under_a_card_whose_post_failed_for_good_fails_instead_of_waiting_for_it_forever()
     {
         await using var host = await JoinedHostAsync();
-        var store = host.Services.GetRequiredService<TeamsConversationStore>();
-        const string tooNew = """{"type":"AdaptiveCard","version":"1.6","body":[{"type":"TextBlock","text":"hi"}]}""";
-        await store.SaveCardAsync(TeamsTestHost.GeneralChannel, "incident:inc-0d0e0f", tooNew, tooNew, [], "hi", CancellationToken.None);
-        var post = await DeliverAsync(host, TeamsMessages.CardPost, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, "incident:inc-0d0e0f"));
+        var post = await PostCardAsync(host, "incident:inc-0d0e0f", CardTeamsRefuses, "hi");
         var calls = _standIn.Calls.Count;
 
         var reply = await DeliverAsync(host, TeamsMessages.ThreadReply, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, "incident:inc-0d0e0f", "Bob approved the fix"));
@@ -140,11 +137,9 @@ public sealed class TeamsDeliveryTests
     public async Task Message_over_the_Teams_size_limit_fails_with_MessageSizeTooBig()
     {
         await using var host = await JoinedHostAsync();
-        var store = host.Services.GetRequiredService<TeamsConversationStore>();
         var huge = $$"""{"type":"AdaptiveCard","version":"1.5","body":[{"type":"TextBlock","text":"{{new string('x', 20_000)}}"}]}""";
-        await store.SaveCardAsync(TeamsTestHost.GeneralChannel, "incident:inc-b16b16", huge, huge, [], "big", CancellationToken.None);
 
-        var result = await DeliverAsync(host, TeamsMessages.CardPost, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, "incident:inc-b16b16"));
+        var result = await PostCardAsync(host, "incident:inc-b16b16", huge, "big");
 
         Assert.Equal(DeliveryOutcome.Failed, result.Outcome);
         Assert.Contains("HTTP 413", result.Error, StringComparison.Ordinal);
@@ -221,6 +216,14 @@ public sealed class TeamsDeliveryTests
         using var response = await host.SendAsync(TeamsActivities.BotAddedToTeam(_standIn.ServiceUrl));
         response.EnsureSuccessStatusCode();
         return host;
+    }
+
+    /// <summary>Stores <paramref name="cardJson"/> as the card <paramref name="cardKey"/> of the general channel and delivers its post.</summary>
+    private static async Task<DeliveryResult> PostCardAsync(TeamsTestHost host, string cardKey, string cardJson, string summary)
+    {
+        await host.Services.GetRequiredService<TeamsConversationStore>()
+            .SaveCardAsync(TeamsTestHost.GeneralChannel, cardKey, cardJson, cardJson, [], summary, CancellationToken.None);
+        return await DeliverAsync(host, TeamsMessages.CardPost, new TeamsOutboxPayload(TeamsTestHost.GeneralChannel, cardKey));
     }
 
     private static Task<DeliveryResult> DeliverTextAsync(TeamsTestHost host, string text, string conversation = TeamsTestHost.GeneralChannel) =>
