@@ -39,6 +39,9 @@ public enum DeliveryOutcome
 public sealed record DeliveryResult(DeliveryOutcome Outcome, TimeSpan? RetryAfter = null, string? Error = null)
 {
     public static DeliveryResult Delivered { get; } = new(DeliveryOutcome.Delivered);
+
+    /// <summary>A thread reply whose card's post still waits in the outbox: asked again 5 s later (<see cref="DeliveryOutcome.Deferred"/>).</summary>
+    public static DeliveryResult CardNotPostedYet { get; } = new(DeliveryOutcome.Deferred, TimeSpan.FromSeconds(5), "the card is not posted yet");
 }
 
 /// <summary>The paced, persistent queue every outbound chat call goes through (about one message per second per channel).</summary>

@@ -19,9 +19,6 @@ public sealed partial class SlackOutboxDelivery(
     IOptionsMonitor<SlackOptions> options,
     ILogger<SlackOutboxDelivery> log) : IOutboxDelivery
 {
-    /// <summary>How long a thread reply waits for its card to be posted first.</summary>
-    private static readonly TimeSpan WaitForCard = TimeSpan.FromSeconds(5);
-
     /// <summary>First pause before recording a posted card's ts again while the database cannot write.</summary>
     private static readonly TimeSpan RecordPause = TimeSpan.FromMilliseconds(100);
 
@@ -125,7 +122,7 @@ public sealed partial class SlackOutboxDelivery(
         {
             // Its card's post is queued behind it (a newer version of the card replaced a post Slack put off): step aside,
             // or the reply would land in the channel instead of the card's thread.
-            return new DeliveryResult(DeliveryOutcome.Deferred, WaitForCard, "the card is not posted yet");
+            return DeliveryResult.CardNotPostedYet;
         }
         else
         {

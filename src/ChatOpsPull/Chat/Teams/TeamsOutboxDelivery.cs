@@ -15,9 +15,6 @@ namespace ChatOpsPull.Chat.Teams;
 /// </summary>
 public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, TeamsConversationStore store, ChatOutbox outbox, IOptionsMonitor<TeamsOptions> options, ILogger<TeamsOutboxDelivery> logger) : IOutboxDelivery
 {
-    /// <summary>How long a thread reply waits for its card to be posted first.</summary>
-    private static readonly TimeSpan WaitForCard = TimeSpan.FromSeconds(5);
-
     /// <summary>First pause before recording a posted card's activity id again while the database cannot write.</summary>
     private static readonly TimeSpan RecordPause = TimeSpan.FromMilliseconds(100);
 
@@ -155,7 +152,7 @@ public sealed partial class TeamsOutboxDelivery(TeamsConnectorClient connector, 
             // Its card's post may be queued behind it (a newer version of the card replaced a post that failed): step aside.
             // A post that failed for good will never come: the reply fails too, rather than wait for it forever.
             return await outbox.IsWaitingAsync(TeamsSurface.DedupeKey(reference.ConversationId, payload.CardKey), cancellationToken).ConfigureAwait(false)
-                ? new DeliveryResult(DeliveryOutcome.Deferred, WaitForCard, "the card is not posted yet")
+                ? DeliveryResult.CardNotPostedYet
                 : new DeliveryResult(DeliveryOutcome.Failed, Error: $"card {payload.CardKey} could not be posted in {reference.ConversationId} (see its failed send), so there is no thread to reply in");
         }
 
