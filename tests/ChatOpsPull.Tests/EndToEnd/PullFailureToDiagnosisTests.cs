@@ -154,9 +154,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
         using var storage = TestStorage.Sqlite();
         await using var host = new BotTestHost(storage, Settings(api));
-        var incident = await DiagnosedIncidentAsync(host);
-        var scheduler = host.Services.GetRequiredService<Diagnosing.InProcessDiagnosisScheduler>();
-        await Eventually.HoldsAsync(() => scheduler.Pending == 0, "no diagnosis left in process", TimeSpan.FromSeconds(60));
+        var incident = await SettledDiagnosisAsync(host);
 
         const string deployment = "GET /apis/apps/v1/namespaces/shop/deployments/web";
         const string replicaSets = "GET /apis/apps/v1/namespaces/shop/replicasets";
@@ -176,9 +174,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
         using var storage = TestStorage.Sqlite();
         await using var host = new BotTestHost(storage, Settings(api));
-        var incident = await DiagnosedIncidentAsync(host);
-        var scheduler = host.Services.GetRequiredService<Diagnosing.InProcessDiagnosisScheduler>();
-        await Eventually.HoldsAsync(() => scheduler.Pending == 0, "no diagnosis left in process", TimeSpan.FromSeconds(60));
+        var incident = await SettledDiagnosisAsync(host);
 
         // The pod's answer is held until the Deployment has been asked for: a diagnosis that read the workload only once
         // it had the pod would never get there (the hold gives up after a minute and the diagnosis has no pod).
@@ -209,9 +205,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
         using var storage = TestStorage.Sqlite();
         await using var host = new BotTestHost(storage, Settings(api));
-        var incident = await DiagnosedIncidentAsync(host);
-        var scheduler = host.Services.GetRequiredService<Diagnosing.InProcessDiagnosisScheduler>();
-        await Eventually.HoldsAsync(() => scheduler.Pending == 0, "no diagnosis left in process", TimeSpan.FromSeconds(60));
+        var incident = await SettledDiagnosisAsync(host);
 
         // An incident whose workload is not the pod's (an alert's guess, a workload renamed since): the read started for
         // the named one is dropped and the pod's own Deployment is read.
@@ -225,6 +219,15 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
     }
 
     /// <summary>The one open incident in prod-eu/shop, once it is diagnosed.</summary>
+    /// <summary>The diagnosed incident once no diagnosis is left in process: what the stand-in sees afterwards is the test's own.</summary>
+    private static async Task<Incident> SettledDiagnosisAsync(BotTestHost host)
+    {
+        var incident = await DiagnosedIncidentAsync(host);
+        var scheduler = host.Services.GetRequiredService<Diagnosing.InProcessDiagnosisScheduler>();
+        await Eventually.HoldsAsync(() => scheduler.Pending == 0, "no diagnosis left in process", TimeSpan.FromSeconds(60));
+        return incident;
+    }
+
     private static async Task<Incident> DiagnosedIncidentAsync(BotTestHost host)
     {
         var store = host.Services.GetRequiredService<IncidentStore>();
