@@ -226,8 +226,33 @@ public static class KubernetesWatchMemory
         GC.WaitForPendingFinalizers();
         self.Refresh();
         return string.Create(CultureInfo.InvariantCulture,
-            $"working set {now / 1048576.0:0.0} MB (after a full GC {self.WorkingSet64 / 1048576.0:0.0} MB, peak {self.PeakWorkingSet64 / 1048576.0:0.0} MB, at start {baseline / 1048576.0:0.0} MB), managed heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MB")
+            $"{OpenSockets()} sockets open; working set {now / 1048576.0:0.0} MB (after a full GC {self.WorkingSet64 / 1048576.0:0.0} MB, peak {self.PeakWorkingSet64 / 1048576.0:0.0} MB, at start {baseline / 1048576.0:0.0} MB), managed heap {GC.GetTotalMemory(false) / 1048576.0:0.0} MB")
             + Environment.NewLine + "memory: " + Breakdown();
+    }
+
+    /// <summary>
+    /// The sockets this process holds open (its watches, and any connection its HTTP pool keeps idle): a connection per
+    /// request in a storm is memory held long after it.
+    /// </summary>
+    private static int OpenSockets()
+    {
+        var sockets = 0;
+        foreach (var fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget?.StartsWith("socket:", StringComparison.Ordinal) == true)
+                {
+                    sockets++;
+                }
+            }
+            catch (IOException)
+            {
+                // closed while counting
+            }
+        }
+
+        return sockets;
     }
 
     /// <summary>

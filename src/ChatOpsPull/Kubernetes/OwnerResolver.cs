@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using ChatOpsPull.Core.Failures;
 using k8s;
 using k8s.Autorest;
@@ -21,18 +22,37 @@ public sealed record OwnerChain(IReadOnlyList<WorkloadRef> Owners, string? Note)
 
 /// <summary>
 /// Walks controller ownerReferences: Pod → ReplicaSet → Deployment, Pod → Job → CronJob, Pod → StatefulSet / DaemonSet;
-/// a bare pod is its own workload. Owners of ReplicaSets and Jobs are read from the API and cached by uid.
+/// a bare pod is its own workload. Owners of ReplicaSets and Jobs are read from the API and cached by uid. A storm asks
+/// for the same few owners from hundreds of pods at once: each owner is read once while the others wait for that read,
+/// and at most <see cref="ReadLimit"/> reads are in flight, so a storm never opens a connection per pod (each one held
+/// open, idle, long after the storm) nor floods the API server.
 /// </summary>
 public sealed class OwnerResolver
 {
+    /// <summary>The most owner reads in flight at once.</summary>
+    public const int ReadLimit = 8;
+
     private const int CacheLimit = 4096;
     private readonly IKubernetes _client;
     private readonly ConcurrentDictionary<string, V1OwnerReference?> _ownerOf = new(StringComparer.Ordinal);
 
+    /// <summary>The reads in flight, by owner key: a caller that finds its owner here waits for that read.</summary>
+    private readonly Dictionary<string, Task<V1OwnerReference?>> _reading = new(StringComparer.Ordinal);
+    /// <summary>One token per read that may be in flight: a read takes one and gives it back.</summary>
+    private readonly Channel<bool> _readSlots = Channel.CreateBounded<bool>(ReadLimit);
+    private long _readsStarted;
+
     public OwnerResolver(IKubernetes client)
     {
         _client = client;
+        for (var i = 0; i < ReadLimit; i++)
+        {
+            _readSlots.Writer.TryWrite(true);
+        }
     }
+
+    /// <summary>Owner reads sent to the API server so far (a shared read counts once).</summary>
+    public long ReadsStarted => Interlocked.Read(ref _readsStarted);
 
     public Task<OwnerChain> ResolveAsync(V1Pod pod, CancellationToken cancellationToken) =>
         ResolveAsync(pod.Metadata.NamespaceProperty, pod.Metadata.Name, pod.Metadata.OwnerReferences, cancellationToken);
@@ -83,20 +103,58 @@ public sealed class OwnerResolver
             return cached;
         }
 
-        V1ObjectMeta metadata = child.Kind switch
+        Task<V1OwnerReference?> read;
+        lock (_reading)
         {
-            "ReplicaSet" => (await _client.AppsV1.ReadNamespacedReplicaSetAsync(child.Name, ns, cancellationToken: cancellationToken).ConfigureAwait(false)).Metadata,
-            "Job" => (await _client.BatchV1.ReadNamespacedJobAsync(child.Name, ns, cancellationToken: cancellationToken).ConfigureAwait(false)).Metadata,
-            _ => throw new ArgumentOutOfRangeException(nameof(child), child.Kind, "only ReplicaSet and Job owners are read"),
-        };
-        var owner = Controller(metadata.OwnerReferences);
-        if (_ownerOf.Count >= CacheLimit)
-        {
-            _ownerOf.Clear();
+            if (!_reading.TryGetValue(key, out read!))
+            {
+                // Not cancelled by this caller: others may be waiting for the same read.
+                read = ReadOwnerAsync(child, ns, key);
+                if (!read.IsCompleted)
+                {
+                    _reading[key] = read;
+                }
+            }
         }
 
-        _ownerOf[key] = owner;
-        return owner;
+        return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<V1OwnerReference?> ReadOwnerAsync(V1OwnerReference child, string ns, string key)
+    {
+        try
+        {
+            await _readSlots.Reader.ReadAsync().ConfigureAwait(false);
+            try
+            {
+                Interlocked.Increment(ref _readsStarted);
+                V1ObjectMeta metadata = child.Kind switch
+                {
+                    "ReplicaSet" => (await _client.AppsV1.ReadNamespacedReplicaSetAsync(child.Name, ns).ConfigureAwait(false)).Metadata,
+                    "Job" => (await _client.BatchV1.ReadNamespacedJobAsync(child.Name, ns).ConfigureAwait(false)).Metadata,
+                    _ => throw new ArgumentOutOfRangeException(nameof(child), child.Kind, "only ReplicaSet and Job owners are read"),
+                };
+                var owner = Controller(metadata.OwnerReferences);
+                if (_ownerOf.Count >= CacheLimit)
+                {
+                    _ownerOf.Clear();
+                }
+
+                _ownerOf[key] = owner;
+                return owner;
+            }
+            finally
+            {
+                _readSlots.Writer.TryWrite(true);
+            }
+        }
+        finally
+        {
+            lock (_reading)
+            {
+                _reading.Remove(key);
+            }
+        }
     }
 
     private static V1OwnerReference? Controller(IEnumerable<V1OwnerReference>? references) =>
