@@ -110,6 +110,25 @@ public sealed class KubeletMessageTests
         Assert.Equal(appended, Assert.IsType<FailureChange>(Assert.Single(tracker.ObserveWarning(backOff))).Message);
     }
 
+    [Fact]
+    public void A_pod_that_no_longer_fails_leaves_nothing_in_the_tracker()
+    {
+        var json = KubeFixtures.Load("pod-web-errimagepull.json");
+        var pod = WatchedPod.From(Pod(json));
+        var tracker = new PullFailureTracker();
+        Assert.IsType<FailureChange>(Assert.Single(tracker.ObservePod(pod)));
+        var at = DateTimeOffset.Parse("2026-11-25T20:02:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        tracker.ObserveWarning(KubernetesJson.Deserialize<Corev1Event>(KubeFixtures.FailedEventFor(json, at: at).ToJsonString()));
+        // An event about another image of the pod (an earlier rollout's) is kept beside it.
+        tracker.ObserveWarning(KubernetesJson.Deserialize<Corev1Event>(KubeFixtures.FailedEventFor(json, "Failed to pull image \"registry.example.com/shop/web:0.9\": gone", at).ToJsonString()));
+        Assert.Equal((1, 1), (tracker.TrackedPodCount, tracker.PodsWithEventMessages));
+
+        var resolved = Assert.IsType<ResolvedChange>(Assert.Single(tracker.ObservePod(pod with { Failing = [] })));
+
+        Assert.Equal(PodResolution.Ready, resolved.Resolution);
+        Assert.Equal((0, 0), (tracker.TrackedPodCount, tracker.PodsWithEventMessages));
+    }
+
     private static V1Pod Pod(JsonObject pod) => KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
 
     private static JsonObject Waiting(JsonObject pod, string reason, string message)

@@ -34,6 +34,9 @@ public sealed class PullFailureTracker
 
     public int TrackedPodCount => _pods.Count;
 
+    /// <summary>Pods whose Warning events' runtime words are kept (failing pods, and pods whose failure is not seen yet).</summary>
+    internal int PodsWithEventMessages => _eventMessages.Count;
+
     /// <summary>A pod was added or modified (from a watch or a list).</summary>
     public IReadOnlyList<TrackerChange> ObservePod(V1Pod pod) => ObservePod(WatchedPod.From(pod));
 
@@ -116,7 +119,9 @@ public sealed class PullFailureTracker
 
         if (entry.Containers.Length == 0)
         {
+            // Nothing of the pod is kept once it no longer fails: a later failure brings its own status and events.
             _pods.Remove(uid);
+            ForgetEventMessages(uid);
         }
 
         return changes;
