@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.KubernetesWatch;
+using ChatOpsPull.Incidents;
 using k8s;
 using k8s.Models;
 
