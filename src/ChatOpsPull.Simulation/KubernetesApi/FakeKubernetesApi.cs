@@ -996,12 +996,22 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             }
 
             writer.WriteEndObject();
+            if (writer.BytesPending >= ListFlushBytes)
+            {
+                // Streamed as the real server writes a list, not buffered whole: a page of 500 pods is megabytes, and
+                // a buffer that size is a large-object allocation per page, each pushing the GC to a full collection
+                // of the whole store.
+                await writer.FlushAsync().ConfigureAwait(false);
+            }
         }
 
         writer.WriteEndArray();
         writer.WriteEndObject();
         await writer.FlushAsync().ConfigureAwait(false);
     }
+
+    /// <summary>How much of a list the writer holds before it is sent on.</summary>
+    private const int ListFlushBytes = 32 * 1024;
 
     /// <summary>
     /// A watch stream: one JSON event per line, flushed per batch. The stream ends cleanly (last chunk) at timeoutSeconds
