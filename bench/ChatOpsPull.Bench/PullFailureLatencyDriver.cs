@@ -155,7 +155,8 @@ public static class PullFailureLatencyDriver
             Console.WriteLine("  where a diagnosis's time goes (per diagnosis run, the diagnosis_stage_seconds histogram on /metrics):");
             foreach (var (stage, times) in stages.ByStage())
             {
-                Report($"    {stage,-10}", times);
+                // The two waits are parts of the database stage: printed under it, named by what they wait for.
+                Report(stage switch { "database_subject_lock" => "      of it, subject lock", "database_write_turn" => "      of it, write turn  ", _ => $"    {stage,-10}" }, times);
             }
 
             Console.WriteLine("  Kubernetes requests sent by diagnoses (round trip to response headers | of it waiting for a connection | the stand-in's handling):");
@@ -284,7 +285,7 @@ public static class PullFailureLatencyDriver
             _listener.Start();
         }
 
-        private static readonly string[] Stages = ["queue_wait", "kubernetes", "registry", "database", "card"];
+        private static readonly string[] Stages = ["queue_wait", "kubernetes", "registry", "database", "database_subject_lock", "database_write_turn", "card"];
 
         public IEnumerable<(string Stage, double[] Times)> ByStage() =>
             Stages
