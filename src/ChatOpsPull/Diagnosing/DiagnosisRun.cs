@@ -56,7 +56,7 @@ public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine eng
         // batches queued for it, instead of after every one of them (the database stage was 100–230 ms in a storm).
         using (store.Database.WriteTurn.GoAhead())
         {
-            result = await engine.ApplyDiagnosisAsync(incidentId, requestVersion, diagnosis, cancellationToken).ConfigureAwait(false);
+            result = await engine.ApplyDiagnosisAsync(incident, requestVersion, diagnosis, cancellationToken).ConfigureAwait(false);
         }
 
         times.Add(DiagnosisStage.Database, Stopwatch.GetElapsedTime(started) - (times[DiagnosisStage.Card] - cardBefore));
