@@ -212,7 +212,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         return rows.ConvertAll(r => r.ToIncident(pods.TryGetValue(r.id, out var list) ? list : []));
     }
 
-    internal static async Task<IReadOnlyList<Incident>> OpenInStormAsync(DbConnection connection, DbTransaction transaction, string stormKey)
+    internal static async Task<IReadOnlyList<Incident>> OpenInStormAsync(DbConnection connection, DbTransaction? transaction, string stormKey)
     {
         var rows = await connection.QueryAsync<IncidentRow>(
             "SELECT * FROM incidents WHERE storm_key = @stormKey AND open_key IS NOT NULL",
