@@ -61,7 +61,16 @@ public static partial class MessageClassifier
             // policy admission ("this image is prohibited by policy"); Kyverno's "image verification failed".
             "no matching policies", "no signature is associated", "attestor", "prohibited by policy", "image verification failed",
             // Connaisseur / cosign ("no valid signatures"), policy-controller attestations ("no matching attestations").
-            "no valid signature", "no matching attestations");
+            "no valid signature", "no matching attestations",
+            // containers/image signature/policy_config.go (NewPolicyFromFile: "invalid policy in %q: %w"): the node's
+            // policy.json cannot be read, so containers/image (CRI-O, podman) refuses every pull until it is fixed.
+            "invalid policy in");
+
+        // Harbor (src/lib/errors/const.go, src/server/middleware/vulnerable and contenttrust): its project policies
+        // (vulnerability severity, cosign/notation signature enforcement) refuse a pull with the error code
+        // PROJECTPOLICYVIOLATION (sent as HTTP 412, src/lib/http/error.go). A bare 412 is not read as this: other
+        // registries and proxies send it too.
+        public static readonly PhraseMask ProjectPolicy = Table.Any("projectpolicyviolation");
 
         // Admission, before any node sees the pod. Kubernetes' ImagePolicyWebhook plugin
         // (plugin/pkg/admission/imagepolicy/admission.go: "image policy webhook backend denied one or more images",
@@ -155,6 +164,16 @@ public static partial class MessageClassifier
         // at whether the repository exists: the text says the identity (anonymous, or an account/robot without pull
         // rights) cannot pull from an existing project, so the fix is the credentials, not the image name.
         public static readonly PhraseMask HarborNoPullPermission = Table.Any("unauthorized to access repository");
+        // GHCR answers a token it will not accept for the package with distribution's DENIED code and no detail
+        // ({"errors":[{"code":"DENIED","message":"denied"}]}, printed "denied: denied"); an anonymous request gets
+        // UNAUTHORIZED instead. The node sent a credential and it was refused (stale, or without read:packages).
+        public static readonly PhraseMask DeniedWithoutDetail = Table.Any("denied: denied");
+        // Amazon ECR (userguide common-errors.html, docker troubleshooting "HTTP 403 Errors or 'no basic auth
+        // credentials'"): a missing repository or tag is a 404 ("name unknown", "Requested image not found"); a 403 is the
+        // credentials: an expired 12-hour token, a token for another account or region, or an IAM principal without pull rights.
+        // IAM's refusal names the repository's ARN ("... is not authorized to perform: ecr:BatchGetImage on resource:
+        // arn:aws:ecr:<region>:<account>:repository/<name>").
+        public static readonly PhraseMask EcrHost = Table.Any(".dkr.ecr.", "public.ecr.aws", "arn:aws:ecr:");
         public static readonly PhraseMask Forbidden = Table.Any("403 forbidden", "403 (forbidden)", "error (403)", ": forbidden");
         // containerd (core/remotes/docker/auth, authHandler.doBearerAuth): "failed to fetch oauth token" wraps the token
         // request only when a secret was sent ("failed to fetch anonymous token" when none was): a 401 there is the
@@ -192,10 +211,16 @@ public static partial class MessageClassifier
         public static readonly PhraseMask NoRoute = Table.Any("no route to host", "network is unreachable", "host is down", "host is unreachable");
         public static readonly PhraseMask ConnectionCut = Table.Any(
             "connection reset", "broken pipe", "forcibly closed", "wsarecv", "wsasend", "use of closed network connection", "server closed idle connection",
-            "client connection lost", "connection closed");
+            "client connection lost", "connection closed",
+            // Go's HTTP/2 client (golang.org/x/net/http2): the far side reset the stream ("stream error: stream ID 3;
+            // INTERNAL_ERROR; received from peer") or closed the connection ("http2: server sent GOAWAY and closed the
+            // connection").
+            "stream error: stream id", "sent goaway");
         public static readonly PhraseMask Canceled = Table.Any("context canceled", "request canceled");
         public static readonly PhraseMask RegistryUnavailable = Table.Any("because the registry is unavailable", "registryunavailable");
-        public static readonly PhraseMask Network = Proxy | DnsFailure | IoTimeout | Refused | NoRoute | TlsHandshakeTimeout | ConnectionCut | RegistryUnavailable
+        // A pull the runtime gave up on midway: containerd's CRI cancels a pull whose transfer made no progress for
+        // image_pull_progress_timeout ("cancel pulling image ... because of no progress"), which surfaces as "context canceled".
+        public static readonly PhraseMask Network = Proxy | DnsFailure | IoTimeout | Refused | NoRoute | TlsHandshakeTimeout | ConnectionCut | RegistryUnavailable | Canceled
             | Table.Any(
                 "no such host", "server misbehaving", "temporary failure in name resolution", "timed out", "client.timeout exceeded", "context deadline exceeded",
                 "request canceled while waiting for connection", "dial tcp", "failed to do request", "read tcp ", "write tcp ", "connectex", "connection attempt failed",
@@ -232,7 +257,10 @@ public static partial class MessageClassifier
             "unknown: unknown error", "manifest unverified", "failed signature verification", "invalid checksum", "don't match image configuration",
             "mismatched image rootfs", "content size of zero",
             // A compressed layer stream that is not what it claims (Go's compress/gzip, compress/flate, archive/tar, zstd).
-            "gzip: ", "flate: corrupt", "archive/tar", "zstd: ");
+            "gzip: ", "flate: corrupt", "archive/tar", "zstd: ",
+            // Go's net/http transport reading something that is not HTTP at all ("net/http: HTTP/1.x transport connection
+            // broken: malformed HTTP response", "malformed HTTP status code").
+            "malformed http");
         public static readonly PhraseMask UnexpectedStatus = Table.Any("unexpected status", "unexpected http status", "received unexpected");
         public static readonly PhraseMask RegistryFault = Status500 | Status502 | Status503 | Status504 | BadRequest | CorruptBlob | UnexpectedEof | BlobUnknown | Garbled | UnexpectedStatus;
 
@@ -255,6 +283,16 @@ public static partial class MessageClassifier
         public static readonly PhraseMask ImageInspectError = Table.Any("imageinspecterror", "failed to inspect image");
         public static readonly PhraseMask WaitingToStart = Table.Any("trying and failing to pull", "image can't be pulled", "image cannot be pulled");
         public static readonly PhraseMask PullReason = ImagePullBackOff | ErrImagePull | ImageInspectError | WaitingToStart;
+
+        // A 404 on a manifest URL (containerd: "unexpected status from HEAD request to https://r/v2/<name>/manifests/<tag>:
+        // 404 Not Found"; the distribution spec answers a missing manifest or repository with 404) is a missing image; a 404
+        // on a blob is the registry missing content it listed.
+        public static readonly PhraseMask ManifestsPath = Table.Any("/manifests/");
+
+        // Kubelet (kubelet_pods.go, getPullSecretsForPod): the FailedToRetrieveImagePullSecret warning, "Unable to retrieve
+        // some image pull secrets (<names>); attempting to pull the image may not succeed." (older: "Unable to retrieve pull
+        // secret <ns>/<name> for <ns>/<pod> due to ...").
+        public static readonly PhraseMask PullSecretsUnreadable = Table.Any("unable to retrieve some image pull secrets", "unable to retrieve pull secret");
 
         // Kubelet's ErrImagePull event, cut before the error: "Failed to pull image \"x\"" and nothing after it.
         public static readonly PhraseMask FailedToPull = Table.Any("failed to pull image");

@@ -35,6 +35,8 @@ public static partial class MessageClassifier
                 $"The node's image signature policy rejected {theImage}: sign the image as the policy requires, or change the policy (policy.json / ClusterImagePolicy).",
             Finding.AdmissionRejected =>
                 $"An admission policy refused the pod because of {theImage} (ImagePolicyWebhook or a validating webhook such as Kyverno, Gatekeeper or a signature policy controller): sign or move the image as the policy requires, or change the policy; no node tried to pull it.",
+            Finding.RegistryPolicy =>
+                $"{registryFirst} refused to serve {theImage} under its project policy (Harbor's PROJECTPOLICYVIOLATION: the image exceeds the allowed vulnerability severity or lacks a required signature): rebuild or sign the image, or ask the project's admin to change the policy or allowlist the CVEs.",
             Finding.DiskFull =>
                 $"The node ran out of disk space while pulling {theImage}: free space (image garbage collection, a larger disk) or let the pod run on another node.",
             Finding.DiskFailure =>
@@ -58,6 +60,12 @@ public static partial class MessageClassifier
                 $"{registryFirst} rejected the pull credentials: the pull secret for {theRegistry} is wrong or expired, refresh it.",
             Finding.NoPullPermission =>
                 $"{registryFirst} (Harbor) will not let this pull read {image ?? "the repository"}: the project exists, but the credentials sent (or none) have no pull permission in it; attach a pull secret for a member or robot account with pull rights in that project.",
+            Finding.EcrRefused =>
+                $"{registryFirst} (Amazon ECR) refused the node's credentials with 403: the token expired (ECR tokens last 12 hours), belongs to another account or region, or the IAM role lacks ecr:BatchGetImage/ecr:GetDownloadUrlForLayer on the repository; refresh the pull secret or the node's credential provider, or grant the role pull rights.",
+            Finding.TokenDenied =>
+                $"{registryFirst} refused the token the node sent (DENIED with no detail): the pull secret for {theRegistry} holds a stale token or one without read access to the package (GHCR: read:packages); refresh it.",
+            Finding.PullSecretsUnreadable =>
+                "Kubelet could not read the pod's imagePullSecrets (named in the message), so the pull carried no credentials from them: create the secret in the pod's namespace or fix its name.",
             Finding.Denied =>
                 $"{registryFirst} denied access to {image ?? "the repository"}: it is private and needs a pull secret with pull rights, or it does not exist (the registry will not say which).",
             Finding.Tls => Tls(m, host),

@@ -105,6 +105,11 @@ public static partial class MessageClassifier
             return Finding.PolicyRejected;
         }
 
+        if (m.Has(P.ProjectPolicy))
+        {
+            return Finding.RegistryPolicy;
+        }
+
         if (m.Has(P.SchemaOne))
         {
             // No cause fits an image format the runtime dropped; beside a pull reason it is still never unknown.
@@ -176,6 +181,11 @@ public static partial class MessageClassifier
         }
 
 
+        if (forbidden && m.Has(P.EcrHost))
+        {
+            return Finding.EcrRefused;
+        }
+
         if (m.Has(P.HarborNoPullPermission))
         {
             return Finding.NoPullPermission;
@@ -184,6 +194,11 @@ public static partial class MessageClassifier
         if (!forbidden && m.Has(P.CredentialsRejected))
         {
             return Finding.CredentialsRejected;
+        }
+
+        if (m.Has(P.DeniedWithoutDetail))
+        {
+            return Finding.TokenDenied;
         }
 
         if (forbidden || m.Has(P.Denied))
@@ -209,6 +224,11 @@ public static partial class MessageClassifier
             return m.Has(P.AnonymousToken) ? Finding.AnonymousRefused : Finding.Unauthorized;
         }
 
+        if (status == 404 && m.Has(P.ManifestsPath))
+        {
+            return Finding.NotFound;
+        }
+
         if (status is >= 400 and not 404 || m.Has(P.RegistryFault) || (m.Has(P.MediaType) && m.Has(P.Unsupported)) || (m.Has(P.NotFound) && m.Has(P.RemoteContent)))
         {
             return Finding.RegistryFault;
@@ -219,7 +239,13 @@ public static partial class MessageClassifier
             return Finding.NotFound;
         }
 
-        // 7. A pull reason without an error the rules know.
+        // 7. Kubelet could not read the pod's pull secrets, and no registry answer says more.
+        if (m.Has(P.PullSecretsUnreadable))
+        {
+            return Finding.PullSecretsUnreadable;
+        }
+
+        // 8. A pull reason without an error the rules know.
         return m.Has(P.PullReason) || (m.Has(P.FailedToPull) && m.EndsWithQuotedImage) || (m.IsEmpty && reason is "ErrImagePull" or "ImagePullBackOff" or "ImageInspectError")
             ? Finding.BackOff
             : Finding.Unrecognised;
@@ -240,6 +266,7 @@ public static partial class MessageClassifier
         Finding.SchemaOneBackOff => (PullCause.BackoffOnly, 0.6),
         Finding.PolicyRejected => (PullCause.PolicyRejected, 0.85),
         Finding.AdmissionRejected => (PullCause.PolicyRejected, 0.8),
+        Finding.RegistryPolicy => (PullCause.PolicyRejected, 0.75),
         Finding.DiskFull => (PullCause.NodeStorage, 0.9),
         Finding.DiskFailure => (PullCause.NodeStorage, 0.7),
         Finding.Eviction => (PullCause.NodeStorage, 0.8),
@@ -252,6 +279,9 @@ public static partial class MessageClassifier
         Finding.TokenRejected => (PullCause.AuthFailed, 0.85),
         Finding.CredentialsRejected => (PullCause.AuthFailed, 0.85),
         Finding.NoPullPermission => (PullCause.AuthFailed, 0.8),
+        Finding.EcrRefused => (PullCause.AuthFailed, 0.8),
+        Finding.TokenDenied => (PullCause.AuthFailed, 0.75),
+        Finding.PullSecretsUnreadable => (PullCause.AuthFailed, 0.6),
         Finding.Denied => (PullCause.AccessDenied, 0.75),
         Finding.Tls => (PullCause.Tls, 0.85),
         Finding.Network => (PullCause.Network, 0.8),
@@ -297,4 +327,8 @@ internal enum Finding : byte
     Unauthorized,
     RegistryFault,
     NotFound,
+    RegistryPolicy,
+    EcrRefused,
+    TokenDenied,
+    PullSecretsUnreadable,
 }

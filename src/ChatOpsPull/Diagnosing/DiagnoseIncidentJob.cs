@@ -9,7 +9,8 @@ namespace ChatOpsPull.Diagnosing;
 /// <summary>
 /// The durable way a diagnosis request is carried out (<see cref="DiagnosisRun"/>): Hangfire keeps the job in storage
 /// until it succeeds and retries it after a failure, a crash or a restart. Requests the in-process queue took run here
-/// only as the backstop (after <see cref="DiagnosisOptions.BackstopDelay"/>), and are then skipped when already stored.
+/// only when their run there failed (with Hangfire's retries from then on); the rest of the time the in-process path's
+/// backstop is the diagnosis ticket itself (<see cref="DiagnosisBackstop"/>).
 /// </summary>
 public sealed class DiagnoseIncidentJob(DiagnosisRun run)
 {
@@ -21,9 +22,9 @@ public sealed class DiagnoseIncidentJob(DiagnosisRun run)
 
 /// <summary>
 /// Enqueues <see cref="DiagnoseIncidentJob"/> on Hangfire, on the queue of the incident's cluster (in a fleet): the
-/// sweep's re-asks, the in-process queue's overflow, and every request in fleet mode.
+/// sweep's re-asks, the in-process queue's overflow and failed runs, and every request in fleet mode.
 /// </summary>
-public sealed class HangfireDiagnosisScheduler(ClusterJobs jobs, IncidentStore store, IBackgroundJobClient client) : IDiagnosisScheduler
+public sealed class HangfireDiagnosisScheduler(ClusterJobs jobs, IncidentStore store) : IDiagnosisScheduler
 {
     public async Task EnqueueAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
     {
@@ -33,8 +34,4 @@ public sealed class HangfireDiagnosisScheduler(ClusterJobs jobs, IncidentStore s
 
     /// <summary>Whether requests are spread over per-cluster queues (then the in-process path is not used).</summary>
     public bool FleetMode => jobs.FleetMode;
-
-    /// <summary>The durable backstop of a request taken in process (single cluster): runs after <paramref name="delay"/> unless already stored.</summary>
-    public void ScheduleBackstop(string incidentId, int requestVersion, TimeSpan delay) =>
-        client.Schedule<DiagnoseIncidentJob>(job => job.RunAsync(incidentId, requestVersion, CancellationToken.None), delay);
 }

@@ -2,6 +2,7 @@ using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Images;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
+using ChatOpsPull.Registry;
 using k8s;
 using k8s.Autorest;
 using Microsoft.Extensions.Options;
@@ -10,8 +11,8 @@ namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// Runs the diagnosis's read path once when the bot starts, on one pod the cluster has (read only: the pod, its owners,
-/// pull secrets, node, workload and rollout history, the diagnosis ticket of no incident), then weighs the facts without
-/// storing or telling anything. A storm's first diagnoses start side by side; without this every one of them waits for
+/// pull secrets, node, workload and rollout history, the registry check of the pod's own image with its own pull secrets,
+/// the diagnosis ticket of no incident), then weighs the facts without storing or telling anything. A storm's first diagnoses start side by side; without this every one of them waits for
 /// the same code (the Kubernetes client's JSON contracts above all) to be compiled, and the first storm after a start
 /// took 0.5–1 s per diagnosis against a 1 ms read. Best effort: a failure is logged at Debug and changes nothing.
 /// </summary>
@@ -19,6 +20,7 @@ internal sealed partial class DiagnosisWarmUp(
     KubernetesConnection connection,
     IServiceProvider services,
     IncidentStore store,
+    RegistryChecker registry,
     IOptionsMonitor<KubernetesOptions> kubernetes,
     IOptions<DiagnosisOptions> options,
     TimeProvider time,
@@ -35,7 +37,7 @@ internal sealed partial class DiagnosisWarmUp(
         var started = time.GetTimestamp();
         try
         {
-            _ = await store.GetDiagnosisTicketAsync("warm-up", stoppingToken).ConfigureAwait(false);
+            _ = await store.GetForDiagnosisAsync("warm-up", _ => true, stoppingToken).ConfigureAwait(false);
             if (connection.Client is { } client && await AnyPodAsync(client, stoppingToken).ConfigureAwait(false) is var (ns, name))
             {
                 await ReadLikeADiagnosisAsync(client, ns, name, stoppingToken).ConfigureAwait(false);
@@ -84,6 +86,17 @@ internal sealed partial class DiagnosisWarmUp(
         _ = ImageReference.TryParse(container?.Image ?? string.Empty, out var image, out var imageError);
         var (shape, previous) = await WorkloadRead.ReadAsync(client, @namespace, inspection.Owners.Workload, inspection.Owners, container?.Name ?? string.Empty, cancellationToken).ConfigureAwait(false);
         var (kubelet, evidence) = KubeletView.Read(inspection.Node.Facts, image, container?.ImagePullPolicy, kubernetes.CurrentValue.Kubelet);
+        RegistryFacts? registryFacts = null;
+        if (image is not null)
+        {
+            // The check a diagnosis of this pod would make: its own image, with its own pull secrets, on the registry it
+            // names (the checker's destination rules apply as to any check). Read only; its answer is cached as any is.
+            var platform = Platform.TryParse(inspection.Node.Facts?.Platform, out var parsed, out _) ? parsed : null;
+            var check = await registry.CheckWithPullSecretsAsync(image, inspection.PullSecrets.UsableSecrets, platform, cancellationToken).ConfigureAwait(false);
+            evidence = [.. evidence, .. check.AllEvidence];
+            registryFacts = EvidenceDiagnoser.Facts(check.Outcome);
+        }
+
         var facts = new DiagnosisFacts(
             "warm-up",
             @namespace,
@@ -99,7 +112,7 @@ internal sealed partial class DiagnosisWarmUp(
             inspection.Node.Facts?.UnderDiskPressure,
             inspection.Node.Facts?.Platform,
             PullSecretFacts.Unknown,
-            null,
+            registryFacts,
             false,
             previous)
         {

@@ -261,7 +261,8 @@ public sealed partial class EvidenceDiagnoser(
         }
     }
 
-    private static RegistryFacts Facts(RegistryCheck check) => new(
+    /// <summary>What the planner weighs of a registry check.</summary>
+    internal static RegistryFacts Facts(RegistryCheck check) => new(
         check.Cause,
         check.Summary,
         check.SuggestedTags.Select(s => s.Tag).ToArray(),

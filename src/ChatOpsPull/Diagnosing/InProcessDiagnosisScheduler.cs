@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using ChatOpsPull.Incidents;
@@ -7,11 +8,16 @@ namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// The <see cref="IDiagnosisScheduler"/> the engine asks once an incident is stored: the diagnosis starts in this
-/// process at once (<see cref="DiagnosisWorkers"/>) instead of waiting for a job server's poll, and a Hangfire job is
-/// scheduled as its durable backstop (<see cref="DiagnosisOptions.BackstopDelay"/> later): after a crash or stop it
-/// runs the request on any host of the same database, otherwise it finds the request applied and skips. The queue is
+/// process at once (<see cref="DiagnosisWorkers"/>) instead of waiting for a job server's poll. Asking costs a queue
+/// write, nothing stored: the request is already durable as the incident's diagnosis ticket, written in the incident's
+/// own transaction, and <see cref="DiagnosisBackstop"/> (every host of the same database) takes up a ticket still not
+/// applied <see cref="DiagnosisOptions.BackstopDelay"/> after the incident last changed — after a crash or a stop, on
+/// whichever host is up. (Before, each request scheduled a Hangfire job as its backstop: a synchronous job-storage write
+/// per incident under the incident's subject lock, most of a 5,000-pod storm's intake time on SQLite.) The queue is
 /// bounded: a request that finds it full is put on the job queue at once, so nothing is lost and memory stays bounded.
-/// Once-only is the diagnosis ticket's (<see cref="DiagnosisRun"/>): both paths may run, one result is stored.
+/// A request already queued or running here is not queued twice; one whose run failed goes to the job queue (Hangfire's
+/// retries) and is left to it. Once-only is the diagnosis ticket's (<see cref="DiagnosisRun"/>): several hosts may run
+/// one request, one result is stored.
 /// </summary>
 public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
 {
@@ -19,6 +25,8 @@ public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
     private readonly HangfireDiagnosisScheduler _jobs;
     private readonly IOptions<DiagnosisOptions> _options;
     private readonly ILogger<InProcessDiagnosisScheduler> _logger;
+    private readonly ConcurrentDictionary<(string IncidentId, int Version), byte> _taken = new();
+    private readonly ConcurrentDictionary<(string IncidentId, int Version), byte> _handedOver = new();
     private int _pending;
 
     public InProcessDiagnosisScheduler(HangfireDiagnosisScheduler jobs, IOptions<DiagnosisOptions> options, ILogger<InProcessDiagnosisScheduler> logger)
@@ -52,23 +60,68 @@ public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
             return _jobs.EnqueueAsync(incidentId, requestVersion, cancellationToken);
         }
 
+        if (!_taken.TryAdd((incidentId, requestVersion), 0))
+        {
+            return Task.CompletedTask; // queued or running here already
+        }
+
         Interlocked.Increment(ref _pending);
         if (!_requests.Writer.TryWrite(new DiagnosisRequest(incidentId, requestVersion, Stopwatch.GetTimestamp())))
         {
+            _taken.TryRemove((incidentId, requestVersion), out _);
             Interlocked.Decrement(ref _pending);
             Interlocked.Increment(ref _overflowed);
             LogOverflow(_logger, incidentId, _options.Value.QueueCapacity);
             return _jobs.EnqueueAsync(incidentId, requestVersion, cancellationToken);
         }
 
-        // Stored before anything can be lost: a crash from here on leaves the scheduled job to do the work.
-        _jobs.ScheduleBackstop(incidentId, requestVersion, _options.Value.BackstopDelay);
         return Task.CompletedTask;
     }
 
-    internal void Finished() => Interlocked.Decrement(ref _pending);
+    /// <summary>Whether requests are spread over per-cluster queues (then the in-process path and its backstop are not used).</summary>
+    public bool FleetMode => _jobs.FleetMode;
 
-    /// <summary>No more requests in process (the host is stopping); what is queued is left to the backstop jobs.</summary>
+    /// <summary>
+    /// A request the backstop found not applied: queued here unless this host already holds it (queued, running, or
+    /// handed to the job queue after its run failed here). Returns whether it was queued now.
+    /// </summary>
+    internal async Task<bool> TakeUpAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
+    {
+        if (_handedOver.ContainsKey((incidentId, requestVersion)) || _taken.ContainsKey((incidentId, requestVersion)))
+        {
+            return false;
+        }
+
+        await EnqueueAsync(incidentId, requestVersion, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Forgets the handed-over requests that are no longer pending (applied or superseded since).</summary>
+    internal void KeepHandedOver(IReadOnlyCollection<(string Id, int RequestVersion)> stillPending)
+    {
+        foreach (var key in _handedOver.Keys)
+        {
+            if (!stillPending.Contains(key))
+            {
+                _handedOver.TryRemove(key, out _);
+            }
+        }
+    }
+
+    internal void Finished(DiagnosisRequest request)
+    {
+        _taken.TryRemove((request.IncidentId, request.Version), out _);
+        Interlocked.Decrement(ref _pending);
+    }
+
+    /// <summary>A run that failed here: the request goes to the job queue, whose retries carry it on (not taken up here again).</summary>
+    internal async Task HandOverAsync(DiagnosisRequest request, CancellationToken cancellationToken)
+    {
+        _handedOver.TryAdd((request.IncidentId, request.Version), 0);
+        await _jobs.EnqueueAsync(request.IncidentId, request.Version, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>No more requests in process (the host is stopping); what is queued is left to the backstop (this or another host's).</summary>
     internal void Complete() => _requests.Writer.TryComplete();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The in-process diagnosis queue is full ({Capacity}); the diagnosis of {IncidentId} goes to the job queue")]
@@ -80,8 +133,8 @@ internal sealed record DiagnosisRequest(string IncidentId, int Version, long Req
 
 /// <summary>
 /// <see cref="DiagnosisOptions.Workers"/> loops that carry out the in-process queue's requests. A diagnosis that fails
-/// is logged and left to its backstop job (which has Hangfire's retries); stopping the host cancels what is running
-/// and leaves it, and whatever is still queued, to the backstop jobs.
+/// is logged and handed to the diagnose job (which has Hangfire's retries); stopping the host cancels what is running
+/// and leaves it, and whatever is still queued, to the backstop (<see cref="DiagnosisBackstop"/>).
 /// </summary>
 internal sealed partial class DiagnosisWorkers(
     InProcessDiagnosisScheduler queue,
@@ -124,10 +177,11 @@ internal sealed partial class DiagnosisWorkers(
                 {
                     metrics.Job("diagnose", "failed");
                     LogFailed(logger, e, request.IncidentId, request.Version);
+                    await HandOverAsync(request, stoppingToken).ConfigureAwait(false);
                 }
                 finally
                 {
-                    queue.Finished();
+                    queue.Finished(request);
                 }
             }
         }
@@ -136,6 +190,23 @@ internal sealed partial class DiagnosisWorkers(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "In-process diagnosis of {IncidentId} v{Version} failed; its backstop job will try again")]
+    private async Task HandOverAsync(DiagnosisRequest request, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await queue.HandOverAsync(request, stoppingToken).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // the ticket is still pending: the backstop's sweep (DiagnosisSweepJob) asks again
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            LogHandOverFailed(logger, e, request.IncidentId, request.Version);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "In-process diagnosis of {IncidentId} v{Version} failed; the diagnose job will try again")]
     private static partial void LogFailed(ILogger logger, Exception exception, string incidentId, int version);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not hand the diagnosis of {IncidentId} v{Version} to the job queue; the diagnosis sweep will ask again")]
+    private static partial void LogHandOverFailed(ILogger logger, Exception exception, string incidentId, int version);
 }

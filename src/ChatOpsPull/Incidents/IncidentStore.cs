@@ -117,6 +117,17 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     }
 
     /// <summary>
+    /// The diagnosis ticket of an incident and, when <paramref name="wanted"/> says the ticket still asks for work, the
+    /// incident itself, over one connection (a diagnosis's first read). Null ticket: no such incident.
+    /// </summary>
+    public async Task<(DiagnosisTicket? Ticket, Incident? Incident)> GetForDiagnosisAsync(string id, Func<DiagnosisTicket, bool> wanted, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var ticket = await GetDiagnosisTicketAsync(connection, null, id).ConfigureAwait(false);
+        return ticket is not null && wanted(ticket) ? (ticket, await GetAsync(connection, null, id).ConfigureAwait(false)) : (ticket, null);
+    }
+
+    /// <summary>
     /// Reads the incident, applies <paramref name="change"/> and writes it back if its version is still the one read;
     /// on a lost update it reads again and re-applies (pipeline <see cref="IncidentRetryPipelines.StoreUpdate"/>,
     /// Incidents:StoreUpdateAttempts tries). <paramref name="change"/> returns null for "nothing to change" and must be a
@@ -201,7 +212,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         return rows.ConvertAll(r => r.ToIncident(pods.TryGetValue(r.id, out var list) ? list : []));
     }
 
-    internal static async Task<IReadOnlyList<Incident>> OpenInStormAsync(DbConnection connection, DbTransaction transaction, string stormKey)
+    internal static async Task<IReadOnlyList<Incident>> OpenInStormAsync(DbConnection connection, DbTransaction? transaction, string stormKey)
     {
         var rows = await connection.QueryAsync<IncidentRow>(
             "SELECT * FROM incidents WHERE storm_key = @stormKey AND open_key IS NOT NULL",

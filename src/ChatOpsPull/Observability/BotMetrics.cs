@@ -73,6 +73,8 @@ public sealed class BotMetrics
         DiagnosisStage.Kubernetes => "kubernetes",
         DiagnosisStage.Registry => "registry",
         DiagnosisStage.Database => "database",
+        DiagnosisStage.SubjectLock => "database_subject_lock",
+        DiagnosisStage.WriteTurn => "database_write_turn",
         _ => "card",
     };
 

@@ -19,6 +19,12 @@ public enum DiagnosisStage
 
     /// <summary>Telling the notifiers (chat cards) that the incident is diagnosed.</summary>
     Card,
+
+    /// <summary>Of <see cref="Database"/>: waiting for the subject lock of the incident's workload (a write of it under way).</summary>
+    SubjectLock,
+
+    /// <summary>Of <see cref="Database"/>: waiting for this process's SQLite write turn (other writers' transactions).</summary>
+    WriteTurn,
 }
 
 /// <summary>

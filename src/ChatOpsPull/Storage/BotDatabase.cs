@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using ChatOpsPull.Observability;
 using Npgsql;
 
 namespace ChatOpsPull.Storage;
@@ -105,7 +106,13 @@ public sealed class BotDatabase : IAsyncDisposable
     {
         try
         {
-            using var turn = await _writeTurn.TakeAsync(cancellationToken).ConfigureAwait(false);
+            SqliteWriteTurn.Pass turn;
+            using (DiagnosisStageTimes.Measure(DiagnosisStage.WriteTurn))
+            {
+                turn = await _writeTurn.TakeAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            using var held = turn;
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
             var result = await work(connection, transaction).ConfigureAwait(false);

@@ -5,23 +5,100 @@ namespace ChatOpsPull.Storage;
 /// lock taken blocks a thread pool thread in SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and may
 /// wake long after the lock was freed. In a storm, sixteen delivery lanes and the diagnosis workers each blocked a thread
 /// that way (most of the storm's thread time was spent in BEGIN IMMEDIATE). Writers of this process take their turn here
-/// instead: asynchronously, first come first served, handed over the moment the writer before them commits. One process
-/// owns a SQLite file (<see cref="ISqlDialect.OneProcess"/>), so this is every writer that matters.
+/// instead: asynchronously, handed over the moment the writer before them commits. One process owns a SQLite file
+/// (<see cref="ISqlDialect.OneProcess"/>), so this is every writer that matters.
+/// Writers are served first come first served, except that a flow marked <see cref="GoAhead"/> (a write someone is
+/// waiting to see, such as a diagnosis's result and card) is served before the writers queued without the mark, so it
+/// waits for the write under way and not for every intake batch queued behind it. Marked writers are few (one per
+/// diagnosis worker at a time), so the others are delayed by a few short transactions at most, never starved.
+/// A marked flow that must first wait for something another writer holds (the subject lock of an incident's workload,
+/// held by an intake batch that is itself queued here) pulls that writer ahead with it (<see cref="PullAhead"/>): the
+/// writers of a flow are named by <see cref="WritingFor"/>, so waiting for the holder does not mean waiting for everyone.
 /// A flow that already holds the turn (a write inside a gated write) goes straight on: waiting for itself would never end.
 /// On PostgreSQL there is no turn to take.
 /// </summary>
 public sealed class SqliteWriteTurn : IDisposable
 {
-    private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly object _gate = new();
+    private readonly LinkedList<Waiter> _ahead = new();
+    private readonly LinkedList<Waiter> _inOrder = new();
     private readonly AsyncLocal<Holder?> _held = new();
+    private readonly AsyncLocal<bool> _goingAhead = new();
+    private readonly AsyncLocal<string?> _writingFor = new();
+    private readonly Dictionary<string, int> _pulledAhead = new(StringComparer.Ordinal);
     private readonly bool _open;
+    private bool _taken;
+    private bool _disposed;
 
     public SqliteWriteTurn(ISqlDialect dialect) => _open = !dialect.OneWriterAtATime;
 
     /// <summary>Writers waiting for their turn now (for tests and diagnostics).</summary>
-    public int Waiting => Volatile.Read(ref _waiting);
+    public int Waiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _ahead.Count + _inOrder.Count;
+            }
+        }
+    }
 
-    private int _waiting;
+    /// <summary>
+    /// Marks the writes of the calling flow (and what it awaits) as ones someone is waiting for: until the returned scope
+    /// is disposed, they take the turn ahead of writers queued without the mark (among themselves, in order).
+    /// </summary>
+    public AheadScope GoAhead()
+    {
+        var before = _goingAhead.Value;
+        _goingAhead.Value = true;
+        return new AheadScope(this, before);
+    }
+
+    /// <summary>Whether the calling flow's writes are marked to go ahead (<see cref="GoAhead"/>).</summary>
+    public bool GoingAhead => _goingAhead.Value;
+
+    /// <summary>
+    /// Names the writes of the calling flow by what it holds while it writes (e.g. a subject lock), so that a flow marked
+    /// to go ahead and waiting for that can pull them ahead (<see cref="PullAhead"/>). Until the scope is disposed.
+    /// </summary>
+    public NameScope WritingFor(string name)
+    {
+        var before = _writingFor.Value;
+        _writingFor.Value = name;
+        return new NameScope(this, before);
+    }
+
+    /// <summary>
+    /// For a flow marked to go ahead that is about to wait for what the writers named <paramref name="name"/> hold: until
+    /// the scope is disposed (it got it), their turns go ahead too, those queued now and those asked for meanwhile. Does
+    /// nothing for a flow not marked, or on PostgreSQL.
+    /// </summary>
+    public PullScope PullAhead(string name)
+    {
+        if (_open || !_goingAhead.Value)
+        {
+            return default;
+        }
+
+        lock (_gate)
+        {
+            _pulledAhead[name] = _pulledAhead.GetValueOrDefault(name) + 1;
+            for (var node = _inOrder.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.Name == name)
+                {
+                    _inOrder.Remove(node);
+                    _ahead.AddLast(node);
+                }
+
+                node = next;
+            }
+        }
+
+        return new PullScope(this, name);
+    }
 
     /// <summary>Waits for this process's turn to write; dispose the pass to hand the turn on.</summary>
     public ValueTask<Pass> TakeAsync(CancellationToken cancellationToken)
@@ -35,29 +112,88 @@ public sealed class SqliteWriteTurn : IDisposable
         // caller runs once it has the turn sees it. The caller waits for the pass, so nothing of its flow runs before.
         var holder = new Holder();
         _held.Value = holder;
-        return WaitAsync(holder, cancellationToken);
+        Waiter waiter;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_taken)
+            {
+                _taken = true;
+                return ValueTask.FromResult(Pass.Of(this, holder));
+            }
+
+            var name = _writingFor.Value;
+            waiter = new Waiter(name);
+            var ahead = _goingAhead.Value || (name is not null && _pulledAhead.ContainsKey(name));
+            waiter.Node = (ahead ? _ahead : _inOrder).AddLast(waiter);
+        }
+
+        return WaitAsync(waiter, holder, cancellationToken);
     }
 
-    public void Dispose() => _writer.Dispose();
-
-    private async ValueTask<Pass> WaitAsync(Holder holder, CancellationToken cancellationToken)
+    public void Dispose()
     {
-        Interlocked.Increment(ref _waiting);
+        List<Waiter> left;
+        lock (_gate)
+        {
+            _disposed = true;
+            left = [.. _ahead, .. _inOrder];
+            _ahead.Clear();
+            _inOrder.Clear();
+        }
+
+        // the database is going away (the host is stopping): nobody will hand the turn on
+        left.ForEach(w => w.Turn.TrySetException(new ObjectDisposedException(nameof(SqliteWriteTurn))));
+    }
+
+    private async ValueTask<Pass> WaitAsync(Waiter waiter, Holder holder, CancellationToken cancellationToken)
+    {
         try
         {
-            await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+            using (cancellationToken.Register(() => Cancel(waiter, cancellationToken)))
+            {
+                await waiter.Turn.Task.ConfigureAwait(false);
+            }
         }
         catch
         {
             holder.Released = true; // never held: the flow's later writes wait for their turn
             throw;
         }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
-        }
 
         return Pass.Of(this, holder);
+    }
+
+    private void Cancel(Waiter waiter, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            // Whoever takes the waiter off its queue decides: handed the turn already, it is not cancelled any more.
+            if (waiter.Node?.List is not { } queue)
+            {
+                return;
+            }
+
+            queue.Remove(waiter.Node);
+        }
+
+        waiter.Turn.TrySetCanceled(cancellationToken);
+    }
+
+    private void EndPull(string name)
+    {
+        lock (_gate)
+        {
+            var left = _pulledAhead[name] - 1;
+            if (left == 0)
+            {
+                _pulledAhead.Remove(name);
+            }
+            else
+            {
+                _pulledAhead[name] = left;
+            }
+        }
     }
 
     private void Release(Holder holder)
@@ -68,20 +204,95 @@ public sealed class SqliteWriteTurn : IDisposable
         }
 
         holder.Released = true;
-        try
+        Waiter? next;
+        lock (_gate)
         {
-            _writer.Release();
+            var node = _ahead.First ?? _inOrder.First;
+            if (node is null)
+            {
+                _taken = false;
+                return;
+            }
+
+            node.List!.Remove(node);
+            next = node.Value;
         }
-        catch (ObjectDisposedException)
-        {
-            // the database was disposed while this writer finished (the host is stopping): nobody waits any more
-        }
+
+        next.Turn.TrySetResult();
+    }
+
+    /// <summary>A writer waiting for the turn, on one of the two queues until it is handed the turn or gives up.</summary>
+    private sealed class Waiter(string? name)
+    {
+        /// <summary>What the waiting flow writes for (<see cref="WritingFor"/>), if it said.</summary>
+        public string? Name { get; } = name;
+
+        public TaskCompletionSource Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public LinkedListNode<Waiter>? Node { get; set; }
     }
 
     /// <summary>The flow that holds the turn (flows on into what it awaits); released once, when its pass is disposed.</summary>
     internal sealed class Holder
     {
         public bool Released { get; set; }
+    }
+
+    /// <summary>Ends the <see cref="GoAhead"/> mark of the flow that took it.</summary>
+    public readonly struct AheadScope : IDisposable
+    {
+        private readonly SqliteWriteTurn? _turn;
+        private readonly bool _before;
+
+        internal AheadScope(SqliteWriteTurn turn, bool before)
+        {
+            _turn = turn;
+            _before = before;
+        }
+
+        public void Dispose()
+        {
+            if (_turn is not null)
+            {
+                _turn._goingAhead.Value = _before;
+            }
+        }
+    }
+
+    /// <summary>Ends the <see cref="WritingFor"/> name of the flow that took it.</summary>
+    public readonly struct NameScope : IDisposable
+    {
+        private readonly SqliteWriteTurn? _turn;
+        private readonly string? _before;
+
+        internal NameScope(SqliteWriteTurn turn, string? before)
+        {
+            _turn = turn;
+            _before = before;
+        }
+
+        public void Dispose()
+        {
+            if (_turn is not null)
+            {
+                _turn._writingFor.Value = _before;
+            }
+        }
+    }
+
+    /// <summary>Ends a <see cref="PullAhead"/> (a default scope pulled nothing).</summary>
+    public readonly struct PullScope : IDisposable
+    {
+        private readonly SqliteWriteTurn? _turn;
+        private readonly string? _name;
+
+        internal PullScope(SqliteWriteTurn turn, string name)
+        {
+            _turn = turn;
+            _name = name;
+        }
+
+        public void Dispose() => _turn?.EndPull(_name!);
     }
 
     /// <summary>Hands the turn on when disposed (a default pass holds nothing).</summary>

@@ -500,4 +500,86 @@ public sealed class ClassifierKindTests
     {
         Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
     }
+
+    [Theory]
+    // GHCR sends distribution's DENIED code with no detail ({"errors":[{"code":"DENIED","message":"denied"}]}) for a token
+    // it will not accept for the package; an anonymous request gets UNAUTHORIZED. The threads behind the corpus settle it
+    // as a stale or unscoped token (muchobien/pocketbase-docker#3, riverqueue, camicroscope, nextcloud-dev-nginx).
+    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/o/app/manifests/latest\": denied: denied")]
+    [InlineData("Failed to pull image \"ghcr.io/o/app:1.0\": rpc error: code = Unknown desc = Error response from daemon: Head \"https://ghcr.io/v2/o/app/manifests/1.0\": denied: denied")]
+    // Amazon ECR (https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html and the Docker
+    // troubleshooting page "HTTP 403 Errors or 'no basic auth credentials'"): a missing repository or tag is a 404
+    // ("name unknown", "Requested image not found"); a 403 is the credentials (expired 12-hour token, another account or
+    // region, an IAM principal without pull rights). containerd's resolver and token fetch, BuildKit and Docker wordings.
+    [InlineData("Failed to pull image \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": rpc error: code = Unknown desc = failed to pull and unpack image \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": failed to resolve reference \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": unexpected status from HEAD request to https://1.dkr.ecr.us-east-1.amazonaws.com/v2/x/manifests/1: 403 Forbidden")]
+    [InlineData("failed to solve: public.ecr.aws/lts/ubuntu:22.04: pulling from host public.ecr.aws failed with status code [manifests 22.04]: 403 Forbidden")]
+    [InlineData("Failed to pull image \"public.ecr.aws/a/b:1\": failed to pull and unpack image \"public.ecr.aws/a/b:1\": failed to resolve reference \"public.ecr.aws/a/b:1\": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://public.ecr.aws/token/?scope=repository%3Aa%2Fb%3Apull&service=public.ecr.aws: 403 Forbidden")]
+    [InlineData("Error response from daemon: denied: User: arn:aws:sts::1:assumed-role/node/i-1 is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:us-east-1:1:repository/x because no resource-based policy allows the ecr:BatchGetImage action")]
+    // Kubelet (pkg/kubelet/kubelet_pods.go, getPullSecretsForPod; shown in the Kubernetes docs "Pull an Image from a
+    // Private Registry"): the FailedToRetrieveImagePullSecret warning when a named pull secret does not exist.
+    [InlineData("Unable to retrieve some image pull secrets (regcred); attempting to pull the image may not succeed.")]
+    public void Credentials_a_registry_refused_in_its_own_wording_are_auth_failed(string message)
+    {
+        Assert.Equal(PullCause.AuthFailed, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Fact]
+    public void An_ecr_denial_names_the_token_and_the_role_and_a_missing_pull_secret_names_the_secret()
+    {
+        var ecr = MessageClassifier.Classify("failed to resolve reference \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": unexpected status from HEAD request to https://1.dkr.ecr.us-east-1.amazonaws.com/v2/x/manifests/1: 403 Forbidden");
+        Assert.Contains("12 hours", ecr.Summary, StringComparison.Ordinal);
+        Assert.Contains("ecr:BatchGetImage", ecr.Summary, StringComparison.Ordinal);
+        var secret = MessageClassifier.Classify("Unable to retrieve some image pull secrets (regcred); attempting to pull the image may not succeed.");
+        Assert.Contains("imagePullSecrets", secret.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // Other registries' 403s keep the ambiguous denial: the ECR reading is for ECR hosts only.
+    [InlineData("failed to resolve reference \"registry.gitlab.com/g/p:1\": failed to authorize: failed to fetch oauth token: unexpected status from GET request to https://gitlab.com/jwt/auth?scope=repository%3Ag%2Fp%3Apull&service=container_registry: 403 Forbidden")]
+    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/o/app/manifests/latest\": denied")]
+    public void A_403_elsewhere_stays_access_denied(string message)
+    {
+        Assert.Equal(PullCause.AccessDenied, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // Harbor (src/lib/http/error.go codeMap, src/lib/errors/const.go): its vulnerability and signature project policies
+    // refuse a pull with the code PROJECTPOLICYVIOLATION.
+    [InlineData("Error response from daemon: projectpolicyviolation: current image with 4 vulnerabilities cannot be pulled")]
+    // containers/image signature/policy_config.go (NewPolicyFromFile): "invalid policy in %q: %w" — the node's policy.json
+    // is unreadable, so CRI-O/podman refuse every pull until the node's policy is fixed.
+    [InlineData("pulling image: rpc error: code = Unknown desc = invalid policy in \"/etc/containers/policy.json\": Unknown key \"keyPaths\"")]
+    [InlineData("Error: error pulling image \"localhost:5000/alpine\": unable to pull localhost:5000/alpine: invalid policy in \"/etc/containers/policy.json\": invalid character '\"' after object key:value pair")]
+    public void A_registry_project_policy_or_an_unreadable_node_policy_is_policy_rejected(string message)
+    {
+        Assert.Equal(PullCause.PolicyRejected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // The distribution spec answers a missing manifest or repository with 404; containerd prints the status of the
+    // manifest request (core/remotes/docker/resolver.go, "unexpected status from HEAD request to %s: %s").
+    [InlineData("failed to resolve reference \"art.example.com/d/a:1\": unexpected status from HEAD request to https://art.example.com/v2/d/a/manifests/1: 404 Not Found", PullCause.ImageNotFound)]
+    // A 404 on a blob is the registry missing content its manifest lists.
+    [InlineData("failed to copy: httpReadSeeker: failed open: unexpected status code https://r.example.com/v2/a/blobs/sha256:abc: 404 Not Found", PullCause.RegistryError)]
+    // A 412 alone is not read as Harbor's policy (other registries and proxies send it too).
+    [InlineData("failed to resolve reference \"r.example.com/a:1\": unexpected status from HEAD request to https://r.example.com/v2/a/manifests/1: 412 Precondition Failed", PullCause.RegistryError)]
+    public void A_status_on_a_manifest_or_a_blob_is_read_by_what_was_asked_for(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // Go's HTTP/2 client (golang.org/x/net/http2 errors.go StreamError, transport.go): the far side reset the stream or
+    // closed the connection mid-transfer.
+    [InlineData("failed to pull and unpack image \"r.example.com/a:1\": failed to copy: stream error: stream ID 3; INTERNAL_ERROR; received from peer", PullCause.Network)]
+    [InlineData("failed to pull and unpack image \"r.example.com/a:1\": failed to copy: http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=\"\"", PullCause.Network)]
+    // containerd's CRI cancels a pull whose transfer made no progress for image_pull_progress_timeout
+    // (internal/cri/server/images/image_pull.go: "cancel pulling image ... because of no progress"): "context canceled".
+    [InlineData("Failed to pull image \"r.example.com/a:1\": rpc error: code = Canceled desc = failed to pull and unpack image \"r.example.com/a:1\": context canceled", PullCause.Network)]
+    // Go's net/http transport (transport.go) reading something that is not HTTP: the far end answered garbage.
+    [InlineData("Error response from daemon: Get \"https://r.example.com/v2/\": net/http: HTTP/1.x transport connection broken: malformed HTTP response \"\\x00\\x00\"", PullCause.RegistryError)]
+    public void Transfers_cut_or_garbled_by_the_far_side_are_read_as_such_not_unknown(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
 }

@@ -20,27 +20,34 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     private const double RequiredRecall = 0.90;
 
     /// <summary>
-    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to d.jsonl), asserted so that no
-    /// change slides back below it (155 of 180 = 86.1% when d.jsonl was added, its 13 evaluation messages at 10 of 13).
+    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to e.jsonl), asserted so that no
+    /// change slides back below it (175 of 200 = 87.5% after the third tuning round; 172 of 200 when e.jsonl was added,
+    /// its 20 evaluation messages at 17 of 20; 155 of 180 before).
     /// Raise it when a change (made without looking at evaluation misses) reaches more;
     /// replace it by <see cref="RequiredAccuracy"/> once the target is met.
     /// </summary>
-    private const double ReachedAccuracy = 0.861;
+    private const double ReachedAccuracy = 0.875;
 
     /// <summary>
-    /// The evaluation accuracy reached on the evaluation messages of a.jsonl, b.jsonl and c.jsonl alone (145 of 167 =
-    /// 86.8% when d.jsonl was added): the figure the earlier floor held, kept so that new data cannot hide a slide on the old.
+    /// The evaluation accuracy reached on the evaluation messages of a.jsonl to d.jsonl alone (156 of 180 = 86.7% after
+    /// the third tuning round; 155 of 180 before it): kept so that new data cannot hide a slide on the old.
     /// </summary>
-    private const double ReachedAccuracyOnCollectionsAToC = 0.868;
+    private const double ReachedAccuracyOnCollectionsAToD = 0.866;
 
     /// <summary>
-    /// The evaluation accuracy reached on the first collection's evaluation messages alone (a.jsonl and b.jsonl; 91.0%
-    /// before c.jsonl existed): the figure the earlier floor held, kept so that the new data cannot hide a slide on the old.
+    /// The evaluation accuracy reached on the evaluation messages of a.jsonl, b.jsonl and c.jsonl alone (146 of 167 =
+    /// 87.4% after the third tuning round; 145 of 167 before): kept so that new data cannot hide a slide on the old.
     /// </summary>
-    private const double ReachedAccuracyOnFirstCollection = 0.91;
+    private const double ReachedAccuracyOnCollectionsAToC = 0.874;
 
-    /// <summary>The tuning accuracy reached (249 of 269 = 92.57% with d.jsonl's 7 tuning messages, rounded down; 242 of 262 before): the rules may not slide back below it.</summary>
-    private const double ReachedTuningAccuracy = 0.925;
+    /// <summary>
+    /// The evaluation accuracy reached on the first collection's evaluation messages alone (a.jsonl and b.jsonl; 123 of
+    /// 134 = 91.8% after the third tuning round, 91.0% before): kept so that the new data cannot hide a slide on the old.
+    /// </summary>
+    private const double ReachedAccuracyOnFirstCollection = 0.917;
+
+    /// <summary>The tuning accuracy reached (279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.933;
 
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
@@ -94,6 +101,10 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to c.jsonl, message only: {aToC.Right} of {aToC.Count} = {aToC.Accuracy:P1}"));
         var (fourth, _, _) = Measure([.. evaluation.Where(m => m.File is "d.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, d.jsonl only, message only: {fourth.Right} of {fourth.Count} = {fourth.Accuracy:P1}"));
+        var (aToD, _, _) = Measure([.. evaluation.Where(m => m.File is not "e.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to d.jsonl, message only: {aToD.Right} of {aToD.Count} = {aToD.Accuracy:P1}"));
+        var (fifth, _, _) = Measure([.. evaluation.Where(m => m.File is "e.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, e.jsonl only, message only: {fifth.Right} of {fifth.Count} = {fifth.Accuracy:P1}"));
 
         var failures = new List<string>();
         var regressions = new List<string>();
@@ -129,6 +140,10 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
             }
         }
 
+        if (aToD.Accuracy < ReachedAccuracyOnCollectionsAToD)
+        {
+            regressions.Add(string.Create(CultureInfo.InvariantCulture, $"a.jsonl to d.jsonl, message only: accuracy {aToD.Accuracy:P1} fell below the {ReachedAccuracyOnCollectionsAToD:P1} already reached"));
+        }
         if (aToC.Accuracy < ReachedAccuracyOnCollectionsAToC)
         {
             regressions.Add(string.Create(CultureInfo.InvariantCulture, $"a.jsonl to c.jsonl, message only: accuracy {aToC.Accuracy:P1} fell below the {ReachedAccuracyOnCollectionsAToC:P1} already reached"));

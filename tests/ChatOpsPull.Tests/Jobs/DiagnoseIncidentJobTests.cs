@@ -40,9 +40,9 @@ public sealed class TimedDiagnoser(TimeProvider time) : IIncidentDiagnoser
 }
 
 /// <summary>Records when each diagnosis was enqueued, then enqueues it on Hangfire.</summary>
-public sealed class TimedScheduler(ClusterJobs jobs, IncidentStore store, IBackgroundJobClient client) : IDiagnosisScheduler
+public sealed class TimedScheduler(ClusterJobs jobs, IncidentStore store) : IDiagnosisScheduler
 {
-    private readonly HangfireDiagnosisScheduler _inner = new(jobs, store, client);
+    private readonly HangfireDiagnosisScheduler _inner = new(jobs, store);
 
     public ConcurrentDictionary<string, long> Enqueued { get; } = new();
 
@@ -176,7 +176,8 @@ public sealed class DiagnoseIncidentJobTests
     {
         using var storage = TestStorage.Sqlite();
         TimedDiagnoser? diagnoser = null;
-        // The in-process try fails and leaves the request to its backstop job (due at once here), whose first try fails too.
+        // The in-process try fails and hands the request to the diagnose job, whose first try fails too (the backstop, looking
+        // every second here, leaves a handed-over request to the job).
         await using var host = new BotTestHost(storage, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, services =>
         {
             services.RemoveAll<IIncidentDiagnoser>();

@@ -7,6 +7,7 @@ using ChatOpsPull.Tests.Storage;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Failures = ChatOpsPull.Tests.Incidents.Failures;
 
 namespace ChatOpsPull.Tests.Jobs;
@@ -45,7 +46,7 @@ public sealed class HeldDiagnoser(TimeProvider time) : IIncidentDiagnoser
     }
 }
 
-/// <summary>The in-process diagnosis queue and its durable Hangfire backstop, on a real SQLite file and a real PostgreSQL database.</summary>
+/// <summary>The in-process diagnosis queue and its durable backstop (the diagnosis ticket, taken up by any host), on a real SQLite file and a real PostgreSQL database.</summary>
 [Collection(UsesPostgres.Name)]
 public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
 {
@@ -66,26 +67,30 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
-    public async Task The_in_process_run_and_the_backstop_job_racing_store_one_diagnosis_and_send_one_card_update(DatabaseProvider provider)
+    public async Task The_in_process_run_and_another_hosts_backstop_racing_store_one_diagnosis_and_send_one_card_update(DatabaseProvider provider)
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         var notifier = new RecordingNotifier();
         var diagnoser = new HeldDiagnoser(TimeProvider.System) { HoldFor = _ => true };
-        await using var host = Host(storage, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, diagnoser, notifier);
+        await using var host = Host(storage, new() { ["Diagnosis:BackstopDelay"] = "01:00:00" }, diagnoser, notifier);
         var engine = host.Services.GetRequiredService<IncidentEngine>();
         var store = host.Services.GetRequiredService<IncidentStore>();
         var queue = host.Services.GetRequiredService<InProcessDiagnosisScheduler>();
 
         await engine.ReportAsync(Failures.Pod("api-1"), default);
         var id = Assert.Single(await store.ListOpenAsync()).Id;
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 1, "the in-process run to start");
 
-        // Both paths are inside the diagnosis at once (the backstop job is due at once), then both try to store it.
-        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 2, "the in-process run and the backstop job to start");
+        // A second host of the same database finds the ticket pending at once (backstop delay 0) and takes it up too:
+        // both paths are inside the diagnosis at once, then both try to store it.
+        using var replica = storage.Replica();
+        await using var other = Host(replica, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, diagnoser, notifier);
+        var otherQueue = other.Services.GetRequiredService<InProcessDiagnosisScheduler>(); // starts the host
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 2, "the other host's backstop to start the same request");
         diagnoser.Release();
         await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Finished), n => n == 2, "both diagnoses to finish");
         await Eventually.ValueAsync(() => Task.FromResult(queue.Pending), n => n == 0, "the in-process queue to drain");
-        var monitoring = host.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        await Eventually.ValueAsync(() => Task.FromResult(monitoring.SucceededListCount()), n => n >= 1, "the backstop job to finish");
+        await Eventually.ValueAsync(() => Task.FromResult(otherQueue.Pending), n => n == 0, "the other host's queue to drain");
 
         var diagnosed = await DiagnosedAsync(store, id);
         Assert.Equal(IncidentState.Diagnosed, diagnosed.State);
@@ -95,29 +100,62 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
-    public async Task A_diagnosis_cut_off_by_a_stopped_host_is_finished_by_its_backstop_job_on_the_next_host(DatabaseProvider provider)
+    public async Task A_diagnosis_cut_off_by_a_crashed_host_leaves_no_job_behind_and_is_taken_up_from_its_ticket_by_the_next_host(DatabaseProvider provider)
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         string id;
         var held = new HeldDiagnoser(TimeProvider.System) { HoldFor = _ => true };
 
-        // The first host takes the diagnosis in process and stops in the middle of it (its job server never runs).
-        await using (var first = Host(storage, new() { ["Jobs:RunServer"] = "false", ["Diagnosis:BackstopDelay"] = "00:00:01" }, held))
+        // The first host takes the diagnosis in process and stops in the middle of it: asking for it stored no job
+        // (the incident's diagnosis ticket is the only record of the request).
+        await using (var first = Host(storage, new() { ["Jobs:RunServer"] = "false", ["Diagnosis:BackstopDelay"] = "01:00:00" }, held))
         {
             await first.Services.GetRequiredService<IncidentEngine>().ReportAsync(Failures.Pod("api-1"), default);
-            id = Assert.Single(await first.Services.GetRequiredService<IncidentStore>().ListOpenAsync()).Id;
+            var store = first.Services.GetRequiredService<IncidentStore>();
+            id = Assert.Single(await store.ListOpenAsync()).Id;
             await Eventually.ValueAsync(() => Task.FromResult(held.Started), n => n == 1, "the in-process diagnosis to start");
+            var monitoring = first.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+            Assert.Equal(0, monitoring.ScheduledCount());
+            Assert.Equal(0, monitoring.Queues().Sum(q => q.Length));
+            Assert.True((await store.GetDiagnosisTicketAsync(id))!.IsPending);
         }
 
         Assert.Equal(0, held.Finished);
         using var replica = storage.Replica();
-        await using var next = Host(replica, []);
-        var store = next.Services.GetRequiredService<IncidentStore>();
-        var diagnosed = await DiagnosedAsync(store, id);
+        await using var next = Host(replica, new() { ["Diagnosis:BackstopDelay"] = "00:00:01" });
+        var nextStore = next.Services.GetRequiredService<IncidentStore>();
+        var diagnosed = await DiagnosedAsync(nextStore, id);
 
         Assert.Equal(IncidentState.Diagnosed, diagnosed.State);
         Assert.Equal(1, next.Services.GetRequiredService<HeldDiagnoser>().Finished);
         Assert.Single(await next.Services.GetRequiredService<AuditLog>().ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
+        Assert.False((await nextStore.GetDiagnosisTicketAsync(id))!.IsPending);
+    }
+
+    [Fact]
+    public async Task The_backstop_does_not_queue_a_request_its_host_is_still_running_and_the_request_is_diagnosed_once()
+    {
+        using var storage = TestStorage.Sqlite();
+        var diagnoser = new HeldDiagnoser(TimeProvider.System) { HoldFor = _ => true };
+        await using var host = Host(storage, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, diagnoser);
+        var engine = host.Services.GetRequiredService<IncidentEngine>();
+        var store = host.Services.GetRequiredService<IncidentStore>();
+        var backstop = host.Services.GetServices<IHostedService>().OfType<DiagnosisBackstop>().Single();
+
+        await engine.ReportAsync(Failures.Pod("api-1"), default);
+        var id = Assert.Single(await store.ListOpenAsync()).Id;
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 1, "the in-process diagnosis to start");
+
+        // The request is pending past the backstop delay, but this host holds it: a look queues nothing.
+        Assert.True((await store.GetDiagnosisTicketAsync(id))!.IsPending);
+        Assert.Equal(0, await backstop.SweepAsync(default));
+        Assert.Equal(0, await backstop.SweepAsync(default));
+
+        diagnoser.Release();
+        await DiagnosedAsync(store, id);
+        Assert.Equal(0, await backstop.SweepAsync(default));
+        Assert.Equal(1, diagnoser.Started);
+        Assert.Single(await host.Services.GetRequiredService<AuditLog>().ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
     }
 
     [Fact]

@@ -88,8 +88,9 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
         },
         cancellationToken);
 
-    public Task<IncidentUpdate> ApplyDiagnosisAsync(string id, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken) =>
-        ChangeAsync(id, async (connection, transaction, incident, afterCommit) =>
+    /// <param name="read">The incident as the caller read it (its subject names the lock), or null to read it here.</param>
+    public Task<IncidentUpdate> ApplyDiagnosisAsync(string id, Incident? read, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken) =>
+        ChangeAsync(id, read, async (connection, transaction, incident, afterCommit) =>
         {
             var ticket = await IncidentStore.GetDiagnosisTicketAsync(connection, transaction, id).ConfigureAwait(false);
             if (ticket is null || ticket.Requested != requestVersion)
@@ -119,12 +120,20 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
     /// Reads the incident, then applies <paramref name="change"/> to it as stored inside the transaction. Only a change
     /// that returns <see cref="IncidentUpdateOutcome.Changed"/> writes news or asks for anything after commit.
     /// </summary>
+    private Task<IncidentUpdate> ChangeAsync(
+        string id,
+        Func<DbConnection, DbTransaction, Incident, AfterCommit, Task<IncidentUpdate>> change,
+        CancellationToken cancellationToken) =>
+        ChangeAsync(id, null, change, cancellationToken);
+
+    /// <param name="read">The incident as the caller read it already (only its key is used: the subject lock), or null.</param>
     private async Task<IncidentUpdate> ChangeAsync(
         string id,
+        Incident? read,
         Func<DbConnection, DbTransaction, Incident, AfterCommit, Task<IncidentUpdate>> change,
         CancellationToken cancellationToken)
     {
-        var first = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        var first = read ?? await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (first is null)
         {
             return new IncidentUpdate(IncidentUpdateOutcome.NotFound, null, $"No incident {id}.");

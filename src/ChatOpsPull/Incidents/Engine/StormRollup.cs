@@ -56,6 +56,14 @@ internal sealed class StormRollup(
         var database = store.Database;
         using (await _stormLocks.AcquireAsync(lockName, cancellationToken).ConfigureAwait(false))
         {
+            // Most incidents start no storm: a read says so without a write transaction (on SQLite, a turn of the one
+            // writer; on PostgreSQL, an advisory lock's round trips). Whatever committed before this check is in the
+            // read, so of two incidents committed side by side the later one's check sees both.
+            if (!await MayRollUpAsync(stormKey, current, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
             var (parent, children) = await pipelines.GetPipeline(IncidentRetryPipelines.Write).ExecuteAsync(
                 async token => await database.InTransactionAsync(
                     async (connection, transaction) =>
@@ -102,6 +110,13 @@ internal sealed class StormRollup(
                 afterCommit.NotifyOnOwnCard(fresh, IncidentChange.PodsChanged, $"{siblings.Count + 1} workloads fail on {IncidentGrouping.ImageSubject(fresh.Image)} ({fresh.Key.Cause.ToSnakeCase()})");
             }
         }
+    }
+
+    private async Task<bool> MayRollUpAsync(string stormKey, IncidentOptions current, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.Database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var candidates = await IncidentStore.OpenInStormAsync(connection, null, stormKey).ConfigureAwait(false);
+        return IncidentRollup.Plan(candidates, time.GetUtcNow(), current.RollupWindow, current.RollupThreshold) is not null;
     }
 
     public void Dispose() => _stormLocks.Dispose();

@@ -37,7 +37,15 @@ internal sealed partial class SubjectWriter(
         var database = store.Database;
         IReadOnlyList<IncidentMailbox> posted;
         T result;
-        using (await _subjectLocks.AcquireAsync(subjectLock, cancellationToken).ConfigureAwait(false))
+        IDisposable held;
+        using (DiagnosisStageTimes.Measure(DiagnosisStage.SubjectLock))
+        using (database.WriteTurn.PullAhead(subjectLock)) // a diagnosis's write waiting here pulls the holder's turn ahead
+        {
+            held = await _subjectLocks.AcquireAsync(subjectLock, cancellationToken).ConfigureAwait(false);
+        }
+
+        using (held)
+        using (database.WriteTurn.WritingFor(subjectLock))
         {
             AfterCommit? afterCommit = null;
             result = await pipelines.GetPipeline(pipeline).ExecuteAsync(

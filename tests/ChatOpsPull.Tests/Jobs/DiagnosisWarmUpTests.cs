@@ -1,0 +1,71 @@
+using ChatOpsPull.Diagnosing;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Simulation.KubernetesApi;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Kubernetes;
+using ChatOpsPull.Tests.Registry;
+using ChatOpsPull.Tests.Storage;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ChatOpsPull.Tests.Jobs;
+
+/// <summary>The start-up warm-up of the diagnosis path (<see cref="DiagnosisWarmUp"/>) against the API stand-in and loopback registries.</summary>
+public sealed class DiagnosisWarmUpTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "chatopspull-warmup-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task The_start_up_warm_up_asks_only_the_registry_of_the_pod_it_reads_and_stores_nothing()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        await using var ownRegistry = await ScriptedServer.StartAsync();
+        await using var otherRegistry = await ScriptedServer.StartAsync();
+        KubeFixtures.SeedWebWorkload(api);
+        var pod = KubeFixtures.WebPod("web-6b9f7c5d8-warm1");
+        var image = $"{ownRegistry.Authority}/shop/web:1.4.3";
+        foreach (var container in pod["spec"]!["containers"]!.AsArray())
+        {
+            container!["image"] = image;
+        }
+
+        api.Seed(pod);
+        var sink = new RecordingSink(); // the watcher's reports go here, not into incidents: only the warm-up acts
+        await using var host = new BotTestHost(
+            TestStorage.SqliteIn(Path.Combine(_directory, "data")),
+            new()
+            {
+                ["Bot:Cluster"] = "prod-eu",
+                ["Kubernetes:KubeconfigPath"] = api.WriteKubeconfig(Path.Combine(_directory, "kube"), contextNamespace: "shop"),
+                ["Kubernetes:Namespaces:0"] = "shop",
+                ["Registry:Hosts:0:Host"] = ownRegistry.Authority,
+                ["Registry:Hosts:0:PlainHttp"] = "true",
+                ["Registry:Hosts:1:Host"] = otherRegistry.Authority,
+                ["Registry:Hosts:1:PlainHttp"] = "true",
+                ["Diagnosis:WarmUp"] = "true",
+            },
+            s => s.AddSingleton<IPullFailureSink>(sink));
+
+        var warmUp = host.Services.GetServices<IHostedService>().OfType<DiagnosisWarmUp>().Single();
+        await Eventually.HoldsAsync(() => warmUp.ExecuteTask is not null, "the warm-up to start");
+        await warmUp.ExecuteTask!.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.NotEmpty(ownRegistry.Requests);
+        Assert.All(ownRegistry.Requests, r => Assert.Matches("^/v2/(shop/web/.*)?$", r.PathAndQuery.Split('?')[0]));
+        Assert.Empty(otherRegistry.Requests);
+        var database = host.Services.GetRequiredService<BotDatabase>();
+        await using var connection = await database.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incidents"));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit_log"));
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, true);
+        }
+    }
+}
