@@ -1,12 +1,15 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
 using Dapper;
 
 namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
-/// <summary>An inbox row: the alerts of one accepted request.</summary>
+/// <summary>An inbox row: the alerts of one accepted request that belong to one subject (older rows: of any subjects).</summary>
 public sealed record InboxEntry(long Id, IReadOnlyList<PullAlert> Alerts);
 
 /// <summary>
@@ -33,7 +36,9 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// </summary>
     public async Task AppendAsync(IReadOnlyList<PullAlert> alerts, CancellationToken cancellationToken)
     {
-        var pending = new Pending(JsonSerializer.Serialize(alerts as List<PullAlert> ?? [.. alerts], InboxJson.Default.ListPullAlert));
+        // One row per subject: the drain applies a row in the transaction of its subject's incidents, and removes it there.
+        var rows = alerts.GroupBy(SubjectOf).Select(subject => JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert)).ToList();
+        var pending = new Pending(rows);
         bool writeHere;
         lock (_lock)
         {
@@ -51,14 +56,44 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         await pending.Committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The oldest rows, up to <paramref name="limit"/>, in the order they were accepted.</summary>
+    /// <summary>
+    /// The oldest rows, up to <paramref name="limit"/>, in the order they were accepted; on PostgreSQL without the rows
+    /// another replica is applying right now (they are locked in its transaction).
+    /// </summary>
     public async Task<IReadOnlyList<InboxEntry>> OldestAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<(long Id, string Alerts)>(
-            new CommandDefinition("SELECT id, alerts FROM alert_inbox ORDER BY id LIMIT @limit", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            new CommandDefinition($"SELECT id, alerts FROM alert_inbox ORDER BY id LIMIT @limit{database.Dialect.ForUpdateSkipLocked}", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => new InboxEntry(r.Id, JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])).ToList();
     }
+
+    /// <summary>
+    /// Inside the transaction that applies them: takes the rows of <paramref name="ids"/> still in the inbox and not being
+    /// applied by another replica (<c>FOR UPDATE SKIP LOCKED</c> on PostgreSQL), removes them, and returns their alerts as
+    /// reports, in the order accepted. Rolled back with the incidents when that transaction fails.
+    /// </summary>
+    public static async Task<IReadOnlyList<PodReport>> ClaimAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<long> ids)
+    {
+        var dialect = SqlDialects.For(connection);
+        var rows = (await connection.QueryAsync<(long Id, string Alerts)>(
+            $"SELECT id, alerts FROM alert_inbox WHERE id IN ({IdList(ids)}) ORDER BY id{dialect.ForUpdateSkipLocked}", transaction: transaction).ConfigureAwait(false)).ToList();
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        await connection.ExecuteAsync($"DELETE FROM alert_inbox WHERE id IN ({IdList(rows.ConvertAll(r => r.Id))})", transaction: transaction).ConfigureAwait(false);
+        return
+        [
+            .. rows.SelectMany(r => JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])
+                .Select(a => new PodReport(a.Failure, a.Status == AlertStatus.Resolved ? PodResolution.AlertResolved : null)),
+        ];
+    }
+
+    /// <summary>The subject (cluster, namespace, <see cref="IncidentGrouping.SubjectOf"/>) an alert's incident is grouped under.</summary>
+    public static (string Cluster, string Namespace, string Subject) SubjectOf(PullAlert alert) =>
+        (alert.Failure.Cluster, alert.Failure.Namespace, IncidentGrouping.SubjectOf(alert.Failure));
 
     /// <summary>Removes rows that were applied.</summary>
     public Task RemoveAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) =>
@@ -67,8 +102,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             {
                 foreach (var chunk in ids.Chunk(500))
                 {
-                    var list = string.Join(',', chunk.Select(id => id.ToString(CultureInfo.InvariantCulture)));
-                    await connection.ExecuteAsync(new CommandDefinition($"DELETE FROM alert_inbox WHERE id IN ({list})", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    await connection.ExecuteAsync(new CommandDefinition($"DELETE FROM alert_inbox WHERE id IN ({IdList(chunk)})", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 }
 
                 return true;
@@ -81,6 +115,9 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM alert_inbox", cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
+
+    /// <summary>Row ids written into the statement (numbers only): one statement text per list, no parameter per id.</summary>
+    private static string IdList(IEnumerable<long> ids) => string.Join(',', ids.Select(id => id.ToString(CultureInfo.InvariantCulture)));
 
     private async Task WriteRoundsAsync()
     {
@@ -121,7 +158,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             async (connection, transaction) =>
             {
                 var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
-                foreach (var chunk in round.Chunk(RowsPerStatement))
+                foreach (var chunk in round.SelectMany(p => p.Rows).Chunk(RowsPerStatement))
                 {
                     var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, alerts) VALUES ");
                     var parameters = new DynamicParameters();
@@ -129,7 +166,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
                     for (var i = 0; i < chunk.Length; i++)
                     {
                         sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @a{i})");
-                        parameters.Add($"a{i}", chunk[i].Alerts);
+                        parameters.Add($"a{i}", chunk[i]);
                     }
 
                     await connection.ExecuteAsync(sql.ToString(), parameters, transaction).ConfigureAwait(false);
@@ -139,9 +176,10 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             },
             CancellationToken.None);
 
-    private sealed class Pending(string alerts)
+    /// <summary>One request's rows (its alerts as JSON, one row per subject), and its answer.</summary>
+    private sealed class Pending(IReadOnlyList<string> rows)
     {
-        public string Alerts { get; } = alerts;
+        public IReadOnlyList<string> Rows { get; } = rows;
 
         public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
