@@ -103,6 +103,32 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
         Assert.Equal(1, await inbox.CountAsync());
     }
 
+    [Fact]
+    public async Task A_fire_a_batch_passed_over_on_postgres_is_still_applied_before_the_resolve_after_it()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Postgres);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1")], default);
+        await inbox.AppendAsync([Resolved("api-1")], default);
+
+        // Another replica's batch holds the fire's row for a moment: this batch passes over it and sees only the resolve.
+        await using var connection = await rig.Get<BotDatabase>().OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteScalarAsync<long>("SELECT id FROM alert_inbox ORDER BY id LIMIT 1 FOR UPDATE", transaction: transaction);
+        var batch = DrainOf(rig).ApplyBatchAsync(default);
+        await Eventually.ValueAsync(
+            () => connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM pg_locks WHERE NOT granted", transaction: transaction),
+            waiting => waiting > 0 || batch.IsCompleted,
+            "the batch to wait for the fire's row");
+        await transaction.RollbackAsync();
+        await batch;
+
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Empty(await rig.Store.ListOpenAsync());
+        var actions = (await rig.Audit.RecentAsync(10)).Select(a => a.Action).Order().ToList();
+        Assert.Equal([AuditActions.IncidentOpened, AuditActions.IncidentResolved], actions);
+    }
+
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task A_batch_whose_time_is_up_starts_no_further_subject_and_leaves_its_rows_for_the_next(DatabaseProvider provider)

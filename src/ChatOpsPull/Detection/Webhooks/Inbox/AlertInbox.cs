@@ -9,8 +9,9 @@ using Dapper;
 
 namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
-/// <summary>An inbox row: the alerts of one accepted request that belong to one subject (older rows: of any subjects).</summary>
-public sealed record InboxEntry(long Id, IReadOnlyList<PullAlert> Alerts);
+/// <summary>An inbox row: the alerts of one accepted request that belong to one subject (<see cref="AlertInbox.SubjectKey"/>).</summary>
+/// <param name="Subject">Null in a row written before rows were split by subject (its alerts may be of several).</param>
+public sealed record InboxEntry(long Id, string? Subject, IReadOnlyList<PullAlert> Alerts);
 
 /// <summary>
 /// Where the alert webhooks put what they accept before answering 200: "200" means the alerts are in the database, not
@@ -37,7 +38,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     public async Task AppendAsync(IReadOnlyList<PullAlert> alerts, CancellationToken cancellationToken)
     {
         // One row per subject: the drain applies a row in the transaction of its subject's incidents, and removes it there.
-        var rows = alerts.GroupBy(SubjectOf).Select(subject => JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert)).ToList();
+        var rows = alerts.GroupBy(SubjectKey).Select(subject => new InboxRow(subject.Key, JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert))).ToList();
         var pending = new Pending(rows);
         bool writeHere;
         lock (_lock)
@@ -58,26 +59,30 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
 
     /// <summary>
     /// The oldest rows, up to <paramref name="limit"/>, in the order they were accepted; on PostgreSQL without the rows
-    /// another replica is applying right now (they are locked in its transaction).
+    /// another replica is applying right now (<c>FOR UPDATE SKIP LOCKED</c>: its <see cref="ClaimAsync"/> holds them until
+    /// it commits), so replicas drain different rows instead of queueing for the same ones.
     /// </summary>
     public async Task<IReadOnlyList<InboxEntry>> OldestAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(long Id, string Alerts)>(
-            new CommandDefinition($"SELECT id, alerts FROM alert_inbox ORDER BY id LIMIT @limit{database.Dialect.ForUpdateSkipLocked}", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(r => new InboxEntry(r.Id, JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])).ToList();
+        var rows = await connection.QueryAsync<(long Id, string? Subject, string Alerts)>(
+            new CommandDefinition($"SELECT id, subject, alerts FROM alert_inbox ORDER BY id LIMIT @limit{database.Dialect.ForUpdateSkipLocked}", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => new InboxEntry(r.Id, r.Subject, JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])).ToList();
     }
 
     /// <summary>
-    /// Inside the transaction that applies them: takes the rows of <paramref name="ids"/> still in the inbox and not being
-    /// applied by another replica (<c>FOR UPDATE SKIP LOCKED</c> on PostgreSQL), removes them, and returns their alerts as
-    /// reports, in the order accepted. Rolled back with the incidents when that transaction fails.
+    /// Inside the transaction that applies them (under their subject's lock): takes every row of <paramref name="subject"/>
+    /// up to <paramref name="lastId"/> still in the inbox — older ones a batch passed over included, so the subject's
+    /// alerts are applied in the order accepted — removes them, and returns their alerts as reports, in that order. Rows
+    /// another replica applied meanwhile are gone. The rows are locked <c>FOR UPDATE</c>, not skipped when locked (a
+    /// replica's <see cref="OldestAsync"/> holds a row for a moment only). Rolled back with the incidents when that
+    /// transaction fails.
     /// </summary>
-    public static async Task<IReadOnlyList<PodReport>> ClaimAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<long> ids)
+    public static async Task<IReadOnlyList<PodReport>> ClaimAsync(DbConnection connection, DbTransaction transaction, string subject, long lastId)
     {
         var dialect = SqlDialects.For(connection);
         var rows = (await connection.QueryAsync<(long Id, string Alerts)>(
-            $"SELECT id, alerts FROM alert_inbox WHERE id IN ({IdList(ids)}) ORDER BY id{dialect.ForUpdateSkipLocked}", transaction: transaction).ConfigureAwait(false)).ToList();
+            $"SELECT id, alerts FROM alert_inbox WHERE subject = @subject AND id <= @lastId ORDER BY id{dialect.ForUpdate}", new { subject, lastId }, transaction).ConfigureAwait(false)).ToList();
         if (rows.Count == 0)
         {
             return [];
@@ -91,9 +96,8 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         ];
     }
 
-    /// <summary>The subject (cluster, namespace, <see cref="IncidentGrouping.SubjectOf"/>) an alert's incident is grouped under.</summary>
-    public static (string Cluster, string Namespace, string Subject) SubjectOf(PullAlert alert) =>
-        (alert.Failure.Cluster, alert.Failure.Namespace, IncidentGrouping.SubjectOf(alert.Failure));
+    /// <summary>The subject an alert's row is stored under: cluster, namespace and <see cref="IncidentGrouping.SubjectOf"/>.</summary>
+    public static string SubjectKey(PullAlert alert) => $"{alert.Failure.Cluster}/{alert.Failure.Namespace}/{IncidentGrouping.SubjectOf(alert.Failure)}";
 
     /// <summary>Removes rows that were applied.</summary>
     public Task RemoveAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) =>
@@ -160,13 +164,14 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
                 var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
                 foreach (var chunk in round.SelectMany(p => p.Rows).Chunk(RowsPerStatement))
                 {
-                    var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, alerts) VALUES ");
+                    var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, subject, alerts) VALUES ");
                     var parameters = new DynamicParameters();
                     parameters.Add("at", receivedAt);
                     for (var i = 0; i < chunk.Length; i++)
                     {
-                        sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @a{i})");
-                        parameters.Add($"a{i}", chunk[i]);
+                        sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @s{i}, @a{i})");
+                        parameters.Add($"s{i}", chunk[i].Subject);
+                        parameters.Add($"a{i}", chunk[i].Alerts);
                     }
 
                     await connection.ExecuteAsync(sql.ToString(), parameters, transaction).ConfigureAwait(false);
@@ -176,11 +181,14 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             },
             CancellationToken.None);
 
-    /// <summary>One request's rows (its alerts as JSON, one row per subject), and its answer.</summary>
-    private sealed class Pending(IReadOnlyList<string> rows)
+    /// <summary>One request's rows (one per subject), and its answer.</summary>
+    private sealed class Pending(IReadOnlyList<InboxRow> rows)
     {
-        public IReadOnlyList<string> Rows { get; } = rows;
+        public IReadOnlyList<InboxRow> Rows { get; } = rows;
 
         public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    /// <summary>A row to insert: its subject, and its alerts as JSON.</summary>
+    private sealed record InboxRow(string Subject, string Alerts);
 }

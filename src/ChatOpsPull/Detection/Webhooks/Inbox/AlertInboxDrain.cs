@@ -1,3 +1,4 @@
+using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 
 namespace ChatOpsPull.Detection.Webhooks.Inbox;
@@ -6,8 +7,8 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 /// Applies the alert inbox to the incident engine: at start (what a crash or an outage left there) and whenever the
 /// webhooks append, in batches in the order accepted. A batch is applied subject by subject, each subject's rows in one
 /// transaction that also removes them (<see cref="ISubjectReportSink"/>): the rows gone are exactly the alerts applied, so
-/// nothing is applied twice after a crash (a fire-then-resolve pair cannot reopen and resolve again). On PostgreSQL a row
-/// another replica is applying is skipped (<c>FOR UPDATE SKIP LOCKED</c>), so replicas do not drain the same rows. A batch
+/// nothing is applied twice after a crash (a fire-then-resolve pair cannot reopen and resolve again). On PostgreSQL a batch
+/// leaves out the rows another replica is applying (<c>FOR UPDATE SKIP LOCKED</c>), so replicas do not drain the same rows. A batch
 /// is bounded by rows (<see cref="BatchRows"/>) and by time (<see cref="BatchTime"/>: no new subject is started after it).
 /// When the engine cannot write, the rows stay and are tried again with back-off.
 /// </summary>
@@ -87,9 +88,9 @@ public sealed partial class AlertInboxDrain : BackgroundService
             return 0;
         }
 
-        // A row of several subjects (written before rows were split by subject), or a sink that cannot take a subject
+        // A row of no one subject (written before rows were split by subject), or a sink that cannot take a subject
         // in its own transaction: applied, then removed.
-        var mixed = entries.ToList().FindIndex(e => e.Alerts.Select(AlertInbox.SubjectOf).Distinct().Count() > 1);
+        var mixed = entries.ToList().FindIndex(e => e.Subject is null);
         if (_sink is not ISubjectReportSink subjects || mixed == 0)
         {
             var taken = _sink is ISubjectReportSink ? entries.Take(1).ToList() : entries;
@@ -99,26 +100,33 @@ public sealed partial class AlertInboxDrain : BackgroundService
         }
 
         var applied = 0;
-        foreach (var subject in entries.Take(mixed < 0 ? entries.Count : mixed).Where(e => e.Alerts.Count > 0).GroupBy(e => AlertInbox.SubjectOf(e.Alerts[0])))
+        foreach (var subject in entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal))
         {
             if (applied > 0 && _time.GetElapsedTime(started) >= BatchTime)
             {
                 break;
             }
 
-            var ids = subject.Select(e => e.Id).ToList();
-            var (cluster, ns, name) = subject.Key;
-            await subjects.ApplySubjectAsync(cluster, ns, name, (connection, transaction) => AlertInbox.ClaimAsync(connection, transaction, ids), cancellationToken).ConfigureAwait(false);
-            applied += ids.Count;
+            var failure = subject.SelectMany(e => e.Alerts).Select(a => a.Failure).FirstOrDefault();
+            var lastId = subject.Max(e => e.Id);
+            if (failure is null)
+            {
+                await _inbox.RemoveAsync([.. subject.Select(e => e.Id)], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await subjects.ApplySubjectAsync(
+                    failure.Cluster,
+                    failure.Namespace,
+                    IncidentGrouping.SubjectOf(failure),
+                    (connection, transaction) => AlertInbox.ClaimAsync(connection, transaction, subject.Key, lastId),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            applied += subject.Count();
         }
 
-        var empty = entries.Where(e => e.Alerts.Count == 0).Select(e => e.Id).ToList();
-        if (empty.Count > 0)
-        {
-            await _inbox.RemoveAsync(empty, cancellationToken).ConfigureAwait(false);
-        }
-
-        return applied + empty.Count;
+        return applied;
     }
 
     private void Wake()
