@@ -16,7 +16,7 @@ namespace ChatOpsPull.Incidents;
 /// their news goes), <see cref="IncidentNewsDispatch"/> (per-incident mailboxes, collapsing, the notifiers), all writing
 /// through <see cref="SubjectWriter"/> (subject locks, transactions, retries, after-commit work).
 /// </summary>
-public sealed class IncidentEngine : IPullFailureSink
+public sealed class IncidentEngine : IPullFailureSink, ISubjectReportSink
 {
     private readonly PullFailureIntake _intake;
     private readonly IncidentCommands _commands;
@@ -40,6 +40,13 @@ public sealed class IncidentEngine : IPullFailureSink
 
     public Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken) =>
         _intake.ResolveAsync(cluster, @namespace, pod, container, resolution, cancellationToken);
+
+    /// <summary>
+    /// One subject's reports and recoveries in one transaction with the source's <paramref name="claim"/> (the alert inbox
+    /// removing the rows it applies): all of them are applied, or none (see <see cref="ISubjectReportSink"/>).
+    /// </summary>
+    public Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken) =>
+        _intake.ApplySubjectAsync(cluster, @namespace, subject, claim, cancellationToken);
 
     /// <summary>
     /// Moves an incident to <paramref name="to"/> if <see cref="IncidentTransitions.IsAllowed"/> says so; refused moves

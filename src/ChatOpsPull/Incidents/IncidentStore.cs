@@ -225,13 +225,20 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     internal async Task<IReadOnlyList<(string Id, string Subject)>> OpenWithPodAsync(string cluster, string @namespace, string pod, string? container, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await OpenWithPodAsync(connection, null, cluster, @namespace, pod, container).ConfigureAwait(false);
+    }
+
+    /// <summary>The same, inside a transaction.</summary>
+    internal static async Task<IReadOnlyList<(string Id, string Subject)>> OpenWithPodAsync(DbConnection connection, DbTransaction? transaction, string cluster, string @namespace, string pod, string? container)
+    {
         var rows = await connection.QueryAsync<(string, string)>(
             """
             SELECT DISTINCT i.id, i.subject FROM incident_pods p JOIN incidents i ON i.id = p.incident_id
             WHERE p.pod = @pod AND (@container IS NULL OR p.container = @container) AND p.resolved_at IS NULL
               AND i.cluster = @cluster AND i.namespace = @namespace AND i.open_key IS NOT NULL
             """,
-            new { cluster, @namespace, pod, container }).ConfigureAwait(false);
+            new { cluster, @namespace, pod, container },
+            transaction).ConfigureAwait(false);
         return rows.ToList();
     }
 

@@ -19,6 +19,13 @@ public interface ISqlDialect
     string ForUpdate { get; }
 
     /// <summary>
+    /// Like <see cref="ForUpdate"/>, but rows another transaction has locked are left out instead of waited for
+    /// (<c> FOR UPDATE SKIP LOCKED</c>), so several replicas can take work from one table without taking the same rows.
+    /// Empty on SQLite, where one process owns the file and the transaction holds its one write lock.
+    /// </summary>
+    string ForUpdateSkipLocked { get; }
+
+    /// <summary>
     /// True when the database lets one writer in at a time for the whole database (SQLite), so callers that write in bursts
     /// should queue in-process rather than busy-wait on the file lock.
     /// </summary>

@@ -24,6 +24,8 @@ public sealed class PostgresDialect : ISqlDialect
 
     public string ForUpdate => " FOR UPDATE";
 
+    public string ForUpdateSkipLocked => " FOR UPDATE SKIP LOCKED";
+
     public bool OneWriterAtATime => false;
 
     public bool OneProcess => false;

@@ -33,6 +33,8 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string ForUpdate => string.Empty;
 
+    public string ForUpdateSkipLocked => string.Empty;
+
     public bool OneWriterAtATime => true;
 
     public bool OneProcess => true;

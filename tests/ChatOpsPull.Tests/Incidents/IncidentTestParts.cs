@@ -105,8 +105,11 @@ public sealed class EngineRig : IAsyncDisposable
     /// <param name="services">More registrations (another notifier, say), made after the rig's own.</param>
     public static async Task<EngineRig> StartAsync(
         DatabaseProvider provider, PostgresFixture? postgres, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+        => await StartOnAsync(await Engines.StorageAsync(provider, postgres!), settings, services);
+
+    /// <summary>The same on a given storage (a second replica on another rig's database: <see cref="TestStorage.Replica"/>).</summary>
+    public static Task<EngineRig> StartOnAsync(TestStorage storage, Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
-        var storage = await Engines.StorageAsync(provider, postgres!);
         EngineRig? rig = null;
         var host = new BotTestHost(storage, settings, s =>
         {
@@ -118,7 +121,7 @@ public sealed class EngineRig : IAsyncDisposable
         });
         rig = new EngineRig { Host = host, Storage = storage };
         _ = host.Services; // start the host: migrations run
-        return rig;
+        return Task.FromResult(rig);
     }
 
     public T Get<T>()

@@ -114,7 +114,9 @@ internal sealed partial class IncidentNewsDispatch(
 
     /// <summary>
     /// Every notice of the batch with its whole incident, in commit order: a report's partial incident is completed on
-    /// top of the one before it in memory (<see cref="LatestIncidents"/>), so collapsing keeps whole incidents only.
+    /// top of the one before it in memory (<see cref="LatestIncidents"/>), so collapsing keeps whole incidents only. A run
+    /// of partial "pods changed" notices, each the version after the one before, collapses into its last
+    /// (<see cref="NoticeCollapsing"/>): their pods are put together and made whole once, not once per notice.
     /// </summary>
     private async Task MakeWholeAsync(List<IncidentNotice> batch, CancellationToken cancellationToken)
     {
@@ -123,7 +125,17 @@ internal sealed partial class IncidentNewsDispatch(
             var notice = batch[i];
             if (notice.Partial)
             {
-                batch[i] = notice with { Incident = await latest.CompleteAsync(notice.Incident, cancellationToken).ConfigureAwait(false), Partial = false };
+                var after = notice.Incident.Version - 1;
+                var pods = notice.Incident.Pods;
+                while (i + 1 < batch.Count && IsPartialPodsChange(batch[i]) && IsPartialPodsChange(batch[i + 1])
+                    && batch[i + 1].Incident.Version == batch[i].Incident.Version + 1)
+                {
+                    i++;
+                    pods = LatestIncidents.Merge(pods, batch[i].Incident.Pods);
+                }
+
+                var last = batch[i];
+                batch[i] = last with { Incident = await latest.CompleteAsync(last.Incident with { Pods = pods }, cancellationToken, after).ConfigureAwait(false), Partial = false };
             }
             else if (!notice.Reload)
             {
@@ -131,6 +143,8 @@ internal sealed partial class IncidentNewsDispatch(
             }
         }
     }
+
+    private static bool IsPartialPodsChange(IncidentNotice notice) => notice is { Partial: true, Change: IncidentChange.PodsChanged, OwnCard: false };
 
     /// <summary>
     /// Puts the notice in its incident's mailbox. A mailbox its runner emptied and removed after it was looked up is not

@@ -36,18 +36,65 @@ internal sealed partial class PullFailureIntake(
             IncidentRetryPipelines.Write,
             async (connection, transaction, afterCommit) =>
             {
-                var pods = reports.Select(r => r.Failure.Pod).ToHashSet(StringComparer.Ordinal);
-                var round = await ReportRound.ReadAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, pods).ConfigureAwait(false);
-                foreach (var report in reports)
-                {
-                    await ApplyReportAsync(connection, transaction, round, report, afterCommit).ConfigureAwait(false);
-                }
-
-                await round.FlushAsync().ConfigureAwait(false);
+                await ApplyRunAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, reports, afterCommit).ConfigureAwait(false);
                 return true;
             },
             CancellationToken.None),
             cancellationToken);
+    }
+
+    /// <summary>
+    /// A subject's reports and recoveries, in order, in one transaction with <paramref name="claim"/> (which takes them out of
+    /// the source's queue): consecutive reports share one <see cref="ReportRound"/>; a recovery applies after every report
+    /// before it. A recovery of a pod that sits in another subject's incident (a watcher-made incident grouped by owner,
+    /// say) is applied after this transaction commits, in that subject's own.
+    /// </summary>
+    public async Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<DbConnection, DbTransaction, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken)
+    {
+        List<PodReport> elsewhere = [];
+        await writer.WriteAsync(
+            SubjectWriter.LockName(cluster, @namespace, subject),
+            IncidentRetryPipelines.Write,
+            async (connection, transaction, afterCommit) =>
+            {
+                elsewhere = [];
+                var run = new List<Report>();
+                foreach (var item in await claim(connection, transaction).ConfigureAwait(false))
+                {
+                    var failure = item.Failure;
+                    if (item.Resolution is not { } resolution)
+                    {
+                        metrics.FailureSeen(failure.Source);
+                        run.Add(new Report(failure, MessageClassifier.Classify(failure.Message, failure.Reason).Cause, subject));
+                        continue;
+                    }
+
+                    await ApplyRunAsync(connection, transaction, cluster, @namespace, subject, run, afterCommit).ConfigureAwait(false);
+                    run.Clear();
+                    var container = failure.Container.Length == 0 ? null : failure.Container;
+                    foreach (var (id, hitSubject) in await IncidentStore.OpenWithPodAsync(connection, transaction, cluster, @namespace, failure.Pod, container).ConfigureAwait(false))
+                    {
+                        if (hitSubject == subject)
+                        {
+                            await ApplyResolveAsync(connection, transaction, id, failure.Pod, container, resolution, afterCommit).ConfigureAwait(false);
+                        }
+                        else if (!elsewhere.Contains(item))
+                        {
+                            elsewhere.Add(item);
+                        }
+                    }
+                }
+
+                await ApplyRunAsync(connection, transaction, cluster, @namespace, subject, run, afterCommit).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        foreach (var item in elsewhere)
+        {
+            var failure = item.Failure;
+            await ResolveAsync(cluster, @namespace, failure.Pod, failure.Container.Length == 0 ? null : failure.Container, item.Resolution!.Value, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken)
@@ -171,6 +218,24 @@ internal sealed partial class PullFailureIntake(
             default:
                 throw new InvalidOperationException("unknown grouping decision");
         }
+    }
+
+    /// <summary>Consecutive reports of one subject, applied together on one read of the subject's incidents.</summary>
+    private async Task ApplyRunAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyList<Report> run, AfterCommit afterCommit)
+    {
+        if (run.Count == 0)
+        {
+            return;
+        }
+
+        var pods = run.Select(r => r.Failure.Pod).ToHashSet(StringComparer.Ordinal);
+        var round = await ReportRound.ReadAsync(connection, transaction, cluster, @namespace, subject, pods).ConfigureAwait(false);
+        foreach (var report in run)
+        {
+            await ApplyReportAsync(connection, transaction, round, report, afterCommit).ConfigureAwait(false);
+        }
+
+        await round.FlushAsync().ConfigureAwait(false);
     }
 
     private static bool RejoinedInsideQuietWindow(Incident before, PullFailure failure, TimeSpan quiet)

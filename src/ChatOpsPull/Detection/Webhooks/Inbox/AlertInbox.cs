@@ -1,13 +1,17 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
 using Dapper;
 
 namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
-/// <summary>An inbox row: the alerts of one accepted request.</summary>
-public sealed record InboxEntry(long Id, IReadOnlyList<PullAlert> Alerts);
+/// <summary>An inbox row: the alerts of one accepted request that belong to one subject (<see cref="AlertInbox.SubjectKey"/>).</summary>
+/// <param name="Subject">Null in a row written before rows were split by subject (its alerts may be of several).</param>
+public sealed record InboxEntry(long Id, string? Subject, IReadOnlyList<PullAlert> Alerts);
 
 /// <summary>
 /// Where the alert webhooks put what they accept before answering 200: "200" means the alerts are in the database, not
@@ -33,7 +37,9 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// </summary>
     public async Task AppendAsync(IReadOnlyList<PullAlert> alerts, CancellationToken cancellationToken)
     {
-        var pending = new Pending(JsonSerializer.Serialize(alerts as List<PullAlert> ?? [.. alerts], InboxJson.Default.ListPullAlert));
+        // One row per subject: the drain applies a row in the transaction of its subject's incidents, and removes it there.
+        var rows = alerts.GroupBy(SubjectKey).Select(subject => new InboxRow(subject.Key, JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert))).ToList();
+        var pending = new Pending(rows);
         bool writeHere;
         lock (_lock)
         {
@@ -51,14 +57,47 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         await pending.Committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The oldest rows, up to <paramref name="limit"/>, in the order they were accepted.</summary>
+    /// <summary>
+    /// The oldest rows, up to <paramref name="limit"/>, in the order they were accepted; on PostgreSQL without the rows
+    /// another replica is applying right now (<c>FOR UPDATE SKIP LOCKED</c>: its <see cref="ClaimAsync"/> holds them until
+    /// it commits), so replicas drain different rows instead of queueing for the same ones.
+    /// </summary>
     public async Task<IReadOnlyList<InboxEntry>> OldestAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(long Id, string Alerts)>(
-            new CommandDefinition("SELECT id, alerts FROM alert_inbox ORDER BY id LIMIT @limit", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(r => new InboxEntry(r.Id, JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])).ToList();
+        var rows = await connection.QueryAsync<(long Id, string? Subject, string Alerts)>(
+            new CommandDefinition($"SELECT id, subject, alerts FROM alert_inbox ORDER BY id LIMIT @limit{database.Dialect.ForUpdateSkipLocked}", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => new InboxEntry(r.Id, r.Subject, JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])).ToList();
     }
+
+    /// <summary>
+    /// Inside the transaction that applies them (under their subject's lock): takes every row of <paramref name="subject"/>
+    /// up to <paramref name="lastId"/> still in the inbox — older ones a batch passed over included, so the subject's
+    /// alerts are applied in the order accepted — removes them, and returns their alerts as reports, in that order. Rows
+    /// another replica applied meanwhile are gone. The rows are locked <c>FOR UPDATE</c>, not skipped when locked (a
+    /// replica's <see cref="OldestAsync"/> holds a row for a moment only). Rolled back with the incidents when that
+    /// transaction fails.
+    /// </summary>
+    public static async Task<IReadOnlyList<PodReport>> ClaimAsync(DbConnection connection, DbTransaction transaction, string subject, long lastId)
+    {
+        var dialect = SqlDialects.For(connection);
+        var rows = (await connection.QueryAsync<(long Id, string Alerts)>(
+            $"SELECT id, alerts FROM alert_inbox WHERE subject = @subject AND id <= @lastId ORDER BY id{dialect.ForUpdate}", new { subject, lastId }, transaction).ConfigureAwait(false)).ToList();
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        await connection.ExecuteAsync($"DELETE FROM alert_inbox WHERE id IN ({IdList(rows.ConvertAll(r => r.Id))})", transaction: transaction).ConfigureAwait(false);
+        return
+        [
+            .. rows.SelectMany(r => JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])
+                .Select(a => new PodReport(a.Failure, a.Status == AlertStatus.Resolved ? PodResolution.AlertResolved : null)),
+        ];
+    }
+
+    /// <summary>The subject an alert's row is stored under: cluster, namespace and <see cref="IncidentGrouping.SubjectOf"/>.</summary>
+    public static string SubjectKey(PullAlert alert) => $"{alert.Failure.Cluster}/{alert.Failure.Namespace}/{IncidentGrouping.SubjectOf(alert.Failure)}";
 
     /// <summary>Removes rows that were applied.</summary>
     public Task RemoveAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) =>
@@ -67,8 +106,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             {
                 foreach (var chunk in ids.Chunk(500))
                 {
-                    var list = string.Join(',', chunk.Select(id => id.ToString(CultureInfo.InvariantCulture)));
-                    await connection.ExecuteAsync(new CommandDefinition($"DELETE FROM alert_inbox WHERE id IN ({list})", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    await connection.ExecuteAsync(new CommandDefinition($"DELETE FROM alert_inbox WHERE id IN ({IdList(chunk)})", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 }
 
                 return true;
@@ -81,6 +119,9 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM alert_inbox", cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
+
+    /// <summary>Row ids written into the statement (numbers only): one statement text per list, no parameter per id.</summary>
+    private static string IdList(IEnumerable<long> ids) => string.Join(',', ids.Select(id => id.ToString(CultureInfo.InvariantCulture)));
 
     private async Task WriteRoundsAsync()
     {
@@ -121,14 +162,15 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             async (connection, transaction) =>
             {
                 var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
-                foreach (var chunk in round.Chunk(RowsPerStatement))
+                foreach (var chunk in round.SelectMany(p => p.Rows).Chunk(RowsPerStatement))
                 {
-                    var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, alerts) VALUES ");
+                    var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, subject, alerts) VALUES ");
                     var parameters = new DynamicParameters();
                     parameters.Add("at", receivedAt);
                     for (var i = 0; i < chunk.Length; i++)
                     {
-                        sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @a{i})");
+                        sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @s{i}, @a{i})");
+                        parameters.Add($"s{i}", chunk[i].Subject);
                         parameters.Add($"a{i}", chunk[i].Alerts);
                     }
 
@@ -139,10 +181,14 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             },
             CancellationToken.None);
 
-    private sealed class Pending(string alerts)
+    /// <summary>One request's rows (one per subject), and its answer.</summary>
+    private sealed class Pending(IReadOnlyList<InboxRow> rows)
     {
-        public string Alerts { get; } = alerts;
+        public IReadOnlyList<InboxRow> Rows { get; } = rows;
 
         public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    /// <summary>A row to insert: its subject, and its alerts as JSON.</summary>
+    private sealed record InboxRow(string Subject, string Alerts);
 }

@@ -1,18 +1,24 @@
+using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 
 namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
 /// <summary>
 /// Applies the alert inbox to the incident engine: at start (what a crash or an outage left there) and whenever the
-/// webhooks append, in batches in the order accepted, so one engine round per subject takes the alerts of many requests.
-/// A batch's rows are removed only after the engine took every alert of it; when the engine cannot write, the batch stays
-/// and is tried again with back-off. The engine is idempotent, so a crash between applying and removing applies a batch
-/// again without changing anything twice.
+/// webhooks append, in batches in the order accepted. A batch is applied subject by subject, each subject's rows in one
+/// transaction that also removes them (<see cref="ISubjectReportSink"/>): the rows gone are exactly the alerts applied, so
+/// nothing is applied twice after a crash (a fire-then-resolve pair cannot reopen and resolve again). On PostgreSQL a batch
+/// leaves out the rows another replica is applying (<c>FOR UPDATE SKIP LOCKED</c>), so replicas do not drain the same rows. A batch
+/// is bounded by rows (<see cref="BatchRows"/>) and by time (<see cref="BatchTime"/>: no new subject is started after it).
+/// When the engine cannot write, the rows stay and are tried again with back-off.
 /// </summary>
 public sealed partial class AlertInboxDrain : BackgroundService
 {
     /// <summary>Rows applied together (a request holds up to a few hundred alerts).</summary>
     public const int BatchRows = 256;
+
+    /// <summary>After this long a batch starts no further subject; the rest waits for the next batch.</summary>
+    public static readonly TimeSpan BatchTime = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How often the inbox is looked at without being woken (rows another replica accepted).</summary>
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(5);
@@ -72,18 +78,55 @@ public sealed partial class AlertInboxDrain : BackgroundService
         }
     }
 
-    /// <returns>Rows applied and removed.</returns>
-    private async Task<int> ApplyBatchAsync(CancellationToken cancellationToken)
+    /// <returns>Rows applied and removed (or found taken by another replica).</returns>
+    internal async Task<int> ApplyBatchAsync(CancellationToken cancellationToken)
     {
+        var started = _time.GetTimestamp();
         var entries = await _inbox.OldestAsync(BatchRows, cancellationToken).ConfigureAwait(false);
         if (entries.Count == 0)
         {
             return 0;
         }
 
-        await AlertDelivery.ApplyAsync([.. entries.SelectMany(e => e.Alerts)], _sink, cancellationToken).ConfigureAwait(false);
-        await _inbox.RemoveAsync([.. entries.Select(e => e.Id)], cancellationToken).ConfigureAwait(false);
-        return entries.Count;
+        // A row of no one subject (written before rows were split by subject), or a sink that cannot take a subject
+        // in its own transaction: applied, then removed.
+        var mixed = entries.ToList().FindIndex(e => e.Subject is null);
+        if (_sink is not ISubjectReportSink subjects || mixed == 0)
+        {
+            var taken = _sink is ISubjectReportSink ? entries.Take(1).ToList() : entries;
+            await AlertDelivery.ApplyAsync([.. taken.SelectMany(e => e.Alerts)], _sink, cancellationToken).ConfigureAwait(false);
+            await _inbox.RemoveAsync([.. taken.Select(e => e.Id)], cancellationToken).ConfigureAwait(false);
+            return taken.Count;
+        }
+
+        var applied = 0;
+        foreach (var subject in entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal))
+        {
+            if (applied > 0 && _time.GetElapsedTime(started) >= BatchTime)
+            {
+                break;
+            }
+
+            var failure = subject.SelectMany(e => e.Alerts).Select(a => a.Failure).FirstOrDefault();
+            var lastId = subject.Max(e => e.Id);
+            if (failure is null)
+            {
+                await _inbox.RemoveAsync([.. subject.Select(e => e.Id)], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await subjects.ApplySubjectAsync(
+                    failure.Cluster,
+                    failure.Namespace,
+                    IncidentGrouping.SubjectOf(failure),
+                    (connection, transaction) => AlertInbox.ClaimAsync(connection, transaction, subject.Key, lastId),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            applied += subject.Count();
+        }
+
+        return applied;
     }
 
     private void Wake()

@@ -1,0 +1,185 @@
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Detection.Webhooks;
+using ChatOpsPull.Detection.Webhooks.Inbox;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Incidents;
+using ChatOpsPull.Tests.Storage;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatOpsPull.Tests.Alerts;
+
+/// <summary>
+/// The alert inbox drain on a real SQLite file and a real PostgreSQL database, driven batch by batch (the host's own drain
+/// is left out): a subject's rows leave the inbox in the transaction that applies them, replicas do not apply the same
+/// rows, and a batch is bounded by time.
+/// </summary>
+[Collection(UsesPostgres.Name)]
+public sealed class AlertInboxDrainTests(PostgresFixture postgres)
+{
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_fire_then_resolve_pair_whose_transaction_fails_is_not_applied_and_is_applied_once_when_tried_again(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1"), Firing("api-2")], default);
+        await inbox.AppendAsync([Resolved("api-1"), Resolved("api-2")], default);
+        var drain = DrainOf(rig);
+
+        // The inbox refuses to give up its rows: the transaction that applied them must take nothing with it.
+        await ExecuteAsync(rig, provider == DatabaseProvider.Sqlite
+            ? "CREATE TRIGGER test_inbox_keeps_rows BEFORE DELETE ON alert_inbox BEGIN SELECT RAISE(ABORT, 'the test keeps the inbox rows'); END;"
+            : """
+              CREATE FUNCTION test_inbox_keeps_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the test keeps the inbox rows'; END $$;
+              CREATE TRIGGER test_inbox_keeps_rows BEFORE DELETE ON alert_inbox FOR EACH ROW EXECUTE FUNCTION test_inbox_keeps_rows();
+              """);
+        await Assert.ThrowsAnyAsync<Exception>(() => drain.ApplyBatchAsync(default));
+        Assert.Equal(2, await inbox.CountAsync());
+        Assert.Empty(await rig.Audit.RecentAsync(10));
+        Assert.Empty(await rig.Store.ListOpenAsync());
+
+        await ExecuteAsync(rig, "DROP TRIGGER test_inbox_keeps_rows" + (provider == DatabaseProvider.Sqlite ? string.Empty : " ON alert_inbox"));
+        Assert.Equal(2, await drain.ApplyBatchAsync(default));
+        Assert.Equal(0, await drain.ApplyBatchAsync(default));
+
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Empty(await rig.Store.ListOpenAsync());
+        var actions = (await rig.Audit.RecentAsync(10)).Select(a => a.Action).Order().ToList();
+        Assert.Equal([AuditActions.IncidentOpened, AuditActions.IncidentResolved], actions);
+    }
+
+    [Fact]
+    public async Task Two_replicas_draining_one_inbox_on_postgres_apply_every_fire_then_resolve_pair_once()
+    {
+        await using var first = await StartAsync(DatabaseProvider.Postgres);
+        await using var second = await StartAsync(DatabaseProvider.Postgres, first.Storage.Replica());
+        var inbox = first.Get<AlertInbox>();
+        var workloads = Enumerable.Range(0, 8).Select(i => $"svc{i}").ToList();
+        foreach (var workload in workloads)
+        {
+            await inbox.AppendAsync([Firing($"{workload}-1", workload), Firing($"{workload}-2", workload)], default);
+            await inbox.AppendAsync([Resolved($"{workload}-1", workload), Resolved($"{workload}-2", workload)], default);
+        }
+
+        var drains = new[] { DrainOf(first), DrainOf(second) };
+        await Task.WhenAll(drains.Select(drain => Task.Run(async () =>
+        {
+            while (await drain.ApplyBatchAsync(default) > 0)
+            {
+            }
+        })));
+
+        Assert.Equal(0, await inbox.CountAsync());
+        var actions = (await first.Audit.RecentAsync(100)).Select(a => a.Action).ToList();
+        Assert.Equal(workloads.Count, actions.Count(a => a == AuditActions.IncidentOpened));
+        Assert.Equal(workloads.Count, actions.Count(a => a == AuditActions.IncidentResolved));
+        Assert.DoesNotContain(AuditActions.IncidentReopened, actions);
+    }
+
+    [Fact]
+    public async Task A_row_another_replica_is_applying_on_postgres_is_skipped_not_waited_for()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Postgres);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1")], default);
+        await inbox.AppendAsync([Firing("web-1", "web")], default);
+        var database = rig.Get<BotDatabase>();
+
+        // "Another replica" holds the oldest row in its open transaction.
+        await using var connection = await database.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var held = await connection.ExecuteScalarAsync<long>("SELECT id FROM alert_inbox ORDER BY id LIMIT 1 FOR UPDATE", transaction: transaction);
+
+        var seen = await inbox.OldestAsync(10, default);
+        var entry = Assert.Single(seen);
+        Assert.NotEqual(held, entry.Id);
+        Assert.Equal(1, await DrainOf(rig).ApplyBatchAsync(default));
+        Assert.Equal("web-1", Assert.Single(Assert.Single(await rig.Store.ListOpenAsync()).Pods).Pod);
+        await transaction.RollbackAsync();
+        Assert.Equal(1, await inbox.CountAsync());
+    }
+
+    [Fact]
+    public async Task A_fire_a_batch_passed_over_on_postgres_is_still_applied_before_the_resolve_after_it()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Postgres);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1")], default);
+        await inbox.AppendAsync([Resolved("api-1")], default);
+
+        // Another replica's batch holds the fire's row for a moment: this batch passes over it and sees only the resolve.
+        await using var connection = await rig.Get<BotDatabase>().OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteScalarAsync<long>("SELECT id FROM alert_inbox ORDER BY id LIMIT 1 FOR UPDATE", transaction: transaction);
+        var batch = DrainOf(rig).ApplyBatchAsync(default);
+        await Eventually.ValueAsync(
+            () => connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM pg_locks WHERE NOT granted", transaction: transaction),
+            waiting => waiting > 0 || batch.IsCompleted,
+            "the batch to wait for the fire's row");
+        await transaction.RollbackAsync();
+        await batch;
+
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Empty(await rig.Store.ListOpenAsync());
+        var actions = (await rig.Audit.RecentAsync(10)).Select(a => a.Action).Order().ToList();
+        Assert.Equal([AuditActions.IncidentOpened, AuditActions.IncidentResolved], actions);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_batch_whose_time_is_up_starts_no_further_subject_and_leaves_its_rows_for_the_next(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1"), Firing("web-1", "web"), Firing("db-1", "db")], default);
+        Assert.Equal(3, await inbox.CountAsync()); // one row per subject
+
+        // Each look at the clock finds a whole batch time gone.
+        var drain = new AlertInboxDrain(inbox, rig.Engine, new SteppingClock(AlertInboxDrain.BatchTime), NullLogger<AlertInboxDrain>.Instance);
+        Assert.Equal(1, await drain.ApplyBatchAsync(default));
+        Assert.Equal(2, await inbox.CountAsync());
+        Assert.Equal(["api-1"], (await rig.Store.ListOpenAsync()).SelectMany(i => i.Pods).Select(p => p.Pod));
+
+        Assert.Equal(1, await drain.ApplyBatchAsync(default));
+        Assert.Equal(1, await drain.ApplyBatchAsync(default));
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Equal(3, (await rig.Store.ListOpenAsync()).Count);
+    }
+
+    private static PullAlert Firing(string pod, string workload = "api") => new(AlertStatus.Firing, Failures.Pod(pod, workload: workload), null);
+
+    private static PullAlert Resolved(string pod, string workload = "api") => new(AlertStatus.Resolved, Failures.Pod(pod, workload: workload), null);
+
+    private static AlertInboxDrain DrainOf(EngineRig rig) =>
+        new(rig.Get<AlertInbox>(), rig.Engine, rig.Time, NullLogger<AlertInboxDrain>.Instance);
+
+    private static async Task ExecuteAsync(EngineRig rig, string sql)
+    {
+        await using var connection = await rig.Get<BotDatabase>().OpenAsync();
+        await connection.ExecuteAsync(sql);
+    }
+
+    /// <summary>The host without its own inbox drain, so the test applies the inbox batch by batch.</summary>
+    private async Task<EngineRig> StartAsync(DatabaseProvider provider, TestStorage? storage = null)
+    {
+        void WithoutDrain(IServiceCollection services) =>
+            services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(AlertInboxDrain)));
+        return storage is null
+            ? await EngineRig.StartAsync(provider, postgres, services: WithoutDrain)
+            : await EngineRig.StartOnAsync(storage, services: WithoutDrain);
+    }
+
+    /// <summary>A clock whose every timestamp is <paramref name="step"/> after the one before.</summary>
+    private sealed class SteppingClock(TimeSpan step) : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Add(ref _ticks, step.Ticks);
+    }
+}
