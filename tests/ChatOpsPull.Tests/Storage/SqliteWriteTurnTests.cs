@@ -19,11 +19,9 @@ public sealed class SqliteWriteTurnTests
         return database;
     }
 
-    [Fact]
-    public async Task A_sqlite_writer_waits_for_its_turn_without_blocking_while_another_transaction_holds_the_write_lock()
+    /// <summary>Starts a transaction that writes widget 1 and holds SQLite's write lock until <c>release</c> is set.</summary>
+    private static async Task<(Task<bool> First, TaskCompletionSource Release)> HoldTheWriteLockAsync(BotDatabase database)
     {
-        using var storage = TestStorage.Sqlite();
-        await using var database = await OpenAsync(storage);
         var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var first = database.InTransactionAsync(async (connection, transaction) =>
@@ -34,6 +32,15 @@ public sealed class SqliteWriteTurnTests
             return true;
         });
         await holding.Task;
+        return (first, release);
+    }
+
+    [Fact]
+    public async Task A_sqlite_writer_waits_for_its_turn_without_blocking_while_another_transaction_holds_the_write_lock()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await OpenAsync(storage);
+        var (first, release) = await HoldTheWriteLockAsync(database);
 
         // Without a turn this call would block its thread in SQLite's busy handler (up to 5 s) and return a failed task.
         var second = database.InTransactionAsync(async (connection, transaction) =>
@@ -73,22 +80,14 @@ public sealed class SqliteWriteTurnTests
         (await next).Dispose();
         Assert.Equal(0, database.WriteTurn.Waiting);
     }
+
     [Fact]
     public async Task A_write_marked_to_go_ahead_takes_the_turn_before_writers_queued_earlier_without_the_mark()
     {
         using var storage = TestStorage.Sqlite();
         await using var database = await OpenAsync(storage);
         var order = new System.Collections.Concurrent.ConcurrentQueue<long>();
-        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = database.InTransactionAsync(async (connection, transaction) =>
-        {
-            await connection.ExecuteAsync("INSERT INTO widgets (id) VALUES (1)", transaction: transaction);
-            holding.SetResult();
-            await release.Task;
-            return true;
-        });
-        await holding.Task;
+        var (first, release) = await HoldTheWriteLockAsync(database);
 
         Task<bool> Insert(long id) => database.InTransactionAsync(async (connection, transaction) =>
         {
