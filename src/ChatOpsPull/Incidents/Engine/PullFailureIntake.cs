@@ -52,19 +52,21 @@ internal sealed partial class PullFailureIntake(
     public async Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<DbConnection, DbTransaction, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken)
     {
         List<PodReport> elsewhere = [];
+        List<FailureSource> seen = []; // counted once committed: a retried attempt must not count its reports twice
         await writer.WriteAsync(
             SubjectWriter.LockName(cluster, @namespace, subject),
             IncidentRetryPipelines.Write,
             async (connection, transaction, afterCommit) =>
             {
                 elsewhere = [];
+                seen = [];
                 var run = new List<Report>();
                 foreach (var item in await claim(connection, transaction).ConfigureAwait(false))
                 {
                     var failure = item.Failure;
                     if (item.Resolution is not { } resolution)
                     {
-                        metrics.FailureSeen(failure.Source);
+                        seen.Add(failure.Source);
                         run.Add(new Report(failure, MessageClassifier.Classify(failure.Message, failure.Reason).Cause, subject));
                         continue;
                     }
@@ -90,6 +92,7 @@ internal sealed partial class PullFailureIntake(
             },
             cancellationToken).ConfigureAwait(false);
 
+        seen.ForEach(metrics.FailureSeen);
         foreach (var item in elsewhere)
         {
             var failure = item.Failure;
