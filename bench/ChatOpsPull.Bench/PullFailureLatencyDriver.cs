@@ -349,11 +349,14 @@ public static class PullFailureLatencyDriver
         return result.OrderBy(p => int.Parse(p.Item2[^5..], CultureInfo.InvariantCulture)).ToList();
     }
 
+    /// <summary>The fixture's "Failed to pull" event, read once: the storm copies it per pod instead of reading and parsing the file inside its timed loop.</summary>
+    private static readonly Lazy<JsonObject> FailedEventTemplate = new(() => ((JsonArray)Load("events-web-pull-failure.json")["items"]!)
+        .OfType<JsonObject>()
+        .First(e => e["reason"]!.GetValue<string>() == "Failed" && e["message"]!.GetValue<string>().StartsWith("Failed to pull", StringComparison.Ordinal)));
+
     internal static JsonObject FailedEvent(string ns, string pod, string message)
     {
-        var failed = ((JsonArray)Load("events-web-pull-failure.json")["items"]!)
-            .OfType<JsonObject>()
-            .First(e => e["reason"]!.GetValue<string>() == "Failed" && e["message"]!.GetValue<string>().StartsWith("Failed to pull", StringComparison.Ordinal));
+        var failed = (JsonObject)FailedEventTemplate.Value.DeepClone();
         failed["metadata"]!["name"] = $"{pod}.{Guid.NewGuid():N}";
         failed["metadata"]!["uid"] = Guid.NewGuid().ToString();
         failed["metadata"]!["namespace"] = ns;
