@@ -61,6 +61,8 @@ public sealed class SqliteDialect : ISqlDialect
     public Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
 
+    public string LockStatement(string keyParameter) => string.Empty;
+
     public Task LockAsync(DbConnection connection, DbTransaction transaction, long key) => Task.CompletedTask;
 
     /// <summary>Write-ahead logging (readers do not wait for the writer); each migration re-checks under the write lock.</summary>
