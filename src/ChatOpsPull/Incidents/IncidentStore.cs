@@ -223,28 +223,49 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// <summary>
     /// Open incidents of a subject, each with only the entries of the given pods (any container), in one round trip:
     /// enough to group a round of reports without reading every pod of a large incident. Saving such a partial incident
-    /// writes only the pods that differ.
+    /// writes only the pods that differ. With <paramref name="closedSince"/>, the closed ones of
+    /// <see cref="ClosedForSubjectAsync"/> come in the same round trip (null when not asked for).
     /// </summary>
     /// <param name="pending">The subject lock when the write has not taken it yet: taken by this read, in its round trip.</param>
-    internal static Task<IReadOnlyList<Incident>> OpenForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods, TransactionLock? pending = null) =>
-        ForSubjectAsync(connection, transaction, "i.open_key IS NOT NULL", string.Empty, new { cluster, @namespace, subject, pods = pods.ToArray() }, pending);
-
-    /// <summary>Closed incidents of a subject resolved since <paramref name="since"/> (the latest five), with only the given pods' entries.</summary>
-    internal static Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, IReadOnlyCollection<string> pods) =>
-        ForSubjectAsync(
+    internal static async Task<(IReadOnlyList<Incident> Open, IReadOnlyList<Incident>? Closed)> OpenForSubjectAsync(
+        DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods, DateTimeOffset? closedSince, TransactionLock? pending)
+    {
+        var sql = SubjectSql(connection, OpenWhere, string.Empty) + (closedSince is null ? string.Empty : ";\n" + SubjectSql(connection, ClosedWhere, ClosedOrder));
+        using var reader = await QueryTakingLockAsync(
             connection,
             transaction,
-            "i.open_key IS NULL AND i.resolved_at >= @since",
-            " ORDER BY i.resolved_at DESC LIMIT 5",
-            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since), pods = pods.ToArray() });
+            pending,
+            sql,
+            new { cluster, @namespace, subject, since = BotDatabase.ToDb(closedSince ?? default), pods = pods.ToArray() }).ConfigureAwait(false);
+        var open = await ReadSubjectAsync(reader).ConfigureAwait(false);
+        return (open, closedSince is null ? null : await ReadSubjectAsync(reader).ConfigureAwait(false));
+    }
 
-    /// <summary>A subject's incidents matching <paramref name="where"/> and the given pods' entries of them: two statements, one command.</summary>
-    private static async Task<IReadOnlyList<Incident>> ForSubjectAsync(DbConnection connection, DbTransaction transaction, string where, string orderAndLimit, object parameters, TransactionLock? pending = null)
+    /// <summary>Closed incidents of a subject resolved since <paramref name="since"/> (the latest five), with only the given pods' entries.</summary>
+    internal static async Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, IReadOnlyCollection<string> pods)
+    {
+        using var reader = await connection.QueryMultipleAsync(
+            SubjectSql(connection, ClosedWhere, ClosedOrder),
+            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since), pods = pods.ToArray() },
+            transaction).ConfigureAwait(false);
+        return await ReadSubjectAsync(reader).ConfigureAwait(false);
+    }
+
+    private const string OpenWhere = "i.open_key IS NOT NULL";
+    private const string ClosedWhere = "i.open_key IS NULL AND i.resolved_at >= @since";
+    private const string ClosedOrder = " ORDER BY i.resolved_at DESC LIMIT 5";
+
+    /// <summary>A subject's incidents matching <paramref name="where"/> and the given pods' entries of them: two statements.</summary>
+    private static string SubjectSql(DbConnection connection, string where, string orderAndLimit)
     {
         var selected = $"SELECT i.* FROM incidents i WHERE i.cluster = @cluster AND i.namespace = @namespace AND i.subject = @subject AND {where}{orderAndLimit}";
-        var sql = selected + ";\n"
+        return selected + ";\n"
             + $"SELECT p.* FROM incident_pods p WHERE p.incident_id IN (SELECT s.id FROM ({selected}) s) AND {SqlDialects.For(connection).In("p.pod", "@pods")} ORDER BY p.first_seen, p.pod, p.container";
-        using var reader = await QueryTakingLockAsync(connection, transaction, pending, sql, parameters).ConfigureAwait(false);
+    }
+
+    /// <summary>The two results of one <see cref="SubjectSql"/>: incidents, then their pods.</summary>
+    private static async Task<IReadOnlyList<Incident>> ReadSubjectAsync(SqlMapper.GridReader reader)
+    {
         var rows = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).ToList();
         var pods = new Dictionary<string, List<AffectedPod>>(StringComparer.Ordinal);
         foreach (var p in await reader.ReadAsync<PodRow>().ConfigureAwait(false))

@@ -32,6 +32,13 @@ public interface ISqlDialect
     bool OneWriterAtATime { get; }
 
     /// <summary>
+    /// True when each command waits for a server at the other end of a connection (PostgreSQL), so reads a write may need
+    /// are worth sending together in one command; false where statements run in process (SQLite), where a statement not
+    /// needed is work for nothing.
+    /// </summary>
+    bool CommandsAreRoundTrips { get; }
+
+    /// <summary>
     /// True when no other process can share the database (SQLite's file is one replica's), so rows leased by an earlier
     /// run of the bot are this process's own to take back at start.
     /// </summary>

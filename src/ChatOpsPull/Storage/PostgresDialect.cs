@@ -28,6 +28,8 @@ public sealed class PostgresDialect : ISqlDialect
 
     public bool OneWriterAtATime => false;
 
+    public bool CommandsAreRoundTrips => true;
+
     public bool OneProcess => false;
 
     public string ExpandDdl(string ddl) => SqlDialects.Expand(ddl, Placeholders, Provider);

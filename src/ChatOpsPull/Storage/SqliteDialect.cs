@@ -37,6 +37,8 @@ public sealed class SqliteDialect : ISqlDialect
 
     public bool OneWriterAtATime => true;
 
+    public bool CommandsAreRoundTrips => false;
+
     public bool OneProcess => true;
 
     public string ExpandDdl(string ddl) => SqlDialects.Expand(ddl, Placeholders, Provider);

@@ -236,7 +236,7 @@ internal sealed partial class PullFailureIntake(
         }
 
         var pods = run.Select(r => r.Failure.Pod).ToHashSet(StringComparer.Ordinal);
-        var round = await ReportRound.ReadAsync(connection, transaction, cluster, @namespace, subject, pods, pending).ConfigureAwait(false);
+        var round = await ReportRound.ReadAsync(connection, transaction, cluster, @namespace, subject, pods, time.GetUtcNow() - options.CurrentValue.QuietWindow, pending).ConfigureAwait(false);
         foreach (var report in run)
         {
             await ApplyReportAsync(connection, transaction, round, report, afterCommit).ConfigureAwait(false);

@@ -44,16 +44,33 @@ internal sealed class ReportRound
     /// <summary>Writes of the round not sent yet: add to it; sent by <see cref="FlushAsync"/> (or <see cref="SendWritesAsync"/>).</summary>
     public StatementBatch Writes => _writes;
 
+    /// <param name="closedSince">
+    /// Where a command is a round trip to a server (<see cref="ISqlDialect.CommandsAreRoundTrips"/>), the closed incidents
+    /// resolved since then are read in the same round trip as the open ones, as a report that joins none needs them (the
+    /// first of a new incident, which waits for its diagnosis); elsewhere only when needed (<see cref="ClosedAsync"/>).
+    /// </param>
     /// <param name="pending">The subject lock when not taken yet: the first read takes it in its own round trip.</param>
-    public static async Task<ReportRound> ReadAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods, TransactionLock? pending)
+    public static async Task<ReportRound> ReadAsync(
+        DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods, DateTimeOffset closedSince, TransactionLock? pending)
     {
         var round = new ReportRound(connection, transaction, cluster, @namespace, subject, pods);
-        round._open = [.. await IncidentStore.OpenForSubjectAsync(connection, transaction, cluster, @namespace, subject, pods, pending).ConfigureAwait(false)];
+        var eager = SqlDialects.For(connection).CommandsAreRoundTrips ? closedSince : (DateTimeOffset?)null;
+        var (open, closed) = await IncidentStore.OpenForSubjectAsync(connection, transaction, cluster, @namespace, subject, pods, eager, pending).ConfigureAwait(false);
+        round._open = [.. open];
         round._open.ForEach(i => round._stored[i.Id] = i);
+        if (closed is not null)
+        {
+            round._closed = [.. closed];
+            round._closed.ForEach(i => round._stored.TryAdd(i.Id, i));
+        }
+
         return round;
     }
 
-    /// <summary>Closed incidents of the subject resolved since <paramref name="since"/>, read on first need (a report that joins nothing).</summary>
+    /// <summary>
+    /// Closed incidents of the subject resolved since <paramref name="since"/>, read on first need (a report that joins
+    /// nothing) unless read with the open ones (then since the round began: a wider window, which grouping narrows again).
+    /// </summary>
     public async Task<IReadOnlyList<Incident>> ClosedAsync(DateTimeOffset since)
     {
         if (_closed is null)
