@@ -37,7 +37,7 @@ internal sealed partial class DiagnosisWarmUp(
         var started = time.GetTimestamp();
         try
         {
-            _ = await store.GetForDiagnosisAsync("warm-up", _ => true, stoppingToken).ConfigureAwait(false);
+            _ = await store.GetForDiagnosisAsync("warm-up", 1, stoppingToken).ConfigureAwait(false);
             if (connection.Client is { } client && await AnyPodAsync(client, stoppingToken).ConfigureAwait(false) is var (ns, name))
             {
                 await ReadLikeADiagnosisAsync(client, ns, name, stoppingToken).ConfigureAwait(false);
