@@ -384,7 +384,7 @@ public sealed class StormBed : IAsyncDisposable
             mismatch => mismatch.Length == 0,
             "the storm to settle (outbox drained, every card as the bot builds it)",
             Patience,
-            mismatch => $"{mismatch}; log: {Tail()}");
+            mismatch => $"{mismatch}; news not told at once: {NewsTrouble()}; log: {Tail()}");
 
         Phase("settled: outbox drained, every card as the bot builds it");
         var incidents = (await OpenIncidentsAsync())!;
@@ -474,6 +474,12 @@ public sealed class StormBed : IAsyncDisposable
         new JsonArray(blocks!.AsArray().Where(b => b!["type"]!.GetValue<string>() != "context").Select(b => b!.DeepClone()).ToArray()).ToJsonString(Readable);
 
     private static string Title(JsonObject body) => body["blocks"]?[0]?["text"]?["text"]?.GetValue<string>() ?? "(no title)";
+
+    /// <summary>What the bot said about news it could not tell (a notifier that failed, news held), first lines only.</summary>
+    public string NewsTrouble() => string.Join("\n", Logs.Lines
+        .Where(l => l.Contains("Notifier ", StringComparison.Ordinal) || l.Contains("News of incident", StringComparison.Ordinal) || l.Contains("In-process diagnosis", StringComparison.Ordinal))
+        .Select(l => l.Split('\n')[0])
+        .Take(20));
 
     /// <summary>The last warnings and errors the bot logged, for failure messages.</summary>
     public string Tail() => string.Join("\n", Logs.Lines.TakeLast(15));

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Observability;
+using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Incidents.Engine;
 
@@ -19,10 +20,14 @@ internal sealed partial class IncidentNewsDispatch(
     LatestIncidents latest,
     IEnumerable<IIncidentNotifier> notifiers,
     TimeProvider time,
-    ILogger<IncidentNewsDispatch> logger)
+    ILogger<IncidentNewsDispatch> logger) : IDisposable
 {
     private readonly IIncidentNotifier[] _notifiers = notifiers.ToArray();
     private readonly ConcurrentDictionary<string, IncidentMailbox> _mailboxes = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>The pause before held news is tried again the first time; the n-th time in a row waits n times it.</summary>
+    internal static readonly TimeSpan FirstHoldPause = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// News about an incident from outside the engine. Told like the engine's own news: in order with the rest, not while
@@ -57,7 +62,10 @@ internal sealed partial class IncidentNewsDispatch(
 
     /// <summary>
     /// Tells the notifiers what is in the mailboxes, one runner per incident at a time. A mailbox someone is already
-    /// delivering is left to them: they deliver what was posted while they were busy too.
+    /// delivering is left to them: they deliver what was posted while they were busy too. News that cannot be told now
+    /// because the store cannot be read or written (a notifier's card build or outbox write, making a report's incident
+    /// whole) is held, in order, and told again once the store answers (<see cref="HoldLater"/>): the write it is about
+    /// has committed, so its caller is not told it failed, and the news is not lost.
     /// </summary>
     public async Task DeliverAsync(IReadOnlyList<IncidentMailbox> mailboxes, CancellationToken cancellationToken)
     {
@@ -73,44 +81,163 @@ internal sealed partial class IncidentNewsDispatch(
                 mailbox.Delivering = true;
             }
 
-            try
-            {
-                while (true)
-                {
-                    List<IncidentNotice> batch;
-                    lock (mailbox)
-                    {
-                        if (mailbox.Pending.Count == 0)
-                        {
-                            mailbox.Delivering = false;
-                            mailbox.Retired = true;
-                            _mailboxes.TryRemove(new KeyValuePair<string, IncidentMailbox>(mailbox.IncidentId, mailbox));
-                            break;
-                        }
-
-                        batch = [.. mailbox.Pending];
-                        mailbox.Pending.Clear();
-                    }
-
-                    var active = await mutes.ActiveAsync(cancellationToken).ConfigureAwait(false);
-                    await MakeWholeAsync(batch, cancellationToken).ConfigureAwait(false);
-                    foreach (var notice in NoticeCollapsing.Collapse(batch))
-                    {
-                        await DeliverAsync(notice, active, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-            }
-            catch
-            {
-                lock (mailbox)
-                {
-                    mailbox.Delivering = false;
-                }
-
-                throw;
-            }
+            await RunAsync(mailbox, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Stops the runs of held news (the host is stopping).</summary>
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Tells what is in the mailbox until it is empty; the caller holds it (<see cref="IncidentMailbox.Delivering"/>).
+    /// What could not be told while the store is unavailable goes back to the front of the mailbox, which stays held
+    /// (news posted meanwhile waits behind it) until <see cref="HoldLater"/> runs it again.
+    /// </summary>
+    private async Task RunAsync(IncidentMailbox mailbox, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                List<IncidentNotice> batch;
+                lock (mailbox)
+                {
+                    if (mailbox.Pending.Count == 0)
+                    {
+                        mailbox.Delivering = false;
+                        mailbox.Retired = true;
+                        _mailboxes.TryRemove(new KeyValuePair<string, IncidentMailbox>(mailbox.IncidentId, mailbox));
+                        break;
+                    }
+
+                    batch = [.. mailbox.Pending];
+                    mailbox.Pending.Clear();
+                }
+
+                var (untold, why) = await TellAsync(batch, cancellationToken).ConfigureAwait(false);
+                if (untold.Count > 0)
+                {
+                    int holds;
+                    lock (mailbox)
+                    {
+                        var later = mailbox.Pending.ToList();
+                        mailbox.Pending.Clear();
+                        untold.Concat(later).ToList().ForEach(mailbox.Pending.Enqueue);
+                        holds = ++mailbox.Holds;
+                    }
+
+                    if (holds == 1)
+                    {
+                        LogHeld(logger, mailbox.IncidentId, untold.Count, why is null ? "unknown" : StorageFaults.Describe(why));
+                    }
+
+                    HoldLater(mailbox, holds);
+                    return;
+                }
+
+                if (mailbox.Holds > 0)
+                {
+                    LogHeldTold(logger, mailbox.IncidentId, mailbox.Holds);
+                    mailbox.Holds = 0;
+                }
+            }
+        }
+        catch
+        {
+            lock (mailbox)
+            {
+                mailbox.Delivering = false;
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The batch told, in order; returns what is left untold because the store cannot be read or written now (from the
+    /// first notice that could not be told, with only the notifiers it still owes), or nothing.
+    /// </summary>
+    private async Task<(IReadOnlyList<IncidentNotice> Untold, Exception? Why)> TellAsync(List<IncidentNotice> batch, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<IncidentMute> active;
+        try
+        {
+            active = await mutes.ActiveAsync(cancellationToken).ConfigureAwait(false);
+            await MakeWholeAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStoreUnavailable(e, cancellationToken))
+        {
+            return (batch, e); // those made whole already stay whole; the rest are made whole on the next try
+        }
+
+        var notices = NoticeCollapsing.Collapse(batch);
+        for (var i = 0; i < notices.Count; i++)
+        {
+            IncidentNotice? untold;
+            Exception? why;
+            try
+            {
+                (untold, why) = await DeliverAsync(notices[i], active, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsStoreUnavailable(e, cancellationToken))
+            {
+                (untold, why) = (notices[i], e);
+            }
+
+            if (untold is not null)
+            {
+                return ([untold, .. notices.Skip(i + 1)], why);
+            }
+        }
+
+        return ([], null);
+    }
+
+    /// <summary>
+    /// Runs the held mailbox again after a pause (the n-th hold of it in a row waits n × 100 ms, at most
+    /// <see cref="StorageFaults.MaxHoldPause"/>), off the writer that posted its news.
+    /// </summary>
+    private void HoldLater(IncidentMailbox mailbox, int holds)
+    {
+        var pause = TimeSpan.FromTicks(Math.Min(FirstHoldPause.Ticks * holds, StorageFaults.MaxHoldPause.Ticks));
+        CancellationToken stopping;
+        try
+        {
+            stopping = _stopping.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // the host has stopped
+        }
+
+        _ = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await Task.Delay(pause, time, stopping).ConfigureAwait(false);
+                    await RunAsync(mailbox, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    // the host is stopping: what is held is left (as news not yet told is at any stop)
+                }
+#pragma warning disable CA1031 // a background run has no caller to tell: it is logged
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    LogHeldRunFailed(logger, e, mailbox.IncidentId);
+                }
+            },
+            CancellationToken.None);
+    }
+
+    private static bool IsStoreUnavailable(Exception e, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested && StorageFaults.IsUnavailable(e);
 
     /// <summary>
     /// Every notice of the batch with its whole incident, in commit order: a report's partial incident is completed on
@@ -166,7 +293,8 @@ internal sealed partial class IncidentNewsDispatch(
         }
     }
 
-    private async Task DeliverAsync(IncidentNotice notice, IReadOnlyList<IncidentMute> active, CancellationToken cancellationToken)
+    /// <summary>Tells one notice; returns it, owing only the notifiers that could not be told for the store, or null when told.</summary>
+    private async Task<(IncidentNotice? Untold, Exception? Why)> DeliverAsync(IncidentNotice notice, IReadOnlyList<IncidentMute> active, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var incident = notice.Reload ? await latest.ReadAsync(notice.Incident.Id, cancellationToken).ConfigureAwait(false) ?? notice.Incident : notice.Incident;
@@ -174,7 +302,7 @@ internal sealed partial class IncidentNewsDispatch(
             || (!notice.EvenIfSnoozed && IncidentSilence.IsSnoozed(incident, now)))
         {
             LogSilenced(logger, incident.Id, notice.Change);
-            return;
+            return (null, null);
         }
 
         var destination = notice.OwnCard
@@ -183,18 +311,23 @@ internal sealed partial class IncidentNewsDispatch(
         if (destination.OnStormCard && IncidentSilence.IsSilenced(destination.Card, active, now))
         {
             LogSilenced(logger, destination.Card.Id, destination.Change);
-            return;
+            return (null, null);
         }
 
-        await TellNotifiersAsync(destination, cancellationToken).ConfigureAwait(false);
+        var (owed, why) = await TellNotifiersAsync(destination, notice.Owed, cancellationToken).ConfigureAwait(false);
+        return owed.Count == 0 ? (null, null) : (notice with { Owed = owed }, why);
     }
 
-    private async Task TellNotifiersAsync(NewsDestination news, CancellationToken cancellationToken)
+    /// <summary>Tells the notifiers (those in <paramref name="only"/>, or all); returns those that could not be told because the store is unavailable.</summary>
+    private async Task<(IReadOnlyList<int> Owed, Exception? Why)> TellNotifiersAsync(NewsDestination news, IReadOnlyList<int>? only, CancellationToken cancellationToken)
     {
         // Delivered by the diagnosis's own flow (the usual case): counted as its card stage.
         using var timing = news.Change == IncidentChange.Diagnosed ? DiagnosisStageTimes.Measure(DiagnosisStage.Card) : default;
-        foreach (var notifier in _notifiers)
+        List<int> owed = [];
+        Exception? why = null;
+        foreach (var index in only ?? Enumerable.Range(0, _notifiers.Length))
         {
+            var notifier = _notifiers[index];
             try
             {
                 await notifier.IncidentChangedAsync(news.Card, news.Change, news.Detail, cancellationToken).ConfigureAwait(false);
@@ -203,6 +336,12 @@ internal sealed partial class IncidentNewsDispatch(
             {
                 throw;
             }
+            catch (Exception e) when (IsStoreUnavailable(e, cancellationToken))
+            {
+                // The card could not be built or queued (the store is down): told again once it is back, not dropped.
+                owed.Add(index);
+                why = e;
+            }
 #pragma warning disable CA1031 // one failing notifier must not stop the others; it is logged
             catch (Exception e)
 #pragma warning restore CA1031
@@ -210,10 +349,21 @@ internal sealed partial class IncidentNewsDispatch(
                 LogNotifierFailed(logger, e, notifier.GetType().Name, news.Card.Id, news.Change);
             }
         }
+
+        return (owed, why);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Incident {IncidentId} is snoozed or muted; {Change} stored without telling anyone")]
     private static partial void LogSilenced(ILogger logger, string incidentId, IncidentChange change);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "News of incident {IncidentId} is held ({Notices} notices): the store cannot be read or written now ({Error}); it is told, in order, once the store answers")]
+    private static partial void LogHeld(ILogger logger, string incidentId, int notices, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Held news of incident {IncidentId} is told (after {Tries} tries)")]
+    private static partial void LogHeldTold(ILogger logger, string incidentId, int tries);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Telling the held news of incident {IncidentId} failed")]
+    private static partial void LogHeldRunFailed(ILogger logger, Exception exception, string incidentId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Notifier {Notifier} failed for incident {IncidentId} ({Change}); the other notifiers were still told")]
     private static partial void LogNotifierFailed(ILogger logger, Exception exception, string notifier, string incidentId, IncidentChange change);
@@ -230,4 +380,7 @@ internal sealed class IncidentMailbox(string incidentId)
 
     /// <summary>Emptied and removed from the dispatch: news posted from now on goes to a new mailbox.</summary>
     public bool Retired { get; set; }
+
+    /// <summary>How many times in a row its news was held because the store could not be read or written.</summary>
+    public int Holds { get; set; }
 }

@@ -17,4 +17,10 @@ internal sealed record IncidentNotice(Incident Incident, IncidentChange Change, 
 
     /// <summary>How many consecutive "pods changed" notices this one stands for (see <see cref="NoticeCollapsing"/>).</summary>
     public int Merged { get; init; } = 1;
+
+    /// <summary>
+    /// The notifiers (by their place in the dispatch) still owed this notice after the others were told and these could
+    /// not be, the store being unavailable; null: all of them.
+    /// </summary>
+    public IReadOnlyList<int>? Owed { get; init; }
 }

@@ -98,7 +98,16 @@ internal sealed partial class SubjectWriter(
         afterCommit.Record(metrics);
         foreach (var incident in afterCommit.StormChecks)
         {
-            await storms.RollUpAsync(incident, afterCommit, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await storms.RollUpAsync(incident, afterCommit, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && StorageFaults.IsUnavailable(e))
+            {
+                // The write is committed: its news must still be posted (an opened incident's card) rather than lost
+                // with the storm check. The next incident of the same image and cause checks the storm again.
+                LogStormCheckFailed(logger, incident.Id, StorageFaults.Describe(e));
+            }
         }
 
         foreach (var (incidentId, version) in afterCommit.Diagnoses)
@@ -117,6 +126,9 @@ internal sealed partial class SubjectWriter(
 
         return news.Post(afterCommit.NoticesInCommitOrder());
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The storm check after incident {IncidentId} was stored could not read or write the store ({Error}); its news is told without it")]
+    private static partial void LogStormCheckFailed(ILogger logger, string incidentId, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not enqueue the diagnosis of incident {IncidentId}; it can be asked for again")]
     private static partial void LogEnqueueFailed(ILogger logger, Exception exception, string incidentId);

@@ -11,7 +11,12 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
 /// <summary>An inbox row: the alerts of one accepted request that belong to one subject (<see cref="AlertInbox.SubjectKey"/>).</summary>
 /// <param name="Subject">Null in a row written before rows were split by subject (its alerts may be of several).</param>
-public sealed record InboxEntry(long Id, string? Subject, IReadOnlyList<PullAlert> Alerts);
+/// <param name="AlertsJson">The row's alerts as stored; parsed when <see cref="Alerts"/> is read (a drain reads one row of
+/// a subject for its cluster and namespace, and the transaction that claims the subject's rows parses them there).</param>
+public sealed record InboxEntry(long Id, string? Subject, string AlertsJson)
+{
+    public IReadOnlyList<PullAlert> Alerts => AlertInbox.ParseAlerts(AlertsJson);
+}
 
 /// <summary>
 /// Where the alert webhooks put what they accept before answering 200: "200" means the alerts are in the database, not
@@ -67,7 +72,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<(long Id, string? Subject, string Alerts)>(
             new CommandDefinition($"SELECT id, subject, alerts FROM alert_inbox ORDER BY id LIMIT @limit{database.Dialect.ForUpdateSkipLocked}", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(r => new InboxEntry(r.Id, r.Subject, JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])).ToList();
+        return rows.Select(r => new InboxEntry(r.Id, r.Subject, r.Alerts)).ToList();
     }
 
     /// <summary>
@@ -91,10 +96,13 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         await connection.ExecuteAsync($"DELETE FROM alert_inbox WHERE id IN ({IdList(rows.ConvertAll(r => r.Id))})", transaction: transaction).ConfigureAwait(false);
         return
         [
-            .. rows.SelectMany(r => JsonSerializer.Deserialize(r.Alerts, InboxJson.Default.ListPullAlert) ?? [])
+            .. rows.SelectMany(r => ParseAlerts(r.Alerts))
                 .Select(a => new PodReport(a.Failure, a.Status == AlertStatus.Resolved ? PodResolution.AlertResolved : null)),
         ];
     }
+
+    /// <summary>A row's alerts from their stored JSON.</summary>
+    public static IReadOnlyList<PullAlert> ParseAlerts(string json) => JsonSerializer.Deserialize(json, InboxJson.Default.ListPullAlert) ?? [];
 
     /// <summary>The subject an alert's row is stored under: cluster, namespace and <see cref="IncidentGrouping.SubjectOf"/>.</summary>
     public static string SubjectKey(PullAlert alert) => $"{alert.Failure.Cluster}/{alert.Failure.Namespace}/{IncidentGrouping.SubjectOf(alert.Failure)}";
