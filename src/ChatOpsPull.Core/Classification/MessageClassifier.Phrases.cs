@@ -168,6 +168,17 @@ public static partial class MessageClassifier
         // ({"errors":[{"code":"DENIED","message":"denied"}]}, printed "denied: denied"); an anonymous request gets
         // UNAUTHORIZED instead. The node sent a credential and it was refused (stale, or without read:packages).
         public static readonly PhraseMask DeniedWithoutDetail = Table.Any("denied: denied");
+        // GHCR's DENIED naming what the token was not granted: a GitHub App installation token (an Actions GITHUB_TOKEN or
+        // an App's) without the package permission ("denied: installation not allowed to Read organization package";
+        // "permission_denied: installation not allowed to Write organization package"). A credential was sent and it
+        // carries no read of the package: the fix is the token's permissions, as for DENIED with no detail.
+        public static readonly PhraseMask InstallationNotAllowed = Table.Any("installation not allowed to");
+        // GitLab's registry token service (app/services/auth/container_registry_authentication_service.rb, execute):
+        // error('DENIED', status: 403, message: 'access forbidden') when the credentials carry no registry ability (a
+        // token without read_registry: has_registry_ability?) or when no user, deploy token or job authenticated and no
+        // scope was granted (an anonymous request for a project that is not public). Printed through distribution's
+        // errcode as "denied: access forbidden". Either way the credentials are what to fix.
+        public static readonly PhraseMask GitLabAccessForbidden = Table.Any("denied: access forbidden");
         // Amazon ECR (userguide common-errors.html, docker troubleshooting "HTTP 403 Errors or 'no basic auth
         // credentials'"): a missing repository or tag is a 404 ("name unknown", "Requested image not found"); a 403 is the
         // credentials: an expired 12-hour token, a token for another account or region, or an IAM principal without pull rights.
@@ -293,6 +304,13 @@ public static partial class MessageClassifier
         // some image pull secrets (<names>); attempting to pull the image may not succeed." (older: "Unable to retrieve pull
         // secret <ns>/<name> for <ns>/<pod> due to ...").
         public static readonly PhraseMask PullSecretsUnreadable = Table.Any("unable to retrieve some image pull secrets", "unable to retrieve pull secret");
+
+        // Kubelet's kuberuntime_image.go (kubeGenericRuntimeManager.PullImage) tries the pull once per credential the
+        // keyring matched and returns utilerrors.NewAggregate of the failures: "[err1, err2]", each a CRI gRPC status
+        // ("rpc error: code = …"), inside "Failed to pull image \"x\": […]".
+        public static readonly PhraseMask KubeletAggregate = Table.Any("[rpc error");
+        // Words of a credential refusal (not "failed to authorize", which wraps every token request, 5xx ones too).
+        public static readonly PhraseMask CredentialRefusal = Table.Any("authentication required");
 
         // Kubelet's ErrImagePull event, cut before the error: "Failed to pull image \"x\"" and nothing after it.
         public static readonly PhraseMask FailedToPull = Table.Any("failed to pull image");
