@@ -126,7 +126,12 @@ public static partial class MessageClassifier
             // "failed to stat snapshot sha256:…: snapshotter not loaded: overlayfs: invalid argument".
             "snapshotter not loaded", "failed to stat snapshot",
             // Docker's layer store and containers/storage naming a layer missing on the node; Windows' hcs layer import.
-            "layer does not exist", "read-write layer", "importlayer", "hcs::");
+            "layer does not exist", "read-write layer", "importlayer", "hcs::",
+            // The runtime's own download store on the node, named by its path: Docker writes each layer to a temporary
+            // file first (distribution/pull_v2.go: TempFile("", "GetImageBlob") under /var/lib/docker/tmp), containerd to
+            // its local content store (plugin io.containerd.content.v1.content, ingest/<ref>/data). An error on those
+            // files that is not a full disk (tested first) is the node's store, not the registry.
+            "getimageblob", "io.containerd.content.v1.content");
 
         // What the registry answered.
         public static readonly PhraseMask NotFound = Table.Any("not found");

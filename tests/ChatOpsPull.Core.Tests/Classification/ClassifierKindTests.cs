@@ -661,4 +661,24 @@ public sealed class ClassifierKindTests
         var ghcr = MessageClassifier.Classify("Error response from daemon: Head \"https://ghcr.io/v2/org/app/manifests/2\": denied: installation not allowed to Read organization package");
         Assert.Contains("read:packages", ghcr.Summary, StringComparison.Ordinal);
     }
+
+    [Theory]
+    // The runtime's download store on the node, named by its path (moby distribution/pull_v2.go writes each layer to
+    // TempFile("", "GetImageBlob") under the daemon's tmp dir; containerd to its content store, plugin
+    // io.containerd.content.v1.content, ingest/<ref>/data): not the registry, and not unknown.
+    [InlineData("Error response from daemon: open /var/lib/docker/tmp/GetImageBlob123456789: no such file or directory")]
+    [InlineData("failed to pull and unpack image \"" + Image2 + "\": failed to copy: failed to send write: error committing write: failed to rename /var/lib/containerd/io.containerd.content.v1.content/ingest/4f3c/data: no such file or directory")]
+    public void An_error_on_the_runtimes_own_download_store_is_the_nodes_unpacking(string message)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.RegistryError, result.Cause);
+        Assert.Contains("could not unpack", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_full_disk_under_the_runtimes_download_store_stays_node_storage()
+    {
+        Assert.Equal(PullCause.NodeStorage, MessageClassifier.Classify("failed to copy: write /var/lib/containerd/io.containerd.content.v1.content/ingest/4f3c/data: no space left on device").Cause);
+        Assert.Equal(PullCause.NodeStorage, MessageClassifier.Classify("Error response from daemon: write /var/lib/docker/tmp/GetImageBlob123456789: no space left on device").Cause);
+    }
 }
