@@ -660,6 +660,7 @@ public sealed class ClassifierKindTests
         Assert.Contains("read_registry", gitlab.Summary, StringComparison.Ordinal);
         var ghcr = MessageClassifier.Classify("Error response from daemon: Head \"https://ghcr.io/v2/org/app/manifests/2\": denied: installation not allowed to Read organization package");
         Assert.Contains("read:packages", ghcr.Summary, StringComparison.Ordinal);
+        Assert.Contains("installation token", ghcr.Summary, StringComparison.Ordinal);
     }
 
     [Theory]
