@@ -103,7 +103,11 @@ public static partial class MessageClassifier
         public static readonly PhraseMask Platform = Table.Any(
             "no match for platform", "no matching manifest for", "does not match the specified platform", "no image found in manifest list for architecture",
             "cannot be used on this platform", "no image found in image index for", "no manifest found for platform",
-            "does not match the host operating system");
+            "does not match the host operating system",
+            // Windows nodes: Docker's image compatibility check (moby checkImageCompatibility, osversion) refuses an image
+            // built for a newer Windows build than the host ("a Windows version %s-based image is incompatible with a %s
+            // host"), or one that this host could run only under Hyper-V isolation ("… using Hyper-V isolation").
+            "based image is incompatible with a", "using hyper-v isolation");
 
         // Only after unpacking errors (a re-exec of the unpacker may say it too): a binary for another architecture.
         public static readonly PhraseMask ExecFormat = Table.Any("exec format error");

@@ -682,4 +682,14 @@ public sealed class ClassifierKindTests
         Assert.Equal(PullCause.NodeStorage, MessageClassifier.Classify("failed to copy: write /var/lib/containerd/io.containerd.content.v1.content/ingest/4f3c/data: no space left on device").Cause);
         Assert.Equal(PullCause.NodeStorage, MessageClassifier.Classify("Error response from daemon: write /var/lib/docker/tmp/GetImageBlob123456789: no space left on device").Cause);
     }
+
+    [Theory]
+    // Windows nodes: moby's checkImageCompatibility (osversion) refuses an image built for a newer Windows build than
+    // the host ("a Windows version %s.%s.%s-based image is incompatible with a %s host"), and its Hyper-V-only variant.
+    [InlineData("Failed to pull image \"mcr.microsoft.com/windows/servercore:ltsc2022\": rpc error: code = Unknown desc = a Windows version 10.0.20348-based image is incompatible with a 10.0.17763 host")]
+    [InlineData("Error response from daemon: a Windows version 10.0.19041-based image can only be run on a 10.0.17763 host using Hyper-V isolation")]
+    public void A_windows_image_for_another_host_build_is_a_platform_mismatch(string message)
+    {
+        Assert.Equal(PullCause.PlatformMismatch, MessageClassifier.Classify(message).Cause);
+    }
 }
