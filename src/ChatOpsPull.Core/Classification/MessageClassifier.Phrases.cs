@@ -103,7 +103,11 @@ public static partial class MessageClassifier
         public static readonly PhraseMask Platform = Table.Any(
             "no match for platform", "no matching manifest for", "does not match the specified platform", "no image found in manifest list for architecture",
             "cannot be used on this platform", "no image found in image index for", "no manifest found for platform",
-            "does not match the host operating system");
+            "does not match the host operating system",
+            // Windows nodes: Docker's image compatibility check (moby checkImageCompatibility, osversion) refuses an image
+            // built for a newer Windows build than the host ("a Windows version %s-based image is incompatible with a %s
+            // host"), or one that this host could run only under Hyper-V isolation ("… using Hyper-V isolation").
+            "based image is incompatible with a", "using hyper-v isolation");
 
         // Only after unpacking errors (a re-exec of the unpacker may say it too): a binary for another architecture.
         public static readonly PhraseMask ExecFormat = Table.Any("exec format error");
@@ -126,7 +130,12 @@ public static partial class MessageClassifier
             // "failed to stat snapshot sha256:…: snapshotter not loaded: overlayfs: invalid argument".
             "snapshotter not loaded", "failed to stat snapshot",
             // Docker's layer store and containers/storage naming a layer missing on the node; Windows' hcs layer import.
-            "layer does not exist", "read-write layer", "importlayer", "hcs::");
+            "layer does not exist", "read-write layer", "importlayer", "hcs::",
+            // The runtime's own download store on the node, named by its path: Docker writes each layer to a temporary
+            // file first (distribution/pull_v2.go: TempFile("", "GetImageBlob") under /var/lib/docker/tmp), containerd to
+            // its local content store (plugin io.containerd.content.v1.content, ingest/<ref>/data). An error on those
+            // files that is not a full disk (tested first) is the node's store, not the registry.
+            "getimageblob", "io.containerd.content.v1.content");
 
         // What the registry answered.
         public static readonly PhraseMask NotFound = Table.Any("not found");
@@ -168,6 +177,17 @@ public static partial class MessageClassifier
         // ({"errors":[{"code":"DENIED","message":"denied"}]}, printed "denied: denied"); an anonymous request gets
         // UNAUTHORIZED instead. The node sent a credential and it was refused (stale, or without read:packages).
         public static readonly PhraseMask DeniedWithoutDetail = Table.Any("denied: denied");
+        // GHCR's DENIED naming what the token was not granted: a GitHub App installation token (an Actions GITHUB_TOKEN or
+        // an App's) without the package permission ("denied: installation not allowed to Read organization package";
+        // "permission_denied: installation not allowed to Write organization package"). A credential was sent and it
+        // carries no read of the package: the fix is the token's permissions, as for DENIED with no detail.
+        public static readonly PhraseMask InstallationNotAllowed = Table.Any("installation not allowed to");
+        // GitLab's registry token service (app/services/auth/container_registry_authentication_service.rb, execute):
+        // error('DENIED', status: 403, message: 'access forbidden') when the credentials carry no registry ability (a
+        // token without read_registry: has_registry_ability?) or when no user, deploy token or job authenticated and no
+        // scope was granted (an anonymous request for a project that is not public). Printed through distribution's
+        // errcode as "denied: access forbidden". Either way the credentials are what to fix.
+        public static readonly PhraseMask GitLabAccessForbidden = Table.Any("denied: access forbidden");
         // Amazon ECR (userguide common-errors.html, docker troubleshooting "HTTP 403 Errors or 'no basic auth
         // credentials'"): a missing repository or tag is a 404 ("name unknown", "Requested image not found"); a 403 is the
         // credentials: an expired 12-hour token, a token for another account or region, or an IAM principal without pull rights.
@@ -293,6 +313,13 @@ public static partial class MessageClassifier
         // some image pull secrets (<names>); attempting to pull the image may not succeed." (older: "Unable to retrieve pull
         // secret <ns>/<name> for <ns>/<pod> due to ...").
         public static readonly PhraseMask PullSecretsUnreadable = Table.Any("unable to retrieve some image pull secrets", "unable to retrieve pull secret");
+
+        // Kubelet's kuberuntime_image.go (kubeGenericRuntimeManager.PullImage) tries the pull once per credential the
+        // keyring matched and returns utilerrors.NewAggregate of the failures: "[err1, err2]", each a CRI gRPC status
+        // ("rpc error: code = …"), inside "Failed to pull image \"x\": […]".
+        public static readonly PhraseMask KubeletAggregate = Table.Any("[rpc error");
+        // Words of a credential refusal (not "failed to authorize", which wraps every token request, 5xx ones too).
+        public static readonly PhraseMask CredentialRefusal = Table.Any("authentication required");
 
         // Kubelet's ErrImagePull event, cut before the error: "Failed to pull image \"x\"" and nothing after it.
         public static readonly PhraseMask FailedToPull = Table.Any("failed to pull image");

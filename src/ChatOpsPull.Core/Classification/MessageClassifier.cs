@@ -154,6 +154,14 @@ public static partial class MessageClassifier
         }
 
         // 4. What the registry answered.
+        // Kubelet's per-credential attempts disagreeing: one found no such image, another had its credentials refused
+        // (issue 14's ambiguous case): the image is missing, or private to credentials the pod does not have.
+        if (m.Has(P.KubeletAggregate) && m.Has(P.ManifestUnknown | P.NotFound)
+            && (m.Has(P.UnauthorizedWord | P.CredentialRefusal | P.NoCredentials | P.CredentialsRejected | P.TokenRejected) || status == 401))
+        {
+            return Finding.AttemptsDisagree;
+        }
+
         if (m.Has(P.ManifestUnknown) || (m.Has(P.ManifestFor | P.ProjectWord) && m.Has(P.SpaceNotFound)))
         {
             return Finding.ManifestUnknown;
@@ -181,7 +189,9 @@ public static partial class MessageClassifier
         }
 
 
-        if (forbidden && m.Has(P.EcrHost))
+        // ECR answers a missing repository or tag with 404 (name unknown, manifest unknown): any denial it sends, 403 or
+        // DENIED ("no pull access", "may require 'docker login'", IAM's "not authorized to perform"), is the credentials.
+        if ((forbidden || m.Has(P.Denied)) && m.Has(P.EcrHost))
         {
             return Finding.EcrRefused;
         }
@@ -196,9 +206,14 @@ public static partial class MessageClassifier
             return Finding.CredentialsRejected;
         }
 
-        if (m.Has(P.DeniedWithoutDetail))
+        if (m.Has(P.DeniedWithoutDetail | P.InstallationNotAllowed))
         {
             return Finding.TokenDenied;
+        }
+
+        if (m.Has(P.GitLabAccessForbidden))
+        {
+            return Finding.GitLabForbidden;
         }
 
         if (forbidden || m.Has(P.Denied))
@@ -219,7 +234,9 @@ public static partial class MessageClassifier
 
         // 6. Generic authorization failures, registry-side faults, a bare "not found".
         // containerd's "failed to authorize" wraps every token request; a token service answering 5xx is the registry failing.
-        if ((m.Has(P.Unauthorized) && status is not (>= 500 and < 600)) || status == 401)
+        // In kubelet's aggregate each attempt is its own pull: a 5xx in one does not explain a refusal in another.
+        if ((m.Has(P.Unauthorized) && status is not (>= 500 and < 600)) || status == 401
+            || (m.Has(P.KubeletAggregate) && m.Has(P.UnauthorizedWord | P.CredentialRefusal)))
         {
             return m.Has(P.AnonymousToken) ? Finding.AnonymousRefused : Finding.Unauthorized;
         }
@@ -283,6 +300,8 @@ public static partial class MessageClassifier
         Finding.TokenDenied => (PullCause.AuthFailed, 0.75),
         Finding.PullSecretsUnreadable => (PullCause.AuthFailed, 0.6),
         Finding.Denied => (PullCause.AccessDenied, 0.75),
+        Finding.AttemptsDisagree => (PullCause.AccessDenied, 0.6),
+        Finding.GitLabForbidden => (PullCause.AuthFailed, 0.75),
         Finding.Tls => (PullCause.Tls, 0.85),
         Finding.Network => (PullCause.Network, 0.8),
         Finding.AnonymousRefused => (PullCause.AuthFailed, 0.75),
@@ -331,4 +350,6 @@ internal enum Finding : byte
     EcrRefused,
     TokenDenied,
     PullSecretsUnreadable,
+    AttemptsDisagree,
+    GitLabForbidden,
 }

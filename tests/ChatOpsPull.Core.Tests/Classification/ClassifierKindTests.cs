@@ -582,4 +582,114 @@ public sealed class ClassifierKindTests
     {
         Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
     }
+
+    private const string Image2 = "registry.example.com/team/app:2";
+
+    [Theory]
+    // Kubelet (pkg/kubelet/kuberuntime/kuberuntime_image.go, kubeGenericRuntimeManager.PullImage) pulls once per
+    // credential the keyring matched and returns utilerrors.NewAggregate(pullErrs): "[err1, err2]", each a CRI status
+    // ("rpc error: code = … desc = …"). Here built from containerd's resolver ("%s: not found", "unexpected status from
+    // HEAD request to %s: %s") and Docker's distribution/errors.go ("manifest for %s not found: manifest unknown: …")
+    // beside distribution's UNAUTHORIZED ("authentication required").
+    [InlineData("Failed to pull image \"" + Image2 + "\": [rpc error: code = NotFound desc = failed to pull and unpack image \"" + Image2 + "\": failed to resolve reference \"" + Image2 + "\": " + Image2 + ": not found, rpc error: code = Unknown desc = failed to pull and unpack image \"" + Image2 + "\": failed to resolve reference \"" + Image2 + "\": unexpected status from HEAD request to https://registry.example.com/v2/team/app/manifests/2: 401 Unauthorized]")]
+    [InlineData("Failed to pull image \"" + Image2 + "\":[rpc error: code = Unknown desc = Error response from daemon: manifest for " + Image2 + " not found: manifest unknown: manifest unknown, rpc error: code = Unknown desc = Error response from daemon: Get \"https://registry.example.com/v2/team/app/manifests/2\": unauthorized: authentication required]")]
+    public void Kubelets_attempts_that_disagree_between_a_missing_image_and_refused_credentials_are_access_denied(string message)
+    {
+        // Issue 14's ambiguous case: the image is missing, or private to credentials the pod does not have.
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.AccessDenied, result.Cause);
+        Assert.Contains("each credential", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // The same aggregate shape where the attempts agree keeps its cause: all missing, or all refused.
+    [InlineData("Failed to pull image \"" + Image2 + "\": [rpc error: code = NotFound desc = failed to pull and unpack image \"" + Image2 + "\": failed to resolve reference \"" + Image2 + "\": " + Image2 + ": not found, rpc error: code = NotFound desc = failed to pull and unpack image \"" + Image2 + "\": failed to resolve reference \"" + Image2 + "\": " + Image2 + ": not found]", PullCause.ImageNotFound)]
+    [InlineData("Failed to pull image \"" + Image2 + "\": [rpc error: code = Unknown desc = Error response from daemon: Get \"https://registry.example.com/v2/team/app/manifests/2\": unauthorized: authentication required, rpc error: code = Unknown desc = Error response from daemon: Get \"https://registry.example.com/v2/team/app/manifests/2\": unauthorized: authentication required]", PullCause.AuthFailed)]
+    // One attempt met a registry fault (distribution's client: "received unexpected HTTP status: %s"), another was refused:
+    // each attempt is its own pull, so the 5xx of one does not explain away the other's refused credentials.
+    [InlineData("Failed to pull image \"" + Image2 + "\": [rpc error: code = Unknown desc = Error response from daemon: Get \"https://registry.example.com/v2/team/app/manifests/2\": received unexpected HTTP status: 503 Service Unavailable, rpc error: code = Unknown desc = Error response from daemon: Get \"https://registry.example.com/v2/team/app/manifests/2\": unauthorized: authentication required]", PullCause.AuthFailed)]
+    // Outside an aggregate a single chain is read as before: "manifest unknown" alone is a missing image, and a token
+    // service failing with 5xx ("failed to authorize" wraps it) is the registry.
+    [InlineData("Error response from daemon: manifest for " + Image2 + " not found: manifest unknown: manifest unknown", PullCause.ImageNotFound)]
+    [InlineData("failed to resolve reference \"" + Image2 + "\": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://registry.example.com/token: 503 Service Unavailable", PullCause.RegistryError)]
+    public void Kubelets_attempts_that_agree_keep_their_cause(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // Amazon ECR answers a missing repository or tag with 404 (RepositoryNotFoundException / ImageNotFoundException:
+    // "name unknown", "Requested image not found"; userguide common-errors.html), so any denial it sends is the
+    // credentials, whatever wording the client wraps it in: Docker's current distribution/errors.go ("pull access
+    // denied for %s, repository does not exist or may require 'docker login'"), Docker 17.0x's older form of the same
+    // DENIED ("repository %s not found: does not exist or no pull access", the fragment docker-py's errors.py
+    // matches), containerd's resolver over an insufficient_scope challenge (core/remotes/docker/resolver.go: "pull
+    // access denied, repository does not exist or may require authorization: %w").
+    [InlineData("Error response from daemon: pull access denied for 123456789012.dkr.ecr.us-east-1.amazonaws.com/app, repository does not exist or may require 'docker login'")]
+    [InlineData("Error response from daemon: repository 123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app not found: does not exist or no pull access")]
+    [InlineData("failed to resolve reference \"123456789012.dkr.ecr.us-east-1.amazonaws.com/app:2\": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed")]
+    // GitLab's registry token service (app/services/auth/container_registry_authentication_service.rb, execute):
+    // error('DENIED', status: 403, message: 'access forbidden') for credentials without a registry ability (a token
+    // without read_registry) or an unauthenticated request granted no scope; Docker and containers/image print
+    // distribution's errcode as "<code>: <message>".
+    [InlineData("Error response from daemon: Get \"https://registry.gitlab.com/v2/group/project/app/manifests/2\": denied: access forbidden")]
+    [InlineData("initializing source docker://gitlab.example.com:5050/group/project/app:2: reading manifest 2 in gitlab.example.com:5050/group/project/app: denied: access forbidden")]
+    // GHCR's DENIED naming the permission a GitHub App installation token (an Actions GITHUB_TOKEN) lacks for the
+    // package ("installation not allowed to <Read|Write|Create> organization package"): a token must carry read of the
+    // package (docs.github.com, "About permissions for GitHub Packages").
+    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/org/app/manifests/2\": denied: installation not allowed to Read organization package")]
+    public void A_denial_that_can_only_mean_the_credentials_is_auth_failed(string message)
+    {
+        Assert.Equal(PullCause.AuthFailed, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // The same DENIED wordings from registries that deny a missing repository the same way stay the ambiguous denial.
+    [InlineData("Error response from daemon: pull access denied for org/app, repository does not exist or may require 'docker login': denied: requested access to the resource is denied")]
+    [InlineData("Error response from daemon: repository org/app not found: does not exist or no pull access")]
+    [InlineData("Error response from daemon: Get \"https://registry.example.com/v2/org/app/manifests/2\": denied: requested access to the resource is denied")]
+    public void The_same_denials_from_registries_that_hide_missing_repositories_stay_access_denied(string message)
+    {
+        Assert.Equal(PullCause.AccessDenied, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Fact]
+    public void A_gitlab_refusal_names_read_registry_and_a_ghcr_installation_refusal_names_the_package_permission()
+    {
+        var gitlab = MessageClassifier.Classify("Error response from daemon: Get \"https://registry.gitlab.com/v2/group/project/manifests/2\": denied: access forbidden");
+        Assert.Contains("read_registry", gitlab.Summary, StringComparison.Ordinal);
+        var ghcr = MessageClassifier.Classify("Error response from daemon: Head \"https://ghcr.io/v2/org/app/manifests/2\": denied: installation not allowed to Read organization package");
+        Assert.Contains("read:packages", ghcr.Summary, StringComparison.Ordinal);
+        Assert.Contains("installation token", ghcr.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // The runtime's download store on the node, named by its path (moby distribution/pull_v2.go writes each layer to
+    // TempFile("", "GetImageBlob") under the daemon's tmp dir; containerd to its content store, plugin
+    // io.containerd.content.v1.content, ingest/<ref>/data): not the registry, and not unknown.
+    [InlineData("Error response from daemon: open /var/lib/docker/tmp/GetImageBlob123456789: no such file or directory")]
+    [InlineData("failed to pull and unpack image \"" + Image2 + "\": failed to copy: failed to send write: error committing write: failed to rename /var/lib/containerd/io.containerd.content.v1.content/ingest/4f3c/data: no such file or directory")]
+    public void An_error_on_the_runtimes_own_download_store_is_the_nodes_unpacking(string message)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.RegistryError, result.Cause);
+        Assert.Contains("could not unpack", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_full_disk_under_the_runtimes_download_store_stays_node_storage()
+    {
+        Assert.Equal(PullCause.NodeStorage, MessageClassifier.Classify("failed to copy: write /var/lib/containerd/io.containerd.content.v1.content/ingest/4f3c/data: no space left on device").Cause);
+        Assert.Equal(PullCause.NodeStorage, MessageClassifier.Classify("Error response from daemon: write /var/lib/docker/tmp/GetImageBlob123456789: no space left on device").Cause);
+    }
+
+    [Theory]
+    // Windows nodes: moby's checkImageCompatibility (osversion) refuses an image built for a newer Windows build than
+    // the host ("a Windows version %s.%s.%s-based image is incompatible with a %s host"), and its Hyper-V-only variant.
+    [InlineData("Failed to pull image \"mcr.microsoft.com/windows/servercore:ltsc2022\": rpc error: code = Unknown desc = a Windows version 10.0.20348-based image is incompatible with a 10.0.17763 host")]
+    [InlineData("Error response from daemon: a Windows version 10.0.19041-based image can only be run on a 10.0.17763 host using Hyper-V isolation")]
+    public void A_windows_image_for_another_host_build_is_a_platform_mismatch(string message)
+    {
+        Assert.Equal(PullCause.PlatformMismatch, MessageClassifier.Classify(message).Cause);
+    }
 }

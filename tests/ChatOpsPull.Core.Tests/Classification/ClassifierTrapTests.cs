@@ -70,13 +70,16 @@ public sealed class ClassifierTrapTests
     }
 
     [Fact]
-    public void Manifest_unknown_wins_over_an_unauthorized_attempt_in_the_same_message()
+    public void Manifest_unknown_beside_an_unauthorized_attempt_in_the_same_message_is_the_ambiguous_access_denied()
     {
-        // Built from real fragments: kubelet lists one error per credential it tried. The registry only says
-        // "manifest unknown" after it authorized the request, so that answer is the evidence.
+        // Built from real fragments: kubelet lists one error per credential it tried (kuberuntime_image.go, PullImage:
+        // utilerrors.NewAggregate). One credential was refused, another saw no such manifest: issue 14 names this the
+        // ambiguous access_denied case (the image is missing, or private to credentials the pod does not have), and a
+        // confident image_not_found would be a wrong card whenever the refused credential was the one that mattered.
         const string message = "Failed to pull image \"registry.example.com/team/app:v9\": [rpc error: code = Unknown desc = failed to pull and unpack image \"registry.example.com/team/app:v9\": failed to resolve reference \"registry.example.com/team/app:v9\": unexpected status from HEAD request to https://registry.example.com/v2/team/app/manifests/v9: 401 Unauthorized, rpc error: code = Unknown desc = Error reading manifest v9 in registry.example.com/team/app: manifest unknown: manifest unknown]";
         var result = MessageClassifier.Classify(message, "ErrImagePull");
-        Assert.Equal(PullCause.ImageNotFound, result.Cause);
+        Assert.Equal(PullCause.AccessDenied, result.Cause);
+        Assert.Contains("each credential", result.Summary, StringComparison.Ordinal);
     }
 
     [Theory]
