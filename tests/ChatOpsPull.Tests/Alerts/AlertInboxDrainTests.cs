@@ -150,6 +150,69 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
         Assert.Equal(3, (await rig.Store.ListOpenAsync()).Count);
     }
 
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task While_a_request_waits_for_the_inbox_the_drain_gives_way_before_each_subject_and_goes_on_once_its_pause_is_over(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1"), Firing("web-1", "web")], default);
+        var drain = DrainOf(rig); // on the rig's fake clock: a pause ends only when the test moves the clock
+
+        // A request is waiting for its answer all along: the drain must still get through, one bounded pause per subject.
+        using var waiting = inbox.Accepting.Begin();
+        var batch = drain.ApplyBatchAsync(default);
+        await Eventually.HoldsAsync(() => drain.Yields == 1, "the drain to give way before its first subject");
+        Assert.False(batch.IsCompleted);
+        Assert.Empty(await rig.Store.ListOpenAsync());
+        Assert.Equal(2, await inbox.CountAsync());
+
+        await Eventually.ValueAsync(
+            () =>
+            {
+                rig.Time.Advance(AlertInboxDrain.YieldSlice);
+                return Task.FromResult(batch.IsCompleted);
+            },
+            done => done,
+            "the batch to finish while the request still waits");
+        Assert.Equal(2, await batch);
+        Assert.Equal(2, drain.Yields);
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Equal(2, (await rig.Store.ListOpenAsync()).Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task With_no_request_waiting_the_drain_applies_every_subject_without_a_pause(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1"), Firing("web-1", "web"), Firing("db-1", "db")], default);
+        var drain = DrainOf(rig); // the fake clock never moves: a pause would never end
+
+        Assert.Equal(0, inbox.Accepting.InFlight);
+        Assert.Equal(3, await drain.ApplyBatchAsync(default));
+        Assert.Equal(0, drain.Yields);
+        Assert.Equal(3, (await rig.Store.ListOpenAsync()).Count);
+    }
+
+    [Fact]
+    public async Task A_request_marks_itself_waiting_only_until_its_append_is_committed_or_refused_so_a_store_fault_leaves_the_drain_no_pause()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Sqlite);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1")], default);
+        Assert.Equal((0, 1L), (inbox.Accepting.InFlight, inbox.Accepting.Started));
+
+        await ExecuteAsync(rig, "CREATE TRIGGER test_inbox_refuses BEFORE INSERT ON alert_inbox BEGIN SELECT RAISE(ABORT, 'the test refuses the row'); END;");
+        await Assert.ThrowsAnyAsync<Exception>(() => inbox.AppendAsync([Firing("web-1", "web")], default));
+        Assert.Equal((0, 2L), (inbox.Accepting.InFlight, inbox.Accepting.Started));
+
+        var drain = DrainOf(rig); // the fake clock never moves: a pause would never end
+        Assert.Equal(1, await drain.ApplyBatchAsync(default));
+        Assert.Equal(0, drain.Yields);
+    }
+
     private static PullAlert Firing(string pod, string workload = "api") => new(AlertStatus.Firing, Failures.Pod(pod, workload: workload), null);
 
     private static PullAlert Resolved(string pod, string workload = "api") => new(AlertStatus.Resolved, Failures.Pod(pod, workload: workload), null);

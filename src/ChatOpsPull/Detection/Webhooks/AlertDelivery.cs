@@ -21,8 +21,9 @@ public static class AlertDelivery
     /// </summary>
     public static AlertPlan Plan(PullAlertBatch batch, SeenAlerts? seen)
     {
+        // Which containers fire matters only to a resolved alert: a batch of firing alerts alone (a storm) builds no set.
         HashSet<string>? firing = null;
-        foreach (var alert in batch.Alerts)
+        foreach (var alert in batch.Alerts.Any(a => a.Status == AlertStatus.Resolved) ? batch.Alerts : [])
         {
             if (alert.Status == AlertStatus.Firing)
             {
@@ -39,10 +40,10 @@ public static class AlertDelivery
 
         int reported = 0, resolved = 0, duplicates = 0, superseded = 0;
         var toApply = new List<PullAlert>(batch.Alerts.Count);
-        var keys = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? keys = seen is null ? null : new(batch.Alerts.Count, StringComparer.Ordinal);
         foreach (var alert in batch.Alerts)
         {
-            if (alert.DeduplicationKey is { } key && seen is not null && (seen.Contains(key) || !keys.Add(key)))
+            if (alert.DeduplicationKey is { } key && keys is not null && (seen!.Contains(key) || !keys.Add(key)))
             {
                 duplicates++;
                 continue;

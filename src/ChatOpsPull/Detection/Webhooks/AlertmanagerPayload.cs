@@ -4,32 +4,18 @@ namespace ChatOpsPull.Detection.Webhooks;
 
 /// <summary>
 /// The body Alertmanager's <c>webhook_configs</c> receiver POSTs (notify/webhook/webhook.go: <c>Message</c>, which embeds
-/// template.Data), payload version "4". Every member is nullable so a missing one is reported with its path.
+/// template.Data), payload version "4". Every member is nullable so a missing one is reported with its path. Only the
+/// members the bot reads are here: the rest (receiver, groupKey, groupLabels, commonLabels, commonAnnotations,
+/// externalURL, an alert's generatorURL) is skipped unread, so a request does not allocate what nobody looks at.
 /// </summary>
 public sealed class AlertmanagerMessage
 {
     public string? Version { get; set; }
 
-    public string? GroupKey { get; set; }
-
     /// <summary>Alerts left out because of the receiver's <c>max_alerts</c>.</summary>
     public long TruncatedAlerts { get; set; }
 
-    public string? Receiver { get; set; }
-
-    /// <summary>"firing" while any alert of the group fires, else "resolved".</summary>
-    public string? Status { get; set; }
-
     public List<AlertmanagerAlert?>? Alerts { get; set; }
-
-    public Dictionary<string, string>? GroupLabels { get; set; }
-
-    public Dictionary<string, string>? CommonLabels { get; set; }
-
-    public Dictionary<string, string>? CommonAnnotations { get; set; }
-
-    [JsonPropertyName("externalURL")]
-    public string? ExternalUrl { get; set; }
 }
 
 /// <summary>One alert of a notification (template.Alert).</summary>
@@ -46,9 +32,6 @@ public sealed class AlertmanagerAlert
 
     /// <summary>"0001-01-01T00:00:00Z" while firing without a known end.</summary>
     public DateTimeOffset? EndsAt { get; set; }
-
-    [JsonPropertyName("generatorURL")]
-    public string? GeneratorUrl { get; set; }
 
     /// <summary>Hash of the label set (since Alertmanager 0.19).</summary>
     public string? Fingerprint { get; set; }

@@ -99,10 +99,11 @@ public sealed class AlertmanagerPayloadReader
     /// <returns>The pull alert; null when the alert is not about pulls (or is invalid, then with errors added).</returns>
     private PullAlert? ReadAlert(AlertmanagerAlert? alert, int index, List<PayloadError> errors)
     {
-        var path = string.Create(CultureInfo.InvariantCulture, $"$.alerts[{index}]");
+        // Paths are written only for an error (a valid storm allocates none).
+        var path = new AlertPath(index);
         if (alert is null)
         {
-            errors.Add(new(path, "expected an alert object"));
+            errors.Add(new(path.ToString(), "expected an alert object"));
             return null;
         }
 
@@ -116,16 +117,16 @@ public sealed class AlertmanagerPayloadReader
                 status = AlertStatus.Resolved;
                 break;
             case null:
-                errors.Add(new(path + ".status", "missing; expected \"firing\" or \"resolved\""));
+                errors.Add(new($"{path}.status", "missing; expected \"firing\" or \"resolved\""));
                 return null;
             default:
-                errors.Add(new(path + ".status", $"expected \"firing\" or \"resolved\", not {JsonProblems.Quote(alert.Status)}"));
+                errors.Add(new($"{path}.status", $"expected \"firing\" or \"resolved\", not {JsonProblems.Quote(alert.Status)}"));
                 return null;
         }
 
         if (alert.Labels is not { } labels)
         {
-            errors.Add(new(path + ".labels", "missing; expected the alert's label set"));
+            errors.Add(new($"{path}.labels", "missing; expected the alert's label set"));
             return null;
         }
 
@@ -135,7 +136,7 @@ public sealed class AlertmanagerPayloadReader
         }
 
         var errorCount = errors.Count;
-        var labelsPath = path + ".labels";
+        var labelsPath = path.Labels;
         var ns = RequiredLabel(labels, "namespace", labelsPath, KubernetesNames.IsLabel, "a namespace name (RFC 1123 label)", errors);
         var pod = RequiredLabel(labels, "pod", labelsPath, KubernetesNames.IsSubdomain, "a pod name (RFC 1123 subdomain)", errors);
         var container = OptionalLabel(labels, "container", labelsPath, KubernetesNames.IsLabel, "a container name (RFC 1123 label)", errors) ?? string.Empty;
@@ -185,7 +186,7 @@ public sealed class AlertmanagerPayloadReader
         return false;
     }
 
-    private static string? RequiredLabel(Dictionary<string, string> labels, string name, string labelsPath, Func<string, bool> isValid, string what, List<PayloadError> errors)
+    private static string? RequiredLabel(Dictionary<string, string> labels, string name, LabelsPath labelsPath, Func<string, bool> isValid, string what, List<PayloadError> errors)
     {
         var value = labels.GetValueOrDefault(name);
         if (string.IsNullOrEmpty(value))
@@ -203,7 +204,7 @@ public sealed class AlertmanagerPayloadReader
         return value;
     }
 
-    private static string? OptionalLabel(Dictionary<string, string> labels, string name, string labelsPath, Func<string, bool> isValid, string what, List<PayloadError> errors)
+    private static string? OptionalLabel(Dictionary<string, string> labels, string name, LabelsPath labelsPath, Func<string, bool> isValid, string what, List<PayloadError> errors)
     {
         var value = labels.GetValueOrDefault(name);
         if (string.IsNullOrEmpty(value))
@@ -221,7 +222,7 @@ public sealed class AlertmanagerPayloadReader
     }
 
     /// <summary>kube-state-metrics' kube_pod_owner labels, where the alert rule kept them (KubePodNotReady joins on owner_kind).</summary>
-    private static WorkloadRef? Workload(Dictionary<string, string> labels, string labelsPath, List<PayloadError> errors)
+    private static WorkloadRef? Workload(Dictionary<string, string> labels, LabelsPath labelsPath, List<PayloadError> errors)
     {
         var kind = labels.GetValueOrDefault("owner_kind");
         var name = labels.GetValueOrDefault("owner_name");
@@ -232,13 +233,13 @@ public sealed class AlertmanagerPayloadReader
 
         if (!KubernetesNames.IsKind(kind))
         {
-            errors.Add(new(labelsPath + ".owner_kind", $"{JsonProblems.Quote(kind)} is not a Kubernetes kind"));
+            errors.Add(new($"{labelsPath}.owner_kind", $"{JsonProblems.Quote(kind)} is not a Kubernetes kind"));
             return null;
         }
 
         if (!KubernetesNames.IsSubdomain(name))
         {
-            errors.Add(new(labelsPath + ".owner_name", $"{JsonProblems.Quote(name)} is not a Kubernetes object name"));
+            errors.Add(new($"{labelsPath}.owner_name", $"{JsonProblems.Quote(name)} is not a Kubernetes object name"));
             return null;
         }
 
@@ -282,5 +283,19 @@ public sealed class AlertmanagerPayloadReader
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>"$.alerts[i]" of an alert, written out only when an error names it.</summary>
+    private readonly record struct AlertPath(int Index)
+    {
+        public LabelsPath Labels => new(this);
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"$.alerts[{Index}]");
+    }
+
+    /// <summary>"$.alerts[i].labels", written out only when an error names it.</summary>
+    private readonly record struct LabelsPath(AlertPath Alert)
+    {
+        public override string ToString() => $"{Alert}.labels";
     }
 }

@@ -36,12 +36,16 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// <summary>Raised (on the writing thread) after a group of appends committed, for the drain to wake up.</summary>
     public event Action? Appended;
 
+    /// <summary>The requests whose alerts are being stored now: the drain gives way to them (<see cref="AlertInboxDrain"/>).</summary>
+    public AcceptPressure Accepting { get; } = new();
+
     /// <summary>
     /// Stores the alerts of one request; completes once they are committed, or fails with the store's error (then nothing
     /// of this request is stored). A caller giving up does not take its alerts out of a transaction already under way.
     /// </summary>
     public async Task AppendAsync(IReadOnlyList<PullAlert> alerts, CancellationToken cancellationToken)
     {
+        using var accepting = Accepting.Begin();
         // One row per subject: the drain applies a row in the transaction of its subject's incidents, and removes it there.
         var rows = alerts.GroupBy(SubjectKey).Select(subject => new InboxRow(subject.Key, JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert))).ToList();
         var pending = new Pending(rows);
@@ -133,6 +137,9 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
 
     private async Task WriteRoundsAsync()
     {
+        // A round is what the requests in it wait for before they can answer: on SQLite it takes the write turn ahead of
+        // the writers queued without that mark (the drain's subject transactions among them), after the one under way.
+        using var ahead = database.WriteTurn.GoAhead();
         while (true)
         {
             List<Pending> round;

@@ -11,6 +11,11 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 /// leaves out the rows another replica is applying (<c>FOR UPDATE SKIP LOCKED</c>), so replicas do not drain the same rows. A batch
 /// is bounded by rows (<see cref="BatchRows"/>) and by time (<see cref="BatchTime"/>: no new subject is started after it).
 /// When the engine cannot write, the rows stay and are tried again with back-off.
+/// While webhook requests are waiting for their answer (<see cref="AcceptPressure"/>), the drain gives way after each
+/// subject transaction: for twice as long as that transaction took (<see cref="YieldFactor"/>, at least
+/// <see cref="YieldSlice"/>, at most <see cref="MaxYield"/>), or until no request came for a slice. A storm is answered
+/// first (an answer waits for the inbox's commit, and on SQLite for the write lock the drain holds) and applied as fast
+/// as the drain can once it is over; while it lasts the drain keeps a third of the time, so it is never starved.
 /// </summary>
 public sealed partial class AlertInboxDrain : BackgroundService
 {
@@ -20,6 +25,15 @@ public sealed partial class AlertInboxDrain : BackgroundService
     /// <summary>After this long a batch starts no further subject; the rest waits for the next batch.</summary>
     public static readonly TimeSpan BatchTime = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>While requests wait, the drain pauses this many times as long as its last subject transaction took.</summary>
+    public const int YieldFactor = 2;
+
+    /// <summary>The step in which a pause looks whether requests still come (and the shortest pause).</summary>
+    public static readonly TimeSpan YieldSlice = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The longest pause after one subject transaction.</summary>
+    public static readonly TimeSpan MaxYield = TimeSpan.FromMilliseconds(250);
+
     /// <summary>How often the inbox is looked at without being woken (rows another replica accepted).</summary>
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(5);
 
@@ -28,6 +42,8 @@ public sealed partial class AlertInboxDrain : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<AlertInboxDrain> _logger;
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private long _yields;
+    private TimeSpan _lastTransaction;
 
     public AlertInboxDrain(AlertInbox inbox, IPullFailureSink sink, TimeProvider time, ILogger<AlertInboxDrain> logger)
     {
@@ -37,6 +53,9 @@ public sealed partial class AlertInboxDrain : BackgroundService
         _logger = logger;
         _inbox.Appended += Wake;
     }
+
+    /// <summary>Pauses the drain made for waiting requests (for tests and diagnostics).</summary>
+    public long Yields => Interlocked.Read(ref _yields);
 
     public override void Dispose()
     {
@@ -100,13 +119,16 @@ public sealed partial class AlertInboxDrain : BackgroundService
         }
 
         var applied = 0;
+        var yielded = TimeSpan.Zero; // not the batch's time: a batch that gave way still applies its share of subjects
         foreach (var subject in entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal))
         {
-            if (applied > 0 && _time.GetElapsedTime(started) >= BatchTime)
+            if (applied > 0 && _time.GetElapsedTime(started) - yielded >= BatchTime)
             {
                 break;
             }
 
+            yielded += await YieldToRequestsAsync(cancellationToken).ConfigureAwait(false);
+            var subjectStarted = _time.GetTimestamp();
             var failure = subject.SelectMany(e => e.Alerts).Select(a => a.Failure).FirstOrDefault();
             var lastId = subject.Max(e => e.Id);
             if (failure is null)
@@ -124,9 +146,40 @@ public sealed partial class AlertInboxDrain : BackgroundService
             }
 
             applied += subject.Count();
+            _lastTransaction = _time.GetElapsedTime(subjectStarted);
         }
 
         return applied;
+    }
+
+    /// <summary>
+    /// When webhook requests are waiting for their answer, pauses for <see cref="YieldFactor"/> times the last subject
+    /// transaction (within <see cref="YieldSlice"/> and <see cref="MaxYield"/>), ending early once a slice passes with no
+    /// request waiting and none begun.
+    /// </summary>
+    /// <returns>How long it paused.</returns>
+    private async Task<TimeSpan> YieldToRequestsAsync(CancellationToken cancellationToken)
+    {
+        var pressure = _inbox.Accepting;
+        if (pressure.InFlight == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        Interlocked.Increment(ref _yields);
+        var pause = TimeSpan.FromTicks(Math.Clamp(_lastTransaction.Ticks * YieldFactor, YieldSlice.Ticks, MaxYield.Ticks));
+        var from = _time.GetTimestamp();
+        while (_time.GetElapsedTime(from) < pause)
+        {
+            var started = pressure.Started;
+            await Task.Delay(YieldSlice, _time, cancellationToken).ConfigureAwait(false);
+            if (pressure.InFlight == 0 && pressure.Started == started)
+            {
+                break;
+            }
+        }
+
+        return _time.GetElapsedTime(from);
     }
 
     private void Wake()
