@@ -20,13 +20,14 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     private const double RequiredRecall = 0.90;
 
     /// <summary>
-    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to e.jsonl), asserted so that no
-    /// change slides back below it (175 of 200 = 87.5% after the third tuning round; 172 of 200 when e.jsonl was added,
+    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to f.jsonl), asserted so that no
+    /// change slides back below it (207 of 235 = 88.1% when the blind f.jsonl was added, its 35 evaluation messages at
+    /// 32 of 35; 175 of 200 = 87.5% after the third tuning round; 172 of 200 when e.jsonl was added,
     /// its 20 evaluation messages at 17 of 20; 155 of 180 before).
     /// Raise it when a change (made without looking at evaluation misses) reaches more;
     /// replace it by <see cref="RequiredAccuracy"/> once the target is met.
     /// </summary>
-    private const double ReachedAccuracy = 0.875;
+    private const double ReachedAccuracy = 0.880;
 
     /// <summary>
     /// The evaluation accuracy reached on the evaluation messages of a.jsonl to d.jsonl alone (156 of 180 = 86.7% after
@@ -46,8 +47,8 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     /// </summary>
     private const double ReachedAccuracyOnFirstCollection = 0.917;
 
-    /// <summary>The tuning accuracy reached (279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
-    private const double ReachedTuningAccuracy = 0.933;
+    /// <summary>The tuning accuracy reached (322 of 352 = 91.5% when the blind f.jsonl's 53 tuning messages were added, before any rule was tuned on them; 279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.914;
 
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
@@ -101,10 +102,12 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to c.jsonl, message only: {aToC.Right} of {aToC.Count} = {aToC.Accuracy:P1}"));
         var (fourth, _, _) = Measure([.. evaluation.Where(m => m.File is "d.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, d.jsonl only, message only: {fourth.Right} of {fourth.Count} = {fourth.Accuracy:P1}"));
-        var (aToD, _, _) = Measure([.. evaluation.Where(m => m.File is not "e.jsonl")], listMisses: false);
+        var (aToD, _, _) = Measure([.. evaluation.Where(m => m.File is not ("e.jsonl" or "f.jsonl"))], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to d.jsonl, message only: {aToD.Right} of {aToD.Count} = {aToD.Accuracy:P1}"));
         var (fifth, _, _) = Measure([.. evaluation.Where(m => m.File is "e.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, e.jsonl only, message only: {fifth.Right} of {fifth.Count} = {fifth.Accuracy:P1}"));
+        var (blind, _, _) = Measure([.. evaluation.Where(m => m.File is "f.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, f.jsonl only (blind batch), message only: {blind.Right} of {blind.Count} = {blind.Accuracy:P1}"));
 
         var failures = new List<string>();
         var regressions = new List<string>();
