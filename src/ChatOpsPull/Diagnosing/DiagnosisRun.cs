@@ -27,7 +27,7 @@ public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine eng
         }
 
         var started = Stopwatch.GetTimestamp();
-        var (ticket, incident) = await store.GetForDiagnosisAsync(incidentId, t => t.Requested == requestVersion && t.Applied < requestVersion, cancellationToken).ConfigureAwait(false);
+        var (ticket, incident) = await store.GetForDiagnosisAsync(incidentId, requestVersion, cancellationToken).ConfigureAwait(false);
         if (ticket is null || ticket.Requested != requestVersion || ticket.Applied >= requestVersion)
         {
             LogSkipped(logger, incidentId, requestVersion);

@@ -42,7 +42,7 @@ internal sealed partial class DiagnosisWarmUp(
         {
             // The intake first: a storm's reports reach it before any diagnosis starts.
             _ = await incidents.RehearseIntakeAsync(stoppingToken).ConfigureAwait(false);
-            _ = await store.GetForDiagnosisAsync("warm-up", _ => true, stoppingToken).ConfigureAwait(false);
+            _ = await store.GetForDiagnosisAsync("warm-up", 1, stoppingToken).ConfigureAwait(false);
             if (connection.Client is { } client && await AnyPodAsync(client, stoppingToken).ConfigureAwait(false) is var (ns, name))
             {
                 await ReadLikeADiagnosisAsync(client, ns, name, stoppingToken).ConfigureAwait(false);

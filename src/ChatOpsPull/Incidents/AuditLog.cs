@@ -78,23 +78,24 @@ public sealed class AuditLog(BotDatabase database, TimeProvider time)
     }
 
     /// <summary>Appends inside the caller's transaction, so the line is there exactly when the change is.</summary>
-    public async Task<long> AppendAsync(DbConnection connection, DbTransaction? transaction, AuditRecord record)
-    {
-        var detail = record.Detail is { Length: > MaxDetailLength } long_ ? long_[..MaxDetailLength] : record.Detail;
-        const string sql = "INSERT INTO audit_log (at, actor_platform, actor_id, actor_name, action, incident_id, approval_id, detail, outcome) VALUES (@at, @platform, @actorId, @actorName, @action, @incidentId, @approvalId, @detail, @outcome) RETURNING id";
-        return await connection.ExecuteScalarAsync<long>(sql, new
-        {
-            at = BotDatabase.ToDb(time.GetUtcNow()),
-            platform = record.Actor.Platform,
-            actorId = record.Actor.Id,
-            actorName = record.Actor.Name,
-            action = record.Action,
-            incidentId = record.IncidentId,
-            approvalId = record.ApprovalId,
-            detail,
-            outcome = OutcomeName(record.Outcome),
-        }, transaction).ConfigureAwait(false);
-    }
+    public async Task<long> AppendAsync(DbConnection connection, DbTransaction? transaction, AuditRecord record) =>
+        await connection.ExecuteScalarAsync<long>(InsertSql + " RETURNING id", Row(record), transaction).ConfigureAwait(false);
+
+    /// <summary>The same, sent with the rest of the caller's <paramref name="batch"/> (in its transaction; the line's id is not needed).</summary>
+    public void Append(StatementBatch batch, AuditRecord record) => batch.Add(InsertSql, Row(record));
+
+    private const string InsertSql = "INSERT INTO audit_log (at, actor_platform, actor_id, actor_name, action, incident_id, approval_id, detail, outcome) VALUES (@at, @platform, @actorId, @actorName, @action, @incidentId, @approvalId, @detail, @outcome)";
+
+    private AuditParameters Row(AuditRecord record) => new(
+        BotDatabase.ToDb(time.GetUtcNow()),
+        record.Actor.Platform,
+        record.Actor.Id,
+        record.Actor.Name,
+        record.Action,
+        record.IncidentId,
+        record.ApprovalId,
+        record.Detail is { Length: > MaxDetailLength } long_ ? long_[..MaxDetailLength] : record.Detail,
+        OutcomeName(record.Outcome));
 
     /// <summary>Every line about one incident, oldest first.</summary>
     public Task<IReadOnlyList<AuditEntry>> ForIncidentAsync(string incidentId, CancellationToken cancellationToken = default) =>
@@ -144,6 +145,8 @@ public sealed class AuditLog(BotDatabase database, TimeProvider time)
     };
 
 #pragma warning disable IDE1006, CA1812, SA1300 // column names as Dapper maps them
+    private sealed record AuditParameters(long at, string platform, string actorId, string actorName, string action, string? incidentId, string? approvalId, string? detail, string outcome);
+
     private sealed class AuditRow
     {
         public long id { get; set; }

@@ -117,14 +117,25 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     }
 
     /// <summary>
-    /// The diagnosis ticket of an incident and, when <paramref name="wanted"/> says the ticket still asks for work, the
-    /// incident itself, over one connection (a diagnosis's first read). Null ticket: no such incident.
+    /// The diagnosis ticket of an incident and, when the ticket still asks for request <paramref name="requestVersion"/>
+    /// (requested, not applied), the incident itself: a diagnosis's first read, one round trip. Null ticket: no such incident.
     /// </summary>
-    public async Task<(DiagnosisTicket? Ticket, Incident? Incident)> GetForDiagnosisAsync(string id, Func<DiagnosisTicket, bool> wanted, CancellationToken cancellationToken = default)
+    public async Task<(DiagnosisTicket? Ticket, Incident? Incident)> GetForDiagnosisAsync(string id, int requestVersion, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var ticket = await GetDiagnosisTicketAsync(connection, null, id).ConfigureAwait(false);
-        return ticket is not null && wanted(ticket) ? (ticket, await GetAsync(connection, null, id).ConfigureAwait(false)) : (ticket, null);
+        using var reader = await connection.QueryMultipleAsync(
+            "SELECT * FROM incidents WHERE id = @id;\n"
+            + "SELECT p.* FROM incident_pods p WHERE p.incident_id = @id AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = @id AND i.diagnosis_requested = @requestVersion AND i.diagnosis_applied < @requestVersion) ORDER BY p.first_seen, p.pod, p.container",
+            new { id, requestVersion }).ConfigureAwait(false);
+        var row = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).FirstOrDefault();
+        var pods = (await reader.ReadAsync<PodRow>().ConfigureAwait(false)).Select(p => p.ToPod()).ToList();
+        if (row is null)
+        {
+            return (null, null);
+        }
+
+        var ticket = row.Ticket;
+        return (ticket, ticket.Requested == requestVersion && ticket.Applied < requestVersion ? row.ToIncident(pods) : null);
     }
 
     /// <summary>
@@ -166,6 +177,42 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
 
     // ---- used inside the engine's transactions ----
 
+    /// <summary>
+    /// The incident and its diagnosis ticket, in one round trip that first takes <paramref name="pending"/> (the subject
+    /// lock of a write that has not taken it yet).
+    /// </summary>
+    internal static async Task<(Incident? Incident, DiagnosisTicket? Ticket)> GetWithTicketAsync(DbConnection connection, DbTransaction transaction, string id, TransactionLock? pending)
+    {
+        using var reader = await QueryTakingLockAsync(
+            connection,
+            transaction,
+            pending,
+            "SELECT * FROM incidents WHERE id = @id;\nSELECT * FROM incident_pods WHERE incident_id = @id ORDER BY first_seen, pod, container",
+            new { id }).ConfigureAwait(false);
+        var row = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).FirstOrDefault();
+        var pods = (await reader.ReadAsync<PodRow>().ConfigureAwait(false)).Select(p => p.ToPod()).ToList();
+        return row is null ? (null, null) : (row.ToIncident(pods), row.Ticket);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> (one or more statements) as one command, with the statement that takes
+    /// <paramref name="pending"/> first when it is not taken yet; that statement's row is read past here.
+    /// </summary>
+    private static async Task<SqlMapper.GridReader> QueryTakingLockAsync(DbConnection connection, DbTransaction transaction, TransactionLock? pending, string sql, object parameters)
+    {
+        var take = pending?.TakeWithNextStatement() ?? string.Empty;
+        if (take.Length == 0)
+        {
+            return await connection.QueryMultipleAsync(sql, parameters, transaction).ConfigureAwait(false);
+        }
+
+        var withKey = new DynamicParameters(parameters);
+        withKey.Add(TransactionLock.KeyParameter, pending!.Key);
+        var reader = await connection.QueryMultipleAsync(take + sql, withKey, transaction).ConfigureAwait(false);
+        _ = await reader.ReadSingleAsync<int>().ConfigureAwait(false);
+        return reader;
+    }
+
     internal static async Task<Incident?> GetAsync(DbConnection connection, DbTransaction? transaction, string id)
     {
         var rows = await connection.QueryAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }, transaction).ConfigureAwait(false);
@@ -176,27 +223,49 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// <summary>
     /// Open incidents of a subject, each with only the entries of the given pods (any container), in one round trip:
     /// enough to group a round of reports without reading every pod of a large incident. Saving such a partial incident
-    /// writes only the pods that differ.
+    /// writes only the pods that differ. With <paramref name="closedSince"/>, the closed ones of
+    /// <see cref="ClosedForSubjectAsync"/> come in the same round trip (null when not asked for).
     /// </summary>
-    internal static Task<IReadOnlyList<Incident>> OpenForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods) =>
-        ForSubjectAsync(connection, transaction, "i.open_key IS NOT NULL", string.Empty, new { cluster, @namespace, subject, pods = pods.ToArray() });
-
-    /// <summary>Closed incidents of a subject resolved since <paramref name="since"/> (the latest five), with only the given pods' entries.</summary>
-    internal static Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, IReadOnlyCollection<string> pods) =>
-        ForSubjectAsync(
+    /// <param name="pending">The subject lock when the write has not taken it yet: taken by this read, in its round trip.</param>
+    internal static async Task<(IReadOnlyList<Incident> Open, IReadOnlyList<Incident>? Closed)> OpenForSubjectAsync(
+        DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods, DateTimeOffset? closedSince, TransactionLock? pending)
+    {
+        var sql = SubjectSql(connection, OpenWhere, string.Empty) + (closedSince is null ? string.Empty : ";\n" + SubjectSql(connection, ClosedWhere, ClosedOrder));
+        using var reader = await QueryTakingLockAsync(
             connection,
             transaction,
-            "i.open_key IS NULL AND i.resolved_at >= @since",
-            " ORDER BY i.resolved_at DESC LIMIT 5",
-            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since), pods = pods.ToArray() });
+            pending,
+            sql,
+            new { cluster, @namespace, subject, since = BotDatabase.ToDb(closedSince ?? default), pods = pods.ToArray() }).ConfigureAwait(false);
+        var open = await ReadSubjectAsync(reader).ConfigureAwait(false);
+        return (open, closedSince is null ? null : await ReadSubjectAsync(reader).ConfigureAwait(false));
+    }
 
-    /// <summary>A subject's incidents matching <paramref name="where"/> and the given pods' entries of them: two statements, one command.</summary>
-    private static async Task<IReadOnlyList<Incident>> ForSubjectAsync(DbConnection connection, DbTransaction transaction, string where, string orderAndLimit, object parameters)
+    /// <summary>Closed incidents of a subject resolved since <paramref name="since"/> (the latest five), with only the given pods' entries.</summary>
+    internal static async Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, IReadOnlyCollection<string> pods)
+    {
+        using var reader = await connection.QueryMultipleAsync(
+            SubjectSql(connection, ClosedWhere, ClosedOrder),
+            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since), pods = pods.ToArray() },
+            transaction).ConfigureAwait(false);
+        return await ReadSubjectAsync(reader).ConfigureAwait(false);
+    }
+
+    private const string OpenWhere = "i.open_key IS NOT NULL";
+    private const string ClosedWhere = "i.open_key IS NULL AND i.resolved_at >= @since";
+    private const string ClosedOrder = " ORDER BY i.resolved_at DESC LIMIT 5";
+
+    /// <summary>A subject's incidents matching <paramref name="where"/> and the given pods' entries of them: two statements.</summary>
+    private static string SubjectSql(DbConnection connection, string where, string orderAndLimit)
     {
         var selected = $"SELECT i.* FROM incidents i WHERE i.cluster = @cluster AND i.namespace = @namespace AND i.subject = @subject AND {where}{orderAndLimit}";
-        var sql = selected + ";\n"
+        return selected + ";\n"
             + $"SELECT p.* FROM incident_pods p WHERE p.incident_id IN (SELECT s.id FROM ({selected}) s) AND {SqlDialects.For(connection).In("p.pod", "@pods")} ORDER BY p.first_seen, p.pod, p.container";
-        using var reader = await connection.QueryMultipleAsync(sql, parameters, transaction).ConfigureAwait(false);
+    }
+
+    /// <summary>The two results of one <see cref="SubjectSql"/>: incidents, then their pods.</summary>
+    private static async Task<IReadOnlyList<Incident>> ReadSubjectAsync(SqlMapper.GridReader reader)
+    {
         var rows = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).ToList();
         var pods = new Dictionary<string, List<AffectedPod>>(StringComparer.Ordinal);
         foreach (var p in await reader.ReadAsync<PodRow>().ConfigureAwait(false))
@@ -250,32 +319,42 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     }
 
     internal static Task SetDiagnosisTicketAsync(DbConnection connection, DbTransaction transaction, string id, int requested, int? applied) =>
-        connection.ExecuteAsync(
-            "UPDATE incidents SET diagnosis_requested = @requested, diagnosis_applied = COALESCE(@applied, diagnosis_applied) WHERE id = @id",
-            new { id, requested, applied },
-            transaction);
+        connection.ExecuteAsync(SetTicketSql, new { id, requested, applied }, transaction);
+
+    /// <summary>The same, sent with the rest of <paramref name="batch"/>.</summary>
+    internal static void SetDiagnosisTicket(StatementBatch batch, string id, int requested, int? applied) =>
+        batch.Add(SetTicketSql, new { id, requested, applied });
+
+    private const string SetTicketSql = "UPDATE incidents SET diagnosis_requested = @requested, diagnosis_applied = COALESCE(@applied, diagnosis_applied) WHERE id = @id";
 
     internal static async Task<DateTimeOffset?> GetReopenNotifiedAtAsync(DbConnection connection, DbTransaction transaction, string id) =>
         BotDatabase.FromDb(await connection.ExecuteScalarAsync<long?>(
             "SELECT reopen_notified_at FROM incidents WHERE id = @id", new { id }, transaction).ConfigureAwait(false));
 
-    internal static Task SetReopenNotifiedAtAsync(DbConnection connection, DbTransaction transaction, string id, DateTimeOffset at) =>
-        connection.ExecuteAsync("UPDATE incidents SET reopen_notified_at = @at WHERE id = @id", new { id, at = BotDatabase.ToDb(at) }, transaction);
+    internal static void SetReopenNotifiedAt(StatementBatch batch, string id, DateTimeOffset at) =>
+        batch.Add("UPDATE incidents SET reopen_notified_at = @at WHERE id = @id", new { id, at = BotDatabase.ToDb(at) });
 
-    /// <summary>Inserts a new incident; a unique violation means another writer opened the same key first.</summary>
+    /// <summary>Inserts a new incident and its pods; a unique violation means another writer opened the same key first.</summary>
     internal static async Task<Incident> InsertAsync(DbConnection connection, DbTransaction transaction, Incident incident)
     {
-        await connection.ExecuteAsync(
+        var batch = new StatementBatch();
+        Insert(batch, incident);
+        await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
+        return incident;
+    }
+
+    /// <summary>Adds the insert of a new incident and its pods to <paramref name="batch"/>; a unique violation means another writer opened the same key first.</summary>
+    internal static void Insert(StatementBatch batch, Incident incident)
+    {
+        batch.Add(
             """
             INSERT INTO incidents (id, cluster, namespace, subject, cause, open_key, storm_key, image, state, workload_kind, workload_name,
                 opened_at, updated_at, resolved_at, snoozed_until, rollup_of, diagnosis, version)
             VALUES (@id, @cluster, @namespace, @subject, @cause, @open_key, @storm_key, @image, @state, @workload_kind, @workload_name,
                 @opened_at, @updated_at, @resolved_at, @snoozed_until, @rollup_of, @diagnosis, @version)
             """,
-            IncidentRow.From(incident),
-            transaction).ConfigureAwait(false);
-        await UpsertPodsAsync(connection, transaction, incident.Id, incident.Pods).ConfigureAwait(false);
-        return incident;
+            IncidentRow.From(incident));
+        UpsertPods(batch, incident.Id, incident.Pods);
     }
 
     /// <summary>
@@ -284,21 +363,31 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// </summary>
     internal static async Task<Incident> SaveAsync(DbConnection connection, DbTransaction transaction, Incident current, Incident changed)
     {
+        var batch = new StatementBatch();
+        var next = Save(batch, current, changed);
+        await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
+        return next;
+    }
+
+    /// <summary>The same, sent with the rest of <paramref name="batch"/> (the version check fails the batch, and so the transaction).</summary>
+    internal static Incident Save(StatementBatch batch, Incident current, Incident changed)
+    {
         var next = changed with { Version = current.Version + 1 };
-        await WriteOverAsync(connection, transaction, current, next).ConfigureAwait(false);
+        WriteOver(batch, current, next);
         return next;
     }
 
     /// <summary>
-    /// Writes <paramref name="next"/> (its own version, which may be several past <paramref name="stored"/>'s: a round of
-    /// reports applied in memory) over <paramref name="stored"/>, only if the stored version is still <paramref name="stored"/>'s.
-    /// Only pods that differ from <paramref name="stored"/>'s are written, all in one statement.
+    /// Adds to <paramref name="batch"/> the write of <paramref name="next"/> (its own version, which may be several past
+    /// <paramref name="stored"/>'s: a round of reports applied in memory) over <paramref name="stored"/>, only if the stored
+    /// version is still <paramref name="stored"/>'s (otherwise the batch fails with <see cref="IncidentConcurrencyException"/>).
+    /// Only pods that differ from <paramref name="stored"/>'s are written, up to 100 in one statement.
     /// </summary>
-    internal static async Task WriteOverAsync(DbConnection connection, DbTransaction transaction, Incident stored, Incident next)
+    internal static void WriteOver(StatementBatch batch, Incident stored, Incident next)
     {
         var row = IncidentRow.From(next);
         row.expected = stored.Version;
-        var updated = await connection.ExecuteAsync(
+        batch.Add(
             """
             UPDATE incidents SET cluster = @cluster, namespace = @namespace, subject = @subject, cause = @cause, open_key = @open_key,
                 storm_key = @storm_key, image = @image, state = @state, workload_kind = @workload_kind, workload_name = @workload_name,
@@ -307,11 +396,13 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             WHERE id = @id AND version = @expected
             """,
             row,
-            transaction).ConfigureAwait(false);
-        if (updated != 1)
-        {
-            throw new IncidentConcurrencyException(stored.Id);
-        }
+            updated =>
+            {
+                if (updated != 1)
+                {
+                    throw new IncidentConcurrencyException(stored.Id);
+                }
+            });
 
         var before = new Dictionary<(string, string), AffectedPod>(stored.Pods.Count);
         foreach (var pod in stored.Pods)
@@ -328,30 +419,29 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             }
         }
 
-        await UpsertPodsAsync(connection, transaction, next.Id, changedPods).ConfigureAwait(false);
+        UpsertPods(batch, next.Id, changedPods);
     }
 
     /// <summary>Inserts or updates pods of one incident, up to 100 rows per statement (SQLite's parameter limit allows 111).</summary>
-    private static async Task<int> UpsertPodsAsync(DbConnection connection, DbTransaction transaction, string incidentId, IReadOnlyList<AffectedPod> pods)
+    private static void UpsertPods(StatementBatch batch, string incidentId, IReadOnlyList<AffectedPod> pods)
     {
-        var written = 0;
         foreach (var chunk in pods.Chunk(100))
         {
             var sql = new StringBuilder("INSERT INTO incident_pods (incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name) VALUES ");
-            var parameters = new DynamicParameters();
-            parameters.Add("incidentId", incidentId);
+            var parameters = new StatementParameters().Add("incidentId", incidentId);
             for (var i = 0; i < chunk.Length; i++)
             {
                 var pod = chunk[i];
                 sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@incidentId, @p{i}, @c{i}, @r{i}, @m{i}, @f{i}, @l{i}, @x{i}, @n{i})");
-                parameters.Add($"p{i}", pod.Pod);
-                parameters.Add($"c{i}", pod.Container);
-                parameters.Add($"r{i}", pod.Reason);
-                parameters.Add($"m{i}", pod.Message);
-                parameters.Add($"f{i}", BotDatabase.ToDb(pod.FirstSeen));
-                parameters.Add($"l{i}", BotDatabase.ToDb(pod.LastSeen));
-                parameters.Add($"x{i}", BotDatabase.ToDb(pod.ResolvedAt));
-                parameters.Add($"n{i}", pod.NodeName);
+                parameters
+                    .Add($"p{i}", pod.Pod)
+                    .Add($"c{i}", pod.Container)
+                    .Add($"r{i}", pod.Reason)
+                    .Add($"m{i}", pod.Message)
+                    .Add($"f{i}", BotDatabase.ToDb(pod.FirstSeen))
+                    .Add($"l{i}", BotDatabase.ToDb(pod.LastSeen))
+                    .Add($"x{i}", BotDatabase.ToDb(pod.ResolvedAt))
+                    .Add($"n{i}", pod.NodeName);
             }
 
             sql.Append(
@@ -360,10 +450,8 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
                 ON CONFLICT (incident_id, pod, container) DO UPDATE SET reason = excluded.reason, message = excluded.message,
                     first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, node_name = excluded.node_name
                 """);
-            written += await connection.ExecuteAsync(sql.ToString(), parameters, transaction).ConfigureAwait(false);
+            batch.Add(sql.ToString(), parameters);
         }
-
-        return written;
     }
 
     // ---- mutes ----
@@ -463,6 +551,11 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         public string? rollup_of { get; set; }
         public string? diagnosis { get; set; }
         public long version { get; set; }
+        public long diagnosis_requested { get; set; }
+        public long diagnosis_applied { get; set; }
+
+        /// <summary>The diagnosis ticket the row holds (read only: the incident's writes leave it alone).</summary>
+        public DiagnosisTicket Ticket => new((int)diagnosis_requested, (int)diagnosis_applied);
 
         /// <summary>The version the writer read (optimistic concurrency); not a column.</summary>
         public long expected { get; set; }

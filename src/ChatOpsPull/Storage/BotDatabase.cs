@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Dapper;
@@ -15,6 +16,14 @@ namespace ChatOpsPull.Storage;
 /// </summary>
 public sealed class BotDatabase : IAsyncDisposable
 {
+    /// <summary>
+    /// The activity source of the bot's own transactions: a "COMMIT" activity per commit (a round trip on PostgreSQL that
+    /// is no command of Npgsql's, whose own "Npgsql" activities count the rest). Nothing is made without a listener.
+    /// </summary>
+    public const string ActivitySourceName = "ChatOpsPull.Storage";
+
+    private static readonly ActivitySource Tracing = new(ActivitySourceName);
+
     /// <summary>Session-level advisory lock key every replica takes while migrating ("chatopspull" in spirit).</summary>
     private const long MigrationLockKey = 684201337;
 
@@ -116,7 +125,11 @@ public sealed class BotDatabase : IAsyncDisposable
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
             var result = await work(connection, transaction).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            using (Tracing.StartActivity("COMMIT", ActivityKind.Client))
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             _writeHealth?.Succeeded(Location);
             return result;
         }
@@ -152,6 +165,9 @@ public sealed class BotDatabase : IAsyncDisposable
     /// </summary>
     public Task LockAsync(DbConnection connection, DbTransaction transaction, string name) =>
         Dialect.LockAsync(connection, transaction, LockKey(name));
+
+    /// <summary>The lock <see cref="LockAsync"/> takes, for the transaction's first read to take with it (one per attempt).</summary>
+    public TransactionLock PendingLock(string name) => new(Dialect, LockKey(name));
 
     /// <summary>A stable 64-bit key for a lock name (FNV-1a over UTF-16), the same in every replica.</summary>
     public static long LockKey(string name)

@@ -32,6 +32,13 @@ public interface ISqlDialect
     bool OneWriterAtATime { get; }
 
     /// <summary>
+    /// True when each command waits for a server at the other end of a connection (PostgreSQL), so reads a write may need
+    /// are worth sending together in one command; false where statements run in process (SQLite), where a statement not
+    /// needed is work for nothing.
+    /// </summary>
+    bool CommandsAreRoundTrips { get; }
+
+    /// <summary>
     /// True when no other process can share the database (SQLite's file is one replica's), so rows leased by an earlier
     /// run of the bot are this process's own to take back at start.
     /// </summary>
@@ -83,6 +90,13 @@ public interface ISqlDialect
 
     /// <summary>Begins a transaction that reads and writes under the lock this engine needs for read-then-write to be safe.</summary>
     Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A statement, ending in <c>;</c> and a line break, that takes the lock <see cref="LockAsync"/> takes on the key in the
+    /// parameter <paramref name="keyParameter"/> and returns one row of one integer; sent first in a command of several
+    /// statements (<see cref="TransactionLock"/>). Empty on SQLite.
+    /// </summary>
+    string LockStatement(string keyParameter);
 
     /// <summary>Takes a lock on <paramref name="key"/> held until <paramref name="transaction"/> ends (nothing on SQLite: the transaction holds the only write lock).</summary>
     Task LockAsync(DbConnection connection, DbTransaction transaction, long key);

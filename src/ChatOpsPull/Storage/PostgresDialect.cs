@@ -28,6 +28,8 @@ public sealed class PostgresDialect : ISqlDialect
 
     public bool OneWriterAtATime => false;
 
+    public bool CommandsAreRoundTrips => true;
+
     public bool OneProcess => false;
 
     public string ExpandDdl(string ddl) => SqlDialects.Expand(ddl, Placeholders, Provider);
@@ -72,6 +74,9 @@ public sealed class PostgresDialect : ISqlDialect
 
     public async Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The advisory lock of <see cref="LockAsync"/> as a statement of its own (a void function in FROM: one row, 1).</summary>
+    public string LockStatement(string keyParameter) => $"SELECT 1 FROM pg_advisory_xact_lock(@{keyParameter});\n";
 
     /// <summary>A transaction-scoped advisory lock: replicas sharing the database serialize on it until the transaction ends.</summary>
     public Task LockAsync(DbConnection connection, DbTransaction transaction, long key) =>

@@ -37,6 +37,8 @@ public sealed class SqliteDialect : ISqlDialect
 
     public bool OneWriterAtATime => true;
 
+    public bool CommandsAreRoundTrips => false;
+
     public bool OneProcess => true;
 
     public string ExpandDdl(string ddl) => SqlDialects.Expand(ddl, Placeholders, Provider);
@@ -60,6 +62,8 @@ public sealed class SqliteDialect : ISqlDialect
     /// <summary>BEGIN IMMEDIATE: the write lock at once, so a read-then-write cannot be overtaken by another writer.</summary>
     public Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
+
+    public string LockStatement(string keyParameter) => string.Empty;
 
     public Task LockAsync(DbConnection connection, DbTransaction transaction, long key) => Task.CompletedTask;
 

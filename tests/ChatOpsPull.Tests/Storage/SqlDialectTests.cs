@@ -168,6 +168,75 @@ public sealed class SqlDialectTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task A_read_sent_behind_the_lock_statement_waits_for_the_lock_and_sees_what_its_holder_committed_on_postgres()
+    {
+        using var storage = await StorageAsync(DatabaseProvider.Postgres);
+        await using var database = await WidgetsAsync(storage, ("a", 1));
+        await using var holder = await database.OpenAsync();
+        await using var held = await database.Dialect.BeginAsync(holder, CancellationToken.None);
+        await database.LockAsync(holder, held, "widgets");
+
+        // One command: the lock statement, then the read (what a subject write's first read sends).
+        await using var other = await database.OpenAsync();
+        await using var waiting = await database.Dialect.BeginAsync(other, CancellationToken.None);
+        var pending = database.PendingLock("widgets");
+        var sql = pending.TakeWithNextStatement() + "SELECT count(*) FROM widgets";
+        Assert.StartsWith("SELECT 1 FROM pg_advisory_xact_lock(", sql, StringComparison.Ordinal);
+        var read = Task.Run(async () =>
+        {
+            using var reader = await other.QueryMultipleAsync(sql, new Dictionary<string, object> { [TransactionLock.KeyParameter] = pending.Key }, waiting);
+            Assert.Equal(1, await reader.ReadSingleAsync<int>());
+            return await reader.ReadSingleAsync<long>();
+        });
+
+        await using (var watcher = await database.OpenAsync())
+        {
+            await Eventually.ValueAsync(
+                () => watcher.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
+                waiters => waiters == 1,
+                "the read to wait for the lock");
+        }
+
+        Assert.False(read.IsCompleted);
+        await holder.ExecuteAsync("INSERT INTO widgets (id, name, at) VALUES (2, 'b', 2)", transaction: held);
+        await held.CommitAsync();
+
+        Assert.Equal(2L, await read); // its snapshot was taken after the lock was granted
+        Assert.True(pending.Taken);
+        Assert.Equal(string.Empty, pending.TakeWithNextStatement());
+    }
+
+    [Fact]
+    public void The_lock_statement_is_empty_on_sqlite_where_the_transaction_already_holds_the_write_lock() =>
+        Assert.Equal(string.Empty, SqliteDialect.Instance.LockStatement(TransactionLock.KeyParameter));
+
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.Postgres)]
+    public async Task A_statement_batch_runs_in_order_and_tells_each_statement_its_own_row_count(DatabaseProvider provider)
+    {
+        using var storage = await StorageAsync(provider);
+        await using var database = await WidgetsAsync(storage, ("a", 1), ("b", 2));
+        var counts = new List<(string, int)>();
+
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            var batch = new StatementBatch();
+            batch.Add("INSERT INTO widgets (id, name, at) VALUES (@id, @name, @at)", new { id = 3L, name = "c", at = 3L }, n => counts.Add(("insert", n)));
+            batch.Add("UPDATE widgets SET at = at + 10 WHERE at >= @from", new StatementParameters().Add("from", 2L), n => counts.Add(("update", n)));
+            batch.Add("UPDATE widgets SET name = @name WHERE id = @id", new { id = 99L, name = (string?)null }, n => counts.Add(("missing", n)));
+            Assert.Equal(3, batch.Count);
+            await batch.ExecuteAsync(connection, transaction);
+            Assert.Equal(0, batch.Count);
+            return true;
+        });
+
+        Assert.Equal([("insert", 1), ("update", 2), ("missing", 0)], counts);
+        await using var check = await database.OpenAsync();
+        Assert.Equal([1L, 12L, 13L], await check.QueryAsync<long>("SELECT at FROM widgets ORDER BY id"));
+    }
+
+    [Fact]
     public async Task For_update_is_empty_on_sqlite_where_the_transaction_already_holds_the_write_lock()
     {
         Assert.Equal(string.Empty, SqliteDialect.Instance.ForUpdate);

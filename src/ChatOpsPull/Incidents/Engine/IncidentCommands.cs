@@ -13,7 +13,7 @@ namespace ChatOpsPull.Incidents.Engine;
 internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store, AuditLog audit, IncidentNewsDispatch news, TimeProvider time)
 {
     public Task<IncidentUpdate> TransitionAsync(string id, IncidentState to, AuditActor actor, IncidentChange change, string? detail, CancellationToken cancellationToken) =>
-        ChangeAsync(id, async (connection, transaction, incident, afterCommit) =>
+        ChangeAsync(id, async (connection, transaction, incident, _, afterCommit) =>
         {
             var now = time.GetUtcNow();
             if (!IncidentTransitions.IsAllowed(incident.State, to))
@@ -62,7 +62,7 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
     }
 
     public Task<IncidentUpdate> SnoozeAsync(string id, DateTimeOffset? until, AuditActor actor, CancellationToken cancellationToken) =>
-        ChangeAsync(id, async (connection, transaction, incident, afterCommit) =>
+        ChangeAsync(id, async (connection, transaction, incident, _, afterCommit) =>
         {
             if (incident.SnoozedUntil == until)
             {
@@ -78,7 +78,7 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
         cancellationToken);
 
     public Task<IncidentUpdate> RequestDiagnosisAsync(string id, AuditActor actor, CancellationToken cancellationToken) =>
-        ChangeAsync(id, async (connection, transaction, incident, afterCommit) =>
+        ChangeAsync(id, async (connection, transaction, incident, _, afterCommit) =>
         {
             var saved = await IncidentStore.SaveAsync(connection, transaction, incident, incident with { UpdatedAt = time.GetUtcNow() }).ConfigureAwait(false);
             await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, saved.Id, saved.Version, null).ConfigureAwait(false);
@@ -89,10 +89,13 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
         cancellationToken);
 
     /// <param name="read">The incident as the caller read it (its subject names the lock), or null to read it here.</param>
+    /// <remarks>
+    /// The result, its ticket and its audit line are sent in one batch after the read that took the subject lock: on
+    /// PostgreSQL lock and read, writes, COMMIT — three round trips.
+    /// </remarks>
     public Task<IncidentUpdate> ApplyDiagnosisAsync(string id, Incident? read, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken) =>
-        ChangeAsync(id, read, async (connection, transaction, incident, afterCommit) =>
+        ChangeAsync(id, read, async (connection, transaction, incident, ticket, afterCommit) =>
         {
-            var ticket = await IncidentStore.GetDiagnosisTicketAsync(connection, transaction, id).ConfigureAwait(false);
             if (ticket is null || ticket.Requested != requestVersion)
             {
                 return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, incident, "A newer diagnosis request supersedes this one.");
@@ -106,10 +109,12 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
             var now = time.GetUtcNow();
             var state = incident.State is IncidentState.Open or IncidentState.Diagnosed ? IncidentState.Diagnosed : incident.State;
             var stamped = diagnosis.DiagnosedAt == default ? diagnosis with { DiagnosedAt = now } : diagnosis;
-            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, incident with { Diagnosis = stamped, State = state, UpdatedAt = now }).ConfigureAwait(false);
-            await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, id, requestVersion, requestVersion).ConfigureAwait(false);
+            var writes = new StatementBatch();
+            var saved = IncidentStore.Save(writes, incident, incident with { Diagnosis = stamped, State = state, UpdatedAt = now });
+            IncidentStore.SetDiagnosisTicket(writes, id, requestVersion, requestVersion);
             var line = $"{stamped.Cause.ToSnakeCase()} ({stamped.ConfidenceLabel} confidence): {stamped.Summary}";
-            await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentDiagnosed, id, Detail: line)).ConfigureAwait(false);
+            audit.Append(writes, new AuditRecord(AuditActor.Bot, AuditActions.IncidentDiagnosed, id, Detail: line));
+            await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
             afterCommit.Notify(saved, IncidentChange.Diagnosed, stamped.Summary);
             afterCommit.DiagnosedAs = stamped.Cause;
             return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
@@ -122,15 +127,16 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
     /// </summary>
     private Task<IncidentUpdate> ChangeAsync(
         string id,
-        Func<DbConnection, DbTransaction, Incident, AfterCommit, Task<IncidentUpdate>> change,
+        Func<DbConnection, DbTransaction, Incident, DiagnosisTicket?, AfterCommit, Task<IncidentUpdate>> change,
         CancellationToken cancellationToken) =>
         ChangeAsync(id, null, change, cancellationToken);
 
     /// <param name="read">The incident as the caller read it already (only its key is used: the subject lock), or null.</param>
+    /// <param name="change">Given the incident and its diagnosis ticket as stored, read with the subject lock in one round trip.</param>
     private async Task<IncidentUpdate> ChangeAsync(
         string id,
         Incident? read,
-        Func<DbConnection, DbTransaction, Incident, AfterCommit, Task<IncidentUpdate>> change,
+        Func<DbConnection, DbTransaction, Incident, DiagnosisTicket?, AfterCommit, Task<IncidentUpdate>> change,
         CancellationToken cancellationToken)
     {
         var first = read ?? await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -141,15 +147,15 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
 
         try
         {
-            return await writer.WriteAsync(
+            return await writer.WriteTakingLockAsync(
                 SubjectWriter.LockName(first.Key.Cluster, first.Key.Namespace, first.Key.Subject),
                 IncidentRetryPipelines.Command,
-                async (connection, transaction, afterCommit) =>
+                async (connection, transaction, afterCommit, pending) =>
                 {
-                    var incident = await IncidentStore.GetAsync(connection, transaction, id).ConfigureAwait(false);
+                    var (incident, ticket) = await IncidentStore.GetWithTicketAsync(connection, transaction, id, pending).ConfigureAwait(false);
                     return incident is null
                         ? new IncidentUpdate(IncidentUpdateOutcome.NotFound, null, $"No incident {id}.")
-                        : await change(connection, transaction, incident, afterCommit).ConfigureAwait(false);
+                        : await change(connection, transaction, incident, ticket, afterCommit).ConfigureAwait(false);
                 },
                 cancellationToken,
                 changed: update => update.Outcome == IncidentUpdateOutcome.Changed).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using ChatOpsPull.Core.Classification;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Observability;
+using ChatOpsPull.Storage;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Incidents.Engine;
@@ -34,12 +35,13 @@ internal sealed partial class PullFailureIntake(
         var lockName = SubjectWriter.LockName(failure.Cluster, failure.Namespace, subject);
 
         // A round is shared with other callers: it runs to its end even when the caller that runs it gives up.
-        return _reports.AddAsync(lockName, new Report(failure, cause, subject), reports => writer.WriteAsync(
+        // The round's first read takes the subject lock in its own round trip.
+        return _reports.AddAsync(lockName, new Report(failure, cause, subject), reports => writer.WriteTakingLockAsync(
             lockName,
             IncidentRetryPipelines.Write,
-            async (connection, transaction, afterCommit) =>
+            async (connection, transaction, afterCommit, pending) =>
             {
-                await ApplyRunAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, reports, afterCommit).ConfigureAwait(false);
+                await ApplyRunAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, reports, afterCommit, pending).ConfigureAwait(false);
                 return true;
             },
             CancellationToken.None),
@@ -144,12 +146,12 @@ internal sealed partial class PullFailureIntake(
         var lockName = SubjectWriter.LockName(cluster, RehearsalNamespace, subject);
         try
         {
-            await _rehearsals.AddAsync(lockName, reports[0], _ => writer.WriteAsync<bool>(
+            await _rehearsals.AddAsync(lockName, reports[0], _ => writer.WriteTakingLockAsync<bool>(
                 lockName,
                 IncidentRetryPipelines.Write,
-                async (connection, transaction, afterCommit) =>
+                async (connection, transaction, afterCommit, pending) =>
                 {
-                    await ApplyRunAsync(connection, transaction, cluster, RehearsalNamespace, subject, reports, afterCommit).ConfigureAwait(false);
+                    await ApplyRunAsync(connection, transaction, cluster, RehearsalNamespace, subject, reports, afterCommit, pending).ConfigureAwait(false);
                     foreach (var (id, _) in await IncidentStore.OpenWithPodAsync(connection, transaction, cluster, RehearsalNamespace, "rehearsal-2", "app").ConfigureAwait(false))
                     {
                         await ApplyResolveAsync(connection, transaction, id, "rehearsal-2", "app", PodResolution.Ready, afterCommit).ConfigureAwait(false);
@@ -216,9 +218,9 @@ internal sealed partial class PullFailureIntake(
             {
                 var pod = new AffectedPod(failure.Pod, failure.Container, failure.Reason, failure.Message, failure.ObservedAt, failure.ObservedAt) { NodeName = failure.NodeName };
                 var incident = new Incident(IncidentIds.New(), o.Key, failure.Image, IncidentState.Open, now, now, [pod], 1) { Workload = failure.Workload };
-                await round.InsertAsync(incident).ConfigureAwait(false);
-                await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, incident.Id, incident.Version, null).ConfigureAwait(false);
-                await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentOpened, incident.Id, Detail: $"{o.Key} — {podLine}")).ConfigureAwait(false);
+                round.Insert(incident);
+                IncidentStore.SetDiagnosisTicket(round.Writes, incident.Id, incident.Version, null);
+                audit.Append(round.Writes, new AuditRecord(AuditActor.Bot, AuditActions.IncidentOpened, incident.Id, Detail: $"{o.Key} — {podLine}"));
                 afterCommit.Notify(incident, IncidentChange.Opened, podLine);
                 afterCommit.Count("opened");
                 afterCommit.Diagnose(incident.Id, incident.Version);
@@ -248,8 +250,8 @@ internal sealed partial class PullFailureIntake(
                 if (j.UpgradeTo is { } up)
                 {
                     var line = $"cause is now {up.ToSnakeCase()} (was {j.Incident.Key.Cause.ToSnakeCase()}) — {podLine}";
-                    await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, saved.Id, saved.Version, null).ConfigureAwait(false);
-                    await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentCauseChanged, saved.Id, Detail: line)).ConfigureAwait(false);
+                    IncidentStore.SetDiagnosisTicket(round.Writes, saved.Id, saved.Version, null);
+                    audit.Append(round.Writes, new AuditRecord(AuditActor.Bot, AuditActions.IncidentCauseChanged, saved.Id, Detail: line));
                     afterCommit.Notify(saved, IncidentChange.PodsChanged, line, partial: true);
                     afterCommit.Diagnose(saved.Id, saved.Version);
                     afterCommit.CheckStorm(saved);
@@ -270,12 +272,13 @@ internal sealed partial class PullFailureIntake(
                 var changed = withPod with { Key = key, State = IncidentState.Open, ResolvedAt = null, UpdatedAt = now };
                 var saved = round.Save(r.Incident, changed);
                 var line = $"failing again {(now - r.Incident.ResolvedAt!.Value).TotalMinutes:0.#} min after it was resolved — {podLine}";
-                await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentReopened, saved.Id, Detail: line)).ConfigureAwait(false);
+                audit.Append(round.Writes, new AuditRecord(AuditActor.Bot, AuditActions.IncidentReopened, saved.Id, Detail: line));
                 afterCommit.Count("reopened");
+                await round.SendWritesAsync().ConfigureAwait(false); // the read below sees the round's writes so far
                 var reopenLastNotified = await IncidentStore.GetReopenNotifiedAtAsync(connection, transaction, saved.Id).ConfigureAwait(false);
                 if (reopenLastNotified is null || now - reopenLastNotified.Value > quiet)
                 {
-                    await IncidentStore.SetReopenNotifiedAtAsync(connection, transaction, saved.Id, now).ConfigureAwait(false);
+                    IncidentStore.SetReopenNotifiedAt(round.Writes, saved.Id, now);
                     afterCommit.Notify(saved, IncidentChange.Reopened, line, partial: true);
                 }
                 else
@@ -285,7 +288,7 @@ internal sealed partial class PullFailureIntake(
 
                 if (r.UpgradeTo is not null || saved.Diagnosis is null)
                 {
-                    await IncidentStore.SetDiagnosisTicketAsync(connection, transaction, saved.Id, saved.Version, null).ConfigureAwait(false);
+                    IncidentStore.SetDiagnosisTicket(round.Writes, saved.Id, saved.Version, null);
                     afterCommit.Diagnose(saved.Id, saved.Version);
                 }
 
@@ -298,7 +301,8 @@ internal sealed partial class PullFailureIntake(
     }
 
     /// <summary>Consecutive reports of one subject, applied together on one read of the subject's incidents.</summary>
-    private async Task ApplyRunAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyList<Report> run, AfterCommit afterCommit)
+    /// <param name="pending">The subject lock when not taken yet: the round's first read takes it.</param>
+    private async Task ApplyRunAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyList<Report> run, AfterCommit afterCommit, TransactionLock? pending = null)
     {
         if (run.Count == 0)
         {
@@ -306,7 +310,7 @@ internal sealed partial class PullFailureIntake(
         }
 
         var pods = run.Select(r => r.Failure.Pod).ToHashSet(StringComparer.Ordinal);
-        var round = await ReportRound.ReadAsync(connection, transaction, cluster, @namespace, subject, pods).ConfigureAwait(false);
+        var round = await ReportRound.ReadAsync(connection, transaction, cluster, @namespace, subject, pods, time.GetUtcNow() - options.CurrentValue.QuietWindow, pending).ConfigureAwait(false);
         foreach (var report in run)
         {
             await ApplyReportAsync(connection, transaction, round, report, afterCommit).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Incidents.Engine;
 
@@ -8,7 +9,8 @@ namespace ChatOpsPull.Incidents.Engine;
 /// round (open ones at once, recently closed ones only when a report needs them), changed in memory report by report —
 /// each change one version, so every notice still carries its own — and written once per incident at the end
 /// (<see cref="FlushAsync"/>), guarded by the version read. A storm round of a hundred pods of one workload costs a few
-/// statements, not a few hundred.
+/// statements, not a few hundred. Its writes (inserts, tickets, audit lines, the incidents) wait in <see cref="Writes"/>
+/// and are sent together at the end — on PostgreSQL one round trip — or before a read that comes later in the round.
 /// </summary>
 internal sealed class ReportRound
 {
@@ -22,6 +24,7 @@ internal sealed class ReportRound
     /// <summary>Each incident as the database holds it now (read, or inserted in this round): what <see cref="FlushAsync"/> writes over.</summary>
     private readonly Dictionary<string, Incident> _stored = new(StringComparer.Ordinal);
     private readonly List<string> _changed = [];
+    private readonly StatementBatch _writes = new();
     private List<Incident> _open = [];
     private List<Incident>? _closed;
 
@@ -38,19 +41,41 @@ internal sealed class ReportRound
     /// <summary>Open incidents of the subject, each with the round's pods' entries, as changed so far in this round.</summary>
     public IReadOnlyList<Incident> Open => _open;
 
-    public static async Task<ReportRound> ReadAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods)
+    /// <summary>Writes of the round not sent yet: add to it; sent by <see cref="FlushAsync"/> (or <see cref="SendWritesAsync"/>).</summary>
+    public StatementBatch Writes => _writes;
+
+    /// <param name="closedSince">
+    /// Where a command is a round trip to a server (<see cref="ISqlDialect.CommandsAreRoundTrips"/>), the closed incidents
+    /// resolved since then are read in the same round trip as the open ones, as a report that joins none needs them (the
+    /// first of a new incident, which waits for its diagnosis); elsewhere only when needed (<see cref="ClosedAsync"/>).
+    /// </param>
+    /// <param name="pending">The subject lock when not taken yet: the first read takes it in its own round trip.</param>
+    public static async Task<ReportRound> ReadAsync(
+        DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods, DateTimeOffset closedSince, TransactionLock? pending)
     {
         var round = new ReportRound(connection, transaction, cluster, @namespace, subject, pods);
-        round._open = [.. await IncidentStore.OpenForSubjectAsync(connection, transaction, cluster, @namespace, subject, pods).ConfigureAwait(false)];
+        var eager = SqlDialects.For(connection).CommandsAreRoundTrips ? closedSince : (DateTimeOffset?)null;
+        var (open, closed) = await IncidentStore.OpenForSubjectAsync(connection, transaction, cluster, @namespace, subject, pods, eager, pending).ConfigureAwait(false);
+        round._open = [.. open];
         round._open.ForEach(i => round._stored[i.Id] = i);
+        if (closed is not null)
+        {
+            round._closed = [.. closed];
+            round._closed.ForEach(i => round._stored.TryAdd(i.Id, i));
+        }
+
         return round;
     }
 
-    /// <summary>Closed incidents of the subject resolved since <paramref name="since"/>, read on first need (a report that joins nothing).</summary>
+    /// <summary>
+    /// Closed incidents of the subject resolved since <paramref name="since"/>, read on first need (a report that joins
+    /// nothing) unless read with the open ones (then since the round began: a wider window, which grouping narrows again).
+    /// </summary>
     public async Task<IReadOnlyList<Incident>> ClosedAsync(DateTimeOffset since)
     {
         if (_closed is null)
         {
+            await SendWritesAsync().ConfigureAwait(false);
             _closed = [.. await IncidentStore.ClosedForSubjectAsync(_connection, _transaction, _cluster, _namespace, _subject, since, _pods).ConfigureAwait(false)];
             _closed.ForEach(i => _stored.TryAdd(i.Id, i));
         }
@@ -58,13 +83,16 @@ internal sealed class ReportRound
         return _closed;
     }
 
-    /// <summary>A new incident: inserted now (its diagnosis ticket and audit line refer to it), open for the rest of the round.</summary>
-    public async Task InsertAsync(Incident incident)
+    /// <summary>A new incident: its insert goes in <see cref="Writes"/> first (its diagnosis ticket and audit line come after it), open for the rest of the round.</summary>
+    public void Insert(Incident incident)
     {
-        await IncidentStore.InsertAsync(_connection, _transaction, incident).ConfigureAwait(false);
+        IncidentStore.Insert(_writes, incident);
         _stored[incident.Id] = incident;
         _open.Add(incident);
     }
+
+    /// <summary>Sends the writes waiting in <see cref="Writes"/> (a read later in the round must see them).</summary>
+    public Task SendWritesAsync() => _writes.ExecuteAsync(_connection, _transaction);
 
     /// <summary>
     /// <paramref name="changed"/> replaces <paramref name="current"/> (this round's latest of it) with version + 1, in memory;
@@ -92,16 +120,20 @@ internal sealed class ReportRound
         return next;
     }
 
-    /// <summary>Writes each changed incident once, over the version read; another writer in between fails the round (lost race).</summary>
+    /// <summary>
+    /// Writes each changed incident once, over the version read, with the round's other writes: one batch. Another writer
+    /// in between fails the round (lost race).
+    /// </summary>
     public async Task FlushAsync()
     {
         foreach (var id in _changed)
         {
             var latest = _open.Find(i => i.Id == id) ?? throw new InvalidOperationException($"incident {id} changed in this round but is not open");
-            await IncidentStore.WriteOverAsync(_connection, _transaction, _stored[id], latest).ConfigureAwait(false);
+            IncidentStore.WriteOver(_writes, _stored[id], latest);
             _stored[id] = latest;
         }
 
         _changed.Clear();
+        await SendWritesAsync().ConfigureAwait(false);
     }
 }

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using ChatOpsPull.Observability;
+using ChatOpsPull.Storage;
 using Polly.Registry;
 
 namespace ChatOpsPull.Incidents.Engine;
@@ -25,12 +26,34 @@ internal sealed partial class SubjectWriter(
     public static string LockName(string cluster, string @namespace, string subject) => $"incident:{cluster}/{@namespace}/{subject}";
 
     /// <param name="pipeline">One of <see cref="IncidentRetryPipelines"/>: which failures count as a lost race.</param>
-    /// <param name="write">Runs inside the transaction (again on each try, with a fresh <see cref="AfterCommit"/>).</param>
+    /// <param name="write">Runs inside the transaction (again on each try, with a fresh <see cref="AfterCommit"/>), after the subject lock is taken.</param>
     /// <param name="changed">Whether the result changed anything; when not, its after-commit work is dropped. Null: always run it.</param>
-    public async Task<T> WriteAsync<T>(
+    public Task<T> WriteAsync<T>(
         string subjectLock,
         string pipeline,
         Func<DbConnection, DbTransaction, AfterCommit, Task<T>> write,
+        CancellationToken cancellationToken,
+        Func<T, bool>? changed = null) =>
+        WriteTakingLockAsync(
+            subjectLock,
+            pipeline,
+            async (connection, transaction, afterCommit, pending) =>
+            {
+                await pending.TakeAsync(connection, transaction).ConfigureAwait(false);
+                return await write(connection, transaction, afterCommit).ConfigureAwait(false);
+            },
+            cancellationToken,
+            changed);
+
+    /// <summary>
+    /// The same, but the subject lock across replicas is taken by <paramref name="write"/>'s first read, in that read's round
+    /// trip (<see cref="TransactionLock"/>): a write whose first statement is its own read saves a round trip on PostgreSQL.
+    /// A write that sends no statement taking it fails (nothing is committed).
+    /// </summary>
+    public async Task<T> WriteTakingLockAsync<T>(
+        string subjectLock,
+        string pipeline,
+        Func<DbConnection, DbTransaction, AfterCommit, TransactionLock, Task<T>> write,
         CancellationToken cancellationToken,
         Func<T, bool>? changed = null)
     {
@@ -53,8 +76,11 @@ internal sealed partial class SubjectWriter(
                     async (connection, transaction) =>
                     {
                         afterCommit = new AfterCommit();
-                        await database.LockAsync(connection, transaction, subjectLock).ConfigureAwait(false);
-                        return await write(connection, transaction, afterCommit).ConfigureAwait(false);
+                        var pending = database.PendingLock(subjectLock);
+                        var written = await write(connection, transaction, afterCommit, pending).ConfigureAwait(false);
+                        return pending.Taken
+                            ? written
+                            : throw new InvalidOperationException($"A write of {subjectLock} sent no statement that took its subject lock; nothing was committed.");
                     },
                     token).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);

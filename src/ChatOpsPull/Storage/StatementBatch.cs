@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Data.Common;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Dapper;
+using Npgsql;
+
+namespace ChatOpsPull.Storage;
+
+/// <summary>
+/// Writes of one transaction sent together: on PostgreSQL one round trip (an <see cref="NpgsqlBatch"/>: the server runs
+/// them in order and stops at the first error, which fails the transaction); on SQLite one after another, in process,
+/// where there is no round trip to save. Each statement keeps its own parameters (an object's public properties, as
+/// Dapper binds them) and may check how many rows it changed (an optimistic-concurrency guard).
+/// </summary>
+public sealed partial class StatementBatch
+{
+    private static readonly ConcurrentDictionary<Type, PropertyInfo[]> Properties = new();
+
+    private readonly List<Statement> _statements = [];
+
+    /// <summary>Statements added and not sent yet.</summary>
+    public int Count => _statements.Count;
+
+    /// <param name="parameters">An object whose public properties are the statement's parameters (those the text names).</param>
+    /// <param name="affected">Told the number of rows the statement changed, once the batch ran; may throw to fail the transaction.</param>
+    public void Add(string sql, object? parameters = null, Action<int>? affected = null)
+    {
+        var named = new List<(string Name, object? Value, Type Type)>();
+        if (parameters is not null)
+        {
+            var used = UsedNames(sql);
+            foreach (var property in Properties.GetOrAdd(parameters.GetType(), t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)))
+            {
+                if (used.Contains(property.Name))
+                {
+                    named.Add((property.Name, property.GetValue(parameters), property.PropertyType));
+                }
+            }
+        }
+
+        _statements.Add(new Statement(sql, named, affected));
+    }
+
+    /// <summary>A statement with parameters given one by one (<see cref="StatementParameters"/>).</summary>
+    public void Add(string sql, StatementParameters parameters, Action<int>? affected = null) =>
+        _statements.Add(new Statement(sql, parameters.Values, affected));
+
+    /// <summary>Sends what was added (nothing when empty) and empties the batch.</summary>
+    public async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        if (_statements.Count == 0)
+        {
+            return;
+        }
+
+        Statement[] statements = [.. _statements];
+        _statements.Clear();
+        if (connection is NpgsqlConnection npgsql)
+        {
+            await using var batch = new NpgsqlBatch(npgsql, (NpgsqlTransaction)transaction);
+            foreach (var statement in statements)
+            {
+                var command = new NpgsqlBatchCommand(statement.Sql);
+                foreach (var (name, value, type) in statement.Parameters)
+                {
+                    var parameter = new NpgsqlParameter(name, value ?? DBNull.Value);
+                    if (DbTypeOf(type) is { } dbType)
+                    {
+                        parameter.DbType = dbType;
+                    }
+
+                    command.Parameters.Add(parameter);
+                }
+
+                batch.BatchCommands.Add(command);
+            }
+
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < statements.Length; i++)
+            {
+                statements[i].Affected?.Invoke(batch.BatchCommands[i].RecordsAffected);
+            }
+
+            return;
+        }
+
+        foreach (var statement in statements)
+        {
+            var parameters = new DynamicParameters();
+            foreach (var (name, value, type) in statement.Parameters)
+            {
+                parameters.Add(name, value, DbTypeOf(type));
+            }
+
+            var changed = await connection.ExecuteAsync(new CommandDefinition(statement.Sql, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            statement.Affected?.Invoke(changed);
+        }
+    }
+
+    private static DbType? DbTypeOf(Type type) => (Nullable.GetUnderlyingType(type) ?? type) switch
+    {
+        var t when t == typeof(string) => DbType.String,
+        var t when t == typeof(long) => DbType.Int64,
+        var t when t == typeof(int) => DbType.Int32,
+        var t when t == typeof(bool) => DbType.Boolean,
+        var t when t == typeof(double) => DbType.Double,
+        _ => null,
+    };
+
+    private static HashSet<string> UsedNames(string sql)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (Match match in ParameterName().Matches(sql))
+        {
+            names.Add(match.Groups[1].Value);
+        }
+
+        return names;
+    }
+
+    [GeneratedRegex(@"@([A-Za-z_][A-Za-z0-9_]*)", RegexOptions.CultureInvariant)]
+    private static partial Regex ParameterName();
+
+    private sealed record Statement(string Sql, IReadOnlyList<(string Name, object? Value, Type Type)> Parameters, Action<int>? Affected);
+}
+
+/// <summary>Parameters of one <see cref="StatementBatch"/> statement, given one by one with their types (a null keeps its type).</summary>
+public sealed class StatementParameters
+{
+    private readonly List<(string Name, object? Value, Type Type)> _values = [];
+
+    internal IReadOnlyList<(string Name, object? Value, Type Type)> Values => _values;
+
+    public StatementParameters Add<T>(string name, T value)
+    {
+        _values.Add((name, value, typeof(T)));
+        return this;
+    }
+}
