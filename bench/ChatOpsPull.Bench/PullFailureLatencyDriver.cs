@@ -124,6 +124,7 @@ public static class PullFailureLatencyDriver
             using var sampler = new StormSampler();
             var changedAt = new ConcurrentDictionary<string, long>();
             var clock = Stopwatch.StartNew();
+            var stormStarted = Stopwatch.GetTimestamp();
             for (var i = 0; i < names.Count; i++)
             {
                 var (ns, pod, image) = names[i];
@@ -166,6 +167,7 @@ public static class PullFailureLatencyDriver
             Report("  status change → pod in an incident ", opened);
             Report("  status change → incident diagnosed", samples);
             Report("  diagnosis itself (per incident)   ", diagnosed.DiagnosisTimes());
+            Console.WriteLine(IntakeRate(stormStarted, changedAt.Values, changedAt.Keys.Select(diagnosed.OpenedAt).OfType<long>()));
             Console.WriteLine("  where a diagnosis's time goes (per diagnosis run, the diagnosis_stage_seconds histogram on /metrics):");
             foreach (var (stage, times) in stages.ByStage())
             {
@@ -200,6 +202,36 @@ public static class PullFailureLatencyDriver
             {
             }
         }
+    }
+
+    /// <summary>
+    /// The intake's achieved rate against the arrival rate, per second of the storm: pods whose status changed in that
+    /// second, pods that reached an incident in it, and the backlog (changed, not yet in an incident) at its end. A
+    /// backlog that grows second by second is an intake slower than the storm; counts, so load bends them less than latencies.
+    /// </summary>
+    internal static string IntakeRate(long started, IEnumerable<long> changed, IEnumerable<long> opened)
+    {
+        static int[] PerSecond(long started, IEnumerable<long> stamps)
+        {
+            var seconds = stamps.Select(t => (int)Math.Floor(Stopwatch.GetElapsedTime(started, t).TotalSeconds)).ToList();
+            var counts = new int[seconds.Count == 0 ? 0 : Math.Max(0, seconds.Max()) + 1];
+            seconds.ForEach(s => counts[Math.Max(0, s)]++);
+            return counts;
+        }
+
+        var arrived = PerSecond(started, changed);
+        var absorbed = PerSecond(started, opened);
+        var lines = new System.Text.StringBuilder("  intake per second of the storm (arrived / into an incident / backlog at its end):");
+        var backlog = 0;
+        for (var s = 0; s < Math.Max(arrived.Length, absorbed.Length); s++)
+        {
+            var inSecond = s < arrived.Length ? arrived[s] : 0;
+            var outSecond = s < absorbed.Length ? absorbed[s] : 0;
+            backlog += inSecond - outSecond;
+            lines.Append(CultureInfo.InvariantCulture, $"{(s % 6 == 0 ? "\n   " : string.Empty)} {s}s {inSecond}/{outSecond}/{backlog}");
+        }
+
+        return lines.ToString();
     }
 
     /// <summary>The physical floor of one diagnosis on this machine now: one warm registry check and one pod read (best of 5).</summary>

@@ -27,8 +27,9 @@ public sealed class DiagnosisOptions
     public TimeSpan BackstopDelay { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// Run the diagnosis's read path once at start (<see cref="DiagnosisWarmUp"/>: read-only, one pod), so that the first
-    /// storm's diagnoses do not each wait for the same code to be compiled.
+    /// Run the diagnosis's read path once at start (<see cref="DiagnosisWarmUp"/>: read-only, one pod), and the intake's
+    /// write path once in a transaction that is rolled back, so that the first storm's reports and diagnoses do not each
+    /// wait for the same code to be compiled.
     /// </summary>
     public bool WarmUp { get; set; } = true;
 }

@@ -10,7 +10,9 @@ using Microsoft.Extensions.Options;
 namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
-/// Runs the diagnosis's read path once when the bot starts, on one pod the cluster has (read only: the pod, its owners,
+/// Rehearses the intake's write path (<see cref="IncidentEngine.RehearseIntakeAsync"/>: two reports of one workload
+/// and a recovery in one transaction that is rolled back; nothing stored, nothing told) and runs the diagnosis's read
+/// path once when the bot starts, on one pod the cluster has (read only: the pod, its owners,
 /// pull secrets, node, workload and rollout history, the registry check of the pod's own image with its own pull secrets,
 /// the diagnosis ticket of no incident), then weighs the facts without storing or telling anything. A storm's first diagnoses start side by side; without this every one of them waits for
 /// the same code (the Kubernetes client's JSON contracts above all) to be compiled, and the first storm after a start
@@ -20,6 +22,7 @@ internal sealed partial class DiagnosisWarmUp(
     KubernetesConnection connection,
     IServiceProvider services,
     IncidentStore store,
+    IncidentEngine incidents,
     RegistryChecker registry,
     IOptionsMonitor<KubernetesOptions> kubernetes,
     IOptions<DiagnosisOptions> options,
@@ -37,6 +40,8 @@ internal sealed partial class DiagnosisWarmUp(
         var started = time.GetTimestamp();
         try
         {
+            // The intake first: a storm's reports reach it before any diagnosis starts.
+            _ = await incidents.RehearseIntakeAsync(stoppingToken).ConfigureAwait(false);
             _ = await store.GetForDiagnosisAsync("warm-up", 1, stoppingToken).ConfigureAwait(false);
             if (connection.Client is { } client && await AnyPodAsync(client, stoppingToken).ConfigureAwait(false) is var (ns, name))
             {

@@ -49,6 +49,13 @@ public sealed class IncidentEngine : IPullFailureSink, ISubjectReportSink
         _intake.ApplySubjectAsync(cluster, @namespace, subject, claim, cancellationToken);
 
     /// <summary>
+    /// Runs the intake's write path once and rolls it back (a start-up warm-up): nothing is stored or told. False when it
+    /// could not run; see <see cref="PullFailureIntake.RehearseAsync"/>.
+    /// </summary>
+    public Task<bool> RehearseIntakeAsync(CancellationToken cancellationToken) =>
+        _intake.RehearseAsync(cancellationToken);
+
+    /// <summary>
     /// Moves an incident to <paramref name="to"/> if <see cref="IncidentTransitions.IsAllowed"/> says so; refused moves
     /// change nothing but are written to the audit log. Notifiers hear <paramref name="change"/> with <paramref name="detail"/>.
     /// </summary>

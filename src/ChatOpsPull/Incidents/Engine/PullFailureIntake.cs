@@ -24,6 +24,9 @@ internal sealed partial class PullFailureIntake(
 {
     private readonly GroupCommitQueue<Report> _reports = new();
 
+    /// <summary>The rehearsal's own queue (the same code as <see cref="_reports"/>): it never holds a real report.</summary>
+    private readonly GroupCommitQueue<Report> _rehearsals = new();
+
     public Task ReportAsync(PullFailure failure, CancellationToken cancellationToken)
     {
         metrics.FailureSeen(failure.Source);
@@ -100,6 +103,77 @@ internal sealed partial class PullFailureIntake(
             var failure = item.Failure;
             await ResolveAsync(cluster, @namespace, failure.Pod, failure.Container.Length == 0 ? null : failure.Container, item.Resolution!.Value, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The namespace of the rehearsal's reports: not a valid Kubernetes namespace name, so no real report ever shares its
+    /// subject (or its subject lock).
+    /// </summary>
+    internal const string RehearsalNamespace = "(intake rehearsal)";
+
+    /// <summary>
+    /// Runs the intake's write path once, cold, and throws it away: two reports of one workload through the group commit
+    /// and the subject writer (a new incident with its ticket and audit line, a pod joining it, the write over the version
+    /// read), then a recovery, all inside one transaction that is rolled back. Nothing is stored, nothing after commit runs
+    /// (no news, no diagnosis request, no storm check, no metric). A storm after a start then finds this code compiled
+    /// instead of every subject's first transaction waiting for the JIT at once. Returns false when it could not run
+    /// (the store cannot write, say); the storm then runs it cold, nothing else changes.
+    /// </summary>
+    public async Task<bool> RehearseAsync(CancellationToken cancellationToken)
+    {
+        const string cluster = RehearsalNamespace;
+        var now = time.GetUtcNow();
+        var workload = new WorkloadRef("Deployment", "rehearsal");
+        PullFailure Failing(string pod) => new(
+            FailureSource.KubernetesWatch,
+            cluster,
+            RehearsalNamespace,
+            pod,
+            "app",
+            ContainerKind.Regular,
+            "registry.invalid/rehearsal/app:0",
+            "ErrImagePull",
+            "Failed to pull image \"registry.invalid/rehearsal/app:0\": rpc error: code = NotFound desc = failed to pull and unpack image \"registry.invalid/rehearsal/app:0\": not found",
+            now)
+        {
+            Workload = workload,
+        };
+
+        var reports = new[] { Failing("rehearsal-1"), Failing("rehearsal-2") }
+            .Select(f => new Report(f, MessageClassifier.Classify(f.Message, f.Reason).Cause, IncidentGrouping.SubjectOf(f)))
+            .ToList();
+        var subject = reports[0].Subject;
+        var lockName = SubjectWriter.LockName(cluster, RehearsalNamespace, subject);
+        try
+        {
+            await _rehearsals.AddAsync(lockName, reports[0], _ => writer.WriteTakingLockAsync<bool>(
+                lockName,
+                IncidentRetryPipelines.Write,
+                async (connection, transaction, afterCommit, pending) =>
+                {
+                    await ApplyRunAsync(connection, transaction, cluster, RehearsalNamespace, subject, reports, afterCommit, pending).ConfigureAwait(false);
+                    foreach (var (id, _) in await IncidentStore.OpenWithPodAsync(connection, transaction, cluster, RehearsalNamespace, "rehearsal-2", "app").ConfigureAwait(false))
+                    {
+                        await ApplyResolveAsync(connection, transaction, id, "rehearsal-2", "app", PodResolution.Ready, afterCommit).ConfigureAwait(false);
+                    }
+
+                    throw new RehearsalRolledBack();
+                },
+                cancellationToken),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (RehearsalRolledBack)
+        {
+            return true;
+        }
+#pragma warning disable CA1031 // best effort: the first real reports run the same path and report what fails
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            LogRehearsalFailed(logger, e);
+        }
+
+        return false;
     }
 
     public async Task ResolveAsync(string cluster, string @namespace, string pod, string? container, PodResolution resolution, CancellationToken cancellationToken)
@@ -288,8 +362,14 @@ internal sealed partial class PullFailureIntake(
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Rehearsing the intake's write path at start failed; the first reports run it cold")]
+    private static partial void LogRehearsalFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Incident {IncidentId} reopened again inside the quiet window; stored without telling anyone")]
     private static partial void LogFlapping(ILogger logger, string incidentId);
+
+    /// <summary>Ends the rehearsal's transaction: rolled back, as every write that throws.</summary>
+    private sealed class RehearsalRolledBack() : Exception("the intake rehearsal is rolled back");
 
     /// <summary>A report waiting for the next group commit of its subject.</summary>
     private sealed record Report(PullFailure Failure, PullCause Cause, string Subject);
