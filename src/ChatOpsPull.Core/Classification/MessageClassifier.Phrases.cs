@@ -301,7 +301,9 @@ public static partial class MessageClassifier
         public static readonly PhraseMask ImagePullBackOff = Table.Any("imagepullbackoff", "back-off pulling image");
         public static readonly PhraseMask ErrImagePull = Table.Any("errimagepull");
         public static readonly PhraseMask ImageInspectError = Table.Any("imageinspecterror", "failed to inspect image");
-        public static readonly PhraseMask WaitingToStart = Table.Any("trying and failing to pull", "image can't be pulled", "image cannot be pulled");
+        // Skaffold's status check names the image instead (pkg/skaffold/kubernetes/status/diag/validator/pod.go,
+        // extractErrorMessageFromWaitingContainerStatus: "container %s is waiting to start: %s can't be pulled").
+        public static readonly PhraseMask WaitingToStart = Table.Any("trying and failing to pull", "can't be pulled", "cannot be pulled");
         public static readonly PhraseMask PullReason = ImagePullBackOff | ErrImagePull | ImageInspectError | WaitingToStart;
 
         // A 404 on a manifest URL (containerd: "unexpected status from HEAD request to https://r/v2/<name>/manifests/<tag>:

@@ -20,6 +20,8 @@ public sealed class ClassifierKindTests
     // kubectl logs: the API server's "waiting to start" answer (old and new wording).
     [InlineData("container \"app\" in pod \"app-7d4b9\" is waiting to start: trying and failing to pull image", "waiting to start")]
     [InlineData("container \"app\" in pod \"app-7d4b9\" is waiting to start: image can't be pulled", "waiting to start")]
+    // Skaffold's status check (pkg/skaffold/kubernetes/status/diag/validator/pod.go): "container %s is waiting to start: %s can't be pulled".
+    [InlineData("container web is waiting to start: registry.example/team/web:1.4.2 can't be pulled", "waiting to start")]
     // pod_workers.go sync error wrapping a bare back-off, quotes escaped once more.
     [InlineData("Error syncing pod 4b47 (\"app-0_ns(4b47)\"), skipping: failed to \"StartContainer\" for \"app\" with ImagePullBackOff: \"Back-off pulling image \\\"org/app:1\\\"\"", "ImagePullBackOff")]
     public void A_status_that_carries_only_the_reason_is_backoff_only_and_names_it(string message, string named)

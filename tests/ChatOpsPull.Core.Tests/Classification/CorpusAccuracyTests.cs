@@ -23,33 +23,33 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to f.jsonl), asserted so that no
     /// change slides back below it (207 of 235 = 88.1% when the blind f.jsonl was added, its 35 evaluation messages at
     /// 32 of 35; 208 of 235 = 88.5% after the fourth tuning round's producer-sourced rules, written before f.jsonl was
-    /// seen, f.jsonl's evaluation messages still at 32 of 35; 175 of 200 = 87.5% after the third tuning round; 172 of 200 when e.jsonl was added,
+    /// seen, f.jsonl's evaluation messages still at 32 of 35; 209 of 235 = 88.9% with Skaffold's "waiting to start" form, from a tuning miss; 175 of 200 = 87.5% after the third tuning round; 172 of 200 when e.jsonl was added,
     /// its 20 evaluation messages at 17 of 20; 155 of 180 before).
     /// Raise it when a change (made without looking at evaluation misses) reaches more;
     /// replace it by <see cref="RequiredAccuracy"/> once the target is met.
     /// </summary>
-    private const double ReachedAccuracy = 0.885;
+    private const double ReachedAccuracy = 0.889;
 
     /// <summary>
-    /// The evaluation accuracy reached on the evaluation messages of a.jsonl to d.jsonl alone (157 of 180 = 87.2% after
+    /// The evaluation accuracy reached on the evaluation messages of a.jsonl to d.jsonl alone (158 of 180 = 87.8% with Skaffold's "waiting to start" form; 157 of 180 after
     /// the fourth tuning round; 156 of 180 after the third, 155 of 180 before it): kept so that new data cannot hide a slide on the old.
     /// </summary>
-    private const double ReachedAccuracyOnCollectionsAToD = 0.872;
+    private const double ReachedAccuracyOnCollectionsAToD = 0.877;
 
     /// <summary>
-    /// The evaluation accuracy reached on the evaluation messages of a.jsonl, b.jsonl and c.jsonl alone (147 of 167 =
+    /// The evaluation accuracy reached on the evaluation messages of a.jsonl, b.jsonl and c.jsonl alone (148 of 167 = 88.6% with Skaffold's "waiting to start" form; 147 of 167 =
     /// 88.0% after the fourth tuning round; 146 of 167 after the third, 145 of 167 before): kept so that new data cannot hide a slide on the old.
     /// </summary>
-    private const double ReachedAccuracyOnCollectionsAToC = 0.880;
+    private const double ReachedAccuracyOnCollectionsAToC = 0.886;
 
     /// <summary>
-    /// The evaluation accuracy reached on the first collection's evaluation messages alone (a.jsonl and b.jsonl; 123 of
+    /// The evaluation accuracy reached on the first collection's evaluation messages alone (a.jsonl and b.jsonl; 124 of 134 = 92.5% with Skaffold's "waiting to start" form; 123 of
     /// 134 = 91.8% after the third tuning round, 91.0% before): kept so that the new data cannot hide a slide on the old.
     /// </summary>
-    private const double ReachedAccuracyOnFirstCollection = 0.917;
+    private const double ReachedAccuracyOnFirstCollection = 0.925;
 
-    /// <summary>The tuning accuracy reached (324 of 352 = 92.0% after the fourth tuning round, its rules written before f.jsonl was seen; 322 of 352 = 91.5% when the blind f.jsonl's 53 tuning messages were added, before any rule was tuned on them; 279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
-    private const double ReachedTuningAccuracy = 0.920;
+    /// <summary>The tuning accuracy reached (325 of 352 = 92.3% with Skaffold's "waiting to start" form; 324 of 352 = 92.0% after the fourth tuning round, its rules written before f.jsonl was seen; 322 of 352 = 91.5% when the blind f.jsonl's 53 tuning messages were added, before any rule was tuned on them; 279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.923;
 
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
