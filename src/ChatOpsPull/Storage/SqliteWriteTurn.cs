@@ -48,12 +48,7 @@ public sealed class SqliteWriteTurn : IDisposable
     /// Marks the writes of the calling flow (and what it awaits) as ones someone is waiting for: until the returned scope
     /// is disposed, they take the turn ahead of writers queued without the mark (among themselves, in order).
     /// </summary>
-    public AheadScope GoAhead()
-    {
-        var before = _goingAhead.Value;
-        _goingAhead.Value = true;
-        return new AheadScope(this, before);
-    }
+    public FlowScope<bool> GoAhead() => FlowScope<bool>.Set(_goingAhead, true);
 
     /// <summary>Whether the calling flow's writes are marked to go ahead (<see cref="GoAhead"/>).</summary>
     public bool GoingAhead => _goingAhead.Value;
@@ -62,12 +57,7 @@ public sealed class SqliteWriteTurn : IDisposable
     /// Names the writes of the calling flow by what it holds while it writes (e.g. a subject lock), so that a flow marked
     /// to go ahead and waiting for that can pull them ahead (<see cref="PullAhead"/>). Until the scope is disposed.
     /// </summary>
-    public NameScope WritingFor(string name)
-    {
-        var before = _writingFor.Value;
-        _writingFor.Value = name;
-        return new NameScope(this, before);
-    }
+    public FlowScope<string?> WritingFor(string name) => FlowScope<string?>.Set(_writingFor, name);
 
     /// <summary>
     /// For a flow marked to go ahead that is about to wait for what the writers named <paramref name="name"/> hold: until
@@ -238,44 +228,33 @@ public sealed class SqliteWriteTurn : IDisposable
         public bool Released { get; set; }
     }
 
-    /// <summary>Ends the <see cref="GoAhead"/> mark of the flow that took it.</summary>
-    public readonly struct AheadScope : IDisposable
+    /// <summary>
+    /// A flow-local value set for the calling flow (<see cref="GoAhead"/>'s mark, <see cref="WritingFor"/>'s name) until
+    /// disposed, when the value it replaced is back (a default scope restores nothing).
+    /// </summary>
+    public readonly struct FlowScope<T> : IDisposable
     {
-        private readonly SqliteWriteTurn? _turn;
-        private readonly bool _before;
+        private readonly AsyncLocal<T>? _local;
+        private readonly T _before;
 
-        internal AheadScope(SqliteWriteTurn turn, bool before)
+        private FlowScope(AsyncLocal<T> local, T before)
         {
-            _turn = turn;
+            _local = local;
             _before = before;
+        }
+
+        internal static FlowScope<T> Set(AsyncLocal<T> local, T value)
+        {
+            var scope = new FlowScope<T>(local, local.Value!);
+            local.Value = value;
+            return scope;
         }
 
         public void Dispose()
         {
-            if (_turn is not null)
+            if (_local is not null)
             {
-                _turn._goingAhead.Value = _before;
-            }
-        }
-    }
-
-    /// <summary>Ends the <see cref="WritingFor"/> name of the flow that took it.</summary>
-    public readonly struct NameScope : IDisposable
-    {
-        private readonly SqliteWriteTurn? _turn;
-        private readonly string? _before;
-
-        internal NameScope(SqliteWriteTurn turn, string? before)
-        {
-            _turn = turn;
-            _before = before;
-        }
-
-        public void Dispose()
-        {
-            if (_turn is not null)
-            {
-                _turn._writingFor.Value = _before;
+                _local.Value = _before;
             }
         }
     }
