@@ -36,15 +36,28 @@ public sealed class JumpingClockTests
     public async Task A_callback_that_blocks_does_not_stop_time_or_other_timers()
     {
         var clock = new JumpingClock();
-        using var release = new ManualResetEventSlim();
-        using var blocking = clock.CreateTimer(_ => release.Wait(TimeSpan.FromSeconds(30)), null, TimeSpan.FromSeconds(5), Timeout.InfiniteTimeSpan);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var left = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Disposed only after the callback has left it: the callback runs on the thread pool and may start late.
+        var release = new ManualResetEventSlim();
+        using var blocking = clock.CreateTimer(_ =>
+        {
+            entered.TrySetResult();
+            release.Wait(TimeSpan.FromSeconds(30));
+            left.TrySetResult();
+        }, null, TimeSpan.FromSeconds(5), Timeout.InfiniteTimeSpan);
         var other = Task.Delay(TimeSpan.FromSeconds(20), clock);
 
         clock.Jump(TimeSpan.FromSeconds(21));
 
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var finished = await Task.WhenAny(other, Task.Delay(TimeSpan.FromSeconds(10)));
+        var stillBlocked = !left.Task.IsCompleted;
         release.Set();
+        await left.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        release.Dispose();
         Assert.Same(other, finished);
+        Assert.True(stillBlocked, "the other timer fired only after the blocking callback had returned");
     }
 
     [Fact]
