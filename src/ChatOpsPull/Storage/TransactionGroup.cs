@@ -13,8 +13,8 @@ namespace ChatOpsPull.Storage;
 /// after a transaction of its own); the others go on. Every other round is handed its result only once the commit that
 /// holds it succeeded, so nothing is acknowledged or told before it is durable; when the transaction as a whole fails
 /// (BEGIN, the commit, a full disk) every round not yet answered gets that failure, and none of it is stored.
-/// The group grows while it runs (rounds that queue meanwhile join it), bounded by <see cref="MaxRounds"/> and
-/// <see cref="MaxTime"/>, and never waits for rounds that are not there.
+/// Every round queued when the group starts joins it (up to <see cref="MaxRounds"/>); the group grows while it runs
+/// (rounds that queue meanwhile join it) for <see cref="MaxTime"/>, and never waits for rounds that are not there.
 /// </summary>
 internal sealed class TransactionGroup
 {
@@ -60,11 +60,13 @@ internal sealed class TransactionGroup
             var started = Stopwatch.GetTimestamp();
             for (var next = 0; next < _rounds.Count; next++)
             {
-                await RunInSavepointAsync(connection, transaction, _rounds[next]).ConfigureAwait(false);
-                if (claimOthers && _rounds.Count < MaxRounds && Stopwatch.GetElapsedTime(started) < MaxTime)
+                // The rounds queued when the group starts all join it; later ones only while the group is young.
+                if (claimOthers && _rounds.Count < MaxRounds && (next == 0 || Stopwatch.GetElapsedTime(started) < MaxTime))
                 {
                     _rounds.AddRange(_turn.ClaimWaitingRounds(MaxRounds - _rounds.Count, onlyAhead));
                 }
+
+                await RunInSavepointAsync(connection, transaction, _rounds[next]).ConfigureAwait(false);
             }
 
             traced?.SetTag("rounds", _rounds.Count);
