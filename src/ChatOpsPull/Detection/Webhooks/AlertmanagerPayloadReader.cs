@@ -65,7 +65,7 @@ public sealed class AlertmanagerPayloadReader
                 if (reader.ValueTextEquals("version"u8))
                 {
                     reader.Read();
-                    version = StringOrNull(ref reader, "$.version");
+                    version = StringOrNull(ref reader, new FieldPath("$.version"));
                 }
                 else if (reader.ValueTextEquals("truncatedAlerts"u8))
                 {
@@ -198,7 +198,7 @@ public sealed class AlertmanagerPayloadReader
             if (reader.ValueTextEquals("status"u8))
             {
                 reader.Read();
-                fields.Status = StringOrNull(ref reader, $"{path}.status");
+                fields.Status = StringOrNull(ref reader, new FieldPath(path, "status"));
             }
             else if (reader.ValueTextEquals("labels"u8))
             {
@@ -224,17 +224,17 @@ public sealed class AlertmanagerPayloadReader
             else if (reader.ValueTextEquals("startsAt"u8))
             {
                 reader.Read();
-                fields.StartsAt = TimeOrNull(ref reader, $"{path}.startsAt");
+                fields.StartsAt = TimeOrNull(ref reader, new FieldPath(path, "startsAt"));
             }
             else if (reader.ValueTextEquals("endsAt"u8))
             {
                 reader.Read();
-                fields.EndsAt = TimeOrNull(ref reader, $"{path}.endsAt");
+                fields.EndsAt = TimeOrNull(ref reader, new FieldPath(path, "endsAt"));
             }
             else if (reader.ValueTextEquals("fingerprint"u8))
             {
                 reader.Read();
-                fields.Fingerprint = StringOrNull(ref reader, $"{path}.fingerprint");
+                fields.Fingerprint = StringOrNull(ref reader, new FieldPath(path, "fingerprint"));
             }
             else
             {
@@ -271,14 +271,14 @@ public sealed class AlertmanagerPayloadReader
             if (slot < 0)
             {
                 // Its name too must be text: an alert without a fingerprint is known by its whole label set.
-                CheckText(ref reader, path.Labels.ToString());
+                CheckText(ref reader, new FieldPath(path, "labels"));
                 reader.Read();
-                CheckText(ref reader, $"{path.Labels}.{Encoding.UTF8.GetString(name)}");
+                CheckText(ref reader, new FieldPath(path, "labels", name));
                 continue;
             }
 
             reader.Read();
-            var value = StringOrNull(ref reader, $"{path.Labels}.{_labelNamesText[slot]}");
+            var value = StringOrNull(ref reader, new FieldPath(path, "labels", _labelNamesText[slot]));
             // A label name the options gave two roles (say, the cluster label is "namespace") fills both.
             for (var i = slot; i < _labelNames.Length; i++)
             {
@@ -316,16 +316,16 @@ public sealed class AlertmanagerPayloadReader
             reader.Read();
             if (slot >= 0)
             {
-                fields.Annotations[slot] = StringOrNull(ref reader, $"{path}.annotations.{names[slot]}");
+                fields.Annotations[slot] = StringOrNull(ref reader, new FieldPath(path, "annotations", names[slot]));
             }
             else
             {
-                CheckText(ref reader, $"{path}.annotations.{Encoding.UTF8.GetString(name)}");
+                CheckText(ref reader, new FieldPath(path, "annotations", name));
             }
         }
     }
 
-    private static string? StringOrNull(ref Utf8JsonReader reader, string path)
+    private static string? StringOrNull(ref Utf8JsonReader reader, FieldPath path)
     {
         switch (reader.TokenType)
         {
@@ -336,24 +336,24 @@ public sealed class AlertmanagerPayloadReader
                 }
                 catch (InvalidOperationException)
                 {
-                    throw new WrongType(path, "a string of valid UTF-8");
+                    throw new WrongType(path.ToString(), "a string of valid UTF-8");
                 }
 
             case JsonTokenType.Null:
                 return null;
             default:
-                throw new WrongType(path, "a string");
+                throw new WrongType(path.ToString(), "a string");
         }
     }
 
     /// <summary>Checks a value that is not read (a label or annotation the bot does not use): a string of valid UTF-8, or null.</summary>
-    private static void CheckText(ref Utf8JsonReader reader, string path)
+    private static void CheckText(ref Utf8JsonReader reader, FieldPath path)
     {
         if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && !reader.ValueIsEscaped && !reader.HasValueSequence)
         {
             if (!Utf8.IsValid(reader.ValueSpan))
             {
-                throw new WrongType(path, "a string of valid UTF-8");
+                throw new WrongType(path.ToString(), "a string of valid UTF-8");
             }
 
             return;
@@ -362,7 +362,7 @@ public sealed class AlertmanagerPayloadReader
         _ = StringOrNull(ref reader, path);
     }
 
-    private static DateTimeOffset? TimeOrNull(ref Utf8JsonReader reader, string path)
+    private static DateTimeOffset? TimeOrNull(ref Utf8JsonReader reader, FieldPath path)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -371,7 +371,7 @@ public sealed class AlertmanagerPayloadReader
 
         return reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var value)
             ? value
-            : throw new WrongType(path, "a time in RFC 3339 form");
+            : throw new WrongType(path.ToString(), "a time in RFC 3339 form");
     }
 
     /// <returns>The pull alert; null when the alert is not about pulls (or is invalid, then with errors added).</returns>
@@ -578,6 +578,44 @@ public sealed class AlertmanagerPayloadReader
             : Alert < 0 ? "$.alerts"
             : Section is null ? new AlertPath(Alert).ToString()
             : $"{new AlertPath(Alert)}.{Section}";
+    }
+
+    /// <summary>A member's path ("$.alerts[i].labels.pod"), written out only when an error names it.</summary>
+    private readonly ref struct FieldPath
+    {
+        private readonly string? _fixed;
+        private readonly AlertPath _alert;
+        private readonly string? _member;
+        private readonly string? _name;
+        private readonly ReadOnlySpan<byte> _rawName;
+
+        public FieldPath(string fixedPath) => _fixed = fixedPath;
+
+        public FieldPath(AlertPath alert, string member, string? name = null)
+        {
+            _alert = alert;
+            _member = member;
+            _name = name;
+        }
+
+        /// <param name="rawName">The member's name as the body spells it (decoded only for the error).</param>
+        public FieldPath(AlertPath alert, string member, ReadOnlySpan<byte> rawName)
+        {
+            _alert = alert;
+            _member = member;
+            _rawName = rawName;
+        }
+
+        public override string ToString()
+        {
+            if (_fixed is not null)
+            {
+                return _fixed;
+            }
+
+            var name = _name ?? (_rawName.IsEmpty ? null : Encoding.UTF8.GetString(_rawName));
+            return name is null ? $"{_alert}.{_member}" : $"{_alert}.{_member}.{name}";
+        }
     }
 
     /// <summary>A member of the wrong JSON type: the message is refused with its path (as the serializer refused it).</summary>
