@@ -30,7 +30,7 @@ public static class LoadCommand
             {
                 floor = await DriveAsync(new Uri(bot.Url, InProcessBot.EmptyPath), null, settings).ConfigureAwait(false);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"floor (empty endpoint of the same host, same bodies): {floor.Accepted / floor.MeasuredSeconds:F0} requests/s, p50 {Milliseconds(Percentile(floor.Latencies, 0.50)):F2} ms, p99 {Milliseconds(Percentile(floor.Latencies, 0.99)):F2} ms, {floor.Errors} errors"));
+                    $"floor (empty endpoint of the same host, same bodies): {floor.Accepted / floor.MeasuredSeconds:F0} requests/s, p50 {Milliseconds(Percentile(floor.Latencies, 0.50)):F2} ms, p99 {Milliseconds(Percentile(floor.Latencies, 0.99)):F2} ms, {floor.Errors} errors; {PerRequest(floor)}"));
             }
 
             var url = new Uri(settings.Url ?? bot!.Url, "alerts/alertmanager");
@@ -47,7 +47,7 @@ public static class LoadCommand
         }
     }
 
-    private sealed record LoadResult(long[] Latencies, long Errors, long Accepted, long TotalAccepted, Dictionary<string, long> ErrorKinds, double MeasuredSeconds, int BodyBytes, TimeSpan ProcessCpu);
+    private sealed record LoadResult(long[] Latencies, long Errors, long Accepted, long TotalAccepted, Dictionary<string, long> ErrorKinds, double MeasuredSeconds, int BodyBytes, TimeSpan ProcessCpu, long AllocatedBytes);
 
     private static async Task<LoadResult> DriveAsync(Uri url, string? token, LoadSettings settings)
     {
@@ -125,26 +125,35 @@ public static class LoadCommand
                 }
             }
         })).ToArray();
-        var cpu = await MeasureCpuAsync(measureFrom, stopAt).ConfigureAwait(false);
+        var (cpu, allocated) = await MeasureCpuAsync(measureFrom, stopAt).ConfigureAwait(false);
         await Task.WhenAll(workers).ConfigureAwait(false);
 
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
         var bodyBytes = new AlertmanagerPayloads(0, settings.AlertsPerRequest).Length;
-        return new LoadResult(all, errors, accepted, totalAccepted, errorKinds, settings.DurationSeconds, bodyBytes, cpu);
+        return new LoadResult(all, errors, accepted, totalAccepted, errorKinds, settings.DurationSeconds, bodyBytes, cpu, allocated);
     }
 
-    /// <summary>CPU time this process used in the measured window (client, and the bot when it runs in process).</summary>
-    private static async Task<TimeSpan> MeasureCpuAsync(long from, long to)
+    /// <summary>
+    /// CPU time this process used in the measured window, and the bytes it allocated then (client, and the bot when it
+    /// runs in process): counts the machine's load does not bend the way it bends requests/s.
+    /// </summary>
+    private static async Task<(TimeSpan Cpu, long Allocated)> MeasureCpuAsync(long from, long to)
     {
         using var process = Process.GetCurrentProcess();
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), from)).ConfigureAwait(false);
         process.Refresh();
         var before = process.TotalProcessorTime;
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), to)).ConfigureAwait(false);
         process.Refresh();
-        return process.TotalProcessorTime - before;
+        return (process.TotalProcessorTime - before, GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore);
     }
+
+    /// <summary>"cpu … ms, … KiB allocated per request" of a window (client and in-process bot together).</summary>
+    private static string PerRequest(LoadResult result) => result.Accepted == 0
+        ? "no request measured"
+        : string.Create(CultureInfo.InvariantCulture, $"{result.ProcessCpu.TotalMilliseconds / result.Accepted:F3} ms cpu and {result.AllocatedBytes / 1024.0 / result.Accepted:F1} KiB allocated per request");
 
     private static async Task<int> ReportAsync(LoadResult result, LoadResult? floor, LoadSettings settings, InProcessBot? bot, TextWriter output)
     {
@@ -162,7 +171,7 @@ public static class LoadCommand
         if (result.Accepted > 0)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"cpu: {result.ProcessCpu.TotalMilliseconds / result.Accepted:F3} ms per request in this process{(bot is null ? " (client only)" : " (client and bot together)")}, {result.ProcessCpu.TotalSeconds / result.MeasuredSeconds:F2} cores busy of {Environment.ProcessorCount}"));
+                $"cpu: {PerRequest(result)} in this process{(bot is null ? " (client only)" : " (client and bot together, the inbox drain included)")}, {result.ProcessCpu.TotalSeconds / result.MeasuredSeconds:F2} cores busy of {Environment.ProcessorCount}"));
         }
 
         output.WriteLine($"errors: {result.Errors}");

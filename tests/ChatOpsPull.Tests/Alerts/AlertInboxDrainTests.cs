@@ -8,6 +8,7 @@ using ChatOpsPull.Tests.Storage;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ChatOpsPull.Tests.Alerts;
@@ -213,6 +214,34 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
         Assert.Equal(0, drain.Yields);
     }
 
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_row_the_drain_cannot_read_is_quarantined_with_a_log_line_once_and_the_rows_around_it_are_applied(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("api-1")], default);
+        await inbox.AppendAsync([Firing("api-2")], default);
+        await inbox.AppendAsync([Firing("web-1", "web")], default);
+        await inbox.AppendAsync([Firing("db-1", "db")], default);
+        // Damaged rows: the second valid JSON of the wrong shape, the fourth not JSON at all (the only row of its subject).
+        await ExecuteAsync(rig, """UPDATE alert_inbox SET alerts = '{"status":"firing","labels":{"pod":"api-2"}}' WHERE id = (SELECT id FROM alert_inbox ORDER BY id LIMIT 1 OFFSET 1)""");
+        await ExecuteAsync(rig, """UPDATE alert_inbox SET alerts = '[{"status":"Firing","failure":' WHERE id = (SELECT id FROM alert_inbox ORDER BY id LIMIT 1 OFFSET 3)""");
+        var logger = new RecordingLogger();
+        var drain = new AlertInboxDrain(inbox, rig.Engine, rig.Time, logger);
+
+        Assert.Equal(4, await drain.ApplyBatchAsync(default));
+        Assert.Equal(0, await drain.ApplyBatchAsync(default)); // nothing left to try again
+
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Equal(["api", "web"], (await rig.Store.ListOpenAsync()).Select(i => i.Key.Subject.Split('/')[^1]).Order());
+        await using var connection = await rig.Get<BotDatabase>().OpenAsync();
+        var quarantined = (await connection.QueryAsync<(string Alerts, string Reason)>("SELECT alerts, reason FROM alert_inbox_quarantine ORDER BY id")).ToList();
+        Assert.Equal(["""{"status":"firing","labels":{"pod":"api-2"}}""", """[{"status":"Firing","failure":"""], quarantined.Select(q => q.Alerts));
+        Assert.All(quarantined, q => Assert.StartsWith("not the inbox's alert JSON", q.Reason, StringComparison.Ordinal));
+        Assert.Equal(2, logger.Lines.Count(l => l.Level == LogLevel.Error && l.Text.Contains("alert_inbox_quarantine", StringComparison.Ordinal)));
+    }
+
     private static PullAlert Firing(string pod, string workload = "api") => new(AlertStatus.Firing, Failures.Pod(pod, workload: workload), null);
 
     private static PullAlert Resolved(string pod, string workload = "api") => new(AlertStatus.Resolved, Failures.Pod(pod, workload: workload), null);
@@ -244,5 +273,35 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
         public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
         public override long GetTimestamp() => Interlocked.Add(ref _ticks, step.Ticks);
+    }
+
+    /// <summary>Keeps what the drain logs.</summary>
+    private sealed class RecordingLogger : ILogger<AlertInboxDrain>
+    {
+        private readonly List<(LogLevel Level, string Text)> _lines = [];
+
+        public IReadOnlyList<(LogLevel Level, string Text)> Lines
+        {
+            get
+            {
+                lock (_lines)
+                {
+                    return [.. _lines];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lines)
+            {
+                _lines.Add((logLevel, formatter(state, exception)));
+            }
+        }
     }
 }

@@ -312,6 +312,40 @@ public sealed class AlertmanagerEndpointTests
     }
 
     [Fact]
+    public async Task Refused_requests_leave_nothing_in_the_inbox_and_the_valid_message_after_them_is_all_the_engine_hears()
+    {
+        const string ns = "direct-refused-store-nothing";
+        using var client = _fixture.Bot.CreateClient();
+        var valid = Message(Alert("firing", PullLabels(ns, "api-ok"))).ToJsonString();
+        var wrongShape = Message(Alert("firing", PullLabels(ns, "api-shape"))).ToJsonString().Replace("\"labels\":{", "\"labels\":{\"tier\":[1],", StringComparison.Ordinal);
+        (HttpRequestMessage Request, HttpStatusCode Status)[] refused =
+        [
+            (AlertmanagerRequest(Message(Alert("firing", PullLabels(ns, "api-malformed"))).ToJsonString()[..^2]), HttpStatusCode.BadRequest),
+            (AlertmanagerRequest(wrongShape), HttpStatusCode.BadRequest),
+            (AlertmanagerRequest(OversizeMessage(ns)), HttpStatusCode.RequestEntityTooLarge),
+            (AlertmanagerRequest(Message(Alert("firing", PullLabels(ns, "api-no-token"))).ToJsonString(), token: null), HttpStatusCode.Unauthorized),
+            (AlertmanagerRequest(Message(Alert("firing", PullLabels(ns, "api-wrong-token"))).ToJsonString(), token: "wrong-token-0123456789abcdef"), HttpStatusCode.Unauthorized),
+        ];
+
+        foreach (var (request, status) in refused)
+        {
+            using (request)
+            {
+                using var response = await client.SendAsync(request);
+                Assert.Equal(status, response.StatusCode);
+            }
+
+            var subjects = await _fixture.Bot.Get<AlertInbox>().OldestAsync(1000, CancellationToken.None);
+            Assert.DoesNotContain(subjects, row => row.Subject?.Contains($"/{ns}/", StringComparison.Ordinal) == true);
+        }
+
+        // The client waits until the inbox is applied after a 200: whatever a refused request had stored would be applied by then.
+        using var accepted = await client.SendAsync(AlertmanagerRequest(valid));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(["api-ok"], Sink.Reports(ns).Select(f => f.Pod));
+    }
+
+    [Fact]
     public async Task Get_is_405()
     {
         using var client = _fixture.Bot.CreateClient();

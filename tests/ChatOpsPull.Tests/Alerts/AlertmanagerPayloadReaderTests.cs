@@ -1,125 +1,173 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.Webhooks;
-using Microsoft.Extensions.Time.Testing;
 using static ChatOpsPull.Tests.Alerts.WebhookCalls;
 
 namespace ChatOpsPull.Tests.Alerts;
 
-/// <summary>Which alerts count as pull failures, and how their labels become a PullFailure.</summary>
+/// <summary>
+/// The Alertmanager message read straight from its bytes: what the bot uses is read as Alertmanager sends it, what it
+/// does not use is skipped but still checked, and every hostile shape is refused with its path.
+/// </summary>
 public sealed class AlertmanagerPayloadReaderTests
 {
-    private static readonly HashSet<string> KubeletReasons = new(PullFailure.PullReasons, StringComparer.Ordinal);
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 2, 12, 0, 0, TimeSpan.Zero));
+    private static readonly DateTimeOffset StartsAt = new(2026, 12, 6, 9, 0, 0, TimeSpan.Zero);
 
-    private PullAlertBatch Read(JsonObject message, AlertmanagerWebhookOptions? options = null, IReadOnlySet<string>? reasons = null)
-    {
-        var reader = new AlertmanagerPayloadReader(options ?? new AlertmanagerWebhookOptions(), reasons ?? KubeletReasons, "home", _time);
-        var reading = reader.Read(Encoding.UTF8.GetBytes(message.ToJsonString()), out _);
-        Assert.Empty(reading.Errors);
-        return reading.Batch!;
-    }
+    private readonly AlertmanagerPayloadReader _reader = new(
+        new AlertmanagerWebhookOptions(), AlertmanagerWebhook.PullReasonsOf(new AlertWebhookOptions()), "default-cluster", TimeProvider.System);
 
     [Fact]
-    public void Only_configured_alert_names_count()
+    public void A_kube_prometheus_alert_gives_its_pod_reason_words_start_and_identity_and_skips_everything_else()
     {
-        var options = new AlertmanagerWebhookOptions { AlertNames = ["KubeContainer*"] };
-        var other = PullLabels("ns", "p-2");
-        other["alertname"] = "MyPullAlert";
-
-        var batch = Read(Message(Alert("firing", PullLabels("ns", "p-1")), Alert("firing", other)), options);
-
-        Assert.Equal(["p-1"], batch.Alerts.Select(a => a.Failure.Pod));
-        Assert.Equal(1, batch.Ignored);
-    }
-
-    [Fact]
-    public void Any_alert_name_counts_when_none_is_configured_and_the_reason_is_a_pull_reason()
-    {
-        var custom = PullLabels("ns", "p-1", reason: "InvalidImageName");
-        custom["alertname"] = "ImagePullFailing";
-
-        var batch = Read(Message(Alert("firing", custom)));
-
-        Assert.Equal("InvalidImageName", Assert.Single(batch.Alerts).Failure.Reason);
-    }
-
-    [Fact]
-    public void Reason_label_and_extra_reasons_are_configurable()
-    {
-        var labels = PullLabels("ns", "p-1");
-        labels.Remove("reason");
-        labels["waiting_reason"] = "RegistryUnavailable";
-        var reasons = new HashSet<string>(KubeletReasons, StringComparer.Ordinal) { "RegistryUnavailable" };
-
-        var batch = Read(Message(Alert("firing", labels)), new AlertmanagerWebhookOptions { ReasonLabel = "waiting_reason" }, reasons);
-
-        Assert.Equal("RegistryUnavailable", Assert.Single(batch.Alerts).Failure.Reason);
-    }
-
-    [Fact]
-    public void Pod_level_alert_without_container_covers_the_whole_pod_and_carries_the_owner()
-    {
-        var labels = PullLabels("ns", "api-7d9c5b8f6-x2x8q");
-        labels.Remove("container");
+        var labels = PullLabels("shop", "web-7d9c5b6f4-x2x4p", container: "web");
+        labels["cluster"] = "prod-eu";
+        labels["image"] = "nginx:1.99";
         labels["owner_kind"] = "ReplicaSet";
-        labels["owner_name"] = "api-7d9c5b8f6";
+        labels["owner_name"] = "web-7d9c5b6f4";
+        var alert = Alert("firing", labels, description: "pod/web waiting (reason: \"ImagePullBackOff\")", fingerprint: "0123abcd", startsAt: StartsAt);
+        alert["annotations"]!["runbook_url"] = "https://runbooks.example/kubecontainerwaiting";
+        alert["annotations"]!["summary"] = "Pod container waiting longer than 1 hour";
+        var message = Message(alert, Alert("firing", new Dictionary<string, string> { ["alertname"] = "Watchdog", ["severity"] = "none" }));
+        message["commonLabels"] = new JsonObject { ["deep"] = new JsonObject { ["er"] = new JsonArray(1, 2, new JsonObject { ["x"] = null }) } };
 
-        var failure = Assert.Single(Read(Message(Alert("firing", labels))).Alerts).Failure;
+        var batch = Read(message.ToJsonString()).Batch;
 
-        Assert.Equal(string.Empty, failure.Container);
-        Assert.Equal(new WorkloadRef("ReplicaSet", "api-7d9c5b8f6"), failure.Workload);
-        Assert.Equal("home", failure.Cluster);
+        Assert.NotNull(batch);
+        Assert.Equal(2, batch.AlertCount);
+        Assert.Equal(1, batch.Ignored);
+        var read = Assert.Single(batch.Alerts);
+        Assert.Equal(AlertStatus.Firing, read.Status);
+        Assert.Equal(("prod-eu", "shop", "web-7d9c5b6f4-x2x4p", "web", "nginx:1.99", "ImagePullBackOff"), (read.Failure.Cluster, read.Failure.Namespace, read.Failure.Pod, read.Failure.Container, read.Failure.Image, read.Failure.Reason));
+        Assert.Equal("pod/web waiting (reason: \"ImagePullBackOff\")", read.Failure.Message);
+        Assert.Equal(StartsAt, read.Failure.ObservedAt);
+        Assert.Equal(("ReplicaSet", "web-7d9c5b6f4"), (read.Failure.Workload!.Kind, read.Failure.Workload.Name));
+        Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"0123abcd|{StartsAt.UtcTicks}|f"), read.DeduplicationKey);
     }
 
     [Fact]
-    public void Message_prefers_description_then_message_then_summary()
+    public void A_label_name_written_with_escapes_is_the_same_label_and_a_repeated_label_keeps_its_last_value()
     {
-        var withMessage = Alert("firing", PullLabels("ns", "p-1"));
-        withMessage["annotations"] = new JsonObject { ["message"] = "older kube-prometheus", ["summary"] = "short" };
-        var withSummary = Alert("firing", PullLabels("ns", "p-2"));
-        withSummary["annotations"] = new JsonObject { ["summary"] = "short" };
+        var body = Message(Alert("firing", PullLabels("shop", "first"))).ToJsonString()
+            .Replace("\"pod\":\"first\"", "\"pod\":\"first\",\"\\u0070od\":\"second\"", StringComparison.Ordinal);
 
-        var batch = Read(Message(withMessage, withSummary));
+        var batch = Read(body).Batch;
 
-        Assert.Equal(["older kube-prometheus", "short"], batch.Alerts.Select(a => a.Failure.Message));
+        Assert.Equal("second", Assert.Single(batch!.Alerts).Failure.Pod);
     }
 
     [Fact]
-    public void Nanosecond_timestamps_from_go_are_read()
+    public void Without_a_fingerprint_an_alert_is_known_by_its_label_set_in_any_order()
     {
-        var alert = Alert("firing", PullLabels("ns", "p-1"));
-        alert["startsAt"] = "2026-11-25T21:56:39.147249186+02:00";
+        var labels = PullLabels("shop", "api-1");
+        var reordered = labels.Reverse().ToDictionary();
+        var other = PullLabels("shop", "api-1");
+        other["severity"] = "critical";
+        var message = Message(Alert("firing", labels, startsAt: StartsAt), Alert("firing", reordered, startsAt: StartsAt), Alert("firing", other, startsAt: StartsAt));
+        foreach (var alert in message["alerts"]!.AsArray())
+        {
+            alert!.AsObject().Remove("fingerprint");
+        }
 
-        var failure = Assert.Single(Read(Message(alert)).Alerts).Failure;
-
-        Assert.Equal(new DateTimeOffset(2026, 11, 25, 19, 56, 39, TimeSpan.Zero).AddTicks(1472491), failure.ObservedAt);
-    }
-
-    [Fact]
-    public void Dedup_key_falls_back_to_the_label_set_without_a_fingerprint()
-    {
-        var first = Alert("firing", PullLabels("ns", "p-1"));
-        first.Remove("fingerprint");
-        var same = Alert("firing", PullLabels("ns", "p-1"), startsAt: DateTimeOffset.Parse(first["startsAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
-        same.Remove("fingerprint");
-
-        var keys = Read(Message(first, same)).Alerts.Select(a => a.DeduplicationKey).ToList();
+        var keys = Read(message.ToJsonString()).Batch!.Alerts.Select(a => a.DeduplicationKey).ToList();
 
         Assert.Equal(keys[0], keys[1]);
-        Assert.NotNull(keys[0]);
+        Assert.NotEqual(keys[0], keys[2]);
+    }
+
+    [Theory]
+    [InlineData("\"truncatedAlerts\":0", "\"truncatedAlerts\":\"0\"", "$.truncatedAlerts")]
+    [InlineData("\"alerts\":[", "\"alerts\":{\"a\":[", "$.alerts")]
+    [InlineData("\"alerts\":[", "\"alerts\":[5,", "$.alerts[0]")]
+    [InlineData("\"status\":\"firing\",\"labels\"", "\"status\":[\"firing\"],\"labels\"", "$.alerts[0].status")]
+    [InlineData("\"labels\":{", "\"labels\":{\"tier\":{\"nested\":\"x\"},", "$.alerts[0].labels.tier")]
+    [InlineData("\"labels\":{", "\"labels\":{\"pod\":42,", "$.alerts[0].labels.pod")]
+    [InlineData("\"annotations\":{", "\"annotations\":{\"runbook\":true,", "$.alerts[0].annotations.runbook")]
+    [InlineData("\"annotations\":{", "\"annotations\":{\"description\":[],", "$.alerts[0].annotations.description")]
+    [InlineData("\"startsAt\":\"", "\"startsAt\":\"yesterday", "$.alerts[0].startsAt")]
+    [InlineData("\"fingerprint\":\"", "\"fingerprint\":7,\"x\":\"", "$.alerts[0].fingerprint")]
+    public void A_member_of_the_wrong_json_type_is_refused_with_its_path_even_where_the_bot_reads_nothing(string find, string replace, string path)
+    {
+        var body = OneAlert().Replace(find, replace, StringComparison.Ordinal);
+        Assert.NotEqual(OneAlert(), body);
+
+        var reading = Read(body);
+
+        Assert.Null(reading.Batch);
+        Assert.Equal(path, reading.Errors[0].Path);
+        Assert.DoesNotContain("System.", reading.Errors[0].Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"generatorURL\":\"", "\"generatorURL\":tru\"", "$.alerts[0]")]
+    [InlineData("\"labels\":{", "\"labels\":{\"a\" \"b\",", "$.alerts[0].labels")]
+    [InlineData("\"truncatedAlerts\":0}", "\"truncatedAlerts\":0} {}", "$")]
+    [InlineData("\"truncatedAlerts\":0}", "\"truncatedAlerts\":0", "$")]
+    public void Malformed_json_anywhere_even_in_a_member_that_is_skipped_is_refused_saying_where(string find, string replace, string path)
+    {
+        var body = OneAlert().Replace(find, replace, StringComparison.Ordinal);
+        Assert.NotEqual(OneAlert(), body);
+
+        var reading = Read(body);
+
+        Assert.Null(reading.Batch);
+        var error = Assert.Single(reading.Errors);
+        Assert.Equal(path, error.Path);
+        Assert.StartsWith("malformed JSON", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("severity")]
+    [InlineData("pod")]
+    public void A_label_that_is_not_valid_utf8_is_refused_whether_or_not_the_bot_reads_it(string label)
+    {
+        var body = Encoding.UTF8.GetBytes(OneAlert().Replace($"\"{label}\":\"", $"\"{label}\":\"MARK", StringComparison.Ordinal));
+        var mark = body.AsSpan().IndexOf("MARK"u8);
+        body[mark] = 0xC0;
+        body[mark + 1] = 0xAF;
+
+        var reading = _reader.Read(body, out _);
+
+        Assert.Null(reading.Batch);
+        Assert.Equal($"$.alerts[0].labels.{label}", reading.Errors[0].Path);
+    }
+
+    [Theory]
+    [InlineData("namespace", "../kube-system")]
+    [InlineData("namespace", "sh\u200Bop")]
+    [InlineData("pod", "api/../../etc")]
+    [InlineData("pod", "api-\u202Egnp.exe")]
+    [InlineData("container", "app;rm -rf")]
+    [InlineData("cluster", "prod\neu")]
+    [InlineData("image", "nginx\u0007:1")]
+    [InlineData("owner_name", "web/../x")]
+    public void Hostile_label_content_refuses_the_message_and_names_the_label(string label, string value)
+    {
+        var labels = PullLabels("shop", "api-1");
+        labels["owner_kind"] = "ReplicaSet";
+        labels["owner_name"] = "api";
+        labels[label] = value;
+
+        var reading = Read(Message(Alert("firing", labels), Alert("firing", PullLabels("shop", "api-2"))).ToJsonString());
+
+        Assert.Null(reading.Batch);
+        Assert.Equal($"$.alerts[0].labels.{label}", Assert.Single(reading.Errors).Path);
     }
 
     [Fact]
-    public void Truncated_alerts_are_told()
+    public void Errors_of_many_alerts_are_reported_together_up_to_fifty()
     {
-        var message = Message(Alert("firing", PullLabels("ns", "p-1")));
-        message["truncatedAlerts"] = 7;
-        var reader = new AlertmanagerPayloadReader(new AlertmanagerWebhookOptions(), KubeletReasons, "home", _time);
+        var alerts = Enumerable.Range(0, 80).Select(i => Alert("pending", PullLabels("shop", $"api-{i}"))).ToArray();
 
-        reader.Read(Encoding.UTF8.GetBytes(message.ToJsonString()), out var truncated);
+        var reading = Read(Message(alerts).ToJsonString());
 
-        Assert.Equal(7, truncated);
+        Assert.Null(reading.Batch);
+        Assert.Equal(50, reading.Errors.Count);
+        Assert.Equal("$.alerts[49].status", reading.Errors[^1].Path);
     }
+
+    private static string OneAlert() =>
+        Message(Alert("firing", PullLabels("shop", "api-1"), description: "waiting", fingerprint: "00ff", startsAt: StartsAt)).ToJsonString();
+
+    private PayloadReading Read(string body) => _reader.Read(Encoding.UTF8.GetBytes(body), out _);
 }

@@ -24,7 +24,7 @@ public static class AlertWebhookServices
             .Bind(configuration.GetSection(GenericWebhookOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSchemaMigrations(AlertInboxSchema.AlertInbox, AlertInboxSchema.AlertInboxSubject);
+        services.AddSchemaMigrations(AlertInboxSchema.AlertInbox, AlertInboxSchema.AlertInboxSubject, AlertInboxSchema.AlertInboxQuarantine);
         services.AddSingleton<AlertInbox>();
         services.AddHostedService<AlertInboxDrain>();
         services.AddSingleton<AlertWebhookCounts>();

@@ -1,32 +1,36 @@
-using System.Text.Json.Serialization;
-
 namespace ChatOpsPull.Detection.Webhooks;
 
 /// <summary>
-/// The body Alertmanager's <c>webhook_configs</c> receiver POSTs (notify/webhook/webhook.go: <c>Message</c>, which embeds
-/// template.Data), payload version "4". Every member is nullable so a missing one is reported with its path. Only the
-/// members the bot reads are here: the rest (receiver, groupKey, groupLabels, commonLabels, commonAnnotations,
-/// externalURL, an alert's generatorURL) is skipped unread, so a request does not allocate what nobody looks at.
+/// What the bot reads of one alert of the body Alertmanager's <c>webhook_configs</c> receiver POSTs
+/// (notify/webhook/webhook.go: <c>Message</c>, which embeds template.Data; one <c>template.Alert</c>), payload version "4",
+/// filled by <see cref="AlertmanagerPayloadReader"/> straight from the bytes. Only the labels and annotations the bot uses
+/// become strings; the rest of the message (receiver, groupKey, groupLabels, commonLabels, commonAnnotations, externalURL,
+/// an alert's generatorURL, other labels and annotations) is checked for its JSON type and skipped. One instance is
+/// reused for every alert of a message.
 /// </summary>
-public sealed class AlertmanagerMessage
+internal sealed class AlertmanagerAlertFields
 {
-    public string? Version { get; set; }
+    /// <summary>The label names whose values are read: the reason label, alertname, namespace, pod, container, the cluster
+    /// and image labels, and kube-state-metrics' owner_kind/owner_name (indexes: the <c>*Label</c> constants).</summary>
+    public const int ReasonLabel = 0, AlertNameLabel = 1, NamespaceLabel = 2, PodLabel = 3, ContainerLabel = 4, ClusterLabel = 5, ImageLabel = 6, OwnerKindLabel = 7, OwnerNameLabel = 8;
 
-    /// <summary>Alerts left out because of the receiver's <c>max_alerts</c>.</summary>
-    public long TruncatedAlerts { get; set; }
+    /// <summary>The annotations read for the alert's own words, in the order they are preferred.</summary>
+    public static readonly string[] MessageAnnotations = ["description", "message", "summary"];
 
-    public List<AlertmanagerAlert?>? Alerts { get; set; }
-}
-
-/// <summary>One alert of a notification (template.Alert).</summary>
-public sealed class AlertmanagerAlert
-{
-    /// <summary>"firing" or "resolved".</summary>
+    /// <summary>"firing" or "resolved" (anything else is reported).</summary>
     public string? Status { get; set; }
 
-    public Dictionary<string, string>? Labels { get; set; }
+    /// <summary>Whether the alert has a label object (a missing or null one is reported).</summary>
+    public bool HasLabels { get; set; }
 
-    public Dictionary<string, string>? Annotations { get; set; }
+    /// <summary>The values of the labels read (null: absent or null); a repeated name keeps its last value.</summary>
+    public string?[] Labels { get; } = new string?[9];
+
+    /// <summary>Where the label object lies in the body (read again, in full, only for an alert without a fingerprint).</summary>
+    public Range LabelsJson { get; set; }
+
+    /// <summary>The values of <see cref="MessageAnnotations"/>.</summary>
+    public string?[] Annotations { get; } = new string?[3];
 
     public DateTimeOffset? StartsAt { get; set; }
 
@@ -35,8 +39,16 @@ public sealed class AlertmanagerAlert
 
     /// <summary>Hash of the label set (since Alertmanager 0.19).</summary>
     public string? Fingerprint { get; set; }
-}
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
-[JsonSerializable(typeof(AlertmanagerMessage))]
-public sealed partial class AlertmanagerJsonContext : JsonSerializerContext;
+    public void Clear()
+    {
+        Status = null;
+        HasLabels = false;
+        Array.Clear(Labels);
+        LabelsJson = default;
+        Array.Clear(Annotations);
+        StartsAt = null;
+        EndsAt = null;
+        Fingerprint = null;
+    }
+}

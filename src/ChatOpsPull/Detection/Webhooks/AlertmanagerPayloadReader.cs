@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using ChatOpsPull.Core.Failures;
 
 namespace ChatOpsPull.Detection.Webhooks;
@@ -23,90 +24,361 @@ public sealed class AlertmanagerPayloadReader
     private readonly string _defaultCluster;
     private readonly TimeProvider _time;
 
+    /// <summary>The names of the labels read, at their <see cref="AlertmanagerAlertFields"/> index (text, and UTF-8 to compare).</summary>
+    private readonly string[] _labelNamesText;
+    private readonly byte[][] _labelNames;
+
     public AlertmanagerPayloadReader(AlertmanagerWebhookOptions options, IReadOnlySet<string> pullReasons, string defaultCluster, TimeProvider time)
     {
         _options = options;
         _pullReasons = pullReasons;
         _defaultCluster = defaultCluster;
         _time = time;
+        _labelNamesText = [options.ReasonLabel, "alertname", "namespace", "pod", "container", options.ClusterLabel, options.ImageLabel, "owner_kind", "owner_name"];
+        _labelNames = [.. _labelNamesText.Select(Encoding.UTF8.GetBytes)];
     }
 
     /// <param name="truncatedAlerts">How many alerts Alertmanager left out of the message (its <c>max_alerts</c>).</param>
     public PayloadReading Read(ReadOnlySpan<byte> body, out long truncatedAlerts)
     {
         truncatedAlerts = 0;
-        AlertmanagerMessage? message;
+        var reader = new Utf8JsonReader(body);
+        var at = new Position();
+        string? version = null;
+        long truncated = 0;
+        var hasAlerts = false;
+        var alerts = new List<PullAlert>();
+        var alertErrors = new List<PayloadError>();
+        int count = 0, ignored = 0;
         try
         {
-            message = JsonSerializer.Deserialize(body, AlertmanagerJsonContext.Default.AlertmanagerMessage);
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                return PayloadReading.Invalid("$", "expected a JSON object: the Alertmanager webhook message");
+            }
+
+            var fields = new AlertmanagerAlertFields();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("version"u8))
+                {
+                    reader.Read();
+                    version = StringOrNull(ref reader, new FieldPath("$.version"));
+                }
+                else if (reader.ValueTextEquals("truncatedAlerts"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out truncated))
+                    {
+                        throw new WrongType("$.truncatedAlerts", "a whole number");
+                    }
+                }
+                else if (reader.ValueTextEquals("alerts"u8))
+                {
+                    reader.Read();
+                    alerts.Clear();
+                    alertErrors.Clear();
+                    count = ignored = 0;
+                    hasAlerts = reader.TokenType != JsonTokenType.Null;
+                    if (!hasAlerts)
+                    {
+                        continue;
+                    }
+
+                    if (reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        throw new WrongType("$.alerts", "the array of alerts");
+                    }
+
+                    at.InAlerts = true;
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        at.Alert = count;
+                        if (alertErrors.Count >= MaxErrors)
+                        {
+                            reader.Skip();
+                        }
+                        else if (ReadAlertFields(ref reader, count, fields, ref at) is { } read)
+                        {
+                            if (ReadAlert(read, count, body, alertErrors) is { } alert)
+                            {
+                                alerts.Add(alert);
+                            }
+                            else
+                            {
+                                ignored++;
+                            }
+                        }
+                        else
+                        {
+                            alertErrors.Add(new(new AlertPath(count).ToString(), "expected an alert object"));
+                        }
+
+                        count++;
+                        at.Alert = -1;
+                    }
+
+                    at.InAlerts = false;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            // Nothing may follow the message (a reader over the whole body throws on what does).
+            reader.Read();
+        }
+        catch (WrongType e)
+        {
+            return PayloadReading.Invalid(e.Path, $"wrong JSON type or format for this field: expected {e.Expected}");
         }
         catch (JsonException e)
         {
-            return PayloadReading.Invalid([JsonProblems.Describe(e)]);
-        }
-
-        if (message is null)
-        {
-            return PayloadReading.Invalid("$", "expected a JSON object: the Alertmanager webhook message");
+            var described = JsonProblems.Describe(e);
+            return PayloadReading.Invalid([described with { Path = at.ToString() }]);
         }
 
         var errors = new List<PayloadError>();
-        if (message.Version is null)
+        if (version is null)
         {
             errors.Add(new("$.version", $"missing; Alertmanager's webhook sends \"{SupportedVersion}\""));
         }
-        else if (!string.Equals(message.Version, SupportedVersion, StringComparison.Ordinal))
+        else if (!string.Equals(version, SupportedVersion, StringComparison.Ordinal))
         {
-            errors.Add(new("$.version", $"this endpoint reads webhook payload version \"{SupportedVersion}\", not {JsonProblems.Quote(message.Version)}"));
+            errors.Add(new("$.version", $"this endpoint reads webhook payload version \"{SupportedVersion}\", not {JsonProblems.Quote(version)}"));
         }
 
-        if (message.TruncatedAlerts < 0)
+        if (truncated < 0)
         {
             errors.Add(new("$.truncatedAlerts", "must not be negative"));
         }
 
-        if (message.Alerts is null)
+        if (!hasAlerts)
         {
             errors.Add(new("$.alerts", "missing; expected the array of alerts"));
             return PayloadReading.Invalid(errors);
         }
 
-        var alerts = new List<PullAlert>(message.Alerts.Count);
-        var ignored = 0;
-        for (var i = 0; i < message.Alerts.Count && errors.Count < MaxErrors; i++)
-        {
-            var alert = ReadAlert(message.Alerts[i], i, errors);
-            if (alert is null)
-            {
-                ignored++;
-            }
-            else
-            {
-                alerts.Add(alert);
-            }
-        }
-
+        errors.AddRange(alertErrors.Take(MaxErrors - Math.Min(errors.Count, MaxErrors)));
         if (errors.Count > 0)
         {
             return PayloadReading.Invalid(errors);
         }
 
         // Without errors, every alert ReadAlert left out is one that is not about pulls.
-        truncatedAlerts = message.TruncatedAlerts;
-        return new PayloadReading(new PullAlertBatch(alerts, message.Alerts.Count, ignored), []);
+        truncatedAlerts = truncated;
+        return new PayloadReading(new PullAlertBatch(alerts, count, ignored), []);
     }
 
-    /// <returns>The pull alert; null when the alert is not about pulls (or is invalid, then with errors added).</returns>
-    private PullAlert? ReadAlert(AlertmanagerAlert? alert, int index, List<PayloadError> errors)
+    /// <summary>
+    /// Reads one element of the alerts array into <paramref name="fields"/>: the members the bot uses become values, the
+    /// rest is checked for its JSON type and skipped.
+    /// </summary>
+    /// <returns>The fields; null when the element is JSON null.</returns>
+    private AlertmanagerAlertFields? ReadAlertFields(ref Utf8JsonReader reader, int index, AlertmanagerAlertFields fields, ref Position at)
     {
-        // Paths are written only for an error (a valid storm allocates none).
-        var path = new AlertPath(index);
-        if (alert is null)
+        if (reader.TokenType == JsonTokenType.Null)
         {
-            errors.Add(new(path.ToString(), "expected an alert object"));
             return null;
         }
 
+        var path = new AlertPath(index);
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new WrongType(path.ToString(), "an alert object");
+        }
+
+        fields.Clear();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("status"u8))
+            {
+                reader.Read();
+                fields.Status = StringOrNull(ref reader, new FieldPath(path, "status"));
+            }
+            else if (reader.ValueTextEquals("labels"u8))
+            {
+                reader.Read();
+                fields.HasLabels = reader.TokenType != JsonTokenType.Null;
+                if (fields.HasLabels)
+                {
+                    at.Section = "labels";
+                    ReadLabels(ref reader, path, fields);
+                    at.Section = null;
+                }
+            }
+            else if (reader.ValueTextEquals("annotations"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Null)
+                {
+                    at.Section = "annotations";
+                    ReadAnnotations(ref reader, path, fields);
+                    at.Section = null;
+                }
+            }
+            else if (reader.ValueTextEquals("startsAt"u8))
+            {
+                reader.Read();
+                fields.StartsAt = TimeOrNull(ref reader, new FieldPath(path, "startsAt"));
+            }
+            else if (reader.ValueTextEquals("endsAt"u8))
+            {
+                reader.Read();
+                fields.EndsAt = TimeOrNull(ref reader, new FieldPath(path, "endsAt"));
+            }
+            else if (reader.ValueTextEquals("fingerprint"u8))
+            {
+                reader.Read();
+                fields.Fingerprint = StringOrNull(ref reader, new FieldPath(path, "fingerprint"));
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return fields;
+    }
+
+    private void ReadLabels(ref Utf8JsonReader reader, AlertPath path, AlertmanagerAlertFields fields)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new WrongType(path.Labels.ToString(), "the alert's label set (an object of strings)");
+        }
+
+        var start = (int)reader.TokenStartIndex;
+        var labels = fields.Labels;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.ValueSpan;
+            var slot = -1;
+            for (var i = 0; i < _labelNames.Length; i++)
+            {
+                if (reader.ValueTextEquals(_labelNames[i]))
+                {
+                    slot = i;
+                    break;
+                }
+            }
+
+            if (slot < 0)
+            {
+                // Its name too must be text: an alert without a fingerprint is known by its whole label set.
+                CheckText(ref reader, new FieldPath(path, "labels"));
+                reader.Read();
+                CheckText(ref reader, new FieldPath(path, "labels", name));
+                continue;
+            }
+
+            reader.Read();
+            var value = StringOrNull(ref reader, new FieldPath(path, "labels", _labelNamesText[slot]));
+            // A label name the options gave two roles (say, the cluster label is "namespace") fills both.
+            for (var i = slot; i < _labelNames.Length; i++)
+            {
+                if (i == slot || string.Equals(_labelNamesText[i], _labelNamesText[slot], StringComparison.Ordinal))
+                {
+                    labels[i] = value;
+                }
+            }
+        }
+
+        fields.LabelsJson = new Range(start, (int)reader.BytesConsumed);
+    }
+
+    private static void ReadAnnotations(ref Utf8JsonReader reader, AlertPath path, AlertmanagerAlertFields fields)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new WrongType($"{path}.annotations", "an object of strings");
+        }
+
+        var names = AlertmanagerAlertFields.MessageAnnotations;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var slot = -1;
+            for (var i = 0; i < names.Length; i++)
+            {
+                if (reader.ValueTextEquals(names[i]))
+                {
+                    slot = i;
+                    break;
+                }
+            }
+
+            var name = reader.ValueSpan;
+            reader.Read();
+            if (slot >= 0)
+            {
+                fields.Annotations[slot] = StringOrNull(ref reader, new FieldPath(path, "annotations", names[slot]));
+            }
+            else
+            {
+                CheckText(ref reader, new FieldPath(path, "annotations", name));
+            }
+        }
+    }
+
+    private static string? StringOrNull(ref Utf8JsonReader reader, FieldPath path)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String or JsonTokenType.PropertyName:
+                try
+                {
+                    return reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    throw new WrongType(path.ToString(), "a string of valid UTF-8");
+                }
+
+            case JsonTokenType.Null:
+                return null;
+            default:
+                throw new WrongType(path.ToString(), "a string");
+        }
+    }
+
+    /// <summary>Checks a value that is not read (a label or annotation the bot does not use): a string of valid UTF-8, or null.</summary>
+    private static void CheckText(ref Utf8JsonReader reader, FieldPath path)
+    {
+        if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && !reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            if (!Utf8.IsValid(reader.ValueSpan))
+            {
+                throw new WrongType(path.ToString(), "a string of valid UTF-8");
+            }
+
+            return;
+        }
+
+        _ = StringOrNull(ref reader, path);
+    }
+
+    private static DateTimeOffset? TimeOrNull(ref Utf8JsonReader reader, FieldPath path)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        return reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var value)
+            ? value
+            : throw new WrongType(path.ToString(), "a time in RFC 3339 form");
+    }
+
+    /// <returns>The pull alert; null when the alert is not about pulls (or is invalid, then with errors added).</returns>
+    private PullAlert? ReadAlert(AlertmanagerAlertFields alert, int index, ReadOnlySpan<byte> body, List<PayloadError> errors)
+    {
+        // Paths are written only for an error (a valid storm allocates none).
+        var path = new AlertPath(index);
         AlertStatus status;
         switch (alert.Status)
         {
@@ -124,12 +396,13 @@ public sealed class AlertmanagerPayloadReader
                 return null;
         }
 
-        if (alert.Labels is not { } labels)
+        if (!alert.HasLabels)
         {
             errors.Add(new($"{path}.labels", "missing; expected the alert's label set"));
             return null;
         }
 
+        var labels = alert.Labels;
         if (!IsPullAlert(labels, out var reason))
         {
             return null;
@@ -137,12 +410,12 @@ public sealed class AlertmanagerPayloadReader
 
         var errorCount = errors.Count;
         var labelsPath = path.Labels;
-        var ns = RequiredLabel(labels, "namespace", labelsPath, KubernetesNames.IsLabel, "a namespace name (RFC 1123 label)", errors);
-        var pod = RequiredLabel(labels, "pod", labelsPath, KubernetesNames.IsSubdomain, "a pod name (RFC 1123 subdomain)", errors);
-        var container = OptionalLabel(labels, "container", labelsPath, KubernetesNames.IsLabel, "a container name (RFC 1123 label)", errors) ?? string.Empty;
-        var cluster = OptionalLabel(labels, _options.ClusterLabel, labelsPath, KubernetesNames.IsClusterName, "a cluster name (letters, digits, '.', '_' or '-', at most 63)", errors) ?? _defaultCluster;
-        var image = OptionalLabel(labels, _options.ImageLabel, labelsPath, static v => v.Length <= 1024 && !v.Any(char.IsControl), "an image reference (at most 1024 printable characters)", errors) ?? string.Empty;
-        var workload = Workload(labels, labelsPath, errors);
+        var ns = RequiredLabel(labels[AlertmanagerAlertFields.NamespaceLabel], "namespace", labelsPath, KubernetesNames.IsLabel, "a namespace name (RFC 1123 label)", errors);
+        var pod = RequiredLabel(labels[AlertmanagerAlertFields.PodLabel], "pod", labelsPath, KubernetesNames.IsSubdomain, "a pod name (RFC 1123 subdomain)", errors);
+        var container = OptionalLabel(labels[AlertmanagerAlertFields.ContainerLabel], "container", labelsPath, KubernetesNames.IsLabel, "a container name (RFC 1123 label)", errors) ?? string.Empty;
+        var cluster = OptionalLabel(labels[AlertmanagerAlertFields.ClusterLabel], _options.ClusterLabel, labelsPath, KubernetesNames.IsClusterName, "a cluster name (letters, digits, '.', '_' or '-', at most 63)", errors) ?? _defaultCluster;
+        var image = OptionalLabel(labels[AlertmanagerAlertFields.ImageLabel], _options.ImageLabel, labelsPath, static v => v.Length <= 1024 && !v.Any(char.IsControl), "an image reference (at most 1024 printable characters)", errors) ?? string.Empty;
+        var workload = Workload(labels[AlertmanagerAlertFields.OwnerKindLabel], labels[AlertmanagerAlertFields.OwnerNameLabel], labelsPath, errors);
         if (errors.Count > errorCount)
         {
             return null;
@@ -158,12 +431,12 @@ public sealed class AlertmanagerPayloadReader
         {
             Workload = workload,
         };
-        return new PullAlert(status, failure, DeduplicationKey(alert, labels, status));
+        return new PullAlert(status, failure, DeduplicationKey(alert, body, status));
     }
 
-    private bool IsPullAlert(Dictionary<string, string> labels, out string reason)
+    private bool IsPullAlert(string?[] labels, out string reason)
     {
-        reason = labels.GetValueOrDefault(_options.ReasonLabel) ?? string.Empty;
+        reason = labels[AlertmanagerAlertFields.ReasonLabel] ?? string.Empty;
         if (!_pullReasons.Contains(reason))
         {
             return false;
@@ -174,7 +447,7 @@ public sealed class AlertmanagerPayloadReader
             return true;
         }
 
-        var alertName = labels.GetValueOrDefault("alertname") ?? string.Empty;
+        var alertName = labels[AlertmanagerAlertFields.AlertNameLabel] ?? string.Empty;
         foreach (var pattern in _options.AlertNames)
         {
             if (Glob.IsMatch(pattern, alertName))
@@ -186,9 +459,8 @@ public sealed class AlertmanagerPayloadReader
         return false;
     }
 
-    private static string? RequiredLabel(Dictionary<string, string> labels, string name, LabelsPath labelsPath, Func<string, bool> isValid, string what, List<PayloadError> errors)
+    private static string? RequiredLabel(string? value, string name, LabelsPath labelsPath, Func<string, bool> isValid, string what, List<PayloadError> errors)
     {
-        var value = labels.GetValueOrDefault(name);
         if (string.IsNullOrEmpty(value))
         {
             errors.Add(new($"{labelsPath}.{name}", $"missing; an image-pull alert must name {what}"));
@@ -204,9 +476,8 @@ public sealed class AlertmanagerPayloadReader
         return value;
     }
 
-    private static string? OptionalLabel(Dictionary<string, string> labels, string name, LabelsPath labelsPath, Func<string, bool> isValid, string what, List<PayloadError> errors)
+    private static string? OptionalLabel(string? value, string name, LabelsPath labelsPath, Func<string, bool> isValid, string what, List<PayloadError> errors)
     {
-        var value = labels.GetValueOrDefault(name);
         if (string.IsNullOrEmpty(value))
         {
             return null;
@@ -222,10 +493,8 @@ public sealed class AlertmanagerPayloadReader
     }
 
     /// <summary>kube-state-metrics' kube_pod_owner labels, where the alert rule kept them (KubePodNotReady joins on owner_kind).</summary>
-    private static WorkloadRef? Workload(Dictionary<string, string> labels, LabelsPath labelsPath, List<PayloadError> errors)
+    private static WorkloadRef? Workload(string? kind, string? name, LabelsPath labelsPath, List<PayloadError> errors)
     {
-        var kind = labels.GetValueOrDefault("owner_kind");
-        var name = labels.GetValueOrDefault("owner_name");
         if (string.IsNullOrEmpty(kind) || string.IsNullOrEmpty(name) || kind == "<none>" || name == "<none>")
         {
             return null;
@@ -247,16 +516,11 @@ public sealed class AlertmanagerPayloadReader
     }
 
     /// <summary>The alert's own words: <c>description</c>, else <c>message</c> (older kube-prometheus), else <c>summary</c>.</summary>
-    private static string Message(Dictionary<string, string>? annotations)
+    private static string Message(string?[] annotations)
     {
-        if (annotations is null)
+        foreach (var text in annotations)
         {
-            return string.Empty;
-        }
-
-        foreach (var name in (ReadOnlySpan<string>)["description", "message", "summary"])
-        {
-            if (annotations.GetValueOrDefault(name) is { Length: > 0 } text)
+            if (text is { Length: > 0 })
             {
                 return text;
             }
@@ -266,16 +530,27 @@ public sealed class AlertmanagerPayloadReader
     }
 
     /// <summary>fingerprint + startsAt + status; the sorted label set stands in for a missing fingerprint.</summary>
-    private static string DeduplicationKey(AlertmanagerAlert alert, Dictionary<string, string> labels, AlertStatus status)
+    private static string DeduplicationKey(AlertmanagerAlertFields alert, ReadOnlySpan<byte> body, AlertStatus status)
     {
-        var identity = alert.Fingerprint is { Length: > 0 } fingerprint ? fingerprint : LabelSetKey(labels);
+        var identity = alert.Fingerprint is { Length: > 0 } fingerprint ? fingerprint : LabelSetKey(body[alert.LabelsJson]);
         var startsAt = alert.StartsAt?.UtcTicks ?? 0;
         var state = status == AlertStatus.Firing ? 'f' : 'r';
         return string.Create(CultureInfo.InvariantCulture, $"{identity}|{startsAt}|{state}");
     }
 
-    private static string LabelSetKey(Dictionary<string, string> labels)
+    /// <summary>The label set, sorted by name, from its JSON (read again in full: only an alert without a fingerprint needs it).</summary>
+    private static string LabelSetKey(ReadOnlySpan<byte> labelsJson)
     {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        var reader = new Utf8JsonReader(labelsJson);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            labels[name] = reader.GetString() ?? string.Empty;
+        }
+
         var builder = new StringBuilder();
         foreach (var (name, value) in labels.OrderBy(l => l.Key, StringComparer.Ordinal))
         {
@@ -283,6 +558,74 @@ public sealed class AlertmanagerPayloadReader
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>Where the reader is, for a malformed-JSON error: "$", "$.alerts", "$.alerts[i]" or "$.alerts[i].labels".</summary>
+    private struct Position
+    {
+        public Position()
+        {
+        }
+
+        public bool InAlerts { get; set; }
+
+        public int Alert { get; set; } = -1;
+
+        public string? Section { get; set; }
+
+        public override readonly string ToString() =>
+            !InAlerts ? "$"
+            : Alert < 0 ? "$.alerts"
+            : Section is null ? new AlertPath(Alert).ToString()
+            : $"{new AlertPath(Alert)}.{Section}";
+    }
+
+    /// <summary>A member's path ("$.alerts[i].labels.pod"), written out only when an error names it.</summary>
+    private readonly ref struct FieldPath
+    {
+        private readonly string? _fixed;
+        private readonly AlertPath _alert;
+        private readonly string? _member;
+        private readonly string? _name;
+        private readonly ReadOnlySpan<byte> _rawName;
+
+        public FieldPath(string fixedPath) => _fixed = fixedPath;
+
+        public FieldPath(AlertPath alert, string member, string? name = null)
+        {
+            _alert = alert;
+            _member = member;
+            _name = name;
+        }
+
+        /// <param name="rawName">The member's name as the body spells it (decoded only for the error).</param>
+        public FieldPath(AlertPath alert, string member, ReadOnlySpan<byte> rawName)
+        {
+            _alert = alert;
+            _member = member;
+            _rawName = rawName;
+        }
+
+        public override string ToString()
+        {
+            if (_fixed is not null)
+            {
+                return _fixed;
+            }
+
+            var name = _name ?? (_rawName.IsEmpty ? null : Encoding.UTF8.GetString(_rawName));
+            return name is null ? $"{_alert}.{_member}" : $"{_alert}.{_member}.{name}";
+        }
+    }
+
+    /// <summary>A member of the wrong JSON type: the message is refused with its path (as the serializer refused it).</summary>
+#pragma warning disable CA1064, CA1032 // never leaves the reader
+    private sealed class WrongType(string path, string expected) : Exception($"{path}: expected {expected}")
+#pragma warning restore CA1064, CA1032
+    {
+        public string Path { get; } = path;
+
+        public string Expected { get; } = expected;
     }
 
     /// <summary>"$.alerts[i]" of an alert, written out only when an error names it.</summary>

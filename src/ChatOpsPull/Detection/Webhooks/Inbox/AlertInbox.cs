@@ -18,6 +18,9 @@ public sealed record InboxEntry(long Id, string? Subject, string AlertsJson)
     public IReadOnlyList<PullAlert> Alerts => AlertInbox.ParseAlerts(AlertsJson);
 }
 
+/// <summary>An inbox row set aside because its alerts could not be read.</summary>
+public sealed record QuarantinedRow(long Id, string Subject, string Reason);
+
 /// <summary>
 /// Where the alert webhooks put what they accept before answering 200: "200" means the alerts are in the database, not
 /// that the incident engine has applied them (<see cref="AlertInboxDrain"/> does that, in the background and again after
@@ -84,25 +87,63 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// up to <paramref name="lastId"/> still in the inbox — older ones a batch passed over included, so the subject's
     /// alerts are applied in the order accepted — removes them, and returns their alerts as reports, in that order. Rows
     /// another replica applied meanwhile are gone. The rows are locked <c>FOR UPDATE</c>, not skipped when locked (a
-    /// replica's <see cref="OldestAsync"/> holds a row for a moment only). Rolled back with the incidents when that
-    /// transaction fails.
+    /// replica's <see cref="OldestAsync"/> holds a row for a moment only). A row whose alerts cannot be read is moved to
+    /// <c>alert_inbox_quarantine</c> with the reason and named in <paramref name="quarantined"/> (to be logged once the
+    /// transaction commits). Rolled back with the incidents when that transaction fails.
     /// </summary>
-    public static async Task<IReadOnlyList<PodReport>> ClaimAsync(DbConnection connection, DbTransaction transaction, string subject, long lastId)
+    public static async Task<IReadOnlyList<PodReport>> ClaimAsync(DbConnection connection, DbTransaction transaction, string subject, long lastId, DateTimeOffset now, List<QuarantinedRow> quarantined)
     {
         var dialect = SqlDialects.For(connection);
         var rows = (await connection.QueryAsync<(long Id, string Alerts)>(
             $"SELECT id, alerts FROM alert_inbox WHERE subject = @subject AND id <= @lastId ORDER BY id{dialect.ForUpdate}", new { subject, lastId }, transaction).ConfigureAwait(false)).ToList();
+        quarantined.Clear();
         if (rows.Count == 0)
         {
             return [];
         }
 
+        var reports = new List<PodReport>();
+        foreach (var row in rows)
+        {
+            if (!TryParseAlerts(row.Alerts, out var alerts, out var reason))
+            {
+                await connection.ExecuteAsync(
+                    "INSERT INTO alert_inbox_quarantine (id, received_at, subject, alerts, quarantined_at, reason) SELECT id, received_at, subject, alerts, @at, @reason FROM alert_inbox WHERE id = @id",
+                    new { id = row.Id, at = BotDatabase.ToDb(now), reason },
+                    transaction).ConfigureAwait(false);
+                quarantined.Add(new QuarantinedRow(row.Id, subject, reason));
+                continue;
+            }
+
+            reports.AddRange(alerts.Select(a => new PodReport(a.Failure, a.Status == AlertStatus.Resolved ? PodResolution.AlertResolved : null)));
+        }
+
         await connection.ExecuteAsync($"DELETE FROM alert_inbox WHERE id IN ({IdList(rows.ConvertAll(r => r.Id))})", transaction: transaction).ConfigureAwait(false);
-        return
-        [
-            .. rows.SelectMany(r => ParseAlerts(r.Alerts))
-                .Select(a => new PodReport(a.Failure, a.Status == AlertStatus.Resolved ? PodResolution.AlertResolved : null)),
-        ];
+        return reports;
+    }
+
+    /// <summary>A row's alerts, or why they cannot be read (the reason names no value of the row).</summary>
+    public static bool TryParseAlerts(string json, out IReadOnlyList<PullAlert> alerts, out string reason)
+    {
+        try
+        {
+            alerts = ParseAlerts(json);
+            if (alerts.Any(a => a is null || a.Failure is null))
+            {
+                alerts = [];
+                reason = "an alert of the row is null or has no failure";
+                return false;
+            }
+
+            reason = string.Empty;
+            return true;
+        }
+        catch (JsonException e)
+        {
+            alerts = [];
+            reason = $"not the inbox's alert JSON: {e.Message}";
+            return false;
+        }
     }
 
     /// <summary>A row's alerts from their stored JSON.</summary>
@@ -118,6 +159,22 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             {
                 foreach (var chunk in ids.Chunk(500))
                 {
+                    await connection.ExecuteAsync(new CommandDefinition($"DELETE FROM alert_inbox WHERE id IN ({IdList(chunk)})", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                }
+
+                return true;
+            },
+            cancellationToken);
+
+    /// <summary>Moves rows that cannot be applied to <c>alert_inbox_quarantine</c>, with the reason.</summary>
+    public Task QuarantineAsync(IReadOnlyList<long> ids, string reason, CancellationToken cancellationToken) =>
+        database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                var at = BotDatabase.ToDb(time.GetUtcNow());
+                foreach (var chunk in ids.Chunk(500))
+                {
+                    await connection.ExecuteAsync(new CommandDefinition($"INSERT INTO alert_inbox_quarantine (id, received_at, subject, alerts, quarantined_at, reason) SELECT id, received_at, subject, alerts, @at, @reason FROM alert_inbox WHERE id IN ({IdList(chunk)})", new { at, reason }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                     await connection.ExecuteAsync(new CommandDefinition($"DELETE FROM alert_inbox WHERE id IN ({IdList(chunk)})", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 }
 

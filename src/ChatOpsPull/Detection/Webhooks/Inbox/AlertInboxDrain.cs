@@ -129,20 +129,28 @@ public sealed partial class AlertInboxDrain : BackgroundService
 
             yielded += await YieldToRequestsAsync(cancellationToken).ConfigureAwait(false);
             var subjectStarted = _time.GetTimestamp();
-            var failure = subject.SelectMany(e => e.Alerts).Select(a => a.Failure).FirstOrDefault();
             var lastId = subject.Max(e => e.Id);
-            if (failure is null)
+            // The subject's cluster and namespace from its key (neither holds a '/'): its rows are read, once, in the claim,
+            // where a row that cannot be read is set aside instead of failing the subject again and again.
+            var parts = subject.Key.Split('/', 3);
+            if (parts.Length < 3)
             {
-                await _inbox.RemoveAsync([.. subject.Select(e => e.Id)], cancellationToken).ConfigureAwait(false);
+                await _inbox.QuarantineAsync([.. subject.Select(e => e.Id)], "the row's subject is not cluster/namespace/subject", cancellationToken).ConfigureAwait(false);
+                LogQuarantined(_logger, subject.Count(), subject.Key, "the row's subject is not cluster/namespace/subject");
             }
             else
             {
+                var quarantined = new List<QuarantinedRow>();
                 await subjects.ApplySubjectAsync(
-                    failure.Cluster,
-                    failure.Namespace,
-                    IncidentGrouping.SubjectOf(failure),
-                    (connection, transaction) => AlertInbox.ClaimAsync(connection, transaction, subject.Key, lastId),
+                    parts[0],
+                    parts[1],
+                    parts[2],
+                    (connection, transaction) => AlertInbox.ClaimAsync(connection, transaction, subject.Key, lastId, _time.GetUtcNow(), quarantined),
                     cancellationToken).ConfigureAwait(false);
+                foreach (var row in quarantined)
+                {
+                    LogQuarantinedRow(_logger, row.Id, row.Subject, row.Reason);
+                }
             }
 
             applied += subject.Count();
@@ -200,6 +208,12 @@ public sealed partial class AlertInboxDrain : BackgroundService
             // stopping
         }
     }
+
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Error, Message = "Alert inbox row {RowId} of subject {Subject} could not be read and was moved to alert_inbox_quarantine instead of being applied: {Reason}")]
+    private static partial void LogQuarantinedRow(ILogger logger, long rowId, string subject, string reason);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Error, Message = "{Rows} alert inbox rows of subject {Subject} were moved to alert_inbox_quarantine instead of being applied: {Reason}")]
+    private static partial void LogQuarantined(ILogger logger, int rows, string subject, string reason);
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Warning, Message = "The alert inbox could not be applied to the incident engine; its alerts stay there and are tried again in {Seconds} s")]
     private static partial void LogApplyFailed(ILogger logger, Exception exception, double seconds);

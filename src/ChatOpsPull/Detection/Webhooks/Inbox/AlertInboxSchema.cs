@@ -25,4 +25,21 @@ public static class AlertInboxSchema
         ALTER TABLE alert_inbox ADD COLUMN subject TEXT;
         CREATE INDEX alert_inbox_subject ON alert_inbox (subject, id);
         """);
+
+    /// <summary>
+    /// Inbox rows the drain could not read (written by another version of the bot, or damaged), set aside with the
+    /// reason instead of being tried again forever or dropped: an operator can look at them (and move them back).
+    /// </summary>
+    public static readonly SchemaMigration AlertInboxQuarantine = new(
+        "0152-alert-inbox-quarantine",
+        """
+        CREATE TABLE alert_inbox_quarantine (
+            id {bigint} NOT NULL,
+            received_at {bigint} NOT NULL,
+            subject TEXT,
+            alerts TEXT NOT NULL,
+            quarantined_at {bigint} NOT NULL,
+            reason TEXT NOT NULL
+        );
+        """);
 }
