@@ -122,6 +122,7 @@ public static class PullFailureLatencyDriver
             using var jit = new JitProbe();
             jit.Start();
             using var sampler = new StormSampler();
+            using var transactionProbe = new StorageProbe();
             var changedAt = new ConcurrentDictionary<string, long>();
             var clock = Stopwatch.StartNew();
             var stormStarted = Stopwatch.GetTimestamp();
@@ -154,6 +155,9 @@ public static class PullFailureLatencyDriver
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
             var storm = sampler.Stop();
+            var stormMs = Stopwatch.GetElapsedTime(stormStarted).TotalMilliseconds;
+            var transactions = transactionProbe.Report(stormMs);
+            var settings = await StorageProbe.SettingsAsync(app.Services.GetRequiredService<ChatOpsPull.Storage.BotDatabase>());
             jit.Stop();
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
@@ -187,6 +191,12 @@ public static class PullFailureLatencyDriver
             }
 
             Console.WriteLine(storm);
+            Console.WriteLine(transactions);
+            if (settings.Length > 0)
+            {
+                Console.WriteLine(settings);
+            }
+
             Console.WriteLine(jit.Report());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  floor, same run: warm registry manifest HEAD {floor.Registry:0.0} ms, Kubernetes pod read {floor.Kubernetes:0.0} ms (best of 5); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));

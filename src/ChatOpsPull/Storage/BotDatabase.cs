@@ -17,12 +17,14 @@ namespace ChatOpsPull.Storage;
 public sealed class BotDatabase : IAsyncDisposable
 {
     /// <summary>
-    /// The activity source of the bot's own transactions: a "COMMIT" activity per commit (a round trip on PostgreSQL that
-    /// is no command of Npgsql's, whose own "Npgsql" activities count the rest). Nothing is made without a listener.
+    /// The activity source of the bot's own transactions: a "TRANSACTION" activity per transaction (from its write turn to
+    /// its commit; tagged "rounds" when it holds several callers' writes) and a "COMMIT" activity per commit (a round trip
+    /// on PostgreSQL that is no command of Npgsql's, whose own "Npgsql" activities count the rest). Nothing is made without
+    /// a listener.
     /// </summary>
     public const string ActivitySourceName = "ChatOpsPull.Storage";
 
-    private static readonly ActivitySource Tracing = new(ActivitySourceName);
+    internal static readonly ActivitySource Tracing = new(ActivitySourceName);
 
     /// <summary>Session-level advisory lock key every replica takes while migrating ("chatopspull" in spirit).</summary>
     private const long MigrationLockKey = 684201337;
@@ -122,6 +124,7 @@ public sealed class BotDatabase : IAsyncDisposable
             }
 
             using var held = turn;
+            using var traced = Tracing.StartActivity("TRANSACTION", ActivityKind.Internal);
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
             var result = await work(connection, transaction).ConfigureAwait(false);
@@ -138,6 +141,39 @@ public sealed class BotDatabase : IAsyncDisposable
             _writeHealth.Failed(Location, Provider, e);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a transaction like <see cref="InTransactionAsync{T}"/>, but on SQLite possibly in
+    /// another caller's: writers queued for the write turn with such work are run together by the one handed the turn, each
+    /// in its own savepoint, and committed once (<see cref="TransactionGroup"/>). <paramref name="work"/> may run on that
+    /// caller's flow; its result (or its exception, when it threw or the shared transaction failed) is returned here only
+    /// once the transaction that holds it ended. Once taken into a transaction, the work runs to its end: the cancellation
+    /// token ends only the wait for the turn. On PostgreSQL, exactly <see cref="InTransactionAsync{T}"/>.
+    /// </summary>
+    public async Task<T> InSharedTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        if (!Dialect.OneWriterAtATime)
+        {
+            return await InTransactionAsync(work, cancellationToken).ConfigureAwait(false);
+        }
+
+        var round = new SharedRound<T>(work);
+        SqliteWriteTurn.Pass turn;
+        using (DiagnosisStageTimes.Measure(DiagnosisStage.WriteTurn))
+        {
+            turn = await _writeTurn.TakeAsync(round, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!round.Claimed)
+        {
+            using (turn)
+            {
+                await TransactionGroup.RunAsync(this, _writeTurn, _writeHealth, round, claimOthers: turn.Holds, onlyAhead: _writeTurn.GoingAhead).ConfigureAwait(false);
+            }
+        }
+
+        return await round.Outcome.ConfigureAwait(false);
     }
 
     /// <summary>

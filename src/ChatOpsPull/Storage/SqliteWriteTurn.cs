@@ -15,6 +15,9 @@ namespace ChatOpsPull.Storage;
 /// held by an intake batch that is itself queued here) pulls that writer ahead with it (<see cref="PullAhead"/>): the
 /// writers of a flow are named by <see cref="WritingFor"/>, so waiting for the holder does not mean waiting for everyone.
 /// A flow that already holds the turn (a write inside a gated write) goes straight on: waiting for itself would never end.
+/// A writer may wait with a <see cref="SharedRound"/> (<see cref="BotDatabase.InSharedTransactionAsync{T}"/>): the holder
+/// of the turn may then take it off the queue and run it in its own transaction (<see cref="TransactionGroup"/>), in queue
+/// order, instead of handing the turn to it.
 /// On PostgreSQL there is no turn to take.
 /// </summary>
 public sealed class SqliteWriteTurn : IDisposable
@@ -91,7 +94,14 @@ public sealed class SqliteWriteTurn : IDisposable
     }
 
     /// <summary>Waits for this process's turn to write; dispose the pass to hand the turn on.</summary>
-    public ValueTask<Pass> TakeAsync(CancellationToken cancellationToken)
+    public ValueTask<Pass> TakeAsync(CancellationToken cancellationToken) => TakeAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Waits for this process's turn to write, offering <paramref name="round"/> to the holders before: when one of them
+    /// takes it into its transaction (<see cref="ClaimWaitingRounds"/>), this returns a pass that holds nothing and the
+    /// round is <see cref="SharedRound.Claimed"/>.
+    /// </summary>
+    internal ValueTask<Pass> TakeAsync(SharedRound? round, CancellationToken cancellationToken)
     {
         if (_open || _held.Value is { Released: false })
         {
@@ -113,12 +123,53 @@ public sealed class SqliteWriteTurn : IDisposable
             }
 
             var name = _writingFor.Value;
-            waiter = new Waiter(name);
+            waiter = new Waiter(name, round);
             var ahead = _goingAhead.Value || (name is not null && _pulledAhead.ContainsKey(name));
             waiter.Node = (ahead ? _ahead : _inOrder).AddLast(waiter);
         }
 
         return WaitAsync(waiter, holder, cancellationToken);
+    }
+
+    /// <summary>
+    /// For the holder of the turn: takes up to <paramref name="max"/> waiters that offered a round off the queues, in the
+    /// order they would have been handed the turn, and returns their rounds (marked <see cref="SharedRound.Claimed"/>; their
+    /// callers now wait for the round's outcome). Takes none while a writer without a round is queued ahead: it waits for
+    /// the holder's commit, not for a growing group. With <paramref name="onlyAhead"/>, takes only rounds queued ahead.
+    /// </summary>
+    internal IReadOnlyList<SharedRound> ClaimWaitingRounds(int max, bool onlyAhead)
+    {
+        List<Waiter> claimed = [];
+        lock (_gate)
+        {
+            if (_ahead.Any(w => w.Round is null))
+            {
+                return [];
+            }
+
+            foreach (var queue in onlyAhead ? new[] { _ahead } : new[] { _ahead, _inOrder })
+            {
+                for (var node = queue.First; node is not null && claimed.Count < max;)
+                {
+                    var next = node.Next;
+                    if (node.Value.Round is not null)
+                    {
+                        queue.Remove(node);
+                        claimed.Add(node.Value);
+                    }
+
+                    node = next;
+                }
+            }
+        }
+
+        foreach (var waiter in claimed)
+        {
+            waiter.Round!.Claimed = true;
+            waiter.Turn.TrySetResult(false);
+        }
+
+        return claimed.ConvertAll(w => w.Round!);
     }
 
     public void Dispose()
@@ -142,7 +193,11 @@ public sealed class SqliteWriteTurn : IDisposable
         {
             using (cancellationToken.Register(() => Cancel(waiter, cancellationToken)))
             {
-                await waiter.Turn.Task.ConfigureAwait(false);
+                if (!await waiter.Turn.Task.ConfigureAwait(false))
+                {
+                    holder.Released = true; // its round was taken into the holder's transaction: this flow never held the turn
+                    return default;
+                }
             }
         }
         catch
@@ -208,16 +263,20 @@ public sealed class SqliteWriteTurn : IDisposable
             next = node.Value;
         }
 
-        next.Turn.TrySetResult();
+        next.Turn.TrySetResult(true);
     }
 
     /// <summary>A writer waiting for the turn, on one of the two queues until it is handed the turn or gives up.</summary>
-    private sealed class Waiter(string? name)
+    private sealed class Waiter(string? name, SharedRound? round)
     {
         /// <summary>What the waiting flow writes for (<see cref="WritingFor"/>), if it said.</summary>
         public string? Name { get; } = name;
 
-        public TaskCompletionSource Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>The write the holder may run for it in its own transaction, if it offered one.</summary>
+        public SharedRound? Round { get; } = round;
+
+        /// <summary>True: handed the turn; false: its round was claimed by the holder.</summary>
+        public TaskCompletionSource<bool> Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public LinkedListNode<Waiter>? Node { get; set; }
     }
@@ -287,6 +346,9 @@ public sealed class SqliteWriteTurn : IDisposable
         }
 
         internal static Pass Of(SqliteWriteTurn turn, Holder holder) => new(turn, holder);
+
+        /// <summary>Whether this pass holds the turn (not one of a flow that held it already, nor of an open turn).</summary>
+        internal bool Holds => _holder is not null;
 
         public void Dispose()
         {

@@ -11,6 +11,9 @@ namespace ChatOpsPull.Incidents.Engine;
 /// named resilience pipeline when it loses a race, and — once committed, still under the subject lock — followed by its
 /// <see cref="AfterCommit"/> work: metrics, storm roll-ups, diagnosis requests, and its news posted in commit order.
 /// The news is delivered after the lock is released, so a slow chat platform never holds up the next write.
+/// On SQLite the transaction may be shared with other subjects' writes queued for the write turn
+/// (<see cref="BotDatabase.InSharedTransactionAsync{T}"/>), each in its own savepoint: a write that fails or loses a race
+/// is rolled back and tried again alone, and the after-commit work runs only once the shared commit succeeded.
 /// </summary>
 internal sealed partial class SubjectWriter(
     IncidentStore store,
@@ -72,7 +75,7 @@ internal sealed partial class SubjectWriter(
         {
             AfterCommit? afterCommit = null;
             result = await pipelines.GetPipeline(pipeline).ExecuteAsync(
-                async token => await database.InTransactionAsync(
+                async token => await database.InSharedTransactionAsync(
                     async (connection, transaction) =>
                     {
                         afterCommit = new AfterCommit();

@@ -1,0 +1,163 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+
+namespace ChatOpsPull.Storage;
+
+/// <summary>
+/// Group commit across callers on SQLite: the caller that is handed the write turn runs its own round and the rounds of
+/// the callers queued behind it (<see cref="SqliteWriteTurn.ClaimWaitingRounds"/>) in one transaction, each in its own
+/// savepoint, and commits once. A storm's hundred subjects then cost a few transactions (connection, BEGIN IMMEDIATE,
+/// commit, and one hand-over of the turn through the thread pool each) instead of one per subject round.
+/// A round that throws is rolled back to its savepoint and handed its exception at once (its caller retries as it would
+/// after a transaction of its own); the others go on. Every other round is handed its result only once the commit that
+/// holds it succeeded, so nothing is acknowledged or told before it is durable; when the transaction as a whole fails
+/// (BEGIN, the commit, a full disk) every round not yet answered gets that failure, and none of it is stored.
+/// Every round queued when the group starts joins it (up to <see cref="MaxRounds"/>); rounds that queue while it runs
+/// wait for the next group, and it never waits for rounds that are not there. (Growing the group while it ran, for its
+/// first 25 ms, halved the 5,000-pod storm's p99 too but cost the 1,000-pod storm 10–30 % at p99 in a quiet A/B:
+/// the rounds already in the group waited for the late ones.)
+/// </summary>
+internal sealed class TransactionGroup
+{
+    /// <summary>Rounds in one transaction at most: a round of a storm is a few milliseconds of statements.</summary>
+    public const int MaxRounds = 50;
+
+    private const string Savepoint = "round";
+
+    private readonly BotDatabase _database;
+    private readonly SqliteWriteTurn _turn;
+    private readonly DatabaseWriteHealth? _writeHealth;
+    private readonly List<SharedRound> _rounds = [];
+    private readonly List<SharedRound> _ran = [];
+
+    private TransactionGroup(BotDatabase database, SqliteWriteTurn turn, DatabaseWriteHealth? writeHealth)
+    {
+        _database = database;
+        _turn = turn;
+        _writeHealth = writeHealth;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="first"/> (the round of the caller that holds the turn) and the rounds it can claim in one
+    /// transaction; every round's outcome is set when this returns. With <paramref name="claimOthers"/> false (the caller
+    /// did not get a turn of its own: a write inside a write), it runs alone.
+    /// </summary>
+    /// <param name="onlyAhead">The leader was marked to go ahead: it takes along only rounds queued ahead too.</param>
+    public static Task RunAsync(BotDatabase database, SqliteWriteTurn turn, DatabaseWriteHealth? writeHealth, SharedRound first, bool claimOthers, bool onlyAhead) =>
+        new TransactionGroup(database, turn, writeHealth).RunAsync(first, claimOthers, onlyAhead);
+
+    private async Task RunAsync(SharedRound first, bool claimOthers, bool onlyAhead)
+    {
+        _rounds.Add(first);
+        try
+        {
+            // The shared parts run to their end: the callers of the claimed rounds wait for them, not only the leader.
+            using var traced = BotDatabase.Tracing.StartActivity("TRANSACTION", ActivityKind.Internal);
+            await using var connection = await _database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+            await using var transaction = await _database.Dialect.BeginAsync(connection, CancellationToken.None).ConfigureAwait(false);
+            if (claimOthers)
+            {
+                _rounds.AddRange(_turn.ClaimWaitingRounds(MaxRounds - 1, onlyAhead)); // the rounds queued now
+            }
+
+            foreach (var round in _rounds)
+            {
+                await RunInSavepointAsync(connection, transaction, round).ConfigureAwait(false);
+            }
+
+            traced?.SetTag("rounds", _rounds.Count);
+            using (BotDatabase.Tracing.StartActivity("COMMIT", ActivityKind.Client))
+            {
+                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // handed to every round of the transaction, whose callers retry or report it
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            if (_writeHealth is not null && StorageFaults.IsUnavailable(e))
+            {
+                _writeHealth.Failed(_database.Location, _database.Provider, e);
+            }
+
+            _rounds.ForEach(r => r.Failed(e));
+            return;
+        }
+
+        _writeHealth?.Succeeded(_database.Location);
+        _ran.ForEach(r => r.Committed());
+    }
+
+    /// <summary>
+    /// Runs one round inside a savepoint: kept when it returns, rolled back (and answered with its exception) when it throws.
+    /// Throws only when the transaction itself is lost (the rollback to the savepoint failed): then with the round's error,
+    /// which says why (a full disk, say), rather than the savepoint's.
+    /// </summary>
+    private async Task RunInSavepointAsync(DbConnection connection, DbTransaction transaction, SharedRound round)
+    {
+        await transaction.SaveAsync(Savepoint).ConfigureAwait(false);
+        try
+        {
+            await round.RunAsync(connection, transaction).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // the round's own failure: handed to its caller, who retries or reports it as after a transaction of its own
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            try
+            {
+                await transaction.RollbackAsync(Savepoint).ConfigureAwait(false);
+                await transaction.ReleaseAsync(Savepoint).ConfigureAwait(false);
+            }
+            catch (DbException)
+            {
+                ExceptionDispatchInfo.Throw(e); // the transaction is lost (SQLite rolled it back): every round gets why
+            }
+
+            if (_writeHealth is not null && StorageFaults.IsUnavailable(e))
+            {
+                _writeHealth.Failed(_database.Location, _database.Provider, e);
+            }
+
+            round.Failed(e);
+            return;
+        }
+
+        await transaction.ReleaseAsync(Savepoint).ConfigureAwait(false);
+        _ran.Add(round);
+    }
+}
+
+/// <summary>
+/// One caller's write offered to a shared transaction (<see cref="TransactionGroup"/>): run by whichever caller holds the
+/// write turn, its outcome set once that transaction committed or failed.
+/// </summary>
+internal abstract class SharedRound
+{
+    /// <summary>Taken into another caller's transaction (set by <see cref="SqliteWriteTurn.ClaimWaitingRounds"/>).</summary>
+    public bool Claimed { get; set; }
+
+    public abstract Task RunAsync(DbConnection connection, DbTransaction transaction);
+
+    /// <summary>The transaction that holds the round committed: its caller gets its result.</summary>
+    public abstract void Committed();
+
+    /// <summary>The round, or the transaction that held it, failed: nothing of it is stored. Only the first outcome counts.</summary>
+    public abstract void Failed(Exception exception);
+}
+
+internal sealed class SharedRound<T>(Func<DbConnection, DbTransaction, Task<T>> work) : SharedRound
+{
+    private readonly TaskCompletionSource<T> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private T? _result;
+
+    public Task<T> Outcome => _outcome.Task;
+
+    public override async Task RunAsync(DbConnection connection, DbTransaction transaction) =>
+        _result = await work(connection, transaction).ConfigureAwait(false);
+
+    public override void Committed() => _outcome.TrySetResult(_result!);
+
+    public override void Failed(Exception exception) => _outcome.TrySetException(exception);
+}

@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using ChatOpsPull.Configuration;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Storage;
+using Dapper;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Tests.Storage;
+
+/// <summary>
+/// Group commit on the real SQLite file: writers queued for the write turn with shared work
+/// (<see cref="BotDatabase.InSharedTransactionAsync{T}"/>) are run by the one handed the turn, each in its own savepoint,
+/// and committed once.
+/// </summary>
+public sealed class TransactionGroupTests
+{
+    private static readonly SchemaMigration Widgets = new("9902-group-widgets", "CREATE TABLE widgets (id {bigint} PRIMARY KEY, owner TEXT NOT NULL)");
+
+    private static async Task<BotDatabase> OpenAsync(TestStorage storage)
+    {
+        var database = new BotDatabase(
+            Options.Create(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString }),
+            Options.Create(new BotOptions { DataDirectory = storage.DataDirectory }),
+            [new SchemaMigrationSet([Widgets])]);
+        await database.MigrateAsync();
+        return database;
+    }
+
+    /// <summary>A transaction (not shared) that holds the write turn until <c>release</c> is set, so that writers queue behind it.</summary>
+    private static async Task<(Task<bool> Holding, TaskCompletionSource Release)> HoldTheTurnAsync(BotDatabase database)
+    {
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = database.InTransactionAsync(async (_, _) =>
+        {
+            holding.SetResult();
+            await release.Task;
+            return true;
+        });
+        await holding.Task;
+        return (first, release);
+    }
+
+    private static Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<long>> Insert(long id, string owner, ConcurrentQueue<long>? ran = null) =>
+        async (connection, transaction) =>
+        {
+            ran?.Enqueue(id);
+            await connection.ExecuteAsync("INSERT INTO widgets (id, owner) VALUES (@id, @owner)", new { id, owner }, transaction);
+            return id * 10;
+        };
+
+    private static async Task<long[]> StoredAsync(BotDatabase database)
+    {
+        await using var connection = await database.OpenAsync();
+        return (await connection.QueryAsync<long>("SELECT id FROM widgets ORDER BY id")).ToArray();
+    }
+
+    private static async Task QueuedAsync(BotDatabase database, int writers) =>
+        await Eventually.ValueAsync(() => Task.FromResult(database.WriteTurn.Waiting), n => n == writers, $"{writers} writers queued for the turn");
+
+    /// <summary>Counts the bot's "TRANSACTION" activities under one trace (this test's), with the rounds each held.</summary>
+    private sealed class TransactionCounter : IDisposable
+    {
+        private readonly Activity _test = new Activity("transaction-group-test").Start();
+        private readonly ActivityListener _listener;
+        private readonly ConcurrentQueue<int> _rounds = new();
+
+        public TransactionCounter()
+        {
+            var trace = _test.TraceId;
+            _listener = new ActivityListener
+            {
+                ShouldListenTo = s => s.Name == BotDatabase.ActivitySourceName,
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+                ActivityStopped = a =>
+                {
+                    if (a.TraceId == trace && a.OperationName == "TRANSACTION")
+                    {
+                        _rounds.Enqueue(a.GetTagItem("rounds") is int n ? n : 1);
+                    }
+                },
+            };
+            ActivitySource.AddActivityListener(_listener);
+        }
+
+        /// <summary>Rounds per transaction, in the order the transactions ended.</summary>
+        public IReadOnlyList<int> Transactions => [.. _rounds];
+
+        public void Dispose()
+        {
+            _listener.Dispose();
+            _test.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Writers_queued_for_the_turn_commit_in_one_transaction_and_each_gets_its_own_result()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await OpenAsync(storage);
+        using var counter = new TransactionCounter();
+        var (holding, release) = await HoldTheTurnAsync(database);
+
+        var writes = new[] { 1L, 2, 3, 4 }.Select(id => database.InSharedTransactionAsync(Insert(id, $"subject-{id}"))).ToArray();
+        await QueuedAsync(database, writes.Length);
+        release.SetResult();
+        await holding;
+
+        Assert.Equal(new long[] { 10L, 20, 30, 40 }, await Task.WhenAll(writes));
+        Assert.Equal(new long[] { 1L, 2, 3, 4 }, await StoredAsync(database));
+        Assert.Equal(new[] { 1, 4 }, counter.Transactions); // the holder's own, then one for the four queued writers
+        Assert.Equal(0, database.WriteTurn.Waiting);
+    }
+
+    [Fact]
+    public async Task A_writer_that_throws_inside_the_group_rolls_back_only_its_own_part_and_the_others_commit()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await OpenAsync(storage);
+        using var counter = new TransactionCounter();
+        var (holding, release) = await HoldTheTurnAsync(database);
+
+        var first = database.InSharedTransactionAsync(Insert(1, "a"));
+        var failing = database.InSharedTransactionAsync<long>(async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync("INSERT INTO widgets (id, owner) VALUES (2, 'b')", transaction: transaction);
+            throw new InvalidOperationException("the round's own failure");
+        });
+        var duplicate = database.InSharedTransactionAsync(Insert(1, "c")); // the unique key of the first: a constraint error
+        var last = database.InSharedTransactionAsync(Insert(3, "d"));
+        await QueuedAsync(database, 4);
+        release.SetResult();
+        await holding;
+
+        Assert.Equal(10, await first);
+        Assert.Equal("the round's own failure", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing)).Message);
+        Assert.True(SqliteDialect.Instance.IsUniqueViolation(await Assert.ThrowsAnyAsync<Exception>(() => duplicate)));
+        Assert.Equal(30, await last);
+        Assert.Equal(new long[] { 1L, 3 }, await StoredAsync(database));
+        await using var connection = await database.OpenAsync();
+        Assert.Equal("a", await connection.ExecuteScalarAsync<string>("SELECT owner FROM widgets WHERE id = 1"));
+        Assert.Equal(new[] { 1, 4 }, counter.Transactions);
+    }
+
+    [Fact]
+    public async Task A_writer_that_lost_a_race_is_tried_again_without_redoing_the_others()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await OpenAsync(storage);
+        var ran = new ConcurrentQueue<long>();
+        var attempts = 0;
+        var (holding, release) = await HoldTheTurnAsync(database);
+
+        async Task<long> RetriedAsync()
+        {
+            // What the incident writer's retry pipeline does with a lost race: the same work again, in a transaction of its own.
+            while (true)
+            {
+                try
+                {
+                    return await database.InSharedTransactionAsync(async (connection, transaction) =>
+                    {
+                        await Insert(2, "b", ran)(connection, transaction);
+                        return Interlocked.Increment(ref attempts) == 1
+                            ? throw new IncidentConcurrencyException("inc-1")
+                            : 20L;
+                    });
+                }
+                catch (IncidentConcurrencyException)
+                {
+                }
+            }
+        }
+
+        var writes = new[] { database.InSharedTransactionAsync(Insert(1, "a", ran)), RetriedAsync(), database.InSharedTransactionAsync(Insert(3, "c", ran)) };
+        await QueuedAsync(database, 3);
+        release.SetResult();
+        await holding;
+
+        Assert.Equal(new long[] { 10L, 20, 30 }, await Task.WhenAll(writes));
+        Assert.Equal(2, attempts);
+        Assert.Equal(new long[] { 1L, 2, 2, 3 }, ran.Order().ToArray()); // the others ran once each
+        Assert.Equal(new long[] { 1L, 2, 3 }, await StoredAsync(database));
+    }
+
+    [Fact]
+    public async Task No_writer_of_the_group_is_answered_before_the_commit_that_holds_its_write()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await OpenAsync(storage);
+        var (holding, release) = await HoldTheTurnAsync(database);
+        var lastRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finishLast = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var first = database.InSharedTransactionAsync(Insert(1, "a"));
+        var second = database.InSharedTransactionAsync(Insert(2, "b"));
+        var last = database.InSharedTransactionAsync(async (connection, transaction) =>
+        {
+            var id = await Insert(3, "c")(connection, transaction);
+            lastRunning.SetResult();
+            await finishLast.Task;
+            return id;
+        });
+        await QueuedAsync(database, 3);
+        release.SetResult();
+        await holding;
+        await lastRunning.Task;
+
+        // The first two writes are done inside the shared transaction, which has not committed: nobody is answered, and
+        // another connection does not see them.
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted);
+        Assert.Empty(await StoredAsync(database));
+
+        finishLast.SetResult();
+        Assert.Equal(new long[] { 10L, 20, 30 }, await Task.WhenAll(first, second, last));
+        Assert.Equal(new long[] { 1L, 2, 3 }, await StoredAsync(database));
+    }
+
+    [Fact]
+    public async Task A_writer_queued_for_the_turn_without_shared_work_is_not_taken_into_a_group()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await OpenAsync(storage);
+        using var counter = new TransactionCounter();
+        var (holding, release) = await HoldTheTurnAsync(database);
+
+        var shared = database.InSharedTransactionAsync(Insert(1, "a"));
+        var own = database.InTransactionAsync(Insert(2, "b"));
+        var sharedAfter = database.InSharedTransactionAsync(Insert(3, "c"));
+        await QueuedAsync(database, 3);
+        release.SetResult();
+        await holding;
+
+        Assert.Equal(new long[] { 10L, 20, 30 }, await Task.WhenAll(shared, own, sharedAfter));
+        // The holder's; the first shared writer's, which takes the shared writer queued behind the plain one along; the
+        // plain writer's own, after that commit.
+        Assert.Equal(new[] { 1, 2, 1 }, counter.Transactions);
+    }
+}
