@@ -220,15 +220,7 @@ public static partial class MessageClassifier
         public static readonly PhraseMask Tls = PlainHttp | UnknownAuthority | CertificateExpired | CertificateName | Table.Any(
                 "x509:", "tls: ", "handshake failure", "self signed certificate", "self-signed certificate", "certificate chain", "certificate verify failed",
                 "authority that is not trusted", "ssl routines", "certificate signed by");
-        // Go's net/http transport (transport.go, dialConn): when the node's HTTP(S) proxy answers the CONNECT with anything
-        // but 200, the error is the status text alone, wrapped in the url.Error of the request it was for:
-        // `Head "https://registry-1.docker.io/v2/…": Get "https://auth.docker.io/token?…": Forbidden`. A registry's own 403
-        // always carries its number or an error code ("403 Forbidden", "denied: …"), so "Forbidden" right after a quoted
-        // URL (or after the /v2/ ping URL, unquoted before Go 1.14) is the proxy refusing the destination: the node's
-        // network path. (A CONNECT answered "Bad Gateway" or "Service Unavailable" is the proxy failing to reach the
-        // registry, which may be the registry being down: those stay registry faults.)
-        public static readonly PhraseMask ProxyConnectRefused = Table.Any("\": forbidden", "/v2/: forbidden");
-        public static readonly PhraseMask Proxy = ProxyConnectRefused | Table.Any("proxyconnect", "proxy authentication required", "proxy error");
+        public static readonly PhraseMask Proxy = Table.Any("proxyconnect", "proxy authentication required", "proxy error");
         public static readonly PhraseMask DnsFailure = Table.Any(
             "no such host", "server misbehaving", "temporary failure in name resolution", "name or service not known", "requested name is valid",
             "getaddrinfo", "dial udp", "could not resolve host");
@@ -291,11 +283,11 @@ public static partial class MessageClassifier
             "malformed http",
             // Go's net/http client (client.go, send): a token realm or redirect the registry named with a scheme that is not
             // http(s), such as Nexus answering realm="null://…" (`Get "null://host/v2/token?…": unsupported protocol scheme "null"`).
-            "unsupported protocol scheme");
+            "protocol scheme");
         // Envoy in front of a registry (Istio, Contour, a cloud load balancer; source/common/router/router.cc): its own 503/504
         // bodies when the registry behind it does not answer ("upstream connect error or disconnect/reset before headers.
         // reset reason: …", "no healthy upstream", "upstream request timeout"), quoted by the runtime as the answer it got.
-        public static readonly PhraseMask UpstreamDown = Table.Any("upstream connect error", "no healthy upstream", "upstream request timeout");
+        public static readonly PhraseMask UpstreamDown = Table.Any("disconnect/reset before headers", "no healthy upstream", "upstream request timeout");
         // containers/image (docker/docker_client.go, detectPropertiesHelper: "pinging container registry %s: %w", older
         // "error pinging docker registry %s") and Docker ("pinging docker registry returned"): the /v2/ version check that
         // comes before any repository is named.
@@ -309,6 +301,14 @@ public static partial class MessageClassifier
         // Words that count only at the end of the message or before punctuation (the scan checks what follows them).
         public static readonly PhraseMask DeniedWord = Table.Positional(": denied");
         public static readonly PhraseMask EofWord = Table.Positional(": eof");
+        // Go's net/http transport (transport.go, dialConn): when the node's HTTP(S) proxy answers the CONNECT with anything
+        // but 200, the error is the status text alone, wrapped in the url.Error of the request it was for:
+        // `Head "https://registry-1.docker.io/v2/…": Get "https://auth.docker.io/token?…": Forbidden`. A registry's own 403
+        // always carries its number or an error code ("403 Forbidden", "denied: …"), so "Forbidden" right after a quoted
+        // URL (or after a URL's last slash, unquoted before Go 1.14) is the proxy refusing the destination: the node's
+        // network path. (A CONNECT answered "Bad Gateway" or "Service Unavailable" is the proxy failing to reach the
+        // registry, which may be the registry being down: those stay registry faults.) The scan notes what precedes it.
+        public static readonly PhraseMask ForbiddenWord = Table.Positional(": forbidden");
 
         // Where an HTTP status number may follow ("status: 401", "status code 429", "HTTP 403 response", "(HTTP code 500)").
         public static readonly PhraseMask StatusWord = Table.Positional("status");
@@ -333,7 +333,7 @@ public static partial class MessageClassifier
         // containerd (core/remotes/docker/fetcher.go, dockerFetcher.Fetch): "could not fetch content descriptor <digest>
         // (<media type>) from remote: not found" when no host served content the registry's own manifest or index named;
         // it names the media type, schema 1's included, without saying the format was refused.
-        public static readonly PhraseMask FetchDescriptor = Table.Any("could not fetch content descriptor");
+        public static readonly PhraseMask FetchDescriptor = Table.Any("content descriptor");
 
         // Kubelet (kubelet_pods.go, getPullSecretsForPod): the FailedToRetrieveImagePullSecret warning, "Unable to retrieve
         // some image pull secrets (<names>); attempting to pull the image may not succeed." (older: "Unable to retrieve pull

@@ -130,7 +130,7 @@ public static partial class MessageClassifier
     private static string Network(Message m, string host)
     {
         var detail =
-            m.Has(P.ProxyConnectRefused) ? "the node's HTTP proxy refused to open the connection (its CONNECT answer was Forbidden: allow the registry's hosts in the proxy, or list them in NO_PROXY of the node's runtime)"
+            m.ProxyRefusedConnect ? "the node's HTTP proxy refused to open the connection (its CONNECT answer was Forbidden: allow the registry's hosts in the proxy, or list them in NO_PROXY of the node's runtime)"
             : m.Has(P.Proxy) ? "the connection through the HTTP proxy failed (check HTTP(S)_PROXY and NO_PROXY of the node's runtime)"
             : m.Has(P.Dns) ? (m.Has(P.IoTimeout) ? $"the DNS lookup of {host} timed out" : $"the DNS lookup of {host} failed")
             : m.Has(P.Refused) ? $"{host} refused the connection"

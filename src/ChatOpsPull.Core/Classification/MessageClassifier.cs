@@ -154,7 +154,7 @@ public static partial class MessageClassifier
         }
 
         // The node's HTTP(S) proxy refused the CONNECT ("Forbidden" alone after the URL): nothing reached the registry.
-        if (m.Has(P.ProxyConnectRefused))
+        if (m.ProxyRefusedConnect)
         {
             return Finding.Network;
         }
