@@ -19,6 +19,9 @@ public static partial class MessageClassifier
 
         public bool EofAsWord { get; private set; }
 
+        /// <summary>": forbidden" right after a quote or a slash: the status text Go's transport gives for a proxy's CONNECT refusal.</summary>
+        public bool ProxyRefusedConnect { get; private set; }
+
         public void Found(int phrase, ReadOnlySpan<char> text, int at)
         {
             var bit = PhraseMask.Bit(phrase);
@@ -41,6 +44,10 @@ public static partial class MessageClassifier
             else if (bit.Intersects(P.EofWord))
             {
                 EofAsWord |= IsWordEnd(text, at + ": eof".Length);
+            }
+            else if (bit.Intersects(P.ForbiddenWord))
+            {
+                ProxyRefusedConnect |= at > 0 && text[at - 1] is '"' or '/';
             }
         }
 

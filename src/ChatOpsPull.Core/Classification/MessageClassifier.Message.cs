@@ -32,6 +32,9 @@ public static partial class MessageClassifier
         /// <summary>": eof" as a whole last word (not ": eof…" inside a longer word).</summary>
         public bool EofAsWord => facts.EofAsWord;
 
+        /// <summary>The node's HTTP proxy refused the CONNECT: "Forbidden" alone right after the URL (Go's transport, dialConn).</summary>
+        public bool ProxyRefusedConnect => facts.ProxyRefusedConnect;
+
         /// <summary>
         /// The first HTTP status written after "status", "HTTP " or "response code" ("unexpected status: 401", "response
         /// status code 429", "HTTP 403 response body", "(HTTP code 500)", "Response code: 401"), or after the URL such an

@@ -280,9 +280,20 @@ public static partial class MessageClassifier
             "gzip: ", "flate: corrupt", "archive/tar", "zstd: ",
             // Go's net/http transport reading something that is not HTTP at all ("net/http: HTTP/1.x transport connection
             // broken: malformed HTTP response", "malformed HTTP status code").
-            "malformed http");
+            "malformed http",
+            // Go's net/http client (client.go, send): a token realm or redirect the registry named with a scheme that is not
+            // http(s), such as Nexus answering realm="null://…" (`Get "null://host/v2/token?…": unsupported protocol scheme "null"`).
+            "protocol scheme");
+        // Envoy in front of a registry (Istio, Contour, a cloud load balancer; source/common/router/router.cc): its own 503/504
+        // bodies when the registry behind it does not answer ("upstream connect error or disconnect/reset before headers.
+        // reset reason: …", "no healthy upstream", "upstream request timeout"), quoted by the runtime as the answer it got.
+        public static readonly PhraseMask UpstreamDown = Table.Any("disconnect/reset before headers", "no healthy upstream", "upstream request timeout");
+        // containers/image (docker/docker_client.go, detectPropertiesHelper: "pinging container registry %s: %w", older
+        // "error pinging docker registry %s") and Docker ("pinging docker registry returned"): the /v2/ version check that
+        // comes before any repository is named.
+        public static readonly PhraseMask Pinging = Table.Any("pinging container registry", "pinging docker registry");
         public static readonly PhraseMask UnexpectedStatus = Table.Any("unexpected status", "unexpected http status", "received unexpected");
-        public static readonly PhraseMask RegistryFault = Status500 | Status502 | Status503 | Status504 | BadRequest | CorruptBlob | UnexpectedEof | BlobUnknown | Garbled | UnexpectedStatus;
+        public static readonly PhraseMask RegistryFault = Status500 | Status502 | Status503 | Status504 | BadRequest | CorruptBlob | UnexpectedEof | BlobUnknown | Garbled | UnexpectedStatus | UpstreamDown;
 
         // Docker's "No such image: x" and containers/storage's "image not known" (nothing by that name to use).
         public static readonly PhraseMask AnyNotFound = NotFound | DoesNotExist | Table.Any("notfound", "no such image", "image not known");
@@ -290,6 +301,14 @@ public static partial class MessageClassifier
         // Words that count only at the end of the message or before punctuation (the scan checks what follows them).
         public static readonly PhraseMask DeniedWord = Table.Positional(": denied");
         public static readonly PhraseMask EofWord = Table.Positional(": eof");
+        // Go's net/http transport (transport.go, dialConn): when the node's HTTP(S) proxy answers the CONNECT with anything
+        // but 200, the error is the status text alone, wrapped in the url.Error of the request it was for:
+        // `Head "https://registry-1.docker.io/v2/…": Get "https://auth.docker.io/token?…": Forbidden`. A registry's own 403
+        // always carries its number or an error code ("403 Forbidden", "denied: …"), so "Forbidden" right after a quoted
+        // URL (or after a URL's last slash, unquoted before Go 1.14) is the proxy refusing the destination: the node's
+        // network path. (A CONNECT answered "Bad Gateway" or "Service Unavailable" is the proxy failing to reach the
+        // registry, which may be the registry being down: those stay registry faults.) The scan notes what precedes it.
+        public static readonly PhraseMask ForbiddenWord = Table.Positional(": forbidden");
 
         // Where an HTTP status number may follow ("status: 401", "status code 429", "HTTP 403 response", "(HTTP code 500)").
         public static readonly PhraseMask StatusWord = Table.Positional("status");
@@ -310,6 +329,11 @@ public static partial class MessageClassifier
         // 404 Not Found"; the distribution spec answers a missing manifest or repository with 404) is a missing image; a 404
         // on a blob is the registry missing content it listed.
         public static readonly PhraseMask ManifestsPath = Table.Any("/manifests/");
+
+        // containerd (core/remotes/docker/fetcher.go, dockerFetcher.Fetch): "could not fetch content descriptor <digest>
+        // (<media type>) from remote: not found" when no host served content the registry's own manifest or index named;
+        // it names the media type, schema 1's included, without saying the format was refused.
+        public static readonly PhraseMask FetchDescriptor = Table.Any("content descriptor");
 
         // Kubelet (kubelet_pods.go, getPullSecretsForPod): the FailedToRetrieveImagePullSecret warning, "Unable to retrieve
         // some image pull secrets (<names>); attempting to pull the image may not succeed." (older: "Unable to retrieve pull

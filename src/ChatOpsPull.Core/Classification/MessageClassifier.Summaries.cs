@@ -130,7 +130,8 @@ public static partial class MessageClassifier
     private static string Network(Message m, string host)
     {
         var detail =
-            m.Has(P.Proxy) ? "the connection through the HTTP proxy failed (check HTTP(S)_PROXY and NO_PROXY of the node's runtime)"
+            m.ProxyRefusedConnect ? "the node's HTTP proxy refused to open the connection (its CONNECT answer was Forbidden: allow the registry's hosts in the proxy, or list them in NO_PROXY of the node's runtime)"
+            : m.Has(P.Proxy) ? "the connection through the HTTP proxy failed (check HTTP(S)_PROXY and NO_PROXY of the node's runtime)"
             : m.Has(P.Dns) ? (m.Has(P.IoTimeout) ? $"the DNS lookup of {host} timed out" : $"the DNS lookup of {host} failed")
             : m.Has(P.Refused) ? $"{host} refused the connection"
             : m.Has(P.NoRoute) ? $"there is no route to {host}"
@@ -145,7 +146,9 @@ public static partial class MessageClassifier
     private static string RegistryFault(Message m)
     {
         var status = m.StatusCode;
-        return m.Has(P.Status500) || status == 500 ? "it answered 500 Internal Server Error"
+        return m.Has(P.Pinging) && (status == 404 || m.Has(P.NotFound)) ? "its /v2/ endpoint answered 404, so the address is not a registry's API (check the mirror or endpoint configured for it on the nodes)"
+            : m.Has(P.UpstreamDown) ? "the proxy in front of it (Envoy or a load balancer) found no healthy registry behind it"
+            : m.Has(P.Status500) || status == 500 ? "it answered 500 Internal Server Error"
             : m.Has(P.Status502) || status == 502 ? "it answered 502 Bad Gateway"
             : m.Has(P.Status503) || status == 503 ? "it answered 503 Service Unavailable"
             : m.Has(P.Status504) || status == 504 ? "it answered 504 Gateway Timeout"

@@ -110,7 +110,7 @@ public static partial class MessageClassifier
             return Finding.RegistryPolicy;
         }
 
-        if (m.Has(P.SchemaOne))
+        if (m.Has(P.SchemaOne) && !m.Has(P.FetchDescriptor))
         {
             // No cause fits an image format the runtime dropped; beside a pull reason it is still never unknown.
             return m.Has(P.PullReason | P.RegistryUnavailable) ? Finding.SchemaOneBackOff : Finding.SchemaOne;
@@ -151,6 +151,12 @@ public static partial class MessageClassifier
         if (m.Has(P.ExecFormat))
         {
             return Finding.Platform;
+        }
+
+        // The node's HTTP(S) proxy refused the CONNECT ("Forbidden" alone after the URL): nothing reached the registry.
+        if (m.ProxyRefusedConnect)
+        {
+            return Finding.Network;
         }
 
         // 4. What the registry answered.
@@ -239,6 +245,13 @@ public static partial class MessageClassifier
             || (m.Has(P.KubeletAggregate) && m.Has(P.UnauthorizedWord | P.CredentialRefusal)))
         {
             return m.Has(P.AnonymousToken) ? Finding.AnonymousRefused : Finding.Unauthorized;
+        }
+
+        // The /v2/ version check answered 404 (or "not found") before any repository was asked for: the address is not a
+        // registry's API (a mirror or endpoint configured with the wrong host or path), not a missing image.
+        if (m.Has(P.Pinging) && (status == 404 || m.Has(P.NotFound)))
+        {
+            return Finding.RegistryFault;
         }
 
         if (status == 404 && m.Has(P.ManifestsPath))

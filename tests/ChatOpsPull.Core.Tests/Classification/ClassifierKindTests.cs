@@ -694,4 +694,53 @@ public sealed class ClassifierKindTests
     {
         Assert.Equal(PullCause.PlatformMismatch, MessageClassifier.Classify(message).Cause);
     }
+
+    [Theory]
+    // Go's net/http transport (transport.go, dialConn) turns a proxy's non-200 answer to CONNECT into the status text alone
+    // (errors.New(text) of resp.Status), inside the url.Error of the request it was for: Docker's token fetch behind a
+    // proxy (distribution's auth transport), its /v2/ ping before Go quoted URLs, and containerd's "failed to do request".
+    // "Forbidden" there is the proxy refusing the destination.
+    [InlineData("Error response from daemon: Head \"https://registry-1.docker.io/v2/library/nginx/manifests/1.27\": Get \"https://auth.docker.io/token?scope=repository%3Alibrary%2Fnginx%3Apull&service=registry.docker.io\": Forbidden")]
+    [InlineData("Error response from daemon: Get https://registry-1.docker.io/v2/: Forbidden")]
+    [InlineData("failed to resolve reference \"" + Image2 + "\": failed to do request: Head \"https://registry.example.com/v2/team/app/manifests/2\": Forbidden")]
+    [InlineData("Failed to pull image \"" + Image2 + "\": rpc error: code = Unknown desc = Error response from daemon: Head \\\"https://registry.example.com/v2/team/app/manifests/2\\\": Forbidden")]
+    public void A_proxy_refusing_the_connect_is_the_network_path_not_the_registry(string message)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.Network, result.Cause);
+        Assert.Contains("HTTP proxy refused", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // containers/image's /v2/ version check (docker/docker_client.go, detectPropertiesHelper: "pinging container registry
+    // %s: %w"; older "error pinging docker registry %s: %v"), its error from httpResponseToError ("invalid status code from
+    // registry %d (%s)") or, newer, registryHTTPResponseToError ("StatusCode: %d, %q"): a 404 there comes before any
+    // repository is named, so the address is not a registry API, not a missing image.
+    [InlineData("pinging container registry registry.example.com: invalid status code from registry 404 (Not Found)")]
+    [InlineData("rpc error: code = Unknown desc = error pinging docker registry registry.example.com: invalid status code from registry 404 (Not Found)")]
+    [InlineData("initializing source docker://registry.example.com/team/app:2: pinging container registry registry.example.com: StatusCode: 404, \"<html><body><h1>404 Not Found</h1></body></html>\"")]
+    public void A_version_check_answered_404_is_the_registry_endpoint(string message)
+    {
+        var result = MessageClassifier.Classify(message);
+        Assert.Equal(PullCause.RegistryError, result.Cause);
+        Assert.Contains("/v2/ endpoint answered 404", result.Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // Go's net/http client (client.go, send: `unsupported protocol scheme %q`) on a token realm the registry named with a
+    // scheme that is not http(s) (a Nexus mirror answering realm="null://…", sonatype/nexus-public).
+    [InlineData("Error response from daemon: Head \"http://nexus.example.com:5005/v2/library/ubuntu/manifests/24.04\": Get \"null://nexus.example.com:5005/v2/token?scope=repository%3Alibrary%2Fubuntu%3Apull\": unsupported protocol scheme \"null\"")]
+    // Envoy in front of a registry (source/common/router/router.cc): its 503/504 bodies when nothing healthy answers
+    // behind it, quoted as the answer (containers/image's registryHTTPResponseToError, distribution's errcode UNKNOWN).
+    [InlineData("Error response from daemon: unknown: upstream connect error or disconnect/reset before headers. reset reason: connection termination")]
+    [InlineData("initializing source docker://registry.example.com/team/app:2: reading manifest 2 in registry.example.com/team/app: no healthy upstream")]
+    [InlineData("initializing source docker://registry.example.com/team/app:2: reading manifest 2 in registry.example.com/team/app: upstream request timeout")]
+    // containerd (core/remotes/docker/fetcher.go, dockerFetcher.Fetch): no host served content the registry's own manifest
+    // named, "could not fetch content descriptor %v (%v) from remote: %w"; the media type it names may be schema 1's.
+    [InlineData("ctr: httpReaderSeeker: failed open: could not fetch content descriptor sha256:0d3b4c5e (application/vnd.docker.distribution.manifest.v1+prettyjws) from remote: not found")]
+    [InlineData("failed to pull and unpack image \"" + Image2 + "\": failed to copy: httpReadSeeker: failed open: could not fetch content descriptor sha256:0d3b4c5e (application/vnd.oci.image.layer.v1.tar+gzip) from remote: not found")]
+    public void A_registry_or_its_front_answering_unusably_is_a_registry_error(string message)
+    {
+        Assert.Equal(PullCause.RegistryError, MessageClassifier.Classify(message).Cause);
+    }
 }

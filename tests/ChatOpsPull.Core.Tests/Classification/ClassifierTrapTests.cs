@@ -288,4 +288,23 @@ public sealed class ClassifierTrapTests
         var late = MessageClassifier.Classify(padding + " manifest unknown");
         Assert.Equal(PullCause.Unknown, late.Cause);
     }
+
+    [Theory]
+    // The registry's own 403/5xx carry their number or error code (containerd: "unexpected status from HEAD request to
+    // %s: %s" with resp.Status; distribution's client: "received unexpected HTTP status: %s"; errcode "denied: …"): they
+    // keep their meaning and are not read as a proxy refusing the CONNECT.
+    [InlineData("failed to resolve reference \"registry.example.com/org/app:2\": unexpected status from HEAD request to https://registry.example.com/v2/org/app/manifests/2: 403 Forbidden", PullCause.AccessDenied)]
+    [InlineData("Error response from daemon: Get \"https://registry.example.com/v2/org/app/manifests/2\": denied: requested access to the resource is denied", PullCause.AccessDenied)]
+    [InlineData("Error response from daemon: Get \"https://registry.example.com/v2/org/app/manifests/2\": received unexpected HTTP status: 502 Bad Gateway", PullCause.RegistryError)]
+    // A proxy answering CONNECT with a 5xx text could not reach the registry, which may be down: not read as the proxy's refusal.
+    [InlineData("Error response from daemon: Get \"https://registry.example.com/v2/\": Service Unavailable", PullCause.RegistryError)]
+    // A manifest 404 after the version check passed stays a missing image (containers/image: "reading manifest %s in %s: %w").
+    [InlineData("initializing source docker://registry.example.com/org/app:2: reading manifest 2 in registry.example.com/org/app: StatusCode: 404, \"<html><body><h1>404 Not Found</h1></body></html>\"", PullCause.ImageNotFound)]
+    [InlineData("initializing source docker://registry.example.com/org/app:2: reading manifest 2 in registry.example.com/org/app: manifest unknown", PullCause.ImageNotFound)]
+    // A version check that failed on the way (DNS) stays the network.
+    [InlineData("pinging container registry registry.example.com: Get \"https://registry.example.com/v2/\": dial tcp: lookup registry.example.com: no such host", PullCause.Network)]
+    public void Answers_that_name_their_status_keep_it_and_only_a_ping_404_is_the_endpoint(string message, PullCause expected)
+    {
+        Assert.Equal(expected, MessageClassifier.Classify(message).Cause);
+    }
 }

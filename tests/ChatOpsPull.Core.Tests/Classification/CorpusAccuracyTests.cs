@@ -20,15 +20,24 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     private const double RequiredRecall = 0.90;
 
     /// <summary>
-    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to f.jsonl), asserted so that no
-    /// change slides back below it (207 of 235 = 88.1% when the blind f.jsonl was added, its 35 evaluation messages at
-    /// 32 of 35; 208 of 235 = 88.5% after the fourth tuning round's producer-sourced rules, written before f.jsonl was
-    /// seen, f.jsonl's evaluation messages still at 32 of 35; 209 of 235 = 88.9% with Skaffold's "waiting to start" form, from a tuning miss; 175 of 200 = 87.5% after the third tuning round; 172 of 200 when e.jsonl was added,
-    /// its 20 evaluation messages at 17 of 20; 155 of 180 before).
+    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to g.jsonl): 217 of 245 = 88.6% when
+    /// g.jsonl was added (its 10 evaluation messages at 8 of 10, labelled and committed before the classifier ran on them;
+    /// a.jsonl to f.jsonl alone are held at 88.9% by <see cref="ReachedAccuracyOnCollectionsAToF"/>).
     /// Raise it when a change (made without looking at evaluation misses) reaches more;
     /// replace it by <see cref="RequiredAccuracy"/> once the target is met.
     /// </summary>
-    private const double ReachedAccuracy = 0.889;
+    private const double ReachedAccuracy = 0.885;
+
+    /// <summary>
+    /// The evaluation accuracy reached on the evaluation messages of a.jsonl to f.jsonl (209 of 235 = 88.9% with the fifth
+    /// round's producer rules, which left it unchanged; 207 of 235 = 88.1% when the blind f.jsonl was added, its 35
+    /// evaluation messages at 32 of 35; 208 of 235 = 88.5% after the fourth tuning round's producer-sourced rules, written
+    /// before f.jsonl was seen, f.jsonl's evaluation messages still at 32 of 35; 209 of 235 = 88.9% with Skaffold's
+    /// "waiting to start" form, from a tuning miss; 175 of 200 = 87.5% after the third tuning round; 172 of 200 when
+    /// e.jsonl was added, its 20 evaluation messages at 17 of 20; 155 of 180 before): kept so that new data cannot hide a
+    /// slide on the old.
+    /// </summary>
+    private const double ReachedAccuracyOnCollectionsAToF = 0.889;
 
     /// <summary>
     /// The evaluation accuracy reached on the evaluation messages of a.jsonl to d.jsonl alone (158 of 180 = 87.8% with Skaffold's "waiting to start" form; 157 of 180 after
@@ -48,8 +57,8 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     /// </summary>
     private const double ReachedAccuracyOnFirstCollection = 0.925;
 
-    /// <summary>The tuning accuracy reached (325 of 352 = 92.3% with Skaffold's "waiting to start" form; 324 of 352 = 92.0% after the fourth tuning round, its rules written before f.jsonl was seen; 322 of 352 = 91.5% when the blind f.jsonl's 53 tuning messages were added, before any rule was tuned on them; 279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
-    private const double ReachedTuningAccuracy = 0.923;
+    /// <summary>The tuning accuracy reached (349 of 374 = 93.3% with g.jsonl's 22 tuning messages, all right when it was added, and the fifth round's producer rules; 327 of 352 = 92.9% with those rules before g.jsonl; 325 of 352 = 92.3% with Skaffold's "waiting to start" form; 324 of 352 = 92.0% after the fourth tuning round, its rules written before f.jsonl was seen; 322 of 352 = 91.5% when the blind f.jsonl's 53 tuning messages were added, before any rule was tuned on them; 279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.933;
 
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
@@ -103,12 +112,16 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to c.jsonl, message only: {aToC.Right} of {aToC.Count} = {aToC.Accuracy:P1}"));
         var (fourth, _, _) = Measure([.. evaluation.Where(m => m.File is "d.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, d.jsonl only, message only: {fourth.Right} of {fourth.Count} = {fourth.Accuracy:P1}"));
-        var (aToD, _, _) = Measure([.. evaluation.Where(m => m.File is not ("e.jsonl" or "f.jsonl"))], listMisses: false);
+        var (aToD, _, _) = Measure([.. evaluation.Where(m => m.File is "a.jsonl" or "b.jsonl" or "c.jsonl" or "d.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to d.jsonl, message only: {aToD.Right} of {aToD.Count} = {aToD.Accuracy:P1}"));
         var (fifth, _, _) = Measure([.. evaluation.Where(m => m.File is "e.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, e.jsonl only, message only: {fifth.Right} of {fifth.Count} = {fifth.Accuracy:P1}"));
         var (blind, _, _) = Measure([.. evaluation.Where(m => m.File is "f.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, f.jsonl only (blind batch), message only: {blind.Right} of {blind.Count} = {blind.Accuracy:P1}"));
+        var (aToF, _, _) = Measure([.. evaluation.Where(m => m.File is not "g.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to f.jsonl, message only: {aToF.Right} of {aToF.Count} = {aToF.Accuracy:P1}"));
+        var (fresh, _, _) = Measure([.. evaluation.Where(m => m.File is "g.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, g.jsonl only (fresh batch, labelled before the classifier ran on it), message only: {fresh.Right} of {fresh.Count} = {fresh.Accuracy:P1}"));
 
         var failures = new List<string>();
         var regressions = new List<string>();
@@ -121,7 +134,7 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
 
             if (scores.Accuracy < ReachedAccuracy)
             {
-                regressions.Add(string.Create(CultureInfo.InvariantCulture, $"{name}: accuracy {scores.Accuracy:P1} fell below the {ReachedAccuracy:P0} already reached"));
+                regressions.Add(string.Create(CultureInfo.InvariantCulture, $"{name}: accuracy {scores.Accuracy:P1} fell below the {ReachedAccuracy:P1} already reached"));
             }
 
             foreach (var cause in PullCauseNames.All)
@@ -144,6 +157,11 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
             }
         }
 
+        if (aToF.Accuracy < ReachedAccuracyOnCollectionsAToF)
+        {
+            regressions.Add(string.Create(CultureInfo.InvariantCulture, $"a.jsonl to f.jsonl, message only: accuracy {aToF.Accuracy:P1} fell below the {ReachedAccuracyOnCollectionsAToF:P1} already reached"));
+        }
+
         if (aToD.Accuracy < ReachedAccuracyOnCollectionsAToD)
         {
             regressions.Add(string.Create(CultureInfo.InvariantCulture, $"a.jsonl to d.jsonl, message only: accuracy {aToD.Accuracy:P1} fell below the {ReachedAccuracyOnCollectionsAToD:P1} already reached"));
@@ -163,7 +181,7 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
             : string.Create(CultureInfo.InvariantCulture, $"issue 14 targets (accuracy >= {RequiredAccuracy:P0}, every cause >= {RequiredRecall:P0} recall) NOT MET yet:\n") + string.Join('\n', failures));
         Assert.True(
             regressions.Count == 0,
-            string.Create(CultureInfo.InvariantCulture, $"Regression on the evaluation part (issue 14's target is {RequiredAccuracy:P0} accuracy and {RequiredRecall:P0} recall per cause; {ReachedAccuracy:P0} was reached):\n") + string.Join('\n', regressions));
+            string.Create(CultureInfo.InvariantCulture, $"Regression on the evaluation part (issue 14's target is {RequiredAccuracy:P0} accuracy and {RequiredRecall:P0} recall per cause; {ReachedAccuracy:P1} was reached):\n") + string.Join('\n', regressions));
     }
 
     [Fact]
