@@ -122,6 +122,8 @@ public static class PullFailureLatencyDriver
             using var jit = new JitProbe();
             jit.Start();
             using var sampler = new StormSampler();
+            await using var pgProbe = pg is null ? null : await PostgresStormProbe.StartAsync(pg.ConnectionString);
+            pgProbe?.Begin();
             var changedAt = new ConcurrentDictionary<string, long>();
             var clock = Stopwatch.StartNew();
             var stormStarted = Stopwatch.GetTimestamp();
@@ -154,6 +156,10 @@ public static class PullFailureLatencyDriver
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
             var storm = sampler.Stop();
+            if (pgProbe is not null)
+            {
+                await pgProbe.StopAsync();
+            }
             jit.Stop();
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
@@ -187,6 +193,11 @@ public static class PullFailureLatencyDriver
             }
 
             Console.WriteLine(storm);
+            if (pgProbe is not null)
+            {
+                Console.WriteLine(pgProbe.Report(pods, diagnosed.Diagnoses.Count));
+            }
+
             Console.WriteLine(jit.Report());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  floor, same run: warm registry manifest HEAD {floor.Registry:0.0} ms, Kubernetes pod read {floor.Kubernetes:0.0} ms (best of 5); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
