@@ -36,6 +36,9 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     private long _serverSamples;
     private volatile bool _counting;
     private int _postmaster;
+    private readonly List<double> _created = [];
+    private DateTime _begunAt;
+    private long _newBackends;
     private double _serverCpuAtBegin;
     private double _serverCpu;
 
@@ -50,13 +53,23 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         };
         _meters.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "Npgsql" && instrument.Name == "db.client.connection.npgsql.pending_requests")
+            if (instrument.Meter.Name == "Npgsql" && instrument.Name is "db.client.connection.npgsql.pending_requests" or "db.client.connection.npgsql.create_time")
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _meters.SetMeasurementEventCallback<int>((_, value, tags, _) => Pending(value, tags));
         _meters.SetMeasurementEventCallback<long>((_, value, tags, _) => Pending(value, tags));
+        _meters.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (_counting && instrument.Name == "db.client.connection.npgsql.create_time")
+            {
+                lock (_created)
+                {
+                    _created.Add(value * 1000);
+                }
+            }
+        });
     }
 
     public static async Task<PostgresStormProbe> StartAsync(string connectionString)
@@ -76,6 +89,7 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     public void Begin()
     {
         _serverCpuAtBegin = ServerCpuMilliseconds();
+        _begunAt = DateTime.UtcNow;
         _counting = true;
         _sampling = Task.Run(SampleAsync);
     }
@@ -88,6 +102,13 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         if (_sampling is not null)
         {
             await _sampling;
+        }
+
+        await using (var command = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> 'storm-probe' AND backend_start >= @begun", _server))
+        {
+            command.Parameters.AddWithValue("begun", _begunAt);
+            _newBackends = (long)(await command.ExecuteScalarAsync())!;
         }
     }
 
@@ -109,6 +130,14 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
             }
         }
 
+        double[] created;
+        lock (_created)
+        {
+            created = [.. _created.Order()];
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"  new server connections during the storm: {_newBackends} backends started (pg_stat_activity), Npgsql created {created.Length} (open took p50 {(created.Length > 0 ? created[created.Length / 2] : 0):0} ms, max {(created.Length > 0 ? created[^1] : 0):0} ms)");
         text.AppendLine(CultureInfo.InvariantCulture, $"  waiting for a pooled connection ({_samples} samples every {Every.TotalMilliseconds:0} ms; sum of waiters × interval ≈ total wait):");
         foreach (var (pool, sum) in _pendingSamples.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
@@ -229,8 +258,8 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
                     "SELECT CASE WHEN query LIKE '%hangfire.%' THEN 'hangfire' ELSE 'bot' END, state, COALESCE(wait_event_type, '-'), COALESCE(wait_event, '-') "
                     + "FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> 'storm-probe' AND state <> 'idle'",
                     _server);
-                await using var reader = await command.ExecuteReaderAsync(_stop.Token);
-                while (await reader.ReadAsync(_stop.Token))
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
                 {
                     var what = $"{reader.GetString(0)}: {reader.GetString(1)}, waiting {reader.GetString(2)}/{reader.GetString(3)}";
                     _backends.AddOrUpdate(what, 1, (_, n) => n + 1);
