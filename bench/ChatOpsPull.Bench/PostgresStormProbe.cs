@@ -60,9 +60,13 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         };
         _meters.SetMeasurementEventCallback<int>((_, value, tags, _) => Pending(value, tags));
         _meters.SetMeasurementEventCallback<long>((_, value, tags, _) => Pending(value, tags));
-        _meters.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        _meters.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
         {
-            if (_counting && instrument.Name == "db.client.connection.npgsql.create_time")
+            if (instrument.Name == "db.client.connection.npgsql.pending_requests")
+            {
+                Pending((long)value, tags);
+            }
+            else if (_counting && instrument.Name == "db.client.connection.npgsql.create_time")
             {
                 lock (_created)
                 {
@@ -139,6 +143,11 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         text.AppendLine(CultureInfo.InvariantCulture,
             $"  new server connections during the storm: {_newBackends} backends started (pg_stat_activity), Npgsql created {created.Length} (open took p50 {(created.Length > 0 ? created[created.Length / 2] : 0):0} ms, max {(created.Length > 0 ? created[^1] : 0):0} ms)");
         text.AppendLine(CultureInfo.InvariantCulture, $"  waiting for a pooled connection ({_samples} samples every {Every.TotalMilliseconds:0} ms; sum of waiters × interval ≈ total wait):");
+        if (_pendingSamples.IsEmpty)
+        {
+            text.AppendLine("    (Npgsql's pending-requests gauge reported nothing)");
+        }
+
         foreach (var (pool, sum) in _pendingSamples.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"    pool {pool}: ≈ {sum * Every.TotalMilliseconds:0} ms of waiting, most waiters at once {_pendingMax.GetValueOrDefault(pool)}");
