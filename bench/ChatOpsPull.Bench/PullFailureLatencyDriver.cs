@@ -123,6 +123,8 @@ public static class PullFailureLatencyDriver
             jit.Start();
             using var sampler = new StormSampler();
             using var transactionProbe = new StorageProbe();
+            await using var pgProbe = pg is null ? null : await PostgresStormProbe.StartAsync(pg.ConnectionString);
+            pgProbe?.Begin();
             var changedAt = new ConcurrentDictionary<string, long>();
             var clock = Stopwatch.StartNew();
             var stormStarted = Stopwatch.GetTimestamp();
@@ -158,6 +160,10 @@ public static class PullFailureLatencyDriver
             var stormMs = Stopwatch.GetElapsedTime(stormStarted).TotalMilliseconds;
             var transactions = transactionProbe.Report(stormMs);
             var settings = await StorageProbe.SettingsAsync(app.Services.GetRequiredService<ChatOpsPull.Storage.BotDatabase>());
+            if (pgProbe is not null)
+            {
+                await pgProbe.StopAsync();
+            }
             jit.Stop();
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
@@ -195,6 +201,11 @@ public static class PullFailureLatencyDriver
             if (settings.Length > 0)
             {
                 Console.WriteLine(settings);
+            }
+
+            if (pgProbe is not null)
+            {
+                Console.WriteLine(pgProbe.Report(pods, diagnosed.Diagnoses.Count));
             }
 
             Console.WriteLine(jit.Report());

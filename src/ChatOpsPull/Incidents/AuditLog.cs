@@ -84,6 +84,17 @@ public sealed class AuditLog(BotDatabase database, TimeProvider time)
     /// <summary>The same, sent with the rest of the caller's <paramref name="batch"/> (in its transaction; the line's id is not needed).</summary>
     public void Append(StatementBatch batch, AuditRecord record) => batch.Add(InsertSql, Row(record));
 
+    /// <summary>
+    /// The line of <paramref name="record"/> as an INSERT that writes it once per row of <paramref name="rows"/> (a CTE of the
+    /// same PostgreSQL statement, e.g. the rows an UPDATE … RETURNING changed): written exactly when the change is. Its
+    /// parameters are <see cref="ParametersOf"/>'s.
+    /// </summary>
+    internal static string InsertFrom(string rows) =>
+        $"INSERT INTO audit_log (at, actor_platform, actor_id, actor_name, action, incident_id, approval_id, detail, outcome) SELECT @at, @platform, @actorId, @actorName, @action, @incidentId, @approvalId, @detail, @outcome FROM {rows}";
+
+    /// <summary>The parameters <see cref="InsertFrom"/> names, for <paramref name="record"/> now.</summary>
+    internal object ParametersOf(AuditRecord record) => Row(record);
+
     private const string InsertSql = "INSERT INTO audit_log (at, actor_platform, actor_id, actor_name, action, incident_id, approval_id, detail, outcome) VALUES (@at, @platform, @actorId, @actorName, @action, @incidentId, @approvalId, @detail, @outcome)";
 
     private AuditParameters Row(AuditRecord record) => new(

@@ -195,6 +195,55 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     }
 
     /// <summary>
+    /// PostgreSQL: stores <paramref name="diagnosis"/> as the result of request <paramref name="requestVersion"/> only if the
+    /// incident's ticket still asks for it and has not applied it (a conditional UPDATE … RETURNING, which also moves an
+    /// open incident to Diagnosed and marks the ticket applied), writes the audit line in the same statement only when the
+    /// row changed, and reads the stored incident's pods — one round trip, which also takes <paramref name="pending"/>
+    /// (the subject lock) first. Returns the stored incident, or null when the ticket no longer asks for this request
+    /// (applied already, or superseded): then nothing was written. <paramref name="auditParameters"/>: the line's
+    /// (<see cref="AuditLog.ParametersOf"/>). The check and the write are one statement under the
+    /// row's lock, so of several takers of one request exactly one stores it.
+    /// </summary>
+    internal static async Task<Incident?> ApplyDiagnosisAsync(
+        DbConnection connection,
+        DbTransaction transaction,
+        TransactionLock pending,
+        string id,
+        int requestVersion,
+        Core.Diagnoses.Diagnosis diagnosis,
+        DateTimeOffset now,
+        object auditParameters)
+    {
+        var parameters = new DynamicParameters(auditParameters);
+        parameters.Add("id", id);
+        parameters.Add("requestVersion", requestVersion);
+        parameters.Add("diagnosis", IncidentJson.Serialize(diagnosis));
+        parameters.Add("updatedAt", BotDatabase.ToDb(now));
+        parameters.Add("open", IncidentState.Open.ToSnakeCase());
+        parameters.Add("diagnosed", IncidentState.Diagnosed.ToSnakeCase());
+        using var reader = await QueryTakingLockAsync(
+            connection,
+            transaction,
+            pending,
+            $"""
+            WITH applied AS (
+                UPDATE incidents SET diagnosis = @diagnosis, updated_at = @updatedAt, version = version + 1, diagnosis_applied = @requestVersion,
+                    state = CASE WHEN state IN (@open, @diagnosed) THEN @diagnosed ELSE state END
+                WHERE id = @id AND diagnosis_requested = @requestVersion AND diagnosis_applied < @requestVersion
+                RETURNING *),
+            audited AS ({AuditLog.InsertFrom("applied")})
+            SELECT * FROM applied;
+            SELECT * FROM incident_pods WHERE incident_id = @id
+                AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = @id AND i.diagnosis_applied = @requestVersion AND i.updated_at = @updatedAt)
+                ORDER BY first_seen, pod, container
+            """,
+            parameters).ConfigureAwait(false);
+        var row = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).FirstOrDefault();
+        var pods = (await reader.ReadAsync<PodRow>().ConfigureAwait(false)).Select(p => p.ToPod()).ToList();
+        return row?.ToIncident(pods);
+    }
+
+    /// <summary>
     /// Runs <paramref name="sql"/> (one or more statements) as one command, with the statement that takes
     /// <paramref name="pending"/> first when it is not taken yet; that statement's row is read past here.
     /// </summary>

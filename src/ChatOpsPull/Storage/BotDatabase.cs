@@ -34,6 +34,7 @@ public sealed class BotDatabase : IAsyncDisposable
     private readonly IReadOnlyList<SchemaMigration> _migrations;
     private readonly DatabaseWriteHealth? _writeHealth;
     private readonly SqliteWriteTurn _writeTurn;
+    private readonly int _warmConnections;
 
     /// <summary>SQLite connections (native handles, reused by the pool) whose settings are made.</summary>
     private readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _configuredSqlite = [];
@@ -51,7 +52,7 @@ public sealed class BotDatabase : IAsyncDisposable
 
         if (Provider == DatabaseProvider.Postgres)
         {
-            _connectionString = options.ConnectionString!;
+            (_connectionString, _warmConnections) = PostgresDefaults(options.ConnectionString!, options.PostgresWarmConnections);
             _postgres = NpgsqlDataSource.Create(_connectionString);
             Location = DescribePostgres(_connectionString);
         }
@@ -280,6 +281,59 @@ public sealed class BotDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// PostgreSQL: opens <see cref="StorageOptions.PostgresWarmConnections"/> connections at once and has each read every
+    /// table of the bot's schema (its backend loads their catalog entries), then gives them back to the pool, which keeps
+    /// them (its minimum): a storm's first writes find a warm connection instead of each starting a server backend. Best
+    /// effort: a server that refuses more connections ends it early. Returns the connections warmed (0 on SQLite).
+    /// </summary>
+    public async Task<int> WarmConnectionsAsync(CancellationToken cancellationToken = default)
+    {
+        if (_postgres is null || _warmConnections == 0)
+        {
+            return 0;
+        }
+
+        string warm;
+        await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var tables = (await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+                cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+            warm = tables.Count == 0
+                ? "SELECT 1"
+                : "SELECT " + string.Join(", ", tables.Select(t => $"(SELECT 1 FROM \"{t.Replace("\"", "\"\"", StringComparison.Ordinal)}\" LIMIT 0)"));
+        }
+
+        var opened = new List<DbConnection>(_warmConnections);
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, _warmConnections).Select(async _ =>
+            {
+                var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+                lock (opened)
+                {
+                    opened.Add(connection);
+                }
+
+                await connection.ExecuteAsync(new CommandDefinition(warm, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            })).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StorageFaults.IsUnavailable(e))
+        {
+            // Too many connections for the server (or it went away): the pool starts with what it has.
+        }
+        finally
+        {
+            foreach (var connection in opened)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        return opened.Count;
+    }
+
     /// <summary>The ids of the migrations applied to this database, in order.</summary>
     public async Task<IReadOnlyList<string>> AppliedMigrationsAsync(CancellationToken cancellationToken = default)
     {
@@ -332,6 +386,33 @@ public sealed class BotDatabase : IAsyncDisposable
                 throw new InvalidOperationException($"Schema migration \"{migration.Id}\": {e.Message}", e);
             }
         }
+    }
+
+    /// <summary>
+    /// The bot's own pool, with defaults where the connection string is silent: <c>Minimum Pool Size</c> = the warm
+    /// connections (so the pool keeps them through quiet hours; never above <c>Maximum Pool Size</c>), and
+    /// <c>No Reset On Close</c> (the bot leaves no session state on a connection: its transactions end, its one session
+    /// lock — migrating — is released; the reset would be server work before every pooled open's first command).
+    /// </summary>
+    private static (string ConnectionString, int Warm) PostgresDefaults(string given, int warm)
+    {
+        var set = new DbConnectionStringBuilder { ConnectionString = given }.Keys
+            .Cast<string>()
+            .Select(k => k.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant())
+            .ToHashSet(StringComparer.Ordinal);
+        var builder = new NpgsqlConnectionStringBuilder(given);
+        warm = Math.Min(warm, builder.MaxPoolSize);
+        if (!set.Contains("MINIMUMPOOLSIZE") && !set.Contains("MINPOOLSIZE"))
+        {
+            builder.MinPoolSize = warm;
+        }
+
+        if (!set.Contains("NORESETONCLOSE"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        return (builder.ConnectionString, warm);
     }
 
     private static string DescribePostgres(string connectionString)

@@ -21,6 +21,15 @@ public sealed class StorageOptions : IValidatableObject
     /// <summary>Npgsql connection string; required when Provider is Postgres.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// PostgreSQL: connections the bot's pool opens at start (after migrating), each reading every table of the bot's schema
+    /// once, and keeps open (the pool's minimum, unless the connection string sets <c>Minimum Pool Size</c>); at most the
+    /// pool's maximum. A storm's first second otherwise waits for a new server connection per concurrent write (a backend
+    /// to start, its catalog caches cold): most of PostgreSQL's extra cold-storm latency. 0: none.
+    /// </summary>
+    [Range(0, 1000, ErrorMessage = "Storage:PostgresWarmConnections must be between 0 and 1000.")]
+    public int PostgresWarmConnections { get; set; } = 24;
+
     /// <summary>SQLite file name inside Bot:DataDirectory.</summary>
     public string SqliteFile { get; set; } = "chatopspull.db";
 

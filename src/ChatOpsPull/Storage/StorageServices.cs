@@ -21,10 +21,17 @@ public static class StorageServices
         return services;
     }
 
-    /// <summary>Runs before every other hosted service (registered first), so the schema is there when they start.</summary>
+    /// <summary>
+    /// Runs before every other hosted service (registered first), so the schema is there when they start; then warms the
+    /// PostgreSQL pool (<see cref="BotDatabase.WarmConnectionsAsync"/>).
+    /// </summary>
     private sealed class MigrateOnStart(BotDatabase database) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            await database.WarmConnectionsAsync(cancellationToken).ConfigureAwait(false);
+        }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -49,7 +49,7 @@ public sealed class PostgresRoundTripTests(PostgresFixture postgres, ITestOutput
     }
 
     [Fact]
-    public async Task A_diagnosis_stored_costs_four_round_trips_on_postgres()
+    public async Task A_diagnosis_stored_costs_three_round_trips_on_postgres()
     {
         await using var rig = await EngineRig.StartAsync(DatabaseProvider.Postgres, postgres);
         await rig.Engine.ReportAsync(Failures.Pod("web-1", workload: "web"), default);
@@ -66,7 +66,7 @@ public sealed class PostgresRoundTripTests(PostgresFixture postgres, ITestOutput
 
         output.WriteLine(sent.Describe());
         Assert.Equal(IncidentUpdateOutcome.Changed, outcome);
-        Assert.Equal(4, sent.RoundTrips); // ticket + incident, lock + incident, the writes, COMMIT
+        Assert.Equal(3, sent.RoundTrips); // ticket + incident; lock + conditional write with its audit line + pods; COMMIT
         var stored = await rig.Store.GetAsync(id);
         Assert.Equal(IncidentState.Diagnosed, stored!.State);
         Assert.Equal(2, stored.ActivePodCount);
@@ -79,6 +79,61 @@ public sealed class PostgresRoundTripTests(PostgresFixture postgres, ITestOutput
         output.WriteLine(again.Describe());
         Assert.Null(outcome);
         Assert.Equal(1, again.RoundTrips);
+    }
+
+    [Fact]
+    public async Task Takers_of_one_diagnosis_request_on_two_replicas_at_once_store_it_once_with_one_audit_line_and_one_card_update_on_postgres()
+    {
+        await using var rig = await EngineRig.StartAsync(DatabaseProvider.Postgres, postgres);
+        await using var other = await EngineRig.StartOnAsync(rig.Storage.Replica());
+        await rig.Engine.ReportAsync(Failures.Pod("api-1"), default);
+        await rig.Engine.ReportAsync(Failures.Pod("api-2"), default);
+        var id = Assert.Single(await rig.Store.ListOpenAsync()).Id;
+        var diagnosis = new Core.Diagnoses.Diagnosis(PullCause.ImageNotFound, 0.9, "the tag does not exist", [], "push it", []);
+
+        // Every taker has read the ticket pending and the incident (as DiagnosisRun does), then all store at once: each
+        // replica's writes of one subject queue in process, the two replicas' meet in the database.
+        var taken = new List<(EngineRig Rig, Incident Read)>();
+        foreach (var taker in new[] { rig, other, rig, other, rig, other })
+        {
+            var (ticket, read) = await taker.Store.GetForDiagnosisAsync(id, 1);
+            Assert.Equal(new DiagnosisTicket(1, 0), ticket);
+            taken.Add((taker, read!));
+        }
+
+        var outcomes = await Task.WhenAll(taken.Select(t => Task.Run(async () => (await t.Rig.Engine.ApplyDiagnosisAsync(t.Read, 1, diagnosis)).Outcome)));
+
+        Assert.Single(outcomes, o => o == IncidentUpdateOutcome.Changed);
+        Assert.Equal(5, outcomes.Count(o => o == IncidentUpdateOutcome.Unchanged));
+        var stored = await rig.Store.GetAsync(id);
+        Assert.Equal(IncidentState.Diagnosed, stored!.State);
+        Assert.Equal("the tag does not exist", stored.Diagnosis!.Summary);
+        Assert.Equal(2, stored.ActivePodCount);
+        Assert.Equal(new DiagnosisTicket(1, 1), await rig.Store.GetDiagnosisTicketAsync(id));
+        Assert.Single(await rig.Audit.ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
+        var told = rig.Notifier.Calls.Concat(other.Notifier.Calls).Where(c => c.Incident.Id == id && c.Change == IncidentChange.Diagnosed).ToList();
+        Assert.Equal(2, Assert.Single(told).Incident.ActivePodCount);
+    }
+
+    [Fact]
+    public async Task A_superseded_diagnosis_request_stores_nothing_on_postgres()
+    {
+        await using var rig = await EngineRig.StartAsync(DatabaseProvider.Postgres, postgres);
+        await rig.Engine.ReportAsync(Failures.Pod("api-1"), default);
+        var id = Assert.Single(await rig.Store.ListOpenAsync()).Id;
+        var (_, read) = await rig.Store.GetForDiagnosisAsync(id, 1);
+        var version = (await rig.Engine.RequestDiagnosisAsync(id, AuditActor.Bot)).Incident!.Version; // request 2 supersedes 1
+        var diagnosis = new Core.Diagnoses.Diagnosis(PullCause.ImageNotFound, 0.9, "stale", [], "push it", []);
+
+        var update = await rig.Engine.ApplyDiagnosisAsync(read!, 1, diagnosis);
+
+        Assert.Equal(IncidentUpdateOutcome.Unchanged, update.Outcome);
+        var stored = await rig.Store.GetAsync(id);
+        Assert.Null(stored!.Diagnosis);
+        Assert.Equal(version, stored.Version);
+        Assert.Equal(new DiagnosisTicket(version, 0), await rig.Store.GetDiagnosisTicketAsync(id));
+        Assert.DoesNotContain(await rig.Audit.ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
+        Assert.DoesNotContain(rig.Notifier.Calls, c => c.Change == IncidentChange.Diagnosed);
     }
 
     private static async Task<IncidentUpdateOutcome?> DiagnoseAsync(EngineRig rig, string id, int version, Core.Diagnoses.Diagnosis diagnosis)

@@ -98,6 +98,40 @@ public sealed class BotDatabaseTests
     }
 
     [Fact]
+    public async Task A_warmed_postgres_pool_serves_as_many_writers_at_once_without_starting_a_server_connection()
+    {
+        using var storage = await StorageAsync(DatabaseProvider.Postgres);
+        await using var database = new BotDatabase(
+            Options.Create(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString, PostgresWarmConnections = 6 }),
+            Options.Create(new BotOptions { DataDirectory = storage.DataDirectory }),
+            [new SchemaMigrationSet([Widgets])]);
+        await database.MigrateAsync();
+
+        Assert.Equal(6, await database.WarmConnectionsAsync());
+        var database_ = new Npgsql.NpgsqlConnectionStringBuilder(storage.ConnectionString).Database;
+        await using var admin = new Npgsql.NpgsqlConnection(_postgres.AdminConnectionString);
+        await admin.OpenAsync();
+        async Task<(long Backends, DateTime? Newest)> BackendsAsync() => await admin.QuerySingleAsync<(long, DateTime?)>(
+            "SELECT COUNT(*), MAX(backend_start) FROM pg_stat_activity WHERE datname = @database_", new { database_ });
+        var warmed = await BackendsAsync();
+        Assert.Equal(6, warmed.Backends);
+
+        // Six writers at once, each holding its transaction until all six are in theirs: the pool's warm connections serve them.
+        using var allIn = new CountdownEvent(6);
+        await Task.WhenAll(Enumerable.Range(1, 6).Select(i => Task.Run(() => database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync("INSERT INTO widgets (id, name, at) VALUES (@i, @name, 0)", new { i, name = $"w{i}" }, transaction);
+            allIn.Signal();
+            await Task.Run(() => allIn.Wait(TimeSpan.FromSeconds(60)));
+            return i;
+        }))));
+
+        Assert.Equal(warmed, await BackendsAsync());
+        await using var read = await database.OpenAsync();
+        Assert.Equal(6L, await read.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM widgets"));
+    }
+
+    [Fact]
     public async Task A_broken_migration_stops_start_with_its_id_and_leaves_nothing_half_applied()
     {
         using var storage = await StorageAsync(DatabaseProvider.Postgres);

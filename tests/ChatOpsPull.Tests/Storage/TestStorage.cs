@@ -23,6 +23,9 @@ public sealed record TestStorage(DatabaseProvider Provider, string DataDirectory
         ["Bot:DataDirectory"] = DataDirectory,
         ["Storage:Provider"] = Provider.ToString(),
         ["Storage:ConnectionString"] = ConnectionString,
+        // Two warm connections, not the default 24: the warming still runs in every PostgreSQL host, without each of the
+        // suite's hundreds of hosts starting two dozen server backends on CI's two cores.
+        ["Storage:PostgresWarmConnections"] = "2",
     };
 
     public override string ToString() => Provider.ToString();

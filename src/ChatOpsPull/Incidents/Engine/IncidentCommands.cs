@@ -90,11 +90,15 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
 
     /// <param name="read">The incident as the caller read it (its subject names the lock), or null to read it here.</param>
     /// <remarks>
-    /// The result, its ticket and its audit line are sent in one batch after the read that took the subject lock: on
-    /// PostgreSQL lock and read, writes, COMMIT — three round trips.
+    /// On PostgreSQL, with the incident read by the caller: the subject lock, the ticket's check, the result, its ticket
+    /// and its audit line, and the stored incident's pods go in one command (<see cref="IncidentStore.ApplyDiagnosisAsync(DbConnection, DbTransaction, TransactionLock, string, int, Core.Diagnoses.Diagnosis, DateTimeOffset, object)"/>),
+    /// then COMMIT: two round trips. Otherwise the incident and its ticket are read with the subject lock, and the result,
+    /// its ticket and its audit line are sent in one batch after it: on PostgreSQL three round trips.
     /// </remarks>
     public Task<IncidentUpdate> ApplyDiagnosisAsync(string id, Incident? read, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken) =>
-        ChangeAsync(id, read, async (connection, transaction, incident, ticket, afterCommit) =>
+        read is not null && store.Database.Dialect.CommandsAreRoundTrips // PostgreSQL: its UPDATE … RETURNING in a CTE saves a round trip
+            ? ApplyDiagnosisInOneCommandAsync(read, requestVersion, diagnosis, cancellationToken)
+            : ChangeAsync(id, read, async (connection, transaction, incident, ticket, afterCommit) =>
         {
             if (ticket is null || ticket.Requested != requestVersion)
             {
@@ -120,6 +124,36 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
             return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
         },
         cancellationToken);
+
+    private Task<IncidentUpdate> ApplyDiagnosisInOneCommandAsync(Incident read, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken) =>
+        writer.WriteTakingLockAsync(
+            SubjectWriter.LockName(read.Key.Cluster, read.Key.Namespace, read.Key.Subject),
+            IncidentRetryPipelines.Command,
+            async (connection, transaction, afterCommit, pending) =>
+            {
+                var now = time.GetUtcNow();
+                var stamped = diagnosis.DiagnosedAt == default ? diagnosis with { DiagnosedAt = now } : diagnosis;
+                var line = $"{stamped.Cause.ToSnakeCase()} ({stamped.ConfidenceLabel} confidence): {stamped.Summary}";
+                var saved = await IncidentStore.ApplyDiagnosisAsync(
+                    connection,
+                    transaction,
+                    pending,
+                    read.Id,
+                    requestVersion,
+                    stamped,
+                    now,
+                    audit.ParametersOf(new AuditRecord(AuditActor.Bot, AuditActions.IncidentDiagnosed, read.Id, Detail: line))).ConfigureAwait(false);
+                if (saved is null)
+                {
+                    return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, read, "This diagnosis is already stored, or a newer request supersedes it.");
+                }
+
+                afterCommit.Notify(saved, IncidentChange.Diagnosed, stamped.Summary);
+                afterCommit.DiagnosedAs = stamped.Cause;
+                return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
+            },
+            cancellationToken,
+            changed: update => update.Outcome == IncidentUpdateOutcome.Changed);
 
     /// <summary>
     /// Reads the incident, then applies <paramref name="change"/> to it as stored inside the transaction. Only a change
