@@ -1,7 +1,5 @@
-using ChatOpsPull.Configuration;
 using ChatOpsPull.Storage;
 using Dapper;
-using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Tests.Storage;
 
@@ -9,15 +7,7 @@ public sealed class SqliteWriteTurnTests
 {
     private static readonly SchemaMigration Widgets = new("9901-widgets", "CREATE TABLE widgets (id {bigint} PRIMARY KEY)");
 
-    private static async Task<BotDatabase> OpenAsync(TestStorage storage)
-    {
-        var database = new BotDatabase(
-            Options.Create(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString }),
-            Options.Create(new BotOptions { DataDirectory = storage.DataDirectory }),
-            [new SchemaMigrationSet([Widgets])]);
-        await database.MigrateAsync();
-        return database;
-    }
+    private static Task<BotDatabase> OpenAsync(TestStorage storage) => storage.OpenMigratedAsync(Widgets);
 
     /// <summary>Starts a transaction that writes widget 1 and holds SQLite's write lock until <c>release</c> is set.</summary>
     private static async Task<(Task<bool> First, TaskCompletionSource Release)> HoldTheWriteLockAsync(BotDatabase database)

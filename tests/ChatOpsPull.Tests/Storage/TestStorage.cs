@@ -17,6 +17,17 @@ public sealed record TestStorage(DatabaseProvider Provider, string DataDirectory
     /// <summary>A second replica on the same PostgreSQL database, with its own data directory.</summary>
     public TestStorage Replica() => this with { DataDirectory = Provider == DatabaseProvider.Sqlite ? DataDirectory : NewTempDirectory() };
 
+    /// <summary>The bot's database on this storage with only <paramref name="migrations"/> applied (storage tests' own tables).</summary>
+    public async Task<BotDatabase> OpenMigratedAsync(params SchemaMigration[] migrations)
+    {
+        var database = new BotDatabase(
+            Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = Provider, ConnectionString = ConnectionString }),
+            Microsoft.Extensions.Options.Options.Create(new ChatOpsPull.Configuration.BotOptions { DataDirectory = DataDirectory }),
+            [new SchemaMigrationSet(migrations)]);
+        await database.MigrateAsync();
+        return database;
+    }
+
     /// <summary>Configuration keys for a host using this storage.</summary>
     public IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using ChatOpsPull.Configuration;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
 using Dapper;
-using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Tests.Storage;
 
@@ -17,15 +15,7 @@ public sealed class TransactionGroupTests
 {
     private static readonly SchemaMigration Widgets = new("9902-group-widgets", "CREATE TABLE widgets (id {bigint} PRIMARY KEY, owner TEXT NOT NULL)");
 
-    private static async Task<BotDatabase> OpenAsync(TestStorage storage)
-    {
-        var database = new BotDatabase(
-            Options.Create(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString }),
-            Options.Create(new BotOptions { DataDirectory = storage.DataDirectory }),
-            [new SchemaMigrationSet([Widgets])]);
-        await database.MigrateAsync();
-        return database;
-    }
+    private static Task<BotDatabase> OpenAsync(TestStorage storage) => storage.OpenMigratedAsync(Widgets);
 
     /// <summary>A transaction (not shared) that holds the write turn until <c>release</c> is set, so that writers queue behind it.</summary>
     private static async Task<(Task<bool> Holding, TaskCompletionSource Release)> HoldTheTurnAsync(BotDatabase database)
