@@ -134,14 +134,28 @@ public sealed class BotDatabase : IAsyncDisposable
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            _writeHealth?.Succeeded(Location);
+            WriteSucceeded();
             return result;
         }
-        catch (Exception e) when (_writeHealth is not null && StorageFaults.IsUnavailable(e))
+        catch (Exception e) when (WriteFailed(e))
         {
-            _writeHealth.Failed(Location, Provider, e);
             throw;
         }
+    }
+
+    /// <summary>Tells <see cref="DatabaseWriteHealth"/> that a transaction committed.</summary>
+    internal void WriteSucceeded() => _writeHealth?.Succeeded(Location);
+
+    /// <summary>Tells <see cref="DatabaseWriteHealth"/> of a write that failed because the store is unavailable; returns whether it was that.</summary>
+    internal bool WriteFailed(Exception e)
+    {
+        if (_writeHealth is null || !StorageFaults.IsUnavailable(e))
+        {
+            return false;
+        }
+
+        _writeHealth.Failed(Location, Provider, e);
+        return true;
     }
 
     /// <summary>
@@ -170,7 +184,7 @@ public sealed class BotDatabase : IAsyncDisposable
         {
             using (turn)
             {
-                await TransactionGroup.RunAsync(this, _writeTurn, _writeHealth, round, claimOthers: turn.Holds, onlyAhead: _writeTurn.GoingAhead).ConfigureAwait(false);
+                await TransactionGroup.RunAsync(this, _writeTurn, round, claimOthers: turn.Holds, onlyAhead: _writeTurn.GoingAhead).ConfigureAwait(false);
             }
         }
 

@@ -27,15 +27,13 @@ internal sealed class TransactionGroup
 
     private readonly BotDatabase _database;
     private readonly SqliteWriteTurn _turn;
-    private readonly DatabaseWriteHealth? _writeHealth;
     private readonly List<SharedRound> _rounds = [];
     private readonly List<SharedRound> _ran = [];
 
-    private TransactionGroup(BotDatabase database, SqliteWriteTurn turn, DatabaseWriteHealth? writeHealth)
+    private TransactionGroup(BotDatabase database, SqliteWriteTurn turn)
     {
         _database = database;
         _turn = turn;
-        _writeHealth = writeHealth;
     }
 
     /// <summary>
@@ -44,8 +42,8 @@ internal sealed class TransactionGroup
     /// did not get a turn of its own: a write inside a write), it runs alone.
     /// </summary>
     /// <param name="onlyAhead">The leader was marked to go ahead: it takes along only rounds queued ahead too.</param>
-    public static Task RunAsync(BotDatabase database, SqliteWriteTurn turn, DatabaseWriteHealth? writeHealth, SharedRound first, bool claimOthers, bool onlyAhead) =>
-        new TransactionGroup(database, turn, writeHealth).RunAsync(first, claimOthers, onlyAhead);
+    public static Task RunAsync(BotDatabase database, SqliteWriteTurn turn, SharedRound first, bool claimOthers, bool onlyAhead) =>
+        new TransactionGroup(database, turn).RunAsync(first, claimOthers, onlyAhead);
 
     private async Task RunAsync(SharedRound first, bool claimOthers, bool onlyAhead)
     {
@@ -76,16 +74,13 @@ internal sealed class TransactionGroup
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            if (_writeHealth is not null && StorageFaults.IsUnavailable(e))
-            {
-                _writeHealth.Failed(_database.Location, _database.Provider, e);
-            }
+            _database.WriteFailed(e);
 
             _rounds.ForEach(r => r.Failed(e));
             return;
         }
 
-        _writeHealth?.Succeeded(_database.Location);
+        _database.WriteSucceeded();
         _ran.ForEach(r => r.Committed());
     }
 
@@ -115,10 +110,7 @@ internal sealed class TransactionGroup
                 ExceptionDispatchInfo.Throw(e); // the transaction is lost (SQLite rolled it back): every round gets why
             }
 
-            if (_writeHealth is not null && StorageFaults.IsUnavailable(e))
-            {
-                _writeHealth.Failed(_database.Location, _database.Provider, e);
-            }
+            _database.WriteFailed(e);
 
             round.Failed(e);
             return;
