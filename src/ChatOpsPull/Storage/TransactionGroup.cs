@@ -118,9 +118,11 @@ internal sealed class TransactionGroup
                     await transaction.ReleaseAsync(Savepoint).ConfigureAwait(false);
                 }
             }
-            catch (DbException)
+#pragma warning disable CA1031 // whatever the rollback throws (a broken connection need not be a DbException), the round's error says why
+            catch (Exception)
+#pragma warning restore CA1031
             {
-                ExceptionDispatchInfo.Throw(e); // the transaction is lost (SQLite rolled it back): every round gets why
+                ExceptionDispatchInfo.Throw(e); // the transaction is lost (SQLite rolled it back, the server went away): every round gets why
             }
 
             _database.WriteFailed(e);
