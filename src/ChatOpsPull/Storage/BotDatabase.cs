@@ -54,7 +54,7 @@ public sealed class BotDatabase : IAsyncDisposable
             (_connectionString, _warmConnections) = PostgresDefaults(options.ConnectionString!, options.PostgresWarmConnections);
             _postgres = NpgsqlDataSource.Create(_connectionString);
             Location = DescribePostgres(_connectionString);
-            _writeTurn = new SqliteWriteTurn(Dialect, roundTurns: RoundTurns(_warmConnections));
+            _writeTurn = new SqliteWriteTurn(Dialect, roundTurns: _warmConnections); // the intake's rounds: at most the warm pool at once
         }
         else
         {
@@ -462,13 +462,6 @@ public sealed class BotDatabase : IAsyncDisposable
 
         return (builder.ConnectionString, warm);
     }
-
-    /// <summary>
-    /// PostgreSQL: the shared rounds (the intake's subject writes) that run at once, each a group on its own connection:
-    /// half the warm pool (at least one; none without one). The other half serves what runs beside and after them — the
-    /// storm check read after each commit, diagnoses, news, the outbox — so a storm opens no new server backend.
-    /// </summary>
-    private static int RoundTurns(int warmConnections) => warmConnections == 0 ? 0 : Math.Max(1, warmConnections / 2);
 
     private static string DescribePostgres(string connectionString)
     {
