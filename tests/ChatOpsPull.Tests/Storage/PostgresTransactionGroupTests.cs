@@ -9,81 +9,22 @@ using Npgsql;
 namespace ChatOpsPull.Tests.Storage;
 
 /// <summary>
-/// Group commit on a real PostgreSQL server: writers queued for a write turn with shared work
-/// (<see cref="BotDatabase.InSharedTransactionAsync{T}"/>) are run by the one handed the turn on one connection, in one
-/// transaction, each in its own savepoint, and committed once. The database here has one round turn (one warm connection),
-/// so a second writer queues.
+/// Group commit's PostgreSQL hazards on a real server (what both engines share is in <see cref="TransactionGroupTests"/>):
+/// what a group costs in round trips, a later round whose subject lock or row is held by another transaction (it must not
+/// wait inside the group: it runs again alone), and two replicas grouping rounds of the same subjects. The database has one
+/// round turn (one warm connection), so a second writer queues.
 /// </summary>
 [Collection(UsesPostgres.Name)]
 public sealed class PostgresTransactionGroupTests(PostgresFixture postgres)
 {
-    private static readonly SchemaMigration Widgets = new("9903-pg-group-widgets", "CREATE TABLE widgets (id {bigint} PRIMARY KEY, owner TEXT NOT NULL)");
-
     private async Task<(TestStorage Storage, BotDatabase Database)> OpenAsync()
     {
         var storage = await TestStorage.PostgresAsync(postgres);
-        return (storage, await storage.OpenMigratedAsync(postgresWarmConnections: 1, Widgets));
+        return (storage, await storage.OpenMigratedAsync(postgresWarmConnections: 1, TransactionGroupTests.Widgets));
     }
 
-    /// <summary>A shared transaction that holds the only round turn until <c>release</c> is set, so that writers queue behind it.</summary>
-    private static async Task<(Task<long> Holding, TaskCompletionSource Release)> HoldTheTurnAsync(BotDatabase database)
-    {
-        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = database.InSharedTransactionAsync(async (_, _) =>
-        {
-            holding.SetResult();
-            await release.Task;
-            return 0L;
-        });
-        await holding.Task;
-        return (first, release);
-    }
-
-    /// <summary>A round as the incident writer makes one: its subject lock taken with its first command, then its write.</summary>
     private static Func<DbConnection, DbTransaction, Task<long>> Insert(BotDatabase database, long id, string owner, string? subject = null, ConcurrentQueue<long>? ran = null) =>
-        async (connection, transaction) =>
-        {
-            ran?.Enqueue(id);
-            var pending = database.PendingLock(subject ?? $"widget:{id}");
-            var withKey = new DynamicParameters(new { id });
-            withKey.Add(TransactionLock.KeyParameter, pending.Key);
-            using (var reader = await connection.QueryMultipleAsync(pending.TakeWithNextStatement() + "SELECT COUNT(*) FROM widgets WHERE id = @id", withKey, transaction))
-            {
-                pending.CheckTaken(await reader.ReadSingleAsync<int>());
-                _ = await reader.ReadSingleAsync<long>();
-            }
-
-            await connection.ExecuteAsync("INSERT INTO widgets (id, owner) VALUES (@id, @owner)", new { id, owner }, transaction);
-            return id * 10;
-        };
-
-    private static async Task<long[]> StoredAsync(BotDatabase database)
-    {
-        await using var connection = await database.OpenAsync();
-        return (await connection.QueryAsync<long>("SELECT id FROM widgets ORDER BY id")).ToArray();
-    }
-
-    private static async Task QueuedAsync(BotDatabase database, int writers) =>
-        await Eventually.ValueAsync(() => Task.FromResult(database.WriteTurn.Waiting), n => n == writers, $"{writers} writers queued for the turn");
-
-    [Fact]
-    public async Task Writers_queued_for_the_turn_commit_in_one_transaction_and_each_gets_its_own_result_on_postgres()
-    {
-        var (storage, database) = await OpenAsync();
-        using var _ = storage;
-        await using var __ = database;
-        var (holding, release) = await HoldTheTurnAsync(database);
-
-        var writes = new[] { 1L, 2, 3, 4 }.Select(id => database.InSharedTransactionAsync(Insert(database, id, $"subject-{id}"))).ToArray();
-        await QueuedAsync(database, writes.Length);
-        release.SetResult();
-        await holding;
-
-        Assert.Equal(new long[] { 10L, 20, 30, 40 }, await Task.WhenAll(writes));
-        Assert.Equal(new long[] { 1L, 2, 3, 4 }, await StoredAsync(database));
-        Assert.Equal(0, database.WriteTurn.Waiting);
-    }
+        TransactionGroupTests.Insert(database, id, owner, ran, subject);
 
     [Fact]
     public async Task Four_queued_rounds_cost_two_round_trips_each_and_one_commit_on_postgres()
@@ -91,12 +32,12 @@ public sealed class PostgresTransactionGroupTests(PostgresFixture postgres)
         var (storage, database) = await OpenAsync();
         using var _ = storage;
         await using var __ = database;
-        var (holding, release) = await HoldTheTurnAsync(database);
+        var (holding, release) = await TransactionGroupTests.HoldTheTurnAsync(database);
 
         var sent = await SentToPostgres.CountAsync(async () =>
         {
             var writes = new[] { 1L, 2, 3, 4 }.Select(id => database.InSharedTransactionAsync(Insert(database, id, $"subject-{id}"))).ToArray();
-            await QueuedAsync(database, writes.Length);
+            await TransactionGroupTests.QueuedAsync(database, writes.Length);
             release.SetResult();
             await Task.WhenAll(writes);
         });
@@ -106,111 +47,7 @@ public sealed class PostgresTransactionGroupTests(PostgresFixture postgres)
         // four. Alone they cost 4 × 3.
         Assert.Equal(9, sent.RoundTrips);
         Assert.Equal(1, sent.Commits);
-        Assert.Equal(new long[] { 1L, 2, 3, 4 }, await StoredAsync(database));
-    }
-
-    [Fact]
-    public async Task A_round_that_throws_or_breaks_a_constraint_rolls_back_only_its_own_part_and_the_others_commit_on_postgres()
-    {
-        var (storage, database) = await OpenAsync();
-        using var _ = storage;
-        await using var __ = database;
-        var (holding, release) = await HoldTheTurnAsync(database);
-
-        var first = database.InSharedTransactionAsync(Insert(database, 1, "a"));
-        var failing = database.InSharedTransactionAsync<long>(async (connection, transaction) =>
-        {
-            await connection.ExecuteAsync("INSERT INTO widgets (id, owner) VALUES (2, 'b')", transaction: transaction);
-            throw new InvalidOperationException("the round's own failure");
-        });
-        var duplicate = database.InSharedTransactionAsync(Insert(database, 1, "c", subject: "other")); // aborts PostgreSQL's transaction until ROLLBACK TO
-        var last = database.InSharedTransactionAsync(Insert(database, 3, "d"));
-        await QueuedAsync(database, 4);
-        release.SetResult();
-        await holding;
-
-        Assert.Equal(10, await first);
-        Assert.Equal("the round's own failure", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing)).Message);
-        Assert.True(PostgresDialect.Instance.IsUniqueViolation(await Assert.ThrowsAnyAsync<Exception>(() => duplicate)));
-        Assert.Equal(30, await last);
-        Assert.Equal(new long[] { 1L, 3 }, await StoredAsync(database));
-        await using var connection = await database.OpenAsync();
-        Assert.Equal("a", await connection.ExecuteScalarAsync<string>("SELECT owner FROM widgets WHERE id = 1"));
-    }
-
-    [Fact]
-    public async Task A_round_that_lost_a_race_is_tried_again_without_redoing_the_others_on_postgres()
-    {
-        var (storage, database) = await OpenAsync();
-        using var _ = storage;
-        await using var __ = database;
-        var ran = new ConcurrentQueue<long>();
-        var attempts = 0;
-        var (holding, release) = await HoldTheTurnAsync(database);
-
-        async Task<long> RetriedAsync()
-        {
-            // What the incident writer's retry pipeline does with a lost race: the same work again.
-            while (true)
-            {
-                try
-                {
-                    return await database.InSharedTransactionAsync(async (connection, transaction) =>
-                    {
-                        await Insert(database, 2, "b", ran: ran)(connection, transaction);
-                        return Interlocked.Increment(ref attempts) == 1
-                            ? throw new IncidentConcurrencyException("inc-1")
-                            : 20L;
-                    });
-                }
-                catch (IncidentConcurrencyException)
-                {
-                }
-            }
-        }
-
-        var writes = new[] { database.InSharedTransactionAsync(Insert(database, 1, "a", ran: ran)), RetriedAsync(), database.InSharedTransactionAsync(Insert(database, 3, "c", ran: ran)) };
-        await QueuedAsync(database, 3);
-        release.SetResult();
-        await holding;
-
-        Assert.Equal(new long[] { 10L, 20, 30 }, await Task.WhenAll(writes));
-        Assert.Equal(2, attempts);
-        Assert.Equal(new long[] { 1L, 2, 2, 3 }, ran.Order().ToArray()); // the others ran once each
-        Assert.Equal(new long[] { 1L, 2, 3 }, await StoredAsync(database));
-    }
-
-    [Fact]
-    public async Task No_round_of_the_group_is_answered_or_visible_on_another_connection_before_the_commit_on_postgres()
-    {
-        var (storage, database) = await OpenAsync();
-        using var _ = storage;
-        await using var __ = database;
-        var (holding, release) = await HoldTheTurnAsync(database);
-        var lastRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var finishLast = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        var first = database.InSharedTransactionAsync(Insert(database, 1, "a"));
-        var second = database.InSharedTransactionAsync(Insert(database, 2, "b"));
-        var last = database.InSharedTransactionAsync(async (connection, transaction) =>
-        {
-            var id = await Insert(database, 3, "c")(connection, transaction);
-            lastRunning.SetResult();
-            await finishLast.Task;
-            return id;
-        });
-        await QueuedAsync(database, 3);
-        release.SetResult();
-        await holding;
-        await lastRunning.Task;
-
-        Assert.False(first.IsCompleted);
-        Assert.False(second.IsCompleted);
-        Assert.Empty(await StoredAsync(database));
-
-        finishLast.SetResult();
-        Assert.Equal(new long[] { 10L, 20, 30 }, await Task.WhenAll(first, second, last));
-        Assert.Equal(new long[] { 1L, 2, 3 }, await StoredAsync(database));
+        Assert.Equal(new long[] { 1L, 2, 3, 4 }, await TransactionGroupTests.StoredAsync(database));
     }
 
     [Fact]
@@ -227,21 +64,21 @@ public sealed class PostgresTransactionGroupTests(PostgresFixture postgres)
         await using var theirs = await elsewhere.BeginTransactionAsync();
         await elsewhere.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = BotDatabase.LockKey("widget:2") }, theirs);
 
-        var (holding, release) = await HoldTheTurnAsync(database);
+        var (holding, release) = await TransactionGroupTests.HoldTheTurnAsync(database);
         var writes = new[] { 1L, 2, 3 }.Select(id => database.InSharedTransactionAsync(Insert(database, id, "x", ran: ran))).ToArray();
-        await QueuedAsync(database, 3);
+        await TransactionGroupTests.QueuedAsync(database, 3);
         release.SetResult();
         await holding;
 
         // The group committed 1 and 3 without waiting for 2; 2 waits alone for the lock.
         Assert.Equal(new long[] { 10L, 30 }, await Task.WhenAll(writes[0], writes[2]).WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(new long[] { 1L, 3 }, await StoredAsync(database));
+        Assert.Equal(new long[] { 1L, 3 }, await TransactionGroupTests.StoredAsync(database));
         Assert.False(writes[1].IsCompleted);
 
         await theirs.CommitAsync();
         Assert.Equal(20, await writes[1]);
         Assert.Equal(new long[] { 1L, 2, 2, 3 }, ran.Order().ToArray());
-        Assert.Equal(new long[] { 1L, 2, 3 }, await StoredAsync(database));
+        Assert.Equal(new long[] { 1L, 2, 3 }, await TransactionGroupTests.StoredAsync(database));
     }
 
     [Fact]
@@ -261,7 +98,7 @@ public sealed class PostgresTransactionGroupTests(PostgresFixture postgres)
         await elsewhere.ExecuteAsync("UPDATE widgets SET owner = 'theirs' WHERE id = 7", transaction: theirs); // holds the row
 
         var attempts = 0;
-        var (holding, release) = await HoldTheTurnAsync(database);
+        var (holding, release) = await TransactionGroupTests.HoldTheTurnAsync(database);
         var first = database.InSharedTransactionAsync(Insert(database, 1, "a"));
         var blocked = database.InSharedTransactionAsync(async (connection, transaction) =>
         {
@@ -271,7 +108,7 @@ public sealed class PostgresTransactionGroupTests(PostgresFixture postgres)
             return 70L;
         });
         var last = database.InSharedTransactionAsync(Insert(database, 3, "c"));
-        await QueuedAsync(database, 3);
+        await TransactionGroupTests.QueuedAsync(database, 3);
         release.SetResult();
         await holding;
 
@@ -291,7 +128,7 @@ public sealed class PostgresTransactionGroupTests(PostgresFixture postgres)
         var (storage, one) = await OpenAsync();
         using var _ = storage;
         await using var __ = one;
-        await using var two = await storage.Replica().OpenMigratedAsync(postgresWarmConnections: 1, Widgets);
+        await using var two = await storage.Replica().OpenMigratedAsync(postgresWarmConnections: 1, TransactionGroupTests.Widgets);
         await using (var connection = await one.OpenAsync())
         {
             await connection.ExecuteAsync("CREATE TABLE widget_counts (subject TEXT PRIMARY KEY, n BIGINT NOT NULL)");
