@@ -339,14 +339,8 @@ public sealed class IncidentEngineTests
     [Fact]
     public async Task Two_replicas_storming_overlapping_workloads_on_one_postgres_group_their_rounds_and_put_every_pod_in_exactly_one_incident()
     {
-        using var storage = await TestStorage.PostgresAsync(_postgres);
-        using var replica = storage.Replica();
-        var schedulerA = new RecordingScheduler();
-        var schedulerB = new RecordingScheduler();
-        await using var a = new BotTestHost(storage, null, s => { s.RemoveAll<IDiagnosisScheduler>(); s.AddSingleton<IDiagnosisScheduler>(schedulerA); });
-        await using var b = new BotTestHost(replica, null, s => { s.RemoveAll<IDiagnosisScheduler>(); s.AddSingleton<IDiagnosisScheduler>(schedulerB); });
-        var engineA = a.Services.GetRequiredService<IncidentEngine>();
-        var engineB = b.Services.GetRequiredService<IncidentEngine>();
+        await using var a = await EngineRig.StartAsync(DatabaseProvider.Postgres, _postgres);
+        await using var b = await EngineRig.StartOnAsync(a.Storage.Replica());
 
         // Twelve workloads of ten pods, every pod reported by both replicas (in opposite orders), far more subjects at
         // once than each replica's two write turns: rounds queue and run in groups, whose subject locks meet the other
@@ -369,17 +363,17 @@ public sealed class IncidentEngineTests
         };
         System.Diagnostics.ActivitySource.AddActivityListener(listener);
         await Task.WhenAll(
-            Parallel.ForEachAsync(failures, new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (f, ct) => await engineA.ReportAsync(f, ct)),
-            Parallel.ForEachAsync(failures.AsEnumerable().Reverse(), new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (f, ct) => await engineB.ReportAsync(f, ct)))
+            Parallel.ForEachAsync(failures, new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (f, ct) => await a.Engine.ReportAsync(f, ct)),
+            Parallel.ForEachAsync(failures.AsEnumerable().Reverse(), new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (f, ct) => await b.Engine.ReportAsync(f, ct)))
             .WaitAsync(TimeSpan.FromSeconds(120));
 
         Assert.True(grouped > 0, "no transaction held more than one subject's round");
-        var open = await a.Services.GetRequiredService<IncidentStore>().ListOpenAsync();
+        var open = await a.Store.ListOpenAsync();
         Assert.Equal(workloads.Order(StringComparer.Ordinal), open.Select(i => i.Key.Subject["deployment/".Length..]).Order(StringComparer.Ordinal));
         var pods = open.SelectMany(i => i.Pods.Select(p => p.Pod)).ToList();
         Assert.Equal(failures.Select(f => f.Pod).Order(StringComparer.Ordinal), pods.Order(StringComparer.Ordinal)); // each pod once, in one incident
-        Assert.Equal(workloads.Length, schedulerA.Requests.Concat(schedulerB.Requests).Count());
-        var audit = a.Services.GetRequiredService<AuditLog>();
+        Assert.Equal(workloads.Length, a.Scheduler.Requests.Concat(b.Scheduler.Requests).Count());
+        var audit = a.Audit;
         foreach (var incident in open)
         {
             Assert.Single(await audit.ForIncidentAsync(incident.Id), l => l.Action == AuditActions.IncidentOpened);
