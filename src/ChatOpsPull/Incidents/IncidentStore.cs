@@ -258,7 +258,16 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         var withKey = new DynamicParameters(parameters);
         withKey.Add(TransactionLock.KeyParameter, pending!.Key);
         var reader = await connection.QueryMultipleAsync(take + sql, withKey, transaction).ConfigureAwait(false);
-        _ = await reader.ReadSingleAsync<int>().ConfigureAwait(false);
+        try
+        {
+            pending.CheckTaken(await reader.ReadSingleAsync<int>().ConfigureAwait(false)); // 0: a lock only tried is held elsewhere
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+
         return reader;
     }
 

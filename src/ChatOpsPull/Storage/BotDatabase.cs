@@ -46,7 +46,6 @@ public sealed class BotDatabase : IAsyncDisposable
         var options = storage.Value;
         _writeHealth = writeHealth;
         Dialect = SqlDialects.For(options.Provider);
-        _writeTurn = new SqliteWriteTurn(Dialect);
         _migrations = migrations.SelectMany(m => m.Migrations).OrderBy(m => m.Id, StringComparer.Ordinal).ToArray();
         CheckMigrations(_migrations, Dialect);
 
@@ -55,6 +54,7 @@ public sealed class BotDatabase : IAsyncDisposable
             (_connectionString, _warmConnections) = PostgresDefaults(options.ConnectionString!, options.PostgresWarmConnections);
             _postgres = NpgsqlDataSource.Create(_connectionString);
             Location = DescribePostgres(_connectionString);
+            _writeTurn = new SqliteWriteTurn(Dialect, roundTurns: _warmConnections); // the intake's rounds: at most the warm pool at once
         }
         else
         {
@@ -62,6 +62,7 @@ public sealed class BotDatabase : IAsyncDisposable
             Directory.CreateDirectory(directory);
             var file = Path.Combine(directory, options.SqliteFile);
             Location = file;
+            _writeTurn = new SqliteWriteTurn(Dialect);
             _connectionString = new SqliteConnectionStringBuilder
             {
                 DataSource = file,
@@ -105,7 +106,8 @@ public sealed class BotDatabase : IAsyncDisposable
 
     /// <summary>
     /// This process's writers of a SQLite file take turns here (asynchronously) instead of blocking threads in SQLite's busy
-    /// handler; <see cref="InTransactionAsync{T}"/> takes it for every transaction. Open on PostgreSQL.
+    /// handler; <see cref="InTransactionAsync{T}"/> takes it for every transaction. On PostgreSQL only shared rounds
+    /// (<see cref="InSharedTransactionAsync{T}"/>) take turns, as many at once as the warm pool holds.
     /// </summary>
     public SqliteWriteTurn WriteTurn => _writeTurn;
 
@@ -118,13 +120,7 @@ public sealed class BotDatabase : IAsyncDisposable
     {
         try
         {
-            SqliteWriteTurn.Pass turn;
-            using (DiagnosisStageTimes.Measure(DiagnosisStage.WriteTurn))
-            {
-                turn = await _writeTurn.TakeAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            using var held = turn;
+            using var held = await TakeWriteTurnAsync(_writeTurn.TakeAsync, cancellationToken).ConfigureAwait(false);
             using var traced = Tracing.StartActivity("TRANSACTION", ActivityKind.Internal);
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await Dialect.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
@@ -159,27 +155,24 @@ public sealed class BotDatabase : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> in a transaction like <see cref="InTransactionAsync{T}"/>, but on SQLite possibly in
-    /// another caller's: writers queued for the write turn with such work are run together by the one handed the turn, each
-    /// in its own savepoint, and committed once (<see cref="TransactionGroup"/>). <paramref name="work"/> may run on that
-    /// caller's flow; its result (or its exception, when it threw or the shared transaction failed) is returned here only
-    /// once the transaction that holds it ended. Once taken into a transaction, the work runs to its end: the cancellation
-    /// token ends only the wait for the turn. On PostgreSQL, exactly <see cref="InTransactionAsync{T}"/>.
+    /// Runs <paramref name="work"/> in a transaction like <see cref="InTransactionAsync{T}"/>, but possibly in another
+    /// caller's: writers queued for a write turn with such work are run together by the one handed the turn, each in its
+    /// own savepoint, and committed once (<see cref="TransactionGroup"/>). <paramref name="work"/> may run on that caller's
+    /// flow; its result (or its exception, when it threw or the shared transaction failed) is returned here only once the
+    /// transaction that holds it ended. Once taken into a transaction, the work runs to its end: the cancellation token
+    /// ends only the wait for the turn. On PostgreSQL the turns are as many as the warm pool's connections (none when it
+    /// has none: then exactly <see cref="InTransactionAsync{T}"/>), and a round that found its lock held elsewhere while in
+    /// another caller's transaction (<see cref="TransactionLockBusyException"/>) is run again here, alone.
     /// </summary>
     public async Task<T> InSharedTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
     {
-        if (!Dialect.OneWriterAtATime)
+        if (!_writeTurn.TurnsForRounds)
         {
             return await InTransactionAsync(work, cancellationToken).ConfigureAwait(false);
         }
 
         var round = new SharedRound<T>(work);
-        SqliteWriteTurn.Pass turn;
-        using (DiagnosisStageTimes.Measure(DiagnosisStage.WriteTurn))
-        {
-            turn = await _writeTurn.TakeAsync(round, cancellationToken).ConfigureAwait(false);
-        }
-
+        var turn = await TakeWriteTurnAsync(t => _writeTurn.TakeTurnAsync(round, t), cancellationToken).ConfigureAwait(false);
         if (!round.Claimed)
         {
             using (turn)
@@ -188,7 +181,48 @@ public sealed class BotDatabase : IAsyncDisposable
             }
         }
 
-        return await round.Outcome.ConfigureAwait(false);
+        try
+        {
+            return await round.Outcome.ConfigureAwait(false);
+        }
+        catch (TransactionLockBusyException)
+        {
+            // Taken into another caller's transaction after its first round, it found its lock held elsewhere: alone, it
+            // holds nothing else while it waits for it.
+            var alone = new SharedRound<T>(work);
+            using (await TakeWriteTurnAsync(t => _writeTurn.TakeTurnAsync(null, t), cancellationToken).ConfigureAwait(false))
+            {
+                await TransactionGroup.RunAsync(this, _writeTurn, alone, claimOthers: false, onlyAhead: false).ConfigureAwait(false);
+            }
+
+            return await alone.Outcome.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits for a write turn (<paramref name="take"/>), timed as the diagnosis stage <see cref="DiagnosisStage.WriteTurn"/>.
+    /// Not async itself: the turn marks the calling flow as its holder (<see cref="SqliteWriteTurn"/>), and an async method's
+    /// marks would end when it returns.
+    /// </summary>
+    private static ValueTask<SqliteWriteTurn.Pass> TakeWriteTurnAsync(Func<CancellationToken, ValueTask<SqliteWriteTurn.Pass>> take, CancellationToken cancellationToken)
+    {
+        var timing = DiagnosisStageTimes.Measure(DiagnosisStage.WriteTurn);
+        var taking = take(cancellationToken);
+        if (taking.IsCompletedSuccessfully)
+        {
+            timing.Dispose();
+            return taking;
+        }
+
+        return TimedAsync(taking, timing);
+
+        static async ValueTask<SqliteWriteTurn.Pass> TimedAsync(ValueTask<SqliteWriteTurn.Pass> taking, DiagnosisStageTimes.Timing timing)
+        {
+            using (timing)
+            {
+                return await taking.ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>

@@ -98,6 +98,19 @@ public interface ISqlDialect
     /// </summary>
     string LockStatement(string keyParameter);
 
+    /// <summary>
+    /// Like <see cref="LockStatement"/>, but the lock is only tried: the row is 1 when it was taken, 0 when another
+    /// transaction holds it. It also bounds the transaction's later lock waits (a row another transaction holds), which
+    /// then fail in the way <see cref="IsLockWaitRefused"/> knows. Empty on SQLite.
+    /// </summary>
+    string TryLockStatement(string keyParameter);
+
+    /// <summary>Takes the lock of <see cref="LockAsync"/> only when it is free (and bounds later lock waits, as <see cref="TryLockStatement"/>); true when taken.</summary>
+    Task<bool> TryLockAsync(DbConnection connection, DbTransaction transaction, long key);
+
+    /// <summary>True when a statement gave up waiting for a lock another transaction holds (the bound of <see cref="TryLockStatement"/>).</summary>
+    bool IsLockWaitRefused(Exception exception);
+
     /// <summary>Takes a lock on <paramref name="key"/> held until <paramref name="transaction"/> ends (nothing on SQLite: the transaction holds the only write lock).</summary>
     Task LockAsync(DbConnection connection, DbTransaction transaction, long key);
 

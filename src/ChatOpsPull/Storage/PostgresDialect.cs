@@ -8,6 +8,9 @@ namespace ChatOpsPull.Storage;
 /// <summary>PostgreSQL (shared by several replicas).</summary>
 public sealed class PostgresDialect : ISqlDialect
 {
+    /// <summary>How long a round after the first of a shared transaction waits for a row lock before it runs again alone.</summary>
+    private const string LockWaitBound = "100ms";
+
     private static readonly Dictionary<string, string> Placeholders = new(StringComparer.Ordinal)
     {
         ["bigint"] = "BIGINT",
@@ -77,6 +80,20 @@ public sealed class PostgresDialect : ISqlDialect
 
     /// <summary>The advisory lock of <see cref="LockAsync"/> as a statement of its own (a void function in FROM: one row, 1).</summary>
     public string LockStatement(string keyParameter) => $"SELECT 1 FROM pg_advisory_xact_lock(@{keyParameter});\n";
+
+    /// <summary>
+    /// Tries the advisory lock without waiting, and sets the transaction's <c>lock_timeout</c> (SET LOCAL, through
+    /// <c>set_config</c>, so it stays one statement with one row): a row lock another transaction holds is waited for
+    /// <see cref="LockWaitBound"/> at most, then the statement fails with 55P03 instead of waiting into a deadlock.
+    /// </summary>
+    public string TryLockStatement(string keyParameter) =>
+        $"SELECT CASE WHEN pg_try_advisory_xact_lock(@{keyParameter}) THEN 1 ELSE 0 END FROM set_config('lock_timeout', '{LockWaitBound}', true);\n";
+
+    public async Task<bool> TryLockAsync(DbConnection connection, DbTransaction transaction, long key) =>
+        await connection.ExecuteScalarAsync<int>(TryLockStatement("key"), new { key }, transaction).ConfigureAwait(false) == 1;
+
+    public bool IsLockWaitRefused(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable };
 
     /// <summary>A transaction-scoped advisory lock: replicas sharing the database serialize on it until the transaction ends.</summary>
     public Task LockAsync(DbConnection connection, DbTransaction transaction, long key) =>

@@ -67,6 +67,12 @@ public sealed class SqliteDialect : ISqlDialect
 
     public Task LockAsync(DbConnection connection, DbTransaction transaction, long key) => Task.CompletedTask;
 
+    public string TryLockStatement(string keyParameter) => string.Empty;
+
+    public Task<bool> TryLockAsync(DbConnection connection, DbTransaction transaction, long key) => Task.FromResult(true);
+
+    public bool IsLockWaitRefused(Exception exception) => false;
+
     /// <summary>Write-ahead logging (readers do not wait for the writer); each migration re-checks under the write lock.</summary>
     public async Task<IAsyncDisposable> BeginMigratingAsync(DbConnection connection, long key)
     {

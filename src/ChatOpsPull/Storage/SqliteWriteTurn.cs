@@ -18,7 +18,11 @@ namespace ChatOpsPull.Storage;
 /// A writer may wait with a <see cref="SharedRound"/> (<see cref="BotDatabase.InSharedTransactionAsync{T}"/>): the holder
 /// of the turn may then take it off the queue and run it in its own transaction (<see cref="TransactionGroup"/>), in queue
 /// order, instead of handing the turn to it.
-/// On PostgreSQL there is no turn to take.
+/// On PostgreSQL plain writers take no turn (<see cref="TakeAsync(CancellationToken)"/> returns at once), but writers
+/// with a <see cref="SharedRound"/> do: there are as many turns as the warm pool has connections
+/// (<see cref="StorageOptions.PostgresWarmConnections"/>), so a storm's hundred subjects wait here, in process, instead of
+/// each opening a server backend, and the holder of a turn takes the rounds queued behind it into its transaction as on
+/// SQLite. (The class keeps its SQLite name: other parts name it.)
 /// </summary>
 public sealed class SqliteWriteTurn : IDisposable
 {
@@ -30,10 +34,22 @@ public sealed class SqliteWriteTurn : IDisposable
     private readonly AsyncLocal<string?> _writingFor = new();
     private readonly Dictionary<string, int> _pulledAhead = new(StringComparer.Ordinal);
     private readonly bool _open;
-    private bool _taken;
+    private readonly int _turns;
+    private int _taken;
     private bool _disposed;
 
-    public SqliteWriteTurn(ISqlDialect dialect) => _open = !dialect.OneWriterAtATime;
+    /// <param name="roundTurns">
+    /// Where plain writers take no turn (PostgreSQL): the turns of writers with a shared round; 0, none (they go straight on).
+    /// SQLite has one turn for every writer.
+    /// </param>
+    public SqliteWriteTurn(ISqlDialect dialect, int roundTurns = 0)
+    {
+        _open = !dialect.OneWriterAtATime;
+        _turns = _open ? Math.Max(0, roundTurns) : 1;
+    }
+
+    /// <summary>Whether writers with a shared round take turns here (always on SQLite; on PostgreSQL when it has round turns).</summary>
+    internal bool TurnsForRounds => _turns > 0;
 
     /// <summary>Writers waiting for their turn now (for tests and diagnostics).</summary>
     public int Waiting
@@ -69,7 +85,7 @@ public sealed class SqliteWriteTurn : IDisposable
     /// </summary>
     public PullScope PullAhead(string name)
     {
-        if (_open || !_goingAhead.Value)
+        if (!TurnsForRounds || !_goingAhead.Value)
         {
             return default;
         }
@@ -94,16 +110,17 @@ public sealed class SqliteWriteTurn : IDisposable
     }
 
     /// <summary>Waits for this process's turn to write; dispose the pass to hand the turn on.</summary>
-    public ValueTask<Pass> TakeAsync(CancellationToken cancellationToken) => TakeAsync(null, cancellationToken);
+    public ValueTask<Pass> TakeAsync(CancellationToken cancellationToken) =>
+        _open ? ValueTask.FromResult(default(Pass)) : TakeTurnAsync(null, cancellationToken);
 
     /// <summary>
     /// Waits for this process's turn to write, offering <paramref name="round"/> to the holders before: when one of them
     /// takes it into its transaction (<see cref="ClaimWaitingRounds"/>), this returns a pass that holds nothing and the
-    /// round is <see cref="SharedRound.Claimed"/>.
+    /// round is <see cref="SharedRound.Claimed"/>. With no round, a turn for a write that must run alone (on PostgreSQL too).
     /// </summary>
-    internal ValueTask<Pass> TakeAsync(SharedRound? round, CancellationToken cancellationToken)
+    internal ValueTask<Pass> TakeTurnAsync(SharedRound? round, CancellationToken cancellationToken)
     {
-        if (_open || _held.Value is { Released: false })
+        if (!TurnsForRounds || _held.Value is { Released: false })
         {
             return ValueTask.FromResult(default(Pass));
         }
@@ -116,9 +133,9 @@ public sealed class SqliteWriteTurn : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_taken)
+            if (_taken < _turns)
             {
-                _taken = true;
+                _taken++;
                 return ValueTask.FromResult(Pass.Of(this, holder));
             }
 
@@ -255,7 +272,7 @@ public sealed class SqliteWriteTurn : IDisposable
             var node = _ahead.First ?? _inOrder.First;
             if (node is null)
             {
-                _taken = false;
+                _taken--;
                 return;
             }
 

@@ -5,7 +5,7 @@ using System.Runtime.ExceptionServices;
 namespace ChatOpsPull.Storage;
 
 /// <summary>
-/// Group commit across callers on SQLite: the caller that is handed the write turn runs its own round and the rounds of
+/// Group commit across callers (SQLite, and PostgreSQL's intake): the caller that is handed the write turn runs its own round and the rounds of
 /// the callers queued behind it (<see cref="SqliteWriteTurn.ClaimWaitingRounds"/>) in one transaction, each in its own
 /// savepoint, and commits once. A storm's hundred subjects then cost a few transactions (connection, BEGIN IMMEDIATE,
 /// commit, and one hand-over of the turn through the thread pool each) instead of one per subject round.
@@ -17,6 +17,13 @@ namespace ChatOpsPull.Storage;
 /// wait for the next group, and it never waits for rounds that are not there. (Growing the group while it ran, for its
 /// first 25 ms, halved the 5,000-pod storm's p99 too but cost the 1,000-pod storm 10–30 % at p99 in a quiet A/B:
 /// the rounds already in the group waited for the late ones.)
+/// On PostgreSQL every statement is a round trip, so the savepoints cost none of their own: SAVEPOINT is sent with the
+/// round's first command (Npgsql prepends it), and a kept round's savepoint is not released (RELEASE would be a round trip;
+/// the savepoints stay nested until the commit ends them all; a group holds at most <see cref="MaxRounds"/>). Only a
+/// failed round costs one, its ROLLBACK TO SAVEPOINT. The group holds every round's subject lock until its commit, so a
+/// round after the first only tries its locks (<see cref="TransactionLock"/>): a lock or row held elsewhere fails it with
+/// <see cref="TransactionLockBusyException"/>, and its caller runs it alone. Only a transaction's first round waits for a
+/// lock, when the transaction holds nothing: two replicas' groups never wait on each other in a circle.
 /// </summary>
 internal sealed class TransactionGroup
 {
@@ -59,9 +66,9 @@ internal sealed class TransactionGroup
                 _rounds.AddRange(_turn.ClaimWaitingRounds(MaxRounds - 1, onlyAhead)); // the rounds queued now
             }
 
-            foreach (var round in _rounds)
+            for (var i = 0; i < _rounds.Count; i++)
             {
-                await RunInSavepointAsync(connection, transaction, round).ConfigureAwait(false);
+                await RunInSavepointAsync(connection, transaction, _rounds[i], othersHeld: i > 0).ConfigureAwait(false);
             }
 
             traced?.SetTag("rounds", _rounds.Count);
@@ -89,11 +96,14 @@ internal sealed class TransactionGroup
     /// Throws only when the transaction itself is lost (the rollback to the savepoint failed): then with the round's error,
     /// which says why (a full disk, say), rather than the savepoint's.
     /// </summary>
-    private async Task RunInSavepointAsync(DbConnection connection, DbTransaction transaction, SharedRound round)
+    /// <param name="othersHeld">Earlier rounds ran in this transaction: this one's locks are only tried.</param>
+    private async Task RunInSavepointAsync(DbConnection connection, DbTransaction transaction, SharedRound round, bool othersHeld)
     {
-        await transaction.SaveAsync(Savepoint).ConfigureAwait(false);
+        var roundTrips = _database.Dialect.CommandsAreRoundTrips;
+        await transaction.SaveAsync(Savepoint).ConfigureAwait(false); // PostgreSQL: sent with the round's first command
         try
         {
+            TransactionLock.MustNotWait = othersHeld; // this method's flow and the round's, not the caller's
             await round.RunAsync(connection, transaction).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the round's own failure: handed to its caller, who retries or reports it as after a transaction of its own
@@ -103,20 +113,29 @@ internal sealed class TransactionGroup
             try
             {
                 await transaction.RollbackAsync(Savepoint).ConfigureAwait(false);
-                await transaction.ReleaseAsync(Savepoint).ConfigureAwait(false);
+                if (!roundTrips)
+                {
+                    await transaction.ReleaseAsync(Savepoint).ConfigureAwait(false);
+                }
             }
-            catch (DbException)
+#pragma warning disable CA1031 // whatever the rollback throws (a broken connection need not be a DbException), the round's error says why
+            catch (Exception)
+#pragma warning restore CA1031
             {
-                ExceptionDispatchInfo.Throw(e); // the transaction is lost (SQLite rolled it back): every round gets why
+                ExceptionDispatchInfo.Throw(e); // the transaction is lost (SQLite rolled it back, the server went away): every round gets why
             }
 
             _database.WriteFailed(e);
 
-            round.Failed(e);
+            round.Failed(othersHeld && _database.Dialect.IsLockWaitRefused(e) ? new TransactionLockBusyException(e) : e);
             return;
         }
 
-        await transaction.ReleaseAsync(Savepoint).ConfigureAwait(false);
+        if (!roundTrips)
+        {
+            await transaction.ReleaseAsync(Savepoint).ConfigureAwait(false);
+        }
+
         _ran.Add(round);
     }
 }

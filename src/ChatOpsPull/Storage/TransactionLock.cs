@@ -9,6 +9,11 @@ namespace ChatOpsPull.Storage;
 /// READ COMMITTED each takes its snapshot when it starts, after the lock is held: they see everything committed by the
 /// lock's previous holder. On SQLite there is nothing to send (the immediate transaction holds the only write lock).
 /// One per transaction attempt.
+/// In a PostgreSQL transaction that holds other callers' rounds (<see cref="TransactionGroup"/>), a round after the first
+/// must not wait for a lock: the group holds its earlier rounds' locks until its one commit, so two replicas' groups
+/// waiting on each other would deadlock. There the lock is only tried (and later lock waits of the transaction are
+/// bounded): when it is taken elsewhere, the round fails with <see cref="TransactionLockBusyException"/>, is rolled back
+/// to its savepoint, and its caller runs it alone, where waiting is safe (it holds nothing else).
 /// </summary>
 public sealed class TransactionLock
 {
@@ -17,10 +22,26 @@ public sealed class TransactionLock
 
     private readonly ISqlDialect _dialect;
 
+    /// <summary>Set by <see cref="TransactionGroup"/> for the flow of a round that runs after another's in its transaction.</summary>
+    private static readonly AsyncLocal<bool> OthersHeld = new();
+
+    private readonly bool _mustNotWait;
+
     internal TransactionLock(ISqlDialect dialect, long key)
     {
         _dialect = dialect;
         Key = key;
+        _mustNotWait = OthersHeld.Value;
+    }
+
+    /// <summary>
+    /// Whether the locks made from here on in the calling flow (until it returns) are only tried: the flow runs a round in a
+    /// transaction that holds other rounds' locks already.
+    /// </summary>
+    internal static bool MustNotWait
+    {
+        get => OthersHeld.Value;
+        set => OthersHeld.Value = value;
     }
 
     public long Key { get; }
@@ -40,7 +61,19 @@ public sealed class TransactionLock
         }
 
         Taken = true;
-        return _dialect.LockStatement(KeyParameter);
+        return _mustNotWait ? _dialect.TryLockStatement(KeyParameter) : _dialect.LockStatement(KeyParameter);
+    }
+
+    /// <summary>
+    /// Checks the row the statement of <see cref="TakeWithNextStatement"/> returned: 0 means a lock that was only tried is
+    /// taken elsewhere (<see cref="TransactionLockBusyException"/>; nothing the command read may be used).
+    /// </summary>
+    public void CheckTaken(int row)
+    {
+        if (row == 0)
+        {
+            throw new TransactionLockBusyException(Key);
+        }
     }
 
     /// <summary>Takes the lock in a round trip of its own when no read took it (a write that starts with someone else's statement).</summary>
@@ -52,6 +85,45 @@ public sealed class TransactionLock
         }
 
         Taken = true;
-        await _dialect.LockAsync(connection, transaction, Key).ConfigureAwait(false);
+        if (!_mustNotWait)
+        {
+            await _dialect.LockAsync(connection, transaction, Key).ConfigureAwait(false);
+        }
+        else if (!await _dialect.TryLockAsync(connection, transaction, Key).ConfigureAwait(false))
+        {
+            throw new TransactionLockBusyException(Key);
+        }
+    }
+}
+
+/// <summary>
+/// A round of a shared PostgreSQL transaction found its lock (or a row) held by another transaction, which it must not wait
+/// for (<see cref="TransactionLock"/>); nothing of the round is kept, and its caller runs it again alone.
+/// </summary>
+public sealed class TransactionLockBusyException : Exception
+{
+    public TransactionLockBusyException()
+        : base("A lock of a round in a shared transaction is held elsewhere; the round runs again alone.")
+    {
+    }
+
+    public TransactionLockBusyException(string message)
+        : base(message)
+    {
+    }
+
+    public TransactionLockBusyException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    internal TransactionLockBusyException(long key)
+        : base($"The lock {key} of a round in a shared transaction is held elsewhere; the round runs again alone.")
+    {
+    }
+
+    internal TransactionLockBusyException(Exception waited)
+        : base("A round in a shared transaction would have waited for a lock held elsewhere; the round runs again alone.", waited)
+    {
     }
 }

@@ -336,6 +336,50 @@ public sealed class IncidentEngineTests
         Assert.Single(await a.Services.GetRequiredService<AuditLog>().ForIncidentAsync(incident.Id), l => l.Action == AuditActions.IncidentOpened);
     }
 
+    [Fact]
+    public async Task Two_replicas_storming_overlapping_workloads_on_one_postgres_group_their_rounds_and_put_every_pod_in_exactly_one_incident()
+    {
+        await using var a = await EngineRig.StartAsync(DatabaseProvider.Postgres, _postgres);
+        await using var b = await EngineRig.StartOnAsync(a.Storage.Replica());
+
+        // Twelve workloads of ten pods, every pod reported by both replicas (in opposite orders), far more subjects at
+        // once than each replica's two write turns: rounds queue and run in groups, whose subject locks meet the other
+        // replica's head on.
+        var workloads = Enumerable.Range(0, 12).Select(w => $"app{w}").ToArray();
+        var failures = workloads.SelectMany(w => Enumerable.Range(0, 10).Select(i => Failures.Pod($"{w}-{i}", workload: w))).ToList();
+        var grouped = 0;
+        using var test = new System.Diagnostics.Activity("replica-storm").Start();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == BotDatabase.ActivitySourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStopped = activity =>
+            {
+                if (activity.TraceId == test.TraceId && activity.GetTagItem("rounds") is int n && n > 1)
+                {
+                    Interlocked.Increment(ref grouped);
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        await Task.WhenAll(
+            Parallel.ForEachAsync(failures, new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (f, ct) => await a.Engine.ReportAsync(f, ct)),
+            Parallel.ForEachAsync(failures.AsEnumerable().Reverse(), new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (f, ct) => await b.Engine.ReportAsync(f, ct)))
+            .WaitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(grouped > 0, "no transaction held more than one subject's round");
+        var open = await a.Store.ListOpenAsync();
+        Assert.Equal(workloads.Order(StringComparer.Ordinal), open.Select(i => i.Key.Subject["deployment/".Length..]).Order(StringComparer.Ordinal));
+        var pods = open.SelectMany(i => i.Pods.Select(p => p.Pod)).ToList();
+        Assert.Equal(failures.Select(f => f.Pod).Order(StringComparer.Ordinal), pods.Order(StringComparer.Ordinal)); // each pod once, in one incident
+        Assert.Equal(workloads.Length, a.Scheduler.Requests.Concat(b.Scheduler.Requests).Count());
+        var audit = a.Audit;
+        foreach (var incident in open)
+        {
+            Assert.Single(await audit.ForIncidentAsync(incident.Id), l => l.Action == AuditActions.IncidentOpened);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task Concurrent_updates_through_the_store_are_never_lost(DatabaseProvider provider)

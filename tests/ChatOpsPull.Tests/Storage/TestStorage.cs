@@ -18,10 +18,13 @@ public sealed record TestStorage(DatabaseProvider Provider, string DataDirectory
     public TestStorage Replica() => this with { DataDirectory = Provider == DatabaseProvider.Sqlite ? DataDirectory : NewTempDirectory() };
 
     /// <summary>The bot's database on this storage with only <paramref name="migrations"/> applied (storage tests' own tables).</summary>
-    public async Task<BotDatabase> OpenMigratedAsync(params SchemaMigration[] migrations)
+    public Task<BotDatabase> OpenMigratedAsync(params SchemaMigration[] migrations) => OpenMigratedAsync(new StorageOptions().PostgresWarmConnections, migrations);
+
+    /// <summary>The same with <paramref name="postgresWarmConnections"/> (on PostgreSQL, also the shared rounds' write turns).</summary>
+    public async Task<BotDatabase> OpenMigratedAsync(int postgresWarmConnections, params SchemaMigration[] migrations)
     {
         var database = new BotDatabase(
-            Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = Provider, ConnectionString = ConnectionString }),
+            Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = Provider, ConnectionString = ConnectionString, PostgresWarmConnections = postgresWarmConnections }),
             Microsoft.Extensions.Options.Options.Create(new ChatOpsPull.Configuration.BotOptions { DataDirectory = DataDirectory }),
             [new SchemaMigrationSet(migrations)]);
         await database.MigrateAsync();

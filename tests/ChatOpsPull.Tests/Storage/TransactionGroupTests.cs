@@ -1,28 +1,42 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Data.Common;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Incidents;
 using Dapper;
 
 namespace ChatOpsPull.Tests.Storage;
 
 /// <summary>
-/// Group commit on the real SQLite file: writers queued for the write turn with shared work
+/// Group commit on the real SQLite file and on a real PostgreSQL server: writers queued for a write turn with shared work
 /// (<see cref="BotDatabase.InSharedTransactionAsync{T}"/>) are run by the one handed the turn, each in its own savepoint,
-/// and committed once.
+/// and committed once. The PostgreSQL database has one round turn (one warm connection), so a second writer queues.
+/// PostgreSQL's own hazards (locks held elsewhere, round trips) are in <see cref="PostgresTransactionGroupTests"/>.
 /// </summary>
-public sealed class TransactionGroupTests
+[Collection(UsesPostgres.Name)]
+public sealed class TransactionGroupTests(PostgresFixture postgres)
 {
-    private static readonly SchemaMigration Widgets = new("9902-group-widgets", "CREATE TABLE widgets (id {bigint} PRIMARY KEY, owner TEXT NOT NULL)");
+    internal static readonly SchemaMigration Widgets = new("9902-group-widgets", "CREATE TABLE widgets (id {bigint} PRIMARY KEY, owner TEXT NOT NULL)");
 
-    private static Task<BotDatabase> OpenAsync(TestStorage storage) => storage.OpenMigratedAsync(Widgets);
+    private async Task<(TestStorage Storage, BotDatabase Database)> OpenAsync(DatabaseProvider provider)
+    {
+        var storage = await Engines.StorageAsync(provider, postgres);
+        return (storage, await storage.OpenMigratedAsync(postgresWarmConnections: 1, Widgets));
+    }
 
-    /// <summary>A transaction (not shared) that holds the write turn until <c>release</c> is set, so that writers queue behind it.</summary>
-    private static async Task<(Task<bool> Holding, TaskCompletionSource Release)> HoldTheTurnAsync(BotDatabase database)
+    /// <summary>
+    /// A transaction that holds the (only) write turn until <c>release</c> is set, so that writers queue behind it: a plain
+    /// one on SQLite, where every writer takes the turn; a shared one, alone, where only shared rounds do (PostgreSQL).
+    /// </summary>
+    internal static async Task<(Task<bool> Holding, TaskCompletionSource Release)> HoldTheTurnAsync(BotDatabase database)
     {
         var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = database.InTransactionAsync(async (_, _) =>
+        Func<Func<DbConnection, DbTransaction, Task<bool>>, Task<bool>> transaction = database.Dialect.OneWriterAtATime
+            ? work => database.InTransactionAsync(work)
+            : work => database.InSharedTransactionAsync(work);
+        var first = transaction(async (_, _) =>
         {
             holding.SetResult();
             await release.Task;
@@ -32,21 +46,39 @@ public sealed class TransactionGroupTests
         return (first, release);
     }
 
-    private static Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<long>> Insert(long id, string owner, ConcurrentQueue<long>? ran = null) =>
+    /// <summary>
+    /// A round as the incident writer makes one: its subject lock (<paramref name="subject"/>, by default one per widget)
+    /// taken with its first command (on PostgreSQL; SQLite needs none), then its insert.
+    /// </summary>
+    internal static Func<DbConnection, DbTransaction, Task<long>> Insert(BotDatabase database, long id, string owner, ConcurrentQueue<long>? ran = null, string? subject = null) =>
         async (connection, transaction) =>
         {
             ran?.Enqueue(id);
+            var pending = database.PendingLock(subject ?? $"widget:{id}");
+            var take = pending.TakeWithNextStatement();
+            var withKey = new DynamicParameters(new { id });
+            withKey.Add(TransactionLock.KeyParameter, pending.Key);
+            using (var reader = await connection.QueryMultipleAsync(take + "SELECT COUNT(*) FROM widgets WHERE id = @id", withKey, transaction))
+            {
+                if (take.Length > 0)
+                {
+                    pending.CheckTaken(await reader.ReadSingleAsync<int>());
+                }
+
+                _ = await reader.ReadSingleAsync<long>();
+            }
+
             await connection.ExecuteAsync("INSERT INTO widgets (id, owner) VALUES (@id, @owner)", new { id, owner }, transaction);
             return id * 10;
         };
 
-    private static async Task<long[]> StoredAsync(BotDatabase database)
+    internal static async Task<long[]> StoredAsync(BotDatabase database)
     {
         await using var connection = await database.OpenAsync();
         return (await connection.QueryAsync<long>("SELECT id FROM widgets ORDER BY id")).ToArray();
     }
 
-    private static async Task QueuedAsync(BotDatabase database, int writers) =>
+    internal static async Task QueuedAsync(BotDatabase database, int writers) =>
         await Eventually.ValueAsync(() => Task.FromResult(database.WriteTurn.Waiting), n => n == writers, $"{writers} writers queued for the turn");
 
     /// <summary>Counts the bot's "TRANSACTION" activities under one trace (this test's), with the rounds each held.</summary>
@@ -84,15 +116,17 @@ public sealed class TransactionGroupTests
         }
     }
 
-    [Fact]
-    public async Task Writers_queued_for_the_turn_commit_in_one_transaction_and_each_gets_its_own_result()
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Writers_queued_for_the_turn_commit_in_one_transaction_and_each_gets_its_own_result(DatabaseProvider provider)
     {
-        using var storage = TestStorage.Sqlite();
-        await using var database = await OpenAsync(storage);
+        var (storage, database) = await OpenAsync(provider);
+        using var _ = storage;
+        await using var __ = database;
         using var counter = new TransactionCounter();
         var (holding, release) = await HoldTheTurnAsync(database);
 
-        var writes = new[] { 1L, 2, 3, 4 }.Select(id => database.InSharedTransactionAsync(Insert(id, $"subject-{id}"))).ToArray();
+        var writes = new[] { 1L, 2, 3, 4 }.Select(id => database.InSharedTransactionAsync(Insert(database, id, $"subject-{id}"))).ToArray();
         await QueuedAsync(database, writes.Length);
         release.SetResult();
         await holding;
@@ -103,29 +137,31 @@ public sealed class TransactionGroupTests
         Assert.Equal(0, database.WriteTurn.Waiting);
     }
 
-    [Fact]
-    public async Task A_writer_that_throws_inside_the_group_rolls_back_only_its_own_part_and_the_others_commit()
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_writer_that_throws_inside_the_group_rolls_back_only_its_own_part_and_the_others_commit(DatabaseProvider provider)
     {
-        using var storage = TestStorage.Sqlite();
-        await using var database = await OpenAsync(storage);
+        var (storage, database) = await OpenAsync(provider);
+        using var _ = storage;
+        await using var __ = database;
         using var counter = new TransactionCounter();
         var (holding, release) = await HoldTheTurnAsync(database);
 
-        var first = database.InSharedTransactionAsync(Insert(1, "a"));
+        var first = database.InSharedTransactionAsync(Insert(database, 1, "a"));
         var failing = database.InSharedTransactionAsync<long>(async (connection, transaction) =>
         {
             await connection.ExecuteAsync("INSERT INTO widgets (id, owner) VALUES (2, 'b')", transaction: transaction);
             throw new InvalidOperationException("the round's own failure");
         });
-        var duplicate = database.InSharedTransactionAsync(Insert(1, "c")); // the unique key of the first: a constraint error
-        var last = database.InSharedTransactionAsync(Insert(3, "d"));
+        var duplicate = database.InSharedTransactionAsync(Insert(database, 1, "c", subject: "other")); // the first's key: a constraint error (PostgreSQL: the transaction aborted until ROLLBACK TO)
+        var last = database.InSharedTransactionAsync(Insert(database, 3, "d"));
         await QueuedAsync(database, 4);
         release.SetResult();
         await holding;
 
         Assert.Equal(10, await first);
         Assert.Equal("the round's own failure", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing)).Message);
-        Assert.True(SqliteDialect.Instance.IsUniqueViolation(await Assert.ThrowsAnyAsync<Exception>(() => duplicate)));
+        Assert.True(database.Dialect.IsUniqueViolation(await Assert.ThrowsAnyAsync<Exception>(() => duplicate)));
         Assert.Equal(30, await last);
         Assert.Equal(new long[] { 1L, 3 }, await StoredAsync(database));
         await using var connection = await database.OpenAsync();
@@ -133,11 +169,13 @@ public sealed class TransactionGroupTests
         Assert.Equal(new[] { 1, 4 }, counter.Transactions);
     }
 
-    [Fact]
-    public async Task A_writer_that_lost_a_race_is_tried_again_without_redoing_the_others()
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_writer_that_lost_a_race_is_tried_again_without_redoing_the_others(DatabaseProvider provider)
     {
-        using var storage = TestStorage.Sqlite();
-        await using var database = await OpenAsync(storage);
+        var (storage, database) = await OpenAsync(provider);
+        using var _ = storage;
+        await using var __ = database;
         var ran = new ConcurrentQueue<long>();
         var attempts = 0;
         var (holding, release) = await HoldTheTurnAsync(database);
@@ -151,7 +189,7 @@ public sealed class TransactionGroupTests
                 {
                     return await database.InSharedTransactionAsync(async (connection, transaction) =>
                     {
-                        await Insert(2, "b", ran)(connection, transaction);
+                        await Insert(database, 2, "b", ran)(connection, transaction);
                         return Interlocked.Increment(ref attempts) == 1
                             ? throw new IncidentConcurrencyException("inc-1")
                             : 20L;
@@ -163,7 +201,7 @@ public sealed class TransactionGroupTests
             }
         }
 
-        var writes = new[] { database.InSharedTransactionAsync(Insert(1, "a", ran)), RetriedAsync(), database.InSharedTransactionAsync(Insert(3, "c", ran)) };
+        var writes = new[] { database.InSharedTransactionAsync(Insert(database, 1, "a", ran)), RetriedAsync(), database.InSharedTransactionAsync(Insert(database, 3, "c", ran)) };
         await QueuedAsync(database, 3);
         release.SetResult();
         await holding;
@@ -174,20 +212,22 @@ public sealed class TransactionGroupTests
         Assert.Equal(new long[] { 1L, 2, 3 }, await StoredAsync(database));
     }
 
-    [Fact]
-    public async Task No_writer_of_the_group_is_answered_before_the_commit_that_holds_its_write()
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task No_writer_of_the_group_is_answered_before_the_commit_that_holds_its_write(DatabaseProvider provider)
     {
-        using var storage = TestStorage.Sqlite();
-        await using var database = await OpenAsync(storage);
+        var (storage, database) = await OpenAsync(provider);
+        using var _ = storage;
+        await using var __ = database;
         var (holding, release) = await HoldTheTurnAsync(database);
         var lastRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var finishLast = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var first = database.InSharedTransactionAsync(Insert(1, "a"));
-        var second = database.InSharedTransactionAsync(Insert(2, "b"));
+        var first = database.InSharedTransactionAsync(Insert(database, 1, "a"));
+        var second = database.InSharedTransactionAsync(Insert(database, 2, "b"));
         var last = database.InSharedTransactionAsync(async (connection, transaction) =>
         {
-            var id = await Insert(3, "c")(connection, transaction);
+            var id = await Insert(database, 3, "c")(connection, transaction);
             lastRunning.SetResult();
             await finishLast.Task;
             return id;
@@ -211,14 +251,15 @@ public sealed class TransactionGroupTests
     [Fact]
     public async Task A_writer_queued_for_the_turn_without_shared_work_is_not_taken_into_a_group()
     {
-        using var storage = TestStorage.Sqlite();
-        await using var database = await OpenAsync(storage);
+        var (storage, database) = await OpenAsync(DatabaseProvider.Sqlite); // on PostgreSQL plain writers take no turn
+        using var _ = storage;
+        await using var __ = database;
         using var counter = new TransactionCounter();
         var (holding, release) = await HoldTheTurnAsync(database);
 
-        var shared = database.InSharedTransactionAsync(Insert(1, "a"));
-        var own = database.InTransactionAsync(Insert(2, "b"));
-        var sharedAfter = database.InSharedTransactionAsync(Insert(3, "c"));
+        var shared = database.InSharedTransactionAsync(Insert(database, 1, "a"));
+        var own = database.InTransactionAsync(Insert(database, 2, "b"));
+        var sharedAfter = database.InSharedTransactionAsync(Insert(database, 3, "c"));
         await QueuedAsync(database, 3);
         release.SetResult();
         await holding;
