@@ -20,13 +20,20 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     private const double RequiredRecall = 0.90;
 
     /// <summary>
-    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to g.jsonl): 217 of 245 = 88.6% when
-    /// g.jsonl was added (its 10 evaluation messages at 8 of 10, labelled and committed before the classifier ran on them;
-    /// a.jsonl to f.jsonl alone are held at 88.9% by <see cref="ReachedAccuracyOnCollectionsAToF"/>).
+    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to h.jsonl): 223 of 252 = 88.5% when
+    /// the blind h.jsonl was added (its 7 evaluation messages at 6 of 7, collected before the classifier ran or was read in
+    /// that session); 217 of 245 = 88.6% on a.jsonl to g.jsonl, held by <see cref="ReachedAccuracyOnCollectionsAToG"/>.
     /// Raise it when a change (made without looking at evaluation misses) reaches more;
     /// replace it by <see cref="RequiredAccuracy"/> once the target is met.
     /// </summary>
-    private const double ReachedAccuracy = 0.885;
+    private const double ReachedAccuracy = 0.884;
+
+    /// <summary>
+    /// The evaluation accuracy reached on the evaluation messages of a.jsonl to g.jsonl (217 of 245 = 88.6% when g.jsonl was
+    /// added, its 10 evaluation messages at 8 of 10; unchanged when h.jsonl was added): kept so that new data cannot hide a
+    /// slide on the old.
+    /// </summary>
+    private const double ReachedAccuracyOnCollectionsAToG = 0.885;
 
     /// <summary>
     /// The evaluation accuracy reached on the evaluation messages of a.jsonl to f.jsonl (209 of 235 = 88.9% with the fifth
@@ -57,8 +64,8 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
     /// </summary>
     private const double ReachedAccuracyOnFirstCollection = 0.925;
 
-    /// <summary>The tuning accuracy reached (349 of 374 = 93.3% with g.jsonl's 22 tuning messages, all right when it was added, and the fifth round's producer rules; 327 of 352 = 92.9% with those rules before g.jsonl; 325 of 352 = 92.3% with Skaffold's "waiting to start" form; 324 of 352 = 92.0% after the fourth tuning round, its rules written before f.jsonl was seen; 322 of 352 = 91.5% when the blind f.jsonl's 53 tuning messages were added, before any rule was tuned on them; 279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
-    private const double ReachedTuningAccuracy = 0.933;
+    /// <summary>The tuning accuracy reached (366 of 407 = 89.9% with h.jsonl's 33 tuning messages, 17 of them right when it was added, collected blind; 349 of 374 = 93.3% with g.jsonl's 22 tuning messages, all right when it was added, and the fifth round's producer rules; 327 of 352 = 92.9% with those rules before g.jsonl; 325 of 352 = 92.3% with Skaffold's "waiting to start" form; 324 of 352 = 92.0% after the fourth tuning round, its rules written before f.jsonl was seen; 322 of 352 = 91.5% when the blind f.jsonl's 53 tuning messages were added, before any rule was tuned on them; 279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.899;
 
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
@@ -118,10 +125,14 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, e.jsonl only, message only: {fifth.Right} of {fifth.Count} = {fifth.Accuracy:P1}"));
         var (blind, _, _) = Measure([.. evaluation.Where(m => m.File is "f.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, f.jsonl only (blind batch), message only: {blind.Right} of {blind.Count} = {blind.Accuracy:P1}"));
-        var (aToF, _, _) = Measure([.. evaluation.Where(m => m.File is not "g.jsonl")], listMisses: false);
+        var (aToF, _, _) = Measure([.. evaluation.Where(m => m.File is not ("g.jsonl" or "h.jsonl"))], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to f.jsonl, message only: {aToF.Right} of {aToF.Count} = {aToF.Accuracy:P1}"));
         var (fresh, _, _) = Measure([.. evaluation.Where(m => m.File is "g.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, g.jsonl only (fresh batch, labelled before the classifier ran on it), message only: {fresh.Right} of {fresh.Count} = {fresh.Accuracy:P1}"));
+        var (aToG, _, _) = Measure([.. evaluation.Where(m => m.File is not "h.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, a.jsonl to g.jsonl, message only: {aToG.Right} of {aToG.Count} = {aToG.Accuracy:P1}"));
+        var (blindH, _, _) = Measure([.. evaluation.Where(m => m.File is "h.jsonl")], listMisses: false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, h.jsonl only (blind batch, collected before the classifier ran or was read that session), message only: {blindH.Right} of {blindH.Count} = {blindH.Accuracy:P1}"));
 
         var failures = new List<string>();
         var regressions = new List<string>();
@@ -155,6 +166,11 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
                     output.WriteLine($"reported, not asserted (fewer than {MinimumSupportForRecall} evaluation messages): {line}");
                 }
             }
+        }
+
+        if (aToG.Accuracy < ReachedAccuracyOnCollectionsAToG)
+        {
+            regressions.Add(string.Create(CultureInfo.InvariantCulture, $"a.jsonl to g.jsonl, message only: accuracy {aToG.Accuracy:P1} fell below the {ReachedAccuracyOnCollectionsAToG:P1} already reached"));
         }
 
         if (aToF.Accuracy < ReachedAccuracyOnCollectionsAToF)

@@ -6,7 +6,7 @@ using ChatOpsPull.Core.Failures;
 namespace ChatOpsPull.Core.Tests.Classification;
 
 /// <summary>
-/// One message of tests/fixtures/messages/corpus/{a,b,c,d,e,f,g}.jsonl: real text copied from a public source, labelled from
+/// One message of tests/fixtures/messages/corpus/{a,b,c,d,e,f,g,h}.jsonl: real text copied from a public source, labelled from
 /// that source (not from the classifier), and the part of the fixed split its source belongs to.
 /// </summary>
 public sealed record CorpusMessage(string File, int Line, string Message, string? Reason, PullCause Expected, string Source, bool Evaluation);
@@ -55,7 +55,7 @@ public static class MessageCorpus
     private static List<CorpusMessage> Load()
     {
         var messages = new List<CorpusMessage>();
-        foreach (var file in new[] { "a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl", "e.jsonl", "f.jsonl", "g.jsonl" })
+        foreach (var file in new[] { "a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl", "e.jsonl", "f.jsonl", "g.jsonl", "h.jsonl" })
         {
             var number = 0;
             foreach (var line in File.ReadLines(Path.Combine(Directory, file)))
