@@ -4,6 +4,7 @@ using System.Data.Common;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Dapper;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace ChatOpsPull.Storage;
@@ -11,8 +12,9 @@ namespace ChatOpsPull.Storage;
 /// <summary>
 /// Writes of one transaction sent together: on PostgreSQL one round trip (an <see cref="NpgsqlBatch"/>: the server runs
 /// them in order and stops at the first error, which fails the transaction); on SQLite one after another, in process,
-/// where there is no round trip to save. Each statement keeps its own parameters (an object's public properties, as
-/// Dapper binds them) and may check how many rows it changed (an optimistic-concurrency guard).
+/// where there is no round trip to save, each bound by position (<see cref="SqliteIndexedStatement"/>: a multi-row
+/// statement's hundreds of parameters cost one pass, not a name search each). Each statement keeps its own parameters
+/// (an object's public properties, as Dapper binds them) and may check how many rows it changed (an optimistic-concurrency guard).
 /// </summary>
 public sealed partial class StatementBatch
 {
@@ -88,6 +90,15 @@ public sealed partial class StatementBatch
 
         foreach (var statement in statements)
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (connection is SqliteConnection sqlite && SqliteIndexedStatement.CanBind(statement.Parameters))
+            {
+                // Run first: Affected?.Invoke(Execute(…)) would not run a statement that checks no row count.
+                var rows = SqliteIndexedStatement.Execute(sqlite, statement.Sql, statement.Parameters);
+                statement.Affected?.Invoke(rows);
+                continue;
+            }
+
             var parameters = new DynamicParameters();
             foreach (var (name, value, type) in statement.Parameters)
             {

@@ -236,6 +236,42 @@ public sealed class SqlDialectTests(PostgresFixture postgres)
         Assert.Equal([1L, 12L, 13L], await check.QueryAsync<long>("SELECT at FROM widgets ORDER BY id"));
     }
 
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.Postgres)]
+    public async Task A_statement_batch_puts_every_value_of_a_many_row_statement_in_its_place_and_runs_statements_that_check_no_count(DatabaseProvider provider)
+    {
+        using var storage = await StorageAsync(provider);
+        await using var database = await WidgetsAsync(storage);
+        var changed = new List<int>();
+
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            // 300 rows of three values each: more parameters than a name search per parameter could afford.
+            var batch = new StatementBatch();
+            var sql = new System.Text.StringBuilder("INSERT INTO widgets (id, name, at) VALUES ");
+            var parameters = new StatementParameters();
+            for (var i = 0; i < 300; i++)
+            {
+                sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@i{i}, @n{i}, @a{i})");
+                parameters.Add($"i{i}", (long)i).Add($"n{i}", $"widget-é-{i}").Add($"a{i}", i * 7L);
+            }
+
+            batch.Add(sql.ToString(), parameters, changed.Add);
+            // A statement that checks no row count runs too.
+            batch.Add("UPDATE widgets SET at = @at WHERE name = @name", new { name = "widget-é-299", at = -1L });
+            await batch.ExecuteAsync(connection, transaction);
+            return true;
+        });
+
+        Assert.Equal([300], changed);
+        await using var check = await database.OpenAsync();
+        var rows = (await check.QueryAsync<(long Id, string Name, long At)>("SELECT id, name, at FROM widgets ORDER BY id")).ToList();
+        Assert.Equal(300, rows.Count);
+        Assert.All(rows.Take(299), row => Assert.Equal(($"widget-é-{row.Id}", row.Id * 7), (row.Name, row.At)));
+        Assert.Equal(("widget-é-299", -1L), (rows[299].Name, rows[299].At));
+    }
+
     [Fact]
     public async Task For_update_is_empty_on_sqlite_where_the_transaction_already_holds_the_write_lock()
     {

@@ -11,8 +11,9 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
 /// <summary>An inbox row: the alerts of one accepted request that belong to one subject (<see cref="AlertInbox.SubjectKey"/>).</summary>
 /// <param name="Subject">Null in a row written before rows were split by subject (its alerts may be of several).</param>
-/// <param name="AlertsJson">The row's alerts as stored; parsed when <see cref="Alerts"/> is read (a drain reads one row of
-/// a subject for its cluster and namespace, and the transaction that claims the subject's rows parses them there).</param>
+/// <param name="AlertsJson">The row's alerts as stored, parsed when <see cref="Alerts"/> is read; empty in a row of one
+/// subject read by <see cref="AlertInbox.OldestAsync"/> (the transaction that claims the subject's rows reads and parses
+/// them there, once).</param>
 public sealed record InboxEntry(long Id, string? Subject, string AlertsJson)
 {
     public IReadOnlyList<PullAlert> Alerts => AlertInbox.ParseAlerts(AlertsJson);
@@ -74,12 +75,15 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// another replica is applying right now (<c>FOR UPDATE SKIP LOCKED</c>: its <see cref="ClaimAsync"/> holds them until
     /// it commits), so replicas drain different rows instead of queueing for the same ones.
     /// </summary>
-    public async Task<IReadOnlyList<InboxEntry>> OldestAsync(int limit, CancellationToken cancellationToken)
+    /// <param name="alertsOfEveryRow">False: the alerts only of rows of no one subject (applied from the list); a subject's
+    /// rows are read once, by <see cref="ClaimAsync"/> in the transaction that applies them.</param>
+    public async Task<IReadOnlyList<InboxEntry>> OldestAsync(int limit, bool alertsOfEveryRow, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(long Id, string? Subject, string Alerts)>(
-            new CommandDefinition($"SELECT id, subject, alerts FROM alert_inbox ORDER BY id LIMIT @limit{database.Dialect.ForUpdateSkipLocked}", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(r => new InboxEntry(r.Id, r.Subject, r.Alerts)).ToList();
+        var alerts = alertsOfEveryRow ? "alerts" : "CASE WHEN subject IS NULL THEN alerts END";
+        var rows = await connection.QueryAsync<(long Id, string? Subject, string? Alerts)>(
+            new CommandDefinition($"SELECT id, subject, {alerts} FROM alert_inbox ORDER BY id LIMIT @limit{database.Dialect.ForUpdateSkipLocked}", new { limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => new InboxEntry(r.Id, r.Subject, r.Alerts ?? string.Empty)).ToList();
     }
 
     /// <summary>
@@ -234,21 +238,22 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             async (connection, transaction) =>
             {
                 var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
+                var batch = new StatementBatch();
                 foreach (var chunk in round.SelectMany(p => p.Rows).Chunk(RowsPerStatement))
                 {
                     var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, subject, alerts) VALUES ");
-                    var parameters = new DynamicParameters();
-                    parameters.Add("at", receivedAt);
+                    var parameters = new StatementParameters().Add("at", receivedAt);
                     for (var i = 0; i < chunk.Length; i++)
                     {
                         sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @s{i}, @a{i})");
-                        parameters.Add($"s{i}", chunk[i].Subject);
-                        parameters.Add($"a{i}", chunk[i].Alerts);
+                        parameters.Add($"s{i}", chunk[i].Subject).Add($"a{i}", chunk[i].Alerts);
                     }
 
-                    await connection.ExecuteAsync(sql.ToString(), parameters, transaction).ConfigureAwait(false);
+                    batch.Add(sql.ToString(), parameters);
                 }
 
+                // One round trip on PostgreSQL; on SQLite each statement bound in one pass over its parameters.
+                await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
                 return true;
             },
             CancellationToken.None);

@@ -101,7 +101,7 @@ public sealed partial class AlertInboxDrain : BackgroundService
     internal async Task<int> ApplyBatchAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var entries = await _inbox.OldestAsync(BatchRows, cancellationToken).ConfigureAwait(false);
+        var entries = await _inbox.OldestAsync(BatchRows, alertsOfEveryRow: _sink is not ISubjectReportSink, cancellationToken).ConfigureAwait(false);
         if (entries.Count == 0)
         {
             return 0;
