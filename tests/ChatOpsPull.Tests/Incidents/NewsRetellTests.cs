@@ -85,8 +85,8 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         var incident = Assert.Single(await rig.Store.ListOpenAsync());
         await Eventually.ValueAsync(() => OwedCountAsync(rig.Storage, incident.Id), n => n == 0, "the opened news to be marked told", TimeSpan.FromSeconds(30));
 
-        // The same pod seen again: only last_seen moves (a new version, no news), and a flapping reopen's second report.
-        await rig.Engine.ReportAsync(Failures.Pod("api-1", at: Failures.Start.AddSeconds(20)), default);
+        // The same pod seen again a minute later: only last_seen moves (a new version, no news).
+        await rig.Engine.ReportAsync(Failures.Pod("api-1", at: Failures.Start + IncidentGrouping.SeenResolution), default);
         var seen = (await rig.Store.GetAsync(incident.Id))!;
         Assert.True(seen.Version > incident.Version);
         Assert.Equal(0, await OwedCountAsync(rig.Storage, incident.Id));
@@ -163,11 +163,9 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         var incident = Assert.Single(await dead.Store.ListOpenAsync());
         await Eventually.ValueAsync(() => OwedCountAsync(storage, incident.Id), n => n == 0, "the opened news to be marked told", TimeSpan.FromSeconds(30));
 
-        using var dying = new CancellationTokenSource();
-        var reporting = dead.Engine.ReportAsync(Failures.Pod("api-2"), dying.Token);
+        // A report's round runs to its end whoever waits for it: its telling never ends (the host is gone before).
+        _ = dead.Engine.ReportAsync(Failures.Pod("api-2"), default);
         await hang.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await dying.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reporting);
         Assert.Equal(1, await OwedCountAsync(storage, incident.Id));
         return incident.Id;
     }
@@ -205,7 +203,7 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incident_news_owed WHERE incident_id = @incidentId", new { incidentId });
     }
 
-    /// <summary>A notifier that never finishes telling <paramref name="change"/> (until the caller gives up): a host that dies there.</summary>
+    /// <summary>A notifier that never finishes telling <paramref name="change"/> (unless its caller gives up): a host that dies there.</summary>
     private sealed class HangingNotifier(IncidentChange change) : IIncidentNotifier
     {
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

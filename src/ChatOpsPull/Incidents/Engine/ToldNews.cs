@@ -22,13 +22,18 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
     private readonly CancellationTokenSource _stopping = new();
     private int _running;
     private long _removals;
+    private long _recorded;
 
-    /// <summary>Transactions that removed told news so far (the storm bench compares it with the notices told).</summary>
+    /// <summary>Transactions that removed told news so far (the storm bench prints it beside <see cref="Recorded"/>).</summary>
     public long Removals => Interlocked.Read(ref _removals);
+
+    /// <summary>Notices told so far whose news was owed.</summary>
+    public long Recorded => Interlocked.Read(ref _recorded);
 
     /// <summary>The news of <paramref name="incidentId"/> up to <paramref name="version"/> is told; removed from the store shortly.</summary>
     public void Record(string incidentId, int version)
     {
+        Interlocked.Increment(ref _recorded);
         _told.AddOrUpdate(incidentId, version, (_, known) => Math.Max(known, version));
         if (Interlocked.CompareExchange(ref _running, 1, 0) == 0)
         {
