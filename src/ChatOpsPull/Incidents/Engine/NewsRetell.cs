@@ -6,7 +6,7 @@ namespace ChatOpsPull.Incidents.Engine;
 /// Tells again the news a host committed and did not tell (it stopped, or died, between the commit and the card): at
 /// start and then every <see cref="Every"/>, on every host of the same database, it lists the news owed (one indexed read
 /// of a small table: <see cref="OwedNews"/>) since longer than Incidents:NewsRetellGrace, leaves what this host is telling
-/// now, takes the rest (compare and set on the row, so of two replicas sweeping at once one takes each row), and tells it
+/// now or has told and not yet marked told, takes the rest (compare and set on the row, so of two replicas sweeping at once one takes each row), and tells it
 /// through <see cref="IncidentNewsDispatch.RetellAsync"/> — storm roll-up, snooze and mute rules apply. Silent writes
 /// (last seen, a flapping reopen, a diagnosis request) owe nothing, so they are never retold. On stop, it removes the
 /// news told so far (<see cref="ToldNews"/>), so a clean restart retells nothing.
@@ -71,7 +71,7 @@ internal sealed partial class NewsRetell(
     {
         var now = time.GetUtcNow();
         var owed = await store.ListOwedNewsAsync(now - options.Value.NewsRetellGrace, MostPerSweep, cancellationToken).ConfigureAwait(false);
-        var taken = await store.ClaimOwedNewsAsync(owed.Where(o => !news.IsTelling(o.IncidentId)).ToList(), now, cancellationToken).ConfigureAwait(false);
+        var taken = await store.ClaimOwedNewsAsync(owed.Where(o => !news.IsTelling(o.IncidentId) && !told.Covers(o.IncidentId, o.Version)).ToList(), now, cancellationToken).ConfigureAwait(false);
         foreach (var row in taken)
         {
             await news.RetellAsync(row, cancellationToken).ConfigureAwait(false);

@@ -44,32 +44,25 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
     /// <summary>Removes what is gathered now (the host stopping calls it last); returns how many incidents' news it removed.</summary>
     public async Task<int> FlushAsync(CancellationToken cancellationToken)
     {
-        var taken = new List<KeyValuePair<string, int>>();
-        foreach (var told in _told)
-        {
-            if (_told.TryRemove(told))
-            {
-                taken.Add(told);
-            }
-        }
-
-        if (taken.Count == 0)
+        // Kept in memory until removed from the store, so that a sweep of this host never retells what it has told (Covers).
+        var taken = _told.ToArray();
+        if (taken.Length == 0)
         {
             return 0;
         }
 
-        try
+        await store.ForgetToldNewsAsync(taken, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _removals);
+        foreach (var told in taken)
         {
-            await store.ForgetToldNewsAsync(taken, cancellationToken).ConfigureAwait(false);
-            Interlocked.Increment(ref _removals);
-            return taken.Count;
+            _told.TryRemove(told); // unless a newer version was told meanwhile: that one is removed next time
         }
-        catch
-        {
-            taken.ForEach(t => _told.AddOrUpdate(t.Key, t.Value, (_, known) => Math.Max(known, t.Value)));
-            throw;
-        }
+
+        return taken.Length;
     }
+
+    /// <summary>Whether this host has told the news of <paramref name="incidentId"/> up to <paramref name="version"/> and not yet removed it from the store.</summary>
+    public bool Covers(string incidentId, int version) => _told.TryGetValue(incidentId, out var told) && told >= version;
 
     public void Dispose()
     {
