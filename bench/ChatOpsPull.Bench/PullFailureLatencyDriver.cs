@@ -198,6 +198,8 @@ public static class PullFailureLatencyDriver
 
             Console.WriteLine(storm);
             Console.WriteLine(transactions);
+            var told = app.Services.GetRequiredService<ChatOpsPull.Incidents.Engine.ToldNews>();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  news owed and told: {told.Recorded} notices marked told in {told.Removals} transactions"));
             if (settings.Length > 0)
             {
                 Console.WriteLine(settings);

@@ -39,4 +39,12 @@ public sealed class IncidentOptions
     /// <summary>Before try n+1 of a store update, a random wait between a fifth of this and n times this.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "Incidents:StoreUpdateRetryDelay must be between 0 and 10 seconds (e.g. \"00:00:00.020\").")]
     public TimeSpan StoreUpdateRetryDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// News stored and not told this long after (the host that wrote it stopped before its card was queued) is told again
+    /// from the stored incident, by whichever host looks first; see <c>NewsRetell</c>. Longer than a card takes to queue
+    /// under a storm, so that a live host's news is not told twice.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Incidents:NewsRetellGrace must be between 1 second and 1 hour (e.g. \"00:00:30\").")]
+    public TimeSpan NewsRetellGrace { get; set; } = TimeSpan.FromSeconds(30);
 }

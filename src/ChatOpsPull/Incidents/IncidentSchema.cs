@@ -80,4 +80,26 @@ public static class IncidentSchema
         // 0102 numbered audit lines GENERATED ALWAYS on PostgreSQL; {identity} is BY DEFAULT.
         Upgrade = dialect => dialect.IdentityByDefault("audit_log", "id"),
     };
+
+    /// <summary>
+    /// News owed: one row per incident whose latest news-bearing write (opened, pods changed, diagnosed, resolved …) has
+    /// not been told to the notifiers yet, written in that write's transaction and removed once the news was told
+    /// (ToldNews). A row older than the retell grace is told again from the stored incident
+    /// (NewsRetell): a host that died between the commit and the card does not leave the card behind.
+    /// Silent writes (last seen, a flapping reopen, a diagnosis request) write no row. <c>owed_at</c> is also the claim of
+    /// a retell: a sweep takes a row by moving it (compare and set), so of two replicas one tells it.
+    /// </summary>
+    public static readonly SchemaMigration NewsOwed = new(
+        "0180-incident-news-owed",
+        """
+        CREATE TABLE incident_news_owed (
+            incident_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            change TEXT NOT NULL,
+            detail TEXT NULL,
+            own_card INTEGER NOT NULL DEFAULT 0,
+            owed_at {bigint} NOT NULL
+        );
+        CREATE INDEX ix_incident_news_owed_at ON incident_news_owed (owed_at);
+        """);
 }

@@ -17,13 +17,15 @@ public static class IncidentServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddIncidentRetryPipelines();
-        services.AddSchemaMigrations(IncidentSchema.Incidents);
+        services.AddSchemaMigrations(IncidentSchema.Incidents, IncidentSchema.NewsOwed);
         services.AddSingleton<IncidentStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<LatestIncidents>();
         services.AddSingleton<IncidentMutes>();
         services.AddSingleton<StormRollup>();
+        services.AddSingleton<ToldNews>();
         services.AddSingleton<IncidentNewsDispatch>();
+        services.AddHostedService<NewsRetell>();
         services.AddSingleton<SubjectWriter>();
         services.AddSingleton<PullFailureIntake>();
         services.AddSingleton<IncidentCommands>();

@@ -22,6 +22,16 @@ public sealed record DiagnosisTicket(int Requested, int Applied)
     public bool IsPending => Requested > Applied;
 }
 
+/// <summary>
+/// The news of <paramref name="Version"/> (and of the versions before it not told yet) is owed to the notifiers: a row of
+/// <c>incident_news_owed</c>, written in the transaction of the change, removed once told, told again from the stored
+/// incident when it is still there after a grace (a host died between the commit and the card).
+/// </summary>
+/// <param name="Change">What a retell says: the weightiest change owed (see the merge in <see cref="IncidentStore.OweNews"/>).</param>
+/// <param name="OwnCard">The news is for the incident's own card even when it is rolled up (the roll-up news itself).</param>
+/// <param name="OwedAt">When it was written, or last taken for a retell.</param>
+internal sealed record OwedNews(string IncidentId, int Version, IncidentChange Change, string? Detail, bool OwnCard, DateTimeOffset OwedAt);
+
 /// <summary>Another writer changed the incident between read and write; the caller reloads and tries again.</summary>
 public sealed class IncidentConcurrencyException(string id)
     : Exception($"Incident {id} was changed by someone else at the same time; reload and try again.");
@@ -68,6 +78,10 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             "SELECT * FROM incidents WHERE opened_at >= @from AND opened_at < @to AND (@cluster IS NULL OR cluster = @cluster) ORDER BY opened_at DESC, id",
             new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), cluster },
             cancellationToken);
+
+    /// <summary>How many incidents are rolled up under <paramref name="parentId"/>, inside a transaction.</summary>
+    internal static async Task<int> CountRolledUpAsync(DbConnection connection, DbTransaction transaction, string parentId) =>
+        (int)await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incidents WHERE rollup_of = @parentId", new { parentId }, transaction).ConfigureAwait(false);
 
     /// <summary>Incidents rolled up under <paramref name="parentId"/>.</summary>
     public Task<IReadOnlyList<Incident>> ListRolledUpAsync(string parentId, CancellationToken cancellationToken = default) =>
@@ -197,8 +211,8 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// <summary>
     /// PostgreSQL: stores <paramref name="diagnosis"/> as the result of request <paramref name="requestVersion"/> only if the
     /// incident's ticket still asks for it and has not applied it (a conditional UPDATE … RETURNING, which also moves an
-    /// open incident to Diagnosed and marks the ticket applied), writes the audit line in the same statement only when the
-    /// row changed, and reads the stored incident's pods — one round trip, which also takes <paramref name="pending"/>
+    /// open incident to Diagnosed and marks the ticket applied), writes the audit line and the news owed (<see cref="OwedNews"/>) in the
+    /// same statement only when the row changed, and reads the stored incident's pods — one round trip, which also takes <paramref name="pending"/>
     /// (the subject lock) first. Returns the stored incident, or null when the ticket no longer asks for this request
     /// (applied already, or superseded): then nothing was written. <paramref name="auditParameters"/>: the line's
     /// (<see cref="AuditLog.ParametersOf"/>). The check and the write are one statement under the
@@ -221,6 +235,8 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         parameters.Add("updatedAt", BotDatabase.ToDb(now));
         parameters.Add("open", IncidentState.Open.ToSnakeCase());
         parameters.Add("diagnosed", IncidentState.Diagnosed.ToSnakeCase());
+        parameters.Add("owedChange", nameof(IncidentChange.Diagnosed));
+        parameters.Add("owedDetail", diagnosis.Summary);
         using var reader = await QueryTakingLockAsync(
             connection,
             transaction,
@@ -231,7 +247,11 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
                     state = CASE WHEN state IN (@open, @diagnosed) THEN @diagnosed ELSE state END
                 WHERE id = @id AND diagnosis_requested = @requestVersion AND diagnosis_applied < @requestVersion
                 RETURNING *),
-            audited AS ({AuditLog.InsertFrom("applied")})
+            audited AS ({AuditLog.InsertFrom("applied")}),
+            owed AS (
+                INSERT INTO incident_news_owed (incident_id, version, change, detail, own_card, owed_at)
+                SELECT id, version, @owedChange, @owedDetail, 0, @updatedAt FROM applied
+                {OweOnConflict})
             SELECT * FROM applied;
             SELECT * FROM incident_pods WHERE incident_id = @id
                 AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = @id AND i.diagnosis_applied = @requestVersion AND i.updated_at = @updatedAt)
@@ -511,6 +531,101 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             batch.Add(sql.ToString(), parameters);
         }
     }
+
+    // ---- news owed ----
+
+    /// <summary>
+    /// How a second row of news owed for one incident merges into the first: the newer version, the newest news — except
+    /// that "pods changed" never hides a weightier change not told yet (opened, diagnosed, resolved …: what a retell must
+    /// say, and what the notifiers other than the card act on).
+    /// </summary>
+    private const string OweOnConflict =
+        """
+        ON CONFLICT (incident_id) DO UPDATE SET
+            version = CASE WHEN excluded.version > incident_news_owed.version THEN excluded.version ELSE incident_news_owed.version END,
+            change = CASE WHEN excluded.change = 'PodsChanged' AND incident_news_owed.change <> 'PodsChanged' THEN incident_news_owed.change ELSE excluded.change END,
+            detail = CASE WHEN excluded.change = 'PodsChanged' AND incident_news_owed.change <> 'PodsChanged' THEN incident_news_owed.detail ELSE excluded.detail END,
+            own_card = CASE WHEN excluded.change = 'PodsChanged' AND incident_news_owed.change <> 'PodsChanged' THEN incident_news_owed.own_card ELSE excluded.own_card END,
+            owed_at = excluded.owed_at
+        """;
+
+    /// <summary>
+    /// Adds to <paramref name="batch"/> the row saying the news of <paramref name="owed"/>'s version is owed (written in the
+    /// transaction of the change it is about, removed once told: <see cref="ForgetToldNewsAsync"/>).
+    /// </summary>
+    internal static void OweNews(StatementBatch batch, OwedNews owed) =>
+        batch.Add(
+            "INSERT INTO incident_news_owed (incident_id, version, change, detail, own_card, owed_at) VALUES (@incidentId, @version, @change, @detail, @ownCard, @owedAt)\n" + OweOnConflict,
+            new StatementParameters()
+                .Add("incidentId", owed.IncidentId)
+                .Add("version", owed.Version)
+                .Add("change", owed.Change.ToString())
+                .Add("detail", owed.Detail)
+                .Add("ownCard", owed.OwnCard ? 1 : 0)
+                .Add("owedAt", BotDatabase.ToDb(owed.OwedAt)));
+
+    /// <summary>
+    /// Removes the news owed that has been told: per incident, the row if its version is at most the one told (news of a
+    /// newer write stays owed). One transaction for all of them (on SQLite it may share another writer's).
+    /// </summary>
+    internal Task ForgetToldNewsAsync(IReadOnlyCollection<KeyValuePair<string, int>> told, CancellationToken cancellationToken) =>
+        database.InSharedTransactionAsync(
+            async (connection, transaction) =>
+            {
+                var batch = new StatementBatch();
+                foreach (var (id, version) in told)
+                {
+                    batch.Add("DELETE FROM incident_news_owed WHERE incident_id = @id AND version <= @version", new StatementParameters().Add("id", id).Add("version", version));
+                }
+
+                await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken);
+
+    /// <summary>News owed since before <paramref name="olderThan"/>, oldest first (up to <paramref name="limit"/> rows).</summary>
+    internal async Task<IReadOnlyList<OwedNews>> ListOwedNewsAsync(DateTimeOffset olderThan, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Id, long Version, string Change, string? Detail, long OwnCard, long OwedAt)>(
+            "SELECT incident_id, version, change, detail, own_card, owed_at FROM incident_news_owed WHERE owed_at < @olderThan ORDER BY owed_at, incident_id LIMIT @limit",
+            new { olderThan = BotDatabase.ToDb(olderThan), limit }).ConfigureAwait(false);
+        return rows
+            .Select(r => new OwedNews(r.Id, (int)r.Version, Enum.TryParse<IncidentChange>(r.Change, out var change) ? change : IncidentChange.PodsChanged, r.Detail, r.OwnCard != 0, BotDatabase.FromDb(r.OwedAt)))
+            .ToList();
+    }
+
+    /// <summary>
+    /// Takes the rows of <paramref name="owed"/> still as listed (same version, same <c>owed_at</c>) for a retell, by moving
+    /// their <c>owed_at</c> to <paramref name="now"/> (compare and set, one transaction): of several sweepers that listed a
+    /// row, one takes it, and it is not listed again for a grace. Returns the rows taken.
+    /// </summary>
+    internal Task<IReadOnlyList<OwedNews>> ClaimOwedNewsAsync(IReadOnlyList<OwedNews> owed, DateTimeOffset now, CancellationToken cancellationToken) =>
+        owed.Count == 0
+            ? Task.FromResult<IReadOnlyList<OwedNews>>([])
+            : database.InTransactionAsync<IReadOnlyList<OwedNews>>(
+                async (connection, transaction) =>
+                {
+                    var taken = new List<OwedNews>();
+                    var batch = new StatementBatch();
+                    foreach (var row in owed)
+                    {
+                        batch.Add(
+                            "UPDATE incident_news_owed SET owed_at = @now WHERE incident_id = @id AND version = @version AND owed_at = @owedAt",
+                            new StatementParameters().Add("now", BotDatabase.ToDb(now)).Add("id", row.IncidentId).Add("version", row.Version).Add("owedAt", BotDatabase.ToDb(row.OwedAt)),
+                            updated =>
+                            {
+                                if (updated == 1)
+                                {
+                                    taken.Add(row with { OwedAt = now });
+                                }
+                            });
+                    }
+
+                    await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
+                    return taken;
+                },
+                cancellationToken);
 
     // ---- mutes ----
 

@@ -31,10 +31,13 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
                 UpdatedAt = now,
                 ResolvedAt = closing ? now : to == IncidentState.Open ? null : incident.ResolvedAt,
             };
-            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, changed).ConfigureAwait(false);
+            var writes = new StatementBatch();
+            var saved = IncidentStore.Save(writes, incident, changed);
             var line = $"{incident.State.ToSnakeCase()} → {to.ToSnakeCase()}" + (detail is null ? string.Empty : ": " + detail);
-            await audit.AppendAsync(connection, transaction, new AuditRecord(actor, to == IncidentState.Resolved ? AuditActions.IncidentResolved : AuditActions.IncidentStateChanged, incident.Id, Detail: line)).ConfigureAwait(false);
+            audit.Append(writes, new AuditRecord(actor, to == IncidentState.Resolved ? AuditActions.IncidentResolved : AuditActions.IncidentStateChanged, incident.Id, Detail: line));
             afterCommit.Notify(saved, change, detail);
+            afterCommit.OweNews(writes);
+            await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
             return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
         },
         cancellationToken);
@@ -69,10 +72,13 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
                 return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, incident, "Already so.");
             }
 
-            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, incident with { SnoozedUntil = until, UpdatedAt = time.GetUtcNow() }).ConfigureAwait(false);
+            var writes = new StatementBatch();
+            var saved = IncidentStore.Save(writes, incident, incident with { SnoozedUntil = until, UpdatedAt = time.GetUtcNow() });
             var line = until is { } u ? $"snoozed until {u:u}" : "snooze ended";
-            await audit.AppendAsync(connection, transaction, new AuditRecord(actor, AuditActions.IncidentSnoozed, incident.Id, Detail: line)).ConfigureAwait(false);
+            audit.Append(writes, new AuditRecord(actor, AuditActions.IncidentSnoozed, incident.Id, Detail: line));
             afterCommit.Notify(saved, IncidentChange.Snoozed, line, evenIfSnoozed: true);
+            afterCommit.OweNews(writes);
+            await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
             return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
         },
         cancellationToken);
@@ -118,8 +124,9 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
             IncidentStore.SetDiagnosisTicket(writes, id, requestVersion, requestVersion);
             var line = $"{stamped.Cause.ToSnakeCase()} ({stamped.ConfidenceLabel} confidence): {stamped.Summary}";
             audit.Append(writes, new AuditRecord(AuditActor.Bot, AuditActions.IncidentDiagnosed, id, Detail: line));
-            await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
             afterCommit.Notify(saved, IncidentChange.Diagnosed, stamped.Summary);
+            afterCommit.OweNews(writes);
+            await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
             afterCommit.DiagnosedAs = stamped.Cause;
             return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
         },
@@ -149,6 +156,7 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
                 }
 
                 afterCommit.Notify(saved, IncidentChange.Diagnosed, stamped.Summary);
+                afterCommit.NewsOwedAlready(); // by the same command
                 afterCommit.DiagnosedAs = stamped.Cause;
                 return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
             },

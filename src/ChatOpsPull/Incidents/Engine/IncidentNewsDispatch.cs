@@ -12,12 +12,15 @@ namespace ChatOpsPull.Incidents.Engine;
 /// in order, consecutive "pods changed" notices collapsed (<see cref="NoticeCollapsing"/>). Delivery skips snoozed and
 /// muted incidents, sends a rolled-up incident's news to its storm's card (<see cref="StormRollup.DestinationAsync"/>),
 /// and tells every notifier once; a notifier that throws is logged and the others are still told (chat delivery keeps
-/// its own persistent queue, so nothing is lost by moving on).
+/// its own persistent queue, so nothing is lost by moving on). News the engine wrote is owed in the store until told
+/// (<see cref="OwedNews"/>): once told, or silenced, <see cref="ToldNews"/> removes it; what a stopped host left owed is
+/// told again through here (<see cref="RetellAsync"/>), under the same rules.
 /// </summary>
 internal sealed partial class IncidentNewsDispatch(
     IncidentMutes mutes,
     StormRollup storms,
     LatestIncidents latest,
+    ToldNews told,
     IEnumerable<IIncidentNotifier> notifiers,
     TimeProvider time,
     ILogger<IncidentNewsDispatch> logger) : IDisposable
@@ -43,6 +46,27 @@ internal sealed partial class IncidentNewsDispatch(
         var mailboxes = Post([new IncidentNotice(incident, change, detail, EvenIfSnoozed: false, OwnCard: false)]);
         await DeliverAsync(mailboxes, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// News owed since a host stopped before telling it (<see cref="NewsRetell"/> took its row): told from the incident as
+    /// stored now, with the change and line owed, like any news — in order with the rest, not while the incident is
+    /// snoozed or muted (unless it is the snooze itself), on the storm's card when it is rolled up. The card is built from
+    /// the store, so it is updated in place to what the store says; told once, the row is removed.
+    /// </summary>
+    public async Task RetellAsync(OwedNews owed, CancellationToken cancellationToken)
+    {
+        if (await latest.ReadAsync(owed.IncidentId, cancellationToken).ConfigureAwait(false) is not { } incident)
+        {
+            told.Record(owed.IncidentId, int.MaxValue); // the incident is gone: nothing to tell
+            return;
+        }
+
+        var notice = new IncidentNotice(incident, owed.Change, owed.Detail, EvenIfSnoozed: owed.Change == IncidentChange.Snoozed, owed.OwnCard) { OwedVersion = owed.Version };
+        await DeliverAsync(Post([notice]), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether news of the incident waits in this host's mailbox or is being told now (a retell leaves it to that).</summary>
+    public bool IsTelling(string incidentId) => _mailboxes.ContainsKey(incidentId);
 
     /// <summary>Puts the notices in their incidents' mailboxes, in the order given; returns the mailboxes to deliver.</summary>
     public IReadOnlyList<IncidentMailbox> Post(IEnumerable<IncidentNotice> notices)
@@ -302,6 +326,7 @@ internal sealed partial class IncidentNewsDispatch(
             || (!notice.EvenIfSnoozed && IncidentSilence.IsSnoozed(incident, now)))
         {
             LogSilenced(logger, incident.Id, notice.Change);
+            Told(notice);
             return (null, null);
         }
 
@@ -311,11 +336,27 @@ internal sealed partial class IncidentNewsDispatch(
         if (destination.OnStormCard && IncidentSilence.IsSilenced(destination.Card, active, now))
         {
             LogSilenced(logger, destination.Card.Id, destination.Change);
+            Told(notice);
             return (null, null);
         }
 
         var (owed, why) = await TellNotifiersAsync(destination, notice.Owed, cancellationToken).ConfigureAwait(false);
-        return owed.Count == 0 ? (null, null) : (notice with { Owed = owed }, why);
+        if (owed.Count > 0)
+        {
+            return (notice with { Owed = owed }, why);
+        }
+
+        Told(notice);
+        return (null, null);
+    }
+
+    /// <summary>The notice's news is told (or silenced, which is the same for what it owes): no longer owed.</summary>
+    private void Told(IncidentNotice notice)
+    {
+        if (notice.OwedVersion is { } version)
+        {
+            told.Record(notice.Incident.Id, version);
+        }
     }
 
     /// <summary>Tells the notifiers (those in <paramref name="only"/>, or all); returns those that could not be told because the store is unavailable.</summary>

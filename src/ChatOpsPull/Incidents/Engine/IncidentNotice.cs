@@ -23,4 +23,10 @@ internal sealed record IncidentNotice(Incident Incident, IncidentChange Change, 
     /// not be, the store being unavailable; null: all of them.
     /// </summary>
     public IReadOnlyList<int>? Owed { get; init; }
+
+    /// <summary>
+    /// The incident version whose news (owed in the store: <see cref="OwedNews"/>) this notice tells: once it is told (or
+    /// silenced), the row is removed up to this version (<see cref="ToldNews"/>). Null for an announcement, which owes nothing.
+    /// </summary>
+    public int? OwedVersion { get; init; }
 }

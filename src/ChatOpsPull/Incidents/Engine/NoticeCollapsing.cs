@@ -24,6 +24,7 @@ internal static class NoticeCollapsing
                     Detail = $"{merged} changes; latest: {notice.Detail}",
                     Reload = previous.Reload || notice.Reload,
                     Partial = newest.Partial,
+                    OwedVersion = previous.OwedVersion is { } a && notice.OwedVersion is { } b ? Math.Max(a, b) : previous.OwedVersion ?? notice.OwedVersion,
                     Owed = previous.Owed is null || notice.Owed is null ? null : previous.Owed.Union(notice.Owed).Order().ToList(),
                 };
             }

@@ -316,6 +316,7 @@ internal sealed partial class PullFailureIntake(
             await ApplyReportAsync(connection, transaction, round, report, afterCommit).ConfigureAwait(false);
         }
 
+        afterCommit.OweNews(round.Writes); // in the round's batch: no round trip of its own
         await round.FlushAsync().ConfigureAwait(false);
     }
 
@@ -347,19 +348,23 @@ internal sealed partial class PullFailureIntake(
             PodResolution.AlertResolved => "alert resolved",
             _ => "recovered",
         };
+        var writes = new StatementBatch();
         if (resolved.ActivePodCount == 0 && IncidentTransitions.IsAllowed(incident.State, IncidentState.Resolved))
         {
-            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, resolved with { State = IncidentState.Resolved, ResolvedAt = now, UpdatedAt = now }).ConfigureAwait(false);
+            var saved = IncidentStore.Save(writes, incident, resolved with { State = IncidentState.Resolved, ResolvedAt = now, UpdatedAt = now });
             var line = $"no pod is failing any more (last: {pod} {how})";
-            await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentResolved, id, Detail: line)).ConfigureAwait(false);
+            audit.Append(writes, new AuditRecord(AuditActor.Bot, AuditActions.IncidentResolved, id, Detail: line));
             afterCommit.Notify(saved, IncidentChange.Resolved, line);
             afterCommit.Count("resolved");
         }
         else
         {
-            var saved = await IncidentStore.SaveAsync(connection, transaction, incident, resolved with { UpdatedAt = now }).ConfigureAwait(false);
+            var saved = IncidentStore.Save(writes, incident, resolved with { UpdatedAt = now });
             afterCommit.Notify(saved, IncidentChange.PodsChanged, $"{pod} {how}; {saved.ActivePodCount} still failing");
         }
+
+        afterCommit.OweNews(writes);
+        await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Rehearsing the intake's write path at start failed; the first reports run it cold")]

@@ -64,27 +64,39 @@ internal sealed class StormRollup(
                 return;
             }
 
-            var (parent, children) = await pipelines.GetPipeline(IncidentRetryPipelines.Write).ExecuteAsync(
+            var (parent, children, parentLine) = await pipelines.GetPipeline(IncidentRetryPipelines.Write).ExecuteAsync(
                 async token => await database.InTransactionAsync(
                     async (connection, transaction) =>
                     {
                         await database.LockAsync(connection, transaction, lockName).ConfigureAwait(false);
                         var candidates = await IncidentStore.OpenInStormAsync(connection, transaction, stormKey).ConfigureAwait(false);
-                        var plan = IncidentRollup.Plan(candidates, time.GetUtcNow(), current.RollupWindow, current.RollupThreshold);
+                        var now = time.GetUtcNow();
+                        var plan = IncidentRollup.Plan(candidates, now, current.RollupWindow, current.RollupThreshold);
                         if (plan is null)
                         {
-                            return ((Incident?)null, (IReadOnlyList<string>)[]);
+                            return ((Incident?)null, (IReadOnlyList<string>)[], string.Empty);
                         }
 
+                        // The news of the roll-up (below, after commit) is owed in this transaction, as every write's is.
                         var ids = new List<string>();
+                        var writes = new StatementBatch();
                         foreach (var child in plan.Children)
                         {
-                            await IncidentStore.SaveAsync(connection, transaction, child, child with { RollupOf = plan.Parent.Id }).ConfigureAwait(false);
-                            await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, AuditActions.IncidentRolledUp, child.Id, Detail: $"rolled up under {plan.Parent.Id} ({stormKey})")).ConfigureAwait(false);
+                            var saved = IncidentStore.Save(writes, child, child with { RollupOf = plan.Parent.Id });
+                            audit.Append(writes, new AuditRecord(AuditActor.Bot, AuditActions.IncidentRolledUp, child.Id, Detail: $"rolled up under {plan.Parent.Id} ({stormKey})"));
+                            if (child.Id != incident.Id)
+                            {
+                                IncidentStore.OweNews(writes, new OwedNews(child.Id, saved.Version, IncidentChange.PodsChanged, RolledUpLine(plan.Parent.Id), OwnCard: true, now));
+                            }
+
                             ids.Add(child.Id);
                         }
 
-                        return ((Incident?)plan.Parent, (IReadOnlyList<string>)ids);
+                        await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
+                        var line = StormLine(plan.Parent, await IncidentStore.CountRolledUpAsync(connection, transaction, plan.Parent.Id).ConfigureAwait(false));
+                        IncidentStore.OweNews(writes, new OwedNews(plan.Parent.Id, plan.Parent.Version, IncidentChange.PodsChanged, line, OwnCard: true, now));
+                        await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
+                        return ((Incident?)plan.Parent, (IReadOnlyList<string>)ids, line);
                     },
                     token).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);
@@ -100,17 +112,22 @@ internal sealed class StormRollup(
                 if (childId != incident.Id && await store.GetAsync(childId, cancellationToken).ConfigureAwait(false) is { } child)
                 {
                     // The child had its own card before the storm was recognised: tell it where it went.
-                    afterCommit.NotifyOnOwnCard(child, IncidentChange.PodsChanged, $"rolled up under {parent.Id}");
+                    afterCommit.NotifyOnOwnCard(child, IncidentChange.PodsChanged, RolledUpLine(parent.Id));
                 }
             }
 
-            var siblings = await store.ListRolledUpAsync(parent.Id, cancellationToken).ConfigureAwait(false);
             if (await store.GetAsync(parent.Id, cancellationToken).ConfigureAwait(false) is { } fresh)
             {
-                afterCommit.NotifyOnOwnCard(fresh, IncidentChange.PodsChanged, $"{siblings.Count + 1} workloads fail on {IncidentGrouping.ImageSubject(fresh.Image)} ({fresh.Key.Cause.ToSnakeCase()})");
+                afterCommit.NotifyOnOwnCard(fresh, IncidentChange.PodsChanged, parentLine);
             }
         }
     }
+
+    private static string RolledUpLine(string parentId) => $"rolled up under {parentId}";
+
+    /// <summary>The storm card's line: how many workloads fail on its image, the parent and those rolled up under it.</summary>
+    private static string StormLine(Incident parent, int rolledUp) =>
+        $"{rolledUp + 1} workloads fail on {IncidentGrouping.ImageSubject(parent.Image)} ({parent.Key.Cause.ToSnakeCase()})";
 
     private async Task<bool> MayRollUpAsync(string stormKey, IncidentOptions current, CancellationToken cancellationToken)
     {

@@ -9,7 +9,8 @@ namespace ChatOpsPull.Incidents.Engine;
 /// Writes the incidents of one subject (cluster/namespace/workload): serialized in process by a keyed lock and across
 /// replicas by an advisory lock in the transaction (the unique open-key index is the last guard), tried again through a
 /// named resilience pipeline when it loses a race, and — once committed, still under the subject lock — followed by its
-/// <see cref="AfterCommit"/> work: metrics, storm roll-ups, diagnosis requests, and its news posted in commit order.
+/// <see cref="AfterCommit"/> work: metrics, storm roll-ups, diagnosis requests, and its news posted in commit order
+/// (owed in the store in the same transaction, so that a crash before it is told loses nothing).
 /// The news is delivered after the lock is released, so a slow chat platform never holds up the next write.
 /// On SQLite the transaction may be shared with other subjects' writes queued for the write turn
 /// (<see cref="BotDatabase.InSharedTransactionAsync{T}"/>), each in its own savepoint: a write that fails or loses a race
@@ -22,6 +23,7 @@ internal sealed partial class SubjectWriter(
     IDiagnosisScheduler diagnosisScheduler,
     ResiliencePipelineProvider<string> pipelines,
     BotMetrics metrics,
+    TimeProvider time,
     ILogger<SubjectWriter> logger) : IDisposable
 {
     private readonly KeyedLock _subjectLocks = new();
@@ -78,12 +80,16 @@ internal sealed partial class SubjectWriter(
                 async token => await database.InSharedTransactionAsync(
                     async (connection, transaction) =>
                     {
-                        afterCommit = new AfterCommit();
+                        afterCommit = new AfterCommit(time.GetUtcNow());
                         var pending = database.PendingLock(subjectLock);
                         var written = await write(connection, transaction, afterCommit, pending).ConfigureAwait(false);
-                        return pending.Taken
-                            ? written
-                            : throw new InvalidOperationException($"A write of {subjectLock} sent no statement that took its subject lock; nothing was committed.");
+                        if (!pending.Taken)
+                        {
+                            throw new InvalidOperationException($"A write of {subjectLock} sent no statement that took its subject lock; nothing was committed.");
+                        }
+
+                        await afterCommit.OweNewsAsync(connection, transaction).ConfigureAwait(false); // what the write did not owe in its own batches
+                        return written;
                     },
                     token).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Incidents.Engine;
+
+/// <summary>
+/// Tells again the news a host committed and did not tell (it stopped, or died, between the commit and the card): at
+/// start and then every <see cref="Every"/>, on every host of the same database, it lists the news owed (one indexed read
+/// of a small table: <see cref="OwedNews"/>) since longer than Incidents:NewsRetellGrace, leaves what this host is telling
+/// now or has told and not yet marked told, takes the rest (compare and set on the row, so of two replicas sweeping at once one takes each row), and tells it
+/// through <see cref="IncidentNewsDispatch.RetellAsync"/> — storm roll-up, snooze and mute rules apply. Silent writes
+/// (last seen, a flapping reopen, a diagnosis request) owe nothing, so they are never retold. On stop, it removes the
+/// news told so far (<see cref="ToldNews"/>), so a clean restart retells nothing.
+/// </summary>
+internal sealed partial class NewsRetell(
+    IncidentStore store,
+    IncidentNewsDispatch news,
+    ToldNews told,
+    IOptions<IncidentOptions> options,
+    TimeProvider time,
+    ILogger<NewsRetell> logger) : BackgroundService
+{
+    /// <summary>Rows taken per look; the rest wait for the next.</summary>
+    internal const int MostPerSweep = 200;
+
+    /// <summary>How often the sweep looks: the grace, at least 1 s and at most 30 s.</summary>
+    public static TimeSpan Every(TimeSpan grace) =>
+        TimeSpan.FromTicks(Math.Clamp(grace.Ticks, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromSeconds(30).Ticks));
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await told.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // best effort: what is not removed is told again after the grace, to the same card
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogFlushAtStopFailed(logger, e);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Every(options.Value.NewsRetellGrace), time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await SweepAsync(stoppingToken).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // the next look tries again; a database that is away for a while must not stop the sweep
+                catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    LogSweepFailed(logger, e);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One look: retells the news owed since longer than the grace that this host is not telling. Returns how many it took.</summary>
+    internal async Task<int> SweepAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var owed = await store.ListOwedNewsAsync(now - options.Value.NewsRetellGrace, MostPerSweep, cancellationToken).ConfigureAwait(false);
+        var taken = await store.ClaimOwedNewsAsync(owed.Where(o => !news.IsTelling(o.IncidentId) && !told.Covers(o.IncidentId, o.Version)).ToList(), now, cancellationToken).ConfigureAwait(false);
+        foreach (var row in taken)
+        {
+            await news.RetellAsync(row, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (taken.Count > 0)
+        {
+            LogRetold(logger, taken.Count);
+        }
+
+        return taken.Count;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Told again the news of {Count} incidents that was stored and not told (a host stopped between the two)")]
+    private static partial void LogRetold(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The news retell could not read or take the news owed; it looks again later")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Marking the told news at stop failed; it is told again after the grace, to the same cards")]
+    private static partial void LogFlushAtStopFailed(ILogger logger, Exception exception);
+}

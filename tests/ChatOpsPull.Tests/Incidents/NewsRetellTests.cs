@@ -1,0 +1,220 @@
+using ChatOpsPull.Core.Diagnoses;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Incidents.Engine;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Infrastructure;
+using ChatOpsPull.Tests.Slack.FakeSlack;
+using ChatOpsPull.Tests.Storage;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace ChatOpsPull.Tests.Incidents;
+
+/// <summary>
+/// News stored and not told — the host died between the commit and the card — is owed in the store and told again by the
+/// next host, once, to the same card; silent writes and silenced incidents owe nothing that is ever told.
+/// </summary>
+[Collection(UsesPostgres.Name)]
+public sealed class NewsRetellTests(PostgresFixture postgres)
+{
+    private const string Channel = "C0RETELL";
+    private static readonly TimeSpan PastGrace = TimeSpan.FromSeconds(31);
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_host_that_dies_after_storing_a_diagnosis_and_before_its_card_leaves_it_owed_and_the_next_host_updates_the_same_card_once(DatabaseProvider provider)
+    {
+        await using var slack = await FakeSlackServer.StartAsync();
+        slack.RatePerSecond = 50;
+        slack.Burst = 50;
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        const string summary = "tag 9.9.9 is not in registry.example.com/shop/api";
+        string incidentId;
+        string cardTs;
+
+        // The first host: its card publisher is never told the diagnosis (a notifier before it hangs, as a host that
+        // dies there), then it stops.
+        var hang = new HangingNotifier(IncidentChange.Diagnosed);
+        var first = SlackHost(storage, slack, hang);
+        await using (first)
+        {
+            var engine = first.Services.GetRequiredService<IncidentEngine>();
+            await engine.ReportAsync(Failures.Pod("api-1"), default);
+            var incident = Assert.Single(await first.Services.GetRequiredService<IncidentStore>().ListOpenAsync());
+            incidentId = incident.Id;
+            cardTs = (await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, incidentId, TimeSpan.FromSeconds(30))).Ts;
+
+            using var dying = new CancellationTokenSource();
+            var diagnosis = new Diagnosis(PullCause.ImageNotFound, 0.9, summary, [], "x", []);
+            var applying = engine.ApplyDiagnosisAsync(incident, 1, diagnosis, dying.Token); // PostgreSQL: the one-command path
+            await hang.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await dying.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => applying);
+            Assert.Equal(IncidentState.Diagnosed, (await first.Services.GetRequiredService<IncidentStore>().GetAsync(incidentId))!.State);
+        }
+
+        Assert.DoesNotContain(summary, CardText(slack, cardTs), StringComparison.Ordinal);
+        Assert.Equal(1, await OwedCountAsync(storage, incidentId));
+
+        // The next host on the same database tells it from the store: the same card, updated in place, once.
+        await using var second = SlackHost(storage.Replica(), slack);
+        await Eventually.HoldsAsync(
+            () => CardText(slack, cardTs).Contains(summary, StringComparison.Ordinal),
+            "the card to say the diagnosis",
+            TimeSpan.FromSeconds(60),
+            () => CardText(slack, cardTs));
+        await Eventually.ValueAsync(() => OwedCountAsync(storage, incidentId), n => n == 0, "the news to be marked told", TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // two more sweeps of the 1 s grace: nothing is told again
+
+        var cardPosts = slack.CallsTo("chat.postMessage").Where(c => c.Ok && c.Body["thread_ts"] is null).ToList();
+        Assert.Single(cardPosts);
+        Assert.Single(slack.CallsTo("chat.update"), c => c.Ok && c.Body["ts"]?.GetValue<string>() == cardTs);
+        Assert.Single(slack.CallsTo("chat.postMessage"), c => c.Ok && c.Body["thread_ts"]?.GetValue<string>() == cardTs && (c.Body["text"]?.GetValue<string>() ?? string.Empty).Contains(summary, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_silent_write_owes_no_news_and_nothing_is_told_again(DatabaseProvider provider)
+    {
+        await using var rig = await EngineRig.StartAsync(provider, postgres, Grace);
+        await rig.Engine.ReportAsync(Failures.Pod("api-1"), default);
+        var incident = Assert.Single(await rig.Store.ListOpenAsync());
+        await Eventually.ValueAsync(() => OwedCountAsync(rig.Storage, incident.Id), n => n == 0, "the opened news to be marked told", TimeSpan.FromSeconds(30));
+
+        // The same pod seen again a minute later: only last_seen moves (a new version, no news).
+        await rig.Engine.ReportAsync(Failures.Pod("api-1", at: Failures.Start + IncidentGrouping.SeenResolution), default);
+        var seen = (await rig.Store.GetAsync(incident.Id))!;
+        Assert.True(seen.Version > incident.Version);
+        Assert.Equal(0, await OwedCountAsync(rig.Storage, incident.Id));
+
+        var toldBefore = rig.Notifier.ChangesFor(incident.Id).Count;
+        rig.Time.Advance(PastGrace);
+        Assert.Equal(0, await SweepAsync(rig));
+        Assert.Equal(toldBefore, rig.Notifier.ChangesFor(incident.Id).Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task News_owed_by_a_dead_host_about_an_incident_muted_since_is_not_told_and_no_longer_owed(DatabaseProvider provider)
+    {
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        var incidentId = await DieOwingPodsChangedAsync(storage);
+
+        var next = await EngineRig.StartOnAsync(storage.Replica(), Grace);
+        await using var nextHost = next.Host;
+        Assert.NotNull(await next.Engine.MuteImageOfAsync(incidentId, null, AuditActor.Bot));
+        next.Time.Advance(PastGrace);
+        await SweepAsync(next);
+
+        await Eventually.ValueAsync(() => OwedCountAsync(storage, incidentId), n => n == 0, "the silenced news to be no longer owed", TimeSpan.FromSeconds(30));
+        Assert.Empty(next.Notifier.ChangesFor(incidentId));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Two_replicas_sweeping_at_once_tell_news_a_dead_host_owed_once(DatabaseProvider provider)
+    {
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        var incidentId = await DieOwingPodsChangedAsync(storage);
+
+        var one = await EngineRig.StartOnAsync(storage.Replica(), Grace);
+        await using var oneHost = one.Host;
+        var two = await EngineRig.StartOnAsync(storage.Replica(), Grace);
+        await using var twoHost = two.Host;
+        one.Time.Advance(PastGrace); // both replicas' own sweeps run on their clocks' tick, and the two below at once
+        two.Time.Advance(PastGrace);
+        var taken = await Task.WhenAll(SweepAsync(one), SweepAsync(two));
+        Assert.InRange(taken.Sum(), 0, 1);
+
+        await Eventually.ValueAsync(() => OwedCountAsync(storage, incidentId), n => n == 0, "the retold news to be marked told", TimeSpan.FromSeconds(30));
+        var told = one.Notifier.Calls.Concat(two.Notifier.Calls).Where(c => c.Incident.Id == incidentId).ToList();
+        var retold = Assert.Single(told);
+        Assert.Equal(IncidentChange.PodsChanged, retold.Change);
+        Assert.Equal(2, retold.Incident.Pods.Count); // the incident as stored, not as the dead host had it in memory
+    }
+
+    [Fact]
+    public void News_owed_by_one_write_is_one_row_per_incident_at_its_newest_version_and_pods_changed_never_hides_a_weightier_change()
+    {
+        var incident = new Incident("inc-1", new IncidentKey("prod", "shop", "deployment/api", PullCause.ImageNotFound), "img", IncidentState.Open, Failures.Start, Failures.Start, [], 3);
+        IncidentNotice Notice(int version, IncidentChange change, string detail) => new(incident with { Version = version }, change, detail, false, false);
+
+        var owed = AfterCommit.Owed([Notice(3, IncidentChange.Diagnosed, "found"), Notice(4, IncidentChange.PodsChanged, "api-2 joined"), Notice(5, IncidentChange.PodsChanged, "api-3 joined")], Failures.Start).ToList();
+
+        var row = Assert.Single(owed);
+        Assert.Equal((5, IncidentChange.Diagnosed, "found"), (row.Version, row.Change, row.Detail));
+        var later = Assert.Single(AfterCommit.Owed([Notice(6, IncidentChange.PodsChanged, "a"), Notice(7, IncidentChange.Resolved, "done")], Failures.Start));
+        Assert.Equal((7, IncidentChange.Resolved), (later.Version, later.Change));
+    }
+
+    private static Dictionary<string, string?> Grace => new() { ["Incidents:NewsRetellGrace"] = "00:00:30" };
+
+    /// <summary>A host reports two pods of one workload; the second's "pods changed" is stored and never told (a notifier hangs there, the host stops).</summary>
+    private static async Task<string> DieOwingPodsChangedAsync(TestStorage storage)
+    {
+        var hang = new HangingNotifier(IncidentChange.PodsChanged);
+        var dead = await EngineRig.StartOnAsync(storage.Replica(), Grace, s => s.AddSingleton<IIncidentNotifier>(hang));
+        await using var stops = dead.Host; // the host stops; the storage stays for the next one
+        await dead.Engine.ReportAsync(Failures.Pod("api-1"), default);
+        var incident = Assert.Single(await dead.Store.ListOpenAsync());
+        await Eventually.ValueAsync(() => OwedCountAsync(storage, incident.Id), n => n == 0, "the opened news to be marked told", TimeSpan.FromSeconds(30));
+
+        // A report's round runs to its end whoever waits for it: its telling never ends (the host is gone before).
+        _ = dead.Engine.ReportAsync(Failures.Pod("api-2"), default);
+        await hang.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, await OwedCountAsync(storage, incident.Id));
+        return incident.Id;
+    }
+
+    private static Task<int> SweepAsync(EngineRig rig) =>
+        rig.Host.Services.GetServices<IHostedService>().OfType<NewsRetell>().Single().SweepAsync(default);
+
+    private static BotTestHost SlackHost(TestStorage storage, FakeSlackServer slack, IIncidentNotifier? toldFirst = null)
+    {
+        var settings = ChatWiring.Settings(slack, "shop", Channel);
+        settings["Incidents:NewsRetellGrace"] = "00:00:01";
+        var host = new BotTestHost(storage, settings, s =>
+        {
+            s.RemoveAll<IDiagnosisScheduler>();
+            s.AddSingleton<IDiagnosisScheduler>(new RecordingScheduler()); // this test stores the diagnosis itself
+            if (toldFirst is not null)
+            {
+                var others = s.Where(d => d.ServiceType == typeof(IIncidentNotifier)).ToList();
+                s.RemoveAll<IIncidentNotifier>();
+                s.AddSingleton(toldFirst);
+                others.ForEach(s.Add);
+            }
+        });
+        _ = host.Services;
+        return host;
+    }
+
+    private static string CardText(FakeSlackServer slack, string ts) =>
+        slack.Messages.FirstOrDefault(m => m.Channel == Channel && m.Ts == ts)?.Content.ToJsonString(ChatWiring.Readable) ?? string.Empty;
+
+    private static async Task<long> OwedCountAsync(TestStorage storage, string incidentId)
+    {
+        await using var database = await storage.OpenMigratedAsync();
+        await using var connection = await database.OpenAsync();
+        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incident_news_owed WHERE incident_id = @incidentId", new { incidentId });
+    }
+
+    /// <summary>A notifier that never finishes telling <paramref name="change"/> (unless its caller gives up): a host that dies there.</summary>
+    private sealed class HangingNotifier(IncidentChange change) : IIncidentNotifier
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task IncidentChangedAsync(Incident incident, IncidentChange told, string? detail, CancellationToken cancellationToken)
+        {
+            if (told == change)
+            {
+                Entered.TrySetResult();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+        }
+    }
+}
