@@ -1,3 +1,4 @@
+using ChatOpsPull.Jobs;
 using ChatOpsPull.Incidents;
 using Microsoft.Extensions.Options;
 
@@ -22,8 +23,7 @@ internal sealed partial class DiagnosisBackstop(
     ILogger<DiagnosisBackstop> logger) : BackgroundService
 {
     /// <summary>How often the backstop looks: the backstop delay, at least 1 s and at most 30 s.</summary>
-    public static TimeSpan Every(TimeSpan backstopDelay) =>
-        TimeSpan.FromTicks(Math.Clamp(backstopDelay.Ticks, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromSeconds(30).Ticks));
+    public static TimeSpan Every(TimeSpan backstopDelay) => PeriodicSweep.Every(backstopDelay);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -32,27 +32,7 @@ internal sealed partial class DiagnosisBackstop(
             return;
         }
 
-        using var timer = new PeriodicTimer(Every(options.Value.BackstopDelay), time);
-        try
-        {
-            do
-            {
-                try
-                {
-                    await SweepAsync(stoppingToken).ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // the next look tries again; a database that is away for a while must not stop the backstop
-                catch (Exception e) when (e is not OperationCanceledException)
-#pragma warning restore CA1031
-                {
-                    LogSweepFailed(logger, e);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        await PeriodicSweep.RunAsync(Every(options.Value.BackstopDelay), time, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken).ConfigureAwait(false);
     }
 
     /// <summary>One look: queues here every request not applied for the backstop delay that this host does not hold. Returns how many.</summary>

@@ -1,3 +1,4 @@
+using ChatOpsPull.Jobs;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Incidents.Engine;
@@ -23,8 +24,7 @@ internal sealed partial class NewsRetell(
     internal const int MostPerSweep = 200;
 
     /// <summary>How often the sweep looks: the grace, at least 1 s and at most 30 s.</summary>
-    public static TimeSpan Every(TimeSpan grace) =>
-        TimeSpan.FromTicks(Math.Clamp(grace.Ticks, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromSeconds(30).Ticks));
+    public static TimeSpan Every(TimeSpan grace) => PeriodicSweep.Every(grace);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -43,27 +43,7 @@ internal sealed partial class NewsRetell(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Every(options.Value.NewsRetellGrace), time);
-        try
-        {
-            do
-            {
-                try
-                {
-                    await SweepAsync(stoppingToken).ConfigureAwait(false);
-                }
-#pragma warning disable CA1031 // the next look tries again; a database that is away for a while must not stop the sweep
-                catch (Exception e) when (e is not OperationCanceledException)
-#pragma warning restore CA1031
-                {
-                    LogSweepFailed(logger, e);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        await PeriodicSweep.RunAsync(Every(options.Value.NewsRetellGrace), time, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken).ConfigureAwait(false);
     }
 
     /// <summary>One look: retells the news owed since longer than the grace that this host is not telling. Returns how many it took.</summary>
