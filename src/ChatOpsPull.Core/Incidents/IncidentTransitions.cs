@@ -32,6 +32,17 @@ public static class IncidentTransitions
         _ => throw new ArgumentOutOfRangeException(nameof(from), from, "not an incident state"),
     };
 
+    /// <summary>
+    /// The state a stored diagnosis leaves the incident in: an open (or re-diagnosed) incident becomes Diagnosed; one that
+    /// is further along (awaiting approval, remediating, closed) keeps its state and only gets the new diagnosis.
+    /// </summary>
+    public static IncidentState AfterDiagnosis(IncidentState state) =>
+        state is IncidentState.Open or IncidentState.Diagnosed ? IncidentState.Diagnosed : state;
+
+    /// <summary>The states <see cref="AfterDiagnosis"/> turns into Diagnosed (for a store that applies the rule in one statement).</summary>
+    public static IReadOnlyList<IncidentState> BecomeDiagnosed { get; } =
+        [.. Enum.GetValues<IncidentState>().Where(s => AfterDiagnosis(s) == IncidentState.Diagnosed)];
+
     /// <summary>Plain words for a refused transition, for logs and chat replies.</summary>
     public static string Explain(IncidentState from, IncidentState to) =>
         IsAllowed(from, to)

@@ -233,7 +233,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         parameters.Add("requestVersion", requestVersion);
         parameters.Add("diagnosis", IncidentJson.Serialize(diagnosis));
         parameters.Add("updatedAt", BotDatabase.ToDb(now));
-        parameters.Add("open", IncidentState.Open.ToSnakeCase());
+        parameters.Add("becomeDiagnosed", IncidentTransitions.BecomeDiagnosed.Select(s => s.ToSnakeCase()).ToArray()); // the rule is C#'s: only its states come here
         parameters.Add("diagnosed", IncidentState.Diagnosed.ToSnakeCase());
         parameters.Add("owedChange", nameof(IncidentChange.Diagnosed));
         parameters.Add("owedDetail", diagnosis.Summary);
@@ -244,7 +244,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             $"""
             WITH applied AS (
                 UPDATE incidents SET diagnosis = @diagnosis, updated_at = @updatedAt, version = version + 1, diagnosis_applied = @requestVersion,
-                    state = CASE WHEN state IN (@open, @diagnosed) THEN @diagnosed ELSE state END
+                    state = CASE WHEN state = ANY(@becomeDiagnosed) THEN @diagnosed ELSE state END
                 WHERE id = @id AND diagnosis_requested = @requestVersion AND diagnosis_applied < @requestVersion
                 RETURNING *),
             audited AS ({AuditLog.InsertFrom("applied")}),

@@ -46,6 +46,18 @@ public sealed class IncidentRulesTests
     }
 
     [Fact]
+    public void A_diagnosis_makes_open_and_diagnosed_incidents_diagnosed_and_leaves_the_others_where_they_are()
+    {
+        Assert.Equal([IncidentState.Open, IncidentState.Diagnosed], IncidentTransitions.BecomeDiagnosed.Order());
+        foreach (var state in Enum.GetValues<IncidentState>())
+        {
+            var after = IncidentTransitions.AfterDiagnosis(state);
+            Assert.Equal(state is IncidentState.Open or IncidentState.Diagnosed ? IncidentState.Diagnosed : state, after);
+            Assert.True(after == state || IncidentTransitions.IsAllowed(state, after));
+        }
+    }
+
+    [Fact]
     public void State_names_round_trip()
     {
         foreach (var state in Enum.GetValues<IncidentState>())

@@ -136,6 +136,27 @@ public sealed class PostgresRoundTripTests(PostgresFixture postgres, ITestOutput
         Assert.DoesNotContain(rig.Notifier.Calls, c => c.Change == IncidentChange.Diagnosed);
     }
 
+    public static TheoryData<IncidentState> EveryState => [.. Enum.GetValues<IncidentState>()];
+
+    [Theory]
+    [MemberData(nameof(EveryState))]
+    public async Task The_one_command_diagnosis_on_postgres_leaves_the_state_the_engine_rule_says(IncidentState before)
+    {
+        await using var rig = await EngineRig.StartAsync(DatabaseProvider.Postgres, postgres);
+        await rig.Engine.ReportAsync(Failures.Pod("api-1"), default);
+        var id = Assert.Single(await rig.Store.ListOpenAsync()).Id;
+        await rig.Store.UpdateAsync(id, i => i with { State = before });
+        var (_, read) = await rig.Store.GetForDiagnosisAsync(id, 1);
+        var diagnosis = new Core.Diagnoses.Diagnosis(PullCause.ImageNotFound, 0.9, "the tag does not exist", [], "push it", []);
+
+        var update = await rig.Engine.ApplyDiagnosisAsync(read!, 1, diagnosis);
+
+        Assert.Equal(IncidentUpdateOutcome.Changed, update.Outcome);
+        var stored = await rig.Store.GetAsync(id);
+        Assert.Equal(IncidentTransitions.AfterDiagnosis(before), stored!.State);
+        Assert.Equal("the tag does not exist", stored.Diagnosis!.Summary);
+    }
+
     private static async Task<IncidentUpdateOutcome?> DiagnoseAsync(EngineRig rig, string id, int version, Core.Diagnoses.Diagnosis diagnosis)
     {
         var (ticket, incident) = await rig.Store.GetForDiagnosisAsync(id, version);

@@ -117,7 +117,7 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
             }
 
             var now = time.GetUtcNow();
-            var state = incident.State is IncidentState.Open or IncidentState.Diagnosed ? IncidentState.Diagnosed : incident.State;
+            var state = IncidentTransitions.AfterDiagnosis(incident.State);
             var stamped = diagnosis.DiagnosedAt == default ? diagnosis with { DiagnosedAt = now } : diagnosis;
             var writes = new StatementBatch();
             var saved = IncidentStore.Save(writes, incident, incident with { Diagnosis = stamped, State = state, UpdatedAt = now });
