@@ -182,7 +182,7 @@ public static class PullFailureLatencyDriver
             foreach (var (stage, times) in stages.ByStage())
             {
                 // The two waits are parts of the database stage: printed under it, named by what they wait for.
-                Report(stage switch { "database_subject_lock" => "      of it, subject lock", "database_write_turn" => "      of it, write turn  ", _ => $"    {stage,-10}" }, times);
+                Report(stage switch { "database_subject_lock" => "      of it, subject lock", "database_write_turn" => "      of it, write turn  ", "database_write_turn_handover" => "        of it, hand-over", _ => $"    {stage,-10}" }, times);
             }
 
             Console.WriteLine("  Kubernetes requests sent by diagnoses (round trip to response headers | of it waiting for a connection | the stand-in's handling):");
@@ -297,6 +297,7 @@ public static class PullFailureLatencyDriver
         private readonly long _started = Stopwatch.GetTimestamp();
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _sampling;
+        private readonly ConcurrentQueue<double> _dispatch = new();
         private long _maxQueue;
         private int _maxThreads;
 
@@ -306,6 +307,9 @@ public static class PullFailureLatencyDriver
             {
                 _maxQueue = Math.Max(_maxQueue, ThreadPool.PendingWorkItemCount);
                 _maxThreads = Math.Max(_maxThreads, ThreadPool.ThreadCount);
+
+                // How long a work item queued now waits for a thread-pool thread: what every hop of an async flow pays.
+                ThreadPool.UnsafeQueueUserWorkItem(queued => _dispatch.Enqueue(Stopwatch.GetElapsedTime(queued).TotalMilliseconds), Stopwatch.GetTimestamp(), preferLocal: false);
                 await Task.Delay(10).ConfigureAwait(false);
             }
         });
@@ -316,7 +320,15 @@ public static class PullFailureLatencyDriver
             var wall = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalMilliseconds;
             return string.Create(CultureInfo.InvariantCulture,
-                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}");
+                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}");
+        }
+
+        private string Dispatch()
+        {
+            var waits = _dispatch.Order().ToArray();
+            return waits.Length == 0
+                ? "(none sampled)"
+                : string.Create(CultureInfo.InvariantCulture, $"p50 {waits[waits.Length / 2]:0.0} ms, p90 {waits[(int)(waits.Length * 0.9)]:0.0} ms, p99 {waits[(int)(waits.Length * 0.99)]:0.0} ms (n={waits.Length})");
         }
 
         public void Dispose()
@@ -354,7 +366,7 @@ public static class PullFailureLatencyDriver
             _listener.Start();
         }
 
-        private static readonly string[] Stages = ["queue_wait", "kubernetes", "registry", "database", "database_subject_lock", "database_write_turn", "card"];
+        private static readonly string[] Stages = ["queue_wait", "kubernetes", "registry", "database", "database_subject_lock", "database_write_turn", "database_write_turn_handover", "card"];
 
         public IEnumerable<(string Stage, double[] Times)> ByStage() =>
             Stages

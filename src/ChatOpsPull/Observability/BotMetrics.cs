@@ -75,6 +75,7 @@ public sealed class BotMetrics
         DiagnosisStage.Database => "database",
         DiagnosisStage.SubjectLock => "database_subject_lock",
         DiagnosisStage.WriteTurn => "database_write_turn",
+        DiagnosisStage.WriteTurnHandOver => "database_write_turn_handover",
         _ => "card",
     };
 

@@ -25,6 +25,12 @@ public enum DiagnosisStage
 
     /// <summary>Of <see cref="Database"/>: waiting for this process's SQLite write turn (other writers' transactions).</summary>
     WriteTurn,
+
+    /// <summary>
+    /// Of <see cref="WriteTurn"/>: from the writer before it handing the turn on to this flow running with it — a wait for
+    /// a thread-pool thread, not for any writer.
+    /// </summary>
+    WriteTurnHandOver,
 }
 
 /// <summary>

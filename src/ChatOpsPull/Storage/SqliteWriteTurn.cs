@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using ChatOpsPull.Observability;
+
 namespace ChatOpsPull.Storage;
 
 /// <summary>
@@ -17,7 +20,8 @@ namespace ChatOpsPull.Storage;
 /// A flow that already holds the turn (a write inside a gated write) goes straight on: waiting for itself would never end.
 /// A writer may wait with a <see cref="SharedRound"/> (<see cref="BotDatabase.InSharedTransactionAsync{T}"/>): the holder
 /// of the turn may then take it off the queue and run it in its own transaction (<see cref="TransactionGroup"/>), in queue
-/// order, instead of handing the turn to it.
+/// order, instead of handing the turn to it; a round marked to go ahead is taken into the transaction under way, next, and
+/// that transaction then takes no more rounds queued without the mark before it commits.
 /// On PostgreSQL plain writers take no turn (<see cref="TakeAsync(CancellationToken)"/> returns at once), but writers
 /// with a <see cref="SharedRound"/> do: there are as many turns as the warm pool has connections
 /// (<see cref="StorageOptions.PostgresWarmConnections"/>), so a storm's hundred subjects wait here, in process, instead of
@@ -149,44 +153,65 @@ public sealed class SqliteWriteTurn : IDisposable
     }
 
     /// <summary>
-    /// For the holder of the turn: takes up to <paramref name="max"/> waiters that offered a round off the queues, in the
-    /// order they would have been handed the turn, and returns their rounds (marked <see cref="SharedRound.Claimed"/>; their
-    /// callers now wait for the round's outcome). Takes none while a writer without a round is queued ahead: it waits for
-    /// the holder's commit, not for a growing group. With <paramref name="onlyAhead"/>, takes only rounds queued ahead.
+    /// For the holder of the turn, as its transaction starts: how many of the rounds queued now without the go-ahead mark it
+    /// may take along (<see cref="ClaimNextRound"/>), at most <paramref name="max"/>. Rounds that queue later wait for the
+    /// next transaction, unless they are marked to go ahead.
     /// </summary>
-    internal IReadOnlyList<SharedRound> ClaimWaitingRounds(int max, bool onlyAhead)
+    internal int RoundsQueuedInOrder(int max)
     {
-        List<Waiter> claimed = [];
+        lock (_gate)
+        {
+            return Math.Min(max, _inOrder.Count(w => w.Round is not null));
+        }
+    }
+
+    /// <summary>
+    /// For the holder of the turn, between the rounds of its transaction: takes the next waiter that offered a round off the
+    /// queues and returns its round (marked <see cref="SharedRound.Claimed"/>; its caller now waits for the round's outcome),
+    /// or null when it should commit now. A round marked to go ahead comes first, whenever it queued (it rides the
+    /// transaction under way instead of waiting for it and every round in it); one queued in order only with
+    /// <paramref name="inOrder"/>. None while a writer without a round is queued ahead: it waits for the holder's commit,
+    /// not for a growing group. <paramref name="ahead"/> says which queue the round came from.
+    /// </summary>
+    internal SharedRound? ClaimNextRound(bool inOrder, out bool ahead)
+    {
+        Waiter? claimed = null;
+        ahead = false;
         lock (_gate)
         {
             if (_ahead.Any(w => w.Round is null))
             {
-                return [];
+                return null;
             }
 
-            foreach (var queue in onlyAhead ? new[] { _ahead } : new[] { _ahead, _inOrder })
+            foreach (var queue in inOrder ? new[] { _ahead, _inOrder } : new[] { _ahead })
             {
-                for (var node = queue.First; node is not null && claimed.Count < max;)
+                for (var node = queue.First; node is not null; node = node.Next)
                 {
-                    var next = node.Next;
                     if (node.Value.Round is not null)
                     {
                         queue.Remove(node);
-                        claimed.Add(node.Value);
+                        claimed = node.Value;
+                        ahead = queue == _ahead;
+                        break;
                     }
+                }
 
-                    node = next;
+                if (claimed is not null)
+                {
+                    break;
                 }
             }
         }
 
-        foreach (var waiter in claimed)
+        if (claimed is null)
         {
-            waiter.Round!.Claimed = true;
-            waiter.Turn.TrySetResult(false);
+            return null;
         }
 
-        return claimed.ConvertAll(w => w.Round!);
+        claimed.Round!.Claimed = true;
+        claimed.Turn.TrySetResult(false);
+        return claimed.Round;
     }
 
     public void Dispose()
@@ -215,6 +240,9 @@ public sealed class SqliteWriteTurn : IDisposable
                     holder.Released = true; // its round was taken into the holder's transaction: this flow never held the turn
                     return default;
                 }
+
+                // From the holder's release to this flow running: a wait for a thread, not for a writer.
+                DiagnosisStageTimes.Current?.Add(DiagnosisStage.WriteTurnHandOver, Stopwatch.GetElapsedTime(waiter.HandedAt));
             }
         }
         catch
@@ -280,6 +308,7 @@ public sealed class SqliteWriteTurn : IDisposable
             next = node.Value;
         }
 
+        next.HandedAt = Stopwatch.GetTimestamp();
         next.Turn.TrySetResult(true);
     }
 
@@ -296,6 +325,9 @@ public sealed class SqliteWriteTurn : IDisposable
         public TaskCompletionSource<bool> Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public LinkedListNode<Waiter>? Node { get; set; }
+
+        /// <summary>When the holder before it handed it the turn (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+        public long HandedAt { get; set; }
     }
 
     /// <summary>The flow that holds the turn (flows on into what it awaits); released once, when its pass is disposed.</summary>

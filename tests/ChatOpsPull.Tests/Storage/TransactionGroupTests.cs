@@ -248,6 +248,53 @@ public sealed class TransactionGroupTests(PostgresFixture postgres)
         Assert.Equal(new long[] { 1L, 2, 3 }, await StoredAsync(database));
     }
 
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_write_marked_to_go_ahead_rides_the_transaction_under_way_and_commits_before_the_intake_rounds_queued_behind_it(DatabaseProvider provider)
+    {
+        var (storage, database) = await OpenAsync(provider);
+        using var _ = storage;
+        await using var __ = database;
+        using var counter = new TransactionCounter();
+        var ran = new ConcurrentQueue<long>();
+        var (holding, release) = await HoldTheTurnAsync(database);
+        var leaderRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finishLeader = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Five intake rounds queue behind the holder; the first leads the next group and waits inside it.
+        var intake = new List<Task<long>>
+        {
+            database.InSharedTransactionAsync(async (connection, transaction) =>
+            {
+                var id = await Insert(database, 1, "intake", ran)(connection, transaction);
+                leaderRunning.SetResult();
+                await finishLeader.Task;
+                return id;
+            }),
+        };
+        intake.AddRange(new[] { 2L, 3, 4, 5 }.Select(id => database.InSharedTransactionAsync(Insert(database, id, "intake", ran))));
+        await QueuedAsync(database, 5);
+        release.SetResult();
+        await holding;
+        await leaderRunning.Task;
+
+        // A diagnosis's result queues while that group's first round runs, behind the four rounds it counted at its start.
+        Task<long> diagnosis;
+        using (database.WriteTurn.GoAhead())
+        {
+            diagnosis = database.InSharedTransactionAsync(Insert(database, 100, "diagnosis", ran));
+        }
+
+        await QueuedAsync(database, 5);
+        finishLeader.SetResult();
+
+        Assert.Equal(1000, await diagnosis);
+        Assert.Equal(new long[] { 10L, 20, 30, 40, 50 }, await Task.WhenAll(intake));
+        Assert.Equal(new long[] { 1L, 100, 2, 3, 4, 5 }, ran.ToArray()); // run next, not after the four
+        Assert.Equal(new[] { 1, 2, 4 }, counter.Transactions); // the holder's; the leader's with the diagnosis, committed at once; the other four
+        Assert.Equal(new long[] { 1L, 2, 3, 4, 5, 100 }, await StoredAsync(database));
+    }
+
     [Fact]
     public async Task A_writer_queued_for_the_turn_without_shared_work_is_not_taken_into_a_group()
     {
