@@ -98,29 +98,49 @@ public static class OwedAnnouncements
     /// <c>owed_at</c> to <paramref name="now"/> (compare and set, one transaction): of several sweepers one takes each.
     /// </summary>
     internal static Task<IReadOnlyList<OwedAnnouncement>> ClaimAsync(BotDatabase database, IReadOnlyList<OwedAnnouncement> owed, DateTimeOffset now, CancellationToken cancellationToken) =>
-        owed.Count == 0
-            ? Task.FromResult<IReadOnlyList<OwedAnnouncement>>([])
-            : database.InTransactionAsync<IReadOnlyList<OwedAnnouncement>>(
+        OwedRows.ClaimAsync(
+            database,
+            owed,
+            row => ("UPDATE incident_announcements_owed SET owed_at = @now WHERE id = @key AND owed_at = @owedAt",
+                new StatementParameters().Add("now", BotDatabase.ToDb(now)).Add("key", row.Key).Add("owedAt", BotDatabase.ToDb(row.OwedAt))),
+            row => row with { OwedAt = now },
+            cancellationToken);
+}
+
+/// <summary>How a retell takes rows of news owed: one compare and set per row, in one transaction.</summary>
+internal static class OwedRows
+{
+    /// <summary>
+    /// Runs <paramref name="compareAndSet"/> for each row in one transaction; returns, as <paramref name="taken"/> makes
+    /// them, the rows whose statement changed exactly one row (of several sweepers that listed a row, one takes it).
+    /// </summary>
+    public static Task<IReadOnlyList<T>> ClaimAsync<T>(
+        BotDatabase database,
+        IReadOnlyList<T> rows,
+        Func<T, (string Sql, StatementParameters Parameters)> compareAndSet,
+        Func<T, T> taken,
+        CancellationToken cancellationToken) =>
+        rows.Count == 0
+            ? Task.FromResult<IReadOnlyList<T>>([])
+            : database.InTransactionAsync<IReadOnlyList<T>>(
                 async (connection, transaction) =>
                 {
-                    var taken = new List<OwedAnnouncement>();
+                    var won = new List<T>();
                     var batch = new StatementBatch();
-                    foreach (var row in owed)
+                    foreach (var row in rows)
                     {
-                        batch.Add(
-                            "UPDATE incident_announcements_owed SET owed_at = @now WHERE id = @key AND owed_at = @owedAt",
-                            new StatementParameters().Add("now", BotDatabase.ToDb(now)).Add("key", row.Key).Add("owedAt", BotDatabase.ToDb(row.OwedAt)),
-                            updated =>
+                        var (sql, parameters) = compareAndSet(row);
+                        batch.Add(sql, parameters, updated =>
+                        {
+                            if (updated == 1)
                             {
-                                if (updated == 1)
-                                {
-                                    taken.Add(row with { OwedAt = now });
-                                }
-                            });
+                                won.Add(taken(row));
+                            }
+                        });
                     }
 
                     await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
-                    return taken;
+                    return won;
                 },
                 cancellationToken);
 }

@@ -113,13 +113,13 @@ public sealed class AnnouncementsAfterACrashTests(PostgresFixture postgres, Regi
 
         await using var second = await RemediationBed.StartAsync(storage.Replica(), registry, settings);
         await Eventually.HoldsAsync(() => CardText(slack, cardTs).Contains("done: pods are Ready", StringComparison.Ordinal), "the card to show the run done", Patience, () => CardText(slack, cardTs));
-        await Eventually.HoldsAsync(() => ThreadLines(slack, cardTs).Any(l => l.Contains("Running", StringComparison.Ordinal)), "the thread to say the run started", Patience, () => string.Join("\n", ThreadLines(slack, cardTs)));
+        await Eventually.HoldsAsync(() => ThreadLines(slack, cardTs).Any(l => l.StartsWith("Running ", StringComparison.Ordinal)), "the thread to say the run started", Patience, () => string.Join("\n", ThreadLines(slack, cardTs)));
         await Eventually.ValueAsync(() => AnnouncementsOwedAsync(storage, incidentId), n => n == 0, "the announcement to be marked told", Patience);
         await Task.Delay(TimeSpan.FromSeconds(2.5)); // two more sweeps of the 1 s grace: nothing is told again
 
         Assert.Single(CardPosts(slack));
         var lines = ThreadLines(slack, cardTs);
-        Assert.Single(lines, l => l.Contains("Running", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("Running ", StringComparison.Ordinal));
         Assert.Single(lines, l => l.Contains("worked: deployment/api rolled out", StringComparison.Ordinal));
     }
 
