@@ -70,6 +70,11 @@ public sealed class ApprovalStore(BotDatabase database)
         return changed == 1;
     }
 
+    /// <summary>Whether the incident has a request still pending, as the transaction sees it (after its own update).</summary>
+    public static async Task<bool> HasPendingAsync(DbConnection connection, DbTransaction transaction, string incidentId) =>
+        await connection.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM approval_requests WHERE incident_id = @incidentId AND status = 'pending'", new { incidentId }, transaction).ConfigureAwait(false) > 0;
+
     /// <summary>Stores the decision's signature (<see cref="DecisionSignature"/>) beside the request, in the approving transaction.</summary>
     public static Task SetSignatureAsync(DbConnection connection, DbTransaction transaction, string id, string signature) =>
         connection.ExecuteAsync("UPDATE approval_requests SET decision_signature = @signature WHERE id = @id", new { id, signature }, transaction);

@@ -233,6 +233,8 @@ public sealed partial class ApprovalWorkflow(
 
         var request = decision.Request! with { DryRun = dryRunText, Cluster = cluster };
         var auditActor = actor.ToAuditActor();
+        var outcome = request.Status == ApprovalStatus.Approved ? ApprovalOutcome.Approved : decision.Outcome;
+        OwedAnnouncement? news = null;
         try
         {
             await store.Database.InTransactionAsync(
@@ -251,6 +253,7 @@ public sealed partial class ApprovalWorkflow(
                         await ApproveAsync(connection, transaction, request, incident, request.Votes.Count > 0 ? "self-approved" : "by Approvals:AutoRun", now).ConfigureAwait(false);
                     }
 
+                    news = await OweIncidentNewsAsync(connection, transaction, request, outcome, actor, decision.Message, now).ConfigureAwait(false);
                     return true;
                 },
                 cancellationToken).ConfigureAwait(false);
@@ -266,14 +269,13 @@ public sealed partial class ApprovalWorkflow(
             throw;
         }
 
-        var outcome = request.Status == ApprovalStatus.Approved ? ApprovalOutcome.Approved : decision.Outcome;
         LogRequested(logger, id, plan.Key, outcome);
         if (dryRunElsewhere)
         {
             jobs.Enqueue<DryRunJob>(cluster, job => job.RunAsync(id, CancellationToken.None));
         }
 
-        await AfterDecisionStoredAsync(request, outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
+        await AfterDecisionStoredAsync(request, news, cancellationToken).ConfigureAwait(false);
         var waiting = dryRunElsewhere ? await WaitingLineAsync(request, cancellationToken).ConfigureAwait(false) : string.Empty;
         return new RequestResult(outcome, $"{decision.Message}\nDry run: {dryRunText}{waiting}", request);
     }
@@ -375,6 +377,7 @@ public sealed partial class ApprovalWorkflow(
         }
 
         var updated = decision.Request!;
+        OwedAnnouncement? news = null;
         var won = await store.Database.InTransactionAsync(
             async (connection, transaction) =>
             {
@@ -397,6 +400,7 @@ public sealed partial class ApprovalWorkflow(
                     await ApproveAsync(connection, transaction, updated, incident, $"{updated.ApprovalCount} approval(s)", now).ConfigureAwait(false);
                 }
 
+                news = await OweIncidentNewsAsync(connection, transaction, updated, decision.Outcome, actor, decision.Message, now).ConfigureAwait(false);
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
@@ -416,7 +420,7 @@ public sealed partial class ApprovalWorkflow(
             metrics.ApprovalDecided(now - updated.RequestedAt);
         }
 
-        await AfterDecisionStoredAsync(updated, decision.Outcome, actor, decision.Message, cancellationToken).ConfigureAwait(false);
+        await AfterDecisionStoredAsync(updated, news, cancellationToken).ConfigureAwait(false);
         var text = decision.Outcome == ApprovalOutcome.Approved && !string.IsNullOrEmpty(updated.DryRun) && !DryRunIsWaiting(updated)
             ? $"{decision.Message}\nIt will change: {updated.DryRun}"
             : decision.Message;
@@ -462,6 +466,7 @@ public sealed partial class ApprovalWorkflow(
                 Votes = refuse ? [.. request.Votes, new ApprovalVote(Actor.System, false, now)] : request.Votes,
                 Version = request.Version + 1,
             };
+            OwedAnnouncement? news = null;
             var won = await store.Database.InTransactionAsync(
                 async (connection, transaction) =>
                 {
@@ -477,6 +482,9 @@ public sealed partial class ApprovalWorkflow(
                         approvalId,
                         refuse ? $"{request.Plan.Title}: the dry run on cluster {request.Cluster} shows it cannot work: {dryRun.Text}" : $"{request.Plan.Title}: dry run on cluster {request.Cluster}: {text}",
                         refuse ? AuditOutcome.Refused : AuditOutcome.Done)).ConfigureAwait(false);
+                    news = refuse
+                        ? await OweIncidentNewsAsync(connection, transaction, updated, ApprovalOutcome.Denied, Actor.System, $"The dry run of \"{request.Plan.Title}\" on cluster {request.Cluster} shows it cannot work: {dryRun.Text}", now).ConfigureAwait(false)
+                        : await OweIncidentNewsAsync(connection, transaction, updated, ApprovalOutcome.VoteRecorded, Actor.System, line: null, now, moves: false).ConfigureAwait(false); // the card shows the dry run; no line, no move
                     return true;
                 },
                 cancellationToken).ConfigureAwait(false);
@@ -487,15 +495,7 @@ public sealed partial class ApprovalWorkflow(
             }
 
             LogDryRunApplied(logger, approvalId, request.Cluster, dryRun.Possible);
-            if (refuse)
-            {
-                await AfterDecisionStoredAsync(updated, ApprovalOutcome.Denied, Actor.System, $"The dry run of \"{request.Plan.Title}\" on cluster {request.Cluster} shows it cannot work: {dryRun.Text}", cancellationToken).ConfigureAwait(false);
-            }
-            else if (incidentId is not null)
-            {
-                await engine.AnnounceAsync(incidentId, IncidentChange.ApprovalDecided, null, cancellationToken).ConfigureAwait(false);
-            }
-
+            await AfterDecisionStoredAsync(updated, news, cancellationToken).ConfigureAwait(false);
             return;
         }
     }
@@ -565,6 +565,7 @@ public sealed partial class ApprovalWorkflow(
     private async Task<bool> TryExpireAsync(ApprovalRequest request, ApprovalRequest expired, CancellationToken cancellationToken)
     {
         var incidentId = string.IsNullOrEmpty(request.IncidentId) ? null : request.IncidentId;
+        OwedAnnouncement? news = null;
         var won = await store.Database.InTransactionAsync(
             async (connection, transaction) =>
             {
@@ -575,57 +576,61 @@ public sealed partial class ApprovalWorkflow(
 
                 await audit.AppendAsync(connection, transaction, new AuditRecord(
                     AuditActor.Bot, ApprovalAuditActions.Expired, incidentId, request.Id, $"{request.Plan.Title}: nobody decided before {request.ExpiresAt:u}")).ConfigureAwait(false);
+                news = await OweIncidentNewsAsync(connection, transaction, expired, ApprovalOutcome.Refused, Actor.System, $"The request to run \"{request.Plan.Title}\" expired.", time.GetUtcNow()).ConfigureAwait(false);
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
         if (won)
         {
             LogExpired(logger, request.Id);
-            await AfterDecisionStoredAsync(expired, ApprovalOutcome.Refused, Actor.System, $"The request to run \"{request.Plan.Title}\" expired.", cancellationToken).ConfigureAwait(false);
+            await AfterDecisionStoredAsync(expired, news, cancellationToken).ConfigureAwait(false);
         }
 
         return won;
     }
 
-    /// <summary>After a decision is stored: enqueue the job, move the incident, update its card.</summary>
-    private async Task AfterDecisionStoredAsync(ApprovalRequest request, ApprovalOutcome outcome, Actor actor, string line, CancellationToken cancellationToken)
+    /// <summary>
+    /// Inside the transaction that stores a request or a decision: owes what the incident's card must be told about it
+    /// (<see cref="OwedAnnouncements"/>) — the line, and where it moves the incident: AwaitingApproval when asked,
+    /// Remediating when approved, back to Diagnosed when denied or expired and nothing else waits — so that a host that
+    /// stops after the commit and before telling it leaves it to another host. Null for a request without an incident.
+    /// </summary>
+    /// <param name="moves">False for news that only updates the card (a dry run made elsewhere came in).</param>
+    private static async Task<OwedAnnouncement?> OweIncidentNewsAsync(DbConnection connection, DbTransaction transaction, ApprovalRequest request, ApprovalOutcome outcome, Actor actor, string? line, DateTimeOffset now, bool moves = true)
+    {
+        if (string.IsNullOrEmpty(request.IncidentId))
+        {
+            return null;
+        }
+
+        var (change, moveTo) = !moves ? (IncidentChange.ApprovalDecided, (IncidentState?)null) : request.Status switch
+        {
+            ApprovalStatus.Pending when outcome == ApprovalOutcome.Requested => (IncidentChange.ApprovalRequested, IncidentState.AwaitingApproval),
+            ApprovalStatus.Pending => (IncidentChange.ApprovalDecided, (IncidentState?)null),
+            ApprovalStatus.Approved => (IncidentChange.ApprovalDecided, IncidentState.Remediating),
+            ApprovalStatus.Denied or ApprovalStatus.Expired => (IncidentChange.ApprovalDecided,
+                await ApprovalStore.HasPendingAsync(connection, transaction, request.IncidentId).ConfigureAwait(false) ? null : IncidentState.Diagnosed),
+            _ => throw new ArgumentOutOfRangeException(nameof(request), request.Status, "unknown approval status"),
+        };
+        var news = new OwedAnnouncement(AnnouncementKey(request), request.IncidentId, change, line, moveTo, actor.ToAuditActor(), now);
+        await OwedAnnouncements.OweAsync(connection, transaction, news).ConfigureAwait(false);
+        return news;
+    }
+
+    /// <summary>One piece of news per stored version of a request.</summary>
+    internal static string AnnouncementKey(ApprovalRequest request) => $"approval:{request.Id}:v{request.Version}";
+
+    /// <summary>After a request or decision is stored: enqueue the job if approved, then tell the incident the news owed with it.</summary>
+    private async Task AfterDecisionStoredAsync(ApprovalRequest request, OwedAnnouncement? news, CancellationToken cancellationToken)
     {
         if (request.Status == ApprovalStatus.Approved)
         {
             scheduler.Enqueue(request.Id, request.Cluster);
         }
 
-        if (string.IsNullOrEmpty(request.IncidentId))
+        if (news is not null)
         {
-            return;
-        }
-
-        var auditActor = actor.ToAuditActor();
-        switch (request.Status)
-        {
-            case ApprovalStatus.Pending when outcome == ApprovalOutcome.Requested:
-                await engine.TransitionOrAnnounceAsync(request.IncidentId, IncidentState.AwaitingApproval, auditActor, IncidentChange.ApprovalRequested, line, cancellationToken).ConfigureAwait(false);
-                break;
-            case ApprovalStatus.Pending:
-                await engine.AnnounceAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
-                break;
-            case ApprovalStatus.Approved:
-                await engine.TransitionOrAnnounceAsync(request.IncidentId, IncidentState.Remediating, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
-                break;
-            case ApprovalStatus.Denied or ApprovalStatus.Expired:
-                var stillPending = (await store.ListForIncidentAsync(request.IncidentId, cancellationToken).ConfigureAwait(false)).Any(r => r.Status == ApprovalStatus.Pending);
-                if (stillPending)
-                {
-                    await engine.AnnounceAsync(request.IncidentId, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await engine.TransitionOrAnnounceAsync(request.IncidentId, IncidentState.Diagnosed, auditActor, IncidentChange.ApprovalDecided, line, cancellationToken).ConfigureAwait(false);
-                }
-
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(request), request.Status, "unknown approval status");
+            await engine.TellAsync(news, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -69,6 +69,16 @@ public sealed class IncidentEngine : IPullFailureSink, ISubjectReportSink
     public Task TransitionOrAnnounceAsync(string id, IncidentState to, AuditActor actor, IncidentChange change, string line, CancellationToken cancellationToken = default) =>
         _commands.TransitionOrAnnounceAsync(id, to, actor, change, line, cancellationToken);
 
+    /// <summary>
+    /// Tells an announcement the caller owed in its own transaction (<see cref="OwedAnnouncements.OweAsync"/>, beside the
+    /// approval or run write it is about), after that transaction committed: moves the incident to
+    /// <see cref="OwedAnnouncement.MoveTo"/> when that is legal from where it stands, otherwise only announces it — as
+    /// <see cref="TransitionOrAnnounceAsync"/> does — and the announcement is no longer owed once told. If this host
+    /// stops before, another host tells it after Incidents:NewsRetellGrace, once.
+    /// </summary>
+    public Task TellAsync(OwedAnnouncement announcement, CancellationToken cancellationToken = default) =>
+        _commands.TellAnnouncementAsync(announcement, cancellationToken);
+
     /// <summary>Snoozes the incident until <paramref name="until"/> (null wakes it). Notifiers hear Snoozed once, then nothing until it ends.</summary>
     public Task<IncidentUpdate> SnoozeAsync(string id, DateTimeOffset? until, AuditActor actor, CancellationToken cancellationToken = default) =>
         _commands.SnoozeAsync(id, until, actor, cancellationToken);

@@ -102,4 +102,28 @@ public static class IncidentSchema
         );
         CREATE INDEX ix_incident_news_owed_at ON incident_news_owed (owed_at);
         """);
+
+    /// <summary>
+    /// Announcements owed: news another capability stored in its own transaction (an approval requested or decided, a
+    /// remediation run started, applied or finished) and owes the incident's card, with what must be told (the change,
+    /// the thread line, the state it moves the incident to) because the incident row alone cannot rebuild it. Removed
+    /// once told, or in the transaction of the incident move that took it over; told again after the retell grace
+    /// (NewsRetell) by compare and set on <c>owed_at</c>. See <see cref="OwedAnnouncements"/>.
+    /// </summary>
+    public static readonly SchemaMigration AnnouncementsOwed = new(
+        "0220-incident-announcements-owed",
+        """
+        CREATE TABLE incident_announcements_owed (
+            id TEXT PRIMARY KEY,
+            incident_id TEXT NOT NULL,
+            change TEXT NOT NULL,
+            detail TEXT NULL,
+            move_to TEXT NULL,
+            actor_platform TEXT NOT NULL,
+            actor_id TEXT NOT NULL,
+            actor_name TEXT NOT NULL,
+            owed_at {bigint} NOT NULL
+        );
+        CREATE INDEX ix_incident_announcements_owed_at ON incident_announcements_owed (owed_at);
+        """);
 }

@@ -601,31 +601,13 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// row, one takes it, and it is not listed again for a grace. Returns the rows taken.
     /// </summary>
     internal Task<IReadOnlyList<OwedNews>> ClaimOwedNewsAsync(IReadOnlyList<OwedNews> owed, DateTimeOffset now, CancellationToken cancellationToken) =>
-        owed.Count == 0
-            ? Task.FromResult<IReadOnlyList<OwedNews>>([])
-            : database.InTransactionAsync<IReadOnlyList<OwedNews>>(
-                async (connection, transaction) =>
-                {
-                    var taken = new List<OwedNews>();
-                    var batch = new StatementBatch();
-                    foreach (var row in owed)
-                    {
-                        batch.Add(
-                            "UPDATE incident_news_owed SET owed_at = @now WHERE incident_id = @id AND version = @version AND owed_at = @owedAt",
-                            new StatementParameters().Add("now", BotDatabase.ToDb(now)).Add("id", row.IncidentId).Add("version", row.Version).Add("owedAt", BotDatabase.ToDb(row.OwedAt)),
-                            updated =>
-                            {
-                                if (updated == 1)
-                                {
-                                    taken.Add(row with { OwedAt = now });
-                                }
-                            });
-                    }
-
-                    await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
-                    return taken;
-                },
-                cancellationToken);
+        OwedRows.ClaimAsync(
+            database,
+            owed,
+            row => ("UPDATE incident_news_owed SET owed_at = @now WHERE incident_id = @id AND version = @version AND owed_at = @owedAt",
+                new StatementParameters().Add("now", BotDatabase.ToDb(now)).Add("id", row.IncidentId).Add("version", row.Version).Add("owedAt", BotDatabase.ToDb(row.OwedAt))),
+            row => row with { OwedAt = now },
+            cancellationToken);
 
     // ---- mutes ----
 

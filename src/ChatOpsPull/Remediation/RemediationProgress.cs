@@ -6,7 +6,8 @@ namespace ChatOpsPull.Remediation;
 
 /// <summary>
 /// Records a remediation run's progress (started, applied, finished) and what it means for everyone else: the audit log
-/// (written in the same transaction as the run's own row where it decides something), the incident's state (a fix that
+/// (written in the same transaction as the run's own row where it decides something), the news its incident is owed
+/// (<see cref="OwedAnnouncement"/>, in the same transaction, so a host that stops before telling it leaves it to another), the incident's state (a fix that
 /// worked resolves it, one that timed out sends it back to Diagnosed, one that failed marks it Failed) and its card,
 /// through the incident engine (in order with the incident's other news; not when snoozed or muted; on the storm's
 /// card when the incident is rolled up).
@@ -22,6 +23,7 @@ public sealed partial class RemediationProgress(
     public async Task RecordStartedAsync(RunRecord record, string owner, CancellationToken cancellationToken)
     {
         var run = record.Run;
+        var news = News(run, "started", IncidentChange.RemediationStarted, $"Running \"{run.Plan.Title}\"…", moveTo: null);
         var started = await runs.Database.InTransactionAsync(
             async (connection, transaction) =>
             {
@@ -32,21 +34,30 @@ public sealed partial class RemediationProgress(
 
                 await audit.AppendAsync(connection, transaction, new AuditRecord(
                     AuditActor.Bot, RemediationAuditActions.JobStarted, IncidentOrNull(run), run.ApprovalId, $"{run.Plan.Title} ({RemediationPlan.KindName(run.Plan.Kind)} on {Target(run.Plan)})")).ConfigureAwait(false);
+                await OweAsync(connection, transaction, news).ConfigureAwait(false);
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
         if (started)
         {
             LogStarted(logger, run.ApprovalId, run.Plan.Key);
-            await AnnounceAsync(run, IncidentChange.RemediationStarted, $"Running \"{run.Plan.Title}\"…", cancellationToken).ConfigureAwait(false);
+            await TellAsync(news, cancellationToken).ConfigureAwait(false);
         }
     }
 
     public async Task RecordAppliedAsync(RunRecord record, string detail, CancellationToken cancellationToken)
     {
         var run = record.Run;
-        await audit.AppendAsync(new AuditRecord(AuditActor.Bot, RemediationAuditActions.JobApplied, IncidentOrNull(run), run.ApprovalId, detail), cancellationToken).ConfigureAwait(false);
-        await AnnounceAsync(run, IncidentChange.RemediationStarted, $"\"{run.Plan.Title}\": {detail}; waiting for the pods to become Ready", cancellationToken).ConfigureAwait(false);
+        var news = News(run, "applied", IncidentChange.RemediationStarted, $"\"{run.Plan.Title}\": {detail}; waiting for the pods to become Ready", moveTo: null);
+        await runs.Database.InTransactionAsync(
+            async (connection, transaction) =>
+            {
+                await audit.AppendAsync(connection, transaction, new AuditRecord(AuditActor.Bot, RemediationAuditActions.JobApplied, IncidentOrNull(run), run.ApprovalId, detail)).ConfigureAwait(false);
+                await OweAsync(connection, transaction, news).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+        await TellAsync(news, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Records the result once; returns false when another worker already finished the run (or took it over).</summary>
@@ -54,20 +65,6 @@ public sealed partial class RemediationProgress(
     {
         var run = record.Run;
         var outcome = status == RunStatus.Succeeded ? AuditOutcome.Done : AuditOutcome.Failed;
-        var won = await FinishOnceAsync(run, owner, status, detail, new AuditRecord(
-            AuditActor.Bot, RemediationAuditActions.JobFinished, IncidentOrNull(run), run.ApprovalId, $"{RemediationRunStore.StatusName(status)}: {detail}", outcome)).ConfigureAwait(false);
-        if (!won)
-        {
-            return false;
-        }
-
-        LogFinished(logger, run.ApprovalId, status);
-        var line = $"\"{run.Plan.Title}\" {Verdict(status)}: {detail}";
-        if (IncidentOrNull(run) is not { } incidentId)
-        {
-            return true;
-        }
-
         var to = status switch
         {
             RunStatus.Succeeded => IncidentState.Resolved,
@@ -76,7 +73,16 @@ public sealed partial class RemediationProgress(
             RunStatus.Queued or RunStatus.Running or RunStatus.VerifyingRollout => throw new ArgumentOutOfRangeException(nameof(status), status, "not a result"),
             _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a run status"),
         };
-        await engine.TransitionOrAnnounceAsync(incidentId, to, AuditActor.Bot, IncidentChange.RemediationFinished, line, CancellationToken.None).ConfigureAwait(false);
+        var news = News(run, "finished", IncidentChange.RemediationFinished, $"\"{run.Plan.Title}\" {Verdict(status)}: {detail}", to);
+        var won = await FinishOnceAsync(run, owner, status, detail, new AuditRecord(
+            AuditActor.Bot, RemediationAuditActions.JobFinished, IncidentOrNull(run), run.ApprovalId, $"{RemediationRunStore.StatusName(status)}: {detail}", outcome), news).ConfigureAwait(false);
+        if (!won)
+        {
+            return false;
+        }
+
+        LogFinished(logger, run.ApprovalId, status);
+        await TellAsync(news, CancellationToken.None).ConfigureAwait(false);
         return true;
     }
 
@@ -89,18 +95,22 @@ public sealed partial class RemediationProgress(
     {
         var run = record.Run;
         var detail = Refused(reason);
+        var news = News(run, "finished", IncidentChange.RemediationFinished, $"\"{run.Plan.Title}\" {detail}", IncidentState.Diagnosed);
         var won = await FinishOnceAsync(run, owner, RunStatus.Failed, detail, new AuditRecord(
-            AuditActor.Bot, RemediationAuditActions.JobRefused, IncidentOrNull(run), run.ApprovalId, detail, AuditOutcome.Refused)).ConfigureAwait(false);
-        if (won && IncidentOrNull(run) is { } incidentId)
+            AuditActor.Bot, RemediationAuditActions.JobRefused, IncidentOrNull(run), run.ApprovalId, detail, AuditOutcome.Refused), news).ConfigureAwait(false);
+        if (won)
         {
-            await engine.TransitionOrAnnounceAsync(incidentId, IncidentState.Diagnosed, AuditActor.Bot, IncidentChange.RemediationFinished, $"\"{run.Plan.Title}\" {detail}", CancellationToken.None).ConfigureAwait(false);
+            await TellAsync(news, CancellationToken.None).ConfigureAwait(false);
         }
 
         return won;
     }
 
-    /// <summary>In one transaction: the run's result, only if this worker still holds it, and its audit line. False when another worker finished it first.</summary>
-    private Task<bool> FinishOnceAsync(RemediationRun run, string owner, RunStatus status, string detail, AuditRecord line) =>
+    /// <summary>
+    /// In one transaction: the run's result, only if this worker still holds it, its audit line and the news its incident
+    /// is owed. False when another worker finished it first.
+    /// </summary>
+    private Task<bool> FinishOnceAsync(RemediationRun run, string owner, RunStatus status, string detail, AuditRecord line, OwedAnnouncement? news) =>
         runs.Database.InTransactionAsync(
             async (connection, transaction) =>
             {
@@ -110,6 +120,7 @@ public sealed partial class RemediationProgress(
                 }
 
                 await audit.AppendAsync(connection, transaction, line).ConfigureAwait(false);
+                await OweAsync(connection, transaction, news).ConfigureAwait(false);
                 return true;
             },
             CancellationToken.None);
@@ -138,14 +149,18 @@ public sealed partial class RemediationProgress(
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a run status"),
     };
 
-    /// <summary>Announces the run's news on its incident (none for a stand-alone request).</summary>
-    private async Task AnnounceAsync(RemediationRun run, IncidentChange change, string detail, CancellationToken cancellationToken)
-    {
-        if (IncidentOrNull(run) is { } id)
-        {
-            await engine.AnnounceAsync(id, change, detail, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <summary>
+    /// The news a run's step owes its incident (none for a stand-alone request), keyed by run and step: owed in the step's
+    /// transaction (<see cref="OweAsync"/>) and told after it (<see cref="TellAsync"/>), or by another host if this one stops between.
+    /// </summary>
+    private OwedAnnouncement? News(RemediationRun run, string step, IncidentChange change, string line, IncidentState? moveTo) =>
+        IncidentOrNull(run) is { } id ? new OwedAnnouncement($"run:{run.ApprovalId}:{step}", id, change, line, moveTo, AuditActor.Bot, time.GetUtcNow()) : null;
+
+    private static Task OweAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, OwedAnnouncement? news) =>
+        news is null ? Task.CompletedTask : OwedAnnouncements.OweAsync(connection, transaction, news);
+
+    private Task TellAsync(OwedAnnouncement? news, CancellationToken cancellationToken) =>
+        news is null ? Task.CompletedTask : engine.TellAsync(news, cancellationToken);
 
     private static string? IncidentOrNull(RemediationRun run) => string.IsNullOrEmpty(run.IncidentId) ? null : run.IncidentId;
 

@@ -10,6 +10,34 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace ChatOpsPull.Tests.Incidents;
 
+/// <summary>
+/// A notifier that never finishes telling <paramref name="hangsOn"/> (unless its caller gives up): a host that dies there.
+/// Registered before the others, it keeps them (the card publisher) from hearing that news, and the incident's mailbox
+/// stays busy with it, so later news of the incident waits behind it.
+/// </summary>
+public sealed class HangingNotifier(IncidentChange hangsOn) : IIncidentNotifier
+{
+    public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    {
+        if (change == hangsOn)
+        {
+            Entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+
+    /// <summary>Registers <paramref name="first"/> ahead of the notifiers already registered (so they are told after it).</summary>
+    public static void RegisterFirst(IServiceCollection services, IIncidentNotifier first)
+    {
+        var others = services.Where(d => d.ServiceType == typeof(IIncidentNotifier)).ToList();
+        services.RemoveAll<IIncidentNotifier>();
+        services.AddSingleton(first);
+        others.ForEach(services.Add);
+    }
+}
+
 /// <summary>Records what notifiers were told; can be told to throw.</summary>
 public sealed class RecordingNotifier : IIncidentNotifier
 {

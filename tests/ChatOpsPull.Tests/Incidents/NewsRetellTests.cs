@@ -183,10 +183,7 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
             s.AddSingleton<IDiagnosisScheduler>(new RecordingScheduler()); // this test stores the diagnosis itself
             if (toldFirst is not null)
             {
-                var others = s.Where(d => d.ServiceType == typeof(IIncidentNotifier)).ToList();
-                s.RemoveAll<IIncidentNotifier>();
-                s.AddSingleton(toldFirst);
-                others.ForEach(s.Add);
+                HangingNotifier.RegisterFirst(s, toldFirst);
             }
         });
         _ = host.Services;
@@ -201,20 +198,5 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         await using var database = await storage.OpenMigratedAsync();
         await using var connection = await database.OpenAsync();
         return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incident_news_owed WHERE incident_id = @incidentId", new { incidentId });
-    }
-
-    /// <summary>A notifier that never finishes telling <paramref name="change"/> (unless its caller gives up): a host that dies there.</summary>
-    private sealed class HangingNotifier(IncidentChange change) : IIncidentNotifier
-    {
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public async Task IncidentChangedAsync(Incident incident, IncidentChange told, string? detail, CancellationToken cancellationToken)
-        {
-            if (told == change)
-            {
-                Entered.TrySetResult();
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-        }
     }
 }

@@ -13,6 +13,10 @@ namespace ChatOpsPull.Incidents.Engine;
 internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store, AuditLog audit, IncidentNewsDispatch news, TimeProvider time)
 {
     public Task<IncidentUpdate> TransitionAsync(string id, IncidentState to, AuditActor actor, IncidentChange change, string? detail, CancellationToken cancellationToken) =>
+        TransitionAsync(id, to, actor, change, detail, takesOver: null, cancellationToken);
+
+    /// <param name="takesOver">An announcement owed in the store that this move tells: removed in the move's transaction, whose own news is owed instead.</param>
+    private Task<IncidentUpdate> TransitionAsync(string id, IncidentState to, AuditActor actor, IncidentChange change, string? detail, string? takesOver, CancellationToken cancellationToken) =>
         ChangeAsync(id, async (connection, transaction, incident, _, afterCommit) =>
         {
             var now = time.GetUtcNow();
@@ -37,31 +41,44 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
             audit.Append(writes, new AuditRecord(actor, to == IncidentState.Resolved ? AuditActions.IncidentResolved : AuditActions.IncidentStateChanged, incident.Id, Detail: line));
             afterCommit.Notify(saved, change, detail);
             afterCommit.OweNews(writes);
+            if (takesOver is not null)
+            {
+                OwedAnnouncements.Forget(writes, takesOver);
+            }
+
             await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
             return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
         },
         cancellationToken);
 
     /// <summary>
+    /// Tells an announcement another capability owed in its own transaction (<see cref="OwedAnnouncement"/>), after its
+    /// commit or, when the host that wrote it stopped first, from the store (<see cref="NewsRetell"/>): moves the incident
+    /// where the announcement says when that is legal from where it stands now — the move's transaction removes the
+    /// announcement and owes the move's news instead — otherwise only announces it, and it is removed once told.
+    /// </summary>
+    public Task TellAnnouncementAsync(OwedAnnouncement announcement, CancellationToken cancellationToken) =>
+        MoveOrAnnounceAsync(announcement.IncidentId, announcement.MoveTo, announcement.Actor, announcement.Change, announcement.Detail, announcement.Key, cancellationToken);
+
+    /// <summary>
     /// Progress of work on the incident (an approval, a remediation run) that moves it to <paramref name="to"/> when that
     /// move is legal from where it stands; otherwise (already there, closed) the news is only announced. Either way the
     /// incident's card hears <paramref name="change"/> with <paramref name="line"/> once.
     /// </summary>
-    public async Task TransitionOrAnnounceAsync(string id, IncidentState to, AuditActor actor, IncidentChange change, string line, CancellationToken cancellationToken)
+    public Task TransitionOrAnnounceAsync(string id, IncidentState to, AuditActor actor, IncidentChange change, string line, CancellationToken cancellationToken) =>
+        MoveOrAnnounceAsync(id, to, actor, change, line, announcementKey: null, cancellationToken);
+
+    private async Task MoveOrAnnounceAsync(string id, IncidentState? to, AuditActor actor, IncidentChange change, string? line, string? announcementKey, CancellationToken cancellationToken)
     {
-        var incident = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (incident is null)
+        if (to is { } state
+            && await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } incident
+            && incident.State != state && IncidentTransitions.IsAllowed(incident.State, state)
+            && (await TransitionAsync(id, state, actor, change, line, announcementKey, cancellationToken).ConfigureAwait(false)).Outcome == IncidentUpdateOutcome.Changed)
         {
             return;
         }
 
-        if (incident.State != to && IncidentTransitions.IsAllowed(incident.State, to)
-            && (await TransitionAsync(id, to, actor, change, line, cancellationToken).ConfigureAwait(false)).Outcome == IncidentUpdateOutcome.Changed)
-        {
-            return;
-        }
-
-        await news.AnnounceAsync(id, change, line, cancellationToken).ConfigureAwait(false);
+        await news.AnnounceAsync(id, change, line, cancellationToken, announcementKey).ConfigureAwait(false);
     }
 
     public Task<IncidentUpdate> SnoozeAsync(string id, DateTimeOffset? until, AuditActor actor, CancellationToken cancellationToken) =>

@@ -36,14 +36,20 @@ internal sealed partial class IncidentNewsDispatch(
     /// News about an incident from outside the engine. Told like the engine's own news: in order with the rest, not while
     /// the incident is snoozed or muted, and on the storm's card when the incident is rolled up under another.
     /// </summary>
-    public async Task AnnounceAsync(string incidentId, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    /// <param name="announcementKey">The announcement owed in the store (<see cref="OwedAnnouncement"/>) that this tells: removed once told; null when none is owed.</param>
+    public async Task AnnounceAsync(string incidentId, IncidentChange change, string? detail, CancellationToken cancellationToken, string? announcementKey = null)
     {
         if (await latest.ReadAsync(incidentId, cancellationToken).ConfigureAwait(false) is not { } incident)
         {
+            if (announcementKey is not null)
+            {
+                told.RecordAnnouncement(announcementKey); // the incident is gone: nothing to tell
+            }
+
             return;
         }
 
-        var mailboxes = Post([new IncidentNotice(incident, change, detail, EvenIfSnoozed: false, OwnCard: false)]);
+        var mailboxes = Post([new IncidentNotice(incident, change, detail, EvenIfSnoozed: false, OwnCard: false) { AnnouncementKey = announcementKey }]);
         await DeliverAsync(mailboxes, cancellationToken).ConfigureAwait(false);
     }
 
@@ -356,6 +362,11 @@ internal sealed partial class IncidentNewsDispatch(
         if (notice.OwedVersion is { } version)
         {
             told.Record(notice.Incident.Id, version);
+        }
+
+        if (notice.AnnouncementKey is { } key)
+        {
+            told.RecordAnnouncement(key);
         }
     }
 

@@ -26,7 +26,13 @@ internal sealed record IncidentNotice(Incident Incident, IncidentChange Change, 
 
     /// <summary>
     /// The incident version whose news (owed in the store: <see cref="OwedNews"/>) this notice tells: once it is told (or
-    /// silenced), the row is removed up to this version (<see cref="ToldNews"/>). Null for an announcement, which owes nothing.
+    /// silenced), the row is removed up to this version (<see cref="ToldNews"/>). Null for an announcement, which is owed by its key instead (<see cref="AnnouncementKey"/>).
     /// </summary>
     public int? OwedVersion { get; init; }
+
+    /// <summary>
+    /// The announcement (owed in the store by its writer: <see cref="OwedAnnouncement"/>) this notice tells: once it is
+    /// told (or silenced), the row is removed (<see cref="ToldNews"/>). Null for the engine's own news.
+    /// </summary>
+    public string? AnnouncementKey { get; init; }
 }

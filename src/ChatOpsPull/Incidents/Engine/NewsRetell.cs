@@ -11,10 +11,15 @@ namespace ChatOpsPull.Incidents.Engine;
 /// through <see cref="IncidentNewsDispatch.RetellAsync"/> — storm roll-up, snooze and mute rules apply. Silent writes
 /// (last seen, a flapping reopen, a diagnosis request) owe nothing, so they are never retold. On stop, it removes the
 /// news told so far (<see cref="ToldNews"/>), so a clean restart retells nothing.
+/// Announcements other capabilities owed in their own transactions (<see cref="OwedAnnouncement"/>: an approval, a
+/// remediation run) are swept the same way, taken by compare and set, and told through
+/// <see cref="IncidentCommands.TellAnnouncementAsync"/>: the incident is moved where the announcement says if that is
+/// still legal, otherwise it is only announced — one thread line, the card updated in place.
 /// </summary>
 internal sealed partial class NewsRetell(
     IncidentStore store,
     IncidentNewsDispatch news,
+    IncidentCommands commands,
     ToldNews told,
     IOptions<IncidentOptions> options,
     TimeProvider time,
@@ -46,7 +51,7 @@ internal sealed partial class NewsRetell(
         await PeriodicSweep.RunAsync(Every(options.Value.NewsRetellGrace), time, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken).ConfigureAwait(false);
     }
 
-    /// <summary>One look: retells the news owed since longer than the grace that this host is not telling. Returns how many it took.</summary>
+    /// <summary>One look: retells the news and announcements owed since longer than the grace that this host is not telling. Returns how many it took.</summary>
     internal async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -62,11 +67,26 @@ internal sealed partial class NewsRetell(
             LogRetold(logger, taken.Count);
         }
 
-        return taken.Count;
+        var announcements = await OwedAnnouncements.ListAsync(store.Database, now - options.Value.NewsRetellGrace, MostPerSweep, cancellationToken).ConfigureAwait(false);
+        var announcing = await OwedAnnouncements.ClaimAsync(store.Database, announcements.Where(a => !news.IsTelling(a.IncidentId) && !told.CoversAnnouncement(a.Key)).ToList(), now, cancellationToken).ConfigureAwait(false);
+        foreach (var announcement in announcing)
+        {
+            await commands.TellAnnouncementAsync(announcement, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (announcing.Count > 0)
+        {
+            LogReannounced(logger, announcing.Count);
+        }
+
+        return taken.Count + announcing.Count;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Told again the news of {Count} incidents that was stored and not told (a host stopped between the two)")]
     private static partial void LogRetold(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Told again {Count} announcements (approvals, remediation runs) that were stored and not told (a host stopped between the two)")]
+    private static partial void LogReannounced(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The news retell could not read or take the news owed; it looks again later")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

@@ -37,5 +37,5 @@ internal static class NoticeCollapsing
         return result;
     }
 
-    private static bool IsMergeable(IncidentNotice notice) => notice is { Change: IncidentChange.PodsChanged, OwnCard: false };
+    private static bool IsMergeable(IncidentNotice notice) => notice is { Change: IncidentChange.PodsChanged, OwnCard: false, AnnouncementKey: null };
 }

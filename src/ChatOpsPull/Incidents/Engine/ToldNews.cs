@@ -8,7 +8,8 @@ namespace ChatOpsPull.Incidents.Engine;
 /// outbox row is stored. Told versions are gathered per incident (the newest) and removed together, in one transaction
 /// per <see cref="Pause"/> at most (on SQLite it may share another writer's): a storm's thousand notices cost a handful of
 /// transactions, not a thousand. What a host stops before removing is told again by <see cref="NewsRetell"/>, which
-/// updates the card in place to what it already says.
+/// updates the card in place to what it already says. Announcements told (<see cref="OwedAnnouncement"/>, by key) are
+/// removed in the same transactions.
 /// </summary>
 internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> logger) : IDisposable
 {
@@ -19,6 +20,7 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
     internal static readonly TimeSpan PauseAfterFailure = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<string, int> _told = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _announcements = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _running;
     private long _removals;
@@ -35,6 +37,19 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
     {
         Interlocked.Increment(ref _recorded);
         _told.AddOrUpdate(incidentId, version, (_, known) => Math.Max(known, version));
+        RemoveSoon();
+    }
+
+    /// <summary>The announcement <paramref name="key"/> is told (or silenced, or its incident is gone); removed from the store shortly.</summary>
+    public void RecordAnnouncement(string key)
+    {
+        Interlocked.Increment(ref _recorded);
+        _announcements[key] = true;
+        RemoveSoon();
+    }
+
+    private void RemoveSoon()
+    {
         if (Interlocked.CompareExchange(ref _running, 1, 0) == 0)
         {
             _ = Task.Run(RemoveLaterAsync, CancellationToken.None);
@@ -46,23 +61,41 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
     {
         // Kept in memory until removed from the store, so that a sweep of this host never retells what it has told (Covers).
         var taken = _told.ToArray();
-        if (taken.Length == 0)
+        var announcements = _announcements.Keys.ToArray();
+        if (taken.Length == 0 && announcements.Length == 0)
         {
             return 0;
         }
 
-        await store.ForgetToldNewsAsync(taken, cancellationToken).ConfigureAwait(false);
+        if (taken.Length > 0)
+        {
+            await store.ForgetToldNewsAsync(taken, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (announcements.Length > 0)
+        {
+            await OwedAnnouncements.ForgetToldAsync(store.Database, announcements, cancellationToken).ConfigureAwait(false);
+        }
+
         Interlocked.Increment(ref _removals);
         foreach (var told in taken)
         {
             _told.TryRemove(told); // unless a newer version was told meanwhile: that one is removed next time
         }
 
-        return taken.Length;
+        foreach (var key in announcements)
+        {
+            _announcements.TryRemove(key, out _);
+        }
+
+        return taken.Length + announcements.Length;
     }
 
     /// <summary>Whether this host has told the news of <paramref name="incidentId"/> up to <paramref name="version"/> and not yet removed it from the store.</summary>
     public bool Covers(string incidentId, int version) => _told.TryGetValue(incidentId, out var told) && told >= version;
+
+    /// <summary>Whether this host has told the announcement <paramref name="key"/> and not yet removed it from the store.</summary>
+    public bool CoversAnnouncement(string key) => _announcements.ContainsKey(key);
 
     public void Dispose()
     {
@@ -102,7 +135,7 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
                 }
 
                 Volatile.Write(ref _running, 0);
-                if (_told.IsEmpty || Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+                if ((_told.IsEmpty && _announcements.IsEmpty) || Interlocked.CompareExchange(ref _running, 1, 0) != 0)
                 {
                     return;
                 }
