@@ -388,14 +388,20 @@ internal static class PodJson
         "initContainerStatuses", "ephemeralContainerStatuses", "state", "waiting", "reason",
     ];
 
+    /// <summary>
+    /// <see cref="Names"/> in UTF-8, compared with the reader's bytes as they are: comparing with a string instead
+    /// transcodes the string to UTF-8 on every call, i.e. thirty transcodes for each property of each pod.
+    /// </summary>
+    private static readonly byte[][] Utf8Names = Array.ConvertAll(Names, System.Text.Encoding.UTF8.GetBytes);
+
     /// <summary>The property name as one of <see cref="Names"/> (no allocation), or the empty string for any other.</summary>
     private static string Known(ref Utf8JsonReader reader)
     {
-        foreach (var name in Names)
+        for (var i = 0; i < Utf8Names.Length; i++)
         {
-            if (reader.ValueTextEquals(name))
+            if (reader.ValueTextEquals(Utf8Names[i]))
             {
-                return name;
+                return Names[i];
             }
         }
 
