@@ -397,6 +397,21 @@ internal static class PodJson
     /// <summary>The property name as one of <see cref="Names"/> (no allocation), or the empty string for any other.</summary>
     private static string Known(ref Utf8JsonReader reader)
     {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            // The usual case: the name's bytes as they stand in the buffer.
+            var name = reader.ValueSpan;
+            for (var i = 0; i < Utf8Names.Length; i++)
+            {
+                if (name.SequenceEqual(Utf8Names[i]))
+                {
+                    return Names[i];
+                }
+            }
+
+            return string.Empty;
+        }
+
         for (var i = 0; i < Utf8Names.Length; i++)
         {
             if (reader.ValueTextEquals(Utf8Names[i]))
