@@ -18,7 +18,14 @@ namespace ChatOpsPull.Storage;
 /// </summary>
 public sealed partial class StatementBatch
 {
-    private static readonly ConcurrentDictionary<Type, PropertyInfo[]> Properties = new();
+    /// <summary>How many (parameter type, statement text) pairs keep their bound properties; past it the map starts again.</summary>
+    private const int BoundLimit = 1024;
+
+    /// <summary>
+    /// The properties of a parameter type that a statement text names, in declaration order: the texts are the code's
+    /// constants, so the text is scanned for its names once, not on every statement of every round.
+    /// </summary>
+    private static readonly ConcurrentDictionary<(Type Type, string Sql), PropertyInfo[]> Bound = new();
 
     private readonly List<Statement> _statements = [];
 
@@ -32,13 +39,15 @@ public sealed partial class StatementBatch
         var named = new List<(string Name, object? Value, Type Type)>();
         if (parameters is not null)
         {
-            var used = UsedNames(sql);
-            foreach (var property in Properties.GetOrAdd(parameters.GetType(), t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)))
+            var key = (parameters.GetType(), sql);
+            if (!Bound.TryGetValue(key, out var properties))
             {
-                if (used.Contains(property.Name))
-                {
-                    named.Add((property.Name, property.GetValue(parameters), property.PropertyType));
-                }
+                properties = BoundProperties(key.Item1, sql);
+            }
+
+            foreach (var property in properties)
+            {
+                named.Add((property.Name, property.GetValue(parameters), property.PropertyType));
             }
         }
 
@@ -119,6 +128,19 @@ public sealed partial class StatementBatch
         var t when t == typeof(double) => DbType.Double,
         _ => null,
     };
+
+    private static PropertyInfo[] BoundProperties(Type type, string sql)
+    {
+        var used = UsedNames(sql);
+        var properties = Array.FindAll(type.GetProperties(BindingFlags.Public | BindingFlags.Instance), p => used.Contains(p.Name));
+        if (Bound.Count >= BoundLimit)
+        {
+            Bound.Clear();
+        }
+
+        Bound[(type, sql)] = properties;
+        return properties;
+    }
 
     private static HashSet<string> UsedNames(string sql)
     {

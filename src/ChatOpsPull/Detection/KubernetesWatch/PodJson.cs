@@ -388,14 +388,35 @@ internal static class PodJson
         "initContainerStatuses", "ephemeralContainerStatuses", "state", "waiting", "reason",
     ];
 
+    /// <summary>
+    /// <see cref="Names"/> in UTF-8, compared with the reader's bytes as they are: comparing with a string instead
+    /// transcodes the string to UTF-8 on every call, i.e. thirty transcodes for each property of each pod.
+    /// </summary>
+    private static readonly byte[][] Utf8Names = Array.ConvertAll(Names, System.Text.Encoding.UTF8.GetBytes);
+
     /// <summary>The property name as one of <see cref="Names"/> (no allocation), or the empty string for any other.</summary>
     private static string Known(ref Utf8JsonReader reader)
     {
-        foreach (var name in Names)
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
         {
-            if (reader.ValueTextEquals(name))
+            // The usual case: the name's bytes as they stand in the buffer.
+            var name = reader.ValueSpan;
+            for (var i = 0; i < Utf8Names.Length; i++)
             {
-                return name;
+                if (name.SequenceEqual(Utf8Names[i]))
+                {
+                    return Names[i];
+                }
+            }
+
+            return string.Empty;
+        }
+
+        for (var i = 0; i < Utf8Names.Length; i++)
+        {
+            if (reader.ValueTextEquals(Utf8Names[i]))
+            {
+                return Names[i];
             }
         }
 
