@@ -6,8 +6,8 @@ namespace ChatOpsPull.Incidents.Engine;
 /// <summary>
 /// Removes the news owed (<see cref="OwedNews"/>) once the news dispatch has told it: for the card publisher that means the
 /// outbox row is stored. Told versions are gathered per incident (the newest) and removed together, in one transaction
-/// per <see cref="Pause"/> at most (on SQLite it may share another writer's): a storm's thousand notices cost a handful of
-/// transactions, not a thousand. What a host stops before removing is told again by <see cref="NewsRetell"/>, which
+/// per <see cref="Pause"/> at most (on SQLite it may share another writer's; on PostgreSQL one statement that skips the rows
+/// a writer holds, kept here for the next removal): a storm's thousand notices cost a handful of transactions, not a thousand. What a host stops before removing is told again by <see cref="NewsRetell"/>, which
 /// updates the card in place to what it already says.
 /// </summary>
 internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> logger) : IDisposable
@@ -51,14 +51,19 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
             return 0;
         }
 
-        await store.ForgetToldNewsAsync(taken, cancellationToken).ConfigureAwait(false);
+        var held = await store.ForgetToldNewsAsync(taken, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _removals);
+        var removed = 0;
         foreach (var told in taken)
         {
-            _told.TryRemove(told); // unless a newer version was told meanwhile: that one is removed next time
+            if (!held.Contains(told.Key))
+            {
+                _told.TryRemove(told); // unless a newer version was told meanwhile: that one is removed next time (so are held ones)
+                removed++;
+            }
         }
 
-        return taken.Length;
+        return removed;
     }
 
     /// <summary>Whether this host has told the news of <paramref name="incidentId"/> up to <paramref name="version"/> and not yet removed it from the store.</summary>
