@@ -194,6 +194,11 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         string sql;
         if (activity.Source.Name == BotDatabase.ActivitySourceName)
         {
+            if (activity.Kind != ActivityKind.Client)
+            {
+                return; // TRANSACTION: the span of a transaction, no round trip of its own
+            }
+
             sql = activity.OperationName; // COMMIT
         }
         else if (activity.GetTagItem("db.query.text") is string text)
@@ -264,13 +269,18 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
             try
             {
                 await using var command = new NpgsqlCommand(
-                    "SELECT CASE WHEN query LIKE '%hangfire.%' THEN 'hangfire' ELSE 'bot' END, state, COALESCE(wait_event_type, '-'), COALESCE(wait_event, '-') "
+                    "SELECT CASE WHEN query LIKE '%hangfire.%' THEN 'hangfire' ELSE 'bot' END, state, COALESCE(wait_event_type, '-'), COALESCE(wait_event, '-'), "
+                    + "CASE WHEN wait_event_type = 'Lock' THEN left(regexp_replace(query, '\\s+', ' ', 'g'), 60) ELSE '' END "
                     + "FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> 'storm-probe' AND state <> 'idle'",
                     _server);
                 await using var reader = await command.ExecuteReaderAsync();
                 while (await reader.ReadAsync())
                 {
                     var what = $"{reader.GetString(0)}: {reader.GetString(1)}, waiting {reader.GetString(2)}/{reader.GetString(3)}";
+                    if (reader.GetString(4) is { Length: > 0 } statement)
+                    {
+                        what += $" in {statement}"; // who waits for a lock
+                    }
                     _backends.AddOrUpdate(what, 1, (_, n) => n + 1);
                 }
 

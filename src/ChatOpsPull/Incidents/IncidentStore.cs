@@ -566,22 +566,64 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
 
     /// <summary>
     /// Removes the news owed that has been told: per incident, the row if its version is at most the one told (news of a
-    /// newer write stays owed). One transaction for all of them (on SQLite it may share another writer's).
+    /// newer write stays owed). Returns the incidents whose rows it left alone because another transaction was writing them
+    /// (PostgreSQL): the caller keeps those and tries them again. On SQLite, one transaction for all of them (it may share
+    /// another writer's), and none is left alone.
+    /// On PostgreSQL it is one statement in a transaction of its own, with no write turn: it locks only the rows no one else
+    /// holds (<c>SKIP LOCKED</c>), so it never waits. A removal that waited for a row an intake round was upserting, while
+    /// holding the rows it had already deleted, made the next rounds of those incidents wait for it in turn (and, in a group
+    /// commit holding several subjects' rounds, could close a circle the deadlock detector breaks after a second).
     /// </summary>
-    internal Task ForgetToldNewsAsync(IReadOnlyCollection<KeyValuePair<string, int>> told, CancellationToken cancellationToken) =>
-        database.InSharedTransactionAsync(
-            async (connection, transaction) =>
-            {
-                var batch = new StatementBatch();
-                foreach (var (id, version) in told)
+    internal Task<IReadOnlyCollection<string>> ForgetToldNewsAsync(IReadOnlyCollection<KeyValuePair<string, int>> told, CancellationToken cancellationToken) =>
+        database.Dialect.OneWriterAtATime
+            ? database.InSharedTransactionAsync<IReadOnlyCollection<string>>(
+                async (connection, transaction) =>
                 {
-                    batch.Add("DELETE FROM incident_news_owed WHERE incident_id = @id AND version <= @version", new StatementParameters().Add("id", id).Add("version", version));
-                }
+                    var batch = new StatementBatch();
+                    foreach (var (id, version) in told)
+                    {
+                        batch.Add("DELETE FROM incident_news_owed WHERE incident_id = @id AND version <= @version", new StatementParameters().Add("id", id).Add("version", version));
+                    }
 
-                await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
-                return true;
-            },
-            cancellationToken);
+                    await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
+                    return [];
+                },
+                cancellationToken)
+            : ForgetToldNewsSkippingLockedAsync(told, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ForgetToldNewsAsync"/> on an engine with row locks: one statement. The rows it can lock at once are removed
+    /// when told (their newest version, read under the lock); the rows it sees held by another transaction are returned.
+    /// </summary>
+    private async Task<IReadOnlyCollection<string>> ForgetToldNewsSkippingLockedAsync(IReadOnlyCollection<KeyValuePair<string, int>> told, CancellationToken cancellationToken)
+    {
+        var ids = told.Select(t => t.Key).ToArray();
+        var versions = told.Select(t => t.Value).ToArray();
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var held = await connection.QueryAsync<string>(new CommandDefinition(
+                $"""
+                WITH told AS (SELECT t.id, t.version FROM unnest(@ids, @versions) AS t(id, version)),
+                taken AS (
+                    SELECT o.incident_id FROM incident_news_owed o WHERE {database.Dialect.In("o.incident_id", "@ids")}
+                    ORDER BY o.incident_id{database.Dialect.ForUpdateSkipLocked}),
+                removed AS (
+                    DELETE FROM incident_news_owed o USING taken k, told t
+                    WHERE o.incident_id = k.incident_id AND t.id = k.incident_id AND o.version <= t.version)
+                SELECT o.incident_id FROM incident_news_owed o
+                WHERE {database.Dialect.In("o.incident_id", "@ids")} AND NOT EXISTS (SELECT 1 FROM taken k WHERE k.incident_id = o.incident_id)
+                """,
+                new { ids, versions },
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            database.WriteSucceeded();
+            return held.ToList();
+        }
+        catch (Exception e) when (database.WriteFailed(e))
+        {
+            throw;
+        }
+    }
 
     /// <summary>News owed since before <paramref name="olderThan"/>, oldest first (up to <paramref name="limit"/> rows).</summary>
     internal async Task<IReadOnlyList<OwedNews>> ListOwedNewsAsync(DateTimeOffset olderThan, int limit, CancellationToken cancellationToken)

@@ -6,10 +6,10 @@ namespace ChatOpsPull.Incidents.Engine;
 /// <summary>
 /// Removes the news owed (<see cref="OwedNews"/>) once the news dispatch has told it: for the card publisher that means the
 /// outbox row is stored. Told versions are gathered per incident (the newest) and removed together, in one transaction
-/// per <see cref="Pause"/> at most (on SQLite it may share another writer's): a storm's thousand notices cost a handful of
-/// transactions, not a thousand. What a host stops before removing is told again by <see cref="NewsRetell"/>, which
-/// updates the card in place to what it already says. Announcements told (<see cref="OwedAnnouncement"/>, by key) are
-/// removed in the same transactions.
+/// per <see cref="Pause"/> at most (on SQLite it may share another writer's; on PostgreSQL one statement that skips the rows
+/// a writer holds, kept here for the next removal): a storm's thousand notices cost a handful of transactions, not a
+/// thousand. What a host stops before removing is told again by <see cref="NewsRetell"/>, which updates the card in place
+/// to what it already says. Announcements told (<see cref="OwedAnnouncement"/>, by key) are removed in the same passes.
 /// </summary>
 internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> logger) : IDisposable
 {
@@ -67,9 +67,10 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
             return 0;
         }
 
+        IReadOnlyCollection<string> held = [];
         if (taken.Length > 0)
         {
-            await store.ForgetToldNewsAsync(taken, cancellationToken).ConfigureAwait(false);
+            held = await store.ForgetToldNewsAsync(taken, cancellationToken).ConfigureAwait(false);
         }
 
         if (announcements.Length > 0)
@@ -78,9 +79,14 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
         }
 
         Interlocked.Increment(ref _removals);
+        var removed = 0;
         foreach (var told in taken)
         {
-            _told.TryRemove(told); // unless a newer version was told meanwhile: that one is removed next time
+            if (!held.Contains(told.Key))
+            {
+                _told.TryRemove(told); // unless a newer version was told meanwhile: that one is removed next time (so are held ones)
+                removed++;
+            }
         }
 
         foreach (var key in announcements)
@@ -88,7 +94,7 @@ internal sealed partial class ToldNews(IncidentStore store, ILogger<ToldNews> lo
             _announcements.TryRemove(key, out _);
         }
 
-        return taken.Length + announcements.Length;
+        return removed + announcements.Length;
     }
 
     /// <summary>Whether this host has told the news of <paramref name="incidentId"/> up to <paramref name="version"/> and not yet removed it from the store.</summary>
