@@ -42,15 +42,17 @@ public sealed class PostgresToldNewsTests(PostgresFixture postgres)
         await using var rig = await EngineRig.StartAsync(DatabaseProvider.Postgres, postgres);
         using var told = new ToldNews(rig.Store, NullLogger<ToldNews>.Instance);
         await OweAsync(rig, ("inc-a", 3));
-        told.Record("inc-a", 3);
         await using (var writer = await HoldAsync(rig, "inc-a", 4))
         {
+            // Told while the writer holds the row (ToldNews's own background removal runs too, every pause: it is left
+            // alone by both, whichever comes first).
+            told.Record("inc-a", 3);
             Assert.Equal(0, await told.FlushAsync(default).WaitAsync(Hang));
             Assert.True(told.Covers("inc-a", 3)); // kept: this host does not tell it again
             await writer.Transaction.RollbackAsync();
         }
 
-        Assert.Equal(1, await told.FlushAsync(default));
+        await told.FlushAsync(default); // this one or the background one removes it
         Assert.False(told.Covers("inc-a", 3));
         Assert.Empty(await OwedAsync(rig));
     }
