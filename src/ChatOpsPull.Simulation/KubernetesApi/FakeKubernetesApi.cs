@@ -332,11 +332,16 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         return Store.Create(type, ns, obj, manager: manager);
     }
 
-    /// <summary>Sets one container of a pod waiting with a reason and message (what kubelet writes after a failed pull).</summary>
+    /// <summary>
+    /// Sets one container of a pod waiting with a reason and message (what kubelet writes after a failed pull): a PUT of
+    /// /status carrying the resourceVersion it read, so a write in between is a 409 Conflict. Only the status is copied
+    /// to edit (<see cref="ObjectStore.StatusBody"/>).
+    /// </summary>
     public JsonObject SetContainerWaiting(string ns, string pod, string container, string reason, string message)
     {
         var type = ResourceType.Of("pods");
-        var obj = (JsonObject)(Store.Get(type, ns, pod) ?? throw ApiStatus.NotFound(type, pod)).DeepClone();
+        var current = Store.Get(type, ns, pod) ?? throw ApiStatus.NotFound(type, pod);
+        var obj = ObjectStore.StatusBody(current, current["status"]?.DeepClone());
         foreach (var list in new[] { "containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses" })
         {
             foreach (var status in (obj["status"]?[list] as JsonArray ?? []).OfType<JsonObject>())
@@ -350,7 +355,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             }
         }
 
-        return Store.Replace(type, ns, pod, obj, "status");
+        return Store.ReplaceStatus(type, ns, pod, obj);
     }
 
     public int MarkPodsReady(string ns, string? labelSelector = null) => Controllers.MarkPodsReady(ns, labelSelector);
@@ -1064,16 +1069,21 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                 var batch = 0;
                 while (batch < 512 && reader.TryRead(out var watchEvent))
                 {
-                    var line = table is null || watchEvent.Type is "ERROR" or "BOOKMARK"
-                        ? watchEvent.Line
-                        : ObjectStore.Line(watchEvent.Type, Tables.Build(route.Type, [watchEvent.Item], table, includeObject, Store.Time.GetUtcNow(), new JsonObject { ["resourceVersion"] = ObjectStore.Version(watchEvent.Item) }, withColumns: !columnsSent).ToJsonString(ObjectStore.Wire));
+                    batch++;
+                    if (table is null || watchEvent.Type is "ERROR" or "BOOKMARK")
+                    {
+                        watchEvent.WriteLine(body);
+                        columnsSent = true;
+                        continue;
+                    }
+
+                    var line = ObjectStore.Line(watchEvent.Type, Tables.Build(route.Type, [watchEvent.Item], table, includeObject, Store.Time.GetUtcNow(), new JsonObject { ["resourceVersion"] = ObjectStore.Version(watchEvent.Item) }, withColumns: !columnsSent).ToJsonString(ObjectStore.Wire));
                     columnsSent = true;
                     var bytes = Encoding.UTF8.GetByteCount(line) + 1;
                     var span = body.GetSpan(bytes);
                     var written = Encoding.UTF8.GetBytes(line, span);
                     span[written] = (byte)'\n';
                     body.Advance(written + 1);
-                    batch++;
                 }
 
                 await body.FlushAsync(aborted).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -9,9 +10,10 @@ namespace ChatOpsPull.Simulation.KubernetesApi;
 /// <summary>One change, as etcd's watch would deliver it.</summary>
 public sealed record WatchRecord(long ResourceVersion, string Type, ResourceType Resource, JsonObject Current, JsonObject? Old)
 {
-    private string? _json;
+    private byte[]? _utf8;
 
-    public string ObjectJson => _json ??= Current.ToJsonString(ObjectStore.Wire);
+    /// <summary>The object as the server writes it, in UTF-8: serialized once, shared by every watch that sends it.</summary>
+    public byte[] ObjectUtf8 => _utf8 ??= ObjectStore.WireUtf8(Current);
 }
 
 /// <summary>An open watch: the events still to write, and how to end it.</summary>
@@ -49,10 +51,31 @@ public sealed class WatchSubscription
         (Namespace is null || obj["metadata"]?["namespace"]?.GetValue<string>() == Namespace) && Labels.Matches(obj) && Fields.Matches(obj);
 }
 
-/// <summary>One watch event: its type and the object (serialized once, shared by every watch that sends it).</summary>
-public sealed record WatchEvent(string Type, JsonObject Item, Func<string> Json)
+/// <summary>One watch event: its type and the object (serialized once, in UTF-8, shared by every watch that sends it).</summary>
+public sealed record WatchEvent(string Type, JsonObject Item, byte[] ObjectUtf8)
 {
-    public string Line => ObjectStore.Line(Type, Json());
+    private static readonly byte[] TypeOpening = "{\"type\":\""u8.ToArray();
+    private static readonly byte[] ObjectOpening = "\",\"object\":"u8.ToArray();
+
+    /// <summary>
+    /// Writes the event's line (<see cref="ObjectStore.Line"/> of the type and the object) and a newline, in UTF-8,
+    /// copying the shared serialized object: each watch costs a copy, not a string of the whole line and its encoding.
+    /// </summary>
+    public void WriteLine(IBufferWriter<byte> output)
+    {
+        var length = TypeOpening.Length + Encoding.UTF8.GetByteCount(Type) + ObjectOpening.Length + ObjectUtf8.Length + 2;
+        var span = output.GetSpan(length);
+        TypeOpening.CopyTo(span);
+        var at = TypeOpening.Length;
+        at += Encoding.UTF8.GetBytes(Type, span[at..]);
+        ObjectOpening.CopyTo(span[at..]);
+        at += ObjectOpening.Length;
+        ObjectUtf8.CopyTo(span[at..]);
+        at += ObjectUtf8.Length;
+        span[at++] = (byte)'}';
+        span[at++] = (byte)'\n';
+        output.Advance(at);
+    }
 }
 
 /// <summary>
@@ -410,7 +433,17 @@ public sealed partial class ObjectStore
     }
 
     /// <summary>PUT: optimistic concurrency on metadata.resourceVersion; .status kept (main) or alone changed (/status).</summary>
-    public JsonObject Replace(ResourceType type, string? ns, string name, JsonObject body, string? subresource = null, bool dryRun = false, string? manager = null)
+    public JsonObject Replace(ResourceType type, string? ns, string name, JsonObject body, string? subresource = null, bool dryRun = false, string? manager = null) =>
+        Update(type, ns, name, body, subresource, dryRun, manager, handOverStatus: false);
+
+    /// <summary>
+    /// PUT /status with a body the caller built for this one write (<see cref="StatusBody"/>) and hands over: its status
+    /// is stored as it is instead of copied (the body loses it).
+    /// </summary>
+    internal JsonObject ReplaceStatus(ResourceType type, string? ns, string name, JsonObject body, string? manager = null) =>
+        Update(type, ns, name, body, "status", dryRun: false, manager, handOverStatus: true);
+
+    private JsonObject Update(ResourceType type, string? ns, string name, JsonObject body, string? subresource, bool dryRun, string? manager, bool handOverStatus)
     {
         var bodyName = body["metadata"]?["name"]?.GetValue<string>();
         if (bodyName is not null && bodyName != name)
@@ -427,10 +460,22 @@ public sealed partial class ObjectStore
                 throw ApiStatus.Conflict(type, name);
             }
 
-            var updated = Merge(type, ns, name, existing, body, subresource, manager);
+            var updated = Merge(type, ns, name, existing, body, subresource, manager, handOverStatus);
             return StoreUpdate(type, existing, updated, dryRun);
         }
     }
+
+    /// <summary>
+    /// The body of a PUT to /status that sets <paramref name="status"/> on <paramref name="current"/>: its name, the
+    /// resourceVersion read (a write in between is a 409 Conflict) and the status. The status subresource takes nothing
+    /// else from a body (<see cref="Merge"/> keeps the stored metadata, spec and managedFields), so the rest of the object
+    /// need not be copied into it.
+    /// </summary>
+    public static JsonObject StatusBody(JsonObject current, JsonNode? status) => new()
+    {
+        ["metadata"] = new JsonObject { ["name"] = Name(current), ["resourceVersion"] = Version(current) },
+        ["status"] = status,
+    };
 
     /// <summary>Applies a patch to the current object, then stores it like an update.</summary>
     public JsonObject Patch(ResourceType type, string? ns, string name, Func<JsonObject, JsonObject> apply, string? subresource = null, bool dryRun = false, string? manager = null)
@@ -452,12 +497,10 @@ public sealed partial class ObjectStore
 
             if (subresource == "status")
             {
-                var body = (JsonObject)existing.DeepClone();
-                body["status"] = patched["status"]?.DeepClone();
-                patched = body;
+                patched = StatusBody(existing, patched["status"]?.DeepClone());
             }
 
-            return Replace(type, ns, name, patched, subresource, dryRun, manager);
+            return Update(type, ns, name, patched, subresource, dryRun, manager, handOverStatus: subresource == "status");
         }
     }
 
@@ -559,8 +602,7 @@ public sealed partial class ObjectStore
             {
                 foreach (var obj in Objects(type).Values.Where(subscription.Matches))
                 {
-                    var json = obj.ToJsonString(Wire);
-                    subscription.Events.Writer.TryWrite(new WatchEvent("ADDED", obj, () => json));
+                    subscription.Events.Writer.TryWrite(new WatchEvent("ADDED", obj, WireUtf8(obj)));
                 }
             }
             else
@@ -610,8 +652,7 @@ public sealed partial class ObjectStore
                     ["apiVersion"] = watcher.Type.ApiVersion,
                     ["metadata"] = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture), ["creationTimestamp"] = null },
                 };
-                var json = bookmark.ToJsonString(Wire);
-                watcher.Events.Writer.TryWrite(new WatchEvent("BOOKMARK", bookmark, () => json));
+                watcher.Events.Writer.TryWrite(new WatchEvent("BOOKMARK", bookmark, WireUtf8(bookmark)));
             }
         }
     }
@@ -684,6 +725,39 @@ public sealed partial class ObjectStore
     /// <summary>Serializes the way the real server does (no \u0022 escapes).</summary>
     public static readonly JsonSerializerOptions Wire = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>The writer settings <see cref="JsonNode.ToJsonString"/> takes from <see cref="Wire"/> (its depth limit is the serializer's default, 64).</summary>
+    private static readonly JsonWriterOptions WireWriter = new() { Encoder = Wire.Encoder, MaxDepth = 64, SkipValidation = true };
+
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Output, Utf8JsonWriter Writer)? _wireWriter;
+
+    /// <summary>
+    /// What <see cref="JsonNode.ToJsonString"/> with <see cref="Wire"/> gives, in UTF-8: no string on the way, one array
+    /// of the exact size (the buffer and writer are kept per thread and reused).
+    /// </summary>
+    public static byte[] WireUtf8(JsonNode node)
+    {
+        _wireWriter ??= NewWireWriter();
+        var (output, writer) = _wireWriter.Value;
+        output.ResetWrittenCount();
+        writer.Reset(output);
+        node.WriteTo(writer, Wire);
+        writer.Flush();
+        var bytes = output.WrittenSpan.ToArray();
+        if (output.Capacity > 1024 * 1024)
+        {
+            _wireWriter = null; // a rare huge object does not keep its buffer on the thread
+        }
+
+        return bytes;
+
+        static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewWireWriter()
+        {
+            var output = new ArrayBufferWriter<byte>(16 * 1024);
+            return (output, new Utf8JsonWriter(output, WireWriter));
+        }
+    }
+
     public static string Namespace(JsonObject obj) => obj["metadata"]?["namespace"]?.GetValue<string>() ?? string.Empty;
 
     public static string Name(JsonObject obj) => obj["metadata"]?["name"]?.GetValue<string>() ?? string.Empty;
@@ -745,17 +819,22 @@ public sealed partial class ObjectStore
     private bool NamespaceExistsLocked(string ns) => Objects(Namespaces).ContainsKey(ns);
 
     /// <summary>The object a PUT (or a patch) asks for, with what the server keeps and counts itself.</summary>
-    private JsonObject Merge(ResourceType type, string? ns, string name, JsonObject existing, JsonObject body, string? subresource, string? manager)
+    private JsonObject Merge(ResourceType type, string? ns, string name, JsonObject existing, JsonObject body, string? subresource, string? manager, bool handOverStatus = false)
     {
         JsonObject updated;
         if (subresource == "status")
         {
-            updated = (JsonObject)existing.DeepClone();
-            updated["status"] = body["status"]?.DeepClone();
-            if (updated["status"] is null)
+            var status = body["status"];
+            if (handOverStatus)
             {
-                updated.Remove("status");
+                body.Remove("status"); // detaches it, so the stored copy can take it
             }
+            else
+            {
+                status = status?.DeepClone();
+            }
+
+            updated = CopyWithStatus(existing, status);
         }
         else
         {
@@ -825,6 +904,37 @@ public sealed partial class ObjectStore
         }
 
         return updated;
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="existing"/> with <paramref name="status"/> (already a copy) as its .status, or without
+    /// one when it is null: members in the same order as copying the whole object and setting .status would give,
+    /// without copying the old status only to drop it.
+    /// </summary>
+    private static JsonObject CopyWithStatus(JsonObject existing, JsonNode? status)
+    {
+        var copy = new JsonObject(existing.Options);
+        var comparison = existing.Options is { PropertyNameCaseInsensitive: true } ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        var placed = false;
+        foreach (var (key, value) in existing)
+        {
+            if (!string.Equals(key, "status", comparison))
+            {
+                copy.Add(key, value?.DeepClone());
+            }
+            else if (status is not null)
+            {
+                copy.Add(key, status);
+                placed = true;
+            }
+        }
+
+        if (!placed && status is not null)
+        {
+            copy.Add("status", status);
+        }
+
+        return copy;
     }
 
     /// <summary>Stores an update unless it changes nothing (then the stored object is the answer, as on the real server).</summary>
@@ -980,8 +1090,7 @@ public sealed partial class ObjectStore
         };
         if (type is not null)
         {
-            _ = record.ObjectJson;
-            watcher.Events.Writer.TryWrite(new WatchEvent(type, record.Current, () => record.ObjectJson));
+            watcher.Events.Writer.TryWrite(new WatchEvent(type, record.Current, record.ObjectUtf8));
         }
     }
 
@@ -1025,7 +1134,64 @@ public sealed partial class ObjectStore
         }
     }
 
+    /// <summary>
+    /// Whether an update changes nothing but resourceVersion and managedFields (then it is not stored: no new
+    /// resourceVersion, no watch event). The same answer as <see cref="JsonNode.DeepEquals"/> of both objects with those
+    /// two fields stripped, found without copying either object: the top level and metadata are compared key by key
+    /// (objects are unordered, as DeepEquals has them), every other value with DeepEquals itself. Copying both objects
+    /// to strip them cost two whole pods per status change in a storm.
+    /// </summary>
     private static bool SameContent(JsonObject before, JsonObject after)
+    {
+        if (before["metadata"] is not JsonObject beforeMetadata || after["metadata"] is not JsonObject afterMetadata)
+        {
+            return SameContentStripped(before, after);
+        }
+
+        return SameMembers(before, after, static key => key == "metadata")
+            && SameMembers(beforeMetadata, afterMetadata, static key => key is "resourceVersion" or "managedFields");
+    }
+
+    /// <summary>
+    /// JsonObject's own DeepEquals over the members <paramref name="skipped"/> leaves, as if those were removed: the same
+    /// count, and each member equal to the other's member of that name (a missing member reads as null, as in DeepEquals).
+    /// </summary>
+    private static bool SameMembers(JsonObject before, JsonObject after, Func<string, bool> skipped)
+    {
+        var beforeCount = 0;
+        foreach (var (key, _) in before)
+        {
+            beforeCount += skipped(key) ? 0 : 1;
+        }
+
+        var afterCount = 0;
+        foreach (var (key, _) in after)
+        {
+            afterCount += skipped(key) ? 0 : 1;
+        }
+
+        if (beforeCount != afterCount)
+        {
+            return false;
+        }
+
+        foreach (var (key, value) in before)
+        {
+            if (!skipped(key))
+            {
+                after.TryGetPropertyValue(key, out var other);
+                if (!JsonNode.DeepEquals(value, other))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The definition <see cref="SameContent"/> keeps to: both objects copied, stripped, and compared whole.</summary>
+    private static bool SameContentStripped(JsonObject before, JsonObject after)
     {
         static JsonObject Strip(JsonObject o)
         {

@@ -1522,9 +1522,7 @@ public sealed class WorkloadControllers
             return;
         }
 
-        var updated = (JsonObject)fresh.DeepClone();
-        updated["status"] = status;
-        _store.Replace(type, type.Namespaced ? ObjectStore.Namespace(fresh) : null, ObjectStore.Name(fresh), updated, "status", manager: Manager);
+        _store.ReplaceStatus(type, type.Namespaced ? ObjectStore.Namespace(fresh) : null, ObjectStore.Name(fresh), ObjectStore.StatusBody(fresh, status), Manager);
     }
 
     private JsonObject Fresh(ResourceType type, JsonObject obj) =>
