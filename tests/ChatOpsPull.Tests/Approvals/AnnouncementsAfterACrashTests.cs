@@ -121,6 +121,9 @@ public sealed class AnnouncementsAfterACrashTests(PostgresFixture postgres, Regi
         var lines = ThreadLines(slack, cardTs);
         Assert.Single(lines, l => l.StartsWith("Running ", StringComparison.Ordinal));
         Assert.Single(lines, l => l.Contains("worked: deployment/api rolled out", StringComparison.Ordinal));
+        var started = lines.ToList().FindIndex(l => l.StartsWith("Running ", StringComparison.Ordinal));
+        var finished = lines.ToList().FindIndex(l => l.Contains("worked: deployment/api rolled out", StringComparison.Ordinal));
+        Assert.True(started < finished, $"the thread tells the run's start before its result: {string.Join(" | ", lines)}");
     }
 
     private static async Task<FakeSlackServer> StartSlackAsync()
