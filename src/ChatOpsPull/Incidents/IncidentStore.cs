@@ -640,7 +640,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// <summary>
     /// Takes the rows of <paramref name="owed"/> still as listed (same version, same <c>owed_at</c>) for a retell, by moving
     /// their <c>owed_at</c> to <paramref name="now"/> (compare and set, one transaction): of several sweepers that listed a
-    /// row, one takes it, and it is not listed again for a grace. Returns the rows taken.
+    /// row, one takes it, and it is not listed again for a grace. Returns the rows taken, as listed.
     /// </summary>
     internal Task<IReadOnlyList<OwedNews>> ClaimOwedNewsAsync(IReadOnlyList<OwedNews> owed, DateTimeOffset now, CancellationToken cancellationToken) =>
         OwedRows.ClaimAsync(
@@ -648,7 +648,6 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             owed,
             row => ("UPDATE incident_news_owed SET owed_at = @now WHERE incident_id = @id AND version = @version AND owed_at = @owedAt",
                 new StatementParameters().Add("now", BotDatabase.ToDb(now)).Add("id", row.IncidentId).Add("version", row.Version).Add("owedAt", BotDatabase.ToDb(row.OwedAt))),
-            row => row with { OwedAt = now },
             cancellationToken);
 
     // ---- mutes ----

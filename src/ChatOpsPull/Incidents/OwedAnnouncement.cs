@@ -103,7 +103,6 @@ public static class OwedAnnouncements
             owed,
             row => ("UPDATE incident_announcements_owed SET owed_at = @now WHERE id = @key AND owed_at = @owedAt",
                 new StatementParameters().Add("now", BotDatabase.ToDb(now)).Add("key", row.Key).Add("owedAt", BotDatabase.ToDb(row.OwedAt))),
-            row => row with { OwedAt = now },
             cancellationToken);
 }
 
@@ -111,14 +110,14 @@ public static class OwedAnnouncements
 internal static class OwedRows
 {
     /// <summary>
-    /// Runs <paramref name="compareAndSet"/> for each row in one transaction; returns, as <paramref name="taken"/> makes
-    /// them, the rows whose statement changed exactly one row (of several sweepers that listed a row, one takes it).
+    /// Runs <paramref name="compareAndSet"/> for each row in one transaction; returns the rows whose statement changed
+    /// exactly one row (of several sweepers that listed a row, one takes it), as listed: their <c>OwedAt</c> stays when
+    /// they were owed (the retell tells them in that order), while the store holds the claim's time.
     /// </summary>
     public static Task<IReadOnlyList<T>> ClaimAsync<T>(
         BotDatabase database,
         IReadOnlyList<T> rows,
         Func<T, (string Sql, StatementParameters Parameters)> compareAndSet,
-        Func<T, T> taken,
         CancellationToken cancellationToken) =>
         rows.Count == 0
             ? Task.FromResult<IReadOnlyList<T>>([])
@@ -134,7 +133,7 @@ internal static class OwedRows
                         {
                             if (updated == 1)
                             {
-                                won.Add(taken(row));
+                                won.Add(row);
                             }
                         });
                     }

@@ -60,12 +60,10 @@ internal sealed partial class NewsRetell(
         var announcements = await OwedAnnouncements.ListAsync(store.Database, now - options.Value.NewsRetellGrace, MostPerSweep, cancellationToken).ConfigureAwait(false);
         var announcing = await OwedAnnouncements.ClaimAsync(store.Database, announcements.Where(a => !news.IsTelling(a.IncidentId) && !told.CoversAnnouncement(a.Key)).ToList(), now, cancellationToken).ConfigureAwait(false);
 
-        // Told in the order they were owed (a claim stamps them now), news and announcements together: a run's "Running…"
-        // owed before the move its finish made comes first in the thread, as it would have without the crash.
-        var newsOwedAt = owed.ToDictionary(o => o.IncidentId, o => o.OwedAt, StringComparer.Ordinal);
-        var announcementOwedAt = announcements.ToDictionary(a => a.Key, a => a.OwedAt, StringComparer.Ordinal);
-        var inOrder = announcing.Select(a => (At: announcementOwedAt[a.Key], News: (OwedNews?)null, Announcement: (OwedAnnouncement?)a))
-            .Concat(taken.Select(row => (At: newsOwedAt[row.IncidentId], News: (OwedNews?)row, Announcement: (OwedAnnouncement?)null)))
+        // Told in the order they were owed, news and announcements together: a run's "Running…" owed before the move its
+        // finish made comes first in the thread, as it would have without the crash.
+        var inOrder = announcing.Select(a => (At: a.OwedAt, News: (OwedNews?)null, Announcement: (OwedAnnouncement?)a))
+            .Concat(taken.Select(row => (At: row.OwedAt, News: (OwedNews?)row, Announcement: (OwedAnnouncement?)null)))
             .OrderBy(item => item.At); // stable: at the same instant, the announcement first
         foreach (var item in inOrder)
         {
