@@ -215,7 +215,7 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         var surface = host.Get<SlackSurface>();
 
         await surface.PublishAsync("C0THREAD1", Card("incident:inc-90000001", "Card"), CancellationToken.None);
-        await surface.ReplyInThreadAsync("C0THREAD1", "incident:inc-90000001", "3 more pods joined: *api-7d9c-x*", CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0THREAD1", "incident:inc-90000001", "3 more pods joined: *api-7d9c-x*", null, CancellationToken.None);
         await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 2, TimeSpan.FromSeconds(20), "card and reply");
 
         var posts = _fake.CallsTo("chat.postMessage").OrderBy(c => c.At).ToList();
@@ -235,7 +235,7 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         await _fake.WaitUntilAsync(calls => calls.Any(c => c.Channel == "C0THREAD2" && c.Status == 429), TimeSpan.FromSeconds(20), "the channel to be rate limited");
 
         // While the channel waits, the reply is queued ahead of its card's post (as after a 429 and a newer card version).
-        await surface.ReplyInThreadAsync("C0THREAD2", "incident:inc-90000003", "3 more pods joined", CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0THREAD2", "incident:inc-90000003", "3 more pods joined", null, CancellationToken.None);
         await surface.PublishAsync("C0THREAD2", Card("incident:inc-90000003", "Card"), CancellationToken.None);
         Volatile.Write(ref limited, false);
         await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 3, TimeSpan.FromSeconds(30), "two cards and the reply");
