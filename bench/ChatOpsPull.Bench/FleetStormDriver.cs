@@ -344,7 +344,7 @@ public static class FleetStormDriver
 
         public long? At(string pod) => _at.TryGetValue(pod, out var at) ? at : null;
 
-        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
         {
             if (incident.Diagnosis is not null)
             {

@@ -516,7 +516,7 @@ public static class PullFailureLatencyDriver
 
         public double[] DiagnosisTimes() => Diagnoses.Order().ToArray();
 
-        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
         {
             var now = Stopwatch.GetTimestamp();
             foreach (var pod in incident.Pods)

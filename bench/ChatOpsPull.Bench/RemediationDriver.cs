@@ -276,7 +276,7 @@ public static class RemediationDriver
 
         public int Failed => Volatile.Read(ref _failed);
 
-        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
         {
             var now = DateTimeOffset.UtcNow;
             if (change == IncidentChange.RemediationStarted && detail?.StartsWith("Running ", StringComparison.Ordinal) == true)

@@ -15,7 +15,7 @@ namespace ChatOpsPull.Approvals;
 /// </summary>
 public sealed class AutoRunOnDiagnosis(ClusterJobs jobs, IOptionsMonitor<ApprovalOptions> options, IOptions<BotOptions> bot) : IIncidentNotifier
 {
-    public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
     {
         // Observe: nothing runs, so nothing is enqueued (the approval workflow would refuse the request anyway).
         if (change == IncidentChange.Diagnosed && bot.Value.Remediates && options.CurrentValue.AutoRun.Count > 0 && !incident.IsClosed

@@ -54,5 +54,9 @@ public interface IChatSurface
 
     Task PublishAsync(string channelId, Card card, CancellationToken cancellationToken);
 
-    Task ReplyInThreadAsync(string channelId, string cardKey, string text, CancellationToken cancellationToken);
+    /// <param name="onceKey">
+    /// The identity of the news the line tells (not its text), or null: a line told again with the same identity, to the
+    /// same channel, is not sent again — whether the first is still queued or was sent long ago.
+    /// </param>
+    Task ReplyInThreadAsync(string channelId, string cardKey, string text, string? onceKey, CancellationToken cancellationToken);
 }

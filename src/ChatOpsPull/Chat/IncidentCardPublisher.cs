@@ -16,7 +16,9 @@ namespace ChatOpsPull.Chat;
 /// (<see cref="ChatRouter"/>) and publishes it on each destination's surface (posted once, updated in place after), plus
 /// a thread reply with the change's detail line. Which card a rolled-up incident's news goes to is decided by the
 /// incident engine, before this is told.
-/// Idempotent: publishing the same state twice updates the same message to the same card.
+/// Idempotent: publishing the same state twice updates the same message to the same card (the card's outbox row is keyed
+/// by channel and card, and the delivery posts or edits from the recorded message id), and the thread line of news told
+/// twice (a retell after a crash, two replicas) is sent once: its outbox row carries the news's key (once ever).
 /// </summary>
 public sealed partial class IncidentCardPublisher(
     IncidentStore incidents,
@@ -35,7 +37,7 @@ public sealed partial class IncidentCardPublisher(
 
     private readonly IChatSurface[] _surfaces = surfaces.ToArray();
 
-    public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
     {
         // Storm routing (a rolled-up incident's news on its parent's card) is the incident engine's: this is told the card to change.
         var destinations = router.Route(incident.Key.Cluster, incident.Key.Namespace);
@@ -57,7 +59,7 @@ public sealed partial class IncidentCardPublisher(
             await surface.PublishAsync(destination.Channel, card, cancellationToken).ConfigureAwait(false);
             if (!string.IsNullOrWhiteSpace(detail) && change != IncidentChange.Opened)
             {
-                await surface.ReplyInThreadAsync(destination.Channel, card.Key, detail, cancellationToken).ConfigureAwait(false);
+                await surface.ReplyInThreadAsync(destination.Channel, card.Key, detail, newsKey, cancellationToken).ConfigureAwait(false);
             }
         }
     }

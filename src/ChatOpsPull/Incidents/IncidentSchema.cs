@@ -126,4 +126,14 @@ public static class IncidentSchema
         );
         CREATE INDEX ix_incident_announcements_owed_at ON incident_announcements_owed (owed_at);
         """);
+
+    /// <summary>
+    /// The version whose write made the news owed's <c>change</c> (kept with the change when a lighter change of a newer
+    /// version is owed on top; NULL in rows from before: their <c>version</c>): with the change, the news's identity, so a
+    /// retell has the key its first telling had and a thread line already sent is not sent again
+    /// (<see cref="IncidentNewsKeys"/>).
+    /// </summary>
+    public static readonly SchemaMigration NewsOwedChangeVersion = new(
+        "0261-incident-news-owed-change-version",
+        "ALTER TABLE incident_news_owed ADD COLUMN change_version INTEGER NULL;");
 }

@@ -30,7 +30,15 @@ public sealed record DiagnosisTicket(int Requested, int Applied)
 /// <param name="Change">What a retell says: the weightiest change owed (see the merge in <see cref="IncidentStore.OweNews"/>).</param>
 /// <param name="OwnCard">The news is for the incident's own card even when it is rolled up (the roll-up news itself).</param>
 /// <param name="OwedAt">When it was written, or last taken for a retell.</param>
-internal sealed record OwedNews(string IncidentId, int Version, IncidentChange Change, string? Detail, bool OwnCard, DateTimeOffset OwedAt);
+internal sealed record OwedNews(string IncidentId, int Version, IncidentChange Change, string? Detail, bool OwnCard, DateTimeOffset OwedAt)
+{
+    /// <summary>
+    /// The version whose write made <see cref="Change"/> (kept with it when a lighter change of a newer version is owed on
+    /// top): with the change, the news's identity (<see cref="IncidentNewsKeys.Of"/>), so a retell of news that was told
+    /// has the key its first telling had. Null: <see cref="Version"/> (rows owed before the column existed).
+    /// </summary>
+    public int? ChangeVersion { get; init; }
+}
 
 /// <summary>Another writer changed the incident between read and write; the caller reloads and tries again.</summary>
 public sealed class IncidentConcurrencyException(string id)
@@ -249,8 +257,8 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
                 RETURNING *),
             audited AS ({AuditLog.InsertFrom("applied")}),
             owed AS (
-                INSERT INTO incident_news_owed (incident_id, version, change, detail, own_card, owed_at)
-                SELECT id, version, @owedChange, @owedDetail, 0, @updatedAt FROM applied
+                INSERT INTO incident_news_owed (incident_id, version, change, detail, own_card, owed_at, change_version)
+                SELECT id, version, @owedChange, @owedDetail, 0, @updatedAt, version FROM applied
                 {OweOnConflict})
             SELECT * FROM applied;
             SELECT * FROM incident_pods WHERE incident_id = @id
@@ -546,6 +554,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             change = CASE WHEN excluded.change = 'PodsChanged' AND incident_news_owed.change <> 'PodsChanged' THEN incident_news_owed.change ELSE excluded.change END,
             detail = CASE WHEN excluded.change = 'PodsChanged' AND incident_news_owed.change <> 'PodsChanged' THEN incident_news_owed.detail ELSE excluded.detail END,
             own_card = CASE WHEN excluded.change = 'PodsChanged' AND incident_news_owed.change <> 'PodsChanged' THEN incident_news_owed.own_card ELSE excluded.own_card END,
+            change_version = CASE WHEN excluded.change = 'PodsChanged' AND incident_news_owed.change <> 'PodsChanged' THEN incident_news_owed.change_version ELSE excluded.change_version END,
             owed_at = excluded.owed_at
         """;
 
@@ -555,14 +564,15 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// </summary>
     internal static void OweNews(StatementBatch batch, OwedNews owed) =>
         batch.Add(
-            "INSERT INTO incident_news_owed (incident_id, version, change, detail, own_card, owed_at) VALUES (@incidentId, @version, @change, @detail, @ownCard, @owedAt)\n" + OweOnConflict,
+            "INSERT INTO incident_news_owed (incident_id, version, change, detail, own_card, owed_at, change_version) VALUES (@incidentId, @version, @change, @detail, @ownCard, @owedAt, @changeVersion)\n" + OweOnConflict,
             new StatementParameters()
                 .Add("incidentId", owed.IncidentId)
                 .Add("version", owed.Version)
                 .Add("change", owed.Change.ToString())
                 .Add("detail", owed.Detail)
                 .Add("ownCard", owed.OwnCard ? 1 : 0)
-                .Add("owedAt", BotDatabase.ToDb(owed.OwedAt)));
+                .Add("owedAt", BotDatabase.ToDb(owed.OwedAt))
+                .Add("changeVersion", owed.ChangeVersion ?? owed.Version));
 
     /// <summary>
     /// Removes the news owed that has been told: per incident, the row if its version is at most the one told (news of a
@@ -629,11 +639,14 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     internal async Task<IReadOnlyList<OwedNews>> ListOwedNewsAsync(DateTimeOffset olderThan, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(string Id, long Version, string Change, string? Detail, long OwnCard, long OwedAt)>(
-            "SELECT incident_id, version, change, detail, own_card, owed_at FROM incident_news_owed WHERE owed_at < @olderThan ORDER BY owed_at, incident_id LIMIT @limit",
+        var rows = await connection.QueryAsync<(string Id, long Version, string Change, string? Detail, long OwnCard, long OwedAt, long? ChangeVersion)>(
+            "SELECT incident_id, version, change, detail, own_card, owed_at, change_version FROM incident_news_owed WHERE owed_at < @olderThan ORDER BY owed_at, incident_id LIMIT @limit",
             new { olderThan = BotDatabase.ToDb(olderThan), limit }).ConfigureAwait(false);
         return rows
-            .Select(r => new OwedNews(r.Id, (int)r.Version, Enum.TryParse<IncidentChange>(r.Change, out var change) ? change : IncidentChange.PodsChanged, r.Detail, r.OwnCard != 0, BotDatabase.FromDb(r.OwedAt)))
+            .Select(r => new OwedNews(r.Id, (int)r.Version, Enum.TryParse<IncidentChange>(r.Change, out var change) ? change : IncidentChange.PodsChanged, r.Detail, r.OwnCard != 0, BotDatabase.FromDb(r.OwedAt))
+            {
+                ChangeVersion = (int?)r.ChangeVersion,
+            })
             .ToList();
     }
 

@@ -61,7 +61,7 @@ public sealed class WebCardsCache(
     /// <summary>Something the cards show changed: the next request reads the board again.</summary>
     public void Invalidate() => Interlocked.Increment(ref _generation);
 
-    public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
     {
         Invalidate();
         return Task.CompletedTask;

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text.Json.Nodes;
 using ChatOpsPull.Chat.Cards;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Core.Remediation;
@@ -10,6 +12,8 @@ using ChatOpsPull.Tests.Registry;
 using ChatOpsPull.Tests.Remediation;
 using ChatOpsPull.Tests.Slack.FakeSlack;
 using ChatOpsPull.Tests.Storage;
+using ChatOpsPull.Tests.Teams;
+using ChatOpsPull.Tests.Teams.FakeConnector;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -26,6 +30,7 @@ namespace ChatOpsPull.Tests.Approvals;
 public sealed class AnnouncementsAfterACrashTests(PostgresFixture postgres, RegistryFixture registry)
 {
     private const string Channel = "C0ANNOUNCE";
+    private const string TeamsChannel = TeamsTestHost.GeneralChannel;
     private const string PlanTitle = "Set tag to 1.4.2";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
@@ -126,6 +131,58 @@ public sealed class AnnouncementsAfterACrashTests(PostgresFixture postgres, Regi
         Assert.True(started < finished, $"the thread tells the run's start before its result: {string.Join(" | ", lines)}");
     }
 
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_host_killed_after_queueing_an_approval_votes_thread_lines_and_before_marking_them_told_leaves_the_next_host_nothing_to_post_again_in_slack_or_teams(DatabaseProvider provider)
+    {
+        await using var slack = await StartSlackAsync();
+        await using var teams = await BotConnectorStandIn.StartAsync();
+        teams.AddConversation(TeamsChannel);
+        teams.EnforceRateLimits = false;
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        var settings = ChatWiring.Settings(slack, RemediationBed.Namespace, Channel, teams, TeamsChannel);
+        settings["Incidents:NewsRetellGrace"] = "00:00:01";
+        settings["Approvals:Rules:0:Required"] = "2"; // Bob's vote keeps the request pending: news that moves nothing
+        string incidentId;
+        string cardTs;
+
+        // Told after the card publisher: the vote's card update and thread lines are in the outbox, then the telling
+        // never ends — the announcement is never marked told — and the host stops (killed after the outbox row).
+        var hang = new HangingNotifier(IncidentChange.ApprovalDecided);
+        var first = await RemediationBed.StartAsync(storage.Replica(), registry, settings, services: s => s.AddSingleton<IIncidentNotifier>(hang));
+        await using (first)
+        {
+            using (var added = await ChatWiring.SendToBotAsync(first.Host, teams, TeamsActivities.BotAddedToTeam(teams.ServiceUrl)))
+            {
+                Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+            }
+
+            (incidentId, cardTs) = await OpenIncidentAsync(first, slack);
+            var plan = Facts.Plan((await first.Get<IncidentStore>().GetAsync(incidentId))!, RemediationKind.SetImageTag);
+            await first.ClickAsync(People.Alice, CardVerb.Request, incidentId, plan.Key);
+            await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, "waiting for approval", Patience);
+            var approvalId = await first.PendingIdAsync(incidentId, RemediationKind.SetImageTag);
+
+            _ = first.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
+            await hang.Entered.Task.WaitAsync(Patience);
+            Assert.Equal(1, await AnnouncementsOwedAsync(storage, incidentId));
+        }
+
+        Assert.Equal(1, await AnnouncementsOwedAsync(storage, incidentId));
+
+        // The next host retells the announcement: the card is updated in place, and each thread has Bob's line once.
+        await using var second = await RemediationBed.StartAsync(storage.Replica(), registry, settings);
+        await Eventually.ValueAsync(() => AnnouncementsOwedAsync(storage, incidentId), n => n == 0, "the announcement to be retold and marked told", Patience);
+        await Eventually.HoldsAsync(() => ThreadLines(slack, cardTs).Any(l => l.Contains("bob approved", StringComparison.Ordinal)), "Bob's line in the Slack thread", Patience, () => string.Join("\n", ThreadLines(slack, cardTs)));
+        await Eventually.HoldsAsync(() => TeamsLines(teams).Any(l => l.Contains("bob approved", StringComparison.Ordinal)), "Bob's line in the Teams thread", Patience, () => string.Join("\n", TeamsLines(teams)));
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the outbox sends what the retell queued, and two more sweeps run
+
+        Assert.Contains("approved by bob", CardText(slack, cardTs), StringComparison.Ordinal);
+        Assert.Single(CardPosts(slack));
+        Assert.Single(ThreadLines(slack, cardTs), l => l.Contains("bob approved", StringComparison.Ordinal));
+        Assert.Single(TeamsLines(teams), l => l.Contains("bob approved", StringComparison.Ordinal));
+    }
+
     private static async Task<FakeSlackServer> StartSlackAsync()
     {
         var slack = await FakeSlackServer.StartAsync();
@@ -161,6 +218,13 @@ public sealed class AnnouncementsAfterACrashTests(PostgresFixture postgres, Regi
         slack.CallsTo("chat.postMessage")
             .Where(c => c.Ok && c.Body["thread_ts"]?.GetValue<string>() == cardTs)
             .Select(c => c.Body["text"]?.GetValue<string>() ?? string.Empty)
+            .ToList();
+
+    /// <summary>The text messages the Teams stand-in accepted (thread replies: the card is an attachment, not text).</summary>
+    private static List<string> TeamsLines(BotConnectorStandIn teams) =>
+        teams.Calls
+            .Where(c => c.Method == "POST" && c.Status is 200 or 201 && c.Body?["text"] is JsonValue)
+            .Select(c => c.Body!["text"]!.GetValue<string>())
             .ToList();
 
     private static async Task<long> AnnouncementsOwedAsync(TestStorage storage, string incidentId)

@@ -56,7 +56,7 @@ public sealed class RecordingSurface(ChatPlatform platform) : IChatSurface
         return Task.CompletedTask;
     }
 
-    public Task ReplyInThreadAsync(string channelId, string cardKey, string text, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task ReplyInThreadAsync(string channelId, string cardKey, string text, string? onceKey, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 public static class DigestHosts

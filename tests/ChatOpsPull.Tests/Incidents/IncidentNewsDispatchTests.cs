@@ -115,7 +115,7 @@ public sealed class IncidentNewsDispatchTests
 
         public List<IncidentChange> ChangesFor(string incidentId) => Told.Where(t => t.Incident.Id == incidentId).Select(t => t.Change).ToList();
 
-        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+        public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
         {
             if (Down)
             {
@@ -152,7 +152,7 @@ public sealed class IncidentNewsDispatchTests
             }
         }
 
-        public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+        public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
         {
             lock (_gate)
             {

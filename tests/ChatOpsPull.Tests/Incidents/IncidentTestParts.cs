@@ -19,7 +19,7 @@ public sealed class HangingNotifier(IncidentChange hangsOn) : IIncidentNotifier
 {
     public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    public async Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
     {
         if (change == hangsOn)
         {
@@ -53,8 +53,14 @@ public sealed class RecordingNotifier : IIncidentNotifier
     public IReadOnlyList<IncidentChange> ChangesFor(string incidentId) =>
         _calls.Where(c => c.Incident.Id == incidentId).Select(c => c.Change).ToList();
 
-    public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, CancellationToken cancellationToken)
+    /// <summary>The news keys told with each call (in the order of <see cref="Calls"/>).</summary>
+    public IReadOnlyList<string?> NewsKeys => _keys.ToList();
+
+    private readonly ConcurrentQueue<string?> _keys = new();
+
+    public Task IncidentChangedAsync(Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
     {
+        _keys.Enqueue(newsKey);
         _calls.Enqueue((incident, change, detail));
         return Throw ? throw new InvalidOperationException("chat is down") : Task.Delay(Delay, cancellationToken); // a slow platform's pace
     }

@@ -78,6 +78,117 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_host_killed_after_queueing_a_diagnosis_line_and_before_marking_it_told_leaves_the_next_host_nothing_to_post_again(DatabaseProvider provider)
+    {
+        await using var slack = await FakeSlackServer.StartAsync();
+        slack.RatePerSecond = 50;
+        slack.Burst = 50;
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        const string summary = "tag 9.9.9 is not in registry.example.com/shop/api";
+        string incidentId;
+        string cardTs;
+
+        // Told after the card publisher: the card's update and the thread line are in the outbox, then the telling never
+        // ends (the news is never marked told) and the host stops.
+        var hang = new HangingNotifier(IncidentChange.Diagnosed);
+        var first = SlackHost(storage, slack, toldLast: hang);
+        await using (first)
+        {
+            var engine = first.Services.GetRequiredService<IncidentEngine>();
+            await engine.ReportAsync(Failures.Pod("api-1"), default);
+            var incident = Assert.Single(await first.Services.GetRequiredService<IncidentStore>().ListOpenAsync());
+            incidentId = incident.Id;
+            cardTs = (await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, incidentId, TimeSpan.FromSeconds(30))).Ts;
+
+            using var dying = new CancellationTokenSource();
+            var applying = engine.ApplyDiagnosisAsync(incident, 1, new Diagnosis(PullCause.ImageNotFound, 0.9, summary, [], "x", []), dying.Token);
+            await hang.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await dying.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => applying);
+        }
+
+        Assert.Equal(1, await OwedCountAsync(storage, incidentId));
+
+        await using var second = SlackHost(storage.Replica(), slack);
+        await Eventually.ValueAsync(() => OwedCountAsync(storage, incidentId), n => n == 0, "the news to be retold and marked told", TimeSpan.FromSeconds(60));
+        await Eventually.HoldsAsync(() => SummaryLines(slack, cardTs, summary) > 0, "the thread to say the diagnosis", TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the outbox sends what the retell queued, and two more sweeps run
+
+        Assert.Contains(summary, CardText(slack, cardTs), StringComparison.Ordinal);
+        Assert.Single(slack.CallsTo("chat.postMessage"), c => c.Ok && c.Body["thread_ts"] is null);
+        Assert.Equal(1, SummaryLines(slack, cardTs, summary));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task News_owed_keeps_the_version_that_made_its_weightiest_change_so_a_retell_has_the_key_of_the_first_telling(DatabaseProvider provider)
+    {
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        await using var database = await storage.OpenMigratedAsync(IncidentSchema.Incidents, IncidentSchema.NewsOwed, IncidentSchema.AnnouncementsOwed, IncidentSchema.NewsOwedChangeVersion);
+
+        // Diagnosed at version 3, then pods changed at 4 and 5 (lighter news owed on top), each in its own write.
+        await OweAsync(database, new OwedNews("inc-kept", 3, IncidentChange.Diagnosed, "found", false, Failures.Start) { ChangeVersion = 3 });
+        await OweAsync(database, new OwedNews("inc-kept", 4, IncidentChange.PodsChanged, "api-2 joined", false, Failures.Start) { ChangeVersion = 4 });
+        await OweAsync(database, new OwedNews("inc-kept", 5, IncidentChange.PodsChanged, "api-3 joined", false, Failures.Start) { ChangeVersion = 5 });
+        await OweAsync(database, new OwedNews("inc-pods", 7, IncidentChange.PodsChanged, "api-4 joined", false, Failures.Start) { ChangeVersion = 7 });
+        await OweAsync(database, new OwedNews("inc-pods", 8, IncidentChange.PodsChanged, "api-5 joined", false, Failures.Start) { ChangeVersion = 8 });
+
+        await using (var connection = await database.OpenAsync())
+        {
+            var rows = (await connection.QueryAsync<(string Id, long Version, string Change, string? Detail, long ChangeVersion)>(
+                "SELECT incident_id, version, change, detail, change_version FROM incident_news_owed")).ToDictionary(r => r.Id);
+            Assert.Equal((5L, "Diagnosed", "found", 3L), (rows["inc-kept"].Version, rows["inc-kept"].Change, rows["inc-kept"].Detail, rows["inc-kept"].ChangeVersion));
+            Assert.Equal((8L, "PodsChanged", 8L), (rows["inc-pods"].Version, rows["inc-pods"].Change, rows["inc-pods"].ChangeVersion));
+        }
+
+        // In one write the same: the diagnosis keeps its version under the pods changes owed after it.
+        var incident = new Incident("inc-1", new IncidentKey("prod", "shop", "deployment/api", PullCause.ImageNotFound), "img", IncidentState.Open, Failures.Start, Failures.Start, [], 3);
+        var merged = Assert.Single(AfterCommit.Owed(
+            [
+                new IncidentNotice(incident with { Version = 3 }, IncidentChange.Diagnosed, "found", false, false),
+                new IncidentNotice(incident with { Version = 4 }, IncidentChange.PodsChanged, "api-2 joined", false, false),
+            ],
+            Failures.Start));
+        Assert.Equal((4, (int?)3), (merged.Version, merged.ChangeVersion));
+        Assert.Equal(IncidentNewsKeys.Of("inc-1", 3, IncidentChange.Diagnosed), new IncidentNotice(incident with { Version = 3 }, IncidentChange.Diagnosed, "found", false, false) { OwedVersion = 3 }.NewsKey);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task The_writer_and_another_replicas_retell_telling_one_announcement_at_once_post_its_line_once_and_a_new_one_with_the_same_text_is_still_posted(DatabaseProvider provider)
+    {
+        await using var slack = await FakeSlackServer.StartAsync();
+        slack.RatePerSecond = 50;
+        slack.Burst = 50;
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        await using var writer = SlackHost(storage.Replica(), slack);
+        await using var other = SlackHost(storage.Replica(), slack);
+        var engine = writer.Services.GetRequiredService<IncidentEngine>();
+        await engine.ReportAsync(Failures.Pod("api-1"), default);
+        var incidentId = Assert.Single(await writer.Services.GetRequiredService<IncidentStore>().ListOpenAsync()).Id;
+        var cardTs = (await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, incidentId, TimeSpan.FromSeconds(30))).Ts;
+        const string line = "Running \"Set tag to 1.4.2\"…";
+
+        // The run's start is owed; its writer is slow to tell it (past the grace), so the other replica's retell tells it too.
+        var started = new OwedAnnouncement("run:apr-slow0001:started", incidentId, IncidentChange.RemediationStarted, line, MoveTo: null, AuditActor.Bot, DateTimeOffset.UtcNow.AddSeconds(-5));
+        await OweAsync(storage, started);
+        await Task.WhenAll(engine.TellAsync(started), other.Services.GetServices<IHostedService>().OfType<NewsRetell>().Single().SweepAsync(default));
+        await engine.TellAsync(started); // and once more, as a writer retrying after the other replica's retell
+
+        // A second run of the same plan: the same text, new news.
+        var again = started with { Key = "run:apr-slow0002:started", OwedAt = DateTimeOffset.UtcNow };
+        await OweAsync(storage, again);
+        await engine.TellAsync(again);
+
+        await Eventually.HoldsAsync(() => Lines(slack, cardTs, line) >= 2, "both runs' lines in the thread", TimeSpan.FromSeconds(30), () => $"{Lines(slack, cardTs, line)} lines");
+        await Eventually.ValueAsync(() => AnnouncementRetellTests.OwedCountAsync(storage, incidentId), n => n == 0, "the announcements to be marked told", TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the outbox sends anything else queued, and two more sweeps run
+
+        Assert.Equal(2, Lines(slack, cardTs, line));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task A_silent_write_owes_no_news_and_nothing_is_told_again(DatabaseProvider provider)
     {
         await using var rig = await EngineRig.StartAsync(provider, postgres, Grace);
@@ -173,7 +284,9 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
     private static Task<int> SweepAsync(EngineRig rig) =>
         rig.Host.Services.GetServices<IHostedService>().OfType<NewsRetell>().Single().SweepAsync(default);
 
-    private static BotTestHost SlackHost(TestStorage storage, FakeSlackServer slack, IIncidentNotifier? toldFirst = null)
+    /// <param name="toldFirst">A notifier told before the card publisher (a host dying before the card).</param>
+    /// <param name="toldLast">A notifier told after the card publisher (a host dying after the card's outbox rows, before the news is marked told).</param>
+    private static BotTestHost SlackHost(TestStorage storage, FakeSlackServer slack, IIncidentNotifier? toldFirst = null, IIncidentNotifier? toldLast = null)
     {
         var settings = ChatWiring.Settings(slack, "shop", Channel);
         settings["Incidents:NewsRetellGrace"] = "00:00:01";
@@ -185,9 +298,40 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
             {
                 HangingNotifier.RegisterFirst(s, toldFirst);
             }
+
+            if (toldLast is not null)
+            {
+                s.AddSingleton(toldLast);
+            }
         });
         _ = host.Services;
         return host;
+    }
+
+    private static int SummaryLines(FakeSlackServer slack, string cardTs, string summary) =>
+        slack.CallsTo("chat.postMessage").Count(c => c.Ok && c.Body["thread_ts"]?.GetValue<string>() == cardTs && (c.Body["text"]?.GetValue<string>() ?? string.Empty).Contains(summary, StringComparison.Ordinal));
+
+    private static int Lines(FakeSlackServer slack, string cardTs, string line) =>
+        slack.CallsTo("chat.postMessage").Count(c => c.Ok && c.Body["thread_ts"]?.GetValue<string>() == cardTs && c.Body["text"]?.GetValue<string>() == line);
+
+    private static async Task OweAsync(BotDatabase database, OwedNews owed) =>
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            var batch = new StatementBatch();
+            IncidentStore.OweNews(batch, owed);
+            await batch.ExecuteAsync(connection, transaction);
+            return true;
+        });
+
+    /// <summary>Owes the announcement in a transaction of its own, as the approval or run write it belongs to does.</summary>
+    private static async Task OweAsync(TestStorage storage, OwedAnnouncement owed)
+    {
+        await using var database = await storage.OpenMigratedAsync();
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            await OwedAnnouncements.OweAsync(connection, transaction, owed);
+            return true;
+        });
     }
 
     private static string CardText(FakeSlackServer slack, string ts) =>

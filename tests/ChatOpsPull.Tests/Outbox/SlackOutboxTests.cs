@@ -215,13 +215,50 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         var surface = host.Get<SlackSurface>();
 
         await surface.PublishAsync("C0THREAD1", Card("incident:inc-90000001", "Card"), CancellationToken.None);
-        await surface.ReplyInThreadAsync("C0THREAD1", "incident:inc-90000001", "3 more pods joined: *api-7d9c-x*", CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0THREAD1", "incident:inc-90000001", "3 more pods joined: *api-7d9c-x*", null, CancellationToken.None);
         await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 2, TimeSpan.FromSeconds(20), "card and reply");
 
         var posts = _fake.CallsTo("chat.postMessage").OrderBy(c => c.At).ToList();
         Assert.Null(posts[0].Body["thread_ts"]);
         Assert.Equal(posts[0].Ts, posts[1].Body["thread_ts"]!.GetValue<string>());
         Assert.Equal("3 more pods joined: *api-7d9c-x*", posts[1].Body["text"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_thread_line_told_again_with_its_once_key_after_it_was_sent_is_not_sent_again_while_a_new_key_with_the_same_text_is()
+    {
+        var host = Start();
+        var surface = host.Get<SlackSurface>();
+        await surface.PublishAsync("C0ONCE001", Card("incident:inc-90000010", "Card"), CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0ONCE001", "incident:inc-90000010", "bob approved", "announcement:approval:apr-1:v2", CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 2, TimeSpan.FromSeconds(20), "card and line");
+
+        // Told again (a retell after a crash) once sent, then while pending behind a new line with the same text.
+        await surface.ReplyInThreadAsync("C0ONCE001", "incident:inc-90000010", "bob approved", "announcement:approval:apr-1:v2", CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0ONCE001", "incident:inc-90000010", "bob approved", "announcement:approval:apr-2:v2", CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0ONCE001", "incident:inc-90000010", "bob approved", "announcement:approval:apr-2:v2", CancellationToken.None);
+        await surface.PublishAsync("C0ONCE001", Card("incident:inc-90000010", "Card, later"), CancellationToken.None); // the lane's last row
+        await _fake.WaitUntilAsync(calls => calls.Any(c => c.Method == "chat.update" && c.Ok), TimeSpan.FromSeconds(20), "the card's update, after the lines");
+
+        var lines = _fake.CallsTo("chat.postMessage").Where(c => c.Ok && c.Body["thread_ts"] is not null).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.All(lines, l => Assert.Equal("bob approved", l.Body["text"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_once_key_is_kept_as_long_as_its_row_and_goes_with_it_when_delivered_rows_are_purged()
+    {
+        var host = Start();
+        var outbox = host.Get<ChatOutbox>();
+        var first = await outbox.EnqueueOnceAsync(ChatPlatform.Slack, "C0ONCE002", SlackOperations.PostMessage, new SlackOutboxPayload(new JsonObject { ["text"] = "hi" }).Serialize(), "slack.line:C0ONCE002:k", CancellationToken.None);
+        Assert.NotNull(first);
+        await WaitForRowAsync(host, "C0ONCE002", r => r.Id == first && r.State == OutboxState.Delivered);
+        Assert.Null(await outbox.EnqueueOnceAsync(ChatPlatform.Slack, "C0ONCE002", SlackOperations.PostMessage, "{}", "slack.line:C0ONCE002:k", CancellationToken.None));
+
+        // The outbox's retention (Outbox:KeepDelivered) removes the delivered row, and its key with it: the keys stay bounded.
+        var queue = new OutboxQueue(host.Get<ChatOpsPull.Storage.BotDatabase>(), host.Get<SqliteWriteGate>());
+        Assert.Equal(1, await queue.PurgeAsync(DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds(), CancellationToken.None));
+        Assert.NotNull(await outbox.EnqueueOnceAsync(ChatPlatform.Slack, "C0ONCE002", SlackOperations.PostMessage, new SlackOutboxPayload(new JsonObject { ["text"] = "hi" }).Serialize(), "slack.line:C0ONCE002:k", CancellationToken.None));
     }
 
     [Fact]
@@ -235,7 +272,7 @@ public sealed class SlackOutboxTests : IAsyncLifetime
         await _fake.WaitUntilAsync(calls => calls.Any(c => c.Channel == "C0THREAD2" && c.Status == 429), TimeSpan.FromSeconds(20), "the channel to be rate limited");
 
         // While the channel waits, the reply is queued ahead of its card's post (as after a 429 and a newer card version).
-        await surface.ReplyInThreadAsync("C0THREAD2", "incident:inc-90000003", "3 more pods joined", CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0THREAD2", "incident:inc-90000003", "3 more pods joined", null, CancellationToken.None);
         await surface.PublishAsync("C0THREAD2", Card("incident:inc-90000003", "Card"), CancellationToken.None);
         Volatile.Write(ref limited, false);
         await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 3, TimeSpan.FromSeconds(30), "two cards and the reply");

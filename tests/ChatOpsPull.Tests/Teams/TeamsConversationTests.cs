@@ -55,7 +55,7 @@ public sealed class TeamsConversationTests
 
         await surface.PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(pods: 3), CancellationToken.None);
         await surface.PublishAsync(TeamsTestHost.GeneralChannel, SampleCards.Incident(pods: 7), CancellationToken.None);
-        await surface.ReplyInThreadAsync(TeamsTestHost.GeneralChannel, SampleCards.IncidentKey, "4 more pods joined", CancellationToken.None);
+        await surface.ReplyInThreadAsync(TeamsTestHost.GeneralChannel, SampleCards.IncidentKey, "4 more pods joined", null, CancellationToken.None);
 
         var calls = _standIn.Calls;
         Assert.Equal(["POST", "PUT", "POST"], calls.Select(c => c.Method));

@@ -42,6 +42,12 @@ public sealed class ImmediateOutbox(IServiceProvider services) : IChatOutbox
         Deliveries.Enqueue((message, result));
         return message.Id;
     }
+
+    /// <summary>Once keys seen: a second enqueue with one of them adds nothing (as the real outbox).</summary>
+    private readonly ConcurrentDictionary<string, bool> _onceKeys = new(StringComparer.Ordinal);
+
+    public async Task<long?> EnqueueOnceAsync(ChatPlatform platform, string channel, string operation, string payload, string onceKey, CancellationToken cancellationToken) =>
+        _onceKeys.TryAdd(onceKey, true) ? await EnqueueAsync(platform, channel, operation, payload, null, cancellationToken) : null;
 }
 
 /// <summary>Answers every command with a fixed text (and a card for "status"), remembering what it was asked.</summary>

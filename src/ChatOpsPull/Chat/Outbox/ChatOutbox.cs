@@ -18,6 +18,8 @@ public sealed record OutboxRow(long Id, ChatPlatform Platform, string Channel, s
 /// The persistent outbound queue. <see cref="EnqueueAsync"/> stores the message and wakes the dispatcher; the
 /// <see cref="OutboxDispatcher"/> sends it when its channel's turn comes. A message with a dedupe key that is already
 /// pending replaces that pending message's operation and payload (one send, the newest content: card updates coalesce).
+/// A message with a once key (<see cref="EnqueueOnceAsync"/>, a thread line) is added only when no row holds that key yet,
+/// whatever its state: a line told again after a crash, or by two replicas, is sent once.
 /// </summary>
 public sealed class ChatOutbox(BotDatabase database, SqliteWriteGate gate, OutboxSignal signal, TimeProvider time) : IChatOutbox
 {
@@ -26,51 +28,71 @@ public sealed class ChatOutbox(BotDatabase database, SqliteWriteGate gate, Outbo
 
     public async Task<long> EnqueueAsync(ChatPlatform platform, string channel, string operation, string payload, string? dedupeKey, CancellationToken cancellationToken)
     {
+        var row = Row(platform, channel, operation, payload, string.IsNullOrEmpty(dedupeKey) ? null : dedupeKey);
+        var id = await InsertAsync(
+            row,
+            row.key is null
+                ? """
+                  INSERT INTO chat_outbox (platform, channel, operation, payload, dedupe_key, attempts, not_before, created_at, updated_at, state)
+                  VALUES (@platform, @channel, @operation, @payload, NULL, 0, @now, @now, @now, 'pending')
+                  RETURNING id
+                  """
+                : """
+                  INSERT INTO chat_outbox (platform, channel, operation, payload, dedupe_key, attempts, not_before, created_at, updated_at, state)
+                  VALUES (@platform, @channel, @operation, @payload, @key, 0, @now, @now, @now, 'pending')
+                  ON CONFLICT (dedupe_key) WHERE state = 'pending'
+                  DO UPDATE SET operation = excluded.operation, payload = excluded.payload, updated_at = excluded.updated_at
+                  RETURNING id
+                  """,
+            cancellationToken).ConfigureAwait(false);
+        return id!.Value;
+    }
+
+    public Task<long?> EnqueueOnceAsync(ChatPlatform platform, string channel, string operation, string payload, string onceKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(onceKey);
+        return InsertAsync(
+            Row(platform, channel, operation, payload, onceKey),
+            """
+            INSERT INTO chat_outbox (platform, channel, operation, payload, once_key, attempts, not_before, created_at, updated_at, state)
+            VALUES (@platform, @channel, @operation, @payload, @key, 0, @now, @now, @now, 'pending')
+            ON CONFLICT (once_key) DO NOTHING
+            RETURNING id
+            """,
+            cancellationToken);
+    }
+
+    private OutboxInsert Row(ChatPlatform platform, string channel, string operation, string payload, string? key)
+    {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentException.ThrowIfNullOrEmpty(operation);
         ArgumentNullException.ThrowIfNull(payload);
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var row = new
-        {
-            platform = OutboxStateNames.PlatformName(platform),
-            channel,
-            operation,
-            payload,
-            dedupe_key = string.IsNullOrEmpty(dedupeKey) ? null : dedupeKey,
-            now,
-        };
-        long id;
+        return new OutboxInsert(OutboxStateNames.PlatformName(platform), channel, operation, payload, key, time.GetUtcNow().ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>Makes sure the lane exists, runs <paramref name="insert"/> and wakes the dispatcher; the id inserted (or merged into), null when none.</summary>
+    private async Task<long?> InsertAsync(OutboxInsert row, string insert, CancellationToken cancellationToken)
+    {
+        long? id;
         using (await gate.EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            if (!_knownLanes.ContainsKey((row.platform, channel)))
+            if (!_knownLanes.ContainsKey((row.platform, row.channel)))
             {
                 await connection.ExecuteAsync(
                     "INSERT INTO chat_outbox_lanes (platform, channel, next_at) VALUES (@platform, @channel, 0) ON CONFLICT (platform, channel) DO NOTHING",
                     row).ConfigureAwait(false);
-                _knownLanes.TryAdd((row.platform, channel), true);
+                _knownLanes.TryAdd((row.platform, row.channel), true);
             }
 
-            id = row.dedupe_key is null
-                ? await connection.ExecuteScalarAsync<long>(
-                    """
-                    INSERT INTO chat_outbox (platform, channel, operation, payload, dedupe_key, attempts, not_before, created_at, updated_at, state)
-                    VALUES (@platform, @channel, @operation, @payload, NULL, 0, @now, @now, @now, 'pending')
-                    RETURNING id
-                    """,
-                    row).ConfigureAwait(false)
-                : await connection.ExecuteScalarAsync<long>(
-                    """
-                    INSERT INTO chat_outbox (platform, channel, operation, payload, dedupe_key, attempts, not_before, created_at, updated_at, state)
-                    VALUES (@platform, @channel, @operation, @payload, @dedupe_key, 0, @now, @now, @now, 'pending')
-                    ON CONFLICT (dedupe_key) WHERE state = 'pending'
-                    DO UPDATE SET operation = excluded.operation, payload = excluded.payload, updated_at = excluded.updated_at
-                    RETURNING id
-                    """,
-                    row).ConfigureAwait(false);
+            id = await connection.ExecuteScalarAsync<long?>(insert, row).ConfigureAwait(false);
         }
 
-        signal.Notify();
+        if (id is not null)
+        {
+            signal.Notify();
+        }
+
         return id;
     }
 
@@ -131,6 +153,9 @@ public sealed class ChatOutbox(BotDatabase database, SqliteWriteGate gate, Outbo
         DateTimeOffset.FromUnixTimeMilliseconds(r.created_at), DateTimeOffset.FromUnixTimeMilliseconds(r.updated_at), r.sent_by);
 
 #pragma warning disable IDE1006, CA1812 // Dapper maps columns by name; instantiated by Dapper
+    /// <summary>The parameters of an insert (<c>key</c>: its dedupe or once key).</summary>
+    private sealed record OutboxInsert(string platform, string channel, string operation, string payload, string? key, long now);
+
     private sealed class RawRow
     {
         public long id { get; set; }

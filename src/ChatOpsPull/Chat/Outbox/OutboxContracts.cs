@@ -48,6 +48,14 @@ public sealed record DeliveryResult(DeliveryOutcome Outcome, TimeSpan? RetryAfte
 public interface IChatOutbox
 {
     Task<long> EnqueueAsync(ChatPlatform platform, string channel, string operation, string payload, string? dedupeKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Enqueues a message that must be sent once ever (a thread line), identified by <paramref name="onceKey"/>: when the
+    /// outbox holds a message with that key already — pending, being sent, sent, or given up — nothing is added. The key
+    /// is kept as long as that message's row (delivered rows for Outbox:KeepDelivered). Returns the new row's id, or null
+    /// when it was there already.
+    /// </summary>
+    Task<long?> EnqueueOnceAsync(ChatPlatform platform, string channel, string operation, string payload, string onceKey, CancellationToken cancellationToken);
 }
 
 /// <summary>Sends one outbox message to its platform. One implementation per platform; it must not throw for HTTP errors.</summary>

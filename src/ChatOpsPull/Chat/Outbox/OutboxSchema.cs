@@ -41,4 +41,17 @@ internal static class OutboxSchema
             PRIMARY KEY (platform, channel)
         );
         """);
+
+    /// <summary>
+    /// A message that must be sent once ever (a thread line: "approved by bob", "Running …") carries its identity in
+    /// <c>once_key</c>, made by its surface from the news it tells (not from its text). The unique index makes a second
+    /// enqueue with the same identity a no-op whether the first is pending, being sent, sent or given up; the identity
+    /// lives as long as its row (delivered rows are purged after Outbox:KeepDelivered), so it stays bounded.
+    /// </summary>
+    public static readonly SchemaMigration OnceKeys = new(
+        "0260-chat-outbox-once-keys",
+        """
+        ALTER TABLE chat_outbox ADD COLUMN once_key TEXT NULL;
+        CREATE UNIQUE INDEX ux_chat_outbox_once_key ON chat_outbox (once_key);
+        """);
 }

@@ -14,7 +14,7 @@ public static class OutboxServices
             .BindConfiguration(OutboxOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSchemaMigrations(OutboxSchema.Outbox);
+        services.AddSchemaMigrations(OutboxSchema.Outbox, OutboxSchema.OnceKeys);
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<ChatOutbox>();

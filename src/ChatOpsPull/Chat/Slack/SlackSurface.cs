@@ -30,7 +30,7 @@ public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<Sla
         await outbox.EnqueueAsync(ChatPlatform.Slack, channelId, SlackOperations.Card, payload.Serialize(), CardDedupeKey(channelId, card.Key), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task ReplyInThreadAsync(string channelId, string cardKey, string text, CancellationToken cancellationToken)
+    public async Task ReplyInThreadAsync(string channelId, string cardKey, string text, string? onceKey, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channelId);
         ArgumentException.ThrowIfNullOrEmpty(cardKey);
@@ -42,7 +42,14 @@ public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<Sla
 
         var body = new JsonObject { ["text"] = SlackText.Cut(SlackText.Mrkdwn(text), BlockKitLimits.SectionText) };
         var payload = new SlackOutboxPayload(body, CardKey: cardKey);
-        await outbox.EnqueueAsync(ChatPlatform.Slack, channelId, SlackOperations.ThreadReply, payload.Serialize(), null, cancellationToken).ConfigureAwait(false);
+        if (onceKey is null)
+        {
+            await outbox.EnqueueAsync(ChatPlatform.Slack, channelId, SlackOperations.ThreadReply, payload.Serialize(), null, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await outbox.EnqueueOnceAsync(ChatPlatform.Slack, channelId, SlackOperations.ThreadReply, payload.Serialize(), ThreadLineKey(channelId, onceKey), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -52,6 +59,9 @@ public sealed partial class SlackSurface(IChatOutbox outbox, IOptionsMonitor<Sla
     private bool Sends => options.CurrentValue.IsConfigured || clusters.FleetMode;
 
     public static string CardDedupeKey(string channelId, string cardKey) => $"slack.card:{channelId}:{cardKey}";
+
+    /// <summary>The outbox's once key of a thread line telling the news <paramref name="onceKey"/> in <paramref name="channelId"/>.</summary>
+    public static string ThreadLineKey(string channelId, string onceKey) => $"slack.line:{channelId}:{onceKey}";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slack is not configured (and this bot is not in a fleet whose other bots could send); card {CardKey} for {Channel} is not sent.")]
     private static partial void LogNotConfigured(ILogger logger, string cardKey, string channel);

@@ -30,11 +30,18 @@ public sealed class TeamsSurface(IChatOutbox outbox, TeamsConversationStore stor
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task ReplyInThreadAsync(string channelId, string cardKey, string text, CancellationToken cancellationToken)
+    public async Task ReplyInThreadAsync(string channelId, string cardKey, string text, string? onceKey, CancellationToken cancellationToken)
     {
         var conversationId = TeamsActivity.BaseConversationId(channelId);
         var payload = JsonSerializer.Serialize(new TeamsOutboxPayload(conversationId, cardKey, text));
-        await outbox.EnqueueAsync(ChatPlatform.Teams, conversationId, TeamsMessages.ThreadReply, payload, null, cancellationToken).ConfigureAwait(false);
+        if (onceKey is null)
+        {
+            await outbox.EnqueueAsync(ChatPlatform.Teams, conversationId, TeamsMessages.ThreadReply, payload, null, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await outbox.EnqueueOnceAsync(ChatPlatform.Teams, conversationId, TeamsMessages.ThreadReply, payload, ThreadLineKey(conversationId, onceKey), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -65,4 +72,7 @@ public sealed class TeamsSurface(IChatOutbox outbox, TeamsConversationStore stor
     }
 
     public static string DedupeKey(string conversationId, string cardKey) => $"teams.card:{conversationId}:{cardKey}";
+
+    /// <summary>The outbox's once key of a thread line telling the news <paramref name="onceKey"/> in <paramref name="conversationId"/>.</summary>
+    public static string ThreadLineKey(string conversationId, string onceKey) => $"teams.line:{conversationId}:{onceKey}";
 }

@@ -83,7 +83,7 @@ internal sealed class AfterCommit(DateTimeOffset now)
         foreach (var notice in notices)
         {
             var id = notice.Incident.Id;
-            var next = new OwedNews(id, notice.Incident.Version, notice.Change, notice.Detail, notice.OwnCard, at);
+            var next = new OwedNews(id, notice.Incident.Version, notice.Change, notice.Detail, notice.OwnCard, at) { ChangeVersion = notice.Incident.Version };
             if (!owed.TryGetValue(id, out var before))
             {
                 order.Add(id);

@@ -67,7 +67,11 @@ internal sealed partial class IncidentNewsDispatch(
             return;
         }
 
-        var notice = new IncidentNotice(incident, owed.Change, owed.Detail, EvenIfSnoozed: owed.Change == IncidentChange.Snoozed, owed.OwnCard) { OwedVersion = owed.Version };
+        var notice = new IncidentNotice(incident, owed.Change, owed.Detail, EvenIfSnoozed: owed.Change == IncidentChange.Snoozed, owed.OwnCard)
+        {
+            OwedVersion = owed.Version,
+            ChangeVersion = owed.ChangeVersion ?? owed.Version, // the key its first telling had: its line is not sent twice
+        };
         await DeliverAsync(Post([notice]), cancellationToken).ConfigureAwait(false);
     }
 
@@ -346,7 +350,7 @@ internal sealed partial class IncidentNewsDispatch(
             return (null, null);
         }
 
-        var (owed, why) = await TellNotifiersAsync(destination, notice.Owed, cancellationToken).ConfigureAwait(false);
+        var (owed, why) = await TellNotifiersAsync(destination, notice.NewsKey, notice.Owed, cancellationToken).ConfigureAwait(false);
         if (owed.Count > 0)
         {
             return (notice with { Owed = owed }, why);
@@ -371,7 +375,8 @@ internal sealed partial class IncidentNewsDispatch(
     }
 
     /// <summary>Tells the notifiers (those in <paramref name="only"/>, or all); returns those that could not be told because the store is unavailable.</summary>
-    private async Task<(IReadOnlyList<int> Owed, Exception? Why)> TellNotifiersAsync(NewsDestination news, IReadOnlyList<int>? only, CancellationToken cancellationToken)
+    /// <param name="newsKey">The news's identity (<see cref="IncidentNotice.NewsKey"/>), whichever card it goes on.</param>
+    private async Task<(IReadOnlyList<int> Owed, Exception? Why)> TellNotifiersAsync(NewsDestination news, string? newsKey, IReadOnlyList<int>? only, CancellationToken cancellationToken)
     {
         // Delivered by the diagnosis's own flow (the usual case): counted as its card stage.
         using var timing = news.Change == IncidentChange.Diagnosed ? DiagnosisStageTimes.Measure(DiagnosisStage.Card) : default;
@@ -382,7 +387,7 @@ internal sealed partial class IncidentNewsDispatch(
             var notifier = _notifiers[index];
             try
             {
-                await notifier.IncidentChangedAsync(news.Card, news.Change, news.Detail, cancellationToken).ConfigureAwait(false);
+                await notifier.IncidentChangedAsync(news.Card, news.Change, news.Detail, newsKey, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

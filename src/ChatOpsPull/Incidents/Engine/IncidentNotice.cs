@@ -35,4 +35,20 @@ internal sealed record IncidentNotice(Incident Incident, IncidentChange Change, 
     /// told (or silenced), the row is removed (<see cref="ToldNews"/>). Null for the engine's own news.
     /// </summary>
     public string? AnnouncementKey { get; init; }
+
+    /// <summary>
+    /// The version whose write made <see cref="IncidentNotice.Change"/>, when it is not <see cref="OwedVersion"/>: a retell of
+    /// news owed, whose row holds the newest version and the weightiest change (<see cref="OwedNews.ChangeVersion"/>).
+    /// </summary>
+    public int? ChangeVersion { get; init; }
+
+    /// <summary>
+    /// The identity of this news for good (<see cref="IncidentNewsKeys"/>): the announcement's key, or the incident, the
+    /// version that made the change and the change — the same when the news is told again after a crash or by another
+    /// replica, so its thread line is sent once. Null for news nobody owes (an announcement without a row).
+    /// </summary>
+    public string? NewsKey =>
+        AnnouncementKey is { } key ? IncidentNewsKeys.OfAnnouncement(key)
+        : (ChangeVersion ?? OwedVersion) is { } version ? IncidentNewsKeys.Of(Incident.Id, version, Change)
+        : null;
 }

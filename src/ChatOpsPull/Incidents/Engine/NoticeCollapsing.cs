@@ -25,6 +25,7 @@ internal static class NoticeCollapsing
                     Reload = previous.Reload || notice.Reload,
                     Partial = newest.Partial,
                     OwedVersion = previous.OwedVersion is { } a && notice.OwedVersion is { } b ? Math.Max(a, b) : previous.OwedVersion ?? notice.OwedVersion,
+                    ChangeVersion = null, // the merged "pods changed" is the news of the newest version it stands for
                     Owed = previous.Owed is null || notice.Owed is null ? null : previous.Owed.Union(notice.Owed).Order().ToList(),
                 };
             }
