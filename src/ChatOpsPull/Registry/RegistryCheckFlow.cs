@@ -13,6 +13,7 @@ namespace ChatOpsPull.Registry;
 internal sealed class RegistryCheckFlow(
     RegistryClient client,
     RegistryProbe probe,
+    RegistryPingCache pings,
     RegistryEndpoint endpoint,
     RegistryOptions options,
     TimeProvider time,
@@ -60,7 +61,11 @@ internal sealed class RegistryCheckFlow(
 
     private async Task<RegistryCheck> TalkToRegistryAsync(CancellationToken cancellationToken)
     {
-        var ping = await client.PingAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        // The /v2/ answer is the registry's, not the image's: shared with the checks of other images on it (RegistryPingCache).
+        // The request runs bounded by Registry:RequestTimeout, not by one caller's check.
+        var asked = endpoint;
+        var shared = await pings.GetOrPingAsync(endpoint, () => client.PingAsync(asked, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+        var ping = shared.Answer;
         report.RateLimit(ping.Answer);
         if (ServerTrouble(ping.Answer, RegistryCheckReport.ApiRootCheck) is { } early)
         {
@@ -78,7 +83,7 @@ internal sealed class RegistryCheckFlow(
             return report.NoRegistryApi(endpoint, ping);
         }
 
-        report.ApiRoot(ping);
+        report.ApiRoot(ping, shared.AnsweredAt);
         var authorization = await AuthorizeAsync(ping, credentials, cancellationToken).ConfigureAwait(false);
         if (!authorization.CanProceed)
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using ChatOpsPull.Core.Diagnoses;
@@ -165,12 +166,17 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
     public RegistryCheck NoRegistryApi(RegistryEndpoint endpoint, RegistryPing ping) =>
         Conclude(PullCause.RegistryError, 0.8, $"{endpoint.Authority} does not serve the registry API at /v2/ ({ping.Answer.Describe()})");
 
-    public void ApiRoot(RegistryPing ping) =>
-        _evidence.Add(new Evidence(
-            ApiRootCheck,
-            ping.Answer.Code == 200 ? EvidenceOutcome.Passed : EvidenceOutcome.Info,
-            ping.Answer.Code == 200 ? "200: the API root asks for no authentication" : $"401: wants {Challenges(ping.Answer)}",
-            ping.Answer.Duration));
+    /// <param name="answeredAt">When a reused answer (<see cref="RegistryPingCache"/>) was given; null when asked by this check.</param>
+    public void ApiRoot(RegistryPing ping, DateTimeOffset? answeredAt = null)
+    {
+        var detail = ping.Answer.Code == 200 ? "200: the API root asks for no authentication" : $"401: wants {Challenges(ping.Answer)}";
+        if (answeredAt is { } at)
+        {
+            detail += string.Create(CultureInfo.InvariantCulture, $" (reused: answered {(Now - at).TotalSeconds:0.0} s ago to an earlier check)");
+        }
+
+        _evidence.Add(new Evidence(ApiRootCheck, ping.Answer.Code == 200 ? EvidenceOutcome.Passed : EvidenceOutcome.Info, detail, ping.Answer.Duration));
+    }
 
     /// <summary>/v2/ was open but the repository's manifest asks for authorization of its own.</summary>
     public void ManifestChallenge(RegistryAnswer answer) =>
