@@ -13,7 +13,7 @@ namespace ChatOpsPull.Registry;
 internal sealed class RegistryCheckFlow(
     RegistryClient client,
     RegistryProbe probe,
-    RegistryPingCache pings,
+    RegistrySharedAnswers shared,
     RegistryEndpoint endpoint,
     RegistryOptions options,
     TimeProvider time,
@@ -61,11 +61,11 @@ internal sealed class RegistryCheckFlow(
 
     private async Task<RegistryCheck> TalkToRegistryAsync(CancellationToken cancellationToken)
     {
-        // The /v2/ answer is the registry's, not the image's: shared with the checks of other images on it (RegistryPingCache).
+        // The /v2/ answer is the registry's, not the image's: shared with the checks of other images on it (RegistrySharedAnswers).
         // The request runs bounded by Registry:RequestTimeout, not by one caller's check.
         var asked = endpoint;
-        var shared = await pings.GetOrPingAsync(endpoint, () => client.PingAsync(asked, CancellationToken.None), cancellationToken).ConfigureAwait(false);
-        var ping = shared.Answer;
+        var pinged = await shared.PingAsync(endpoint, () => client.PingAsync(asked, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+        var ping = pinged.Answer;
         report.RateLimit(ping.Answer);
         if (ServerTrouble(ping.Answer, RegistryCheckReport.ApiRootCheck) is { } early)
         {
@@ -83,7 +83,7 @@ internal sealed class RegistryCheckFlow(
             return report.NoRegistryApi(endpoint, ping);
         }
 
-        report.ApiRoot(ping, shared.AnsweredAt);
+        report.ApiRoot(ping, pinged.AnsweredAt);
         var authorization = await AuthorizeAsync(ping, credentials, cancellationToken).ConfigureAwait(false);
         if (!authorization.CanProceed)
         {
@@ -246,7 +246,15 @@ internal sealed class RegistryCheckFlow(
             return report.RepositoryMissing();
         }
 
-        var tags = await client.ListTagsAsync(endpoint, image.Path, authorization, cancellationToken).ConfigureAwait(false);
+        // The repository's tags are the same for every image of it (and these credentials): shared like the /v2/ answer.
+        var asked = endpoint;
+        var listed = await shared.ListTagsAsync(endpoint, image.Path, credentials, () => client.ListTagsAsync(asked, image.Path, authorization, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+        var tags = listed.Answer;
+        if (listed.AnsweredAt is { } answeredAt)
+        {
+            report.TagsReused(answeredAt);
+        }
+
         report.RateLimit(tags.Answer);
         if (tags.Answer.Code == 404 || tags.Answer.HasError(RegistryError.NameUnknown))
         {

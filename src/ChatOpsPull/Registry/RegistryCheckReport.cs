@@ -290,6 +290,10 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
         return Conclude(PullCause.ImageNotFound, 0.95, $"repository {image.Path} does not exist on {image.Domain}");
     }
 
+    /// <summary>The tag list below was listed for an earlier check of this repository (<see cref="RegistrySharedAnswers"/>).</summary>
+    public void TagsReused(DateTimeOffset answeredAt) =>
+        _evidence.Add(new Evidence(TagsCheck, EvidenceOutcome.Info, string.Create(CultureInfo.InvariantCulture, $"reused: listed {(Now - answeredAt).TotalSeconds:0.0} s ago for an earlier check of {image.Path}")));
+
     public RegistryCheck TagsSayRepositoryMissing(TagListResponse tags)
     {
         _evidence.Add(new Evidence(TagsCheck, EvidenceOutcome.Failed, tags.Answer.Describe(), tags.Answer.Duration));

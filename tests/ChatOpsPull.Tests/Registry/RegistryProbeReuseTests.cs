@@ -113,7 +113,7 @@ public sealed class RegistryProbeReuseTests(RegistryFixture registry, ITestOutpu
     }
 
     [Fact]
-    public async Task Checks_of_two_images_on_one_registry_send_it_one_api_root_request_and_the_second_card_says_it_was_reused()
+    public async Task Checks_of_three_images_on_one_registry_send_it_one_api_root_request_and_one_tag_list_and_the_cards_say_what_was_reused()
     {
         await using var services = registry.Services();
         var checker = services.GetRequiredService<RegistryChecker>();
@@ -121,6 +121,7 @@ public sealed class RegistryProbeReuseTests(RegistryFixture registry, ITestOutpu
 
         var first = await checker.CheckAsync(ImageReference.Parse($"{registry.Anonymous}/storm/app:1.0"), null, null, CancellationToken.None);
         var second = await checker.CheckAsync(ImageReference.Parse($"{registry.Anonymous}/storm/app:2.0"), null, null, CancellationToken.None);
+        var third = await checker.CheckAsync(ImageReference.Parse($"{registry.Anonymous}/storm/app:2.0-nope"), null, null, CancellationToken.None);
 
         var requests = await registry.AnonymousRequestsSinceAsync(before);
         foreach (var line in requests)
@@ -130,9 +131,14 @@ public sealed class RegistryProbeReuseTests(RegistryFixture registry, ITestOutpu
 
         Assert.True(first.Pullable, first.Summary);
         Assert.Equal(PullCause.ImageNotFound, second.Cause);
+        Assert.Equal(PullCause.ImageNotFound, third.Cause);
         Assert.Single(requests, line => line.Contains("\"GET /v2/ ", StringComparison.Ordinal));
+        Assert.Single(requests, line => line.Contains("/tags/list", StringComparison.Ordinal));
+        Assert.Equal(3, requests.Count(line => line.Contains("/manifests/", StringComparison.Ordinal)));
         Assert.Contains(second.Evidence, e => e.Check == RegistryCheckReport.ApiRootCheck && e.Detail.Contains("reused: answered", StringComparison.Ordinal));
         Assert.Contains(second.Evidence, e => e.Check == "network probe" && e.Detail.Contains("reused", StringComparison.Ordinal));
+        Assert.DoesNotContain(second.Evidence, e => e.Check.StartsWith("tags of", StringComparison.Ordinal) && e.Detail.Contains("reused", StringComparison.Ordinal));
+        Assert.Contains(third.Evidence, e => e.Check == "tags of storm/app" && e.Detail.Contains("reused: listed", StringComparison.Ordinal));
         Assert.DoesNotContain(first.Evidence, e => e.Detail.Contains("reused", StringComparison.Ordinal));
     }
 
