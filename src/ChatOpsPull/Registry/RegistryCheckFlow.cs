@@ -83,7 +83,7 @@ internal sealed class RegistryCheckFlow(
             return report.NoRegistryApi(endpoint, ping);
         }
 
-        report.ApiRoot(ping, pinged.AnsweredAt);
+        report.ApiRoot(ping, pinged.AnsweredAt is null ? null : options.ProbeReuseWindow);
         var authorization = await AuthorizeAsync(ping, credentials, cancellationToken).ConfigureAwait(false);
         if (!authorization.CanProceed)
         {
@@ -250,9 +250,9 @@ internal sealed class RegistryCheckFlow(
         var asked = endpoint;
         var listed = await shared.ListTagsAsync(endpoint, image.Path, credentials, () => client.ListTagsAsync(asked, image.Path, authorization, CancellationToken.None), cancellationToken).ConfigureAwait(false);
         var tags = listed.Answer;
-        if (listed.AnsweredAt is { } answeredAt)
+        if (listed.AnsweredAt is not null)
         {
-            report.TagsReused(answeredAt);
+            report.TagsReused(options.ProbeReuseWindow);
         }
 
         report.RateLimit(tags.Answer);

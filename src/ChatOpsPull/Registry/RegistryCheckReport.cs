@@ -166,13 +166,14 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
     public RegistryCheck NoRegistryApi(RegistryEndpoint endpoint, RegistryPing ping) =>
         Conclude(PullCause.RegistryError, 0.8, $"{endpoint.Authority} does not serve the registry API at /v2/ ({ping.Answer.Describe()})");
 
-    /// <param name="answeredAt">When a reused answer (<see cref="RegistryPingCache"/>) was given; null when asked by this check.</param>
-    public void ApiRoot(RegistryPing ping, DateTimeOffset? answeredAt = null)
+    /// <param name="reusedWithin">The reuse window when the answer was given to an earlier check (<see cref="RegistrySharedAnswers"/>); null when asked by this check.</param>
+    public void ApiRoot(RegistryPing ping, TimeSpan? reusedWithin = null)
     {
         var detail = ping.Answer.Code == 200 ? "200: the API root asks for no authentication" : $"401: wants {Challenges(ping.Answer)}";
-        if (answeredAt is { } at)
+        if (reusedWithin is { } window)
         {
-            detail += string.Create(CultureInfo.InvariantCulture, $" (reused: answered {(Now - at).TotalSeconds:0.0} s ago to an earlier check)");
+            // How old as the window's bound: text that differed on every check would make an unchanged finding look changed.
+            detail += $" (reused: answered to an earlier check within the last {Seconds(window)})";
         }
 
         _evidence.Add(new Evidence(ApiRootCheck, ping.Answer.Code == 200 ? EvidenceOutcome.Passed : EvidenceOutcome.Info, detail, ping.Answer.Duration));
@@ -291,8 +292,10 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
     }
 
     /// <summary>The tag list below was listed for an earlier check of this repository (<see cref="RegistrySharedAnswers"/>).</summary>
-    public void TagsReused(DateTimeOffset answeredAt) =>
-        _evidence.Add(new Evidence(TagsCheck, EvidenceOutcome.Info, string.Create(CultureInfo.InvariantCulture, $"reused: listed {(Now - answeredAt).TotalSeconds:0.0} s ago for an earlier check of {image.Path}")));
+    public void TagsReused(TimeSpan window) =>
+        _evidence.Add(new Evidence(TagsCheck, EvidenceOutcome.Info, $"reused: listed for an earlier check of {image.Path} within the last {Seconds(window)}"));
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture) + " s";
 
     public RegistryCheck TagsSayRepositoryMissing(TagListResponse tags)
     {

@@ -55,16 +55,17 @@ public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations dest
         // The shared probe is bounded by its own step timeouts, not by one caller's check; a caller that gives up stops waiting.
         var key = $"{endpoint.Domain}|{endpoint.Scheme}://{endpoint.Host}:{endpoint.Port}";
         var shared = await _recent.GetOrRunAsync(key, _reuseWindow, () => ProbeNowAsync(endpoint, CancellationToken.None), Passed, cancellationToken).ConfigureAwait(false);
-        if (shared.AnsweredAt is not { } answeredAt)
+        if (shared.AnsweredAt is null)
         {
             return shared.Answer;
         }
 
-        var age = time.GetUtcNow() - answeredAt;
+        // How old, as the window's bound rather than to the tenth of a second: evidence that differed on every check would
+        // make a sweep's unchanged finding look changed (and re-send its card) each time.
         var reused = new Evidence(
             "network probe",
             EvidenceOutcome.Info,
-            $"reused: {endpoint.Authority} was probed {Seconds(age, "0.0")} ago by an earlier check (reused for up to {Seconds(_reuseWindow, "0.#")}); the steps below are from then");
+            $"reused: {endpoint.Authority} was probed by an earlier check within the last {Seconds(_reuseWindow)}; the steps below are from then");
         return shared.Answer with { Evidence = [reused, .. shared.Answer.Evidence] };
     }
 
@@ -274,7 +275,7 @@ public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations dest
     private static string Format(IPAddress address, int port) =>
         address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}";
 
-    private static string Seconds(TimeSpan span, string format = "0.#") => span.TotalSeconds.ToString(format, System.Globalization.CultureInfo.InvariantCulture) + " s";
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " s";
 
     private static string Protocol(SslProtocols protocol) => protocol switch
     {
