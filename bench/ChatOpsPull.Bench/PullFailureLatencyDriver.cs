@@ -126,6 +126,7 @@ public static class PullFailureLatencyDriver
             await using var pgProbe = pg is null ? null : await PostgresStormProbe.StartAsync(pg.ConnectionString);
             pgProbe?.Begin();
             var changedAt = new ConcurrentDictionary<string, long>();
+            var registryBefore = RegistryTraffic.Take(registry, app.Services);
             var clock = Stopwatch.StartNew();
             var stormStarted = Stopwatch.GetTimestamp();
             for (var i = 0; i < names.Count; i++)
@@ -165,6 +166,8 @@ public static class PullFailureLatencyDriver
                 await pgProbe.StopAsync();
             }
             jit.Stop();
+            await Task.Delay(200); // the registry logs a request as it finishes it
+            var registryTraffic = RegistryTraffic.Take(registry, app.Services).Since(registryBefore);
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
             if (samples.Length == 0)
@@ -196,6 +199,7 @@ public static class PullFailureLatencyDriver
                 }
             }
 
+            Console.WriteLine(registryTraffic.Report(diagnosed.Diagnoses.Count));
             Console.WriteLine(storm);
             Console.WriteLine(transactions);
             var told = app.Services.GetRequiredService<ChatOpsPull.Incidents.Engine.ToldNews>();
@@ -458,7 +462,7 @@ public static class PullFailureLatencyDriver
         await File.WriteAllTextAsync(config, $"""
             version: 0.1
             log:
-              level: warn
+              level: info
             storage:
               filesystem:
                 rootdirectory: {Path.Combine(work, "storage")}
@@ -486,6 +490,40 @@ public static class PullFailureLatencyDriver
     internal sealed record LoopbackRegistry(ExternalProcess Process, string Host) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => Process.DisposeAsync();
+    }
+
+    /// <summary>
+    /// What the registry was asked during the storm: checks started by the bot, and the HTTP requests in the registry's
+    /// access log by kind (the log lags a request by its own write; read after the storm's last diagnosis, so complete).
+    /// The network probes are connections, not requests: counted by the bot's probe.
+    /// </summary>
+    private sealed record RegistryTraffic(long Checks, long Probes, int ApiRoot, int Manifests, int TagLists, int Other)
+    {
+        public static RegistryTraffic Take(LoopbackRegistry registry, IServiceProvider services)
+        {
+            var lines = System.Text.RegularExpressions.Regex.Matches(registry.Process.Output, "\"(GET|HEAD|POST) /v2/[^\"]* HTTP/[0-9.]+\"").Select(m => m.Value).ToArray();
+            var apiRoot = lines.Count(l => l.Contains(" /v2/ ", StringComparison.Ordinal));
+            var manifests = lines.Count(l => l.Contains("/manifests/", StringComparison.Ordinal));
+            var tags = lines.Count(l => l.Contains("/tags/list", StringComparison.Ordinal));
+            return new RegistryTraffic(
+                services.GetRequiredService<ChatOpsPull.Registry.RegistryCheckCache>().Started,
+                services.GetRequiredService<ChatOpsPull.Registry.RegistryProbe>().Started,
+                apiRoot,
+                manifests,
+                tags,
+                lines.Length - apiRoot - manifests - tags);
+        }
+
+        public RegistryTraffic Since(RegistryTraffic before) =>
+            new(Checks - before.Checks, Probes - before.Probes, ApiRoot - before.ApiRoot, Manifests - before.Manifests, TagLists - before.TagLists, Other - before.Other);
+
+        public string Report(int diagnoses)
+        {
+            var requests = ApiRoot + Manifests + TagLists + Other;
+            var perCheck = Checks == 0 ? 0 : (requests + Probes) / (double)Checks;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"  registry during the storm: {Checks} checks for {diagnoses} diagnoses; {Probes} probe connections, {requests} HTTP requests ({ApiRoot} /v2/, {Manifests} manifest, {TagLists} tag list, {Other} other): {perCheck:0.0} round trips per check");
+        }
     }
 
     /// <summary>The bot's diagnoser, timed: how much of the wait is the diagnosis itself (registry and cluster reads).</summary>

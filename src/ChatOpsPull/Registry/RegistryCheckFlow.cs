@@ -13,6 +13,7 @@ namespace ChatOpsPull.Registry;
 internal sealed class RegistryCheckFlow(
     RegistryClient client,
     RegistryProbe probe,
+    RegistrySharedAnswers shared,
     RegistryEndpoint endpoint,
     RegistryOptions options,
     TimeProvider time,
@@ -60,7 +61,11 @@ internal sealed class RegistryCheckFlow(
 
     private async Task<RegistryCheck> TalkToRegistryAsync(CancellationToken cancellationToken)
     {
-        var ping = await client.PingAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        // The /v2/ answer is the registry's, not the image's: shared with the checks of other images on it (RegistrySharedAnswers).
+        // The request runs bounded by Registry:RequestTimeout, not by one caller's check.
+        var asked = endpoint;
+        var pinged = await shared.PingAsync(endpoint, () => client.PingAsync(asked, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+        var ping = pinged.Answer;
         report.RateLimit(ping.Answer);
         if (ServerTrouble(ping.Answer, RegistryCheckReport.ApiRootCheck) is { } early)
         {
@@ -78,7 +83,7 @@ internal sealed class RegistryCheckFlow(
             return report.NoRegistryApi(endpoint, ping);
         }
 
-        report.ApiRoot(ping);
+        report.ApiRoot(ping, pinged.AnsweredAt is null ? null : options.ProbeReuseWindow);
         var authorization = await AuthorizeAsync(ping, credentials, cancellationToken).ConfigureAwait(false);
         if (!authorization.CanProceed)
         {
@@ -241,7 +246,15 @@ internal sealed class RegistryCheckFlow(
             return report.RepositoryMissing();
         }
 
-        var tags = await client.ListTagsAsync(endpoint, image.Path, authorization, cancellationToken).ConfigureAwait(false);
+        // The repository's tags are the same for every image of it (and these credentials): shared like the /v2/ answer.
+        var asked = endpoint;
+        var listed = await shared.ListTagsAsync(endpoint, image.Path, credentials, () => client.ListTagsAsync(asked, image.Path, authorization, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+        var tags = listed.Answer;
+        if (listed.AnsweredAt is not null)
+        {
+            report.TagsReused(options.ProbeReuseWindow);
+        }
+
         report.RateLimit(tags.Answer);
         if (tags.Answer.Code == 404 || tags.Answer.HasError(RegistryError.NameUnknown))
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using ChatOpsPull.Core.Diagnoses;
@@ -165,12 +166,18 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
     public RegistryCheck NoRegistryApi(RegistryEndpoint endpoint, RegistryPing ping) =>
         Conclude(PullCause.RegistryError, 0.8, $"{endpoint.Authority} does not serve the registry API at /v2/ ({ping.Answer.Describe()})");
 
-    public void ApiRoot(RegistryPing ping) =>
-        _evidence.Add(new Evidence(
-            ApiRootCheck,
-            ping.Answer.Code == 200 ? EvidenceOutcome.Passed : EvidenceOutcome.Info,
-            ping.Answer.Code == 200 ? "200: the API root asks for no authentication" : $"401: wants {Challenges(ping.Answer)}",
-            ping.Answer.Duration));
+    /// <param name="reusedWithin">The reuse window when the answer was given to an earlier check (<see cref="RegistrySharedAnswers"/>); null when asked by this check.</param>
+    public void ApiRoot(RegistryPing ping, TimeSpan? reusedWithin = null)
+    {
+        var detail = ping.Answer.Code == 200 ? "200: the API root asks for no authentication" : $"401: wants {Challenges(ping.Answer)}";
+        if (reusedWithin is { } window)
+        {
+            // How old as the window's bound: text that differed on every check would make an unchanged finding look changed.
+            detail += $" (reused: answered to an earlier check within the last {Seconds(window)})";
+        }
+
+        _evidence.Add(new Evidence(ApiRootCheck, ping.Answer.Code == 200 ? EvidenceOutcome.Passed : EvidenceOutcome.Info, detail, ping.Answer.Duration));
+    }
 
     /// <summary>/v2/ was open but the repository's manifest asks for authorization of its own.</summary>
     public void ManifestChallenge(RegistryAnswer answer) =>
@@ -283,6 +290,12 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
         _repositoryExists = false;
         return Conclude(PullCause.ImageNotFound, 0.95, $"repository {image.Path} does not exist on {image.Domain}");
     }
+
+    /// <summary>The tag list below was listed for an earlier check of this repository (<see cref="RegistrySharedAnswers"/>).</summary>
+    public void TagsReused(TimeSpan window) =>
+        _evidence.Add(new Evidence(TagsCheck, EvidenceOutcome.Info, $"reused: listed for an earlier check of {image.Path} within the last {Seconds(window)}"));
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture) + " s";
 
     public RegistryCheck TagsSayRepositoryMissing(TagListResponse tags)
     {

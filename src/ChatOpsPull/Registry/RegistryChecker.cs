@@ -10,7 +10,9 @@ namespace ChatOpsPull.Registry;
 /// The registry side of a diagnosis: checks one image for one set of credentials and returns evidence
 /// (<see cref="RegistryCheck"/>). This is the API the diagnosis gatherer calls.
 /// <para>
-/// A check probes DNS, TCP and TLS (<see cref="RegistryProbe"/>), pings <c>/v2/</c>, authorizes (Basic, or a bearer
+/// A check probes DNS, TCP and TLS (<see cref="RegistryProbe"/>), pings <c>/v2/</c> (both, and a repository's tag list,
+/// shared by the checks of other images on the same registry for <see cref="RegistryOptions.ProbeReuseWindow"/>:
+/// <see cref="RegistrySharedAnswers"/>), authorizes (Basic, or a bearer
 /// token for <c>repository:NAME:pull</c>), asks for the manifest (HEAD, or GET when a node platform is given), and on a
 /// miss lists the repository's tags to suggest the nearest ones. When credentials are refused or access is denied it
 /// also asks anonymously, to tell "private" from "public but your credentials break it". Every step is timed and bounded;
@@ -28,6 +30,7 @@ public sealed partial class RegistryChecker
 {
     private readonly RegistryClient _client;
     private readonly RegistryProbe _probe;
+    private readonly RegistrySharedAnswers _shared;
     private readonly RegistryEndpoints _endpoints;
     private readonly RegistryCheckCache _cache;
     private readonly PullSecretResolver _resolver;
@@ -38,6 +41,7 @@ public sealed partial class RegistryChecker
     public RegistryChecker(
         RegistryClient client,
         RegistryProbe probe,
+        RegistrySharedAnswers shared,
         RegistryEndpoints endpoints,
         RegistryCheckCache cache,
         PullSecretResolver resolver,
@@ -47,6 +51,7 @@ public sealed partial class RegistryChecker
     {
         _client = client;
         _probe = probe;
+        _shared = shared;
         _endpoints = endpoints;
         _cache = cache;
         _resolver = resolver;
@@ -101,7 +106,7 @@ public sealed partial class RegistryChecker
     private async Task<RegistryCheck> RunAsync(ImageReference image, RegistryCredentials? credentials, Platform? nodePlatform)
     {
         var report = new RegistryCheckReport(image, credentials, _time);
-        var flow = new RegistryCheckFlow(_client, _probe, _endpoints.For(image), _options, _time, image, credentials, nodePlatform, report);
+        var flow = new RegistryCheckFlow(_client, _probe, _shared, _endpoints.For(image), _options, _time, image, credentials, nodePlatform, report);
         RegistryCheck result;
         using (var deadline = new CancellationTokenSource(_options.CheckTimeout, _time))
         {

@@ -22,6 +22,13 @@ public sealed class RegistryOptions : IValidatableObject
     /// <summary>How long a finished check answers again for the same image and credentials (0: only share in-flight checks).</summary>
     public TimeSpan CacheWindow { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a registry's network probe (DNS, TCP, TLS) that passed is reused by checks of other images on the same
+    /// registry (0: only a probe in flight is shared). The card says how old a reused probe is; the destination rules are
+    /// still applied to every connection the checks make.
+    /// </summary>
+    public TimeSpan ProbeReuseWindow { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Page size asked for when listing tags (the n= parameter).</summary>
     public int TagPageSize { get; set; } = 1000;
 
@@ -59,6 +66,11 @@ public sealed class RegistryOptions : IValidatableObject
         if (CacheWindow < TimeSpan.Zero || CacheWindow > TimeSpan.FromHours(1))
         {
             yield return new ValidationResult($"Registry:CacheWindow must be between 00:00:00 and 01:00:00 (it is {CacheWindow:c}).", [nameof(CacheWindow)]);
+        }
+
+        if (ProbeReuseWindow < TimeSpan.Zero || ProbeReuseWindow > TimeSpan.FromMinutes(5))
+        {
+            yield return new ValidationResult($"Registry:ProbeReuseWindow must be between 00:00:00 and 00:05:00 (it is {ProbeReuseWindow:c}).", [nameof(ProbeReuseWindow)]);
         }
 
         if (TagPageSize is < 1 or > 10_000)

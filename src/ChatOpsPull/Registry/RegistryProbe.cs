@@ -27,12 +27,52 @@ public sealed record ProbeReport(IReadOnlyList<Evidence> Evidence, PullCause? Ca
 /// The probe sends no HTTP request, so the registry sees only a connection. Names and addresses are checked by
 /// <see cref="RegistryDestinations"/> before they are looked up or connected to: a refused one is not contacted at all,
 /// and the evidence says what was refused and why.
+/// <para>
+/// A probe that passed serves the checks of other images on the same registry for <see cref="RegistryOptions.ProbeReuseWindow"/>
+/// (checks at the same moment share the one in flight): a storm of failures over many images of one registry costs it one
+/// connection, not one per image. It is evidence only — the SSRF guard does not rest on it: <see cref="RegistryHttpHandler"/>
+/// checks every address it connects to — so a reused probe changes no refusal; a refused name is checked before any
+/// reuse, failures are never reused, and a reused probe's evidence says how old it is.
+/// </para>
 /// </summary>
 public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations destinations, IOptions<RegistryOptions> options, TimeProvider time)
 {
     private readonly TimeSpan _timeout = options.Value.ConnectTimeout;
+    private readonly TimeSpan _reuseWindow = options.Value.ProbeReuseWindow;
+    private readonly RecentlyShared<ProbeReport> _recent = new(time);
 
+    /// <summary>Probes actually made (not shared or reused); for tests and metrics.</summary>
+    public long Started => _recent.Started;
+
+    /// <summary>The way to the registry: a probe made now, shared with checks at the same moment, or one that passed within the reuse window.</summary>
     public async Task<ProbeReport> ProbeAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        if (destinations.RefuseName(endpoint.Host, endpoint.Port) is not null)
+        {
+            return await ProbeNowAsync(endpoint, cancellationToken).ConfigureAwait(false); // says what was refused; contacts nothing
+        }
+
+        // The shared probe is bounded by its own step timeouts, not by one caller's check; a caller that gives up stops waiting.
+        var key = $"{endpoint.Domain}|{endpoint.Scheme}://{endpoint.Host}:{endpoint.Port}";
+        var shared = await _recent.GetOrRunAsync(key, _reuseWindow, () => ProbeNowAsync(endpoint, CancellationToken.None), Passed, cancellationToken).ConfigureAwait(false);
+        if (shared.AnsweredAt is null)
+        {
+            return shared.Answer;
+        }
+
+        // How old, as the window's bound rather than to the tenth of a second: evidence that differed on every check would
+        // make a sweep's unchanged finding look changed (and re-send its card) each time.
+        var reused = new Evidence(
+            "network probe",
+            EvidenceOutcome.Info,
+            $"reused: {endpoint.Authority} was probed by an earlier check within the last {Seconds(_reuseWindow)}; the steps below are from then");
+        return shared.Answer with { Evidence = [reused, .. shared.Answer.Evidence] };
+    }
+
+    /// <summary>Only a probe that found the way open is reused; a failed or refused one is made again by the next check.</summary>
+    private static bool Passed(ProbeReport report) => report.Summary is null && report.Refused is null;
+
+    private async Task<ProbeReport> ProbeNowAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken)
     {
         var evidence = new List<Evidence>();
         var proxy = ProxyFor(endpoint);
@@ -235,7 +275,7 @@ public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations dest
     private static string Format(IPAddress address, int port) =>
         address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}";
 
-    private static string Seconds(TimeSpan span) => $"{span.TotalSeconds:0.#} s";
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " s";
 
     private static string Protocol(SslProtocols protocol) => protocol switch
     {

@@ -26,6 +26,7 @@ public static class RegistryServices
         services.TryAddSingleton<RegistryTokenCache>();
         services.TryAddSingleton<RegistryProbe>();
         services.TryAddSingleton<RegistryCheckCache>();
+        services.TryAddSingleton<RegistrySharedAnswers>();
         services.TryAddSingleton<PullSecretResolver>();
         services.TryAddSingleton<RegistryChecker>();
 

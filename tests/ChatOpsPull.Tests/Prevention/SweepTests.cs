@@ -24,6 +24,7 @@ public sealed class SweepTests(RegistryFixture registry)
     private static readonly Dictionary<string, string> Settings = new()
     {
         ["Registry:CacheWindow"] = "00:00:00",
+        ["Registry:ProbeReuseWindow"] = "00:00:00", // each sweep asks the registry afresh, as the tag's deletion needs
         ["Sweep:HostInterval"] = "00:00:00",
     };
 
