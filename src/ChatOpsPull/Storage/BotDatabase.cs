@@ -54,7 +54,7 @@ public sealed class BotDatabase : IAsyncDisposable
             (_connectionString, _warmConnections) = PostgresDefaults(options.ConnectionString!, options.PostgresWarmConnections);
             _postgres = NpgsqlDataSource.Create(_connectionString);
             Location = DescribePostgres(_connectionString);
-            _writeTurn = new SqliteWriteTurn(Dialect, roundTurns: _warmConnections); // the intake's rounds: at most the warm pool at once
+            _writeTurn = new SqliteWriteTurn(Dialect, roundTurns: Math.Min(options.PostgresWriteTurns, _warmConnections));
         }
         else
         {
@@ -107,7 +107,7 @@ public sealed class BotDatabase : IAsyncDisposable
     /// <summary>
     /// This process's writers of a SQLite file take turns here (asynchronously) instead of blocking threads in SQLite's busy
     /// handler; <see cref="InTransactionAsync{T}"/> takes it for every transaction. On PostgreSQL only shared rounds
-    /// (<see cref="InSharedTransactionAsync{T}"/>) take turns, as many at once as the warm pool holds.
+    /// (<see cref="InSharedTransactionAsync{T}"/>) take turns, as many at once as <see cref="StorageOptions.PostgresWriteTurns"/> (at most the warm pool).
     /// </summary>
     public SqliteWriteTurn WriteTurn => _writeTurn;
 
@@ -160,7 +160,7 @@ public sealed class BotDatabase : IAsyncDisposable
     /// own savepoint, and committed once (<see cref="TransactionGroup"/>). <paramref name="work"/> may run on that caller's
     /// flow; its result (or its exception, when it threw or the shared transaction failed) is returned here only once the
     /// transaction that holds it ended. Once taken into a transaction, the work runs to its end: the cancellation token
-    /// ends only the wait for the turn. On PostgreSQL the turns are as many as the warm pool's connections (none when it
+    /// ends only the wait for the turn. On PostgreSQL the turns are <see cref="StorageOptions.PostgresWriteTurns"/>, at most the warm pool's connections (none when it
     /// has none: then exactly <see cref="InTransactionAsync{T}"/>), and a round that found its lock held elsewhere while in
     /// another caller's transaction (<see cref="TransactionLockBusyException"/>) is run again here, alone.
     /// </summary>

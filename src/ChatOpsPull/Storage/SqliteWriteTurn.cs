@@ -23,9 +23,9 @@ namespace ChatOpsPull.Storage;
 /// order, instead of handing the turn to it; a round marked to go ahead is taken into the transaction under way, next, and
 /// that transaction then takes no more rounds queued without the mark before it commits.
 /// On PostgreSQL plain writers take no turn (<see cref="TakeAsync(CancellationToken)"/> returns at once), but writers
-/// with a <see cref="SharedRound"/> do: there are as many turns as the warm pool has connections
-/// (<see cref="StorageOptions.PostgresWarmConnections"/>), so a storm's hundred subjects wait here, in process, instead of
-/// each opening a server backend, and the holder of a turn takes the rounds queued behind it into its transaction as on
+/// with a <see cref="SharedRound"/> do: there are a few turns (<see cref="StorageOptions.PostgresWriteTurns"/>, at most
+/// the warm pool's connections), so a storm's subjects wait here, in process, instead of each opening a server backend or
+/// a transaction of its own, and the holder of a turn takes the rounds queued behind it into its transaction as on
 /// SQLite. (The class keeps its SQLite name: other parts name it.)
 /// </summary>
 public sealed class SqliteWriteTurn : IDisposable

@@ -30,6 +30,17 @@ public sealed class StorageOptions : IValidatableObject
     [Range(0, 1000, ErrorMessage = "Storage:PostgresWarmConnections must be between 0 and 1000.")]
     public int PostgresWarmConnections { get; set; } = 24;
 
+    /// <summary>
+    /// PostgreSQL: how many shared write transactions (the intake's subject rounds, a diagnosis's result) one replica runs at
+    /// once, each the group of the rounds queued behind it, one commit (<see cref="TransactionGroup"/>); at most
+    /// <see cref="PostgresWarmConnections"/> (none without a warm pool: each round then its own transaction). With a turn
+    /// per warm connection (24) a storm's twenty subjects each found a turn free and every round was a transaction of its
+    /// own (1.0 round per commit): the groups never formed, and twenty transactions at once made the server and the bot
+    /// switch between them on two cores. A few turns let the rounds queue and ride one commit.
+    /// </summary>
+    [Range(0, 1000, ErrorMessage = "Storage:PostgresWriteTurns must be between 0 and 1000.")]
+    public int PostgresWriteTurns { get; set; } = 2;
+
     /// <summary>SQLite file name inside Bot:DataDirectory.</summary>
     public string SqliteFile { get; set; } = "chatopspull.db";
 

@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using ChatOpsPull.Core.Incidents;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Storage;
+using Xunit.Abstractions;
+
+namespace ChatOpsPull.Tests.Incidents;
+
+/// <summary>
+/// A storm's subject rounds on PostgreSQL with the production pool (24 warm connections, the default write turns): rounds
+/// of several subjects that wait for a turn at once ride one transaction and one COMMIT (<see cref="TransactionGroup"/>),
+/// instead of each subject finding a turn of its own and committing alone. Counted, not timed: the transactions and the
+/// rounds each held, and the round trips (<see cref="SentToPostgres"/>). And the group keeps the promises of one round per
+/// transaction: every pod in one incident, every change told once, also with two replicas storming the same subjects.
+/// </summary>
+[Collection(UsesPostgres.Name)]
+public sealed class PostgresStormCommitTests(PostgresFixture postgres, ITestOutputHelper output)
+{
+    private const int Subjects = 20;
+
+    /// <summary>
+    /// The production pool, not the test hosts' two warm connections; a lost race is tried again at once (the rig's clock
+    /// is fake: a retry delay would never end). Two replicas lose races legitimately: the storm roll-up of one replica
+    /// changes incidents another replica's round has read.
+    /// </summary>
+    private static Dictionary<string, string?> ProductionPool => new()
+    {
+        ["Storage:PostgresWarmConnections"] = new StorageOptions().PostgresWarmConnections.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Incidents:WriteRetryDelay"] = "00:00:00",
+    };
+
+    [Fact]
+    public async Task Twenty_subjects_reported_at_once_share_a_few_commits_instead_of_one_each_on_postgres()
+    {
+        await using var rig = await EngineRig.StartAsync(DatabaseProvider.Postgres, postgres, ProductionPool);
+        for (var w = 0; w < Subjects; w++)
+        {
+            await rig.Engine.ReportAsync(Failing($"w{w}-1", w), default); // one open incident per subject
+        }
+
+        using var transactions = new TransactionRounds();
+        var sent = await SentToPostgres.CountAsync(() => transactions.CountAsync(() =>
+            Task.WhenAll(Enumerable.Range(0, Subjects).Select(w => rig.Engine.ReportAsync(Failing($"w{w}-2", w), default)))));
+
+        output.WriteLine($"transactions (rounds each): {string.Join(", ", transactions.Rounds)}; {sent.RoundTrips} round trips ({sent.Commits} commits)");
+        Assert.Equal(Subjects, transactions.Rounds.Sum());
+        // With a turn per warm connection every subject found one free: twenty transactions of one round, twenty COMMITs.
+        Assert.True(transactions.Rounds.Count <= Subjects / 2, $"{transactions.Rounds.Count} transactions held the {Subjects} subjects' rounds");
+        Assert.Contains(transactions.Rounds, r => r >= 3);
+        Assert.Equal(transactions.Rounds.Count, sent.Commits); // a round in a group costs no round trip of its own beyond its commands
+        var open = await rig.Store.ListOpenAsync();
+        Assert.Equal(Subjects, open.Count);
+        Assert.All(open, i => Assert.Equal(2, i.ActivePodCount));
+        Assert.Equal(Subjects, rig.Notifier.Calls.Count(c => c.Change == IncidentChange.PodsChanged));
+    }
+
+    [Fact]
+    public async Task Two_replicas_storming_the_same_subjects_in_shared_commits_put_every_pod_in_one_incident_told_once_on_postgres()
+    {
+        await using var one = await EngineRig.StartAsync(DatabaseProvider.Postgres, postgres, ProductionPool);
+        await using var two = await EngineRig.StartOnAsync(one.Storage.Replica(), ProductionPool);
+        const int pods = 6;
+
+        // Both replicas see every pod fail (two watchers of one cluster), all at once: in each replica the subjects'
+        // rounds queue for its turns and ride shared commits; the replicas' groups meet on the subject locks. 
+        using var transactions = new TransactionRounds();
+        await transactions.CountAsync(() => Task.WhenAll(
+            from w in Enumerable.Range(0, Subjects / 2)
+            from p in Enumerable.Range(1, pods)
+            from rig in new[] { one, two }
+            select Task.Run(() => rig.Engine.ReportAsync(Failing($"w{w}-{p}", w), default))));
+
+        output.WriteLine($"transactions (rounds each): {string.Join(", ", transactions.Rounds)}");
+        Assert.Contains(transactions.Rounds, r => r > 1);
+        var open = await one.Store.ListOpenAsync();
+        Assert.Equal(Subjects / 2, open.Count); // one incident per subject, none opened twice
+        Assert.All(open, i => Assert.Equal(pods, i.ActivePodCount));
+        foreach (var incident in open)
+        {
+            Assert.Single(await one.Audit.ForIncidentAsync(incident.Id), a => a.Action == AuditActions.IncidentOpened);
+        }
+
+        var opened = one.Notifier.Calls.Concat(two.Notifier.Calls).Where(c => c.Change == IncidentChange.Opened).Select(c => c.Incident.Id).ToList();
+        Assert.Equal(open.Select(i => i.Id).Order(StringComparer.Ordinal), opened.Order(StringComparer.Ordinal)); // each opening told once, by one replica
+    }
+
+    /// <summary>
+    /// A pod of workload <paramref name="workload"/> failing on an image of its own: no storm rolls the workloads up (their
+    /// news would go on the storm's card instead of each incident's).
+    /// </summary>
+    private static Core.Failures.PullFailure Failing(string pod, int workload) =>
+        Failures.Pod(pod, workload: $"w{workload}", image: $"registry.example.com/shop/w{workload}:1");
+
+    /// <summary>The bot's "TRANSACTION" activities under one call's trace, with the rounds each held.</summary>
+    private sealed class TransactionRounds : IDisposable
+    {
+        private readonly ConcurrentQueue<int> _rounds = new();
+        private ActivityListener? _listener;
+
+        public IReadOnlyList<int> Rounds => [.. _rounds];
+
+        public async Task CountAsync(Func<Task> call)
+        {
+            var outer = Activity.Current;
+            using var marker = new Activity("storm commits").Start();
+            var trace = marker.TraceId;
+            _listener = new ActivityListener
+            {
+                ShouldListenTo = s => s.Name == BotDatabase.ActivitySourceName,
+                Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
+                    o.Parent.TraceId == trace ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
+                ActivityStopped = a =>
+                {
+                    if (a.OperationName == "TRANSACTION" && a.TraceId == trace)
+                    {
+                        _rounds.Enqueue(a.GetTagItem("rounds") is int n ? n : 1);
+                    }
+                },
+            };
+            ActivitySource.AddActivityListener(_listener);
+            try
+            {
+                await call();
+            }
+            finally
+            {
+                marker.Stop();
+                Activity.Current = outer;
+            }
+        }
+
+        public void Dispose() => _listener?.Dispose();
+    }
+}
