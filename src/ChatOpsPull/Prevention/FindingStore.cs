@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Remediation;
+using ChatOpsPull.Registry;
 using ChatOpsPull.Remediation;
 using ChatOpsPull.Storage;
 using Dapper;
@@ -206,12 +207,18 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
 
         public string Serialize() => JsonSerializer.Serialize(this, RemediationJson.Options);
 
-        /// <summary>The same words and fixes (evidence timings differ from check to check and do not count).</summary>
+        /// <summary>
+        /// The same words and fixes. Evidence timings differ from check to check and do not count, nor does whether a
+        /// registry answer was asked afresh or reused from an earlier check (<see cref="RegistryReuseNote"/>).
+        /// </summary>
         public bool SameAs(Detail other) =>
             Fix == other.Fix
             && Change == other.Change
             && Plans.Select(p => p.Key).SequenceEqual(other.Plans.Select(p => p.Key), StringComparer.Ordinal)
-            && Evidence.Select(e => (e.Check, e.Outcome, e.Detail)).SequenceEqual(other.Evidence.Select(e => (e.Check, e.Outcome, e.Detail)));
+            && Compared(Evidence).SequenceEqual(Compared(other.Evidence));
+
+        private static IEnumerable<(string, EvidenceOutcome, string)> Compared(IEnumerable<Evidence> evidence) =>
+            RegistryReuseNote.Without(evidence).Select(e => (e.Check, e.Outcome, e.Detail));
     }
 
 #pragma warning disable IDE1006, CA1812 // column names as Dapper maps them

@@ -173,7 +173,7 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
         if (reusedWithin is { } window)
         {
             // How old as the window's bound: text that differed on every check would make an unchanged finding look changed.
-            detail += $" (reused: answered to an earlier check within the last {Seconds(window)})";
+            detail += RegistryReuseNote.Suffix("answered to an earlier check", window);
         }
 
         _evidence.Add(new Evidence(ApiRootCheck, ping.Answer.Code == 200 ? EvidenceOutcome.Passed : EvidenceOutcome.Info, detail, ping.Answer.Duration));
@@ -293,9 +293,7 @@ internal sealed class RegistryCheckReport(ImageReference image, RegistryCredenti
 
     /// <summary>The tag list below was listed for an earlier check of this repository (<see cref="RegistrySharedAnswers"/>).</summary>
     public void TagsReused(TimeSpan window) =>
-        _evidence.Add(new Evidence(TagsCheck, EvidenceOutcome.Info, $"reused: listed for an earlier check of {image.Path} within the last {Seconds(window)}"));
-
-    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture) + " s";
+        _evidence.Add(new Evidence(TagsCheck, EvidenceOutcome.Info, RegistryReuseNote.Line($"listed for an earlier check of {image.Path}", window)));
 
     public RegistryCheck TagsSayRepositoryMissing(TagListResponse tags)
     {

@@ -65,7 +65,7 @@ public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations dest
         var reused = new Evidence(
             "network probe",
             EvidenceOutcome.Info,
-            $"reused: {endpoint.Authority} was probed by an earlier check within the last {Seconds(_reuseWindow)}; the steps below are from then");
+            RegistryReuseNote.Line($"{endpoint.Authority} was probed by an earlier check", _reuseWindow) + "; the steps below are from then");
         return shared.Answer with { Evidence = [reused, .. shared.Answer.Evidence] };
     }
 
