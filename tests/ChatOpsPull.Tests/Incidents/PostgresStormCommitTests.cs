@@ -47,8 +47,10 @@ public sealed class PostgresStormCommitTests(PostgresFixture postgres, ITestOutp
         output.WriteLine($"transactions (rounds each): {string.Join(", ", transactions.Rounds)}; {sent.RoundTrips} round trips ({sent.Commits} commits)");
         Assert.Equal(Subjects, transactions.Rounds.Sum());
         // With a turn per warm connection every subject found one free: twenty transactions of one round, twenty COMMITs.
-        Assert.True(transactions.Rounds.Count <= Subjects / 2, $"{transactions.Rounds.Count} transactions held the {Subjects} subjects' rounds");
-        Assert.Contains(transactions.Rounds, r => r >= 3);
+        // With the default few turns the rounds queued behind them ride their commits (how many depends on timing: 7–16
+        // transactions were seen with four turns).
+        Assert.True(transactions.Rounds.Count < Subjects, $"{transactions.Rounds.Count} transactions held the {Subjects} subjects' rounds");
+        Assert.Contains(transactions.Rounds, r => r >= 2);
         Assert.Equal(transactions.Rounds.Count, sent.Commits); // a round in a group costs no round trip of its own beyond its commands
         var open = await rig.Store.ListOpenAsync();
         Assert.Equal(Subjects, open.Count);
