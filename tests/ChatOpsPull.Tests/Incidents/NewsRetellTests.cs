@@ -33,29 +33,10 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         slack.Burst = 50;
         using var storage = await Engines.StorageAsync(provider, postgres);
         const string summary = "tag 9.9.9 is not in registry.example.com/shop/api";
-        string incidentId;
-        string cardTs;
 
         // The first host: its card publisher is never told the diagnosis (a notifier before it hangs, as a host that
         // dies there), then it stops.
-        var hang = new HangingNotifier(IncidentChange.Diagnosed);
-        var first = SlackHost(storage, slack, hang);
-        await using (first)
-        {
-            var engine = first.Services.GetRequiredService<IncidentEngine>();
-            await engine.ReportAsync(Failures.Pod("api-1"), default);
-            var incident = Assert.Single(await first.Services.GetRequiredService<IncidentStore>().ListOpenAsync());
-            incidentId = incident.Id;
-            cardTs = (await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, incidentId, TimeSpan.FromSeconds(30))).Ts;
-
-            using var dying = new CancellationTokenSource();
-            var diagnosis = new Diagnosis(PullCause.ImageNotFound, 0.9, summary, [], "x", []);
-            var applying = engine.ApplyDiagnosisAsync(incident, 1, diagnosis, dying.Token); // PostgreSQL: the one-command path
-            await hang.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            await dying.CancelAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => applying);
-            Assert.Equal(IncidentState.Diagnosed, (await first.Services.GetRequiredService<IncidentStore>().GetAsync(incidentId))!.State);
-        }
+        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, summary, hangBeforeTheCard: true);
 
         Assert.DoesNotContain(summary, CardText(slack, cardTs), StringComparison.Ordinal);
         Assert.Equal(1, await OwedCountAsync(storage, incidentId));
@@ -85,27 +66,10 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         slack.Burst = 50;
         using var storage = await Engines.StorageAsync(provider, postgres);
         const string summary = "tag 9.9.9 is not in registry.example.com/shop/api";
-        string incidentId;
-        string cardTs;
 
         // Told after the card publisher: the card's update and the thread line are in the outbox, then the telling never
         // ends (the news is never marked told) and the host stops.
-        var hang = new HangingNotifier(IncidentChange.Diagnosed);
-        var first = SlackHost(storage, slack, toldLast: hang);
-        await using (first)
-        {
-            var engine = first.Services.GetRequiredService<IncidentEngine>();
-            await engine.ReportAsync(Failures.Pod("api-1"), default);
-            var incident = Assert.Single(await first.Services.GetRequiredService<IncidentStore>().ListOpenAsync());
-            incidentId = incident.Id;
-            cardTs = (await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, incidentId, TimeSpan.FromSeconds(30))).Ts;
-
-            using var dying = new CancellationTokenSource();
-            var applying = engine.ApplyDiagnosisAsync(incident, 1, new Diagnosis(PullCause.ImageNotFound, 0.9, summary, [], "x", []), dying.Token);
-            await hang.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            await dying.CancelAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => applying);
-        }
+        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, summary, hangBeforeTheCard: false);
 
         Assert.Equal(1, await OwedCountAsync(storage, incidentId));
 
@@ -286,6 +250,29 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
 
     /// <param name="toldFirst">A notifier told before the card publisher (a host dying before the card).</param>
     /// <param name="toldLast">A notifier told after the card publisher (a host dying after the card's outbox rows, before the news is marked told).</param>
+    /// <summary>
+    /// A host that opens an incident, posts its card and stores a diagnosis whose telling hangs — before the card publisher
+    /// (<paramref name="hangBeforeTheCard"/>: nothing of it reaches Slack) or after every notifier (the card's update and
+    /// the thread line are queued, the news is never marked told) — and then dies; the diagnosis is stored either way.
+    /// </summary>
+    private static async Task<(string IncidentId, string CardTs)> DieTellingADiagnosisAsync(TestStorage storage, FakeSlackServer slack, string summary, bool hangBeforeTheCard)
+    {
+        var hang = new HangingNotifier(IncidentChange.Diagnosed);
+        await using var first = hangBeforeTheCard ? SlackHost(storage, slack, toldFirst: hang) : SlackHost(storage, slack, toldLast: hang);
+        var engine = first.Services.GetRequiredService<IncidentEngine>();
+        await engine.ReportAsync(Failures.Pod("api-1"), default);
+        var incident = Assert.Single(await first.Services.GetRequiredService<IncidentStore>().ListOpenAsync());
+        var cardTs = (await ChatWiring.WaitForSlackCardAsync(slack, Channel, incident.Id, incident.Id, TimeSpan.FromSeconds(30))).Ts;
+
+        using var dying = new CancellationTokenSource();
+        var applying = engine.ApplyDiagnosisAsync(incident, 1, new Diagnosis(PullCause.ImageNotFound, 0.9, summary, [], "x", []), dying.Token); // PostgreSQL: the one-command path
+        await hang.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await dying.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => applying);
+        Assert.Equal(IncidentState.Diagnosed, (await first.Services.GetRequiredService<IncidentStore>().GetAsync(incident.Id))!.State);
+        return (incident.Id, cardTs);
+    }
+
     private static BotTestHost SlackHost(TestStorage storage, FakeSlackServer slack, IIncidentNotifier? toldFirst = null, IIncidentNotifier? toldLast = null)
     {
         var settings = ChatWiring.Settings(slack, "shop", Channel);
