@@ -16,6 +16,9 @@ public sealed record RegistryEndpoint(string Domain, string Host, int Port, bool
 
     public Uri BaseUri => new($"{Scheme}://{Authority}/");
 
+    /// <summary>One key per registry as the bot reaches it (name, scheme, host and port): what answers alike for every image on it are shared under.</summary>
+    public string SharingKey => $"{Domain}|{Scheme}://{Host}:{Port}";
+
     public Uri Resolve(string relative) => new(BaseUri, relative);
 
     /// <summary>

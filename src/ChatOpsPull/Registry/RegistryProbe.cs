@@ -53,8 +53,7 @@ public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations dest
         }
 
         // The shared probe is bounded by its own step timeouts, not by one caller's check; a caller that gives up stops waiting.
-        var key = $"{endpoint.Domain}|{endpoint.Scheme}://{endpoint.Host}:{endpoint.Port}";
-        var shared = await _recent.GetOrRunAsync(key, _reuseWindow, () => ProbeNowAsync(endpoint, CancellationToken.None), Passed, cancellationToken).ConfigureAwait(false);
+        var shared = await _recent.GetOrRunAsync(endpoint.SharingKey, _reuseWindow, () => ProbeNowAsync(endpoint, CancellationToken.None), Passed, cancellationToken).ConfigureAwait(false);
         if (shared.AnsweredAt is null)
         {
             return shared.Answer;

@@ -28,16 +28,14 @@ public sealed class RegistrySharedAnswers(IOptions<RegistryOptions> options, Tim
     public long TagListsMade => _tags.Started;
 
     public Task<SharedAnswer<RegistryPing>> PingAsync(RegistryEndpoint endpoint, Func<Task<RegistryPing>> ping, CancellationToken cancellationToken) =>
-        _pings.GetOrRunAsync(Key(endpoint), options.Value.ProbeReuseWindow, ping, p => p.IsRegistry && p.Answer.Code is 200 or 401, cancellationToken);
+        _pings.GetOrRunAsync(endpoint.SharingKey, options.Value.ProbeReuseWindow, ping, p => p.IsRegistry && p.Answer.Code is 200 or 401, cancellationToken);
 
     public Task<SharedAnswer<TagListResponse>> ListTagsAsync(
         RegistryEndpoint endpoint, string repository, RegistryCredentials? credentials, Func<Task<TagListResponse>> list, CancellationToken cancellationToken) =>
         _tags.GetOrRunAsync(
-            $"{Key(endpoint)}|{repository}|{credentials?.Fingerprint ?? "anonymous"}",
+            $"{endpoint.SharingKey}|{repository}|{credentials?.Fingerprint ?? "anonymous"}",
             options.Value.ProbeReuseWindow,
             list,
             t => t.Answer.Code == 200,
             cancellationToken);
-
-    private static string Key(RegistryEndpoint endpoint) => $"{endpoint.Domain}|{endpoint.Scheme}://{endpoint.Host}:{endpoint.Port}";
 }
