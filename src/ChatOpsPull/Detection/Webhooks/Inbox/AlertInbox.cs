@@ -50,9 +50,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     public async Task AppendAsync(IReadOnlyList<PullAlert> alerts, CancellationToken cancellationToken)
     {
         using var accepting = Accepting.Begin();
-        // One row per subject: the drain applies a row in the transaction of its subject's incidents, and removes it there.
-        var rows = alerts.GroupBy(SubjectKey).Select(subject => new InboxRow(subject.Key, JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert))).ToList();
-        var pending = new Pending(rows);
+        var pending = new Pending(RowsOf(alerts));
         bool writeHere;
         lock (_lock)
         {
@@ -155,6 +153,13 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
 
     /// <summary>The subject an alert's row is stored under: cluster, namespace and <see cref="IncidentGrouping.SubjectOf"/>.</summary>
     public static string SubjectKey(PullAlert alert) => $"{alert.Failure.Cluster}/{alert.Failure.Namespace}/{IncidentGrouping.SubjectOf(alert.Failure)}";
+
+    /// <summary>
+    /// The rows of one request: one per subject, its alerts in payload order (the drain applies a row in the transaction
+    /// of its subject's incidents, and removes it there).
+    /// </summary>
+    internal static IReadOnlyList<InboxRow> RowsOf(IReadOnlyList<PullAlert> alerts) =>
+        alerts.GroupBy(SubjectKey).Select(subject => new InboxRow(subject.Key, JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert))).ToList();
 
     /// <summary>Removes rows that were applied.</summary>
     public Task RemoveAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) =>
@@ -267,5 +272,5 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     }
 
     /// <summary>A row to insert: its subject, and its alerts as JSON.</summary>
-    private sealed record InboxRow(string Subject, string Alerts);
+    internal sealed record InboxRow(string Subject, string Alerts);
 }
