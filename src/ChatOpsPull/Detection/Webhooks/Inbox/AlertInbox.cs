@@ -158,8 +158,26 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// The rows of one request: one per subject, its alerts in payload order (the drain applies a row in the transaction
     /// of its subject's incidents, and removes it there).
     /// </summary>
-    internal static IReadOnlyList<InboxRow> RowsOf(IReadOnlyList<PullAlert> alerts) =>
-        alerts.GroupBy(SubjectKey).Select(subject => new InboxRow(subject.Key, JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert))).ToList();
+    internal static IReadOnlyList<InboxRow> RowsOf(IReadOnlyList<PullAlert> alerts)
+    {
+        if (alerts.Count == 0)
+        {
+            return [];
+        }
+
+        // A storm's request is usually one workload's pods: one row, written without grouping.
+        var subject = SubjectKey(alerts[0]);
+        for (var i = 1; i < alerts.Count; i++)
+        {
+            if (!string.Equals(SubjectKey(alerts[i]), subject, StringComparison.Ordinal))
+            {
+                return [.. alerts.GroupBy(SubjectKey).Select(group => new InboxRow(group.Key, JsonSerializer.Serialize(group.ToList(), InboxJson.Default.ListPullAlert)))];
+            }
+        }
+
+        var all = alerts as List<PullAlert> ?? [.. alerts];
+        return [new InboxRow(subject, JsonSerializer.Serialize(all, InboxJson.Default.ListPullAlert))];
+    }
 
     /// <summary>Removes rows that were applied.</summary>
     public Task RemoveAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) =>
