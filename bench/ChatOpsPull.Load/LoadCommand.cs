@@ -20,7 +20,7 @@ public static class LoadCommand
         if (settings.Url is null)
         {
             bot = await InProcessBot.StartAsync(settings.Store).ConfigureAwait(false);
-            output.WriteLine($"bot started in process at {bot.Url} ({(settings.Store == LoadStore.Counting ? "counting sink" : $"incident store on {settings.Store}")}); load average {LoadAverage()}");
+            output.WriteLine($"bot started in process at {bot.Url} ({(settings.Store == LoadStore.Counting ? "counting sink" : $"incident store on {settings.Store}")}); {GcMode()}; load average {LoadAverage()}");
         }
 
         try
@@ -224,6 +224,10 @@ public static class LoadCommand
 
     /// <summary>How long the alerts accepted may take to reach their incidents before the run counts them as lost.</summary>
     private static readonly TimeSpan ApplyPatience = TimeSpan.FromSeconds(120);
+
+    /// <summary>The GC the bot runs with here (the shipped image's is set in src/ChatOpsPull/ChatOpsPull.csproj).</summary>
+    private static string GcMode() =>
+        $"{(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, {System.Runtime.GCSettings.LatencyMode}";
 
     private static string LoadAverage()
     {
