@@ -16,7 +16,9 @@ using Microsoft.Extensions.Logging;
 namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>
-/// An in-process Kubernetes API server for tests (Kestrel, plain HTTP on a free loopback port) that speaks the real
+/// An in-process Kubernetes API server for tests (Kestrel on a free loopback port: plain HTTP/1.1, or with
+/// <c>https</c> TLS offering h2 and http/1.1 by ALPN as a real API server does; it counts the connections it accepts and
+/// the requests per protocol) that speaks the real
 /// REST protocol to KubernetesClient and to kubectl: discovery (legacy and aggregated) and OpenAPI v3, GET/LIST (label
 /// and field selectors, limit/continue over a consistent snapshot, server-side Table printing), chunked WATCH streams
 /// (resourceVersion, BOOKMARK, 410 Expired after compaction, timeoutSeconds), POST/PUT/PATCH (merge, strategic merge,
