@@ -1,6 +1,8 @@
+using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Kubernetes;
 using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Infrastructure;
+using k8s;
 
 namespace ChatOpsPull.Tests.Kubernetes;
 
@@ -12,7 +14,12 @@ namespace ChatOpsPull.Tests.Kubernetes;
 /// </summary>
 public sealed class ApiConnectionTests : IDisposable
 {
-    private const int Diagnoses = 40;
+    /// <summary>
+    /// Diagnoses at once: the bot runs at most <see cref="DiagnosisOptions.Workers"/>. Each inspection reads up to three
+    /// objects at once, so with the watches they stay under the 100 streams the stand-in's HTTP/2 connection carries at
+    /// once (40 inspections may need up to 122; a run with 40 opened a second connection, as the client should then).
+    /// </summary>
+    private static readonly int Diagnoses = new DiagnosisOptions().Workers;
     private const int HeldWatches = 2;
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "chatopspull-apiconn-" + Guid.NewGuid().ToString("N"));
