@@ -39,8 +39,9 @@ public static class PullFailureLatencyDriver
         var workers = Option(args, "--workers", 0);
         if (args.Contains("--help"))
         {
-            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--Section:Key=value …]");
+            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--api-plain-http] [--Section:Key=value …]");
             Console.WriteLine("  --warm-up: one incident in a namespace of its own is diagnosed before the storm (the diagnosis path has run once).");
+            Console.WriteLine("  --api-plain-http: the Kubernetes API stand-in speaks plain HTTP/1.1 (no TLS, so no HTTP/2); by default it speaks TLS offering h2 and http/1.1, as a real API server does.");
             Console.WriteLine("  --storage postgres: the incident store and Hangfire on a throwaway PostgreSQL cluster (initdb/pg_ctl); default SQLite files.");
             return 0;
         }
@@ -50,7 +51,7 @@ public static class PullFailureLatencyDriver
         try
         {
             await using var registry = await StartRegistryAsync(work);
-            await using var api = await FakeKubernetesApi.StartAsync();
+            await using var api = await FakeKubernetesApi.StartAsync(https: !args.Contains("--api-plain-http"));
             await using var pg = storage == "postgres" ? await ThrowawayPostgres.StartAsync() : null;
             // One healthy pod on an image the registry has, listed before the storm's (its namespace sorts first): the pod a
             // freshly started bot's warm-up reads (DiagnosisWarmUp), as in a cluster where most pods run; its image is none
@@ -127,6 +128,7 @@ public static class PullFailureLatencyDriver
             pgProbe?.Begin();
             var changedAt = new ConcurrentDictionary<string, long>();
             var registryBefore = RegistryTraffic.Take(registry, app.Services);
+            var apiBefore = ApiTraffic.Take(api);
             var clock = Stopwatch.StartNew();
             var stormStarted = Stopwatch.GetTimestamp();
             for (var i = 0; i < names.Count; i++)
@@ -168,6 +170,7 @@ public static class PullFailureLatencyDriver
             jit.Stop();
             await Task.Delay(200); // the registry logs a request as it finishes it
             var registryTraffic = RegistryTraffic.Take(registry, app.Services).Since(registryBefore);
+            var apiTraffic = ApiTraffic.Take(api).Since(apiBefore);
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
             if (samples.Length == 0)
@@ -199,6 +202,7 @@ public static class PullFailureLatencyDriver
                 }
             }
 
+            Console.WriteLine(apiTraffic.Report(api.BaseAddress.Scheme));
             Console.WriteLine(registryTraffic.Report(diagnosed.Diagnoses.Count));
             Console.WriteLine(storm);
             Console.WriteLine(transactions);
@@ -383,6 +387,19 @@ public static class PullFailureLatencyDriver
     }
 
     /// <summary>One Deployment per namespace (bench-00…), each on a missing tag, with Ready pods; returns the pods.</summary>
+    /// <summary>What reached the Kubernetes API stand-in: TCP connections accepted and requests per protocol (HTTP/1.1, HTTP/2).</summary>
+    private sealed record ApiTraffic(long Connections, IReadOnlyDictionary<string, int> Protocols)
+    {
+        public static ApiTraffic Take(FakeKubernetesApi api) => new(api.ConnectionsAccepted, api.RequestsByProtocol.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
+
+        public ApiTraffic Since(ApiTraffic before) => new(
+            Connections - before.Connections,
+            Protocols.ToDictionary(p => p.Key, p => p.Value - before.Protocols.GetValueOrDefault(p.Key), StringComparer.Ordinal));
+
+        public string Report(string scheme) => string.Create(CultureInfo.InvariantCulture,
+            $"  Kubernetes API stand-in ({scheme}) during the storm: {Connections} connections opened; requests {string.Join(", ", Protocols.Where(p => p.Value > 0).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Value} over {p.Key}"))}");
+    }
+
     internal static List<(string Namespace, string Pod, string Image)> Seed(FakeKubernetesApi api, string registry, int pods, int workloads, string prefix = "bench", string? image = null)
     {
         var node = Load("node-worker-1.json");

@@ -16,7 +16,9 @@ using Microsoft.Extensions.Logging;
 namespace ChatOpsPull.Simulation.KubernetesApi;
 
 /// <summary>
-/// An in-process Kubernetes API server for tests (Kestrel, plain HTTP on a free loopback port) that speaks the real
+/// An in-process Kubernetes API server for tests (Kestrel on a free loopback port: plain HTTP/1.1, or with
+/// <c>https</c> TLS offering h2 and http/1.1 by ALPN as a real API server does; it counts the connections it accepts and
+/// the requests per protocol) that speaks the real
 /// REST protocol to KubernetesClient and to kubectl: discovery (legacy and aggregated) and OpenAPI v3, GET/LIST (label
 /// and field selectors, limit/continue over a consistent snapshot, server-side Table printing), chunked WATCH streams
 /// (resourceVersion, BOOKMARK, 410 Expired after compaction, timeoutSeconds), POST/PUT/PATCH (merge, strategic merge,
@@ -42,12 +44,15 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private readonly ConcurrentBag<(string Verb, string Resource, string? Namespace, string? User)> _denials = [];
     private readonly ConcurrentQueue<string> _requests = new();
     private readonly ConcurrentQueue<string> _serverErrors = new();
+    private readonly ConnectionCount _connections;
+    private readonly ConcurrentDictionary<string, int> _protocols = new(StringComparer.Ordinal);
     private readonly Timer _bookmarkTimer;
     private readonly RbacAuthorizer _rbac;
 
-    private FakeKubernetesApi(WebApplication app, ObjectStore store, WorkloadControllers controllers, int port, X509Certificate2? certificate)
+    private FakeKubernetesApi(WebApplication app, ObjectStore store, WorkloadControllers controllers, int port, X509Certificate2? certificate, ConnectionCount connections)
     {
         _app = app;
+        _connections = connections;
         Store = store;
         Controllers = controllers;
         Certificate = certificate;
@@ -85,6 +90,12 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     /// <summary>Requests served, as "VERB /path?query" (for assertions about what a client asked).</summary>
     public IReadOnlyCollection<string> Requests => _requests;
 
+    /// <summary>TCP connections clients opened to the server so far (before TLS), whatever they then carried.</summary>
+    public long ConnectionsAccepted => _connections.Accepted;
+
+    /// <summary>Requests served per protocol ("HTTP/1.1", "HTTP/2"), as the client and the server agreed on it.</summary>
+    public IReadOnlyDictionary<string, int> RequestsByProtocol => _protocols;
+
     /// <summary>Exceptions the server did not expect while serving (a faithful server has none): "VERB /path: Type: message".</summary>
     public IReadOnlyCollection<string> ServerErrors => _serverErrors;
 
@@ -111,6 +122,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         time ??= TimeProvider.System;
         var port = LoopbackPort.Free();
         var certificate = https ? SelfSignedCertificate() : null;
+        var connections = new ConnectionCount();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
 
@@ -119,13 +131,27 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         builder.WebHost.UseSockets(o => o.Backlog = 4096);
         builder.WebHost.UseKestrel(o =>
         {
+            // Over TLS, ALPN offers h2 and http/1.1 as Go's net/http does, and one HTTP/2 connection carries at most 100
+            // streams at once (Kestrel's default, the limit kube-apiserver has used since CVE-2023-44487); plain HTTP is
+            // HTTP/1.1 only, as a Go server without TLS (no h2c).
             o.Listen(IPAddress.Loopback, port, listen =>
             {
+                listen.Use(next => connection =>
+                {
+                    connections.Opened();
+                    return next(connection);
+                });
                 if (certificate is not null)
                 {
+                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2;
                     listen.UseHttps(certificate);
                 }
+                else
+                {
+                    listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1;
+                }
             });
+            o.Limits.Http2.MaxStreamsPerConnection = 100;
             o.Limits.MaxRequestBodySize = 3 * 1024 * 1024;
             o.Limits.MinResponseDataRate = null;
             o.Limits.MinRequestBodyDataRate = null;
@@ -135,7 +161,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         var app = builder.Build();
         var store = new ObjectStore(time);
         var controllers = new WorkloadControllers(store, time);
-        var api = new FakeKubernetesApi(app, store, controllers, port, certificate);
+        var api = new FakeKubernetesApi(app, store, controllers, port, certificate, connections);
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
         {
             store.Create(ResourceType.Of("namespaces"), null, new JsonObject
@@ -390,6 +416,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     {
         var request = context.Request;
         _requests.Enqueue($"{request.Method} {request.Path}{request.QueryString}");
+        _protocols.AddOrUpdate(request.Protocol, 1, (_, n) => n + 1);
         try
         {
             var user = Authenticate(request);
@@ -1181,6 +1208,16 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private static Task WriteTableAsync(HttpContext context, JsonObject table) => WriteJsonAsync(context, HttpStatusCode.OK, table, Tables.ContentType);
 
     /// <summary>/api/v1/namespaces/{ns}/pods/{name}/status and friends.</summary>
+    /// <summary>Connections accepted, counted by a connection middleware that starts before the server's tasks exist.</summary>
+    private sealed class ConnectionCount
+    {
+        private long _accepted;
+
+        public long Accepted => Interlocked.Read(ref _accepted);
+
+        public void Opened() => Interlocked.Increment(ref _accepted);
+    }
+
     private sealed record Route(ResourceType Type, string? Namespace, string? Name, string? Subresource)
     {
         public static Route? Parse(string path, ObjectStore store)
