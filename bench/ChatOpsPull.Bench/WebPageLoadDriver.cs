@@ -69,10 +69,11 @@ public static class WebPageLoadDriver
                     CancellationToken.None);
             }
 
-            // The diagnoses the reports started change every card once; measure the page after they have landed.
+            // The diagnoses the reports started change every card once; measure the page after they have landed
+            // (pending ones, whether a sweep has taken them or not).
             var store = app.Services.GetRequiredService<IncidentStore>();
             var settle = Stopwatch.StartNew();
-            while ((await store.ListPendingDiagnosesAsync(DateTimeOffset.UtcNow.AddHours(1))).Count > 0 && settle.Elapsed < TimeSpan.FromSeconds(60))
+            while ((await store.ListPendingDiagnosesAsync(DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow.AddHours(1))).Count > 0 && settle.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(100);
             }
