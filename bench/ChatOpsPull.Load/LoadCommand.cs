@@ -249,7 +249,7 @@ public static class LoadCommand
 
     /// <summary>The drain's counts in a window: transactions, rows per transaction, and where their time went.</summary>
     private static string Describe(ChatOpsPull.Detection.Webhooks.Inbox.DrainCounts c) => string.Create(CultureInfo.InvariantCulture,
-        $"{c.Batches} batches, {c.SubjectRounds} subject rounds, {c.RowsApplied} inbox rows ({(c.SubjectRounds == 0 ? 0 : c.RowsApplied / (double)c.SubjectRounds):F1} rows per round); {c.InSubjects.TotalSeconds:F1} s inside them, overlapping ({(c.SubjectRounds == 0 ? 0 : c.InSubjects.TotalMilliseconds / c.SubjectRounds):F2} ms each), of it {c.BeforeClaim.TotalSeconds:F1} s before the claim's statement (subject lock, write turn, connection, the lock's round trip)");
+        $"{c.Batches} batches, {c.SubjectRounds} subject rounds, {c.RowsApplied} inbox rows ({(c.SubjectRounds == 0 ? 0 : c.RowsApplied / (double)c.SubjectRounds):F1} rows per round); {c.InSubjects.TotalSeconds:F1} s inside them, overlapping ({(c.SubjectRounds == 0 ? 0 : c.InSubjects.TotalMilliseconds / c.SubjectRounds):F2} ms each), of it {c.BeforeClaim.TotalSeconds:F1} s before the claim's command (subject lock in process, write turn, connection)");
 
     private static TimeSpan ProcessCpu()
     {

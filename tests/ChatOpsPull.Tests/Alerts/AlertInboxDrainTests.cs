@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace ChatOpsPull.Tests.Alerts;
 
@@ -19,7 +20,7 @@ namespace ChatOpsPull.Tests.Alerts;
 /// rows, and a batch is bounded by time.
 /// </summary>
 [Collection(UsesPostgres.Name)]
-public sealed class AlertInboxDrainTests(PostgresFixture postgres)
+public sealed class AlertInboxDrainTests(PostgresFixture postgres, ITestOutputHelper output)
 {
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
@@ -221,6 +222,7 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
         var applied = 0;
         await transactions.CountAsync(async () => applied = await DrainOf(rig).ApplyBatchAsync(default));
 
+        output.WriteLine($"transactions (rounds each): {string.Join(", ", transactions.Rounds)}");
         Assert.Equal(2 * subjects, applied);
         Assert.Equal(0, await inbox.CountAsync());
         // One after another, every subject was a transaction of its own: 24. Applied at once, their rounds queue for the
@@ -237,6 +239,32 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
 
         var opened = rig.Notifier.Calls.Where(c => c.Change == IncidentChange.Opened).Select(c => c.Incident.Id).Order(StringComparer.Ordinal);
         Assert.Equal(open.Select(i => i.Id).Order(StringComparer.Ordinal), opened); // each opening told once
+    }
+
+    [Fact]
+    public async Task A_subject_s_rows_are_claimed_with_its_lock_and_removed_in_one_round_trip_on_postgres()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Postgres);
+        var inbox = rig.Get<AlertInbox>();
+        var drain = DrainOf(rig);
+        await inbox.AppendAsync([Firing("api-1")], default);
+        Assert.Equal(1, await drain.ApplyBatchAsync(default)); // the incident is open, the code warm
+        await inbox.AppendAsync([Firing("api-2")], default);
+        await inbox.AppendAsync([Firing("api-3")], default);
+
+        var sent = await SentToPostgres.CountAsync(async () => Assert.Equal(2, await drain.ApplyBatchAsync(default)));
+
+        output.WriteLine(sent.Describe());
+        // The batch's read of ids and subjects, then one command for the subject lock and its rows taken out of the inbox
+        // (it was three: the lock, the rows read FOR UPDATE, their DELETE).
+        var inboxCommands = sent.Texts.Where(t => t.Contains("alert_inbox", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, inboxCommands.Count);
+        Assert.Contains("SELECT id, subject", inboxCommands[0], StringComparison.Ordinal);
+        Assert.Contains("pg_advisory_xact_lock", inboxCommands[1], StringComparison.Ordinal);
+        Assert.Contains("DELETE FROM alert_inbox", inboxCommands[1], StringComparison.Ordinal);
+        Assert.DoesNotContain(sent.Texts, t => t.Contains("pg_advisory_xact_lock", StringComparison.Ordinal) && !t.Contains("alert_inbox", StringComparison.Ordinal));
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Equal(["api-1", "api-2", "api-3"], Assert.Single(await rig.Store.ListOpenAsync()).Pods.Select(p => p.Pod).Order(StringComparer.Ordinal));
     }
 
     [Fact]

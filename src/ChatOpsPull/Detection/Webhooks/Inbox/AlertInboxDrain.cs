@@ -79,7 +79,7 @@ public sealed partial class AlertInboxDrain : BackgroundService
     /// What the drain has done so far (for the load driver and diagnostics; counts, not timings of a core): batches read,
     /// subject rounds (calls into the engine, each its rows' claim, apply and removal, in a transaction it may share with
     /// other subjects' rounds; a retried attempt counts once), inbox rows applied, and the rounds' time: from asking the
-    /// engine to the claim's first statement (the subject lock, the write turn, a pooled connection) and in all.
+    /// engine to the claim's command (the subject lock in process, the write turn, a pooled connection) and in all.
     /// </summary>
     public DrainCounts Counts => new(
         Interlocked.Read(ref _batches),
@@ -201,10 +201,10 @@ public sealed partial class AlertInboxDrain : BackgroundService
             parts[0],
             parts[1],
             parts[2],
-            (connection, transaction) =>
+            (connection, transaction, subjectLock) =>
             {
                 claimed ??= _time.GetTimestamp();
-                return AlertInbox.ClaimAsync(connection, transaction, subject.Key, lastId, _time.GetUtcNow(), quarantined);
+                return AlertInbox.ClaimAsync(connection, transaction, subjectLock, subject.Key, lastId, _time.GetUtcNow(), quarantined);
             },
             cancellationToken).ConfigureAwait(false);
         foreach (var row in quarantined)
@@ -280,7 +280,7 @@ public sealed partial class AlertInboxDrain : BackgroundService
 
 /// <summary>What <see cref="AlertInboxDrain"/> has done so far (<see cref="AlertInboxDrain.Counts"/>).</summary>
 /// <param name="RowsApplied">Rows the batches named, applied (the claims may take a subject's older rows a batch passed over too).</param>
-/// <param name="BeforeClaim">From asking the engine to the claim's first statement: the subject lock, the write turn, a connection.</param>
+/// <param name="BeforeClaim">From asking the engine to the claim's command: the subject lock in process, the write turn, a connection.</param>
 /// <param name="InSubjects">From asking the engine to its answer, in all.</param>
 public sealed record DrainCounts(long Batches, long SubjectRounds, long RowsApplied, TimeSpan BeforeClaim, TimeSpan InSubjects)
 {
