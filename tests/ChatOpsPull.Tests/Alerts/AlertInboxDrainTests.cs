@@ -154,13 +154,12 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres, ITestOutputHe
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
-    public async Task While_a_request_waits_for_the_inbox_the_drain_gives_way_before_each_wave_of_subjects_and_goes_on_once_its_pause_is_over(DatabaseProvider provider)
+    public async Task While_a_request_waits_for_the_inbox_the_drain_applies_one_subject_at_a_time_gives_way_before_each_and_goes_on_once_its_pause_is_over(DatabaseProvider provider)
     {
         await using var rig = await StartAsync(provider);
         var inbox = rig.Get<AlertInbox>();
         await inbox.AppendAsync([Firing("api-1"), Firing("web-1", "web")], default);
-        // On the rig's fake clock (a pause ends only when the test moves the clock), one subject per wave.
-        var drain = new AlertInboxDrain(inbox, rig.Engine, rig.Time, NullLogger<AlertInboxDrain>.Instance) { SubjectsAtOnce = 1 };
+        var drain = DrainOf(rig); // on the rig's fake clock: a pause ends only when the test moves the clock
 
         // A request is waiting for its answer all along: the drain must still get through, one bounded pause per subject.
         using var waiting = inbox.Accepting.Begin();

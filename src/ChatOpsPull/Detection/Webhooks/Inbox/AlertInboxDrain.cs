@@ -14,7 +14,7 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 /// not drain the same rows. A batch is bounded by rows (<see cref="BatchRows"/>) and by time (<see cref="BatchTime"/>: no
 /// new wave is started after it). When the engine cannot write, the rows stay and are tried again with back-off.
 /// While webhook requests are waiting for their answer (<see cref="AcceptPressure"/>), the drain gives way before each
-/// wave: for twice as long as the wave before took (<see cref="YieldFactor"/>, at least
+/// wave, and a wave is then one subject: for twice as long as the wave before took (<see cref="YieldFactor"/>, at least
 /// <see cref="YieldSlice"/>, at most <see cref="MaxYield"/>), or until no request came for a slice. A storm is answered
 /// first (an answer waits for the inbox's commit, and on SQLite for the write lock the drain holds) and applied as fast
 /// as the drain can once it is over; while it lasts the drain keeps a third of the time, so it is never starved.
@@ -153,7 +153,8 @@ public sealed partial class AlertInboxDrain : BackgroundService
 
         var applied = 0;
         var yielded = TimeSpan.Zero; // not the batch's time: a batch that gave way still applies its share of subjects
-        foreach (var wave in entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal).Chunk(SubjectsAtOnce))
+        var bySubject = entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal).ToList();
+        for (var next = 0; next < bySubject.Count;)
         {
             if (applied > 0 && _time.GetElapsedTime(started) - yielded >= BatchTime)
             {
@@ -161,6 +162,10 @@ public sealed partial class AlertInboxDrain : BackgroundService
             }
 
             yielded += await YieldToRequestsAsync(cancellationToken).ConfigureAwait(false);
+            // While requests wait for their answer, one subject at a time, each followed by a pause twice as long: the
+            // requests keep two thirds of the time (a wave of many subjects would outlast the longest pause).
+            var wave = bySubject.Skip(next).Take(_inbox.Accepting.InFlight > 0 ? 1 : SubjectsAtOnce).ToList();
+            next += wave.Count;
             var waveStarted = _time.GetTimestamp();
             // Every subject of the wave asks the engine at once: their rounds queue for the write turns together, and the
             // caller handed a turn takes the others queued behind it into its transaction, one commit for many subjects.
