@@ -21,7 +21,7 @@ public static class LoadCommand
         if (settings.Url is null)
         {
             bot = await InProcessBot.StartAsync(settings.Store, settings.BotSettings).ConfigureAwait(false);
-            output.WriteLine($"bot started in process at {bot.Url} ({(settings.Store == LoadStore.Counting ? "counting sink" : $"incident store on {settings.Store}")}{(settings.BotSettings is { Count: > 0 } set ? ", " + string.Join(' ', set) : string.Empty)}); load average {LoadAverage()}");
+            output.WriteLine($"bot started in process at {bot.Url} ({(settings.Store == LoadStore.Counting ? "counting sink" : $"incident store on {settings.Store}")}{(settings.BotSettings is { Count: > 0 } set ? ", " + string.Join(' ', set) : string.Empty)}); {GcMode()}; load average {LoadAverage()}");
         }
 
         try
@@ -256,6 +256,10 @@ public static class LoadCommand
         using var process = Process.GetCurrentProcess();
         return process.TotalProcessorTime;
     }
+
+    /// <summary>The GC the bot runs with here (the shipped image's is set in src/ChatOpsPull/ChatOpsPull.csproj).</summary>
+    private static string GcMode() =>
+        $"{(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, {System.Runtime.GCSettings.LatencyMode}";
 
     private static string LoadAverage()
     {

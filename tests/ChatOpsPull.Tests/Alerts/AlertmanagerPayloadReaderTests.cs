@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Detection.Webhooks;
 using static ChatOpsPull.Tests.Alerts.WebhookCalls;
@@ -164,6 +166,128 @@ public sealed class AlertmanagerPayloadReaderTests
         Assert.Null(reading.Batch);
         Assert.Equal(50, reading.Errors.Count);
         Assert.Equal("$.alerts[49].status", reading.Errors[^1].Path);
+    }
+
+    [Theory]
+    [InlineData(false, "Zeichen: äöü ✓ 🚀 and a \"quote\"")]
+    [InlineData(true, "Zeichen: äöü ✓ 🚀, raw UTF-8")]
+    public void Escaped_and_unicode_strings_read_as_the_text_they_spell(bool rawUtf8, string description)
+    {
+        var labels = PullLabels("shop", "api-1");
+        var writing = new JsonSerializerOptions { Encoder = rawUtf8 ? JavaScriptEncoder.UnsafeRelaxedJsonEscaping : JavaScriptEncoder.Default };
+        var body = Message(Alert("firing", labels, description: description, fingerprint: "00ff", startsAt: StartsAt)).ToJsonString(writing)
+            .Replace("\"status\":\"firing\",\"labels\"", "\"status\":\"fir\\u0069ng\",\"labels\"", StringComparison.Ordinal)
+            .Replace("\"ImagePullBackOff\"", "\"Im\\u0061gePullBackOff\"", StringComparison.Ordinal)
+            .Replace("\"00ff\"", "\"\\u0030\\u0030ff\"", StringComparison.Ordinal)
+            .Replace("\"api-1\"", "\"ap\\u0069-1\"", StringComparison.Ordinal);
+        Assert.Contains("\\u0069ng", body, StringComparison.Ordinal);
+
+        var read = Assert.Single(Read(body).Batch!.Alerts);
+
+        Assert.Equal(AlertStatus.Firing, read.Status);
+        Assert.Equal(("api-1", "ImagePullBackOff"), (read.Failure.Pod, read.Failure.Reason));
+        Assert.Equal(description, read.Failure.Message);
+        Assert.Equal(rawUtf8, body.Contains('✓', StringComparison.Ordinal));
+        Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"00ff|{StartsAt.UtcTicks}|f"), read.DeduplicationKey);
+    }
+
+    [Fact]
+    public void Each_alert_of_a_message_keeps_its_own_label_values_however_its_neighbours_spell_theirs()
+    {
+        var alerts = new[]
+        {
+            Alert("firing", PullLabels("shop", "api-1", container: "web")),
+            Alert("firing", PullLabels("shop", "api-2", container: "web")),
+            Alert("firing", PullLabels("cart", "api-3", container: "sidecar", reason: "ErrImagePull")),
+            Alert("firing", PullLabels("shop", "api-4", container: "web")),
+        };
+        alerts[2]["labels"]!["cluster"] = "prod-eu";
+        var body = Message(alerts).ToJsonString();
+        // The fourth alert spells "shop" with an escape: another spelling of the same text.
+        var fourth = body.LastIndexOf("\"namespace\":\"shop\"", StringComparison.Ordinal);
+        body = string.Concat(body.AsSpan(0, fourth), "\"namespace\":\"sh\\u006fp\"", body.AsSpan(fourth + "\"namespace\":\"shop\"".Length));
+
+        var read = Read(body).Batch!.Alerts.Select(a => (a.Failure.Cluster, a.Failure.Namespace, a.Failure.Pod, a.Failure.Container, a.Failure.Reason)).ToList();
+
+        Assert.Equal(
+            [
+                ("default-cluster", "shop", "api-1", "web", "ImagePullBackOff"),
+                ("default-cluster", "shop", "api-2", "web", "ImagePullBackOff"),
+                ("prod-eu", "cart", "api-3", "sidecar", "ErrImagePull"),
+                ("default-cluster", "shop", "api-4", "web", "ImagePullBackOff"),
+            ],
+            read);
+    }
+
+    [Theory]
+    [InlineData("{\"description\":\"\",\"message\":\"from message\",\"summary\":\"from summary\"}", "from message")]
+    [InlineData("{\"summary\":\"from summary\",\"description\":null}", "from summary")]
+    [InlineData("{\"summary\":\"from summary\",\"description\":\"from description\"}", "from description")]
+    [InlineData("{\"runbook_url\":\"https://x\"}", "")]
+    [InlineData("null", "")]
+    public void The_alerts_words_are_its_description_else_message_else_summary(string annotations, string words)
+    {
+        var body = OneAlert().Replace("\"annotations\":{\"description\":\"waiting\"}", $"\"annotations\":{annotations}", StringComparison.Ordinal);
+        Assert.NotEqual(OneAlert(), body);
+
+        Assert.Equal(words, Assert.Single(Read(body).Batch!.Alerts).Failure.Message);
+    }
+
+    [Fact]
+    public void An_annotation_that_is_not_valid_utf8_is_refused_even_when_the_description_is_used()
+    {
+        var body = Encoding.UTF8.GetBytes(OneAlert().Replace("\"annotations\":{", "\"annotations\":{\"summary\":\"MARK\",", StringComparison.Ordinal));
+        var mark = body.AsSpan().IndexOf("MARK"u8);
+        body[mark] = 0xC0;
+        body[mark + 1] = 0xAF;
+
+        var reading = _reader.Read(body, out _);
+
+        Assert.Null(reading.Batch);
+        Assert.Equal("$.alerts[0].annotations.summary", reading.Errors[0].Path);
+    }
+
+    [Fact]
+    public void Labels_with_odd_names_and_values_are_skipped_and_still_tell_alerts_without_fingerprints_apart()
+    {
+        var labels = PullLabels("shop", "api-1");
+        labels["tier \"quoted\" ✓"] = "a\\b\n\u00e9";
+        labels["emoji🚀"] = "";
+        var other = new Dictionary<string, string>(labels) { ["emoji🚀"] = "x" };
+        var message = Message(Alert("firing", labels, startsAt: StartsAt), Alert("firing", other, startsAt: StartsAt));
+        foreach (var alert in message["alerts"]!.AsArray())
+        {
+            alert!.AsObject().Remove("fingerprint");
+        }
+
+        var alerts = Read(message.ToJsonString()).Batch!.Alerts;
+
+        Assert.Equal(2, alerts.Count);
+        Assert.All(alerts, a => Assert.Equal(("shop", "api-1"), (a.Failure.Namespace, a.Failure.Pod)));
+        Assert.NotEqual(alerts[0].DeduplicationKey, alerts[1].DeduplicationKey);
+    }
+
+    [Fact]
+    public void A_message_with_an_empty_alerts_array_is_a_batch_of_nothing()
+    {
+        var reading = Read("{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[],\"truncatedAlerts\":0}");
+
+        Assert.Equal((0, 0, 0), (reading.Batch!.AlertCount, reading.Batch.Alerts.Count, reading.Batch.Ignored));
+    }
+
+    [Fact]
+    public void An_alert_without_fingerprint_start_or_annotations_is_read_with_what_it_has()
+    {
+        var alert = Alert("firing", PullLabels("shop", "api-1"));
+        alert.Remove("fingerprint");
+        alert.Remove("startsAt");
+        alert.Remove("annotations");
+        alert["extra"] = new JsonObject { ["nested"] = new JsonArray("x", 1, null) };
+
+        var read = Assert.Single(Read(Message(alert).ToJsonString()).Batch!.Alerts);
+
+        Assert.Equal((string.Empty, "api-1"), (read.Failure.Message, read.Failure.Pod));
+        Assert.EndsWith("|0|f", read.DeduplicationKey, StringComparison.Ordinal);
     }
 
     private static string OneAlert() =>

@@ -29,16 +29,22 @@ internal sealed class AlertmanagerAlertFields
     /// <summary>Where the label object lies in the body (read again, in full, only for an alert without a fingerprint).</summary>
     public Range LabelsJson { get; set; }
 
-    /// <summary>The values of <see cref="MessageAnnotations"/>.</summary>
-    public string?[] Annotations { get; } = new string?[3];
+    /// <summary>The values of <see cref="MessageAnnotations"/>, where they lie in the body (only the one used is decoded).</summary>
+    public BodyText[] Annotations { get; } = new BodyText[3];
 
     public DateTimeOffset? StartsAt { get; set; }
 
     /// <summary>"0001-01-01T00:00:00Z" while firing without a known end.</summary>
     public DateTimeOffset? EndsAt { get; set; }
 
-    /// <summary>Hash of the label set (since Alertmanager 0.19).</summary>
-    public string? Fingerprint { get; set; }
+    /// <summary>Hash of the label set (since Alertmanager 0.19), where it lies in the body.</summary>
+    public BodyText Fingerprint { get; set; }
+
+    /// <summary>
+    /// Per message, not cleared between its alerts: each read label's value as the previous alert spelled it, so an
+    /// alert spelling it the same takes the same string.
+    /// </summary>
+    public BodyText[] PreviousLabels { get; } = new BodyText[9];
 
     public void Clear()
     {
@@ -46,9 +52,20 @@ internal sealed class AlertmanagerAlertFields
         HasLabels = false;
         Array.Clear(Labels);
         LabelsJson = default;
-        Array.Clear(Annotations);
+        Annotations.AsSpan().Fill(BodyText.Null);
         StartsAt = null;
         EndsAt = null;
-        Fingerprint = null;
+        Fingerprint = BodyText.Null;
     }
+}
+
+/// <summary>
+/// A string value of the body, checked (JSON string of valid UTF-8) but not necessarily decoded: <see cref="Text"/> when it
+/// was (an escaped value, or a label value read), else where its UTF-8 lies. <see cref="Length"/> is -1 for absent or null.
+/// </summary>
+internal readonly record struct BodyText(string? Text, int Start, int Length)
+{
+    public static BodyText Null { get; } = new(null, 0, -1);
+
+    public string Decode(ReadOnlySpan<byte> body) => Text ?? System.Text.Encoding.UTF8.GetString(body.Slice(Start, Length));
 }

@@ -28,6 +28,9 @@ public sealed class AlertmanagerPayloadReader
     private readonly string[] _labelNamesText;
     private readonly byte[][] _labelNames;
 
+    /// <summary>The pull reasons in UTF-8, beside the set's own string: a reason label is matched, not decoded.</summary>
+    private readonly (byte[] Utf8, string Text)[] _pullReasonTexts;
+
     public AlertmanagerPayloadReader(AlertmanagerWebhookOptions options, IReadOnlySet<string> pullReasons, string defaultCluster, TimeProvider time)
     {
         _options = options;
@@ -36,6 +39,7 @@ public sealed class AlertmanagerPayloadReader
         _time = time;
         _labelNamesText = [options.ReasonLabel, "alertname", "namespace", "pod", "container", options.ClusterLabel, options.ImageLabel, "owner_kind", "owner_name"];
         _labelNames = [.. _labelNamesText.Select(Encoding.UTF8.GetBytes)];
+        _pullReasonTexts = [.. pullReasons.Order(StringComparer.Ordinal).Select(r => (Encoding.UTF8.GetBytes(r), r))];
     }
 
     /// <param name="truncatedAlerts">How many alerts Alertmanager left out of the message (its <c>max_alerts</c>).</param>
@@ -100,7 +104,7 @@ public sealed class AlertmanagerPayloadReader
                         {
                             reader.Skip();
                         }
-                        else if (ReadAlertFields(ref reader, count, fields, ref at) is { } read)
+                        else if (ReadAlertFields(ref reader, body, count, fields, ref at) is { } read)
                         {
                             if (ReadAlert(read, count, body, alertErrors) is { } alert)
                             {
@@ -179,7 +183,7 @@ public sealed class AlertmanagerPayloadReader
     /// rest is checked for its JSON type and skipped.
     /// </summary>
     /// <returns>The fields; null when the element is JSON null.</returns>
-    private AlertmanagerAlertFields? ReadAlertFields(ref Utf8JsonReader reader, int index, AlertmanagerAlertFields fields, ref Position at)
+    private AlertmanagerAlertFields? ReadAlertFields(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index, AlertmanagerAlertFields fields, ref Position at)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -198,7 +202,10 @@ public sealed class AlertmanagerPayloadReader
             if (reader.ValueTextEquals("status"u8))
             {
                 reader.Read();
-                fields.Status = StringOrNull(ref reader, new FieldPath(path, "status"));
+                fields.Status = reader.TokenType != JsonTokenType.String ? StringOrNull(ref reader, new FieldPath(path, "status"))
+                    : reader.ValueTextEquals("firing"u8) ? "firing"
+                    : reader.ValueTextEquals("resolved"u8) ? "resolved"
+                    : StringOrNull(ref reader, new FieldPath(path, "status"));
             }
             else if (reader.ValueTextEquals("labels"u8))
             {
@@ -207,7 +214,7 @@ public sealed class AlertmanagerPayloadReader
                 if (fields.HasLabels)
                 {
                     at.Section = "labels";
-                    ReadLabels(ref reader, path, fields);
+                    ReadLabels(ref reader, path, fields, body);
                     at.Section = null;
                 }
             }
@@ -217,7 +224,7 @@ public sealed class AlertmanagerPayloadReader
                 if (reader.TokenType != JsonTokenType.Null)
                 {
                     at.Section = "annotations";
-                    ReadAnnotations(ref reader, path, fields);
+                    ReadAnnotations(ref reader, path, fields, body);
                     at.Section = null;
                 }
             }
@@ -234,7 +241,7 @@ public sealed class AlertmanagerPayloadReader
             else if (reader.ValueTextEquals("fingerprint"u8))
             {
                 reader.Read();
-                fields.Fingerprint = StringOrNull(ref reader, new FieldPath(path, "fingerprint"));
+                fields.Fingerprint = TextOf(ref reader, new FieldPath(path, "fingerprint"));
             }
             else
             {
@@ -246,7 +253,7 @@ public sealed class AlertmanagerPayloadReader
         return fields;
     }
 
-    private void ReadLabels(ref Utf8JsonReader reader, AlertPath path, AlertmanagerAlertFields fields)
+    private void ReadLabels(ref Utf8JsonReader reader, AlertPath path, AlertmanagerAlertFields fields, ReadOnlySpan<byte> body)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -278,7 +285,7 @@ public sealed class AlertmanagerPayloadReader
             }
 
             reader.Read();
-            var value = StringOrNull(ref reader, new FieldPath(path, "labels", _labelNamesText[slot]));
+            var value = LabelValue(ref reader, new FieldPath(path, "labels", _labelNamesText[slot]), slot, fields, body);
             // A label name the options gave two roles (say, the cluster label is "namespace") fills both.
             for (var i = slot; i < _labelNames.Length; i++)
             {
@@ -292,7 +299,7 @@ public sealed class AlertmanagerPayloadReader
         fields.LabelsJson = new Range(start, (int)reader.BytesConsumed);
     }
 
-    private static void ReadAnnotations(ref Utf8JsonReader reader, AlertPath path, AlertmanagerAlertFields fields)
+    private static void ReadAnnotations(ref Utf8JsonReader reader, AlertPath path, AlertmanagerAlertFields fields, ReadOnlySpan<byte> body)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -316,7 +323,8 @@ public sealed class AlertmanagerPayloadReader
             reader.Read();
             if (slot >= 0)
             {
-                fields.Annotations[slot] = StringOrNull(ref reader, new FieldPath(path, "annotations", names[slot]));
+                // Only the one the alert's words come from is decoded (Message), the others only checked.
+                fields.Annotations[slot] = TextOf(ref reader, new FieldPath(path, "annotations", names[slot]));
             }
             else
             {
@@ -344,6 +352,58 @@ public sealed class AlertmanagerPayloadReader
             default:
                 throw new WrongType(path.ToString(), "a string");
         }
+    }
+
+    /// <summary>
+    /// A label value the bot reads. A pull reason is the set's own string, and a value spelled as the previous alert of the
+    /// message spelled it (its cluster, namespace, container, alertname) is that alert's string: a storm's message decodes
+    /// each only once.
+    /// </summary>
+    private string? LabelValue(ref Utf8JsonReader reader, FieldPath path, int slot, AlertmanagerAlertFields fields, ReadOnlySpan<byte> body)
+    {
+        if (reader.TokenType != JsonTokenType.String || reader.HasValueSequence)
+        {
+            return StringOrNull(ref reader, path);
+        }
+
+        if (slot == AlertmanagerAlertFields.ReasonLabel)
+        {
+            foreach (var (utf8, text) in _pullReasonTexts)
+            {
+                if (reader.ValueTextEquals(utf8))
+                {
+                    return text;
+                }
+            }
+        }
+
+        // The same bytes between the quotes are the same text, escaped or not.
+        var raw = reader.ValueSpan;
+        var start = (int)reader.TokenStartIndex + 1;
+        var previous = fields.PreviousLabels[slot];
+        if (previous.Text is { } same && body.Slice(previous.Start, previous.Length).SequenceEqual(raw))
+        {
+            return same;
+        }
+
+        var value = StringOrNull(ref reader, path);
+        fields.PreviousLabels[slot] = new BodyText(value, start, raw.Length);
+        return value;
+    }
+
+    /// <summary>
+    /// A string (or null) checked as <see cref="StringOrNull"/> checks it, but left in the body: where it is, decoded only
+    /// when it was escaped.
+    /// </summary>
+    private static BodyText TextOf(ref Utf8JsonReader reader, FieldPath path)
+    {
+        if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            CheckText(ref reader, path);
+            return new BodyText(null, (int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
+        }
+
+        return StringOrNull(ref reader, path) is { } text ? new BodyText(text, 0, Encoding.UTF8.GetByteCount(text)) : BodyText.Null;
     }
 
     /// <summary>Checks a value that is not read (a label or annotation the bot does not use): a string of valid UTF-8, or null.</summary>
@@ -414,7 +474,7 @@ public sealed class AlertmanagerPayloadReader
         var pod = RequiredLabel(labels[AlertmanagerAlertFields.PodLabel], "pod", labelsPath, KubernetesNames.IsSubdomain, "a pod name (RFC 1123 subdomain)", errors);
         var container = OptionalLabel(labels[AlertmanagerAlertFields.ContainerLabel], "container", labelsPath, KubernetesNames.IsLabel, "a container name (RFC 1123 label)", errors) ?? string.Empty;
         var cluster = OptionalLabel(labels[AlertmanagerAlertFields.ClusterLabel], _options.ClusterLabel, labelsPath, KubernetesNames.IsClusterName, "a cluster name (letters, digits, '.', '_' or '-', at most 63)", errors) ?? _defaultCluster;
-        var image = OptionalLabel(labels[AlertmanagerAlertFields.ImageLabel], _options.ImageLabel, labelsPath, static v => v.Length <= 1024 && !v.Any(char.IsControl), "an image reference (at most 1024 printable characters)", errors) ?? string.Empty;
+        var image = OptionalLabel(labels[AlertmanagerAlertFields.ImageLabel], _options.ImageLabel, labelsPath, static v => v.Length <= 1024 && !HasControl(v), "an image reference (at most 1024 printable characters)", errors) ?? string.Empty;
         var workload = Workload(labels[AlertmanagerAlertFields.OwnerKindLabel], labels[AlertmanagerAlertFields.OwnerNameLabel], labelsPath, errors);
         if (errors.Count > errorCount)
         {
@@ -427,7 +487,7 @@ public sealed class AlertmanagerPayloadReader
             AlertStatus.Resolved => alert.EndsAt is { } end && end != DateTimeOffset.MinValue ? end : _time.GetUtcNow(),
             _ => throw new InvalidOperationException($"unknown alert status {status}"),
         };
-        var failure = new PullFailure(FailureSource.Alertmanager, cluster, ns!, pod!, container, ContainerKind.Regular, image, reason, Message(alert.Annotations), observedAt)
+        var failure = new PullFailure(FailureSource.Alertmanager, cluster, ns!, pod!, container, ContainerKind.Regular, image, reason, Message(alert.Annotations, body), observedAt)
         {
             Workload = workload,
         };
@@ -492,6 +552,19 @@ public sealed class AlertmanagerPayloadReader
         return value;
     }
 
+    private static bool HasControl(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>kube-state-metrics' kube_pod_owner labels, where the alert rule kept them (KubePodNotReady joins on owner_kind).</summary>
     private static WorkloadRef? Workload(string? kind, string? name, LabelsPath labelsPath, List<PayloadError> errors)
     {
@@ -516,13 +589,13 @@ public sealed class AlertmanagerPayloadReader
     }
 
     /// <summary>The alert's own words: <c>description</c>, else <c>message</c> (older kube-prometheus), else <c>summary</c>.</summary>
-    private static string Message(string?[] annotations)
+    private static string Message(BodyText[] annotations, ReadOnlySpan<byte> body)
     {
         foreach (var text in annotations)
         {
-            if (text is { Length: > 0 })
+            if (text.Length > 0)
             {
-                return text;
+                return text.Decode(body);
             }
         }
 
@@ -532,10 +605,23 @@ public sealed class AlertmanagerPayloadReader
     /// <summary>fingerprint + startsAt + status; the sorted label set stands in for a missing fingerprint.</summary>
     private static string DeduplicationKey(AlertmanagerAlertFields alert, ReadOnlySpan<byte> body, AlertStatus status)
     {
-        var identity = alert.Fingerprint is { Length: > 0 } fingerprint ? fingerprint : LabelSetKey(body[alert.LabelsJson]);
         var startsAt = alert.StartsAt?.UtcTicks ?? 0;
         var state = status == AlertStatus.Firing ? 'f' : 'r';
-        return string.Create(CultureInfo.InvariantCulture, $"{identity}|{startsAt}|{state}");
+        var fingerprint = alert.Fingerprint;
+        if (fingerprint.Length <= 0)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{LabelSetKey(body[alert.LabelsJson])}|{startsAt}|{state}");
+        }
+
+        if (fingerprint.Text is { } text || fingerprint.Length > 256)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{fingerprint.Text ?? fingerprint.Decode(body)}|{startsAt}|{state}");
+        }
+
+        // Alertmanager's fingerprint is 16 hex digits: written into the key straight from the body.
+        Span<char> chars = stackalloc char[256];
+        var written = Encoding.UTF8.GetChars(body.Slice(fingerprint.Start, fingerprint.Length), chars);
+        return string.Create(CultureInfo.InvariantCulture, stackalloc char[320], $"{chars[..written]}|{startsAt}|{state}");
     }
 
     /// <summary>The label set, sorted by name, from its JSON (read again in full: only an alert without a fingerprint needs it).</summary>

@@ -50,9 +50,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     public async Task AppendAsync(IReadOnlyList<PullAlert> alerts, CancellationToken cancellationToken)
     {
         using var accepting = Accepting.Begin();
-        // One row per subject: the drain applies a row in the transaction of its subject's incidents, and removes it there.
-        var rows = alerts.GroupBy(SubjectKey).Select(subject => new InboxRow(subject.Key, JsonSerializer.Serialize(subject.ToList(), InboxJson.Default.ListPullAlert))).ToList();
-        var pending = new Pending(rows);
+        var pending = new Pending(RowsOf(alerts));
         bool writeHere;
         lock (_lock)
         {
@@ -158,6 +156,31 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
 
     /// <summary>The subject an alert's row is stored under: cluster, namespace and <see cref="IncidentGrouping.SubjectOf"/>.</summary>
     public static string SubjectKey(PullAlert alert) => $"{alert.Failure.Cluster}/{alert.Failure.Namespace}/{IncidentGrouping.SubjectOf(alert.Failure)}";
+
+    /// <summary>
+    /// The rows of one request: one per subject, its alerts in payload order (the drain applies a row in the transaction
+    /// of its subject's incidents, and removes it there).
+    /// </summary>
+    internal static IReadOnlyList<InboxRow> RowsOf(IReadOnlyList<PullAlert> alerts)
+    {
+        if (alerts.Count == 0)
+        {
+            return [];
+        }
+
+        // A storm's request is usually one workload's pods: one row, written without grouping.
+        var subject = SubjectKey(alerts[0]);
+        for (var i = 1; i < alerts.Count; i++)
+        {
+            if (!string.Equals(SubjectKey(alerts[i]), subject, StringComparison.Ordinal))
+            {
+                return [.. alerts.GroupBy(SubjectKey).Select(group => new InboxRow(group.Key, JsonSerializer.Serialize(group.ToList(), InboxJson.Default.ListPullAlert)))];
+            }
+        }
+
+        var all = alerts as List<PullAlert> ?? [.. alerts];
+        return [new InboxRow(subject, JsonSerializer.Serialize(all, InboxJson.Default.ListPullAlert))];
+    }
 
     /// <summary>Removes rows that were applied.</summary>
     public Task RemoveAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) =>
@@ -270,5 +293,5 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     }
 
     /// <summary>A row to insert: its subject, and its alerts as JSON.</summary>
-    private sealed record InboxRow(string Subject, string Alerts);
+    internal sealed record InboxRow(string Subject, string Alerts);
 }
