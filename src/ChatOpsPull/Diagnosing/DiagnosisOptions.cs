@@ -19,9 +19,9 @@ public sealed class DiagnosisOptions
     public int QueueCapacity { get; set; } = 1000;
 
     /// <summary>
-    /// How long a diagnosis request may stay not applied, counted from the incident's last change, before the backstop
-    /// (<see cref="DiagnosisBackstop"/>, every host) takes it up: late enough that the in-process diagnosis has stored its
-    /// result, soon enough after a crash. The backstop looks this often too (at least every second, at most every 30 s).
+    /// How long a diagnosis request may stay not applied, counted from the incident's last change, before the sweep
+    /// (<see cref="DiagnosisSweepJob"/>, every minute on one host) takes it up: late enough that the in-process diagnosis
+    /// has stored its result, soon enough after a crash. A request the sweep took is its taker's for as long again.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Diagnosis:BackstopDelay must be between 0 and 1 hour (e.g. \"00:02:00\").")]
     public TimeSpan BackstopDelay { get; set; } = TimeSpan.FromMinutes(2);

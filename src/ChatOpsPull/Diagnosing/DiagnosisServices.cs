@@ -22,8 +22,9 @@ public static class DiagnosisServices
 
     /// <summary>
     /// Diagnosis in process with a durable backstop: the <see cref="Incidents.IDiagnosisScheduler"/> the incident engine
-    /// asks (<see cref="InProcessDiagnosisScheduler"/>: in-process workers; the diagnosis ticket and <see cref="DiagnosisBackstop"/> as backstop; a Hangfire job for overflow and failed runs), the diagnose job,
-    /// and the recurring sweep that re-asks for diagnoses that were lost. Needs AddJobs.
+    /// asks (<see cref="InProcessDiagnosisScheduler"/>: in-process workers; a Hangfire job for overflow and failed runs), the
+    /// diagnose job, and the recurring sweep (<see cref="DiagnosisSweepJob"/>) that takes up the diagnosis tickets a crash
+    /// or a stop left undone. Needs AddJobs.
     /// </summary>
     public static IServiceCollection AddDiagnosisJobs(this IServiceCollection services)
     {
@@ -35,7 +36,6 @@ public static class DiagnosisServices
         services.AddSingleton<InProcessDiagnosisScheduler>();
         services.AddSingleton<Incidents.IDiagnosisScheduler>(sp => sp.GetRequiredService<InProcessDiagnosisScheduler>());
         services.AddHostedService<DiagnosisWorkers>();
-        services.AddHostedService<DiagnosisBackstop>();
         services.AddHostedService<DiagnosisWarmUp>();
         services.AddTransient<DiagnosisRun>();
         services.AddTransient<DiagnoseIncidentJob>();

@@ -2,33 +2,58 @@ using System.ComponentModel;
 using ChatOpsPull.Fleet;
 using ChatOpsPull.Incidents;
 using Hangfire;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
-/// Every five minutes: re-enqueues diagnoses that were asked for but never applied (the process stopped between storing
-/// the incident and enqueueing its job, or the job ran out of retries). The diagnose job is idempotent, so a duplicate
-/// enqueue costs one skipped run, never a second result.
+/// The one taker of diagnosis requests left undone, every minute on whichever host's job server runs it (Hangfire runs
+/// one at a time): a host that crashed or stopped before it finished a diagnosis (the request is the incident's diagnosis
+/// ticket, written in the incident's own transaction, so none is lost), a run that failed and whose diagnose job ran out
+/// of retries. It takes the tickets not applied <see cref="DiagnosisOptions.BackstopDelay"/> after the incident last
+/// changed (in a fleet, where every request is a job already, <see cref="FleetGrace"/>) by compare and set on the ticket
+/// (<see cref="IncidentStore.TakeDiagnosesAsync"/>) for as long again, so a second sweep — on another host, or the next
+/// minute while the first one's diagnoses still run — takes none of them, and asks for each once: in this host's
+/// in-process queue, or in a fleet on the queue of the incident's cluster. The diagnosis itself stores one result
+/// (<see cref="DiagnosisRun"/>).
 /// </summary>
-public sealed partial class DiagnosisSweepJob(IncidentStore store, IDiagnosisScheduler scheduler, FleetRegistry fleet, TimeProvider time, ILogger<DiagnosisSweepJob> logger)
+public sealed partial class DiagnosisSweepJob(
+    IncidentStore store,
+    IDiagnosisScheduler scheduler,
+    InProcessDiagnosisScheduler inProcess,
+    FleetRegistry fleet,
+    IOptions<DiagnosisOptions> options,
+    TimeProvider time,
+    ILogger<DiagnosisSweepJob> logger)
 {
     public const string RecurringId = "diagnosis-sweep";
 
-    /// <summary>A request younger than this may still be queued or running.</summary>
-    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
+    /// <summary>In a fleet every request is a diagnose job with its retries: the sweep catches only those never enqueued.</summary>
+    public static readonly TimeSpan FleetGrace = TimeSpan.FromMinutes(10);
 
-    [DisplayName("Re-enqueue forgotten diagnoses")]
+    [DisplayName("Take up diagnoses left undone")]
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) => TakeUpAsync(cancellationToken);
+
+    /// <summary>One sweep; returns how many requests it took and asked for.</summary>
+    internal async Task<int> TakeUpAsync(CancellationToken cancellationToken)
     {
-        var pending = await store.ListPendingDiagnosesAsync(time.GetUtcNow() - Grace, cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        var grace = inProcess.FleetMode ? FleetGrace : options.Value.BackstopDelay;
+        var pending = await store.ListPendingDiagnosesAsync(now - grace, now, cancellationToken).ConfigureAwait(false);
+        var candidates = new List<(string Id, int RequestVersion)>(pending.Count);
         var live = new Dictionary<string, bool>(StringComparer.Ordinal);
-        var requeued = 0;
         foreach (var (id, version) in pending)
         {
+            // This host runs it already (queued or running here): not taken, not asked twice.
+            if (inProcess.Holds(id, version))
+            {
+                continue;
+            }
+
             // In a fleet, a cluster with no live bot keeps its diagnosis job waiting on its queue: adding another would only pile up.
-            if (await store.ClusterOfAsync(id, cancellationToken).ConfigureAwait(false) is { } cluster)
+            if (inProcess.FleetMode && await store.ClusterOfAsync(id, cancellationToken).ConfigureAwait(false) is { } cluster)
             {
                 if (!live.TryGetValue(cluster, out var isLive))
                 {
@@ -41,18 +66,25 @@ public sealed partial class DiagnosisSweepJob(IncidentStore store, IDiagnosisSch
                 }
             }
 
-            await scheduler.EnqueueAsync(id, version, cancellationToken).ConfigureAwait(false);
-            requeued++;
+            candidates.Add((id, version));
         }
 
-        if (requeued > 0)
+        var taken = await store.TakeDiagnosesAsync(candidates, now, now + grace, cancellationToken).ConfigureAwait(false);
+        foreach (var (id, version) in taken)
         {
-            LogRequeued(logger, requeued);
+            await scheduler.EnqueueAsync(id, version, cancellationToken).ConfigureAwait(false);
         }
+
+        if (taken.Count > 0)
+        {
+            LogTakenUp(logger, taken.Count);
+        }
+
+        return taken.Count;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Re-enqueued {Count} diagnoses that were asked for but never applied")]
-    private static partial void LogRequeued(ILogger logger, int count);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Took up {Count} diagnoses asked for and not applied (a host stopped before it finished them, or their job ran out of retries)")]
+    private static partial void LogTakenUp(ILogger logger, int count);
 }
 
 /// <summary>
@@ -65,7 +97,7 @@ internal sealed class RecurringJobsRegistration(IGlobalConfiguration configured,
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        recurring.AddOrUpdate<DiagnosisSweepJob>(DiagnosisSweepJob.RecurringId, job => job.RunAsync(CancellationToken.None), "*/5 * * * *");
+        recurring.AddOrUpdate<DiagnosisSweepJob>(DiagnosisSweepJob.RecurringId, job => job.RunAsync(CancellationToken.None), Cron.Minutely());
         return Task.CompletedTask;
     }
 

@@ -10,14 +10,14 @@ namespace ChatOpsPull.Diagnosing;
 /// The <see cref="IDiagnosisScheduler"/> the engine asks once an incident is stored: the diagnosis starts in this
 /// process at once (<see cref="DiagnosisWorkers"/>) instead of waiting for a job server's poll. Asking costs a queue
 /// write, nothing stored: the request is already durable as the incident's diagnosis ticket, written in the incident's
-/// own transaction, and <see cref="DiagnosisBackstop"/> (every host of the same database) takes up a ticket still not
-/// applied <see cref="DiagnosisOptions.BackstopDelay"/> after the incident last changed — after a crash or a stop, on
-/// whichever host is up. (Before, each request scheduled a Hangfire job as its backstop: a synchronous job-storage write
-/// per incident under the incident's subject lock, most of a 5,000-pod storm's intake time on SQLite.) The queue is
-/// bounded: a request that finds it full is put on the job queue at once, so nothing is lost and memory stays bounded.
-/// A request already queued or running here is not queued twice; one whose run failed goes to the job queue (Hangfire's
-/// retries) and is left to it. Once-only is the diagnosis ticket's (<see cref="DiagnosisRun"/>): several hosts may run
-/// one request, one result is stored.
+/// own transaction, and the one taker of a ticket left undone — after a crash or a stop — is <see cref="DiagnosisSweepJob"/>
+/// (Hangfire's recurring job, on whichever host is up). (Before, each request scheduled a Hangfire job as its backstop:
+/// a synchronous job-storage write per incident under the incident's subject lock, most of a 5,000-pod storm's intake
+/// time on SQLite.) The queue is bounded: a request that finds it full is handed to the job queue at once, so nothing is
+/// lost and memory stays bounded. A request already queued or running here is not queued twice; one whose run failed
+/// is handed to the job queue (Hangfire's retries). A request handed over is taken on its ticket for the job's retries
+/// (<see cref="HangfireDiagnosisScheduler.HandOverAsync"/>), so the sweep leaves it to the job. Once-only of the
+/// result is the diagnosis ticket's (<see cref="DiagnosisRun"/>).
 /// </summary>
 public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
 {
@@ -26,7 +26,6 @@ public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
     private readonly IOptions<DiagnosisOptions> _options;
     private readonly ILogger<InProcessDiagnosisScheduler> _logger;
     private readonly ConcurrentDictionary<(string IncidentId, int Version), byte> _taken = new();
-    private readonly ConcurrentDictionary<(string IncidentId, int Version), byte> _handedOver = new();
     private int _pending;
 
     public InProcessDiagnosisScheduler(HangfireDiagnosisScheduler jobs, IOptions<DiagnosisOptions> options, ILogger<InProcessDiagnosisScheduler> logger)
@@ -72,41 +71,17 @@ public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
             Interlocked.Decrement(ref _pending);
             Interlocked.Increment(ref _overflowed);
             LogOverflow(_logger, incidentId, _options.Value.QueueCapacity);
-            return _jobs.EnqueueAsync(incidentId, requestVersion, cancellationToken);
+            return _jobs.HandOverAsync(incidentId, requestVersion, cancellationToken);
         }
 
         return Task.CompletedTask;
     }
 
-    /// <summary>Whether requests are spread over per-cluster queues (then the in-process path and its backstop are not used).</summary>
+    /// <summary>Whether requests are spread over per-cluster queues (then the in-process path is not used).</summary>
     public bool FleetMode => _jobs.FleetMode;
 
-    /// <summary>
-    /// A request the backstop found not applied: queued here unless this host already holds it (queued, running, or
-    /// handed to the job queue after its run failed here). Returns whether it was queued now.
-    /// </summary>
-    internal async Task<bool> TakeUpAsync(string incidentId, int requestVersion, CancellationToken cancellationToken)
-    {
-        if (_handedOver.ContainsKey((incidentId, requestVersion)) || _taken.ContainsKey((incidentId, requestVersion)))
-        {
-            return false;
-        }
-
-        await EnqueueAsync(incidentId, requestVersion, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
-
-    /// <summary>Forgets the handed-over requests that are no longer pending (applied or superseded since).</summary>
-    internal void KeepHandedOver(IReadOnlyCollection<(string Id, int RequestVersion)> stillPending)
-    {
-        foreach (var key in _handedOver.Keys)
-        {
-            if (!stillPending.Contains(key))
-            {
-                _handedOver.TryRemove(key, out _);
-            }
-        }
-    }
+    /// <summary>Whether this host holds the request (queued or running here).</summary>
+    internal bool Holds(string incidentId, int requestVersion) => _taken.ContainsKey((incidentId, requestVersion));
 
     internal void Finished(DiagnosisRequest request)
     {
@@ -114,14 +89,11 @@ public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
         Interlocked.Decrement(ref _pending);
     }
 
-    /// <summary>A run that failed here: the request goes to the job queue, whose retries carry it on (not taken up here again).</summary>
-    internal async Task HandOverAsync(DiagnosisRequest request, CancellationToken cancellationToken)
-    {
-        _handedOver.TryAdd((request.IncidentId, request.Version), 0);
-        await _jobs.EnqueueAsync(request.IncidentId, request.Version, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>A run that failed here: the request goes to the job queue, whose retries carry it on.</summary>
+    internal Task HandOverAsync(DiagnosisRequest request, CancellationToken cancellationToken) =>
+        _jobs.HandOverAsync(request.IncidentId, request.Version, cancellationToken);
 
-    /// <summary>No more requests in process (the host is stopping); what is queued is left to the backstop (this or another host's).</summary>
+    /// <summary>No more requests in process (the host is stopping); what is queued is left to the sweep (<see cref="DiagnosisSweepJob"/>, on any host).</summary>
     internal void Complete() => _requests.Writer.TryComplete();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The in-process diagnosis queue is full ({Capacity}); the diagnosis of {IncidentId} goes to the job queue")]
@@ -134,7 +106,7 @@ internal sealed record DiagnosisRequest(string IncidentId, int Version, long Req
 /// <summary>
 /// <see cref="DiagnosisOptions.Workers"/> loops that carry out the in-process queue's requests. A diagnosis that fails
 /// is logged and handed to the diagnose job (which has Hangfire's retries); stopping the host cancels what is running
-/// and leaves it, and whatever is still queued, to the backstop (<see cref="DiagnosisBackstop"/>).
+/// and leaves it, and whatever is still queued, to the sweep (<see cref="DiagnosisSweepJob"/>).
 /// </summary>
 internal sealed partial class DiagnosisWorkers(
     InProcessDiagnosisScheduler queue,
@@ -171,7 +143,7 @@ internal sealed partial class DiagnosisWorkers(
                 {
                     throw;
                 }
-#pragma warning disable CA1031 // the backstop job carries the request on (with retries); one failure must not stop the worker
+#pragma warning disable CA1031 // the diagnose job carries the request on (with retries); one failure must not stop the worker
                 catch (Exception e)
 #pragma warning restore CA1031
                 {
@@ -196,7 +168,7 @@ internal sealed partial class DiagnosisWorkers(
         {
             await queue.HandOverAsync(request, stoppingToken).ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // the ticket is still pending: the backstop's sweep (DiagnosisSweepJob) asks again
+#pragma warning disable CA1031 // the ticket is still pending: the sweep (DiagnosisSweepJob) takes it up
         catch (Exception e) when (e is not OperationCanceledException)
 #pragma warning restore CA1031
         {

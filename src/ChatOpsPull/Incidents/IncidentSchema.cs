@@ -136,4 +136,14 @@ public static class IncidentSchema
     public static readonly SchemaMigration NewsOwedChangeVersion = new(
         "0261-incident-news-owed-change-version",
         "ALTER TABLE incident_news_owed ADD COLUMN change_version INTEGER NULL;");
+
+    /// <summary>
+    /// Until when a diagnosis request still not applied is taken (Unix ms; NULL: not taken): the diagnosis sweep
+    /// (<c>DiagnosisSweepJob</c>) takes a request by compare and set on it, so of two sweeps — two hosts, or two runs
+    /// while the first run's diagnosis is still going — one takes each request; a request handed to the diagnose job is
+    /// taken for the job's retries. Taken again only once this time has passed (its taker died or gave up).
+    /// </summary>
+    public static readonly SchemaMigration DiagnosisTakenUntil = new(
+        "0290-incident-diagnosis-taken-until",
+        "ALTER TABLE incidents ADD COLUMN diagnosis_taken_until {bigint} NULL;");
 }

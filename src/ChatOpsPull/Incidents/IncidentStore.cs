@@ -187,15 +187,43 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
                 token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Open incidents whose latest diagnosis request is not applied and that have not changed since <paramref name="olderThan"/>.</summary>
-    public async Task<IReadOnlyList<(string Id, int RequestVersion)>> ListPendingDiagnosesAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Open incidents whose latest diagnosis request is not applied, that have not changed since <paramref name="olderThan"/>
+    /// and that nobody has taken (<see cref="TakeDiagnosesAsync"/>) or whose taking ran out by <paramref name="now"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Id, int RequestVersion)>> ListPendingDiagnosesAsync(DateTimeOffset olderThan, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<(string Id, long Requested)>(
-            "SELECT id, diagnosis_requested FROM incidents WHERE open_key IS NOT NULL AND diagnosis_requested > diagnosis_applied AND updated_at < @olderThan ORDER BY updated_at LIMIT 500",
-            new { olderThan = BotDatabase.ToDb(olderThan) }).ConfigureAwait(false);
+            "SELECT id, diagnosis_requested FROM incidents WHERE open_key IS NOT NULL AND diagnosis_requested > diagnosis_applied AND updated_at < @olderThan"
+            + " AND (diagnosis_taken_until IS NULL OR diagnosis_taken_until <= @now) ORDER BY updated_at LIMIT 500",
+            new { olderThan = BotDatabase.ToDb(olderThan), now = BotDatabase.ToDb(now) }).ConfigureAwait(false);
         return rows.Select(r => (r.Id, (int)r.Requested)).ToList();
     }
+
+    /// <summary>
+    /// Takes the diagnosis requests of <paramref name="pending"/> that are still not applied and not taken at
+    /// <paramref name="now"/>, until <paramref name="until"/> (compare and set, one transaction): of two sweeps that
+    /// listed a request, one takes it. Returns the requests taken.
+    /// </summary>
+    public Task<IReadOnlyList<(string Id, int RequestVersion)>> TakeDiagnosesAsync(
+        IReadOnlyList<(string Id, int RequestVersion)> pending, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+        OwedRows.ClaimAsync(
+            database,
+            pending,
+            request => (TakeDiagnosisSql + " AND (diagnosis_taken_until IS NULL OR diagnosis_taken_until <= @now)",
+                TakeDiagnosisParameters(request, until).Add("now", BotDatabase.ToDb(now))),
+            cancellationToken);
+
+    /// <summary>Takes one diagnosis request still not applied until <paramref name="until"/>, whoever held it (a request handed to the diagnose job, for its retries).</summary>
+    public async Task TakeDiagnosisAsync(string id, int requestVersion, DateTimeOffset until, CancellationToken cancellationToken = default) =>
+        await OwedRows.ClaimAsync(database, [(id, requestVersion)], request => (TakeDiagnosisSql, TakeDiagnosisParameters(request, until)), cancellationToken).ConfigureAwait(false);
+
+    private const string TakeDiagnosisSql =
+        "UPDATE incidents SET diagnosis_taken_until = @until WHERE id = @id AND diagnosis_requested = @requestVersion AND diagnosis_applied < @requestVersion";
+
+    private static StatementParameters TakeDiagnosisParameters((string Id, int RequestVersion) request, DateTimeOffset until) =>
+        new StatementParameters().Add("until", BotDatabase.ToDb(until)).Add("id", request.Id).Add("requestVersion", request.RequestVersion);
 
     // ---- used inside the engine's transactions ----
 

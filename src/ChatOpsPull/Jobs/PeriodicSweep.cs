@@ -1,9 +1,9 @@
 namespace ChatOpsPull.Jobs;
 
 /// <summary>
-/// A background look that runs at once and then every period until the host stops (the diagnosis backstop, the news
-/// retell). A look that fails is handed to <c>failed</c> (to log) and the next tick tries again: a database that is away
-/// for a while must not stop the sweep.
+/// A background look that runs at once and then every period until the host stops (the news retell). A look that fails
+/// is handed to <c>failed</c> (to log) and the next tick tries again: a database that is away for a while must not stop
+/// the sweep.
 /// </summary>
 public static class PeriodicSweep
 {

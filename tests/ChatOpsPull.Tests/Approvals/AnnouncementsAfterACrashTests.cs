@@ -42,23 +42,7 @@ public sealed class AnnouncementsAfterACrashTests(PostgresFixture postgres, Regi
         using var storage = await Engines.StorageAsync(provider, postgres);
         var settings = Settings(slack);
         settings["Approvals:Rules:0:Required"] = "2"; // Bob's vote keeps the request pending: news that moves nothing
-        string incidentId;
-        string cardTs;
-
-        var hang = new HangingNotifier(IncidentChange.ApprovalDecided);
-        var first = await RemediationBed.StartAsync(storage.Replica(), registry, settings, services: s => HangingNotifier.RegisterFirst(s, hang));
-        await using (first)
-        {
-            (incidentId, cardTs) = await OpenIncidentAsync(first, slack);
-            var plan = Facts.Plan((await first.Get<IncidentStore>().GetAsync(incidentId))!, RemediationKind.SetImageTag);
-            await first.ClickAsync(People.Alice, CardVerb.Request, incidentId, plan.Key);
-            await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, "waiting for approval", Patience);
-            var approvalId = await first.PendingIdAsync(incidentId, RemediationKind.SetImageTag);
-
-            // Bob's vote is stored; telling it never ends (its reply never comes), and the host stops.
-            _ = first.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
-            await hang.Entered.Task.WaitAsync(Patience);
-        }
+        var (incidentId, cardTs) = await DieTellingBobsVoteAsync(storage, slack, settings, hangBeforeTheCard: true);
 
         Assert.DoesNotContain("approved by bob", CardText(slack, cardTs), StringComparison.Ordinal);
         Assert.Equal(1, await AnnouncementsOwedAsync(storage, incidentId));
@@ -143,30 +127,9 @@ public sealed class AnnouncementsAfterACrashTests(PostgresFixture postgres, Regi
         var settings = ChatWiring.Settings(slack, RemediationBed.Namespace, Channel, teams, TeamsChannel);
         settings["Incidents:NewsRetellGrace"] = "00:00:01";
         settings["Approvals:Rules:0:Required"] = "2"; // Bob's vote keeps the request pending: news that moves nothing
-        string incidentId;
-        string cardTs;
-
         // Told after the card publisher: the vote's card update and thread lines are in the outbox, then the telling
         // never ends — the announcement is never marked told — and the host stops (killed after the outbox row).
-        var hang = new HangingNotifier(IncidentChange.ApprovalDecided);
-        var first = await RemediationBed.StartAsync(storage.Replica(), registry, settings, services: s => s.AddSingleton<IIncidentNotifier>(hang));
-        await using (first)
-        {
-            using (var added = await ChatWiring.SendToBotAsync(first.Host, teams, TeamsActivities.BotAddedToTeam(teams.ServiceUrl)))
-            {
-                Assert.Equal(HttpStatusCode.OK, added.StatusCode);
-            }
-
-            (incidentId, cardTs) = await OpenIncidentAsync(first, slack);
-            var plan = Facts.Plan((await first.Get<IncidentStore>().GetAsync(incidentId))!, RemediationKind.SetImageTag);
-            await first.ClickAsync(People.Alice, CardVerb.Request, incidentId, plan.Key);
-            await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, "waiting for approval", Patience);
-            var approvalId = await first.PendingIdAsync(incidentId, RemediationKind.SetImageTag);
-
-            _ = first.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
-            await hang.Entered.Task.WaitAsync(Patience);
-            Assert.Equal(1, await AnnouncementsOwedAsync(storage, incidentId));
-        }
+        var (incidentId, cardTs) = await DieTellingBobsVoteAsync(storage, slack, settings, hangBeforeTheCard: false, teams);
 
         Assert.Equal(1, await AnnouncementsOwedAsync(storage, incidentId));
 
@@ -181,6 +144,45 @@ public sealed class AnnouncementsAfterACrashTests(PostgresFixture postgres, Regi
         Assert.Single(CardPosts(slack));
         Assert.Single(ThreadLines(slack, cardTs), l => l.Contains("bob approved", StringComparison.Ordinal));
         Assert.Single(TeamsLines(teams), l => l.Contains("bob approved", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A host that opens an incident (its card in Slack, and in Teams when <paramref name="teams"/> is given: the bot is
+    /// added to the team first), takes Alice's request and stores Bob's vote, whose telling hangs — before the card
+    /// publisher (<paramref name="hangBeforeTheCard"/>: nothing of the vote reaches chat) or after every notifier (the
+    /// card's update and the thread lines are queued, the announcement is never marked told) — and then dies.
+    /// </summary>
+    private async Task<(string IncidentId, string CardTs)> DieTellingBobsVoteAsync(
+        TestStorage storage, FakeSlackServer slack, Dictionary<string, string?> settings, bool hangBeforeTheCard, BotConnectorStandIn? teams = null)
+    {
+        var hang = new HangingNotifier(IncidentChange.ApprovalDecided);
+        await using var first = await RemediationBed.StartAsync(storage.Replica(), registry, settings, services: s =>
+        {
+            if (hangBeforeTheCard)
+            {
+                HangingNotifier.RegisterFirst(s, hang);
+            }
+            else
+            {
+                s.AddSingleton<IIncidentNotifier>(hang);
+            }
+        });
+        if (teams is not null)
+        {
+            using var added = await ChatWiring.SendToBotAsync(first.Host, teams, TeamsActivities.BotAddedToTeam(teams.ServiceUrl));
+            Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        }
+
+        var (incidentId, cardTs) = await OpenIncidentAsync(first, slack);
+        var plan = Facts.Plan((await first.Get<IncidentStore>().GetAsync(incidentId))!, RemediationKind.SetImageTag);
+        await first.ClickAsync(People.Alice, CardVerb.Request, incidentId, plan.Key);
+        await ChatWiring.WaitForSlackCardAsync(slack, Channel, incidentId, "waiting for approval", Patience);
+        var approvalId = await first.PendingIdAsync(incidentId, RemediationKind.SetImageTag);
+
+        // Bob's vote is stored; telling it never ends (its reply never comes), and the host stops.
+        _ = first.ClickAsync(People.Bob, CardVerb.Approve, approvalId);
+        await hang.Entered.Task.WaitAsync(Patience);
+        return (incidentId, cardTs);
     }
 
     private static async Task<FakeSlackServer> StartSlackAsync()

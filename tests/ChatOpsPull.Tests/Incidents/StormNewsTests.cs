@@ -1,6 +1,7 @@
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Infrastructure;
 
 namespace ChatOpsPull.Tests.Incidents;
 
@@ -27,6 +28,48 @@ public sealed class StormNewsTests
         var child = open.Single(i => i.Key.Subject == "deployment/b");
         Assert.Equal(parent.Id, child.RollupOf);
         return (rig, parent, child);
+    }
+
+    [Fact]
+    public async Task A_write_landing_between_the_roll_ups_commit_and_its_telling_does_not_change_the_keys_of_its_lines()
+    {
+        await using var rig = await EngineRig.StartAsync(DatabaseProvider.Sqlite, null, new() { ["Incidents:RollupThreshold"] = "3" });
+        foreach (var workload in new[] { "a", "b" })
+        {
+            await rig.Engine.ReportAsync(Failures.Pod($"{workload}-1", workload: workload, image: Image), default);
+            rig.Time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var open = await rig.Store.ListOpenAsync();
+        var a = open.Single(i => i.Key.Subject == "deployment/a");
+        var b = open.Single(i => i.Key.Subject == "deployment/b");
+
+        // A silent write (a pod's last seen, say: no news owed) lands on the storm's parent and on the rolled-up child
+        // once the roll-up has owed their lines. Here a trigger makes it at the last moment it can (in the roll-up's own
+        // transaction): whatever reads the incidents after the commit sees the newer versions.
+        await using (var connection = await rig.Store.Database.OpenAsync(default))
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, """
+                CREATE TRIGGER a_write_lands AFTER INSERT ON incident_news_owed
+                WHEN NEW.detail LIKE '%workloads fail on%' OR NEW.detail LIKE 'rolled up under%'
+                BEGIN UPDATE incidents SET version = version + 1 WHERE id = NEW.incident_id; END;
+                CREATE TRIGGER a_write_lands_on_owed AFTER UPDATE OF detail ON incident_news_owed
+                WHEN NEW.detail LIKE '%workloads fail on%' OR NEW.detail LIKE 'rolled up under%'
+                BEGIN UPDATE incidents SET version = version + 1 WHERE id = NEW.incident_id; END;
+                """);
+        }
+
+        await rig.Engine.ReportAsync(Failures.Pod("c-1", workload: "c", image: Image), default);
+        Assert.Equal(a.Id, (await rig.Store.GetAsync(b.Id))!.RollupOf);
+
+        // The lines are told with the versions the roll-up wrote (the keys their owed news has, so a retell after a crash
+        // queues neither line again), not with the versions read after the commit.
+        var keys = await Eventually.ValueAsync(
+            () => Task.FromResult(rig.Notifier.NewsKeys),
+            k => k.Contains(IncidentNewsKeys.Of(a.Id, a.Version, IncidentChange.PodsChanged)) && k.Contains(IncidentNewsKeys.Of(b.Id, b.Version + 1, IncidentChange.PodsChanged)),
+            "the storm line and the rolled-up line, keyed by the roll-up's versions");
+        Assert.DoesNotContain(IncidentNewsKeys.Of(a.Id, a.Version + 1, IncidentChange.PodsChanged), keys);
+        Assert.DoesNotContain(IncidentNewsKeys.Of(b.Id, b.Version + 2, IncidentChange.PodsChanged), keys);
     }
 
     [Fact]

@@ -40,9 +40,9 @@ public sealed class TimedDiagnoser(TimeProvider time) : IIncidentDiagnoser
 }
 
 /// <summary>Records when each diagnosis was enqueued, then enqueues it on Hangfire.</summary>
-public sealed class TimedScheduler(ClusterJobs jobs, IncidentStore store) : IDiagnosisScheduler
+public sealed class TimedScheduler(ClusterJobs jobs, IncidentStore store, TimeProvider time) : IDiagnosisScheduler
 {
-    private readonly HangfireDiagnosisScheduler _inner = new(jobs, store);
+    private readonly HangfireDiagnosisScheduler _inner = new(jobs, store, time);
 
     public ConcurrentDictionary<string, long> Enqueued { get; } = new();
 
@@ -176,8 +176,8 @@ public sealed class DiagnoseIncidentJobTests
     {
         using var storage = TestStorage.Sqlite();
         TimedDiagnoser? diagnoser = null;
-        // The in-process try fails and hands the request to the diagnose job, whose first try fails too (the backstop, looking
-        // every second here, leaves a handed-over request to the job).
+        // The in-process try fails and hands the request to the diagnose job, whose first try fails too (the sweep, at no
+        // delay here, leaves a request handed to the job alone: it is taken for the job's retries).
         await using var host = new BotTestHost(storage, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, services =>
         {
             services.RemoveAll<IIncidentDiagnoser>();

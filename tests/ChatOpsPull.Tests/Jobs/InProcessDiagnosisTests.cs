@@ -3,6 +3,7 @@ using ChatOpsPull.Diagnosing;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
+using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Tests.Storage;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,13 +47,18 @@ public sealed class HeldDiagnoser(TimeProvider time) : IIncidentDiagnoser
     }
 }
 
-/// <summary>The in-process diagnosis queue and its durable backstop (the diagnosis ticket, taken up by any host), on a real SQLite file and a real PostgreSQL database.</summary>
+/// <summary>The in-process diagnosis queue and its durable backstop (the diagnosis ticket, taken up by the sweep on any host), on a real SQLite file and a real PostgreSQL database.</summary>
 [Collection(UsesPostgres.Name)]
 public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
 {
-    private static BotTestHost Host(TestStorage storage, Dictionary<string, string?> settings, HeldDiagnoser? diagnoser = null, RecordingNotifier? notifier = null) =>
+    private static BotTestHost Host(TestStorage storage, Dictionary<string, string?> settings, HeldDiagnoser? diagnoser = null, RecordingNotifier? notifier = null, TimeProvider? time = null) =>
         new(storage, settings, services =>
         {
+            if (time is not null)
+            {
+                services.AddSingleton(time);
+            }
+
             services.RemoveAll<IIncidentDiagnoser>();
             services.AddSingleton(provider => diagnoser ?? new HeldDiagnoser(provider.GetRequiredService<TimeProvider>()));
             services.AddSingleton<IIncidentDiagnoser>(provider => provider.GetRequiredService<HeldDiagnoser>());
@@ -67,7 +73,7 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
-    public async Task The_in_process_run_and_another_hosts_backstop_racing_store_one_diagnosis_and_send_one_card_update(DatabaseProvider provider)
+    public async Task The_in_process_run_and_another_hosts_sweep_racing_store_one_diagnosis_and_send_one_card_update(DatabaseProvider provider)
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
         var notifier = new RecordingNotifier();
@@ -81,12 +87,13 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         var id = Assert.Single(await store.ListOpenAsync()).Id;
         await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 1, "the in-process run to start");
 
-        // A second host of the same database finds the ticket pending at once (backstop delay 0) and takes it up too:
-        // both paths are inside the diagnosis at once, then both try to store it.
+        // A second host of the same database finds the ticket pending at once (backstop delay 0) and its sweep takes it
+        // up too: both paths are inside the diagnosis at once, then both try to store it.
         using var replica = storage.Replica();
         await using var other = Host(replica, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, diagnoser, notifier);
         var otherQueue = other.Services.GetRequiredService<InProcessDiagnosisScheduler>(); // starts the host
-        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 2, "the other host's backstop to start the same request");
+        Assert.Equal(1, await TakeUpAsync(other));
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 2, "the other host's sweep to start the same request");
         diagnoser.Release();
         await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Finished), n => n == 2, "both diagnoses to finish");
         await Eventually.ValueAsync(() => Task.FromResult(queue.Pending), n => n == 0, "the in-process queue to drain");
@@ -124,6 +131,7 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         using var replica = storage.Replica();
         await using var next = Host(replica, new() { ["Diagnosis:BackstopDelay"] = "00:00:01" });
         var nextStore = next.Services.GetRequiredService<IncidentStore>();
+        await Eventually.ValueAsync(() => TakeUpAsync(next), n => n == 1, "the next host's sweep to take the ticket up once it is a second old");
         var diagnosed = await DiagnosedAsync(nextStore, id);
 
         Assert.Equal(IncidentState.Diagnosed, diagnosed.State);
@@ -132,28 +140,94 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         Assert.False((await nextStore.GetDiagnosisTicketAsync(id))!.IsPending);
     }
 
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Incidents_a_crash_left_undiagnosed_are_each_diagnosed_once_when_two_hosts_restart_and_both_sweep(DatabaseProvider provider)
+    {
+        const int Count = 4;
+        var settings = new Dictionary<string, string?> { ["Incidents:RollupThreshold"] = "1000" };
+        using var storage = await Engines.StorageAsync(provider, postgres);
+
+        // The first host stores four incidents and dies in the middle of diagnosing every one of them.
+        var crashed = new HeldDiagnoser(TimeProvider.System) { HoldFor = _ => true };
+        await using (var first = Host(storage, new(settings) { ["Jobs:RunServer"] = "false", ["Diagnosis:BackstopDelay"] = "01:00:00" }, crashed))
+        {
+            var engine = first.Services.GetRequiredService<IncidentEngine>();
+            for (var i = 0; i < Count; i++)
+            {
+                await engine.ReportAsync(Failures.Pod($"api{i}-1", workload: $"api{i}"), default);
+            }
+
+            await Eventually.ValueAsync(() => Task.FromResult(crashed.Started), n => n == Count, "the first host to start every diagnosis");
+        }
+
+        Assert.Equal(0, crashed.Finished);
+
+        // Two hosts come back on the same database; their clock passes the backstop delay (2 min) at once, and the
+        // sweep runs on each of them, twice, while the diagnoses it started are still running.
+        var clock = new JumpingClock();
+        var diagnoser = new HeldDiagnoser(clock) { HoldFor = _ => true };
+        using var replicaA = storage.Replica();
+        using var replicaB = storage.Replica();
+        await using var a = Host(replicaA, settings, diagnoser, time: clock);
+        await using var b = Host(replicaB, settings, diagnoser, time: clock);
+        var store = a.Services.GetRequiredService<IncidentStore>();
+        var ids = (await store.ListOpenAsync()).Select(i => i.Id).ToList();
+        Assert.Equal(Count, ids.Count);
+        _ = b.Services;
+        clock.Jump(TimeSpan.FromMinutes(30));
+
+        await SweepAsync(a);
+        await SweepAsync(b);
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n >= Count, "the restarted hosts to take up the diagnoses");
+        await SweepAsync(b);
+        await SweepAsync(a);
+        diagnoser.Release();
+
+        var audit = a.Services.GetRequiredService<AuditLog>();
+        foreach (var id in ids)
+        {
+            await DiagnosedAsync(store, id);
+            Assert.Single(await audit.ForIncidentAsync(id), l => l.Action == AuditActions.IncidentDiagnosed);
+        }
+
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started - diagnoser.Finished), n => n == 0, "every run to finish");
+        Assert.Equal(Count, diagnoser.Started); // one diagnosis (one registry check) per incident, not one per host or per sweep
+    }
+
+    private static async Task SweepAsync(BotTestHost host)
+    {
+        using var scope = host.Services.CreateScope();
+        await scope.ServiceProvider.GetRequiredService<DiagnosisSweepJob>().RunAsync(default);
+    }
+
+    private static async Task<int> TakeUpAsync(BotTestHost host)
+    {
+        using var scope = host.Services.CreateScope();
+        return await scope.ServiceProvider.GetRequiredService<DiagnosisSweepJob>().TakeUpAsync(default);
+    }
+
     [Fact]
-    public async Task The_backstop_does_not_queue_a_request_its_host_is_still_running_and_the_request_is_diagnosed_once()
+    public async Task The_sweep_does_not_take_a_request_its_host_is_still_running_and_the_request_is_diagnosed_once()
     {
         using var storage = TestStorage.Sqlite();
         var diagnoser = new HeldDiagnoser(TimeProvider.System) { HoldFor = _ => true };
         await using var host = Host(storage, new() { ["Diagnosis:BackstopDelay"] = "00:00:00" }, diagnoser);
         var engine = host.Services.GetRequiredService<IncidentEngine>();
         var store = host.Services.GetRequiredService<IncidentStore>();
-        var backstop = host.Services.GetServices<IHostedService>().OfType<DiagnosisBackstop>().Single();
 
         await engine.ReportAsync(Failures.Pod("api-1"), default);
         var id = Assert.Single(await store.ListOpenAsync()).Id;
         await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 1, "the in-process diagnosis to start");
 
-        // The request is pending past the backstop delay, but this host holds it: a look queues nothing.
+        // The request is pending past the backstop delay, but this host holds it: a sweep here takes nothing.
         Assert.True((await store.GetDiagnosisTicketAsync(id))!.IsPending);
-        Assert.Equal(0, await backstop.SweepAsync(default));
-        Assert.Equal(0, await backstop.SweepAsync(default));
+        Assert.Equal(0, await TakeUpAsync(host));
+        Assert.Equal(0, await TakeUpAsync(host));
 
         diagnoser.Release();
         await DiagnosedAsync(store, id);
-        Assert.Equal(0, await backstop.SweepAsync(default));
+        Assert.Equal(0, await TakeUpAsync(host));
         Assert.Equal(1, diagnoser.Started);
         Assert.Single(await host.Services.GetRequiredService<AuditLog>().ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
     }
@@ -181,7 +255,7 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
         Assert.Equal(4, incidents.Count);
         Assert.InRange(queue.Overflowed, 2, 3);
 
-        // The overflow is diagnosed by the job server while the in-process worker is still held (the backstops are an hour away).
+        // The overflow is diagnosed by the job server while the in-process worker is still held (the sweep is an hour away).
         await Eventually.ValueAsync(
             async () => (await store.ListOpenAsync()).Count(i => i.Diagnosis is not null),
             n => n >= queue.Overflowed,

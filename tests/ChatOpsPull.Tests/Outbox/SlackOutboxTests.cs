@@ -246,6 +246,36 @@ public sealed class SlackOutboxTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_thread_line_given_up_after_its_retries_is_sent_when_told_again_while_one_refused_because_its_channel_is_gone_is_not()
+    {
+        var host = Start(new() { ["Outbox:MaxAttempts"] = "2" });
+        var surface = host.Get<SlackSurface>();
+        await surface.PublishAsync("C0RETELL1", Card("incident:inc-90000020", "Card"), CancellationToken.None);
+        await surface.PublishAsync("C0GONE002", Card("incident:inc-90000021", "Card"), CancellationToken.None);
+        await _fake.WaitUntilAsync(calls => calls.Count(c => c.Method == "chat.postMessage" && c.Ok) == 2, TimeSpan.FromSeconds(20), "both cards");
+
+        // Slack answers 500 to the line until the outbox gives it up; the other line's channel is gone.
+        _fake.FailNext(2, status: 500);
+        await surface.ReplyInThreadAsync("C0RETELL1", "incident:inc-90000020", "3 more pods joined", "incident:inc-90000020:v3:PodsChanged", CancellationToken.None);
+        await WaitForRowAsync(host, "C0RETELL1", r => r.Operation == SlackOperations.ThreadReply && r.State == OutboxState.Failed);
+        _fake.MissingChannels["C0GONE002"] = true;
+        await surface.ReplyInThreadAsync("C0GONE002", "incident:inc-90000021", "3 more pods joined", "incident:inc-90000021:v3:PodsChanged", CancellationToken.None);
+        await WaitForRowAsync(host, "C0GONE002", r => r.Operation == SlackOperations.ThreadReply && r.State == OutboxState.Failed);
+
+        // Both told again (a retell), Slack answering again: the line given up is sent, once; the refused one is not queued.
+        await surface.ReplyInThreadAsync("C0RETELL1", "incident:inc-90000020", "3 more pods joined", "incident:inc-90000020:v3:PodsChanged", CancellationToken.None);
+        await surface.ReplyInThreadAsync("C0GONE002", "incident:inc-90000021", "3 more pods joined", "incident:inc-90000021:v3:PodsChanged", CancellationToken.None);
+        await WaitForRowAsync(host, "C0RETELL1", r => r.Operation == SlackOperations.ThreadReply && r.State == OutboxState.Delivered);
+        await surface.ReplyInThreadAsync("C0RETELL1", "incident:inc-90000020", "3 more pods joined", "incident:inc-90000020:v3:PodsChanged", CancellationToken.None);
+        await Drained.WaitAsync(host.Services);
+
+        Assert.Single(_fake.CallsTo("chat.postMessage"), c => c.Ok && c.Channel == "C0RETELL1" && c.Body["thread_ts"] is not null);
+        var outbox = host.Get<ChatOutbox>();
+        Assert.Equal(2, (await outbox.ListAsync(ChatPlatform.Slack, "C0RETELL1", CancellationToken.None)).Count(r => r.Operation == SlackOperations.ThreadReply));
+        Assert.Single(await outbox.ListAsync(ChatPlatform.Slack, "C0GONE002", CancellationToken.None), r => r.Operation == SlackOperations.ThreadReply);
+    }
+
+    [Fact]
     public async Task A_once_key_is_kept_as_long_as_its_row_and_goes_with_it_when_delivered_rows_are_purged()
     {
         var host = Start();

@@ -19,7 +19,9 @@ public sealed record OutboxRow(long Id, ChatPlatform Platform, string Channel, s
 /// <see cref="OutboxDispatcher"/> sends it when its channel's turn comes. A message with a dedupe key that is already
 /// pending replaces that pending message's operation and payload (one send, the newest content: card updates coalesce).
 /// A message with a once key (<see cref="EnqueueOnceAsync"/>, a thread line) is added only when no row holds that key yet,
-/// whatever its state: a line told again after a crash, or by two replicas, is sent once.
+/// whatever its state: a line told again after a crash, or by two replicas, is sent once. A line that failed for good (the
+/// channel is gone) keeps its key and is never queued again; one given up after its retries (Slack or Teams down longer
+/// than <see cref="OutboxOptions.MaxAttempts"/> tries) frees its key, so the same news told again is sent then.
 /// </summary>
 public sealed class ChatOutbox(BotDatabase database, SqliteWriteGate gate, OutboxSignal signal, TimeProvider time) : IChatOutbox
 {

@@ -277,7 +277,9 @@ public sealed partial class OutboxDispatcher : BackgroundService
                     _metrics.ChatSend(platform, "failed");
                     var error = $"gave up after {message.Attempts} attempts: {result.Error ?? "transient error"}";
                     LogFailed(_log, message.Id, OutboxStateNames.PlatformName(message.Platform), message.Operation, message.Channel, error);
-                    await _queue.FinishAsync(lane, message.Id, delivered: false, error, ReplicaId, paced, now, CancellationToken.None).ConfigureAwait(false);
+                    // Nothing was wrong with the line, only with the moment: the same news told again once the platform
+                    // answers (a retell) sends it then, where a line refused for good keeps its key and is not retried.
+                    await _queue.FinishAsync(lane, message.Id, delivered: false, error, ReplicaId, paced, now, CancellationToken.None, forgetOnceKey: true).ConfigureAwait(false);
                     return (paced, true);
                 }
 

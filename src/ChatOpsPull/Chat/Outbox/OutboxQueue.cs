@@ -117,13 +117,20 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
     }
 
     /// <summary>Records a final outcome ('delivered' or 'failed') and hands the lane back, in one transaction.</summary>
-    public async Task FinishAsync(OutboxLane lane, long id, bool delivered, string? error, string owner, long nextAt, long now, CancellationToken cancellationToken)
+    /// <param name="forgetOnceKey">
+    /// Frees the row's once key (a send given up after its retries, for a transient reason): the same news told again
+    /// later queues its line anew. A row that failed for good (the channel is gone, the payload is refused) keeps its key,
+    /// so no retell queues it again.
+    /// </param>
+    public async Task FinishAsync(OutboxLane lane, long id, bool delivered, string? error, string owner, long nextAt, long now, CancellationToken cancellationToken, bool forgetOnceKey = false)
     {
         using var pass = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(
-            "UPDATE chat_outbox SET state = @state, last_error = @error, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
+            forgetOnceKey
+                ? "UPDATE chat_outbox SET state = @state, last_error = @error, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now, once_key = NULL WHERE id = @id"
+                : "UPDATE chat_outbox SET state = @state, last_error = @error, lease_owner = NULL, lease_until = NULL, sent_by = @owner, updated_at = @now WHERE id = @id",
             new { id, state = delivered ? OutboxStateNames.Delivered : OutboxStateNames.Failed, error = error is null ? null : Shorten(error), owner, now },
             transaction).ConfigureAwait(false);
         await connection.ExecuteAsync(

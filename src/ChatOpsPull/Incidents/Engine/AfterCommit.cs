@@ -44,8 +44,10 @@ internal sealed class AfterCommit(DateTimeOffset now)
         _notices.Add(new IncidentNotice(incident, change, detail, evenIfSnoozed, OwnCard: false) { Partial = partial, OwedVersion = incident.Version });
 
     /// <summary>News for the incident's own card even when it is rolled up (what the roll-up itself says).</summary>
-    public void NotifyOnOwnCard(Incident incident, IncidentChange change, string? detail) =>
-        _notices.Add(new IncidentNotice(incident, change, detail, EvenIfSnoozed: false, OwnCard: true) { OwedVersion = incident.Version });
+    /// <param name="owedVersion">The version the news was owed with, in the write's transaction (its key), when
+    /// <paramref name="incident"/> was read after the commit and may be newer.</param>
+    public void NotifyOnOwnCard(Incident incident, IncidentChange change, string? detail, int owedVersion) =>
+        _notices.Add(new IncidentNotice(incident, change, detail, EvenIfSnoozed: false, OwnCard: true) { OwedVersion = owedVersion });
 
     /// <summary>
     /// Adds to <paramref name="batch"/> (sent in the write's transaction) the news owed for the notices written since the

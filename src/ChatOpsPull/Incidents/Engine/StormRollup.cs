@@ -74,11 +74,11 @@ internal sealed class StormRollup(
                         var plan = IncidentRollup.Plan(candidates, now, current.RollupWindow, current.RollupThreshold);
                         if (plan is null)
                         {
-                            return ((Incident?)null, (IReadOnlyList<string>)[], string.Empty);
+                            return ((Incident?)null, (IReadOnlyList<(string Id, int Version)>)[], string.Empty);
                         }
 
                         // The news of the roll-up (below, after commit) is owed in this transaction, as every write's is.
-                        var ids = new List<string>();
+                        var ids = new List<(string Id, int Version)>();
                         var writes = new StatementBatch();
                         foreach (var child in plan.Children)
                         {
@@ -89,14 +89,14 @@ internal sealed class StormRollup(
                                 IncidentStore.OweNews(writes, new OwedNews(child.Id, saved.Version, IncidentChange.PodsChanged, RolledUpLine(plan.Parent.Id), OwnCard: true, now));
                             }
 
-                            ids.Add(child.Id);
+                            ids.Add((child.Id, saved.Version));
                         }
 
                         await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
                         var line = StormLine(plan.Parent, await IncidentStore.CountRolledUpAsync(connection, transaction, plan.Parent.Id).ConfigureAwait(false));
                         IncidentStore.OweNews(writes, new OwedNews(plan.Parent.Id, plan.Parent.Version, IncidentChange.PodsChanged, line, OwnCard: true, now));
                         await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
-                        return ((Incident?)plan.Parent, (IReadOnlyList<string>)ids, line);
+                        return ((Incident?)plan.Parent, (IReadOnlyList<(string Id, int Version)>)ids, line);
                     },
                     token).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);
@@ -105,20 +105,23 @@ internal sealed class StormRollup(
                 return;
             }
 
-            foreach (var childId in children)
+            // The cards are built from the incidents as they are now, but each line keeps the version the roll-up wrote it
+            // with (its owed news's key): a write landing between the commit and these reads must not give a line a
+            // second key, under which a retell would queue it again.
+            foreach (var (childId, rolledUpVersion) in children)
             {
                 afterCommit.RolledUp(childId);
                 metrics.Incident("rolled_up");
                 if (childId != incident.Id && await store.GetAsync(childId, cancellationToken).ConfigureAwait(false) is { } child)
                 {
                     // The child had its own card before the storm was recognised: tell it where it went.
-                    afterCommit.NotifyOnOwnCard(child, IncidentChange.PodsChanged, RolledUpLine(parent.Id));
+                    afterCommit.NotifyOnOwnCard(child, IncidentChange.PodsChanged, RolledUpLine(parent.Id), rolledUpVersion);
                 }
             }
 
             if (await store.GetAsync(parent.Id, cancellationToken).ConfigureAwait(false) is { } fresh)
             {
-                afterCommit.NotifyOnOwnCard(fresh, IncidentChange.PodsChanged, parentLine);
+                afterCommit.NotifyOnOwnCard(fresh, IncidentChange.PodsChanged, parentLine, parent.Version);
             }
         }
     }
