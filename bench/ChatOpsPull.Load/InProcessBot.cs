@@ -12,6 +12,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ChatOpsPull.Hosting;
+using ChatOpsPull.Detection.Webhooks.Inbox;
+using Microsoft.Extensions.Hosting;
 
 namespace ChatOpsPull.Load;
 
@@ -93,7 +95,15 @@ public sealed class InProcessBot : IAsyncDisposable
         return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM alert_inbox").ConfigureAwait(false);
     }
 
-    public static async Task<InProcessBot> StartAsync(LoadStore store = LoadStore.Counting)
+    /// <summary>The inbox drain's counts so far (batches, subject transactions, rows, their time).</summary>
+    public DrainCounts DrainCounts() =>
+        _app.Services.GetServices<IHostedService>().OfType<AlertInboxDrain>().Single().Counts;
+
+    /// <summary>The throwaway PostgreSQL cluster's connection string, when the store is PostgreSQL.</summary>
+    public string? PostgresConnectionString => _postgres?.ConnectionString;
+
+    /// <param name="botSettings">Settings of the bot's, as on its command line (<c>--Section:Key=value</c>), after the driver's own.</param>
+    public static async Task<InProcessBot> StartAsync(LoadStore store = LoadStore.Counting, IReadOnlyList<string>? botSettings = null)
     {
         int port;
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
@@ -119,6 +129,8 @@ public sealed class InProcessBot : IAsyncDisposable
             settings.Add("--Storage:Provider=Postgres");
             settings.Add("--Storage:ConnectionString=" + postgres.ConnectionString);
         }
+
+        settings.AddRange(botSettings ?? []);
 
         var app = BotHost.Build(
             [.. settings],

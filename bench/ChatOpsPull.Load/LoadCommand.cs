@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using ChatOpsPull.Bench;
 
 namespace ChatOpsPull.Load;
 
@@ -19,8 +20,8 @@ public static class LoadCommand
         InProcessBot? bot = null;
         if (settings.Url is null)
         {
-            bot = await InProcessBot.StartAsync(settings.Store).ConfigureAwait(false);
-            output.WriteLine($"bot started in process at {bot.Url} ({(settings.Store == LoadStore.Counting ? "counting sink" : $"incident store on {settings.Store}")}); {GcMode()}; load average {LoadAverage()}");
+            bot = await InProcessBot.StartAsync(settings.Store, settings.BotSettings).ConfigureAwait(false);
+            output.WriteLine($"bot started in process at {bot.Url} ({(settings.Store == LoadStore.Counting ? "counting sink" : $"incident store on {settings.Store}")}{(settings.BotSettings is { Count: > 0 } set ? ", " + string.Join(' ', set) : string.Empty)}); {GcMode()}; load average {LoadAverage()}");
         }
 
         try
@@ -35,7 +36,13 @@ public static class LoadCommand
 
             var url = new Uri(settings.Url ?? bot!.Url, "alerts/alertmanager");
             var token = settings.Token ?? bot?.Token;
+            var before = bot?.Sink is null ? bot?.DrainCounts() : null;
             var result = await DriveAsync(url, token, settings).ConfigureAwait(false);
+            if (before is not null)
+            {
+                output.WriteLine($"drain while the load ran (warm-up included): {Describe(bot!.DrainCounts() - before)}");
+            }
+
             return await ReportAsync(result, floor, settings, bot, output).ConfigureAwait(false);
         }
         finally
@@ -188,12 +195,27 @@ public static class LoadCommand
             {
                 // 200 means "in the alert inbox"; the incidents follow in the background. Wait for them (bounded).
                 var waited = Stopwatch.StartNew();
+                var drainedFrom = bot.DrainCounts();
+                var cpuFrom = ProcessCpu();
+                await using var probe = bot.PostgresConnectionString is { } postgres ? await PostgresStormProbe.StartAsync(postgres).ConfigureAwait(false) : null;
+                probe?.Begin();
+                var podsFrom = await bot.StoredPodsAsync().ConfigureAwait(false);
                 var inInbox = await bot.InboxRowsAsync().ConfigureAwait(false);
                 var stored = await bot.StoredPodsAsync().ConfigureAwait(false);
                 while (stored < expected && waited.Elapsed < ApplyPatience)
                 {
                     await Task.Delay(50).ConfigureAwait(false);
                     stored = await bot.StoredPodsAsync().ConfigureAwait(false);
+                }
+
+                var drainCpu = ProcessCpu() - cpuFrom;
+                var drained = bot.DrainCounts() - drainedFrom;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"drain after the load: {Describe(drained)}; {stored - podsFrom} alerts into incidents, process CPU {drainCpu.TotalSeconds:F1} s ({drainCpu.TotalMilliseconds / Math.Max(1, stored - podsFrom):F3} ms per alert)"));
+                if (probe is not null)
+                {
+                    await probe.StopAsync().ConfigureAwait(false);
+                    output.WriteLine(probe.Report((int)(stored - podsFrom), 0));
                 }
 
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -224,6 +246,16 @@ public static class LoadCommand
 
     /// <summary>How long the alerts accepted may take to reach their incidents before the run counts them as lost.</summary>
     private static readonly TimeSpan ApplyPatience = TimeSpan.FromSeconds(120);
+
+    /// <summary>The drain's counts in a window: transactions, rows per transaction, and where their time went.</summary>
+    private static string Describe(ChatOpsPull.Detection.Webhooks.Inbox.DrainCounts c) => string.Create(CultureInfo.InvariantCulture,
+        $"{c.Batches} batches, {c.SubjectRounds} subject rounds, {c.RowsApplied} inbox rows ({(c.SubjectRounds == 0 ? 0 : c.RowsApplied / (double)c.SubjectRounds):F1} rows per round); {c.InSubjects.TotalSeconds:F1} s inside them, overlapping ({(c.SubjectRounds == 0 ? 0 : c.InSubjects.TotalMilliseconds / c.SubjectRounds):F2} ms each), of it {c.BeforeClaim.TotalSeconds:F1} s before the claim's command (subject lock in process, write turn, connection)");
+
+    private static TimeSpan ProcessCpu()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
+    }
 
     /// <summary>The GC the bot runs with here (the shipped image's is set in src/ChatOpsPull/ChatOpsPull.csproj).</summary>
     private static string GcMode() =>

@@ -11,7 +11,8 @@ public sealed record LoadSettings(
     int WarmupSeconds,
     int Connections,
     int AlertsPerRequest,
-    LoadStore Store = LoadStore.Counting)
+    LoadStore Store = LoadStore.Counting,
+    IReadOnlyList<string>? BotSettings = null)
 {
     public const string Usage = """
         usage: ChatOpsPull.Load alertmanager [options]
@@ -44,8 +45,15 @@ public sealed record LoadSettings(
         string? token = null;
         int duration = 20, warmup = 10, connections = 32, alerts = 10;
         var store = LoadStore.Counting;
+        var botSettings = new List<string>();
         for (var i = 1; i < args.Length; i++)
         {
+            if (args[i].StartsWith("--", StringComparison.Ordinal) && args[i].Contains(':', StringComparison.Ordinal) && args[i].Contains('=', StringComparison.Ordinal))
+            {
+                botSettings.Add(args[i]);
+                continue;
+            }
+
             var value = i + 1 < args.Length ? args[i + 1] : null;
             var ok = args[i] switch
             {
@@ -74,13 +82,13 @@ public sealed record LoadSettings(
             return null;
         }
 
-        if (url is not null && store != LoadStore.Counting)
+        if (url is not null && (store != LoadStore.Counting || botSettings.Count > 0))
         {
-            error.WriteLine("ChatOpsPull.Load: --store is for the in-process bot; a bot at --url uses its own store.");
+            error.WriteLine("ChatOpsPull.Load: --store and bot settings are for the in-process bot; a bot at --url has its own.");
             return null;
         }
 
-        return new LoadSettings(args[0], url, token, duration, warmup, connections, alerts, store);
+        return new LoadSettings(args[0], url, token, duration, warmup, connections, alerts, store, botSettings);
     }
 
     private static bool TryPositive(string? value, out int number) =>

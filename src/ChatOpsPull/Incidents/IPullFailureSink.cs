@@ -1,5 +1,6 @@
 using System.Data.Common;
 using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Incidents;
 
@@ -42,7 +43,9 @@ public interface ISubjectReportSink
 {
     /// <param name="claim">
     /// Runs first inside the subject's transaction (again on a retry): takes the source's rows of this subject (and removes
-    /// them) and returns their reports, in order. Rolled back with everything else when the transaction fails.
+    /// them) and returns their reports, in order. Its first command must take the subject lock it is handed
+    /// (<see cref="TransactionLock.QueryMultipleTakingAsync"/>: in the same round trip). Rolled back with everything else
+    /// when the transaction fails.
     /// </param>
-    Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<DbConnection, DbTransaction, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken);
+    Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<DbConnection, DbTransaction, TransactionLock, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken);
 }

@@ -45,7 +45,7 @@ public sealed class IncidentEngine : IPullFailureSink, ISubjectReportSink
     /// One subject's reports and recoveries in one transaction with the source's <paramref name="claim"/> (the alert inbox
     /// removing the rows it applies): all of them are applied, or none (see <see cref="ISubjectReportSink"/>).
     /// </summary>
-    public Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken) =>
+    public Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Storage.TransactionLock, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken) =>
         _intake.ApplySubjectAsync(cluster, @namespace, subject, claim, cancellationToken);
 
     /// <summary>

@@ -303,29 +303,10 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// Runs <paramref name="sql"/> (one or more statements) as one command, with the statement that takes
     /// <paramref name="pending"/> first when it is not taken yet; that statement's row is read past here.
     /// </summary>
-    private static async Task<SqlMapper.GridReader> QueryTakingLockAsync(DbConnection connection, DbTransaction transaction, TransactionLock? pending, string sql, object parameters)
-    {
-        var take = pending?.TakeWithNextStatement() ?? string.Empty;
-        if (take.Length == 0)
-        {
-            return await connection.QueryMultipleAsync(sql, parameters, transaction).ConfigureAwait(false);
-        }
-
-        var withKey = new DynamicParameters(parameters);
-        withKey.Add(TransactionLock.KeyParameter, pending!.Key);
-        var reader = await connection.QueryMultipleAsync(take + sql, withKey, transaction).ConfigureAwait(false);
-        try
-        {
-            pending.CheckTaken(await reader.ReadSingleAsync<int>().ConfigureAwait(false)); // 0: a lock only tried is held elsewhere
-        }
-        catch
-        {
-            reader.Dispose();
-            throw;
-        }
-
-        return reader;
-    }
+    private static Task<SqlMapper.GridReader> QueryTakingLockAsync(DbConnection connection, DbTransaction transaction, TransactionLock? pending, string sql, object parameters) =>
+        pending is null
+            ? connection.QueryMultipleAsync(sql, parameters, transaction)
+            : pending.QueryMultipleTakingAsync(connection, transaction, sql, parameters);
 
     internal static async Task<Incident?> GetAsync(DbConnection connection, DbTransaction? transaction, string id)
     {

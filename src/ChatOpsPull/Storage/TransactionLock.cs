@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Dapper;
 
 namespace ChatOpsPull.Storage;
 
@@ -74,6 +75,35 @@ public sealed class TransactionLock
         {
             throw new TransactionLockBusyException(Key);
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> (one or more statements) as one command, with the statement that takes this lock first
+    /// when it is not taken yet (<see cref="TakeWithNextStatement"/>); that statement's row is read and checked here, so the
+    /// reader starts at <paramref name="sql"/>'s first result.
+    /// </summary>
+    public async Task<SqlMapper.GridReader> QueryMultipleTakingAsync(DbConnection connection, DbTransaction transaction, string sql, object parameters)
+    {
+        var take = TakeWithNextStatement();
+        if (take.Length == 0)
+        {
+            return await connection.QueryMultipleAsync(sql, parameters, transaction).ConfigureAwait(false);
+        }
+
+        var withKey = new DynamicParameters(parameters);
+        withKey.Add(KeyParameter, Key);
+        var reader = await connection.QueryMultipleAsync(take + sql, withKey, transaction).ConfigureAwait(false);
+        try
+        {
+            CheckTaken(await reader.ReadSingleAsync<int>().ConfigureAwait(false)); // 0: a lock only tried is held elsewhere
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+
+        return reader;
     }
 
     /// <summary>Takes the lock in a round trip of its own when no read took it (a write that starts with someone else's statement).</summary>

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace ChatOpsPull.Tests.Alerts;
 
@@ -19,7 +20,7 @@ namespace ChatOpsPull.Tests.Alerts;
 /// rows, and a batch is bounded by time.
 /// </summary>
 [Collection(UsesPostgres.Name)]
-public sealed class AlertInboxDrainTests(PostgresFixture postgres)
+public sealed class AlertInboxDrainTests(PostgresFixture postgres, ITestOutputHelper output)
 {
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
@@ -132,15 +133,15 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
-    public async Task A_batch_whose_time_is_up_starts_no_further_subject_and_leaves_its_rows_for_the_next(DatabaseProvider provider)
+    public async Task A_batch_whose_time_is_up_starts_no_further_wave_of_subjects_and_leaves_its_rows_for_the_next(DatabaseProvider provider)
     {
         await using var rig = await StartAsync(provider);
         var inbox = rig.Get<AlertInbox>();
         await inbox.AppendAsync([Firing("api-1"), Firing("web-1", "web"), Firing("db-1", "db")], default);
         Assert.Equal(3, await inbox.CountAsync()); // one row per subject
 
-        // Each look at the clock finds a whole batch time gone.
-        var drain = new AlertInboxDrain(inbox, rig.Engine, new SteppingClock(AlertInboxDrain.BatchTime), NullLogger<AlertInboxDrain>.Instance);
+        // Each look at the clock finds a whole batch time gone; a wave of one subject.
+        var drain = new AlertInboxDrain(inbox, rig.Engine, new SteppingClock(AlertInboxDrain.BatchTime), NullLogger<AlertInboxDrain>.Instance) { SubjectsAtOnce = 1 };
         Assert.Equal(1, await drain.ApplyBatchAsync(default));
         Assert.Equal(2, await inbox.CountAsync());
         Assert.Equal(["api-1"], (await rig.Store.ListOpenAsync()).SelectMany(i => i.Pods).Select(p => p.Pod));
@@ -153,7 +154,7 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
-    public async Task While_a_request_waits_for_the_inbox_the_drain_gives_way_before_each_subject_and_goes_on_once_its_pause_is_over(DatabaseProvider provider)
+    public async Task While_a_request_waits_for_the_inbox_the_drain_applies_one_subject_at_a_time_gives_way_before_each_and_goes_on_once_its_pause_is_over(DatabaseProvider provider)
     {
         await using var rig = await StartAsync(provider);
         var inbox = rig.Get<AlertInbox>();
@@ -195,6 +196,74 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
         Assert.Equal(3, await drain.ApplyBatchAsync(default));
         Assert.Equal(0, drain.Yields);
         Assert.Equal(3, (await rig.Store.ListOpenAsync()).Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_batch_of_many_subjects_is_applied_in_a_few_shared_transactions_not_one_per_subject_each_alert_in_one_incident(DatabaseProvider provider)
+    {
+        const int subjects = 24;
+        // The production pool (on PostgreSQL: 24 warm connections, the default write turns), not the test hosts' two.
+        await using var rig = await StartAsync(provider, settings: new()
+        {
+            ["Storage:PostgresWarmConnections"] = new StorageOptions().PostgresWarmConnections.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var inbox = rig.Get<AlertInbox>();
+        // Two requests, each with one alert of every subject: two rows per subject, each workload on an image of its own
+        // (no storm rolls them up).
+        for (var request = 1; request <= 2; request++)
+        {
+            await inbox.AppendAsync([.. Enumerable.Range(0, subjects).Select(w => Firing($"w{w}-{request}", $"w{w}", $"registry.example.com/shop/w{w}:1"))], default);
+        }
+
+        Assert.Equal(2 * subjects, await inbox.CountAsync());
+        using var transactions = new TransactionRounds();
+        var applied = 0;
+        await transactions.CountAsync(async () => applied = await DrainOf(rig).ApplyBatchAsync(default));
+
+        output.WriteLine($"transactions (rounds each): {string.Join(", ", transactions.Rounds)}");
+        Assert.Equal(2 * subjects, applied);
+        Assert.Equal(0, await inbox.CountAsync());
+        // One after another, every subject was a transaction of its own: 24. Applied at once, their rounds queue for the
+        // write turns together and ride the commits of the few callers handed one.
+        Assert.True(transactions.Rounds.Count < subjects / 2, $"{transactions.Rounds.Count} transactions ({string.Join(", ", transactions.Rounds)} rounds) held the {subjects} subjects");
+        Assert.Contains(transactions.Rounds, r => r >= 2);
+        var open = await rig.Store.ListOpenAsync();
+        Assert.Equal(subjects, open.Count);
+        Assert.All(open, i => Assert.Equal(2, i.ActivePodCount));
+        foreach (var incident in open)
+        {
+            Assert.Single(await rig.Audit.ForIncidentAsync(incident.Id), a => a.Action == AuditActions.IncidentOpened);
+        }
+
+        var opened = rig.Notifier.Calls.Where(c => c.Change == IncidentChange.Opened).Select(c => c.Incident.Id).Order(StringComparer.Ordinal);
+        Assert.Equal(open.Select(i => i.Id).Order(StringComparer.Ordinal), opened); // each opening told once
+    }
+
+    [Fact]
+    public async Task A_subject_s_rows_are_claimed_with_its_lock_and_removed_in_one_round_trip_on_postgres()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Postgres);
+        var inbox = rig.Get<AlertInbox>();
+        var drain = DrainOf(rig);
+        await inbox.AppendAsync([Firing("api-1")], default);
+        Assert.Equal(1, await drain.ApplyBatchAsync(default)); // the incident is open, the code warm
+        await inbox.AppendAsync([Firing("api-2")], default);
+        await inbox.AppendAsync([Firing("api-3")], default);
+
+        var sent = await SentToPostgres.CountAsync(async () => Assert.Equal(2, await drain.ApplyBatchAsync(default)));
+
+        output.WriteLine(sent.Describe());
+        // The batch's read of ids and subjects, then one command for the subject lock and its rows taken out of the inbox
+        // (it was three: the lock, the rows read FOR UPDATE, their DELETE).
+        var inboxCommands = sent.Texts.Where(t => t.Contains("alert_inbox", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, inboxCommands.Count);
+        Assert.Contains("SELECT id, subject", inboxCommands[0], StringComparison.Ordinal);
+        Assert.Contains("pg_advisory_xact_lock", inboxCommands[1], StringComparison.Ordinal);
+        Assert.Contains("DELETE FROM alert_inbox", inboxCommands[1], StringComparison.Ordinal);
+        Assert.DoesNotContain(sent.Texts, t => t.Contains("pg_advisory_xact_lock", StringComparison.Ordinal) && !t.Contains("alert_inbox", StringComparison.Ordinal));
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Equal(["api-1", "api-2", "api-3"], Assert.Single(await rig.Store.ListOpenAsync()).Pods.Select(p => p.Pod).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -242,7 +311,8 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
         Assert.Equal(2, logger.Lines.Count(l => l.Level == LogLevel.Error && l.Text.Contains("alert_inbox_quarantine", StringComparison.Ordinal)));
     }
 
-    private static PullAlert Firing(string pod, string workload = "api") => new(AlertStatus.Firing, Failures.Pod(pod, workload: workload), null);
+    private static PullAlert Firing(string pod, string workload = "api", string? image = null) =>
+        new(AlertStatus.Firing, image is null ? Failures.Pod(pod, workload: workload) : Failures.Pod(pod, workload: workload, image: image), null);
 
     private static PullAlert Resolved(string pod, string workload = "api") => new(AlertStatus.Resolved, Failures.Pod(pod, workload: workload), null);
 
@@ -256,13 +326,13 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres)
     }
 
     /// <summary>The host without its own inbox drain, so the test applies the inbox batch by batch.</summary>
-    private async Task<EngineRig> StartAsync(DatabaseProvider provider, TestStorage? storage = null)
+    private async Task<EngineRig> StartAsync(DatabaseProvider provider, TestStorage? storage = null, Dictionary<string, string?>? settings = null)
     {
         void WithoutDrain(IServiceCollection services) =>
             services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(AlertInboxDrain)));
         return storage is null
-            ? await EngineRig.StartAsync(provider, postgres, services: WithoutDrain)
-            : await EngineRig.StartOnAsync(storage, services: WithoutDrain);
+            ? await EngineRig.StartAsync(provider, postgres, settings, WithoutDrain)
+            : await EngineRig.StartOnAsync(storage, settings, WithoutDrain);
     }
 
     /// <summary>A clock whose every timestamp is <paramref name="step"/> after the one before.</summary>

@@ -187,6 +187,9 @@ internal sealed class SentToPostgres
 
     public int RoundTrips => Commands + Commits;
 
+    /// <summary>The text of every command or batch sent, in the order sent.</summary>
+    public IReadOnlyList<string> Texts => [.. _commands];
+
     public int Statements => _commands.Sum(c => c.Split(';', StringSplitOptions.RemoveEmptyEntries).Count(s => s.Trim().Length > 0));
 
     public static async Task<SentToPostgres> CountAsync(Func<Task> call)

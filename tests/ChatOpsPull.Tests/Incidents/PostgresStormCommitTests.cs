@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
@@ -94,45 +92,4 @@ public sealed class PostgresStormCommitTests(PostgresFixture postgres, ITestOutp
     /// </summary>
     private static Core.Failures.PullFailure Failing(string pod, int workload) =>
         Failures.Pod(pod, workload: $"w{workload}", image: $"registry.example.com/shop/w{workload}:1");
-
-    /// <summary>The bot's "TRANSACTION" activities under one call's trace, with the rounds each held.</summary>
-    private sealed class TransactionRounds : IDisposable
-    {
-        private readonly ConcurrentQueue<int> _rounds = new();
-        private ActivityListener? _listener;
-
-        public IReadOnlyList<int> Rounds => [.. _rounds];
-
-        public async Task CountAsync(Func<Task> call)
-        {
-            var outer = Activity.Current;
-            using var marker = new Activity("storm commits").Start();
-            var trace = marker.TraceId;
-            _listener = new ActivityListener
-            {
-                ShouldListenTo = s => s.Name == BotDatabase.ActivitySourceName,
-                Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
-                    o.Parent.TraceId == trace ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
-                ActivityStopped = a =>
-                {
-                    if (a.OperationName == "TRANSACTION" && a.TraceId == trace)
-                    {
-                        _rounds.Enqueue(a.GetTagItem("rounds") is int n ? n : 1);
-                    }
-                },
-            };
-            ActivitySource.AddActivityListener(_listener);
-            try
-            {
-                await call();
-            }
-            finally
-            {
-                marker.Stop();
-                Activity.Current = outer;
-            }
-        }
-
-        public void Dispose() => _listener?.Dispose();
-    }
 }

@@ -54,19 +54,19 @@ internal sealed partial class PullFailureIntake(
     /// before it. A recovery of a pod that sits in another subject's incident (a watcher-made incident grouped by owner,
     /// say) is applied after this transaction commits, in that subject's own.
     /// </summary>
-    public async Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<DbConnection, DbTransaction, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken)
+    public async Task ApplySubjectAsync(string cluster, string @namespace, string subject, Func<DbConnection, DbTransaction, TransactionLock, Task<IReadOnlyList<PodReport>>> claim, CancellationToken cancellationToken)
     {
         List<PodReport> elsewhere = [];
         List<FailureSource> seen = []; // counted once committed: a retried attempt must not count its reports twice
-        await writer.WriteAsync(
+        await writer.WriteTakingLockAsync(
             SubjectWriter.LockName(cluster, @namespace, subject),
             IncidentRetryPipelines.Write,
-            async (connection, transaction, afterCommit) =>
+            async (connection, transaction, afterCommit, pending) =>
             {
                 elsewhere = [];
                 seen = [];
                 var run = new List<Report>();
-                foreach (var item in await claim(connection, transaction).ConfigureAwait(false))
+                foreach (var item in await claim(connection, transaction, pending).ConfigureAwait(false))
                 {
                     var failure = item.Failure;
                     if (item.Resolution is not { } resolution)

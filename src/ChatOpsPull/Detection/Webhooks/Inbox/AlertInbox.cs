@@ -85,33 +85,37 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     }
 
     /// <summary>
-    /// Inside the transaction that applies them (under their subject's lock): takes every row of <paramref name="subject"/>
-    /// up to <paramref name="lastId"/> still in the inbox — older ones a batch passed over included, so the subject's
-    /// alerts are applied in the order accepted — removes them, and returns their alerts as reports, in that order. Rows
-    /// another replica applied meanwhile are gone. The rows are locked <c>FOR UPDATE</c>, not skipped when locked (a
-    /// replica's <see cref="OldestAsync"/> holds a row for a moment only). A row whose alerts cannot be read is moved to
-    /// <c>alert_inbox_quarantine</c> with the reason and named in <paramref name="quarantined"/> (to be logged once the
-    /// transaction commits). Rolled back with the incidents when that transaction fails.
+    /// Inside the transaction that applies them: takes <paramref name="subjectLock"/> and every row of
+    /// <paramref name="subject"/> up to <paramref name="lastId"/> still in the inbox — older ones a batch passed over
+    /// included, so the subject's alerts are applied in the order accepted — in one command (on PostgreSQL one round trip:
+    /// the lock, then <c>DELETE … RETURNING</c>, which waits for a row another replica's batch read holds for a moment),
+    /// and returns their alerts as reports, in that order. Rows another replica applied meanwhile are gone. A row whose
+    /// alerts cannot be read is moved to <c>alert_inbox_quarantine</c> with the reason and named in
+    /// <paramref name="quarantined"/> (to be logged once the transaction commits). Rolled back with the incidents when that
+    /// transaction fails.
     /// </summary>
-    public static async Task<IReadOnlyList<PodReport>> ClaimAsync(DbConnection connection, DbTransaction transaction, string subject, long lastId, DateTimeOffset now, List<QuarantinedRow> quarantined)
+    public static async Task<IReadOnlyList<PodReport>> ClaimAsync(
+        DbConnection connection, DbTransaction transaction, TransactionLock subjectLock, string subject, long lastId, DateTimeOffset now, List<QuarantinedRow> quarantined)
     {
-        var dialect = SqlDialects.For(connection);
-        var rows = (await connection.QueryAsync<(long Id, string Alerts)>(
-            $"SELECT id, alerts FROM alert_inbox WHERE subject = @subject AND id <= @lastId ORDER BY id{dialect.ForUpdate}", new { subject, lastId }, transaction).ConfigureAwait(false)).ToList();
-        quarantined.Clear();
-        if (rows.Count == 0)
+        List<(long Id, long ReceivedAt, string Alerts)> rows;
+        using (var reader = await subjectLock.QueryMultipleTakingAsync(
+            connection,
+            transaction,
+            "DELETE FROM alert_inbox WHERE subject = @subject AND id <= @lastId RETURNING id, received_at, alerts",
+            new { subject, lastId }).ConfigureAwait(false))
         {
-            return [];
+            rows = [.. (await reader.ReadAsync<(long Id, long ReceivedAt, string Alerts)>().ConfigureAwait(false)).OrderBy(r => r.Id)];
         }
 
+        quarantined.Clear();
         var reports = new List<PodReport>();
         foreach (var row in rows)
         {
             if (!TryParseAlerts(row.Alerts, out var alerts, out var reason))
             {
                 await connection.ExecuteAsync(
-                    "INSERT INTO alert_inbox_quarantine (id, received_at, subject, alerts, quarantined_at, reason) SELECT id, received_at, subject, alerts, @at, @reason FROM alert_inbox WHERE id = @id",
-                    new { id = row.Id, at = BotDatabase.ToDb(now), reason },
+                    "INSERT INTO alert_inbox_quarantine (id, received_at, subject, alerts, quarantined_at, reason) VALUES (@id, @receivedAt, @subject, @alerts, @at, @reason)",
+                    new { id = row.Id, receivedAt = row.ReceivedAt, subject, alerts = row.Alerts, at = BotDatabase.ToDb(now), reason },
                     transaction).ConfigureAwait(false);
                 quarantined.Add(new QuarantinedRow(row.Id, subject, reason));
                 continue;
@@ -120,7 +124,6 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             reports.AddRange(alerts.Select(a => new PodReport(a.Failure, a.Status == AlertStatus.Resolved ? PodResolution.AlertResolved : null)));
         }
 
-        await connection.ExecuteAsync($"DELETE FROM alert_inbox WHERE id IN ({IdList(rows.ConvertAll(r => r.Id))})", transaction: transaction).ConfigureAwait(false);
         return reports;
     }
 

@@ -5,14 +5,16 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
 /// <summary>
 /// Applies the alert inbox to the incident engine: at start (what a crash or an outage left there) and whenever the
-/// webhooks append, in batches in the order accepted. A batch is applied subject by subject, each subject's rows in one
-/// transaction that also removes them (<see cref="ISubjectReportSink"/>): the rows gone are exactly the alerts applied, so
-/// nothing is applied twice after a crash (a fire-then-resolve pair cannot reopen and resolve again). On PostgreSQL a batch
-/// leaves out the rows another replica is applying (<c>FOR UPDATE SKIP LOCKED</c>), so replicas do not drain the same rows. A batch
-/// is bounded by rows (<see cref="BatchRows"/>) and by time (<see cref="BatchTime"/>: no new subject is started after it).
-/// When the engine cannot write, the rows stay and are tried again with back-off.
-/// While webhook requests are waiting for their answer (<see cref="AcceptPressure"/>), the drain gives way after each
-/// subject transaction: for twice as long as that transaction took (<see cref="YieldFactor"/>, at least
+/// webhooks append, in batches in the order accepted. A batch is applied by subject, each subject's rows in one round
+/// that also removes them (<see cref="ISubjectReportSink"/>): the rows gone are exactly the alerts applied, so nothing is
+/// applied twice after a crash (a fire-then-resolve pair cannot reopen and resolve again). The subjects of a batch are
+/// applied at once, in waves of <see cref="DefaultSubjectsAtOnce"/>: their rounds queue for the write turns together and
+/// share transactions (each round in its own savepoint, one commit), instead of one transaction after another.
+/// On PostgreSQL a batch leaves out the rows another replica is applying (<c>FOR UPDATE SKIP LOCKED</c>), so replicas do
+/// not drain the same rows. A batch is bounded by rows (<see cref="BatchRows"/>) and by time (<see cref="BatchTime"/>: no
+/// new wave is started after it). When the engine cannot write, the rows stay and are tried again with back-off.
+/// While webhook requests are waiting for their answer (<see cref="AcceptPressure"/>), the drain gives way before each
+/// wave, and a wave is then one subject: for twice as long as the wave before took (<see cref="YieldFactor"/>, at least
 /// <see cref="YieldSlice"/>, at most <see cref="MaxYield"/>), or until no request came for a slice. A storm is answered
 /// first (an answer waits for the inbox's commit, and on SQLite for the write lock the drain holds) and applied as fast
 /// as the drain can once it is over; while it lasts the drain keeps a third of the time, so it is never starved.
@@ -22,17 +24,25 @@ public sealed partial class AlertInboxDrain : BackgroundService
     /// <summary>Rows applied together (a request holds up to a few hundred alerts).</summary>
     public const int BatchRows = 256;
 
-    /// <summary>After this long a batch starts no further subject; the rest waits for the next batch.</summary>
+    /// <summary>After this long a batch starts no further wave of subjects; the rest waits for the next batch.</summary>
     public static readonly TimeSpan BatchTime = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>While requests wait, the drain pauses this many times as long as its last subject transaction took.</summary>
+    /// <summary>While requests wait, the drain pauses this many times as long as its last wave of subjects took.</summary>
     public const int YieldFactor = 2;
 
     /// <summary>The step in which a pause looks whether requests still come (and the shortest pause).</summary>
     public static readonly TimeSpan YieldSlice = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>The longest pause after one subject transaction.</summary>
+    /// <summary>The longest pause after one wave of subjects.</summary>
     public static readonly TimeSpan MaxYield = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Subjects of a batch applied at once (a wave): each its own round in the engine, and the rounds that queue together
+    /// for the write turns share transactions (<see cref="Storage.TransactionGroup"/>: up to fifty rounds, one commit).
+    /// Applied one after another, every subject was a transaction of its own, about eight round trips in a row with
+    /// PostgreSQL idle in between: the drain was bound by round-trip latency, not by work.
+    /// </summary>
+    public const int DefaultSubjectsAtOnce = 64;
 
     /// <summary>How often the inbox is looked at without being woken (rows another replica accepted).</summary>
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(5);
@@ -44,6 +54,11 @@ public sealed partial class AlertInboxDrain : BackgroundService
     private readonly SemaphoreSlim _wake = new(0, 1);
     private long _yields;
     private TimeSpan _lastTransaction;
+    private long _batches;
+    private long _subjectRounds;
+    private long _rowsApplied;
+    private long _beforeClaimTicks;
+    private long _subjectTicks;
 
     public AlertInboxDrain(AlertInbox inbox, IPullFailureSink sink, TimeProvider time, ILogger<AlertInboxDrain> logger)
     {
@@ -54,8 +69,24 @@ public sealed partial class AlertInboxDrain : BackgroundService
         _inbox.Appended += Wake;
     }
 
+    /// <summary>Subjects of a batch applied at once (<see cref="DefaultSubjectsAtOnce"/>; tests set fewer).</summary>
+    internal int SubjectsAtOnce { get; init; } = DefaultSubjectsAtOnce;
+
     /// <summary>Pauses the drain made for waiting requests (for tests and diagnostics).</summary>
     public long Yields => Interlocked.Read(ref _yields);
+
+    /// <summary>
+    /// What the drain has done so far (for the load driver and diagnostics; counts, not timings of a core): batches read,
+    /// subject rounds (calls into the engine, each its rows' claim, apply and removal, in a transaction it may share with
+    /// other subjects' rounds; a retried attempt counts once), inbox rows applied, and the rounds' time: from asking the
+    /// engine to the claim's command (the subject lock in process, the write turn, a pooled connection) and in all.
+    /// </summary>
+    public DrainCounts Counts => new(
+        Interlocked.Read(ref _batches),
+        Interlocked.Read(ref _subjectRounds),
+        Interlocked.Read(ref _rowsApplied),
+        TimeSpan.FromTicks(Interlocked.Read(ref _beforeClaimTicks)),
+        TimeSpan.FromTicks(Interlocked.Read(ref _subjectTicks)));
 
     public override void Dispose()
     {
@@ -107,6 +138,8 @@ public sealed partial class AlertInboxDrain : BackgroundService
             return 0;
         }
 
+        Interlocked.Increment(ref _batches);
+
         // A row of no one subject (written before rows were split by subject), or a sink that cannot take a subject
         // in its own transaction: applied, then removed.
         var mixed = entries.ToList().FindIndex(e => e.Subject is null);
@@ -120,7 +153,8 @@ public sealed partial class AlertInboxDrain : BackgroundService
 
         var applied = 0;
         var yielded = TimeSpan.Zero; // not the batch's time: a batch that gave way still applies its share of subjects
-        foreach (var subject in entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal))
+        var bySubject = entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal).ToList();
+        for (var next = 0; next < bySubject.Count;)
         {
             if (applied > 0 && _time.GetElapsedTime(started) - yielded >= BatchTime)
             {
@@ -128,41 +162,71 @@ public sealed partial class AlertInboxDrain : BackgroundService
             }
 
             yielded += await YieldToRequestsAsync(cancellationToken).ConfigureAwait(false);
-            var subjectStarted = _time.GetTimestamp();
-            var lastId = subject.Max(e => e.Id);
-            // The subject's cluster and namespace from its key (neither holds a '/'): its rows are read, once, in the claim,
-            // where a row that cannot be read is set aside instead of failing the subject again and again.
-            var parts = subject.Key.Split('/', 3);
-            if (parts.Length < 3)
-            {
-                await _inbox.QuarantineAsync([.. subject.Select(e => e.Id)], "the row's subject is not cluster/namespace/subject", cancellationToken).ConfigureAwait(false);
-                LogQuarantined(_logger, subject.Count(), subject.Key, "the row's subject is not cluster/namespace/subject");
-            }
-            else
-            {
-                var quarantined = new List<QuarantinedRow>();
-                await subjects.ApplySubjectAsync(
-                    parts[0],
-                    parts[1],
-                    parts[2],
-                    (connection, transaction) => AlertInbox.ClaimAsync(connection, transaction, subject.Key, lastId, _time.GetUtcNow(), quarantined),
-                    cancellationToken).ConfigureAwait(false);
-                foreach (var row in quarantined)
-                {
-                    LogQuarantinedRow(_logger, row.Id, row.Subject, row.Reason);
-                }
-            }
-
-            applied += subject.Count();
-            _lastTransaction = _time.GetElapsedTime(subjectStarted);
+            // While requests wait for their answer, one subject at a time, each followed by a pause twice as long: the
+            // requests keep two thirds of the time (a wave of many subjects would outlast the longest pause).
+            var wave = bySubject.Skip(next).Take(_inbox.Accepting.InFlight > 0 ? 1 : SubjectsAtOnce).ToList();
+            next += wave.Count;
+            var waveStarted = _time.GetTimestamp();
+            // Every subject of the wave asks the engine at once: their rounds queue for the write turns together, and the
+            // caller handed a turn takes the others queued behind it into its transaction, one commit for many subjects.
+            var outcomes = await Task.WhenAll(wave.Select(subject => ApplySubjectAsync(subjects, subject, cancellationToken))).ConfigureAwait(false);
+            applied += outcomes.Sum();
+            _lastTransaction = _time.GetElapsedTime(waveStarted);
         }
 
         return applied;
     }
 
     /// <summary>
-    /// When webhook requests are waiting for their answer, pauses for <see cref="YieldFactor"/> times the last subject
-    /// transaction (within <see cref="YieldSlice"/> and <see cref="MaxYield"/>), ending early once a slice passes with no
+    /// Applies one subject's rows of the batch in the subject's transaction (or sets them aside when their subject cannot be
+    /// read). Throws when the engine could not write: the rows stay for the next batch; the wave's other subjects go on.
+    /// </summary>
+    /// <returns>The batch's rows of the subject.</returns>
+    private async Task<int> ApplySubjectAsync(ISubjectReportSink subjects, IGrouping<string, InboxEntry> subject, CancellationToken cancellationToken)
+    {
+        // Off the caller's flow at once: every subject of the wave queues for a write turn before the first one handed a
+        // turn looks which rounds are queued behind it (SQLite's calls complete synchronously: without this, each subject
+        // would run to its commit before the next one even asked).
+        await Task.Yield();
+        var subjectStarted = _time.GetTimestamp();
+        var lastId = subject.Max(e => e.Id);
+        // The subject's cluster and namespace from its key (neither holds a '/'): its rows are read, once, in the claim,
+        // where a row that cannot be read is set aside instead of failing the subject again and again.
+        var parts = subject.Key.Split('/', 3);
+        if (parts.Length < 3)
+        {
+            await _inbox.QuarantineAsync([.. subject.Select(e => e.Id)], "the row's subject is not cluster/namespace/subject", cancellationToken).ConfigureAwait(false);
+            LogQuarantined(_logger, subject.Count(), subject.Key, "the row's subject is not cluster/namespace/subject");
+            return subject.Count();
+        }
+
+        var quarantined = new List<QuarantinedRow>();
+        long? claimed = null;
+        await subjects.ApplySubjectAsync(
+            parts[0],
+            parts[1],
+            parts[2],
+            (connection, transaction, subjectLock) =>
+            {
+                claimed ??= _time.GetTimestamp();
+                return AlertInbox.ClaimAsync(connection, transaction, subjectLock, subject.Key, lastId, _time.GetUtcNow(), quarantined);
+            },
+            cancellationToken).ConfigureAwait(false);
+        foreach (var row in quarantined)
+        {
+            LogQuarantinedRow(_logger, row.Id, row.Subject, row.Reason);
+        }
+
+        Interlocked.Increment(ref _subjectRounds);
+        Interlocked.Add(ref _rowsApplied, subject.Count());
+        Interlocked.Add(ref _beforeClaimTicks, _time.GetElapsedTime(subjectStarted, claimed ?? subjectStarted).Ticks);
+        Interlocked.Add(ref _subjectTicks, _time.GetElapsedTime(subjectStarted).Ticks);
+        return subject.Count();
+    }
+
+    /// <summary>
+    /// When webhook requests are waiting for their answer, pauses for <see cref="YieldFactor"/> times the last wave of
+    /// subjects (within <see cref="YieldSlice"/> and <see cref="MaxYield"/>), ending early once a slice passes with no
     /// request waiting and none begun.
     /// </summary>
     /// <returns>How long it paused.</returns>
@@ -217,4 +281,14 @@ public sealed partial class AlertInboxDrain : BackgroundService
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Warning, Message = "The alert inbox could not be applied to the incident engine; its alerts stay there and are tried again in {Seconds} s")]
     private static partial void LogApplyFailed(ILogger logger, Exception exception, double seconds);
+}
+
+/// <summary>What <see cref="AlertInboxDrain"/> has done so far (<see cref="AlertInboxDrain.Counts"/>).</summary>
+/// <param name="RowsApplied">Rows the batches named, applied (the claims may take a subject's older rows a batch passed over too).</param>
+/// <param name="BeforeClaim">From asking the engine to the claim's command: the subject lock in process, the write turn, a connection.</param>
+/// <param name="InSubjects">From asking the engine to its answer, in all.</param>
+public sealed record DrainCounts(long Batches, long SubjectRounds, long RowsApplied, TimeSpan BeforeClaim, TimeSpan InSubjects)
+{
+    public static DrainCounts operator -(DrainCounts a, DrainCounts b) =>
+        new(a.Batches - b.Batches, a.SubjectRounds - b.SubjectRounds, a.RowsApplied - b.RowsApplied, a.BeforeClaim - b.BeforeClaim, a.InSubjects - b.InSubjects);
 }
