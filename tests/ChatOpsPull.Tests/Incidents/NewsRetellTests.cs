@@ -85,6 +85,37 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_host_killed_after_its_diagnosis_line_was_delivered_and_every_host_down_longer_than_the_outbox_keeps_delivered_lines_leaves_nothing_to_post_again(DatabaseProvider provider)
+    {
+        await using var slack = await FakeSlackServer.StartAsync();
+        slack.RatePerSecond = 50;
+        slack.Burst = 50;
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        const string summary = "tag 9.9.9 is not in registry.example.com/shop/api";
+
+        // The line is delivered, the news is never marked told, and the host dies.
+        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, summary, hangBeforeTheCard: false, dieOnceTheLineIsDelivered: true);
+        Assert.Equal(1, SummaryLines(slack, cardTs, summary));
+        Assert.Equal(1, await OwedCountAsync(storage, incidentId));
+
+        // Every host stays down two days, longer than Outbox:KeepDelivered (one day): the delivered rows are that old.
+        await using (var database = await storage.OpenMigratedAsync())
+        await using (var connection = await database.OpenAsync())
+        {
+            var twoDays = (long)TimeSpan.FromDays(2).TotalMilliseconds;
+            Assert.True(await connection.ExecuteAsync("UPDATE chat_outbox SET updated_at = updated_at - @twoDays WHERE state = 'delivered'", new { twoDays }) > 0);
+        }
+
+        // The next host retells the news before its outbox purges the delivered line's key: the line is not posted again.
+        await using var second = SlackHost(storage.Replica(), slack);
+        await Eventually.ValueAsync(() => OwedCountAsync(storage, incidentId), n => n == 0, "the news to be retold and marked told", TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the outbox sends what the retell queued, and two more sweeps run
+
+        Assert.Equal(1, SummaryLines(slack, cardTs, summary));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task News_owed_keeps_the_version_that_made_its_weightiest_change_so_a_retell_has_the_key_of_the_first_telling(DatabaseProvider provider)
     {
         using var storage = await Engines.StorageAsync(provider, postgres);
@@ -255,7 +286,8 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
     /// (<paramref name="hangBeforeTheCard"/>: nothing of it reaches Slack) or after every notifier (the card's update and
     /// the thread line are queued, the news is never marked told) — and then dies; the diagnosis is stored either way.
     /// </summary>
-    private static async Task<(string IncidentId, string CardTs)> DieTellingADiagnosisAsync(TestStorage storage, FakeSlackServer slack, string summary, bool hangBeforeTheCard)
+    /// <param name="dieOnceTheLineIsDelivered">Dies only once the thread line (queued before the hang) has reached Slack.</param>
+    private static async Task<(string IncidentId, string CardTs)> DieTellingADiagnosisAsync(TestStorage storage, FakeSlackServer slack, string summary, bool hangBeforeTheCard, bool dieOnceTheLineIsDelivered = false)
     {
         var hang = new HangingNotifier(IncidentChange.Diagnosed);
         await using var first = hangBeforeTheCard ? SlackHost(storage, slack, toldFirst: hang) : SlackHost(storage, slack, toldLast: hang);
@@ -267,6 +299,11 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         using var dying = new CancellationTokenSource();
         var applying = engine.ApplyDiagnosisAsync(incident, 1, new Diagnosis(PullCause.ImageNotFound, 0.9, summary, [], "x", []), dying.Token); // PostgreSQL: the one-command path
         await hang.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        if (dieOnceTheLineIsDelivered)
+        {
+            await Eventually.HoldsAsync(() => SummaryLines(slack, cardTs, summary) == 1, "the thread line to reach Slack", TimeSpan.FromSeconds(30));
+        }
+
         await dying.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => applying);
         Assert.Equal(IncidentState.Diagnosed, (await first.Services.GetRequiredService<IncidentStore>().GetAsync(incident.Id))!.State);

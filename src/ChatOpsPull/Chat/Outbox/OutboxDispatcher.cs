@@ -60,7 +60,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
         await using var onStop = stoppingToken.Register(() => sendCancellation.CancelAfter(_options.CurrentValue.ShutdownGrace));
         var running = new List<Task>();
         var lastRecovery = long.MinValue;
-        var lastPurge = long.MinValue;
+        var purges = new PurgeSchedule(Now());
         var firstRound = true;
 
         while (!stoppingToken.IsCancellationRequested)
@@ -83,10 +83,10 @@ public sealed partial class OutboxDispatcher : BackgroundService
                     firstRound = false;
                 }
 
-                if (now - lastPurge > TimeSpan.FromMinutes(10).TotalMilliseconds)
+                if (purges.Due(now))
                 {
                     await _queue.PurgeAsync(now - (long)options.KeepDelivered.TotalMilliseconds, stoppingToken).ConfigureAwait(false);
-                    lastPurge = now;
+                    purges.Purged(now);
                 }
 
                 running.RemoveAll(t => t.IsCompleted);
