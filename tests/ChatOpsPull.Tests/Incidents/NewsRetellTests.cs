@@ -24,27 +24,27 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
     private const string Channel = "C0RETELL";
     private static readonly TimeSpan PastGrace = TimeSpan.FromSeconds(31);
 
+    /// <summary>The diagnosis the crash tests store.</summary>
+    private const string Summary = "tag 9.9.9 is not in registry.example.com/shop/api";
+
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task A_host_that_dies_after_storing_a_diagnosis_and_before_its_card_leaves_it_owed_and_the_next_host_updates_the_same_card_once(DatabaseProvider provider)
     {
-        await using var slack = await FakeSlackServer.StartAsync();
-        slack.RatePerSecond = 50;
-        slack.Burst = 50;
+        await using var slack = await StartSlackAsync();
         using var storage = await Engines.StorageAsync(provider, postgres);
-        const string summary = "tag 9.9.9 is not in registry.example.com/shop/api";
 
         // The first host: its card publisher is never told the diagnosis (a notifier before it hangs, as a host that
         // dies there), then it stops.
-        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, summary, hangBeforeTheCard: true);
+        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, Summary, hangBeforeTheCard: true);
 
-        Assert.DoesNotContain(summary, CardText(slack, cardTs), StringComparison.Ordinal);
+        Assert.DoesNotContain(Summary, CardText(slack, cardTs), StringComparison.Ordinal);
         Assert.Equal(1, await OwedCountAsync(storage, incidentId));
 
         // The next host on the same database tells it from the store: the same card, updated in place, once.
         await using var second = SlackHost(storage.Replica(), slack);
         await Eventually.HoldsAsync(
-            () => CardText(slack, cardTs).Contains(summary, StringComparison.Ordinal),
+            () => CardText(slack, cardTs).Contains(Summary, StringComparison.Ordinal),
             "the card to say the diagnosis",
             TimeSpan.FromSeconds(60),
             () => CardText(slack, cardTs));
@@ -54,48 +54,42 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         var cardPosts = slack.CallsTo("chat.postMessage").Where(c => c.Ok && c.Body["thread_ts"] is null).ToList();
         Assert.Single(cardPosts);
         Assert.Single(slack.CallsTo("chat.update"), c => c.Ok && c.Body["ts"]?.GetValue<string>() == cardTs);
-        Assert.Single(slack.CallsTo("chat.postMessage"), c => c.Ok && c.Body["thread_ts"]?.GetValue<string>() == cardTs && (c.Body["text"]?.GetValue<string>() ?? string.Empty).Contains(summary, StringComparison.Ordinal));
+        Assert.Single(slack.CallsTo("chat.postMessage"), c => c.Ok && c.Body["thread_ts"]?.GetValue<string>() == cardTs && (c.Body["text"]?.GetValue<string>() ?? string.Empty).Contains(Summary, StringComparison.Ordinal));
     }
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task A_host_killed_after_queueing_a_diagnosis_line_and_before_marking_it_told_leaves_the_next_host_nothing_to_post_again(DatabaseProvider provider)
     {
-        await using var slack = await FakeSlackServer.StartAsync();
-        slack.RatePerSecond = 50;
-        slack.Burst = 50;
+        await using var slack = await StartSlackAsync();
         using var storage = await Engines.StorageAsync(provider, postgres);
-        const string summary = "tag 9.9.9 is not in registry.example.com/shop/api";
 
         // Told after the card publisher: the card's update and the thread line are in the outbox, then the telling never
         // ends (the news is never marked told) and the host stops.
-        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, summary, hangBeforeTheCard: false);
+        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, Summary, hangBeforeTheCard: false);
 
         Assert.Equal(1, await OwedCountAsync(storage, incidentId));
 
         await using var second = SlackHost(storage.Replica(), slack);
         await Eventually.ValueAsync(() => OwedCountAsync(storage, incidentId), n => n == 0, "the news to be retold and marked told", TimeSpan.FromSeconds(60));
-        await Eventually.HoldsAsync(() => SummaryLines(slack, cardTs, summary) > 0, "the thread to say the diagnosis", TimeSpan.FromSeconds(30));
+        await Eventually.HoldsAsync(() => SummaryLines(slack, cardTs, Summary) > 0, "the thread to say the diagnosis", TimeSpan.FromSeconds(30));
         await Task.Delay(TimeSpan.FromSeconds(2.5)); // the outbox sends what the retell queued, and two more sweeps run
 
-        Assert.Contains(summary, CardText(slack, cardTs), StringComparison.Ordinal);
+        Assert.Contains(Summary, CardText(slack, cardTs), StringComparison.Ordinal);
         Assert.Single(slack.CallsTo("chat.postMessage"), c => c.Ok && c.Body["thread_ts"] is null);
-        Assert.Equal(1, SummaryLines(slack, cardTs, summary));
+        Assert.Equal(1, SummaryLines(slack, cardTs, Summary));
     }
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task A_host_killed_after_its_diagnosis_line_was_delivered_and_every_host_down_longer_than_the_outbox_keeps_delivered_lines_leaves_nothing_to_post_again(DatabaseProvider provider)
     {
-        await using var slack = await FakeSlackServer.StartAsync();
-        slack.RatePerSecond = 50;
-        slack.Burst = 50;
+        await using var slack = await StartSlackAsync();
         using var storage = await Engines.StorageAsync(provider, postgres);
-        const string summary = "tag 9.9.9 is not in registry.example.com/shop/api";
 
         // The line is delivered, the news is never marked told, and the host dies.
-        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, summary, hangBeforeTheCard: false, dieOnceTheLineIsDelivered: true);
-        Assert.Equal(1, SummaryLines(slack, cardTs, summary));
+        var (incidentId, cardTs) = await DieTellingADiagnosisAsync(storage, slack, Summary, hangBeforeTheCard: false, dieOnceTheLineIsDelivered: true);
+        Assert.Equal(1, SummaryLines(slack, cardTs, Summary));
         Assert.Equal(1, await OwedCountAsync(storage, incidentId));
 
         // Every host stays down two days, longer than Outbox:KeepDelivered (one day): the delivered rows are that old.
@@ -111,7 +105,7 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         await Eventually.ValueAsync(() => OwedCountAsync(storage, incidentId), n => n == 0, "the news to be retold and marked told", TimeSpan.FromSeconds(60));
         await Task.Delay(TimeSpan.FromSeconds(2.5)); // the outbox sends what the retell queued, and two more sweeps run
 
-        Assert.Equal(1, SummaryLines(slack, cardTs, summary));
+        Assert.Equal(1, SummaryLines(slack, cardTs, Summary));
     }
 
     [Theory]
@@ -152,9 +146,7 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task The_writer_and_another_replicas_retell_telling_one_announcement_at_once_post_its_line_once_and_a_new_one_with_the_same_text_is_still_posted(DatabaseProvider provider)
     {
-        await using var slack = await FakeSlackServer.StartAsync();
-        slack.RatePerSecond = 50;
-        slack.Burst = 50;
+        await using var slack = await StartSlackAsync();
         using var storage = await Engines.StorageAsync(provider, postgres);
         await using var writer = SlackHost(storage.Replica(), slack);
         await using var other = SlackHost(storage.Replica(), slack);
@@ -308,6 +300,15 @@ public sealed class NewsRetellTests(PostgresFixture postgres)
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => applying);
         Assert.Equal(IncidentState.Diagnosed, (await first.Services.GetRequiredService<IncidentStore>().GetAsync(incident.Id))!.State);
         return (incident.Id, cardTs);
+    }
+
+    /// <summary>A Slack stand-in that lets two hosts' cards and lines through at once (50 calls a second).</summary>
+    private static async Task<FakeSlackServer> StartSlackAsync()
+    {
+        var slack = await FakeSlackServer.StartAsync();
+        slack.RatePerSecond = 50;
+        slack.Burst = 50;
+        return slack;
     }
 
     private static BotTestHost SlackHost(TestStorage storage, FakeSlackServer slack, IIncidentNotifier? toldFirst = null, IIncidentNotifier? toldLast = null)
