@@ -129,7 +129,7 @@ internal sealed class JitProbe : EventListener
                 : name.Contains("Regex", StringComparison.Ordinal) || ns.Contains("Regex", StringComparison.Ordinal) ? "dynamic: compiled regex"
                 : name.StartsWith("lambda_method", StringComparison.Ordinal) ? "dynamic: expression tree"
                 : name.StartsWith("ResolveService", StringComparison.Ordinal) ? "dynamic: dependency injection resolver"
-                : name.EndsWith("Getter", StringComparison.Ordinal) || name.EndsWith("Setter", StringComparison.Ordinal) || name.StartsWith("InvokeStub_", StringComparison.Ordinal) || name == ".ctor" ? "dynamic: System.Text.Json reflection accessors"
+                : name.EndsWith("Getter", StringComparison.Ordinal) || name.EndsWith("Setter", StringComparison.Ordinal) || name.StartsWith("InvokeStub_", StringComparison.Ordinal) || name == ".ctor" ? "dynamic: reflection-emitted accessors (System.Text.Json, reflection invoke)"
                 : name.StartsWith("Deserialize", StringComparison.Ordinal) || name.StartsWith("ParamInfo", StringComparison.Ordinal) || name.Contains("Dapper", StringComparison.Ordinal) ? "dynamic: Dapper"
                 : "dynamic: other";
         }
