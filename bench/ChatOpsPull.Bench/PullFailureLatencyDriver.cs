@@ -37,12 +37,10 @@ public static class PullFailureLatencyDriver
         var workloads = Option(args, "--workloads", 20);
         var rate = Option(args, "--rate", 200);
         var workers = Option(args, "--workers", 0);
-        var warmUpStorm = Option(args, "--warm-up-storm", 0);
         if (args.Contains("--help"))
         {
             Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--api-plain-http] [--Section:Key=value …]");
             Console.WriteLine("  --warm-up: one incident in a namespace of its own is diagnosed before the storm (the diagnosis path has run once).");
-            Console.WriteLine("  --warm-up-storm N: a storm of N pods (50 a workload, namespaces of their own, an image of its own) runs to its end at --rate before the measured one, so JIT is mostly out of the storm's CPU figure.");
             Console.WriteLine("  --api-plain-http: the Kubernetes API stand-in speaks plain HTTP/1.1 (no TLS, so no HTTP/2); by default it speaks TLS offering h2 and http/1.1, as a real API server does.");
             Console.WriteLine("  --storage postgres: the incident store and Hangfire on a throwaway PostgreSQL cluster (initdb/pg_ctl); default SQLite files.");
             return 0;
@@ -61,7 +59,6 @@ public static class PullFailureLatencyDriver
             _ = Seed(api, registry.Host, 1, 1, "a-idle", image: $"{registry.Host}/team/app:1.4.0");
             var names = Seed(api, registry.Host, pods, workloads);
             var warmUp = args.Contains("--warm-up") ? Seed(api, registry.Host, 1, 1, "bench-warm") : [];
-            var warmStorm = warmUpStorm > 0 ? Seed(api, registry.Host, warmUpStorm, Math.Max(1, warmUpStorm / 50), "warm-storm", image: $"{registry.Host}/team/warm-up:9.9.9") : [];
 
             var diagnosed = new DiagnosedPods();
             using var stages = new StageRecorder();
@@ -89,7 +86,7 @@ public static class PullFailureLatencyDriver
             await app.StartAsync();
             var status = app.Services.GetRequiredService<KubernetesWatchStatus>();
             var synced = Stopwatch.StartNew();
-            while (status.PodsListed < pods + warmUp.Count + warmStorm.Count && synced.Elapsed < TimeSpan.FromMinutes(1))
+            while (status.PodsListed < pods + warmUp.Count && synced.Elapsed < TimeSpan.FromMinutes(1))
             {
                 await Task.Delay(100);
             }
@@ -117,35 +114,6 @@ public static class PullFailureLatencyDriver
                 }
 
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: one incident diagnosed in {warming.Elapsed.TotalMilliseconds:0} ms before the storm"));
-                diagnosed.Diagnoses.Clear();
-                stages.Clear();
-                reads.Clear();
-            }
-
-            if (warmStorm.Count > 0)
-            {
-                var warming = Stopwatch.StartNew();
-                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-                for (var i = 0; i < warmStorm.Count; i++)
-                {
-                    var (ns, pod, image) = warmStorm[i];
-                    var message = $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found";
-                    api.SetContainerWaiting(ns, pod, "web", "ErrImagePull", message);
-                    api.Seed(FailedEvent(ns, pod, message));
-                    var wait = TimeSpan.FromSeconds((i + 1) / (double)rate) - warming.Elapsed;
-                    if (wait > TimeSpan.Zero)
-                    {
-                        await Task.Delay(wait);
-                    }
-                }
-
-                while (warmStorm.Any(p => diagnosed.At(p.Pod) is null) && warming.Elapsed < TimeSpan.FromMinutes(3))
-                {
-                    await Task.Delay(100);
-                }
-
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"warm-up storm: {warmStorm.Count(p => diagnosed.At(p.Pod) is not null)}/{warmStorm.Count} pods diagnosed in {warming.Elapsed.TotalMilliseconds:0} ms, process CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds:0} ms, before the storm"));
                 diagnosed.Diagnoses.Clear();
                 stages.Clear();
                 reads.Clear();
@@ -179,7 +147,7 @@ public static class PullFailureLatencyDriver
             }
 
             var deadline = Stopwatch.StartNew();
-            while (diagnosed.Count < pods + warmUp.Count + warmStorm.Count && deadline.Elapsed < TimeSpan.FromMinutes(3))
+            while (diagnosed.Count < pods + warmUp.Count && deadline.Elapsed < TimeSpan.FromMinutes(3))
             {
                 await Task.Delay(100);
             }
