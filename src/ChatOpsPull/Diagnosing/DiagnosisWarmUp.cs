@@ -14,7 +14,7 @@ namespace ChatOpsPull.Diagnosing;
 /// and a recovery in one transaction that is rolled back; nothing stored, nothing told) and runs the diagnosis's read
 /// path once when the bot starts, on one pod the cluster has (read only: the pod, its owners,
 /// pull secrets, node, workload and rollout history, the registry check of the pod's own image with its own pull secrets,
-/// the diagnosis ticket of no incident), then weighs the facts without storing or telling anything. A storm's first diagnoses start side by side; without this every one of them waits for
+/// the diagnosis ticket of no incident), then weighs the facts and writes the diagnosis as JSON and reads it back without storing or telling anything. A storm's first diagnoses start side by side; without this every one of them waits for
 /// the same code (the Kubernetes client's JSON contracts above all) to be compiled, and the first storm after a start
 /// took 0.5–1 s per diagnosis against a 1 ms read. Best effort: a failure is logged at Debug and changes nothing.
 /// </summary>
@@ -124,7 +124,8 @@ internal sealed partial class DiagnosisWarmUp(
             Shape = shape,
             Kubelet = kubelet,
         };
-        _ = DiagnosisPlanner.Plan(facts, [.. inspection.Evidence, .. evidence], time.GetUtcNow());
+        // Weighed, then written and read back as the incident row keeps it (JSON), without storing it.
+        IncidentJson.Rehearse(DiagnosisPlanner.Plan(facts, [.. inspection.Evidence, .. evidence], time.GetUtcNow()));
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Diagnosis path warmed up in {Milliseconds:0} ms")]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using ChatOpsPull.Core.Diagnoses;
 
 namespace ChatOpsPull.Incidents;
@@ -11,7 +12,10 @@ namespace ChatOpsPull.Incidents;
 /// written again by every round of reports that joins it (a storm's usual round), with the diagnosis unchanged, so the
 /// text is not parsed and written again each time: a <see cref="Core.Diagnoses.Diagnosis"/> is immutable, so each object's JSON is
 /// written once (and a diagnosis read back keeps the text it was read from), and the latest texts read map to the
-/// diagnosis they hold.
+/// diagnosis they hold. The metadata is source-generated (<see cref="DiagnosisJsonContext"/>): no reflection-emitted
+/// accessors are built and compiled when a freshly started bot stores its first diagnosis, which is in a storm; the
+/// text is the same as the reflection serializer's (rows already in databases read back), and a type the context does
+/// not know fails instead of falling back to reflection.
 /// </summary>
 public static class IncidentJson
 {
@@ -24,10 +28,20 @@ public static class IncidentJson
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        TypeInfoResolver = DiagnosisJsonContext.Default,
     };
 
+    private static JsonTypeInfo<Core.Diagnoses.Diagnosis> DiagnosisType { get; } = (JsonTypeInfo<Core.Diagnoses.Diagnosis>)Options.GetTypeInfo(typeof(Core.Diagnoses.Diagnosis));
+
     public static string Serialize(Core.Diagnoses.Diagnosis diagnosis) =>
-        Written.GetValue(diagnosis, static d => JsonSerializer.Serialize(d, Options));
+        Written.GetValue(diagnosis, static d => JsonSerializer.Serialize(d, DiagnosisType));
+
+    /// <summary>
+    /// Writes a diagnosis and reads it back, keeping neither (the start-up warm-up): the enum converters and property
+    /// metadata are built and compiled before a storm's first diagnosis is stored, not by it.
+    /// </summary>
+    internal static void Rehearse(Core.Diagnoses.Diagnosis diagnosis) =>
+        _ = JsonSerializer.Deserialize(JsonSerializer.Serialize(diagnosis, DiagnosisType), DiagnosisType);
 
     public static Core.Diagnoses.Diagnosis? Deserialize(string? json)
     {
@@ -41,7 +55,7 @@ public static class IncidentJson
             return known;
         }
 
-        var diagnosis = JsonSerializer.Deserialize<Core.Diagnoses.Diagnosis>(json, Options);
+        var diagnosis = JsonSerializer.Deserialize(json, DiagnosisType);
         if (diagnosis is null)
         {
             return null;
@@ -57,3 +71,8 @@ public static class IncidentJson
         return diagnosis;
     }
 }
+
+/// <summary>The incident row's diagnosis JSON metadata, generated at build time (options and enum names come from <see cref="IncidentJson.Options"/>).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(Core.Diagnoses.Diagnosis))]
+internal sealed partial class DiagnosisJsonContext : JsonSerializerContext;
