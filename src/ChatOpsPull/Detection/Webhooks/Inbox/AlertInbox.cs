@@ -44,6 +44,12 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// <summary>The requests whose alerts are being stored now: the drain gives way to them (<see cref="AlertInboxDrain"/>).</summary>
     public AcceptPressure Accepting { get; } = new();
 
+    /// <summary>
+    /// Whether an inbox round waits for the write turn the drain's rounds hold (SQLite: one writer at a time), so the drain
+    /// keeps its rounds to one row while requests come; on PostgreSQL they write side by side.
+    /// </summary>
+    internal bool SharesWriteTurnWithDrain => database.Dialect.OneWriterAtATime;
+
     /// <summary>What the appends have cost so far: requests, commits, and where a request's wait went (<see cref="InboxCounts"/>).</summary>
     public InboxCounts Counts => _counts.Snapshot();
 

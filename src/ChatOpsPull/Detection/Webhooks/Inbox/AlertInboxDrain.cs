@@ -14,8 +14,9 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 /// not drain the same rows. A batch is bounded by rows (<see cref="BatchRows"/>) and by time (<see cref="BatchTime"/>: no
 /// new wave is started after it). When the engine cannot write, the rows stay and are tried again with back-off.
 /// While webhook requests are waiting for their answer (<see cref="AcceptPressure"/>), the drain gives way before each
-/// wave, and a wave is then one inbox row of one subject (on SQLite a waiting request's inbox round waits for the write
-/// turn a wave holds: one row's incident writes, not every row of the subject in the batch): for twice as long as the wave before took (<see cref="YieldFactor"/>, at least
+/// wave, and a wave is then one subject; on SQLite, while requests come (one waits, or one began since the drain last
+/// looked), one inbox row of one subject (a request's inbox round waits for the write turn a wave holds: one row's
+/// incident writes, not every row of the subject in the batch). It gives way for twice as long as the wave before took (<see cref="YieldFactor"/>, at least
 /// <see cref="YieldSlice"/>, at most <see cref="MaxYield"/>), or until no request came for a slice. A storm is answered
 /// first (an answer waits for the inbox's commit, and on SQLite for the write lock the drain holds) and applied as fast
 /// as the drain can once it is over; while it lasts the drain keeps a third of the time, so it is never starved.
@@ -173,23 +174,26 @@ public sealed partial class AlertInboxDrain : BackgroundService
 
             yielded += await YieldToRequestsAsync(cancellationToken).ConfigureAwait(false);
             List<(string Subject, IReadOnlyList<InboxEntry> Rows)> wave;
-            var requestsWaiting = RequestsArriving();
-            if (requestsWaiting)
+            var arriving = RequestsArriving();
+            var requestsWaiting = _inbox.SharesWriteTurnWithDrain ? arriving : _inbox.Accepting.InFlight > 0;
+            if (requestsWaiting && _inbox.SharesWriteTurnWithDrain)
             {
-                // While requests come (one waits for its answer, or one began since the drain last looked: a request that
-                // arrives during a wave waits for it, on SQLite for the write turn the wave holds), one row of one
-                // subject, each followed by a pause twice as long while one waits: the requests keep two thirds of the
+                // SQLite, while requests come (one waits for its answer, or one began since the drain last looked: a
+                // request that arrives during a wave waits for it, for the write turn the wave holds): one row of one
+                // subject, each followed by a pause twice as long while one waits. The requests keep two thirds of the
                 // time, and one waiting for the turn waits for one row's incident writes, not for all its subject's rows
-                // of the batch nor for a wave of many subjects (which would outlast the longest pause). Looking only at
-                // the requests waiting at that instant, most waves under a steady load were of 64 subjects: the moment
-                // after a commit, the next requests were still being read.
+                // of the batch nor for a wave of many subjects. Looking only at the requests waiting at that instant,
+                // most waves under a steady load were of 64 subjects (right after a commit the next requests were still
+                // being read) and a request waited 15-24 ms for the turn, up to 276 ms.
                 var (subject, rows) = bySubject[next];
                 wave = [(subject, [rows.Dequeue()])];
                 next += rows.Count == 0 ? 1 : 0;
             }
             else
             {
-                wave = [.. bySubject.Skip(next).Take(SubjectsAtOnce).Select(s => (s.Subject, (IReadOnlyList<InboxEntry>)[.. s.Rows]))];
+                // PostgreSQL, while a request waits: one subject (inbox rounds take no turn there; the drain gives way
+                // for the cores, and a wave of many subjects would outlast the longest pause). Otherwise a wave of many.
+                wave = [.. bySubject.Skip(next).Take(requestsWaiting ? 1 : SubjectsAtOnce).Select(s => (s.Subject, (IReadOnlyList<InboxEntry>)[.. s.Rows]))];
                 next += wave.Count;
             }
 
