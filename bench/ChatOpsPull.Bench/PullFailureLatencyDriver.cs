@@ -159,7 +159,7 @@ public static class PullFailureLatencyDriver
                 .ToArray();
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
-            var storm = sampler.Stop();
+            var storm = sampler.Stop(pods);
             var stormMs = Stopwatch.GetElapsedTime(stormStarted).TotalMilliseconds;
             var transactions = transactionProbe.Report(stormMs);
             var settings = await StorageProbe.SettingsAsync(app.Services.GetRequiredService<ChatOpsPull.Storage.BotDatabase>());
@@ -322,13 +322,13 @@ public static class PullFailureLatencyDriver
             }
         });
 
-        public string Stop()
+        public string Stop(int pods)
         {
             _stop.Cancel();
             var wall = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalMilliseconds;
             return string.Create(CultureInfo.InvariantCulture,
-                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}");
+                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}");
         }
 
         private string Dispatch()

@@ -13,6 +13,9 @@ public static class ObservabilityServices
     public static IServiceCollection AddObservability(this IServiceCollection services)
     {
         services.AddMetrics();
+        // Process-wide, read once when prometheus-net's default registry first collects (StartMeterAdapter below):
+        // every host in a process sets the same filter.
+        Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = PublishedInstruments.Publishes);
         services.AddSingleton<BotMetrics>();
         services.AddHostedService<StartMeterAdapter>();
         services.AddSingleton<JobStateMetrics>();
@@ -32,7 +35,8 @@ public static class ObservabilityServices
 
     /// <summary>
     /// <c>/metrics</c> in Prometheus text format: the bot's meter plus .NET runtime and HTTP metrics
-    /// (prometheus-net publishes System.Diagnostics.Metrics meters through its meter adapter).
+    /// (prometheus-net publishes System.Diagnostics.Metrics meters through its meter adapter, but not the per-buffer and
+    /// per-call instruments <see cref="PublishedInstruments"/> leaves out).
     /// </summary>
     public static IEndpointRouteBuilder MapObservability(this IEndpointRouteBuilder app)
     {

@@ -69,6 +69,11 @@ public sealed class MetricsWiringTests : IAsyncLifetime
         Assert.True(Grew(before, diagnosed, "chatopspull_diagnoses", ("cause", "image_not_found")), "diagnoses by cause");
         Assert.True(Grew(before, diagnosed, "chatopspull_jobs", ("kind", "diagnose"), ("state", "started")), "diagnose jobs started");
 
+        // The incident write ran through a registered Polly pipeline (telemetry on): its per-execution durations are not
+        // published (PublishedInstruments), so recording them cost the write nothing.
+        Assert.DoesNotContain("resilience_polly_pipeline_duration", diagnosed.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("resilience_polly_strategy_attempt_duration", diagnosed.Text, StringComparison.Ordinal);
+
         using (var resolved = await PostAlertAsync("""{"status":"resolved","namespace":"shop","pod":"api-7d9c-abcde","container":"api"}"""))
         {
             Assert.Equal(HttpStatusCode.OK, resolved.StatusCode);

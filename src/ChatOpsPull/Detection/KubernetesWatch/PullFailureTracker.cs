@@ -99,9 +99,10 @@ public sealed class PullFailureTracker
             }
         }
 
-        foreach (var slot in entry.Containers.ToArray())
+        // Containers is replaced, not changed, by Remove: this loop walks the array as it was.
+        foreach (var slot in entry.Containers)
         {
-            if (failing.Any(f => f.Container == slot.State.Container))
+            if (Fails(failing, slot.State.Container))
             {
                 continue;
             }
@@ -243,6 +244,19 @@ public sealed class PullFailureTracker
         return entry.StatusMessage(state.Image) is { } earlier && !PodPullState.IsRuntimeMessage(state.StatusMessage)
             ? earlier
             : state.StatusMessage;
+    }
+
+    private static bool Fails(IReadOnlyList<ContainerPullState> failing, string container)
+    {
+        foreach (var state in failing)
+        {
+            if (state.Container == container)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The key of an event message that names no image: only its container is known.</summary>
