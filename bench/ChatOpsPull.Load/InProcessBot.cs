@@ -99,6 +99,9 @@ public sealed class InProcessBot : IAsyncDisposable
     public DrainCounts DrainCounts() =>
         _app.Services.GetServices<IHostedService>().OfType<AlertInboxDrain>().Single().Counts;
 
+    /// <summary>The alert inbox's append counts so far (requests, commits, where the requests' wait went).</summary>
+    public InboxCounts InboxCounts() => _app.Services.GetRequiredService<AlertInbox>().Counts;
+
     /// <summary>The throwaway PostgreSQL cluster's connection string, when the store is PostgreSQL.</summary>
     public string? PostgresConnectionString => _postgres?.ConnectionString;
 

@@ -37,10 +37,12 @@ public static class LoadCommand
             var url = new Uri(settings.Url ?? bot!.Url, "alerts/alertmanager");
             var token = settings.Token ?? bot?.Token;
             var before = bot?.Sink is null ? bot?.DrainCounts() : null;
+            var inboxBefore = bot?.Sink is null ? bot?.InboxCounts() : null;
             var result = await DriveAsync(url, token, settings).ConfigureAwait(false);
             if (before is not null)
             {
                 output.WriteLine($"drain while the load ran (warm-up included): {Describe(bot!.DrainCounts() - before)}");
+                output.WriteLine($"inbox appends while the load ran (warm-up included): {Describe(bot.InboxCounts() - inboxBefore!)}");
             }
 
             return await ReportAsync(result, floor, settings, bot, output).ConfigureAwait(false);
@@ -249,7 +251,15 @@ public static class LoadCommand
 
     /// <summary>The drain's counts in a window: transactions, rows per transaction, and where their time went.</summary>
     private static string Describe(ChatOpsPull.Detection.Webhooks.Inbox.DrainCounts c) => string.Create(CultureInfo.InvariantCulture,
-        $"{c.Batches} batches, {c.SubjectRounds} subject rounds, {c.RowsApplied} inbox rows ({(c.SubjectRounds == 0 ? 0 : c.RowsApplied / (double)c.SubjectRounds):F1} rows per round); {c.InSubjects.TotalSeconds:F1} s inside them, overlapping ({(c.SubjectRounds == 0 ? 0 : c.InSubjects.TotalMilliseconds / c.SubjectRounds):F2} ms each), of it {c.BeforeClaim.TotalSeconds:F1} s before the claim's command (subject lock in process, write turn, connection)");
+        $"{c.Batches} batches, {c.SubjectRounds} subject rounds, {c.RowsApplied} inbox rows ({(c.SubjectRounds == 0 ? 0 : c.RowsApplied / (double)c.SubjectRounds):F1} rows per round); {c.InSubjects.TotalSeconds:F1} s inside them, overlapping ({(c.SubjectRounds == 0 ? 0 : c.InSubjects.TotalMilliseconds / c.SubjectRounds):F2} ms each), of it {c.BeforeClaim.TotalSeconds:F1} s before the claim's command (subject lock in process, write turn, connection); {c.WavesWhileRequestsWait} waves begun while requests came, {c.WaveTimeWhileRequestsWait.TotalSeconds:F1} s in all ({(c.WavesWhileRequestsWait == 0 ? 0 : c.WaveTimeWhileRequestsWait.TotalMilliseconds / c.WavesWhileRequestsWait):F2} ms each, longest {c.LongestWaveWhileRequestsWait.TotalMilliseconds:F1} ms)");
+
+    /// <summary>The inbox's commits per request, and where a request's wait for its commit went (per request, averaged).</summary>
+    private static string Describe(ChatOpsPull.Detection.Webhooks.Inbox.InboxCounts c)
+    {
+        double PerRequest(TimeSpan t) => c.Requests == 0 ? 0 : t.TotalMilliseconds / c.Requests;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{c.Requests} requests, {c.Commits} inbox commits ({(c.Requests == 0 ? 0 : c.Commits / (double)c.Requests):F3} per request, {(c.Commits == 0 ? 0 : c.Requests / (double)c.Commits):F1} requests per commit), {c.Rows} rows; per request waiting ms: {PerRequest(c.Queued):F2} for the round under way, {PerRequest(c.TurnAndBegin):F2} for the write turn, connection and BEGIN (longest round {c.LongestTurnWait.TotalMilliseconds:F1}), {PerRequest(c.Write):F2} in the INSERT and its commit");
+    }
 
     private static TimeSpan ProcessCpu()
     {

@@ -58,8 +58,11 @@ public sealed partial class StatementBatch
     public void Add(string sql, StatementParameters parameters, Action<int>? affected = null) =>
         _statements.Add(new Statement(sql, parameters.Values, affected));
 
-    /// <summary>Sends what was added (nothing when empty) and empties the batch.</summary>
-    public async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Sends what was added (nothing when empty) and empties the batch. Without a transaction only on PostgreSQL, where the
+    /// batch is then its own implicit transaction (<see cref="BotDatabase.WriteBatchAsync"/>).
+    /// </summary>
+    public async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken = default)
     {
         if (_statements.Count == 0)
         {
@@ -70,7 +73,7 @@ public sealed partial class StatementBatch
         _statements.Clear();
         if (connection is NpgsqlConnection npgsql)
         {
-            await using var batch = new NpgsqlBatch(npgsql, (NpgsqlTransaction)transaction);
+            await using var batch = new NpgsqlBatch(npgsql, (NpgsqlTransaction?)transaction);
             foreach (var statement in statements)
             {
                 var command = new NpgsqlBatchCommand(statement.Sql);

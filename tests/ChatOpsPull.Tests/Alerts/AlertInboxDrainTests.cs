@@ -183,6 +183,84 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres, ITestOutputHe
         Assert.Equal(2, (await rig.Store.ListOpenAsync()).Count);
     }
 
+    [Fact]
+    public async Task While_a_request_waits_on_sqlite_the_drain_applies_a_subject_one_row_per_round_and_gives_way_between_its_rows()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Sqlite);
+        var inbox = rig.Get<AlertInbox>();
+        // Three requests for one workload: three rows of one subject (a storm's usual shape).
+        foreach (var pod in new[] { "api-1", "api-2", "api-3" })
+        {
+            await inbox.AppendAsync([Firing(pod)], default);
+        }
+
+        var drain = DrainOf(rig); // on the rig's fake clock: a pause ends only when the test moves the clock
+        using var waiting = inbox.Accepting.Begin();
+        var batch = drain.ApplyBatchAsync(default);
+        await Eventually.HoldsAsync(() => drain.Yields == 1, "the drain to give way before the subject's first row");
+        rig.Time.Advance(AlertInboxDrain.MaxYield);
+
+        // Within the subject: after its first row the drain gives way again, the subject's other rows still in the inbox
+        // (the write turn a waiting request needs was held for one row's incident writes, not for the subject's three).
+        await Eventually.HoldsAsync(() => drain.Yields == 2, "the drain to give way again within the subject");
+        Assert.Equal(2, await inbox.CountAsync());
+        Assert.Equal(["api-1"], Assert.Single(await rig.Store.ListOpenAsync()).Pods.Select(p => p.Pod));
+
+        await Eventually.ValueAsync(
+            () =>
+            {
+                rig.Time.Advance(AlertInboxDrain.YieldSlice); // small steps: a step taken while a row applies counts as batch time
+                return Task.FromResult(batch.IsCompleted);
+            },
+            done => done,
+            "the batch to finish while the request still waits");
+        Assert.Equal(3, await batch);
+        Assert.Equal(3, drain.Counts.SubjectRounds);
+        Assert.Equal(3, drain.Counts.WavesWhileRequestsWait);
+        Assert.Equal(0, await inbox.CountAsync());
+        Assert.Equal(["api-1", "api-2", "api-3"], Assert.Single(await rig.Store.ListOpenAsync()).Pods.Select(p => p.Pod).Order(StringComparer.Ordinal));
+        Assert.Single(rig.Notifier.Calls, c => c.Change == IncidentChange.Opened); // the opening told once
+    }
+
+    [Fact]
+    public async Task Requests_that_arrived_on_sqlite_since_the_drain_last_looked_keep_its_rounds_to_one_row_though_none_waits_at_that_instant()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Sqlite);
+        var inbox = rig.Get<AlertInbox>();
+        var drain = DrainOf(rig); // the fake clock never moves: a pause would never end
+        await inbox.AppendAsync([Firing("api-1")], default);
+        await inbox.AppendAsync([Firing("api-2")], default);
+
+        // Both requests were answered: none waits now, but they came since the drain last looked (a steady load between
+        // two commits): the subject's rows go one per round, without a pause (nobody waits for the turn this instant).
+        Assert.Equal(0, inbox.Accepting.InFlight);
+        Assert.Equal(2, await drain.ApplyBatchAsync(default));
+        Assert.Equal(2, drain.Counts.SubjectRounds);
+        Assert.Equal(0, drain.Yields);
+
+        // A drain that saw no request arrive applies the subject's rows of its batch whole, in one round.
+        await inbox.AppendAsync([Firing("api-3")], default);
+        await inbox.AppendAsync([Firing("api-4")], default);
+        var quiet = DrainOf(rig);
+        Assert.Equal(2, await quiet.ApplyBatchAsync(default));
+        Assert.Equal(1, quiet.Counts.SubjectRounds);
+        Assert.Equal(["api-1", "api-2", "api-3", "api-4"], Assert.Single(await rig.Store.ListOpenAsync()).Pods.Select(p => p.Pod).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task On_postgres_requests_that_came_but_wait_no_more_leave_a_subject_s_rows_in_one_round_inbox_rounds_take_no_turn_there()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Postgres);
+        var inbox = rig.Get<AlertInbox>();
+        var drain = DrainOf(rig); // the fake clock never moves: a pause would never end
+        await inbox.AppendAsync([Firing("api-1")], default);
+        await inbox.AppendAsync([Firing("api-2")], default);
+
+        Assert.Equal(2, await drain.ApplyBatchAsync(default));
+        Assert.Equal(1, drain.Counts.SubjectRounds);
+        Assert.Equal(0, drain.Yields);
+    }
+
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task With_no_request_waiting_the_drain_applies_every_subject_without_a_pause(DatabaseProvider provider)
@@ -250,6 +328,7 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres, ITestOutputHe
         Assert.Equal(1, await drain.ApplyBatchAsync(default)); // the incident is open, the code warm
         await inbox.AppendAsync([Firing("api-2")], default);
         await inbox.AppendAsync([Firing("api-3")], default);
+        drain = DrainOf(rig); // one that did not see those requests arrive (it would apply a row per round while they come)
 
         var sent = await SentToPostgres.CountAsync(async () => Assert.Equal(2, await drain.ApplyBatchAsync(default)));
 

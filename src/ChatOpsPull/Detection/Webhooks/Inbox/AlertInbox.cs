@@ -34,6 +34,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     private const int RowsPerStatement = 200;
 
     private readonly Lock _lock = new();
+    private readonly AppendCounter _counts = new(time);
     private List<Pending> _waiting = [];
     private bool _writing;
 
@@ -44,13 +45,22 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     public AcceptPressure Accepting { get; } = new();
 
     /// <summary>
+    /// Whether an inbox round waits for the write turn the drain's rounds hold (SQLite: one writer at a time), so the drain
+    /// keeps its rounds to one row while requests come; on PostgreSQL they write side by side.
+    /// </summary>
+    internal bool SharesWriteTurnWithDrain => database.Dialect.OneWriterAtATime;
+
+    /// <summary>What the appends have cost so far: requests, commits, and where a request's wait went (<see cref="InboxCounts"/>).</summary>
+    public InboxCounts Counts => _counts.Snapshot();
+
+    /// <summary>
     /// Stores the alerts of one request; completes once they are committed, or fails with the store's error (then nothing
     /// of this request is stored). A caller giving up does not take its alerts out of a transaction already under way.
     /// </summary>
     public async Task AppendAsync(IReadOnlyList<PullAlert> alerts, CancellationToken cancellationToken)
     {
         using var accepting = Accepting.Begin();
-        var pending = new Pending(RowsOf(alerts));
+        var pending = new Pending(RowsOf(alerts), time.GetTimestamp());
         bool writeHere;
         lock (_lock)
         {
@@ -242,9 +252,11 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
                 _waiting = [];
             }
 
+            var phases = new RoundPhases(time.GetTimestamp());
             try
             {
-                await InsertAsync(round).ConfigureAwait(false);
+                await InsertAsync(round, phases).ConfigureAwait(false);
+                _counts.Committed(round.Count, round.Sum(p => p.Rows.Count), phases, round.Sum(p => phases.Began - p.Queued), time.GetTimestamp());
                 round.ForEach(p => p.Committed.TrySetResult());
             }
 #pragma warning disable CA1031 // handed to every request of the round, which answers 503
@@ -259,35 +271,39 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         }
     }
 
-    private Task<bool> InsertAsync(List<Pending> round) =>
-        database.InTransactionAsync(
-            async (connection, transaction) =>
+    /// <summary>
+    /// The round's rows in one atomic write: on PostgreSQL one round trip (the INSERT statements as one batch, its own
+    /// implicit transaction: no BEGIN, no COMMIT of their own), on SQLite one transaction in the write turn.
+    /// </summary>
+    private Task InsertAsync(List<Pending> round, RoundPhases phases)
+    {
+        var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
+        var batch = new StatementBatch();
+        foreach (var chunk in round.SelectMany(p => p.Rows).Chunk(RowsPerStatement))
+        {
+            var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, subject, alerts) VALUES ");
+            var parameters = new StatementParameters().Add("at", receivedAt);
+            for (var i = 0; i < chunk.Length; i++)
             {
-                var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
-                var batch = new StatementBatch();
-                foreach (var chunk in round.SelectMany(p => p.Rows).Chunk(RowsPerStatement))
-                {
-                    var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, subject, alerts) VALUES ");
-                    var parameters = new StatementParameters().Add("at", receivedAt);
-                    for (var i = 0; i < chunk.Length; i++)
-                    {
-                        sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @s{i}, @a{i})");
-                        parameters.Add($"s{i}", chunk[i].Subject).Add($"a{i}", chunk[i].Alerts);
-                    }
+                sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @s{i}, @a{i})");
+                parameters.Add($"s{i}", chunk[i].Subject).Add($"a{i}", chunk[i].Alerts);
+            }
 
-                    batch.Add(sql.ToString(), parameters);
-                }
+            batch.Add(sql.ToString(), parameters);
+        }
 
-                // One round trip on PostgreSQL; on SQLite each statement bound in one pass over its parameters.
-                await batch.ExecuteAsync(connection, transaction).ConfigureAwait(false);
-                return true;
-            },
-            CancellationToken.None);
+        // Built before the write turn is asked for: nothing of the round's own work is done while it holds the turn but the
+        // statements.
+        return database.WriteBatchAsync(batch, () => phases.InTransaction = time.GetTimestamp(), CancellationToken.None);
+    }
 
     /// <summary>One request's rows (one per subject), and its answer.</summary>
-    private sealed class Pending(IReadOnlyList<InboxRow> rows)
+    private sealed class Pending(IReadOnlyList<InboxRow> rows, long queued)
     {
         public IReadOnlyList<InboxRow> Rows { get; } = rows;
+
+        /// <summary>When the request handed its rows over (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+        public long Queued { get; } = queued;
 
         public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -14,7 +14,9 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 /// not drain the same rows. A batch is bounded by rows (<see cref="BatchRows"/>) and by time (<see cref="BatchTime"/>: no
 /// new wave is started after it). When the engine cannot write, the rows stay and are tried again with back-off.
 /// While webhook requests are waiting for their answer (<see cref="AcceptPressure"/>), the drain gives way before each
-/// wave, and a wave is then one subject: for twice as long as the wave before took (<see cref="YieldFactor"/>, at least
+/// wave, and a wave is then one subject; on SQLite, while requests come (one waits, or one began since the drain last
+/// looked), one inbox row of one subject (a request's inbox round waits for the write turn a wave holds: one row's
+/// incident writes, not every row of the subject in the batch). It gives way for twice as long as the wave before took (<see cref="YieldFactor"/>, at least
 /// <see cref="YieldSlice"/>, at most <see cref="MaxYield"/>), or until no request came for a slice. A storm is answered
 /// first (an answer waits for the inbox's commit, and on SQLite for the write lock the drain holds) and applied as fast
 /// as the drain can once it is over; while it lasts the drain keeps a third of the time, so it is never starved.
@@ -59,6 +61,10 @@ public sealed partial class AlertInboxDrain : BackgroundService
     private long _rowsApplied;
     private long _beforeClaimTicks;
     private long _subjectTicks;
+    private long _wavesWhileWaiting;
+    private long _wavesWhileWaitingTicks;
+    private long _longestWaveWhileWaitingTicks;
+    private long _requestsSeen;
 
     public AlertInboxDrain(AlertInbox inbox, IPullFailureSink sink, TimeProvider time, ILogger<AlertInboxDrain> logger)
     {
@@ -66,6 +72,7 @@ public sealed partial class AlertInboxDrain : BackgroundService
         _sink = sink;
         _time = time;
         _logger = logger;
+        _requestsSeen = inbox.Accepting.Started;
         _inbox.Appended += Wake;
     }
 
@@ -86,7 +93,10 @@ public sealed partial class AlertInboxDrain : BackgroundService
         Interlocked.Read(ref _subjectRounds),
         Interlocked.Read(ref _rowsApplied),
         TimeSpan.FromTicks(Interlocked.Read(ref _beforeClaimTicks)),
-        TimeSpan.FromTicks(Interlocked.Read(ref _subjectTicks)));
+        TimeSpan.FromTicks(Interlocked.Read(ref _subjectTicks)),
+        Interlocked.Read(ref _wavesWhileWaiting),
+        TimeSpan.FromTicks(Interlocked.Read(ref _wavesWhileWaitingTicks)),
+        TimeSpan.FromTicks(Interlocked.Read(ref _longestWaveWhileWaitingTicks)));
 
     public override void Dispose()
     {
@@ -153,7 +163,8 @@ public sealed partial class AlertInboxDrain : BackgroundService
 
         var applied = 0;
         var yielded = TimeSpan.Zero; // not the batch's time: a batch that gave way still applies its share of subjects
-        var bySubject = entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal).ToList();
+        var bySubject = entries.Take(mixed < 0 ? entries.Count : mixed).GroupBy(e => e.Subject!, StringComparer.Ordinal)
+            .Select(g => (Subject: g.Key, Rows: new Queue<InboxEntry>(g))).ToList();
         for (var next = 0; next < bySubject.Count;)
         {
             if (applied > 0 && _time.GetElapsedTime(started) - yielded >= BatchTime)
@@ -162,16 +173,40 @@ public sealed partial class AlertInboxDrain : BackgroundService
             }
 
             yielded += await YieldToRequestsAsync(cancellationToken).ConfigureAwait(false);
-            // While requests wait for their answer, one subject at a time, each followed by a pause twice as long: the
-            // requests keep two thirds of the time (a wave of many subjects would outlast the longest pause).
-            var wave = bySubject.Skip(next).Take(_inbox.Accepting.InFlight > 0 ? 1 : SubjectsAtOnce).ToList();
-            next += wave.Count;
+            List<(string Subject, IReadOnlyList<InboxEntry> Rows)> wave;
+            var arriving = RequestsArriving();
+            var requestsWaiting = _inbox.SharesWriteTurnWithDrain ? arriving : _inbox.Accepting.InFlight > 0;
+            if (requestsWaiting && _inbox.SharesWriteTurnWithDrain)
+            {
+                // SQLite, while requests come (one waits for its answer, or one began since the drain last looked: a
+                // request that arrives during a wave waits for it, for the write turn the wave holds): one row of one
+                // subject, each followed by a pause twice as long while one waits. The requests keep two thirds of the
+                // time, and one waiting for the turn waits for one row's incident writes, not for all its subject's rows
+                // of the batch nor for a wave of many subjects. Looking only at the requests waiting at that instant,
+                // most waves under a steady load were of 64 subjects (right after a commit the next requests were still
+                // being read) and a request waited 15-24 ms for the turn, up to 276 ms.
+                var (subject, rows) = bySubject[next];
+                wave = [(subject, [rows.Dequeue()])];
+                next += rows.Count == 0 ? 1 : 0;
+            }
+            else
+            {
+                // PostgreSQL, while a request waits: one subject (inbox rounds take no turn there; the drain gives way
+                // for the cores, and a wave of many subjects would outlast the longest pause). Otherwise a wave of many.
+                wave = [.. bySubject.Skip(next).Take(requestsWaiting ? 1 : SubjectsAtOnce).Select(s => (s.Subject, (IReadOnlyList<InboxEntry>)[.. s.Rows]))];
+                next += wave.Count;
+            }
+
             var waveStarted = _time.GetTimestamp();
             // Every subject of the wave asks the engine at once: their rounds queue for the write turns together, and the
             // caller handed a turn takes the others queued behind it into its transaction, one commit for many subjects.
-            var outcomes = await Task.WhenAll(wave.Select(subject => ApplySubjectAsync(subjects, subject, cancellationToken))).ConfigureAwait(false);
+            var outcomes = await Task.WhenAll(wave.Select(subject => ApplySubjectAsync(subjects, subject.Subject, subject.Rows, cancellationToken))).ConfigureAwait(false);
             applied += outcomes.Sum();
             _lastTransaction = _time.GetElapsedTime(waveStarted);
+            if (requestsWaiting)
+            {
+                CountWaveWhileWaiting(_lastTransaction);
+            }
         }
 
         return applied;
@@ -181,23 +216,24 @@ public sealed partial class AlertInboxDrain : BackgroundService
     /// Applies one subject's rows of the batch in the subject's transaction (or sets them aside when their subject cannot be
     /// read). Throws when the engine could not write: the rows stay for the next batch; the wave's other subjects go on.
     /// </summary>
-    /// <returns>The batch's rows of the subject.</returns>
-    private async Task<int> ApplySubjectAsync(ISubjectReportSink subjects, IGrouping<string, InboxEntry> subject, CancellationToken cancellationToken)
+    /// <param name="rows">The subject's rows of the batch to apply (with any older row of the subject still in the inbox).</param>
+    /// <returns>The rows applied.</returns>
+    private async Task<int> ApplySubjectAsync(ISubjectReportSink subjects, string subject, IReadOnlyList<InboxEntry> rows, CancellationToken cancellationToken)
     {
         // Off the caller's flow at once: every subject of the wave queues for a write turn before the first one handed a
         // turn looks which rounds are queued behind it (SQLite's calls complete synchronously: without this, each subject
         // would run to its commit before the next one even asked).
         await Task.Yield();
         var subjectStarted = _time.GetTimestamp();
-        var lastId = subject.Max(e => e.Id);
+        var lastId = rows.Max(e => e.Id);
         // The subject's cluster and namespace from its key (neither holds a '/'): its rows are read, once, in the claim,
         // where a row that cannot be read is set aside instead of failing the subject again and again.
-        var parts = subject.Key.Split('/', 3);
+        var parts = subject.Split('/', 3);
         if (parts.Length < 3)
         {
-            await _inbox.QuarantineAsync([.. subject.Select(e => e.Id)], "the row's subject is not cluster/namespace/subject", cancellationToken).ConfigureAwait(false);
-            LogQuarantined(_logger, subject.Count(), subject.Key, "the row's subject is not cluster/namespace/subject");
-            return subject.Count();
+            await _inbox.QuarantineAsync([.. rows.Select(e => e.Id)], "the row's subject is not cluster/namespace/subject", cancellationToken).ConfigureAwait(false);
+            LogQuarantined(_logger, rows.Count, subject, "the row's subject is not cluster/namespace/subject");
+            return rows.Count;
         }
 
         var quarantined = new List<QuarantinedRow>();
@@ -209,7 +245,7 @@ public sealed partial class AlertInboxDrain : BackgroundService
             (connection, transaction, subjectLock) =>
             {
                 claimed ??= _time.GetTimestamp();
-                return AlertInbox.ClaimAsync(connection, transaction, subjectLock, subject.Key, lastId, _time.GetUtcNow(), quarantined);
+                return AlertInbox.ClaimAsync(connection, transaction, subjectLock, subject, lastId, _time.GetUtcNow(), quarantined);
             },
             cancellationToken).ConfigureAwait(false);
         foreach (var row in quarantined)
@@ -218,10 +254,10 @@ public sealed partial class AlertInboxDrain : BackgroundService
         }
 
         Interlocked.Increment(ref _subjectRounds);
-        Interlocked.Add(ref _rowsApplied, subject.Count());
+        Interlocked.Add(ref _rowsApplied, rows.Count);
         Interlocked.Add(ref _beforeClaimTicks, _time.GetElapsedTime(subjectStarted, claimed ?? subjectStarted).Ticks);
         Interlocked.Add(ref _subjectTicks, _time.GetElapsedTime(subjectStarted).Ticks);
-        return subject.Count();
+        return rows.Count;
     }
 
     /// <summary>
@@ -252,6 +288,26 @@ public sealed partial class AlertInboxDrain : BackgroundService
         }
 
         return _time.GetElapsedTime(from);
+    }
+
+    /// <summary>Whether a request waits for its answer, or one began since the drain last asked.</summary>
+    private bool RequestsArriving()
+    {
+        var pressure = _inbox.Accepting;
+        var started = pressure.Started;
+        var arrived = started != Interlocked.Exchange(ref _requestsSeen, started);
+        return arrived || pressure.InFlight > 0;
+    }
+
+    private void CountWaveWhileWaiting(TimeSpan took)
+    {
+        Interlocked.Increment(ref _wavesWhileWaiting);
+        Interlocked.Add(ref _wavesWhileWaitingTicks, took.Ticks);
+        var longest = Interlocked.Read(ref _longestWaveWhileWaitingTicks);
+        while (took.Ticks > longest && Interlocked.CompareExchange(ref _longestWaveWhileWaitingTicks, took.Ticks, longest) != longest)
+        {
+            longest = Interlocked.Read(ref _longestWaveWhileWaitingTicks);
+        }
     }
 
     private void Wake()
@@ -287,8 +343,28 @@ public sealed partial class AlertInboxDrain : BackgroundService
 /// <param name="RowsApplied">Rows the batches named, applied (the claims may take a subject's older rows a batch passed over too).</param>
 /// <param name="BeforeClaim">From asking the engine to the claim's command: the subject lock in process, the write turn, a connection.</param>
 /// <param name="InSubjects">From asking the engine to its answer, in all.</param>
-public sealed record DrainCounts(long Batches, long SubjectRounds, long RowsApplied, TimeSpan BeforeClaim, TimeSpan InSubjects)
+/// <param name="WavesWhileRequestsWait">Waves begun while webhook requests came (one waited for its inbox commit, or one
+/// began since the wave before): one row each; on SQLite each holds the write turn those requests' inbox round may wait for.</param>
+/// <param name="WaveTimeWhileRequestsWait">Those waves' time, in all.</param>
+/// <param name="LongestWaveWhileRequestsWait">The longest of them (since the process started).</param>
+public sealed record DrainCounts(
+    long Batches,
+    long SubjectRounds,
+    long RowsApplied,
+    TimeSpan BeforeClaim,
+    TimeSpan InSubjects,
+    long WavesWhileRequestsWait,
+    TimeSpan WaveTimeWhileRequestsWait,
+    TimeSpan LongestWaveWhileRequestsWait)
 {
     public static DrainCounts operator -(DrainCounts a, DrainCounts b) =>
-        new(a.Batches - b.Batches, a.SubjectRounds - b.SubjectRounds, a.RowsApplied - b.RowsApplied, a.BeforeClaim - b.BeforeClaim, a.InSubjects - b.InSubjects);
+        new(
+            a.Batches - b.Batches,
+            a.SubjectRounds - b.SubjectRounds,
+            a.RowsApplied - b.RowsApplied,
+            a.BeforeClaim - b.BeforeClaim,
+            a.InSubjects - b.InSubjects,
+            a.WavesWhileRequestsWait - b.WavesWhileRequestsWait,
+            a.WaveTimeWhileRequestsWait - b.WaveTimeWhileRequestsWait,
+            a.LongestWaveWhileRequestsWait);
 }

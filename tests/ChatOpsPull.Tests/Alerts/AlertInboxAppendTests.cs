@@ -1,0 +1,144 @@
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Detection.Webhooks;
+using ChatOpsPull.Detection.Webhooks.Inbox;
+using ChatOpsPull.Incidents;
+using ChatOpsPull.Storage;
+using ChatOpsPull.Tests.Incidents;
+using ChatOpsPull.Tests.Storage;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Xunit.Abstractions;
+
+namespace ChatOpsPull.Tests.Alerts;
+
+/// <summary>
+/// The alert inbox's appends on a real SQLite file and a real PostgreSQL database (the host's own drain left out): requests
+/// that arrive together share one commit, each answered only once its rows are committed; on PostgreSQL a round is one
+/// round trip, all or nothing.
+/// </summary>
+[Collection(UsesPostgres.Name)]
+public sealed class AlertInboxAppendTests(PostgresFixture postgres, ITestOutputHelper output)
+{
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Requests_arriving_while_a_round_is_written_share_the_next_commit_and_none_is_answered_before_its_rows_are_committed(DatabaseProvider provider)
+    {
+        const int requests = 8;
+        await using var rig = await StartAsync(provider);
+        var inbox = rig.Get<AlertInbox>();
+        var database = rig.Get<BotDatabase>();
+        await inbox.AppendAsync([Firing("warm-1", "warm")], default);
+        var before = inbox.Counts;
+
+        // The store's write is held up (SQLite: another writer of this process holds the write turn; PostgreSQL: another
+        // session holds the table's lock), so every request arrives while the first round waits to be written.
+        var blocker = await HoldWritesAsync(provider, database);
+        var appends = new List<Task>();
+        for (var i = 0; i < requests; i++)
+        {
+            appends.Add(inbox.AppendAsync([Firing($"api-{i}")], default));
+            await Eventually.HoldsAsync(() => inbox.Accepting.InFlight == i + 1, "the request to hand its rows to the inbox");
+        }
+
+        await Task.Delay(50); // not a timing assertion: a request answered early would have had the time to be
+        Assert.DoesNotContain(appends, a => a.IsCompleted);
+        await blocker.DisposeAsync();
+        await Task.WhenAll(appends);
+
+        var counts = inbox.Counts - before;
+        output.WriteLine($"{counts.Requests} requests, {counts.Commits} commits");
+        Assert.Equal(requests, counts.Requests);
+        // The first request's round (alone, or with the others when its writer started after they came), then the rest that
+        // came while it waited: one or two commits, not eight.
+        Assert.InRange(counts.Commits, 1, 2);
+        Assert.Equal(requests + 1, await inbox.CountAsync());
+    }
+
+    [Fact]
+    public async Task An_inbox_round_on_postgres_is_one_round_trip_its_insert_committed_without_a_begin_or_commit_of_its_own()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Postgres);
+        var inbox = rig.Get<AlertInbox>();
+        await inbox.AppendAsync([Firing("warm-1", "warm")], default);
+
+        var sent = await SentToPostgres.CountAsync(() => inbox.AppendAsync([Firing("api-1"), Firing("web-1", "web")], default));
+
+        output.WriteLine(sent.Describe());
+        Assert.Equal(1, sent.RoundTrips); // it was two: the INSERT (with BEGIN), then COMMIT
+        Assert.Equal(0, sent.Commits);
+        Assert.StartsWith("INSERT INTO alert_inbox", Assert.Single(sent.Texts), StringComparison.Ordinal);
+        Assert.Equal(3, await inbox.CountAsync());
+    }
+
+    [Fact]
+    public async Task A_round_of_several_insert_statements_on_postgres_is_stored_all_or_nothing()
+    {
+        await using var rig = await StartAsync(DatabaseProvider.Postgres);
+        var inbox = rig.Get<AlertInbox>();
+        // The 250th subject's row (in the round's second INSERT statement) is refused: the first statement's 200 rows must
+        // not stay behind either, and the request fails (503 at the webhook, Alertmanager sends it again).
+        await ExecuteAsync(rig, """
+            CREATE FUNCTION test_refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.subject LIKE '%/w249' THEN RAISE EXCEPTION 'the test refuses the row'; END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_refuse_row BEFORE INSERT ON alert_inbox FOR EACH ROW EXECUTE FUNCTION test_refuse_row();
+            """);
+        PullAlert[] alerts = [.. Enumerable.Range(0, 250).Select(w => Firing($"w{w}-1", $"w{w}"))];
+
+        await Assert.ThrowsAnyAsync<Exception>(() => inbox.AppendAsync(alerts, default));
+        Assert.Equal(0, await inbox.CountAsync());
+
+        await ExecuteAsync(rig, "DROP TRIGGER test_refuse_row ON alert_inbox");
+        await inbox.AppendAsync(alerts, default);
+        Assert.Equal(250, await inbox.CountAsync());
+    }
+
+    /// <summary>Holds the store's inbox writes up until disposed.</summary>
+    private static async Task<IAsyncDisposable> HoldWritesAsync(DatabaseProvider provider, BotDatabase database)
+    {
+        if (provider == DatabaseProvider.Sqlite)
+        {
+            // Taken in a flow of its own: the inbox's writer, started from the test's flow, must not count as its holder.
+            return new HeldTurn(await Task.Run(() => database.WriteTurn.TakeAsync(default).AsTask()));
+        }
+
+        var connection = await database.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("LOCK TABLE alert_inbox IN EXCLUSIVE MODE", transaction: transaction);
+        return new HeldLock(connection, transaction);
+    }
+
+    private static PullAlert Firing(string pod, string workload = "api") => new(AlertStatus.Firing, Failures.Pod(pod, workload: workload), null);
+
+    private static async Task ExecuteAsync(EngineRig rig, string sql)
+    {
+        await using var connection = await rig.Get<BotDatabase>().OpenAsync();
+        await connection.ExecuteAsync(sql);
+    }
+
+    private Task<EngineRig> StartAsync(DatabaseProvider provider) =>
+        EngineRig.StartAsync(provider, postgres, null, services =>
+            services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(AlertInboxDrain))));
+
+    private sealed class HeldTurn(SqliteWriteTurn.Pass pass) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            pass.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class HeldLock(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.RollbackAsync();
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+}
