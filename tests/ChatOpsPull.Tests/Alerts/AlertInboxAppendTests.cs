@@ -1,4 +1,3 @@
-using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Detection.Webhooks.Inbox;
 using ChatOpsPull.Incidents;
@@ -6,9 +5,8 @@ using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
 using ChatOpsPull.Tests.Storage;
 using Dapper;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Xunit.Abstractions;
+using static ChatOpsPull.Tests.Alerts.InboxRigs;
 
 namespace ChatOpsPull.Tests.Alerts;
 
@@ -111,17 +109,7 @@ public sealed class AlertInboxAppendTests(PostgresFixture postgres, ITestOutputH
         return new HeldLock(connection, transaction);
     }
 
-    private static PullAlert Firing(string pod, string workload = "api") => new(AlertStatus.Firing, Failures.Pod(pod, workload: workload), null);
-
-    private static async Task ExecuteAsync(EngineRig rig, string sql)
-    {
-        await using var connection = await rig.Get<BotDatabase>().OpenAsync();
-        await connection.ExecuteAsync(sql);
-    }
-
-    private Task<EngineRig> StartAsync(DatabaseProvider provider) =>
-        EngineRig.StartAsync(provider, postgres, null, services =>
-            services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(AlertInboxDrain))));
+    private Task<EngineRig> StartAsync(DatabaseProvider provider) => InboxRigs.StartWithoutDrainAsync(provider, postgres);
 
     private sealed class HeldTurn(SqliteWriteTurn.Pass pass) : IAsyncDisposable
     {

@@ -1,4 +1,3 @@
-using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Detection.Webhooks;
 using ChatOpsPull.Detection.Webhooks.Inbox;
 using ChatOpsPull.Incidents;
@@ -6,11 +5,10 @@ using ChatOpsPull.Storage;
 using ChatOpsPull.Tests.Incidents;
 using ChatOpsPull.Tests.Storage;
 using Dapper;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
+using static ChatOpsPull.Tests.Alerts.InboxRigs;
 
 namespace ChatOpsPull.Tests.Alerts;
 
@@ -390,29 +388,11 @@ public sealed class AlertInboxDrainTests(PostgresFixture postgres, ITestOutputHe
         Assert.Equal(2, logger.Lines.Count(l => l.Level == LogLevel.Error && l.Text.Contains("alert_inbox_quarantine", StringComparison.Ordinal)));
     }
 
-    private static PullAlert Firing(string pod, string workload = "api", string? image = null) =>
-        new(AlertStatus.Firing, image is null ? Failures.Pod(pod, workload: workload) : Failures.Pod(pod, workload: workload, image: image), null);
-
-    private static PullAlert Resolved(string pod, string workload = "api") => new(AlertStatus.Resolved, Failures.Pod(pod, workload: workload), null);
-
     private static AlertInboxDrain DrainOf(EngineRig rig) =>
         new(rig.Get<AlertInbox>(), rig.Engine, rig.Time, NullLogger<AlertInboxDrain>.Instance);
 
-    private static async Task ExecuteAsync(EngineRig rig, string sql)
-    {
-        await using var connection = await rig.Get<BotDatabase>().OpenAsync();
-        await connection.ExecuteAsync(sql);
-    }
-
-    /// <summary>The host without its own inbox drain, so the test applies the inbox batch by batch.</summary>
-    private async Task<EngineRig> StartAsync(DatabaseProvider provider, TestStorage? storage = null, Dictionary<string, string?>? settings = null)
-    {
-        void WithoutDrain(IServiceCollection services) =>
-            services.Remove(services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(AlertInboxDrain)));
-        return storage is null
-            ? await EngineRig.StartAsync(provider, postgres, settings, WithoutDrain)
-            : await EngineRig.StartOnAsync(storage, settings, WithoutDrain);
-    }
+    private Task<EngineRig> StartAsync(DatabaseProvider provider, TestStorage? storage = null, Dictionary<string, string?>? settings = null) =>
+        InboxRigs.StartWithoutDrainAsync(provider, postgres, storage, settings);
 
     /// <summary>A clock whose every timestamp is <paramref name="step"/> after the one before.</summary>
     private sealed class SteppingClock(TimeSpan step) : TimeProvider
