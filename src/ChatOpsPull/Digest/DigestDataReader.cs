@@ -124,7 +124,7 @@ public sealed class DigestDataReader(BotDatabase database)
             WHERE a.at >= @from AND a.at < @to AND {notLifecycle}
             GROUP BY a.action, a.outcome, i.cluster, i.namespace
             """,
-            new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), lifecycle = LifecycleActions },
+            new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), lifecycle = SqlList.Of(LifecycleActions) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         var everything = clusterGlob == "*" && namespaceGlob == "*";
         return rows

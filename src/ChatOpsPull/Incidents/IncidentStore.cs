@@ -331,7 +331,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             transaction,
             pending,
             sql,
-            new { cluster, @namespace, subject, since = BotDatabase.ToDb(closedSince ?? default), pods = pods.ToArray() }).ConfigureAwait(false);
+            new { cluster, @namespace, subject, since = BotDatabase.ToDb(closedSince ?? default), pods = SqlList.Of(pods) }).ConfigureAwait(false);
         var open = await ReadSubjectAsync(reader).ConfigureAwait(false);
         return (open, closedSince is null ? null : await ReadSubjectAsync(reader).ConfigureAwait(false));
     }
@@ -341,7 +341,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     {
         using var reader = await connection.QueryMultipleAsync(
             SubjectSql(connection, ClosedWhere, ClosedOrder),
-            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since), pods = pods.ToArray() },
+            new { cluster, @namespace, subject, since = BotDatabase.ToDb(since), pods = SqlList.Of(pods) },
             transaction).ConfigureAwait(false);
         return await ReadSubjectAsync(reader).ConfigureAwait(false);
     }
@@ -633,7 +633,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
                 SELECT o.incident_id FROM incident_news_owed o
                 WHERE {database.Dialect.In("o.incident_id", "@ids")} AND NOT EXISTS (SELECT 1 FROM taken k WHERE k.incident_id = o.incident_id)
                 """,
-                new { ids, versions },
+                new { ids = SqlList.Of(ids), versions },
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
             database.WriteSucceeded();
             return held.ToList();
@@ -732,7 +732,7 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
                 "SELECT * FROM incident_pods WHERE " + SqlDialects.For(connection).In("incident_id", "@ids")
                 + (only is null ? string.Empty : " AND pod = @pod AND container = @container")
                 + " ORDER BY first_seen, pod, container",
-                new { ids = chunk, pod = only?.Pod, container = only?.Container },
+                new { ids = SqlList.Of(chunk), pod = only?.Pod, container = only?.Container },
                 transaction).ConfigureAwait(false);
             foreach (var p in podRows)
             {

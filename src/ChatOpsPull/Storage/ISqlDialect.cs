@@ -65,12 +65,12 @@ public interface ISqlDialect
     string IdentityFromSerial(string table, string column);
 
     /// <summary>
-    /// The condition "<paramref name="expression"/> is one of the list in <paramref name="parameter"/>" (Dapper expands a
-    /// list into <c>IN (@p1, @p2…)</c> on SQLite; Npgsql passes it as one array, compared with <c>= ANY</c>).
+    /// The condition "<paramref name="expression"/> is one of the list in <paramref name="parameter"/>", a <see cref="SqlList"/>
+    /// (one text array compared with <c>= ANY</c> on PostgreSQL, one JSON text read by <c>json_each</c> on SQLite).
     /// </summary>
     string In(string expression, string parameter);
 
-    /// <summary>The condition "<paramref name="expression"/> is none of the list in <paramref name="parameter"/>".</summary>
+    /// <summary>The condition "<paramref name="expression"/> is none of the list in <paramref name="parameter"/>", a <see cref="SqlList"/>.</summary>
     string NotIn(string expression, string parameter);
 
     /// <summary>True when an insert or update broke a unique or primary-key constraint of this engine.</summary>

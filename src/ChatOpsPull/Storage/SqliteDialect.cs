@@ -47,9 +47,9 @@ public sealed class SqliteDialect : ISqlDialect
 
     public string IdentityFromSerial(string table, string column) => string.Empty;
 
-    public string In(string expression, string parameter) => $"{expression} IN {parameter}";
+    public string In(string expression, string parameter) => $"{expression} IN (SELECT value FROM json_each({parameter}))";
 
-    public string NotIn(string expression, string parameter) => $"{expression} NOT IN {parameter}";
+    public string NotIn(string expression, string parameter) => $"{expression} NOT IN (SELECT value FROM json_each({parameter}))";
 
     public bool IsUniqueViolation(Exception exception) =>
         exception is SqliteException { SqliteErrorCode: Constraint, SqliteExtendedErrorCode: ConstraintUnique or ConstraintPrimaryKey };

@@ -286,18 +286,21 @@ public sealed class SqlDialectTests(PostgresFixture postgres)
     [Theory]
     [InlineData(DatabaseProvider.Sqlite)]
     [InlineData(DatabaseProvider.Postgres)]
-    public async Task In_and_not_in_take_a_list_parameter_on_both_engines(DatabaseProvider provider)
+    public async Task In_and_not_in_take_a_list_parameter_of_any_length_and_any_characters_on_both_engines(DatabaseProvider provider)
     {
         using var storage = await StorageAsync(provider);
-        await using var database = await WidgetsAsync(storage, ("a", 1), ("b", 2), ("c", 3));
+        await using var database = await WidgetsAsync(storage, ("a", 1), ("b", 2), ("c", 3), ("it's \"quoted\" \\ [x]", 4), ("héllo ✓", 5));
         await using var connection = await database.OpenAsync();
-        var names = new[] { "a", "c", "zz" };
+        var inSql = "SELECT name FROM widgets WHERE " + database.Dialect.In("name", "@names") + " ORDER BY id";
+        var notInSql = "SELECT name FROM widgets WHERE " + database.Dialect.NotIn("name", "@names") + " ORDER BY id";
 
-        var inside = await connection.QueryAsync<string>("SELECT name FROM widgets WHERE " + database.Dialect.In("name", "@names") + " ORDER BY name", new { names });
-        var outside = await connection.QueryAsync<string>("SELECT name FROM widgets WHERE " + database.Dialect.NotIn("name", "@names") + " ORDER BY name", new { names });
-
-        Assert.Equal(["a", "c"], inside);
-        Assert.Equal(["b"], outside);
+        Assert.Equal(["a", "c"], await connection.QueryAsync<string>(inSql, new { names = SqlList.Of(["a", "c", "zz"]) }));
+        Assert.Equal(["b", "it's \"quoted\" \\ [x]", "héllo ✓"], await connection.QueryAsync<string>(notInSql, new { names = SqlList.Of(["a", "c", "zz"]) }));
+        Assert.Equal(["it's \"quoted\" \\ [x]", "héllo ✓"], await connection.QueryAsync<string>(inSql, new { names = SqlList.Of(["héllo ✓", "it's \"quoted\" \\ [x]"]) }));
+        Assert.Empty(await connection.QueryAsync<string>(inSql, new { names = SqlList.Of([]) }));
+        Assert.Equal(5, (await connection.QueryAsync<string>(notInSql, new { names = SqlList.Of([]) })).Count());
+        var many = Enumerable.Range(0, 5_000).Select(i => $"w{i}").Append("b").ToList(); // one parameter, however long the list
+        Assert.Equal(["b"], await connection.QueryAsync<string>(inSql, new { names = SqlList.Of(many) }));
     }
 
     [Fact]

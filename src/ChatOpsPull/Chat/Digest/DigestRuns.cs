@@ -112,7 +112,7 @@ public sealed class DigestRuns(BotDatabase database)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE digest_runs SET chart_file = NULL WHERE " + database.Dialect.In("chart_file", "@files"),
-            new { files = files.ToArray() },
+            new { files = SqlList.Of(files) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 

@@ -54,7 +54,7 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
             ORDER BY l.next_at
             LIMIT @limit
             """,
-            new { platforms, now, limit }).ConfigureAwait(false);
+            new { platforms = SqlList.Of(platforms), now, limit }).ConfigureAwait(false);
         return lanes.Select(l => new OutboxLane(OutboxStateNames.ParsePlatform(l.Platform), l.Channel)).ToList();
     }
 
@@ -70,7 +70,7 @@ internal sealed class OutboxQueue(BotDatabase database, SqliteWriteGate gate)
               ON d.platform = l.platform AND d.channel = l.channel
             WHERE {PlatformIn} AND (l.lease_owner IS NULL OR l.lease_until < @now)
             """,
-            new { platforms, now }).ConfigureAwait(false);
+            new { platforms = SqlList.Of(platforms), now }).ConfigureAwait(false);
     }
 
     public async Task ReleaseLaneAsync(OutboxLane lane, string owner, long nextAt, CancellationToken cancellationToken)
