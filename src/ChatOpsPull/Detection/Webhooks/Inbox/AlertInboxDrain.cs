@@ -174,9 +174,9 @@ public sealed partial class AlertInboxDrain : BackgroundService
 
             yielded += await YieldToRequestsAsync(cancellationToken).ConfigureAwait(false);
             List<(string Subject, IReadOnlyList<InboxEntry> Rows)> wave;
-            var arriving = RequestsArriving();
-            var requestsWaiting = _inbox.SharesWriteTurnWithDrain ? arriving : _inbox.Accepting.InFlight > 0;
-            if (requestsWaiting && _inbox.SharesWriteTurnWithDrain)
+            var sharesTurn = _inbox.SharesWriteTurnWithDrain;
+            var requestsWaiting = sharesTurn ? RequestsArriving() : _inbox.Accepting.InFlight > 0;
+            if (requestsWaiting && sharesTurn)
             {
                 // SQLite, while requests come (one waits for its answer, or one began since the drain last looked: a
                 // request that arrives during a wave waits for it, for the write turn the wave holds): one row of one
