@@ -106,6 +106,13 @@ public sealed class OwnerResolver
         Task<V1OwnerReference?> read;
         lock (_reading)
         {
+            // A read removes itself from _reading only after it has cached its answer: a caller that missed the cache
+            // just before that read finished finds the answer here instead of reading the owner again.
+            if (_ownerOf.TryGetValue(key, out cached))
+            {
+                return cached;
+            }
+
             if (!_reading.TryGetValue(key, out read!))
             {
                 // Not cancelled by this caller: others may be waiting for the same read.
