@@ -4,7 +4,10 @@ using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Commands;
 using ChatOpsPull.Web;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ChatOpsPull.Tests.WebPage;
 
@@ -51,6 +54,26 @@ public sealed partial class WebPageTests
         using var click = await ClickAsync(client, Token(later[^1]), $"snooze|{incident.Id}|1h", $"incident:{incident.Id}");
         Assert.Equal(HttpStatusCode.SeeOther, click.StatusCode);
         Assert.Equal($"snooze|{incident.Id}|1h", Assert.Single(_approvals.Clicks).Payload.ToString());
+    }
+
+    [Fact]
+    public async Task Requests_at_once_for_cards_not_read_yet_share_one_read_of_the_board()
+    {
+        await using var host = Host(extra: CachedCards);
+        await CommandTestKit.ReportAsync(host.Services, "shop", "web", "web-6b9f7c5d8-x7kq2");
+        var services = host.Services;
+        // A cache of its own on a clock that stands still: no minute turns, no max age passes, nothing invalidates it.
+        var cache = new WebCardsCache(
+            services.GetRequiredService<WebIncidentBoard>(),
+            services.GetRequiredService<IOptionsMonitor<WebPageOptions>>(),
+            services.GetRequiredService<IOptions<AntiforgeryOptions>>(),
+            new FakeTimeProvider(DateTimeOffset.UtcNow));
+
+        var pages = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(() => cache.GetAsync(CancellationToken.None))));
+
+        // Requests that missed the stored cards while the shared read finished find them under the lock: one read, any interleaving.
+        Assert.Equal(1, cache.Reads);
+        Assert.All(pages, page => Assert.Same(pages[0], page));
     }
 
     [Fact]
