@@ -18,7 +18,7 @@ public sealed class RegistryCheckCacheTests(RegistryFixture registry, ITestOutpu
         var checker = services.GetRequiredService<RegistryChecker>();
         var cache = services.GetRequiredService<RegistryCheckCache>();
         var image = ImageReference.Parse($"{registry.Anonymous}/storm/app:2.0");
-        var before = registry.AnonymousRequestCount;
+        var before = await registry.AnonymousRequestCountAsync();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => Task.Run(() => checker.CheckAsync(image, null, null, CancellationToken.None))));
 

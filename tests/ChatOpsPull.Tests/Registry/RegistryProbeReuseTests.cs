@@ -118,7 +118,7 @@ public sealed class RegistryProbeReuseTests(RegistryFixture registry, ITestOutpu
     {
         await using var services = registry.Services();
         var checker = services.GetRequiredService<RegistryChecker>();
-        var before = registry.AnonymousRequestCount;
+        var before = await registry.AnonymousRequestCountAsync();
 
         var first = await checker.CheckAsync(ImageReference.Parse($"{registry.Anonymous}/storm/app:1.0"), null, null, CancellationToken.None);
         var second = await checker.CheckAsync(ImageReference.Parse($"{registry.Anonymous}/storm/app:2.0"), null, null, CancellationToken.None);
