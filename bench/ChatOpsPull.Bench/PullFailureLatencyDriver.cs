@@ -9,6 +9,7 @@ using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Infrastructure;
 using ChatOpsPull.Simulation.KubernetesApi;
 using ChatOpsPull.Tests.Registry;
+using ChatOpsPull.Storage;
 using ChatOpsPull.Web;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -302,6 +303,8 @@ public static class PullFailureLatencyDriver
         private readonly TimeSpan _jit = System.Runtime.JitInfo.GetCompilationTime();
         private readonly long _methods = System.Runtime.JitInfo.GetCompiledMethodCount();
         private readonly long _contention = Monitor.LockContentionCount;
+        private readonly long _prepared = SqlitePreparedStatements.TotalPrepared;
+        private readonly long _executed = SqlitePreparedStatements.TotalExecuted;
         private readonly long _started = Stopwatch.GetTimestamp();
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _sampling;
@@ -328,7 +331,7 @@ public static class PullFailureLatencyDriver
             var wall = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalMilliseconds;
             return string.Create(CultureInfo.InvariantCulture,
-                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}");
+                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, SQLite batch statements {(double)(SqlitePreparedStatements.TotalExecuted - _executed) / pods:0.00} per pod executed, {(double)(SqlitePreparedStatements.TotalPrepared - _prepared) / pods:0.00} per pod prepared, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}");
         }
 
         private string Dispatch()

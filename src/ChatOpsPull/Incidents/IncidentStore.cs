@@ -517,36 +517,42 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         UpsertPods(batch, next.Id, changedPods);
     }
 
-    /// <summary>Inserts or updates pods of one incident, up to 100 rows per statement (SQLite's parameter limit allows 111).</summary>
+    /// <summary>
+    /// Inserts or updates pods of one incident: on PostgreSQL up to 100 rows per statement (SQLite's parameter limit would
+    /// allow 111), on SQLite one prepared statement per row (<see cref="StatementBatch.AddRows"/>).
+    /// </summary>
     private static void UpsertPods(StatementBatch batch, string incidentId, IReadOnlyList<AffectedPod> pods)
     {
-        foreach (var chunk in pods.Chunk(100))
+        if (pods.Count == 0)
         {
-            var sql = new StringBuilder("INSERT INTO incident_pods (incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name) VALUES ");
-            var parameters = new StatementParameters().Add("incidentId", incidentId);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                var pod = chunk[i];
-                sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@incidentId, @p{i}, @c{i}, @r{i}, @m{i}, @f{i}, @l{i}, @x{i}, @n{i})");
-                parameters
-                    .Add($"p{i}", pod.Pod)
-                    .Add($"c{i}", pod.Container)
-                    .Add($"r{i}", pod.Reason)
-                    .Add($"m{i}", pod.Message)
-                    .Add($"f{i}", BotDatabase.ToDb(pod.FirstSeen))
-                    .Add($"l{i}", BotDatabase.ToDb(pod.LastSeen))
-                    .Add($"x{i}", BotDatabase.ToDb(pod.ResolvedAt))
-                    .Add($"n{i}", pod.NodeName);
-            }
-
-            sql.Append(
-                """
-
-                ON CONFLICT (incident_id, pod, container) DO UPDATE SET reason = excluded.reason, message = excluded.message,
-                    first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, node_name = excluded.node_name
-                """);
-            batch.Add(sql.ToString(), parameters);
+            return;
         }
+
+        var rows = new StatementParameters[pods.Count];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var pod = pods[i];
+            rows[i] = new StatementParameters()
+                .Add("p", pod.Pod)
+                .Add("c", pod.Container)
+                .Add("r", pod.Reason)
+                .Add("m", pod.Message)
+                .Add("f", BotDatabase.ToDb(pod.FirstSeen))
+                .Add("l", BotDatabase.ToDb(pod.LastSeen))
+                .Add("x", BotDatabase.ToDb(pod.ResolvedAt))
+                .Add("n", pod.NodeName);
+        }
+
+        batch.AddRows(
+            "INSERT INTO incident_pods (incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name) VALUES",
+            "(@incidentId, @p, @c, @r, @m, @f, @l, @x, @n)",
+            """
+            ON CONFLICT (incident_id, pod, container) DO UPDATE SET reason = excluded.reason, message = excluded.message,
+                first_seen = excluded.first_seen, last_seen = excluded.last_seen, resolved_at = excluded.resolved_at, node_name = excluded.node_name
+            """,
+            new StatementParameters().Add("incidentId", incidentId),
+            rows,
+            rowsPerStatement: 100);
     }
 
     // ---- news owed ----

@@ -84,7 +84,8 @@ public sealed class BotDatabase : IAsyncDisposable
 
     /// <summary>
     /// Opens a connection. SQLite connections wait up to 5 s on a locked database instead of failing; their settings are
-    /// made once per SQLite connection (the pool hands the same one out again with them still set), not per open.
+    /// made once per SQLite connection (the pool hands the same one out again with them still set), not per open, and so
+    /// are the statements of the bot's writes (<see cref="SqlitePreparedStatements"/>).
     /// </summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
@@ -95,6 +96,7 @@ public sealed class BotDatabase : IAsyncDisposable
 
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        SqlitePreparedStatements.FinalizeWithHandle(connection);
         if (!_configuredSqlite.TryGetValue(connection.Handle!, out _))
         {
             await connection.ExecuteAsync("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").ConfigureAwait(false);

@@ -28,7 +28,11 @@ internal static class SqliteIndexedStatement
         return true;
     }
 
-    /// <summary>Runs <paramref name="sql"/> (one or more statements) and returns the rows they changed, as ExecuteNonQuery does.</summary>
+    /// <summary>
+    /// Runs <paramref name="sql"/> (one or more statements) and returns the rows they changed, as ExecuteNonQuery does. A
+    /// text of one statement runs the connection's prepared statement of it (<see cref="SqlitePreparedStatements"/>),
+    /// prepared on its first execution only.
+    /// </summary>
     public static int Execute(SqliteConnection connection, string sql, IReadOnlyList<(string Name, object? Value, Type Type)> parameters)
     {
         var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
@@ -38,11 +42,35 @@ internal static class SqliteIndexedStatement
             values["@" + name] = value;
         }
 
+        var statements = SqlitePreparedStatements.Of(db);
+        if (statements.Get(db, sql) is { } prepared)
+        {
+            try
+            {
+                return Run(db, prepared.Statement, prepared.ParameterNames, values);
+            }
+            catch
+            {
+                statements.Forget(sql);
+                throw;
+            }
+            finally
+            {
+                // A failed statement was finalized just above; one that ran is ready for its next execution, holding nothing.
+                if (!prepared.Statement.IsClosed)
+                {
+                    raw.sqlite3_reset(prepared.Statement);
+                    raw.sqlite3_clear_bindings(prepared.Statement);
+                }
+            }
+        }
+
         var changed = 0;
         var rest = sql;
         while (!string.IsNullOrWhiteSpace(rest))
         {
             var rc = raw.sqlite3_prepare_v2(db, rest, out var statement, out var tail);
+            statements.Counted();
             SqliteException.ThrowExceptionForRC(rc, db);
             using (statement)
             {
@@ -52,33 +80,37 @@ internal static class SqliteIndexedStatement
                     continue; // only a comment or white space was left
                 }
 
-                Bind(statement, values);
-                while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
-                {
-                    // a statement with RETURNING: its rows are not read here
-                }
-
-                if (rc != raw.SQLITE_DONE)
-                {
-                    SqliteException.ThrowExceptionForRC(rc, db);
-                }
-
-                if (raw.sqlite3_stmt_readonly(statement) == 0)
-                {
-                    changed += raw.sqlite3_changes(db);
-                }
+                changed += Run(db, statement, null, values);
             }
         }
 
         return changed;
     }
 
-    private static void Bind(sqlite3_stmt statement, Dictionary<string, object?> values)
+    /// <summary>Binds and runs one statement to its end; returns the rows it changed.</summary>
+    private static int Run(sqlite3 db, sqlite3_stmt statement, string[]? names, Dictionary<string, object?> values)
     {
-        var count = raw.sqlite3_bind_parameter_count(statement);
+        Bind(statement, names, values);
+        int rc;
+        while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+        {
+            // a statement with RETURNING: its rows are not read here
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        return raw.sqlite3_stmt_readonly(statement) == 0 ? raw.sqlite3_changes(db) : 0;
+    }
+
+    private static void Bind(sqlite3_stmt statement, string[]? names, Dictionary<string, object?> values)
+    {
+        var count = names?.Length ?? raw.sqlite3_bind_parameter_count(statement);
         for (var i = 1; i <= count; i++)
         {
-            var name = raw.sqlite3_bind_parameter_name(statement, i).utf8_to_string();
+            var name = names is null ? raw.sqlite3_bind_parameter_name(statement, i).utf8_to_string() : names[i - 1];
             if (name is null || !values.TryGetValue(name, out var value))
             {
                 throw new InvalidOperationException($"No value was given for the statement's parameter {name ?? $"#{i}"}.");

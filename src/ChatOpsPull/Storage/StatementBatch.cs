@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Data;
 using System.Data.Common;
+using System.Globalization;
 using System.Reflection;
+using System.Text;
 using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -59,6 +61,28 @@ public sealed partial class StatementBatch
         _statements.Add(new Statement(sql, parameters.Values, affected));
 
     /// <summary>
+    /// Rows written by one statement of the form <c><paramref name="into"/> <paramref name="row"/> <paramref name="then"/></c>
+    /// (an INSERT's head with its <c>VALUES</c>, one row's values naming its parameters, and what follows — an
+    /// <c>ON CONFLICT</c> clause, say). On SQLite, where a statement is no round trip, that text runs once per row: one text
+    /// whatever the number of rows, prepared once per connection (<see cref="SqlitePreparedStatements"/>). On PostgreSQL up
+    /// to <paramref name="rowsPerStatement"/> rows share one statement (the row's values repeated, each row's parameters
+    /// numbered), all in the batch's one round trip. <paramref name="shared"/> holds the parameters every row uses, each of
+    /// <paramref name="rows"/> its own (the same names in each).
+    /// </summary>
+    public void AddRows(string into, string row, string then, StatementParameters shared, IReadOnlyList<StatementParameters> rows, int rowsPerStatement)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerStatement, 1);
+        if (rows.Count > 0)
+        {
+            _statements.Add(new Statement(
+                $"{into} {row}\n{then}",
+                shared.Values,
+                Affected: null,
+                new RowValues(into, row, then, [.. rows.Select(r => r.Values)], rowsPerStatement)));
+        }
+    }
+
+    /// <summary>
     /// Sends what was added (nothing when empty) and empties the batch. Without a transaction only on PostgreSQL, where the
     /// batch is then its own implicit transaction (<see cref="BotDatabase.WriteBatchAsync"/>).
     /// </summary>
@@ -69,10 +93,12 @@ public sealed partial class StatementBatch
             return;
         }
 
-        Statement[] statements = [.. _statements];
+        var postgres = connection is NpgsqlConnection;
+        var statements = Expand(_statements, postgres);
         _statements.Clear();
-        if (connection is NpgsqlConnection npgsql)
+        if (postgres)
         {
+            var npgsql = (NpgsqlConnection)connection;
             await using var batch = new NpgsqlBatch(npgsql, (NpgsqlTransaction?)transaction);
             foreach (var statement in statements)
             {
@@ -92,7 +118,7 @@ public sealed partial class StatementBatch
             }
 
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < statements.Length; i++)
+            for (var i = 0; i < statements.Count; i++)
             {
                 statements[i].Affected?.Invoke(batch.BatchCommands[i].RecordsAffected);
             }
@@ -120,6 +146,60 @@ public sealed partial class StatementBatch
             var changed = await connection.ExecuteAsync(new CommandDefinition(statement.Sql, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             statement.Affected?.Invoke(changed);
         }
+    }
+
+    /// <summary>The statements to send: rows (<see cref="AddRows"/>) as the engine takes them, the rest as they are.</summary>
+    private static List<Statement> Expand(List<Statement> added, bool postgres)
+    {
+        if (!added.Exists(s => s.Rows is not null))
+        {
+            return [.. added];
+        }
+
+        var statements = new List<Statement>(added.Count);
+        foreach (var statement in added)
+        {
+            if (statement.Rows is not { } rows)
+            {
+                statements.Add(statement);
+            }
+            else if (!postgres)
+            {
+                foreach (var values in rows.Values)
+                {
+                    statements.Add(new Statement(statement.Sql, [.. statement.Parameters, .. values], null));
+                }
+            }
+            else
+            {
+                foreach (var chunk in rows.Values.Chunk(rows.PerStatement))
+                {
+                    statements.Add(ManyRows(statement.Parameters, rows, chunk));
+                }
+            }
+        }
+
+        return statements;
+    }
+
+    /// <summary>One statement of several rows: the row's values repeated, each row's parameters suffixed with its place.</summary>
+    private static Statement ManyRows(IReadOnlyList<(string Name, object? Value, Type Type)> shared, RowValues rows, IReadOnlyList<(string Name, object? Value, Type Type)>[] chunk)
+    {
+        var own = chunk[0].Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var sql = new StringBuilder(rows.Into);
+        var parameters = new List<(string Name, object? Value, Type Type)>(shared);
+        for (var i = 0; i < chunk.Length; i++)
+        {
+            var place = i.ToString(CultureInfo.InvariantCulture);
+            sql.Append(i > 0 ? ", " : " ")
+                .Append(ParameterName().Replace(rows.Row, m => own.Contains(m.Groups[1].Value) ? $"{m.Value}_{place}" : m.Value));
+            foreach (var (name, value, type) in chunk[i])
+            {
+                parameters.Add(($"{name}_{place}", value, type));
+            }
+        }
+
+        return new Statement(sql.Append('\n').Append(rows.Then).ToString(), parameters, null);
     }
 
     private static DbType? DbTypeOf(Type type) => (Nullable.GetUnderlyingType(type) ?? type) switch
@@ -159,7 +239,11 @@ public sealed partial class StatementBatch
     [GeneratedRegex(@"@([A-Za-z_][A-Za-z0-9_]*)", RegexOptions.CultureInvariant)]
     private static partial Regex ParameterName();
 
-    private sealed record Statement(string Sql, IReadOnlyList<(string Name, object? Value, Type Type)> Parameters, Action<int>? Affected);
+    /// <summary>A statement to send; with <paramref name="Rows"/>, the rows its text writes one at a time (<see cref="AddRows"/>).</summary>
+    private sealed record Statement(string Sql, IReadOnlyList<(string Name, object? Value, Type Type)> Parameters, Action<int>? Affected, RowValues? Rows = null);
+
+    /// <summary>What <see cref="AddRows"/> was given: each row's own parameters, and how to make a statement of several rows.</summary>
+    private sealed record RowValues(string Into, string Row, string Then, IReadOnlyList<(string Name, object? Value, Type Type)>[] Values, int PerStatement);
 }
 
 /// <summary>Parameters of one <see cref="StatementBatch"/> statement, given one by one with their types (a null keeps its type).</summary>

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using Microsoft.Data.Sqlite;
 
 namespace ChatOpsPull.Storage;
 
@@ -34,6 +35,11 @@ internal sealed class TransactionGroup
     public const int MaxRounds = 50;
 
     private const string Savepoint = "round";
+
+    /// <summary>What <see cref="DbTransaction.SaveAsync"/> and <see cref="DbTransaction.ReleaseAsync"/> send on SQLite.</summary>
+    private const string SaveSql = "SAVEPOINT \"round\"";
+
+    private const string ReleaseSql = "RELEASE SAVEPOINT \"round\"";
 
     private readonly BotDatabase _database;
     private readonly SqliteWriteTurn _turn;
@@ -108,7 +114,7 @@ internal sealed class TransactionGroup
     private async Task RunInSavepointAsync(DbConnection connection, DbTransaction transaction, SharedRound round, bool othersHeld)
     {
         var roundTrips = _database.Dialect.CommandsAreRoundTrips;
-        await transaction.SaveAsync(Savepoint).ConfigureAwait(false); // PostgreSQL: sent with the round's first command
+        await SaveAsync(connection, transaction).ConfigureAwait(false); // PostgreSQL: sent with the round's first command
         try
         {
             TransactionLock.MustNotWait = othersHeld; // this method's flow and the round's, not the caller's
@@ -141,10 +147,37 @@ internal sealed class TransactionGroup
 
         if (!roundTrips)
         {
-            await transaction.ReleaseAsync(Savepoint).ConfigureAwait(false);
+            await ReleaseAsync(connection, transaction).ConfigureAwait(false);
         }
 
         _ran.Add(round);
+    }
+
+    /// <summary>
+    /// Starts the round's savepoint: on SQLite with the connection's prepared statement (<see cref="SqlitePreparedStatements"/>:
+    /// the transaction's own <c>Save</c> prepares its text again for every round), elsewhere as the transaction sends it.
+    /// </summary>
+    private static Task SaveAsync(DbConnection connection, DbTransaction transaction)
+    {
+        if (connection is SqliteConnection sqlite)
+        {
+            SqliteIndexedStatement.Execute(sqlite, SaveSql, []);
+            return Task.CompletedTask;
+        }
+
+        return transaction.SaveAsync(Savepoint);
+    }
+
+    /// <summary>Keeps what the round wrote in the transaction (on SQLite with the connection's prepared statement).</summary>
+    private static Task ReleaseAsync(DbConnection connection, DbTransaction transaction)
+    {
+        if (connection is SqliteConnection sqlite)
+        {
+            SqliteIndexedStatement.Execute(sqlite, ReleaseSql, []);
+            return Task.CompletedTask;
+        }
+
+        return transaction.ReleaseAsync(Savepoint);
     }
 }
 

@@ -272,6 +272,41 @@ public sealed class SqlDialectTests(PostgresFixture postgres)
         Assert.Equal(("widget-é-299", -1L), (rows[299].Name, rows[299].At));
     }
 
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.Postgres)]
+    public async Task Rows_of_a_statement_batch_each_get_their_own_values_and_the_shared_ones_on_both_engines(DatabaseProvider provider)
+    {
+        using var storage = await StorageAsync(provider);
+        await using var database = await WidgetsAsync(storage, ("w1", 1));
+
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            // 250 rows, 100 per statement on PostgreSQL (three statements); the first row is already there (an upsert).
+            var rows = Enumerable.Range(1, 250)
+                .Select(i => new StatementParameters().Add("id", (long)i).Add("name", $"w{i}-é"))
+                .ToList();
+            var batch = new StatementBatch();
+            batch.AddRows(
+                "INSERT INTO widgets (id, name, at) VALUES",
+                "(@id, @name, @at)",
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, at = excluded.at + widgets.at",
+                new StatementParameters().Add("at", 1000L),
+                rows,
+                rowsPerStatement: 100);
+            batch.AddRows("INSERT INTO widgets (id, name, at) VALUES", "(@id, @name, 0)", string.Empty, new StatementParameters(), [], rowsPerStatement: 100);
+            Assert.Equal(1, batch.Count);
+            await batch.ExecuteAsync(connection, transaction);
+            return true;
+        });
+
+        await using var check = await database.OpenAsync();
+        var stored = (await check.QueryAsync<(long Id, string Name, long At)>("SELECT id, name, at FROM widgets ORDER BY id")).ToList();
+        Assert.Equal(250, stored.Count);
+        Assert.Equal((1L, "w1-é", 1001L), stored[0]);
+        Assert.All(stored.Skip(1), row => Assert.Equal(($"w{row.Id}-é", 1000L), (row.Name, row.At)));
+    }
+
     [Fact]
     public async Task For_update_is_empty_on_sqlite_where_the_transaction_already_holds_the_write_lock()
     {

@@ -30,7 +30,7 @@ public sealed record QuarantinedRow(long Id, string Subject, string Reason);
 /// </summary>
 public sealed class AlertInbox(BotDatabase database, TimeProvider time)
 {
-    /// <summary>Rows per INSERT statement (two parameters each, well under SQLite's and PostgreSQL's limits).</summary>
+    /// <summary>Rows per INSERT statement on PostgreSQL (two parameters each, well under its limit); SQLite runs one prepared statement per row.</summary>
     private const int RowsPerStatement = 200;
 
     private readonly Lock _lock = new();
@@ -279,18 +279,13 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     {
         var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
         var batch = new StatementBatch();
-        foreach (var chunk in round.SelectMany(p => p.Rows).Chunk(RowsPerStatement))
-        {
-            var sql = new StringBuilder("INSERT INTO alert_inbox (received_at, subject, alerts) VALUES ");
-            var parameters = new StatementParameters().Add("at", receivedAt);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                sql.Append(CultureInfo.InvariantCulture, $"{(i > 0 ? ", " : string.Empty)}(@at, @s{i}, @a{i})");
-                parameters.Add($"s{i}", chunk[i].Subject).Add($"a{i}", chunk[i].Alerts);
-            }
-
-            batch.Add(sql.ToString(), parameters);
-        }
+        batch.AddRows(
+            "INSERT INTO alert_inbox (received_at, subject, alerts) VALUES",
+            "(@at, @s, @a)",
+            string.Empty,
+            new StatementParameters().Add("at", receivedAt),
+            [.. round.SelectMany(p => p.Rows).Select(r => new StatementParameters().Add("s", r.Subject).Add("a", r.Alerts))],
+            RowsPerStatement);
 
         // Built before the write turn is asked for: nothing of the round's own work is done while it holds the turn but the
         // statements.

@@ -1,0 +1,170 @@
+using ChatOpsPull.Configuration;
+using ChatOpsPull.Storage;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace ChatOpsPull.Tests.Storage;
+
+/// <summary>
+/// A SQLite connection keeps the statements the bot's writes run (<see cref="SqlitePreparedStatements"/>): prepared once
+/// per connection, counted by the connection's own counter, and still right after a schema change, a failure, or a
+/// connection opened again.
+/// </summary>
+public sealed class SqlitePreparedStatementsTests
+{
+    private static readonly SchemaMigration Widgets = new(
+        "9902-widgets",
+        "CREATE TABLE widgets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, at INTEGER NOT NULL)");
+
+    private const string InsertSql = "INSERT INTO widgets (id, name, at) VALUES (@id, @name, @at)";
+
+    [Fact]
+    public async Task A_statement_executed_twice_on_a_connection_is_prepared_once()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        var statements = SqlitePreparedStatements.Of(connection);
+        var before = statements.PreparedCount;
+
+        Insert(connection, 1, "a");
+        Insert(connection, 2, "b");
+        Insert(connection, 3, "c");
+
+        Assert.Equal(before + 1, statements.PreparedCount);
+        Assert.Equal([1L, 2L, 3L], await connection.QueryAsync<long>("SELECT id FROM widgets ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task Transactions_and_shared_rounds_on_the_pooled_connection_prepare_their_statements_and_savepoints_only_once()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        var seen = new List<(SqlitePreparedStatements Statements, int Prepared)>();
+
+        for (var i = 1; i <= 3; i++)
+        {
+            var id = i;
+            await database.InSharedTransactionAsync(async (connection, transaction) =>
+            {
+                var batch = new StatementBatch();
+                batch.Add(InsertSql, new StatementParameters().Add("id", (long)id).Add("name", $"w{id}").Add("at", 0L));
+                batch.Add("UPDATE widgets SET at = at + 1", new StatementParameters());
+                await batch.ExecuteAsync(connection, transaction);
+                var statements = SqlitePreparedStatements.Of((SqliteConnection)connection);
+                seen.Add((statements, statements.PreparedCount));
+                return true;
+            });
+        }
+
+        // One pooled connection (nothing else opens one here): its statements were prepared in the first transaction only —
+        // the savepoint's release too, which runs after the work (so the second transaction's count is the last one's).
+        Assert.All(seen, s => Assert.Same(seen[0].Statements, s.Statements));
+        Assert.Equal(seen[1].Prepared, seen[2].Prepared);
+        Assert.InRange(seen[1].Prepared - seen[0].Prepared, 0, 1);
+        await using var check = await database.OpenAsync();
+        Assert.Equal([3L, 2L, 1L], await check.QueryAsync<long>("SELECT at FROM widgets ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task A_kept_statement_still_runs_right_after_the_schema_changed()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        Insert(connection, 1, "a");
+
+        // Another connection changes the table the kept statement writes: a column more, the name's uniqueness dropped.
+        await using (var other = await database.OpenAsync())
+        {
+            await other.ExecuteAsync(
+                "CREATE TABLE widgets2 (id INTEGER PRIMARY KEY, name TEXT NOT NULL, at INTEGER NOT NULL, colour TEXT NOT NULL DEFAULT 'red');"
+                + "INSERT INTO widgets2 (id, name, at) SELECT id, name, at FROM widgets; DROP TABLE widgets; ALTER TABLE widgets2 RENAME TO widgets;");
+        }
+
+        Insert(connection, 2, "a");
+
+        Assert.Equal(
+            [(1L, "a", "red"), (2L, "a", "red")],
+            await connection.QueryAsync<(long, string, string)>("SELECT id, name, colour FROM widgets ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task A_statement_that_failed_runs_again_on_its_connection_and_leaves_the_transaction_able_to_commit()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+
+        await database.InTransactionAsync(async (connection, transaction) =>
+        {
+            var sqlite = (SqliteConnection)connection;
+            Insert(sqlite, 1, "a");
+            var duplicate = Assert.Throws<SqliteException>(() => Insert(sqlite, 2, "a"));
+            Assert.True(database.Dialect.IsUniqueViolation(duplicate));
+            Insert(sqlite, 3, "c");
+            await Task.CompletedTask;
+            return true;
+        });
+
+        await using var check = await database.OpenAsync();
+        Assert.Equal([(1L, "a"), (3L, "c")], await check.QueryAsync<(long, string)>("SELECT id, name FROM widgets ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task A_connection_opened_again_after_its_pool_was_cleared_prepares_its_statements_anew_and_the_old_ones_are_finalized()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        SqlitePreparedStatements old;
+        await using (var connection = (SqliteConnection)await database.OpenAsync())
+        {
+            Insert(connection, 1, "a");
+            old = SqlitePreparedStatements.Of(connection);
+            Assert.Equal(1, old.Count);
+
+            // What a fault that makes the pool drop its connections does: every native handle is closed.
+            SqliteConnection.ClearPool(connection);
+        }
+
+        Assert.Equal(0, old.Count);
+        await using var reopened = (SqliteConnection)await database.OpenAsync();
+        var statements = SqlitePreparedStatements.Of(reopened);
+        Assert.NotSame(old, statements);
+        Assert.Equal(0, statements.PreparedCount);
+
+        Insert(reopened, 2, "b");
+
+        Assert.Equal(1, statements.PreparedCount);
+        Assert.Equal([1L, 2L], await reopened.QueryAsync<long>("SELECT id FROM widgets ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task A_text_of_several_statements_runs_them_all_and_is_not_kept()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        var statements = SqlitePreparedStatements.Of(connection);
+        const string sql = "INSERT INTO widgets (id, name, at) VALUES (@id, @name, 0); UPDATE widgets SET at = at + 5 WHERE id = @id";
+
+        var changed = SqliteIndexedStatement.Execute(connection, sql, [("id", 1L, typeof(long)), ("name", "a", typeof(string))]);
+
+        Assert.Equal(2, changed);
+        Assert.Equal(0, statements.Count);
+        Assert.Equal(5L, await connection.ExecuteScalarAsync<long>("SELECT at FROM widgets WHERE id = 1"));
+    }
+
+    private static void Insert(SqliteConnection connection, long id, string name) =>
+        SqliteIndexedStatement.Execute(connection, InsertSql, [("id", id, typeof(long)), ("name", name, typeof(string)), ("at", id * 10, typeof(long))]);
+
+    private static async Task<BotDatabase> WidgetsAsync(TestStorage storage)
+    {
+        var database = new BotDatabase(
+            Options.Create(new StorageOptions { Provider = DatabaseProvider.Sqlite }),
+            Options.Create(new BotOptions { DataDirectory = storage.DataDirectory }),
+            [new SchemaMigrationSet([Widgets])]);
+        await database.MigrateAsync();
+        return database;
+    }
+}
