@@ -23,76 +23,13 @@ internal static class EventJson
 
     public static EventListPage ReadListPage(ReadOnlySequence<byte> json, StringPool pool)
     {
-        var reader = new Utf8JsonReader(json, Options);
-        Expect(ref reader, JsonTokenType.StartObject);
-        var items = new List<WatchedEvent>();
-        string? resourceVersion = null;
-        string? next = null;
-        while (Property(ref reader, Names) is { } name)
-        {
-            switch (name)
-            {
-                case "metadata" when reader.TokenType == JsonTokenType.StartObject:
-                    while (Property(ref reader, Names) is { } field)
-                    {
-                        switch (field)
-                        {
-                            case "resourceVersion":
-                                resourceVersion = Text(ref reader);
-                                break;
-                            case "continue":
-                                next = Text(ref reader);
-                                break;
-                            default:
-                                reader.Skip();
-                                break;
-                        }
-                    }
-
-                    break;
-                case "items" when reader.TokenType == JsonTokenType.StartArray:
-                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    {
-                        items.Add(ReadObject(ref reader, pool).ToEvent());
-                    }
-
-                    break;
-                default:
-                    reader.Skip();
-                    break;
-            }
-        }
-
+        var (items, resourceVersion, next) = ReadList(json, Names, pool, static (ref Utf8JsonReader reader, StringPool pool) => ReadObject(ref reader, pool).ToEvent());
         return new EventListPage(items, resourceVersion, next);
     }
 
     public static WatchLine<WatchedEvent> ReadWatchEvent(ReadOnlySequence<byte> line, StringPool pool)
     {
-        var reader = new Utf8JsonReader(line, Options);
-        Expect(ref reader, JsonTokenType.StartObject);
-        string? type = null;
-        ObjectFields? read = null;
-        while (Property(ref reader, Names) is { } name)
-        {
-            switch (name)
-            {
-                case "type":
-                    type = Text(ref reader);
-                    break;
-                case "object" when reader.TokenType == JsonTokenType.StartObject:
-                    read = ReadObject(ref reader, pool);
-                    break;
-                default:
-                    reader.Skip();
-                    break;
-            }
-        }
-
-        if (type is null || read is null)
-        {
-            throw new JsonException("a watch event without type or object");
-        }
-
+        var (type, read) = ReadWatchLine(line, Names, pool, static (ref Utf8JsonReader reader, StringPool pool) => ReadObject(ref reader, pool));
         return type == "ERROR"
             ? new WatchLine<WatchedEvent>(type, null, read.Code, read.Message)
             : new WatchLine<WatchedEvent>(type, read.ToEvent(), null, null);

@@ -56,7 +56,88 @@ internal sealed class JsonNames
 /// </summary>
 internal static class SlimJson
 {
+    /// <summary>Reads one object with <paramref name="state"/> (a static lambda: no allocation per call); the reader is on its StartObject and ends on its EndObject.</summary>
+    public delegate T ObjectReader<in TState, out T>(ref Utf8JsonReader reader, TState state);
+
     public static JsonReaderOptions Options { get; } = new() { MaxDepth = 128 };
+
+    /// <summary>A list answer: its items (each read by <paramref name="readItem"/>), resourceVersion and continue token.</summary>
+    public static (List<T> Items, string? ResourceVersion, string? Continue) ReadList<TState, T>(ReadOnlySequence<byte> json, JsonNames names, TState state, ObjectReader<TState, T> readItem)
+    {
+        var reader = new Utf8JsonReader(json, Options);
+        Expect(ref reader, JsonTokenType.StartObject);
+        var items = new List<T>();
+        string? resourceVersion = null;
+        string? next = null;
+        while (Property(ref reader, names) is { } name)
+        {
+            switch (name)
+            {
+                case "metadata" when reader.TokenType == JsonTokenType.StartObject:
+                    while (Property(ref reader, names) is { } field)
+                    {
+                        switch (field)
+                        {
+                            case "resourceVersion":
+                                resourceVersion = Text(ref reader);
+                                break;
+                            case "continue":
+                                next = Text(ref reader);
+                                break;
+                            default:
+                                reader.Skip();
+                                break;
+                        }
+                    }
+
+                    break;
+                case "items" when reader.TokenType == JsonTokenType.StartArray:
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        items.Add(readItem(ref reader, state));
+                    }
+
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        return (items, resourceVersion, next);
+    }
+
+    /// <summary>A watch line: its type and its object (read by <paramref name="readObject"/>: the resource, or an ERROR line's Status).</summary>
+    public static (string Type, T Object) ReadWatchLine<TState, T>(ReadOnlySequence<byte> line, JsonNames names, TState state, ObjectReader<TState, T> readObject)
+        where T : class
+    {
+        var reader = new Utf8JsonReader(line, Options);
+        Expect(ref reader, JsonTokenType.StartObject);
+        string? type = null;
+        T? read = null;
+        while (Property(ref reader, names) is { } name)
+        {
+            switch (name)
+            {
+                case "type":
+                    type = Text(ref reader);
+                    break;
+                case "object" when reader.TokenType == JsonTokenType.StartObject:
+                    read = readObject(ref reader, state);
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        if (type is null || read is null)
+        {
+            throw new JsonException("a watch event without type or object");
+        }
+
+        return (type, read);
+    }
 
     /// <summary>The next property of the current object, with the reader on its value; null at the object's end.</summary>
     public static string? Property(ref Utf8JsonReader reader, JsonNames names)
