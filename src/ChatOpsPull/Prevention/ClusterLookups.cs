@@ -78,11 +78,15 @@ public sealed class ClusterLookups(KubernetesConnection connection, IOptionsMoni
                 continue;
             }
 
-            var entry = new Entry(ReadAsync(client, read));
+            // The read starts only once this caller's entry is the one stored: a caller that lost the race to add it
+            // waits for the winner's read instead of sending one nobody shares.
+            var entry = new Entry();
             if (!_entries.TryAdd(key, entry))
             {
                 continue;
             }
+
+            entry.Start(ReadAsync(client, read));
 
             Sweep(now, window);
             _ = entry.Task.ContinueWith(
@@ -139,11 +143,17 @@ public sealed class ClusterLookups(KubernetesConnection connection, IOptionsMoni
         }
     }
 
-    private sealed class Entry(Task<object> task)
+    private sealed class Entry
     {
+        private readonly TaskCompletionSource<Task<object>> _read = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _completedAtTicks = -1;
 
-        public Task<object> Task => task;
+        public Entry() => Task = _read.Task.Unwrap();
+
+        /// <summary>The read's answer; callers that find the entry before its read starts wait for it too.</summary>
+        public Task<object> Task { get; }
+
+        public void Start(Task<object> read) => _read.SetResult(read);
 
         public bool IsFresh(DateTimeOffset now, TimeSpan window)
         {

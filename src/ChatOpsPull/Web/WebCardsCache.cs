@@ -37,7 +37,7 @@ public sealed class WebCardsCache(
     public async Task<WebCardsHtml> GetAsync(CancellationToken cancellationToken)
     {
         var generation = Interlocked.Read(ref _generation);
-        if (Volatile.Read(ref _current) is { } current && current.Generation == generation && time.GetUtcNow() < current.ValidUntil)
+        if (Fresh(Volatile.Read(ref _current), generation) is { } current)
         {
             return current.Html;
         }
@@ -45,6 +45,13 @@ public sealed class WebCardsCache(
         Task<Snapshot> reading;
         lock (_gate)
         {
+            // A read stores its snapshot under this lock before it completes: a request that missed the snapshot just before
+            // the shared read finished finds it here instead of reading the board again.
+            if (Fresh(_current, generation) is { } stored)
+            {
+                return stored.Html;
+            }
+
             // A read that started at this generation saw every change told before this request: share it.
             if (_reading is null || _readingGeneration != generation || _reading.IsCompleted)
             {
@@ -57,6 +64,9 @@ public sealed class WebCardsCache(
 
         return (await reading.WaitAsync(cancellationToken).ConfigureAwait(false)).Html;
     }
+
+    private Snapshot? Fresh(Snapshot? snapshot, long generation) =>
+        snapshot is not null && snapshot.Generation == generation && time.GetUtcNow() < snapshot.ValidUntil ? snapshot : null;
 
     /// <summary>Something the cards show changed: the next request reads the board again.</summary>
     public void Invalidate() => Interlocked.Increment(ref _generation);

@@ -176,8 +176,12 @@ public sealed partial class RegistryFixture : IAsyncLifetime
         return $"127.0.0.1:{port}";
     }
 
-    /// <summary>Requests the anonymous registry has logged (its access log: "GET /v2/… HTTP/1.1" 200 …).</summary>
-    public int AnonymousRequestCount => AnonymousAccessLog().Count;
+    /// <summary>
+    /// Requests the anonymous registry has logged (its access log: "GET /v2/… HTTP/1.1" 200 …), counted once a marker
+    /// request has been logged: a request an earlier test sent may reach the log after its answer, and would otherwise be
+    /// counted as the next test's.
+    /// </summary>
+    public async Task<int> AnonymousRequestCountAsync() => (await AnonymousRequestsSinceAsync(0)).Count;
 
     /// <summary>
     /// The access log lines after the first <paramref name="skip"/>, once a marker request sent now has been logged: the

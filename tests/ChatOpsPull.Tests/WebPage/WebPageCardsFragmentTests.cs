@@ -4,14 +4,20 @@ using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Tests.Commands;
 using ChatOpsPull.Web;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ChatOpsPull.Tests.WebPage;
 
 /// <summary>The cards fragment is rendered once per version and served from memory, and still shows every change at once.</summary>
 public sealed partial class WebPageTests
 {
-    /// <summary>No diagnosis jobs (they change the card on their own) and no time-based re-read within the test.</summary>
+    /// <summary>
+    /// No diagnosis jobs and no time-based re-read within the test. The in-process diagnosis still runs after a report and
+    /// changes the card when it is stored: a test that needs the card to stand still waits for it (<see cref="DiagnosedAsync"/>).
+    /// </summary>
     private static readonly Dictionary<string, string?> CachedCards = new()
     {
         ["Jobs:RunServer"] = "false",
@@ -29,6 +35,7 @@ public sealed partial class WebPageTests
     {
         await using var host = Host(extra: CachedCards);
         var incident = await CommandTestKit.ReportAsync(host.Services, "shop", "web", "web-6b9f7c5d8-x7kq2");
+        await DiagnosedAsync(host, incident.Id); // the card's last change of its own: from then on it stands still
         using var client = Browser(host);
         await SignInAsync(client, "alice");
         var cache = host.Services.GetRequiredService<WebCardsCache>();
@@ -51,6 +58,35 @@ public sealed partial class WebPageTests
         using var click = await ClickAsync(client, Token(later[^1]), $"snooze|{incident.Id}|1h", $"incident:{incident.Id}");
         Assert.Equal(HttpStatusCode.SeeOther, click.StatusCode);
         Assert.Equal($"snooze|{incident.Id}|1h", Assert.Single(_approvals.Clicks).Payload.ToString());
+    }
+
+    /// <summary>Waits until the in-process diagnosis of the report is stored (under load it can land minutes into a test).</summary>
+    private static Task<Incident?> DiagnosedAsync(BotTestHost host, string incidentId) =>
+        Eventually.ValueAsync(
+            () => host.Services.GetRequiredService<IncidentStore>().GetAsync(incidentId),
+            incident => incident?.Diagnosis is not null,
+            "the incident's in-process diagnosis to be stored",
+            TimeSpan.FromSeconds(60),
+            incident => incident is null ? "no incident" : $"{incident.State}, no diagnosis");
+
+    [Fact]
+    public async Task Requests_at_once_for_cards_not_read_yet_share_one_read_of_the_board()
+    {
+        await using var host = Host(extra: CachedCards);
+        await CommandTestKit.ReportAsync(host.Services, "shop", "web", "web-6b9f7c5d8-x7kq2");
+        var services = host.Services;
+        // A cache of its own on a clock that stands still: no minute turns, no max age passes, nothing invalidates it.
+        var cache = new WebCardsCache(
+            services.GetRequiredService<WebIncidentBoard>(),
+            services.GetRequiredService<IOptionsMonitor<WebPageOptions>>(),
+            services.GetRequiredService<IOptions<AntiforgeryOptions>>(),
+            new FakeTimeProvider(DateTimeOffset.UtcNow));
+
+        var pages = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(() => cache.GetAsync(CancellationToken.None))));
+
+        // Requests that missed the stored cards while the shared read finished find them under the lock: one read, any interleaving.
+        Assert.Equal(1, cache.Reads);
+        Assert.All(pages, page => Assert.Same(pages[0], page));
     }
 
     [Fact]
