@@ -652,8 +652,35 @@ public sealed partial class ObjectStore
                     ["apiVersion"] = watcher.Type.ApiVersion,
                     ["metadata"] = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture), ["creationTimestamp"] = null },
                 };
+                AddZeroFields(watcher.Type, bookmark);
                 watcher.Events.Writer.TryWrite(new WatchEvent("BOOKMARK", bookmark, WireUtf8(bookmark)));
             }
+        }
+    }
+
+    /// <summary>
+    /// The real server's bookmark is the type's zero object (Go's encoding/json of an empty struct) with a
+    /// resourceVersion: the fields without <c>omitempty</c>, and struct fields, are there empty. For the types the bot
+    /// watches: a Pod's <c>spec</c> (with <c>containers: null</c>) and <c>status</c>; an Event's <c>involvedObject</c>,
+    /// <c>source</c>, null times and empty reporting fields.
+    /// </summary>
+    private static void AddZeroFields(ResourceType type, JsonObject bookmark)
+    {
+        switch ((type.Group, type.Kind))
+        {
+            case ("", "Pod"):
+                bookmark["spec"] = new JsonObject { ["containers"] = null };
+                bookmark["status"] = new JsonObject();
+                break;
+            case ("", "Event"):
+                bookmark["involvedObject"] = new JsonObject();
+                bookmark["source"] = new JsonObject();
+                bookmark["firstTimestamp"] = null;
+                bookmark["lastTimestamp"] = null;
+                bookmark["eventTime"] = null;
+                bookmark["reportingComponent"] = string.Empty;
+                bookmark["reportingInstance"] = string.Empty;
+                break;
         }
     }
 

@@ -731,24 +731,22 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
             return [];
         }
 
+        // One query whatever the number of incidents: the ids are one parameter (SqlList) on both engines.
         var pods = new Dictionary<string, List<AffectedPod>>(StringComparer.Ordinal);
-        foreach (var chunk in rows.Select(r => r.id).Chunk(500))
+        var podRows = await connection.QueryAsync<PodRow>(
+            "SELECT * FROM incident_pods WHERE " + SqlDialects.For(connection).In("incident_id", "@ids")
+            + (only is null ? string.Empty : " AND pod = @pod AND container = @container")
+            + " ORDER BY first_seen, pod, container",
+            new { ids = SqlList.Of(rows.ConvertAll(r => r.id)), pod = only?.Pod, container = only?.Container },
+            transaction).ConfigureAwait(false);
+        foreach (var p in podRows)
         {
-            var podRows = await connection.QueryAsync<PodRow>(
-                "SELECT * FROM incident_pods WHERE " + SqlDialects.For(connection).In("incident_id", "@ids")
-                + (only is null ? string.Empty : " AND pod = @pod AND container = @container")
-                + " ORDER BY first_seen, pod, container",
-                new { ids = SqlList.Of(chunk), pod = only?.Pod, container = only?.Container },
-                transaction).ConfigureAwait(false);
-            foreach (var p in podRows)
+            if (!pods.TryGetValue(p.incident_id, out var list))
             {
-                if (!pods.TryGetValue(p.incident_id, out var list))
-                {
-                    pods[p.incident_id] = list = [];
-                }
-
-                list.Add(p.ToPod());
+                pods[p.incident_id] = list = [];
             }
+
+            list.Add(p.ToPod());
         }
 
         return rows.Select(r => r.ToIncident(pods.TryGetValue(r.id, out var list) ? list : [])).ToList();

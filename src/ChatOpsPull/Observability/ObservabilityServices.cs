@@ -19,6 +19,7 @@ public static class ObservabilityServices
         services.AddSingleton<BotMetrics>();
         services.AddHostedService<StartMeterAdapter>();
         services.AddSingleton<JobStateMetrics>();
+        services.LogPlainAttemptsAtDebug();
         // Hangfire's own providers (attribute filters such as AutomaticRetry, global filters) plus this host's job counter.
         // Per host, not global: several hosts in one process (tests) each count their own jobs.
         services.AddSingleton<IJobFilterProvider>(provider =>

@@ -61,7 +61,7 @@ public sealed class PodJsonTests
             var read = PodJson.ReadWatchEvent(Utf8(line), new StringPool());
 
             Assert.Equal("MODIFIED", read.Type);
-            AssertSame(Full(pod), Assert.IsType<WatchedPod>(read.Pod));
+            AssertSame(Full(pod), Assert.IsType<WatchedPod>(read.Object));
         }
     }
 
@@ -104,8 +104,8 @@ public sealed class PodJsonTests
         var bookmark = PodJson.ReadWatchEvent(Utf8(JsonNode.Parse("""{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"12746","annotations":{"k8s.io/initial-events-end":"true"}},"spec":{"containers":null},"status":{}}}""")!), pool);
 
         Assert.Equal(("ERROR", 410, "too old resource version: 1 (42)"), (gone.Type, gone.StatusCode, gone.StatusMessage));
-        Assert.Equal("12746", bookmark.Pod!.ResourceVersion);
-        Assert.Empty(bookmark.Pod.Failing);
+        Assert.Equal("12746", bookmark.Object!.ResourceVersion);
+        Assert.Empty(bookmark.Object.Failing);
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class PodJsonTests
 
         var read = PodJson.ReadWatchEvent(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(text)), new StringPool());
 
-        Assert.Equal("Failed to pull image \"x\": \u00e9\t\"quoted\" \\ back", Assert.Single(read.Pod!.Failing).StatusMessage);
+        Assert.Equal("Failed to pull image \"x\": \u00e9\t\"quoted\" \\ back", Assert.Single(read.Object!.Failing).StatusMessage);
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => PodJson.ReadWatchEvent(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(text[..(text.Length / 2)])), new StringPool()));
     }
 
@@ -173,15 +173,15 @@ public sealed class PodJsonTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await foreach (var e in slim.WatchAsync(null, version, 30, pool, stop.Token))
         {
-            if (e.Pod?.Uid != target.Uid)
+            if (e.Object?.Uid != target.Uid)
             {
                 continue;
             }
 
             Assert.Equal("MODIFIED", e.Type);
             var now = await client.CoreV1.ReadNamespacedPodAsync(target.Name, target.Namespace);
-            AssertSame(WatchedPod.From(now), e.Pod!);
-            Assert.Equal("ImagePullBackOff", e.Pod!.Failing.Single(f => f.Container == container).Reason);
+            AssertSame(WatchedPod.From(now), e.Object!);
+            Assert.Equal("ImagePullBackOff", e.Object!.Failing.Single(f => f.Container == container).Reason);
             return;
         }
 

@@ -22,7 +22,6 @@ namespace ChatOpsPull.Detection.KubernetesWatch;
 /// </summary>
 public sealed partial class KubernetesPodWatcher
 {
-    public const string PodEventSelector = "involvedObject.kind=Pod";
     private readonly IKubernetes _client;
     private readonly KubernetesOptions _options;
     private readonly IPullFailureSink _sink;
@@ -30,9 +29,11 @@ public sealed partial class KubernetesPodWatcher
     private readonly ResiliencePipeline _delivery;
     private readonly OwnerResolver _owners;
     private readonly PodListWatch _pods;
+    private readonly EventListWatch _events;
     private readonly string _cluster;
     private readonly TimeProvider _time;
     private readonly KubernetesWatchStatus _status;
+    private readonly WatchReportLog _reportLog;
 
     /// <summary>Changes held now because the store cannot write.</summary>
     private int _holding;
@@ -57,10 +58,12 @@ public sealed partial class KubernetesPodWatcher
         _delivery = delivery ?? WatchDeliveryRetry.Build(options, time, logger);
         _owners = new OwnerResolver(client);
         _pods = new PodListWatch(client);
+        _events = new EventListWatch(client);
         _cluster = cluster;
         _time = time;
         _status = status;
         _logger = logger;
+        _reportLog = new WatchReportLog(logger, time);
     }
 
     private enum WatchEnd
@@ -115,15 +118,17 @@ public sealed partial class KubernetesPodWatcher
         LogWatching(_logger, _cluster, scopes[0] is null ? "all namespaces" : string.Join(", ", scopes));
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var consumer = ConsumeAsync(tracker, inputs.Reader, run.Token);
+        var summaries = SummarizeReportsAsync(run.Token);
         var writer = new CountingWriter(inputs.Writer, _status);
         var producers = Task.WhenAll(scopes.SelectMany(ns =>
         {
-            // One string pool per pod loop: a loop reads one page or event at a time, so its pool needs no lock.
-            var strings = new StringPool();
+            // One string pool per loop: a loop reads one page or line at a time, so its pool needs no lock.
+            var podStrings = new StringPool();
+            var eventStrings = new StringPool();
             return new[]
             {
-                RunLoopAsync(ns, "pods", (n, w, t) => ListPodsAsync(n, strings, w, t), (n, c, w, t) => WatchPodsAsync(n, strings, c, w, t), writer, run.Token),
-                RunLoopAsync(ns, "events", ListEventsAsync, WatchEventsAsync, writer, run.Token),
+                RunLoopAsync(ns, "pods", (n, w, t) => ListPodsAsync(n, podStrings, w, t), (n, c, w, t) => WatchPodsAsync(n, podStrings, c, w, t), writer, run.Token),
+                RunLoopAsync(ns, "events", (n, w, t) => ListEventsAsync(n, eventStrings, w, t), (n, c, w, t) => WatchEventsAsync(n, eventStrings, c, w, t), writer, run.Token),
             };
         }));
 
@@ -131,7 +136,8 @@ public sealed partial class KubernetesPodWatcher
         await Task.WhenAny(producers, consumer).ConfigureAwait(false);
         await run.CancelAsync().ConfigureAwait(false);
         inputs.Writer.TryComplete();
-        await Task.WhenAll(producers, consumer).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        await Task.WhenAll(producers, consumer, summaries).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        _reportLog.Flush();
         if (consumer.IsFaulted)
         {
             await consumer.ConfigureAwait(false);
@@ -144,6 +150,24 @@ public sealed partial class KubernetesPodWatcher
 
         cancellationToken.ThrowIfCancellationRequested();
         throw new InvalidOperationException("the watch loops ended without being stopped");
+    }
+
+    /// <summary>Sums up the reports counted by <see cref="WatchReportLog"/> every <see cref="WatchReportLog.Interval"/> until the run ends.</summary>
+    private async Task SummarizeReportsAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(WatchReportLog.Interval, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _reportLog.Flush();
+        }
     }
 
     private async Task RunLoopAsync(
@@ -258,18 +282,17 @@ public sealed partial class KubernetesPodWatcher
         return listVersion ?? throw new KubernetesException("the pod list had no resourceVersion");
     }
 
-    private async Task<string> ListEventsAsync(string? ns, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken)
+    /// <summary>Lists the pod events page by page (read slimly, <see cref="EventJson"/>); an expired continue token (410) starts again.</summary>
+    private async Task<string> ListEventsAsync(string? ns, StringPool strings, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken)
     {
         string? listVersion = null;
         string? next = null;
         do
         {
-            Corev1EventList page;
+            EventListPage page;
             try
             {
-                page = ns is null
-                    ? await _client.CoreV1.ListEventForAllNamespacesAsync(continueParameter: next, fieldSelector: PodEventSelector, limit: _options.ListPageSize, cancellationToken: cancellationToken).ConfigureAwait(false)
-                    : await _client.CoreV1.ListNamespacedEventAsync(ns, continueParameter: next, fieldSelector: PodEventSelector, limit: _options.ListPageSize, cancellationToken: cancellationToken).ConfigureAwait(false);
+                page = await _events.ListAsync(ns, next, _options.ListPageSize, strings, cancellationToken).ConfigureAwait(false);
             }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
             {
@@ -278,13 +301,13 @@ public sealed partial class KubernetesPodWatcher
                 continue;
             }
 
-            listVersion ??= page.Metadata?.ResourceVersion;
-            foreach (var item in page.Items ?? [])
+            listVersion ??= page.ResourceVersion;
+            foreach (var item in page.Items)
             {
                 await writer.WriteAsync(new EventInput(item), cancellationToken).ConfigureAwait(false);
             }
 
-            next = page.Metadata?.ContinueProperty;
+            next = page.Continue;
         }
         while (!string.IsNullOrEmpty(next));
 
@@ -295,7 +318,7 @@ public sealed partial class KubernetesPodWatcher
     private Task<WatchEnd> WatchPodsAsync(string? ns, StringPool strings, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>
         WatchAsync<WatchedPod>(
             cursor,
-            (onError, token) => PodEventsAsync(ns, cursor.ResourceVersion, strings, onError, token),
+            (onError, token) => ObjectsAsync(_pods.WatchAsync(ns, cursor.ResourceVersion, WatchTimeoutSeconds(), strings, token), onError),
             async (type, pod, token) =>
             {
                 _status.PodEventSeen();
@@ -305,30 +328,27 @@ public sealed partial class KubernetesPodWatcher
             cancellationToken);
 
     /// <summary>
-    /// The pod watch as the client's watch gives it: ADDED, MODIFIED, DELETED and BOOKMARK as items; an ERROR event
-    /// (its Status: 410 Gone or another) and an unreadable line go to <paramref name="onError"/> and end the stream.
+    /// A watch's lines as the watch loop takes them: ADDED, MODIFIED, DELETED and BOOKMARK as items; an ERROR line (its
+    /// Status: 410 Gone or another), a line of unknown type and an unreadable line go to <paramref name="onError"/> and end
+    /// the stream.
     /// </summary>
-    private async IAsyncEnumerable<(WatchEventType, WatchedPod)> PodEventsAsync(
-        string? ns,
-        string? resourceVersion,
-        StringPool strings,
-        Action<Exception> onError,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<(WatchEventType, T)> ObjectsAsync<T>(IAsyncEnumerable<WatchLine<T>> watch, Action<Exception> onError)
+        where T : class
     {
-        var events = _pods.WatchAsync(ns, resourceVersion, WatchTimeoutSeconds(), strings, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        await using (events.ConfigureAwait(false))
+        var lines = watch.GetAsyncEnumerator();
+        await using (lines.ConfigureAwait(false))
         {
             while (true)
             {
-                PodWatchEvent e;
+                WatchLine<T> line;
                 try
                 {
-                    if (!await events.MoveNextAsync().ConfigureAwait(false))
+                    if (!await lines.MoveNextAsync().ConfigureAwait(false))
                     {
                         yield break;
                     }
 
-                    e = events.Current;
+                    line = lines.Current;
                 }
                 catch (JsonException unreadable)
                 {
@@ -336,7 +356,7 @@ public sealed partial class KubernetesPodWatcher
                     yield break;
                 }
 
-                WatchEventType? type = e.Type switch
+                WatchEventType? type = line.Type switch
                 {
                     "ADDED" => WatchEventType.Added,
                     "MODIFIED" => WatchEventType.Modified,
@@ -344,29 +364,27 @@ public sealed partial class KubernetesPodWatcher
                     "BOOKMARK" => WatchEventType.Bookmark,
                     _ => null,
                 };
-                if (e.Type == "ERROR")
+                if (line.Type == "ERROR")
                 {
-                    onError(new KubernetesException(new V1Status { Code = e.StatusCode, Message = e.StatusMessage }));
+                    onError(new KubernetesException(new V1Status { Code = line.StatusCode, Message = line.StatusMessage }));
                     yield break;
                 }
 
-                if (type is null || e.Pod is null)
+                if (type is null || line.Object is null)
                 {
-                    onError(new JsonException($"a pod watch event of unknown type {e.Type}"));
+                    onError(new JsonException($"a {typeof(T).Name} watch line of unknown type {line.Type}"));
                     yield break;
                 }
 
-                yield return (type.Value, e.Pod);
+                yield return (type.Value, line.Object);
             }
         }
     }
 
-    private Task<WatchEnd> WatchEventsAsync(string? ns, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>
-        WatchAsync<Corev1Event>(
+    private Task<WatchEnd> WatchEventsAsync(string? ns, StringPool strings, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>
+        WatchAsync<WatchedEvent>(
             cursor,
-            (onError, token) => ns is null
-                ? _client.CoreV1.WatchListEventForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: PodEventSelector, resourceVersion: cursor.ResourceVersion, timeoutSeconds: WatchTimeoutSeconds(), onError: onError, cancellationToken: token)
-                : _client.CoreV1.WatchListNamespacedEventAsync(ns, allowWatchBookmarks: true, fieldSelector: PodEventSelector, resourceVersion: cursor.ResourceVersion, timeoutSeconds: WatchTimeoutSeconds(), onError: onError, cancellationToken: token),
+            (onError, token) => ObjectsAsync(_events.WatchAsync(ns, cursor.ResourceVersion, WatchTimeoutSeconds(), strings, token), onError),
             async (type, item, token) =>
             {
                 if (type != WatchEventType.Deleted)
@@ -374,7 +392,7 @@ public sealed partial class KubernetesPodWatcher
                     await writer.WriteAsync(new EventInput(item), token).ConfigureAwait(false);
                 }
             },
-            e => _status.EventResourceVersion = e.Metadata?.ResourceVersion,
+            e => _status.EventResourceVersion = e.ResourceVersion,
             cancellationToken);
 
     private async Task<WatchEnd> WatchAsync<T>(
@@ -515,9 +533,9 @@ public sealed partial class KubernetesPodWatcher
         }
     }
 
-    private async Task<IReadOnlyList<TrackerChange>> ObserveEventAsync(PullFailureTracker tracker, Corev1Event item, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<TrackerChange>> ObserveEventAsync(PullFailureTracker tracker, WatchedEvent item, CancellationToken cancellationToken)
     {
-        if (item.InvolvedObject?.Kind != "Pod")
+        if (item.Subject?.Kind != "Pod")
         {
             return [];
         }
@@ -605,11 +623,11 @@ public sealed partial class KubernetesPodWatcher
                     NodeName = failure.Pod.NodeName,
                     PullPolicy = failure.State.PullPolicy,
                 };
-                LogReporting(_logger, report.Namespace, report.Pod, report.Container, report.Reason);
+                _reportLog.Reported(report);
                 await _sink.ReportAsync(report, cancellationToken).ConfigureAwait(false);
                 return;
             case ResolvedChange resolved:
-                LogResolving(_logger, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container ?? "*", resolved.Resolution);
+                _reportLog.Resolved(resolved.Pod, resolved.Container, resolved.Resolution);
                 await _sink.ResolveAsync(_cluster, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container, resolved.Resolution, cancellationToken).ConfigureAwait(false);
                 return;
             default:
@@ -650,12 +668,6 @@ public sealed partial class KubernetesPodWatcher
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not list or watch {What} in {Scope} ({Reason}); trying again in about {Delay}.")]
     private static partial void LogRetrying(ILogger logger, string what, string scope, string reason, TimeSpan delay);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Pull failure: {Namespace}/{Pod} container {Container}: {Reason}.")]
-    private static partial void LogReporting(ILogger logger, string @namespace, string pod, string container, string reason);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Pull failure resolved: {Namespace}/{Pod} container {Container}: {Resolution}.")]
-    private static partial void LogResolving(ILogger logger, string @namespace, string pod, string container, PodResolution resolution);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "The incident store cannot write ({Kind}: {Message}); the watcher holds its reports and delivers them when it can.")]
     private static partial void LogHolding(ILogger logger, string kind, string message);
 
@@ -694,7 +706,7 @@ public sealed partial class KubernetesPodWatcher
     /// <param name="ListMark">The mark of the list that carried the pod; 0 for a watch event.</param>
     private sealed record PodInput(WatchEventType Type, WatchedPod Pod, int ListMark) : WatchInput;
 
-    private sealed record EventInput(Corev1Event Event) : WatchInput;
+    private sealed record EventInput(WatchedEvent Event) : WatchInput;
 
     private sealed record RelistInput(string? Namespace, int ListMark) : WatchInput;
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using ChatOpsPull.Core.Failures;
 using k8s.Models;
+using static ChatOpsPull.Detection.KubernetesWatch.SlimJson;
 
 namespace ChatOpsPull.Detection.KubernetesWatch;
 
@@ -9,10 +10,11 @@ namespace ChatOpsPull.Detection.KubernetesWatch;
 internal sealed record PodListPage(IReadOnlyList<WatchedPod> Items, string? ResourceVersion, string? Continue);
 
 /// <summary>
-/// One line of a pod watch: ADDED, MODIFIED, DELETED and BOOKMARK carry a pod (a bookmark only its resourceVersion);
+/// One line of a watch: ADDED, MODIFIED, DELETED and BOOKMARK carry an object (a bookmark only its resourceVersion);
 /// ERROR carries a Status, whose code and message are kept.
 /// </summary>
-internal sealed record PodWatchEvent(string Type, WatchedPod? Pod, int? StatusCode, string? StatusMessage);
+internal sealed record WatchLine<T>(string Type, T? Object, int? StatusCode, string? StatusMessage)
+    where T : class;
 
 /// <summary>
 /// Reads pod lists and pod watch events from the API's JSON with a <see cref="Utf8JsonReader"/>, keeping only what
@@ -23,79 +25,16 @@ internal static class PodJson
 {
     public static PodListPage ReadListPage(ReadOnlySequence<byte> json, StringPool pool)
     {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 128 });
-        Expect(ref reader, JsonTokenType.StartObject);
-        var items = new List<WatchedPod>();
-        string? resourceVersion = null;
-        string? next = null;
-        while (Property(ref reader) is { } name)
-        {
-            switch (name)
-            {
-                case "metadata" when reader.TokenType == JsonTokenType.StartObject:
-                    while (Property(ref reader) is { } field)
-                    {
-                        switch (field)
-                        {
-                            case "resourceVersion":
-                                resourceVersion = Text(ref reader);
-                                break;
-                            case "continue":
-                                next = Text(ref reader);
-                                break;
-                            default:
-                                reader.Skip();
-                                break;
-                        }
-                    }
-
-                    break;
-                case "items" when reader.TokenType == JsonTokenType.StartArray:
-                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    {
-                        items.Add(ReadObject(ref reader, pool).ToPod());
-                    }
-
-                    break;
-                default:
-                    reader.Skip();
-                    break;
-            }
-        }
-
+        var (items, resourceVersion, next) = ReadList(json, Names, pool, static (ref Utf8JsonReader reader, StringPool pool) => ReadObject(ref reader, pool).ToPod());
         return new PodListPage(items, resourceVersion, next);
     }
 
-    public static PodWatchEvent ReadWatchEvent(ReadOnlySequence<byte> line, StringPool pool)
+    public static WatchLine<WatchedPod> ReadWatchEvent(ReadOnlySequence<byte> line, StringPool pool)
     {
-        var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 128 });
-        Expect(ref reader, JsonTokenType.StartObject);
-        string? type = null;
-        ObjectFields? read = null;
-        while (Property(ref reader) is { } name)
-        {
-            switch (name)
-            {
-                case "type":
-                    type = Text(ref reader);
-                    break;
-                case "object" when reader.TokenType == JsonTokenType.StartObject:
-                    read = ReadObject(ref reader, pool);
-                    break;
-                default:
-                    reader.Skip();
-                    break;
-            }
-        }
-
-        if (type is null || read is null)
-        {
-            throw new JsonException("a watch event without type or object");
-        }
-
+        var (type, read) = ReadWatchLine(line, Names, pool, static (ref Utf8JsonReader reader, StringPool pool) => ReadObject(ref reader, pool));
         return type == "ERROR"
-            ? new PodWatchEvent(type, null, read.Code, read.Message)
-            : new PodWatchEvent(type, read.ToPod(), null, null);
+            ? new WatchLine<WatchedPod>(type, null, read.Code, read.Message)
+            : new WatchLine<WatchedPod>(type, read.ToPod(), null, null);
     }
 
     /// <summary>Reads one object (a pod, or the Status of an ERROR event); the reader is on its StartObject.</summary>
@@ -107,7 +46,7 @@ internal static class PodJson
         }
 
         var fields = new ObjectFields();
-        while (Property(ref reader) is { } name)
+        while (Property(ref reader, Names) is { } name)
         {
             switch (name)
             {
@@ -137,7 +76,7 @@ internal static class PodJson
 
     private static void ReadMetadata(ref Utf8JsonReader reader, StringPool pool, ObjectFields fields)
     {
-        while (Property(ref reader) is { } name)
+        while (Property(ref reader, Names) is { } name)
         {
             switch (name)
             {
@@ -179,7 +118,7 @@ internal static class PodJson
         }
 
         var owner = new V1OwnerReference();
-        while (Property(ref reader) is { } name)
+        while (Property(ref reader, Names) is { } name)
         {
             switch (name)
             {
@@ -212,7 +151,7 @@ internal static class PodJson
 
     private static void ReadSpec(ref Utf8JsonReader reader, StringPool pool, ObjectFields fields)
     {
-        while (Property(ref reader) is { } name)
+        while (Property(ref reader, Names) is { } name)
         {
             switch (name)
             {
@@ -246,7 +185,7 @@ internal static class PodJson
             }
 
             string? containerName = null, image = null, policy = null;
-            while (Property(ref reader) is { } name)
+            while (Property(ref reader, Names) is { } name)
             {
                 switch (name)
                 {
@@ -271,7 +210,7 @@ internal static class PodJson
 
     private static void ReadStatus(ref Utf8JsonReader reader, StringPool pool, ObjectFields fields)
     {
-        while (Property(ref reader) is { } name)
+        while (Property(ref reader, Names) is { } name)
         {
             switch (name)
             {
@@ -302,7 +241,7 @@ internal static class PodJson
             }
 
             string? containerName = null, image = null, reason = null, message = null;
-            while (Property(ref reader) is { } name)
+            while (Property(ref reader, Names) is { } name)
             {
                 switch (name)
                 {
@@ -313,11 +252,11 @@ internal static class PodJson
                         image = Pooled(ref reader, pool);
                         break;
                     case "state" when reader.TokenType == JsonTokenType.StartObject:
-                        while (Property(ref reader) is { } state)
+                        while (Property(ref reader, Names) is { } state)
                         {
                             if (state == "waiting" && reader.TokenType == JsonTokenType.StartObject)
                             {
-                                while (Property(ref reader) is { } waiting)
+                                while (Property(ref reader, Names) is { } waiting)
                                 {
                                     switch (waiting)
                                     {
@@ -353,129 +292,11 @@ internal static class PodJson
         }
     }
 
-    /// <summary>The next property of the current object, with the reader on its value; null at the object's end.</summary>
-    private static string? Property(ref Utf8JsonReader reader)
-    {
-        if (!reader.Read())
-        {
-            throw new JsonException("the JSON ended inside an object");
-        }
-
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-            return null;
-        }
-
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-            throw new JsonException($"expected a property, found {reader.TokenType}");
-        }
-
-        var name = Known(ref reader);
-        if (!reader.Read())
-        {
-            throw new JsonException("the JSON ended after a property name");
-        }
-
-        return name;
-    }
-
-    private static readonly string[] Names =
-    [
+    private static readonly JsonNames Names = new(
         "metadata", "items", "resourceVersion", "continue", "type", "object", "spec", "status", "code", "message", "uid",
         "name", "namespace", "ownerReferences", "apiVersion", "kind", "controller", "blockOwnerDeletion", "nodeName",
         "containers", "initContainers", "ephemeralContainers", "image", "imagePullPolicy", "containerStatuses",
-        "initContainerStatuses", "ephemeralContainerStatuses", "state", "waiting", "reason",
-    ];
-
-    /// <summary>
-    /// <see cref="Names"/> in UTF-8, compared with the reader's bytes as they are: comparing with a string instead
-    /// transcodes the string to UTF-8 on every call, i.e. thirty transcodes for each property of each pod.
-    /// </summary>
-    private static readonly byte[][] Utf8Names = Array.ConvertAll(Names, System.Text.Encoding.UTF8.GetBytes);
-
-    /// <summary>The property name as one of <see cref="Names"/> (no allocation), or the empty string for any other.</summary>
-    private static string Known(ref Utf8JsonReader reader)
-    {
-        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
-        {
-            // The usual case: the name's bytes as they stand in the buffer.
-            var name = reader.ValueSpan;
-            for (var i = 0; i < Utf8Names.Length; i++)
-            {
-                if (name.SequenceEqual(Utf8Names[i]))
-                {
-                    return Names[i];
-                }
-            }
-
-            return string.Empty;
-        }
-
-        for (var i = 0; i < Utf8Names.Length; i++)
-        {
-            if (reader.ValueTextEquals(Utf8Names[i]))
-            {
-                return Names[i];
-            }
-        }
-
-        return string.Empty;
-    }
-
-    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type)
-    {
-        if (!reader.Read() || reader.TokenType != type)
-        {
-            throw new JsonException($"expected {type}");
-        }
-    }
-
-    private static string? Text(ref Utf8JsonReader reader) => reader.TokenType switch
-    {
-        JsonTokenType.String => reader.GetString(),
-        JsonTokenType.Null => null,
-        _ => throw new JsonException($"expected a string, found {reader.TokenType}"),
-    };
-
-    private static bool? Flag(ref Utf8JsonReader reader) => reader.TokenType switch
-    {
-        JsonTokenType.True => true,
-        JsonTokenType.False => false,
-        JsonTokenType.Null => null,
-        _ => throw new JsonException($"expected a boolean, found {reader.TokenType}"),
-    };
-
-    /// <summary>A string many pods repeat, from the pool.</summary>
-    private static string? Pooled(ref Utf8JsonReader reader, StringPool pool)
-    {
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return null;
-        }
-
-        if (reader.TokenType != JsonTokenType.String)
-        {
-            throw new JsonException($"expected a string, found {reader.TokenType}");
-        }
-
-        if (!reader.HasValueSequence && !reader.ValueIsEscaped)
-        {
-            return pool.Get(reader.ValueSpan);
-        }
-
-        var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
-        var rented = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            var written = reader.CopyString(rented);
-            return pool.Get(rented.AsSpan(0, written));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
+        "initContainerStatuses", "ephemeralContainerStatuses", "state", "waiting", "reason");
 
     private sealed record SpecContainer(ContainerKind Kind, string? Name, string? Image, string? PullPolicy);
 

@@ -153,10 +153,13 @@ public sealed class PullFailureTracker
     /// the runtime's words becomes the runtime message of that pod and image (the image the message names; the container
     /// when it names none); when a failing container pulls that image and its message changes, an updated failure.
     /// </summary>
-    public IReadOnlyList<TrackerChange> ObserveWarning(Corev1Event warning)
+    public IReadOnlyList<TrackerChange> ObserveWarning(Corev1Event warning) => ObserveWarning(WatchedEvent.From(warning));
+
+    /// <inheritdoc cref="ObserveWarning(Corev1Event)"/>
+    public IReadOnlyList<TrackerChange> ObserveWarning(WatchedEvent warning)
     {
-        var uid = warning.InvolvedObject?.Uid;
-        if (uid is null || !PodPullState.TryParseFieldPath(warning.InvolvedObject!.FieldPath, out _, out var container)
+        var uid = warning.Subject?.Uid;
+        if (uid is null || !PodPullState.TryParseFieldPath(warning.Subject!.FieldPath, out _, out var container)
             || !PodPullState.IsRuntimeMessage(warning.Message))
         {
             return [];
@@ -271,8 +274,7 @@ public sealed class PullFailureTracker
         pod.NodeName,
         pod.Controller is null ? [] : [pod.Controller]);
 
-    private static DateTime EventTime(Corev1Event e) =>
-        e.Series?.LastObservedTime ?? e.LastTimestamp ?? e.EventTime ?? e.FirstTimestamp ?? e.Metadata?.CreationTimestamp ?? DateTime.MinValue;
+    private static DateTime EventTime(WatchedEvent e) => e.LastSeen ?? e.Times.Created ?? DateTime.MinValue;
 
     /// <summary>One failing pod: its identity, one slot per failing container, and the runtime messages kept per image.</summary>
     private sealed class PodEntry(TrackedPod pod)

@@ -11,11 +11,11 @@ namespace ChatOpsPull.Detection.KubernetesWatch;
 public sealed partial class PulledEventRecorder(PullEventStore store, string cluster, TimeProvider time, ILogger logger)
 {
     /// <summary>A Normal "Pulled" event of a pod: the only events this recorder keeps.</summary>
-    public static bool IsPulled(Corev1Event item) =>
-        item is { Type: "Normal", Reason: "Pulled", InvolvedObject.Kind: "Pod" };
+    public static bool IsPulled(WatchedEvent item) =>
+        item is { Type: "Normal", Reason: "Pulled", Subject.Kind: "Pod" };
 
     /// <summary>Stores the event when it is a Pulled event whose message kubelet's wording lets us read; ignores anything else.</summary>
-    public async Task RecordAsync(Corev1Event item, CancellationToken cancellationToken)
+    public async Task RecordAsync(WatchedEvent item, CancellationToken cancellationToken)
     {
         if (ToRecord(item, cluster, time.GetUtcNow()) is not { } record)
         {
@@ -33,25 +33,25 @@ public sealed partial class PulledEventRecorder(PullEventStore store, string clu
     }
 
     /// <summary>The row for one Pulled event; null when it is not one or its message is no pull ("already present on machine").</summary>
-    internal static PullEventRecord? ToRecord(Corev1Event item, string cluster, DateTimeOffset now)
+    internal static PullEventRecord? ToRecord(WatchedEvent item, string cluster, DateTimeOffset now)
     {
         if (!IsPulled(item) || !PulledMessage.TryParse(item.Message, out var pulled))
         {
             return null;
         }
 
-        var observed = item.Series?.LastObservedTime ?? item.LastTimestamp ?? item.EventTime ?? item.FirstTimestamp ?? now.UtcDateTime;
+        var observed = item.LastSeen ?? now.UtcDateTime;
         return new PullEventRecord(
             cluster,
-            item.InvolvedObject.NamespaceProperty ?? item.Metadata?.NamespaceProperty ?? string.Empty,
-            item.InvolvedObject.Name ?? string.Empty,
-            item.Source?.Host ?? item.ReportingInstance,
+            item.Subject!.Namespace ?? item.Namespace ?? string.Empty,
+            item.Subject.Name ?? string.Empty,
+            item.SourceHost ?? item.ReportingInstance,
             pulled.Image,
             PullEventStore.RegistryHostOf(pulled.Image),
             pulled.Duration is { } d ? (long)Math.Round(d.TotalMilliseconds) : null,
             pulled.SizeBytes,
             new DateTimeOffset(DateTime.SpecifyKind(observed, DateTimeKind.Utc)),
-            $"{item.Metadata?.Uid ?? item.Metadata?.Name}/{item.Series?.Count ?? item.Count ?? 1}");
+            $"{item.Uid ?? item.Name}/{item.Occurrences}");
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A Pulled event of {Namespace}/{Pod} could not be stored: {Message}")]
