@@ -168,10 +168,16 @@ public sealed class FakeApiManifestTests : IDisposable
 
         // Not a typed call in our source: KubernetesClient's LeaseLock creates the Lease the first time (Kubernetes/WatcherLeadership).
         calls.Add(new ApiCall("create", "coordination.k8s.io", "leases", "chatopspull"));
-        // Not typed calls either: the watcher lists and watches pods with its own slim reader (Detection/KubernetesWatch/PodListWatch).
-        Assert.Contains("api/v1/namespaces/", File.ReadAllText(RenderedManifests.Path(Path.Combine("src", "ChatOpsPull", "Detection", "KubernetesWatch", "PodListWatch.cs"))), StringComparison.Ordinal);
-        calls.Add(new ApiCall("list", string.Empty, "pods", "shop"));
-        calls.Add(new ApiCall("watch", string.Empty, "pods", "shop"));
+        // Not typed calls either: the watcher lists and watches pods and events with its own slim readers, over one
+        // core/v1 list-and-watch (Detection/KubernetesWatch/ApiListWatch, used by PodListWatch and EventListWatch).
+        static string Watch(string file) => File.ReadAllText(RenderedManifests.Path(Path.Combine("src", "ChatOpsPull", "Detection", "KubernetesWatch", file)));
+        Assert.Contains("api/v1/namespaces/", Watch("ApiListWatch.cs"), StringComparison.Ordinal);
+        foreach (var (file, resource) in new[] { ("PodListWatch.cs", "pods"), ("EventListWatch.cs", "events") })
+        {
+            Assert.Contains($"new(client, \"{resource}\"", Watch(file), StringComparison.Ordinal);
+            calls.Add(new ApiCall("list", string.Empty, resource, "shop"));
+            calls.Add(new ApiCall("watch", string.Empty, resource, "shop"));
+        }
         if (withRemediation)
         {
             // The refresh reads its credential source in the bot's own namespace (Remediation:CredentialSources).
