@@ -99,6 +99,7 @@ public sealed class BotDatabase : IAsyncDisposable
         SqlitePreparedStatements.FinalizeWithHandle(connection);
         if (!_configuredSqlite.TryGetValue(connection.Handle!, out _))
         {
+            SqliteStatementCounts.Watch(connection.Handle!);
             await connection.ExecuteAsync("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").ConfigureAwait(false);
             _configuredSqlite.AddOrUpdate(connection.Handle!, Configured);
         }
