@@ -36,12 +36,7 @@ internal static class SqliteIndexedStatement
     public static int Execute(SqliteConnection connection, string sql, IReadOnlyList<(string Name, object? Value, Type Type)> parameters)
     {
         var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
-        var values = new Dictionary<string, object?>(parameters.Count, StringComparer.Ordinal);
-        foreach (var (name, value, _) in parameters)
-        {
-            values["@" + name] = value;
-        }
-
+        var values = Values(parameters);
         var statements = SqlitePreparedStatements.Of(db);
         if (statements.Get(db, sql) is { } prepared)
         {
@@ -85,6 +80,60 @@ internal static class SqliteIndexedStatement
         }
 
         return changed;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> (one statement: a query, or a write with <c>RETURNING</c>) on the connection's prepared
+    /// statement of it (<see cref="SqlitePreparedStatements"/>, prepared on its first execution only) and returns its rows,
+    /// each made by <paramref name="map"/> from the columns by position (the text names its columns, so positions are
+    /// fixed). The statement is reset once its rows are read, so it holds no read of the database afterwards.
+    /// </summary>
+    public static List<T> Query<T>(SqliteConnection connection, string sql, IReadOnlyList<(string Name, object? Value, Type Type)> parameters, Func<SqliteRow, T> map)
+    {
+        var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
+        var statements = SqlitePreparedStatements.Of(db);
+        var prepared = statements.Get(db, sql) ?? throw new InvalidOperationException("A query runs one statement: its text holds several, or none.");
+        var rows = new List<T>();
+        try
+        {
+            Bind(prepared.Statement, prepared.ParameterNames, Values(parameters));
+            int rc;
+            while ((rc = raw.sqlite3_step(prepared.Statement)) == raw.SQLITE_ROW)
+            {
+                rows.Add(map(new SqliteRow(prepared.Statement)));
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+
+            return rows;
+        }
+        catch
+        {
+            statements.Forget(sql);
+            throw;
+        }
+        finally
+        {
+            if (!prepared.Statement.IsClosed)
+            {
+                raw.sqlite3_reset(prepared.Statement);
+                raw.sqlite3_clear_bindings(prepared.Statement);
+            }
+        }
+    }
+
+    private static Dictionary<string, object?> Values(IReadOnlyList<(string Name, object? Value, Type Type)> parameters)
+    {
+        var values = new Dictionary<string, object?>(parameters.Count, StringComparer.Ordinal);
+        foreach (var (name, value, _) in parameters)
+        {
+            values["@" + name] = value;
+        }
+
+        return values;
     }
 
     /// <summary>Binds and runs one statement to its end; returns the rows it changed.</summary>
