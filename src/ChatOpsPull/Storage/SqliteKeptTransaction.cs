@@ -15,8 +15,9 @@ namespace ChatOpsPull.Storage;
 /// differently; <see cref="Commit"/> does what <see cref="SqliteTransaction.Commit"/> does (refuses a completed or
 /// externally rolled back transaction, removes the hook, commits, completes). Every other path is the object's own: a
 /// failed BEGIN leaves nothing begun (the kept statement is discarded); a failed COMMIT leaves the transaction open, and its
-/// Dispose rolls it back (<c>ROLLBACK</c>, Microsoft.Data.Sqlite's, unless SQLite rolled it back itself), as does an
-/// exception in the work; savepoints are the object's. When Microsoft.Data.Sqlite's private members are not as read
+/// Dispose rolls it back (<c>ROLLBACK</c>, Microsoft.Data.Sqlite's), as does an exception in the work; savepoints are the
+/// object's. One path differs, for the better: a COMMIT after which SQLite ended the transaction itself (a full disk) marks
+/// it rolled back, so Dispose sends no ROLLBACK that would fail and hide the commit's error. When Microsoft.Data.Sqlite's private members are not as read
 /// (another version), it falls back to <c>BeginTransaction</c> and <c>Commit</c> for the rest of the process.
 /// SQLite's busy handler (<c>busy_timeout</c>) waits for a lock as before; Microsoft.Data.Sqlite's command would retry a
 /// busy BEGIN for its own timeout after that, this one throws SQLITE_BUSY, which the write pipelines retry.
@@ -91,7 +92,19 @@ internal static class SqliteKeptTransaction
         }
 
         raw.sqlite3_rollback_hook(connection.Handle, null, null);
-        SqliteIndexedStatement.Execute(connection, CommitSql, []);
+        try
+        {
+            SqliteIndexedStatement.Execute(connection, CommitSql, []);
+        }
+        catch (SqliteException) when (raw.sqlite3_get_autocommit(connection.Handle) != 0)
+        {
+            // The commit failed and SQLite ended the transaction itself (a full disk can do that, with the hook already
+            // removed): marked rolled back, so its Dispose sends no ROLLBACK, whose "no transaction is active" would hide
+            // why (SQLITE_FULL says the store cannot write; the callers hold their work and try again).
+            ExternalRollback(transaction) = true;
+            throw;
+        }
+
         SetTransaction(connection, null);
         TransactionConnection(transaction) = null;
         Completed(transaction) = true;
