@@ -221,14 +221,9 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
     [Fact]
     public async Task A_diagnosis_reads_the_pods_node_beside_the_pod_and_every_object_once()
     {
-        await using var api = await FakeKubernetesApi.StartAsync();
-        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
-        using var storage = TestStorage.Sqlite();
-        await using var host = new BotTestHost(storage, Settings(api));
-        var incident = await SettledDiagnosisAsync(host);
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
         Assert.Equal("worker-1", incident.Pods.Single().NodeName);
-        var diagnoser = host.Services.GetRequiredService<Diagnosing.EvidenceDiagnoser>();
-        var unheld = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
 
         // The pod's answer is held until its node has been asked for: a diagnosis that read the node only once it had the
         // pod would never get there (the hold gives up after a minute, and the pod read fails the diagnosis's evidence).
@@ -259,19 +254,14 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
                 "GET /apis/apps/v1/namespaces/shop/replicasets",
             }.Order(StringComparer.Ordinal),
             sent);
-        Assert.Equal(Described(unheld), Described(diagnosis));
+        Assert.Equal(Described(bed.Baseline), Described(diagnosis));
     }
 
     [Fact]
     public async Task A_pod_reported_on_another_node_than_it_runs_on_is_diagnosed_with_the_node_it_runs_on()
     {
-        await using var api = await FakeKubernetesApi.StartAsync();
-        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
-        using var storage = TestStorage.Sqlite();
-        await using var host = new BotTestHost(storage, Settings(api));
-        var incident = await SettledDiagnosisAsync(host);
-        var diagnoser = host.Services.GetRequiredService<Diagnosing.EvidenceDiagnoser>();
-        var reportedRight = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
 
         // The node read beside the pod is of the node the pod was reported on; the pod as read names another one, which is
         // the one the evidence must be of.
@@ -281,19 +271,14 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         Assert.Contains("GET /api/v1/nodes/worker-9", api.Requests);
         Assert.Contains(diagnosis.Evidence, e => e.Check == "node worker-1 platform");
         Assert.DoesNotContain(diagnosis.Evidence, e => e.Check.Contains("worker-9", StringComparison.Ordinal) || e.Detail.Contains("worker-9", StringComparison.Ordinal));
-        Assert.Equal(Described(reportedRight), Described(diagnosis));
+        Assert.Equal(Described(bed.Baseline), Described(diagnosis));
     }
 
     [Fact]
     public async Task Diagnoses_asked_for_before_a_read_of_their_node_was_sent_share_it_and_one_asked_for_after_it_does_not()
     {
-        await using var api = await FakeKubernetesApi.StartAsync();
-        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
-        using var storage = TestStorage.Sqlite();
-        await using var host = new BotTestHost(storage, Settings(api));
-        var incident = await SettledDiagnosisAsync(host);
-        var diagnoser = host.Services.GetRequiredService<Diagnosing.EvidenceDiagnoser>();
-        var alone = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
 
         // Node reads are held until all three diagnoses have started: the first sends the read, the second (asked for
         // before it was sent) joins it, the third (asked for after it was sent) sends its own.
@@ -311,7 +296,42 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         var diagnoses = await Task.WhenAll(first, second, third);
 
         Assert.Equal(2, api.Requests.Count(r => r == node) - nodeReadsBefore);
-        Assert.All(diagnoses, d => Assert.Equal(Described(alone), Described(d)));
+        Assert.All(diagnoses, d => Assert.Equal(Described(bed.Baseline), Described(d)));
+    }
+
+    /// <summary>
+    /// One failing pod's incident diagnosed in process and settled, and a diagnosis of it made the ordinary way just now
+    /// (<see cref="DiagnosedBed.Baseline"/>: the registry's answers reused as by the diagnoses the test makes next).
+    /// </summary>
+    private async Task<DiagnosedBed> OnePodDiagnosedAsync()
+    {
+        var api = await FakeKubernetesApi.StartAsync();
+        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
+        var storage = TestStorage.Sqlite();
+        var host = new BotTestHost(storage, Settings(api));
+        try
+        {
+            var incident = await SettledDiagnosisAsync(host);
+            var diagnoser = host.Services.GetRequiredService<Diagnosing.EvidenceDiagnoser>();
+            return new DiagnosedBed(api, storage, host, incident, diagnoser, await diagnoser.DiagnoseAsync(incident, CancellationToken.None));
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            storage.Dispose();
+            await api.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed record DiagnosedBed(FakeKubernetesApi Api, TestStorage Storage, BotTestHost Host, Incident Incident, Diagnosing.EvidenceDiagnoser Diagnoser, Diagnosis Baseline) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Host.DisposeAsync();
+            Storage.Dispose();
+            await Api.DisposeAsync();
+        }
     }
 
     /// <summary>What a card shows of a diagnosis: cause, summary, evidence (without the time each read took) and the fixes offered.</summary>
