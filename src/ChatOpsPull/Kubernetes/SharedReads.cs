@@ -5,10 +5,10 @@ namespace ChatOpsPull.Kubernetes;
 /// <summary>
 /// One API read for callers that ask for the same object at once. A storm's diagnoses run side by side and read the same
 /// few objects — the node their pods run on, a namespace's ServiceAccount and pull secrets — so a caller joins a read of
-/// that object already in flight instead of sending its own, but only a read sent no earlier than
-/// <c>notBefore</c>, the moment the caller's own inspection began: the answer it gets is never older than the one it would
-/// have asked for itself. Nothing is kept once a read has answered (the next caller reads again), so no evidence is ever
-/// served from a cache. A shared read is not cancelled by any one caller, who may stop waiting on its own token; its
+/// that object already in flight instead of sending its own, but only a read sent no earlier than <c>notBefore</c>, the
+/// moment the caller's diagnosis was asked for (its incident's queue stamp, or now for a job run): the answer it gets was
+/// read after the failure it explains was reported. Nothing is kept once a read has answered (the next caller reads
+/// again), so no evidence is ever served from a cache. A shared read is not cancelled by any one caller, who may stop waiting on its own token; its
 /// failure (an <see cref="k8s.Autorest.HttpOperationException"/>: not found, forbidden) is every joined caller's.
 /// </summary>
 public sealed class SharedReads
@@ -30,7 +30,7 @@ public sealed class SharedReads
     public static long Now() => Stopwatch.GetTimestamp();
 
     /// <param name="key">The object: kind, namespace and name (a key is always read with the same <typeparamref name="T"/>).</param>
-    /// <param name="notBefore">The oldest send this caller accepts (<see cref="Now"/> when its inspection began).</param>
+    /// <param name="notBefore">The oldest send this caller accepts (<see cref="Now"/> when its diagnosis was asked for).</param>
     public Task<T> ReadAsync<T>(string key, long notBefore, Func<Task<T>> read, CancellationToken cancellationToken)
     {
         TaskCompletionSource<T> answer;
