@@ -40,24 +40,7 @@ internal static class SqliteIndexedStatement
         var statements = SqlitePreparedStatements.Of(db);
         if (statements.Get(db, sql) is { } prepared)
         {
-            try
-            {
-                return Run(db, prepared.Statement, prepared.ParameterNames, values);
-            }
-            catch
-            {
-                statements.Forget(sql);
-                throw;
-            }
-            finally
-            {
-                // A failed statement was finalized just above; one that ran is ready for its next execution, holding nothing.
-                if (!prepared.Statement.IsClosed)
-                {
-                    raw.sqlite3_reset(prepared.Statement);
-                    raw.sqlite3_clear_bindings(prepared.Statement);
-                }
-            }
+            return Kept(statements, sql, prepared, (db, values), static (state, statement, names) => Run(state.db, statement, names, state.values));
         }
 
         var changed = 0;
@@ -93,22 +76,34 @@ internal static class SqliteIndexedStatement
         var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
         var statements = SqlitePreparedStatements.Of(db);
         var prepared = statements.Get(db, sql) ?? throw new InvalidOperationException("A query runs one statement: its text holds several, or none.");
-        var rows = new List<T>();
-        try
+        return Kept(statements, sql, prepared, (db, values: Values(parameters), map), static (state, statement, names) =>
         {
-            Bind(prepared.Statement, prepared.ParameterNames, Values(parameters));
+            Bind(statement, names, state.values);
+            var rows = new List<T>();
             int rc;
-            while ((rc = raw.sqlite3_step(prepared.Statement)) == raw.SQLITE_ROW)
+            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
-                rows.Add(map(new SqliteRow(prepared.Statement)));
+                rows.Add(state.map(new SqliteRow(statement)));
             }
 
             if (rc != raw.SQLITE_DONE)
             {
-                SqliteException.ThrowExceptionForRC(rc, db);
+                SqliteException.ThrowExceptionForRC(rc, state.db);
             }
 
             return rows;
+        });
+    }
+
+    /// <summary>
+    /// Runs a kept statement: one that failed is finalized (the next execution prepares it again); one that ran is reset
+    /// and its bindings cleared, ready for its next execution and holding nothing (no read of the database).
+    /// </summary>
+    private static T Kept<TState, T>(SqlitePreparedStatements statements, string sql, SqlitePreparedStatements.Prepared prepared, TState state, Func<TState, sqlite3_stmt, string[], T> run)
+    {
+        try
+        {
+            return run(state, prepared.Statement, prepared.ParameterNames);
         }
         catch
         {

@@ -1,9 +1,7 @@
 using System.Data;
-using ChatOpsPull.Configuration;
 using ChatOpsPull.Storage;
 using Dapper;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Tests.Storage;
 
@@ -160,13 +158,5 @@ public sealed class SqliteKeptTransactionTests
         Assert.Equal(1, await connection.ExecuteAsync("INSERT INTO widgets (id, name) VALUES (1, 'after')"));
     }
 
-    private static async Task<BotDatabase> WidgetsAsync(TestStorage storage)
-    {
-        var database = new BotDatabase(
-            Options.Create(new StorageOptions { Provider = DatabaseProvider.Sqlite }),
-            Options.Create(new BotOptions { DataDirectory = storage.DataDirectory }),
-            [new SchemaMigrationSet([Widgets])]);
-        await database.MigrateAsync();
-        return database;
-    }
+    private static Task<BotDatabase> WidgetsAsync(TestStorage storage) => storage.OpenMigratedAsync(Widgets);
 }

@@ -1,8 +1,6 @@
-using ChatOpsPull.Configuration;
 using ChatOpsPull.Storage;
 using Dapper;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Tests.Storage;
 
@@ -228,13 +226,5 @@ public sealed class SqlitePreparedStatementsTests
     private static void Insert(SqliteConnection connection, long id, string name) =>
         SqliteIndexedStatement.Execute(connection, InsertSql, [("id", id, typeof(long)), ("name", name, typeof(string)), ("at", id * 10, typeof(long))]);
 
-    private static async Task<BotDatabase> WidgetsAsync(TestStorage storage)
-    {
-        var database = new BotDatabase(
-            Options.Create(new StorageOptions { Provider = DatabaseProvider.Sqlite }),
-            Options.Create(new BotOptions { DataDirectory = storage.DataDirectory }),
-            [new SchemaMigrationSet([Widgets])]);
-        await database.MigrateAsync();
-        return database;
-    }
+    private static Task<BotDatabase> WidgetsAsync(TestStorage storage) => storage.OpenMigratedAsync(Widgets);
 }
