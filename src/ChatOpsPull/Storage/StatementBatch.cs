@@ -216,10 +216,10 @@ public sealed partial class StatementBatch
         }
 
         var names = own.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        var columns = string.Join(", ", own.Select(p => p.Name));
+        var columns = string.Join(", ", own.Select(p => $"\"{p.Name}\"")); // quoted: a parameter may be named like a keyword
         return new StringBuilder(head[..^"VALUES".Length])
             .Append("SELECT ")
-            .Append(ParameterName().Replace(row[1..^1], m => names.Contains(m.Groups[1].Value) ? $"u.{m.Groups[1].Value}" : m.Value))
+            .Append(ParameterName().Replace(row[1..^1], m => names.Contains(m.Groups[1].Value) ? $"u.\"{m.Groups[1].Value}\"" : m.Value))
             .Append(" FROM unnest(")
             .Append(string.Join(", ", own.Select(p => "@" + p.Name)))
             .Append(") AS u(").Append(columns).Append(")\n")
