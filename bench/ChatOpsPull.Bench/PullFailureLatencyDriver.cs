@@ -130,6 +130,8 @@ public static class PullFailureLatencyDriver
             var changedAt = new ConcurrentDictionary<string, long>();
             var registryBefore = RegistryTraffic.Take(registry, app.Services);
             var apiBefore = ApiTraffic.Take(api);
+            var shared = app.Services.GetRequiredService<ChatOpsPull.Kubernetes.SharedReads>();
+            var sharedBefore = (shared.Sent, shared.Joined);
             var clock = Stopwatch.StartNew();
             var stormStarted = Stopwatch.GetTimestamp();
             for (var i = 0; i < names.Count; i++)
@@ -203,6 +205,8 @@ public static class PullFailureLatencyDriver
                 }
             }
 
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  Kubernetes requests per diagnosis: {reads.ByKind().Sum(r => r.Total.Length) / (double)Math.Max(1, diagnosed.Diagnoses.Count):0.00} ({diagnosed.Diagnoses.Count} diagnoses); node, ServiceAccount and secret reads {shared.Sent - sharedBefore.Sent} sent, {shared.Joined - sharedBefore.Joined} joined (another diagnosis's read in flight)"));
             Console.WriteLine(apiTraffic.Report(api.BaseAddress.Scheme));
             Console.WriteLine(registryTraffic.Report(diagnosed.Diagnoses.Count));
             Console.WriteLine(storm);
@@ -549,10 +553,13 @@ public static class PullFailureLatencyDriver
     /// <summary>The bot's diagnoser, timed: how much of the wait is the diagnosis itself (registry and cluster reads).</summary>
     private sealed class TimedDiagnoser(EvidenceDiagnoser inner, DiagnosedPods record) : IIncidentDiagnoser
     {
-        public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken)
+        public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken) =>
+            DiagnoseAsync(incident, Stopwatch.GetTimestamp(), cancellationToken);
+
+        public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, long askedAt, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
-            var diagnosis = await inner.DiagnoseAsync(incident, cancellationToken).ConfigureAwait(false);
+            var diagnosis = await inner.DiagnoseAsync(incident, askedAt, cancellationToken).ConfigureAwait(false);
             record.Diagnoses.Enqueue(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return diagnosis;
         }
