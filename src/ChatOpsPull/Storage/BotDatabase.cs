@@ -26,6 +26,12 @@ public sealed class BotDatabase : IAsyncDisposable
 
     internal static readonly ActivitySource Tracing = new(ActivitySourceName);
 
+    /// <summary>PostgreSQL: how many statements each connection keeps prepared by default (Npgsql's Max Auto Prepare).</summary>
+    public const int AutoPreparedStatements = 128;
+
+    /// <summary>PostgreSQL: how often a connection sends a text before preparing it, by default (Npgsql's Auto Prepare Min Usages).</summary>
+    public const int AutoPrepareMinUsages = 2;
+
     /// <summary>Session-level advisory lock key every replica takes while migrating ("chatopspull" in spirit).</summary>
     private const long MigrationLockKey = 684201337;
 
@@ -513,6 +519,19 @@ public sealed class BotDatabase : IAsyncDisposable
         if (!set.Contains("NORESETONCLOSE"))
         {
             builder.NoResetOnClose = true;
+        }
+
+        // Statements a connection sends again are prepared on it (parsed and planned once, not per execution); their
+        // texts are the code's constants, so the cache holds them all. A pooler in transaction mode (PgBouncer) hands a
+        // session's prepared statements to other clients: a connection string naming Max Auto Prepare=0 turns it off.
+        if (!set.Contains("MAXAUTOPREPARE"))
+        {
+            builder.MaxAutoPrepare = AutoPreparedStatements;
+        }
+
+        if (!set.Contains("AUTOPREPAREMINUSAGES"))
+        {
+            builder.AutoPrepareMinUsages = AutoPrepareMinUsages;
         }
 
         return (builder.ConnectionString, warm);
