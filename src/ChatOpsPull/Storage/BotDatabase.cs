@@ -105,6 +105,7 @@ public sealed class BotDatabase : IAsyncDisposable
         SqlitePreparedStatements.FinalizeWithHandle(connection);
         if (!_configuredSqlite.TryGetValue(connection.Handle!, out _))
         {
+            SqliteStatementCounts.Watch(connection.Handle!);
             await connection.ExecuteAsync("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").ConfigureAwait(false);
             _configuredSqlite.AddOrUpdate(connection.Handle!, Configured);
         }
@@ -135,7 +136,7 @@ public sealed class BotDatabase : IAsyncDisposable
             var result = await work(connection, transaction).ConfigureAwait(false);
             using (Tracing.StartActivity("COMMIT", ActivityKind.Client))
             {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await CommitAsync(transaction, cancellationToken).ConfigureAwait(false);
             }
 
             WriteSucceeded();
@@ -182,6 +183,21 @@ public sealed class BotDatabase : IAsyncDisposable
         {
             throw;
         }
+    }
+
+    /// <summary>
+    /// Commits a transaction begun by <see cref="ISqlDialect.BeginAsync"/>: on SQLite with the connection's kept COMMIT
+    /// (<see cref="SqliteKeptTransaction"/>), elsewhere as the transaction commits.
+    /// </summary>
+    internal static Task CommitAsync(DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (transaction is SqliteTransaction sqlite)
+        {
+            SqliteKeptTransaction.Commit(sqlite);
+            return Task.CompletedTask;
+        }
+
+        return transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>Tells <see cref="DatabaseWriteHealth"/> that a transaction committed.</summary>
