@@ -136,7 +136,7 @@ public sealed class BotDatabase : IAsyncDisposable
             var result = await work(connection, transaction).ConfigureAwait(false);
             using (Tracing.StartActivity("COMMIT", ActivityKind.Client))
             {
-                await CommitAsync(transaction, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
             WriteSucceeded();
@@ -183,21 +183,6 @@ public sealed class BotDatabase : IAsyncDisposable
         {
             throw;
         }
-    }
-
-    /// <summary>
-    /// Commits a transaction begun by <see cref="ISqlDialect.BeginAsync"/>: on SQLite with the connection's kept COMMIT
-    /// (<see cref="SqliteKeptTransaction"/>), elsewhere as the transaction commits.
-    /// </summary>
-    internal static Task CommitAsync(DbTransaction transaction, CancellationToken cancellationToken)
-    {
-        if (transaction is SqliteTransaction sqlite)
-        {
-            SqliteKeptTransaction.Commit(sqlite);
-            return Task.CompletedTask;
-        }
-
-        return transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>Tells <see cref="DatabaseWriteHealth"/> that a transaction committed.</summary>

@@ -118,7 +118,7 @@ public sealed class SqlitePreparedStatementsTests
         await using (var connection = (SqliteConnection)await database.OpenAsync())
         {
             old = SqlitePreparedStatements.Of(connection);
-            var held = old.Count; // the migrations' BEGIN IMMEDIATE ran on this pooled connection
+            var held = old.Count; // what the migrations kept on this pooled connection
             Insert(connection, 1, "a");
             Assert.Equal(held + 1, old.Count);
 
