@@ -23,7 +23,7 @@ public sealed class SingleFlightCacheTests
         var callers = Enumerable.Range(0, 200).Select(_ => Task.Run(async () =>
         {
             await go.Task;
-            return await cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+            return await Get(cache, reads, "web");
         })).ToArray();
         go.SetResult();
         await reads.Started.Task.WaitAsync(Deadline);
@@ -108,7 +108,7 @@ public sealed class SingleFlightCacheTests
     {
         var cache = Cache();
         var reads = new GatedReads();
-        var waiters = Enumerable.Range(0, 5).Select(_ => cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None)).ToArray();
+        var waiters = Enumerable.Range(0, 5).Select(_ => Get(cache, reads, "web")).ToArray();
         await reads.Started.Task.WaitAsync(Deadline);
 
         reads.Fail(new InvalidOperationException("the API server refused"));
@@ -120,7 +120,7 @@ public sealed class SingleFlightCacheTests
         }
 
         Assert.Equal(1, reads.Count);
-        var retry = cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var retry = Get(cache, reads, "web");
         reads.Answer("web-2");
         Assert.Equal("web-2", await retry.WaitAsync(Deadline));
         Assert.Equal(2, reads.Count);
@@ -132,11 +132,12 @@ public sealed class SingleFlightCacheTests
         var cache = Cache();
         var calls = 0;
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            cache.GetAsync<object?>("web", null, (_, _) => Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("no client") : Task.FromResult("web-1"), CancellationToken.None)
-                .WaitAsync(Deadline));
-        var retried = await cache.GetAsync<object?>("web", null, (_, _) => Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("no client") : Task.FromResult("web-1"), CancellationToken.None)
-            .WaitAsync(Deadline);
+        // Not an async method: it throws before it has a task to fail.
+        Task<string> NoClientTheFirstTime(string key, int state) =>
+            Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("no client") : Task.FromResult("web-1");
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("web", 0, NoClientTheFirstTime, CancellationToken.None).WaitAsync(Deadline));
+        var retried = await cache.GetAsync("web", 0, NoClientTheFirstTime, CancellationToken.None).WaitAsync(Deadline);
 
         Assert.Equal("web-1", retried);
         Assert.Equal(2, calls);
@@ -148,16 +149,16 @@ public sealed class SingleFlightCacheTests
         // The owner keeps answers for the window, but never one that says the read failed.
         var cache = new SingleFlightCache<string, string>((answer, at, now) => answer != "failed" && now - at < Window, 16, _clock);
         var reads = new GatedReads();
-        var waiters = Enumerable.Range(0, 5).Select(_ => cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None)).ToArray();
+        var waiters = Enumerable.Range(0, 5).Select(_ => Get(cache, reads, "web")).ToArray();
         await reads.Started.Task.WaitAsync(Deadline);
 
         reads.Answer("failed");
 
         Assert.All(await Task.WhenAll(waiters).WaitAsync(Deadline), a => Assert.Equal("failed", a));
-        var retry = cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var retry = Get(cache, reads, "web");
         reads.Answer("web-1");
         Assert.Equal("web-1", await retry.WaitAsync(Deadline));
-        Assert.Equal("web-1", await cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None).WaitAsync(Deadline));
+        Assert.Equal("web-1", await Get(cache, reads, "web").WaitAsync(Deadline));
         Assert.Equal(2, reads.Count);
     }
 
@@ -168,9 +169,9 @@ public sealed class SingleFlightCacheTests
         var reads = new GatedReads();
         using var cancel = new CancellationTokenSource();
         // The caller that started the read gives up: the read goes on for the one still waiting.
-        var starter = cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), cancel.Token);
+        var starter = Get(cache, reads, "web", cancel.Token);
         await reads.Started.Task.WaitAsync(Deadline);
-        var other = cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var other = Get(cache, reads, "web");
 
         await cancel.CancelAsync();
 
@@ -178,7 +179,7 @@ public sealed class SingleFlightCacheTests
         Assert.False(other.IsCompleted);
         reads.Answer("web-1");
         Assert.Equal("web-1", await other.WaitAsync(Deadline));
-        Assert.Equal("web-1", await cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None).WaitAsync(Deadline));
+        Assert.Equal("web-1", await Get(cache, reads, "web").WaitAsync(Deadline));
         Assert.Equal(1, reads.Count);
     }
 
@@ -187,14 +188,14 @@ public sealed class SingleFlightCacheTests
     {
         var cache = Cache();
         var reads = new GatedReads();
-        var first = cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var first = Get(cache, reads, "web");
         reads.Answer("web-1");
         Assert.Equal("web-1", await first.WaitAsync(Deadline));
 
         _clock.Advance(Window - TimeSpan.FromSeconds(1));
-        Assert.Equal("web-1", await cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None).WaitAsync(Deadline));
+        Assert.Equal("web-1", await Get(cache, reads, "web").WaitAsync(Deadline));
         _clock.Advance(TimeSpan.FromSeconds(1));
-        var again = cache.GetAsync("web", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var again = Get(cache, reads, "web");
         reads.Answer("web-2");
 
         Assert.Equal("web-2", await again.WaitAsync(Deadline));
@@ -207,11 +208,11 @@ public sealed class SingleFlightCacheTests
         var cache = Cache();
         var web = new GatedReads();
         var api = new GatedReads();
-        var first = cache.GetAsync("web", web, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var first = Get(cache, web, "web");
         await web.Started.Task.WaitAsync(Deadline);
         _clock.Advance(Window * 10);
-        var second = cache.GetAsync("web", web, static (key, r) => r.ReadAsync(key), CancellationToken.None);
-        var other = cache.GetAsync("api", api, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var second = Get(cache, web, "web");
+        var other = Get(cache, api, "api");
 
         web.Answer("web-1");
         api.Answer("api-1");
@@ -231,7 +232,7 @@ public sealed class SingleFlightCacheTests
         _clock.Advance(Window);
         await cache.GetAsync("a", 0, static (key, _) => Task.FromResult(key), CancellationToken.None).WaitAsync(Deadline);
         var reads = new GatedReads();
-        var inFlight = cache.GetAsync("slow", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var inFlight = Get(cache, reads, "slow");
         Assert.Equal(3, cache.Count);
 
         // Full: the stale answer goes, the fresh one and the read in flight stay.
@@ -241,12 +242,16 @@ public sealed class SingleFlightCacheTests
         // Full of fresh answers and a read: the answers go, the read in flight is still shared.
         await cache.GetAsync("c", 0, static (key, _) => Task.FromResult(key), CancellationToken.None).WaitAsync(Deadline);
         Assert.Equal(2, cache.Count);
-        var sharing = cache.GetAsync("slow", reads, static (key, r) => r.ReadAsync(key), CancellationToken.None);
+        var sharing = Get(cache, reads, "slow");
         reads.Answer("slow-1");
         Assert.Equal("slow-1", await inFlight.WaitAsync(Deadline));
         Assert.Equal("slow-1", await sharing.WaitAsync(Deadline));
         Assert.Equal(1, reads.Count);
     }
+
+    /// <summary>The answer for <paramref name="key"/>, read (if it must be) by <paramref name="reads"/>.</summary>
+    private static Task<string> Get(SingleFlightCache<string, string> cache, GatedReads reads, string key, CancellationToken cancellationToken = default) =>
+        cache.GetAsync(key, reads, static (k, r) => r.ReadAsync(k), cancellationToken);
 
     private SingleFlightCache<string, string> Cache() => new((_, at, now) => now - at < Window, 16, _clock, StringComparer.Ordinal);
 
