@@ -120,9 +120,7 @@ public sealed class SingleFlightCacheTests
         }
 
         Assert.Equal(1, reads.Count);
-        var retry = Get(cache, reads, "web");
-        reads.Answer("web-2");
-        Assert.Equal("web-2", await retry.WaitAsync(Deadline));
+        await AnsweredAndKeptAsync(cache, reads, Get(cache, reads, "web"), "web-2");
         Assert.Equal(2, reads.Count);
     }
 
@@ -155,10 +153,7 @@ public sealed class SingleFlightCacheTests
         reads.Answer("failed");
 
         Assert.All(await Task.WhenAll(waiters).WaitAsync(Deadline), a => Assert.Equal("failed", a));
-        var retry = Get(cache, reads, "web");
-        reads.Answer("web-1");
-        Assert.Equal("web-1", await retry.WaitAsync(Deadline));
-        Assert.Equal("web-1", await Get(cache, reads, "web").WaitAsync(Deadline));
+        await AnsweredAndKeptAsync(cache, reads, Get(cache, reads, "web"), "web-1");
         Assert.Equal(2, reads.Count);
     }
 
@@ -177,9 +172,7 @@ public sealed class SingleFlightCacheTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => starter.WaitAsync(Deadline));
         Assert.False(other.IsCompleted);
-        reads.Answer("web-1");
-        Assert.Equal("web-1", await other.WaitAsync(Deadline));
-        Assert.Equal("web-1", await Get(cache, reads, "web").WaitAsync(Deadline));
+        await AnsweredAndKeptAsync(cache, reads, other, "web-1");
         Assert.Equal(1, reads.Count);
     }
 
@@ -252,6 +245,14 @@ public sealed class SingleFlightCacheTests
     /// <summary>The answer for <paramref name="key"/>, read (if it must be) by <paramref name="reads"/>.</summary>
     private static Task<string> Get(SingleFlightCache<string, string> cache, GatedReads reads, string key, CancellationToken cancellationToken = default) =>
         cache.GetAsync(key, reads, static (k, r) => r.ReadAsync(k), cancellationToken);
+
+    /// <summary>Answers the read in flight: <paramref name="waiting"/> gets the answer, and so does the next caller, from the cache.</summary>
+    private static async Task AnsweredAndKeptAsync(SingleFlightCache<string, string> cache, GatedReads reads, Task<string> waiting, string answer)
+    {
+        reads.Answer(answer);
+        Assert.Equal(answer, await waiting.WaitAsync(Deadline));
+        Assert.Equal(answer, await Get(cache, reads, "web").WaitAsync(Deadline));
+    }
 
     private SingleFlightCache<string, string> Cache() => new((_, at, now) => now - at < Window, 16, _clock, StringComparer.Ordinal);
 
