@@ -16,7 +16,8 @@ namespace ChatOpsPull.Bench;
 /// sorted into the diagnosis runs' (sent while <see cref="DiagnosisStageTimes.Current"/> is set), Hangfire's (its schema
 /// named in the text) and the rest of the bot's (intake, outbox, alert drain, sweeps), each by statement shape; requests
 /// waiting for a pooled connection (Npgsql's pending-requests gauge, per pool) and the server's backends (pg_stat_activity
-/// from a connection of its own), both sampled every 10 ms. Listens and reads; changes nothing.
+/// from a connection of its own), both sampled every 10 ms; and the server's own count per statement text (calls, plans,
+/// plan and execute time: pg_stat_statements, reset at the start). Listens and reads; changes nothing.
 /// </summary>
 internal sealed partial class PostgresStormProbe : IAsyncDisposable
 {
@@ -37,6 +38,7 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     private volatile bool _counting;
     private int _postmaster;
     private readonly List<double> _created = [];
+    private readonly List<ServerStatement> _statements = [];
     private DateTime _begunAt;
     private long _newBackends;
     private double _serverCpuAtBegin;
@@ -84,6 +86,13 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         {
             probe._postmaster = ParentOf((int)(await command.ExecuteScalarAsync())!);
         }
+
+        // Per statement calls, plans and server time (the cluster loads pg_stat_statements: ThrowawayPostgres).
+        await using (var command = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()", probe._server))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
         ActivitySource.AddActivityListener(probe._activities);
         probe._meters.Start();
         return probe;
@@ -114,6 +123,17 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
             command.Parameters.AddWithValue("begun", _begunAt);
             _newBackends = (long)(await command.ExecuteScalarAsync())!;
         }
+
+        await using (var command = new NpgsqlCommand(
+            "SELECT calls, plans, total_plan_time, total_exec_time, rows, query FROM pg_stat_statements "
+            + "WHERE query NOT LIKE '%pg_stat_activity%' AND query NOT LIKE '%pg_stat_statements%' ORDER BY total_plan_time + total_exec_time DESC", _server))
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                _statements.Add(new ServerStatement(reader.GetInt64(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4), reader.GetString(5)));
+            }
+        }
     }
 
     /// <summary>The counts, per diagnosis run and per pod where that is the unit.</summary>
@@ -121,6 +141,14 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"  PostgreSQL server CPU during the storm (postmaster and its backends, /proc): {_serverCpu:0} ms");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"  PostgreSQL server statements (pg_stat_statements, storm and its settling): {_statements.Sum(s => s.Calls)} executions of {_statements.Count} texts, {_statements.Sum(s => s.Plans)} plans ({_statements.Sum(s => s.Plans) / (double)Math.Max(1, pods):0.00} per pod), plan {_statements.Sum(s => s.PlanMs):0} ms, execute {_statements.Sum(s => s.ExecMs):0} ms");
+        text.AppendLine("    calls     plans   plan ms   exec ms      rows  statement (by plan + exec time)");
+        foreach (var s in _statements.Take(15))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {s.Calls,6} {s.Plans,9} {s.PlanMs,9:0.0} {s.ExecMs,9:0.0} {s.Rows,9}  {Shape(s.Query)}");
+        }
+
         text.AppendLine(CultureInfo.InvariantCulture, $"  PostgreSQL during the storm ({pods} pods, {diagnoses} diagnosis runs): round trips (commands/batches + the bot's COMMITs) by flow and statement shape");
         foreach (var flow in _sent.Keys.Select(k => k.Flow).Distinct().Order(StringComparer.Ordinal))
         {
@@ -367,6 +395,8 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
 
     [GeneratedRegex(@"Password=[^;]*;?", RegexOptions.IgnoreCase)]
     private static partial Regex Password();
+
+    private sealed record ServerStatement(long Calls, long Plans, double PlanMs, double ExecMs, long Rows, string Query);
 
     private sealed class Tally
     {

@@ -40,14 +40,16 @@ public static class PullFailureLatencyDriver
         var workers = Option(args, "--workers", 0);
         if (args.Contains("--help"))
         {
-            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--api-plain-http] [--Section:Key=value …]");
+            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--api-plain-http] [--count-statements] [--Section:Key=value …]");
             Console.WriteLine("  --warm-up: one incident in a namespace of its own is diagnosed before the storm (the diagnosis path has run once).");
             Console.WriteLine("  --api-plain-http: the Kubernetes API stand-in speaks plain HTTP/1.1 (no TLS, so no HTTP/2); by default it speaks TLS offering h2 and http/1.1, as a real API server does.");
+            Console.WriteLine("  --count-statements: count every statement SQLite runs, by kind, and those prepared for one execution (SQLite's trace hook: costs CPU, so a separate run).");
             Console.WriteLine("  --storage postgres: the incident store and Hangfire on a throwaway PostgreSQL cluster (initdb/pg_ctl); default SQLite files.");
             return 0;
         }
 
         var storage = args.SkipWhile(a => a != "--storage").Skip(1).FirstOrDefault() ?? "sqlite";
+        SqliteStatementCounts.Enabled = args.Contains("--count-statements");
         var work = Directory.CreateTempSubdirectory("chatopspull-latency-").FullName;
         try
         {
@@ -130,6 +132,8 @@ public static class PullFailureLatencyDriver
             var changedAt = new ConcurrentDictionary<string, long>();
             var registryBefore = RegistryTraffic.Take(registry, app.Services);
             var apiBefore = ApiTraffic.Take(api);
+            var shared = app.Services.GetRequiredService<ChatOpsPull.Kubernetes.SharedReads>();
+            var sharedBefore = (shared.Sent, shared.Joined);
             var clock = Stopwatch.StartNew();
             var stormStarted = Stopwatch.GetTimestamp();
             for (var i = 0; i < names.Count; i++)
@@ -203,6 +207,8 @@ public static class PullFailureLatencyDriver
                 }
             }
 
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  Kubernetes requests per diagnosis: {reads.ByKind().Sum(r => r.Total.Length) / (double)Math.Max(1, diagnosed.Diagnoses.Count):0.00} ({diagnosed.Diagnoses.Count} diagnoses); node, ServiceAccount and secret reads {shared.Sent - sharedBefore.Sent} sent, {shared.Joined - sharedBefore.Joined} joined (another diagnosis's read in flight)"));
             Console.WriteLine(apiTraffic.Report(api.BaseAddress.Scheme));
             Console.WriteLine(registryTraffic.Report(diagnosed.Diagnoses.Count));
             Console.WriteLine(storm);
@@ -305,6 +311,7 @@ public static class PullFailureLatencyDriver
         private readonly long _contention = Monitor.LockContentionCount;
         private readonly long _prepared = SqlitePreparedStatements.TotalPrepared;
         private readonly long _executed = SqlitePreparedStatements.TotalExecuted;
+        private readonly IReadOnlyDictionary<string, (long Run, long Kept)> _statements = SqliteStatementCounts.Snapshot();
         private readonly long _started = Stopwatch.GetTimestamp();
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _sampling;
@@ -331,7 +338,10 @@ public static class PullFailureLatencyDriver
             var wall = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalMilliseconds;
             return string.Create(CultureInfo.InvariantCulture,
-                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, SQLite batch statements {(double)(SqlitePreparedStatements.TotalExecuted - _executed) / pods:0.00} per pod executed, {(double)(SqlitePreparedStatements.TotalPrepared - _prepared) / pods:0.00} per pod prepared, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}");
+                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, SQLite batch statements {(double)(SqlitePreparedStatements.TotalExecuted - _executed) / pods:0.00} per pod executed, {(double)(SqlitePreparedStatements.TotalPrepared - _prepared) / pods:0.00} per pod prepared, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}")
+                + (SqliteStatementCounts.Enabled
+                    ? $"\n  SQLite statements per pod, all kinds (--count-statements; the trace costs CPU): {SqliteStatementCounts.Describe(_statements, SqliteStatementCounts.Snapshot(), pods, SqlitePreparedStatements.TotalPrepared - _prepared)}"
+                    : string.Empty);
         }
 
         private string Dispatch()
@@ -549,10 +559,13 @@ public static class PullFailureLatencyDriver
     /// <summary>The bot's diagnoser, timed: how much of the wait is the diagnosis itself (registry and cluster reads).</summary>
     private sealed class TimedDiagnoser(EvidenceDiagnoser inner, DiagnosedPods record) : IIncidentDiagnoser
     {
-        public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken)
+        public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken) =>
+            DiagnoseAsync(incident, Stopwatch.GetTimestamp(), cancellationToken);
+
+        public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, long askedAt, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
-            var diagnosis = await inner.DiagnoseAsync(incident, cancellationToken).ConfigureAwait(false);
+            var diagnosis = await inner.DiagnoseAsync(incident, askedAt, cancellationToken).ConfigureAwait(false);
             record.Diagnoses.Enqueue(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return diagnosis;
         }

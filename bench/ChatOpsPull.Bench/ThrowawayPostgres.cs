@@ -6,7 +6,8 @@ using System.Net.Sockets;
 namespace ChatOpsPull.Bench;
 
 /// <summary>
-/// A PostgreSQL 15 cluster in a temp directory for the drivers (Debian's binaries, 127.0.0.1, fsync off), run as the
+/// A PostgreSQL 15 cluster in a temp directory for the drivers (Debian's binaries, 127.0.0.1, fsync off, pg_stat_statements
+/// loaded), run as the
 /// postgres user when this runs as root. Stopped with pg_ctl stop -m immediate, then by PID.
 /// </summary>
 public sealed class ThrowawayPostgres : IAsyncDisposable
@@ -47,6 +48,9 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             "-D", Path.Combine(pg._root, "data"), "-p", pg.Port.ToString(CultureInfo.InvariantCulture),
             "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + pg._root,
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
+            // Calls, plans and plan/exec time per statement (PostgresStormProbe prints them); track_planning costs a little.
+            "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track_planning=on",
+            "-c", "pg_stat_statements.max=2000",
         ]);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using ChatOpsPull.Bench;
+using ChatOpsPull.Storage;
 
 namespace ChatOpsPull.Load;
 
@@ -56,7 +57,11 @@ public static class LoadCommand
         }
     }
 
-    private sealed record LoadResult(long[] Latencies, long Errors, long Accepted, long TotalAccepted, Dictionary<string, long> ErrorKinds, double MeasuredSeconds, int BodyBytes, TimeSpan ProcessCpu, long AllocatedBytes);
+    private sealed record LoadResult(long[] Latencies, long Errors, long Accepted, long TotalAccepted, Dictionary<string, long> ErrorKinds, double MeasuredSeconds, int BodyBytes, TimeSpan ProcessCpu, long AllocatedBytes)
+    {
+        /// <summary>SQLite's statements in the measured window (with --count-statements), and those kept prepared then.</summary>
+        public (IReadOnlyDictionary<string, (long Run, long Kept)> From, IReadOnlyDictionary<string, (long Run, long Kept)> To, long KeptPrepared)? Statements { get; init; }
+    }
 
     private static async Task<LoadResult> DriveAsync(Uri url, string? token, LoadSettings settings)
     {
@@ -134,29 +139,32 @@ public static class LoadCommand
                 }
             }
         })).ToArray();
-        var (cpu, allocated) = await MeasureCpuAsync(measureFrom, stopAt).ConfigureAwait(false);
+        var (cpu, allocated, statements) = await MeasureCpuAsync(measureFrom, stopAt).ConfigureAwait(false);
         await Task.WhenAll(workers).ConfigureAwait(false);
 
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
         var bodyBytes = new AlertmanagerPayloads(0, settings.AlertsPerRequest).Length;
-        return new LoadResult(all, errors, accepted, totalAccepted, errorKinds, settings.DurationSeconds, bodyBytes, cpu, allocated);
+        return new LoadResult(all, errors, accepted, totalAccepted, errorKinds, settings.DurationSeconds, bodyBytes, cpu, allocated) { Statements = statements };
     }
 
     /// <summary>
     /// CPU time this process used in the measured window, and the bytes it allocated then (client, and the bot when it
     /// runs in process): counts the machine's load does not bend the way it bends requests/s.
     /// </summary>
-    private static async Task<(TimeSpan Cpu, long Allocated)> MeasureCpuAsync(long from, long to)
+    private static async Task<(TimeSpan Cpu, long Allocated, (IReadOnlyDictionary<string, (long Run, long Kept)>, IReadOnlyDictionary<string, (long Run, long Kept)>, long)? Statements)> MeasureCpuAsync(long from, long to)
     {
         using var process = Process.GetCurrentProcess();
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), from)).ConfigureAwait(false);
         process.Refresh();
         var before = process.TotalProcessorTime;
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        var statementsBefore = SqliteStatementCounts.Snapshot();
+        var keptBefore = SqliteStatementCounts.KeptPrepared;
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), to)).ConfigureAwait(false);
         process.Refresh();
-        return (process.TotalProcessorTime - before, GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore);
+        var statements = SqliteStatementCounts.Enabled ? (statementsBefore, SqliteStatementCounts.Snapshot(), SqliteStatementCounts.KeptPrepared - keptBefore) : default((IReadOnlyDictionary<string, (long Run, long Kept)>, IReadOnlyDictionary<string, (long Run, long Kept)>, long)?);
+        return (process.TotalProcessorTime - before, GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore, statements);
     }
 
     /// <summary>"cpu … ms, … KiB allocated per request" of a window (client and in-process bot together).</summary>
@@ -181,6 +189,11 @@ public static class LoadCommand
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"cpu: {PerRequest(result)} in this process{(bot is null ? " (client only)" : " (client and bot together, the inbox drain included)")}, {result.ProcessCpu.TotalSeconds / result.MeasuredSeconds:F2} cores busy of {Environment.ProcessorCount}"));
+        }
+
+        if (result.Statements is var (from, to, kept) && result.Accepted > 0)
+        {
+            output.WriteLine($"SQLite statements per request, all kinds, inbox and drain together (--count-statements; the trace costs CPU): {SqliteStatementCounts.Describe(from, to, result.Accepted, kept)}");
         }
 
         output.WriteLine($"errors: {result.Errors}");

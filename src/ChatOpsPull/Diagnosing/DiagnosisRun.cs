@@ -27,6 +27,8 @@ public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine eng
         }
 
         var started = Stopwatch.GetTimestamp();
+        // Asked for when the request was queued (in process) or now (a job run): no evidence older than that is used.
+        var askedAt = started - (queueWait is { } queued ? (long)(queued.TotalSeconds * Stopwatch.Frequency) : 0);
         var (ticket, incident) = await store.GetForDiagnosisAsync(incidentId, requestVersion, cancellationToken).ConfigureAwait(false);
         if (ticket is null || ticket.Requested != requestVersion || ticket.Applied >= requestVersion)
         {
@@ -46,7 +48,7 @@ public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine eng
             return null;
         }
 
-        var diagnosis = await diagnoser.DiagnoseAsync(incident, cancellationToken).ConfigureAwait(false);
+        var diagnosis = await diagnoser.DiagnoseAsync(incident, askedAt, cancellationToken).ConfigureAwait(false);
 
         // The card stage is measured inside (the notifiers are told in this flow); the rest of the call is the database.
         var cardBefore = times[DiagnosisStage.Card];

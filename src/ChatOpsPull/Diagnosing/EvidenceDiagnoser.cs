@@ -31,9 +31,19 @@ public sealed partial class EvidenceDiagnoser(
     TimeProvider time,
     ILogger<EvidenceDiagnoser> logger) : IIncidentDiagnoser, IPullFailureDiagnoser
 {
-    public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken)
+    public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken) =>
+        DiagnoseAsync(incident, SharedReads.Now(), cancellationToken);
+
+    /// <summary>
+    /// The pod, its node (the one the pod was reported on), and the workload the incident names are read at once; then the
+    /// pod's pull secrets and ServiceAccount, owners; then the registry, with the unattached secrets beside it. Reads of
+    /// the same node, ServiceAccount or secret that other diagnoses have in flight, sent since <paramref name="askedAt"/>,
+    /// are joined rather than sent again (<see cref="SharedReads"/>): the evidence is never older than the request.
+    /// </summary>
+    public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, long askedAt, CancellationToken cancellationToken)
     {
         var pod = Representative(incident);
+        var began = askedAt;
         PodInspection? inspection = null;
         var evidence = new List<Evidence>();
 
@@ -50,8 +60,9 @@ public sealed partial class EvidenceDiagnoser(
             {
                 using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
                 {
+                    // The node the pod was reported on is read beside the pod (a pod's node never changes once set).
                     (found, failure) = await services.GetRequiredService<PodInspector>()
-                        .InspectAsync(incident.Key.Namespace, pod.Pod, cancellationToken).ConfigureAwait(false);
+                        .InspectAsync(incident.Key.Namespace, pod.Pod, pod.NodeName, began, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch
@@ -79,7 +90,7 @@ public sealed partial class EvidenceDiagnoser(
         {
             PullPolicy = PullPolicyOf(inspection, pod?.Container),
         };
-        return await DiagnoseAsync(request, inspection, evidence, early, cancellationToken).ConfigureAwait(false);
+        return await DiagnoseAsync(request, inspection, evidence, early, began, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(PullFailure failure, PodInspection? inspection, CancellationToken cancellationToken)
@@ -96,10 +107,11 @@ public sealed partial class EvidenceDiagnoser(
         {
             PullPolicy = PullPolicyOf(inspection, failure.Container) ?? failure.PullPolicy,
         };
-        return DiagnoseAsync(request, inspection, [], null, cancellationToken);
+        return DiagnoseAsync(request, inspection, [], null, SharedReads.Now(), cancellationToken);
     }
 
-    private async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Request request, PodInspection? inspection, List<Evidence> evidence, WorkloadRead? early, CancellationToken cancellationToken)
+    /// <param name="began">When the diagnosis was asked for (<see cref="SharedReads.Now"/>): no read it joins was sent before.</param>
+    private async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Request request, PodInspection? inspection, List<Evidence> evidence, WorkloadRead? early, long began, CancellationToken cancellationToken)
     {
         evidence.Insert(0, new Evidence("runtime message", EvidenceOutcome.Info, $"{(request.Reason.Length > 0 ? request.Reason + ": " : string.Empty)}{(request.Message.Length == 0 ? "(no message yet)" : request.Message)}"));
         _ = ImageReference.TryParse(request.Image, out var image, out var imageError);
@@ -134,7 +146,7 @@ public sealed partial class EvidenceDiagnoser(
         var resolution = asksRegistry && inspection is not null ? resolver.Resolve(image!, inspection.PullSecrets.UsableSecrets) : null;
         var matching = resolution?.Matches.Count > 0 ? Name(resolution.Matches[0].SecretName) : null;
         var unattachedRead = inspection is not null && image is not null && matching is null
-            ? ReadUnattachedAsync(inspection, image, cancellationToken)
+            ? ReadUnattachedAsync(inspection, image, began, cancellationToken)
             : Task.FromResult<UnattachedSecrets?>(null);
         if (nodeLimit)
         {
@@ -300,13 +312,19 @@ public sealed partial class EvidenceDiagnoser(
             readable);
     }
 
-    /// <summary>The candidate secrets the pod does not name, read by name at once: those with credentials for the image.</summary>
-    private async Task<UnattachedSecrets?> ReadUnattachedAsync(PodInspection inspection, ImageReference image, CancellationToken cancellationToken)
+    /// <summary>
+    /// The candidate secrets the pod does not name, read by name at once: those with credentials for the image. A storm's
+    /// diagnoses in one namespace ask for the same candidates: a read of one in flight, sent since this diagnosis was asked for,
+    /// answers them all (<see cref="SharedReads"/>).
+    /// </summary>
+    private async Task<UnattachedSecrets?> ReadUnattachedAsync(PodInspection inspection, ImageReference image, long began, CancellationToken cancellationToken)
     {
-        if (connection.Client is not { } client)
+        if (connection.Client is null)
         {
             return null;
         }
+
+        var secrets = services.GetRequiredService<PullSecretInspector>();
 
         var referenced = inspection.PullSecrets.Secrets.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         var candidates = UnattachedCandidates(image).Where(n => !referenced.Contains(n)).ToList();
@@ -315,7 +333,7 @@ public sealed partial class EvidenceDiagnoser(
         {
             try
             {
-                var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, inspection.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var secret = await secrets.ReadSecretAsync(inspection.Namespace, name, began, cancellationToken).ConfigureAwait(false);
                 return (Fits: resolver.Resolve(image, [secret]).Matches.Count > 0, Forbidden: false);
             }
             catch (HttpOperationException e) when (ApiError.From(e).IsNotFound)

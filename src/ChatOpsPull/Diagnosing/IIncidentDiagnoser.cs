@@ -9,4 +9,9 @@ namespace ChatOpsPull.Diagnosing;
 public interface IIncidentDiagnoser
 {
     Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, CancellationToken cancellationToken);
+
+    /// <param name="askedAt">When the diagnosis was asked for (a <see cref="System.Diagnostics.Stopwatch"/> timestamp): the
+    /// evidence may come from cluster reads sent since then (another diagnosis's, in flight), never from older ones.</param>
+    Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, long askedAt, CancellationToken cancellationToken) =>
+        DiagnoseAsync(incident, cancellationToken);
 }

@@ -5,6 +5,7 @@ using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Storage;
 using Dapper;
+using Microsoft.Data.Sqlite;
 using Polly.Registry;
 
 namespace ChatOpsPull.Incidents;
@@ -49,7 +50,7 @@ public sealed class IncidentConcurrencyException(string id)
 /// (optimistic concurrency); an open incident's key is unique (a unique index on <c>open_key</c>), so two replicas can
 /// never open two incidents for one key.
 /// </summary>
-public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvider<string> pipelines)
+public sealed partial class IncidentStore(BotDatabase database, ResiliencePipelineProvider<string> pipelines)
 {
     public BotDatabase Database => database;
 
@@ -125,11 +126,19 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
         return await connection.QuerySingleOrDefaultAsync<string>("SELECT cluster FROM incidents WHERE id = @id", new { id }).ConfigureAwait(false);
     }
 
+    private const string VersionSql = "SELECT version FROM incidents WHERE id = @id";
+
     /// <summary>The stored version of an incident (one indexed read of one row), or null when there is no such incident.</summary>
     public async Task<int?> VersionOfAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return (int?)await connection.QuerySingleOrDefaultAsync<long?>("SELECT version FROM incidents WHERE id = @id", new { id }).ConfigureAwait(false);
+        if (connection is SqliteConnection sqlite)
+        {
+            var versions = SqliteIndexedStatement.Query(sqlite, VersionSql, [("id", id, typeof(string))], row => (int?)row.Int64(0));
+            return versions.Count > 0 ? versions[0] : null;
+        }
+
+        return (int?)await connection.QuerySingleOrDefaultAsync<long?>(VersionSql, new { id }).ConfigureAwait(false);
     }
 
     public async Task<DiagnosisTicket?> GetDiagnosisTicketAsync(string id, CancellationToken cancellationToken = default)
@@ -310,6 +319,11 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
 
     internal static async Task<Incident?> GetAsync(DbConnection connection, DbTransaction? transaction, string id)
     {
+        if (connection is SqliteConnection sqlite)
+        {
+            return SqliteSubject.Get(sqlite, id);
+        }
+
         var rows = await connection.QueryAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }, transaction).ConfigureAwait(false);
         var found = await WithPodsAsync(connection, transaction, rows.ToList()).ConfigureAwait(false);
         return found.Count > 0 ? found[0] : null;
@@ -325,6 +339,14 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     internal static async Task<(IReadOnlyList<Incident> Open, IReadOnlyList<Incident>? Closed)> OpenForSubjectAsync(
         DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, IReadOnlyCollection<string> pods, DateTimeOffset? closedSince, TransactionLock? pending)
     {
+        if (connection is SqliteConnection sqlite)
+        {
+            // The transaction holds SQLite's one write lock: the subject lock takes no statement here.
+            _ = pending?.TakeWithNextStatement();
+            var openHere = SqliteSubject.Read(sqlite, SqliteSubject.Open, cluster, @namespace, subject, since: null, pods);
+            return (openHere, closedSince is { } since ? SqliteSubject.Read(sqlite, SqliteSubject.Closed, cluster, @namespace, subject, since, pods) : null);
+        }
+
         var sql = SubjectSql(connection, OpenWhere, string.Empty) + (closedSince is null ? string.Empty : ";\n" + SubjectSql(connection, ClosedWhere, ClosedOrder));
         using var reader = await QueryTakingLockAsync(
             connection,
@@ -339,6 +361,11 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// <summary>Closed incidents of a subject resolved since <paramref name="since"/> (the latest five), with only the given pods' entries.</summary>
     internal static async Task<IReadOnlyList<Incident>> ClosedForSubjectAsync(DbConnection connection, DbTransaction transaction, string cluster, string @namespace, string subject, DateTimeOffset since, IReadOnlyCollection<string> pods)
     {
+        if (connection is SqliteConnection sqlite)
+        {
+            return SqliteSubject.Read(sqlite, SqliteSubject.Closed, cluster, @namespace, subject, since, pods);
+        }
+
         using var reader = await connection.QueryMultipleAsync(
             SubjectSql(connection, ClosedWhere, ClosedOrder),
             new { cluster, @namespace, subject, since = BotDatabase.ToDb(since), pods = SqlList.Of(pods) },
@@ -395,16 +422,25 @@ public sealed class IncidentStore(BotDatabase database, ResiliencePipelineProvid
     /// <summary>The same, inside a transaction.</summary>
     internal static async Task<IReadOnlyList<(string Id, string Subject)>> OpenWithPodAsync(DbConnection connection, DbTransaction? transaction, string cluster, string @namespace, string pod, string? container)
     {
-        var rows = await connection.QueryAsync<(string, string)>(
-            """
-            SELECT DISTINCT i.id, i.subject FROM incident_pods p JOIN incidents i ON i.id = p.incident_id
-            WHERE p.pod = @pod AND (@container IS NULL OR p.container = @container) AND p.resolved_at IS NULL
-              AND i.cluster = @cluster AND i.namespace = @namespace AND i.open_key IS NOT NULL
-            """,
-            new { cluster, @namespace, pod, container },
-            transaction).ConfigureAwait(false);
+        if (connection is SqliteConnection sqlite)
+        {
+            return SqliteIndexedStatement.Query(
+                sqlite,
+                OpenWithPodSql,
+                [("cluster", cluster, typeof(string)), ("namespace", @namespace, typeof(string)), ("pod", pod, typeof(string)), ("container", container, typeof(string))],
+                row => (row.Text(0), row.Text(1)));
+        }
+
+        var rows = await connection.QueryAsync<(string, string)>(OpenWithPodSql, new { cluster, @namespace, pod, container }, transaction).ConfigureAwait(false);
         return rows.ToList();
     }
+
+    private const string OpenWithPodSql =
+        """
+        SELECT DISTINCT i.id, i.subject FROM incident_pods p JOIN incidents i ON i.id = p.incident_id
+        WHERE p.pod = @pod AND (@container IS NULL OR p.container = @container) AND p.resolved_at IS NULL
+          AND i.cluster = @cluster AND i.namespace = @namespace AND i.open_key IS NOT NULL
+        """;
 
     internal static async Task<DiagnosisTicket?> GetDiagnosisTicketAsync(DbConnection connection, DbTransaction? transaction, string id)
     {

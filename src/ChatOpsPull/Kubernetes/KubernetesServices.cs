@@ -18,8 +18,9 @@ public static class KubernetesServices
             .ValidateOnStart();
         services.AddSingleton(sp => Connect(sp.GetRequiredService<IOptions<KubernetesOptions>>().Value));
         services.AddSingleton(sp => new OwnerResolver(RequireClient(sp)));
-        services.AddSingleton(sp => new PullSecretInspector(RequireClient(sp)));
-        services.AddSingleton(sp => new NodeInspector(RequireClient(sp)));
+        services.AddSingleton<SharedReads>();
+        services.AddSingleton(sp => new PullSecretInspector(RequireClient(sp), sp.GetRequiredService<SharedReads>()));
+        services.AddSingleton(sp => new NodeInspector(RequireClient(sp), sp.GetRequiredService<SharedReads>()));
         services.AddSingleton(sp => new PodInspector(
             RequireClient(sp),
             sp.GetRequiredService<OwnerResolver>(),

@@ -35,17 +35,26 @@ public sealed record NodeFacts(
 /// <summary>A node lookup: facts, or why there are none.</summary>
 public sealed record NodeReport(string? NodeName, NodeFacts? Facts, string? Note);
 
-/// <summary>Reads the node a pod was scheduled to.</summary>
+/// <summary>
+/// Reads the node a pod was scheduled to. A storm's pods share a few nodes: a read of the same node in flight, sent after
+/// the caller began, answers it too (<see cref="SharedReads"/>).
+/// </summary>
 public sealed class NodeInspector
 {
     private readonly IKubernetes _client;
+    private readonly SharedReads _reads;
 
-    public NodeInspector(IKubernetes client)
+    public NodeInspector(IKubernetes client, SharedReads? reads = null)
     {
         _client = client;
+        _reads = reads ?? new SharedReads();
     }
 
-    public async Task<NodeReport> InspectAsync(string? nodeName, CancellationToken cancellationToken)
+    public Task<NodeReport> InspectAsync(string? nodeName, CancellationToken cancellationToken) =>
+        InspectAsync(nodeName, SharedReads.Now(), cancellationToken);
+
+    /// <param name="notBefore">When the caller's inspection began: the oldest read of the node it accepts.</param>
+    public async Task<NodeReport> InspectAsync(string? nodeName, long notBefore, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(nodeName))
         {
@@ -54,7 +63,7 @@ public sealed class NodeInspector
 
         try
         {
-            var node = await _client.CoreV1.ReadNodeAsync(nodeName, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var node = await _reads.ReadAsync($"node//{nodeName}", notBefore, () => _client.CoreV1.ReadNodeAsync(nodeName), cancellationToken).ConfigureAwait(false);
             return new NodeReport(nodeName, Facts(node), null);
         }
         catch (HttpOperationException e)

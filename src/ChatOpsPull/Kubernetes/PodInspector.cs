@@ -43,8 +43,20 @@ public sealed class PodInspector
     }
 
     /// <summary>Reads the pod, then inspects it; a pod that cannot be read gives a failure saying why.</summary>
-    public async Task<(PodInspection? Inspection, PodInspectionFailure? Failure)> InspectAsync(string @namespace, string pod, CancellationToken cancellationToken)
+    public Task<(PodInspection? Inspection, PodInspectionFailure? Failure)> InspectAsync(string @namespace, string pod, CancellationToken cancellationToken) =>
+        InspectAsync(@namespace, pod, null, SharedReads.Now(), cancellationToken);
+
+    /// <summary>
+    /// Reads the pod, then inspects it; a pod that cannot be read gives a failure saying why. <paramref name="expectedNode"/>,
+    /// the node the pod was reported on (an incident's pod), is read beside the pod instead of after it: a pod's
+    /// spec.nodeName never changes once set, so when the pod as read names that node the read is the pod's node, sent
+    /// in this inspection; when it names another (or none) the read is dropped and the pod's own node read.
+    /// </summary>
+    /// <param name="notBefore">The oldest send of a read of the node, ServiceAccount or a secret that another inspection
+    /// has in flight this one may join (<see cref="SharedReads"/>); the pod itself is always read anew.</param>
+    public async Task<(PodInspection? Inspection, PodInspectionFailure? Failure)> InspectAsync(string @namespace, string pod, string? expectedNode, long notBefore, CancellationToken cancellationToken)
     {
+        var early = string.IsNullOrEmpty(expectedNode) ? null : TimedAsync(() => _nodes.InspectAsync(expectedNode, notBefore, cancellationToken));
         V1Pod podObject;
         try
         {
@@ -52,22 +64,37 @@ public sealed class PodInspector
         }
         catch (HttpOperationException e)
         {
+            Drop(early);
             var error = ApiError.From(e);
             var reason = error.IsForbidden
                 ? $"the bot may not read pods in namespace {@namespace}: grant get on pods"
                 : error.IsNotFound ? $"pod {@namespace}/{pod} does not exist (any more)" : error.Message;
             return (null, new PodInspectionFailure(@namespace, pod, reason));
         }
+        catch
+        {
+            Drop(early);
+            throw;
+        }
 
-        return (await InspectAsync(podObject, cancellationToken).ConfigureAwait(false), null);
+        if (early is not null && podObject.Spec?.NodeName != expectedNode)
+        {
+            Drop(early);
+            early = null;
+        }
+
+        return (await InspectAsync(podObject, notBefore, early, cancellationToken).ConfigureAwait(false), null);
     }
 
     /// <summary>Owners, pull secrets and node are independent reads, so they are asked for at once.</summary>
-    public async Task<PodInspection> InspectAsync(V1Pod pod, CancellationToken cancellationToken)
+    public Task<PodInspection> InspectAsync(V1Pod pod, CancellationToken cancellationToken) =>
+        InspectAsync(pod, SharedReads.Now(), null, cancellationToken);
+
+    private async Task<PodInspection> InspectAsync(V1Pod pod, long notBefore, Task<(NodeReport, TimeSpan)>? nodeRead, CancellationToken cancellationToken)
     {
         var owners = TimedAsync(() => _owners.ResolveAsync(pod, cancellationToken));
-        var secrets = TimedAsync(() => _secrets.InspectAsync(pod, cancellationToken));
-        var node = TimedAsync(() => _nodes.InspectAsync(pod.Spec?.NodeName, cancellationToken));
+        var secrets = TimedAsync(() => _secrets.InspectAsync(pod, notBefore, cancellationToken));
+        var node = nodeRead ?? TimedAsync(() => _nodes.InspectAsync(pod.Spec?.NodeName, notBefore, cancellationToken));
         var (ownerChain, ownersTook) = await owners.ConfigureAwait(false);
         var (secretReport, secretsTook) = await secrets.ConfigureAwait(false);
         var (nodeReport, nodeTook) = await node.ConfigureAwait(false);
@@ -77,6 +104,10 @@ public sealed class PodInspector
         evidence.AddRange(NodeEvidence(nodeReport, nodeTook));
         return new PodInspection(pod.Metadata.NamespaceProperty, pod.Metadata.Name, ownerChain, secretReport, nodeReport, evidence) { PodObject = pod };
     }
+
+    /// <summary>A read started and not used: its failure, if any, is observed and dropped.</summary>
+    private static void Drop(Task? read) =>
+        _ = read?.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private async Task<(T Result, TimeSpan Took)> TimedAsync<T>(Func<Task<T>> read)
     {

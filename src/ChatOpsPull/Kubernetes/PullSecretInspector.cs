@@ -65,26 +65,40 @@ public sealed class PullSecretInspector
     public const string DockerConfigJsonType = "kubernetes.io/dockerconfigjson";
     public const string DockerCfgType = "kubernetes.io/dockercfg";
     private readonly IKubernetes _client;
+    private readonly SharedReads _reads;
 
-    public PullSecretInspector(IKubernetes client)
+    public PullSecretInspector(IKubernetes client, SharedReads? reads = null)
     {
         _client = client;
+        _reads = reads ?? new SharedReads();
     }
+
+    public Task<PullSecretReport> InspectAsync(V1Pod pod, CancellationToken cancellationToken) =>
+        InspectAsync(pod, SharedReads.Now(), cancellationToken);
+
+    /// <summary>
+    /// One secret read by name (diagnoses use it for the unattached secrets that might fit, too): a read of the same
+    /// secret in flight, sent no earlier than <paramref name="notBefore"/>, answers it (<see cref="SharedReads"/>).
+    /// </summary>
+    public Task<V1Secret> ReadSecretAsync(string ns, string name, long notBefore, CancellationToken cancellationToken) =>
+        _reads.ReadAsync($"secret/{ns}/{name}", notBefore, () => _client.CoreV1.ReadNamespacedSecretAsync(name, ns), cancellationToken);
 
     /// <summary>
     /// The ServiceAccount and the secrets the pod names are read at once (the pod's list does not depend on the
     /// ServiceAccount), then the secrets only the ServiceAccount names, also at once: two round trips, not one per secret.
+    /// Reads of the same ServiceAccount or secret in flight for other pods, sent after <paramref name="notBefore"/>, are
+    /// joined (<see cref="SharedReads"/>): a storm's pods in one namespace share them.
     /// </summary>
-    public async Task<PullSecretReport> InspectAsync(V1Pod pod, CancellationToken cancellationToken)
+    public async Task<PullSecretReport> InspectAsync(V1Pod pod, long notBefore, CancellationToken cancellationToken)
     {
         var ns = pod.Metadata.NamespaceProperty;
         var serviceAccount = string.IsNullOrEmpty(pod.Spec.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
         var fromPod = (pod.Spec.ImagePullSecrets ?? []).Select(r => r.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal).ToList();
-        var serviceAccountRead = ServiceAccountSecretsAsync(ns, serviceAccount, cancellationToken);
-        var podSecretReads = fromPod.Select(name => CheckAsync(ns, name, usedByKubelet: true, cancellationToken)).ToArray();
+        var serviceAccountRead = ServiceAccountSecretsAsync(ns, serviceAccount, notBefore, cancellationToken);
+        var podSecretReads = fromPod.Select(name => CheckAsync(ns, name, usedByKubelet: true, notBefore, cancellationToken)).ToArray();
         var (fromServiceAccount, saNote) = await serviceAccountRead.ConfigureAwait(false);
         var serviceAccountOnly = fromServiceAccount.Where(n => !fromPod.Contains(n)).ToList();
-        var serviceAccountReads = serviceAccountOnly.Select(name => CheckAsync(ns, name, usedByKubelet: false, cancellationToken)).ToArray();
+        var serviceAccountReads = serviceAccountOnly.Select(name => CheckAsync(ns, name, usedByKubelet: false, notBefore, cancellationToken)).ToArray();
         var checks = new List<PullSecretCheck>(fromPod.Count + serviceAccountOnly.Count);
         foreach (var read in podSecretReads.Concat(serviceAccountReads))
         {
@@ -102,11 +116,11 @@ public sealed class PullSecretInspector
     }
 
     /// <summary>The ServiceAccount's imagePullSecrets, or why it could not be read.</summary>
-    private async Task<(List<string> Names, string? Note)> ServiceAccountSecretsAsync(string ns, string serviceAccount, CancellationToken cancellationToken)
+    private async Task<(List<string> Names, string? Note)> ServiceAccountSecretsAsync(string ns, string serviceAccount, long notBefore, CancellationToken cancellationToken)
     {
         try
         {
-            var sa = await _client.CoreV1.ReadNamespacedServiceAccountAsync(serviceAccount, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var sa = await _reads.ReadAsync($"serviceaccount/{ns}/{serviceAccount}", notBefore, () => _client.CoreV1.ReadNamespacedServiceAccountAsync(serviceAccount, ns), cancellationToken).ConfigureAwait(false);
             return ((sa.ImagePullSecrets ?? []).Select(r => r.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal).ToList(), null);
         }
         catch (HttpOperationException e)
@@ -119,13 +133,13 @@ public sealed class PullSecretInspector
     }
 
     /// <summary>Reads one secret; its origin is set by the caller once the ServiceAccount is known.</summary>
-    private async Task<PullSecretCheck> CheckAsync(string ns, string name, bool usedByKubelet, CancellationToken cancellationToken)
+    private async Task<PullSecretCheck> CheckAsync(string ns, string name, bool usedByKubelet, long notBefore, CancellationToken cancellationToken)
     {
         const PullSecretOrigin origin = PullSecretOrigin.Pod;
         V1Secret secret;
         try
         {
-            secret = await _client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+            secret = await ReadSecretAsync(ns, name, notBefore, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpOperationException e)
         {

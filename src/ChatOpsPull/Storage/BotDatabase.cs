@@ -26,6 +26,12 @@ public sealed class BotDatabase : IAsyncDisposable
 
     internal static readonly ActivitySource Tracing = new(ActivitySourceName);
 
+    /// <summary>PostgreSQL: how many statements each connection keeps prepared by default (Npgsql's Max Auto Prepare).</summary>
+    public const int AutoPreparedStatements = 128;
+
+    /// <summary>PostgreSQL: how often a connection sends a text before preparing it, by default (Npgsql's Auto Prepare Min Usages).</summary>
+    public const int AutoPrepareMinUsages = 2;
+
     /// <summary>Session-level advisory lock key every replica takes while migrating ("chatopspull" in spirit).</summary>
     private const long MigrationLockKey = 684201337;
 
@@ -99,6 +105,7 @@ public sealed class BotDatabase : IAsyncDisposable
         SqlitePreparedStatements.FinalizeWithHandle(connection);
         if (!_configuredSqlite.TryGetValue(connection.Handle!, out _))
         {
+            SqliteStatementCounts.Watch(connection.Handle!);
             await connection.ExecuteAsync("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").ConfigureAwait(false);
             _configuredSqlite.AddOrUpdate(connection.Handle!, Configured);
         }
@@ -129,7 +136,7 @@ public sealed class BotDatabase : IAsyncDisposable
             var result = await work(connection, transaction).ConfigureAwait(false);
             using (Tracing.StartActivity("COMMIT", ActivityKind.Client))
             {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await CommitAsync(transaction, cancellationToken).ConfigureAwait(false);
             }
 
             WriteSucceeded();
@@ -176,6 +183,21 @@ public sealed class BotDatabase : IAsyncDisposable
         {
             throw;
         }
+    }
+
+    /// <summary>
+    /// Commits a transaction begun by <see cref="ISqlDialect.BeginAsync"/>: on SQLite with the connection's kept COMMIT
+    /// (<see cref="SqliteKeptTransaction"/>), elsewhere as the transaction commits.
+    /// </summary>
+    internal static Task CommitAsync(DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (transaction is SqliteTransaction sqlite)
+        {
+            SqliteKeptTransaction.Commit(sqlite);
+            return Task.CompletedTask;
+        }
+
+        return transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>Tells <see cref="DatabaseWriteHealth"/> that a transaction committed.</summary>
@@ -497,6 +519,19 @@ public sealed class BotDatabase : IAsyncDisposable
         if (!set.Contains("NORESETONCLOSE"))
         {
             builder.NoResetOnClose = true;
+        }
+
+        // Statements a connection sends again are prepared on it (parsed and planned once, not per execution); their
+        // texts are the code's constants, so the cache holds them all. A pooler in transaction mode (PgBouncer) hands a
+        // session's prepared statements to other clients: a connection string naming Max Auto Prepare=0 turns it off.
+        if (!set.Contains("MAXAUTOPREPARE"))
+        {
+            builder.MaxAutoPrepare = AutoPreparedStatements;
+        }
+
+        if (!set.Contains("AUTOPREPAREMINUSAGES"))
+        {
+            builder.AutoPrepareMinUsages = AutoPrepareMinUsages;
         }
 
         return (builder.ConnectionString, warm);

@@ -78,7 +78,7 @@ public interface ISqlDialect
 
     /// <summary>
     /// True when this engine asks for the transaction to be tried again: SQLite's database is busy or a table locked;
-    /// PostgreSQL found a serialization failure or a deadlock. Nothing was written, so a retry acts once.
+    /// PostgreSQL found a serialization failure or a deadlock, or a prepared statement a migration made stale. Nothing was written, so a retry acts once.
     /// </summary>
     bool IsTransient(Exception exception);
 

@@ -58,8 +58,19 @@ public sealed class PostgresDialect : ISqlDialect
     public bool IsUniqueViolation(Exception exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
+    /// <summary>
+    /// A serialization failure or deadlock, or a statement the connection prepared (Npgsql's automatic preparation) whose
+    /// result's columns a migration changed since — another replica's, in a rolling upgrade ("cached plan must not change
+    /// result type", 0A000 from the server's plan cache): Npgsql forgets the prepared statement as it fails, so the next
+    /// attempt prepares it anew.
+    /// </summary>
     public bool IsTransient(Exception exception) =>
-        exception is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected };
+        exception is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected }
+        || IsStalePreparedStatement(exception);
+
+    /// <summary>A prepared statement whose result type changed under it (0A000 raised by the plan cache's RevalidateCachedQuery).</summary>
+    public static bool IsStalePreparedStatement(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.FeatureNotSupported, Routine: "RevalidateCachedQuery" };
 
     /// <summary>
     /// Connection exceptions (08…), insufficient resources (53…: disk full, out of memory, too many connections),

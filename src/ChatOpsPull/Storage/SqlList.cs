@@ -37,7 +37,7 @@ public sealed class SqlList(IReadOnlyCollection<string> values) : SqlMapper.ICus
         command.Parameters.Add(parameter);
     }
 
-    private static string JsonArray(IReadOnlyCollection<string> values)
+    internal static string JsonArray(IReadOnlyCollection<string> values)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))

@@ -1,4 +1,3 @@
-using System.Data;
 using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -59,9 +58,12 @@ public sealed class SqliteDialect : ISqlDialect
     /// <summary>SQLITE_READONLY (8), SQLITE_IOERR (10), SQLITE_FULL (13), SQLITE_CANTOPEN (14).</summary>
     public bool IsUnavailable(Exception exception) => exception is SqliteException { SqliteErrorCode: 8 or 10 or 13 or 14 };
 
-    /// <summary>BEGIN IMMEDIATE: the write lock at once, so a read-then-write cannot be overtaken by another writer.</summary>
+    /// <summary>
+    /// BEGIN IMMEDIATE: the write lock at once, so a read-then-write cannot be overtaken by another writer. With the
+    /// connection's kept statement (<see cref="SqliteKeptTransaction"/>); commit it with <see cref="BotDatabase.CommitAsync"/>.
+    /// </summary>
     public Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
+        Task.FromResult<DbTransaction>(SqliteKeptTransaction.Begin((SqliteConnection)connection));
 
     public string LockStatement(string keyParameter) => string.Empty;
 

@@ -36,33 +36,11 @@ internal static class SqliteIndexedStatement
     public static int Execute(SqliteConnection connection, string sql, IReadOnlyList<(string Name, object? Value, Type Type)> parameters)
     {
         var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
-        var values = new Dictionary<string, object?>(parameters.Count, StringComparer.Ordinal);
-        foreach (var (name, value, _) in parameters)
-        {
-            values["@" + name] = value;
-        }
-
+        var values = Values(parameters);
         var statements = SqlitePreparedStatements.Of(db);
         if (statements.Get(db, sql) is { } prepared)
         {
-            try
-            {
-                return Run(db, prepared.Statement, prepared.ParameterNames, values);
-            }
-            catch
-            {
-                statements.Forget(sql);
-                throw;
-            }
-            finally
-            {
-                // A failed statement was finalized just above; one that ran is ready for its next execution, holding nothing.
-                if (!prepared.Statement.IsClosed)
-                {
-                    raw.sqlite3_reset(prepared.Statement);
-                    raw.sqlite3_clear_bindings(prepared.Statement);
-                }
-            }
+            return Kept(statements, sql, prepared, (db, values), static (state, statement, names) => Run(state.db, statement, names, state.values));
         }
 
         var changed = 0;
@@ -85,6 +63,72 @@ internal static class SqliteIndexedStatement
         }
 
         return changed;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> (one statement: a query, or a write with <c>RETURNING</c>) on the connection's prepared
+    /// statement of it (<see cref="SqlitePreparedStatements"/>, prepared on its first execution only) and returns its rows,
+    /// each made by <paramref name="map"/> from the columns by position (the text names its columns, so positions are
+    /// fixed). The statement is reset once its rows are read, so it holds no read of the database afterwards.
+    /// </summary>
+    public static List<T> Query<T>(SqliteConnection connection, string sql, IReadOnlyList<(string Name, object? Value, Type Type)> parameters, Func<SqliteRow, T> map)
+    {
+        var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
+        var statements = SqlitePreparedStatements.Of(db);
+        var prepared = statements.Get(db, sql) ?? throw new InvalidOperationException("A query runs one statement: its text holds several, or none.");
+        return Kept(statements, sql, prepared, (db, values: Values(parameters), map), static (state, statement, names) =>
+        {
+            Bind(statement, names, state.values);
+            var rows = new List<T>();
+            int rc;
+            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            {
+                rows.Add(state.map(new SqliteRow(statement)));
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, state.db);
+            }
+
+            return rows;
+        });
+    }
+
+    /// <summary>
+    /// Runs a kept statement: one that failed is finalized (the next execution prepares it again); one that ran is reset
+    /// and its bindings cleared, ready for its next execution and holding nothing (no read of the database).
+    /// </summary>
+    private static T Kept<TState, T>(SqlitePreparedStatements statements, string sql, SqlitePreparedStatements.Prepared prepared, TState state, Func<TState, sqlite3_stmt, string[], T> run)
+    {
+        try
+        {
+            return run(state, prepared.Statement, prepared.ParameterNames);
+        }
+        catch
+        {
+            statements.Forget(sql);
+            throw;
+        }
+        finally
+        {
+            if (!prepared.Statement.IsClosed)
+            {
+                raw.sqlite3_reset(prepared.Statement);
+                raw.sqlite3_clear_bindings(prepared.Statement);
+            }
+        }
+    }
+
+    private static Dictionary<string, object?> Values(IReadOnlyList<(string Name, object? Value, Type Type)> parameters)
+    {
+        var values = new Dictionary<string, object?>(parameters.Count, StringComparer.Ordinal);
+        foreach (var (name, value, _) in parameters)
+        {
+            values["@" + name] = value;
+        }
+
+        return values;
     }
 
     /// <summary>Binds and runs one statement to its end; returns the rows it changed.</summary>

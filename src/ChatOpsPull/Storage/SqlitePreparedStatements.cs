@@ -79,6 +79,7 @@ internal sealed class SqlitePreparedStatements : IDisposable
         Interlocked.Increment(ref s_executed);
         if (_statements.TryGetValue(sql, out var kept))
         {
+            SqliteStatementCounts.RanKept(sql);
             return kept;
         }
 
@@ -103,6 +104,7 @@ internal sealed class SqlitePreparedStatements : IDisposable
 
         var prepared = new Prepared(statement, ParameterNames(statement));
         _statements[sql] = prepared;
+        SqliteStatementCounts.RanKept(sql);
         return prepared;
     }
 

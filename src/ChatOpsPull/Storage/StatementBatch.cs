@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data;
 using System.Data.Common;
-using System.Globalization;
 using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -65,8 +64,9 @@ public sealed partial class StatementBatch
     /// (an INSERT's head with its <c>VALUES</c>, one row's values naming its parameters, and what follows — an
     /// <c>ON CONFLICT</c> clause, say). On SQLite, where a statement is no round trip, that text runs once per row: one text
     /// whatever the number of rows, prepared once per connection (<see cref="SqlitePreparedStatements"/>). On PostgreSQL up
-    /// to <paramref name="rowsPerStatement"/> rows share one statement (the row's values repeated, each row's parameters
-    /// numbered), all in the batch's one round trip. <paramref name="shared"/> holds the parameters every row uses, each of
+    /// to <paramref name="rowsPerStatement"/> rows share one statement (each row parameter an array, the rows read from them
+    /// with <c>unnest</c>: one text whatever the number of rows, which the connection prepares once), all in the batch's
+    /// one round trip. <paramref name="shared"/> holds the parameters every row uses, each of
     /// <paramref name="rows"/> its own (the same names in each).
     /// </summary>
     public void AddRows(string into, string row, string then, StatementParameters shared, IReadOnlyList<StatementParameters> rows, int rowsPerStatement)
@@ -182,24 +182,49 @@ public sealed partial class StatementBatch
         return statements;
     }
 
-    /// <summary>One statement of several rows: the row's values repeated, each row's parameters suffixed with its place.</summary>
+    /// <summary>
+    /// One statement of several rows whose text is the same whatever their number, so PostgreSQL prepares it once per
+    /// connection: each row parameter becomes an array of the chunk's values, and the rows are those arrays side by side
+    /// (<c>INSERT INTO t (a, b) SELECT @shared, u.b FROM unnest(@b) AS u(b) …</c>, in the arrays' order).
+    /// </summary>
     private static Statement ManyRows(IReadOnlyList<(string Name, object? Value, Type Type)> shared, RowValues rows, IReadOnlyList<(string Name, object? Value, Type Type)>[] chunk)
     {
-        var own = chunk[0].Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        var sql = new StringBuilder(rows.Into);
+        var own = chunk[0];
         var parameters = new List<(string Name, object? Value, Type Type)>(shared);
-        for (var i = 0; i < chunk.Length; i++)
+        for (var column = 0; column < own.Count; column++)
         {
-            var place = i.ToString(CultureInfo.InvariantCulture);
-            sql.Append(i > 0 ? ", " : " ")
-                .Append(ParameterName().Replace(rows.Row, m => own.Contains(m.Groups[1].Value) ? $"{m.Value}_{place}" : m.Value));
-            foreach (var (name, value, type) in chunk[i])
+            var type = own[column].Type;
+            var values = Array.CreateInstance(type, chunk.Length);
+            for (var i = 0; i < chunk.Length; i++)
             {
-                parameters.Add(($"{name}_{place}", value, type));
+                values.SetValue(chunk[i][column].Value, i);
             }
+
+            parameters.Add((own[column].Name, values, values.GetType()));
         }
 
-        return new Statement(sql.Append('\n').Append(rows.Then).ToString(), parameters, null);
+        return new Statement(UnnestText(rows, own), parameters, null);
+    }
+
+    /// <summary>The text of <see cref="ManyRows"/>: <see cref="RowValues.Into"/> without its <c>VALUES</c>, the row's values selected from the arrays.</summary>
+    private static string UnnestText(RowValues rows, IReadOnlyList<(string Name, object? Value, Type Type)> own)
+    {
+        var head = rows.Into.TrimEnd();
+        if (!head.EndsWith("VALUES", StringComparison.OrdinalIgnoreCase) || rows.Row.Trim() is not ['(', .., ')'] row)
+        {
+            throw new ArgumentException($"Rows are written as \"INSERT INTO … VALUES\" and \"(@a, @b …)\", not \"{rows.Into}\" and \"{rows.Row}\".");
+        }
+
+        var names = own.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var columns = string.Join(", ", own.Select(p => $"\"{p.Name}\"")); // quoted: a parameter may be named like a keyword
+        return new StringBuilder(head[..^"VALUES".Length])
+            .Append("SELECT ")
+            .Append(ParameterName().Replace(row[1..^1], m => names.Contains(m.Groups[1].Value) ? $"u.\"{m.Groups[1].Value}\"" : m.Value))
+            .Append(" FROM unnest(")
+            .Append(string.Join(", ", own.Select(p => "@" + p.Name)))
+            .Append(") AS u(").Append(columns).Append(")\n")
+            .Append(rows.Then)
+            .ToString();
     }
 
     private static DbType? DbTypeOf(Type type) => (Nullable.GetUnderlyingType(type) ?? type) switch

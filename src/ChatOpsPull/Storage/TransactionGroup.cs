@@ -88,7 +88,7 @@ internal sealed class TransactionGroup
             traced?.SetTag("rounds", _rounds.Count);
             using (BotDatabase.Tracing.StartActivity("COMMIT", ActivityKind.Client))
             {
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                await BotDatabase.CommitAsync(transaction, CancellationToken.None).ConfigureAwait(false);
             }
         }
 #pragma warning disable CA1031 // handed to every round of the transaction, whose callers retry or report it

@@ -218,6 +218,129 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         Assert.Equal(("Deployment", "web"), (setTag.WorkloadKind, setTag.WorkloadName));
     }
 
+    [Fact]
+    public async Task A_diagnosis_reads_the_pods_node_beside_the_pod_and_every_object_once()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
+        Assert.Equal("worker-1", incident.Pods.Single().NodeName);
+
+        // The pod's answer is held until its node has been asked for: a diagnosis that read the node only once it had the
+        // pod would never get there (the hold gives up after a minute, and the pod read fails the diagnosis's evidence).
+        var nodeAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        api.BeforeServing = request =>
+        {
+            if (request is { Verb: "get", Resource: "nodes", Name: "worker-1" })
+            {
+                nodeAsked.TrySetResult();
+            }
+
+            return request is { Verb: "get", Resource: "pods" } ? nodeAsked.Task.WaitAsync(TimeSpan.FromMinutes(1)) : Task.CompletedTask;
+        };
+        var before = api.Requests.Count;
+        var diagnosis = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
+        var sent = api.Requests.Skip(before).Select(r => r.Split('?')[0]).Order(StringComparer.Ordinal).ToArray();
+
+        Assert.True(nodeAsked.Task.IsCompletedSuccessfully);
+        Assert.Equal(
+            new[]
+            {
+                "GET /api/v1/namespaces/shop/pods/web-6b9f7c5d8-e2e00",
+                "GET /api/v1/namespaces/shop/secrets/" + DiagnosisPlanner.PullSecretName(registry.Anonymous.Split('/')[0]), // an unattached secret that might fit
+                "GET /api/v1/namespaces/shop/secrets/regcred",
+                "GET /api/v1/namespaces/shop/serviceaccounts/default",
+                "GET /api/v1/nodes/worker-1",
+                "GET /apis/apps/v1/namespaces/shop/deployments/web",
+                "GET /apis/apps/v1/namespaces/shop/replicasets",
+            }.Order(StringComparer.Ordinal),
+            sent);
+        Assert.Equal(Described(bed.Baseline), Described(diagnosis));
+    }
+
+    [Fact]
+    public async Task A_pod_reported_on_another_node_than_it_runs_on_is_diagnosed_with_the_node_it_runs_on()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
+
+        // The node read beside the pod is of the node the pod was reported on; the pod as read names another one, which is
+        // the one the evidence must be of.
+        var elsewhere = incident with { Pods = [.. incident.Pods.Select(p => p with { NodeName = "worker-9" })] };
+        var diagnosis = await diagnoser.DiagnoseAsync(elsewhere, CancellationToken.None);
+
+        Assert.Contains("GET /api/v1/nodes/worker-9", api.Requests);
+        Assert.Contains(diagnosis.Evidence, e => e.Check == "node worker-1 platform");
+        Assert.DoesNotContain(diagnosis.Evidence, e => e.Check.Contains("worker-9", StringComparison.Ordinal) || e.Detail.Contains("worker-9", StringComparison.Ordinal));
+        Assert.Equal(Described(bed.Baseline), Described(diagnosis));
+    }
+
+    [Fact]
+    public async Task Diagnoses_asked_for_before_a_read_of_their_node_was_sent_share_it_and_one_asked_for_after_it_does_not()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
+
+        // Node reads are held until all three diagnoses have started: the first sends the read, the second (asked for
+        // before it was sent) joins it, the third (asked for after it was sent) sends its own.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        api.BeforeServing = request => request is { Verb: "get", Resource: "nodes" } ? release.Task.WaitAsync(TimeSpan.FromMinutes(1)) : Task.CompletedTask;
+        const string node = "GET /api/v1/nodes/worker-1";
+        var nodeReadsBefore = api.Requests.Count(r => r == node);
+        var askedAt = ChatOpsPull.Kubernetes.SharedReads.Now();
+        var first = diagnoser.DiagnoseAsync(incident, askedAt, CancellationToken.None);
+        var second = diagnoser.DiagnoseAsync(incident, askedAt, CancellationToken.None);
+        var sentBy = ChatOpsPull.Kubernetes.SharedReads.Now();
+        SpinWait.SpinUntil(() => ChatOpsPull.Kubernetes.SharedReads.Now() > sentBy);
+        var third = diagnoser.DiagnoseAsync(incident, ChatOpsPull.Kubernetes.SharedReads.Now(), CancellationToken.None);
+        release.SetResult();
+        var diagnoses = await Task.WhenAll(first, second, third);
+
+        Assert.Equal(2, api.Requests.Count(r => r == node) - nodeReadsBefore);
+        Assert.All(diagnoses, d => Assert.Equal(Described(bed.Baseline), Described(d)));
+    }
+
+    /// <summary>
+    /// One failing pod's incident diagnosed in process and settled, and a diagnosis of it made the ordinary way just now
+    /// (<see cref="DiagnosedBed.Baseline"/>: the registry's answers reused as by the diagnoses the test makes next).
+    /// </summary>
+    private async Task<DiagnosedBed> OnePodDiagnosedAsync()
+    {
+        var api = await FakeKubernetesApi.StartAsync();
+        SeedWorkload(api, $"{registry.Anonymous}/team/app:1.4.3", pods: 1, diskPressure: false);
+        var storage = TestStorage.Sqlite();
+        var host = new BotTestHost(storage, Settings(api));
+        try
+        {
+            var incident = await SettledDiagnosisAsync(host);
+            var diagnoser = host.Services.GetRequiredService<Diagnosing.EvidenceDiagnoser>();
+            return new DiagnosedBed(api, storage, host, incident, diagnoser, await diagnoser.DiagnoseAsync(incident, CancellationToken.None));
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            storage.Dispose();
+            await api.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed record DiagnosedBed(FakeKubernetesApi Api, TestStorage Storage, BotTestHost Host, Incident Incident, Diagnosing.EvidenceDiagnoser Diagnoser, Diagnosis Baseline) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Host.DisposeAsync();
+            Storage.Dispose();
+            await Api.DisposeAsync();
+        }
+    }
+
+    /// <summary>What a card shows of a diagnosis: cause, summary, evidence (without the time each read took) and the fixes offered.</summary>
+    private static string Described(Diagnosis diagnosis) => string.Join(
+        "\n",
+        new[] { $"{diagnosis.Cause} {diagnosis.Confidence} {diagnosis.Summary}" }
+            .Concat(diagnosis.Evidence.Select(e => $"{e.Check} | {e.Outcome} | {e.Detail}"))
+            .Concat(diagnosis.Remediations.Select(r => $"{r.Kind} {r.WorkloadKind}/{r.WorkloadName} {r.Title}")));
+
     /// <summary>The one open incident in prod-eu/shop, once it is diagnosed.</summary>
     /// <summary>The diagnosed incident once no diagnosis is left in process: what the stand-in sees afterwards is the test's own.</summary>
     private static async Task<Incident> SettledDiagnosisAsync(BotTestHost host)

@@ -1,8 +1,6 @@
-using ChatOpsPull.Configuration;
 using ChatOpsPull.Storage;
 using Dapper;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Tests.Storage;
 
@@ -59,10 +57,10 @@ public sealed class SqlitePreparedStatementsTests
         }
 
         // One pooled connection (nothing else opens one here): its statements were prepared in the first transaction only —
-        // the savepoint's release too, which runs after the work (so the second transaction's count is the last one's).
+        // the savepoint's release and the COMMIT too, which run after the work (so the second transaction's count is the last one's).
         Assert.All(seen, s => Assert.Same(seen[0].Statements, s.Statements));
         Assert.Equal(seen[1].Prepared, seen[2].Prepared);
-        Assert.InRange(seen[1].Prepared - seen[0].Prepared, 0, 1);
+        Assert.InRange(seen[1].Prepared - seen[0].Prepared, 0, 2);
         await using var check = await database.OpenAsync();
         Assert.Equal([3L, 2L, 1L], await check.QueryAsync<long>("SELECT at FROM widgets ORDER BY id"));
     }
@@ -119,9 +117,10 @@ public sealed class SqlitePreparedStatementsTests
         SqlitePreparedStatements old;
         await using (var connection = (SqliteConnection)await database.OpenAsync())
         {
-            Insert(connection, 1, "a");
             old = SqlitePreparedStatements.Of(connection);
-            Assert.Equal(1, old.Count);
+            var held = old.Count; // the migrations' BEGIN IMMEDIATE ran on this pooled connection
+            Insert(connection, 1, "a");
+            Assert.Equal(held + 1, old.Count);
 
             // What a fault that makes the pool drop its connections does: every native handle is closed.
             SqliteConnection.ClearPool(connection);
@@ -146,25 +145,86 @@ public sealed class SqlitePreparedStatementsTests
         await using var database = await WidgetsAsync(storage);
         await using var connection = (SqliteConnection)await database.OpenAsync();
         var statements = SqlitePreparedStatements.Of(connection);
+        var held = statements.Count;
         const string sql = "INSERT INTO widgets (id, name, at) VALUES (@id, @name, 0); UPDATE widgets SET at = at + 5 WHERE id = @id";
 
         var changed = SqliteIndexedStatement.Execute(connection, sql, [("id", 1L, typeof(long)), ("name", "a", typeof(string))]);
 
         Assert.Equal(2, changed);
-        Assert.Equal(0, statements.Count);
+        Assert.Equal(held, statements.Count);
         Assert.Equal(5L, await connection.ExecuteScalarAsync<long>("SELECT at FROM widgets WHERE id = 1"));
+    }
+
+    [Fact]
+    public async Task A_query_run_in_three_pooled_transactions_is_prepared_once_and_maps_its_rows_by_position()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        const string query = "SELECT id, name, at FROM widgets WHERE at >= @since ORDER BY id";
+        var prepared = new List<int>();
+        var read = new List<List<(long, string, long)>>();
+
+        for (var i = 1; i <= 3; i++)
+        {
+            var id = i;
+            await database.InTransactionAsync(async (connection, transaction) =>
+            {
+                var sqlite = (SqliteConnection)connection;
+                Insert(sqlite, id, $"w{id}");
+                read.Add(SqliteIndexedStatement.Query(sqlite, query, [("since", 20L, typeof(long))], row => (row.Int64(0), row.Text(1), row.Int64(2))));
+                prepared.Add(SqlitePreparedStatements.Of(sqlite).PreparedCount);
+                await Task.CompletedTask;
+                return true;
+            });
+        }
+
+        Assert.Equal(prepared[1], prepared[2]);
+        Assert.Empty(read[0]);
+        Assert.Equal([(2L, "w2", 20L)], read[1]);
+        Assert.Equal([(2L, "w2", 20L), (3L, "w3", 30L)], read[2]);
+    }
+
+    [Fact]
+    public async Task A_kept_query_reads_the_new_table_after_the_schema_changed_on_another_connection()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        const string query = "SELECT id, name FROM widgets ORDER BY id";
+        Insert(connection, 1, "a");
+        Assert.Equal([(1L, "a")], SqliteIndexedStatement.Query(connection, query, [], row => (row.Int64(0), row.Text(1))));
+
+        await using (var other = await database.OpenAsync())
+        {
+            await other.ExecuteAsync(
+                "CREATE TABLE widgets2 (colour TEXT NOT NULL DEFAULT 'red', id INTEGER PRIMARY KEY, name TEXT NOT NULL, at INTEGER NOT NULL);"
+                + "INSERT INTO widgets2 (id, name, at) VALUES (5, 'moved', 0); DROP TABLE widgets; ALTER TABLE widgets2 RENAME TO widgets;");
+        }
+
+        Assert.Equal([(5L, "moved")], SqliteIndexedStatement.Query(connection, query, [], row => (row.Int64(0), row.Text(1))));
+    }
+
+    [Fact]
+    public async Task A_query_that_failed_is_discarded_and_runs_again_with_null_columns_read_as_null()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        var statements = SqlitePreparedStatements.Of(connection);
+        var held = statements.Count;
+        const string query = "SELECT value, NULL, NULL FROM json_each(@list)";
+
+        Assert.Throws<SqliteException>(() => SqliteIndexedStatement.Query(connection, query, [("list", "not json", typeof(string))], row => row.Text(0)));
+        Assert.Equal(held, statements.Count);
+
+        var rows = SqliteIndexedStatement.Query(connection, query, [("list", "[\"a\",\"b\"]", typeof(string))], row => (row.Text(0), row.NullableText(1), row.NullableInt64(2)));
+
+        Assert.Equal([("a", (string?)null, (long?)null), ("b", null, null)], rows);
+        Assert.Equal(held + 1, statements.Count);
     }
 
     private static void Insert(SqliteConnection connection, long id, string name) =>
         SqliteIndexedStatement.Execute(connection, InsertSql, [("id", id, typeof(long)), ("name", name, typeof(string)), ("at", id * 10, typeof(long))]);
 
-    private static async Task<BotDatabase> WidgetsAsync(TestStorage storage)
-    {
-        var database = new BotDatabase(
-            Options.Create(new StorageOptions { Provider = DatabaseProvider.Sqlite }),
-            Options.Create(new BotOptions { DataDirectory = storage.DataDirectory }),
-            [new SchemaMigrationSet([Widgets])]);
-        await database.MigrateAsync();
-        return database;
-    }
+    private static Task<BotDatabase> WidgetsAsync(TestStorage storage) => storage.OpenMigratedAsync(Widgets);
 }

@@ -6,6 +6,7 @@ using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
 using Dapper;
+using Microsoft.Data.Sqlite;
 
 namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
@@ -108,12 +109,15 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         DbConnection connection, DbTransaction transaction, TransactionLock subjectLock, string subject, long lastId, DateTimeOffset now, List<QuarantinedRow> quarantined)
     {
         List<(long Id, long ReceivedAt, string Alerts)> rows;
-        using (var reader = await subjectLock.QueryMultipleTakingAsync(
-            connection,
-            transaction,
-            "DELETE FROM alert_inbox WHERE subject = @subject AND id <= @lastId RETURNING id, received_at, alerts",
-            new { subject, lastId }).ConfigureAwait(false))
+        if (connection is SqliteConnection sqlite)
         {
+            // The transaction holds SQLite's one write lock (the subject lock takes no statement); the statement is kept.
+            _ = subjectLock.TakeWithNextStatement();
+            rows = [.. SqliteIndexedStatement.Query(sqlite, ClaimSql, [("subject", subject, typeof(string)), ("lastId", lastId, typeof(long))], row => (row.Int64(0), row.Int64(1), row.Text(2))).OrderBy(r => r.Item1)];
+        }
+        else
+        {
+            using var reader = await subjectLock.QueryMultipleTakingAsync(connection, transaction, ClaimSql, new { subject, lastId }).ConfigureAwait(false);
             rows = [.. (await reader.ReadAsync<(long Id, long ReceivedAt, string Alerts)>().ConfigureAwait(false)).OrderBy(r => r.Id)];
         }
 
@@ -136,6 +140,8 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
 
         return reports;
     }
+
+    private const string ClaimSql = "DELETE FROM alert_inbox WHERE subject = @subject AND id <= @lastId RETURNING id, received_at, alerts";
 
     /// <summary>A row's alerts, or why they cannot be read (the reason names no value of the row).</summary>
     public static bool TryParseAlerts(string json, out IReadOnlyList<PullAlert> alerts, out string reason)
