@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
+using ChatOpsPull.Core.Caching;
 using ChatOpsPull.Core.Failures;
 using k8s;
 using k8s.Autorest;
@@ -34,10 +34,11 @@ public sealed class OwnerResolver
 
     private const int CacheLimit = 4096;
     private readonly IKubernetes _client;
-    private readonly ConcurrentDictionary<string, V1OwnerReference?> _ownerOf = new(StringComparer.Ordinal);
 
-    /// <summary>The reads in flight, by owner key: a caller that finds its owner here waits for that read.</summary>
-    private readonly Dictionary<string, Task<V1OwnerReference?>> _reading = new(StringComparer.Ordinal);
+    /// <summary>Each owner's controller by owner key, kept until <see cref="CacheLimit"/> owners are, then all dropped; a read that failed is not kept.</summary>
+    private readonly SingleFlightCache<string, V1OwnerReference?> _ownerOf =
+        new(static (_, _, _) => true, CacheLimit, TimeProvider.System, StringComparer.Ordinal);
+
     /// <summary>One token per read that may be in flight: a read takes one and gives it back.</summary>
     private readonly Channel<bool> _readSlots = Channel.CreateBounded<bool>(ReadLimit);
     private long _readsStarted;
@@ -95,72 +96,31 @@ public sealed class OwnerResolver
         return new OwnerChain(owners, note) { WorkloadApiVersion = apiVersion };
     }
 
-    private async Task<V1OwnerReference?> OwnerOfAsync(V1OwnerReference child, string ns, CancellationToken cancellationToken)
+    /// <summary>The owner's own controller; not cancelled by this caller, as others may be waiting for the same read.</summary>
+    private Task<V1OwnerReference?> OwnerOfAsync(V1OwnerReference child, string ns, CancellationToken cancellationToken) =>
+        _ownerOf.GetAsync(
+            child.Uid ?? $"{ns}/{child.Kind}/{child.Name}",
+            (Resolver: this, Child: child, Namespace: ns),
+            static (_, read) => read.Resolver.ReadOwnerAsync(read.Child, read.Namespace),
+            cancellationToken);
+
+    private async Task<V1OwnerReference?> ReadOwnerAsync(V1OwnerReference child, string ns)
     {
-        var key = child.Uid ?? $"{ns}/{child.Kind}/{child.Name}";
-        if (_ownerOf.TryGetValue(key, out var cached))
-        {
-            return cached;
-        }
-
-        Task<V1OwnerReference?> read;
-        lock (_reading)
-        {
-            // A read removes itself from _reading only after it has cached its answer: a caller that missed the cache
-            // just before that read finished finds the answer here instead of reading the owner again.
-            if (_ownerOf.TryGetValue(key, out cached))
-            {
-                return cached;
-            }
-
-            if (!_reading.TryGetValue(key, out read!))
-            {
-                // Not cancelled by this caller: others may be waiting for the same read.
-                read = ReadOwnerAsync(child, ns, key);
-                if (!read.IsCompleted)
-                {
-                    _reading[key] = read;
-                }
-            }
-        }
-
-        return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<V1OwnerReference?> ReadOwnerAsync(V1OwnerReference child, string ns, string key)
-    {
+        await _readSlots.Reader.ReadAsync().ConfigureAwait(false);
         try
         {
-            await _readSlots.Reader.ReadAsync().ConfigureAwait(false);
-            try
+            Interlocked.Increment(ref _readsStarted);
+            V1ObjectMeta metadata = child.Kind switch
             {
-                Interlocked.Increment(ref _readsStarted);
-                V1ObjectMeta metadata = child.Kind switch
-                {
-                    "ReplicaSet" => (await _client.AppsV1.ReadNamespacedReplicaSetAsync(child.Name, ns).ConfigureAwait(false)).Metadata,
-                    "Job" => (await _client.BatchV1.ReadNamespacedJobAsync(child.Name, ns).ConfigureAwait(false)).Metadata,
-                    _ => throw new ArgumentOutOfRangeException(nameof(child), child.Kind, "only ReplicaSet and Job owners are read"),
-                };
-                var owner = Controller(metadata.OwnerReferences);
-                if (_ownerOf.Count >= CacheLimit)
-                {
-                    _ownerOf.Clear();
-                }
-
-                _ownerOf[key] = owner;
-                return owner;
-            }
-            finally
-            {
-                _readSlots.Writer.TryWrite(true);
-            }
+                "ReplicaSet" => (await _client.AppsV1.ReadNamespacedReplicaSetAsync(child.Name, ns).ConfigureAwait(false)).Metadata,
+                "Job" => (await _client.BatchV1.ReadNamespacedJobAsync(child.Name, ns).ConfigureAwait(false)).Metadata,
+                _ => throw new ArgumentOutOfRangeException(nameof(child), child.Kind, "only ReplicaSet and Job owners are read"),
+            };
+            return Controller(metadata.OwnerReferences);
         }
         finally
         {
-            lock (_reading)
-            {
-                _reading.Remove(key);
-            }
+            _readSlots.Writer.TryWrite(true);
         }
     }
 

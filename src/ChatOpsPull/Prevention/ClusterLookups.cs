@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using ChatOpsPull.Core.Caching;
 using ChatOpsPull.Kubernetes;
 using k8s;
 using k8s.Autorest;
@@ -31,7 +31,15 @@ public sealed class ClusterLookups(KubernetesConnection connection, IOptionsMoni
     /// <summary>How long one read may take, whoever waits for it.</summary>
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Each lookup by key (its kind, namespace and name) as read, shared while in flight and kept for the window as it is
+    /// set now; one that failed is not kept. The answer is the lookup and its outcome, since the cache holds every kind.
+    /// </summary>
+    private readonly SingleFlightCache<string, (LookupOutcome Outcome, object Lookup)> _lookups = new(
+        (answer, answeredAt, now) => answer.Outcome != LookupOutcome.Failed && now - answeredAt < options.CurrentValue.LookupCacheWindow,
+        4096,
+        time,
+        StringComparer.Ordinal);
 
     public bool Connected => connection.Client is not null;
 
@@ -63,104 +71,34 @@ public sealed class ClusterLookups(KubernetesConnection connection, IOptionsMoni
             return new Lookup<T>(LookupOutcome.Failed, null, "the bot has no connection to the cluster");
         }
 
-        var window = options.CurrentValue.LookupCacheWindow;
-        while (true)
-        {
-            var now = time.GetUtcNow();
-            if (_entries.TryGetValue(key, out var existing))
-            {
-                if (existing.IsFresh(now, window))
-                {
-                    return (Lookup<T>)await existing.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                _entries.TryRemove(new KeyValuePair<string, Entry>(key, existing));
-                continue;
-            }
-
-            // The read starts only once this caller's entry is the one stored: a caller that lost the race to add it
-            // waits for the winner's read instead of sending one nobody shares.
-            var entry = new Entry();
-            if (!_entries.TryAdd(key, entry))
-            {
-                continue;
-            }
-
-            entry.Start(ReadAsync(client, read));
-
-            Sweep(now, window);
-            _ = entry.Task.ContinueWith(
-                t =>
-                {
-                    if (t.IsFaulted || ((Lookup<T>)t.Result).Outcome == LookupOutcome.Failed)
-                    {
-                        _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
-                    }
-                    else
-                    {
-                        entry.Completed(time.GetUtcNow());
-                    }
-                },
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
-            return (Lookup<T>)await entry.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
+        // Not cancelled by this caller: others may be waiting for the same read, which bounds itself.
+        var answer = await _lookups.GetAsync(
+            key,
+            (Client: client, Read: read),
+            static (_, lookup) => ReadAsync(lookup.Client, lookup.Read),
+            cancellationToken).ConfigureAwait(false);
+        return (Lookup<T>)answer.Lookup;
     }
 
-    private static async Task<object> ReadAsync<T>(IKubernetes client, Func<IKubernetes, CancellationToken, Task<T>> read)
+    private static async Task<(LookupOutcome, object)> ReadAsync<T>(IKubernetes client, Func<IKubernetes, CancellationToken, Task<T>> read)
         where T : class
     {
         using var deadline = new CancellationTokenSource(ReadTimeout);
+        Lookup<T> lookup;
         try
         {
-            return new Lookup<T>(LookupOutcome.Found, await read(client, deadline.Token).ConfigureAwait(false), null);
+            lookup = new Lookup<T>(LookupOutcome.Found, await read(client, deadline.Token).ConfigureAwait(false), null);
         }
         catch (HttpOperationException e)
         {
             var error = ApiError.From(e);
-            return new Lookup<T>(error.IsNotFound ? LookupOutcome.Missing : error.IsForbidden ? LookupOutcome.Forbidden : LookupOutcome.Failed, null, error.Message);
+            lookup = new Lookup<T>(error.IsNotFound ? LookupOutcome.Missing : error.IsForbidden ? LookupOutcome.Forbidden : LookupOutcome.Failed, null, error.Message);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
         {
-            return new Lookup<T>(LookupOutcome.Failed, null, e is OperationCanceledException ? $"the API server did not answer within {ReadTimeout.TotalSeconds:0} s" : e.Message);
-        }
-    }
-
-    private void Sweep(DateTimeOffset now, TimeSpan window)
-    {
-        if (_entries.Count < 4096)
-        {
-            return;
+            lookup = new Lookup<T>(LookupOutcome.Failed, null, e is OperationCanceledException ? $"the API server did not answer within {ReadTimeout.TotalSeconds:0} s" : e.Message);
         }
 
-        foreach (var (key, entry) in _entries)
-        {
-            if (!entry.IsFresh(now, window))
-            {
-                _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
-            }
-        }
-    }
-
-    private sealed class Entry
-    {
-        private readonly TaskCompletionSource<Task<object>> _read = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private long _completedAtTicks = -1;
-
-        public Entry() => Task = _read.Task.Unwrap();
-
-        /// <summary>The read's answer; callers that find the entry before its read starts wait for it too.</summary>
-        public Task<object> Task { get; }
-
-        public void Start(Task<object> read) => _read.SetResult(read);
-
-        public bool IsFresh(DateTimeOffset now, TimeSpan window)
-        {
-            var ticks = Interlocked.Read(ref _completedAtTicks);
-            return ticks < 0 || now.UtcTicks - ticks < window.Ticks;
-        }
-
-        public void Completed(DateTimeOffset at) => Interlocked.Exchange(ref _completedAtTicks, at.UtcTicks);
+        return (lookup.Outcome, lookup);
     }
 }

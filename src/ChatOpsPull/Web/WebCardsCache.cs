@@ -1,3 +1,4 @@
+using ChatOpsPull.Core.Caching;
 using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Prevention;
@@ -22,11 +23,18 @@ public sealed class WebCardsCache(
     IOptions<AntiforgeryOptions> antiforgery,
     TimeProvider time) : IIncidentNotifier, IPreventionNotifier
 {
+    /// <summary>
+    /// The cards by the generation of news they were read at: a read that started at this generation saw every change told
+    /// before this request, so requests at one generation share it, and its snapshot serves them until it is due again.
+    /// Only the newest generation is ever asked for, so adding one drops the others' snapshots.
+    /// </summary>
+    private readonly SingleFlightCache<long, Snapshot> _snapshots = new(static (snapshot, _, now) => now < snapshot.ValidUntil, 1, time);
+
     private readonly Lock _gate = new();
     private long _generation;
-    private Snapshot? _current;
-    private Task<Snapshot>? _reading;
-    private long _readingGeneration;
+
+    /// <summary>The newest snapshot read, whose rendered cards the next read reuses.</summary>
+    private Snapshot? _latest;
 
     /// <summary>How many times the board was read from the stores (for tests and the bench).</summary>
     public long Reads => Interlocked.Read(ref _reads);
@@ -36,37 +44,14 @@ public sealed class WebCardsCache(
     /// <summary>The cards as they stand now.</summary>
     public async Task<WebCardsHtml> GetAsync(CancellationToken cancellationToken)
     {
-        var generation = Interlocked.Read(ref _generation);
-        if (Fresh(Volatile.Read(ref _current), generation) is { } current)
-        {
-            return current.Html;
-        }
-
-        Task<Snapshot> reading;
-        lock (_gate)
-        {
-            // A read stores its snapshot under this lock before it completes: a request that missed the snapshot just before
-            // the shared read finished finds it here instead of reading the board again.
-            if (Fresh(_current, generation) is { } stored)
-            {
-                return stored.Html;
-            }
-
-            // A read that started at this generation saw every change told before this request: share it.
-            if (_reading is null || _readingGeneration != generation || _reading.IsCompleted)
-            {
-                _readingGeneration = generation;
-                _reading = ReadAsync(generation);
-            }
-
-            reading = _reading;
-        }
-
-        return (await reading.WaitAsync(cancellationToken).ConfigureAwait(false)).Html;
+        // Not the request's token: other requests share the read.
+        var snapshot = await _snapshots.GetAsync(
+            Interlocked.Read(ref _generation),
+            this,
+            static (generation, cache) => cache.ReadAsync(generation),
+            cancellationToken).ConfigureAwait(false);
+        return snapshot.Html;
     }
-
-    private Snapshot? Fresh(Snapshot? snapshot, long generation) =>
-        snapshot is not null && snapshot.Generation == generation && time.GetUtcNow() < snapshot.ValidUntil ? snapshot : null;
 
     /// <summary>Something the cards show changed: the next request reads the board again.</summary>
     public void Invalidate() => Interlocked.Increment(ref _generation);
@@ -85,13 +70,11 @@ public sealed class WebCardsCache(
 
     private async Task<Snapshot> ReadAsync(long generation)
     {
-        // Not the request's token: other requests share this read.
-        await Task.Yield();
         var started = time.GetUtcNow();
         var cards = await board.ReadAsync(CancellationToken.None).ConfigureAwait(false);
         Interlocked.Increment(ref _reads);
         var field = antiforgery.Value.FormFieldName;
-        var previous = Volatile.Read(ref _current)?.Rendered;
+        var previous = Volatile.Read(ref _latest)?.Rendered;
         var rendered = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var parts = new List<string[]>(cards.Count);
         var validUntil = started + options.CurrentValue.CardsMaxAge;
@@ -114,9 +97,9 @@ public sealed class WebCardsCache(
         var snapshot = new Snapshot(generation, validUntil, WebCardsHtml.From(parts), rendered);
         lock (_gate)
         {
-            if (_current is null || _current.Generation <= generation)
+            if (_latest is null || _latest.Generation <= generation)
             {
-                Volatile.Write(ref _current, snapshot);
+                Volatile.Write(ref _latest, snapshot);
             }
         }
 

@@ -38,11 +38,7 @@ internal static class EventJson
     /// <summary>Reads one object (an event, or the Status of an ERROR line); the reader is on its StartObject.</summary>
     private static ObjectFields ReadObject(ref Utf8JsonReader reader, StringPool pool)
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException($"expected an object, found {reader.TokenType}");
-        }
-
+        ExpectObject(ref reader);
         var fields = new ObjectFields();
         while (Property(ref reader, Names) is { } name)
         {
@@ -127,20 +123,13 @@ internal static class EventJson
     {
         while (Property(ref reader, Names) is { } name)
         {
+            if (CommonMetadata(name, ref reader, pool, ref fields.Metadata))
+            {
+                continue;
+            }
+
             switch (name)
             {
-                case "uid":
-                    fields.Uid = Text(ref reader);
-                    break;
-                case "name":
-                    fields.Name = Text(ref reader);
-                    break;
-                case "namespace":
-                    fields.Namespace = Pooled(ref reader, pool);
-                    break;
-                case "resourceVersion":
-                    fields.ResourceVersion = Text(ref reader);
-                    break;
                 case "creationTimestamp":
                     fields.Created = Time(ref reader);
                     break;
@@ -184,13 +173,8 @@ internal static class EventJson
 
     private sealed class ObjectFields
     {
-        public string? Uid { get; set; }
-
-        public string? Name { get; set; }
-
-        public string? Namespace { get; set; }
-
-        public string? ResourceVersion { get; set; }
+        /// <summary>A field, not a property, so <see cref="CommonMetadata"/> reads into it in place.</summary>
+        public ObjectMetadata Metadata;
 
         public DateTime? Created { get; set; }
 
@@ -221,10 +205,10 @@ internal static class EventJson
         public int? Code { get; set; }
 
         public WatchedEvent ToEvent() => new(
-            Uid,
-            Name,
-            Namespace,
-            ResourceVersion,
+            Metadata.Uid,
+            Metadata.Name,
+            Metadata.Namespace,
+            Metadata.ResourceVersion,
             Type,
             Reason,
             Message,

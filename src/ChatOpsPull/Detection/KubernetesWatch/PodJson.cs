@@ -40,11 +40,7 @@ internal static class PodJson
     /// <summary>Reads one object (a pod, or the Status of an ERROR event); the reader is on its StartObject.</summary>
     private static ObjectFields ReadObject(ref Utf8JsonReader reader, StringPool pool)
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException($"expected an object, found {reader.TokenType}");
-        }
-
+        ExpectObject(ref reader);
         var fields = new ObjectFields();
         while (Property(ref reader, Names) is { } name)
         {
@@ -78,20 +74,13 @@ internal static class PodJson
     {
         while (Property(ref reader, Names) is { } name)
         {
+            if (CommonMetadata(name, ref reader, pool, ref fields.Metadata))
+            {
+                continue;
+            }
+
             switch (name)
             {
-                case "uid":
-                    fields.Uid = Text(ref reader);
-                    break;
-                case "name":
-                    fields.Name = Text(ref reader);
-                    break;
-                case "namespace":
-                    fields.Namespace = Pooled(ref reader, pool);
-                    break;
-                case "resourceVersion":
-                    fields.ResourceVersion = Text(ref reader);
-                    break;
                 case "ownerReferences" when reader.TokenType == JsonTokenType.StartArray:
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
@@ -112,11 +101,7 @@ internal static class PodJson
 
     private static V1OwnerReference ReadOwner(ref Utf8JsonReader reader, StringPool pool)
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException($"expected an owner reference, found {reader.TokenType}");
-        }
-
+        ExpectObject(ref reader, "an owner reference");
         var owner = new V1OwnerReference();
         while (Property(ref reader, Names) is { } name)
         {
@@ -304,13 +289,8 @@ internal static class PodJson
 
     private sealed class ObjectFields
     {
-        public string? Uid { get; set; }
-
-        public string? Name { get; set; }
-
-        public string? Namespace { get; set; }
-
-        public string? ResourceVersion { get; set; }
+        /// <summary>A field, not a property, so <see cref="CommonMetadata"/> reads into it in place.</summary>
+        public ObjectMetadata Metadata;
 
         public string? NodeName { get; set; }
 
@@ -348,7 +328,7 @@ internal static class PodJson
                 failing = states;
             }
 
-            return new WatchedPod(Uid, Namespace ?? string.Empty, Name ?? string.Empty, ResourceVersion, NodeName, Controller, failing);
+            return new WatchedPod(Metadata.Uid, Metadata.Namespace ?? string.Empty, Metadata.Name ?? string.Empty, Metadata.ResourceVersion, NodeName, Controller, failing);
         }
     }
 

@@ -166,6 +166,41 @@ internal static class SlimJson
         return name;
     }
 
+    /// <summary>
+    /// Reads the metadata field <paramref name="name"/> the reader is on into <paramref name="metadata"/> if it is one
+    /// every slim reader keeps (uid, name, namespace, resourceVersion, which its <see cref="JsonNames"/> must hold); false for
+    /// any other, which the caller reads or skips.
+    /// </summary>
+    public static bool CommonMetadata(string name, ref Utf8JsonReader reader, StringPool pool, ref ObjectMetadata metadata)
+    {
+        switch (name)
+        {
+            case "uid":
+                metadata.Uid = Text(ref reader);
+                return true;
+            case "name":
+                metadata.Name = Text(ref reader);
+                return true;
+            case "namespace":
+                metadata.Namespace = Pooled(ref reader, pool);
+                return true;
+            case "resourceVersion":
+                metadata.ResourceVersion = Text(ref reader);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Fails unless the reader is on the StartObject of <paramref name="what"/>.</summary>
+    public static void ExpectObject(ref Utf8JsonReader reader, string what = "an object")
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"expected {what}, found {reader.TokenType}");
+        }
+    }
+
     public static void Expect(ref Utf8JsonReader reader, JsonTokenType type)
     {
         if (!reader.Read() || reader.TokenType != type)
@@ -247,4 +282,16 @@ internal static class SlimJson
             ArrayPool<byte>.Shared.Return(rented);
         }
     }
+}
+
+/// <summary>The metadata every slim reader keeps of an object (<see cref="SlimJson.CommonMetadata"/> reads it).</summary>
+internal struct ObjectMetadata
+{
+    public string? Uid;
+
+    public string? Name;
+
+    public string? Namespace;
+
+    public string? ResourceVersion;
 }
