@@ -4,9 +4,6 @@ using static ChatOpsPull.Detection.KubernetesWatch.SlimJson;
 
 namespace ChatOpsPull.Detection.KubernetesWatch;
 
-/// <summary>One page of an event list: its events, the list's resourceVersion and the token for the next page.</summary>
-internal sealed record EventListPage(IReadOnlyList<WatchedEvent> Items, string? ResourceVersion, string? Continue);
-
 /// <summary>
 /// Reads core/v1 event lists and event watch lines with a <see cref="Utf8JsonReader"/>, keeping only what
 /// <see cref="WatchedEvent"/> holds and skipping the rest unread (managedFields, annotations, related, action, …): the
@@ -21,10 +18,10 @@ internal static class EventJson
         "creationTimestamp", "reason", "involvedObject", "kind", "fieldPath", "source", "host", "reportingInstance", "count",
         "series", "lastObservedTime", "lastTimestamp", "eventTime", "firstTimestamp");
 
-    public static EventListPage ReadListPage(ReadOnlySequence<byte> json, StringPool pool)
+    public static ListPage<WatchedEvent> ReadListPage(ReadOnlySequence<byte> json, StringPool pool)
     {
         var (items, resourceVersion, next) = ReadList(json, Names, pool, static (ref Utf8JsonReader reader, StringPool pool) => ReadObject(ref reader, pool).ToEvent());
-        return new EventListPage(items, resourceVersion, next);
+        return new ListPage<WatchedEvent>(items, resourceVersion, next);
     }
 
     public static WatchLine<WatchedEvent> ReadWatchEvent(ReadOnlySequence<byte> line, StringPool pool)

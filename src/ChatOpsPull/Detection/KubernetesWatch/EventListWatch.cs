@@ -12,7 +12,7 @@ internal sealed class EventListWatch(k8s.IKubernetes client)
     private readonly ApiListWatch _api = new(client, "events", PodEventSelector);
 
     /// <summary>One page: <c>GET /api/v1/[namespaces/NS/]events?fieldSelector=involvedObject.kind%3DPod&amp;limit=N[&amp;continue=T]</c>.</summary>
-    public Task<EventListPage> ListAsync(string? ns, string? next, int limit, StringPool pool, CancellationToken cancellationToken) =>
+    public Task<ListPage<WatchedEvent>> ListAsync(string? ns, string? next, int limit, StringPool pool, CancellationToken cancellationToken) =>
         _api.ListAsync(ns, next, limit, json => EventJson.ReadListPage(json, pool), cancellationToken);
 
     /// <summary>

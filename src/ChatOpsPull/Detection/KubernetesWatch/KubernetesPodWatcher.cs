@@ -242,39 +242,22 @@ public sealed partial class KubernetesPodWatcher
     {
         var mark = Interlocked.Increment(ref _listMarks);
         var listed = 0;
-        string? listVersion = null;
-        string? next = null;
-        do
-        {
-            PodListPage page;
-            try
-            {
-                page = await _pods.ListAsync(ns, next, _options.ListPageSize, strings, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
-            {
-                // The continue token expired: start the list again.
-                mark = Interlocked.Increment(ref _listMarks);
-                listed = 0;
-                listVersion = null;
-                next = null;
-                continue;
-            }
-
-            listVersion ??= page.ResourceVersion;
-            foreach (var pod in page.Items)
+        var listVersion = await ListPagesAsync(
+            next => _pods.ListAsync(ns, next, _options.ListPageSize, strings, cancellationToken),
+            pod =>
             {
                 if (pod.Uid is not null)
                 {
                     listed++;
                 }
 
-                await writer.WriteAsync(new PodInput(WatchEventType.Added, pod, mark), cancellationToken).ConfigureAwait(false);
-            }
-
-            next = page.Continue;
-        }
-        while (!string.IsNullOrEmpty(next));
+                return writer.WriteAsync(new PodInput(WatchEventType.Added, pod, mark), cancellationToken);
+            },
+            () =>
+            {
+                mark = Interlocked.Increment(ref _listMarks);
+                listed = 0;
+            }).ConfigureAwait(false);
 
         await writer.WriteAsync(new RelistInput(ns, mark), cancellationToken).ConfigureAwait(false);
         _status.PodListCompleted(listed);
@@ -285,17 +268,35 @@ public sealed partial class KubernetesPodWatcher
     /// <summary>Lists the pod events page by page (read slimly, <see cref="EventJson"/>); an expired continue token (410) starts again.</summary>
     private async Task<string> ListEventsAsync(string? ns, StringPool strings, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken)
     {
+        var listVersion = await ListPagesAsync(
+            next => _events.ListAsync(ns, next, _options.ListPageSize, strings, cancellationToken),
+            item => writer.WriteAsync(new EventInput(item), cancellationToken),
+            static () => { }).ConfigureAwait(false);
+
+        _status.EventResourceVersion = listVersion;
+        return listVersion ?? throw new KubernetesException("the event list had no resourceVersion");
+    }
+
+    /// <summary>
+    /// Reads a list page by page to its end, handing each object to <paramref name="each"/>, and returns the first page's
+    /// resourceVersion. An expired continue token (410) starts the list again from its first page, after
+    /// <paramref name="restarted"/> has forgotten what the pages so far gave.
+    /// </summary>
+    private static async Task<string?> ListPagesAsync<T>(Func<string?, Task<ListPage<T>>> readPage, Func<T, ValueTask> each, Action restarted)
+    {
         string? listVersion = null;
         string? next = null;
         do
         {
-            EventListPage page;
+            ListPage<T> page;
             try
             {
-                page = await _events.ListAsync(ns, next, _options.ListPageSize, strings, cancellationToken).ConfigureAwait(false);
+                page = await readPage(next).ConfigureAwait(false);
             }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
             {
+                // The continue token expired: start the list again.
+                restarted();
                 listVersion = null;
                 next = null;
                 continue;
@@ -304,15 +305,14 @@ public sealed partial class KubernetesPodWatcher
             listVersion ??= page.ResourceVersion;
             foreach (var item in page.Items)
             {
-                await writer.WriteAsync(new EventInput(item), cancellationToken).ConfigureAwait(false);
+                await each(item).ConfigureAwait(false);
             }
 
             next = page.Continue;
         }
         while (!string.IsNullOrEmpty(next));
 
-        _status.EventResourceVersion = listVersion;
-        return listVersion ?? throw new KubernetesException("the event list had no resourceVersion");
+        return listVersion;
     }
 
     private Task<WatchEnd> WatchPodsAsync(string? ns, StringPool strings, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>

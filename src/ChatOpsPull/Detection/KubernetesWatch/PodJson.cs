@@ -6,8 +6,8 @@ using static ChatOpsPull.Detection.KubernetesWatch.SlimJson;
 
 namespace ChatOpsPull.Detection.KubernetesWatch;
 
-/// <summary>One page of a pod list: its pods, the list's resourceVersion and the token for the next page.</summary>
-internal sealed record PodListPage(IReadOnlyList<WatchedPod> Items, string? ResourceVersion, string? Continue);
+/// <summary>One page of a list (pods, events): its objects, the list's resourceVersion and the token for the next page.</summary>
+internal sealed record ListPage<T>(IReadOnlyList<T> Items, string? ResourceVersion, string? Continue);
 
 /// <summary>
 /// One line of a watch: ADDED, MODIFIED, DELETED and BOOKMARK carry an object (a bookmark only its resourceVersion);
@@ -23,10 +23,10 @@ internal sealed record WatchLine<T>(string Type, T? Object, int? StatusCode, str
 /// </summary>
 internal static class PodJson
 {
-    public static PodListPage ReadListPage(ReadOnlySequence<byte> json, StringPool pool)
+    public static ListPage<WatchedPod> ReadListPage(ReadOnlySequence<byte> json, StringPool pool)
     {
         var (items, resourceVersion, next) = ReadList(json, Names, pool, static (ref Utf8JsonReader reader, StringPool pool) => ReadObject(ref reader, pool).ToPod());
-        return new PodListPage(items, resourceVersion, next);
+        return new ListPage<WatchedPod>(items, resourceVersion, next);
     }
 
     public static WatchLine<WatchedPod> ReadWatchEvent(ReadOnlySequence<byte> line, StringPool pool)

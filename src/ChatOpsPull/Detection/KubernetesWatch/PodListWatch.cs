@@ -9,7 +9,7 @@ internal sealed class PodListWatch(k8s.IKubernetes client)
     private readonly ApiListWatch _api = new(client, "pods");
 
     /// <summary>One page: <c>GET /api/v1/[namespaces/NS/]pods?limit=N[&amp;continue=T]</c>.</summary>
-    public Task<PodListPage> ListAsync(string? ns, string? next, int limit, StringPool pool, CancellationToken cancellationToken) =>
+    public Task<ListPage<WatchedPod>> ListAsync(string? ns, string? next, int limit, StringPool pool, CancellationToken cancellationToken) =>
         _api.ListAsync(ns, next, limit, json => PodJson.ReadListPage(json, pool), cancellationToken);
 
     /// <summary>
