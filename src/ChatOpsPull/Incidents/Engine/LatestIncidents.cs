@@ -20,6 +20,12 @@ internal sealed class LatestIncidents(IncidentStore store)
     /// <summary>Each open incident's newest whole version, with its pods' positions (<see cref="WholePods"/>).</summary>
     private readonly ConcurrentDictionary<string, Remembered> _latest = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// About how many incidents <see cref="_latest"/> holds, kept beside it: its own <c>Count</c> takes every lock of the
+    /// dictionary, and asking it on every notice made the drain's notices queue for those locks.
+    /// </summary>
+    private int _count;
+
     /// <summary>A whole incident that was just read or told: remembered when it is the newest seen.</summary>
     public Incident Remember(Incident whole) => Remember(whole, WholePods.Of(whole.Pods));
 
@@ -27,16 +33,27 @@ internal sealed class LatestIncidents(IncidentStore store)
     {
         if (whole.IsClosed)
         {
-            _latest.TryRemove(whole.Id, out _);
+            if (_latest.TryRemove(whole.Id, out _))
+            {
+                Interlocked.Decrement(ref _count);
+            }
+
             return whole;
         }
 
-        if (_latest.Count >= Capacity)
+        if (Volatile.Read(ref _count) >= Capacity)
         {
             _latest.Clear();
+            Interlocked.Exchange(ref _count, 0);
         }
 
         var remembered = new Remembered(whole, pods);
+        if (_latest.TryAdd(whole.Id, remembered))
+        {
+            Interlocked.Increment(ref _count);
+            return whole;
+        }
+
         _latest.AddOrUpdate(whole.Id, remembered, (_, known) => known.Incident.Version > whole.Version ? known : remembered);
         return whole;
     }
