@@ -11,7 +11,7 @@ namespace ChatOpsPull.Incidents.Engine;
 /// <remarks>
 /// The positions are shared by successive versions and extended in place (under a lock) while pods only change in place
 /// or join at the end, as a failing pod does; a pod that sorts before others (an older first-seen time) moves the
-/// positions, and they are counted again once. Only the newest version holds them (<see cref="_owner"/>): merging on an
+/// positions, and they are counted again once. Only the newest version owns them (<c>Positions.Owner</c>): merging on an
 /// older one counts its positions first. Each version's pod list is its own and never changes.
 /// </remarks>
 internal sealed class WholePods
