@@ -43,6 +43,8 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     private long _newBackends;
     private double _serverCpuAtBegin;
     private double _serverCpu;
+    private Dictionary<string, (long Updates, long Hot)> _updatesAtBegin = [];
+    private List<(string Table, long Updates, long Hot)> _updates = [];
 
     private PostgresStormProbe(string connectionString)
     {
@@ -102,6 +104,7 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     public void Begin()
     {
         _serverCpuAtBegin = ServerCpuMilliseconds();
+        _updatesAtBegin = TableUpdates().ToDictionary(t => t.Table, t => (t.Updates, t.Hot), StringComparer.Ordinal);
         _begunAt = DateTime.UtcNow;
         _counting = true;
         _sampling = Task.Run(SampleAsync);
@@ -124,9 +127,14 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
             _newBackends = (long)(await command.ExecuteScalarAsync())!;
         }
 
+        _updates = [.. TableUpdates()
+            .Select(t => (t.Table, t.Updates - _updatesAtBegin.GetValueOrDefault(t.Table).Updates, t.Hot - _updatesAtBegin.GetValueOrDefault(t.Table).Hot))
+            .Where(t => t.Item2 > 0)
+            .OrderByDescending(t => t.Item2)];
+
         await using (var command = new NpgsqlCommand(
             "SELECT calls, plans, total_plan_time, total_exec_time, rows, query FROM pg_stat_statements "
-            + "WHERE query NOT LIKE '%pg_stat_activity%' AND query NOT LIKE '%pg_stat_statements%' ORDER BY total_plan_time + total_exec_time DESC", _server))
+            + "WHERE query NOT LIKE '%pg_stat_activity%' AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_user_tables%' AND query NOT LIKE '%pg_stat_clear_snapshot%' ORDER BY total_plan_time + total_exec_time DESC", _server))
         {
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
@@ -147,6 +155,13 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         foreach (var s in _statements.Take(15))
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"    {s.Calls,6} {s.Plans,9} {s.PlanMs,9:0.0} {s.ExecMs,9:0.0} {s.Rows,9}  {Shape(s.Query)}");
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"  row updates during the storm (pg_stat_user_tables, as flushed by the backends): {_updates.Sum(u => u.Updates)}, HOT {_updates.Sum(u => u.Hot)} ({_updates.Sum(u => u.Hot) * 100.0 / Math.Max(1, _updates.Sum(u => u.Updates)):0} %)");
+        foreach (var (table, updates, hot) in _updates)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {updates,7} updated, {hot,7} HOT ({hot * 100.0 / updates,3:0} %)  {table}");
         }
 
         text.AppendLine(CultureInfo.InvariantCulture, $"  PostgreSQL during the storm ({pods} pods, {diagnoses} diagnosis runs): round trips (commands/batches + the bot's COMMITs) by flow and statement shape");
@@ -189,6 +204,22 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         }
 
         return text.ToString().TrimEnd();
+    }
+
+    /// <summary>Row updates per table so far, and how many of them were HOT (no index entry written: no indexed column changed and the page had room).</summary>
+    private List<(string Table, long Updates, long Hot)> TableUpdates()
+    {
+        using var clear = new NpgsqlCommand("SELECT pg_stat_clear_snapshot()", _server);
+        clear.ExecuteNonQuery();
+        using var command = new NpgsqlCommand("SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE schemaname = 'public'", _server);
+        using var reader = command.ExecuteReader();
+        var tables = new List<(string, long, long)>();
+        while (reader.Read())
+        {
+            tables.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        return tables;
     }
 
     public async ValueTask DisposeAsync()

@@ -29,7 +29,7 @@ public sealed class ApprovalStore(BotDatabase database)
     public static async Task<ApprovalRequest?> GetAsync(DbConnection connection, DbTransaction? transaction, string id)
     {
         var row = await connection.QuerySingleOrDefaultAsync<RequestRow>(
-            "SELECT * FROM approval_requests WHERE id = @id", new { id }, transaction).ConfigureAwait(false);
+            $"SELECT {RequestRow.Columns} FROM approval_requests WHERE id = @id", new { id }, transaction).ConfigureAwait(false);
         return row?.ToRequest();
     }
 
@@ -38,7 +38,7 @@ public sealed class ApprovalStore(BotDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<RequestRow>(
-            "SELECT * FROM approval_requests WHERE pending_key = @key", new { key = PendingKey(incidentId, cluster, plan) }).ConfigureAwait(false);
+            $"SELECT {RequestRow.Columns} FROM approval_requests WHERE pending_key = @key", new { key = PendingKey(incidentId, cluster, plan) }).ConfigureAwait(false);
         return row?.ToRequest();
     }
 
@@ -84,29 +84,29 @@ public sealed class ApprovalStore(BotDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<RequestRow>(
-            "SELECT * FROM approval_requests WHERE id = @id", new { id }).ConfigureAwait(false);
+            $"SELECT {RequestRow.Columns} FROM approval_requests WHERE id = @id", new { id }).ConfigureAwait(false);
         return row is null ? null : (row.ToRequest(), row.decision_signature);
     }
 
     public Task<IReadOnlyList<ApprovalRequest>> ListPendingAsync(string? @namespace, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            "SELECT * FROM approval_requests WHERE status = 'pending' AND (@namespace IS NULL OR namespace = @namespace) ORDER BY requested_at, id",
+            $"SELECT {RequestRow.Columns} FROM approval_requests WHERE status = 'pending' AND (@namespace IS NULL OR namespace = @namespace) ORDER BY requested_at, id",
             new { @namespace },
             cancellationToken);
 
     public Task<IReadOnlyList<ApprovalRequest>> ListForIncidentAsync(string incidentId, CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT * FROM approval_requests WHERE incident_id = @incidentId ORDER BY requested_at, id", new { incidentId }, cancellationToken);
+        QueryAsync($"SELECT {RequestRow.Columns} FROM approval_requests WHERE incident_id = @incidentId ORDER BY requested_at, id", new { incidentId }, cancellationToken);
 
     public Task<IReadOnlyList<ApprovalRequest>> ListRequestedAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            "SELECT * FROM approval_requests WHERE requested_at >= @from AND requested_at < @to ORDER BY requested_at, id",
+            $"SELECT {RequestRow.Columns} FROM approval_requests WHERE requested_at >= @from AND requested_at < @to ORDER BY requested_at, id",
             new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to) },
             cancellationToken);
 
     /// <summary>Pending requests whose lifetime ran out before <paramref name="now"/> (for the expiry sweep).</summary>
     public Task<IReadOnlyList<ApprovalRequest>> ListExpiredPendingAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            "SELECT * FROM approval_requests WHERE status = 'pending' AND expires_at <= @now ORDER BY expires_at LIMIT 500",
+            $"SELECT {RequestRow.Columns} FROM approval_requests WHERE status = 'pending' AND expires_at <= @now ORDER BY expires_at LIMIT 500",
             new { now = BotDatabase.ToDb(now) },
             cancellationToken);
 
@@ -152,6 +152,10 @@ public sealed class ApprovalStore(BotDatabase database)
 #pragma warning disable IDE1006, CA1812, SA1300 // column names as Dapper maps them
     private sealed class RequestRow
     {
+        /// <summary>The columns a read maps, named: a statement prepared on a PostgreSQL connection keeps its result type when another replica's migration adds a column.</summary>
+        public const string Columns =
+            "id, incident_id, cluster, namespace, plan_key, plan, requested_by, requested_at, expires_at, status, required, votes, dry_run, decided_at, pending_key, version, decision_signature";
+
         public string id { get; set; } = "";
         public string? incident_id { get; set; }
         public string cluster { get; set; } = "";

@@ -110,19 +110,19 @@ public sealed class AuditLog(BotDatabase database, TimeProvider time)
 
     /// <summary>Every line about one incident, oldest first.</summary>
     public Task<IReadOnlyList<AuditEntry>> ForIncidentAsync(string incidentId, CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT * FROM audit_log WHERE incident_id = @incidentId ORDER BY id", new { incidentId }, cancellationToken);
+        QueryAsync($"SELECT {AuditRow.Columns} FROM audit_log WHERE incident_id = @incidentId ORDER BY id", new { incidentId }, cancellationToken);
 
     /// <summary>Every line about one approval, oldest first.</summary>
     public Task<IReadOnlyList<AuditEntry>> ForApprovalAsync(string approvalId, CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT * FROM audit_log WHERE approval_id = @approvalId ORDER BY id", new { approvalId }, cancellationToken);
+        QueryAsync($"SELECT {AuditRow.Columns} FROM audit_log WHERE approval_id = @approvalId ORDER BY id", new { approvalId }, cancellationToken);
 
     /// <summary>The latest <paramref name="count"/> lines, newest first.</summary>
     public Task<IReadOnlyList<AuditEntry>> RecentAsync(int count, CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT * FROM audit_log ORDER BY id DESC LIMIT @count", new { count = Math.Clamp(count, 1, 10_000) }, cancellationToken);
+        QueryAsync($"SELECT {AuditRow.Columns} FROM audit_log ORDER BY id DESC LIMIT @count", new { count = Math.Clamp(count, 1, 10_000) }, cancellationToken);
 
     /// <summary>The latest <paramref name="count"/> lines older than line <paramref name="before"/>, newest first.</summary>
     public Task<IReadOnlyList<AuditEntry>> OlderThanAsync(long before, int count, CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT * FROM audit_log WHERE id < @before ORDER BY id DESC LIMIT @count", new { before, count = Math.Clamp(count, 1, 10_000) }, cancellationToken);
+        QueryAsync($"SELECT {AuditRow.Columns} FROM audit_log WHERE id < @before ORDER BY id DESC LIMIT @count", new { before, count = Math.Clamp(count, 1, 10_000) }, cancellationToken);
 
     private async Task<IReadOnlyList<AuditEntry>> QueryAsync(string sql, object parameters, CancellationToken cancellationToken)
     {
@@ -160,6 +160,9 @@ public sealed class AuditLog(BotDatabase database, TimeProvider time)
 
     private sealed class AuditRow
     {
+        /// <summary>The columns a read maps, named: a statement prepared on a PostgreSQL connection keeps its result type when another replica's migration adds a column.</summary>
+        public const string Columns = "id, at, actor_platform, actor_id, actor_name, action, incident_id, approval_id, detail, outcome";
+
         public long id { get; set; }
         public long at { get; set; }
         public string actor_platform { get; set; } = "";

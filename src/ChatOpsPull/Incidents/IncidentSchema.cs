@@ -146,4 +146,15 @@ public static class IncidentSchema
     public static readonly SchemaMigration DiagnosisTakenUntil = new(
         "0290-incident-diagnosis-taken-until",
         "ALTER TABLE incidents ADD COLUMN diagnosis_taken_until {bigint} NULL;");
+
+    /// <summary>
+    /// <c>incident_news_owed.owed_at</c> loses its index. Every news owed on top of a row not yet told (the upsert), and every
+    /// retell's claim, moves <c>owed_at</c>: with the column indexed no such update could be HOT (each wrote a new tuple
+    /// plus an entry in both indexes, and left dead ones for vacuum), in a storm on every round of every incident. The
+    /// table holds only news not yet told (rows are removed within about 50 ms of the telling), so the retell sweep's read
+    /// (<c>owed_at &lt; @olderThan ORDER BY owed_at</c>, once per grace) scans a handful of rows without it.
+    /// </summary>
+    public static readonly SchemaMigration NewsOwedAtUnindexed = new(
+        "0400-incident-news-owed-at-unindexed",
+        "DROP INDEX IF EXISTS ix_incident_news_owed_at;");
 }

@@ -63,28 +63,28 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
     /// <summary>Open incidents (not Resolved/Failed), newest first, optionally for one cluster and/or namespace.</summary>
     public Task<IReadOnlyList<Incident>> ListOpenAsync(string? cluster = null, string? @namespace = null, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            "SELECT * FROM incidents WHERE open_key IS NOT NULL AND (@cluster IS NULL OR cluster = @cluster) AND (@namespace IS NULL OR namespace = @namespace) ORDER BY opened_at DESC, id",
+            $"SELECT {IncidentRow.Columns} FROM incidents WHERE open_key IS NOT NULL AND (@cluster IS NULL OR cluster = @cluster) AND (@namespace IS NULL OR namespace = @namespace) ORDER BY opened_at DESC, id",
             new { cluster, @namespace },
             cancellationToken);
 
     /// <summary>The open incident with this key, if any.</summary>
     public async Task<Incident?> FindOpenAsync(IncidentKey key, CancellationToken cancellationToken = default)
     {
-        var found = await QueryAsync("SELECT * FROM incidents WHERE open_key = @key", new { key = key.ToString() }, cancellationToken).ConfigureAwait(false);
+        var found = await QueryAsync($"SELECT {IncidentRow.Columns} FROM incidents WHERE open_key = @key", new { key = key.ToString() }, cancellationToken).ConfigureAwait(false);
         return found.Count > 0 ? found[0] : null;
     }
 
     /// <summary>Incidents resolved or failed inside [from, to), newest first (the digest reads these).</summary>
     public Task<IReadOnlyList<Incident>> ListClosedAsync(DateTimeOffset from, DateTimeOffset to, string? cluster = null, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            "SELECT * FROM incidents WHERE open_key IS NULL AND resolved_at >= @from AND resolved_at < @to AND (@cluster IS NULL OR cluster = @cluster) ORDER BY resolved_at DESC, id",
+            $"SELECT {IncidentRow.Columns} FROM incidents WHERE open_key IS NULL AND resolved_at >= @from AND resolved_at < @to AND (@cluster IS NULL OR cluster = @cluster) ORDER BY resolved_at DESC, id",
             new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), cluster },
             cancellationToken);
 
     /// <summary>Incidents opened inside [from, to), whatever their state now, newest first.</summary>
     public Task<IReadOnlyList<Incident>> ListOpenedAsync(DateTimeOffset from, DateTimeOffset to, string? cluster = null, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            "SELECT * FROM incidents WHERE opened_at >= @from AND opened_at < @to AND (@cluster IS NULL OR cluster = @cluster) ORDER BY opened_at DESC, id",
+            $"SELECT {IncidentRow.Columns} FROM incidents WHERE opened_at >= @from AND opened_at < @to AND (@cluster IS NULL OR cluster = @cluster) ORDER BY opened_at DESC, id",
             new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to), cluster },
             cancellationToken);
 
@@ -94,7 +94,7 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
 
     /// <summary>Incidents rolled up under <paramref name="parentId"/>.</summary>
     public Task<IReadOnlyList<Incident>> ListRolledUpAsync(string parentId, CancellationToken cancellationToken = default) =>
-        QueryAsync("SELECT * FROM incidents WHERE rollup_of = @parentId ORDER BY opened_at, id", new { parentId }, cancellationToken);
+        QueryAsync($"SELECT {IncidentRow.Columns} FROM incidents WHERE rollup_of = @parentId ORDER BY opened_at, id", new { parentId }, cancellationToken);
 
     public async Task<IncidentCounts> CountAsync(DateTimeOffset from, DateTimeOffset to, string? cluster = null, CancellationToken cancellationToken = default)
     {
@@ -155,8 +155,8 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         using var reader = await connection.QueryMultipleAsync(
-            "SELECT * FROM incidents WHERE id = @id;\n"
-            + "SELECT p.* FROM incident_pods p WHERE p.incident_id = @id AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = @id AND i.diagnosis_requested = @requestVersion AND i.diagnosis_applied < @requestVersion) ORDER BY p.first_seen, p.pod, p.container",
+            $"SELECT {IncidentRow.Columns} FROM incidents WHERE id = @id;\n"
+            + $"SELECT {PodRow.Columns} FROM incident_pods p WHERE p.incident_id = @id AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = @id AND i.diagnosis_requested = @requestVersion AND i.diagnosis_applied < @requestVersion) ORDER BY p.first_seen, p.pod, p.container",
             new { id, requestVersion }).ConfigureAwait(false);
         var row = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).FirstOrDefault();
         var pods = (await reader.ReadAsync<PodRow>().ConfigureAwait(false)).Select(p => p.ToPod()).ToList();
@@ -246,7 +246,7 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
             connection,
             transaction,
             pending,
-            "SELECT * FROM incidents WHERE id = @id;\nSELECT * FROM incident_pods WHERE incident_id = @id ORDER BY first_seen, pod, container",
+            $"SELECT {IncidentRow.Columns} FROM incidents WHERE id = @id;\nSELECT {PodRow.Columns} FROM incident_pods WHERE incident_id = @id ORDER BY first_seen, pod, container",
             new { id }).ConfigureAwait(false);
         var row = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).FirstOrDefault();
         var pods = (await reader.ReadAsync<PodRow>().ConfigureAwait(false)).Select(p => p.ToPod()).ToList();
@@ -291,14 +291,14 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
                 UPDATE incidents SET diagnosis = @diagnosis, updated_at = @updatedAt, version = version + 1, diagnosis_applied = @requestVersion,
                     state = CASE WHEN state = ANY(@becomeDiagnosed) THEN @diagnosed ELSE state END
                 WHERE id = @id AND diagnosis_requested = @requestVersion AND diagnosis_applied < @requestVersion
-                RETURNING *),
+                RETURNING {IncidentRow.Columns}),
             audited AS ({AuditLog.InsertFrom("applied")}),
             owed AS (
                 INSERT INTO incident_news_owed (incident_id, version, change, detail, own_card, owed_at, change_version)
                 SELECT id, version, @owedChange, @owedDetail, 0, @updatedAt, version FROM applied
                 {OweOnConflict})
-            SELECT * FROM applied;
-            SELECT * FROM incident_pods WHERE incident_id = @id
+            SELECT {IncidentRow.Columns} FROM applied;
+            SELECT {PodRow.Columns} FROM incident_pods WHERE incident_id = @id
                 AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = @id AND i.diagnosis_applied = @requestVersion AND i.updated_at = @updatedAt)
                 ORDER BY first_seen, pod, container
             """,
@@ -317,6 +317,8 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
             ? connection.QueryMultipleAsync(sql, parameters, transaction)
             : pending.QueryMultipleTakingAsync(connection, transaction, sql, parameters);
 
+    private const string ByIdSql = $"SELECT {IncidentRow.Columns} FROM incidents WHERE id = @id";
+
     internal static async Task<Incident?> GetAsync(DbConnection connection, DbTransaction? transaction, string id)
     {
         if (connection is SqliteConnection sqlite)
@@ -324,7 +326,7 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
             return SqliteSubject.Get(sqlite, id);
         }
 
-        var rows = await connection.QueryAsync<IncidentRow>("SELECT * FROM incidents WHERE id = @id", new { id }, transaction).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<IncidentRow>(ByIdSql, new { id }, transaction).ConfigureAwait(false);
         var found = await WithPodsAsync(connection, transaction, rows.ToList()).ConfigureAwait(false);
         return found.Count > 0 ? found[0] : null;
     }
@@ -380,9 +382,9 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
     /// <summary>A subject's incidents matching <paramref name="where"/> and the given pods' entries of them: two statements.</summary>
     private static string SubjectSql(DbConnection connection, string where, string orderAndLimit)
     {
-        var selected = $"SELECT i.* FROM incidents i WHERE i.cluster = @cluster AND i.namespace = @namespace AND i.subject = @subject AND {where}{orderAndLimit}";
+        var selected = $"SELECT {IncidentRow.Columns} FROM incidents i WHERE i.cluster = @cluster AND i.namespace = @namespace AND i.subject = @subject AND {where}{orderAndLimit}";
         return selected + ";\n"
-            + $"SELECT p.* FROM incident_pods p WHERE p.incident_id IN (SELECT s.id FROM ({selected}) s) AND {SqlDialects.For(connection).In("p.pod", "@pods")} ORDER BY p.first_seen, p.pod, p.container";
+            + $"SELECT {PodRow.Columns} FROM incident_pods p WHERE p.incident_id IN (SELECT s.id FROM ({selected}) s) AND {SqlDialects.For(connection).In("p.pod", "@pods")} ORDER BY p.first_seen, p.pod, p.container";
     }
 
     /// <summary>The two results of one <see cref="SubjectSql"/>: incidents, then their pods.</summary>
@@ -406,7 +408,7 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
     internal static async Task<IReadOnlyList<Incident>> OpenInStormAsync(DbConnection connection, DbTransaction? transaction, string stormKey)
     {
         var rows = await connection.QueryAsync<IncidentRow>(
-            "SELECT * FROM incidents WHERE storm_key = @stormKey AND open_key IS NOT NULL",
+            $"SELECT {IncidentRow.Columns} FROM incidents WHERE storm_key = @stormKey AND open_key IS NOT NULL",
             new { stormKey },
             transaction).ConfigureAwait(false);
         return rows.Select(r => r.ToIncident([])).ToList();
@@ -770,7 +772,7 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
         // One query whatever the number of incidents: the ids are one parameter (SqlList) on both engines.
         var pods = new Dictionary<string, List<AffectedPod>>(StringComparer.Ordinal);
         var podRows = await connection.QueryAsync<PodRow>(
-            "SELECT * FROM incident_pods WHERE " + SqlDialects.For(connection).In("incident_id", "@ids")
+            $"SELECT {PodRow.Columns} FROM incident_pods WHERE " + SqlDialects.For(connection).In("incident_id", "@ids")
             + (only is null ? string.Empty : " AND pod = @pod AND container = @container")
             + " ORDER BY first_seen, pod, container",
             new { ids = SqlList.Of(rows.ConvertAll(r => r.id)), pod = only?.Pod, container = only?.Container },
@@ -791,6 +793,13 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
 #pragma warning disable IDE1006, CA1812 // column names as Dapper maps them
     private sealed class IncidentRow
     {
+        /// <summary>
+        /// The columns a read maps, named so that a statement prepared on a pooled PostgreSQL connection keeps its result
+        /// type when another replica's migration adds a column (a prepared <c>SELECT *</c> fails once then, 0A000).
+        /// </summary>
+        public const string Columns =
+            "id, cluster, namespace, subject, cause, open_key, storm_key, image, state, workload_kind, workload_name, opened_at, updated_at, resolved_at, snoozed_until, rollup_of, diagnosis, version, diagnosis_requested, diagnosis_applied";
+
         public string id { get; set; } = "";
         public string cluster { get; set; } = "";
         public string @namespace { get; set; } = "";
@@ -865,6 +874,9 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
 
     private sealed class PodRow
     {
+        /// <summary>The columns a read maps (see <see cref="IncidentRow.Columns"/>).</summary>
+        public const string Columns = "incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name";
+
         public string incident_id { get; set; } = "";
         public string pod { get; set; } = "";
         public string container { get; set; } = "";

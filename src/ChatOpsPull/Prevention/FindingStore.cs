@@ -74,7 +74,7 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
         {
             await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
             var existing = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-                "SELECT * FROM prevention_findings WHERE finding_key = @key", new { key }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                $"SELECT {Row.Columns} FROM prevention_findings WHERE finding_key = @key", new { key }, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (existing is null)
             {
                 var id = NewId();
@@ -147,7 +147,7 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            "SELECT * FROM prevention_findings WHERE id = @id", new { id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            $"SELECT {Row.Columns} FROM prevention_findings WHERE id = @id", new { id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row?.ToFinding();
     }
 
@@ -156,7 +156,7 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            "SELECT * FROM prevention_findings WHERE finding_key = @key AND state = 'open'", new { key }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            $"SELECT {Row.Columns} FROM prevention_findings WHERE finding_key = @key AND state = 'open'", new { key }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row?.ToFinding();
     }
 
@@ -164,7 +164,7 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
     public async Task<IReadOnlyList<PreventionFinding>> ListOpenAsync(FindingSource? source, string? cluster, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var sql = "SELECT * FROM prevention_findings WHERE state = 'open'"
+        var sql = $"SELECT {Row.Columns} FROM prevention_findings WHERE state = 'open'"
             + (source is null ? string.Empty : " AND source = @source")
             + (cluster is null ? string.Empty : " AND cluster = @cluster")
             + " ORDER BY first_seen, id";
@@ -180,7 +180,7 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(
-            "SELECT * FROM prevention_findings WHERE last_seen >= @from AND last_seen < @to ORDER BY first_seen, id",
+            $"SELECT {Row.Columns} FROM prevention_findings WHERE last_seen >= @from AND last_seen < @to ORDER BY first_seen, id",
             new { from = BotDatabase.ToDb(from), to = BotDatabase.ToDb(to) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => r.ToFinding()).ToList();
@@ -224,6 +224,10 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
 #pragma warning disable IDE1006, CA1812 // column names as Dapper maps them
     private sealed class Row
     {
+        /// <summary>The columns a read maps, named: a statement prepared on a PostgreSQL connection keeps its result type when another replica's migration adds a column.</summary>
+        public const string Columns =
+            "id, finding_key, source, kind, cluster, namespace, workload_kind, workload_name, container, image, summary, detail, state, first_seen, last_seen, resolved_at, seen";
+
         public string id { get; set; } = "";
         public string finding_key { get; set; } = "";
         public string source { get; set; } = "";

@@ -67,7 +67,7 @@ public sealed class RemediationRunStore(BotDatabase database)
     public async Task<RunRecord?> GetAsync(string approvalId, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var row = await connection.QuerySingleOrDefaultAsync<RunRow>("SELECT * FROM remediation_runs WHERE approval_id = @approvalId", new { approvalId }).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<RunRow>($"SELECT {RunRow.Columns} FROM remediation_runs WHERE approval_id = @approvalId", new { approvalId }).ConfigureAwait(false);
         return row?.ToRecord();
     }
 
@@ -83,7 +83,7 @@ public sealed class RemediationRunStore(BotDatabase database)
         foreach (var id in incidentIds)
         {
             rows.AddRange(await connection.QueryAsync<RunRow>(
-                "SELECT * FROM remediation_runs WHERE incident_id = @id ORDER BY queued_at, approval_id", new { id }).ConfigureAwait(false));
+                $"SELECT {RunRow.Columns} FROM remediation_runs WHERE incident_id = @id ORDER BY queued_at, approval_id", new { id }).ConfigureAwait(false));
         }
 
         return rows.OrderBy(r => r.queued_at).Select(r => r.ToRecord().Run).ToList();
@@ -168,7 +168,7 @@ public sealed class RemediationRunStore(BotDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<StepRow>(
-            "SELECT * FROM remediation_steps WHERE approval_id = @approvalId AND step = @step", new { approvalId, step }).ConfigureAwait(false);
+            $"SELECT {StepRow.Columns} FROM remediation_steps WHERE approval_id = @approvalId AND step = @step", new { approvalId, step }).ConfigureAwait(false);
         return row is null ? null : new RunStep(row.step, row.intent, row.result, BotDatabase.FromDb(row.done_at));
     }
 
@@ -176,7 +176,7 @@ public sealed class RemediationRunStore(BotDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<StepRow>(
-            "SELECT * FROM remediation_steps WHERE approval_id = @approvalId ORDER BY step", new { approvalId }).ConfigureAwait(false);
+            $"SELECT {StepRow.Columns} FROM remediation_steps WHERE approval_id = @approvalId ORDER BY step", new { approvalId }).ConfigureAwait(false);
         return rows.Select(r => new RunStep(r.step, r.intent, r.result, BotDatabase.FromDb(r.done_at))).ToList();
     }
 
@@ -188,7 +188,7 @@ public sealed class RemediationRunStore(BotDatabase database)
             "INSERT INTO remediation_steps (approval_id, step, intent) VALUES (@approvalId, @step, @intent) ON CONFLICT (approval_id, step) DO NOTHING",
             new { approvalId, step, intent }).ConfigureAwait(false);
         var row = await connection.QuerySingleAsync<StepRow>(
-            "SELECT * FROM remediation_steps WHERE approval_id = @approvalId AND step = @step", new { approvalId, step }).ConfigureAwait(false);
+            $"SELECT {StepRow.Columns} FROM remediation_steps WHERE approval_id = @approvalId AND step = @step", new { approvalId, step }).ConfigureAwait(false);
         return new RunStep(row.step, row.intent, row.result, BotDatabase.FromDb(row.done_at));
     }
 
@@ -226,6 +226,10 @@ public sealed class RemediationRunStore(BotDatabase database)
 #pragma warning disable IDE1006, CA1812, SA1300 // column names as Dapper maps them
     private sealed class RunRow
     {
+        /// <summary>The columns a read maps, named: a statement prepared on a PostgreSQL connection keeps its result type when another replica's migration adds a column.</summary>
+        public const string Columns =
+            "approval_id, incident_id, cluster, plan, image, status, detail, queued_at, started_at, applied_at, finished_at, lease_owner, lease_until, attempts, start_by";
+
         public string approval_id { get; set; } = "";
         public string? incident_id { get; set; }
         public string cluster { get; set; } = "";
@@ -265,6 +269,9 @@ public sealed class RemediationRunStore(BotDatabase database)
 
     private sealed class StepRow
     {
+        /// <summary>The columns a read maps, named: a statement prepared on a PostgreSQL connection keeps its result type when another replica's migration adds a column.</summary>
+        public const string Columns = "approval_id, step, intent, result, done_at";
+
         public string approval_id { get; set; } = "";
         public string step { get; set; } = "";
         public string? intent { get; set; }

@@ -58,7 +58,7 @@ public sealed class BotDatabase : IAsyncDisposable
         if (Provider == DatabaseProvider.Postgres)
         {
             (_connectionString, _warmConnections) = PostgresDefaults(options.ConnectionString!, options.PostgresWarmConnections);
-            _postgres = NpgsqlDataSource.Create(_connectionString);
+            _postgres = PostgresDataSource(_connectionString, options.PostgresGenericPlans);
             Location = DescribePostgres(_connectionString);
             _writeTurn = new SqliteWriteTurn(Dialect, roundTurns: Math.Min(options.PostgresWriteTurns, _warmConnections));
         }
@@ -521,6 +521,35 @@ public sealed class BotDatabase : IAsyncDisposable
 
         return (builder.ConnectionString, warm);
     }
+
+    /// <summary>
+    /// The bot's pool. With <paramref name="genericPlans"/> every physical connection, when it is made, plans the
+    /// statements it keeps prepared generically (<see cref="StorageOptions.PostgresGenericPlans"/>): one plan per statement
+    /// and connection, not the five custom ones PostgreSQL makes before it weighs the generic plan. The setting stays with
+    /// the session (<c>No Reset On Close</c>; a reset would only take the saving away).
+    /// </summary>
+    private static NpgsqlDataSource PostgresDataSource(string connectionString, bool genericPlans)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (genericPlans)
+        {
+            builder.UsePhysicalConnectionInitializer(
+                connection =>
+                {
+                    using var command = new NpgsqlCommand(GenericPlansSql, connection);
+                    command.ExecuteNonQuery();
+                },
+                async connection =>
+                {
+                    await using var command = new NpgsqlCommand(GenericPlansSql, connection);
+                    await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+                });
+        }
+
+        return builder.Build();
+    }
+
+    private const string GenericPlansSql = "SET plan_cache_mode = force_generic_plan";
 
     private static string DescribePostgres(string connectionString)
     {

@@ -44,6 +44,15 @@ public sealed class StorageOptions : IValidatableObject
     [Range(0, 1000, ErrorMessage = "Storage:PostgresWriteTurns must be between 0 and 1000.")]
     public int PostgresWriteTurns { get; set; } = 4;
 
+    /// <summary>
+    /// PostgreSQL: each connection of the bot's pool plans the statements it keeps prepared once, generically
+    /// (<c>SET plan_cache_mode = force_generic_plan</c> when the connection is made), instead of five custom plans per
+    /// statement and connection before PostgreSQL considers the generic one: across a warm pool of 24 that was most of a
+    /// storm's plans. The bot's statements look rows up by key, where the generic plan is the custom one. Off behind a
+    /// pooler in transaction mode (PgBouncer): a session setting would follow the server connection to other clients.
+    /// </summary>
+    public bool PostgresGenericPlans { get; set; } = true;
+
     /// <summary>SQLite file name inside Bot:DataDirectory.</summary>
     public string SqliteFile { get; set; } = "chatopspull.db";
 

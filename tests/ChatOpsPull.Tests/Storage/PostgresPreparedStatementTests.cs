@@ -56,6 +56,40 @@ public sealed class PostgresPreparedStatementTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task The_bots_connections_plan_a_prepared_statement_once_generically_unless_generic_plans_are_turned_off()
+    {
+        using var storage = await TestStorage.PostgresAsync(postgres);
+        await using (var database = await storage.OpenMigratedAsync(Gauges))
+        {
+            var (custom, generic) = await PlansAfterEightReadsAsync(database);
+            Assert.Equal(0, custom);
+            Assert.True(generic >= 1, $"generic plans {generic}");
+        }
+
+        await using (var off = new BotDatabase(
+            Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString, PostgresGenericPlans = false }),
+            Microsoft.Extensions.Options.Options.Create(new ChatOpsPull.Configuration.BotOptions { DataDirectory = storage.DataDirectory }),
+            []))
+        {
+            // PostgreSQL's own rule: the first five executions of a prepared statement with parameters get custom plans.
+            var (custom, _) = await PlansAfterEightReadsAsync(off);
+            Assert.True(custom >= 5, $"custom plans {custom}");
+        }
+
+        static async Task<(long Custom, long Generic)> PlansAfterEightReadsAsync(BotDatabase database)
+        {
+            await using var connection = await database.OpenAsync();
+            for (var i = 0; i < 8; i++)
+            {
+                await connection.QueryAsync<string>("SELECT name FROM gauges WHERE id = @id", new { id = i });
+            }
+
+            return await connection.QuerySingleAsync<(long, long)>(
+                "SELECT custom_plans, generic_plans FROM pg_prepared_statements WHERE statement LIKE 'SELECT name FROM gauges%'");
+        }
+    }
+
+    [Fact]
     public async Task Rows_of_any_number_are_one_prepared_text_and_each_row_keeps_its_own_values_and_nulls()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);

@@ -48,7 +48,7 @@ public sealed class DigestRuns(BotDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            "SELECT * FROM digest_runs WHERE platform = @platform AND channel = @channel AND card_key = @cardKey",
+            $"SELECT {Row.Columns} FROM digest_runs WHERE platform = @platform AND channel = @channel AND card_key = @cardKey",
             new { platform = platform.ToString(), channel, cardKey },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row?.ToRun();
@@ -59,7 +59,7 @@ public sealed class DigestRuns(BotDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(
-            "SELECT * FROM digest_runs WHERE schedule_id = @scheduleId ORDER BY posted_at DESC, card_key DESC",
+            $"SELECT {Row.Columns} FROM digest_runs WHERE schedule_id = @scheduleId ORDER BY posted_at DESC, card_key DESC",
             new { scheduleId },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => r.ToRun()).ToList();
@@ -119,6 +119,9 @@ public sealed class DigestRuns(BotDatabase database)
 #pragma warning disable IDE1006, CA1812 // column names as Dapper maps them
     private sealed class Row
     {
+        /// <summary>The columns a read maps, named: a statement prepared on a PostgreSQL connection keeps its result type when another replica's migration adds a column.</summary>
+        public const string Columns = "platform, channel, card_key, schedule_id, period_from, period_to, chart_file, chart_sent, empty, posted_at";
+
         public string platform { get; set; } = "";
         public string channel { get; set; } = "";
         public string card_key { get; set; } = "";
