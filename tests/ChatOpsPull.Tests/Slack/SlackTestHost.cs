@@ -156,6 +156,9 @@ public sealed class RecordingCommandHandler : IChatCommandHandler
 
     public TimeSpan Delay { get; set; }
 
+    /// <summary>When set, every command waits for it before answering: a command still running until the test says.</summary>
+    public Task? HeldUntil { get; set; }
+
     public Func<ChatCommandRequest, ChatReply> Answer { get; set; } = r => new ChatReply($"All quiet. You asked: {r.Text}");
 
     public async Task<ChatReply> HandleAsync(ChatCommandRequest request, CancellationToken cancellationToken)
@@ -164,6 +167,11 @@ public sealed class RecordingCommandHandler : IChatCommandHandler
         if (Delay > TimeSpan.Zero)
         {
             await Task.Delay(Delay, cancellationToken); // a slow command handler's pace, not a wait for an outcome
+        }
+
+        if (HeldUntil is { } held)
+        {
+            await held.WaitAsync(cancellationToken);
         }
 
         return Answer(request);
@@ -177,9 +185,17 @@ public sealed class RecordingActionHandler : IChatActionHandler
 
     public Func<ChatActionRequest, ChatReply> Answer { get; set; } = r => new ChatReply($"Noted: {r.Payload}");
 
-    public Task<ChatReply> HandleAsync(ChatActionRequest request, CancellationToken cancellationToken)
+    /// <summary>When set, every click waits for it before it is answered: a click still being handled until the test says.</summary>
+    public Task? HeldUntil { get; set; }
+
+    public async Task<ChatReply> HandleAsync(ChatActionRequest request, CancellationToken cancellationToken)
     {
         Requests.Enqueue(request);
-        return Task.FromResult(Answer(request));
+        if (HeldUntil is { } held)
+        {
+            await held.WaitAsync(cancellationToken);
+        }
+
+        return Answer(request);
     }
 }
