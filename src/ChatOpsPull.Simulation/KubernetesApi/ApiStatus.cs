@@ -6,12 +6,13 @@ namespace ChatOpsPull.Simulation.KubernetesApi;
 /// <summary>A Status object as the real API server sends it with an error (k8s.io/apimachinery/pkg/api/errors).</summary>
 public sealed class ApiStatusException : Exception
 {
-    public ApiStatusException(HttpStatusCode code, string reason, string message, JsonObject? details = null)
+    public ApiStatusException(HttpStatusCode code, string reason, string message, JsonObject? details = null, string? listContinue = null)
         : base(message)
     {
         Code = code;
         Reason = reason;
         Details = details;
+        Continue = listContinue;
     }
 
     public HttpStatusCode Code { get; }
@@ -20,18 +21,21 @@ public sealed class ApiStatusException : Exception
 
     public JsonObject? Details { get; }
 
-    public JsonObject ToStatus() => ApiStatus.Failure(Code, Reason, Message, Details);
+    /// <summary>The Status's metadata.continue: the inconsistent continue token an expired list page offers.</summary>
+    public string? Continue { get; }
+
+    public JsonObject ToStatus() => ApiStatus.Failure(Code, Reason, Message, Details, Continue);
 }
 
 public static class ApiStatus
 {
-    public static JsonObject Failure(HttpStatusCode code, string reason, string message, JsonObject? details = null)
+    public static JsonObject Failure(HttpStatusCode code, string reason, string message, JsonObject? details = null, string? listContinue = null)
     {
         var status = new JsonObject
         {
             ["kind"] = "Status",
             ["apiVersion"] = "v1",
-            ["metadata"] = new JsonObject(),
+            ["metadata"] = listContinue is null ? new JsonObject() : new JsonObject { ["continue"] = listContinue },
             ["status"] = "Failure",
             ["message"] = message,
             ["reason"] = reason,
@@ -104,6 +108,21 @@ public static class ApiStatus
     }
 
     public static ApiStatusException Expired(string message) => new(HttpStatusCode.Gone, "Expired", message);
+
+    /// <summary>
+    /// A list page whose continue token is older than the last compaction (k8s.io/apiserver storage/etcd3
+    /// handleCompactedErrorForPaging): 410 Expired, and in the Status's metadata.continue a token with resourceVersion -1
+    /// that goes on from the same key with the list as it is now (an inconsistent list).
+    /// </summary>
+    public static ApiStatusException ContinueExpired(string inconsistentContinue) =>
+        new(HttpStatusCode.Gone, "Expired", InconsistentContinueMessage, listContinue: inconsistentContinue);
+
+    /// <summary>storage/etcd3's inconsistentContinue, word for word.</summary>
+    public const string InconsistentContinueMessage =
+        "The provided continue parameter is too old to display a consistent list result. You can start a new list without "
+        + "the continue parameter, or use the continue token in this response to retrieve the remainder of the results. "
+        + "Continuing with the provided token results in an inconsistent list - objects that were created, modified, or "
+        + "deleted between the time the first chunk was returned and now may show up in the list.";
 
     public static ApiStatusException BadRequest(string message) => new(HttpStatusCode.BadRequest, "BadRequest", message);
 

@@ -296,7 +296,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
                     ApiDefaults.Apply(type, body);
 
-                    stored = Store.Create(type, ns, body, keepIdentity: true);
+                    stored = Store.CreateHandedOver(type, ns, body, keepIdentity: true);
                 }
                 else
                 {
@@ -682,7 +682,10 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             throw RbacAuthorizer.Forbidden(attributes, user, route.Type);
         }
 
-        var served = new FakeRequest(verb, route.Subresource is null ? route.Type.Plural : $"{route.Type.Plural}/{route.Subresource}", route.Namespace, route.Name, dryRun == "All");
+        var served = new FakeRequest(verb, route.Subresource is null ? route.Type.Plural : $"{route.Type.Plural}/{route.Subresource}", route.Namespace, route.Name, dryRun == "All")
+        {
+            Continue = verb == "list" && query["continue"].ToString() is { Length: > 0 } token ? token : null,
+        };
         if (BeforeServing is { } before)
         {
             await before(served).ConfigureAwait(false);
@@ -699,18 +702,21 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                 await WriteListAsync(context, route, table).ConfigureAwait(false);
                 return;
             case "get":
-                var found = Store.Get(route.Type, route.Namespace, route.Name!) ?? throw ApiStatus.NotFound(route.Type, route.Name!);
+                var found = Store.GetSerialized(route.Type, route.Namespace, route.Name!) ?? throw ApiStatus.NotFound(route.Type, route.Name!);
                 if (route.Subresource == "scale")
                 {
-                    await WriteJsonAsync(context, HttpStatusCode.OK, Scale(route.Type, found)).ConfigureAwait(false);
+                    await WriteJsonAsync(context, HttpStatusCode.OK, Scale(route.Type, found.Object)).ConfigureAwait(false);
                 }
                 else if (table is not null)
                 {
-                    await WriteTableAsync(context, Tables.Build(route.Type, [found], table, query["includeObject"], Store.Time.GetUtcNow(), new JsonObject { ["resourceVersion"] = ObjectStore.Version(found) })).ConfigureAwait(false);
+                    await WriteTableAsync(context, Tables.Build(route.Type, [found.Object], table, query["includeObject"], Store.Time.GetUtcNow(), new JsonObject { ["resourceVersion"] = ObjectStore.Version(found.Object) })).ConfigureAwait(false);
                 }
                 else
                 {
-                    await WriteJsonAsync(context, HttpStatusCode.OK, found).ConfigureAwait(false);
+                    // The bytes its watch event carries (or the first GET serialized): once per resourceVersion, not per read.
+                    context.Response.StatusCode = (int)HttpStatusCode.OK;
+                    context.Response.ContentType = "application/json";
+                    await context.Response.Body.WriteAsync(found.Utf8).ConfigureAwait(false);
                 }
 
                 return;
@@ -1267,4 +1273,8 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
 /// <summary>A request the fake serves, as fault injection sees it.</summary>
 /// <param name="Resource">"deployments", "pods", "pods/status".</param>
-public sealed record FakeRequest(string Verb, string Resource, string? Namespace, string? Name, bool DryRun);
+public sealed record FakeRequest(string Verb, string Resource, string? Namespace, string? Name, bool DryRun)
+{
+    /// <summary>A list's continue token: the request asks for a next page (a test may expire it first).</summary>
+    public string? Continue { get; init; }
+}

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -10,10 +11,25 @@ namespace ChatOpsPull.Simulation.KubernetesApi;
 /// <summary>One change, as etcd's watch would deliver it.</summary>
 public sealed record WatchRecord(long ResourceVersion, string Type, ResourceType Resource, JsonObject Current, JsonObject? Old)
 {
-    private byte[]? _utf8;
+    /// <summary>The stored object's serialized form, shared with GETs of the same resourceVersion (or its own).</summary>
+    internal SerializedObject Serialized { get; init; } = new(Current);
 
     /// <summary>The object as the server writes it, in UTF-8: serialized once, shared by every watch that sends it.</summary>
-    public byte[] ObjectUtf8 => _utf8 ??= ObjectStore.WireUtf8(Current);
+    public byte[] ObjectUtf8 => Serialized.Utf8;
+}
+
+/// <summary>
+/// A stored object (never mutated once stored) and its wire form, serialized on first use — by the first watch that
+/// writes it or the first GET that reads it, outside the store's lock — and then shared by every other watch and GET of
+/// that resourceVersion. Two threads that race to serialize it compute the same bytes; either array is kept.
+/// </summary>
+internal sealed class SerializedObject(JsonObject stored)
+{
+    private byte[]? _utf8;
+
+    public JsonObject Object => stored;
+
+    public byte[] Utf8 => Volatile.Read(ref _utf8) ?? (_utf8 = ObjectStore.WireUtf8(stored));
 }
 
 /// <summary>An open watch: the events still to write, and how to end it.</summary>
@@ -52,10 +68,24 @@ public sealed class WatchSubscription
 }
 
 /// <summary>One watch event: its type and the object (serialized once, in UTF-8, shared by every watch that sends it).</summary>
-public sealed record WatchEvent(string Type, JsonObject Item, byte[] ObjectUtf8)
+public sealed class WatchEvent
 {
     private static readonly byte[] TypeOpening = "{\"type\":\""u8.ToArray();
     private static readonly byte[] ObjectOpening = "\",\"object\":"u8.ToArray();
+    private readonly SerializedObject _serialized;
+
+    internal WatchEvent(string type, SerializedObject serialized)
+    {
+        Type = type;
+        _serialized = serialized;
+    }
+
+    public string Type { get; }
+
+    public JsonObject Item => _serialized.Object;
+
+    /// <summary>The object as the server writes it: serialized by the first watch that writes it, outside the store's lock.</summary>
+    public byte[] ObjectUtf8 => _serialized.Utf8;
 
     /// <summary>
     /// Writes the event's line (<see cref="ObjectStore.Line"/> of the type and the object) and a newline, in UTF-8,
@@ -63,15 +93,16 @@ public sealed record WatchEvent(string Type, JsonObject Item, byte[] ObjectUtf8)
     /// </summary>
     public void WriteLine(IBufferWriter<byte> output)
     {
-        var length = TypeOpening.Length + Encoding.UTF8.GetByteCount(Type) + ObjectOpening.Length + ObjectUtf8.Length + 2;
+        var objectUtf8 = ObjectUtf8;
+        var length = TypeOpening.Length + Encoding.UTF8.GetByteCount(Type) + ObjectOpening.Length + objectUtf8.Length + 2;
         var span = output.GetSpan(length);
         TypeOpening.CopyTo(span);
         var at = TypeOpening.Length;
         at += Encoding.UTF8.GetBytes(Type, span[at..]);
         ObjectOpening.CopyTo(span[at..]);
         at += ObjectOpening.Length;
-        ObjectUtf8.CopyTo(span[at..]);
-        at += ObjectUtf8.Length;
+        objectUtf8.CopyTo(span[at..]);
+        at += objectUtf8.Length;
         span[at++] = (byte)'}';
         span[at++] = (byte)'\n';
         output.Advance(at);
@@ -95,12 +126,18 @@ public sealed partial class ObjectStore
     private static readonly ResourceType Crds = ResourceType.Of("customresourcedefinitions");
     private readonly Lock _gate = new();
     private readonly Dictionary<ResourceType, SortedDictionary<string, JsonObject>> _objects = [];
+
+    /// <summary>
+    /// The same objects by key, for reads without the lock (GETs, and the type table's lookups, no longer queue behind a
+    /// writer holding it): written under the lock, only ever with objects already stamped and materialized.
+    /// </summary>
+    private readonly ConcurrentDictionary<(ResourceType Type, string Key), SerializedObject> _current = new();
     private readonly LinkedList<WatchRecord> _history = new();
     private readonly List<WatchSubscription> _watchers = [];
     private readonly Dictionary<(ResourceType, long), KeyValuePair<string, JsonObject>[]> _snapshots = [];
     private readonly Queue<(ResourceType, long)> _snapshotOrder = new();
     private readonly TimeProvider _time;
-    private IReadOnlyList<ResourceType> _types = ResourceType.All;
+    private volatile IReadOnlyList<ResourceType> _types = ResourceType.All;
     private long _resourceVersion = 1000;
     private long _compactedVersion = 1000;
 
@@ -118,16 +155,7 @@ public sealed partial class ObjectStore
     public TimeProvider Time => _time;
 
     /// <summary>Every resource served now: the built-in ones and those of the stored CustomResourceDefinitions.</summary>
-    public IReadOnlyList<ResourceType> Types
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _types;
-            }
-        }
-    }
+    public IReadOnlyList<ResourceType> Types => _types;
 
     public long ResourceVersion
     {
@@ -161,13 +189,12 @@ public sealed partial class ObjectStore
     public ResourceType? FindKind(string apiVersion, string kind) =>
         Types.FirstOrDefault(t => t.ApiVersion == apiVersion && t.Kind == kind);
 
-    public JsonObject? Get(ResourceType type, string? ns, string name)
-    {
-        lock (_gate)
-        {
-            return GetLocked(type, ns, name);
-        }
-    }
+    /// <summary>The current object, read without the lock (stored objects are never mutated).</summary>
+    public JsonObject? Get(ResourceType type, string? ns, string name) => GetSerialized(type, ns, name)?.Object;
+
+    /// <summary>The current object with its wire form, serialized once per resourceVersion and shared with its watch event.</summary>
+    internal SerializedObject? GetSerialized(ResourceType type, string? ns, string name) =>
+        _current.TryGetValue((type, Key(type, ns, name)), out var stored) ? stored : null;
 
     public bool NamespaceExists(string ns) => Get(Namespaces, null, ns) is not null;
 
@@ -213,9 +240,15 @@ public sealed partial class ObjectStore
             if (!string.IsNullOrEmpty(continueToken))
             {
                 (version, start) = DecodeContinue(continueToken);
-                if (!_snapshots.TryGetValue((type, version), out snapshot!) || version < _compactedVersion)
+                if (version < 0)
                 {
-                    throw ApiStatus.Expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue value from the response to get a new inconsistent list.");
+                    // The token an expired page offered (resourceVersion -1): the rest of the list as it is now.
+                    version = _resourceVersion;
+                    snapshot = [.. Objects(type)];
+                }
+                else if (!_snapshots.TryGetValue((type, version), out snapshot!) || version < _compactedVersion)
+                {
+                    throw ApiStatus.ContinueExpired(EncodeContinue(-1, start));
                 }
             }
             else
@@ -320,14 +353,24 @@ public sealed partial class ObjectStore
         }
     }
 
-    public JsonObject Create(ResourceType type, string? ns, JsonObject body, bool dryRun = false, bool keepIdentity = false, string? manager = null)
+    public JsonObject Create(ResourceType type, string? ns, JsonObject body, bool dryRun = false, bool keepIdentity = false, string? manager = null) =>
+        Create(type, ns, body, dryRun, keepIdentity, manager, handOver: false);
+
+    /// <summary>
+    /// Creates from a body the caller built for this one write and hands over (a seed's defaulted copy): it becomes the
+    /// stored object instead of being copied first.
+    /// </summary>
+    internal JsonObject CreateHandedOver(ResourceType type, string? ns, JsonObject body, bool keepIdentity) =>
+        Create(type, ns, body, dryRun: false, keepIdentity, manager: null, handOver: true);
+
+    private JsonObject Create(ResourceType type, string? ns, JsonObject body, bool dryRun, bool keepIdentity, string? manager, bool handOver)
     {
         if (!type.Persisted)
         {
             throw ApiStatus.MethodNotAllowed();
         }
 
-        var obj = (JsonObject)body.DeepClone();
+        var obj = handOver ? body : (JsonObject)body.DeepClone();
         var metadata = obj["metadata"] as JsonObject ?? new JsonObject();
         obj["metadata"] = metadata;
         obj["kind"] = type.Kind;
@@ -460,10 +503,26 @@ public sealed partial class ObjectStore
                 throw ApiStatus.Conflict(type, name);
             }
 
+            if (subresource == "status")
+            {
+                // The status subresource takes only .status from the body (and counts managedFields, which no comparison
+                // sees): the write changes something exactly when the status does, found before anything is copied.
+                return SameStatus(existing, body["status"])
+                    ? existing
+                    : StoreChange(type, existing, Merge(type, ns, name, existing, body, subresource, manager, handOverStatus), dryRun);
+            }
+
             var updated = Merge(type, ns, name, existing, body, subresource, manager, handOverStatus);
             return StoreUpdate(type, existing, updated, dryRun);
         }
     }
+
+    /// <summary>
+    /// Whether the copy a status write makes (<see cref="CopyWithStatus"/>: every other member copied) would be
+    /// <see cref="SameContent"/> with <paramref name="existing"/>: the status there in both or in neither, and equal.
+    /// </summary>
+    private static bool SameStatus(JsonObject existing, JsonNode? status) =>
+        existing.TryGetPropertyValue("status", out var before) == (status is not null) && JsonNode.DeepEquals(before, status);
 
     /// <summary>
     /// The body of a PUT to /status that sets <paramref name="status"/> on <paramref name="current"/>: its name, the
@@ -600,9 +659,12 @@ public sealed partial class ObjectStore
         {
             if (string.IsNullOrEmpty(fromVersion) || fromVersion == "0")
             {
-                foreach (var obj in Objects(type).Values.Where(subscription.Matches))
+                foreach (var (key, obj) in Objects(type))
                 {
-                    subscription.Events.Writer.TryWrite(new WatchEvent("ADDED", obj, WireUtf8(obj)));
+                    if (subscription.Matches(obj))
+                    {
+                        subscription.Events.Writer.TryWrite(new WatchEvent("ADDED", _current[(type, key)]));
+                    }
                 }
             }
             else
@@ -653,7 +715,7 @@ public sealed partial class ObjectStore
                     ["metadata"] = new JsonObject { ["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture), ["creationTimestamp"] = null },
                 };
                 AddZeroFields(watcher.Type, bookmark);
-                watcher.Events.Writer.TryWrite(new WatchEvent("BOOKMARK", bookmark, WireUtf8(bookmark)));
+                watcher.Events.Writer.TryWrite(new WatchEvent("BOOKMARK", new SerializedObject(bookmark)));
             }
         }
     }
@@ -718,6 +780,30 @@ public sealed partial class ObjectStore
         }
 
         return open.Length;
+    }
+
+    /// <summary>
+    /// Expires every list's continue token handed out so far, as etcd's compaction does to a list paged slower than it
+    /// compacts (the real server: about every 5 minutes): the next page answers 410 Expired with an inconsistent continue
+    /// token (<see cref="ApiStatus.ContinueExpired"/>). Watch history is kept (<see cref="Compact"/> forgets both).
+    /// With <paramref name="type"/>, only that resource's lists (a test expiring one list without touching another).
+    /// </summary>
+    public void ExpireContinueTokens(ResourceType? type = null)
+    {
+        lock (_gate)
+        {
+            foreach (var snapshot in _snapshots.Keys.Where(k => type is null || k.Item1 == type).ToList())
+            {
+                _snapshots.Remove(snapshot);
+            }
+
+            var kept = _snapshotOrder.Where(_snapshots.ContainsKey).ToList();
+            _snapshotOrder.Clear();
+            foreach (var snapshot in kept)
+            {
+                _snapshotOrder.Enqueue(snapshot);
+            }
+        }
     }
 
     /// <summary>Forgets all history, as an etcd compaction does: any watch from an older resourceVersion gets 410.</summary>
@@ -965,13 +1051,12 @@ public sealed partial class ObjectStore
     }
 
     /// <summary>Stores an update unless it changes nothing (then the stored object is the answer, as on the real server).</summary>
-    private JsonObject StoreUpdate(ResourceType type, JsonObject existing, JsonObject updated, bool dryRun)
-    {
-        if (SameContent(existing, updated))
-        {
-            return existing;
-        }
+    private JsonObject StoreUpdate(ResourceType type, JsonObject existing, JsonObject updated, bool dryRun) =>
+        SameContent(existing, updated) ? existing : StoreChange(type, existing, updated, dryRun);
 
+    /// <summary>Stores an update known to change something.</summary>
+    private JsonObject StoreChange(ResourceType type, JsonObject existing, JsonObject updated, bool dryRun)
+    {
         if (dryRun)
         {
             return updated;
@@ -991,7 +1076,7 @@ public sealed partial class ObjectStore
     {
         var ns = type.Namespaced ? Namespace(existing) : null;
         var name = Name(existing);
-        Objects(type).Remove(Key(type, ns, name));
+        Drop(type, Key(type, ns, name));
         var deleted = (JsonObject)existing.DeepClone();
         deleted["metadata"]!["deletionTimestamp"] ??= Timestamp(_time.GetUtcNow());
         Record(type, "DELETED", deleted, existing);
@@ -1011,7 +1096,7 @@ public sealed partial class ObjectStore
             {
                 foreach (var obj in Objects(t).Values.Where(o => Namespace(o) == name).ToArray())
                 {
-                    Objects(t).Remove(Key(t, name, Name(obj)));
+                    Drop(t, Key(t, name, Name(obj)));
                     Record(t, "DELETED", (JsonObject)obj.DeepClone(), obj);
                 }
             }
@@ -1025,22 +1110,50 @@ public sealed partial class ObjectStore
         return deleted;
     }
 
+    /// <summary>
+    /// Stores <paramref name="obj"/> as the current object of its key: stamped with the next resourceVersion and
+    /// materialized before any reader without the lock can see it, then recorded for watches.
+    /// </summary>
     private void Store(ResourceType type, string eventType, JsonObject obj, JsonObject? old)
     {
-        Objects(type)[Key(type, type.Namespaced ? Namespace(obj) : null, Name(obj))] = obj;
-        Record(type, eventType, obj, old);
+        Stamp(obj);
+        var key = Key(type, type.Namespaced ? Namespace(obj) : null, Name(obj));
+        var stored = new SerializedObject(obj);
+        Objects(type)[key] = obj;
+        _current[(type, key)] = stored;
+        Publish(new WatchRecord(_resourceVersion, eventType, type, obj, old) { Serialized = stored });
         if (type == Crds)
         {
             RefreshCustomTypesLocked();
         }
     }
 
+    /// <summary>Forgets the current object of a key (it is deleted).</summary>
+    private void Drop(ResourceType type, string key)
+    {
+        Objects(type).Remove(key);
+        _current.TryRemove((type, key), out _);
+    }
+
+    /// <summary>Records a change of an object that is not (or no longer) stored: a deletion.</summary>
     private void Record(ResourceType type, string eventType, JsonObject obj, JsonObject? old)
+    {
+        Stamp(obj);
+        Publish(new WatchRecord(_resourceVersion, eventType, type, obj, old));
+    }
+
+    /// <summary>Gives the object the next resourceVersion and builds all its lazily parsed nodes (readers only ever read).</summary>
+    private void Stamp(JsonObject obj)
     {
         _resourceVersion++;
         obj["metadata"]!["resourceVersion"] = _resourceVersion.ToString(CultureInfo.InvariantCulture);
         Materialize(obj);
-        var record = new WatchRecord(_resourceVersion, eventType, type, obj, old);
+    }
+
+    /// <summary>Keeps the change in the watch history, sends it to every open watch of its type, and tells the controllers.</summary>
+    private void Publish(WatchRecord record)
+    {
+        var type = record.Resource;
         _history.AddLast(record);
         while (_history.Count > HistoryLimit)
         {
@@ -1091,7 +1204,7 @@ public sealed partial class ObjectStore
         {
             foreach (var obj in Objects(gone).Values.ToArray())
             {
-                Objects(gone).Remove(Key(gone, gone.Namespaced ? Namespace(obj) : null, Name(obj)));
+                Drop(gone, Key(gone, gone.Namespaced ? Namespace(obj) : null, Name(obj)));
                 Record(gone, "DELETED", (JsonObject)obj.DeepClone(), obj);
             }
         }
@@ -1117,7 +1230,7 @@ public sealed partial class ObjectStore
         };
         if (type is not null)
         {
-            watcher.Events.Writer.TryWrite(new WatchEvent(type, record.Current, record.ObjectUtf8));
+            watcher.Events.Writer.TryWrite(new WatchEvent(type, record.Serialized));
         }
     }
 
@@ -1129,7 +1242,7 @@ public sealed partial class ObjectStore
             var dependents = Objects(type).Values.Where(o => IsOwnedBy(o, uid) && (ns is null || Namespace(o) == ns)).ToArray();
             foreach (var dependent in dependents)
             {
-                Objects(type).Remove(Key(type, type.Namespaced ? Namespace(dependent) : null, Name(dependent)));
+                Drop(type, Key(type, type.Namespaced ? Namespace(dependent) : null, Name(dependent)));
                 var deleted = (JsonObject)dependent.DeepClone();
                 deleted["metadata"]!["deletionTimestamp"] ??= Timestamp(_time.GetUtcNow());
                 Record(type, "DELETED", deleted, dependent);

@@ -94,6 +94,45 @@ public sealed class FakeApiStatusUpdateTests
     }
 
     [Fact]
+    public async Task A_get_answers_the_current_resource_version_in_the_bytes_its_watch_event_carried()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.Seed(KubeFixtures.WebPod("read"));
+        using var http = Client(api);
+        var (response, lines) = await OpenWatchAsync(http, api.Store.ResourceVersion.ToString(CultureInfo.InvariantCulture));
+        using (response)
+        using (lines)
+        {
+            Assert.Equal(api.Store.Get(Pods, "shop", "read")!.ToJsonString(ObjectStore.Wire), await http.GetStringAsync("/api/v1/namespaces/shop/pods/read"));
+
+            // Status changes through the helper, a client's merge patch of a label, and status changes again: after each,
+            // a GET answers the new object, byte for byte what its watch event carried and what the server serializes.
+            var written = new List<JsonObject>();
+            for (var i = 0; i < 3; i++)
+            {
+                written.Add(api.SetContainerWaiting("shop", "read", "web", "ErrImagePull", $"change {i}"));
+                Assert.Equal(written[^1].ToJsonString(ObjectStore.Wire), await http.GetStringAsync("/api/v1/namespaces/shop/pods/read"));
+            }
+
+            using var patch = new StringContent("{\"metadata\":{\"labels\":{\"seen\":\"yes\"}}}", Encoding.UTF8, "application/merge-patch+json");
+            using var patched = await http.PatchAsync("/api/v1/namespaces/shop/pods/read", patch);
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+            written.Add(api.Store.Get(Pods, "shop", "read")!);
+            var afterPatch = await http.GetStringAsync("/api/v1/namespaces/shop/pods/read");
+            Assert.Equal(written[^1].ToJsonString(ObjectStore.Wire), afterPatch);
+            Assert.Equal("yes", JsonNode.Parse(afterPatch)!["metadata"]!["labels"]!["seen"]!.GetValue<string>());
+            written.Add(api.SetContainerWaiting("shop", "read", "web", "ImagePullBackOff", "change 3"));
+            Assert.Equal(written[^1].ToJsonString(ObjectStore.Wire), await http.GetStringAsync("/api/v1/namespaces/shop/pods/read"));
+
+            // The watch sent every version in order, each in the bytes a GET of it answered.
+            foreach (var stored in written)
+            {
+                Assert.Equal(ObjectStore.Line("MODIFIED", stored.ToJsonString(ObjectStore.Wire)), await NextLineAsync(lines));
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_status_write_changes_only_status_and_resource_version_with_every_member_in_its_place()
     {
         await using var api = await FakeKubernetesApi.StartAsync();

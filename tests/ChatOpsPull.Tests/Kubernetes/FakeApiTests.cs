@@ -171,6 +171,89 @@ public sealed class FakeApiTests
     }
 
     [Fact]
+    public async Task An_expired_continue_token_answers_410_Expired_as_the_real_server_with_a_token_for_the_rest_of_the_list_as_it_is_now()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        for (var i = 0; i < 7; i++)
+        {
+            api.Seed(KubeFixtures.WebPod($"p{i}"));
+        }
+
+        var (_, first) = await RawAsync(api, HttpMethod.Get, "/api/v1/namespaces/shop/pods?limit=3");
+        var token = first["metadata"]!["continue"]!.GetValue<string>();
+        api.Store.ExpireContinueTokens();
+        api.Seed(KubeFixtures.WebPod("p4-late"));
+        api.Store.Delete(ResourceType.Of("pods"), "shop", "p5");
+
+        var (code, status) = await RawAsync(api, HttpMethod.Get, $"/api/v1/namespaces/shop/pods?limit=3&continue={token}");
+
+        // storage/etcd3 handleCompactedErrorForPaging: the Status of NewResourceExpired(inconsistentContinue), and in its
+        // metadata a token with resourceVersion -1 that starts where the expired one would have.
+        Assert.Equal(HttpStatusCode.Gone, code);
+        var inconsistent = status["metadata"]!["continue"]!.GetValue<string>();
+        var expected = new JsonObject
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject { ["continue"] = inconsistent },
+            ["status"] = "Failure",
+            ["message"] = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+            ["reason"] = "Expired",
+            ["code"] = 410,
+        };
+        Assert.Equal(expected.ToJsonString(), status.ToJsonString());
+        var expiredToken = ContinueToken(token);
+        var inconsistentToken = ContinueToken(inconsistent);
+        Assert.Equal("meta.k8s.io/v1", inconsistentToken["v"]!.GetValue<string>());
+        Assert.Equal(-1, inconsistentToken["rv"]!.GetValue<long>());
+        Assert.Equal(expiredToken["start"]!.GetValue<string>(), inconsistentToken["start"]!.GetValue<string>());
+
+        // Following it: the rest of the list as it is now (the late pod in, the deleted one out), at today's
+        // resourceVersion, and paged on from there consistently.
+        var now = api.Store.ResourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (restCode, rest) = await RawAsync(api, HttpMethod.Get, $"/api/v1/namespaces/shop/pods?limit=3&continue={inconsistent}");
+        Assert.Equal(HttpStatusCode.OK, restCode);
+        Assert.Equal(["p3", "p4", "p4-late"], Names(rest));
+        Assert.Equal(now, rest["metadata"]!["resourceVersion"]!.GetValue<string>());
+        api.Seed(KubeFixtures.WebPod("p9-later"));
+        var (_, last) = await RawAsync(api, HttpMethod.Get, $"/api/v1/namespaces/shop/pods?limit=3&continue={rest["metadata"]!["continue"]!.GetValue<string>()}");
+        Assert.Equal(["p6"], Names(last));
+        Assert.Equal(now, last["metadata"]!["resourceVersion"]!.GetValue<string>());
+        Assert.Null(last["metadata"]!["continue"]);
+
+        static string[] Names(JsonObject list) => [.. list["items"]!.AsArray().Select(p => p!["metadata"]!["name"]!.GetValue<string>())];
+
+        static JsonObject ContinueToken(string token)
+        {
+            var base64 = token.Replace('-', '+').Replace('_', '/');
+            return (JsonObject)JsonNode.Parse(Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=')))!;
+        }
+    }
+
+    [Fact]
+    public async Task A_list_restarted_after_an_expired_token_pages_through_consistently_again()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            api.Seed(KubeFixtures.WebPod($"q{i}"));
+        }
+
+        var client = api.CreateClient();
+        var first = await client.CoreV1.ListNamespacedPodAsync("shop", limit: 2);
+        api.Store.ExpireContinueTokens();
+        var expired = await Assert.ThrowsAsync<HttpOperationException>(() => client.CoreV1.ListNamespacedPodAsync("shop", limit: 2, continueParameter: first.Metadata.ContinueProperty));
+        Assert.Equal(HttpStatusCode.Gone, expired.Response.StatusCode);
+
+        // The client starts again without the token: a new snapshot, whose pages go on as before.
+        var again = await client.CoreV1.ListNamespacedPodAsync("shop", limit: 2);
+        var second = await client.CoreV1.ListNamespacedPodAsync("shop", limit: 2, continueParameter: again.Metadata.ContinueProperty);
+        var third = await client.CoreV1.ListNamespacedPodAsync("shop", limit: 2, continueParameter: second.Metadata.ContinueProperty);
+        Assert.Equal(["q0", "q1", "q2", "q3", "q4"], again.Items.Concat(second.Items).Concat(third.Items).Select(p => p.Metadata.Name));
+        Assert.Null(third.Metadata.ContinueProperty);
+    }
+
+    [Fact]
     public async Task Label_and_field_selectors_filter_and_unsupported_fields_are_refused()
     {
         await using var api = await FakeKubernetesApi.StartAsync();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Incidents;
@@ -149,6 +150,54 @@ public sealed class KubernetesWatcherTests
         var resolution = Assert.Single(run.Sink.Resolutions);
         Assert.Equal(("shop", "web-6b9f7c5d8-gone1", (string?)null, PodResolution.Deleted), resolution);
         Assert.Equal(doomed["metadata"]!["name"]!.GetValue<string>(), resolution.Pod);
+    }
+
+    [Fact]
+    public async Task Continue_tokens_expiring_mid_list_restart_the_pod_and_event_lists_once_and_lose_or_double_nothing()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        KubeFixtures.SeedWebWorkload(api);
+        var pods = Enumerable.Range(0, 120).Select(i => api.Seed(KubeFixtures.WebPod($"web-6b9f7c5d8-c{i:000}"))).ToArray();
+        foreach (var pod in pods)
+        {
+            api.Seed(KubeFixtures.FailedEventFor(pod));
+        }
+
+        // The first next page of each list finds its token expired (as after an etcd compaction); the watcher pages 50 at
+        // a time, so each list is three pages and is cut after the first.
+        var firstPages = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var expired = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        api.BeforeServing = request =>
+        {
+            if (request is { Verb: "list", Resource: "pods" or "events" })
+            {
+                if (request.Continue is null)
+                {
+                    firstPages.AddOrUpdate(request.Resource, 1, (_, n) => n + 1);
+                }
+                else if (expired.TryAdd(request.Resource, true))
+                {
+                    api.Store.ExpireContinueTokens(ResourceType.Of(request.Resource));
+                }
+            }
+
+            return Task.CompletedTask;
+        };
+        await using var run = await WatcherRun.StartAsync(api);
+
+        await Eventually.HoldsAsync(
+            () => pods.All(p => run.Sink.Reports.Any(r => r.Pod == p["metadata"]!["name"]!.GetValue<string>() && r.Message == RuntimeMessage)),
+            "every pod reported with its event's runtime message");
+        await run.SettleAsync();
+
+        Assert.True(expired.ContainsKey("pods") && expired.ContainsKey("events"), "both lists met an expired token");
+        Assert.Equal(2, firstPages["pods"]);
+        Assert.Equal(2, firstPages["events"]);
+        Assert.Equal(1, run.Status.PodLists);
+        Assert.Equal(api.Store.List(ResourceType.Of("pods")).Count, run.Status.PodsListed);
+        Assert.Equal(120, run.Sink.Reports.Select(r => r.Pod).Distinct().Count());
+        Assert.All(run.Sink.Reports.GroupBy(r => (r.Pod, r.Reason, r.Message)), g => Assert.Single(g));
+        Assert.Empty(run.Sink.Resolutions);
     }
 
     [Fact]

@@ -286,7 +286,7 @@ public sealed partial class KubernetesPodWatcher
     {
         string? listVersion = null;
         string? next = null;
-        do
+        while (true)
         {
             ListPage<T> page;
             try
@@ -295,7 +295,9 @@ public sealed partial class KubernetesPodWatcher
             }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
             {
-                // The continue token expired: start the list again.
+                // The continue token expired: start the list again from its first page. (A `continue` in a do-while
+                // would test the loop's condition, find no token and end the list here, unfinished and without a
+                // resourceVersion.)
                 restarted();
                 listVersion = null;
                 next = null;
@@ -309,10 +311,11 @@ public sealed partial class KubernetesPodWatcher
             }
 
             next = page.Continue;
+            if (string.IsNullOrEmpty(next))
+            {
+                return listVersion;
+            }
         }
-        while (!string.IsNullOrEmpty(next));
-
-        return listVersion;
     }
 
     private Task<WatchEnd> WatchPodsAsync(string? ns, StringPool strings, Cursor cursor, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken) =>

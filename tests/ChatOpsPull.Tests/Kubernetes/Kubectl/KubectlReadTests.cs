@@ -32,6 +32,43 @@ public sealed partial class KubectlReadTests(KubectlStandIn kubectl)
     }
 
     [Fact]
+    public async Task Get_in_chunks_prints_the_servers_expired_error_when_the_continue_token_expires_between_chunks()
+    {
+        var ns = kubectl.Namespace("chunks");
+        for (var i = 0; i < 5; i++)
+        {
+            var pod = KubeFixtures.WebPod($"chunk-{i}");
+            pod["metadata"]!["namespace"] = ns;
+            kubectl.Api.Seed(pod);
+        }
+
+        var expired = 0;
+        kubectl.Api.BeforeServing = request =>
+        {
+            if (request is { Verb: "list", Resource: "pods", Continue: not null } && request.Namespace == ns && Interlocked.Exchange(ref expired, 1) == 0)
+            {
+                kubectl.Api.Store.ExpireContinueTokens(ResourceType.Of("pods"));
+            }
+
+            return Task.CompletedTask;
+        };
+        try
+        {
+            var result = await kubectl.RunAsync("get", "pods", "-n", ns, "--chunk-size=2");
+
+            // kubectl follows continue tokens itself and stops at the 410, printing the Status as it does against a
+            // real API server (no retry, no inconsistent remainder).
+            Assert.True(result.ExitCode != 0, result.ToString());
+            Assert.Contains("Error from server (Expired): The provided continue parameter is too old to display a consistent list result.", result.StdErr, StringComparison.Ordinal);
+            Assert.Equal(1, expired);
+        }
+        finally
+        {
+            kubectl.Api.BeforeServing = null;
+        }
+    }
+
+    [Fact]
     public async Task Get_prints_the_server_side_columns_of_deployments_and_the_waiting_reason_of_pods()
     {
         var ns = kubectl.Namespace("get");
