@@ -19,6 +19,7 @@ public static class KubernetesServices
         services.AddSingleton(sp => Connect(sp.GetRequiredService<IOptions<KubernetesOptions>>().Value));
         services.AddSingleton(sp => new OwnerResolver(RequireClient(sp)));
         services.AddSingleton<SharedReads>();
+        services.AddSingleton<ReportedPodCredentials>();
         services.AddSingleton(sp => new PullSecretInspector(RequireClient(sp), sp.GetRequiredService<SharedReads>()));
         services.AddSingleton(sp => new NodeInspector(RequireClient(sp), sp.GetRequiredService<SharedReads>()));
         services.AddSingleton(sp => new PodInspector(

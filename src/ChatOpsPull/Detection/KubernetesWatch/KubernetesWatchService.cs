@@ -59,7 +59,8 @@ public sealed partial class KubernetesWatchService : BackgroundService
             _services.GetRequiredService<TimeProvider>(),
             _services.GetRequiredService<KubernetesWatchStatus>(),
             _services.GetRequiredService<ILogger<KubernetesPodWatcher>>(),
-            _services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(WatchDeliveryRetry.PipelineName));
+            _services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(WatchDeliveryRetry.PipelineName),
+            _services.GetService<ReportedPodCredentials>());
 
         if (!_options.Lease.Enabled)
         {
