@@ -28,6 +28,7 @@ public sealed class SingleFlightCache<TKey, TValue>
     private readonly Freshness _isFresh;
     private readonly int _capacity;
     private readonly TimeProvider _time;
+    private long _readsStarted;
 
     public SingleFlightCache(Freshness isFresh, int capacity, TimeProvider time, IEqualityComparer<TKey>? comparer = null)
     {
@@ -41,16 +42,33 @@ public sealed class SingleFlightCache<TKey, TValue>
     /// <summary>Keys with an answer kept or a read in flight.</summary>
     public int Count => _entries.Count;
 
+    /// <summary>Reads started (not joined to one in flight, not served from a kept answer); for tests and metrics.</summary>
+    public long ReadsStarted => Interlocked.Read(ref _readsStarted);
+
     /// <summary>
     /// The answer for <paramref name="key"/>: the one kept if it is still fresh, else that of the read in flight for it,
     /// else that of a read this call starts with <paramref name="read"/> (given <paramref name="state"/>, so a static
     /// lambda allocates nothing when the answer is kept).
     /// </summary>
-    public Task<TValue> GetAsync<TState>(TKey key, TState state, Func<TKey, TState, Task<TValue>> read, CancellationToken cancellationToken)
+    public Task<TValue> GetAsync<TState>(TKey key, TState state, Func<TKey, TState, Task<TValue>> read, CancellationToken cancellationToken) =>
+        Find(key, state, read).Answer.WaitAsync(cancellationToken);
+
+    /// <summary>
+    /// As <see cref="GetAsync"/>, and says where the answer came from: whether another caller's read made it (joined in
+    /// flight, or kept), and when a kept answer arrived (null when it arrived while this caller waited), so that evidence
+    /// made from it can say how old it is.
+    /// </summary>
+    public async Task<SharedAnswer<TValue>> GetSharedAsync<TState>(TKey key, TState state, Func<TKey, TState, Task<TValue>> read, CancellationToken cancellationToken)
+    {
+        var (answer, joined, answeredAt) = Find(key, state, read);
+        return new SharedAnswer<TValue>(await answer.WaitAsync(cancellationToken).ConfigureAwait(false), joined, answeredAt);
+    }
+
+    private (Task<TValue> Answer, bool Joined, DateTimeOffset? AnsweredAt) Find<TState>(TKey key, TState state, Func<TKey, TState, Task<TValue>> read)
     {
         if (_entries.TryGetValue(key, out var seen) && Serving(seen) is { } served)
         {
-            return served.WaitAsync(cancellationToken);
+            return (served.Answer, true, served.KeptFrom);
         }
 
         var entry = new Entry();
@@ -59,7 +77,7 @@ public sealed class SingleFlightCache<TKey, TValue>
             // Again under the lock: the entry may have been stored, or answered, since the look above.
             if (_entries.TryGetValue(key, out seen) && Serving(seen) is { } shared)
             {
-                return shared.WaitAsync(cancellationToken);
+                return (shared.Answer, true, shared.KeptFrom);
             }
 
             MakeRoom();
@@ -67,20 +85,24 @@ public sealed class SingleFlightCache<TKey, TValue>
         }
 
         // Only now that its entry is the one stored: nobody else starts a read for this key until it is answered.
+        Interlocked.Increment(ref _readsStarted);
         _ = ReadAsync(key, entry, state, read);
-        return entry.Answer.Task.WaitAsync(cancellationToken);
+        return (entry.Answer.Task, false, null);
     }
 
-    /// <summary>The entry's read in flight, or its answer if kept and still fresh; null when a new read is due.</summary>
-    private Task<TValue>? Serving(Entry entry)
+    /// <summary>
+    /// The entry's read in flight (kept from: null), or its answer if kept and still fresh (kept from: when it arrived);
+    /// null when a new read is due.
+    /// </summary>
+    private (Task<TValue> Answer, DateTimeOffset? KeptFrom)? Serving(Entry entry)
     {
         var answer = entry.Answer.Task;
         if (!answer.IsCompleted)
         {
-            return answer;
+            return (answer, null);
         }
 
-        return answer.IsCompletedSuccessfully && entry.AnsweredAt is { } at && _isFresh(answer.Result, at, _time.GetUtcNow()) ? answer : null;
+        return answer.IsCompletedSuccessfully && entry.AnsweredAt is { } at && _isFresh(answer.Result, at, _time.GetUtcNow()) ? (answer, at) : null;
     }
 
     private async Task ReadAsync<TState>(TKey key, Entry entry, TState state, Func<TKey, TState, Task<TValue>> read)
@@ -161,3 +183,8 @@ public sealed class SingleFlightCache<TKey, TValue>
         public DateTimeOffset? AnsweredAt { get; set; }
     }
 }
+
+/// <summary>An answer from <see cref="SingleFlightCache{TKey,TValue}.GetSharedAsync"/>, with where it came from.</summary>
+/// <param name="Joined">Another caller's read made it: this one waited for that read in flight or was given its kept answer.</param>
+/// <param name="AnsweredAt">When the kept answer given arrived; null when the answer arrived while this caller waited.</param>
+public readonly record struct SharedAnswer<T>(T Answer, bool Joined, DateTimeOffset? AnsweredAt);

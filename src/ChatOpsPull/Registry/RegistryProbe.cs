@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
+using ChatOpsPull.Core.Caching;
 using ChatOpsPull.Core.Diagnoses;
 using ChatOpsPull.Core.Failures;
 using Microsoft.Extensions.Options;
@@ -39,10 +40,11 @@ public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations dest
 {
     private readonly TimeSpan _timeout = options.Value.ConnectTimeout;
     private readonly TimeSpan _reuseWindow = options.Value.ProbeReuseWindow;
-    private readonly RecentlyShared<ProbeReport> _recent = new(time);
+    private readonly SingleFlightCache<string, ProbeReport> _recent = new(
+        (report, answeredAt, now) => Passed(report) && now - answeredAt < options.Value.ProbeReuseWindow, RegistrySharedAnswers.Kept, time, StringComparer.Ordinal);
 
     /// <summary>Probes actually made (not shared or reused); for tests and metrics.</summary>
-    public long Started => _recent.Started;
+    public long Started => _recent.ReadsStarted;
 
     /// <summary>The way to the registry: a probe made now, shared with checks at the same moment, or one that passed within the reuse window.</summary>
     public async Task<ProbeReport> ProbeAsync(RegistryEndpoint endpoint, CancellationToken cancellationToken)
@@ -53,7 +55,7 @@ public sealed class RegistryProbe(RegistryTrust trust, RegistryDestinations dest
         }
 
         // The shared probe is bounded by its own step timeouts, not by one caller's check; a caller that gives up stops waiting.
-        var shared = await _recent.GetOrRunAsync(endpoint.SharingKey, _reuseWindow, () => ProbeNowAsync(endpoint, CancellationToken.None), Passed, cancellationToken).ConfigureAwait(false);
+        var shared = await _recent.GetSharedAsync(endpoint.SharingKey, (Probe: this, Endpoint: endpoint), static (_, s) => s.Probe.ProbeNowAsync(s.Endpoint, CancellationToken.None), cancellationToken).ConfigureAwait(false);
         if (shared.AnsweredAt is null)
         {
             return shared.Answer;

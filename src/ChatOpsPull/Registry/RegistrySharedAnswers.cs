@@ -1,3 +1,4 @@
+using ChatOpsPull.Core.Caching;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Registry;
@@ -18,24 +19,31 @@ namespace ChatOpsPull.Registry;
 /// </summary>
 public sealed class RegistrySharedAnswers(IOptions<RegistryOptions> options, TimeProvider time)
 {
-    private readonly RecentlyShared<RegistryPing> _pings = new(time);
-    private readonly RecentlyShared<TagListResponse> _tags = new(time);
+    /// <summary>
+    /// Keys a registry cache holds before it drops answers no longer fresh (then all answers, never a request in flight):
+    /// more than a storm's registries, repositories and images seen within a window.
+    /// </summary>
+    internal const int Kept = 1024;
+
+    private readonly SingleFlightCache<string, RegistryPing> _pings = new(
+        (p, answeredAt, now) => p.IsRegistry && p.Answer.Code is 200 or 401 && now - answeredAt < options.Value.ProbeReuseWindow,
+        RegistrySharedAnswers.Kept,
+        time,
+        StringComparer.Ordinal);
+
+    private readonly SingleFlightCache<string, TagListResponse> _tags = new(
+        (t, answeredAt, now) => t.Answer.Code == 200 && now - answeredAt < options.Value.ProbeReuseWindow, RegistrySharedAnswers.Kept, time, StringComparer.Ordinal);
 
     /// <summary>/v2/ requests actually sent (not shared or reused); for tests and metrics.</summary>
-    public long PingsSent => _pings.Started;
+    public long PingsSent => _pings.ReadsStarted;
 
     /// <summary>Tag listings actually made (not shared or reused); for tests and metrics.</summary>
-    public long TagListsMade => _tags.Started;
+    public long TagListsMade => _tags.ReadsStarted;
 
     public Task<SharedAnswer<RegistryPing>> PingAsync(RegistryEndpoint endpoint, Func<Task<RegistryPing>> ping, CancellationToken cancellationToken) =>
-        _pings.GetOrRunAsync(endpoint.SharingKey, options.Value.ProbeReuseWindow, ping, p => p.IsRegistry && p.Answer.Code is 200 or 401, cancellationToken);
+        _pings.GetSharedAsync(endpoint.SharingKey, ping, static (_, run) => run(), cancellationToken);
 
     public Task<SharedAnswer<TagListResponse>> ListTagsAsync(
         RegistryEndpoint endpoint, string repository, RegistryCredentials? credentials, Func<Task<TagListResponse>> list, CancellationToken cancellationToken) =>
-        _tags.GetOrRunAsync(
-            $"{endpoint.SharingKey}|{repository}|{credentials?.Fingerprint ?? "anonymous"}",
-            options.Value.ProbeReuseWindow,
-            list,
-            t => t.Answer.Code == 200,
-            cancellationToken);
+        _tags.GetSharedAsync($"{endpoint.SharingKey}|{repository}|{credentials?.Fingerprint ?? "anonymous"}", list, static (_, run) => run(), cancellationToken);
 }

@@ -242,6 +242,35 @@ public sealed class SingleFlightCacheTests
         Assert.Equal(1, reads.Count);
     }
 
+    [Fact]
+    public async Task A_shared_answer_says_whether_another_callers_read_made_it_and_when_a_kept_one_arrived()
+    {
+        var cache = Cache();
+        var reads = new GatedReads();
+        var own = cache.GetSharedAsync("web", reads, static (k, r) => r.ReadAsync(k), CancellationToken.None);
+        await reads.Started.Task.WaitAsync(Deadline);
+        var joined = cache.GetSharedAsync("web", reads, static (k, r) => r.ReadAsync(k), CancellationToken.None);
+        var answeredAt = _clock.GetUtcNow();
+        reads.Answer("web-1");
+
+        var first = await own.WaitAsync(Deadline);
+        var second = await joined.WaitAsync(Deadline);
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        var kept = await cache.GetSharedAsync("web", reads, static (k, r) => r.ReadAsync(k), CancellationToken.None).WaitAsync(Deadline);
+
+        Assert.Equal(new SharedAnswer<string>("web-1", Joined: false, AnsweredAt: null), first);
+        Assert.Equal(new SharedAnswer<string>("web-1", Joined: true, AnsweredAt: null), second); // it waited: the answer is as new as its own
+        Assert.Equal(new SharedAnswer<string>("web-1", Joined: true, AnsweredAt: answeredAt), kept);
+        Assert.Equal(1, reads.Count);
+        Assert.Equal(1, cache.ReadsStarted);
+
+        _clock.Advance(Window);
+        var again = cache.GetSharedAsync("web", reads, static (k, r) => r.ReadAsync(k), CancellationToken.None);
+        reads.Answer("web-2");
+        Assert.Equal(new SharedAnswer<string>("web-2", Joined: false, AnsweredAt: null), await again.WaitAsync(Deadline));
+        Assert.Equal(2, cache.ReadsStarted);
+    }
+
     /// <summary>The answer for <paramref name="key"/>, read (if it must be) by <paramref name="reads"/>.</summary>
     private static Task<string> Get(SingleFlightCache<string, string> cache, GatedReads reads, string key, CancellationToken cancellationToken = default) =>
         cache.GetAsync(key, reads, static (k, r) => r.ReadAsync(k), cancellationToken);
