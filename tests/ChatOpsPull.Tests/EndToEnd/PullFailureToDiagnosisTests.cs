@@ -279,17 +279,10 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
     {
         await using var bed = await OnePodDiagnosedAsync();
         var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
-        var reported = bed.Host.Services.GetRequiredService<ChatOpsPull.Kubernetes.ReportedPodCredentials>();
-        var pod = incident.Pods.Single().Pod;
-        var names = reported.Find("prod-eu", "shop", pod);
+        var (reported, pod, names, ordinary) = await OrdinaryDiagnosisAsync(bed);
         Assert.NotNull(names);
         Assert.Equal("default", names.ServiceAccount);
         Assert.Equal(["regcred"], names.PullSecrets);
-
-        // The ordinary way: nothing handed on by the watcher (an alert's incident), so the ServiceAccount and the secrets
-        // are read once the pod has answered.
-        reported.Forget("prod-eu", "shop", pod);
-        var ordinary = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
 
         // The pod's answer is held until its ServiceAccount and its pull secret have been asked for: a diagnosis that read
         // them only once it had the pod would never get there (the hold gives up after a minute, and the pod read fails).
@@ -328,10 +321,7 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
     {
         await using var bed = await OnePodDiagnosedAsync();
         var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
-        var reported = bed.Host.Services.GetRequiredService<ChatOpsPull.Kubernetes.ReportedPodCredentials>();
-        var pod = incident.Pods.Single().Pod;
-        reported.Forget("prod-eu", "shop", pod);
-        var ordinary = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
+        var (reported, pod, _, ordinary) = await OrdinaryDiagnosisAsync(bed);
 
         // Names the pod as read does not have (a pod of the same name created again since): the reads started for them
         // are dropped, and the pod's own ServiceAccount and secret are read.
@@ -345,6 +335,18 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
         Assert.Contains(sent, r => r.StartsWith("GET /api/v1/namespaces/shop/secrets/regcred", StringComparison.Ordinal));
         Assert.DoesNotContain(diagnosis.Evidence, e => $"{e.Check} {e.Detail}".Contains("builder", StringComparison.Ordinal) || $"{e.Check} {e.Detail}".Contains("old-login", StringComparison.Ordinal));
         Assert.Equal(Described(ordinary), Described(diagnosis));
+    }
+
+    [Fact]
+    public async Task The_watcher_and_the_diagnoses_walk_owners_through_one_cache_so_the_replicaset_is_read_once()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+
+        // The watcher resolved the pod's owners for its report, the start-up warm-up and two diagnoses walked them again:
+        // the ReplicaSet was read once, so a diagnosis's owner walk adds no round after the pod read.
+        _ = await bed.Diagnoser.DiagnoseAsync(bed.Incident, CancellationToken.None);
+
+        Assert.Single(bed.Api.Requests, r => r.StartsWith("GET /apis/apps/v1/namespaces/shop/replicasets/web-6b9f7c5d8", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -395,6 +397,19 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
             await api.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The names the watcher handed on for the bed's pod, then a diagnosis made the ordinary way: with nothing handed on
+    /// (an alert's incident), the ServiceAccount and the secrets are read once the pod has answered. The names stay forgotten.
+    /// </summary>
+    private static async Task<(ChatOpsPull.Kubernetes.ReportedPodCredentials Reported, string Pod, ChatOpsPull.Kubernetes.PodCredentialNames? Names, Diagnosis Ordinary)> OrdinaryDiagnosisAsync(DiagnosedBed bed)
+    {
+        var reported = bed.Host.Services.GetRequiredService<ChatOpsPull.Kubernetes.ReportedPodCredentials>();
+        var pod = bed.Incident.Pods.Single().Pod;
+        var names = reported.Find("prod-eu", "shop", pod);
+        reported.Forget("prod-eu", "shop", pod);
+        return (reported, pod, names, await bed.Diagnoser.DiagnoseAsync(bed.Incident, CancellationToken.None));
     }
 
     private sealed record DiagnosedBed(FakeKubernetesApi Api, TestStorage Storage, BotTestHost Host, Incident Incident, Diagnosing.EvidenceDiagnoser Diagnoser, Diagnosis Baseline) : IAsyncDisposable

@@ -51,7 +51,8 @@ public sealed partial class KubernetesPodWatcher
         KubernetesWatchStatus status,
         ILogger<KubernetesPodWatcher> logger,
         ResiliencePipeline? delivery = null,
-        ReportedPodCredentials? credentials = null)
+        ReportedPodCredentials? credentials = null,
+        OwnerResolver? owners = null)
     {
         _credentials = credentials;
         _client = client;
@@ -59,7 +60,9 @@ public sealed partial class KubernetesPodWatcher
         _sink = sink;
         _pulledEvents = pullEvents is null ? null : new PulledEventRecorder(pullEvents, cluster, time, logger);
         _delivery = delivery ?? WatchDeliveryRetry.Build(options, time, logger);
-        _owners = new OwnerResolver(client);
+        // The diagnoses' resolver when given: the owners the watcher resolves for a report are then known to the report's
+        // diagnosis, which walks the same chain from the pod as read without a read of its own.
+        _owners = owners ?? new OwnerResolver(client);
         _pods = new PodListWatch(client);
         _events = new EventListWatch(client);
         _cluster = cluster;
