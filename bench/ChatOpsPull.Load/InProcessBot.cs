@@ -87,6 +87,20 @@ public sealed class InProcessBot : IAsyncDisposable
         return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incident_pods").ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Whether the alert inbox still holds a row (an accepted request whose alerts are not in incidents yet): one step of
+    /// the primary key's index, however many rows the inbox and the incident store hold. The completion poll asks this
+    /// every 50 ms; <see cref="StoredPodsAsync"/> (a count over every stored pod, which on PostgreSQL starts parallel-query
+    /// workers over ~400,000 rows) runs once before and once after. A row leaves the inbox in the transaction that stores
+    /// its alerts (or is moved to the quarantine, which the final count then shows as lost).
+    /// </summary>
+    public async Task<bool> InboxHoldsRowsAsync()
+    {
+        var database = _app.Services.GetRequiredService<BotDatabase>();
+        await using var connection = await database.OpenAsync().ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long?>("SELECT id FROM alert_inbox ORDER BY id LIMIT 1").ConfigureAwait(false) is not null;
+    }
+
     /// <summary>Accepted requests whose alerts the incident engine has not applied yet.</summary>
     public async Task<long> InboxRowsAsync()
     {

@@ -41,9 +41,11 @@ public static class AlertDelivery
         int reported = 0, resolved = 0, duplicates = 0, superseded = 0;
         var toApply = new List<PullAlert>(batch.Alerts.Count);
         HashSet<string>? keys = seen is null ? null : new(batch.Alerts.Count, StringComparer.Ordinal);
-        foreach (var alert in batch.Alerts)
+        var delivered = seen?.ContainsEach(batch.Alerts);
+        for (var i = 0; i < batch.Alerts.Count; i++)
         {
-            if (alert.DeduplicationKey is { } key && keys is not null && (seen!.Contains(key) || !keys.Add(key)))
+            var alert = batch.Alerts[i];
+            if (alert.DeduplicationKey is { } key && keys is not null && (delivered?[i] == true || !keys.Add(key)))
             {
                 duplicates++;
                 continue;

@@ -26,13 +26,7 @@ internal static class AlertWebhookDelivery
             }
         }
 
-        foreach (var alert in plan.ToApply)
-        {
-            if (alert.DeduplicationKey is { } key)
-            {
-                seen?.Add(key);
-            }
-        }
+        seen?.AddAll(plan.ToApply);
 
         var receipt = plan.Receipt;
         receiver.Counts.CountAccepted(receipt);

@@ -42,6 +42,30 @@ public sealed class SeenAlerts
         }
     }
 
+    /// <summary>
+    /// Which alerts of a request were delivered already (by <see cref="PullAlert.DeduplicationKey"/>; one without a key
+    /// never was), under one lock for the request instead of one per alert: a storm's requests no longer queue for it
+    /// alert by alert. Null when nothing is remembered.
+    /// </summary>
+    public bool[]? ContainsEach(IReadOnlyList<PullAlert> alerts)
+    {
+        if (_capacity == 0)
+        {
+            return null;
+        }
+
+        var seen = new bool[alerts.Count];
+        lock (_lock)
+        {
+            for (var i = 0; i < alerts.Count; i++)
+            {
+                seen[i] = alerts[i].DeduplicationKey is { } key && _keys.Contains(key);
+            }
+        }
+
+        return seen;
+    }
+
     /// <summary>Remembers a key after its alert was delivered.</summary>
     public void Add(string key)
     {
@@ -52,16 +76,41 @@ public sealed class SeenAlerts
 
         lock (_lock)
         {
-            if (!_keys.Add(key))
-            {
-                return;
-            }
+            AddLocked(key);
+        }
+    }
 
-            _order.Enqueue(key);
-            while (_order.Count > _capacity)
+    /// <summary>Remembers the keys of a request's alerts after they were delivered, under one lock.</summary>
+    public void AddAll(IReadOnlyList<PullAlert> alerts)
+    {
+        if (_capacity == 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            foreach (var alert in alerts)
             {
-                _keys.Remove(_order.Dequeue());
+                if (alert.DeduplicationKey is { } key)
+                {
+                    AddLocked(key);
+                }
             }
+        }
+    }
+
+    private void AddLocked(string key)
+    {
+        if (!_keys.Add(key))
+        {
+            return;
+        }
+
+        _order.Enqueue(key);
+        while (_order.Count > _capacity)
+        {
+            _keys.Remove(_order.Dequeue());
         }
     }
 }

@@ -8,30 +8,53 @@ namespace ChatOpsPull.Incidents.Engine;
 /// which carries only the pods the report changed — is completed in memory instead of reading the whole incident again
 /// per notice. A partial incident is completed only on top of the version just before it (nothing else changed in
 /// between, so replacing its pods is exact); anything else — a gap, a restart, another replica's write — reads the
-/// incident again. Closed incidents are forgotten; the memory is bounded by <see cref="Capacity"/> incidents.
+/// incident again. Closed incidents are forgotten; the memory is bounded by <see cref="Capacity"/> incidents. Each is kept
+/// with its pods' positions (<see cref="WholePods"/>): completing a notice costs look-ups of its few pods and one copy of
+/// the list, not a look-up of every pod of a storm's incident.
 /// </summary>
 internal sealed class LatestIncidents(IncidentStore store)
 {
     /// <summary>Open incidents remembered at most; past it everything is forgotten and read again on need.</summary>
     public const int Capacity = 4096;
 
-    private readonly ConcurrentDictionary<string, Incident> _latest = new(StringComparer.Ordinal);
+    /// <summary>Each open incident's newest whole version, with its pods' positions (<see cref="WholePods"/>).</summary>
+    private readonly ConcurrentDictionary<string, Remembered> _latest = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// About how many incidents <see cref="_latest"/> holds, kept beside it: its own <c>Count</c> takes every lock of the
+    /// dictionary, and asking it on every notice made the drain's notices queue for those locks.
+    /// </summary>
+    private int _count;
 
     /// <summary>A whole incident that was just read or told: remembered when it is the newest seen.</summary>
-    public Incident Remember(Incident whole)
+    public Incident Remember(Incident whole) => Remember(whole, WholePods.Of(whole.Pods));
+
+    private Incident Remember(Incident whole, WholePods pods)
     {
         if (whole.IsClosed)
         {
-            _latest.TryRemove(whole.Id, out _);
+            if (_latest.TryRemove(whole.Id, out _))
+            {
+                Interlocked.Decrement(ref _count);
+            }
+
             return whole;
         }
 
-        if (_latest.Count >= Capacity)
+        if (Volatile.Read(ref _count) >= Capacity)
         {
             _latest.Clear();
+            Interlocked.Exchange(ref _count, 0);
         }
 
-        _latest.AddOrUpdate(whole.Id, whole, (_, known) => known.Version > whole.Version ? known : whole);
+        var remembered = new Remembered(whole, pods);
+        if (_latest.TryAdd(whole.Id, remembered))
+        {
+            Interlocked.Increment(ref _count);
+            return whole;
+        }
+
+        _latest.AddOrUpdate(whole.Id, remembered, (_, known) => known.Incident.Version > whole.Version ? known : remembered);
         return whole;
     }
 
@@ -45,14 +68,15 @@ internal sealed class LatestIncidents(IncidentStore store)
     {
         if (_latest.TryGetValue(partial.Id, out var known))
         {
-            if (known.Version == (after ?? partial.Version - 1))
+            if (known.Incident.Version == (after ?? partial.Version - 1))
             {
-                return Remember(partial with { Pods = Merge(known.Pods, partial.Pods) });
+                var whole = known.Pods.With(partial.Pods);
+                return Remember(partial with { Pods = whole.Pods }, whole);
             }
 
-            if (known.Version >= partial.Version)
+            if (known.Incident.Version >= partial.Version)
             {
-                return known;
+                return known.Incident;
             }
         }
 
@@ -63,9 +87,9 @@ internal sealed class LatestIncidents(IncidentStore store)
     public async Task<Incident?> ReadAsync(string id, CancellationToken cancellationToken)
     {
         if (_latest.TryGetValue(id, out var known)
-            && await store.VersionOfAsync(id, cancellationToken).ConfigureAwait(false) == known.Version)
+            && await store.VersionOfAsync(id, cancellationToken).ConfigureAwait(false) == known.Incident.Version)
         {
-            return known;
+            return known.Incident;
         }
 
         return await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } whole ? Remember(whole) : null;
@@ -73,7 +97,9 @@ internal sealed class LatestIncidents(IncidentStore store)
 
     /// <summary>
     /// <paramref name="all"/> with <paramref name="changed"/> written over it by pod and container; a new pod goes where
-    /// the database would list it (by first seen, pod, container), which for a pod that has just failed is the end.
+    /// the database would list it (by first seen, pod, container), which for a pod that has just failed is the end. Puts
+    /// several reports' pods together (a few each); a remembered whole incident takes them through <see cref="WholePods"/>,
+    /// which builds the same list from look-ups of the changed pods only.
     /// </summary>
     internal static List<AffectedPod> Merge(IReadOnlyList<AffectedPod> all, IReadOnlyList<AffectedPod> changed)
     {
@@ -109,7 +135,7 @@ internal sealed class LatestIncidents(IncidentStore store)
 
             var pod = changed[i];
             var at = pods.Count;
-            while (at > 0 && ListedAfter(pods[at - 1], pod))
+            while (at > 0 && WholePods.ListedAfter(pods[at - 1], pod))
             {
                 at--;
             }
@@ -120,19 +146,6 @@ internal sealed class LatestIncidents(IncidentStore store)
         return pods;
     }
 
-    private static bool ListedAfter(AffectedPod a, AffectedPod b)
-    {
-        var order = a.FirstSeen.CompareTo(b.FirstSeen);
-        if (order == 0)
-        {
-            order = string.CompareOrdinal(a.Pod, b.Pod);
-        }
-
-        if (order == 0)
-        {
-            order = string.CompareOrdinal(a.Container, b.Container);
-        }
-
-        return order > 0;
-    }
+    /// <summary>An incident remembered whole, and its pods with their positions.</summary>
+    private sealed record Remembered(Incident Incident, WholePods Pods);
 }
