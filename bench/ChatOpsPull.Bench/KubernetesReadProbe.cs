@@ -21,12 +21,16 @@ internal sealed class KubernetesReadProbe : IDisposable
     private readonly ConcurrentDictionary<ActivitySpanId, Read> _reads = new();
     private readonly ConcurrentDictionary<ActivitySpanId, double> _serverTimes = new();
 
+    /// <summary>Per diagnosis: when each Kubernetes read it waited for ran (sent by it, or another's it joined).</summary>
+    private readonly ConcurrentDictionary<DiagnosisStageTimes, ConcurrentQueue<(DateTime Start, DateTime End)>> _waits = new();
+
     public KubernetesReadProbe(int apiPort)
     {
         _apiPort = apiPort;
         _listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is "System.Net.Http" or "Experimental.System.Net.Http.Connections" or "Microsoft.AspNetCore",
+            ShouldListenTo = source => source.Name is "System.Net.Http" or "Experimental.System.Net.Http.Connections" or "Microsoft.AspNetCore"
+                || source == ChatOpsPull.Kubernetes.SharedReads.JoinedReads,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
             ActivityStopped = Stopped,
         };
@@ -44,6 +48,10 @@ internal sealed class KubernetesReadProbe : IDisposable
                 read.Kind = Kind(activity.GetTagItem("http.request.method") as string ?? "GET", new Uri(url).AbsolutePath);
                 read.Total = activity.Duration.TotalMilliseconds;
                 read.Done = true;
+                Waited(activity);
+                break;
+            case "shared read joined" when DiagnosisStageTimes.Current is not null:
+                Waited(activity);
                 break;
             case WaitForConnection when activity.Parent is { OperationName: ClientRequest } parent:
                 _reads.GetOrAdd(parent.SpanId, _ => new Read()).ConnectionWait += activity.Duration.TotalMilliseconds;
@@ -54,10 +62,40 @@ internal sealed class KubernetesReadProbe : IDisposable
         }
     }
 
+    private void Waited(Activity activity) =>
+        _waits.GetOrAdd(DiagnosisStageTimes.Current!, _ => new()).Enqueue((activity.StartTimeUtc, activity.StartTimeUtc + activity.Duration));
+
     public void Clear()
     {
         _reads.Clear();
         _serverTimes.Clear();
+        _waits.Clear();
+    }
+
+    /// <summary>
+    /// Per diagnosis, its sequential Kubernetes rounds: the longest chain of reads it waited for (sent or joined) each
+    /// started after the one before it had answered. Reads sent at once are one round; a read started only once another
+    /// answered is the next one. Owner reads answered by the owner cache, or joined there, are not seen.
+    /// </summary>
+    public double[] Rounds() => _waits.Values.Select(w => (double)Depth([.. w])).Order().ToArray();
+
+    private static int Depth((DateTime Start, DateTime End)[] reads)
+    {
+        Array.Sort(reads, (a, b) => a.Start.CompareTo(b.Start));
+        var depth = new int[reads.Length];
+        for (var i = 0; i < reads.Length; i++)
+        {
+            depth[i] = 1;
+            for (var j = 0; j < i; j++)
+            {
+                if (reads[j].End <= reads[i].Start)
+                {
+                    depth[i] = Math.Max(depth[i], depth[j] + 1);
+                }
+            }
+        }
+
+        return depth.Length == 0 ? 0 : depth.Max();
     }
 
     /// <summary>Per kind of read ("get pods", "list replicasets"): client round trip, connection wait, stand-in handling.</summary>

@@ -209,6 +209,13 @@ public static class PullFailureLatencyDriver
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  Kubernetes requests per diagnosis: {reads.ByKind().Sum(r => r.Total.Length) / (double)Math.Max(1, diagnosed.Diagnoses.Count):0.00} ({diagnosed.Diagnoses.Count} diagnoses); node, ServiceAccount and secret reads {shared.Sent - sharedBefore.Sent} sent, {shared.Joined - sharedBefore.Joined} joined (another diagnosis's read in flight)"));
+            var rounds = reads.Rounds();
+            if (rounds.Length > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  Kubernetes rounds per diagnosis (reads waited for one after another, sent or joined): mean {rounds.Average():0.00}, {string.Join(", ", rounds.GroupBy(r => r).OrderBy(g => g.Key).Select(g => $"{g.Key:0} rounds {g.Count()}"))}"));
+            }
+
             Console.WriteLine(apiTraffic.Report(api.BaseAddress.Scheme));
             Console.WriteLine(registryTraffic.Report(diagnosed.Diagnoses.Count));
             Console.WriteLine(storm);

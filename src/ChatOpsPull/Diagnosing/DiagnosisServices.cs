@@ -12,6 +12,7 @@ public static class DiagnosisServices
     public static IServiceCollection AddDiagnosis(this IServiceCollection services)
     {
         services.TryAddSingleton<ICredentialSourceCatalog, NoCredentialSources>();
+        services.TryAddSingleton<ReportedPodCredentials>(); // empty without a watcher (AddKubernetes registers the same one)
         services.AddSingleton<EvidenceDiagnoser>();
         services.RemoveAll<IIncidentDiagnoser>();
         services.AddSingleton<IIncidentDiagnoser>(sp => sp.GetRequiredService<EvidenceDiagnoser>());

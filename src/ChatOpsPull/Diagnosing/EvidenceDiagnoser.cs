@@ -26,6 +26,7 @@ public sealed partial class EvidenceDiagnoser(
     RegistryChecker registry,
     PullSecretResolver resolver,
     ICredentialSourceCatalog credentialSources,
+    ReportedPodCredentials reportedCredentials,
     IOptionsMonitor<KubernetesOptions> kubernetes,
     BotMetrics metrics,
     TimeProvider time,
@@ -35,8 +36,10 @@ public sealed partial class EvidenceDiagnoser(
         DiagnoseAsync(incident, SharedReads.Now(), cancellationToken);
 
     /// <summary>
-    /// The pod, its node (the one the pod was reported on), and the workload the incident names are read at once; then the
-    /// pod's pull secrets and ServiceAccount, owners; then the registry, with the unattached secrets beside it. Reads of
+    /// The pod, its node (the one the pod was reported on), and the workload the incident names are read at once — and,
+    /// when the watcher reported the pod with its ServiceAccount and pull-secret names (<see cref="ReportedPodCredentials"/>),
+    /// those too; then what the pod as read adds (owners, and the pull secrets and ServiceAccount when they were not
+    /// known or differ); then the registry, with the unattached secrets beside it. Reads of
     /// the same node, ServiceAccount or secret that other diagnoses have in flight, sent since <paramref name="askedAt"/>,
     /// are joined rather than sent again (<see cref="SharedReads"/>): the evidence is never older than the request.
     /// </summary>
@@ -60,9 +63,11 @@ public sealed partial class EvidenceDiagnoser(
             {
                 using (DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes))
                 {
-                    // The node the pod was reported on is read beside the pod (a pod's node never changes once set).
+                    // The node the pod was reported on, and the ServiceAccount and secrets it was reported with, are read beside
+                    // the pod (a pod's node never changes once set; its ServiceAccount and pull secrets never change).
+                    var credentials = reportedCredentials.Find(incident.Key.Cluster, incident.Key.Namespace, pod.Pod);
                     (found, failure) = await services.GetRequiredService<PodInspector>()
-                        .InspectAsync(incident.Key.Namespace, pod.Pod, pod.NodeName, began, cancellationToken).ConfigureAwait(false);
+                        .InspectAsync(incident.Key.Namespace, pod.Pod, pod.NodeName, credentials, began, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch

@@ -1,5 +1,6 @@
 using ChatOpsPull.Storage;
 using k8s.Exceptions;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Kubernetes;
@@ -19,6 +20,7 @@ public static class KubernetesServices
         services.AddSingleton(sp => Connect(sp.GetRequiredService<IOptions<KubernetesOptions>>().Value));
         services.AddSingleton(sp => new OwnerResolver(RequireClient(sp)));
         services.AddSingleton<SharedReads>();
+        services.TryAddSingleton<ReportedPodCredentials>();
         services.AddSingleton(sp => new PullSecretInspector(RequireClient(sp), sp.GetRequiredService<SharedReads>()));
         services.AddSingleton(sp => new NodeInspector(RequireClient(sp), sp.GetRequiredService<SharedReads>()));
         services.AddSingleton(sp => new PodInspector(

@@ -44,19 +44,23 @@ public sealed class PodInspector
 
     /// <summary>Reads the pod, then inspects it; a pod that cannot be read gives a failure saying why.</summary>
     public Task<(PodInspection? Inspection, PodInspectionFailure? Failure)> InspectAsync(string @namespace, string pod, CancellationToken cancellationToken) =>
-        InspectAsync(@namespace, pod, null, SharedReads.Now(), cancellationToken);
+        InspectAsync(@namespace, pod, null, null, SharedReads.Now(), cancellationToken);
 
     /// <summary>
     /// Reads the pod, then inspects it; a pod that cannot be read gives a failure saying why. <paramref name="expectedNode"/>,
     /// the node the pod was reported on (an incident's pod), is read beside the pod instead of after it: a pod's
     /// spec.nodeName never changes once set, so when the pod as read names that node the read is the pod's node, sent
     /// in this inspection; when it names another (or none) the read is dropped and the pod's own node read.
+    /// <paramref name="expectedCredentials"/>, the ServiceAccount and pull-secret names the pod was reported with (by the
+    /// watcher), are read beside the pod the same way: used when the pod as read names the same ones, else dropped.
     /// </summary>
     /// <param name="notBefore">The oldest send of a read of the node, ServiceAccount or a secret that another inspection
     /// has in flight this one may join (<see cref="SharedReads"/>); the pod itself is always read anew.</param>
-    public async Task<(PodInspection? Inspection, PodInspectionFailure? Failure)> InspectAsync(string @namespace, string pod, string? expectedNode, long notBefore, CancellationToken cancellationToken)
+    public async Task<(PodInspection? Inspection, PodInspectionFailure? Failure)> InspectAsync(
+        string @namespace, string pod, string? expectedNode, PodCredentialNames? expectedCredentials, long notBefore, CancellationToken cancellationToken)
     {
         var early = string.IsNullOrEmpty(expectedNode) ? null : TimedAsync(() => _nodes.InspectAsync(expectedNode, notBefore, cancellationToken));
+        var earlyCredentials = expectedCredentials is null ? null : _secrets.StartReads(@namespace, expectedCredentials, notBefore, cancellationToken);
         V1Pod podObject;
         try
         {
@@ -65,6 +69,7 @@ public sealed class PodInspector
         catch (HttpOperationException e)
         {
             Drop(early);
+            earlyCredentials?.Abandon();
             var error = ApiError.From(e);
             var reason = error.IsForbidden
                 ? $"the bot may not read pods in namespace {@namespace}: grant get on pods"
@@ -74,6 +79,7 @@ public sealed class PodInspector
         catch
         {
             Drop(early);
+            earlyCredentials?.Abandon();
             throw;
         }
 
@@ -83,17 +89,17 @@ public sealed class PodInspector
             early = null;
         }
 
-        return (await InspectAsync(podObject, notBefore, early, cancellationToken).ConfigureAwait(false), null);
+        return (await InspectAsync(podObject, notBefore, early, earlyCredentials, cancellationToken).ConfigureAwait(false), null);
     }
 
     /// <summary>Owners, pull secrets and node are independent reads, so they are asked for at once.</summary>
     public Task<PodInspection> InspectAsync(V1Pod pod, CancellationToken cancellationToken) =>
-        InspectAsync(pod, SharedReads.Now(), null, cancellationToken);
+        InspectAsync(pod, SharedReads.Now(), null, null, cancellationToken);
 
-    private async Task<PodInspection> InspectAsync(V1Pod pod, long notBefore, Task<(NodeReport, TimeSpan)>? nodeRead, CancellationToken cancellationToken)
+    private async Task<PodInspection> InspectAsync(V1Pod pod, long notBefore, Task<(NodeReport, TimeSpan)>? nodeRead, CredentialReads? credentialReads, CancellationToken cancellationToken)
     {
         var owners = TimedAsync(() => _owners.ResolveAsync(pod, cancellationToken));
-        var secrets = TimedAsync(() => _secrets.InspectAsync(pod, notBefore, cancellationToken));
+        var secrets = TimedAsync(() => _secrets.InspectAsync(pod, notBefore, credentialReads, cancellationToken));
         var node = nodeRead ?? TimedAsync(() => _nodes.InspectAsync(pod.Spec?.NodeName, notBefore, cancellationToken));
         var (ownerChain, ownersTook) = await owners.ConfigureAwait(false);
         var (secretReport, secretsTook) = await secrets.ConfigureAwait(false);

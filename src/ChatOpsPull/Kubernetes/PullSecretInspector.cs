@@ -89,18 +89,39 @@ public sealed class PullSecretInspector
     /// Reads of the same ServiceAccount or secret in flight for other pods, sent after <paramref name="notBefore"/>, are
     /// joined (<see cref="SharedReads"/>): a storm's pods in one namespace share them.
     /// </summary>
-    public async Task<PullSecretReport> InspectAsync(V1Pod pod, long notBefore, CancellationToken cancellationToken)
+    public Task<PullSecretReport> InspectAsync(V1Pod pod, long notBefore, CancellationToken cancellationToken) =>
+        InspectAsync(pod, notBefore, null, cancellationToken);
+
+    /// <summary>
+    /// Starts the reads of a pod's ServiceAccount and of the secrets it names before the pod is read, from the names
+    /// the pod was reported with: <see cref="InspectAsync(V1Pod, long, CredentialReads?, CancellationToken)"/> uses them
+    /// when the pod as read names the same ones.
+    /// </summary>
+    public CredentialReads StartReads(string ns, PodCredentialNames names, long notBefore, CancellationToken cancellationToken) => new(
+        ns,
+        names,
+        ServiceAccountSecretsAsync(ns, names.ServiceAccount, notBefore, cancellationToken),
+        [.. names.PullSecrets.Select(name => CheckAsync(ns, name, usedByKubelet: true, notBefore, cancellationToken))]);
+
+    /// <param name="early">Reads started before the pod was read (<see cref="StartReads"/>): used when the pod as read
+    /// names the same ServiceAccount and secrets in its namespace, else dropped and the pod's own names read.</param>
+    public async Task<PullSecretReport> InspectAsync(V1Pod pod, long notBefore, CredentialReads? early, CancellationToken cancellationToken)
     {
         var ns = pod.Metadata.NamespaceProperty;
-        var serviceAccount = string.IsNullOrEmpty(pod.Spec.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
-        var fromPod = (pod.Spec.ImagePullSecrets ?? []).Select(r => r.Name).Where(n => !string.IsNullOrEmpty(n)).Distinct(StringComparer.Ordinal).ToList();
-        var serviceAccountRead = ServiceAccountSecretsAsync(ns, serviceAccount, notBefore, cancellationToken);
-        var podSecretReads = fromPod.Select(name => CheckAsync(ns, name, usedByKubelet: true, notBefore, cancellationToken)).ToArray();
-        var (fromServiceAccount, saNote) = await serviceAccountRead.ConfigureAwait(false);
+        var names = PodCredentialNames.Of(pod);
+        var reads = early is not null && early.Namespace == ns && early.Names.SameAs(names) ? early : null;
+        if (reads is null)
+        {
+            early?.Abandon();
+            reads = StartReads(ns, names, notBefore, cancellationToken);
+        }
+
+        var fromPod = names.PullSecrets;
+        var (fromServiceAccount, saNote) = await reads.ServiceAccount.ConfigureAwait(false);
         var serviceAccountOnly = fromServiceAccount.Where(n => !fromPod.Contains(n)).ToList();
         var serviceAccountReads = serviceAccountOnly.Select(name => CheckAsync(ns, name, usedByKubelet: false, notBefore, cancellationToken)).ToArray();
         var checks = new List<PullSecretCheck>(fromPod.Count + serviceAccountOnly.Count);
-        foreach (var read in podSecretReads.Concat(serviceAccountReads))
+        foreach (var read in reads.PodSecrets.Concat(serviceAccountReads))
         {
             var check = await read.ConfigureAwait(false);
             var origin = (fromPod.Contains(check.Name), fromServiceAccount.Contains(check.Name)) switch
@@ -112,11 +133,11 @@ public sealed class PullSecretInspector
             checks.Add(check with { Origin = origin });
         }
 
-        return new PullSecretReport(ns, serviceAccount, checks, saNote);
+        return new PullSecretReport(ns, names.ServiceAccount, checks, saNote);
     }
 
     /// <summary>The ServiceAccount's imagePullSecrets, or why it could not be read.</summary>
-    private async Task<(List<string> Names, string? Note)> ServiceAccountSecretsAsync(string ns, string serviceAccount, long notBefore, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<string> Names, string? Note)> ServiceAccountSecretsAsync(string ns, string serviceAccount, long notBefore, CancellationToken cancellationToken)
     {
         try
         {
@@ -167,4 +188,24 @@ public sealed class PullSecretInspector
 
     private static bool HasKey(V1Secret secret, string key) =>
         secret.Data?.TryGetValue(key, out var bytes) == true && bytes is { Length: > 0 };
+}
+
+/// <summary>
+/// A pod's ServiceAccount read and the reads of the secrets it names, started from names known before the pod is read
+/// (<see cref="PullSecretInspector.StartReads"/>).
+/// </summary>
+public sealed record CredentialReads(
+    string Namespace,
+    PodCredentialNames Names,
+    Task<(IReadOnlyList<string> Names, string? Note)> ServiceAccount,
+    IReadOnlyList<Task<PullSecretCheck>> PodSecrets)
+{
+    /// <summary>Reads started and not used (the pod as read names others): their failures, if any, are observed and dropped.</summary>
+    public void Abandon()
+    {
+        foreach (var read in PodSecrets.Append<Task>(ServiceAccount))
+        {
+            _ = read.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
 }

@@ -13,6 +13,13 @@ namespace ChatOpsPull.Kubernetes;
 /// </summary>
 public sealed class SharedReads
 {
+    /// <summary>
+    /// A caller's wait on a read another caller sent, as an activity ("shared read joined", from the join to the answer),
+    /// so a trace shows a diagnosis waiting on a read it did not send (the bench counts Kubernetes rounds with it).
+    /// Nothing is made while no one listens.
+    /// </summary>
+    public static readonly ActivitySource JoinedReads = new("ChatOpsPull.Kubernetes.SharedReads");
+
     private readonly Dictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
     private long _sent;
     private long _joined;
@@ -40,7 +47,9 @@ public sealed class SharedReads
             if (_inFlight.TryGetValue(key, out var flight) && flight.SentAt >= notBefore)
             {
                 Interlocked.Increment(ref _joined);
-                return ((Task<T>)flight.Answer).WaitAsync(cancellationToken);
+                var joined = ((Task<T>)flight.Answer).WaitAsync(cancellationToken);
+                TraceJoin(joined);
+                return joined;
             }
 
             // A read sent before this caller began is not joined; this one, fresher, is what later callers join.
@@ -52,6 +61,20 @@ public sealed class SharedReads
         Interlocked.Increment(ref _sent);
         _ = SendAsync(key, started, read, answer);
         return answer.Task.WaitAsync(cancellationToken);
+    }
+
+    private static void TraceJoin(Task joined)
+    {
+        if (!JoinedReads.HasListeners())
+        {
+            return;
+        }
+
+        // Not made current: the caller's own activity stays its flow's parent.
+        var current = Activity.Current;
+        var activity = JoinedReads.StartActivity("shared read joined");
+        Activity.Current = current;
+        _ = activity is null ? null : joined.ContinueWith(static (_, a) => ((Activity)a!).Stop(), activity, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task SendAsync<T>(string key, InFlight started, Func<Task<T>> read, TaskCompletionSource<T> answer)

@@ -275,6 +275,81 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
     }
 
     [Fact]
+    public async Task A_pod_the_watcher_reported_has_its_serviceaccount_and_pull_secrets_read_beside_it_and_the_same_card_as_one_read_after_it()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
+        var (reported, pod, names, ordinary) = await OrdinaryDiagnosisAsync(bed);
+        Assert.NotNull(names);
+        Assert.Equal("default", names.ServiceAccount);
+        Assert.Equal(["regcred"], names.PullSecrets);
+
+        // The pod's answer is held until its ServiceAccount and its pull secret have been asked for: a diagnosis that read
+        // them only once it had the pod would never get there (the hold gives up after a minute, and the pod read fails).
+        reported.Remember("prod-eu", "shop", pod, names);
+        var serviceAccountAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secretAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        api.BeforeServing = request =>
+        {
+            if (request is { Verb: "get", Resource: "serviceaccounts", Name: "default" })
+            {
+                serviceAccountAsked.TrySetResult();
+            }
+
+            if (request is { Verb: "get", Resource: "secrets", Name: "regcred" })
+            {
+                secretAsked.TrySetResult();
+            }
+
+            return request is { Verb: "get", Resource: "pods" }
+                ? Task.WhenAll(serviceAccountAsked.Task, secretAsked.Task).WaitAsync(TimeSpan.FromMinutes(1))
+                : Task.CompletedTask;
+        };
+        var before = api.Requests.Count;
+        var early = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
+
+        Assert.True(serviceAccountAsked.Task.IsCompletedSuccessfully && secretAsked.Task.IsCompletedSuccessfully);
+        Assert.Single(api.Requests.Skip(before), r => r.StartsWith("GET /api/v1/namespaces/shop/serviceaccounts/default", StringComparison.Ordinal));
+        Assert.Single(api.Requests.Skip(before), r => r.StartsWith("GET /api/v1/namespaces/shop/secrets/regcred", StringComparison.Ordinal));
+        Assert.Contains(early.Evidence, e => e.Check == "pull secret regcred");
+        Assert.Equal(Described(ordinary), Described(early));
+        Assert.Equal(Described(bed.Baseline), Described(early));
+    }
+
+    [Fact]
+    public async Task A_pod_reported_with_other_credential_names_than_it_has_is_diagnosed_with_its_own()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
+        var (reported, pod, _, ordinary) = await OrdinaryDiagnosisAsync(bed);
+
+        // Names the pod as read does not have (a pod of the same name created again since): the reads started for them
+        // are dropped, and the pod's own ServiceAccount and secret are read.
+        reported.Remember("prod-eu", "shop", pod, new ChatOpsPull.Kubernetes.PodCredentialNames("builder", ["old-login"]));
+        var before = api.Requests.Count;
+        var diagnosis = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
+        var sent = api.Requests.Skip(before).ToArray();
+
+        Assert.Contains(sent, r => r.StartsWith("GET /api/v1/namespaces/shop/serviceaccounts/builder", StringComparison.Ordinal));
+        Assert.Contains(sent, r => r.StartsWith("GET /api/v1/namespaces/shop/serviceaccounts/default", StringComparison.Ordinal));
+        Assert.Contains(sent, r => r.StartsWith("GET /api/v1/namespaces/shop/secrets/regcred", StringComparison.Ordinal));
+        Assert.DoesNotContain(diagnosis.Evidence, e => $"{e.Check} {e.Detail}".Contains("builder", StringComparison.Ordinal) || $"{e.Check} {e.Detail}".Contains("old-login", StringComparison.Ordinal));
+        Assert.Equal(Described(ordinary), Described(diagnosis));
+    }
+
+    [Fact]
+    public async Task The_watcher_and_the_diagnoses_walk_owners_through_one_cache_so_the_replicaset_is_read_once()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+
+        // The watcher resolved the pod's owners for its report, the start-up warm-up and two diagnoses walked them again:
+        // the ReplicaSet was read once, so a diagnosis's owner walk adds no round after the pod read.
+        _ = await bed.Diagnoser.DiagnoseAsync(bed.Incident, CancellationToken.None);
+
+        Assert.Single(bed.Api.Requests, r => r.StartsWith("GET /apis/apps/v1/namespaces/shop/replicasets/web-6b9f7c5d8", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Diagnoses_asked_for_before_a_read_of_their_node_was_sent_share_it_and_one_asked_for_after_it_does_not()
     {
         await using var bed = await OnePodDiagnosedAsync();
@@ -322,6 +397,19 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
             await api.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The names the watcher handed on for the bed's pod, then a diagnosis made the ordinary way: with nothing handed on
+    /// (an alert's incident), the ServiceAccount and the secrets are read once the pod has answered. The names stay forgotten.
+    /// </summary>
+    private static async Task<(ChatOpsPull.Kubernetes.ReportedPodCredentials Reported, string Pod, ChatOpsPull.Kubernetes.PodCredentialNames? Names, Diagnosis Ordinary)> OrdinaryDiagnosisAsync(DiagnosedBed bed)
+    {
+        var reported = bed.Host.Services.GetRequiredService<ChatOpsPull.Kubernetes.ReportedPodCredentials>();
+        var pod = bed.Incident.Pods.Single().Pod;
+        var names = reported.Find("prod-eu", "shop", pod);
+        reported.Forget("prod-eu", "shop", pod);
+        return (reported, pod, names, await bed.Diagnoser.DiagnoseAsync(bed.Incident, CancellationToken.None));
     }
 
     private sealed record DiagnosedBed(FakeKubernetesApi Api, TestStorage Storage, BotTestHost Host, Incident Incident, Diagnosing.EvidenceDiagnoser Diagnoser, Diagnosis Baseline) : IAsyncDisposable

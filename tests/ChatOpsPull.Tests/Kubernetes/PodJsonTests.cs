@@ -97,6 +97,24 @@ public sealed class PodJsonTests
     }
 
     [Fact]
+    public void A_pod_reads_with_the_names_of_its_serviceaccount_and_pull_secrets_and_a_pod_without_them_without()
+    {
+        var named = KubeFixtures.WebPod("web-6b9f7c5d8-named");
+        var unnamed = KubeFixtures.WebPod("web-6b9f7c5d8-unnamed");
+        ((JsonObject)unnamed["spec"]!).Remove("imagePullSecrets");
+        ((JsonObject)unnamed["spec"]!).Remove("serviceAccountName");
+        var page = new JsonObject { ["metadata"] = new JsonObject { ["resourceVersion"] = "7" }, ["items"] = new JsonArray(named.DeepClone(), unnamed.DeepClone()) };
+
+        var read = PodJson.ReadListPage(Utf8(page), new StringPool());
+
+        AssertSame(Full(named), read.Items[0]);
+        AssertSame(Full(unnamed), read.Items[1]);
+        Assert.Equal("default", read.Items[0].ServiceAccountName);
+        Assert.Equal(["regcred"], read.Items[0].ImagePullSecrets!);
+        Assert.Equal((null, null), (read.Items[1].ServiceAccountName, read.Items[1].ImagePullSecrets));
+    }
+
+    [Fact]
     public void An_error_event_keeps_its_status_code_and_message_and_a_bookmark_its_resource_version()
     {
         var pool = new StringPool();
@@ -239,5 +257,7 @@ public sealed class PodJsonTests
             (expected.Controller?.ApiVersion, expected.Controller?.Kind, expected.Controller?.Name, expected.Controller?.Uid, expected.Controller?.Controller, expected.Controller?.BlockOwnerDeletion),
             (actual.Controller?.ApiVersion, actual.Controller?.Kind, actual.Controller?.Name, actual.Controller?.Uid, actual.Controller?.Controller, actual.Controller?.BlockOwnerDeletion));
         Assert.Equal(expected.Failing, actual.Failing);
+        Assert.Equal(expected.ServiceAccountName, actual.ServiceAccountName);
+        Assert.Equal(expected.ImagePullSecrets, actual.ImagePullSecrets);
     }
 }

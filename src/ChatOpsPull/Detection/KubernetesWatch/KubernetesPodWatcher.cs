@@ -34,6 +34,7 @@ public sealed partial class KubernetesPodWatcher
     private readonly TimeProvider _time;
     private readonly KubernetesWatchStatus _status;
     private readonly WatchReportLog _reportLog;
+    private readonly ReportedPodCredentials? _credentials;
 
     /// <summary>Changes held now because the store cannot write.</summary>
     private int _holding;
@@ -49,14 +50,19 @@ public sealed partial class KubernetesPodWatcher
         TimeProvider time,
         KubernetesWatchStatus status,
         ILogger<KubernetesPodWatcher> logger,
-        ResiliencePipeline? delivery = null)
+        ResiliencePipeline? delivery = null,
+        ReportedPodCredentials? credentials = null,
+        OwnerResolver? owners = null)
     {
+        _credentials = credentials;
         _client = client;
         _options = options;
         _sink = sink;
         _pulledEvents = pullEvents is null ? null : new PulledEventRecorder(pullEvents, cluster, time, logger);
         _delivery = delivery ?? WatchDeliveryRetry.Build(options, time, logger);
-        _owners = new OwnerResolver(client);
+        // The diagnoses' resolver when given: the owners the watcher resolves for a report are then known to the report's
+        // diagnosis, which walks the same chain from the pod as read without a read of its own.
+        _owners = owners ?? new OwnerResolver(client);
         _pods = new PodListWatch(client);
         _events = new EventListWatch(client);
         _cluster = cluster;
@@ -627,10 +633,17 @@ public sealed partial class KubernetesPodWatcher
                     PullPolicy = failure.State.PullPolicy,
                 };
                 _reportLog.Reported(report);
+                if (failure.Pod.Credentials is { } credentials)
+                {
+                    // Beside the report, for its diagnosis: the ServiceAccount and secrets are read with the pod, not after it.
+                    _credentials?.Remember(_cluster, failure.Pod.Namespace, failure.Pod.Name, credentials);
+                }
+
                 await _sink.ReportAsync(report, cancellationToken).ConfigureAwait(false);
                 return;
             case ResolvedChange resolved:
                 _reportLog.Resolved(resolved.Pod, resolved.Container, resolved.Resolution);
+                _credentials?.Forget(_cluster, resolved.Pod.Namespace, resolved.Pod.Name);
                 await _sink.ResolveAsync(_cluster, resolved.Pod.Namespace, resolved.Pod.Name, resolved.Container, resolved.Resolution, cancellationToken).ConfigureAwait(false);
                 return;
             default:

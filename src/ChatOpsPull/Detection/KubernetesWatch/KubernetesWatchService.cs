@@ -59,7 +59,9 @@ public sealed partial class KubernetesWatchService : BackgroundService
             _services.GetRequiredService<TimeProvider>(),
             _services.GetRequiredService<KubernetesWatchStatus>(),
             _services.GetRequiredService<ILogger<KubernetesPodWatcher>>(),
-            _services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(WatchDeliveryRetry.PipelineName));
+            _services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(WatchDeliveryRetry.PipelineName),
+            _services.GetService<ReportedPodCredentials>(),
+            _services.GetService<OwnerResolver>());
 
         if (!_options.Lease.Enabled)
         {

@@ -143,6 +143,12 @@ internal static class PodJson
                 case "nodeName":
                     fields.NodeName = Pooled(ref reader, pool);
                     break;
+                case "serviceAccountName":
+                    fields.ServiceAccountName = Pooled(ref reader, pool);
+                    break;
+                case "imagePullSecrets" when reader.TokenType == JsonTokenType.StartArray:
+                    fields.ImagePullSecrets = ReadReferenceNames(ref reader, pool);
+                    break;
                 case "containers" when reader.TokenType == JsonTokenType.StartArray:
                     ReadSpecContainers(ref reader, pool, ContainerKind.Regular, fields);
                     break;
@@ -157,6 +163,37 @@ internal static class PodJson
                     break;
             }
         }
+    }
+
+    /// <summary>The names of a list of LocalObjectReferences (spec.imagePullSecrets); null when it is empty.</summary>
+    private static List<string>? ReadReferenceNames(ref Utf8JsonReader reader, StringPool pool)
+    {
+        List<string>? names = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            string? referenceName = null;
+            while (Property(ref reader, Names) is { } name)
+            {
+                if (name == "name")
+                {
+                    referenceName = Pooled(ref reader, pool);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            (names ??= []).Add(referenceName!);
+        }
+
+        return names;
     }
 
     private static void ReadSpecContainers(ref Utf8JsonReader reader, StringPool pool, ContainerKind kind, ObjectFields fields)
@@ -280,6 +317,7 @@ internal static class PodJson
     private static readonly JsonNames Names = new(
         "metadata", "items", "resourceVersion", "continue", "type", "object", "spec", "status", "code", "message", "uid",
         "name", "namespace", "ownerReferences", "apiVersion", "kind", "controller", "blockOwnerDeletion", "nodeName",
+        "serviceAccountName", "imagePullSecrets",
         "containers", "initContainers", "ephemeralContainers", "image", "imagePullPolicy", "containerStatuses",
         "initContainerStatuses", "ephemeralContainerStatuses", "state", "waiting", "reason");
 
@@ -293,6 +331,10 @@ internal static class PodJson
         public ObjectMetadata Metadata;
 
         public string? NodeName { get; set; }
+
+        public string? ServiceAccountName { get; set; }
+
+        public List<string>? ImagePullSecrets { get; set; }
 
         public V1OwnerReference? Controller { get; set; }
 
@@ -328,7 +370,11 @@ internal static class PodJson
                 failing = states;
             }
 
-            return new WatchedPod(Metadata.Uid, Metadata.Namespace ?? string.Empty, Metadata.Name ?? string.Empty, Metadata.ResourceVersion, NodeName, Controller, failing);
+            return new WatchedPod(Metadata.Uid, Metadata.Namespace ?? string.Empty, Metadata.Name ?? string.Empty, Metadata.ResourceVersion, NodeName, Controller, failing)
+            {
+                ServiceAccountName = ServiceAccountName,
+                ImagePullSecrets = ImagePullSecrets,
+            };
         }
     }
 

@@ -1,11 +1,16 @@
 using ChatOpsPull.Core.Failures;
 using ChatOpsPull.Incidents;
+using ChatOpsPull.Kubernetes;
 using k8s.Models;
 
 namespace ChatOpsPull.Detection.KubernetesWatch;
 
 /// <summary>The parts of a pod the watcher keeps while one of its containers cannot pull.</summary>
-public sealed record TrackedPod(string Uid, string Namespace, string Name, string? NodeName, IReadOnlyList<V1OwnerReference> Owners);
+public sealed record TrackedPod(string Uid, string Namespace, string Name, string? NodeName, IReadOnlyList<V1OwnerReference> Owners)
+{
+    /// <summary>The pod's ServiceAccount and pull-secret names (immutable on a pod), handed on beside its reports.</summary>
+    public PodCredentialNames? Credentials { get; init; }
+}
 
 /// <summary>What the tracker decided to tell the sink.</summary>
 public abstract record TrackerChange;
@@ -272,7 +277,10 @@ public sealed class PullFailureTracker
         pod.Namespace,
         pod.Name,
         pod.NodeName,
-        pod.Controller is null ? [] : [pod.Controller]);
+        pod.Controller is null ? [] : [pod.Controller])
+    {
+        Credentials = PodCredentialNames.Of(pod.ServiceAccountName, pod.ImagePullSecrets),
+    };
 
     private static DateTime EventTime(WatchedEvent e) => e.LastSeen ?? e.Times.Created ?? DateTime.MinValue;
 
