@@ -201,6 +201,45 @@ public sealed class KubernetesWatcherTests
     }
 
     [Fact]
+    public async Task A_list_whose_continue_tokens_expire_on_every_page_ends_in_one_unpaged_list_not_a_relist_loop()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        KubeFixtures.SeedWebWorkload(api);
+        var pods = Enumerable.Range(0, 120).Select(i => api.Seed(KubeFixtures.WebPod($"web-6b9f7c5d8-e{i:000}"))).ToArray();
+
+        // A cluster that compacts faster than the watcher pages: every next page finds its token expired.
+        var firstPages = 0;
+        api.BeforeServing = request =>
+        {
+            if (request is { Verb: "list", Resource: "pods" })
+            {
+                if (request.Continue is null)
+                {
+                    Interlocked.Increment(ref firstPages);
+                }
+                else
+                {
+                    api.Store.ExpireContinueTokens(ResourceType.Of("pods"));
+                }
+            }
+
+            return Task.CompletedTask;
+        };
+        await using var run = await WatcherRun.StartAsync(api);
+
+        await Eventually.HoldsAsync(() => run.Status.PodLists >= 1, "the pod list completed");
+        await Eventually.HoldsAsync(
+            () => pods.All(p => run.Sink.Reports.Any(r => r.Pod == p["metadata"]!["name"]!.GetValue<string>())),
+            "every pod reported");
+        await run.SettleAsync();
+
+        Assert.Equal(3, Volatile.Read(ref firstPages)); // two paged tries, then one unpaged list
+        Assert.Equal(1, run.Status.PodLists);
+        Assert.Equal(api.Store.List(ResourceType.Of("pods")).Count, run.Status.PodsListed);
+        Assert.All(run.Sink.Reports.GroupBy(r => (r.Pod, r.Reason, r.Message)), g => Assert.Single(g));
+    }
+
+    [Fact]
     public async Task Gone_as_an_http_410_also_makes_the_watcher_relist()
     {
         await using var api = await FakeKubernetesApi.StartAsync();

@@ -249,7 +249,7 @@ public sealed partial class KubernetesPodWatcher
         var mark = Interlocked.Increment(ref _listMarks);
         var listed = 0;
         var listVersion = await ListPagesAsync(
-            next => _pods.ListAsync(ns, next, _options.ListPageSize, strings, cancellationToken),
+            (next, limit) => _pods.ListAsync(ns, next, limit, strings, cancellationToken),
             pod =>
             {
                 if (pod.Uid is not null)
@@ -263,7 +263,8 @@ public sealed partial class KubernetesPodWatcher
             {
                 mark = Interlocked.Increment(ref _listMarks);
                 listed = 0;
-            }).ConfigureAwait(false);
+            },
+            _options.ListPageSize).ConfigureAwait(false);
 
         await writer.WriteAsync(new RelistInput(ns, mark), cancellationToken).ConfigureAwait(false);
         _status.PodListCompleted(listed);
@@ -275,29 +276,34 @@ public sealed partial class KubernetesPodWatcher
     private async Task<string> ListEventsAsync(string? ns, StringPool strings, ChannelWriter<WatchInput> writer, CancellationToken cancellationToken)
     {
         var listVersion = await ListPagesAsync(
-            next => _events.ListAsync(ns, next, _options.ListPageSize, strings, cancellationToken),
+            (next, limit) => _events.ListAsync(ns, next, limit, strings, cancellationToken),
             item => writer.WriteAsync(new EventInput(item), cancellationToken),
-            static () => { }).ConfigureAwait(false);
+            static () => { },
+            _options.ListPageSize).ConfigureAwait(false);
 
         _status.EventResourceVersion = listVersion;
         return listVersion ?? throw new KubernetesException("the event list had no resourceVersion");
     }
 
     /// <summary>
-    /// Reads a list page by page to its end, handing each object to <paramref name="each"/>, and returns the first page's
-    /// resourceVersion. An expired continue token (410) starts the list again from its first page, after
-    /// <paramref name="restarted"/> has forgotten what the pages so far gave.
+    /// Reads a list page by page (<paramref name="pageSize"/> objects) to its end, handing each object to
+    /// <paramref name="each"/>, and returns the first page's resourceVersion. An expired continue token (410: the server
+    /// compacted past the list's resourceVersion while it was paged) starts the list again from its first page, after
+    /// <paramref name="restarted"/> has forgotten what the pages so far gave; a list whose token expires a second time
+    /// pages slower than the server compacts, so it is read again in one unpaged request (limit 0), as client-go's pager
+    /// does, instead of starting over forever.
     /// </summary>
-    private static async Task<string?> ListPagesAsync<T>(Func<string?, Task<ListPage<T>>> readPage, Func<T, ValueTask> each, Action restarted)
+    private static async Task<string?> ListPagesAsync<T>(Func<string?, int, Task<ListPage<T>>> readPage, Func<T, ValueTask> each, Action restarted, int pageSize)
     {
         string? listVersion = null;
         string? next = null;
+        var expired = 0;
         while (true)
         {
             ListPage<T> page;
             try
             {
-                page = await readPage(next).ConfigureAwait(false);
+                page = await readPage(next, expired < 2 ? pageSize : 0).ConfigureAwait(false);
             }
             catch (HttpOperationException e) when (e.Response?.StatusCode == HttpStatusCode.Gone && next is not null)
             {
@@ -305,6 +311,7 @@ public sealed partial class KubernetesPodWatcher
                 // would test the loop's condition, find no token and end the list here, unfinished and without a
                 // resourceVersion.)
                 restarted();
+                expired++;
                 listVersion = null;
                 next = null;
                 continue;
