@@ -56,10 +56,17 @@ public sealed class PostgresPreparedStatementTests(PostgresFixture postgres)
     }
 
     [Fact]
-    public async Task The_bots_connections_plan_a_prepared_statement_once_generically_unless_generic_plans_are_turned_off()
+    public async Task The_bots_connections_plan_a_prepared_statement_once_generically_only_when_generic_plans_are_turned_on()
     {
         using var storage = await TestStorage.PostgresAsync(postgres);
-        await using (var database = await storage.OpenMigratedAsync(Gauges))
+        await using (var migrated = await storage.OpenMigratedAsync(Gauges))
+        {
+        }
+
+        await using (var database = new BotDatabase(
+            Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString, PostgresGenericPlans = true }),
+            Microsoft.Extensions.Options.Options.Create(new ChatOpsPull.Configuration.BotOptions { DataDirectory = storage.DataDirectory }),
+            []))
         {
             var (custom, generic) = await PlansAfterEightReadsAsync(database);
             Assert.Equal(0, custom);
@@ -67,11 +74,11 @@ public sealed class PostgresPreparedStatementTests(PostgresFixture postgres)
         }
 
         await using (var off = new BotDatabase(
-            Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString, PostgresGenericPlans = false }),
+            Microsoft.Extensions.Options.Options.Create(new StorageOptions { Provider = storage.Provider, ConnectionString = storage.ConnectionString }),
             Microsoft.Extensions.Options.Options.Create(new ChatOpsPull.Configuration.BotOptions { DataDirectory = storage.DataDirectory }),
             []))
         {
-            // PostgreSQL's own rule: the first five executions of a prepared statement with parameters get custom plans.
+            // The default, PostgreSQL's own rule: the first five executions of a prepared statement with parameters get custom plans.
             var (custom, _) = await PlansAfterEightReadsAsync(off);
             Assert.True(custom >= 5, $"custom plans {custom}");
         }
