@@ -19,10 +19,10 @@ public sealed partial class IncidentStore
         public const string Closed =
             $"SELECT {IncidentColumns} FROM incidents WHERE cluster = @cluster AND namespace = @namespace AND subject = @subject AND open_key IS NULL AND resolved_at >= @since ORDER BY resolved_at DESC LIMIT 5";
 
-        private const string IncidentColumns =
-            "id, cluster, namespace, subject, cause, open_key, storm_key, image, state, workload_kind, workload_name, opened_at, updated_at, resolved_at, snoozed_until, rollup_of, diagnosis, version, diagnosis_requested, diagnosis_applied";
+        // The same column lists as every other read, in their order: the rows below are read by position.
+        private const string IncidentColumns = IncidentRow.Columns;
 
-        private const string PodColumns = "incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name";
+        private const string PodColumns = PodRow.Columns;
 
         private const string ById = $"SELECT {IncidentColumns} FROM incidents WHERE id = @id";
 

@@ -795,7 +795,8 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
     {
         /// <summary>
         /// The columns a read maps, named so that a statement prepared on a pooled PostgreSQL connection keeps its result
-        /// type when another replica's migration adds a column (a prepared <c>SELECT *</c> fails once then, 0A000).
+        /// type when another replica's migration adds a column (a prepared <c>SELECT *</c> fails once then, 0A000). The SQLite
+        /// intake reads them by position, in this order (<c>IncidentStore.SqliteReads</c>).
         /// </summary>
         public const string Columns =
             "id, cluster, namespace, subject, cause, open_key, storm_key, image, state, workload_kind, workload_name, opened_at, updated_at, resolved_at, snoozed_until, rollup_of, diagnosis, version, diagnosis_requested, diagnosis_applied";
@@ -874,7 +875,7 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
 
     private sealed class PodRow
     {
-        /// <summary>The columns a read maps (see <see cref="IncidentRow.Columns"/>).</summary>
+        /// <summary>The columns a read maps (see <see cref="IncidentRow.Columns"/>), in the order the SQLite intake reads them by position.</summary>
         public const string Columns = "incident_id, pod, container, reason, message, first_seen, last_seen, resolved_at, node_name";
 
         public string incident_id { get; set; } = "";
