@@ -105,7 +105,7 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
                         cancellationToken: cancellationToken)).ConfigureAwait(false);
                     if (inserted == 1)
                     {
-                        return ((await GetAsync(id, cancellationToken).ConfigureAwait(false))!, FindingChange.Opened);
+                        return ((await GetAsync(connection, id, cancellationToken).ConfigureAwait(false))!, FindingChange.Opened);
                     }
                 }
                 catch (DbException e) when (database.Dialect.IsUniqueViolation(e) && race < MaxRaces)
@@ -127,7 +127,7 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
                 """,
                 new { id = before.Id, kind = observation.Kind.Name(), image = observation.Image, summary = observation.Summary, detail = detail.Serialize(), now = BotDatabase.ToDb(now) },
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var after = (await GetAsync(before.Id, cancellationToken).ConfigureAwait(false))!;
+            var after = (await GetAsync(connection, before.Id, cancellationToken).ConfigureAwait(false))!;
             return (after, reopened ? FindingChange.Reopened : changed ? FindingChange.Updated : FindingChange.Unchanged);
         }
     }
@@ -140,12 +140,18 @@ public sealed class FindingStore(BotDatabase database, TimeProvider time)
             "UPDATE prevention_findings SET state = 'resolved', resolved_at = @now WHERE id = @id AND state = 'open'",
             new { id, now = BotDatabase.ToDb(time.GetUtcNow()) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return changed == 1 ? await GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
+        return changed == 1 ? await GetAsync(connection, id, cancellationToken).ConfigureAwait(false) : null;
     }
 
     public async Task<PreventionFinding?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetAsync(connection, id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The finding read on a connection the caller holds: a write reads back its row without taking a second pooled connection.</summary>
+    private static async Task<PreventionFinding?> GetAsync(DbConnection connection, string id, CancellationToken cancellationToken)
+    {
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             $"SELECT {Row.Columns} FROM prevention_findings WHERE id = @id", new { id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return row?.ToFinding();
