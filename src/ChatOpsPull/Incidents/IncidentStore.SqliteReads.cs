@@ -24,9 +24,9 @@ public sealed partial class IncidentStore
 
         private const string PodColumns = PodRow.Columns;
 
-        private const string ById = $"SELECT {IncidentColumns} FROM incidents WHERE id = @id";
+        private const string ById = ByIdSql;
 
-        private const string PodsOf = $"SELECT {PodColumns} FROM incident_pods WHERE incident_id = @id ORDER BY first_seen, pod, container";
+        private const string PodsOf = PodsOfSql;
 
         private const string ThesePodsOf =
             $"SELECT {PodColumns} FROM incident_pods WHERE incident_id = @id AND pod IN (SELECT value FROM json_each(@pods)) ORDER BY first_seen, pod, container";

@@ -246,7 +246,7 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
             connection,
             transaction,
             pending,
-            $"SELECT {IncidentRow.Columns} FROM incidents WHERE id = @id;\nSELECT {PodRow.Columns} FROM incident_pods WHERE incident_id = @id ORDER BY first_seen, pod, container",
+            $"{ByIdSql};\n{PodsOfSql}",
             new { id }).ConfigureAwait(false);
         var row = (await reader.ReadAsync<IncidentRow>().ConfigureAwait(false)).FirstOrDefault();
         var pods = (await reader.ReadAsync<PodRow>().ConfigureAwait(false)).Select(p => p.ToPod()).ToList();
@@ -318,6 +318,8 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
             : pending.QueryMultipleTakingAsync(connection, transaction, sql, parameters);
 
     private const string ByIdSql = $"SELECT {IncidentRow.Columns} FROM incidents WHERE id = @id";
+
+    private const string PodsOfSql = $"SELECT {PodRow.Columns} FROM incident_pods WHERE incident_id = @id ORDER BY first_seen, pod, container";
 
     internal static async Task<Incident?> GetAsync(DbConnection connection, DbTransaction? transaction, string id)
     {
