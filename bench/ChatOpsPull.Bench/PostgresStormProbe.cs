@@ -227,27 +227,17 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     }
 
     /// <summary>Row updates per table so far, and how many of them were HOT (no index entry written: no indexed column changed and the page had room).</summary>
-    private List<(string Table, long Updates, long Hot)> TableUpdates()
-    {
-        using var clear = new NpgsqlCommand("SELECT pg_stat_clear_snapshot()", _server);
-        clear.ExecuteNonQuery();
-        using var command = new NpgsqlCommand("SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE schemaname = 'public'", _server);
-        using var reader = command.ExecuteReader();
-        var tables = new List<(string, long, long)>();
-        while (reader.Read())
-        {
-            tables.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
-        }
-
-        return tables;
-    }
+    private List<(string Table, long Updates, long Hot)> TableUpdates() => TableCounts("n_tup_upd", "n_tup_hot_upd");
 
     /// <summary>Rows inserted and deleted per table so far (as flushed by the backends).</summary>
-    private List<(string Table, long Inserts, long Deletes)> TableWrites()
+    private List<(string Table, long Inserts, long Deletes)> TableWrites() => TableCounts("n_tup_ins", "n_tup_del");
+
+    /// <summary>Two of <c>pg_stat_user_tables</c>' counters per table of the bot's schema, read fresh.</summary>
+    private List<(string Table, long First, long Second)> TableCounts(string first, string second)
     {
         using var clear = new NpgsqlCommand("SELECT pg_stat_clear_snapshot()", _server);
         clear.ExecuteNonQuery();
-        using var command = new NpgsqlCommand("SELECT relname, n_tup_ins, n_tup_del FROM pg_stat_user_tables WHERE schemaname = 'public'", _server);
+        using var command = new NpgsqlCommand($"SELECT relname, {first}, {second} FROM pg_stat_user_tables WHERE schemaname = 'public'", _server);
         using var reader = command.ExecuteReader();
         var tables = new List<(string, long, long)>();
         while (reader.Read())
