@@ -984,7 +984,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         var fields = FieldSelector.Parse(query["fieldSelector"], route.Type);
         int? limit = int.TryParse(query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) && l > 0 ? l : null;
         var selectorsGiven = query["labelSelector"].ToString().Length > 0 || query["fieldSelector"].ToString().Length > 0;
-        var (items, version, next, remaining) = Store.ListPage(route.Type, route.Namespace, labels, fields, limit, query["continue"], selectorsGiven);
+        var (items, version, next, remaining) = Store.ListPage(route.Type, route.Namespace, labels, fields, limit, query["continue"], selectorsGiven, query["resourceVersion"]);
         var listMetadata = new JsonObject { ["resourceVersion"] = version.ToString(CultureInfo.InvariantCulture) };
         if (next is not null)
         {

@@ -230,7 +230,8 @@ public sealed partial class ObjectStore
     /// scan the snapshot twice per page). remainingItemCount, as the real server, only without selectors.
     /// </summary>
     public (IReadOnlyList<JsonObject> Items, long ResourceVersion, string? Continue, long? Remaining) ListPage(
-        ResourceType type, string? ns, LabelSelector labels, FieldSelector fields, int? limit, string? continueToken, bool selectorsGiven)
+        ResourceType type, string? ns, LabelSelector labels, FieldSelector fields, int? limit, string? continueToken, bool selectorsGiven,
+        string? resourceVersion = null)
     {
         lock (_gate)
         {
@@ -240,6 +241,11 @@ public sealed partial class ObjectStore
             if (!string.IsNullOrEmpty(continueToken))
             {
                 (version, start) = DecodeContinue(continueToken);
+                if (resourceVersion is { Length: > 0 } and not "0")
+                {
+                    throw ApiStatus.BadRequest("specifying resource version is not allowed when using continue");
+                }
+
                 if (version < 0)
                 {
                     // The token an expired page offered (resourceVersion -1): the rest of the list as it is now.
@@ -1365,19 +1371,58 @@ public sealed partial class ObjectStore
         Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { v = "meta.k8s.io/v1", rv = version, start = start + "\u0000" })))
             .TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>
+    /// A list's continue token, checked as k8s.io/apiserver's storage.DecodeContinue checks it; what it refuses the
+    /// real server answers 400 BadRequest "invalid continue token: …" (a token of resourceVersion 0, an empty or
+    /// unclean start key, an unknown encoding version). A token of resourceVersion -1 means "the rest as it is now".
+    /// </summary>
     private static (long Version, string Start) DecodeContinue(string token)
     {
+        const string Invalid = "invalid continue token: continue key is not valid";
+        long version;
+        string? start;
+        string? encoding;
         try
         {
             var base64 = token.Replace('-', '+').Replace('_', '/');
             base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
             using var document = JsonDocument.Parse(Convert.FromBase64String(base64));
             var root = document.RootElement;
-            return (root.GetProperty("rv").GetInt64(), root.GetProperty("start").GetString()!.TrimEnd('\u0000'));
+            encoding = root.TryGetProperty("v", out var v) ? v.GetString() : null;
+            version = root.TryGetProperty("rv", out var rv) ? rv.GetInt64() : 0;
+            start = root.TryGetProperty("start", out var s) ? s.GetString() : null;
         }
-        catch (Exception e) when (e is FormatException or JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException)
         {
-            throw ApiStatus.BadRequest($"continue key is not valid: {e.Message}");
+            throw ApiStatus.BadRequest($"{Invalid}: {e.Message}");
         }
+
+        if (encoding != "meta.k8s.io/v1")
+        {
+            throw ApiStatus.BadRequest($"{Invalid}: server does not recognize this encoded version \"{encoding}\"");
+        }
+
+        if (version == 0)
+        {
+            throw ApiStatus.BadRequest($"{Invalid}: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+        }
+
+        if (string.IsNullOrEmpty(start))
+        {
+            throw ApiStatus.BadRequest($"{Invalid}: encoded start key empty (version meta.k8s.io/v1)");
+        }
+
+        // The real server refuses a start key that path.Clean would change (it could range outside the list's prefix).
+        var rooted = start.StartsWith('/') ? start : "/" + start;
+        if (!IsCleanPath(rooted))
+        {
+            throw ApiStatus.BadRequest($"{Invalid}: {start}");
+        }
+
+        return (version, start.TrimEnd('\u0000'));
     }
+
+    /// <summary>Whether Go's path.Clean leaves this rooted path as it is: no empty, "." or ".." segment, no trailing slash.</summary>
+    private static bool IsCleanPath(string rooted) =>
+        rooted == "/" || rooted[1..].Split('/').All(segment => segment is { Length: > 0 } and not "." and not "..");
 }

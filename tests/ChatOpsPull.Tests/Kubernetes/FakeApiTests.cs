@@ -230,6 +230,52 @@ public sealed class FakeApiTests
         }
     }
 
+    [Theory]
+    [InlineData("""{"v":"meta.k8s.io/v1","rv":0,"start":"shop/p1\u0000"}""", "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")]
+    [InlineData("""{"v":"meta.k8s.io/v1","start":"shop/p1\u0000"}""", "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")]
+    [InlineData("""{"v":"meta.k8s.io/v1","rv":5,"start":""}""", "continue key is not valid: encoded start key empty (version meta.k8s.io/v1)")]
+    [InlineData("""{"v":"v1alpha1","rv":5,"start":"shop/p1\u0000"}""", "continue key is not valid: server does not recognize this encoded version \"v1alpha1\"")]
+    [InlineData("""{"v":"meta.k8s.io/v1","rv":5,"start":"shop/../kube-system/x"}""", "continue key is not valid: shop/../kube-system/x")]
+    [InlineData("""{"v":"meta.k8s.io/v1","rv":5,"start":"shop//p1"}""", "continue key is not valid: shop//p1")]
+    public async Task A_continue_token_the_real_server_cannot_decode_answers_400_BadRequest_with_its_reason(string token, string reason)
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        api.Seed(KubeFixtures.WebPod("p1"));
+        api.Seed(KubeFixtures.WebPod("p2"));
+        var encoded = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(token)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+        var (code, status) = await RawAsync(api, HttpMethod.Get, $"/api/v1/namespaces/shop/pods?limit=1&continue={encoded}");
+
+        // k8s.io/apiserver: storage.DecodeContinue's error inside NewBadRequest("invalid continue token: %v").
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        Assert.Equal("BadRequest", status["reason"]!.GetValue<string>());
+        Assert.Equal(400, status["code"]!.GetValue<int>());
+        Assert.Equal("invalid continue token: " + reason, status["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_continued_list_that_also_names_a_resourceVersion_answers_400_as_the_real_server()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            api.Seed(KubeFixtures.WebPod($"p{i}"));
+        }
+
+        var (_, first) = await RawAsync(api, HttpMethod.Get, "/api/v1/namespaces/shop/pods?limit=1");
+        var token = first["metadata"]!["continue"]!.GetValue<string>();
+        var version = first["metadata"]!["resourceVersion"]!.GetValue<string>();
+
+        var (code, status) = await RawAsync(api, HttpMethod.Get, $"/api/v1/namespaces/shop/pods?limit=1&continue={token}&resourceVersion={version}");
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        Assert.Equal("specifying resource version is not allowed when using continue", status["message"]!.GetValue<string>());
+
+        // resourceVersion=0 ("any") is allowed beside a token, and the page goes on.
+        var (zeroCode, page) = await RawAsync(api, HttpMethod.Get, $"/api/v1/namespaces/shop/pods?limit=1&continue={token}&resourceVersion=0");
+        Assert.Equal(HttpStatusCode.OK, zeroCode);
+        Assert.Equal("p1", page["items"]![0]!["metadata"]!["name"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task A_list_restarted_after_an_expired_token_pages_through_consistently_again()
     {
