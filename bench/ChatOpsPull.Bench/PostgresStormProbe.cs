@@ -45,6 +45,10 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     private double _serverCpu;
     private Dictionary<string, (long Updates, long Hot)> _updatesAtBegin = [];
     private List<(string Table, long Updates, long Hot)> _updates = [];
+    private Dictionary<string, (long Inserts, long Deletes)> _writesAtBegin = [];
+    private List<(string Table, long Inserts, long Deletes)> _writes = [];
+    private (long Records, long Bytes) _walAtBegin;
+    private (long Records, long Bytes) _wal;
 
     private PostgresStormProbe(string connectionString)
     {
@@ -105,6 +109,8 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     {
         _serverCpuAtBegin = ServerCpuMilliseconds();
         _updatesAtBegin = TableUpdates().ToDictionary(t => t.Table, t => (t.Updates, t.Hot), StringComparer.Ordinal);
+        _writesAtBegin = TableWrites().ToDictionary(t => t.Table, t => (t.Inserts, t.Deletes), StringComparer.Ordinal);
+        _walAtBegin = Wal();
         _begunAt = DateTime.UtcNow;
         _counting = true;
         _sampling = Task.Run(SampleAsync);
@@ -131,15 +137,21 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
             .Select(t => (t.Table, t.Updates - _updatesAtBegin.GetValueOrDefault(t.Table).Updates, t.Hot - _updatesAtBegin.GetValueOrDefault(t.Table).Hot))
             .Where(t => t.Item2 > 0)
             .OrderByDescending(t => t.Item2)];
+        _writes = [.. TableWrites()
+            .Select(t => (t.Table, t.Inserts - _writesAtBegin.GetValueOrDefault(t.Table).Inserts, t.Deletes - _writesAtBegin.GetValueOrDefault(t.Table).Deletes))
+            .Where(t => t.Item2 > 0 || t.Item3 > 0)
+            .OrderByDescending(t => t.Item2)];
+        var wal = Wal();
+        _wal = (wal.Records - _walAtBegin.Records, wal.Bytes - _walAtBegin.Bytes);
 
         await using (var command = new NpgsqlCommand(
-            "SELECT calls, plans, total_plan_time, total_exec_time, rows, query FROM pg_stat_statements "
+            "SELECT calls, plans, total_plan_time, total_exec_time, rows, query, wal_bytes::bigint, shared_blks_dirtied FROM pg_stat_statements "
             + "WHERE query NOT LIKE '%pg_stat_activity%' AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_user_tables%' AND query NOT LIKE '%pg_stat_clear_snapshot%' ORDER BY total_plan_time + total_exec_time DESC", _server))
         {
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                _statements.Add(new ServerStatement(reader.GetInt64(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4), reader.GetString(5)));
+                _statements.Add(new ServerStatement(reader.GetInt64(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(4), reader.GetString(5), reader.GetInt64(6), reader.GetInt64(7)));
             }
         }
     }
@@ -151,10 +163,18 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         text.AppendLine(CultureInfo.InvariantCulture, $"  PostgreSQL server CPU during the storm (postmaster and its backends, /proc): {_serverCpu:0} ms");
         text.AppendLine(CultureInfo.InvariantCulture,
             $"  PostgreSQL server statements (pg_stat_statements, storm and its settling): {_statements.Sum(s => s.Calls)} executions of {_statements.Count} texts, {_statements.Sum(s => s.Plans)} plans ({_statements.Sum(s => s.Plans) / (double)Math.Max(1, pods):0.00} per pod), plan {_statements.Sum(s => s.PlanMs):0} ms, execute {_statements.Sum(s => s.ExecMs):0} ms");
-        text.AppendLine("    calls     plans   plan ms   exec ms      rows  statement (by plan + exec time)");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"  PostgreSQL WAL during the storm (pg_stat_wal): {_wal.Records} records, {_wal.Bytes / 1024.0:0} KiB ({_wal.Bytes / (double)Math.Max(1, pods):0} bytes per pod); by the statements below: {_statements.Sum(s => s.WalBytes) / 1024.0:0} KiB");
+        text.AppendLine("    calls     plans   plan ms   exec ms      rows  WAL KiB  dirtied  statement (by plan + exec time)");
         foreach (var s in _statements.Take(15))
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"    {s.Calls,6} {s.Plans,9} {s.PlanMs,9:0.0} {s.ExecMs,9:0.0} {s.Rows,9}  {Shape(s.Query)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {s.Calls,6} {s.Plans,9} {s.PlanMs,9:0.0} {s.ExecMs,9:0.0} {s.Rows,9} {s.WalBytes / 1024.0,8:0} {s.Dirtied,8}  {Shape(s.Query)}");
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"  rows inserted / deleted during the storm (pg_stat_user_tables): {_writes.Sum(w => w.Inserts)} / {_writes.Sum(w => w.Deletes)}");
+        foreach (var (table, inserts, deletes) in _writes)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {inserts,7} inserted, {deletes,7} deleted  {table}");
         }
 
         text.AppendLine(CultureInfo.InvariantCulture,
@@ -207,11 +227,17 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     }
 
     /// <summary>Row updates per table so far, and how many of them were HOT (no index entry written: no indexed column changed and the page had room).</summary>
-    private List<(string Table, long Updates, long Hot)> TableUpdates()
+    private List<(string Table, long Updates, long Hot)> TableUpdates() => TableCounts("n_tup_upd", "n_tup_hot_upd");
+
+    /// <summary>Rows inserted and deleted per table so far (as flushed by the backends).</summary>
+    private List<(string Table, long Inserts, long Deletes)> TableWrites() => TableCounts("n_tup_ins", "n_tup_del");
+
+    /// <summary>Two of <c>pg_stat_user_tables</c>' counters per table of the bot's schema, read fresh.</summary>
+    private List<(string Table, long First, long Second)> TableCounts(string first, string second)
     {
         using var clear = new NpgsqlCommand("SELECT pg_stat_clear_snapshot()", _server);
         clear.ExecuteNonQuery();
-        using var command = new NpgsqlCommand("SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE schemaname = 'public'", _server);
+        using var command = new NpgsqlCommand($"SELECT relname, {first}, {second} FROM pg_stat_user_tables WHERE schemaname = 'public'", _server);
         using var reader = command.ExecuteReader();
         var tables = new List<(string, long, long)>();
         while (reader.Read())
@@ -220,6 +246,14 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
         }
 
         return tables;
+    }
+
+    /// <summary>WAL records and bytes the server wrote so far (pg_stat_wal; background writers included).</summary>
+    private (long Records, long Bytes) Wal()
+    {
+        using var command = new NpgsqlCommand("SELECT wal_records, wal_bytes::bigint FROM pg_stat_wal", _server);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : (0, 0);
     }
 
     public async ValueTask DisposeAsync()
@@ -329,8 +363,9 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
             {
                 await using var command = new NpgsqlCommand(
                     "SELECT CASE WHEN query LIKE '%hangfire.%' THEN 'hangfire' ELSE 'bot' END, state, COALESCE(wait_event_type, '-'), COALESCE(wait_event, '-'), "
-                    + "CASE WHEN wait_event_type = 'Lock' THEN left(regexp_replace(query, '\\s+', ' ', 'g'), 60) ELSE '' END "
-                    + "FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> 'storm-probe' AND state <> 'idle'",
+                    + "CASE WHEN wait_event_type = 'Lock' THEN left(regexp_replace(query, '\\s+', ' ', 'g'), 60) "
+                    + "|| COALESCE(' (held by: ' || (SELECT string_agg(b.state || ' ' || left(regexp_replace(b.query, '\\s+', ' ', 'g'), 50), '; ') FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids(a.pid))) || ')', '') ELSE '' END "
+                    + "FROM pg_stat_activity a WHERE backend_type = 'client backend' AND application_name <> 'storm-probe' AND state <> 'idle'",
                     _server);
                 await using var reader = await command.ExecuteReaderAsync();
                 while (await reader.ReadAsync())
@@ -427,7 +462,7 @@ internal sealed partial class PostgresStormProbe : IAsyncDisposable
     [GeneratedRegex(@"Password=[^;]*;?", RegexOptions.IgnoreCase)]
     private static partial Regex Password();
 
-    private sealed record ServerStatement(long Calls, long Plans, double PlanMs, double ExecMs, long Rows, string Query);
+    private sealed record ServerStatement(long Calls, long Plans, double PlanMs, double ExecMs, long Rows, string Query, long WalBytes, long Dirtied);
 
     private sealed class Tally
     {

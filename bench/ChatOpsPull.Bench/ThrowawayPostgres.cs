@@ -51,6 +51,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             // Calls, plans and plan/exec time per statement (PostgresStormProbe prints them); track_planning costs a little.
             "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track_planning=on",
             "-c", "pg_stat_statements.max=2000",
+            .. ExtraSettings(),
         ]);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -67,6 +68,16 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Server settings for a probe run from <c>CHATOPSPULL_BENCH_PG_SETTINGS</c> (space-separated <c>name=value</c>, e.g.
+    /// <c>session_preload_libraries=auto_explain auto_explain.log_min_duration=0 auto_explain.log_analyze=on
+    /// logging_collector=on log_directory=/tmp/pglog</c>: the server's own output is not kept otherwise).
+    /// </summary>
+    private static IEnumerable<string> ExtraSettings() =>
+        (Environment.GetEnvironmentVariable("CHATOPSPULL_BENCH_PG_SETTINGS") ?? string.Empty)
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .SelectMany(setting => new[] { "-c", setting });
 
     public async ValueTask DisposeAsync()
     {

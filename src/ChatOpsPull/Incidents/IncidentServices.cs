@@ -17,7 +17,7 @@ public static class IncidentServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddIncidentRetryPipelines();
-        services.AddSchemaMigrations(IncidentSchema.Incidents, IncidentSchema.NewsOwed, IncidentSchema.AnnouncementsOwed, IncidentSchema.NewsOwedChangeVersion, IncidentSchema.DiagnosisTakenUntil, IncidentSchema.NewsOwedAtUnindexed);
+        services.AddSchemaMigrations(IncidentSchema.Incidents, IncidentSchema.NewsOwed, IncidentSchema.AnnouncementsOwed, IncidentSchema.NewsOwedChangeVersion, IncidentSchema.DiagnosisTakenUntil, IncidentSchema.NewsOwedAtUnindexed, IncidentSchema.IncidentsHalfFilledPages);
         services.AddSingleton<IncidentStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<LatestIncidents>();

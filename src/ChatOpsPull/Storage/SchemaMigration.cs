@@ -27,8 +27,14 @@ public sealed class SchemaMigration(string id, string ddl)
     /// </summary>
     public Func<ISqlDialect, string>? Upgrade { get; init; }
 
-    /// <summary>The statements this migration runs on a database of <paramref name="dialect"/>.</summary>
-    public string TextFor(ISqlDialect dialect) => dialect.ExpandDdl(ddl);
+    /// <summary>
+    /// The one engine this migration's text is for (a storage setting only it has, such as a table's fillfactor); on the
+    /// other it runs nothing and is recorded as applied. Null: both.
+    /// </summary>
+    public DatabaseProvider? OnlyOn { get; init; }
+
+    /// <summary>The statements this migration runs on a database of <paramref name="dialect"/> (none when it is <see cref="OnlyOn"/> another engine).</summary>
+    public string TextFor(ISqlDialect dialect) => OnlyOn is { } only && only != dialect.Provider ? string.Empty : dialect.ExpandDdl(ddl);
 }
 
 /// <summary>A set of migrations registered in DI by a capability.</summary>
