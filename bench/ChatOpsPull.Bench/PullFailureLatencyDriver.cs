@@ -319,6 +319,9 @@ public static class PullFailureLatencyDriver
         private readonly TimeSpan _jit = System.Runtime.JitInfo.GetCompilationTime();
         private readonly long _methods = System.Runtime.JitInfo.GetCompiledMethodCount();
         private readonly long _contention = Monitor.LockContentionCount;
+        private readonly long _allocated = GC.GetTotalAllocatedBytes(precise: false);
+        private readonly TimeSpan _pause = GC.GetTotalPauseDuration();
+        private readonly int[] _collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         private readonly long _prepared = SqlitePreparedStatements.TotalPrepared;
         private readonly long _executed = SqlitePreparedStatements.TotalExecuted;
         private readonly IReadOnlyDictionary<string, (long Run, long Kept)> _statements = SqliteStatementCounts.Snapshot();
@@ -347,8 +350,9 @@ public static class PullFailureLatencyDriver
             _stop.Cancel();
             var wall = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalMilliseconds;
+            var allocated = GC.GetTotalAllocatedBytes(precise: false) - _allocated;
             return string.Create(CultureInfo.InvariantCulture,
-                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, SQLite batch statements {(double)(SqlitePreparedStatements.TotalExecuted - _executed) / pods:0.00} per pod executed, {(double)(SqlitePreparedStatements.TotalPrepared - _prepared) / pods:0.00} per pod prepared, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}")
+                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), allocated {allocated / 1048576.0:0} MB ({allocated / 1024.0 / pods:0.0} KB per pod; bot, stand-in and driver), collections gen0/1/2 {GC.CollectionCount(0) - _collections[0]}/{GC.CollectionCount(1) - _collections[1]}/{GC.CollectionCount(2) - _collections[2]}, GC pauses {(GC.GetTotalPauseDuration() - _pause).TotalMilliseconds:0} ms, JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, SQLite batch statements {(double)(SqlitePreparedStatements.TotalExecuted - _executed) / pods:0.00} per pod executed, {(double)(SqlitePreparedStatements.TotalPrepared - _prepared) / pods:0.00} per pod prepared, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}")
                 + (SqliteStatementCounts.Enabled
                     ? $"\n  SQLite statements per pod, all kinds (--count-statements; the trace costs CPU): {SqliteStatementCounts.Describe(_statements, SqliteStatementCounts.Snapshot(), pods, SqlitePreparedStatements.TotalPrepared - _prepared)}"
                     : string.Empty);
@@ -449,7 +453,7 @@ public static class PullFailureLatencyDriver
                 var pod = (JsonObject)JsonNode.Parse(Localize("pod-web-errimagepull.json"))!;
                 var name = prefix == "bench" ? $"web-6b9f7c5d8-{i:00000}" : $"web-6b9f7c5d8-9{i:0000}"; // pod names differ across namespaces too
                 pod["metadata"]!["name"] = name;
-                pod["metadata"]!["uid"] = Guid.NewGuid().ToString();
+                pod["metadata"]!["uid"] = PodUid(ns, name);
                 ((JsonObject)pod["metadata"]!).Remove("resourceVersion");
                 pod["status"] = WorkloadControllers.ReadyStatus(pod, DateTimeOffset.UtcNow);
                 api.Seed(pod);
@@ -474,10 +478,16 @@ public static class PullFailureLatencyDriver
         ((JsonObject)failed["metadata"]!).Remove("resourceVersion");
         failed["involvedObject"]!["name"] = pod;
         failed["involvedObject"]!["namespace"] = ns;
+        failed["involvedObject"]!["uid"] = PodUid(ns, pod); // kubelet names the pod's uid: the fixture's one uid would make every event one pod's
+        ((JsonObject)failed["involvedObject"]!).Remove("resourceVersion");
         failed["message"] = message;
         failed["lastTimestamp"] = ObjectStore.Timestamp(DateTimeOffset.UtcNow);
         return failed;
     }
+
+    /// <summary>A seeded pod's uid, made from its namespace and name, so that its events can name it as kubelet's do.</summary>
+    internal static string PodUid(string ns, string pod) =>
+        new Guid(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{ns}/{pod}")).AsSpan(0, 16)).ToString();
 
     internal static void Report(string what, double[] sorted)
     {

@@ -59,6 +59,12 @@ public sealed partial class IncidentStore
             return rows.Count == 0 ? null : rows[0].ToIncident(SqliteIndexedStatement.Query(connection, PodsOf, [("id", id, typeof(string))], PodOf));
         }
 
+        /// <summary>
+        /// The diagnosis texts of the rows read lately: a storm's rounds read a diagnosed incident's row again and again, its
+        /// diagnosis unchanged (and <see cref="IncidentJson"/> maps the same text to the diagnosis parsed once).
+        /// </summary>
+        private static readonly KnownTexts DiagnosisTexts = new(IncidentJson.ReadLimit);
+
         private static IncidentRow IncidentRowOf(SqliteRow row) => new()
         {
             id = row.Text(0),
@@ -77,7 +83,7 @@ public sealed partial class IncidentStore
             resolved_at = row.NullableInt64(13),
             snoozed_until = row.NullableInt64(14),
             rollup_of = row.NullableText(15),
-            diagnosis = row.NullableText(16),
+            diagnosis = row.NullableText(16, DiagnosisTexts),
             version = row.Int64(17),
             diagnosis_requested = row.Int64(18),
             diagnosis_applied = row.Int64(19),

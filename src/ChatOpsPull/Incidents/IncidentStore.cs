@@ -538,16 +538,12 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
     /// </summary>
     internal static void WriteOver(StatementBatch batch, Incident stored, Incident next)
     {
+        // A diagnosis object is never changed in place, so the same one is the same diagnosis: a storm's round over a
+        // diagnosed incident does not send (bind, compare, rewrite) its kilobytes of JSON again.
         var row = IncidentRow.From(next);
         row.expected = stored.Version;
         batch.Add(
-            """
-            UPDATE incidents SET cluster = @cluster, namespace = @namespace, subject = @subject, cause = @cause, open_key = @open_key,
-                storm_key = @storm_key, image = @image, state = @state, workload_kind = @workload_kind, workload_name = @workload_name,
-                opened_at = @opened_at, updated_at = @updated_at, resolved_at = @resolved_at, snoozed_until = @snoozed_until,
-                rollup_of = @rollup_of, diagnosis = @diagnosis, version = @version
-            WHERE id = @id AND version = @expected
-            """,
+            ReferenceEquals(stored.Diagnosis, next.Diagnosis) ? UpdateKeepingDiagnosisSql : UpdateSql,
             row,
             updated =>
             {
@@ -574,6 +570,19 @@ public sealed partial class IncidentStore(BotDatabase database, ResiliencePipeli
 
         UpsertPods(batch, next.Id, changedPods);
     }
+
+    private const string UpdateColumns = """
+        UPDATE incidents SET cluster = @cluster, namespace = @namespace, subject = @subject, cause = @cause, open_key = @open_key,
+            storm_key = @storm_key, image = @image, state = @state, workload_kind = @workload_kind, workload_name = @workload_name,
+            opened_at = @opened_at, updated_at = @updated_at, resolved_at = @resolved_at, snoozed_until = @snoozed_until,
+            rollup_of = @rollup_of, version = @version
+        """;
+
+    /// <summary>The incident's write over the version read (<see cref="WriteOver"/>), its diagnosis with it.</summary>
+    private const string UpdateSql = UpdateColumns + ", diagnosis = @diagnosis\nWHERE id = @id AND version = @expected";
+
+    /// <summary>The same, the stored diagnosis left as it is (the write carries the one it read).</summary>
+    private const string UpdateKeepingDiagnosisSql = UpdateColumns + "\nWHERE id = @id AND version = @expected";
 
     /// <summary>
     /// Inserts or updates pods of one incident: on PostgreSQL up to 100 rows per statement (SQLite's parameter limit would

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -17,9 +19,9 @@ internal static class SqliteIndexedStatement
     /// <summary>Whether every value can be bound here (text, integers, booleans, doubles, null); otherwise use Dapper.</summary>
     public static bool CanBind(IReadOnlyList<(string Name, object? Value, Type Type)> parameters)
     {
-        foreach (var (_, value, _) in parameters)
+        for (var i = 0; i < parameters.Count; i++)
         {
-            if (value is not (null or string or long or int or bool or double))
+            if (parameters[i].Value is not (null or string or long or int or bool or double))
             {
                 return false;
             }
@@ -33,10 +35,11 @@ internal static class SqliteIndexedStatement
     /// text of one statement runs the connection's prepared statement of it (<see cref="SqlitePreparedStatements"/>),
     /// prepared on its first execution only.
     /// </summary>
-    public static int Execute(SqliteConnection connection, string sql, IReadOnlyList<(string Name, object? Value, Type Type)> parameters)
+    /// <param name="more">Parameters beside <paramref name="parameters"/> (a row's own, beside those every row shares), or null.</param>
+    public static int Execute(SqliteConnection connection, string sql, IReadOnlyList<(string Name, object? Value, Type Type)> parameters, IReadOnlyList<(string Name, object? Value, Type Type)>? more = null)
     {
         var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
-        var values = Values(parameters);
+        var values = new Values(parameters, more);
         var statements = SqlitePreparedStatements.Of(db);
         if (statements.Get(db, sql) is { } prepared)
         {
@@ -76,7 +79,7 @@ internal static class SqliteIndexedStatement
         var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
         var statements = SqlitePreparedStatements.Of(db);
         var prepared = statements.Get(db, sql) ?? throw new InvalidOperationException("A query runs one statement: its text holds several, or none.");
-        return Kept(statements, sql, prepared, (db, values: Values(parameters), map), static (state, statement, names) =>
+        return Kept(statements, sql, prepared, (db, values: new Values(parameters, null), map), static (state, statement, names) =>
         {
             Bind(statement, names, state.values);
             var rows = new List<T>();
@@ -120,19 +123,8 @@ internal static class SqliteIndexedStatement
         }
     }
 
-    private static Dictionary<string, object?> Values(IReadOnlyList<(string Name, object? Value, Type Type)> parameters)
-    {
-        var values = new Dictionary<string, object?>(parameters.Count, StringComparer.Ordinal);
-        foreach (var (name, value, _) in parameters)
-        {
-            values["@" + name] = value;
-        }
-
-        return values;
-    }
-
     /// <summary>Binds and runs one statement to its end; returns the rows it changed.</summary>
-    private static int Run(sqlite3 db, sqlite3_stmt statement, string[]? names, Dictionary<string, object?> values)
+    private static int Run(sqlite3 db, sqlite3_stmt statement, string[]? names, Values values)
     {
         Bind(statement, names, values);
         int rc;
@@ -149,13 +141,14 @@ internal static class SqliteIndexedStatement
         return raw.sqlite3_stmt_readonly(statement) == 0 ? raw.sqlite3_changes(db) : 0;
     }
 
-    private static void Bind(sqlite3_stmt statement, string[]? names, Dictionary<string, object?> values)
+    private static void Bind(sqlite3_stmt statement, string[]? names, Values values)
     {
         var count = names?.Length ?? raw.sqlite3_bind_parameter_count(statement);
+        var next = 0;
         for (var i = 1; i <= count; i++)
         {
             var name = names is null ? raw.sqlite3_bind_parameter_name(statement, i).utf8_to_string() : names[i - 1];
-            if (name is null || !values.TryGetValue(name, out var value))
+            if (name is null || !values.TryFind(name, ref next, out var value))
             {
                 throw new InvalidOperationException($"No value was given for the statement's parameter {name ?? $"#{i}"}.");
             }
@@ -163,7 +156,7 @@ internal static class SqliteIndexedStatement
             var rc = value switch
             {
                 null => raw.sqlite3_bind_null(statement, i),
-                string text => raw.sqlite3_bind_text(statement, i, text),
+                string text => BindText(statement, i, text),
                 long number => raw.sqlite3_bind_int64(statement, i, number),
                 int number => raw.sqlite3_bind_int64(statement, i, number),
                 bool flag => raw.sqlite3_bind_int64(statement, i, flag ? 1 : 0),
@@ -174,6 +167,105 @@ internal static class SqliteIndexedStatement
             {
                 throw new InvalidOperationException($"SQLite could not bind the statement's parameter {name} (code {rc}).");
             }
+        }
+    }
+
+    /// <summary>
+    /// Binds text as UTF-8 from a stack or pooled buffer (SQLite copies it): <c>raw.sqlite3_bind_text(…, string)</c> makes a
+    /// new zero-terminated array of each value, every pod's name, message and incident id of a storm round.
+    /// </summary>
+    private static int BindText(sqlite3_stmt statement, int index, string text)
+    {
+        if (text.Length == 0)
+        {
+            return raw.sqlite3_bind_text(statement, index, text); // an empty span would bind a null pointer: NULL, not ''
+        }
+
+        const int StackLimit = 512;
+        var most = Encoding.UTF8.GetMaxByteCount(text.Length);
+        if (most <= StackLimit)
+        {
+            Span<byte> buffer = stackalloc byte[StackLimit];
+            return raw.sqlite3_bind_text(statement, index, buffer[..Encoding.UTF8.GetBytes(text, buffer)]);
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(most);
+        try
+        {
+            return raw.sqlite3_bind_text(statement, index, rented.AsSpan(0, Encoding.UTF8.GetBytes(text, rented)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// The values of a statement's parameters, found by the name SQLite gives (<c>@name</c>) without a dictionary or a
+    /// concatenated name per execution: parameters are given in the text's order almost always, so each search starts
+    /// after the last one found and one pass finds them all; more than <see cref="ScanLimit"/> are looked up in a
+    /// dictionary instead (a scan in another order would cost n² name comparisons). A statement's parameters have distinct names.
+    /// </summary>
+    private readonly struct Values
+    {
+        private const int ScanLimit = 32;
+
+        private readonly IReadOnlyList<(string Name, object? Value, Type Type)> _first;
+        private readonly IReadOnlyList<(string Name, object? Value, Type Type)>? _more;
+        private readonly Dictionary<string, object?>? _byName;
+
+        public Values(IReadOnlyList<(string Name, object? Value, Type Type)> first, IReadOnlyList<(string Name, object? Value, Type Type)>? more)
+        {
+            _first = first;
+            _more = more;
+            if (Count > ScanLimit)
+            {
+                _byName = new Dictionary<string, object?>(Count, StringComparer.Ordinal);
+                for (var i = 0; i < Count; i++)
+                {
+                    _byName["@" + this[i].Name] = this[i].Value;
+                }
+            }
+        }
+
+        private int Count => _first.Count + (_more?.Count ?? 0);
+
+        private (string Name, object? Value, Type Type) this[int i] => i < _first.Count ? _first[i] : _more![i - _first.Count];
+
+        /// <param name="next">Where the search starts: after the parameter found last.</param>
+        public bool TryFind(string name, ref int next, out object? value)
+        {
+            value = null;
+            if (_byName is not null)
+            {
+                return _byName.TryGetValue(name, out value);
+            }
+
+            if (name.Length < 2 || name[0] != '@')
+            {
+                return false;
+            }
+
+            var bare = name.AsSpan(1);
+            var found = -1;
+            for (var n = 0; n < Count; n++)
+            {
+                var at = (next + n) % Count;
+                if (bare.SequenceEqual(this[at].Name))
+                {
+                    found = at;
+                    break;
+                }
+            }
+
+            if (found < 0)
+            {
+                return false;
+            }
+
+            value = this[found].Value;
+            next = found + 1;
+            return true;
         }
     }
 }

@@ -28,6 +28,9 @@ public sealed partial class StatementBatch
     /// </summary>
     private static readonly ConcurrentDictionary<(Type Type, string Sql), PropertyInfo[]> Bound = new();
 
+    /// <summary>The texts of <see cref="AddRows"/> by their parts (<see cref="RowText"/>).</summary>
+    private static readonly ConcurrentDictionary<(string Into, string Row, string Then), string> RowTexts = new();
+
     private readonly List<Statement> _statements = [];
 
     /// <summary>Statements added and not sent yet.</summary>
@@ -37,19 +40,22 @@ public sealed partial class StatementBatch
     /// <param name="affected">Told the number of rows the statement changed, once the batch ran; may throw to fail the transaction.</param>
     public void Add(string sql, object? parameters = null, Action<int>? affected = null)
     {
-        var named = new List<(string Name, object? Value, Type Type)>();
-        if (parameters is not null)
+        if (parameters is null)
         {
-            var key = (parameters.GetType(), sql);
-            if (!Bound.TryGetValue(key, out var properties))
-            {
-                properties = BoundProperties(key.Item1, sql);
-            }
+            _statements.Add(new Statement(sql, [], affected));
+            return;
+        }
 
-            foreach (var property in properties)
-            {
-                named.Add((property.Name, property.GetValue(parameters), property.PropertyType));
-            }
+        var key = (parameters.GetType(), sql);
+        if (!Bound.TryGetValue(key, out var properties))
+        {
+            properties = BoundProperties(key.Item1, sql);
+        }
+
+        var named = new (string Name, object? Value, Type Type)[properties.Length];
+        for (var i = 0; i < properties.Length; i++)
+        {
+            named[i] = (properties[i].Name, properties[i].GetValue(parameters), properties[i].PropertyType);
         }
 
         _statements.Add(new Statement(sql, named, affected));
@@ -74,12 +80,30 @@ public sealed partial class StatementBatch
         ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerStatement, 1);
         if (rows.Count > 0)
         {
-            _statements.Add(new Statement(
-                $"{into} {row}\n{then}",
-                shared.Values,
-                Affected: null,
-                new RowValues(into, row, then, [.. rows.Select(r => r.Values)], rowsPerStatement)));
+            var values = new IReadOnlyList<(string Name, object? Value, Type Type)>[rows.Count];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = rows[i].Values;
+            }
+
+            _statements.Add(new Statement(RowText(into, row, then), shared.Values, Affected: null, new RowValues(into, row, then, values, rowsPerStatement)));
         }
+    }
+
+    /// <summary>The text of one row (<see cref="AddRows"/>): the parts are the code's constants, so each text is made once, not per round.</summary>
+    private static string RowText(string into, string row, string then)
+    {
+        if (RowTexts.TryGetValue((into, row, then), out var text))
+        {
+            return text;
+        }
+
+        if (RowTexts.Count >= BoundLimit)
+        {
+            RowTexts.Clear();
+        }
+
+        return RowTexts[(into, row, then)] = $"{into} {row}\n{then}";
     }
 
     /// <summary>
@@ -93,63 +117,92 @@ public sealed partial class StatementBatch
             return;
         }
 
-        var postgres = connection is NpgsqlConnection;
-        var statements = Expand(_statements, postgres);
-        _statements.Clear();
-        if (postgres)
+        if (connection is not NpgsqlConnection npgsql)
         {
-            var npgsql = (NpgsqlConnection)connection;
-            await using var batch = new NpgsqlBatch(npgsql, (NpgsqlTransaction?)transaction);
-            foreach (var statement in statements)
-            {
-                var command = new NpgsqlBatchCommand(statement.Sql);
-                foreach (var (name, value, type) in statement.Parameters)
-                {
-                    var parameter = new NpgsqlParameter(name, value ?? DBNull.Value);
-                    if (DbTypeOf(type) is { } dbType)
-                    {
-                        parameter.DbType = dbType;
-                    }
-
-                    command.Parameters.Add(parameter);
-                }
-
-                batch.BatchCommands.Add(command);
-            }
-
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < statements.Count; i++)
-            {
-                statements[i].Affected?.Invoke(batch.BatchCommands[i].RecordsAffected);
-            }
-
+            var added = _statements.ToArray();
+            _statements.Clear();
+            await ExecuteOneByOneAsync(connection, transaction, added, cancellationToken).ConfigureAwait(false);
             return;
         }
 
+        var statements = Expand(_statements);
+        _statements.Clear();
+        await using var batch = new NpgsqlBatch(npgsql, (NpgsqlTransaction?)transaction);
         foreach (var statement in statements)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (connection is SqliteConnection sqlite && SqliteIndexedStatement.CanBind(statement.Parameters))
-            {
-                // Run first: Affected?.Invoke(Execute(…)) would not run a statement that checks no row count.
-                var rows = SqliteIndexedStatement.Execute(sqlite, statement.Sql, statement.Parameters);
-                statement.Affected?.Invoke(rows);
-                continue;
-            }
-
-            var parameters = new DynamicParameters();
+            var command = new NpgsqlBatchCommand(statement.Sql);
             foreach (var (name, value, type) in statement.Parameters)
             {
-                parameters.Add(name, value, DbTypeOf(type));
+                var parameter = new NpgsqlParameter(name, value ?? DBNull.Value);
+                if (DbTypeOf(type) is { } dbType)
+                {
+                    parameter.DbType = dbType;
+                }
+
+                command.Parameters.Add(parameter);
             }
 
-            var changed = await connection.ExecuteAsync(new CommandDefinition(statement.Sql, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            statement.Affected?.Invoke(changed);
+            batch.BatchCommands.Add(command);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < statements.Count; i++)
+        {
+            statements[i].Affected?.Invoke(batch.BatchCommands[i].RecordsAffected);
         }
     }
 
-    /// <summary>The statements to send: rows (<see cref="AddRows"/>) as the engine takes them, the rest as they are.</summary>
-    private static List<Statement> Expand(List<Statement> added, bool postgres)
+    /// <summary>
+    /// SQLite: each statement in turn, in process; a statement of rows (<see cref="AddRows"/>) runs its text once per row,
+    /// bound from the shared parameters and the row's own side by side (no list of both made per row).
+    /// </summary>
+    private static async Task ExecuteOneByOneAsync(DbConnection connection, DbTransaction? transaction, Statement[] statements, CancellationToken cancellationToken)
+    {
+        foreach (var statement in statements)
+        {
+            if (statement.Rows is not { } rows)
+            {
+                await ExecuteOneAsync(connection, transaction, statement.Sql, statement.Parameters, null, statement.Affected, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            foreach (var values in rows.Values)
+            {
+                await ExecuteOneAsync(connection, transaction, statement.Sql, statement.Parameters, values, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task ExecuteOneAsync(
+        DbConnection connection,
+        DbTransaction? transaction,
+        string sql,
+        IReadOnlyList<(string Name, object? Value, Type Type)> parameters,
+        IReadOnlyList<(string Name, object? Value, Type Type)>? more,
+        Action<int>? affected,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (connection is SqliteConnection sqlite && SqliteIndexedStatement.CanBind(parameters) && (more is null || SqliteIndexedStatement.CanBind(more)))
+        {
+            // Run first: Affected?.Invoke(Execute(…)) would not run a statement that checks no row count.
+            var rows = SqliteIndexedStatement.Execute(sqlite, sql, parameters, more);
+            affected?.Invoke(rows);
+            return;
+        }
+
+        var dynamic = new DynamicParameters();
+        foreach (var (name, value, type) in more is null ? parameters : [.. parameters, .. more])
+        {
+            dynamic.Add(name, value, DbTypeOf(type));
+        }
+
+        var changed = await connection.ExecuteAsync(new CommandDefinition(sql, dynamic, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        affected?.Invoke(changed);
+    }
+
+    /// <summary>The statements to send to PostgreSQL: rows (<see cref="AddRows"/>) as many per statement as asked, the rest as they are.</summary>
+    private static List<Statement> Expand(List<Statement> added)
     {
         if (!added.Exists(s => s.Rows is not null))
         {
@@ -162,13 +215,6 @@ public sealed partial class StatementBatch
             if (statement.Rows is not { } rows)
             {
                 statements.Add(statement);
-            }
-            else if (!postgres)
-            {
-                foreach (var values in rows.Values)
-                {
-                    statements.Add(new Statement(statement.Sql, [.. statement.Parameters, .. values], null));
-                }
             }
             else
             {
@@ -274,7 +320,8 @@ public sealed partial class StatementBatch
 /// <summary>Parameters of one <see cref="StatementBatch"/> statement, given one by one with their types (a null keeps its type).</summary>
 public sealed class StatementParameters
 {
-    private readonly List<(string Name, object? Value, Type Type)> _values = [];
+    /// <summary>Room for an incident pod's row (nine values) without growing the list on the way.</summary>
+    private readonly List<(string Name, object? Value, Type Type)> _values = new(10);
 
     internal IReadOnlyList<(string Name, object? Value, Type Type)> Values => _values;
 

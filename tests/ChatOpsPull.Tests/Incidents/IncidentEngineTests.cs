@@ -434,6 +434,29 @@ public sealed class IncidentEngineTests
 
     [Theory]
     [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Pods_joining_a_diagnosed_incident_keep_its_diagnosis_and_each_round_advances_its_version(DatabaseProvider provider)
+    {
+        await using var rig = await StartAsync(provider);
+        await rig.Engine.ReportAsync(Failures.Pod("api-1"), default);
+        var id = Assert.Single(await rig.Store.ListOpenAsync()).Id;
+        var diagnosis = new Core.Diagnoses.Diagnosis(PullCause.ImageNotFound, 0.7, "tag 9.9.9 is not in registry.example.com/shop/api — Grüße", [], "x", []);
+        Assert.Equal(IncidentUpdateOutcome.Changed, (await rig.Engine.ApplyDiagnosisAsync(id, 1, diagnosis)).Outcome);
+        var diagnosed = (await rig.Store.GetAsync(id))!;
+
+        for (var i = 2; i <= 4; i++)
+        {
+            await rig.Engine.ReportAsync(Failures.Pod($"api-{i}"), default);
+        }
+
+        var joined = (await rig.Store.GetAsync(id))!;
+        Assert.Equal(4, joined.ActivePodCount);
+        Assert.Equal(diagnosed.Version + 3, joined.Version);
+        Assert.Equal(IncidentJson.Serialize(diagnosed.Diagnosis!), IncidentJson.Serialize(joined.Diagnosis!));
+        Assert.Equal(diagnosis.Summary, joined.Diagnosis!.Summary);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task Muting_an_incidents_image_silences_every_tag_of_it_in_that_cluster_only(DatabaseProvider provider)
     {
         await using var rig = await StartAsync(provider);

@@ -223,6 +223,100 @@ public sealed class SqlitePreparedStatementsTests
         Assert.Equal(held + 1, statements.Count);
     }
 
+    [Fact]
+    public async Task Values_given_in_another_order_than_the_text_names_them_are_bound_to_their_own_parameters()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+
+        SqliteIndexedStatement.Execute(connection, InsertSql, [("at", 70L, typeof(long)), ("name", "seven", typeof(string)), ("id", 7L, typeof(long))]);
+        SqliteIndexedStatement.Execute(connection, InsertSql, [("name", "eight", typeof(string)), ("id", 8L, typeof(long))], [("at", 80L, typeof(long))]);
+
+        Assert.Equal([(7L, "seven", 70L), (8L, "eight", 80L)], await connection.QueryAsync<(long, string, long)>("SELECT id, name, at FROM widgets ORDER BY id"));
+        Assert.Throws<InvalidOperationException>(() => SqliteIndexedStatement.Execute(connection, InsertSql, [("id", 9L, typeof(long)), ("name", "nine", typeof(string))]));
+    }
+
+    [Fact]
+    public async Task A_statement_of_many_parameters_given_in_reverse_binds_each_to_its_own_name()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        var ids = Enumerable.Range(1, 40).ToArray();
+        var sql = "INSERT INTO widgets (id, name, at) VALUES " + string.Join(", ", ids.Select(i => $"(@id{i}, @name{i}, @at{i})"));
+        var parameters = ids.SelectMany(i => new (string, object?, Type)[] { ($"id{i}", (long)i, typeof(long)), ($"name{i}", $"w{i}", typeof(string)), ($"at{i}", i * 3L, typeof(long)) })
+            .Reverse()
+            .ToList();
+
+        Assert.Equal(40, SqliteIndexedStatement.Execute(connection, sql, parameters));
+        Assert.Equal(ids.Select(i => ((long)i, $"w{i}", i * 3L)), await connection.QueryAsync<(long, string, long)>("SELECT id, name, at FROM widgets ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task Texts_are_stored_as_given_empty_not_null_long_and_beyond_ascii()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        var texts = new[] { string.Empty, "web-6b9f7c5d8-x7kq2", "Grüße — 拉取失败 🚫", new string('x', 300) + "é", string.Concat(Enumerable.Repeat("Failed to pull image \"registry.example.com/shop/web:1.4.3\": not found; ", 60)) };
+
+        for (var i = 0; i < texts.Length; i++)
+        {
+            Insert(connection, i + 1, texts[i]);
+        }
+
+        Assert.Equal(texts, await connection.QueryAsync<string>("SELECT name FROM widgets ORDER BY id"));
+        Assert.Equal(1L, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM widgets WHERE name = ''"));
+    }
+
+    [Fact]
+    public async Task A_batch_of_rows_binds_the_shared_parameters_beside_each_rows_own()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var batch = new StatementBatch();
+        batch.AddRows(
+            "INSERT INTO widgets (id, name, at) VALUES",
+            "(@id, @prefix || @name, @at)",
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            new StatementParameters().Add("prefix", "row-").Add("at", 5L),
+            [new StatementParameters().Add("id", 1L).Add("name", "a"), new StatementParameters().Add("name", "b").Add("id", 2L)],
+            rowsPerStatement: 100);
+        batch.Add("UPDATE widgets SET at = at + @more WHERE id = @id", new { id = 2L, more = 10L }, changed => Assert.Equal(1, changed));
+
+        await batch.ExecuteAsync(connection, transaction);
+        await transaction.CommitAsync();
+
+        Assert.Equal(0, batch.Count);
+        Assert.Equal([(1L, "row-a", 5L), (2L, "row-b", 15L)], await connection.QueryAsync<(long, string, long)>("SELECT id, name, at FROM widgets ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task A_text_read_again_is_the_string_made_the_first_time_and_another_text_is_its_own()
+    {
+        using var storage = TestStorage.Sqlite();
+        await using var database = await WidgetsAsync(storage);
+        await using var connection = (SqliteConnection)await database.OpenAsync();
+        var long1 = "{\"summary\":\"tag 2.0.0 not found — Grüße\"," + new string('a', 4000) + "}";
+        Insert(connection, 1, long1);
+        Insert(connection, 2, long1[..^2] + "b}");
+        var known = new KnownTexts(limit: 8);
+        const string query = "SELECT name FROM widgets WHERE id = @id";
+
+        string Read(long id) => SqliteIndexedStatement.Query(connection, query, [("id", id, typeof(long))], row => row.NullableText(0, known)!)[0];
+        var first = Read(1);
+        var again = Read(1);
+        var other = Read(2);
+
+        Assert.Equal(long1, first);
+        Assert.Same(first, again);
+        Assert.Equal(long1[..^2] + "b}", other);
+        Assert.NotSame(first, other);
+    }
+
     private static void Insert(SqliteConnection connection, long id, string name) =>
         SqliteIndexedStatement.Execute(connection, InsertSql, [("id", id, typeof(long)), ("name", name, typeof(string)), ("at", id * 10, typeof(long))]);
 

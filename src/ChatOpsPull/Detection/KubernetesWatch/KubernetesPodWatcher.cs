@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using ChatOpsPull.Core.Failures;
@@ -581,10 +582,7 @@ public sealed partial class KubernetesPodWatcher
         try
         {
             await StorageFaults.HoldWhileUnavailableAsync(
-                token => _delivery.ExecuteAsync(
-                    static (state, token) => new ValueTask(state.watcher.DeliverOnceAsync(state.change, token)),
-                    (watcher: this, change),
-                    token).AsTask(),
+                token => DeliverTryingAgainAsync(change, token),
                 _options.DeliveryRetryDelay,
                 (tries, e) =>
                 {
@@ -615,6 +613,33 @@ public sealed partial class KubernetesPodWatcher
 
             _status.Done();
         }
+    }
+
+    /// <summary>
+    /// One change through the delivery pipeline (<see cref="WatchDeliveryRetry"/>), whose first try is made before it: a
+    /// storm's changes are almost all delivered at the first try, and each run of the pipeline costs its context, its
+    /// strategies' state machines and its telemetry. A first try that fails is handed to the pipeline as its own first
+    /// attempt (rethrown there), so the pipeline decides as before whether, when and how often to try again: the same
+    /// tries, delays and retry lines.
+    /// </summary>
+    private async Task DeliverTryingAgainAsync(TrackerChange change, CancellationToken cancellationToken)
+    {
+        ExceptionDispatchInfo firstFailure;
+        try
+        {
+            await DeliverOnceAsync(change, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception e)
+        {
+            firstFailure = ExceptionDispatchInfo.Capture(e);
+        }
+
+        var state = new FirstTryThenAgain(this, change, firstFailure);
+        await _delivery.ExecuteAsync(
+            static (state, token) => state.TryAsync(token),
+            state,
+            cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DeliverOnceAsync(TrackerChange change, CancellationToken cancellationToken)
@@ -732,4 +757,20 @@ public sealed partial class KubernetesPodWatcher
     private sealed record EventInput(WatchedEvent Event) : WatchInput;
 
     private sealed record RelistInput(string? Namespace, int ListMark) : WatchInput;
+
+    /// <summary>The delivery pipeline's attempts at one change whose first try failed already: the first attempt is that failure.</summary>
+    private sealed class FirstTryThenAgain(KubernetesPodWatcher watcher, TrackerChange change, ExceptionDispatchInfo firstFailure)
+    {
+        private ExceptionDispatchInfo? _firstFailure = firstFailure;
+
+        public ValueTask TryAsync(CancellationToken cancellationToken)
+        {
+            if (Interlocked.Exchange(ref _firstFailure, null) is { } failed)
+            {
+                failed.Throw();
+            }
+
+            return new ValueTask(watcher.DeliverOnceAsync(change, cancellationToken));
+        }
+    }
 }
