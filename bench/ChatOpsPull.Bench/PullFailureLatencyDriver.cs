@@ -118,6 +118,7 @@ public static class PullFailureLatencyDriver
 
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: one incident diagnosed in {warming.Elapsed.TotalMilliseconds:0} ms before the storm"));
                 diagnosed.Diagnoses.Clear();
+                diagnosed.Window.Clear();
                 stages.Clear();
                 reads.Clear();
             }
@@ -188,6 +189,8 @@ public static class PullFailureLatencyDriver
             Report("  status change → pod in an incident ", opened);
             Report("  status change → incident diagnosed", samples);
             Report("  diagnosis itself (per incident)   ", diagnosed.DiagnosisTimes());
+            Console.WriteLine("    (EvidenceDiagnoser alone: the Kubernetes reads, the registry check and the weighing; not the queue wait, the ticket read, the subject lock, the write or the card, which are the stages below)");
+            Console.WriteLine(diagnosed.Window.Report(stormStarted));
             Console.WriteLine(IntakeRate(stormStarted, changedAt.Values, changedAt.Keys.Select(diagnosed.OpenedAt).OfType<long>()));
             Console.WriteLine("  where a diagnosis's time goes (per diagnosis run, the diagnosis_stage_seconds histogram on /metrics):");
             foreach (var (stage, times) in stages.ByStage())
@@ -582,9 +585,72 @@ public static class PullFailureLatencyDriver
         public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, long askedAt, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
+            record.Window.Started(started);
             var diagnosis = await inner.DiagnoseAsync(incident, askedAt, cancellationToken).ConfigureAwait(false);
-            record.Diagnoses.Enqueue(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var ended = Stopwatch.GetTimestamp();
+            record.Window.Ended(ended);
+            record.Diagnoses.Enqueue(Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds);
             return diagnosis;
+        }
+    }
+
+    /// <summary>
+    /// What the process spent while diagnoses ran, from the first diagnosis's start to the last one's end (bot, stand-in
+    /// and intake share it): CPU, and the JIT's methods and time. Counts, so load bends them less than the latencies.
+    /// </summary>
+    private sealed class DiagnosisWindow
+    {
+        private readonly Lock _lock = new();
+        private (long At, double CpuMs, long Methods, double JitMs)? _first;
+        private (long At, double CpuMs, long Methods, double JitMs)? _last;
+        private int _running;
+        private int _mostAtOnce;
+
+        private static (long, double, long, double) Now(long at) => (
+            at,
+            Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds,
+            System.Runtime.JitInfo.GetCompiledMethodCount(),
+            System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
+
+        public void Started(long at)
+        {
+            lock (_lock)
+            {
+                _first ??= Now(at);
+                _mostAtOnce = Math.Max(_mostAtOnce, ++_running);
+            }
+        }
+
+        public void Ended(long at)
+        {
+            lock (_lock)
+            {
+                _running--;
+                _last = Now(at);
+            }
+        }
+
+        public void Clear()
+        {
+            lock (_lock)
+            {
+                (_first, _last, _running, _mostAtOnce) = (null, null, 0, 0);
+            }
+        }
+
+        public string Report(long stormStarted)
+        {
+            lock (_lock)
+            {
+                if (_first is not { } first || _last is not { } last)
+                {
+                    return "  while the diagnoses ran: none";
+                }
+
+                var wall = Stopwatch.GetElapsedTime(first.At, last.At).TotalMilliseconds;
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"  while the diagnoses ran ({Stopwatch.GetElapsedTime(stormStarted, first.At).TotalMilliseconds:0} → {Stopwatch.GetElapsedTime(stormStarted, last.At).TotalMilliseconds:0} ms into the storm, {wall:0} ms, at most {_mostAtOnce} at once): process CPU {last.CpuMs - first.CpuMs:0} ms ({(last.CpuMs - first.CpuMs) / Math.Max(1, wall):0.00} cores), JIT {last.Methods - first.Methods} methods in {last.JitMs - first.JitMs:0} ms");
+            }
         }
     }
 
@@ -601,6 +667,8 @@ public static class PullFailureLatencyDriver
         public long? OpenedAt(string pod) => _openedAt.TryGetValue(pod, out var at) ? at : null;
 
         public ConcurrentQueue<double> Diagnoses { get; } = new();
+
+        public DiagnosisWindow Window { get; } = new();
 
         public double[] DiagnosisTimes() => Diagnoses.Order().ToArray();
 

@@ -1,29 +1,30 @@
-using ChatOpsPull.Core.Diagnoses;
-using ChatOpsPull.Core.Images;
+using ChatOpsPull.Core.Failures;
+using ChatOpsPull.Core.Incidents;
 using ChatOpsPull.Incidents;
 using ChatOpsPull.Kubernetes;
-using ChatOpsPull.Registry;
 using k8s;
 using k8s.Autorest;
+using k8s.Models;
 using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// Rehearses the intake's write path (<see cref="IncidentEngine.RehearseIntakeAsync"/>: two reports of one workload
-/// and a recovery in one transaction that is rolled back; nothing stored, nothing told) and runs the diagnosis's read
-/// path once when the bot starts, on one pod the cluster has (read only: the pod, its owners,
-/// pull secrets, node, workload and rollout history, the registry check of the pod's own image with its own pull secrets,
-/// the diagnosis ticket of no incident), then weighs the facts and writes the diagnosis as JSON and reads it back without storing or telling anything. A storm's first diagnoses start side by side; without this every one of them waits for
-/// the same code (the Kubernetes client's JSON contracts above all) to be compiled, and the first storm after a start
-/// took 0.5–1 s per diagnosis against a 1 ms read. Best effort: a failure is logged at Debug and changes nothing.
+/// and a recovery in one transaction that is rolled back; nothing stored, nothing told) and, when the bot starts, runs a
+/// self-check diagnosis of one pod the cluster has through the same diagnoser as every incident (read only: the pod, its
+/// owners, pull secrets, node, workload and rollout history, unattached secrets, the registry check of the pod's own image
+/// with its own pull secrets; and the diagnosis ticket of no incident), then writes the diagnosis as JSON and reads it
+/// back without storing, telling or counting anything. A storm's first diagnoses start side by side; without this every
+/// one of them waits for the same code (the Kubernetes client's JSON contracts, the diagnoser's own async steps) to be
+/// compiled, and the first storm after a start took 0.5–1 s per diagnosis against a 1 ms read. Best effort: a failure
+/// is logged at Debug and changes nothing.
 /// </summary>
 internal sealed partial class DiagnosisWarmUp(
     KubernetesConnection connection,
     IServiceProvider services,
     IncidentStore store,
     IncidentEngine incidents,
-    RegistryChecker registry,
     IOptionsMonitor<KubernetesOptions> kubernetes,
     IOptions<DiagnosisOptions> options,
     TimeProvider time,
@@ -43,9 +44,9 @@ internal sealed partial class DiagnosisWarmUp(
             // The intake first: a storm's reports reach it before any diagnosis starts.
             _ = await incidents.RehearseIntakeAsync(stoppingToken).ConfigureAwait(false);
             _ = await store.GetForDiagnosisAsync("warm-up", 1, stoppingToken).ConfigureAwait(false);
-            if (connection.Client is { } client && await AnyPodAsync(client, stoppingToken).ConfigureAwait(false) is var (ns, name))
+            if (connection.Client is { } client && await AnyPodAsync(client, stoppingToken).ConfigureAwait(false) is { } pod)
             {
-                await ReadLikeADiagnosisAsync(client, ns, name, stoppingToken).ConfigureAwait(false);
+                await SelfCheckAsync(pod, stoppingToken).ConfigureAwait(false);
             }
 
             var took = time.GetElapsedTime(started);
@@ -63,7 +64,7 @@ internal sealed partial class DiagnosisWarmUp(
     }
 
     /// <summary>One pod of a watched namespace (or of the cluster), or null when there is none or it may not be listed.</summary>
-    private async Task<(string Namespace, string Name)?> AnyPodAsync(IKubernetes client, CancellationToken cancellationToken)
+    private async Task<V1Pod?> AnyPodAsync(IKubernetes client, CancellationToken cancellationToken)
     {
         try
         {
@@ -71,7 +72,7 @@ internal sealed partial class DiagnosisWarmUp(
             var pods = watched.Count == 0
                 ? await client.CoreV1.ListPodForAllNamespacesAsync(limit: 1, cancellationToken: cancellationToken).ConfigureAwait(false)
                 : await client.CoreV1.ListNamespacedPodAsync(watched[0], limit: 1, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return pods.Items is [{ Metadata: { NamespaceProperty: { } ns, Name: { } name } }, ..] ? (ns, name) : null;
+            return pods.Items is [{ Metadata: { NamespaceProperty: not null, Name: not null } } pod, ..] ? pod : null;
         }
         catch (HttpOperationException)
         {
@@ -79,53 +80,40 @@ internal sealed partial class DiagnosisWarmUp(
         }
     }
 
-    private async Task ReadLikeADiagnosisAsync(IKubernetes client, string @namespace, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// A self-check diagnosis of <paramref name="pod"/> through the diagnoser every incident goes through
+    /// (<see cref="EvidenceDiagnoser.SelfCheckAsync"/>): an incident made up as the watcher would report the pod (its
+    /// first container, node, workload and credential names), never stored. The diagnoser reads what any diagnosis reads —
+    /// the pod, its node, ServiceAccount and secrets, the workload and its rollout history, the unattached secrets for its
+    /// registry — and checks the pod's own image with its own pull secrets on the registry it names (the checker's
+    /// destination rules apply as to any check; its answer is cached as any is). Not counted, not logged as a diagnosis.
+    /// </summary>
+    private async Task SelfCheckAsync(V1Pod pod, CancellationToken cancellationToken)
     {
-        var (inspection, _) = await services.GetRequiredService<PodInspector>().InspectAsync(@namespace, name, cancellationToken).ConfigureAwait(false);
-        if (inspection is null)
+        var container = pod.Spec?.Containers?.FirstOrDefault();
+        if (container?.Image is not { Length: > 0 } image)
         {
             return;
         }
 
-        var container = inspection.PodObject?.Spec?.Containers?.FirstOrDefault();
-        _ = ImageReference.TryParse(container?.Image ?? string.Empty, out var image, out var imageError);
-        var (shape, previous) = await WorkloadRead.ReadAsync(client, @namespace, inspection.Owners.Workload, inspection.Owners, container?.Name ?? string.Empty, cancellationToken).ConfigureAwait(false);
-        var (kubelet, evidence) = KubeletView.Read(inspection.Node.Facts, image, container?.ImagePullPolicy, kubernetes.CurrentValue.Kubelet);
-        RegistryFacts? registryFacts = null;
-        if (image is not null)
-        {
-            // The check a diagnosis of this pod would make: its own image, with its own pull secrets, on the registry it
-            // names (the checker's destination rules apply as to any check). Read only; its answer is cached as any is.
-            var platform = Platform.TryParse(inspection.Node.Facts?.Platform, out var parsed, out _) ? parsed : null;
-            var check = await registry.CheckWithPullSecretsAsync(image, inspection.PullSecrets.UsableSecrets, platform, cancellationToken).ConfigureAwait(false);
-            evidence = [.. evidence, .. check.AllEvidence];
-            registryFacts = EvidenceDiagnoser.Facts(check.Outcome);
-        }
-
-        var facts = new DiagnosisFacts(
+        var owners = await services.GetRequiredService<OwnerResolver>().ResolveAsync(pod, cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        var incident = new Incident(
             "warm-up",
-            @namespace,
-            container?.Image ?? string.Empty,
+            new IncidentKey("warm-up", pod.Metadata.NamespaceProperty, owners.Workload.ToString(), PullCause.Unknown),
             image,
-            imageError,
-            "ErrImagePull",
-            string.Empty,
-            inspection.Owners.Workload,
-            container?.Name ?? string.Empty,
-            inspection.PullSecrets.ServiceAccount,
-            inspection.Node.NodeName,
-            inspection.Node.Facts?.UnderDiskPressure,
-            inspection.Node.Facts?.Platform,
-            PullSecretFacts.Unknown,
-            registryFacts,
-            false,
-            previous)
+            IncidentState.Open,
+            now,
+            now,
+            [new AffectedPod(pod.Metadata.Name, container.Name, "ErrImagePull", string.Empty, now, now) { NodeName = pod.Spec?.NodeName }],
+            1)
         {
-            Shape = shape,
-            Kubelet = kubelet,
+            Workload = owners.Workload,
         };
-        // Weighed, then written and read back as the incident row keeps it (JSON), without storing it.
-        IncidentJson.Rehearse(DiagnosisPlanner.Plan(facts, [.. inspection.Evidence, .. evidence], time.GetUtcNow()));
+        var diagnosis = await services.GetRequiredService<EvidenceDiagnoser>().SelfCheckAsync(incident, PodCredentialNames.Of(pod), cancellationToken).ConfigureAwait(false);
+
+        // Written and read back as the incident row keeps it (JSON), without storing it.
+        IncidentJson.Rehearse(diagnosis);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Diagnosis path warmed up in {Milliseconds:0} ms")]

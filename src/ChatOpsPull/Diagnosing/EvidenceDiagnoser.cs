@@ -36,24 +36,43 @@ public sealed partial class EvidenceDiagnoser(
         DiagnoseAsync(incident, SharedReads.Now(), cancellationToken);
 
     /// <summary>
-    /// The pod, its node (the one the pod was reported on), and the workload the incident names are read at once — and,
-    /// when the watcher reported the pod with its ServiceAccount and pull-secret names (<see cref="ReportedPodCredentials"/>),
-    /// those too; then what the pod as read adds (owners, and the pull secrets and ServiceAccount when they were not
-    /// known or differ); then the registry, with the unattached secrets beside it. Reads of
-    /// the same node, ServiceAccount or secret that other diagnoses have in flight, sent since <paramref name="askedAt"/>,
-    /// are joined rather than sent again (<see cref="SharedReads"/>): the evidence is never older than the request.
+    /// The pod, its node (the one the pod was reported on), the workload the incident names and the unattached secrets
+    /// that might hold credentials for the incident's registry are read at once — and, when the watcher reported the pod
+    /// with its ServiceAccount and pull-secret names (<see cref="ReportedPodCredentials"/>), those too; then what the pod
+    /// as read adds (owners, and the pull secrets and ServiceAccount when they were not known or differ); then the
+    /// registry. Reads of the same node, ServiceAccount or secret that other diagnoses have in flight, sent since
+    /// <paramref name="askedAt"/>, are joined rather than sent again (<see cref="SharedReads"/>): the evidence is never
+    /// older than the request.
     /// </summary>
-    public async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, long askedAt, CancellationToken cancellationToken)
+    public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, long askedAt, CancellationToken cancellationToken)
     {
         var pod = Representative(incident);
+        var credentials = pod is null ? null : reportedCredentials.Find(incident.Key.Cluster, incident.Key.Namespace, pod.Pod);
+        return DiagnoseAsync(incident, pod, askedAt, credentials, counted: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// The start-up self-check (<see cref="DiagnosisWarmUp"/>): <paramref name="incident"/> (made up from a pod the cluster
+    /// has) diagnosed through the same code as any incident, with the credential names the pod was listed with, but not
+    /// counted in the diagnoses metric nor logged as a diagnosis. Read only, like every diagnosis.
+    /// </summary>
+    internal Task<Core.Diagnoses.Diagnosis> SelfCheckAsync(Incident incident, PodCredentialNames? credentials, CancellationToken cancellationToken) =>
+        DiagnoseAsync(incident, Representative(incident), SharedReads.Now(), credentials, counted: false, cancellationToken);
+
+    private async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Incident incident, AffectedPod? pod, long askedAt, PodCredentialNames? credentials, bool counted, CancellationToken cancellationToken)
+    {
         var began = askedAt;
         PodInspection? inspection = null;
         var evidence = new List<Evidence>();
 
         // The workload the incident names is read beside the pod (it does not depend on it); used when the pod's owner
-        // chain ends there, as it almost always does.
+        // chain ends there, as it almost always does. So are the unattached secrets for the incident's registry (they
+        // depend on its name alone): used when none of the pod's own secrets fits the image, on the same registry.
         var early = connection.Client is { } client && incident.Workload is { } named && pod is not null
             ? WorkloadRead.Start(client, incident.Key.Namespace, named, pod.Container, cancellationToken)
+            : null;
+        var earlyUnattached = connection.Client is not null && pod is not null && ImageReference.TryParse(incident.Image, out var incidentImage, out _) && incidentImage is not null
+            ? UnattachedRead.Start(services.GetRequiredService<PullSecretInspector>(), incident.Key.Namespace, incidentImage.Domain, UnattachedCandidates(incidentImage), began, cancellationToken)
             : null;
         if (pod is not null && connection.Client is not null)
         {
@@ -65,7 +84,6 @@ public sealed partial class EvidenceDiagnoser(
                 {
                     // The node the pod was reported on, and the ServiceAccount and secrets it was reported with, are read beside
                     // the pod (a pod's node never changes once set; its ServiceAccount and pull secrets never change).
-                    var credentials = reportedCredentials.Find(incident.Key.Cluster, incident.Key.Namespace, pod.Pod);
                     (found, failure) = await services.GetRequiredService<PodInspector>()
                         .InspectAsync(incident.Key.Namespace, pod.Pod, pod.NodeName, credentials, began, cancellationToken).ConfigureAwait(false);
                 }
@@ -73,6 +91,7 @@ public sealed partial class EvidenceDiagnoser(
             catch
             {
                 early?.Abandon();
+                earlyUnattached?.Abandon();
                 throw;
             }
 
@@ -95,7 +114,7 @@ public sealed partial class EvidenceDiagnoser(
         {
             PullPolicy = PullPolicyOf(inspection, pod?.Container),
         };
-        return await DiagnoseAsync(request, inspection, evidence, early, began, cancellationToken).ConfigureAwait(false);
+        return await DiagnoseAsync(request, inspection, evidence, new EarlyReads(early, earlyUnattached), began, counted, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(PullFailure failure, PodInspection? inspection, CancellationToken cancellationToken)
@@ -112,11 +131,15 @@ public sealed partial class EvidenceDiagnoser(
         {
             PullPolicy = PullPolicyOf(inspection, failure.Container) ?? failure.PullPolicy,
         };
-        return DiagnoseAsync(request, inspection, [], null, SharedReads.Now(), cancellationToken);
+        return DiagnoseAsync(request, inspection, [], new EarlyReads(null, null), SharedReads.Now(), counted: true, cancellationToken);
     }
 
+    /// <summary>Reads a diagnosis started before the pod answered, used when they are of what the pod as read needs.</summary>
+    private sealed record EarlyReads(WorkloadRead? Workload, UnattachedRead? Unattached);
+
     /// <param name="began">When the diagnosis was asked for (<see cref="SharedReads.Now"/>): no read it joins was sent before.</param>
-    private async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Request request, PodInspection? inspection, List<Evidence> evidence, WorkloadRead? early, long began, CancellationToken cancellationToken)
+    /// <param name="counted">False for the start-up self-check: not counted as a diagnosis nor logged as one.</param>
+    private async Task<Core.Diagnoses.Diagnosis> DiagnoseAsync(Request request, PodInspection? inspection, List<Evidence> evidence, EarlyReads early, long began, bool counted, CancellationToken cancellationToken)
     {
         evidence.Insert(0, new Evidence("runtime message", EvidenceOutcome.Info, $"{(request.Reason.Length > 0 ? request.Reason + ": " : string.Empty)}{(request.Message.Length == 0 ? "(no message yet)" : request.Message)}"));
         _ = ImageReference.TryParse(request.Image, out var image, out var imageError);
@@ -140,7 +163,7 @@ public sealed partial class EvidenceDiagnoser(
 
         // The workload (its shape and, for a Deployment, the rollout history) does not depend on the registry's answer:
         // read it while the registry is asked.
-        var workloadRead = ReadWorkloadAsync(request, inspection, early, cancellationToken);
+        var workloadRead = ReadWorkloadAsync(request, inspection, early.Workload, cancellationToken);
         var nodePlatform = Platform.TryParse(inspection?.Node.Facts?.Platform, out var platform, out _) ? platform : null;
         RegistryFacts? registryFacts = null;
         var nodeLimit = image is not null && Core.Classification.MessageClassifier.Classify(request.Message, request.Reason).Cause == PullCause.NodePullLimit;
@@ -151,8 +174,8 @@ public sealed partial class EvidenceDiagnoser(
         var resolution = asksRegistry && inspection is not null ? resolver.Resolve(image!, inspection.PullSecrets.UsableSecrets) : null;
         var matching = resolution?.Matches.Count > 0 ? Name(resolution.Matches[0].SecretName) : null;
         var unattachedRead = inspection is not null && image is not null && matching is null
-            ? ReadUnattachedAsync(inspection, image, began, cancellationToken)
-            : Task.FromResult<UnattachedSecrets?>(null);
+            ? ReadUnattachedAsync(inspection, image, early.Unattached, began, cancellationToken)
+            : Abandoned(early.Unattached);
         if (nodeLimit)
         {
             evidence.Add(new Evidence("registry", EvidenceOutcome.Skipped, $"not asked: the limit that was hit is kubelet's own on the node, not {image!.Domain}'s"));
@@ -216,8 +239,12 @@ public sealed partial class EvidenceDiagnoser(
             Kubelet = kubelet,
         };
         var diagnosis = DiagnosisPlanner.Plan(facts, evidence, time.GetUtcNow());
-        metrics.Diagnosed(diagnosis.Cause);
-        LogDiagnosed(logger, request.Namespace, request.Subject, diagnosis.Cause, diagnosis.Confidence);
+        if (counted)
+        {
+            metrics.Diagnosed(diagnosis.Cause);
+            LogDiagnosed(logger, request.Namespace, request.Subject, diagnosis.Cause, diagnosis.Confidence);
+        }
+
         return diagnosis;
     }
 
@@ -318,43 +345,40 @@ public sealed partial class EvidenceDiagnoser(
     }
 
     /// <summary>
-    /// The candidate secrets the pod does not name, read by name at once: those with credentials for the image. A storm's
-    /// diagnoses in one namespace ask for the same candidates: a read of one in flight, sent since this diagnosis was asked for,
-    /// answers them all (<see cref="SharedReads"/>).
+    /// The candidate secrets the pod does not name, read by name at once: those with credentials for the image. The reads
+    /// started beside the pod serve when they are of the image's registry in the pod's namespace; otherwise they are
+    /// dropped and the candidates read now. A storm's diagnoses in one namespace ask for the same candidates: a read of one
+    /// in flight, sent since this diagnosis was asked for, answers them all (<see cref="SharedReads"/>).
     /// </summary>
-    private async Task<UnattachedSecrets?> ReadUnattachedAsync(PodInspection inspection, ImageReference image, long began, CancellationToken cancellationToken)
+    private async Task<UnattachedSecrets?> ReadUnattachedAsync(PodInspection inspection, ImageReference image, UnattachedRead? early, long began, CancellationToken cancellationToken)
     {
         if (connection.Client is null)
         {
+            early?.Abandon();
             return null;
         }
 
-        var secrets = services.GetRequiredService<PullSecretInspector>();
+        var read = early;
+        if (read is null || !read.Serves(inspection.Namespace, image.Domain))
+        {
+            early?.Abandon();
+            read = UnattachedRead.Start(services.GetRequiredService<PullSecretInspector>(), inspection.Namespace, image.Domain, UnattachedCandidates(image), began, cancellationToken);
+        }
 
         var referenced = inspection.PullSecrets.Secrets.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-        var candidates = UnattachedCandidates(image).Where(n => !referenced.Contains(n)).ToList();
         using var reading = DiagnosisStageTimes.Measure(DiagnosisStage.Kubernetes);
-        var reads = candidates.Select(async name =>
-        {
-            try
-            {
-                var secret = await secrets.ReadSecretAsync(inspection.Namespace, name, began, cancellationToken).ConfigureAwait(false);
-                return (Fits: resolver.Resolve(image, [secret]).Matches.Count > 0, Forbidden: false);
-            }
-            catch (HttpOperationException e) when (ApiError.From(e).IsNotFound)
-            {
-                return (Fits: false, Forbidden: false);
-            }
-            catch (HttpOperationException e) when (ApiError.From(e).IsForbidden)
-            {
-                return (Fits: false, Forbidden: true);
-            }
-        }).ToArray();
-        var answers = await Task.WhenAll(reads).ConfigureAwait(false);
+        var answers = await read.ResultAsync(referenced).ConfigureAwait(false);
         return new UnattachedSecrets(
-            candidates,
-            [.. candidates.Where((_, i) => answers[i].Fits)],
+            [.. answers.Select(a => a.Name)],
+            [.. answers.Where(a => a.Secret is not null && resolver.Resolve(image, [a.Secret]).Matches.Count > 0).Select(a => a.Name)],
             answers.Any(a => a.Forbidden));
+    }
+
+    /// <summary>No unattached secrets are needed: reads started early are dropped.</summary>
+    private static Task<UnattachedSecrets?> Abandoned(UnattachedRead? early)
+    {
+        early?.Abandon();
+        return Task.FromResult<UnattachedSecrets?>(null);
     }
 
     /// <summary>The unattached secrets looked at, those with credentials for the image, and whether any could not be read.</summary>

@@ -11,8 +11,8 @@ namespace ChatOpsPull.Diagnosing;
 /// The workload at the top of a pod's owner chain, read once for a diagnosis: its shape and, for a Deployment with a named
 /// container, the previous revision from the namespace's ReplicaSets, listed at the same time. The read does not need the
 /// pod, so a diagnosis starts it (<see cref="Start"/>) with the workload its incident names, beside the pod's own reads,
-/// and uses it when the pod's owner chain ends at that workload (<see cref="Serves"/>). The diagnosis and its start-up
-/// warm-up (which must run the same code) both read it here.
+/// and uses it when the pod's owner chain ends at that workload (<see cref="Serves"/>). The diagnosis (and its start-up
+/// self-check, which runs the same code) reads it here.
 /// </summary>
 internal sealed class WorkloadRead
 {
@@ -56,11 +56,6 @@ internal sealed class WorkloadRead
         var previous = read is V1Deployment deployment && sets is not null ? RolloutHistory.Previous(deployment, sets, Container) : null;
         return (shape, previous);
     }
-
-    /// <summary>Starts the read and waits for it: the warm-up's way.</summary>
-    public static Task<(WorkloadShape? Shape, (int Revision, string Image)? Previous)> ReadAsync(
-        IKubernetes client, string @namespace, WorkloadRef workload, OwnerChain? owners, string container, CancellationToken cancellationToken) =>
-        Start(client, @namespace, workload, container, cancellationToken).ResultAsync(owners);
 
     private static async Task<(object?, V1ReplicaSetList?)?> ReadAsync(IKubernetes client, string @namespace, WorkloadRef workload, bool history, CancellationToken cancellationToken)
     {

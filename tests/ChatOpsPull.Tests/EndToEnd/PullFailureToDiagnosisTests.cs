@@ -338,6 +338,63 @@ public sealed class PullFailureToDiagnosisTests(RegistryFixture registry) : IDis
     }
 
     [Fact]
+    public async Task The_unattached_secret_for_the_incidents_registry_is_read_beside_the_pod_and_the_card_is_the_same_as_one_read_after_it()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
+        var unattached = "GET /api/v1/namespaces/shop/secrets/" + DiagnosisPlanner.PullSecretName(registry.Anonymous.Split('/')[0]);
+        Assert.Contains(bed.Baseline.Evidence, e => e.Check == "pull secret regcred"); // the pod's own secret does not fit the image, so unattached ones are looked at
+
+        // The ordinary way, as before: an incident naming no image the bot can parse starts no early read, and the
+        // unattached secret is read once the pod has answered.
+        var before = api.Requests.Count;
+        var ordinary = await diagnoser.DiagnoseAsync(incident with { Image = "not an image" }, CancellationToken.None);
+        Assert.Single(api.Requests.Skip(before), r => r.Split('?')[0] == unattached);
+
+        // The pod's answer is held until the unattached secret has been asked for: a diagnosis that read it only once it
+        // had the pod would never get there (the hold gives up after a minute, and the pod read fails the evidence).
+        var secretAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        api.BeforeServing = request =>
+        {
+            if (request is { Verb: "get", Resource: "secrets" } && request.Name == DiagnosisPlanner.PullSecretName(registry.Anonymous.Split('/')[0]))
+            {
+                secretAsked.TrySetResult();
+            }
+
+            return request is { Verb: "get", Resource: "pods" } ? secretAsked.Task.WaitAsync(TimeSpan.FromMinutes(1)) : Task.CompletedTask;
+        };
+        before = api.Requests.Count;
+        var early = await diagnoser.DiagnoseAsync(incident, CancellationToken.None);
+
+        Assert.True(secretAsked.Task.IsCompletedSuccessfully);
+        Assert.Single(api.Requests.Skip(before), r => r.Split('?')[0] == unattached);
+        Assert.Contains(early.Evidence, e => e.Check == "owner chain"); // the pod was read
+        Assert.Equal(Described(ordinary), Described(early));
+        Assert.Equal(Described(bed.Baseline), Described(early));
+    }
+
+    [Fact]
+    public async Task An_incident_naming_an_image_on_another_registry_than_its_pods_has_the_unattached_secrets_of_the_pods_registry_looked_at()
+    {
+        await using var bed = await OnePodDiagnosedAsync();
+        var (api, incident, diagnoser) = (bed.Api, bed.Incident, bed.Diagnoser);
+        var elsewhere = "other-registry.example.com";
+        var wrongName = DiagnosisPlanner.PullSecretName(elsewhere);
+        var rightName = DiagnosisPlanner.PullSecretName(registry.Anonymous.Split('/')[0]);
+        api.Seed(Remediation.RemediationFlowTests.Secret(wrongName, elsewhere, "someone", "secret"));
+
+        // An incident whose image is on another registry than the pod's (an alert's image, a pod changed since): the
+        // reads started for that registry's candidates are dropped, and the candidates for the pod's own image read.
+        var before = api.Requests.Count;
+        var diagnosis = await diagnoser.DiagnoseAsync(incident with { Image = $"{elsewhere}/team/app:1.4.3" }, CancellationToken.None);
+        var sent = api.Requests.Skip(before).Select(r => r.Split('?')[0]).ToArray();
+
+        Assert.Contains($"GET /api/v1/namespaces/shop/secrets/{rightName}", sent);
+        Assert.DoesNotContain(diagnosis.Evidence, e => $"{e.Check} {e.Detail}".Contains(wrongName, StringComparison.Ordinal) || $"{e.Check} {e.Detail}".Contains(elsewhere, StringComparison.Ordinal));
+        Assert.Equal(Described(bed.Baseline), Described(diagnosis));
+    }
+
+    [Fact]
     public async Task The_watcher_and_the_diagnoses_walk_owners_through_one_cache_so_the_replicaset_is_read_once()
     {
         await using var bed = await OnePodDiagnosedAsync();

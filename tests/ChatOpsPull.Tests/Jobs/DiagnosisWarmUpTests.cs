@@ -60,6 +60,90 @@ public sealed class DiagnosisWarmUpTests : IDisposable
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit_log"));
     }
 
+    [Fact]
+    public async Task The_start_up_self_check_goes_through_the_incident_diagnoser_and_counts_stores_and_tells_nothing()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync();
+        await using var registry = await ScriptedServer.StartAsync();
+        KubeFixtures.SeedWebWorkload(api);
+        var pod = KubeFixtures.WebPod("web-6b9f7c5d8-warm2");
+        foreach (var container in pod["spec"]!["containers"]!.AsArray())
+        {
+            container!["image"] = $"{registry.Authority}/shop/web:1.4.3";
+        }
+
+        api.Seed(pod);
+        using var diagnoses = new DiagnosesCounted();
+        var told = new CountingNotifier();
+        await using var host = new BotTestHost(
+            TestStorage.SqliteIn(Path.Combine(_directory, "data")),
+            new()
+            {
+                ["Bot:Cluster"] = "prod-eu",
+                ["Kubernetes:KubeconfigPath"] = api.WriteKubeconfig(Path.Combine(_directory, "kube"), contextNamespace: "shop"),
+                ["Kubernetes:Namespaces:0"] = "shop",
+                ["Registry:Hosts:0:Host"] = registry.Authority,
+                ["Registry:Hosts:0:PlainHttp"] = "true",
+                ["Diagnosis:WarmUp"] = "true",
+            },
+            s => s.AddSingleton<IPullFailureSink>(new RecordingSink()).AddSingleton<IIncidentNotifier>(told));
+
+        var warmUp = host.Services.GetServices<IHostedService>().OfType<DiagnosisWarmUp>().Single();
+        await Eventually.HoldsAsync(() => warmUp.ExecuteTask is not null, "the warm-up to start");
+        await warmUp.ExecuteTask!.WaitAsync(TimeSpan.FromMinutes(2));
+
+        // The unattached secret for the pod's registry is looked at only by the incident diagnoser (EvidenceDiagnoser):
+        // the self-check went through it, beside the reads of the pod, its node, workload and rollout history.
+        var sent = api.Requests.Select(r => r.Split('?')[0]).ToArray();
+        Assert.Contains("GET /api/v1/namespaces/shop/secrets/" + ChatOpsPull.Core.Diagnoses.DiagnosisPlanner.PullSecretName(registry.Authority), sent);
+        Assert.Contains("GET /api/v1/namespaces/shop/pods/web-6b9f7c5d8-warm2", sent);
+        Assert.Contains("GET /apis/apps/v1/namespaces/shop/deployments/web", sent);
+        Assert.Contains("GET /apis/apps/v1/namespaces/shop/replicasets", sent);
+        Assert.NotEmpty(registry.Requests);
+        Assert.Equal(0, diagnoses.Of(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        Assert.Equal(0, told.Count);
+        var database = host.Services.GetRequiredService<BotDatabase>();
+        await using var connection = await database.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM incidents"));
+    }
+
+    /// <summary>The bot's "diagnoses" counter, per host (its meter factory): what a diagnosis adds when it is counted.</summary>
+    private sealed class DiagnosesCounted : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(object? Scope, long Value)> _added = new();
+
+        public DiagnosesCounted()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == ChatOpsPull.Observability.BotMetrics.MeterName && instrument.Name == "diagnoses")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _added.Enqueue((instrument.Meter.Scope, value)));
+            _listener.Start();
+        }
+
+        public long Of(object meterFactory) => _added.Where(a => ReferenceEquals(a.Scope, meterFactory)).Sum(a => a.Value);
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    private sealed class CountingNotifier : IIncidentNotifier
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public Task IncidentChangedAsync(ChatOpsPull.Core.Incidents.Incident incident, IncidentChange change, string? detail, string? newsKey, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _count);
+            return Task.CompletedTask;
+        }
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
