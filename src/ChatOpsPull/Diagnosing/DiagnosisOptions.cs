@@ -28,9 +28,8 @@ public sealed class DiagnosisOptions
 
     /// <summary>
     /// Run the diagnosis's read path once at start (<see cref="DiagnosisWarmUp"/>: read-only, one pod), and the intake's
-    /// write path in rounds of transactions that are rolled back, then wait a few seconds at most for the runtime to
-    /// recompile what the start made hot, so that the first storm's reports and diagnoses do not each wait for the same
-    /// code to be compiled.
+    /// write path once in a transaction that is rolled back, so that the first storm's reports and diagnoses do not each
+    /// wait for the same code to be compiled.
     /// </summary>
     public bool WarmUp { get; set; } = true;
 }

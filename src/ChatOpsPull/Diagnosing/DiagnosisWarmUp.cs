@@ -11,16 +11,14 @@ namespace ChatOpsPull.Diagnosing;
 
 /// <summary>
 /// Rehearses the intake's write path (<see cref="IncidentEngine.RehearseIntakeAsync"/>: two reports of one workload
-/// and a recovery in one transaction that is rolled back; nothing stored, nothing told), in rounds until it runs at its
-/// final tier (<see cref="IntakeRounds"/>), and, when the bot starts, runs a
+/// and a recovery in one transaction that is rolled back; nothing stored, nothing told) and, when the bot starts, runs a
 /// self-check diagnosis of one pod the cluster has through the same diagnoser as every incident (read only: the pod, its
 /// owners, pull secrets, node, workload and rollout history, unattached secrets, the registry check of the pod's own image
 /// with its own pull secrets; and the diagnosis ticket of no incident), then writes the diagnosis as JSON and reads it
 /// back without storing, telling or counting anything. A storm's first diagnoses start side by side; without this every
 /// one of them waits for the same code (the Kubernetes client's JSON contracts, the diagnoser's own async steps) to be
-/// compiled, and the first storm after a start took 0.5–1 s per diagnosis against a 1 ms read. Last it waits, at most
-/// a few seconds, until the runtime has recompiled what the start made hot (<see cref="CompilationSettling"/>). Best
-/// effort: a failure is logged at Debug and changes nothing.
+/// compiled, and the first storm after a start took 0.5–1 s per diagnosis against a 1 ms read. Best effort: a failure
+/// is logged at Debug and changes nothing.
 /// </summary>
 internal sealed partial class DiagnosisWarmUp(
     KubernetesConnection connection,
@@ -32,12 +30,6 @@ internal sealed partial class DiagnosisWarmUp(
     TimeProvider time,
     ILogger<DiagnosisWarmUp> logger) : BackgroundService
 {
-    /// <summary>Intake rehearsals the last warm-up ran to their rollback (each went through the real write path).</summary>
-    internal int IntakeRehearsals { get; private set; }
-
-    /// <summary>Whether the last warm-up ended with the runtime compiling nothing (false: it stopped waiting).</summary>
-    internal bool CompilationSettled { get; private set; }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.WarmUp)
@@ -50,18 +42,15 @@ internal sealed partial class DiagnosisWarmUp(
         try
         {
             // The intake first: a storm's reports reach it before any diagnosis starts.
-            var rehearsals = IntakeRehearsals = await RehearseIntakeAsync(stoppingToken).ConfigureAwait(false);
+            _ = await incidents.RehearseIntakeAsync(stoppingToken).ConfigureAwait(false);
             _ = await store.GetForDiagnosisAsync("warm-up", 1, stoppingToken).ConfigureAwait(false);
             if (connection.Client is { } client && await AnyPodAsync(client, stoppingToken).ConfigureAwait(false) is { } pod)
             {
                 await SelfCheckAsync(pod, stoppingToken).ConfigureAwait(false);
             }
 
-            // Last, what the whole start made hot is recompiled now rather than in the first storm.
-            var (settled, compiled) = await CompilationSettling.WaitAsync(SettledAfter, LongestSettling, stoppingToken).ConfigureAwait(false);
-            CompilationSettled = settled;
             var took = time.GetElapsedTime(started);
-            LogWarmedUp(logger, took.TotalMilliseconds, rehearsals, settled, compiled);
+            LogWarmedUp(logger, took.TotalMilliseconds);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -72,54 +61,6 @@ internal sealed partial class DiagnosisWarmUp(
         {
             LogWarmUpFailed(logger, e);
         }
-    }
-
-    /// <summary>
-    /// Rounds of intake rehearsals, each followed by a pause until the runtime compiled nothing for a moment: the first round
-    /// compiles the path for its first call; the runtime starts counting calls once compiling pauses, and a method called
-    /// 30 times more is recompiled with PGO probes (second round), then 30 times more at tier 1 (third round). A storm then
-    /// runs the intake's write path at its final tier instead of recompiling it while the reports queue.
-    /// </summary>
-    internal const int IntakeRounds = 3;
-
-    /// <summary>Rehearsals per round: more calls of each method of the path than the runtime's call-count threshold (30).</summary>
-    internal const int RehearsalsPerRound = 32;
-
-    /// <summary>Nothing compiled for this long: the runtime's call-counting delay (100 ms) has passed and its recompiles are done.</summary>
-    private static readonly TimeSpan SettledAfter = TimeSpan.FromMilliseconds(300);
-
-    /// <summary>At most this long waiting for that at the end (a start that keeps compiling, a busy machine): then the storm pays the rest, as before.</summary>
-    private static readonly TimeSpan LongestSettling = TimeSpan.FromSeconds(5);
-
-    /// <summary>Between rounds: long enough for the runtime to start counting calls and recompile what the last round made hot.</summary>
-    private static readonly TimeSpan RoundSettledAfter = TimeSpan.FromMilliseconds(150);
-
-    private static readonly TimeSpan LongestRoundSettling = TimeSpan.FromSeconds(1);
-
-    /// <summary>
-    /// The intake's write path rehearsed <see cref="IntakeRounds"/> × <see cref="RehearsalsPerRound"/> times
-    /// (<see cref="IncidentEngine.RehearseIntakeAsync"/>, each rolled back: nothing stored, told, counted or diagnosed);
-    /// stops at the first that could not run (the store cannot write: the storm then runs it cold). Returns how many ran.
-    /// </summary>
-    private async Task<int> RehearseIntakeAsync(CancellationToken cancellationToken)
-    {
-        var rehearsed = 0;
-        for (var round = 0; round < IntakeRounds; round++)
-        {
-            for (var i = 0; i < RehearsalsPerRound; i++)
-            {
-                if (!await incidents.RehearseIntakeAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    return rehearsed;
-                }
-
-                rehearsed++;
-            }
-
-            _ = await CompilationSettling.WaitAsync(RoundSettledAfter, LongestRoundSettling, cancellationToken).ConfigureAwait(false);
-        }
-
-        return rehearsed;
     }
 
     /// <summary>One pod of a watched namespace (or of the cluster), or null when there is none or it may not be listed.</summary>
@@ -175,8 +116,8 @@ internal sealed partial class DiagnosisWarmUp(
         IncidentJson.Rehearse(diagnosis);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Diagnosis and intake paths warmed up in {Milliseconds:0} ms ({Rehearsals} intake rehearsals rolled back; compiling settled: {Settled}, {Compiled} methods compiled while waiting for it)")]
-    private static partial void LogWarmedUp(ILogger logger, double milliseconds, int rehearsals, bool settled, long compiled);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Diagnosis path warmed up in {Milliseconds:0} ms")]
+    private static partial void LogWarmedUp(ILogger logger, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Warming up the diagnosis path failed; the first diagnoses run it cold")]
     private static partial void LogWarmUpFailed(ILogger logger, Exception exception);

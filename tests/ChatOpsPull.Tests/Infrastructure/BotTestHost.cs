@@ -45,10 +45,6 @@ public sealed class BotTestHost : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         var all = new Dictionary<string, string?>(_storage.Settings);
         all["Jobs:WorkerCount"] = "2";
-        // The start-up warm-up (DiagnosisWarmUp: about a hundred intake rehearsals, a self-check diagnosis, then a wait
-        // until the runtime compiled nothing for a moment) only where a test asks for it: in every host it would cost the
-        // suite CPU and share the write turn with what the test measures.
-        all["Diagnosis:WarmUp"] = "false";
         foreach (var (key, value) in _settings)
         {
             all[key] = value;
