@@ -28,6 +28,7 @@ internal sealed class JitProbe : EventListener
     private readonly ConcurrentDictionary<string, int> _byTier = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _coldByNamespace = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Cause, string Owner), (int Methods, double Ms)> _byCause = new();
+    private readonly ConcurrentDictionary<string, (int Methods, double Ms)> _tierUpsByLibrary = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(ulong Method, int Thread), DateTime> _started = new();
     private readonly ConcurrentQueue<string> _log = new();
     private readonly string? _logPath = Environment.GetEnvironmentVariable("CHATOPSPULL_BENCH_JIT_LOG");
@@ -38,6 +39,7 @@ internal sealed class JitProbe : EventListener
         _byTier.Clear();
         _coldByNamespace.Clear();
         _byCause.Clear();
+        _tierUpsByLibrary.Clear();
         _started.Clear();
         _log.Clear();
         // The probe's own generic instantiations compiled now, not in the storm it measures.
@@ -47,6 +49,9 @@ internal sealed class JitProbe : EventListener
         _byCause.AddOrUpdate(("warm", "warm"), (1, 0), (_, t) => (t.Methods + 1, t.Ms));
         _byCause.AddOrUpdate(("warm", "warm"), (1, 0), (_, t) => (t.Methods + 1, t.Ms));
         _byCause.Clear();
+        _tierUpsByLibrary.AddOrUpdate(Library("either", "System"), (1, 0), (_, t) => (t.Methods + 1, t.Ms));
+        _tierUpsByLibrary.AddOrUpdate(Library("either", "System"), (1, 0), (_, t) => (t.Methods + 1, t.Ms));
+        _tierUpsByLibrary.Clear();
         _listening = true;
     }
 
@@ -91,6 +96,11 @@ internal sealed class JitProbe : EventListener
         var cause = Cause(tierName, flags, ns, name, signature);
         _byTier.AddOrUpdate(tierName, 1, (_, n) => n + 1);
         _byCause.AddOrUpdate((cause, owner), (1, ms), (_, t) => (t.Methods + 1, t.Ms + ms));
+        if (tierName is "tier1-instrumented" or "tier0-instrumented" or "tier1" or "tier1-osr")
+        {
+            _tierUpsByLibrary.AddOrUpdate(Library(owner, ns), (1, ms), (_, t) => (t.Methods + 1, t.Ms + ms));
+        }
+
         if (tierName is "tier0" or "tier0-instrumented" or "min-opt")
         {
             var dot = ns.IndexOf('.', StringComparison.Ordinal);
@@ -120,6 +130,32 @@ internal sealed class JitProbe : EventListener
 
         return full.Contains("ChatOpsPull", StringComparison.Ordinal) ? "bot" : "either";
     }
+
+    /// <summary>
+    /// Whose a recompile of hot code is, by library where the name alone says "either": the start's own machinery
+    /// (dependency injection, configuration and options, reflection and emit, regex construction, the kubeconfig's YAML,
+    /// expression trees), which a storm calls little and pays only because the runtime held its recompiles back while the
+    /// start kept compiling; the bot's client libraries (HttpClient, SQLite, Npgsql, Dapper, Polly, the Kubernetes client,
+    /// Prometheus, Hangfire); the API stand-in's server (Kestrel, ASP.NET Core, pipelines: in the bench only, the bot
+    /// serves no request during the storm); and the shared base library (collections, tasks, JSON, text), which both call.
+    /// </summary>
+    internal static string Library(string owner, string ns) => owner switch
+    {
+        "bot" => "bot's own code",
+        "bench" => "bench's own code",
+        _ when StartsWithAny(ns, StartUpMachinery) => "start-up machinery (DI, configuration, reflection, regex, YAML, expressions)",
+        _ when StartsWithAny(ns, BotLibraries) => "bot's libraries (HttpClient, SQLite, Npgsql, Dapper, Polly, k8s, Prometheus, Hangfire)",
+        _ when StartsWithAny(ns, StandInServer) => "stand-in's server (Kestrel, ASP.NET Core, pipelines)",
+        _ => "shared base library (collections, tasks, JSON, text)",
+    };
+
+    private static bool StartsWithAny(string ns, string[] prefixes) => prefixes.Any(p => ns.StartsWith(p, StringComparison.Ordinal));
+
+    private static readonly string[] StartUpMachinery = ["Microsoft.Extensions.DependencyInjection", "Microsoft.Extensions.Configuration", "Microsoft.Extensions.Options", "Microsoft.Extensions.Hosting", "System.Reflection", "System.RuntimeType", "System.Text.RegularExpressions", "YamlDotNet", "System.ComponentModel", "System.IO.Enumeration", "System.Linq.Expressions", "System.Dynamic", "Npgsql.NpgsqlConnectionStringBuilder", "System.Attribute", "System.ModuleHandle", "System.Delegate"];
+
+    private static readonly string[] BotLibraries = ["System.Net.Http", "Microsoft.Data.Sqlite", "SQLitePCL", "SQLite.", "Npgsql", "Dapper", "Polly", "k8s", "Prometheus", "Hangfire"];
+
+    private static readonly string[] StandInServer = ["Microsoft.AspNetCore", "System.IO.Pipelines", "Microsoft.Extensions.Primitives"];
 
     internal static string Cause(string tier, uint flags, string ns, string name, string signature)
     {
@@ -164,6 +200,9 @@ internal sealed class JitProbe : EventListener
             text.AppendLine(CultureInfo.InvariantCulture, $"      {cause.Key,-62} {Of("bot")} / {Of("bench")} / {Of("either")}");
         }
 
+        text.Append("    recompiles of hot code (PGO instrumentation and tier 1) by library, methods (ms): ")
+            .AppendJoin("; ", _tierUpsByLibrary.OrderByDescending(t => t.Value.Methods).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.Value.Methods} ({t.Value.Ms:0})")))
+            .AppendLine();
         if (_logPath is not null)
         {
             File.WriteAllLines(_logPath, _log);
