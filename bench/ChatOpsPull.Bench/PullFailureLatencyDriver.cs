@@ -84,6 +84,8 @@ public static class PullFailureLatencyDriver
                 b =>
                 {
                     b.Services.AddSingleton<IIncidentNotifier>(diagnosed);
+                    b.Services.AddSingleton(sp => new IntakeProbe(sp.GetRequiredService<IncidentEngine>()));
+                    b.Services.AddSingleton<IPullFailureSink>(sp => sp.GetRequiredService<IntakeProbe>());
                     b.Services.AddSingleton<IIncidentDiagnoser>(sp => new TimedDiagnoser(sp.GetRequiredService<EvidenceDiagnoser>(), diagnosed));
                 });
             await app.StartAsync();
@@ -121,6 +123,7 @@ public static class PullFailureLatencyDriver
                 diagnosed.Window.Clear();
                 stages.Clear();
                 reads.Clear();
+                app.Services.GetRequiredService<IntakeProbe>().Clear();
             }
 
             Console.WriteLine($"watcher listed {status.PodsListed} pods in {workloads} namespaces; turning {pods} pods into ErrImagePull at {rate}/s");
@@ -192,6 +195,7 @@ public static class PullFailureLatencyDriver
             Console.WriteLine("    (EvidenceDiagnoser alone: the Kubernetes reads, the registry check and the weighing; not the queue wait, the ticket read, the subject lock, the write or the card, which are the stages below)");
             Console.WriteLine(diagnosed.Window.Report(stormStarted));
             Console.WriteLine(IntakeRate(stormStarted, changedAt.Values, changedAt.Keys.Select(diagnosed.OpenedAt).OfType<long>()));
+            Console.WriteLine(app.Services.GetRequiredService<IntakeProbe>().Report(stormStarted, changedAt.Values.ToList()));
             Console.WriteLine("  where a diagnosis's time goes (per diagnosis run, the diagnosis_stage_seconds histogram on /metrics):");
             foreach (var (stage, times) in stages.ByStage())
             {

@@ -2,7 +2,10 @@ using ChatOpsPull.Incidents.Engine;
 
 namespace ChatOpsPull.Tests.Incidents;
 
-/// <summary>Group commit: what arrives while a round is being committed goes into the next round, in order, once.</summary>
+/// <summary>
+/// Group commit: what arrives while a round is being committed goes into the next round, in order, once; what arrives
+/// while a round waits to start writing rides in it.
+/// </summary>
 public sealed class GroupCommitQueueTests
 {
     [Fact]
@@ -12,8 +15,9 @@ public sealed class GroupCommitQueueTests
         var rounds = new List<IReadOnlyList<int>>();
         var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async Task CommitAsync(IReadOnlyList<int> round)
+        async Task CommitAsync(GroupCommitQueue<int>.Round taking)
         {
+            var round = taking.Take();
             lock (rounds)
             {
                 rounds.Add(round);
@@ -41,9 +45,9 @@ public sealed class GroupCommitQueueTests
     {
         var queue = new GroupCommitQueue<string>();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var busy = queue.AddAsync("a", "a-1", async _ => await release.Task, CancellationToken.None);
+        var busy = queue.AddAsync("a", "a-1", async round => { round.Take(); await release.Task; }, CancellationToken.None);
 
-        await queue.AddAsync("b", "b-1", _ => Task.CompletedTask, CancellationToken.None);
+        await queue.AddAsync("b", "b-1", round => { round.Take(); return Task.CompletedTask; }, CancellationToken.None);
 
         Assert.False(busy.IsCompleted);
         release.SetResult();
@@ -57,8 +61,9 @@ public sealed class GroupCommitQueueTests
         var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var committed = new List<int>();
-        async Task CommitAsync(IReadOnlyList<int> round)
+        async Task CommitAsync(GroupCommitQueue<int>.Round taking)
         {
+            var round = taking.Take();
             if (round.Contains(1))
             {
                 firstStarted.SetResult();
@@ -86,8 +91,9 @@ public sealed class GroupCommitQueueTests
         var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var committed = new List<int>();
-        async Task CommitAsync(IReadOnlyList<int> round)
+        async Task CommitAsync(GroupCommitQueue<int>.Round taking)
         {
+            var round = taking.Take();
             if (round.Contains(1))
             {
                 firstStarted.SetResult();
@@ -108,5 +114,85 @@ public sealed class GroupCommitQueueTests
 
         await Task.WhenAll(first, patient);
         Assert.Equal([1, 2, 3], committed);
+    }
+
+    [Fact]
+    public async Task Items_arriving_while_a_round_waits_for_its_turn_ride_in_that_round()
+    {
+        var queue = new GroupCommitQueue<int>();
+        var rounds = new List<IReadOnlyList<int>>();
+        var waitingForTurn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async Task CommitAsync(GroupCommitQueue<int>.Round round)
+        {
+            waitingForTurn.TrySetResult();
+            await turn.Task; // the subject lock, a write turn: the round has not started writing
+            rounds.Add(round.Take());
+        }
+
+        var first = queue.AddAsync("subject", 1, CommitAsync, CancellationToken.None);
+        await waitingForTurn.Task;
+        var later = Enumerable.Range(2, 4).Select(i => queue.AddAsync("subject", i, CommitAsync, CancellationToken.None)).ToList();
+        turn.SetResult();
+        await Task.WhenAll(later.Append(first));
+
+        Assert.Equal(["1,2,3,4,5"], rounds.Select(r => string.Join(",", r)));
+    }
+
+    [Fact]
+    public async Task An_attempt_after_a_failed_one_holds_the_items_taken_before_and_those_that_came_since()
+    {
+        var queue = new GroupCommitQueue<int>();
+        var attempts = new List<IReadOnlyList<int>>();
+        var firstAttempt = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var retry = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async Task CommitAsync(GroupCommitQueue<int>.Round round)
+        {
+            attempts.Add(round.Take()); // a lost race: rolled back, tried again
+            firstAttempt.TrySetResult();
+            await retry.Task;
+            attempts.Add(round.Take());
+        }
+
+        var first = queue.AddAsync("subject", 1, CommitAsync, CancellationToken.None);
+        await firstAttempt.Task;
+        var second = queue.AddAsync("subject", 2, CommitAsync, CancellationToken.None);
+        retry.SetResult();
+        await Task.WhenAll(first, second);
+
+        Assert.Equal(["1", "1,2"], attempts.Select(a => string.Join(",", a)));
+    }
+
+    [Fact]
+    public async Task A_round_that_fails_before_it_takes_its_items_fails_the_items_waiting_and_the_queue_goes_on()
+    {
+        var queue = new GroupCommitQueue<int>();
+        var committed = new List<int>();
+        var fail = true;
+        Task CommitAsync(GroupCommitQueue<int>.Round round)
+        {
+            if (fail)
+            {
+                fail = false;
+                throw new InvalidOperationException("no write turn: the store is stopping");
+            }
+
+            committed.AddRange(round.Take());
+            return Task.CompletedTask;
+        }
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => queue.AddAsync("subject", 1, CommitAsync, CancellationToken.None));
+        await queue.AddAsync("subject", 2, CommitAsync, CancellationToken.None);
+
+        Assert.Equal([2], committed);
+    }
+
+    [Fact]
+    public async Task A_round_that_commits_without_taking_its_items_fails_them_instead_of_leaving_them_waiting()
+    {
+        var queue = new GroupCommitQueue<int>();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => queue.AddAsync("subject", 1, _ => Task.CompletedTask, CancellationToken.None));
+        await queue.AddAsync("subject", 2, round => { round.Take(); return Task.CompletedTask; }, CancellationToken.None);
     }
 }

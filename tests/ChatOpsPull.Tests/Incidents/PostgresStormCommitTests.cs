@@ -86,6 +86,47 @@ public sealed class PostgresStormCommitTests(PostgresFixture postgres, ITestOutp
         Assert.Equal(open.Select(i => i.Id).Order(StringComparer.Ordinal), opened.Order(StringComparer.Ordinal)); // each opening told once, by one replica
     }
 
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Reports_of_a_subject_that_arrive_while_its_round_waits_for_a_write_turn_ride_in_that_round(DatabaseProvider provider)
+    {
+        await using var rig = await EngineRig.StartAsync(provider, postgres, ProductionPool);
+        var turn = rig.Get<BotDatabase>().WriteTurn;
+        var turns = provider == DatabaseProvider.Sqlite ? 1 : new StorageOptions().PostgresWriteTurns;
+        const int pods = 10;
+
+        // Every write turn held elsewhere (other subjects' transactions in a storm), each taken in a flow of its own.
+        var held = new List<SqliteWriteTurn.Pass>();
+        for (var i = 0; i < turns; i++)
+        {
+            held.Add(await Task.Run(async () => await turn.TakeTurnAsync(null, default)));
+        }
+
+        using var transactions = new TransactionRounds();
+        await transactions.CountAsync(async () =>
+        {
+            var first = rig.Engine.ReportAsync(Failing("w0-1", 0), default);
+            var queued = System.Diagnostics.Stopwatch.StartNew();
+            while (turn.Waiting == 0 && queued.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(5);
+            }
+
+            Assert.Equal(1, turn.Waiting); // the subject's first round waits for a turn
+            var later = Enumerable.Range(2, pods - 1).Select(p => rig.Engine.ReportAsync(Failing($"w0-{p}", 0), default)).ToList();
+            Assert.All(later, t => Assert.False(t.IsCompleted));
+            held.ForEach(h => h.Dispose());
+            await Task.WhenAll(later.Append(first));
+        });
+
+        output.WriteLine($"transactions (rounds each): {string.Join(", ", transactions.Rounds)}");
+        Assert.Equal([1], transactions.Rounds); // one round for the ten reports, not one for the first and one for the rest
+        var incident = Assert.Single(await rig.Store.ListOpenAsync());
+        Assert.Equal(pods, incident.ActivePodCount);
+        Assert.Single(await rig.Audit.ForIncidentAsync(incident.Id), a => a.Action == AuditActions.IncidentOpened);
+        Assert.Single(rig.Notifier.Calls, c => c.Change == IncidentChange.Opened);
+    }
+
     /// <summary>
     /// A pod of workload <paramref name="workload"/> failing on an image of its own: no storm rolls the workloads up (their
     /// news would go on the storm's card instead of each incident's).

@@ -4,10 +4,12 @@ namespace ChatOpsPull.Detection.KubernetesWatch;
 
 /// <summary>
 /// Hands the tracker's changes to the sink on several lanes. All changes of one pod take the same lane and are delivered
-/// in their order. A lane delivers what has piled up in it together: the changes of different pods at once, each pod's
-/// one after the other. The sink stores reports of one workload that arrive together in one group commit, so a storm
-/// of a thousand pods a second reaches the incident engine as a few hundred reports at a time and is stored in a few
-/// transactions per workload, instead of sixteen reports at a time (one per lane), each its own transaction.
+/// in their order, each after the one before it ended; changes of different pods do not wait for each other. A lane
+/// takes a change as soon as one of its <see cref="LaneCapacity"/> places is free, not when everything it took before
+/// has been delivered: the sink stores reports of one workload that are waiting together in one group commit round, so
+/// in a storm whatever piled up while the store was busy reaches the engine at once and rides the next round of its
+/// workload (a backlog shrinks faster the larger it gets), instead of queueing in the lane behind the slowest workload
+/// of the changes taken before it. A lane that has all its places taken stops reading, and the watcher waits for it.
 /// </summary>
 internal sealed class DeliveryLanes
 {
@@ -51,53 +53,25 @@ internal sealed class DeliveryLanes
         await Task.WhenAll(_runners).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The changes waiting together, by pod, each pod's in arrival order (pods in the order they first appear).
-    /// </summary>
-    internal static List<List<TrackerChange>> ByPod(IReadOnlyList<TrackerChange> changes)
-    {
-        var byPod = new Dictionary<string, List<TrackerChange>>(StringComparer.Ordinal);
-        var pods = new List<List<TrackerChange>>();
-        foreach (var change in changes)
-        {
-            var uid = UidOf(change);
-            if (!byPod.TryGetValue(uid, out var list))
-            {
-                byPod[uid] = list = [];
-                pods.Add(list);
-            }
-
-            list.Add(change);
-        }
-
-        return pods;
-    }
-
     private static async Task RunLaneAsync(ChannelReader<TrackerChange> reader, Func<TrackerChange, CancellationToken, Task> deliver, CancellationToken cancellationToken)
     {
-        var waiting = new List<TrackerChange>(LaneCapacity);
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        using var lane = new LaneDeliveries(deliver, cancellationToken);
+        try
         {
-            waiting.Clear();
-            while (waiting.Count < LaneCapacity && reader.TryRead(out var change))
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                waiting.Add(change);
-            }
-
-            if (waiting.Count == 1)
-            {
-                await deliver(waiting[0], cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            await Task.WhenAll(ByPod(waiting).Select(async pod =>
-            {
-                foreach (var change in pod)
+                while (reader.TryRead(out var change))
                 {
-                    await deliver(change, cancellationToken).ConfigureAwait(false);
+                    await lane.StartAsync(change).ConfigureAwait(false);
                 }
-            })).ConfigureAwait(false);
+            }
         }
+        finally
+        {
+            await lane.DrainAsync().ConfigureAwait(false);
+        }
+
+        lane.ThrowIfFailed();
     }
 
     private static string UidOf(TrackerChange change) => change switch
@@ -108,4 +82,94 @@ internal sealed class DeliveryLanes
     };
 
     private int LaneOf(TrackerChange change) => (int)((uint)StringComparer.Ordinal.GetHashCode(UidOf(change)) % (uint)_lanes.Length);
+
+    /// <summary>
+    /// One lane's deliveries under way: at most <see cref="LaneCapacity"/> at once (delivering, or waiting for their pod's
+    /// change before them), each pod's chained after its last. A delivery that throws (the watcher's delivery throws only
+    /// when it is cancelled) fails the lane once the deliveries under way ended.
+    /// </summary>
+    private sealed class LaneDeliveries(Func<TrackerChange, CancellationToken, Task> deliver, CancellationToken cancellationToken) : IDisposable
+    {
+        private readonly SemaphoreSlim _places = new(LaneCapacity, LaneCapacity);
+        private readonly Lock _gate = new();
+        private readonly Dictionary<string, Task> _lastOfPod = new(StringComparer.Ordinal);
+        private readonly HashSet<Task> _running = [];
+        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _failed;
+
+        /// <summary>Waits for a free place, then starts delivering <paramref name="change"/> after its pod's change before it.</summary>
+        public async Task StartAsync(TrackerChange change)
+        {
+            await _places.WaitAsync(cancellationToken).ConfigureAwait(false);
+            ThrowIfFailed();
+            var uid = UidOf(change);
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task? before;
+            lock (_gate)
+            {
+                before = _lastOfPod.GetValueOrDefault(uid);
+                _lastOfPod[uid] = done.Task;
+                _running.Add(done.Task);
+            }
+
+            _ = DeliverInTurnAsync(change, uid, before, done);
+        }
+
+        /// <summary>Waits until every delivery started has ended.</summary>
+        public async Task DrainAsync()
+        {
+            while (true)
+            {
+                Task[] left;
+                lock (_gate)
+                {
+                    left = [.. _running];
+                }
+
+                if (left.Length == 0)
+                {
+                    return;
+                }
+
+                await Task.WhenAll(left).ConfigureAwait(false);
+            }
+        }
+
+        public void ThrowIfFailed() => _failed?.Throw();
+
+        public void Dispose() => _places.Dispose();
+
+        private async Task DeliverInTurnAsync(TrackerChange change, string uid, Task? before, TaskCompletionSource done)
+        {
+            try
+            {
+                if (before is not null)
+                {
+                    await before.ConfigureAwait(false); // never faults: each delivery's own task only ends
+                }
+
+                await deliver(change, cancellationToken).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // kept for the lane, which fails with it once its deliveries under way ended
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Interlocked.CompareExchange(ref _failed, System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e), null);
+            }
+            finally
+            {
+                _places.Release(); // before it counts as ended: the lane disposes its places once none is running
+                lock (_gate)
+                {
+                    if (_lastOfPod.TryGetValue(uid, out var last) && last == done.Task)
+                    {
+                        _lastOfPod.Remove(uid); // the pod's last change: nothing chains after it
+                    }
+
+                    _running.Remove(done.Task);
+                }
+
+                done.SetResult();
+            }
+        }
+    }
 }

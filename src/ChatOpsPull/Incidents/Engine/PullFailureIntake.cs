@@ -35,13 +35,14 @@ internal sealed partial class PullFailureIntake(
         var lockName = SubjectWriter.LockName(failure.Cluster, failure.Namespace, subject);
 
         // A round is shared with other callers: it runs to its end even when the caller that runs it gives up.
-        // The round's first read takes the subject lock in its own round trip.
-        return _reports.AddAsync(lockName, new Report(failure, cause, subject), reports => writer.WriteTakingLockAsync(
+        // It takes the subject's reports once it is in its transaction, so those that came while it waited for the
+        // subject lock and its write turn ride in it too. The round's first read takes the subject lock in its own round trip.
+        return _reports.AddAsync(lockName, new Report(failure, cause, subject), round => writer.WriteTakingLockAsync(
             lockName,
             IncidentRetryPipelines.Write,
             async (connection, transaction, afterCommit, pending) =>
             {
-                await ApplyRunAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, reports, afterCommit, pending).ConfigureAwait(false);
+                await ApplyRunAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, round.Take(), afterCommit, pending).ConfigureAwait(false);
                 return true;
             },
             CancellationToken.None),
@@ -146,11 +147,12 @@ internal sealed partial class PullFailureIntake(
         var lockName = SubjectWriter.LockName(cluster, RehearsalNamespace, subject);
         try
         {
-            await _rehearsals.AddAsync(lockName, reports[0], _ => writer.WriteTakingLockAsync<bool>(
+            await _rehearsals.AddAsync(lockName, reports[0], round => writer.WriteTakingLockAsync<bool>(
                 lockName,
                 IncidentRetryPipelines.Write,
                 async (connection, transaction, afterCommit, pending) =>
                 {
+                    _ = round.Take(); // its one item: the rehearsal writes both reports below
                     await ApplyRunAsync(connection, transaction, cluster, RehearsalNamespace, subject, reports, afterCommit, pending).ConfigureAwait(false);
                     foreach (var (id, _) in await IncidentStore.OpenWithPodAsync(connection, transaction, cluster, RehearsalNamespace, "rehearsal-2", "app").ConfigureAwait(false))
                     {
