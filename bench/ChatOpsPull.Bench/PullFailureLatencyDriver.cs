@@ -132,6 +132,7 @@ public static class PullFailureLatencyDriver
             {
                 // A bot that has run a while before the storm: the runtime's recompiles of what the start made hot (held back
                 // while the start kept compiling) happen now, not in the storm. Reported, so the two protocols are never mixed.
+                // Measured: the storm's own JIT stays the same either way (docs/benchmarks.md), so the default is 0.
                 var (methods, compiling) = (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
                 await Task.Delay(TimeSpan.FromSeconds(settle));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"settled {settle} s before the storm (idle): the runtime compiled {System.Runtime.JitInfo.GetCompiledMethodCount() - methods} methods in {(System.Runtime.JitInfo.GetCompilationTime() - compiling).TotalMilliseconds:0} ms meanwhile"));
