@@ -45,21 +45,13 @@ internal sealed class UnattachedRead
     public async Task<IReadOnlyList<(string Name, V1Secret? Secret, bool Forbidden)>> ResultAsync(IReadOnlySet<string> referenced)
     {
         var wanted = _reads.Where(r => !referenced.Contains(r.Name)).ToArray();
-        Drop(_reads.Where(r => referenced.Contains(r.Name)));
+        UnusedReads.Drop(_reads.Where(r => referenced.Contains(r.Name)).Select(r => r.Read));
         var answers = await Task.WhenAll(wanted.Select(r => r.Read)).ConfigureAwait(false);
         return [.. wanted.Select((r, i) => (r.Name, answers[i].Secret, answers[i].Forbidden))];
     }
 
     /// <summary>Reads started and not used: their failures, if any, are observed and dropped.</summary>
-    public void Abandon() => Drop(_reads);
-
-    private static void Drop(IEnumerable<(string Name, Task<(V1Secret?, bool)> Read)> reads)
-    {
-        foreach (var (_, read) in reads)
-        {
-            _ = read.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
+    public void Abandon() => UnusedReads.Drop(_reads.Select(r => r.Read));
 
     private static async Task<(V1Secret? Secret, bool Forbidden)> ReadAsync(PullSecretInspector secrets, string @namespace, string name, long notBefore, CancellationToken cancellationToken)
     {

@@ -41,7 +41,7 @@ internal sealed class WorkloadRead
         Namespace == @namespace && Workload == workload && Container == container;
 
     /// <summary>A read started and not used (the pod's owner chain ends elsewhere): its failure, if any, is observed and dropped.</summary>
-    public void Abandon() => _ = _reads.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    public void Abandon() => UnusedReads.Drop(_reads);
 
     /// <param name="owners">The pod's owner chain, for the shape; null when the pod could not be read (no shape then).</param>
     /// <returns>Nothing when the workload or the ReplicaSets cannot be read: the diagnosis goes on without them, and the actions check again.</returns>

@@ -68,7 +68,7 @@ public sealed class PodInspector
         }
         catch (HttpOperationException e)
         {
-            Drop(early);
+            UnusedReads.Drop(early);
             earlyCredentials?.Abandon();
             var error = ApiError.From(e);
             var reason = error.IsForbidden
@@ -78,14 +78,14 @@ public sealed class PodInspector
         }
         catch
         {
-            Drop(early);
+            UnusedReads.Drop(early);
             earlyCredentials?.Abandon();
             throw;
         }
 
         if (early is not null && podObject.Spec?.NodeName != expectedNode)
         {
-            Drop(early);
+            UnusedReads.Drop(early);
             early = null;
         }
 
@@ -110,10 +110,6 @@ public sealed class PodInspector
         evidence.AddRange(NodeEvidence(nodeReport, nodeTook));
         return new PodInspection(pod.Metadata.NamespaceProperty, pod.Metadata.Name, ownerChain, secretReport, nodeReport, evidence) { PodObject = pod };
     }
-
-    /// <summary>A read started and not used: its failure, if any, is observed and dropped.</summary>
-    private static void Drop(Task? read) =>
-        _ = read?.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private async Task<(T Result, TimeSpan Took)> TimedAsync<T>(Func<Task<T>> read)
     {

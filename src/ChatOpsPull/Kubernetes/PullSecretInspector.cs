@@ -201,11 +201,5 @@ public sealed record CredentialReads(
     IReadOnlyList<Task<PullSecretCheck>> PodSecrets)
 {
     /// <summary>Reads started and not used (the pod as read names others): their failures, if any, are observed and dropped.</summary>
-    public void Abandon()
-    {
-        foreach (var read in PodSecrets.Append<Task>(ServiceAccount))
-        {
-            _ = read.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
+    public void Abandon() => UnusedReads.Drop(PodSecrets.Append<Task>(ServiceAccount));
 }

@@ -23,14 +23,7 @@ public sealed class DiagnosisWarmUpTests : IDisposable
         await using var ownRegistry = await ScriptedServer.StartAsync();
         await using var otherRegistry = await ScriptedServer.StartAsync();
         KubeFixtures.SeedWebWorkload(api);
-        var pod = KubeFixtures.WebPod("web-6b9f7c5d8-warm1");
-        var image = $"{ownRegistry.Authority}/shop/web:1.4.3";
-        foreach (var container in pod["spec"]!["containers"]!.AsArray())
-        {
-            container!["image"] = image;
-        }
-
-        api.Seed(pod);
+        SeedWebPod(api, "web-6b9f7c5d8-warm1", $"{ownRegistry.Authority}/shop/web:1.4.3");
         var sink = new RecordingSink(); // the watcher's reports go here, not into incidents: only the warm-up acts
         await using var host = new BotTestHost(
             TestStorage.SqliteIn(Path.Combine(_directory, "data")),
@@ -47,9 +40,7 @@ public sealed class DiagnosisWarmUpTests : IDisposable
             },
             s => s.AddSingleton<IPullFailureSink>(sink));
 
-        var warmUp = host.Services.GetServices<IHostedService>().OfType<DiagnosisWarmUp>().Single();
-        await Eventually.HoldsAsync(() => warmUp.ExecuteTask is not null, "the warm-up to start");
-        await warmUp.ExecuteTask!.WaitAsync(TimeSpan.FromMinutes(2));
+        await WarmUpDoneAsync(host);
 
         Assert.NotEmpty(ownRegistry.Requests);
         Assert.All(ownRegistry.Requests, r => Assert.Matches("^/v2/(shop/web/.*)?$", r.PathAndQuery.Split('?')[0]));
@@ -66,13 +57,7 @@ public sealed class DiagnosisWarmUpTests : IDisposable
         await using var api = await FakeKubernetesApi.StartAsync();
         await using var registry = await ScriptedServer.StartAsync();
         KubeFixtures.SeedWebWorkload(api);
-        var pod = KubeFixtures.WebPod("web-6b9f7c5d8-warm2");
-        foreach (var container in pod["spec"]!["containers"]!.AsArray())
-        {
-            container!["image"] = $"{registry.Authority}/shop/web:1.4.3";
-        }
-
-        api.Seed(pod);
+        SeedWebPod(api, "web-6b9f7c5d8-warm2", $"{registry.Authority}/shop/web:1.4.3");
         using var diagnoses = new DiagnosesCounted();
         var told = new CountingNotifier();
         await using var host = new BotTestHost(
@@ -88,9 +73,7 @@ public sealed class DiagnosisWarmUpTests : IDisposable
             },
             s => s.AddSingleton<IPullFailureSink>(new RecordingSink()).AddSingleton<IIncidentNotifier>(told));
 
-        var warmUp = host.Services.GetServices<IHostedService>().OfType<DiagnosisWarmUp>().Single();
-        await Eventually.HoldsAsync(() => warmUp.ExecuteTask is not null, "the warm-up to start");
-        await warmUp.ExecuteTask!.WaitAsync(TimeSpan.FromMinutes(2));
+        await WarmUpDoneAsync(host);
 
         // The unattached secret for the pod's registry is looked at only by the incident diagnoser (EvidenceDiagnoser):
         // the self-check went through it, beside the reads of the pod, its node, workload and rollout history.
@@ -108,6 +91,25 @@ public sealed class DiagnosisWarmUpTests : IDisposable
     }
 
     /// <summary>The bot's "diagnoses" counter, per host (its meter factory): what a diagnosis adds when it is counted.</summary>
+    /// <summary>The web workload's pod <paramref name="name"/>, every container on <paramref name="image"/>.</summary>
+    private static void SeedWebPod(FakeKubernetesApi api, string name, string image)
+    {
+        var pod = KubeFixtures.WebPod(name);
+        foreach (var container in pod["spec"]!["containers"]!.AsArray())
+        {
+            container!["image"] = image;
+        }
+
+        api.Seed(pod);
+    }
+
+    private static async Task WarmUpDoneAsync(BotTestHost host)
+    {
+        var warmUp = host.Services.GetServices<IHostedService>().OfType<DiagnosisWarmUp>().Single();
+        await Eventually.HoldsAsync(() => warmUp.ExecuteTask is not null, "the warm-up to start");
+        await warmUp.ExecuteTask!.WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
     private sealed class DiagnosesCounted : IDisposable
     {
         private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
