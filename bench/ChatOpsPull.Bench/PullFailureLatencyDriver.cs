@@ -39,12 +39,15 @@ public static class PullFailureLatencyDriver
         var rate = Option(args, "--rate", 200);
         var workers = Option(args, "--workers", 0);
         var settle = Option(args, "--settle", 0);
+        var apiHistory = Option(args, "--api-history", 0);
         if (args.Contains("--help"))
         {
-            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--settle SECONDS] [--api-plain-http] [--count-statements] [--Section:Key=value …]");
+            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--settle SECONDS] [--api-plain-http] [--api-history N] [--allocations] [--count-statements] [--Section:Key=value …]");
             Console.WriteLine("  --warm-up: one incident in a namespace of its own is diagnosed before the storm (the diagnosis path has run once).");
             Console.WriteLine("  --settle SECONDS: the storm starts that long after the bot is ready, idle meanwhile (a bot that has run a while; the runtime finishes recompiling what its start made hot). Default 0: the storm starts at once.");
             Console.WriteLine("  --api-plain-http: the Kubernetes API stand-in speaks plain HTTP/1.1 (no TLS, so no HTTP/2); by default it speaks TLS offering h2 and http/1.1, as a real API server does.");
+            Console.WriteLine("  --api-history N: the stand-in keeps only the last N changes for watches to resume from (default its own 100,000: the whole storm, every pod's old and new JSON tree, stays alive in this process and the bot's collections trace it).");
+            Console.WriteLine("  --allocations: the storm's allocations by type (the runtime's GCAllocationTick sampler) and each collection's survivors; the listener allocates itself, so a separate run.");
             Console.WriteLine("  --count-statements: count every statement SQLite runs, by kind, and those prepared for one execution (SQLite's trace hook: costs CPU, so a separate run).");
             Console.WriteLine("  --storage postgres: the incident store and Hangfire on a throwaway PostgreSQL cluster (initdb/pg_ctl); default SQLite files.");
             return 0;
@@ -57,6 +60,11 @@ public static class PullFailureLatencyDriver
         {
             await using var registry = await StartRegistryAsync(work);
             await using var api = await FakeKubernetesApi.StartAsync(https: !args.Contains("--api-plain-http"));
+            if (apiHistory > 0)
+            {
+                api.Store.HistoryLimit = apiHistory;
+            }
+
             await using var pg = storage == "postgres" ? await ThrowawayPostgres.StartAsync() : null;
             // One healthy pod on an image the registry has, listed before the storm's (its namespace sorts first): the pod a
             // freshly started bot's warm-up reads (DiagnosisWarmUp), as in a cluster where most pods run; its image is none
@@ -141,6 +149,8 @@ public static class PullFailureLatencyDriver
             Console.WriteLine($"watcher listed {status.PodsListed} pods in {workloads} namespaces; turning {pods} pods into ErrImagePull at {rate}/s");
             using var jit = new JitProbe();
             jit.Start();
+            using var allocations = args.Contains("--allocations") ? new AllocationProbe() : null;
+            allocations?.Start();
             using var sampler = new StormSampler();
             using var transactionProbe = new StorageProbe();
             await using var pgProbe = pg is null ? null : await PostgresStormProbe.StartAsync(pg.ConnectionString);
@@ -181,6 +191,7 @@ public static class PullFailureLatencyDriver
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
             var storm = sampler.Stop(pods);
+            allocations?.Stop();
             var stormMs = Stopwatch.GetElapsedTime(stormStarted).TotalMilliseconds;
             var transactions = transactionProbe.Report(stormMs);
             var settings = await StorageProbe.SettingsAsync(app.Services.GetRequiredService<ChatOpsPull.Storage.BotDatabase>());
@@ -194,6 +205,7 @@ public static class PullFailureLatencyDriver
             var apiTraffic = ApiTraffic.Take(api).Since(apiBefore);
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
+            var standInAlone = allocations is null ? null : StandInAlone(api, names);
             if (samples.Length == 0)
             {
                 Console.WriteLine("no pod reached a diagnosed incident");
@@ -238,6 +250,12 @@ public static class PullFailureLatencyDriver
             Console.WriteLine(apiTraffic.Report(api.BaseAddress.Scheme));
             Console.WriteLine(registryTraffic.Report(diagnosed.Diagnoses.Count));
             Console.WriteLine(storm);
+            if (allocations is not null)
+            {
+                Console.WriteLine(allocations.Report(pods));
+                Console.WriteLine(standInAlone);
+            }
+
             Console.WriteLine(transactions);
             var told = app.Services.GetRequiredService<ChatOpsPull.Incidents.Engine.ToldNews>();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  news owed and told: {told.Recorded} notices marked told in {told.Removals} transactions"));
@@ -296,6 +314,27 @@ public static class PullFailureLatencyDriver
         }
 
         return lines.ToString();
+    }
+
+    /// <summary>
+    /// What the storm costs the stand-in and the driver alone, measured once the bot has stopped: every pod's status
+    /// changed again and its Failed event written, each serialized once as a watch would send it (its one wire form is
+    /// shared by every watch), and nobody watching. The storm's bytes less these are the bot's (and the HTTP between).
+    /// </summary>
+    private static string StandInAlone(FakeKubernetesApi api, List<(string Namespace, string Pod, string Image)> names)
+    {
+        var (allocated, pause) = (GC.GetTotalAllocatedBytes(precise: true), GC.GetTotalPauseDuration());
+        int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        foreach (var (ns, pod, image) in names)
+        {
+            var message = $"Back-off pulling image \"{image}\": ErrImagePull: rpc error: code = NotFound desc = {image}: not found";
+            ObjectStore.WireUtf8(api.SetContainerWaiting(ns, pod, "web", "ImagePullBackOff", message));
+            ObjectStore.WireUtf8(api.Seed(FailedEvent(ns, pod, message)));
+        }
+
+        var bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"  the stand-in and driver alone, after the bot stopped (the same {names.Count} status changes and events again, each serialized once, no watch): allocated {bytes / 1048576.0:0} MB ({bytes / 1024.0 / names.Count:0.0} KB per pod), collections gen0/1/2 {GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}, GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0} ms");
     }
 
     /// <summary>The physical floor of one diagnosis on this machine now: one warm registry check and one pod read (best of 5).</summary>
