@@ -5,7 +5,7 @@ using ChatOpsPull.Bench;
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- kubernetes-watch-memory [--pods 10000]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- job-latency sqlite                 (console drivers: see Drivers)
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- slack-load --help
-// dotnet run -c Release --project bench/ChatOpsPull.Bench -- pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200]
+// dotnet run -c Release --project bench/ChatOpsPull.Bench -- pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--api-process]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- digest-build [--incidents 10000] [--pulls 100000] [--runs 5]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- remediation sqlite|postgres [--clicks 60] [--jobs 200]
 // dotnet run -c Release --project bench/ChatOpsPull.Bench -- web-page-load [--incidents 50] [--requests 2000] [--concurrency 8] [--path /web/cards]
@@ -26,6 +26,11 @@ if (args.Length > 0 && args[0] == KubernetesWatchMemory.ChildMode)
 if (args.Length > 0 && args[0] == PullFailureLatencyDriver.Mode)
 {
     return await PullFailureLatencyDriver.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == ChildProcessStormApi.ChildMode)
+{
+    return await ChildProcessStormApi.RunChildAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == FleetStormDriver.Mode)

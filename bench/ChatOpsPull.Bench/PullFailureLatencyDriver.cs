@@ -39,12 +39,16 @@ public static class PullFailureLatencyDriver
         var rate = Option(args, "--rate", 200);
         var workers = Option(args, "--workers", 0);
         var settle = Option(args, "--settle", 0);
+        var apiHistory = Option(args, "--api-history", 0);
         if (args.Contains("--help"))
         {
-            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--settle SECONDS] [--api-plain-http] [--count-statements] [--Section:Key=value …]");
+            Console.WriteLine("pull-failure-latency [--pods 1000] [--workloads 20] [--rate 200] [--workers N] [--storage sqlite|postgres] [--warm-up] [--settle SECONDS] [--api-plain-http] [--api-history N] [--api-process] [--allocations] [--count-statements] [--Section:Key=value …]");
             Console.WriteLine("  --warm-up: one incident in a namespace of its own is diagnosed before the storm (the diagnosis path has run once).");
             Console.WriteLine("  --settle SECONDS: the storm starts that long after the bot is ready, idle meanwhile (a bot that has run a while; the runtime finishes recompiling what its start made hot). Default 0: the storm starts at once.");
             Console.WriteLine("  --api-plain-http: the Kubernetes API stand-in speaks plain HTTP/1.1 (no TLS, so no HTTP/2); by default it speaks TLS offering h2 and http/1.1, as a real API server does.");
+            Console.WriteLine("  --api-history N: the stand-in keeps only the last N changes for watches to resume from (default its own 100,000: the whole storm, every pod's old and new JSON tree, stays alive in this process and the bot's collections trace it).");
+            Console.WriteLine("  --api-process: the stand-in and the storm driver run in a child process (this binary again), as a real API server is another process: the process CPU, allocations and GC lines are then the bot's alone, and the stand-in's own process is reported on a line of its own. Default: in this process, as every earlier figure was measured.");
+            Console.WriteLine("  --allocations: the storm's allocations by type (the runtime's GCAllocationTick sampler) and each collection's survivors; the listener allocates itself, so a separate run.");
             Console.WriteLine("  --count-statements: count every statement SQLite runs, by kind, and those prepared for one execution (SQLite's trace hook: costs CPU, so a separate run).");
             Console.WriteLine("  --storage postgres: the incident store and Hangfire on a throwaway PostgreSQL cluster (initdb/pg_ctl); default SQLite files.");
             return 0;
@@ -56,14 +60,14 @@ public static class PullFailureLatencyDriver
         try
         {
             await using var registry = await StartRegistryAsync(work);
-            await using var api = await FakeKubernetesApi.StartAsync(https: !args.Contains("--api-plain-http"));
+            var apiProcess = args.Contains("--api-process");
+            var apiOptions = new StormApiOptions(registry.Host, pods, workloads, Https: !args.Contains("--api-plain-http"), apiHistory, WarmUp: args.Contains("--warm-up"));
+            await using IStormApi api = apiProcess
+                ? await ChildProcessStormApi.StartAsync(apiOptions, Path.Combine(work, "kube"))
+                : await InProcessStormApi.StartAsync(apiOptions, Path.Combine(work, "kube"));
             await using var pg = storage == "postgres" ? await ThrowawayPostgres.StartAsync() : null;
-            // One healthy pod on an image the registry has, listed before the storm's (its namespace sorts first): the pod a
-            // freshly started bot's warm-up reads (DiagnosisWarmUp), as in a cluster where most pods run; its image is none
-            // of the storm's, so the warm-up's registry check answers none of the storm's checks from the cache.
-            _ = Seed(api, registry.Host, 1, 1, "a-idle", image: $"{registry.Host}/team/app:1.4.0");
-            var names = Seed(api, registry.Host, pods, workloads);
-            var warmUp = args.Contains("--warm-up") ? Seed(api, registry.Host, 1, 1, "bench-warm") : [];
+            var names = api.Names;
+            var warmUp = api.WarmUp;
 
             var diagnosed = new DiagnosedPods();
             using var stages = new StageRecorder();
@@ -75,7 +79,7 @@ public static class PullFailureLatencyDriver
                     "--Urls=http://127.0.0.1:0",
                     "--Bot:DataDirectory=" + Path.Combine(work, "data"),
                     "--Bot:Cluster=bench",
-                    "--Kubernetes:KubeconfigPath=" + api.WriteKubeconfig(Path.Combine(work, "kube")),
+                    "--Kubernetes:KubeconfigPath=" + api.KubeconfigPath,
                     "--Registry:Hosts:0:Host=" + registry.Host,
                     "--Registry:Hosts:0:PlainHttp=true",
                     "--Logging:LogLevel:Default=Warning",
@@ -110,10 +114,8 @@ public static class PullFailureLatencyDriver
             if (warmUp.Count > 0)
             {
                 // One incident diagnosed before the storm, in a namespace of its own: the diagnosis path has run once.
-                var (ns, pod, image) = warmUp[0];
-                var message = $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found";
-                api.SetContainerWaiting(ns, pod, "web", "ErrImagePull", message);
-                api.Seed(FailedEvent(ns, pod, message));
+                var pod = warmUp[0].Pod;
+                await api.FailAsync(warmUp[0]);
                 var warming = Stopwatch.StartNew();
                 while (diagnosed.At(pod) is null && warming.Elapsed < TimeSpan.FromMinutes(1))
                 {
@@ -141,31 +143,17 @@ public static class PullFailureLatencyDriver
             Console.WriteLine($"watcher listed {status.PodsListed} pods in {workloads} namespaces; turning {pods} pods into ErrImagePull at {rate}/s");
             using var jit = new JitProbe();
             jit.Start();
+            using var allocations = args.Contains("--allocations") ? new AllocationProbe() : null;
+            allocations?.Start();
             using var sampler = new StormSampler();
             using var transactionProbe = new StorageProbe();
             await using var pgProbe = pg is null ? null : await PostgresStormProbe.StartAsync(pg.ConnectionString);
             pgProbe?.Begin();
-            var changedAt = new ConcurrentDictionary<string, long>();
             var registryBefore = RegistryTraffic.Take(registry, app.Services);
-            var apiBefore = ApiTraffic.Take(api);
+            var apiBefore = ApiTraffic.Take(await api.TrafficAsync());
             var shared = app.Services.GetRequiredService<ChatOpsPull.Kubernetes.SharedReads>();
             var sharedBefore = (shared.Sent, shared.Joined);
-            var clock = Stopwatch.StartNew();
-            var stormStarted = Stopwatch.GetTimestamp();
-            for (var i = 0; i < names.Count; i++)
-            {
-                var (ns, pod, image) = names[i];
-                var message = $"Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found";
-                changedAt[pod] = Stopwatch.GetTimestamp();
-                api.SetContainerWaiting(ns, pod, "web", "ErrImagePull", message);
-                api.Seed(FailedEvent(ns, pod, message));
-                // One read of the clock: comparing one reading and subtracting another could go negative (Task.Delay throws).
-                var wait = TimeSpan.FromSeconds((i + 1) / (double)rate) - clock.Elapsed;
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait);
-                }
-            }
+            var (stormStarted, changedAt) = await api.StormAsync(rate);
 
             var deadline = Stopwatch.StartNew();
             while (diagnosed.Count < pods + warmUp.Count && deadline.Elapsed < TimeSpan.FromMinutes(3))
@@ -180,7 +168,9 @@ public static class PullFailureLatencyDriver
                 .ToArray();
             var opened = Samples(diagnosed.OpenedAt);
             var samples = Samples(diagnosed.At);
-            var storm = sampler.Stop(pods);
+            var storm = sampler.Stop(pods, apiProcess ? "the bot alone: the stand-in and the storm driver are another process" : "bot, stand-in and driver");
+            var standInProcess = await api.OwnCostAsync();
+            allocations?.Stop();
             var stormMs = Stopwatch.GetElapsedTime(stormStarted).TotalMilliseconds;
             var transactions = transactionProbe.Report(stormMs);
             var settings = await StorageProbe.SettingsAsync(app.Services.GetRequiredService<ChatOpsPull.Storage.BotDatabase>());
@@ -191,9 +181,10 @@ public static class PullFailureLatencyDriver
             jit.Stop();
             await Task.Delay(200); // the registry logs a request as it finishes it
             var registryTraffic = RegistryTraffic.Take(registry, app.Services).Since(registryBefore);
-            var apiTraffic = ApiTraffic.Take(api).Since(apiBefore);
+            var apiTraffic = ApiTraffic.Take(await api.TrafficAsync()).Since(apiBefore);
             var floor = await FloorAsync(app.Services, registry.Host, names[0]);
             await app.StopAsync();
+            var standInAlone = allocations is null ? null : await api.StandInAloneAsync();
             if (samples.Length == 0)
             {
                 Console.WriteLine("no pod reached a diagnosed incident");
@@ -215,7 +206,9 @@ public static class PullFailureLatencyDriver
                 Report(stage switch { "database_subject_lock" => "      of it, subject lock", "database_write_turn" => "      of it, write turn  ", "database_write_turn_handover" => "        of it, hand-over", _ => $"    {stage,-10}" }, times);
             }
 
-            Console.WriteLine("  Kubernetes requests sent by diagnoses (round trip to response headers | of it waiting for a connection | the stand-in's handling):");
+            Console.WriteLine(apiProcess
+                ? "  Kubernetes requests sent by diagnoses (round trip to response headers | of it waiting for a connection; the stand-in's handling is not measured with --api-process):"
+                : "  Kubernetes requests sent by diagnoses (round trip to response headers | of it waiting for a connection | the stand-in's handling):");
             foreach (var (kind, total, wait, server) in reads.ByKind())
             {
                 Report($"    {kind,-22} round trip", total);
@@ -238,6 +231,17 @@ public static class PullFailureLatencyDriver
             Console.WriteLine(apiTraffic.Report(api.BaseAddress.Scheme));
             Console.WriteLine(registryTraffic.Report(diagnosed.Diagnoses.Count));
             Console.WriteLine(storm);
+            if (standInProcess is not null)
+            {
+                Console.WriteLine("  (--api-process: the process CPU, allocations, collections and GC pauses on the line above and under \"while the diagnoses ran\" are the bot's process alone; the registry is another process as always, the stand-in's own process is the next line)");
+                Console.WriteLine(standInProcess);
+            }
+            if (allocations is not null)
+            {
+                Console.WriteLine(allocations.Report(pods));
+                Console.WriteLine(standInAlone);
+            }
+
             Console.WriteLine(transactions);
             var told = app.Services.GetRequiredService<ChatOpsPull.Incidents.Engine.ToldNews>();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  news owed and told: {told.Recorded} notices marked told in {told.Removals} transactions"));
@@ -298,6 +302,27 @@ public static class PullFailureLatencyDriver
         return lines.ToString();
     }
 
+    /// <summary>
+    /// What the storm costs the stand-in and the driver alone, measured once the bot has stopped: every pod's status
+    /// changed again and its Failed event written, each serialized once as a watch would send it (its one wire form is
+    /// shared by every watch), and nobody watching. The storm's bytes less these are the bot's (and the HTTP between).
+    /// </summary>
+    internal static string StandInAlone(FakeKubernetesApi api, IReadOnlyList<(string Namespace, string Pod, string Image)> names)
+    {
+        var (allocated, pause) = (GC.GetTotalAllocatedBytes(precise: true), GC.GetTotalPauseDuration());
+        int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        foreach (var (ns, pod, image) in names)
+        {
+            var message = $"Back-off pulling image \"{image}\": ErrImagePull: rpc error: code = NotFound desc = {image}: not found";
+            ObjectStore.WireUtf8(api.SetContainerWaiting(ns, pod, "web", "ImagePullBackOff", message));
+            ObjectStore.WireUtf8(api.Seed(FailedEvent(ns, pod, message)));
+        }
+
+        var bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"  the stand-in and driver alone, after the bot stopped (the same {names.Count} status changes and events again, each serialized once, no watch): allocated {bytes / 1048576.0:0} MB ({bytes / 1024.0 / names.Count:0.0} KB per pod), collections gen0/1/2 {GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}, GC pauses {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:0} ms");
+    }
+
     /// <summary>The physical floor of one diagnosis on this machine now: one warm registry check and one pod read (best of 5).</summary>
     private static async Task<(double Registry, double Kubernetes)> FloorAsync(IServiceProvider services, string registryHost, (string Namespace, string Pod, string Image) pod)
     {
@@ -326,7 +351,7 @@ public static class PullFailureLatencyDriver
     }
 
     /// <summary>
-    /// What the process spent during the storm (bot and API stand-in share it): CPU, JIT compilation, lock contention,
+    /// What the process spent during the storm (bot and API stand-in share it, unless --api-process): CPU, JIT compilation, lock contention,
     /// and the thread pool's longest queue (sampled every 10 ms) — where time goes when nothing waits on I/O.
     /// </summary>
     private sealed class StormSampler : IDisposable
@@ -361,14 +386,14 @@ public static class PullFailureLatencyDriver
             }
         });
 
-        public string Stop(int pods)
+        public string Stop(int pods, string whose)
         {
             _stop.Cancel();
             var wall = Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - _cpu).TotalMilliseconds;
             var allocated = GC.GetTotalAllocatedBytes(precise: false) - _allocated;
             return string.Create(CultureInfo.InvariantCulture,
-                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), allocated {allocated / 1048576.0:0} MB ({allocated / 1024.0 / pods:0.0} KB per pod; bot, stand-in and driver), collections gen0/1/2 {GC.CollectionCount(0) - _collections[0]}/{GC.CollectionCount(1) - _collections[1]}/{GC.CollectionCount(2) - _collections[2]}, GC pauses {(GC.GetTotalPauseDuration() - _pause).TotalMilliseconds:0} ms, JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, SQLite batch statements {(double)(SqlitePreparedStatements.TotalExecuted - _executed) / pods:0.00} per pod executed, {(double)(SqlitePreparedStatements.TotalPrepared - _prepared) / pods:0.00} per pod prepared, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}")
+                $"  during the storm ({wall:0} ms): process CPU {cpu:0} ms ({cpu / wall:0.00} cores; {cpu / pods:0.00} ms per pod), allocated {allocated / 1048576.0:0} MB ({allocated / 1024.0 / pods:0.0} KB per pod; {whose}), collections gen0/1/2 {GC.CollectionCount(0) - _collections[0]}/{GC.CollectionCount(1) - _collections[1]}/{GC.CollectionCount(2) - _collections[2]}, GC pauses {(GC.GetTotalPauseDuration() - _pause).TotalMilliseconds:0} ms, JIT {(System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds:0} ms for {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods} methods, lock contentions {Monitor.LockContentionCount - _contention}, SQLite batch statements {(double)(SqlitePreparedStatements.TotalExecuted - _executed) / pods:0.00} per pod executed, {(double)(SqlitePreparedStatements.TotalPrepared - _prepared) / pods:0.00} per pod prepared, thread pool: longest queue {_maxQueue}, most threads {_maxThreads}, a queued work item's wait for a thread {Dispatch()}")
                 + (SqliteStatementCounts.Enabled
                     ? $"\n  SQLite statements per pod, all kinds (--count-statements; the trace costs CPU): {SqliteStatementCounts.Describe(_statements, SqliteStatementCounts.Snapshot(), pods, SqlitePreparedStatements.TotalPrepared - _prepared)}"
                     : string.Empty);
@@ -433,7 +458,7 @@ public static class PullFailureLatencyDriver
     /// <summary>What reached the Kubernetes API stand-in: TCP connections accepted and requests per protocol (HTTP/1.1, HTTP/2).</summary>
     private sealed record ApiTraffic(long Connections, IReadOnlyDictionary<string, int> Protocols)
     {
-        public static ApiTraffic Take(FakeKubernetesApi api) => new(api.ConnectionsAccepted, api.RequestsByProtocol.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
+        public static ApiTraffic Take((long Connections, IReadOnlyDictionary<string, int> Protocols) counts) => new(counts.Connections, counts.Protocols);
 
         public ApiTraffic Since(ApiTraffic before) => new(
             Connections - before.Connections,
@@ -612,7 +637,7 @@ public static class PullFailureLatencyDriver
 
     /// <summary>
     /// What the process spent while diagnoses ran, from the first diagnosis's start to the last one's end (bot, stand-in
-    /// and intake share it): CPU, and the JIT's methods and time. Counts, so load bends them less than the latencies.
+    /// and intake share it, unless --api-process): CPU, and the JIT's methods and time. Counts, so load bends them less than the latencies.
     /// </summary>
     private sealed class DiagnosisWindow
     {

@@ -31,29 +31,43 @@ public static partial class PodPullState
     public static bool IsReady(V1Pod pod) =>
         pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 
-    /// <summary>"spec.containers{web}" → (Regular, "web").</summary>
+    /// <summary>
+    /// "spec.containers{web}" → (Regular, "web"): the containers list named, then the container's name in braces (at least
+    /// one character, no closing brace), and nothing after (but a final line feed, as the pattern's <c>$</c> allowed). Read
+    /// by hand, once per Warning event in a storm: a regular expression's match allocated its groups and their strings.
+    /// </summary>
     public static bool TryParseFieldPath(string? fieldPath, out ContainerKind kind, out string container)
     {
         kind = ContainerKind.Regular;
         container = string.Empty;
-        if (string.IsNullOrEmpty(fieldPath))
+        var path = fieldPath.AsSpan();
+        if (path.EndsWith('\n'))
+        {
+            path = path[..^1];
+        }
+
+        const string spec = "spec.";
+        var open = path.IndexOf('{');
+        if (!path.StartsWith(spec, StringComparison.Ordinal) || open < 0 || path.Length - open < 3 || path[^1] != '}'
+            || path[(open + 1)..^1].Contains('}'))
         {
             return false;
         }
 
-        var match = FieldPathRegex().Match(fieldPath);
-        if (!match.Success)
+        ContainerKind? named = path[spec.Length..open] switch
         {
-            return false;
-        }
-
-        kind = match.Groups[1].Value switch
-        {
+            "containers" => ContainerKind.Regular,
             "initContainers" => ContainerKind.Init,
             "ephemeralContainers" => ContainerKind.Ephemeral,
-            _ => ContainerKind.Regular,
+            _ => null,
         };
-        container = match.Groups[2].Value;
+        if (named is null)
+        {
+            return false;
+        }
+
+        kind = named.Value;
+        container = path[(open + 1)..^1].ToString();
         return true;
     }
 
@@ -99,16 +113,35 @@ public static partial class PodPullState
         };
     }
 
-    /// <summary>The image a kubelet message is about: <c>Failed to pull image "nginx:1.99": …</c> → nginx:1.99.</summary>
+    /// <summary>
+    /// The image a kubelet message is about: <c>Failed to pull image "nginx:1.99": …</c> → nginx:1.99 (the first
+    /// <c>image "…"</c> with something between its quotes). Read by hand, once per event and status in a storm, for the
+    /// same reason as <see cref="TryParseFieldPath"/>.
+    /// </summary>
     public static string? ImageInMessage(string? message)
     {
-        if (string.IsNullOrEmpty(message))
+        const string opening = "image \"";
+        var text = message.AsSpan();
+        for (var at = text.IndexOf(opening, StringComparison.Ordinal); at >= 0;)
         {
-            return null;
+            var start = at + opening.Length;
+            var length = text[start..].IndexOf('"');
+            if (length < 0)
+            {
+                return null; // no closing quote after this opening, so none after a later one
+            }
+
+            if (length > 0)
+            {
+                return message!.Substring(start, length);
+            }
+
+            // `image ""`: nothing quoted here; look from the next character, as the pattern's next attempt did.
+            var next = text[(at + 1)..].IndexOf(opening, StringComparison.Ordinal);
+            at = next < 0 ? -1 : at + 1 + next;
         }
 
-        var match = QuotedImageRegex().Match(message);
-        return match.Success ? match.Groups[1].Value : null;
+        return null;
     }
 
     private static void Collect(IList<V1ContainerStatus>? statuses, ContainerKind kind, V1Pod pod, ref List<ContainerPullState>? failing)
@@ -155,12 +188,6 @@ public static partial class PodPullState
         }
     }
 
-    [GeneratedRegex(@"^spec\.(containers|initContainers|ephemeralContainers)\{([^}]+)\}$", RegexOptions.CultureInvariant)]
-    private static partial Regex FieldPathRegex();
-
     [GeneratedRegex(@"^Error: [A-Za-z]+$", RegexOptions.CultureInvariant)]
     private static partial Regex ReasonOnlyRegex();
-
-    [GeneratedRegex("image \"([^\"]+)\"", RegexOptions.CultureInvariant)]
-    private static partial Regex QuotedImageRegex();
 }
