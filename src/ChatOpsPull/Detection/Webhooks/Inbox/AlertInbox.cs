@@ -7,6 +7,7 @@ using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
@@ -26,18 +27,23 @@ public sealed record QuarantinedRow(long Id, string Subject, string Reason);
 /// <summary>
 /// Where the alert webhooks put what they accept before answering 200: "200" means the alerts are in the database, not
 /// that the incident engine has applied them (<see cref="AlertInboxDrain"/> does that, in the background and again after
-/// a restart). Appends are group-committed: the requests that arrive while one transaction is being written go together
-/// in the next one, so a storm of requests costs a few transactions (and fsyncs), not one each.
+/// a restart). Appends are group-committed: the requests that arrive while the rounds under way are being written go
+/// together in the next one, so a storm of requests costs a few transactions (and fsyncs), not one each. On SQLite one
+/// round is written at a time (one writer); on PostgreSQL up to <see cref="AlertWebhookOptions.InboxRoundsAtOnce"/> rounds
+/// are in flight at once, each its own transaction: a request that arrives while a round commits starts the next round at
+/// once instead of waiting for that commit first (the requests of two rounds in flight were in flight together, so which
+/// commits first orders nothing a sender saw; a request answered before another was sent has the smaller row id).
 /// </summary>
-public sealed class AlertInbox(BotDatabase database, TimeProvider time)
+public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions<AlertWebhookOptions> options)
 {
     /// <summary>Rows per INSERT statement on PostgreSQL (two parameters each, well under its limit); SQLite runs one prepared statement per row.</summary>
     private const int RowsPerStatement = 200;
 
     private readonly Lock _lock = new();
     private readonly AppendCounter _counts = new(time);
+    private readonly int _roundsAtOnce = database.Dialect.OneWriterAtATime ? 1 : options.Value.InboxRoundsAtOnce;
     private List<Pending> _waiting = [];
-    private bool _writing;
+    private int _writers;
 
     /// <summary>Raised (on the writing thread) after a group of appends committed, for the drain to wake up.</summary>
     public event Action? Appended;
@@ -50,6 +56,9 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// keeps its rounds to one row while requests come; on PostgreSQL they write side by side.
     /// </summary>
     internal bool SharesWriteTurnWithDrain => database.Dialect.OneWriterAtATime;
+
+    /// <summary>Rounds that may be written at once: 1 on SQLite, <see cref="AlertWebhookOptions.InboxRoundsAtOnce"/> on PostgreSQL.</summary>
+    public int RoundsAtOnce => _roundsAtOnce;
 
     /// <summary>What the appends have cost so far: requests, commits, and where a request's wait went (<see cref="InboxCounts"/>).</summary>
     public InboxCounts Counts => _counts.Snapshot();
@@ -66,13 +75,14 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         lock (_lock)
         {
             _waiting.Add(pending);
-            writeHere = !_writing;
-            _writing = true;
+            writeHere = _writers < _roundsAtOnce;
+            _writers += writeHere ? 1 : 0;
         }
 
         if (writeHere)
         {
-            // Written off the request: a request that starts the writing does not keep writing other requests' rounds.
+            // Written off the request: a request that starts a writer does not keep writing other requests' rounds. A
+            // writer takes everything waiting when it starts, and again after each commit, until nothing waits.
             _ = Task.Run(WriteRoundsAsync, CancellationToken.None);
         }
 
@@ -250,7 +260,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             {
                 if (_waiting.Count == 0)
                 {
-                    _writing = false;
+                    _writers--;
                     return;
                 }
 
