@@ -253,9 +253,13 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions
         // A round is what the requests in it wait for before they can answer: on SQLite it takes the write turn ahead of
         // the writers queued without that mark (the drain's subject transactions among them), after the one under way.
         using var ahead = database.WriteTurn.GoAhead();
+        // SQLite: the round takes the requests waiting once it holds the write turn, not when it starts asking for it, so
+        // the requests that arrive while it waits for the turn (a drain transaction, the round before) go in it instead of
+        // waiting for it to commit and then for the turn again. PostgreSQL takes no turn: a round takes them at once.
+        var takeInTurn = database.Dialect.OneWriterAtATime;
         while (true)
         {
-            List<Pending> round;
+            List<Pending>? round = null;
             lock (_lock)
             {
                 if (_waiting.Count == 0)
@@ -264,21 +268,54 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions
                     return;
                 }
 
-                round = _waiting;
-                _waiting = [];
+                if (!takeInTurn)
+                {
+                    round = TakeWaiting();
+                }
             }
 
             var phases = new RoundPhases(time.GetTimestamp());
             try
             {
-                await InsertAsync(round, phases).ConfigureAwait(false);
-                _counts.Committed(round.Count, round.Sum(p => p.Rows.Count), phases, round.Sum(p => phases.Began - p.Queued), time.GetTimestamp());
+                if (round is not null)
+                {
+                    await database.WriteBatchAsync(InsertOf(round), () => phases.InTransaction = time.GetTimestamp(), CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    await database.InTransactionAsync(
+                        async (connection, transaction) =>
+                        {
+                            lock (_lock)
+                            {
+                                round = TakeWaiting(); // this writer is SQLite's only one: what it saw waiting still waits
+                            }
+
+                            phases.InTransaction = time.GetTimestamp();
+
+                            await InsertOf(round).ExecuteAsync(connection, transaction, CancellationToken.None).ConfigureAwait(false);
+                            return true;
+                        },
+                        CancellationToken.None).ConfigureAwait(false);
+                }
+
+                _counts.Committed(round!.Count, round.Sum(p => p.Rows.Count), phases, round.Select(p => p.Queued), time.GetTimestamp());
                 round.ForEach(p => p.Committed.TrySetResult());
             }
 #pragma warning disable CA1031 // handed to every request of the round, which answers 503
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                if (round is null)
+                {
+                    // Failed before the round took its requests (the write turn, a connection, BEGIN): the requests waiting
+                    // would have been in it.
+                    lock (_lock)
+                    {
+                        round = TakeWaiting();
+                    }
+                }
+
                 round.ForEach(p => p.Committed.TrySetException(e));
                 continue;
             }
@@ -287,11 +324,19 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions
         }
     }
 
+    /// <summary>Every request waiting, for a round (under <see cref="_lock"/>).</summary>
+    private List<Pending> TakeWaiting()
+    {
+        var round = _waiting;
+        _waiting = [];
+        return round;
+    }
+
     /// <summary>
     /// The round's rows in one atomic write: on PostgreSQL one round trip (the INSERT statements as one batch, its own
-    /// implicit transaction: no BEGIN, no COMMIT of their own), on SQLite one transaction in the write turn.
+    /// implicit transaction: no BEGIN, no COMMIT of their own), on SQLite run in the round's transaction.
     /// </summary>
-    private Task InsertAsync(List<Pending> round, RoundPhases phases)
+    private StatementBatch InsertOf(List<Pending> round)
     {
         var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
         var batch = new StatementBatch();
@@ -302,10 +347,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions
             new StatementParameters().Add("at", receivedAt),
             [.. round.SelectMany(p => p.Rows).Select(r => new StatementParameters().Add("s", r.Subject).Add("a", r.Alerts))],
             RowsPerStatement);
-
-        // Built before the write turn is asked for: nothing of the round's own work is done while it holds the turn but the
-        // statements.
-        return database.WriteBatchAsync(batch, () => phases.InTransaction = time.GetTimestamp(), CancellationToken.None);
+        return batch;
     }
 
     /// <summary>One request's rows (one per subject), and its answer.</summary>
