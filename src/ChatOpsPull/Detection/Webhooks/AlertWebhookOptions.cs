@@ -16,6 +16,14 @@ public sealed class AlertWebhookOptions
     /// InvalidImageName, ErrImageNeverPull), e.g. a runtime-specific reason your alert rules emit.
     /// </summary>
     public List<string> ExtraPullReasons { get; set; } = [];
+
+    /// <summary>
+    /// PostgreSQL: how many alert inbox rounds (group commits of the requests waiting for their answer) may be written at
+    /// once, each its own transaction on its own connection; the requests that arrive meanwhile wait for the next free
+    /// one. 1 writes one round after another. SQLite writes one at a time whatever this says (one writer).
+    /// </summary>
+    [Range(1, 64, ErrorMessage = "Alerts:InboxRoundsAtOnce must be between 1 and 64.")]
+    public int InboxRoundsAtOnce { get; set; } = 4;
 }
 
 /// <summary>How one webhook endpoint authenticates its callers. Never open by default.</summary>

@@ -7,6 +7,7 @@ using ChatOpsPull.Incidents;
 using ChatOpsPull.Storage;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 
 namespace ChatOpsPull.Detection.Webhooks.Inbox;
 
@@ -26,18 +27,23 @@ public sealed record QuarantinedRow(long Id, string Subject, string Reason);
 /// <summary>
 /// Where the alert webhooks put what they accept before answering 200: "200" means the alerts are in the database, not
 /// that the incident engine has applied them (<see cref="AlertInboxDrain"/> does that, in the background and again after
-/// a restart). Appends are group-committed: the requests that arrive while one transaction is being written go together
-/// in the next one, so a storm of requests costs a few transactions (and fsyncs), not one each.
+/// a restart). Appends are group-committed: the requests that arrive while the rounds under way are being written go
+/// together in the next one, so a storm of requests costs a few transactions (and fsyncs), not one each. On SQLite one
+/// round is written at a time (one writer); on PostgreSQL up to <see cref="AlertWebhookOptions.InboxRoundsAtOnce"/> rounds
+/// are in flight at once, each its own transaction: a request that arrives while a round commits starts the next round at
+/// once instead of waiting for that commit first (the requests of two rounds in flight were in flight together, so which
+/// commits first orders nothing a sender saw; a request answered before another was sent has the smaller row id).
 /// </summary>
-public sealed class AlertInbox(BotDatabase database, TimeProvider time)
+public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions<AlertWebhookOptions> options)
 {
     /// <summary>Rows per INSERT statement on PostgreSQL (two parameters each, well under its limit); SQLite runs one prepared statement per row.</summary>
     private const int RowsPerStatement = 200;
 
     private readonly Lock _lock = new();
     private readonly AppendCounter _counts = new(time);
+    private readonly int _roundsAtOnce = database.Dialect.OneWriterAtATime ? 1 : options.Value.InboxRoundsAtOnce;
     private List<Pending> _waiting = [];
-    private bool _writing;
+    private int _writers;
 
     /// <summary>Raised (on the writing thread) after a group of appends committed, for the drain to wake up.</summary>
     public event Action? Appended;
@@ -50,6 +56,9 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
     /// keeps its rounds to one row while requests come; on PostgreSQL they write side by side.
     /// </summary>
     internal bool SharesWriteTurnWithDrain => database.Dialect.OneWriterAtATime;
+
+    /// <summary>Rounds that may be written at once: 1 on SQLite, <see cref="AlertWebhookOptions.InboxRoundsAtOnce"/> on PostgreSQL.</summary>
+    public int RoundsAtOnce => _roundsAtOnce;
 
     /// <summary>What the appends have cost so far: requests, commits, and where a request's wait went (<see cref="InboxCounts"/>).</summary>
     public InboxCounts Counts => _counts.Snapshot();
@@ -66,13 +75,14 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         lock (_lock)
         {
             _waiting.Add(pending);
-            writeHere = !_writing;
-            _writing = true;
+            writeHere = _writers < _roundsAtOnce;
+            _writers += writeHere ? 1 : 0;
         }
 
         if (writeHere)
         {
-            // Written off the request: a request that starts the writing does not keep writing other requests' rounds.
+            // Written off the request: a request that starts a writer does not keep writing other requests' rounds. A
+            // writer takes everything waiting when it starts, and again after each commit, until nothing waits.
             _ = Task.Run(WriteRoundsAsync, CancellationToken.None);
         }
 
@@ -243,32 +253,69 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         // A round is what the requests in it wait for before they can answer: on SQLite it takes the write turn ahead of
         // the writers queued without that mark (the drain's subject transactions among them), after the one under way.
         using var ahead = database.WriteTurn.GoAhead();
+        // SQLite: the round takes the requests waiting once it holds the write turn, not when it starts asking for it, so
+        // the requests that arrive while it waits for the turn (a drain transaction, the round before) go in it instead of
+        // waiting for it to commit and then for the turn again. PostgreSQL takes no turn: a round takes them at once.
+        var takeInTurn = database.Dialect.OneWriterAtATime;
         while (true)
         {
-            List<Pending> round;
+            List<Pending>? round = null;
             lock (_lock)
             {
                 if (_waiting.Count == 0)
                 {
-                    _writing = false;
+                    _writers--;
                     return;
                 }
 
-                round = _waiting;
-                _waiting = [];
+                if (!takeInTurn)
+                {
+                    round = TakeWaiting();
+                }
             }
 
             var phases = new RoundPhases(time.GetTimestamp());
             try
             {
-                await InsertAsync(round, phases).ConfigureAwait(false);
-                _counts.Committed(round.Count, round.Sum(p => p.Rows.Count), phases, round.Sum(p => phases.Began - p.Queued), time.GetTimestamp());
+                if (round is not null)
+                {
+                    await database.WriteBatchAsync(InsertOf(round), () => phases.InTransaction = time.GetTimestamp(), CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    await database.InTransactionAsync(
+                        async (connection, transaction) =>
+                        {
+                            lock (_lock)
+                            {
+                                round = TakeWaiting(); // this writer is SQLite's only one: what it saw waiting still waits
+                            }
+
+                            phases.InTransaction = time.GetTimestamp();
+
+                            await InsertOf(round).ExecuteAsync(connection, transaction, CancellationToken.None).ConfigureAwait(false);
+                            return true;
+                        },
+                        CancellationToken.None).ConfigureAwait(false);
+                }
+
+                _counts.Committed(round!.Count, round.Sum(p => p.Rows.Count), phases, round.Select(p => p.Queued), time.GetTimestamp());
                 round.ForEach(p => p.Committed.TrySetResult());
             }
 #pragma warning disable CA1031 // handed to every request of the round, which answers 503
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                if (round is null)
+                {
+                    // Failed before the round took its requests (the write turn, a connection, BEGIN): the requests waiting
+                    // would have been in it.
+                    lock (_lock)
+                    {
+                        round = TakeWaiting();
+                    }
+                }
+
                 round.ForEach(p => p.Committed.TrySetException(e));
                 continue;
             }
@@ -277,11 +324,19 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
         }
     }
 
+    /// <summary>Every request waiting, for a round (under <see cref="_lock"/>).</summary>
+    private List<Pending> TakeWaiting()
+    {
+        var round = _waiting;
+        _waiting = [];
+        return round;
+    }
+
     /// <summary>
     /// The round's rows in one atomic write: on PostgreSQL one round trip (the INSERT statements as one batch, its own
-    /// implicit transaction: no BEGIN, no COMMIT of their own), on SQLite one transaction in the write turn.
+    /// implicit transaction: no BEGIN, no COMMIT of their own), on SQLite run in the round's transaction.
     /// </summary>
-    private Task InsertAsync(List<Pending> round, RoundPhases phases)
+    private StatementBatch InsertOf(List<Pending> round)
     {
         var receivedAt = BotDatabase.ToDb(time.GetUtcNow());
         var batch = new StatementBatch();
@@ -292,10 +347,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time)
             new StatementParameters().Add("at", receivedAt),
             [.. round.SelectMany(p => p.Rows).Select(r => new StatementParameters().Add("s", r.Subject).Add("a", r.Alerts))],
             RowsPerStatement);
-
-        // Built before the write turn is asked for: nothing of the round's own work is done while it holds the turn but the
-        // statements.
-        return database.WriteBatchAsync(batch, () => phases.InTransaction = time.GetTimestamp(), CancellationToken.None);
+        return batch;
     }
 
     /// <summary>One request's rows (one per subject), and its answer.</summary>

@@ -8,8 +8,9 @@ namespace ChatOpsPull.Detection.Webhooks.Inbox;
 /// <param name="Requests">Requests answered after their rows committed.</param>
 /// <param name="Commits">Inbox transactions committed (a round: the requests that arrived while the one before was written).</param>
 /// <param name="Rows">Inbox rows inserted.</param>
-/// <param name="Queued">From handing the rows over to their round starting: waiting for the round under way.</param>
-/// <param name="TurnAndBegin">From the round starting to its first statement: the write turn (on SQLite held by the drain
+/// <param name="Queued">From handing the rows over to their round starting: waiting for the rounds under way.</param>
+/// <param name="TurnAndBegin">From the round starting (or the request arriving, when it came later: on SQLite a round takes
+/// the requests waiting once it holds the write turn) to its first statement: the write turn (on SQLite held by the drain
 /// or another writer), a pooled connection, BEGIN.</param>
 /// <param name="Write">The round's INSERT statements and their commit (on PostgreSQL one round trip), and handing the turn on.</param>
 /// <param name="LongestTurnWait">The longest a round waited for the turn, its connection and BEGIN (since the process started).</param>
@@ -47,12 +48,20 @@ internal sealed class AppendCounter(TimeProvider time)
         }
     }
 
-    /// <param name="queuedTicks">The round's requests' waits for it to start, summed, in timestamp ticks.</param>
-    public void Committed(int requests, int rows, RoundPhases phases, long queuedTicks, long committed)
+    /// <param name="queuedAt">When each request of the round handed its rows over.</param>
+    public void Committed(int requests, int rows, RoundPhases phases, IEnumerable<long> queuedAt, long committed)
     {
         var turn = time.GetElapsedTime(phases.Began, phases.InTransaction);
         var write = time.GetElapsedTime(phases.InTransaction, committed);
-        var queued = TimeSpan.FromSeconds(queuedTicks / (double)time.TimestampFrequency);
+        long queuedTicks = 0, turnTicks = 0;
+        foreach (var queued in queuedAt)
+        {
+            queuedTicks += Math.Max(0, phases.Began - queued);
+            turnTicks += phases.InTransaction - Math.Max(phases.Began, queued);
+        }
+
+        var queuedTime = TimeSpan.FromSeconds(queuedTicks / (double)time.TimestampFrequency);
+        var turnTime = TimeSpan.FromSeconds(turnTicks / (double)time.TimestampFrequency);
         lock (_lock)
         {
             var c = _counts;
@@ -60,8 +69,8 @@ internal sealed class AppendCounter(TimeProvider time)
                 c.Requests + requests,
                 c.Commits + 1,
                 c.Rows + rows,
-                c.Queued + queued,
-                c.TurnAndBegin + (turn * requests),
+                c.Queued + queuedTime,
+                c.TurnAndBegin + turnTime,
                 c.Write + (write * requests),
                 turn > c.LongestTurnWait ? turn : c.LongestTurnWait);
         }
