@@ -31,43 +31,29 @@ public static partial class PodPullState
     public static bool IsReady(V1Pod pod) =>
         pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 
-    /// <summary>
-    /// "spec.containers{web}" → (Regular, "web"): the containers list named, then the container's name in braces (at least
-    /// one character, no closing brace), and nothing after (but a final line feed, as the pattern's <c>$</c> allowed). Read
-    /// by hand, once per Warning event in a storm: a regular expression's match allocated its groups and their strings.
-    /// </summary>
+    /// <summary>"spec.containers{web}" → (Regular, "web").</summary>
     public static bool TryParseFieldPath(string? fieldPath, out ContainerKind kind, out string container)
     {
         kind = ContainerKind.Regular;
         container = string.Empty;
-        var path = fieldPath.AsSpan();
-        if (path.EndsWith('\n'))
-        {
-            path = path[..^1];
-        }
-
-        const string spec = "spec.";
-        var open = path.IndexOf('{');
-        if (!path.StartsWith(spec, StringComparison.Ordinal) || open < 0 || path.Length - open < 3 || path[^1] != '}'
-            || path[(open + 1)..^1].Contains('}'))
+        if (string.IsNullOrEmpty(fieldPath))
         {
             return false;
         }
 
-        ContainerKind? named = path[spec.Length..open] switch
+        var match = FieldPathRegex().Match(fieldPath);
+        if (!match.Success)
         {
-            "containers" => ContainerKind.Regular,
+            return false;
+        }
+
+        kind = match.Groups[1].Value switch
+        {
             "initContainers" => ContainerKind.Init,
             "ephemeralContainers" => ContainerKind.Ephemeral,
-            _ => null,
+            _ => ContainerKind.Regular,
         };
-        if (named is null)
-        {
-            return false;
-        }
-
-        kind = named.Value;
-        container = path[(open + 1)..^1].ToString();
+        container = match.Groups[2].Value;
         return true;
     }
 
@@ -113,35 +99,16 @@ public static partial class PodPullState
         };
     }
 
-    /// <summary>
-    /// The image a kubelet message is about: <c>Failed to pull image "nginx:1.99": …</c> → nginx:1.99 (the first
-    /// <c>image "…"</c> with something between its quotes). Read by hand, once per event and status in a storm, for the
-    /// same reason as <see cref="TryParseFieldPath"/>.
-    /// </summary>
+    /// <summary>The image a kubelet message is about: <c>Failed to pull image "nginx:1.99": …</c> → nginx:1.99.</summary>
     public static string? ImageInMessage(string? message)
     {
-        const string opening = "image \"";
-        var text = message.AsSpan();
-        for (var at = text.IndexOf(opening, StringComparison.Ordinal); at >= 0;)
+        if (string.IsNullOrEmpty(message))
         {
-            var start = at + opening.Length;
-            var length = text[start..].IndexOf('"');
-            if (length < 0)
-            {
-                return null; // no closing quote after this opening, so none after a later one
-            }
-
-            if (length > 0)
-            {
-                return message!.Substring(start, length);
-            }
-
-            // `image ""`: nothing quoted here; look from the next character, as the pattern's next attempt did.
-            var next = text[(at + 1)..].IndexOf(opening, StringComparison.Ordinal);
-            at = next < 0 ? -1 : at + 1 + next;
+            return null;
         }
 
-        return null;
+        var match = QuotedImageRegex().Match(message);
+        return match.Success ? match.Groups[1].Value : null;
     }
 
     private static void Collect(IList<V1ContainerStatus>? statuses, ContainerKind kind, V1Pod pod, ref List<ContainerPullState>? failing)
@@ -188,6 +155,12 @@ public static partial class PodPullState
         }
     }
 
+    [GeneratedRegex(@"^spec\.(containers|initContainers|ephemeralContainers)\{([^}]+)\}$", RegexOptions.CultureInvariant)]
+    private static partial Regex FieldPathRegex();
+
     [GeneratedRegex(@"^Error: [A-Za-z]+$", RegexOptions.CultureInvariant)]
     private static partial Regex ReasonOnlyRegex();
+
+    [GeneratedRegex("image \"([^\"]+)\"", RegexOptions.CultureInvariant)]
+    private static partial Regex QuotedImageRegex();
 }

@@ -296,18 +296,7 @@ public sealed class PullFailureTracker
 
         public ContainerSlot[] Containers { get; private set; } = [];
 
-        public ContainerSlot? Slot(string container)
-        {
-            foreach (var slot in Containers)
-            {
-                if (slot.State.Container == container)
-                {
-                    return slot;
-                }
-            }
-
-            return null;
-        }
+        public ContainerSlot? Slot(string container) => Array.Find(Containers, c => c.State.Container == container);
 
         public void Add(ContainerSlot slot) => Containers = [.. Containers, slot];
 
@@ -353,24 +342,12 @@ public sealed class PullFailureTracker
     /// <summary>A Warning event's runtime words about one image (or container) of a pod, and when they were said.</summary>
     private sealed record EventMessage(string Key, string Text, DateTime At)
     {
-        /// <summary>The message kept for <paramref name="key"/>: a loop, not a lambda capturing the key (one per event).</summary>
-        public static EventMessage? Find(EventMessage[] messages, string key)
-        {
-            foreach (var message in messages)
-            {
-                if (message.Key == key)
-                {
-                    return message;
-                }
-            }
-
-            return null;
-        }
+        public static EventMessage? Find(EventMessage[] messages, string key) => Array.Find(messages, m => m.Key == key);
 
         public static EventMessage[] With(EventMessage[] messages, EventMessage message) =>
             [.. Without(messages, message.Key), message];
 
         public static EventMessage[] Without(EventMessage[] messages, string key) =>
-            Find(messages, key) is null ? messages : Array.FindAll(messages, m => m.Key != key);
+            Array.Exists(messages, m => m.Key == key) ? Array.FindAll(messages, m => m.Key != key) : messages;
     }
 }
