@@ -104,7 +104,9 @@ public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
 internal sealed record DiagnosisRequest(string IncidentId, int Version, long RequestedAt);
 
 /// <summary>
-/// <see cref="DiagnosisOptions.Workers"/> loops that carry out the in-process queue's requests. A diagnosis that fails
+/// <see cref="DiagnosisOptions.Workers"/> loops that carry out the in-process queue's requests, each going on to its next
+/// request once a diagnosis is made and handed to the write side (at most <see cref="WritesPerWorker"/> results of a worker
+/// waiting to be stored). A diagnosis that fails
 /// is logged and handed to the diagnose job (which has Hangfire's retries); stopping the host cancels what is running
 /// and leaves it, and whatever is still queued, to the sweep (<see cref="DiagnosisSweepJob"/>).
 /// </summary>
@@ -124,41 +126,73 @@ internal sealed partial class DiagnosisWorkers(
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Results a worker has handed to the write side and not seen stored yet, at most: beyond, it waits for one before it
+    /// takes the next request (each holds only its diagnosis; the requests stay taken, <see cref="InProcessDiagnosisScheduler.Pending"/>).
+    /// </summary>
+    internal const int WritesPerWorker = 4;
+
     private async Task WorkAsync(CancellationToken stoppingToken)
     {
+        // A worker goes on to the next request once a diagnosis is made: its result waits for the subject's group-commit
+        // round (behind the subject's intake, in a storm) without holding the worker. Until it is stored, its ticket is
+        // its durability, as before: a run that fails is handed to the job; one the host stops before leaves it to the sweep.
+        var writes = new List<Task>();
         try
         {
             await foreach (var request in queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                try
+                var diagnosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var run = RunAsync(request, () => diagnosed.TrySetResult(), stoppingToken);
+                await Task.WhenAny(diagnosed.Task, run).ConfigureAwait(false);
+                writes.Add(run);
+                writes.RemoveAll(w => w.IsCompleted);
+                while (writes.Count >= WritesPerWorker)
                 {
-                    // Counted like the diagnose job's runs (chatopspull_jobs{kind="diagnose"}): it is the same work.
-                    metrics.Job("diagnose", "started");
-                    await using var scope = scopes.CreateAsyncScope();
-                    var run = scope.ServiceProvider.GetRequiredService<DiagnosisRun>();
-                    await run.RunAsync(request.IncidentId, request.Version, Stopwatch.GetElapsedTime(request.RequestedAt), stoppingToken).ConfigureAwait(false);
-                    metrics.Job("diagnose", "succeeded");
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    throw;
-                }
-#pragma warning disable CA1031 // the diagnose job carries the request on (with retries); one failure must not stop the worker
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    metrics.Job("diagnose", "failed");
-                    LogFailed(logger, e, request.IncidentId, request.Version);
-                    await HandOverAsync(request, stoppingToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    queue.Finished(request);
+                    writes.Remove(await Task.WhenAny(writes).ConfigureAwait(false));
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+
+        try
+        {
+            await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One request carried out to its end (stored, skipped, or handed over); ends quietly when the host stops.</summary>
+    private async Task RunAsync(DiagnosisRequest request, Action diagnosed, CancellationToken stoppingToken)
+    {
+        try
+        {
+            // Counted like the diagnose job's runs (chatopspull_jobs{kind="diagnose"}): it is the same work.
+            metrics.Job("diagnose", "started");
+            await using var scope = scopes.CreateAsyncScope();
+            var run = scope.ServiceProvider.GetRequiredService<DiagnosisRun>();
+            await run.RunAsync(request.IncidentId, request.Version, Stopwatch.GetElapsedTime(request.RequestedAt), stoppingToken, diagnosed).ConfigureAwait(false);
+            metrics.Job("diagnose", "succeeded");
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The ticket is still pending: the sweep takes it up.
+        }
+#pragma warning disable CA1031 // the diagnose job carries the request on (with retries); one failure must not stop the worker
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            metrics.Job("diagnose", "failed");
+            LogFailed(logger, e, request.IncidentId, request.Version);
+            await HandOverAsync(request, stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            queue.Finished(request);
         }
     }
 
