@@ -61,8 +61,7 @@ public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine eng
         diagnosed?.Invoke();
         // Someone is waiting for this write (the incident's card): on SQLite it takes the write turn ahead of the intake
         // batches queued for it, instead of after every one of them (the database stage was 100–230 ms in a storm), and
-        // rides the group transaction under way, which then commits without the intake rounds it had still to run. It is
-        // stored in the incident's subject's next group-commit round, whose write turn it pulls ahead with it.
+        // rides the group transaction under way, which then commits without the intake rounds it had still to run.
         using (store.Database.WriteTurn.GoAhead())
         {
             result = await engine.ApplyDiagnosisAsync(incident, requestVersion, diagnosis, cancellationToken).ConfigureAwait(false);

@@ -92,14 +92,14 @@ public sealed class IncidentEngine : IPullFailureSink, ISubjectReportSink
     /// A request already applied, or superseded by a newer one, changes nothing (so a retried job never applies twice).
     /// </summary>
     public Task<IncidentUpdate> ApplyDiagnosisAsync(string id, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken = default) =>
-        _intake.StoreDiagnosisAsync(id, null, requestVersion, diagnosis, cancellationToken);
+        _commands.ApplyDiagnosisAsync(id, null, requestVersion, diagnosis, cancellationToken);
 
     /// <summary>
     /// The same, for an incident the caller has read already (the diagnosis run): its key names the subject lock, so the
     /// incident is not read once more before the transaction (which reads it again, as stored, under the lock).
     /// </summary>
     public Task<IncidentUpdate> ApplyDiagnosisAsync(Incident read, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken = default) =>
-        _intake.StoreDiagnosisAsync(read.Id, read, requestVersion, diagnosis, cancellationToken);
+        _commands.ApplyDiagnosisAsync(read.Id, read, requestVersion, diagnosis, cancellationToken);
 
     /// <summary>Mutes incidents matching an image or namespace pattern (globs), until a time or forever (<paramref name="until"/> null).</summary>
     public Task<IncidentMute> MuteAsync(MuteScope scope, string cluster, string pattern, DateTimeOffset? until, AuditActor actor, CancellationToken cancellationToken = default) =>

@@ -27,7 +27,6 @@ public static class IncidentServices
         services.AddSingleton<IncidentNewsDispatch>();
         services.AddHostedService<NewsRetell>();
         services.AddSingleton<SubjectWriter>();
-        services.AddSingleton<DiagnosisWrite>();
         services.AddSingleton<PullFailureIntake>();
         services.AddSingleton<IncidentCommands>();
         services.AddSingleton(provider => new IncidentEngine(

@@ -27,10 +27,8 @@ internal sealed class AfterCommit(DateTimeOffset now)
 
     public IReadOnlyList<Incident> StormChecks => _stormChecks;
 
-    private readonly List<PullCause> _diagnosedAs = [];
-
-    /// <summary>The cause a diagnosis found (counted once committed; a subject's round may store several).</summary>
-    public void Diagnosed(PullCause cause) => _diagnosedAs.Add(cause);
+    /// <summary>The cause a diagnosis found (counted once committed).</summary>
+    public PullCause? DiagnosedAs { get; set; }
 
     /// <summary>A lifecycle event for the metrics ("opened", "reopened", "resolved"); null counts nothing.</summary>
     public void Count(string? incidentEvent)
@@ -129,6 +127,9 @@ internal sealed class AfterCommit(DateTimeOffset now)
     public void Record(BotMetrics metrics)
     {
         _events.ForEach(metrics.Incident);
-        _diagnosedAs.ForEach(metrics.Diagnosed);
+        if (DiagnosedAs is { } cause)
+        {
+            metrics.Diagnosed(cause);
+        }
     }
 }

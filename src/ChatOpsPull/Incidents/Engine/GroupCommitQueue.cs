@@ -9,10 +9,7 @@ namespace ChatOpsPull.Incidents.Engine;
 /// not when it is begun: the items that arrive while it waits for its turn to write (the subject lock, a write turn
 /// behind other subjects' rounds) ride in it too, so a round holds more items the longer the queue in front of it, and
 /// a backlog shrinks faster the larger it gets. Each caller's task completes when the round holding its item committed
-/// (or fails with that round's error); one caller giving up does not fail the others' items. The caller that runs the
-/// rounds runs them until its own item's round is over; the key's later rounds go on in a flow of their own, without
-/// the caller's marks (a diagnosis's <see cref="Storage.SqliteWriteTurn.GoAhead"/>, its stage timings), so no caller is
-/// held for rounds of items that came after its own.
+/// (or fails with that round's error); one caller giving up does not fail the others' items.
 /// </summary>
 internal sealed class GroupCommitQueue<TItem>
 {
@@ -36,14 +33,13 @@ internal sealed class GroupCommitQueue<TItem>
 
         if (commitHere)
         {
-            await CommitRoundsAsync(key, batch, commit, pending).ConfigureAwait(false);
+            await CommitRoundsAsync(key, batch, commit).ConfigureAwait(false);
         }
 
         await pending.Committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <param name="own">The caller's item: once its round is over, the rounds still to run are handed to a flow of their own.</param>
-    private async Task CommitRoundsAsync(string key, Batch batch, Func<Round, Task> commit, Pending? own)
+    private async Task CommitRoundsAsync(string key, Batch batch, Func<Round, Task> commit)
     {
         while (true)
         {
@@ -55,17 +51,6 @@ internal sealed class GroupCommitQueue<TItem>
                     _batches.TryRemove(new KeyValuePair<string, Batch>(key, batch));
                     return;
                 }
-            }
-
-            if (own?.Committed.Task.IsCompleted == true)
-            {
-                // Still committing: no other caller starts a loop meanwhile. Nothing of this caller's flow goes along.
-                using (ExecutionContext.SuppressFlow())
-                {
-                    _ = Task.Run(() => CommitRoundsAsync(key, batch, commit, own: null));
-                }
-
-                return;
             }
 
             var round = new Round(batch);

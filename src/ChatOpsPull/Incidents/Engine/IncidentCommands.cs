@@ -6,9 +6,9 @@ using ChatOpsPull.Storage;
 namespace ChatOpsPull.Incidents.Engine;
 
 /// <summary>
-/// Changes asked of one incident by people and other capabilities: state transitions, snooze, diagnosis requests (their
-/// results ride in the subject's group commit: <see cref="PullFailureIntake.StoreDiagnosisAsync"/>). Each is stored with
-/// its audit line in one transaction under the incident's subject lock; refused moves change nothing but are audited.
+/// Changes asked of one incident by people and other capabilities: state transitions, snooze, diagnosis requests and
+/// results. Each is stored with its audit line in one transaction under the incident's subject lock; refused moves
+/// change nothing but are audited.
 /// </summary>
 internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store, AuditLog audit, IncidentNewsDispatch news, TimeProvider time)
 {
@@ -110,6 +110,75 @@ internal sealed class IncidentCommands(SubjectWriter writer, IncidentStore store
             return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, "Diagnosis requested.");
         },
         cancellationToken);
+
+    /// <param name="read">The incident as the caller read it (its subject names the lock), or null to read it here.</param>
+    /// <remarks>
+    /// On PostgreSQL, with the incident read by the caller: the subject lock, the ticket's check, the result, its ticket
+    /// and its audit line, and the stored incident's pods go in one command (<see cref="IncidentStore.ApplyDiagnosisAsync(DbConnection, DbTransaction, TransactionLock, string, int, Core.Diagnoses.Diagnosis, DateTimeOffset, object)"/>),
+    /// then COMMIT: two round trips. Otherwise the incident and its ticket are read with the subject lock, and the result,
+    /// its ticket and its audit line are sent in one batch after it: on PostgreSQL three round trips.
+    /// </remarks>
+    public Task<IncidentUpdate> ApplyDiagnosisAsync(string id, Incident? read, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken) =>
+        read is not null && store.Database.Dialect.CommandsAreRoundTrips // PostgreSQL: its UPDATE … RETURNING in a CTE saves a round trip
+            ? ApplyDiagnosisInOneCommandAsync(read, requestVersion, diagnosis, cancellationToken)
+            : ChangeAsync(id, read, async (connection, transaction, incident, ticket, afterCommit) =>
+        {
+            if (ticket is null || ticket.Requested != requestVersion)
+            {
+                return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, incident, "A newer diagnosis request supersedes this one.");
+            }
+
+            if (ticket.Applied >= requestVersion)
+            {
+                return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, incident, "This diagnosis is already stored.");
+            }
+
+            var now = time.GetUtcNow();
+            var state = IncidentTransitions.AfterDiagnosis(incident.State);
+            var stamped = diagnosis.DiagnosedAt == default ? diagnosis with { DiagnosedAt = now } : diagnosis;
+            var writes = new StatementBatch();
+            var saved = IncidentStore.Save(writes, incident, incident with { Diagnosis = stamped, State = state, UpdatedAt = now });
+            IncidentStore.SetDiagnosisTicket(writes, id, requestVersion, requestVersion);
+            var line = $"{stamped.Cause.ToSnakeCase()} ({stamped.ConfidenceLabel} confidence): {stamped.Summary}";
+            audit.Append(writes, new AuditRecord(AuditActor.Bot, AuditActions.IncidentDiagnosed, id, Detail: line));
+            afterCommit.Notify(saved, IncidentChange.Diagnosed, stamped.Summary);
+            afterCommit.OweNews(writes);
+            await writes.ExecuteAsync(connection, transaction).ConfigureAwait(false);
+            afterCommit.DiagnosedAs = stamped.Cause;
+            return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
+        },
+        cancellationToken);
+
+    private Task<IncidentUpdate> ApplyDiagnosisInOneCommandAsync(Incident read, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken) =>
+        writer.WriteTakingLockAsync(
+            SubjectWriter.LockName(read.Key.Cluster, read.Key.Namespace, read.Key.Subject),
+            IncidentRetryPipelines.Command,
+            async (connection, transaction, afterCommit, pending) =>
+            {
+                var now = time.GetUtcNow();
+                var stamped = diagnosis.DiagnosedAt == default ? diagnosis with { DiagnosedAt = now } : diagnosis;
+                var line = $"{stamped.Cause.ToSnakeCase()} ({stamped.ConfidenceLabel} confidence): {stamped.Summary}";
+                var saved = await IncidentStore.ApplyDiagnosisAsync(
+                    connection,
+                    transaction,
+                    pending,
+                    read.Id,
+                    requestVersion,
+                    stamped,
+                    now,
+                    audit.ParametersOf(new AuditRecord(AuditActor.Bot, AuditActions.IncidentDiagnosed, read.Id, Detail: line))).ConfigureAwait(false);
+                if (saved is null)
+                {
+                    return new IncidentUpdate(IncidentUpdateOutcome.Unchanged, read, "This diagnosis is already stored, or a newer request supersedes it.");
+                }
+
+                afterCommit.Notify(saved, IncidentChange.Diagnosed, stamped.Summary);
+                afterCommit.NewsOwedAlready(); // by the same command
+                afterCommit.DiagnosedAs = stamped.Cause;
+                return new IncidentUpdate(IncidentUpdateOutcome.Changed, saved, line);
+            },
+            cancellationToken,
+            changed: update => update.Outcome == IncidentUpdateOutcome.Changed);
 
     /// <summary>
     /// Reads the incident, then applies <paramref name="change"/> to it as stored inside the transaction. Only a change

@@ -11,23 +11,21 @@ namespace ChatOpsPull.Incidents.Engine;
 /// <summary>
 /// What detection sources report: a failing pod joins, opens, reopens or upgrades the incident of its subject
 /// (<see cref="IncidentGrouping"/>), and a recovered pod resolves its part of open incidents. Reports of one subject that
-/// arrive while another is being stored are stored together in the next transaction (<see cref="GroupCommitQueue{TItem}"/>),
-/// and so are the results of the subject's diagnoses (<see cref="StoreDiagnosisAsync"/>).
+/// arrive while another is being stored are stored together in the next transaction (<see cref="GroupCommitQueue{TItem}"/>).
 /// </summary>
 internal sealed partial class PullFailureIntake(
     SubjectWriter writer,
     IncidentStore store,
-    DiagnosisWrite diagnoses,
     AuditLog audit,
     IOptionsMonitor<IncidentOptions> options,
     TimeProvider time,
     BotMetrics metrics,
     ILogger<PullFailureIntake> logger)
 {
-    private readonly GroupCommitQueue<RoundItem> _reports = new();
+    private readonly GroupCommitQueue<Report> _reports = new();
 
     /// <summary>The rehearsal's own queue (the same code as <see cref="_reports"/>): it never holds a real report.</summary>
-    private readonly GroupCommitQueue<RoundItem> _rehearsals = new();
+    private readonly GroupCommitQueue<Report> _rehearsals = new();
 
     public Task ReportAsync(PullFailure failure, CancellationToken cancellationToken)
     {
@@ -36,59 +34,20 @@ internal sealed partial class PullFailureIntake(
         var subject = IncidentGrouping.SubjectOf(failure);
         var lockName = SubjectWriter.LockName(failure.Cluster, failure.Namespace, subject);
 
-        return _reports.AddAsync(lockName, new Report(failure, cause, subject), CommitRound(failure.Cluster, failure.Namespace, subject, lockName), cancellationToken);
-    }
-
-    /// <summary>
-    /// Stores a diagnosis made for request <paramref name="requestVersion"/> in the next group-commit round of the incident's
-    /// subject — the round that holds, or will take, the subject lock — instead of taking the lock for a transaction of its
-    /// own behind that round: same rows, same check of the diagnosis ticket in the same transaction (a request already
-    /// applied or superseded changes nothing), same news owed. A round that fails fails this call too; the ticket is then
-    /// still pending, for the caller's retry or the sweep. A flow marked to go ahead (<see cref="SqliteWriteTurn.GoAhead"/>:
-    /// the diagnosis run) pulls the round's write turn ahead with it.
-    /// </summary>
-    /// <param name="read">The incident as the caller read it (its key names the subject), or null to read it here.</param>
-    public async Task<IncidentUpdate> StoreDiagnosisAsync(string id, Incident? read, int requestVersion, Core.Diagnoses.Diagnosis diagnosis, CancellationToken cancellationToken)
-    {
-        var incident = read ?? await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (incident is null)
-        {
-            return new IncidentUpdate(IncidentUpdateOutcome.NotFound, null, $"No incident {id}.");
-        }
-
-        var (cluster, @namespace, subject, _) = incident.Key;
-        var lockName = SubjectWriter.LockName(cluster, @namespace, subject);
-        var result = new DiagnosisResult(incident, requestVersion, diagnosis);
-        using (store.Database.WriteTurn.PullAhead(lockName))
-        {
-            await _reports.AddAsync(lockName, result, CommitRound(cluster, @namespace, subject, lockName), cancellationToken).ConfigureAwait(false);
-        }
-
-        return result.Stored ?? throw new InvalidOperationException($"The round that held the diagnosis of {id} committed without storing it.");
-    }
-
-    /// <summary>
-    /// One group-commit round of a subject. A round is shared with other callers: it runs to its end even when the caller
-    /// that runs it gives up. It takes the subject's items once it is in its transaction, so those that came while it waited
-    /// for the subject lock and its write turn ride in it too. Its reports go first (the round's first read takes the subject
-    /// lock in its own round trip), then the diagnoses' results, each checked on its ticket as stored after the reports.
-    /// </summary>
-    private Func<GroupCommitQueue<RoundItem>.Round, Task> CommitRound(string cluster, string @namespace, string subject, string lockName) =>
-        round => writer.WriteTakingLockAsync(
+        // A round is shared with other callers: it runs to its end even when the caller that runs it gives up.
+        // It takes the subject's reports once it is in its transaction, so those that came while it waited for the
+        // subject lock and its write turn ride in it too. The round's first read takes the subject lock in its own round trip.
+        return _reports.AddAsync(lockName, new Report(failure, cause, subject), round => writer.WriteTakingLockAsync(
             lockName,
             IncidentRetryPipelines.Write,
             async (connection, transaction, afterCommit, pending) =>
             {
-                var items = round.Take();
-                await ApplyRunAsync(connection, transaction, cluster, @namespace, subject, [.. items.OfType<Report>()], afterCommit, pending).ConfigureAwait(false);
-                foreach (var result in items.OfType<DiagnosisResult>())
-                {
-                    result.Stored = await diagnoses.StoreAsync(connection, transaction, pending, result.Read, result.RequestVersion, result.Diagnosis, afterCommit).ConfigureAwait(false);
-                }
-
+                await ApplyRunAsync(connection, transaction, failure.Cluster, failure.Namespace, subject, round.Take(), afterCommit, pending).ConfigureAwait(false);
                 return true;
             },
-            CancellationToken.None);
+            CancellationToken.None),
+            cancellationToken);
+    }
 
     /// <summary>
     /// A subject's reports and recoveries, in order, in one transaction with <paramref name="claim"/> (which takes them out of
@@ -419,15 +378,6 @@ internal sealed partial class PullFailureIntake(
     /// <summary>Ends the rehearsal's transaction: rolled back, as every write that throws.</summary>
     private sealed class RehearsalRolledBack() : Exception("the intake rehearsal is rolled back");
 
-    /// <summary>What waits for the next group commit of its subject.</summary>
-    private abstract record RoundItem;
-
     /// <summary>A report waiting for the next group commit of its subject.</summary>
-    private sealed record Report(PullFailure Failure, PullCause Cause, string Subject) : RoundItem;
-
-    /// <summary>A diagnosis's result waiting for the next group commit of its subject; <see cref="Stored"/> once written (each attempt sets it again).</summary>
-    private sealed record DiagnosisResult(Incident Read, int RequestVersion, Core.Diagnoses.Diagnosis Diagnosis) : RoundItem
-    {
-        public IncidentUpdate? Stored { get; set; }
-    }
+    private sealed record Report(PullFailure Failure, PullCause Cause, string Subject);
 }
