@@ -106,7 +106,7 @@ internal sealed record DiagnosisRequest(string IncidentId, int Version, long Req
 /// <summary>
 /// <see cref="DiagnosisOptions.Workers"/> loops that carry out the in-process queue's requests, each going on to its next
 /// request once a diagnosis is made and handed to the write side (at most <see cref="WritesPerWorker"/> results of a worker
-/// waiting to be stored). A diagnosis that fails
+/// waiting to be stored) where writers run in parallel (PostgreSQL; on SQLite each waits for its write). A diagnosis that fails
 /// is logged and handed to the diagnose job (which has Hangfire's retries); stopping the host cancels what is running
 /// and leaves it, and whatever is still queued, to the sweep (<see cref="DiagnosisSweepJob"/>).
 /// </summary>
@@ -114,9 +114,18 @@ internal sealed partial class DiagnosisWorkers(
     InProcessDiagnosisScheduler queue,
     IServiceScopeFactory scopes,
     IOptions<DiagnosisOptions> options,
+    ChatOpsPull.Storage.BotDatabase database,
     ChatOpsPull.Observability.BotMetrics metrics,
     ILogger<DiagnosisWorkers> logger) : BackgroundService
 {
+    /// <summary>
+    /// Where the store has one writer at a time (SQLite) a worker waits for its result's write, as before: the write takes
+    /// the one turn ahead of the intake (a database stage of tens of milliseconds in a storm), and more results waiting for
+    /// that one turn only slow the intake down (1,000-pod SQLite storm: diagnosed p99 885/719/348 ms going on vs 571/550/324 ms
+    /// waiting). On PostgreSQL the results wait for their subjects' locks, behind the intake rounds, in parallel.
+    /// </summary>
+    private bool GoesOnBeforeTheWrite => !database.Dialect.OneWriterAtATime;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, options.Value.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None)));
 
@@ -134,8 +143,8 @@ internal sealed partial class DiagnosisWorkers(
 
     private async Task WorkAsync(CancellationToken stoppingToken)
     {
-        // A worker goes on to the next request once a diagnosis is made: its result waits for the subject's group-commit
-        // round (behind the subject's intake, in a storm) without holding the worker. Until it is stored, its ticket is
+        // On PostgreSQL a worker goes on to the next request once a diagnosis is made: its result waits for the subject lock
+        // (behind the subject's intake rounds, in a storm) without holding the worker. Until it is stored, its ticket is
         // its durability, as before: a run that fails is handed to the job; one the host stops before leaves it to the sweep.
         var writes = new List<Task>();
         try
@@ -144,7 +153,7 @@ internal sealed partial class DiagnosisWorkers(
             {
                 var diagnosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var run = RunAsync(request, () => diagnosed.TrySetResult(), stoppingToken);
-                await Task.WhenAny(diagnosed.Task, run).ConfigureAwait(false);
+                await (GoesOnBeforeTheWrite ? Task.WhenAny(diagnosed.Task, run) : run).ConfigureAwait(false);
                 writes.Add(run);
                 writes.RemoveAll(w => w.IsCompleted);
                 while (writes.Count >= WritesPerWorker)
