@@ -16,8 +16,12 @@ namespace ChatOpsPull.Diagnosing;
 public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine engine, IIncidentDiagnoser diagnoser, ClusterJobs clusters, BotMetrics metrics, ILogger<DiagnosisRun> logger)
 {
     /// <param name="queueWait">Time from the request to this run, when known (in process); null for a job run.</param>
+    /// <param name="diagnosed">
+    /// Called once the diagnosis is made and handed to the write side (or the request is skipped): the in-process worker
+    /// takes its next request from then on. The result's durability is the ticket's until the write commits.
+    /// </param>
     /// <returns>The outcome of storing the diagnosis, or null when the request was skipped before any work.</returns>
-    public async Task<IncidentUpdateOutcome?> RunAsync(string incidentId, int requestVersion, TimeSpan? queueWait, CancellationToken cancellationToken)
+    public async Task<IncidentUpdateOutcome?> RunAsync(string incidentId, int requestVersion, TimeSpan? queueWait, CancellationToken cancellationToken, Action? diagnosed = null)
     {
         var times = new DiagnosisStageTimes();
         DiagnosisStageTimes.Begin(times);
@@ -54,6 +58,7 @@ public sealed partial class DiagnosisRun(IncidentStore store, IncidentEngine eng
         var cardBefore = times[DiagnosisStage.Card];
         started = Stopwatch.GetTimestamp();
         IncidentUpdate result;
+        diagnosed?.Invoke();
         // Someone is waiting for this write (the incident's card): on SQLite it takes the write turn ahead of the intake
         // batches queued for it, instead of after every one of them (the database stage was 100–230 ms in a storm), and
         // rides the group transaction under way, which then commits without the intake rounds it had still to run.

@@ -104,7 +104,9 @@ public sealed partial class InProcessDiagnosisScheduler : IDiagnosisScheduler
 internal sealed record DiagnosisRequest(string IncidentId, int Version, long RequestedAt);
 
 /// <summary>
-/// <see cref="DiagnosisOptions.Workers"/> loops that carry out the in-process queue's requests. A diagnosis that fails
+/// <see cref="DiagnosisOptions.Workers"/> loops that carry out the in-process queue's requests, each going on to its next
+/// request once a diagnosis is made and handed to the write side (at most <see cref="WritesPerWorker"/> results of a worker
+/// waiting to be stored) where writers run in parallel (PostgreSQL; on SQLite each waits for its write). A diagnosis that fails
 /// is logged and handed to the diagnose job (which has Hangfire's retries); stopping the host cancels what is running
 /// and leaves it, and whatever is still queued, to the sweep (<see cref="DiagnosisSweepJob"/>).
 /// </summary>
@@ -112,9 +114,18 @@ internal sealed partial class DiagnosisWorkers(
     InProcessDiagnosisScheduler queue,
     IServiceScopeFactory scopes,
     IOptions<DiagnosisOptions> options,
+    ChatOpsPull.Storage.BotDatabase database,
     ChatOpsPull.Observability.BotMetrics metrics,
     ILogger<DiagnosisWorkers> logger) : BackgroundService
 {
+    /// <summary>
+    /// Where the store has one writer at a time (SQLite) a worker waits for its result's write, as before: the write takes
+    /// the one turn ahead of the intake (a database stage of tens of milliseconds in a storm), and more results waiting for
+    /// that one turn only slow the intake down (1,000-pod SQLite storm: diagnosed p99 885/719/348 ms going on vs 571/550/324 ms
+    /// waiting). On PostgreSQL the results wait for their subjects' locks, behind the intake rounds, in parallel.
+    /// </summary>
+    private bool GoesOnBeforeTheWrite => !database.Dialect.OneWriterAtATime;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, options.Value.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None)));
 
@@ -124,41 +135,73 @@ internal sealed partial class DiagnosisWorkers(
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Results a worker has handed to the write side and not seen stored yet, at most: beyond, it waits for one before it
+    /// takes the next request (each holds only its diagnosis; the requests stay taken, <see cref="InProcessDiagnosisScheduler.Pending"/>).
+    /// </summary>
+    internal const int WritesPerWorker = 4;
+
     private async Task WorkAsync(CancellationToken stoppingToken)
     {
+        // On PostgreSQL a worker goes on to the next request once a diagnosis is made: its result waits for the subject lock
+        // (behind the subject's intake rounds, in a storm) without holding the worker. Until it is stored, its ticket is
+        // its durability, as before: a run that fails is handed to the job; one the host stops before leaves it to the sweep.
+        var writes = new List<Task>();
         try
         {
             await foreach (var request in queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                try
+                var diagnosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var run = RunAsync(request, () => diagnosed.TrySetResult(), stoppingToken);
+                await (GoesOnBeforeTheWrite ? Task.WhenAny(diagnosed.Task, run) : run).ConfigureAwait(false);
+                writes.Add(run);
+                writes.RemoveAll(w => w.IsCompleted);
+                while (writes.Count >= WritesPerWorker)
                 {
-                    // Counted like the diagnose job's runs (chatopspull_jobs{kind="diagnose"}): it is the same work.
-                    metrics.Job("diagnose", "started");
-                    await using var scope = scopes.CreateAsyncScope();
-                    var run = scope.ServiceProvider.GetRequiredService<DiagnosisRun>();
-                    await run.RunAsync(request.IncidentId, request.Version, Stopwatch.GetElapsedTime(request.RequestedAt), stoppingToken).ConfigureAwait(false);
-                    metrics.Job("diagnose", "succeeded");
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    throw;
-                }
-#pragma warning disable CA1031 // the diagnose job carries the request on (with retries); one failure must not stop the worker
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    metrics.Job("diagnose", "failed");
-                    LogFailed(logger, e, request.IncidentId, request.Version);
-                    await HandOverAsync(request, stoppingToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    queue.Finished(request);
+                    writes.Remove(await Task.WhenAny(writes).ConfigureAwait(false));
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+
+        try
+        {
+            await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One request carried out to its end (stored, skipped, or handed over); ends quietly when the host stops.</summary>
+    private async Task RunAsync(DiagnosisRequest request, Action diagnosed, CancellationToken stoppingToken)
+    {
+        try
+        {
+            // Counted like the diagnose job's runs (chatopspull_jobs{kind="diagnose"}): it is the same work.
+            metrics.Job("diagnose", "started");
+            await using var scope = scopes.CreateAsyncScope();
+            var run = scope.ServiceProvider.GetRequiredService<DiagnosisRun>();
+            await run.RunAsync(request.IncidentId, request.Version, Stopwatch.GetElapsedTime(request.RequestedAt), stoppingToken, diagnosed).ConfigureAwait(false);
+            metrics.Job("diagnose", "succeeded");
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The ticket is still pending: the sweep takes it up.
+        }
+#pragma warning disable CA1031 // the diagnose job carries the request on (with retries); one failure must not stop the worker
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            metrics.Job("diagnose", "failed");
+            LogFailed(logger, e, request.IncidentId, request.Version);
+            await HandOverAsync(request, stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            queue.Finished(request);
         }
     }
 

@@ -292,4 +292,64 @@ public sealed class InProcessDiagnosisTests(PostgresFixture postgres)
             Assert.Matches($"chatopspull_diagnosis_stage_seconds[a-z_]*_count\\{{[^}}]*stage=\"{stage}\"[^}}]*\\}} [1-9]", text);
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task One_worker_diagnoses_the_next_incident_while_the_last_result_waits_for_its_write_on_postgres_but_not_on_sqlite_and_each_is_stored_once(DatabaseProvider provider)
+    {
+        using var storage = await Engines.StorageAsync(provider, postgres);
+        var diagnoser = new HeldDiagnoser(TimeProvider.System) { HoldFor = _ => true };
+        await using var host = Host(
+            storage,
+            new()
+            {
+                ["Diagnosis:Workers"] = "1",
+                ["Diagnosis:BackstopDelay"] = "01:00:00",
+                ["Storage:PostgresWarmConnections"] = "4",
+                ["Storage:PostgresWriteTurns"] = "1", // one turn on both engines: the test holds it
+            },
+            diagnoser);
+        var engine = host.Services.GetRequiredService<IncidentEngine>();
+        var store = host.Services.GetRequiredService<IncidentStore>();
+        var queue = host.Services.GetRequiredService<InProcessDiagnosisScheduler>();
+        var turn = host.Services.GetRequiredService<BotDatabase>().WriteTurn;
+        await engine.ReportAsync(Failures.Pod("api-1"), default);
+        await engine.ReportAsync(Failures.Pod("web-1", workload: "web", image: "registry.example.com/shop/web:1.0.0"), default);
+        var ids = (await store.ListOpenAsync()).Select(i => i.Id).ToList();
+        Assert.Equal(2, ids.Count);
+        await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Started), n => n == 1, "the one worker to start the first diagnosis");
+
+        // The write turn held elsewhere (a storm's intake), in a flow of its own: the first result cannot be stored.
+        var held = await Task.Run(async () => await turn.TakeTurnAsync(null, default));
+        diagnoser.Release();
+        if (provider == DatabaseProvider.Postgres)
+        {
+            await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Finished), n => n == 2, "the worker to diagnose the second incident meanwhile");
+        }
+        else
+        {
+            // SQLite's one writer: the worker waits for its result's write (the turn goes to it ahead of the intake).
+            await Eventually.ValueAsync(() => Task.FromResult(diagnoser.Finished), n => n == 1, "the first diagnosis to be made");
+            await Task.Delay(300);
+            Assert.Equal(1, diagnoser.Finished);
+        }
+
+        foreach (var id in ids)
+        {
+            Assert.Null((await store.GetAsync(id))!.Diagnosis);
+        }
+
+        Assert.Equal(2, queue.Pending); // both still taken here until stored: the sweep leaves them alone
+
+        held.Dispose();
+        var audit = host.Services.GetRequiredService<AuditLog>();
+        foreach (var id in ids)
+        {
+            await DiagnosedAsync(store, id);
+            Assert.Single(await audit.ForIncidentAsync(id), a => a.Action == AuditActions.IncidentDiagnosed);
+        }
+
+        await Eventually.ValueAsync(() => Task.FromResult(queue.Pending), n => n == 0, "the in-process queue to drain");
+        Assert.Equal(2, diagnoser.Started);
+    }
 }
