@@ -58,26 +58,7 @@ internal sealed class ChildProcessStormApi : IStormApi
 
     public static async Task<ChildProcessStormApi> StartAsync(StormApiOptions options, string kubeDirectory)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            // Started as "dotnet ChatOpsPull.Bench.dll": the child needs the assembly path too.
-            start.ArgumentList.Add(typeof(ChildProcessStormApi).Assembly.Location);
-        }
-
-        start.ArgumentList.Add(ChildMode);
-        start.ArgumentList.Add(kubeDirectory);
-        foreach (var argument in options.Arguments())
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var api = new ChildProcessStormApi(Process.Start(start)!);
+        var api = new ChildProcessStormApi(BenchChildProcess.Start([ChildMode, kubeDirectory, .. options.Arguments()]));
         try
         {
             var names = new List<(string, string, string)>();

@@ -67,24 +67,7 @@ public static class KubernetesWatchMemory
 
         Console.WriteLine($"fake API on {api.BaseAddress}: {pods} pods in 100 namespaces, {failing} failing to pull; objects at resourceVersion {api.Store.ResourceVersion}, seeded in {seeding.ElapsedMilliseconds} ms (load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
         await ListFloorAsync(api);
-        var start = new ProcessStartInfo(Environment.ProcessPath!)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            // Started as "dotnet ChatOpsPull.Bench.dll": the child needs the assembly path too.
-            start.ArgumentList.Add(typeof(KubernetesWatchMemory).Assembly.Location);
-        }
-
-        foreach (var argument in new[] { ChildMode, api.BaseAddress.ToString(), pods.ToString(CultureInfo.InvariantCulture), statusStorm.ToString(CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var child = Process.Start(start)!;
+        using var child = BenchChildProcess.Start([ChildMode, api.BaseAddress.ToString(), pods.ToString(CultureInfo.InvariantCulture), statusStorm.ToString(CultureInfo.InvariantCulture)]);
 
         string? line;
         while ((line = await child.StandardOutput.ReadLineAsync()) is not null)
