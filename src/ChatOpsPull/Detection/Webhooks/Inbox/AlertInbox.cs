@@ -41,7 +41,6 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions
 
     private readonly Lock _lock = new();
     private readonly AppendCounter _counts = new(time);
-    private readonly int _roundsAtOnce = database.Dialect.OneWriterAtATime ? 1 : options.Value.InboxRoundsAtOnce;
     private List<Pending> _waiting = [];
     private int _writers;
 
@@ -58,7 +57,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions
     internal bool SharesWriteTurnWithDrain => database.Dialect.OneWriterAtATime;
 
     /// <summary>Rounds that may be written at once: 1 on SQLite, <see cref="AlertWebhookOptions.InboxRoundsAtOnce"/> on PostgreSQL.</summary>
-    public int RoundsAtOnce => _roundsAtOnce;
+    public int RoundsAtOnce { get; } = database.Dialect.OneWriterAtATime ? 1 : options.Value.InboxRoundsAtOnce;
 
     /// <summary>What the appends have cost so far: requests, commits, and where a request's wait went (<see cref="InboxCounts"/>).</summary>
     public InboxCounts Counts => _counts.Snapshot();
@@ -75,7 +74,7 @@ public sealed class AlertInbox(BotDatabase database, TimeProvider time, IOptions
         lock (_lock)
         {
             _waiting.Add(pending);
-            writeHere = _writers < _roundsAtOnce;
+            writeHere = _writers < RoundsAtOnce;
             _writers += writeHere ? 1 : 0;
         }
 
