@@ -13,7 +13,7 @@ namespace ChatOpsPull.Bench;
 /// precompile across the version bubble; framework generics over framework types the framework's image does not hold;
 /// ReadyToRun code the runtime rejected), a dynamic method emitted at run time (Dapper materializers, compiled regexes,
 /// expression trees, IL stubs), or tiering (hot precompiled code recompiled instrumented for dynamic PGO, then
-/// optimized at tier 1). With CHATOPSPULL_BENCH_JIT_LOG=path it writes every method (tab separated) to that file.
+/// optimized at tier 1). With CHATOPSPULL_BENCH_JIT_LOG=path it writes every method (tab separated, first the ms since the probe started when it was compiled) to that file.
 /// </summary>
 internal sealed class JitProbe : EventListener
 {
@@ -33,6 +33,7 @@ internal sealed class JitProbe : EventListener
     private readonly ConcurrentQueue<string> _log = new();
     private readonly string? _logPath = Environment.GetEnvironmentVariable("CHATOPSPULL_BENCH_JIT_LOG");
     private volatile bool _listening;
+    private DateTime _startedAt;
 
     public void Start()
     {
@@ -52,6 +53,7 @@ internal sealed class JitProbe : EventListener
         _tierUpsByLibrary.AddOrUpdate(Library("either", "System"), (1, 0), (_, t) => (t.Methods + 1, t.Ms));
         _tierUpsByLibrary.AddOrUpdate(Library("either", "System"), (1, 0), (_, t) => (t.Methods + 1, t.Ms));
         _tierUpsByLibrary.Clear();
+        _startedAt = DateTime.UtcNow;
         _listening = true;
     }
 
@@ -111,7 +113,7 @@ internal sealed class JitProbe : EventListener
 
         if (_logPath is not null)
         {
-            _log.Enqueue(string.Join('\t', tierName, cause, owner, flags.ToString("x", CultureInfo.InvariantCulture), ms.ToString("0.00", CultureInfo.InvariantCulture), ns + "::" + name + " " + signature));
+            _log.Enqueue(string.Join('\t', (eventData.TimeStamp.ToUniversalTime() - _startedAt).TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture), tierName, cause, owner, flags.ToString("x", CultureInfo.InvariantCulture), ms.ToString("0.00", CultureInfo.InvariantCulture), ns + "::" + name + " " + signature));
         }
     }
 

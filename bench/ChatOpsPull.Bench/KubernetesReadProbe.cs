@@ -19,7 +19,7 @@ internal sealed class KubernetesReadProbe : IDisposable
     private readonly ActivityListener _listener;
     private readonly int _apiPort;
     private readonly ConcurrentDictionary<ActivitySpanId, Read> _reads = new();
-    private readonly ConcurrentDictionary<ActivitySpanId, double> _serverTimes = new();
+    private readonly ConcurrentDictionary<ActivitySpanId, (DateTime Start, double Duration)> _serverTimes = new();
 
     /// <summary>Per diagnosis: when each Kubernetes read it waited for ran (sent by it, or another's it joined).</summary>
     private readonly ConcurrentDictionary<DiagnosisStageTimes, ConcurrentQueue<(DateTime Start, DateTime End)>> _waits = new();
@@ -47,6 +47,7 @@ internal sealed class KubernetesReadProbe : IDisposable
                 var read = _reads.GetOrAdd(activity.SpanId, _ => new Read());
                 read.Kind = Kind(activity.GetTagItem("http.request.method") as string ?? "GET", new Uri(url).AbsolutePath);
                 read.Total = activity.Duration.TotalMilliseconds;
+                read.Start = activity.StartTimeUtc;
                 read.Done = true;
                 Waited(activity);
                 break;
@@ -57,7 +58,7 @@ internal sealed class KubernetesReadProbe : IDisposable
                 _reads.GetOrAdd(parent.SpanId, _ => new Read()).ConnectionWait += activity.Duration.TotalMilliseconds;
                 break;
             case ServerRequest when activity.ParentSpanId != default:
-                _serverTimes[activity.ParentSpanId] = activity.Duration.TotalMilliseconds;
+                _serverTimes[activity.ParentSpanId] = (activity.StartTimeUtc, activity.Duration.TotalMilliseconds);
                 break;
         }
     }
@@ -98,17 +99,29 @@ internal sealed class KubernetesReadProbe : IDisposable
         return depth.Length == 0 ? 0 : depth.Max();
     }
 
-    /// <summary>Per kind of read ("get pods", "list replicasets"): client round trip, connection wait, stand-in handling.</summary>
-    public IEnumerable<(string Kind, double[] Total, double[] ConnectionWait, double[] Server)> ByKind() =>
+    /// <summary>
+    /// Per kind of read ("get pods", "list replicasets"): client round trip, connection wait, stand-in handling, and the
+    /// round trip's two halves outside the handling: from the client's send to the stand-in's start (request out: the
+    /// client's HTTP/2 writer, TLS, the socket, the server's frame loop and dispatch) and from the stand-in's end to the
+    /// response headers at the client (response back). Both halves need both activities in one process (not with
+    /// <c>--api-process</c>).
+    /// </summary>
+    public IEnumerable<(string Kind, double[] Total, double[] ConnectionWait, double[] Server, double[] Out, double[] Back)> ByKind() =>
         _reads
             .Where(r => r.Value.Done)
             .GroupBy(r => r.Value.Kind, StringComparer.Ordinal)
             .OrderByDescending(g => g.Count())
-            .Select(g => (
-                g.Key,
-                g.Select(r => r.Value.Total).Order().ToArray(),
-                g.Select(r => r.Value.ConnectionWait).Order().ToArray(),
-                g.Select(r => _serverTimes.TryGetValue(r.Key, out var s) ? s : double.NaN).Where(s => !double.IsNaN(s)).Order().ToArray()));
+            .Select(g =>
+            {
+                var served = g.Where(r => _serverTimes.ContainsKey(r.Key)).Select(r => (Read: r.Value, Server: _serverTimes[r.Key])).ToArray();
+                return (
+                    g.Key,
+                    g.Select(r => r.Value.Total).Order().ToArray(),
+                    g.Select(r => r.Value.ConnectionWait).Order().ToArray(),
+                    served.Select(s => s.Server.Duration).Order().ToArray(),
+                    served.Select(s => (s.Server.Start - s.Read.Start).TotalMilliseconds).Order().ToArray(),
+                    served.Select(s => s.Read.Total - (s.Server.Start - s.Read.Start).TotalMilliseconds - s.Server.Duration).Order().ToArray());
+            });
 
     /// <summary>"get pods", "list replicasets", "get secrets": the verb and the resource, without namespace and name.</summary>
     private static string Kind(string method, string path)
@@ -137,6 +150,8 @@ internal sealed class KubernetesReadProbe : IDisposable
         public string Kind { get; set; } = "?";
 
         public double Total { get; set; }
+
+        public DateTime Start { get; set; }
 
         public double ConnectionWait { get; set; }
 

@@ -209,13 +209,15 @@ public static class PullFailureLatencyDriver
             Console.WriteLine(apiProcess
                 ? "  Kubernetes requests sent by diagnoses (round trip to response headers | of it waiting for a connection; the stand-in's handling is not measured with --api-process):"
                 : "  Kubernetes requests sent by diagnoses (round trip to response headers | of it waiting for a connection | the stand-in's handling):");
-            foreach (var (kind, total, wait, server) in reads.ByKind())
+            foreach (var (kind, total, wait, server, sent, back) in reads.ByKind())
             {
                 Report($"    {kind,-22} round trip", total);
                 Report($"    {string.Empty,-22} connection", wait);
                 if (server.Length > 0)
                 {
                     Report($"    {string.Empty,-22} stand-in  ", server);
+                    Report($"    {string.Empty,-22} out       ", sent);
+                    Report($"    {string.Empty,-22} back      ", back);
                 }
             }
 
