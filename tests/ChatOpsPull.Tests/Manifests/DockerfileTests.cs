@@ -27,18 +27,23 @@ public sealed partial class DockerfileTests
             Assert.Matches(@"^\d+\.\d+\.\d+(-[a-z-]+)?(@sha256:[0-9a-f]{64})?$", tag); // an exact version, never "latest" or "10.0"
         }
 
-        Assert.Contains("aspnet", froms[1], StringComparison.Ordinal);
+        // The runtime comes with the bot (self-contained): the runtime stage holds only what .NET needs from the OS.
+        Assert.Contains("runtime-deps", froms[1], StringComparison.Ordinal);
     }
 
     [Fact]
-    public void The_bot_is_published_ready_to_run_and_restored_for_it()
+    public void The_bot_is_published_self_contained_and_ready_to_run_as_one_composite_image_and_restored_for_it()
     {
         var restore = Assert.Single(Lines, l => l.StartsWith("RUN dotnet restore ", StringComparison.Ordinal));
         var publish = Assert.Single(Lines, l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
 
-        // Without the property at restore, crossgen2 is not fetched and the publish (--no-restore) stops with NETSDK1094.
+        // Without the properties at restore, crossgen2 and the runtime packs are not fetched and the publish (--no-restore)
+        // stops with NETSDK1094 / NETSDK1047.
         Assert.Contains("-p:PublishReadyToRun=true", restore, StringComparison.Ordinal);
+        Assert.Contains("-p:SelfContained=true", restore, StringComparison.Ordinal);
         Assert.Contains("-p:PublishReadyToRun=true", publish, StringComparison.Ordinal);
+        Assert.Contains("-p:PublishReadyToRunComposite=true", publish, StringComparison.Ordinal);
+        Assert.Contains("--self-contained true", publish, StringComparison.Ordinal);
         Assert.Contains("--arch \"$TARGETARCH\"", publish, StringComparison.Ordinal);
     }
 
@@ -66,7 +71,8 @@ public sealed partial class DockerfileTests
         Assert.Contains("\"healthcheck\"", healthcheck, StringComparison.Ordinal);
         Assert.Contains($"http://127.0.0.1:{port}/healthz", healthcheck, StringComparison.Ordinal);
         Assert.Contains(runtime, l => l == $"EXPOSE {port}");
-        Assert.Contains(runtime, l => l.StartsWith("ENTRYPOINT [\"dotnet\", \"/app/chatopspull.dll\"]", StringComparison.Ordinal));
+        Assert.Contains("[\"/app/chatopspull\", \"healthcheck\"", healthcheck, StringComparison.Ordinal);
+        Assert.Contains(runtime, l => l == "ENTRYPOINT [\"/app/chatopspull\"]"); // the executable itself: there is no dotnet host in the image
     }
 
     [Fact]
