@@ -287,14 +287,18 @@ internal sealed partial class IncidentNewsDispatch(
             if (notice.Partial)
             {
                 var after = notice.Incident.Version - 1;
-                var pods = notice.Incident.Pods;
+                // The run's pods are put together through WholePods, which keeps their positions: each notice costs
+                // look-ups of its own pods, not a hash of every pod of the run so far (Merge per notice made a long
+                // run of a storm quadratic).
+                WholePods? run = null;
                 while (i + 1 < batch.Count && IsPartialPodsChange(batch[i]) && IsPartialPodsChange(batch[i + 1])
                     && batch[i + 1].Incident.Version == batch[i].Incident.Version + 1)
                 {
                     i++;
-                    pods = LatestIncidents.Merge(pods, batch[i].Incident.Pods);
+                    run = (run ?? WholePods.Of(notice.Incident.Pods)).With(batch[i].Incident.Pods);
                 }
 
+                var pods = run?.Pods ?? notice.Incident.Pods;
                 var last = batch[i];
                 batch[i] = last with { Incident = await latest.CompleteAsync(last.Incident with { Pods = pods }, cancellationToken, after).ConfigureAwait(false), Partial = false };
             }

@@ -97,9 +97,9 @@ internal sealed class LatestIncidents(IncidentStore store)
 
     /// <summary>
     /// <paramref name="all"/> with <paramref name="changed"/> written over it by pod and container; a new pod goes where
-    /// the database would list it (by first seen, pod, container), which for a pod that has just failed is the end. Puts
-    /// several reports' pods together (a few each); a remembered whole incident takes them through <see cref="WholePods"/>,
-    /// which builds the same list from look-ups of the changed pods only.
+    /// the database would list it (by first seen, pod, container), which for a pod that has just failed is the end. One
+    /// pass over <paramref name="all"/>: the rule <see cref="WholePods.With"/> follows (a run of reports and a remembered
+    /// whole incident are merged through it, from look-ups of the changed pods only), kept as its reference.
     /// </summary>
     internal static List<AffectedPod> Merge(IReadOnlyList<AffectedPod> all, IReadOnlyList<AffectedPod> changed)
     {
