@@ -288,8 +288,8 @@ internal sealed partial class IncidentNewsDispatch(
             {
                 var after = notice.Incident.Version - 1;
                 // The run's pods are put together through WholePods, which keeps their positions: each notice costs
-                // look-ups of its own pods, not a hash of every pod of the run so far (Merge per notice made a long
-                // run of a storm quadratic).
+                // look-ups of its own pods, not a pass over every pod of the run so far (a merge per notice made a
+                // long run of a storm quadratic).
                 WholePods? run = null;
                 while (i + 1 < batch.Count && IsPartialPodsChange(batch[i]) && IsPartialPodsChange(batch[i + 1])
                     && batch[i + 1].Incident.Version == batch[i].Incident.Version + 1)

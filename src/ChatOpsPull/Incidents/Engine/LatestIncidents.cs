@@ -95,57 +95,6 @@ internal sealed class LatestIncidents(IncidentStore store)
         return await store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } whole ? Remember(whole) : null;
     }
 
-    /// <summary>
-    /// <paramref name="all"/> with <paramref name="changed"/> written over it by pod and container; a new pod goes where
-    /// the database would list it (by first seen, pod, container), which for a pod that has just failed is the end. One
-    /// pass over <paramref name="all"/>: the rule <see cref="WholePods.With"/> follows (a run of reports and a remembered
-    /// whole incident are merged through it, from look-ups of the changed pods only), kept as its reference.
-    /// </summary>
-    internal static List<AffectedPod> Merge(IReadOnlyList<AffectedPod> all, IReadOnlyList<AffectedPod> changed)
-    {
-        // One pass over the whole incident, looking each pod up among the changed ones (a few), not the other way round:
-        // an incident of 10,000 pods taking a round of 100 reports costs 10,000 look-ups, not a million comparisons.
-        var byPod = new Dictionary<(string Pod, string Container), int>(changed.Count);
-        for (var i = 0; i < changed.Count; i++)
-        {
-            byPod[(changed[i].Pod, changed[i].Container)] = i;
-        }
-
-        var placed = new bool[changed.Count];
-        var pods = new List<AffectedPod>(all.Count + changed.Count);
-        foreach (var pod in all)
-        {
-            if (byPod.TryGetValue((pod.Pod, pod.Container), out var index))
-            {
-                pods.Add(changed[index]);
-                placed[index] = true;
-            }
-            else
-            {
-                pods.Add(pod);
-            }
-        }
-
-        for (var i = 0; i < changed.Count; i++)
-        {
-            if (placed[i] || byPod[(changed[i].Pod, changed[i].Container)] != i)
-            {
-                continue;
-            }
-
-            var pod = changed[i];
-            var at = pods.Count;
-            while (at > 0 && WholePods.ListedAfter(pods[at - 1], pod))
-            {
-                at--;
-            }
-
-            pods.Insert(at, pod);
-        }
-
-        return pods;
-    }
-
     /// <summary>An incident remembered whole, and its pods with their positions.</summary>
     private sealed record Remembered(Incident Incident, WholePods Pods);
 }

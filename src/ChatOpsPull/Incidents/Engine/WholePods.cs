@@ -32,8 +32,8 @@ internal sealed class WholePods
 
     /// <summary>
     /// These pods with <paramref name="changed"/> written over them by pod and container (the last of a pod and container
-    /// wins); a new pod goes where the database would list it, which for a pod that has just failed is the end. The same
-    /// list as <see cref="LatestIncidents.Merge"/> builds.
+    /// wins); a new pod goes where the database would list it, which for a pod that has just failed is the end. Checked
+    /// against a plain one-pass merge in <c>LatestIncidentsTests</c>.
     /// </summary>
     public WholePods With(IReadOnlyList<AffectedPod> changed)
     {
